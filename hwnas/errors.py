@@ -1,0 +1,97 @@
+"""The one exception tree of hwnas.
+
+Every error a user can hit is a subclass of :class:`HwnasError`. Its message is a
+single paragraph that names the problem and says what to do about it; the CLI
+prints it without a traceback and exits with :attr:`HwnasError.exit_code`.
+Anything else that escapes is a bug in hwnas and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class HwnasError(Exception):
+    """Base of every error hwnas reports to a user."""
+
+    exit_code: int = 1
+    #: A short, stable name used in ``--json`` error objects.
+    kind: str = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_dict(self) -> dict[str, str]:
+        return {"error": self.kind, "message": self.message}
+
+
+class UsageError(HwnasError):
+    """A command-line argument or option is wrong."""
+
+    exit_code = 2
+    kind = "usage"
+
+
+class ModelError(HwnasError):
+    """Something is wrong with a model file."""
+
+    exit_code = 2
+    kind = "model"
+
+
+class ModelNotFoundError(ModelError):
+    kind = "model_not_found"
+
+
+class InvalidModelError(ModelError):
+    """The file is not a valid ONNX model (not protobuf, truncated, fails the checker)."""
+
+    kind = "invalid_model"
+
+
+class ModelLoadError(ModelError):
+    """onnxruntime could not load or run the model."""
+
+    kind = "model_load"
+
+
+class ShapeError(ModelError):
+    """An input shape is missing (dynamic dimension) or a ``--shape`` is wrong."""
+
+    kind = "shape"
+
+
+class DeviceError(HwnasError):
+    """A device is unknown, unreachable or misbehaves."""
+
+    kind = "device"
+
+
+class UnknownDeviceError(DeviceError):
+    exit_code = 2
+    kind = "unknown_device"
+
+
+class RunnerError(DeviceError):
+    """The on-device runner failed in a way that is not the model's fault."""
+
+    kind = "runner"
+
+
+class StoreError(HwnasError):
+    """The measurement store cannot be opened, written or migrated."""
+
+    kind = "store"
+
+
+class ConfigError(HwnasError):
+    """A configuration file (for example devices.toml) is malformed."""
+
+    exit_code = 2
+    kind = "config"
+
+
+class DataError(HwnasError):
+    """A record or table does not have the expected fields or values."""
+
+    exit_code = 2
+    kind = "data"
