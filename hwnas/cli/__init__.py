@@ -1,0 +1,48 @@
+"""The `hwnas` command line (Typer + Rich). The CLI may import every layer."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from hwnas.cli import measurements_cmd
+from hwnas.cli._common import report_error
+from hwnas.cli.profile_cmd import profile
+from hwnas.cli.quickstart import quickstart
+from hwnas.errors import HwnasError
+
+app = typer.Typer(
+    name="hwnas",
+    help="Hardware-aware neural architecture search: measure ONNX models on real devices.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command()(quickstart)
+app.command()(profile)
+app.add_typer(measurements_cmd.app, name="measurements")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI, turning every ``HwnasError`` into a clean exit code."""
+    command = typer.main.get_command(app)
+    try:
+        rv = command.main(args=argv, prog_name="hwnas", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        print("interrupted", file=sys.stderr)
+        return 130
+    except HwnasError as exc:
+        report_error(exc)
+        return exc.exit_code
+    return rv if isinstance(rv, int) else 0
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""What every command shares: consoles, JSON output, error reporting, the store."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from hwnas.config import store_location
+from hwnas.errors import HwnasError
+
+# Results go to stdout; progress, notes and errors to stderr, so that
+# `--json` output and shell pipes stay clean.
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+StoreOption = typer.Option(
+    None, "--store", help="Measurement store: a path (SQLite) or a SQLAlchemy URL. "
+    "Default: $HWNAS_STORE or ./hwnas.db.", show_default=False
+)
+JsonOption = typer.Option(False, "--json", help="Print exactly one JSON document on stdout.")
+
+
+def print_json(doc: Any) -> None:
+    """Write one JSON document to stdout (never through Rich: no wrapping, no markup)."""
+    sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def warn(message: str) -> None:
+    err.print(f"[yellow]warning:[/yellow] {message}", soft_wrap=True)
+
+
+def note(message: str) -> None:
+    err.print(message, soft_wrap=True)
+
+
+def report_error(exc: HwnasError) -> None:
+    """One paragraph on stderr, no traceback."""
+    err.print(f"[bold red]error:[/bold red] {exc.message}", soft_wrap=True, markup=True)
+
+
+def fail(exc: HwnasError, *, as_json: bool = False) -> NoReturn:
+    """Report ``exc`` (also as a JSON document on stdout with --json) and exit non-zero."""
+    report_error(exc)
+    if as_json:
+        print_json({"errors": [exc.to_dict()]})
+    raise typer.Exit(exc.exit_code)
+
+
+def open_store(location: str | None) -> Any:
+    """Open the store (created on first use); errors are ``StoreError``."""
+    from hwnas.store import Store
+
+    return Store(store_location(location))

@@ -1,0 +1,131 @@
+"""`hwnas measurements`: list, show and export what the store holds."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from hwnas.cli._common import JsonOption, StoreOption, fail, note, open_store, out, print_json
+from hwnas.cli._common import warn
+from hwnas.errors import HwnasError, UsageError
+
+app = typer.Typer(help="List, show and export stored measurements.", no_args_is_help=True)
+
+DeviceFilter = typer.Option(None, "--device", "-d", help="Only this device.")
+FingerprintFilter = typer.Option(None, "--fingerprint", help="Only this fingerprint hash.")
+
+
+def mixed_fingerprint_warning(stored: list[Any]) -> str | None:
+    """A warning when one device's rows come from several fingerprints, else None."""
+    by_device: dict[str, set[str]] = defaultdict(set)
+    for s in stored:
+        by_device[s.measurement.device].add(s.measurement.fingerprint_hash)
+    mixed = {d: sorted(h) for d, h in by_device.items() if len(h) > 1}
+    if not mixed:
+        return None
+    parts = "; ".join(f"{d}: {', '.join(h)}" for d, h in sorted(mixed.items()))
+    return (
+        f"this selection mixes fingerprints ({parts}); their numbers are not comparable. "
+        f"Each row carries its fingerprint; pass --fingerprint HASH to keep one."
+    )
+
+
+@app.command("list")
+def list_measurements(
+    device: str | None = DeviceFilter,
+    fingerprint: str | None = FingerprintFilter,
+    limit: int = typer.Option(50, "--limit", help="Show at most this many (newest first)."),
+    store_path: str | None = StoreOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """List stored measurements, newest first."""
+    try:
+        if limit < 1:
+            raise UsageError(f"--limit must be >= 1, got {limit}")
+        with open_store(store_path) as store:
+            stored = store.measurements(device=device, fingerprint=fingerprint)
+            total = len(stored)
+            stored = sorted(stored, key=lambda s: s.id, reverse=True)[:limit]
+    except HwnasError as exc:
+        fail(exc, as_json=as_json)
+    mixed = mixed_fingerprint_warning(stored)
+    if as_json:
+        print_json(
+            {
+                "measurements": [{"id": s.id, **s.measurement.to_dict(samples=False)} for s in stored],
+                "total": total,
+                "warnings": [mixed] if mixed else [],
+            }
+        )
+        return
+    if mixed:
+        warn(mixed)
+    if not stored:
+        note("no measurements match; measure some with `hwnas profile MODEL.onnx`.")
+        return
+    table = Table(title=f"{len(stored)} of {total} measurement(s)", title_justify="left")
+    for col in ("id", "model", "arch", "device", "fingerprint", "median ms", "±CI %", "n",
+                "peak MB", "when"):  # fmt: skip
+        table.add_column(col, justify="right" if col in {"id", "median ms", "±CI %", "n",
+                                                         "peak MB"} else "left")  # fmt: skip
+    for s in stored:
+        m = s.measurement
+        table.add_row(
+            str(s.id), m.model_name or m.model_hash[:12], m.arch.string if m.arch else "",
+            m.device, m.fingerprint_hash, f"{m.latency_ms.median:.4g}",
+            f"{100 * m.latency_ms.ci_relative:.2g}", str(m.latency_ms.n),
+            "—" if m.peak_memory_mb is None else f"{m.peak_memory_mb:.1f}", m.timestamp,
+        )  # fmt: skip
+    out.print(table)
+
+
+@app.command("show")
+def show_measurement(
+    measurement_id: int = typer.Argument(..., help="Id from `hwnas measurements list`."),
+    store_path: str | None = StoreOption,
+) -> None:
+    """Print one measurement as JSON, raw samples included."""
+    try:
+        with open_store(store_path) as store:
+            stored = store.get(measurement_id, samples=True)
+    except HwnasError as exc:
+        fail(exc)
+    print_json({"id": stored.id, **stored.measurement.to_dict(samples=True)})
+
+
+@app.command("export")
+def export_measurements(
+    output: Path = typer.Option(..., "--output", "-o", help="File to write.", show_default=False),
+    fmt: str | None = typer.Option(
+        None, "--format", "-f", help="csv | parquet (default: from the file suffix)."
+    ),
+    device: str | None = DeviceFilter,
+    fingerprint: str | None = FingerprintFilter,
+    store_path: str | None = StoreOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Write a measurement table (column `arch` plus one column per metric) as CSV or Parquet."""
+    from hwnas.tables import measurements_frame, write_table
+
+    try:
+        with open_store(store_path) as store:
+            stored = store.measurements(device=device, fingerprint=fingerprint)
+        if not stored:
+            raise UsageError(
+                "no measurements match, so there is nothing to export; check --device and "
+                "--fingerprint, or measure first with `hwnas profile`."
+            )
+        written = write_table(measurements_frame(stored), output, format=fmt)
+    except HwnasError as exc:
+        fail(exc, as_json=as_json)
+    mixed = mixed_fingerprint_warning(stored)
+    if mixed:
+        warn(mixed)
+    if as_json:
+        print_json({"path": str(written), "rows": len(stored), "warnings": [mixed] if mixed else []})
+    else:
+        note(f"wrote {len(stored)} row(s) to {written}")

@@ -1,0 +1,182 @@
+"""`hwnas profile`: measure ONNX models on a device and store the results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+from rich.progress import TimeElapsedColumn
+from rich.table import Table
+
+from hwnas.cli._common import (
+    JsonOption,
+    StoreOption,
+    err,
+    fail,
+    note,
+    open_store,
+    out,
+    print_json,
+    warn,
+)
+from hwnas.errors import HwnasError, UsageError
+from hwnas.records import Measurement
+
+
+def build_settings(**kwargs: Any) -> Any:
+    """ProfileSettings from CLI values; bad values become a UsageError naming the option."""
+    from profiler.settings import ProfileSettings, parse_shape
+
+    shapes: dict[str, tuple[int, ...]] = {}
+    try:
+        for spec in kwargs.pop("shape") or []:
+            name, dims = parse_shape(spec)
+            shapes[name] = dims
+        return ProfileSettings(shapes=shapes, **kwargs)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def results_table(measurements: list[Measurement]) -> Table:
+    table = Table(title="Measurements", title_justify="left")
+    for col in ("model", "median ms", "95% CI of median", "p10", "p90", "n", "peak MB", "file MB"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    for m in measurements:
+        lat = m.latency_ms
+        table.add_row(
+            m.model_name or m.model_hash[:12],
+            f"{lat.median:.4g}",
+            f"{lat.ci_low:.4g}–{lat.ci_high:.4g} (±{100 * lat.ci_relative:.2g}%)",
+            f"{lat.p10:.4g}",
+            f"{lat.p90:.4g}",
+            str(lat.n),
+            "—" if m.peak_memory_mb is None else f"{m.peak_memory_mb:.1f}",
+            "—" if m.model_size_mb is None else f"{m.model_size_mb:.2f}",
+        )
+    return table
+
+
+def fingerprint_notes(store: Any, device: str, measured: list[Measurement]) -> list[str]:
+    """Say so when a device's measurements now span several fingerprints."""
+    if not measured:
+        return []
+    current = measured[-1].fingerprint
+    others = [u for u in store.fingerprints(device=device) if u.fingerprint.hash != current.hash]
+    notes = []
+    for usage in others:
+        diff = current.differences(usage.fingerprint)
+        what = ", ".join(f"{k}: {old!r} -> {new!r}" for k, (new, old) in diff.items())
+        notes.append(
+            f"device {device!r} also has {usage.count} measurement(s) under fingerprint "
+            f"{usage.fingerprint.hash} (this run: {current.hash}; differs in {what}). They are "
+            f"kept apart, never mixed: select one with --fingerprint HASH when listing, "
+            f"exporting or training."
+        )
+    return notes
+
+
+def profile(
+    models: list[Path] = typer.Argument(..., help="ONNX files to measure.", show_default=False),
+    device: str = typer.Option("local", "--device", "-d", help="Registered device name."),
+    threads: int = typer.Option(1, "--threads", help="onnxruntime intra-op threads."),
+    target_ci: float = typer.Option(
+        0.01, "--target-ci", help="Stop when the 95% CI of the median is within this fraction."
+    ),
+    max_seconds: float = typer.Option(10.0, "--max-seconds", help="Time limit per model."),
+    min_runs: int = typer.Option(20, "--min-runs", help="Timed runs before the CI is checked."),
+    max_runs: int = typer.Option(100_000, "--max-runs", help="Upper bound on timed runs."),
+    warmup: int = typer.Option(10, "--warmup", help="Untimed warm-up runs."),
+    graph_opt: str = typer.Option("all", "--graph-opt", help="all | extended | basic | disable"),
+    shape: list[str] = typer.Option(
+        [], "--shape", help="NAME=1x3x224x224 for inputs with dynamic dimensions (repeatable)."
+    ),
+    op_profile: bool = typer.Option(False, "--op-profile", help="Add a per-op-type profile."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random inputs."),
+    store_path: str | None = StoreOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Measure latency distribution and peak memory of ONNX models on a device."""
+    from devices.registry import connect, get_device
+    from profiler.batch import profile_batch
+
+    try:
+        settings = build_settings(
+            threads=threads, target_ci=target_ci, max_seconds=max_seconds, min_runs=min_runs,
+            max_runs=max_runs, warmup=warmup, graph_opt=graph_opt, shape=shape,
+            op_profile=op_profile, seed=seed,
+        )  # fmt: skip
+        spec = get_device(device)
+        store = open_store(store_path)  # before measuring: an unwritable store fails now
+    except HwnasError as exc:
+        fail(exc, as_json=as_json)
+
+    progress = Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=err, transient=True,
+    )  # fmt: skip
+    task = progress.add_task(f"profiling on {spec.name}", total=len(models))
+
+    def on_start(label: str) -> None:
+        progress.update(task, description=f"profiling {Path(label).name} on {spec.name}")
+
+    def on_done(label: str, m: Measurement | None, exc: HwnasError | None) -> None:
+        progress.advance(task)
+        if exc is not None:
+            err.print(f"[red]failed[/red] {label}: {exc.message}", soft_wrap=True)
+
+    try:
+        with store, connect(spec) as transport, progress:
+            result = profile_batch(
+                transport, spec, [str(m) for m in models], settings,
+                sink=store.add, on_start=on_start, on_done=on_done,
+            )  # fmt: skip
+            measured = [m for _, m in result.measurements]
+            notes = fingerprint_notes(store, spec.name, measured)
+    except HwnasError as exc:
+        fail(exc, as_json=as_json)
+
+    if as_json:
+        print_json(
+            {
+                "measurements": [
+                    {"id": i, **m.to_dict(samples=False)} for i, m in result.measurements
+                ],
+                "errors": result.errors,
+                "interrupted": result.interrupted,
+            }
+        )
+    elif measured:
+        out.print(results_table(measured))
+        for m in measured:
+            if m.op_profile:
+                out.print(op_profile_table(m))
+    for m in measured:
+        for w in m.warnings:
+            warn(f"{m.model_name}: {w}")
+    for text in notes:
+        note(text)
+    if measured:
+        note(f"stored {len(measured)} measurement(s) in {store.url}")
+    if result.interrupted:
+        left = len(models) - len(measured) - len(result.errors)
+        note(f"interrupted: {len(measured)} measured and stored, {left} not measured.")
+        raise typer.Exit(130)
+    if result.errors:
+        raise typer.Exit(1)
+
+
+def op_profile_table(m: Measurement) -> Table:
+    table = Table(title=f"Op profile of {m.model_name}", title_justify="left")
+    for col in ("op type", "nodes", "ms / inference", "share"):
+        table.add_column(col, justify="left" if col == "op type" else "right")
+    ops = (m.op_profile or {}).get("ops", {})
+    for name, row in sorted(ops.items(), key=lambda kv: -kv[1].get("ms_per_inference", 0)):
+        table.add_row(
+            name,
+            str(row.get("count", "")),
+            f"{row.get('ms_per_inference', 0):.4g}",
+            f"{100 * row.get('share', 0):.1f}%",
+        )
+    return table

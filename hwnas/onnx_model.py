@@ -1,0 +1,74 @@
+"""Host-side checks of an ONNX file before it is sent anywhere to be measured."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from hwnas.errors import InvalidModelError, ModelNotFoundError
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """An ONNX file that parsed and passed onnx's checker."""
+
+    path: Path
+    hash: str
+    size_bytes: int
+
+    @property
+    def size_mb(self) -> float:
+        return self.size_bytes / 2**20
+
+
+def file_hash(path: Path) -> str:
+    """SHA-256 of the file's bytes: the model's identity everywhere in hwnas."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_model(path: str | Path) -> ModelFile:
+    """Check that ``path`` is a readable, well-formed ONNX model and hash it.
+
+    Raises ``ModelNotFoundError`` or ``InvalidModelError`` with a message that says
+    what is wrong; whether onnxruntime can run the model is the runner's to say.
+    """
+    import onnx  # deferred: keeps `import hwnas` light
+
+    p = Path(path)
+    if not p.exists():
+        raise ModelNotFoundError(f"model file {str(p)!r} does not exist; check the path.")
+    if not p.is_file():
+        raise ModelNotFoundError(f"{str(p)!r} is not a file; pass the path of a .onnx file.")
+    try:
+        size = p.stat().st_size
+        if size == 0:
+            raise InvalidModelError(f"{p} is empty (0 bytes); re-export the model.")
+        model = onnx.load(str(p), load_external_data=False)
+    except InvalidModelError:
+        raise
+    except OSError as exc:
+        raise ModelNotFoundError(f"cannot read model file {p}: {exc.strerror or exc}") from None
+    except Exception as exc:  # onnx raises protobuf's DecodeError and friends
+        raise InvalidModelError(
+            f"{p} is not a valid ONNX model (it does not parse: {type(exc).__name__}); "
+            f"the file is truncated or not ONNX. Re-export it, e.g. with torch.onnx.export."
+        ) from None
+    if not model.graph.node and not model.graph.output:
+        raise InvalidModelError(
+            f"{p} parsed but holds no graph (no nodes, no outputs); the file is truncated "
+            f"or not ONNX. Re-export it."
+        )
+    try:
+        onnx.checker.check_model(model)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InvalidModelError(
+            f"{p} fails onnx's model checker ({first}); the file is truncated or was written "
+            f"by a broken exporter. Re-export it."
+        ) from None
+    return ModelFile(path=p.resolve(), hash=file_hash(p), size_bytes=size)

@@ -1,0 +1,1037 @@
+"""On-device latency and memory runner for one ONNX model.
+
+This file is copied to the target device (phone, Raspberry Pi, laptop) and run
+there as a standalone script::
+
+    python3 runner.py MODEL.onnx [--shape NAME=1x3x224x224 ...] [--threads N] ...
+
+It imports only the Python standard library, numpy and onnxruntime, and runs on
+Python 3.8 or newer. One runner process measures one model, so the process is
+fresh and its peak resident memory belongs to that model.
+
+Output contract: exactly one JSON document on stdout, nothing else there.
+
+* success: ``{"ok": true, "runner_version": 1, "latency_ms": {...}, ...}``, exit 0;
+* failure: ``{"ok": false, "runner_version": 1, "error": {"kind": K, "message": M}}``
+  with exit 2 for the kinds a user can fix (``model_not_found``,
+  ``invalid_model``, ``model_load``, ``shape``, ``usage``) and exit 1 for
+  ``runner`` (an unexpected failure of this script).
+
+Timing protocol (after pyperf): warmup runs are kept apart from the samples;
+then runs repeat until the 95% confidence interval of the median is narrow
+enough (``--target-ci``), or a time or run budget is spent. Every run calls
+``run_with_iobinding`` on inputs bound once, without a ``RunOptions`` object
+(one costs about 25 us per call), and is timed with ``time.perf_counter_ns``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import glob
+import json
+import math
+import os
+import platform
+import re
+import statistics
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from typing import IO, Any, NoReturn
+
+# numpy and onnxruntime are imported here (not lazily) so the memory baseline,
+# read in main(), already includes them. A device without them still gets a
+# JSON error document instead of a traceback.
+_MISSING_DEPENDENCY: str | None = None
+try:
+    import numpy as np
+    import onnxruntime as ort
+except ImportError as _import_error:  # pragma: no cover - depends on the device
+    _MISSING_DEPENDENCY = str(_import_error)
+
+RUNNER_VERSION = 1
+
+#: Error kinds a user can fix (exit 2); anything else is kind "runner" (exit 1).
+USER_ERROR_KINDS = ("model_not_found", "invalid_model", "model_load", "shape", "usage")
+
+GRAPH_OPT_LEVELS = ("all", "extended", "basic", "disable")
+
+#: ONNX element type -> numpy dtype name of the random inputs the runner makes.
+FLOAT_TYPES = {
+    "tensor(float)": "float32",
+    "tensor(float16)": "float16",
+    "tensor(double)": "float64",
+}
+INT_TYPES = {
+    "tensor(int8)": "int8",
+    "tensor(int16)": "int16",
+    "tensor(int32)": "int32",
+    "tensor(int64)": "int64",
+    "tensor(uint8)": "uint8",
+    "tensor(uint16)": "uint16",
+    "tensor(uint32)": "uint32",
+    "tensor(uint64)": "uint64",
+}
+BOOL_TYPES = {"tensor(bool)": "bool"}
+
+#: Thresholds of diagnose(): beyond them a measurement deserves a warning.
+MAX_CV = 0.05
+MAX_TEMPERATURE_RISE_C = 5.0
+
+MIB = 1024 * 1024
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class RunnerError(Exception):
+    """A failure reported as the JSON error document: a kind and a one-paragraph message."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = " ".join(message.split())  # one paragraph, whatever the source text
+
+    @property
+    def exit_code(self) -> int:
+        """2 for errors the user can fix, 1 for unexpected runner failures."""
+        return 2 if self.kind in USER_ERROR_KINDS else 1
+
+
+def error_document(kind: str, message: str) -> dict[str, Any]:
+    """The failure document printed on stdout."""
+    return {
+        "ok": False,
+        "runner_version": RUNNER_VERSION,
+        "error": {"kind": kind, "message": " ".join(message.split())},
+    }
+
+
+# --------------------------------------------------------------------------- command line
+
+
+class _JsonArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors become RunnerError("usage") instead of usage text."""
+
+    def error(self, message: str) -> NoReturn:
+        raise RunnerError("usage", f"{message}; run `python3 runner.py --help` for the options")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0 or not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0 or not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The runner's argument parser; its errors raise RunnerError("usage")."""
+    parser = _JsonArgumentParser(
+        prog="runner.py",
+        description="Measure the latency and peak memory of one ONNX model with onnxruntime "
+        "and print one JSON document on stdout.",
+    )
+    add = parser.add_argument
+    add("model", metavar="MODEL", help="path to the .onnx file")
+    add("--shape", action="append", default=[], metavar="NAME=1x3x224x224",
+        help="full shape of an input with dynamic dimensions (repeatable)")
+    add("--threads", type=_positive_int, default=1, help="intra-op threads (default 1)")
+    add("--target-ci", type=_positive_float, default=0.01,
+        help="stop when the 95%% CI of the median is within this fraction of it (default 0.01)")
+    add("--max-seconds", type=_positive_float, default=10.0,
+        help="time budget of the timed runs, warmup excluded (default 10)")
+    add("--min-runs", type=_positive_int, default=20, help="timed runs at least (default 20)")
+    add("--max-runs", type=_positive_int, default=100000, help="timed runs at most")
+    add("--warmup", type=_non_negative_int, default=10, help="warmup runs (default 10)")
+    add("--warmup-seconds", type=_non_negative_float, default=0.0,
+        help="keep warming up at least this long (default 0)")
+    add("--graph-opt", choices=GRAPH_OPT_LEVELS, default="all",
+        help="onnxruntime graph optimization level (default all)")
+    add("--op-profile", action="store_true",
+        help="after timing, profile a second session and report time per operator type")
+    add("--op-profile-runs", type=_positive_int, default=20, help="runs of the op profile")
+    add("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
+    add("--sys-root", default="/", help="where /proc and /sys are (default /; for tests)")
+    add("--provider", default="CPUExecutionProvider", help="onnxruntime execution provider")
+    return parser
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """Parse and cross-check the command line; raises RunnerError("usage")."""
+    args = build_parser().parse_args(list(argv))
+    if args.max_runs < args.min_runs:
+        raise RunnerError(
+            "usage",
+            f"--max-runs {args.max_runs} is below --min-runs {args.min_runs}; "
+            "raise --max-runs or lower --min-runs",
+        )
+    return args
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def median_ci(sorted_values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """Distribution-free confidence interval of the median, from order statistics.
+
+    For n sorted values x_1..x_n (1-based) the bounds are x_j and x_k with
+    j = floor(n/2 - z*sqrt(n)/2) and k = ceil(1 + n/2 + z*sqrt(n)/2), both
+    clipped to [1, n], where z is the normal quantile of the confidence
+    (1.96 for 95%). This is the normal approximation of the binomial
+    distribution of the number of values below the median, so it holds
+    whatever the distribution of the latencies (which is skewed, not normal).
+    """
+    n = len(sorted_values)
+    if n == 0:
+        raise ValueError("median_ci needs at least one value, got none")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    z = statistics.NormalDist().inv_cdf((1 + confidence) / 2)
+    spread = z * math.sqrt(n) / 2
+    j = min(max(math.floor(n / 2 - spread), 1), n)
+    k = min(max(math.ceil(1 + n / 2 + spread), 1), n)
+    return float(sorted_values[j - 1]), float(sorted_values[k - 1])
+
+
+def relative_half_width(median: float, ci_low: float, ci_high: float) -> float:
+    """The conservative relative half-width max(median - lo, hi - median) / median.
+
+    Latency distributions are skewed, so the interval is not symmetric; taking
+    the wider side never overstates precision. A zero median with a zero-width
+    interval gives 0; a zero median with any spread gives infinity.
+    """
+    half = max(median - ci_low, ci_high - median)
+    if median <= 0:
+        return 0.0 if half <= 0 else math.inf
+    return half / median
+
+
+def _sorted_median(sorted_values: Sequence[float]) -> float:
+    n = len(sorted_values)
+    mid = n // 2
+    if n % 2:
+        return float(sorted_values[mid])
+    return (sorted_values[mid - 1] + sorted_values[mid]) / 2
+
+
+def ci_half_width_of(sorted_values: Sequence[float], confidence: float = 0.95) -> float:
+    """Relative half-width of the median's CI for already sorted values."""
+    lo, hi = median_ci(sorted_values, confidence)
+    return relative_half_width(_sorted_median(sorted_values), lo, hi)
+
+
+def summarize(samples_ms: Sequence[float]) -> dict[str, Any]:
+    """The latency_ms document: n, median, mean, std, p10, p90, p99, ci_low, ci_high.
+
+    Percentiles use numpy's default linear interpolation; std is the sample
+    standard deviation (ddof=1), 0 for a single sample; ci_low/ci_high is the
+    95% confidence interval of the median from median_ci().
+    """
+    if len(samples_ms) == 0:
+        raise ValueError("summarize needs at least one sample, got none")
+    values = np.asarray(samples_ms, dtype=np.float64)
+    p10, p90, p99 = (float(p) for p in np.percentile(values, [10, 90, 99]))
+    ci_low, ci_high = median_ci(np.sort(values).tolist())
+    return {
+        "n": int(values.size),
+        "median": float(np.median(values)),
+        "mean": float(values.mean()),
+        "std": float(values.std(ddof=1)) if values.size > 1 else 0.0,
+        "p10": p10,
+        "p90": p90,
+        "p99": p99,
+        "ci_low": ci_low,
+        "ci_high": ci_high,
+    }
+
+
+# --------------------------------------------------------------------------- timing
+
+
+def warmup_runs(run_once: Callable[[], object], clock: Callable[[], int], *, runs: int,
+                min_seconds: float = 0.0) -> list[int]:
+    """Run at least `runs` times and at least `min_seconds` long; return each run's ns.
+
+    These values are reported as warmup_ms and never mixed into the samples.
+    """
+    durations: list[int] = []
+    start = clock()
+    deadline = start + int(min_seconds * 1e9)
+    now = start
+    while len(durations) < runs or now < deadline:
+        t0 = clock()
+        run_once()
+        now = clock()
+        durations.append(now - t0)
+    return durations
+
+
+def adaptive_repeats(run_once: Callable[[], object], clock: Callable[[], int], *, target_ci: float,
+                     max_seconds: float, min_runs: int, max_runs: int) -> tuple[list[int], str]:
+    """Time `run_once` until the median is precise enough or a budget is spent.
+
+    Returns the per-run durations in ns (of `clock`, which returns ns) and the
+    stop reason:
+
+    * "target_ci": at least `min_runs` runs and the 95% CI of the median has a
+      relative half-width (see relative_half_width) of at most `target_ci`;
+    * "max_seconds": the timed runs took `max_seconds` (checked after every run,
+      from the clock readings the timing takes anyway, even before `min_runs`);
+    * "max_runs": `max_runs` runs were made.
+
+    When a budget ends the loop, the CI is checked one last time, so
+    "target_ci" is reported whenever the target was met. The CI is otherwise
+    checked only at n = min_runs and then every max(min_runs, n // 10) runs:
+    sorting the samples after every run would cost O(n^2 log n) in total.
+    """
+    if min_runs < 1 or max_runs < 1:
+        raise ValueError(f"min_runs and max_runs must be >= 1, got {min_runs} and {max_runs}")
+    samples: list[int] = []
+    budget_ns = int(max_seconds * 1e9)
+    next_check = min_runs
+    start = clock()
+    while True:
+        t0 = clock()
+        run_once()
+        t1 = clock()
+        samples.append(t1 - t0)
+        n = len(samples)
+        budget_spent = None
+        if n >= max_runs:
+            budget_spent = "max_runs"
+        elif t1 - start >= budget_ns:
+            budget_spent = "max_seconds"
+        if budget_spent is not None or n >= next_check:
+            if n >= min_runs and ci_half_width_of(sorted(samples)) <= target_ci:
+                return samples, "target_ci"
+            if budget_spent is not None:
+                return samples, budget_spent
+            next_check = n + max(min_runs, n // 10)
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def parse_shape_specs(specs: Iterable[str]) -> dict[str, list[int]]:
+    """Parse repeated `--shape NAME=1x3x224x224` values into {name: dims}.
+
+    Raises RunnerError("shape") for a spec without '=', an empty name, empty,
+    non-integer, zero or negative dimensions, or a name given twice.
+    """
+    shapes: dict[str, list[int]] = {}
+    for spec in specs:
+        example = "--shape x=1x3x224x224"
+        # rpartition: dims never contain '=', input names might.
+        name, sep, dims_text = spec.rpartition("=")
+        if not sep or not name:
+            raise RunnerError(
+                "shape", f"--shape {spec!r} is malformed: expected NAME=D1xD2x..., e.g. {example}"
+            )
+        parts = dims_text.split("x")
+        if not all(re.fullmatch(r"[0-9]+", part) for part in parts):
+            raise RunnerError(
+                "shape",
+                f"--shape {spec!r} is malformed: the dimensions must be positive integers "
+                f"separated by 'x', e.g. {example}",
+            )
+        dims = [int(part) for part in parts]
+        if any(d <= 0 for d in dims):
+            raise RunnerError(
+                "shape",
+                f"--shape {spec!r} has a zero dimension; every dimension must be >= 1, "
+                f"e.g. {example}",
+            )
+        if name in shapes:
+            raise RunnerError(
+                "shape", f"--shape is given twice for input {name!r}; pass it once"
+            )
+        shapes[name] = dims
+    return shapes
+
+
+def _is_fixed(dim: object) -> bool:
+    # onnxruntime reports a named dynamic dim as str and an unnamed one as None;
+    # bool is excluded because it is an int subclass.
+    return isinstance(dim, int) and not isinstance(dim, bool) and dim >= 0
+
+
+def _example_shape(dims: Sequence[object]) -> str:
+    """A --shape value for declared `dims`: fixed dims kept, dynamic ones given a guess.
+
+    A dynamic first axis is taken as the batch (1); the other dynamic axes of a
+    4-D input as image height and width (224); any other dynamic axis as 1.
+    """
+    guesses = []
+    for axis, dim in enumerate(dims):
+        if _is_fixed(dim):
+            guesses.append(str(dim))
+        elif axis == 0 or len(dims) != 4:
+            guesses.append("1")
+        else:
+            guesses.append("224")
+    return "x".join(guesses)
+
+
+def resolve_input_shapes(inputs: Sequence[Any],
+                         overrides: dict[str, list[int]]) -> dict[str, list[int]]:
+    """The concrete shape of every model input, from its declaration and --shape overrides.
+
+    `inputs` are onnxruntime NodeArgs (anything with .name and .shape). Raises
+    RunnerError("shape") when an input has dynamic dimensions and no --shape,
+    when --shape names an unknown input, or when an override disagrees with the
+    declared rank or a fixed dimension.
+    """
+    names = [i.name for i in inputs]
+    unknown = [name for name in overrides if name not in names]
+    if unknown:
+        raise RunnerError(
+            "shape",
+            f"--shape names {unknown[0]!r}, which is not an input of the model; "
+            f"the inputs are {names}",
+        )
+    shapes: dict[str, list[int]] = {}
+    for node in inputs:
+        declared = list(node.shape or [])
+        override = overrides.get(node.name)
+        if override is None:
+            if not all(_is_fixed(d) for d in declared):
+                raise RunnerError(
+                    "shape",
+                    f"input {node.name!r} has dynamic dimensions {declared}; pass its full "
+                    f"shape with the sizes to measure, e.g. "
+                    f"--shape {node.name}={_example_shape(declared)}",
+                )
+            shapes[node.name] = [int(d) for d in declared]
+            continue
+        given = f"--shape {node.name}={'x'.join(map(str, override))}"
+        if len(override) != len(declared):
+            raise RunnerError(
+                "shape",
+                f"{given} has rank {len(override)} but input {node.name!r} is declared with "
+                f"rank {len(declared)} as {declared}; pass {len(declared)} dimensions, e.g. "
+                f"--shape {node.name}={_example_shape(declared)}",
+            )
+        # zip(strict=) is Python 3.10+, hence the index loop.
+        for axis in range(len(declared)):
+            want, have = declared[axis], override[axis]
+            if _is_fixed(want) and want != have:
+                fixed = [d if _is_fixed(d) else override[i] for i, d in enumerate(declared)]
+                raise RunnerError(
+                    "shape",
+                    f"{given} sets axis {axis} to {have} but input {node.name!r} fixes it to "
+                    f"{want} (declared {declared}); keep the fixed dimensions, e.g. "
+                    f"--shape {node.name}={_example_shape(fixed)}",
+                )
+        shapes[node.name] = list(override)
+    return shapes
+
+
+def input_dtype(onnx_type: str, name: str) -> str:
+    """numpy dtype name for an ONNX input type; RunnerError("model_load") if unsupported."""
+    for table in (FLOAT_TYPES, INT_TYPES, BOOL_TYPES):
+        if onnx_type in table:
+            return table[onnx_type]
+    supported = ", ".join([*FLOAT_TYPES, *INT_TYPES, *BOOL_TYPES])
+    raise RunnerError(
+        "model_load",
+        f"input {name!r} has type {onnx_type}, for which the runner cannot make random data "
+        f"(supported: {supported}); export the model with numeric tensor inputs",
+    )
+
+
+def make_inputs(inputs: Sequence[Any], shapes: dict[str, list[int]], seed: int) -> dict[str, Any]:
+    """Random input arrays, reproducible from `seed`, in the model's input order.
+
+    Floats are standard normal, integers uniform in [0, 10) (small, so they are
+    valid indices or sizes for most ops), booleans fair coin flips.
+    """
+    rng = np.random.default_rng(seed)
+    arrays: dict[str, Any] = {}
+    for node in inputs:
+        dtype = input_dtype(node.type, node.name)
+        shape = tuple(shapes[node.name])
+        if node.type in FLOAT_TYPES:
+            arrays[node.name] = rng.standard_normal(shape).astype(dtype)
+        elif node.type in INT_TYPES:
+            arrays[node.name] = rng.integers(0, 10, size=shape).astype(dtype)
+        else:
+            arrays[node.name] = rng.random(shape) < 0.5
+    return arrays
+
+
+# --------------------------------------------------------------------------- session
+
+
+def _ort_message(exc: BaseException) -> str:
+    """onnxruntime's message without its trailing period (it is followed by the fix)."""
+    return str(exc).strip().rstrip(".")
+
+
+def _ort_short_version() -> str:
+    return ".".join(ort.__version__.split(".")[:2])
+
+
+def _is_invalid_protobuf(exc: BaseException) -> bool:
+    text = str(exc)
+    return (
+        type(exc).__name__ == "InvalidProtobuf"
+        or "INVALID_PROTOBUF" in text
+        or "Protobuf parsing failed" in text
+        # An empty file parses as an empty protobuf message without a graph.
+        or "No graph was found in the protobuf" in text
+    )
+
+
+def session_options(threads: int, graph_opt: str) -> Any:
+    """SessionOptions of every session the runner makes: sequential, `threads` intra-op."""
+    levels = {
+        "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+        "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+        "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+        "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+    }
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = levels[graph_opt]
+    return options
+
+
+def check_provider(provider: str) -> None:
+    """RunnerError("usage") unless onnxruntime here offers `provider`.
+
+    onnxruntime itself only warns and silently falls back to the CPU.
+    """
+    available = ort.get_available_providers()
+    if provider not in available:
+        raise RunnerError(
+            "usage",
+            f"execution provider {provider!r} is not available in this onnxruntime "
+            f"{ort.__version__}; pass --provider with one of {available}",
+        )
+
+
+def load_session(model_path: str, options: Any, provider: str) -> Any:
+    """An InferenceSession of the model, or RunnerError with the kind of failure.
+
+    model_not_found: no such file; invalid_model: not parseable as ONNX;
+    model_load: onnxruntime rejects the model (unknown op, opset, IR version...).
+    """
+    if not os.path.isfile(model_path):
+        what = "is a directory" if os.path.isdir(model_path) else "does not exist"
+        raise RunnerError(
+            "model_not_found",
+            f"model file {model_path!r} {what}; check the path (relative paths are resolved "
+            f"from {os.getcwd()!r})",
+        )
+    try:
+        return ort.InferenceSession(model_path, options, providers=[provider])
+    except Exception as exc:
+        if _is_invalid_protobuf(exc):
+            raise RunnerError(
+                "invalid_model",
+                f"{model_path!r} ({os.path.getsize(model_path)} bytes) is not a valid ONNX file "
+                f"(truncated or not ONNX): {_ort_message(exc)}; copy or export the model again",
+            ) from exc
+        raise RunnerError(
+            "model_load",
+            f"onnxruntime could not load {model_path!r}: {_ort_message(exc)}; check the "
+            f"opset/ops are supported by onnxruntime {_ort_short_version()}",
+        ) from exc
+
+
+def bind_inputs(session: Any, arrays: dict[str, Any]) -> Any:
+    """An IOBinding with every input bound once and every output left to onnxruntime."""
+    binding = session.io_binding()
+    for name, array in arrays.items():
+        binding.bind_cpu_input(name, array)
+    for output in session.get_outputs():
+        binding.bind_output(output.name)
+    return binding
+
+
+_SHAPE_ERROR_HINTS = re.compile(r"dimension|shape|rank|broadcast|mismatch", re.IGNORECASE)
+
+
+def run_error(exc: BaseException, shapes: dict[str, list[int]], overridden: bool) -> RunnerError:
+    """Classify a failed run: the user's --shape ("shape") or the model ("model_load")."""
+    text = _ort_message(exc)
+    if overridden and _SHAPE_ERROR_HINTS.search(text):
+        return RunnerError(
+            "shape",
+            f"onnxruntime failed to run the model with input shapes {shapes}: {text}; check "
+            "that the --shape values are sizes the model accepts",
+        )
+    return RunnerError(
+        "model_load",
+        f"onnxruntime loaded the model but failed to run it with input shapes {shapes}: {text}; "
+        f"check that the model runs in onnxruntime {_ort_short_version()} (the version here) "
+        "on random inputs of these shapes, and re-export it if not",
+    )
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def peak_rss_mb(status_path: str = "/proc/self/status") -> tuple[str | None, float | None]:
+    """(method, peak resident set size of this process in MiB) so far.
+
+    "mb" throughout the runner means MiB (1024 * 1024 bytes). Prefers VmHWM from
+    /proc/self/status (Linux, Android); falls back to getrusage's ru_maxrss,
+    which is in kB on Linux and in bytes on macOS; (None, None) where neither
+    exists (Windows).
+    """
+    text = _read_text(status_path)
+    if text is not None:
+        match = re.search(r"^VmHWM:\s*(\d+)\s*kB", text, re.MULTILINE)
+        if match:
+            return "VmHWM", int(match.group(1)) / 1024
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None, None
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    divisor = MIB if sys.platform == "darwin" else 1024
+    return "ru_maxrss", maxrss / divisor
+
+
+def memory_document(baseline: tuple[str | None, float | None],
+                    peak: tuple[str | None, float | None]) -> dict[str, Any]:
+    """The memory document from two peak_rss_mb() readings."""
+    method, baseline_mb = baseline
+    _, peak_mb = peak
+    over = None
+    if baseline_mb is not None and peak_mb is not None:
+        over = peak_mb - baseline_mb
+    return {"method": method, "baseline_mb": baseline_mb, "peak_mb": peak_mb,
+            "peak_over_baseline_mb": over}
+
+
+# --------------------------------------------------------------------------- fingerprint
+
+
+def _read_text(path: str) -> str | None:
+    """The file's text, or None if it is absent, unreadable or not text."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except (OSError, ValueError):
+        return None
+
+
+def _sys_path(sys_root: str, relative: str) -> str:
+    return os.path.join(sys_root, relative)
+
+
+def _cpuinfo_fields(sys_root: str) -> dict[str, str]:
+    """First value of each "key : value" line of /proc/cpuinfo ({} if unreadable)."""
+    fields: dict[str, str] = {}
+    for line in (_read_text(_sys_path(sys_root, "proc/cpuinfo")) or "").splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() and value.strip():
+            fields.setdefault(key.strip(), value.strip())
+    return fields
+
+
+def read_cpu_model(sys_root: str = "/") -> str:
+    """CPU model name: /proc/cpuinfo "model name", or on ARM "Hardware", "Model",
+    "CPU part"; else platform.processor() or platform.machine()."""
+    fields = _cpuinfo_fields(sys_root)
+    for key in ("model name", "Hardware", "Model", "CPU part"):
+        if key in fields:
+            return fields[key]
+    return platform.processor() or platform.machine()
+
+
+def read_governor(sys_root: str = "/") -> str | None:
+    """cpu0's cpufreq scaling governor, or None where cpufreq is absent (VMs, macOS)."""
+    text = _read_text(_sys_path(sys_root, "sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"))
+    if text is None:
+        return None
+    return text.strip() or None
+
+
+def read_frequency_mhz(sys_root: str = "/") -> float | None:
+    """cpu0's current frequency in MHz from cpufreq (kHz), else /proc/cpuinfo "cpu MHz"."""
+    text = _read_text(_sys_path(sys_root, "sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq"))
+    try:
+        if text is not None:
+            return int(text.strip()) / 1000
+    except ValueError:
+        pass
+    mhz = _cpuinfo_fields(sys_root).get("cpu MHz")
+    try:
+        return float(mhz) if mhz is not None else None
+    except ValueError:
+        return None
+
+
+def read_temperature_c(sys_root: str = "/") -> float | None:
+    """Highest temperature over sys/class/thermal/thermal_zone*/temp in °C, or None.
+
+    The kernel reports millidegrees; a few old Android kernels report whole
+    degrees, so readings below 1000 in absolute value are taken as degrees.
+    """
+    readings: list[float] = []
+    pattern = _sys_path(sys_root, "sys/class/thermal/thermal_zone*/temp")
+    for path in sorted(glob.glob(pattern)):
+        text = _read_text(path)
+        try:
+            value = float(text.strip()) if text is not None else None
+        except ValueError:
+            continue
+        if value is None:
+            continue
+        readings.append(value / 1000 if abs(value) >= 1000 else value)
+    return max(readings) if readings else None
+
+
+def read_affinity(cores: int) -> list[int]:
+    """CPUs this process may run on (Linux), else all `cores`."""
+    getter = getattr(os, "sched_getaffinity", None)
+    if getter is not None:
+        try:
+            return sorted(getter(0))
+        except OSError:
+            pass
+    return list(range(cores))
+
+
+def collect_fingerprint(threads: int, provider: str, graph_opt: str,
+                        sys_root: str = "/") -> dict[str, Any]:
+    """What makes two measurements comparable: hardware, clocks, software and settings.
+
+    Every read of /proc or /sys (under `sys_root`, so tests can use a fake
+    tree) tolerates absent files and permission errors; governor,
+    frequency_mhz and temperature_c are None when they cannot be read.
+    """
+    cores = os.cpu_count() or 1
+    return {
+        "cpu_model": read_cpu_model(sys_root),
+        "cores": cores,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "onnxruntime": ort.__version__,
+        "execution_provider": provider,
+        "threads": threads,
+        "affinity": read_affinity(cores),
+        "governor": read_governor(sys_root),
+        "frequency_mhz": read_frequency_mhz(sys_root),
+        "temperature_c": read_temperature_c(sys_root),
+        "machine": platform.machine(),
+        "graph_optimization": graph_opt,
+    }
+
+
+# --------------------------------------------------------------------------- op profile
+
+
+def summarize_profile_events(events: Iterable[dict[str, Any]], runs: int,
+                             skip_before_us: float | None = None) -> dict[str, Any]:
+    """Per-operator-type time from onnxruntime profiler events.
+
+    Keeps "Node" events named "*_kernel_time" (starting at or after
+    `skip_before_us`, to drop a warmup run), groups them by args["op_name"],
+    and returns {"runs": runs, "ops": {op: {"count": distinct nodes,
+    "ms_per_inference": summed dur (us) / runs / 1000, "share": fraction of the
+    total}}}, ops sorted by time, largest first.
+    """
+    total_us: dict[str, float] = {}
+    nodes: dict[str, set[str]] = {}
+    for event in events:
+        name = str(event.get("name", ""))
+        if event.get("cat") != "Node" or not name.endswith("_kernel_time"):
+            continue
+        if skip_before_us is not None and float(event.get("ts", 0)) < skip_before_us:
+            continue
+        op = str((event.get("args") or {}).get("op_name", "unknown"))
+        total_us[op] = total_us.get(op, 0.0) + float(event.get("dur", 0))
+        nodes.setdefault(op, set()).add(name)
+    grand_total = sum(total_us.values())
+    ops = {}
+    for op in sorted(total_us, key=lambda o: -total_us[o]):
+        ops[op] = {
+            "count": len(nodes[op]),
+            "ms_per_inference": total_us[op] / runs / 1000,
+            "share": total_us[op] / grand_total if grand_total > 0 else 0.0,
+        }
+    return {"runs": runs, "ops": ops}
+
+
+def _first_run_end_us(events: Sequence[dict[str, Any]]) -> float | None:
+    """End time of the first "model_run" event, None if the trace has none."""
+    ends = [float(e.get("ts", 0)) + float(e.get("dur", 0))
+            for e in events if e.get("cat") == "Session" and e.get("name") == "model_run"]
+    return min(ends) if ends else None
+
+
+def op_profile(model_path: str, arrays: dict[str, Any], *, threads: int, graph_opt: str,
+               provider: str, runs: int) -> dict[str, Any]:
+    """Time per operator type over `runs` runs of a second, profiling session.
+
+    Profiling slows every run, so it happens after (and apart from) the timed
+    runs. One extra first run is made and left out, like a warmup. The ops are
+    those onnxruntime actually runs after graph optimization (with "all",
+    Relu is fused into Conv, for instance). The trace file is deleted.
+    """
+    options = session_options(threads, graph_opt)
+    options.enable_profiling = True
+    with tempfile.TemporaryDirectory(prefix="hwnas-runner-") as tmp:
+        options.profile_file_prefix = os.path.join(tmp, "profile")
+        session = ort.InferenceSession(model_path, options, providers=[provider])
+        binding = bind_inputs(session, arrays)
+        for _ in range(runs + 1):
+            session.run_with_iobinding(binding)
+        trace_path = session.end_profiling()
+        with open(trace_path, encoding="utf-8") as handle:
+            events = json.load(handle)
+        os.remove(trace_path)
+    first_end = _first_run_end_us(events)
+    counted = runs if first_end is not None else runs + 1
+    return summarize_profile_events(events, counted, skip_before_us=first_end)
+
+
+# --------------------------------------------------------------------------- diagnosis
+
+
+def _percent(fraction: float) -> str:
+    """0.023 -> "2.3%", 0.01 -> "1%": one decimal, none when it is zero."""
+    return f"{fraction:.1%}".replace(".0%", "%")
+
+
+def diagnose(summary: dict[str, Any], fingerprint: dict[str, Any], environment: dict[str, Any],
+             settings: dict[str, Any], stop_reason: str) -> list[str]:
+    """Warnings about a measurement that may not be trustworthy, each saying what to change."""
+    warnings: list[str] = []
+    mean, std = summary["mean"], summary["std"]
+    if mean > 0 and std / mean > MAX_CV:
+        warnings.append(
+            f"the standard deviation is {_percent(std / mean)} of the mean: close other programs, "
+            "pin the CPU frequency (governor 'performance') or raise --max-seconds"
+        )
+    governor = fingerprint.get("governor")
+    if governor is not None and governor != "performance":
+        warnings.append(
+            f"the CPU frequency governor is {governor!r}, not 'performance': timings drift "
+            "with clock speed; run `sudo cpupower frequency-set -g performance` (or write "
+            "performance to /sys/devices/system/cpu/cpu*/cpufreq/scaling_governor)"
+        )
+    start_c, end_c = environment.get("temperature_start_c"), environment.get("temperature_end_c")
+    if start_c is not None and end_c is not None and end_c - start_c > MAX_TEMPERATURE_RISE_C:
+        warnings.append(
+            f"the CPU temperature rose from {start_c:.1f} °C to {end_c:.1f} °C during the "
+            "measurement: the CPU may throttle and slow down later runs; let the device cool "
+            "down, add a heatsink or fan, or pause between models"
+        )
+    target = settings["target_ci"]
+    half_width = relative_half_width(summary["median"], summary["ci_low"], summary["ci_high"])
+    if stop_reason in ("max_seconds", "max_runs") and half_width > target:
+        limit = "--max-seconds" if stop_reason == "max_seconds" else "--max-runs"
+        warnings.append(
+            f"the 95% CI of the median is ±{_percent(half_width)}, above the target "
+            f"{_percent(target)}: raise {limit} or reduce noise"
+        )
+    if summary["n"] < settings["min_runs"]:
+        warnings.append(
+            f"only {summary['n']} runs fit in --max-seconds {settings['max_seconds']}, fewer "
+            f"than --min-runs {settings['min_runs']}: raise --max-seconds"
+        )
+    cores = fingerprint.get("cores")
+    if cores and settings["threads"] > cores:
+        warnings.append(
+            f"--threads {settings['threads']} exceeds the {cores} CPU cores: threads compete "
+            f"for cores and timings get noisy; pass --threads {cores} or fewer"
+        )
+    return warnings
+
+
+# --------------------------------------------------------------------------- orchestration
+
+
+def _ns_to_ms(values: Iterable[int]) -> list[float]:
+    # Rounded to the nanosecond, the clock's resolution, to drop float noise like 0.0141459999.
+    return [round(v / 1e6, 6) for v in values]
+
+
+def _environment_reading(sys_root: str, when: str) -> dict[str, Any]:
+    return {f"temperature_{when}_c": read_temperature_c(sys_root),
+            f"frequency_{when}_mhz": read_frequency_mhz(sys_root)}
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Load, time and describe the model as parsed `args` say; the success document.
+
+    Raises RunnerError for anything the user can fix.
+    """
+    overrides = parse_shape_specs(args.shape)  # fail fast on typos, before loading
+    check_provider(args.provider)
+    # The process is fresh and numpy/onnxruntime are imported: this is the baseline.
+    baseline = peak_rss_mb()
+    fingerprint = collect_fingerprint(args.threads, args.provider, args.graph_opt, args.sys_root)
+    environment = _environment_reading(args.sys_root, "start")
+
+    session = load_session(args.model, session_options(args.threads, args.graph_opt),
+                           args.provider)
+    fingerprint["execution_provider"] = session.get_providers()[0]
+    model_inputs = session.get_inputs()
+    shapes = resolve_input_shapes(model_inputs, overrides)
+    arrays = make_inputs(model_inputs, shapes, args.seed)
+    binding = bind_inputs(session, arrays)
+    run_with_iobinding = session.run_with_iobinding  # looked up once, outside the timed loop
+
+    def run_once() -> None:
+        run_with_iobinding(binding)
+
+    # One untimed run first, reported nowhere: a failure there is the model's or the
+    # --shape's and is reported as such; a later failure would be unexpected ("runner").
+    try:
+        run_once()
+    except Exception as exc:
+        raise run_error(exc, shapes, overridden=bool(overrides)) from exc
+
+    clock = time.perf_counter_ns
+    warmup_ns = warmup_runs(run_once, clock, runs=args.warmup, min_seconds=args.warmup_seconds)
+    # A garbage collection in the middle of a run would land in one sample as an outlier.
+    gc.collect()
+    gc.disable()
+    try:
+        started = time.perf_counter()
+        samples_ns, stop_reason = adaptive_repeats(
+            run_once, clock, target_ci=args.target_ci, max_seconds=args.max_seconds,
+            min_runs=args.min_runs, max_runs=args.max_runs)
+        elapsed_s = time.perf_counter() - started
+    finally:
+        gc.enable()
+
+    peak = peak_rss_mb()  # before op profiling, whose second session adds memory
+    environment.update(_environment_reading(args.sys_root, "end"))
+
+    settings = {
+        "threads": args.threads, "target_ci": args.target_ci, "max_seconds": args.max_seconds,
+        "min_runs": args.min_runs, "max_runs": args.max_runs, "warmup": args.warmup,
+        "warmup_seconds": args.warmup_seconds, "graph_optimization": args.graph_opt,
+        "execution_mode": "sequential", "provider": args.provider, "seed": args.seed,
+        "shapes": shapes, "op_profile": bool(args.op_profile),
+    }
+    samples_ms = _ns_to_ms(samples_ns)
+    summary = summarize(samples_ms)
+    warnings = diagnose(summary, fingerprint, environment, settings, stop_reason)
+
+    profile = None
+    if args.op_profile:
+        try:
+            profile = op_profile(args.model, arrays, threads=args.threads,
+                                 graph_opt=args.graph_opt, provider=args.provider,
+                                 runs=args.op_profile_runs)
+        except Exception as exc:  # the latency measurement is still good
+            reason = " ".join(str(exc).split())
+            warnings.append(f"op profiling failed ({reason}); the latency figures are "
+                            "unaffected; rerun without --op-profile or report the model")
+
+    return {
+        "ok": True,
+        "runner_version": RUNNER_VERSION,
+        "latency_ms": summary,
+        "samples_ms": samples_ms,
+        "warmup_ms": _ns_to_ms(warmup_ns),
+        "stop_reason": stop_reason,
+        "elapsed_s": elapsed_s,
+        "inputs": {name: {"shape": shapes[name], "dtype": str(array.dtype)}
+                   for name, array in arrays.items()},
+        "memory": memory_document(baseline, peak),
+        "fingerprint": fingerprint,
+        "environment": environment,
+        "op_profile": profile,
+        "warnings": warnings,
+        "settings": settings,
+    }
+
+
+def run_cli(argv: Sequence[str]) -> tuple[dict[str, Any], int]:
+    """(document, exit code) for a command line; never raises for ordinary failures."""
+    try:
+        if _MISSING_DEPENDENCY is not None:
+            raise RunnerError(
+                "runner",
+                f"the runner needs numpy and onnxruntime on this device ({_MISSING_DEPENDENCY}); "
+                "install them with `python3 -m pip install numpy onnxruntime`",
+            )
+        return measure(parse_args(argv)), 0
+    except RunnerError as exc:
+        return error_document(exc.kind, exc.message), exc.exit_code
+    except KeyboardInterrupt:
+        return error_document(
+            "runner", "interrupted (Ctrl-C or SIGINT) before the measurement finished; "
+            "run the runner again and let it finish (it stops by --max-seconds)"), 1
+    except Exception as exc:
+        traceback.print_exc(file=sys.stderr)  # stderr only: stdout carries the JSON document
+        return error_document(
+            "runner",
+            f"unexpected {type(exc).__name__}: {exc}; this is a bug in the runner, please "
+            "report it with the model and the command line (the traceback is on stderr)",
+        ), 1
+
+
+def _claim_stdout() -> IO[str]:
+    """A writer on the real stdout, after pointing file descriptor 1 at stderr.
+
+    onnxruntime's native code and stray prints write to fd 1 directly; moving
+    them to stderr keeps stdout to the single JSON document.
+    """
+    sys.stdout.flush()
+    real_stdout = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    return real_stdout
+
+
+def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> int:
+    """Run the command line, write one JSON document to `stdout`, return the exit code.
+
+    With `stdout` None (the script), the process's real stdout is used and
+    everything else written to fd 1 goes to stderr. `--help` prints the usage
+    on stdout and returns 0 without a JSON document.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "-h" in argv or "--help" in argv:
+        build_parser().print_help(stdout or sys.stdout)
+        return 0
+    out = _claim_stdout() if stdout is None else stdout
+    document, code = run_cli(argv)
+    try:
+        text = json.dumps(document, allow_nan=False)
+    except ValueError as exc:  # NaN or infinity: not valid JSON
+        document = error_document("runner", f"the result could not be written as JSON: {exc}; "
+                                  "please report this with the model and the command line")
+        text, code = json.dumps(document), 1
+    out.write(text + "\n")
+    out.flush()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

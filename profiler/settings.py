@@ -1,0 +1,83 @@
+"""Settings of the timing protocol, validated on the host before anything runs."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+GRAPH_OPT_LEVELS = ("all", "extended", "basic", "disable")
+
+_SHAPE = re.compile(r"^([^=]+)=(\d+(?:x\d+)*)$")
+
+
+def parse_shape(spec: str) -> tuple[str, tuple[int, ...]]:
+    """Parse ``name=1x3x224x224``; raise ``ValueError`` naming the spec and the format."""
+    match = _SHAPE.match(spec.strip())
+    if not match:
+        raise ValueError(
+            f"--shape {spec!r} is malformed; write NAME=DIMxDIM..., e.g. --shape input=1x3x224x224"
+        )
+    dims = tuple(int(d) for d in match.group(2).split("x"))
+    if any(d <= 0 for d in dims):
+        raise ValueError(f"--shape {spec!r} has a zero dimension; every dimension must be >= 1")
+    return match.group(1), dims
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProfileSettings:
+    """How to time one model. Defaults follow the foundation issue's protocol."""
+
+    threads: int = 1
+    target_ci: float = 0.01
+    max_seconds: float = 10.0
+    min_runs: int = 20
+    max_runs: int = 100_000
+    warmup: int = 10
+    graph_opt: str = "all"
+    op_profile: bool = False
+    seed: int = 0
+    shapes: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        def bad(name: str, value: Any, want: str) -> ValueError:
+            return ValueError(f"{name} must be {want}, got {value!r}")
+
+        if self.threads < 1:
+            raise bad("--threads", self.threads, ">= 1")
+        if not (0 < self.target_ci < 1) or math.isnan(self.target_ci):
+            raise bad("--target-ci", self.target_ci, "a fraction in (0, 1), e.g. 0.01 for 1%")
+        if not self.max_seconds > 0:
+            raise bad("--max-seconds", self.max_seconds, "> 0")
+        if self.min_runs < 1:
+            raise bad("--min-runs", self.min_runs, ">= 1")
+        if self.max_runs < self.min_runs:
+            raise bad("--max-runs", self.max_runs, f">= --min-runs ({self.min_runs})")
+        if self.warmup < 0:
+            raise bad("--warmup", self.warmup, ">= 0")
+        if self.graph_opt not in GRAPH_OPT_LEVELS:
+            raise bad("--graph-opt", self.graph_opt, f"one of {', '.join(GRAPH_OPT_LEVELS)}")
+
+    def runner_args(self) -> list[str]:
+        """The runner's command-line options for these settings."""
+        args = [
+            "--threads", str(self.threads),
+            "--target-ci", repr(self.target_ci),
+            "--max-seconds", repr(self.max_seconds),
+            "--min-runs", str(self.min_runs),
+            "--max-runs", str(self.max_runs),
+            "--warmup", str(self.warmup),
+            "--graph-opt", self.graph_opt,
+            "--seed", str(self.seed),
+        ]  # fmt: skip
+        for name, dims in self.shapes.items():
+            args += ["--shape", f"{name}={'x'.join(str(d) for d in dims)}"]
+        if self.op_profile:
+            args.append("--op-profile")
+        return args
+
+    def timeout_s(self) -> float:
+        """How long the runner may take before it is considered hung."""
+        return 120.0 + 2.0 * self.max_seconds
