@@ -123,7 +123,9 @@ def efficiency(models: list[Path], repeats: int) -> list[dict]:
                 "medians_ms": [x["median"] for x in lat],
             }
 
-        rows.append({"model": model.stem, "adaptive": summary(adaptive), "fixed_10_50": summary(fixed)})
+        rows.append(
+            {"model": model.stem, "adaptive": summary(adaptive), "fixed_10_50": summary(fixed)}
+        )
     return rows
 
 

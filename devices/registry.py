@@ -10,8 +10,9 @@ The file holds one table per device::
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 from devices.local import LocalTransport
 from devices.transport import Transport

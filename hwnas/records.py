@@ -125,7 +125,8 @@ class DeviceSpec:
         unknown = sorted(set(data) - known)
         if unknown:
             raise DataError(
-                f"device {data.get('name')!r} has unknown fields {unknown}; allowed: {sorted(known)}"
+                f"device {data.get('name')!r} has unknown fields {unknown}; "
+                f"allowed: {sorted(known)}"
             )
         return cls(**dict(data))
 
@@ -250,9 +251,13 @@ class LatencyStats:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LatencyStats:
-        kwargs = {k: _require(data, k, "LatencyStats") for k in LATENCY_KEYS}
-        kwargs["n"] = int(kwargs["n"])
-        return cls(**{k: (v if k == "n" else float(v)) for k, v in kwargs.items()})
+        values = {k: _require(data, k, "LatencyStats") for k in LATENCY_KEYS}
+        try:
+            n = int(values.pop("n"))
+            floats = {k: float(v) for k, v in values.items()}
+        except (TypeError, ValueError):
+            raise DataError(f"LatencyStats values must be numbers, got {dict(data)}") from None
+        return cls(n=n, **floats)
 
 
 @dataclass(frozen=True)

@@ -831,8 +831,10 @@ def diagnose(summary: dict[str, Any], fingerprint: dict[str, Any], environment: 
     mean, std = summary["mean"], summary["std"]
     if mean > 0 and std / mean > MAX_CV:
         warnings.append(
-            f"the standard deviation is {_percent(std / mean)} of the mean: close other programs, "
-            "pin the CPU frequency (governor 'performance') or raise --max-seconds"
+            f"the standard deviation is {_percent(std / mean)} of the mean (slow outliers or "
+            "drift; the median resists outliers, the mean and p99 do not): close other "
+            "programs, pin the CPU frequency (governor 'performance') and isolate a core with "
+            "taskset"
         )
     governor = fingerprint.get("governor")
     if governor is not None and governor != "performance":

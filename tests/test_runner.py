@@ -498,7 +498,7 @@ def test_diagnose_clean_measurement_has_no_warnings() -> None:
 def test_diagnose_high_variation() -> None:
     [warning] = diagnosed(summary={"std": 1.2, "mean": 10.0})
     assert warning.startswith("the standard deviation is 12% of the mean")
-    assert "--max-seconds" in warning and "performance" in warning
+    assert "taskset" in warning and "performance" in warning
 
 
 def test_diagnose_governor() -> None:

@@ -9,8 +9,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from hwnas.cli._common import JsonOption, StoreOption, fail, note, open_store, out, print_json
-from hwnas.cli._common import warn
+from hwnas.cli._common import JsonOption, StoreOption, fail, note, open_store, out, print_json, warn
 from hwnas.errors import HwnasError, UsageError
 
 app = typer.Typer(help="List, show and export stored measurements.", no_args_is_help=True)
@@ -56,7 +55,9 @@ def list_measurements(
     if as_json:
         print_json(
             {
-                "measurements": [{"id": s.id, **s.measurement.to_dict(samples=False)} for s in stored],
+                "measurements": [
+                    {"id": s.id, **s.measurement.to_dict(samples=False)} for s in stored
+                ],
                 "total": total,
                 "warnings": [mixed] if mixed else [],
             }
@@ -126,6 +127,7 @@ def export_measurements(
     if mixed:
         warn(mixed)
     if as_json:
-        print_json({"path": str(written), "rows": len(stored), "warnings": [mixed] if mixed else []})
+        warnings = [mixed] if mixed else []
+        print_json({"path": str(written), "rows": len(stored), "warnings": warnings})
     else:
         note(f"wrote {len(stored)} row(s) to {written}")

@@ -6,8 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
-from rich.progress import TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from hwnas.cli._common import (
@@ -40,17 +46,21 @@ def build_settings(**kwargs: Any) -> Any:
 
 
 def results_table(measurements: list[Measurement]) -> Table:
-    table = Table(title="Measurements", title_justify="left")
-    for col in ("model", "median ms", "95% CI of median", "p10", "p90", "n", "peak MB", "file MB"):
-        table.add_column(col, justify="left" if col == "model" else "right")
+    table = Table(
+        title="Measurements (latency in ms; ±CI: 95% CI of the median)", title_justify="left"
+    )
+    table.add_column("model", overflow="fold", min_width=16)
+    for col in ("median ms", "±CI", "p10", "p90", "p99", "n", "peak MB", "file MB"):
+        table.add_column(col, justify="right", no_wrap=True)
     for m in measurements:
         lat = m.latency_ms
         table.add_row(
             m.model_name or m.model_hash[:12],
             f"{lat.median:.4g}",
-            f"{lat.ci_low:.4g}–{lat.ci_high:.4g} (±{100 * lat.ci_relative:.2g}%)",
+            f"±{100 * lat.ci_relative:.2g}%",
             f"{lat.p10:.4g}",
             f"{lat.p90:.4g}",
+            f"{lat.p99:.4g}",
             str(lat.n),
             "—" if m.peak_memory_mb is None else f"{m.peak_memory_mb:.1f}",
             "—" if m.model_size_mb is None else f"{m.model_size_mb:.2f}",

@@ -1,0 +1,744 @@
+"""The measurement store: every measurement hwnas takes, raw samples included.
+
+SQLAlchemy Core (not the ORM) over SQLite by default; any SQLAlchemy URL works
+(``postgresql+psycopg://...``). Only :func:`_create_engine` and the small
+``_insert_ignore`` / ``_lock_for_migration`` helpers know about dialects; every
+query is plain Core.
+
+Plain columns hold what people filter and export on; JSON text holds the nested
+rest, so that ``Measurement.from_dict(m.to_dict())`` round trips through the store
+exactly. The schema is versioned in ``meta`` and brought up to date on open by
+:data:`MIGRATIONS`.
+
+SQLite runs in WAL mode with a 30 s busy timeout, and every write transaction
+starts with ``BEGIN IMMEDIATE``: a writer takes the write lock up front instead of
+upgrading a read lock later, which is what makes two processes that write at once
+wait for each other rather than fail with "database is locked".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Double,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    event,
+    exists,
+    func,
+    insert,
+    inspect,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.sql.elements import ColumnElement
+
+from hwnas.errors import DataError, HwnasError, StoreError
+from hwnas.records import (
+    LATENCY_KEYS,
+    VOLATILE_FINGERPRINT_FIELDS,
+    Fingerprint,
+    Measurement,
+)
+
+__all__ = [
+    "CURRENT_SCHEMA",
+    "MIGRATIONS",
+    "FingerprintUsage",
+    "Store",
+    "StoredMeasurement",
+]
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 30_000
+# Execution option that makes the SQLite "begin" hook emit BEGIN IMMEDIATE.
+_WRITE = "hwnas_write"
+# The tables this module owns; a database holding them without ``meta`` is not ours.
+_OWN_TABLES = ("fingerprints", "measurements", "samples")
+
+
+@dataclass(frozen=True)
+class StoredMeasurement:
+    """A measurement as stored, with its row id."""
+
+    id: int
+    measurement: Measurement
+
+
+@dataclass(frozen=True)
+class FingerprintUsage:
+    """How often one fingerprint was measured on one device, and when (first/last timestamp).
+
+    ``fingerprint`` carries the stable fields only; its volatile readings
+    (frequency, temperature) belong to each measurement and are ``None`` here.
+    """
+
+    fingerprint: Fingerprint
+    device: str
+    count: int
+    first: str
+    last: str
+
+
+# ---------------------------------------------------------------------------
+# Schema and migrations
+# ---------------------------------------------------------------------------
+
+
+def _schema_v1(metadata: MetaData) -> dict[str, Table]:
+    """The tables of schema version 1, defined on ``metadata``."""
+    meta = Table(
+        "meta", metadata,
+        Column("key", Text, primary_key=True),
+        Column("value", Text, nullable=False),
+    )  # fmt: skip
+    fingerprints = Table(
+        "fingerprints", metadata,
+        Column("hash", Text, primary_key=True),
+        Column("json", Text, nullable=False),
+        Column("created_at", Text, nullable=False),
+    )  # fmt: skip
+    measurements = Table(
+        "measurements", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("model_hash", Text, nullable=False),
+        Column("model_name", Text),
+        Column("model_size_mb", Double),
+        Column("arch_space", Text),
+        Column("arch_string", Text),
+        Column("arch_hash", Text),
+        Column("device", Text, nullable=False),
+        Column("fingerprint_hash", Text, ForeignKey("fingerprints.hash"), nullable=False),
+        Column("n", Integer, nullable=False),
+        Column("median", Double, nullable=False),
+        Column("mean", Double, nullable=False),
+        Column("std", Double, nullable=False),
+        Column("p10", Double, nullable=False),
+        Column("p90", Double, nullable=False),
+        Column("p99", Double, nullable=False),
+        Column("ci_low", Double, nullable=False),
+        Column("ci_high", Double, nullable=False),
+        Column("peak_memory_mb", Double),
+        Column("energy_mj", Double),
+        Column("energy_method", Text),
+        Column("timestamp", Text, nullable=False),
+        Column("record_json", Text, nullable=False),
+        Index("ix_measurements_device_fingerprint", "device", "fingerprint_hash"),
+        Index("ix_measurements_model_hash", "model_hash"),
+        Index("ix_measurements_arch_space", "arch_space"),
+    )  # fmt: skip
+    samples = Table(
+        "samples", metadata,
+        Column(
+            "measurement_id", Integer,
+            ForeignKey("measurements.id", ondelete="CASCADE"), primary_key=True,
+        ),
+        Column("latency_ms", Text, nullable=False),
+        Column("warmup_ms", Text, nullable=False),
+    )  # fmt: skip
+    return {t.name: t for t in (meta, fingerprints, measurements, samples)}
+
+
+def _migrate_0_to_1(conn: Connection) -> None:
+    """Create the version-1 schema in an empty database."""
+    # A fresh MetaData: this migration stays frozen at v1 whatever the current
+    # schema (below) becomes.
+    metadata = MetaData()
+    _schema_v1(metadata)
+    metadata.create_all(conn)
+
+
+#: ``MIGRATIONS[i]`` brings the schema from version ``i`` to ``i + 1``. Append only;
+#: never edit one that has shipped. Each runs in its own write transaction.
+MIGRATIONS: list[Callable[[Connection], None]] = [_migrate_0_to_1]
+CURRENT_SCHEMA = len(MIGRATIONS)
+
+# The tables the queries use: the current schema (today the same as v1).
+_TABLES = _schema_v1(MetaData())
+META = _TABLES["meta"]
+FINGERPRINTS = _TABLES["fingerprints"]
+MEASUREMENTS = _TABLES["measurements"]
+SAMPLES = _TABLES["samples"]
+
+
+# ---------------------------------------------------------------------------
+# Dialect-specific parts
+# ---------------------------------------------------------------------------
+
+
+def _create_engine(url: URL) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and explicit BEGINs."""
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the sqlite3 module: it would emit a
+        # plain deferred BEGIN only before DML, never IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            _enable_wal(cursor)
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get(_WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
+
+    return engine
+
+
+def _enable_wal(cursor: Any) -> None:
+    """Switch to WAL, retrying while another connection holds the lock.
+
+    The switch ignores the busy timeout: two processes creating the same store at
+    once would otherwise fail at once with "database is locked".
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.002
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(2 * delay, 0.1)
+
+
+def _insert_ignore(conn: Connection, table: Table, values: dict[str, Any], key: str) -> None:
+    """Insert ``values`` unless a row with the same ``key`` exists (race-free where possible)."""
+    name = conn.dialect.name
+    if name == "sqlite":
+        conn.execute(
+            sqlite.insert(table).values(values).on_conflict_do_nothing(index_elements=[key])
+        )
+    elif name == "postgresql":
+        conn.execute(
+            postgresql.insert(table).values(values).on_conflict_do_nothing(index_elements=[key])
+        )
+    else:
+        if conn.execute(select(exists().where(table.c[key] == values[key]))).scalar():
+            return
+        conn.execute(insert(table).values(values))
+
+
+def _lock_for_migration(conn: Connection) -> None:
+    """Serialise concurrent openers while they check and migrate the schema."""
+    if conn.dialect.name == "postgresql":
+        # SQLite's BEGIN IMMEDIATE already serialises writers; PostgreSQL needs a lock.
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7268361)")
+
+
+# ---------------------------------------------------------------------------
+# The store
+# ---------------------------------------------------------------------------
+
+
+def _fix_hint() -> str:
+    return "pass --store PATH or set HWNAS_STORE to a writable location"
+
+
+def _unwritable(where: str, reason: str) -> StoreError:
+    return StoreError(f"cannot write the measurement store at {where} ({reason}); {_fix_hint()}")
+
+
+def _not_a_store(where: str, reason: str) -> StoreError:
+    return StoreError(
+        f"{where} is not an hwnas measurement store ({reason}); pass another --store PATH or "
+        f"set HWNAS_STORE, or move the file away"
+    )
+
+
+def _check_sqlite_path(path: Path, *, create: bool) -> None:
+    """Refuse, before anything is measured, a SQLite file that cannot be used."""
+    where = str(path)
+    if path.exists():
+        if path.is_dir():
+            raise _unwritable(where, "it is a directory, not a file")
+        if not os.access(path, os.R_OK):
+            raise _unwritable(where, "the file is not readable")
+        with path.open("rb") as fh:
+            head = fh.read(len(SQLITE_MAGIC))
+        if head and head != SQLITE_MAGIC:
+            raise _not_a_store(where, "the file is not a SQLite database")
+        if not os.access(path, os.W_OK):
+            raise _unwritable(where, "the file is read-only")
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            raise _unwritable(
+                where,
+                f"its directory {path.parent} is not writable, and SQLite needs to create "
+                f"{path.name}-wal there",
+            )
+        return
+    if not create:
+        raise StoreError(
+            f"there is no measurement store at {where}; check --store / HWNAS_STORE, or "
+            f"measure something first with `hwnas profile`"
+        )
+    parent = path.parent
+    ancestor = parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise _unwritable(where, f"{ancestor} is a file, not a directory")
+    if ancestor != parent:
+        raise _unwritable(where, f"the directory {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise _unwritable(where, f"the directory {parent} is not writable")
+
+
+def _resolve(location: str | os.PathLike[str]) -> tuple[URL, Path | None]:
+    """The URL for ``location`` and, for a SQLite file, its path."""
+    if isinstance(location, str) and "://" in location:
+        try:
+            url = make_url(location)
+        except ArgumentError as exc:
+            raise StoreError(
+                f"{location!r} is not a valid store URL ({exc}); pass a file path or a "
+                f"SQLAlchemy URL such as sqlite:///hwnas.db to --store / HWNAS_STORE"
+            ) from None
+        database = url.database
+        if (
+            url.get_backend_name() == "sqlite"
+            and database
+            and database != ":memory:"
+            and not database.startswith("file:")
+            and url.query.get("uri") != "true"
+        ):
+            path = Path(database).expanduser().absolute()
+            return url.set(database=str(path)), path
+        return url, None
+    path = Path(os.fspath(location)).expanduser().absolute()
+    return URL.create("sqlite", database=str(path)), path
+
+
+def _display(location: str | os.PathLike[str], url: URL) -> str:
+    """``url`` for messages: as the user wrote it unless that would show a password."""
+    # Rendering escapes characters (sqlite:///file%3A...), so prefer the given text.
+    if isinstance(location, str) and url.password is None:
+        return location
+    return url.render_as_string(hide_password=True)
+
+
+def _dumps(value: Any, *, what: str) -> str:
+    try:
+        return json.dumps(value, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise DataError(
+            f"{what} cannot be stored: it is not JSON-serialisable ({exc}); keep settings, "
+            f"inputs, memory and op_profile to plain numbers, strings, lists and dicts"
+        ) from None
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Store:
+    """The measurement store at a SQLite path or SQLAlchemy URL.
+
+    Opening checks, before anything is measured, that the location can be written
+    and brings its schema up to date; every failure is a :class:`StoreError` whose
+    message says which store and what to do.
+    """
+
+    def __init__(self, location: str | os.PathLike[str], *, create: bool = True) -> None:
+        """Open (and with ``create``, create) the store; raise ``StoreError`` if unusable."""
+        url, path = _resolve(location)
+        self._where = str(path) if path is not None else _display(location, url)
+        if path is not None:
+            _check_sqlite_path(path, create=create)
+        try:
+            self._engine: Engine | None = _create_engine(url)
+        except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+            raise StoreError(
+                f"cannot open the measurement store {self._where} ({exc}); install the "
+                f"database driver (for PostgreSQL: pip install 'hwnas[postgres]') or pass "
+                f"another --store"
+            ) from None
+        self._url = _display(location, url) if path is None else url.render_as_string()
+        try:
+            self._migrate()
+        except BaseException:
+            self.close()
+            raise
+
+    # -- lifecycle ---------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The store's SQLAlchemy URL (password hidden)."""
+        return self._url
+
+    def close(self) -> None:
+        """Release every connection; the store cannot be used afterwards."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self._url!r})"
+
+    # -- transactions and errors -------------------------------------------
+
+    @property
+    def _db(self) -> Engine:
+        if self._engine is None:
+            raise StoreError(f"the measurement store {self._where} was closed; open it again")
+        return self._engine
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[Connection]:
+        """One transaction; writes take the write lock up front (SQLite BEGIN IMMEDIATE)."""
+        try:
+            with self._db.connect() as conn:
+                if write:
+                    conn.execution_options(**{_WRITE: True})
+                with conn.begin():
+                    yield conn
+        except HwnasError:
+            raise
+        except DBAPIError as exc:
+            raise self._translate(exc) from exc
+        except SQLAlchemyError as exc:
+            raise StoreError(f"the measurement store {self._where} failed: {exc}") from exc
+
+    def _translate(self, exc: DBAPIError) -> StoreError:
+        reason = str(exc.orig) if exc.orig is not None else str(exc)
+        low = reason.lower()
+        if "not a database" in low or "malformed" in low:
+            return _not_a_store(self._where, reason)
+        if "locked" in low or "busy" in low:
+            return StoreError(
+                f"the measurement store {self._where} stayed locked by another process for "
+                f"{BUSY_TIMEOUT_MS // 1000} s ({reason}); retry when the other hwnas command "
+                f"has finished"
+            )
+        if any(s in low for s in ("readonly", "read-only", "unable to open", "permission")):
+            return _unwritable(self._where, reason)
+        return StoreError(f"the measurement store {self._where} failed ({reason})")
+
+    # -- schema ------------------------------------------------------------
+
+    def _read_version(self, conn: Connection) -> int:
+        inspector = inspect(conn)
+        if not inspector.has_table("meta"):
+            ours = sorted(set(inspector.get_table_names()) & set(_OWN_TABLES))
+            if ours:
+                raise _not_a_store(self._where, f"it has tables {ours} but no schema version")
+            return 0
+        value = conn.execute(select(META.c.value).where(META.c.key == "schema_version")).scalar()
+        try:
+            return int(value) if value is not None else -1
+        except ValueError:
+            return -1
+
+    def _migrate(self) -> None:
+        """Apply the missing migrations, each in its own transaction; probe writability."""
+        target = len(MIGRATIONS)
+        while True:
+            with self._transaction(write=True) as conn:
+                _lock_for_migration(conn)
+                version = self._read_version(conn)
+                if version < 0:
+                    raise _not_a_store(self._where, "its schema version is missing or unreadable")
+                if version > target:
+                    raise StoreError(
+                        f"the measurement store {self._where} was written by a newer hwnas "
+                        f"(schema {version}, this one reads up to {target}); upgrade hwnas or "
+                        f"use another --store"
+                    )
+                if version == target:
+                    # A write that changes nothing: a read-only store fails here, on open,
+                    # rather than after minutes of measuring.
+                    conn.execute(
+                        update(META)
+                        .where(META.c.key == "schema_version")
+                        .values(value=META.c.value)
+                    )
+                    return
+                MIGRATIONS[version](conn)
+                conn.execute(delete(META).where(META.c.key == "schema_version"))
+                conn.execute(insert(META).values(key="schema_version", value=str(version + 1)))
+
+    # -- writing -----------------------------------------------------------
+
+    def add(self, measurement: Measurement) -> int:
+        """Store one measurement with its samples in one transaction; return its new id."""
+        return self.add_many([measurement])[0]
+
+    def add_many(self, measurements: Iterable[Measurement]) -> list[int]:
+        """Store all ``measurements`` in one transaction (all or nothing); return their ids."""
+        ids: list[int] = []
+        with self._transaction(write=True) as conn:
+            for m in measurements:
+                fingerprint_row, row, samples_row = _to_rows(m)
+                _insert_ignore(conn, FINGERPRINTS, fingerprint_row, "hash")
+                result = conn.execute(insert(MEASUREMENTS).values(row))
+                key = result.inserted_primary_key
+                assert key is not None  # every dialect hwnas supports reports it
+                new_id = int(key[0])
+                conn.execute(insert(SAMPLES).values(measurement_id=new_id, **samples_row))
+                ids.append(new_id)
+        return ids
+
+    # -- reading -----------------------------------------------------------
+
+    def measurements(
+        self,
+        *,
+        device: str | None = None,
+        fingerprint: str | None = None,
+        model_hash: str | None = None,
+        space: str | None = None,
+        ids: Iterable[int] | None = None,
+        samples: bool = False,
+        limit: int | None = None,
+    ) -> list[StoredMeasurement]:
+        """Measurements matching every given filter, oldest id first, at most ``limit``.
+
+        ``fingerprint`` is a fingerprint hash, ``space`` an arch space name. Raw
+        samples are loaded only with ``samples=True``; otherwise ``samples_ms`` and
+        ``warmup_ms`` are empty.
+        """
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must be >= 0 or None, got {limit!r}")
+        m = MEASUREMENTS
+        columns: list[Any] = [m, FINGERPRINTS.c.json.label("fingerprint_json")]
+        joined = m.join(FINGERPRINTS, m.c.fingerprint_hash == FINGERPRINTS.c.hash)
+        if samples:
+            columns += [
+                SAMPLES.c.latency_ms.label("samples_latency_ms"),
+                SAMPLES.c.warmup_ms.label("samples_warmup_ms"),
+            ]
+            joined = joined.outerjoin(SAMPLES, SAMPLES.c.measurement_id == m.c.id)
+        where = _filters(device, fingerprint, model_hash, space, ids)
+        stmt = select(*columns).select_from(joined).where(*where).order_by(m.c.id)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(stmt).mappings().all()
+        return [self._from_row(row, samples=samples) for row in rows]
+
+    def get(self, id: int, *, samples: bool = True) -> StoredMeasurement:
+        """The measurement with row id ``id``; ``StoreError`` if there is none."""
+        found = self.measurements(ids=[id], samples=samples)
+        if not found:
+            raise StoreError(
+                f"there is no measurement with id {id} in {self._where}; list the ids with "
+                f"`hwnas measurements list`"
+            )
+        return found[0]
+
+    def count(
+        self,
+        *,
+        device: str | None = None,
+        fingerprint: str | None = None,
+        model_hash: str | None = None,
+        space: str | None = None,
+        ids: Iterable[int] | None = None,
+    ) -> int:
+        """How many measurements match every given filter (same filters as ``measurements``)."""
+        where = _filters(device, fingerprint, model_hash, space, ids)
+        stmt = select(func.count()).select_from(MEASUREMENTS).where(*where)
+        with self._transaction(write=False) as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def has_measurement(self, *, model_hash: str, device: str, fingerprint: str) -> bool:
+        """Whether this model was measured on ``device`` under fingerprint hash ``fingerprint``."""
+        m = MEASUREMENTS
+        stmt = select(
+            exists().where(
+                m.c.model_hash == model_hash,
+                m.c.device == device,
+                m.c.fingerprint_hash == fingerprint,
+            )
+        )
+        with self._transaction(write=False) as conn:
+            return bool(conn.execute(stmt).scalar())
+
+    def fingerprints(self, *, device: str | None = None) -> list[FingerprintUsage]:
+        """Each (fingerprint, device) pair with its measurement count and first/last timestamp.
+
+        Ordered by device, then by first use.
+        """
+        m = MEASUREMENTS
+        first, last = func.min(m.c.timestamp), func.max(m.c.timestamp)
+        stmt = (
+            select(
+                FINGERPRINTS.c.json,
+                m.c.device,
+                func.count().label("n"),
+                first.label("first"),
+                last.label("last"),
+            )  # fmt: skip
+            .select_from(m.join(FINGERPRINTS, m.c.fingerprint_hash == FINGERPRINTS.c.hash))
+            .group_by(FINGERPRINTS.c.hash, FINGERPRINTS.c.json, m.c.device)
+            .order_by(m.c.device, first, FINGERPRINTS.c.hash)
+        )
+        if device is not None:
+            stmt = stmt.where(m.c.device == device)
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(stmt).all()
+        out = []
+        for fp_json, dev, n, first_ts, last_ts in rows:
+            try:
+                fp = Fingerprint.from_dict(json.loads(fp_json))
+            except (ValueError, DataError) as exc:
+                raise self._corrupt(f"a fingerprint of device {dev!r}", exc) from None
+            out.append(FingerprintUsage(fp, dev, int(n), first_ts, last_ts))
+        return out
+
+    def _corrupt(self, what: str, exc: Exception) -> StoreError:
+        return StoreError(
+            f"{what} in the measurement store {self._where} is corrupt ({exc}); it was edited "
+            f"outside hwnas. Export what is readable or start another --store"
+        )
+
+    def _from_row(self, row: Any, *, samples: bool) -> StoredMeasurement:
+        try:
+            record = json.loads(row["record_json"])
+            fingerprint = json.loads(row["fingerprint_json"])
+            fingerprint.update(record.get("fingerprint_volatile") or {})
+            arch = None
+            if row["arch_space"] is not None:
+                arch = {"space": row["arch_space"], "string": row["arch_string"]}
+            data: dict[str, Any] = {
+                "schema_version": record.get("schema_version"),
+                "arch": arch,
+                "model_hash": row["model_hash"],
+                "model_name": row["model_name"],
+                "model_size_mb": row["model_size_mb"],
+                "device": row["device"],
+                "fingerprint": fingerprint,
+                "latency_ms": {k: row[k] for k in LATENCY_KEYS},
+                "peak_memory_mb": row["peak_memory_mb"],
+                "energy_mj": row["energy_mj"],
+                "energy_method": row["energy_method"],
+                "timestamp": row["timestamp"],
+                "inputs": record.get("inputs"),
+                "settings": record.get("settings"),
+                "op_profile": record.get("op_profile"),
+                "memory": record.get("memory"),
+                "warnings": record.get("warnings"),
+            }
+            if samples:
+                data["samples_ms"] = json.loads(row["samples_latency_ms"] or "[]")
+                data["warmup_ms"] = json.loads(row["samples_warmup_ms"] or "[]")
+            measurement = Measurement.from_dict(data)
+            version = data["schema_version"]
+            if isinstance(version, int) and version != measurement.schema_version:
+                measurement = replace(measurement, schema_version=version)
+        except (ValueError, TypeError, AttributeError, DataError) as exc:
+            raise self._corrupt(f"measurement {row['id']}", exc) from None
+        return StoredMeasurement(id=int(row["id"]), measurement=measurement)
+
+
+def _filters(
+    device: str | None,
+    fingerprint: str | None,
+    model_hash: str | None,
+    space: str | None,
+    ids: Iterable[int] | None,
+) -> list[ColumnElement[bool]]:
+    m = MEASUREMENTS
+    where: list[ColumnElement[bool]] = []
+    if device is not None:
+        where.append(m.c.device == device)
+    if fingerprint is not None:
+        where.append(m.c.fingerprint_hash == fingerprint)
+    if model_hash is not None:
+        where.append(m.c.model_hash == model_hash)
+    if space is not None:
+        where.append(m.c.arch_space == space)
+    if ids is not None:
+        where.append(m.c.id.in_([int(i) for i in ids]))
+    return where
+
+
+def _to_rows(m: Measurement) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The fingerprint, measurement and samples rows that hold everything ``m`` carries."""
+    if not isinstance(m, Measurement):
+        raise DataError(f"the store holds Measurement records, got {type(m).__name__}: {m!r:.80}")
+    what = f"measurement of model {m.model_hash} on {m.device!r}"
+    fp = m.fingerprint
+    # One fingerprint row per stable hash; the volatile readings of this run stay
+    # with the measurement row, so nothing is lost.
+    no_readings: dict[str, Any] = {name: None for name in VOLATILE_FINGERPRINT_FIELDS}
+    stable = replace(fp, **no_readings)
+    fingerprint_row = {
+        "hash": fp.hash,
+        "json": _dumps(stable.to_dict(), what=f"the fingerprint of the {what}"),
+        "created_at": _now(),
+    }
+    record = {
+        "schema_version": m.schema_version,
+        "inputs": dict(m.inputs),
+        "settings": dict(m.settings),
+        "op_profile": dict(m.op_profile) if m.op_profile is not None else None,
+        "memory": dict(m.memory),
+        "warnings": list(m.warnings),
+        "fingerprint_volatile": {name: getattr(fp, name) for name in VOLATILE_FINGERPRINT_FIELDS},
+    }
+    for key, value in record.items():
+        _dumps(value, what=f"the {key} of the {what}")  # names the field that fails
+    lat = m.latency_ms
+    row = {
+        "model_hash": m.model_hash,
+        "model_name": m.model_name,
+        "model_size_mb": m.model_size_mb,
+        "arch_space": m.arch.space if m.arch else None,
+        "arch_string": m.arch.string if m.arch else None,
+        "arch_hash": m.arch.hash if m.arch else None,
+        "device": m.device,
+        "fingerprint_hash": fp.hash,
+        **{k: getattr(lat, k) for k in LATENCY_KEYS},
+        "peak_memory_mb": m.peak_memory_mb,
+        "energy_mj": m.energy_mj,
+        "energy_method": m.energy_method,
+        "timestamp": m.timestamp,
+        "record_json": _dumps(record, what=f"the {what}"),
+    }
+    samples_row = {
+        "latency_ms": _dumps(list(m.samples_ms), what=f"the samples of the {what}"),
+        "warmup_ms": _dumps(list(m.warmup_ms), what=f"the warmup samples of the {what}"),
+    }
+    return fingerprint_row, row, samples_row

@@ -1,0 +1,628 @@
+"""The measurement store: round trips, filters, migrations, SQLite locking, bad locations."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pwd
+import re
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from hwnas import store as store_module
+from hwnas.errors import DataError, StoreError
+from hwnas.records import Arch, Fingerprint, LatencyStats, Measurement
+from hwnas.store import CURRENT_SCHEMA, FingerprintUsage, Store, StoredMeasurement
+
+REPO = Path(__file__).resolve().parents[1]
+NB201 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|none~1|none~2|"
+
+
+def make_fingerprint(**overrides: Any) -> Fingerprint:
+    values: dict[str, Any] = {
+        "cpu_model": "Cortex-A72",
+        "cores": 4,
+        "os": "Linux-6.1-aarch64",
+        "python": "3.11.7",
+        "onnxruntime": "1.18.0",
+        "execution_provider": "CPUExecutionProvider",
+        "threads": 4,
+        "affinity": (0, 1, 2, 3),
+        "governor": "performance",
+        "frequency_mhz": 1500.0,
+        "temperature_c": 48.5,
+        "machine": "aarch64",
+        "graph_optimization": "all",
+    }
+    values.update(overrides)
+    return Fingerprint(**values)
+
+
+def make_measurement(
+    i: int = 0,
+    *,
+    device: str = "rpi4",
+    fingerprint: Fingerprint | None = None,
+    space: str | None = "nb201",
+    model_hash: str | None = None,
+    n: int = 7,
+    **overrides: Any,
+) -> Measurement:
+    """A realistic measurement; ``i`` varies the model and the latencies."""
+    samples = tuple(2.0 + 0.5 * i + 0.013 * ((k * 7) % n) for k in range(n))
+    ordered = sorted(samples)
+    median = statistics.median(samples)
+    latency = LatencyStats(
+        n=n,
+        median=median,
+        mean=statistics.fmean(samples),
+        std=statistics.pstdev(samples),
+        p10=ordered[max(0, n // 10 - 1)],
+        p90=ordered[min(n - 1, (9 * n) // 10)],
+        p99=ordered[-1],
+        ci_low=ordered[max(0, n // 2 - 1)],
+        ci_high=ordered[min(n - 1, n // 2 + 1)],
+    )
+    values: dict[str, Any] = {
+        "model_hash": model_hash or f"model{i:04d}",
+        "device": device,
+        "fingerprint": fingerprint or make_fingerprint(),
+        "latency_ms": latency,
+        "timestamp": f"2024-05-{1 + i % 28:02d}T12:00:{i % 60:02d}+00:00",
+        "arch": Arch(space=space, string=f"{NB201}#{i}") if space else None,
+        "model_name": f"cell-{i}",
+        "model_size_mb": 1.25 + i,
+        "peak_memory_mb": 30.5 + i,
+        "energy_mj": 0.75 * (i + 1),
+        "energy_method": "rapl",
+        "samples_ms": samples,
+        "warmup_ms": (9.0, 4.5, 3.0),
+        "inputs": {"x": {"shape": [1, 3, 32, 32], "dtype": "float32"}},
+        "settings": {"threads": 4, "target_ci": 0.01, "stop_reason": "target_ci"},
+        "op_profile": {"Conv": 0.6, "Relu": 0.1},
+        "memory": {"method": "rss", "baseline_mb": 20.0},
+        "warnings": ("the standard deviation is 12% of the mean",),
+    }
+    values.update(overrides)
+    return Measurement(**values)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store(tmp_path / "store.db") as s:
+        yield s
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def schema_version(path: Path) -> int:
+    with closing(sqlite3.connect(path)) as db:
+        (value,) = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(value)
+
+
+def count_rows(path: Path, table: str) -> int:
+    with closing(sqlite3.connect(path)) as db:
+        return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+# -- round trips and queries --------------------------------------------------------
+
+
+def test_round_trip_keeps_everything(store: Store) -> None:
+    originals = [
+        make_measurement(0),
+        make_measurement(1, space=None, energy_mj=None, energy_method=None, op_profile=None),
+        make_measurement(2, fingerprint=make_fingerprint(frequency_mhz=None, governor=None)),
+        make_measurement(3, peak_memory_mb=None, warmup_ms=(), warnings=(), model_name=None),
+    ]
+    ids = [store.add(originals[0]), *store.add_many(originals[1:])]
+    assert ids == sorted(ids) and len(set(ids)) == 4
+    for id_, original in zip(ids, originals, strict=True):
+        stored = store.get(id_)
+        assert stored == StoredMeasurement(id=id_, measurement=stored.measurement)
+        assert stored.measurement.to_dict() == original.to_dict()
+        assert Measurement.from_dict(stored.measurement.to_dict()) == original
+    # The volatile readings are kept per measurement, the fingerprint row once.
+    assert store.get(ids[0]).measurement.fingerprint.temperature_c == 48.5
+    assert store.get(ids[2]).measurement.fingerprint.frequency_mhz is None
+
+
+def test_samples_are_loaded_only_on_request(store: Store) -> None:
+    original = make_measurement(5)
+    id_ = store.add(original)
+    (light,) = store.measurements()
+    assert light.id == id_
+    assert light.measurement.samples_ms == () and light.measurement.warmup_ms == ()
+    assert light.measurement.to_dict(samples=False) == original.to_dict(samples=False)
+    assert store.get(id_, samples=False).measurement.samples_ms == ()
+    (full,) = store.measurements(samples=True)
+    assert full.measurement.samples_ms == original.samples_ms
+    assert full.measurement.warmup_ms == original.warmup_ms
+
+
+def test_filters_limit_and_count(store: Store) -> None:
+    fast = make_fingerprint(governor="performance")
+    slow = make_fingerprint(governor="powersave")
+    ids = store.add_many(
+        [
+            make_measurement(0, device="rpi4", fingerprint=fast),
+            make_measurement(1, device="rpi4", fingerprint=slow),
+            make_measurement(2, device="laptop", fingerprint=fast, space="mbv3"),
+            make_measurement(3, device="laptop", fingerprint=fast, space=None),
+            make_measurement(4, device="rpi4", fingerprint=fast, model_hash="model0000"),
+        ]
+    )
+
+    def found(**filters: Any) -> list[int]:
+        result = [s.id for s in store.measurements(**filters)]
+        assert store.count(**{k: v for k, v in filters.items() if k != "limit"}) >= len(result)
+        return result
+
+    assert found() == ids and store.count() == 5
+    assert found(device="rpi4") == [ids[0], ids[1], ids[4]]
+    assert found(fingerprint=slow.hash) == [ids[1]]
+    assert found(device="laptop", fingerprint=fast.hash) == [ids[2], ids[3]]
+    assert found(model_hash="model0000") == [ids[0], ids[4]]
+    assert found(space="nb201") == [ids[0], ids[1], ids[4]]
+    assert found(space="mbv3") == [ids[2]]
+    assert found(ids=[ids[3], ids[1], 10_000]) == [ids[1], ids[3]]
+    assert found(ids=[]) == []
+    assert found(limit=2) == ids[:2]
+    assert found(device="rpi4", limit=0) == []
+    assert found(device="nowhere") == []
+    assert store.count(device="rpi4", fingerprint=fast.hash) == 2
+    assert store.count(model_hash="model0000", space="nb201") == 2
+    with pytest.raises(ValueError, match="limit must be >= 0"):
+        store.measurements(limit=-1)
+
+
+def test_fingerprints_counts_and_timestamps(store: Store) -> None:
+    fast = make_fingerprint()
+    fast_warm = make_fingerprint(temperature_c=71.0, frequency_mhz=1200.0)  # same hash
+    slow = make_fingerprint(onnxruntime="1.17.0")
+    assert fast.hash == fast_warm.hash != slow.hash
+    store.add_many(
+        [
+            make_measurement(3, fingerprint=fast),
+            make_measurement(1, fingerprint=fast_warm),
+            make_measurement(9, fingerprint=slow),
+            make_measurement(5, fingerprint=fast, device="laptop"),
+        ]
+    )
+    usage = store.fingerprints(device="rpi4")
+    assert [(u.fingerprint.hash, u.device, u.count) for u in usage] == [
+        (fast.hash, "rpi4", 2),
+        (slow.hash, "rpi4", 1),
+    ]
+    first = usage[0]
+    assert isinstance(first, FingerprintUsage)
+    assert first.first == make_measurement(1).timestamp
+    assert first.last == make_measurement(3).timestamp
+    # The stable fields only: the readings of each run stay with its measurement.
+    assert first.fingerprint == replace(fast, frequency_mhz=None, temperature_c=None)
+    assert fast.differences(usage[1].fingerprint) == {"onnxruntime": ("1.18.0", "1.17.0")}
+    everywhere = store.fingerprints()
+    assert [(u.device, u.count) for u in everywhere] == [("laptop", 1), ("rpi4", 2), ("rpi4", 1)]
+    assert store.fingerprints(device="nowhere") == []
+    assert count_rows(Path(store.url.removeprefix("sqlite:///")), "fingerprints") == 2
+
+
+def test_has_measurement(store: Store) -> None:
+    m = make_measurement(0)
+    key = {"model_hash": m.model_hash, "device": m.device, "fingerprint": m.fingerprint_hash}
+    assert not store.has_measurement(**key)
+    store.add(m)
+    assert store.has_measurement(**key)
+    assert not store.has_measurement(**{**key, "device": "laptop"})
+    assert not store.has_measurement(**{**key, "fingerprint": make_fingerprint(threads=1).hash})
+    assert not store.has_measurement(**{**key, "model_hash": "other"})
+
+
+def test_get_of_a_missing_id_says_so(store: Store) -> None:
+    store.add(make_measurement(0))
+    with pytest.raises(StoreError, match=r"no measurement with id 42 .*measurements list"):
+        store.get(42)
+
+
+def test_closed_store_says_so(tmp_path: Path) -> None:
+    s = Store(tmp_path / "s.db")
+    s.close()
+    s.close()  # closing twice is harmless
+    with pytest.raises(StoreError, match="was closed"):
+        s.count()
+
+
+def test_url_of_a_path_and_of_a_sqlite_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with Store("relative.db") as s:
+        assert s.url == f"sqlite:///{tmp_path / 'relative.db'}"
+    with Store(f"sqlite:///{tmp_path / 'by_url.db'}") as s:
+        s.add(make_measurement(0))
+    with Store(tmp_path / "by_url.db") as s:
+        assert s.count() == 1
+
+
+# -- atomicity -------------------------------------------------------------------
+
+
+def test_add_many_leaves_nothing_when_a_record_fails(store: Store) -> None:
+    store.add(make_measurement(0))
+
+    def records_then_crash() -> Iterator[Measurement]:
+        yield make_measurement(1)
+        yield make_measurement(2, fingerprint=make_fingerprint(threads=2))
+        raise RuntimeError("the profiler died")
+
+    with pytest.raises(RuntimeError, match="profiler died"):
+        store.add_many(records_then_crash())
+    unserialisable = make_measurement(3, settings={"callback": object()})
+    with pytest.raises(DataError, match=r"settings of the measurement of model model0003"):
+        store.add_many([make_measurement(4), unserialisable])
+    with pytest.raises(DataError, match="holds Measurement records, got dict"):
+        store.add_many([make_measurement(5), make_measurement(6).to_dict()])  # type: ignore[list-item]
+    assert [s.measurement.model_hash for s in store.measurements()] == ["model0000"]
+    assert len(store.fingerprints()) == 1
+    path = Path(store.url.removeprefix("sqlite:///"))
+    assert count_rows(path, "samples") == 1 and count_rows(path, "fingerprints") == 1
+
+
+# -- migrations --------------------------------------------------------------------
+
+
+def test_fresh_and_empty_files_get_the_current_schema(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    for path in (tmp_path / "new.db", empty):
+        with Store(path) as s:
+            assert s.count() == 0
+        assert schema_version(path) == CURRENT_SCHEMA == len(store_module.MIGRATIONS)
+        with closing(sqlite3.connect(path)) as db:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+        assert {"meta", "fingerprints", "measurements", "samples"} <= tables
+        assert {
+            "ix_measurements_device_fingerprint",
+            "ix_measurements_model_hash",
+            "ix_measurements_arch_space",
+        } <= tables
+
+
+def test_a_store_from_a_newer_hwnas_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    with Store(path) as s:
+        s.add(make_measurement(0))
+    future = CURRENT_SCHEMA + 3
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(future),))
+    before = sha256(path)
+    with pytest.raises(StoreError) as caught:
+        Store(path)
+    message = caught.value.message
+    assert str(path) in message and "newer hwnas" in message
+    assert f"schema {future}, this one reads up to {CURRENT_SCHEMA}" in message
+    assert "upgrade hwnas or use another --store" in message
+    assert sha256(path) == before
+
+
+def test_migrations_run_stepwise_and_keep_the_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "old.db"
+    original = make_measurement(0)
+    with Store(path) as s:
+        id_ = s.add(original)
+    assert schema_version(path) == 1
+
+    applied: list[int] = []
+
+    def add_note_column(conn: Any) -> None:
+        applied.append(schema_version_inside(conn))
+        conn.exec_driver_sql("ALTER TABLE measurements ADD COLUMN note TEXT")
+        conn.exec_driver_sql("UPDATE measurements SET note = 'migrated'")
+
+    def schema_version_inside(conn: Any) -> int:
+        return int(conn.exec_driver_sql("SELECT value FROM meta").scalar())
+
+    monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS, add_note_column])
+    with Store(path) as s:
+        assert s.get(id_).measurement.to_dict() == original.to_dict()
+        s.add(make_measurement(1))  # the new column is optional: old writes still work
+    with Store(path) as s:  # already at v2: nothing runs again
+        assert s.count() == 2
+    assert applied == [1]
+    assert schema_version(path) == 2
+    with closing(sqlite3.connect(path)) as db:
+        notes = [r[0] for r in db.execute("SELECT note FROM measurements ORDER BY id")]
+    assert notes == ["migrated", None]
+
+    monkeypatch.undo()  # this hwnas knows only v1 now
+    with pytest.raises(StoreError, match=r"schema 2, this one reads up to 1"):
+        Store(path)
+
+
+def test_a_failing_migration_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "old.db"
+    with Store(path) as s:
+        s.add(make_measurement(0))
+
+    def broken(conn: Any) -> None:
+        conn.exec_driver_sql("ALTER TABLE measurements ADD COLUMN note TEXT")
+        raise RuntimeError("migration bug")
+
+    monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS, broken])
+    with pytest.raises(RuntimeError, match="migration bug"):
+        Store(path)
+    monkeypatch.undo()
+    assert schema_version(path) == 1
+    with closing(sqlite3.connect(path)) as db:
+        columns = {r[1] for r in db.execute("PRAGMA table_info(measurements)")}
+    assert "note" not in columns
+    with Store(path) as s:
+        assert s.count() == 1
+
+
+# -- SQLite settings ---------------------------------------------------------------
+
+
+def test_wal_busy_timeout_and_begin_immediate(store: Store) -> None:
+    path = Path(store.url.removeprefix("sqlite:///"))
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    engine = store._db
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        store.add(make_measurement(0))
+        assert statements[0] == "BEGIN IMMEDIATE"
+        statements.clear()
+        store.measurements()
+        assert statements[0] == "BEGIN DEFERRED"
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+WRITER = r"""
+import sys
+sys.path.insert(0, sys.argv[1])
+from tests.test_store import make_measurement
+from hwnas.store import Store
+
+path, worker = sys.argv[2], int(sys.argv[3])
+todo = [make_measurement(i, model_hash=f"w{worker}-{i}", n=5) for i in range(100)]
+print("ready", flush=True)
+sys.stdin.readline()  # start together
+with Store(path) as store:
+    for m in todo:  # the "skip what is measured" pattern: a read, then its own write
+        if not store.has_measurement(
+            model_hash=m.model_hash, device=m.device, fingerprint=m.fingerprint_hash
+        ):
+            store.add(m)
+print("done", flush=True)
+"""
+
+
+def test_two_processes_write_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"  # not created yet: both also race to create it
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(REPO), str(path), str(w)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for w in range(2)
+    ]
+    try:
+        for proc in workers:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        for proc in workers:
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        results = [proc.communicate(timeout=120) for proc in workers]
+    finally:
+        for proc in workers:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    for proc, (out, err) in zip(workers, results, strict=True):
+        assert proc.returncode == 0, err
+        assert out.strip() == "done" and err == ""
+    assert count_rows(path, "measurements") == 200
+    assert count_rows(path, "samples") == 200
+    assert count_rows(path, "fingerprints") == 1
+    with Store(path) as s:
+        hashes = {m.measurement.model_hash for m in s.measurements(samples=True)}
+        assert hashes == {f"w{w}-{i}" for w in range(2) for i in range(100)}
+        assert all(len(m.measurement.samples_ms) == 5 for m in s.measurements(samples=True))
+
+
+# -- locations that cannot be used ---------------------------------------------------
+
+
+def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
+    garbage = tmp_path / "notes.db"
+    garbage.write_bytes(os.urandom(4096))
+    # Passes the header check, fails inside SQLite.
+    fake = tmp_path / "fake.db"
+    fake.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4096)
+    for path in (garbage, fake):
+        before = sha256(path)
+        with pytest.raises(StoreError) as caught:
+            Store(path)
+        message = caught.value.message
+        assert str(path) in message and "not an hwnas measurement store" in message
+        assert "--store" in message and "HWNAS_STORE" in message
+        assert sha256(path) == before
+        assert not Path(f"{path}-wal").exists()
+
+
+def test_a_foreign_sqlite_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute("CREATE TABLE measurements (x INTEGER)")
+    with pytest.raises(StoreError, match=r"not an hwnas measurement store .*no schema version"):
+        Store(path)
+
+
+def unwritable_message(where: str) -> str:
+    """A regex for the unwritable-store message; ``where`` is itself a regex."""
+    return (
+        f"cannot write the measurement store at {where} "
+        r"\(.*\); pass --store PATH or set HWNAS_STORE to a writable location"
+    )
+
+
+@pytest.mark.parametrize(
+    ("layout", "location", "reason"),
+    [
+        ("file", "a_file/store.db", "a_file is a file, not a directory"),
+        ("file", "a_file/deeper/store.db", "a_file is a file, not a directory"),
+        ("none", "missing/store.db", "the directory .*missing does not exist"),
+        ("dir", "a_dir", "it is a directory, not a file"),
+    ],
+)
+def test_unusable_locations_are_refused_up_front(
+    tmp_path: Path, layout: str, location: str, reason: str
+) -> None:
+    # These fail as root too (root ignores permission bits, not file types).
+    if layout == "file":
+        (tmp_path / "a_file").write_text("not a directory")
+    elif layout == "dir":
+        (tmp_path / "a_dir").mkdir()
+    target = tmp_path / location
+    with pytest.raises(StoreError, match=unwritable_message(re.escape(str(target)))) as caught:
+        Store(target)
+    assert re.search(reason, caught.value.message)
+    assert not (tmp_path / "missing").exists()
+
+
+def test_a_missing_store_is_not_created_when_create_is_false(tmp_path: Path) -> None:
+    path = tmp_path / "absent.db"
+    with pytest.raises(StoreError, match=r"there is no measurement store at .*absent\.db"):
+        Store(path, create=False)
+    assert not path.exists()
+    Store(path).close()
+    with Store(path, create=False) as s:
+        assert s.count() == 0
+
+
+def test_a_read_only_sqlite_url_is_refused_on_open_and_left_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "kept.db"
+    with Store(path) as s:
+        s.add(make_measurement(0))
+    before = sha256(path)
+    url = f"sqlite:///file:{path}?mode=ro&uri=true"
+    with pytest.raises(StoreError, match=unwritable_message(r"sqlite:///file:.*kept\.db.*")):
+        Store(url)
+    assert sha256(path) == before
+    with Store(path) as s:
+        assert s.count() == 1
+
+
+def open_without_privileges(path: Path) -> str:
+    """Open ``path`` as a user that permission bits apply to; return the StoreError message."""
+    if os.geteuid() != 0:
+        with pytest.raises(StoreError) as caught:
+            Store(path)
+        return caught.value.message
+    # Root ignores permission bits, so try it from a forked child that became nobody
+    # (forked, not spawned: the interpreter may live where nobody cannot read).
+    nobody = pwd.getpwnam("nobody")
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+            try:
+                Store(path).close()
+                report: dict[str, Any] = {"opened": True}
+            except StoreError as exc:
+                report = {"opened": False, "message": exc.message}
+        except BaseException as exc:
+            report = {"opened": None, "message": repr(exc)}
+        os.write(write_end, json.dumps(report).encode())
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        report = json.loads(pipe.read())
+    os.waitpid(pid, 0)
+    assert report["opened"] is False, report
+    return str(report["message"])
+
+
+@pytest.fixture
+def shared_tmp() -> Iterator[Path]:
+    """A directory other users can reach (pytest's tmp_path is private to its owner)."""
+    top = Path(tempfile.mkdtemp(prefix="hwnas-store-"))
+    top.chmod(0o755)
+    try:
+        yield top
+    finally:
+        for path in (top, *top.rglob("*")):
+            path.chmod(0o777 if path.is_dir() else 0o666)
+        shutil.rmtree(top)
+
+
+def test_a_read_only_file_is_refused_and_left_untouched(shared_tmp: Path) -> None:
+    folder = shared_tmp / "open"
+    folder.mkdir()
+    path = folder / "store.db"
+    with Store(path) as s:
+        s.add(make_measurement(0))
+    folder.chmod(0o777)
+    path.chmod(0o444)
+    before = sha256(path)
+    message = open_without_privileges(path)
+    assert f"cannot write the measurement store at {path} (the file is read-only)" in message
+    assert "pass --store PATH or set HWNAS_STORE to a writable location" in message
+    assert sha256(path) == before and sorted(p.name for p in folder.iterdir()) == ["store.db"]
+    path.chmod(0o644)
+    with Store(path) as s:
+        assert s.count() == 1
+
+
+def test_a_read_only_directory_is_refused(shared_tmp: Path) -> None:
+    folder = shared_tmp / "locked"
+    folder.mkdir()
+    existing = folder / "store.db"
+    with Store(existing) as s:
+        s.add(make_measurement(0))
+    existing.chmod(0o666)
+    folder.chmod(0o555)
+    before = sha256(existing)
+    message = open_without_privileges(existing)
+    assert f"its directory {folder} is not writable" in message
+    assert sha256(existing) == before
+    message = open_without_privileges(folder / "new.db")
+    assert f"the directory {folder} is not writable" in message
+    assert sorted(p.name for p in folder.iterdir()) == ["store.db"]
