@@ -1,0 +1,69 @@
+"""Search spaces: the built-in ones, entry points (group ``hwnas.spaces``) and
+``module:Class`` references to a user's own."""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+
+from hwnas.spaces.base import Block, InvalidArchError, SearchSpace, SpaceError
+
+__all__ = ["Block", "InvalidArchError", "SearchSpace", "SpaceError", "get_space", "space_names"]
+
+# name -> "module:Class"; imported lazily so `import hwnas.spaces` stays cheap.
+BUILTIN = {
+    "chain": "hwnas.spaces.chain:ChainSpace",
+    "multibranch": "hwnas.spaces.multibranch:MultiBranchSpace",
+    "nb201": "hwnas.spaces.nb201:NB201Space",
+}
+ENTRY_POINT_GROUP = "hwnas.spaces"
+
+
+def _registered() -> dict[str, str]:
+    found = dict(BUILTIN)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        found.setdefault(ep.name, ep.value)
+    return found
+
+
+def space_names() -> list[str]:
+    """Names of every registered space (built-in and entry points)."""
+    return sorted(_registered())
+
+
+def _load(reference: str) -> type:
+    module_name, _, attr = reference.partition(":")
+    if not module_name or not attr:
+        raise SpaceError(f"space reference {reference!r} must look like package.module:ClassName")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SpaceError(
+            f"cannot import {module_name!r} for space {reference!r} ({exc}); check that the "
+            f"package is installed in this environment."
+        ) from None
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise SpaceError(f"module {module_name!r} has no attribute {attr!r}") from None
+
+
+def get_space(name: str) -> SearchSpace:
+    """An instance of the space called ``name``, or of ``package.module:Class``."""
+    registered = _registered()
+    if name in registered:
+        cls = _load(registered[name])
+    elif ":" in name:
+        cls = _load(name)
+    else:
+        raise SpaceError(
+            f"unknown space {name!r}; known spaces: {', '.join(sorted(registered))}. A space "
+            f"of your own is given as package.module:ClassName or registered under the "
+            f"entry point group {ENTRY_POINT_GROUP!r}."
+        )
+    if not (isinstance(cls, type) and issubclass(cls, SearchSpace)):
+        raise SpaceError(f"{name!r} is not a subclass of hwnas.spaces.SearchSpace")
+    try:
+        return cls()
+    except TypeError as exc:
+        raise SpaceError(f"cannot create space {name!r} with no arguments: {exc}") from None

@@ -1,0 +1,185 @@
+"""The search-space interface every space implements (built-in or a user's).
+
+A space is a set of architectures, each named by a canonical string. Search,
+predictors and the profiler only ever talk to a space through this class.
+Architectures are also a fixed-length integer vector (``encode``/``decode``)
+with inclusive bounds per gene, which is what pymoo's integer NSGA-II needs.
+
+Subclasses implement the abstract methods; the rest have working defaults that
+a subclass may override for speed or meaning (``canonical`` in particular).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from hwnas.errors import HwnasError
+from hwnas.records import Arch
+
+
+class SpaceError(HwnasError):
+    """An unknown space, or a space that breaks the contract."""
+
+    exit_code = 2
+    kind = "space"
+
+
+class InvalidArchError(HwnasError):
+    """An architecture string or vector that is not in the space."""
+
+    exit_code = 2
+    kind = "invalid_arch"
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of a network, as a lookup table keys it.
+
+    ``op`` names the kind of block, ``params`` its hyper-parameters; two blocks with
+    the same ``key`` compute the same function shape-wise and cost the same.
+    """
+
+    op: str
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        items = ",".join(f"{k}={self.params[k]}" for k in sorted(self.params))
+        shape_in = "x".join(map(str, self.input_shape))
+        shape_out = "x".join(map(str, self.output_shape))
+        return f"{self.op}[{items}]:{shape_in}->{shape_out}"
+
+
+def _as_rng(rng: np.random.Generator | int) -> np.random.Generator:
+    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+
+class SearchSpace(abc.ABC):
+    """Base of every search space. Keyword-only constructor arguments, if any."""
+
+    #: Registry name, e.g. ``"nb201"``.
+    name: ClassVar[str]
+
+    # -- what a space must say -------------------------------------------------
+
+    @abc.abstractmethod
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Inclusive integer (lower, upper) per gene of the encoding."""
+
+    @abc.abstractmethod
+    def encode(self, arch: str) -> np.ndarray:
+        """The integer vector of a valid string; ``InvalidArchError`` (naming the position
+        and what is allowed there) for anything else."""
+
+    @abc.abstractmethod
+    def decode(self, genes: Sequence[int] | np.ndarray) -> str:
+        """The canonical string of a vector within bounds; ``InvalidArchError`` otherwise."""
+
+    @abc.abstractmethod
+    def size(self) -> int:
+        """The exact number of distinct architecture strings."""
+
+    @abc.abstractmethod
+    def input_shape(self) -> tuple[int, ...]:
+        """The input tensor shape (batch 1) of the networks of the space, or of the
+        default resolution where the space chooses resolutions."""
+
+    @abc.abstractmethod
+    def blocks(self, arch: str) -> list[Block]:
+        """The blocks of ``arch`` in order, with input and output shapes."""
+
+    @abc.abstractmethod
+    def to_torch(self, arch: str) -> Any:
+        """A ``torch.nn.Module`` (eval mode, batch 1) that computes ``arch``."""
+
+    # -- defaults ------------------------------------------------------------------
+
+    def arch_input_shape(self, arch: str) -> tuple[int, ...]:
+        """The input shape of this particular architecture (resolution may vary)."""
+        return self.input_shape()
+
+    def validate(self, arch: str) -> str:
+        """The canonical string of ``arch``; raises ``InvalidArchError`` if not in the space."""
+        return self.decode(self.encode(arch))
+
+    def record(self, arch: str) -> Arch:
+        return Arch(space=self.name, string=self.validate(arch))
+
+    def sample(self, rng: np.random.Generator | int, n: int = 1) -> list[str]:
+        """``n`` architectures drawn uniformly over genes with a seeded generator."""
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        gen = _as_rng(rng)
+        low, high = self.bounds()
+        return [self.decode(gen.integers(low, high + 1)) for _ in range(n)]
+
+    def mutate(self, arch: str, rng: np.random.Generator | int, rate: float = 0.2) -> str:
+        """Resample each gene with probability ``rate``; at least one gene changes value."""
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"mutation rate must be in [0, 1], got {rate!r}")
+        gen = _as_rng(rng)
+        genes = self.encode(arch).copy()
+        low, high = self.bounds()
+        free = np.flatnonzero(high > low)
+        if free.size == 0 or rate == 0.0:
+            return self.decode(genes)
+        mask = gen.random(genes.size) < rate
+        mask &= high > low
+        if not mask.any():
+            mask[gen.choice(free)] = True
+        for i in np.flatnonzero(mask):
+            choices = [v for v in range(int(low[i]), int(high[i]) + 1) if v != genes[i]]
+            genes[i] = gen.choice(choices)
+        return self.decode(genes)
+
+    def crossover(
+        self, a: str, b: str, rng: np.random.Generator | int
+    ) -> tuple[str, str]:
+        """Uniform crossover of two parents' genes into two children."""
+        gen = _as_rng(rng)
+        ga, gb = self.encode(a), self.encode(b)
+        take = gen.random(ga.size) < 0.5
+        return self.decode(np.where(take, ga, gb)), self.decode(np.where(take, gb, ga))
+
+    def canonical(self, arch: str) -> str:
+        """One representative of every set of architectures that compute the same function."""
+        return self.validate(arch)
+
+    def feature_names(self) -> list[str]:
+        return [f"gene_{i}" for i in range(self.bounds()[0].size)]
+
+    def features(self, arch: str) -> np.ndarray:
+        """Numbers a predictor learns from; by default the encoding itself."""
+        return self.encode(arch).astype(np.float64)
+
+    def flops(self, arch: str) -> int:
+        """Multiply-accumulates of one forward pass at batch 1 (the "math ops" proxy)."""
+        from hwnas.spaces.counting import count_macs_params
+
+        return count_macs_params(self.to_torch(arch), self.arch_input_shape(arch))[0]
+
+    def params(self, arch: str) -> int:
+        """Number of trainable parameters."""
+        return sum(int(p.numel()) for p in self.to_torch(arch).parameters())
+
+    def describe(self) -> dict[str, Any]:
+        """Size, encoding and an example, for ``hwnas spaces show``."""
+        low, high = self.bounds()
+        example = self.sample(0, 1)[0]
+        return {
+            "name": self.name,
+            "size": self.size(),
+            "genes": int(low.size),
+            "bounds": [[int(lo), int(hi)] for lo, hi in zip(low, high, strict=True)],
+            "input_shape": list(self.input_shape()),
+            "example": example,
+            "example_encoding": [int(g) for g in self.encode(example)],
+            "doc": (type(self).__doc__ or "").strip().splitlines()[0] if type(self).__doc__ else "",
+        }
