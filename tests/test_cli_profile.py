@@ -246,3 +246,28 @@ def test_ctrl_c_keeps_what_was_measured(conv_onnx, tmp_path):
         stored = s.measurements()
     assert 1 <= len(stored) < len(models)
     assert sorted(m["id"] for m in doc["measurements"]) == sorted(s.id for s in stored)
+
+
+def test_measurements_list_prints_a_table(capsys, conv_onnx, tmp_path):
+    store = tmp_path / "s.db"
+    assert run_cli(capsys, "profile", conv_onnx, *FAST, "--store", store)[0] == 0
+    code, out, err = run_cli(capsys, "measurements", "list", "--store", store)
+    assert code == 0, err
+    assert conv_onnx.name in out and "local" in out
+    code, out, err = run_cli(capsys, "measurements", "list", "--store", tmp_path / "none.db")
+    assert code == 0 and "no measurements" in (out + err).lower()
+
+
+def test_quickstart_exports_and_profiles_the_example(capsys, tmp_path):
+    store = tmp_path / "q.db"
+    code, out, err = run_cli(capsys, "quickstart", "--json", "--max-seconds", "2", "--store", store)
+    assert code == 0, err
+    (m,) = json.loads(out)["measurements"]
+    assert m["model_name"] == "mobilenet_like_w16_64px.onnx"
+    assert m["op_profile"] and "Conv" in m["op_profile"]["ops"]
+    assert m["peak_memory_mb"] > 0
+    with Store(str(store)) as s:
+        assert s.count() == 1
+    # The second run reuses the exported file instead of exporting again.
+    code, out, err = run_cli(capsys, "quickstart", "--max-seconds", "1", "--store", store)
+    assert code == 0 and "exporting" not in err and "median ms" in out

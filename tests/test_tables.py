@@ -7,12 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from hwnas.data import NB201_COLUMNS, nb201_table
 from hwnas.errors import DataError, UsageError
 from hwnas.store import Store, StoredMeasurement
 from hwnas.tables import EXPORT_COLUMNS, measurements_frame, read_table, write_table
 from tests.test_store import make_fingerprint, make_measurement
-
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 @pytest.fixture
@@ -99,13 +98,36 @@ def test_unknown_formats_are_usage_errors(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_reads_the_shared_raspberry_pi_table_as_it_is() -> None:
-    frame = read_table(SHARED_DATA / "nb201_latency_raspi4.csv", metric="latency_ms")
+def test_reads_a_table_in_the_public_nb201_csv_layout(tmp_path: Path) -> None:
+    # The exact layout of the public HELP tables: index,arch,latency_ms with full float repr.
+    bundled = nb201_table()
+    path = tmp_path / "nb201_latency_raspi4.csv"
+    lines = ["index,arch,latency_ms"] + [
+        f"{i},{a},{v!r}"
+        for i, a, v in bundled[["index", "arch", "latency_raspi4_ms"]].itertuples(index=False)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    frame = read_table(path, metric="latency_ms")
     assert list(frame.columns) == ["index", "arch", "latency_ms"]
     assert len(frame) == 15625
     assert frame["latency_ms"].dtype == "float64" and (frame["latency_ms"] > 0).all()
     assert frame["arch"].iloc[0].startswith("|") and frame["arch"].is_unique
-    assert len(read_table(SHARED_DATA / "nb201_latency_raspi4.csv")) == 15625
+    assert frame["latency_ms"].tolist() == bundled["latency_raspi4_ms"].tolist()
+    assert len(read_table(path)) == 15625
+
+
+def test_the_bundled_nb201_table_is_complete_and_in_official_order() -> None:
+    table = nb201_table()
+    assert tuple(table.columns) == NB201_COLUMNS
+    assert table["index"].tolist() == list(range(15625))
+    assert table["arch"].iloc[0] == (
+        "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|"
+        "+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
+    )
+    assert table["arch"].is_unique and not table.isna().any().any()
+    assert table["cifar10_test_acc"].between(0, 100).all()
+    table.loc[0, "arch"] = "changed"  # callers get a copy
+    assert nb201_table()["arch"].iloc[0] != "changed"
 
 
 def write(path: Path, text: str) -> Path:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from hwnas.cli._common import JsonOption, StoreOption, fail, note, open_store, out, print_json, warn
@@ -68,18 +69,29 @@ def list_measurements(
     if not stored:
         note("no measurements match; measure some with `hwnas profile MODEL.onnx`.")
         return
-    table = Table(title=f"{len(stored)} of {total} measurement(s)", title_justify="left")
-    for col in ("id", "model", "arch", "device", "fingerprint", "median ms", "±CI %", "n",
-                "peak MB", "when"):  # fmt: skip
-        table.add_column(col, justify="right" if col in {"id", "median ms", "±CI %", "n",
-                                                         "peak MB"} else "left")  # fmt: skip
+    table = Table(
+        title=f"{len(stored)} of {total} measurement(s)", title_justify="left", box=box.SIMPLE_HEAD,
+        show_edge=False, pad_edge=False, collapse_padding=True,
+    )
+    with_arch = any(s.measurement.arch is not None for s in stored)
+    numeric = {"id", "median ms", "CI %", "n", "peak MB"}
+    for col in ("id", "model", *(("arch",) if with_arch else ()), "device", "fp",
+                "median ms", "CI %", "n", "peak MB", "when"):  # fmt: skip
+        table.add_column(
+            col,
+            justify="right" if col in numeric else "left",
+            overflow="fold",
+            no_wrap=col not in {"model", "arch"},
+        )
     for s in stored:
         m = s.measurement
         table.add_row(
-            str(s.id), m.model_name or m.model_hash[:12], m.arch.string if m.arch else "",
-            m.device, m.fingerprint_hash, f"{m.latency_ms.median:.4g}",
+            str(s.id), m.model_name or m.model_hash[:12],
+            *((m.arch.string if m.arch else "",) if with_arch else ()),
+            m.device, m.fingerprint_hash[:8], f"{m.latency_ms.median:.4g}",
             f"{100 * m.latency_ms.ci_relative:.2g}", str(m.latency_ms.n),
-            "—" if m.peak_memory_mb is None else f"{m.peak_memory_mb:.1f}", m.timestamp,
+            "—" if m.peak_memory_mb is None else f"{m.peak_memory_mb:.1f}",
+            m.timestamp[5:16].replace("T", " "),
         )  # fmt: skip
     out.print(table)
 
