@@ -7,15 +7,23 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
 import os
 import tempfile
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from hwnas.config import cache_dir
 from hwnas.errors import HwnasError
+from hwnas.onnx_model import file_hash
+from hwnas.records import stable_hash
+
+if TYPE_CHECKING:
+    from hwnas.spaces.base import SearchSpace
 
 
 class ExportError(HwnasError):
@@ -65,3 +73,81 @@ def export_onnx(
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+# --------------------------------------------------------------------------- cache
+
+#: Bump when the way a space's module becomes an ONNX file changes (invalidates the cache).
+EXPORT_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ExportedArch:
+    """An architecture's ONNX file in the export cache."""
+
+    path: Path
+    key: str
+    cached: bool  # True: the file was already there; False: exported now
+
+
+def export_key(space: SearchSpace, arch: str, *, opset: int = 18) -> str:
+    """Content hash of everything the exported file depends on.
+
+    The space (its identity, including constructor arguments), the canonical
+    architecture, torch's version and the opset: two architectures that compute the
+    same function share one file, and a torch upgrade exports afresh.
+    """
+    import torch
+
+    return stable_hash(
+        {
+            "space": space.identity(),
+            "arch": space.canonical(arch),
+            "input_shape": list(space.arch_input_shape(arch)),
+            "torch": torch.__version__,
+            "opset": opset,
+            "format": EXPORT_FORMAT_VERSION,
+        }
+    )
+
+
+def export_arch(
+    space: SearchSpace,
+    arch: str,
+    *,
+    cache: str | Path | None = None,
+    opset: int = 18,
+) -> ExportedArch:
+    """The ONNX file of ``arch``, exported once and then served from the cache.
+
+    ``cache`` defaults to ``<cache_dir>/onnx``. A cached file is used only if its
+    sidecar record matches its content hash; a damaged file is exported again.
+    Concurrent exporters of the same key are safe (atomic renames, same content).
+    """
+    canonical = space.canonical(arch)  # raises InvalidArchError for strings not in the space
+    folder = Path(cache) if cache is not None else cache_dir() / "onnx"
+    key = export_key(space, canonical, opset=opset)
+    path = folder / key[:2] / f"{key}.onnx"
+    sidecar = path.with_suffix(".json")
+    if path.exists() and sidecar.exists():
+        try:
+            meta = json.loads(sidecar.read_text())
+            if meta.get("sha256") == file_hash(path):
+                return ExportedArch(path=path, key=key, cached=True)
+        except (OSError, ValueError):
+            pass  # unreadable record: export again below
+    try:
+        export_onnx(space.to_torch(canonical), space.arch_input_shape(canonical), path,
+                    opset=opset)  # fmt: skip
+        meta = {"space": space.name, "arch": canonical, "key": key, "sha256": file_hash(path)}
+        fd, tmp = tempfile.mkstemp(suffix=".json", dir=path.parent)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(meta, fh)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, sidecar)
+    except OSError as exc:
+        raise ExportError(
+            f"cannot write the export cache at {folder}: {exc.strerror or exc}; free some "
+            f"space, fix its permissions, or point HWNAS_HOME at a writable directory."
+        ) from None
+    return ExportedArch(path=path, key=key, cached=False)

@@ -169,6 +169,25 @@ class SearchSpace(abc.ABC):
         """Number of trainable parameters."""
         return sum(int(p.numel()) for p in self.to_torch(arch).parameters())
 
+    def identity(self) -> dict[str, Any]:
+        """What makes this space's networks what they are, for cache keys.
+
+        The class and its public constructor settings. A space whose networks depend
+        on anything else (weights files, a version of its own) must add it here.
+        """
+        cls = type(self)
+        settings = {
+            k: repr(v) for k, v in sorted(vars(self).items()) if not k.startswith("_")
+        }
+        return {"class": f"{cls.__module__}.{cls.__qualname__}", "settings": settings}
+
+    def to_onnx(self, arch: str, *, cache: Any = None, opset: int = 18) -> Any:
+        """Path of the ONNX file of ``arch``: exported through torch once, then cached
+        by content hash (see ``hwnas.export.export_arch``)."""
+        from hwnas.export import export_arch
+
+        return export_arch(self, arch, cache=cache, opset=opset).path
+
     def describe(self) -> dict[str, Any]:
         """Size, encoding and an example, for ``hwnas spaces show``."""
         low, high = self.bounds()
