@@ -595,6 +595,16 @@ class Store:
         with self._transaction(write=False) as conn:
             return bool(conn.execute(stmt).scalar())
 
+    def measured_archs(self, *, space: str, device: str, fingerprint: str) -> set[str]:
+        """Canonical strings of the ``space`` architectures measured on ``device`` under
+        fingerprint hash ``fingerprint``."""
+        m = MEASUREMENTS
+        stmt = select(m.c.arch_string).distinct().where(
+            m.c.arch_space == space, m.c.device == device, m.c.fingerprint_hash == fingerprint
+        )
+        with self._transaction(write=False) as conn:
+            return {row[0] for row in conn.execute(stmt)}
+
     def fingerprints(self, *, device: str | None = None) -> list[FingerprintUsage]:
         """Each (fingerprint, device) pair with its measurement count and first/last timestamp.
 

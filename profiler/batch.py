@@ -24,6 +24,7 @@ from hwnas.errors import (
     ShapeError,
     UsageError,
 )
+from hwnas.export import ExportError
 from hwnas.onnx_model import ModelFile, check_model
 from hwnas.records import Arch, DeviceSpec, Fingerprint, LatencyStats, Measurement
 from profiler.settings import ProfileSettings
@@ -113,6 +114,36 @@ def profile_model(
     return measurement_from_runner(doc, model=model, device=device, arch=arch)
 
 
+def probe_fingerprint(transport: Transport, settings: ProfileSettings) -> Fingerprint:
+    """The fingerprint a measurement with ``settings`` would carry on this device now.
+
+    Lets a batch skip what is already measured under the same fingerprint before it
+    exports or sends anything.
+    """
+    runner = transport.stage(RUNNER_PATH, content_hash="runner", suffix=".py")
+    argv = [transport.python, runner, "--fingerprint-only", *settings.runner_args()]
+    done = transport.run(argv, timeout=60.0)
+    doc = parse_runner_output(done.stdout, done.stderr, done.returncode)
+    return Fingerprint.from_dict(doc["fingerprint"])
+
+
+@dataclass(frozen=True)
+class ModelJob:
+    """One model of a batch: a label, how to get its file, and the architecture it is.
+
+    ``prepare`` runs just before measuring (an export, say); an ``HwnasError`` from it
+    is that model's error and the batch goes on.
+    """
+
+    label: str
+    prepare: Callable[[], str | Path]
+    arch: Arch | None = None
+
+
+def _file_job(path: str | Path) -> ModelJob:
+    return ModelJob(str(path), lambda: path)
+
+
 @dataclass
 class BatchResult:
     """What a batch measured (with store ids where stored) and what failed, per model."""
@@ -125,7 +156,7 @@ class BatchResult:
 def profile_batch(
     transport: Transport,
     device: DeviceSpec,
-    models: Sequence[str | Path],
+    models: Sequence[str | Path | ModelJob],
     settings: ProfileSettings,
     *,
     sink: Callable[[Measurement], int | None] | None = None,
@@ -140,14 +171,15 @@ def profile_batch(
     """
     result = BatchResult()
     try:
-        for path in models:
-            label = str(path)
+        for item in models:
+            job = item if isinstance(item, ModelJob) else _file_job(item)
+            label = job.label
             if on_start:
                 on_start(label)
             try:
-                model = check_model(path)
-                measurement = profile_model(transport, device, model, settings)
-            except (ModelError, RunnerError) as exc:
+                model = check_model(job.prepare())
+                measurement = profile_model(transport, device, model, settings, arch=job.arch)
+            except (ModelError, RunnerError, ExportError) as exc:
                 # The model's own fault (or the runner dying on it): report, go on.
                 result.errors.append({"model": label, **exc.to_dict()})
                 if on_done:

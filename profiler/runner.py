@@ -156,7 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
         "and print one JSON document on stdout.",
     )
     add = parser.add_argument
-    add("model", metavar="MODEL", help="path to the .onnx file")
+    add("model", metavar="MODEL", nargs="?", help="path to the .onnx file")
+    add("--fingerprint-only", action="store_true",
+        help="print only this device's fingerprint for the given settings (no model)")
     add("--shape", action="append", default=[], metavar="NAME=1x3x224x224",
         help="full shape of an input with dynamic dimensions (repeatable)")
     add("--threads", type=_positive_int, default=1, help="intra-op threads (default 1)")
@@ -183,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """Parse and cross-check the command line; raises RunnerError("usage")."""
     args = build_parser().parse_args(list(argv))
+    if args.model is None and not args.fingerprint_only:
+        raise RunnerError("usage", "the model path is missing; pass MODEL.onnx "
+                          "(or --fingerprint-only to read the device's fingerprint)")
     if args.max_runs < args.min_runs:
         raise RunnerError(
             "usage",
@@ -974,6 +979,14 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def fingerprint_document(args: argparse.Namespace) -> dict[str, Any]:
+    """The success document of --fingerprint-only: what a measurement here would carry."""
+    check_provider(args.provider)
+    return {"ok": True, "runner_version": RUNNER_VERSION,
+            "fingerprint": collect_fingerprint(args.threads, args.provider, args.graph_opt,
+                                               args.sys_root)}
+
+
 def run_cli(argv: Sequence[str]) -> tuple[dict[str, Any], int]:
     """(document, exit code) for a command line; never raises for ordinary failures."""
     try:
@@ -983,7 +996,10 @@ def run_cli(argv: Sequence[str]) -> tuple[dict[str, Any], int]:
                 f"the runner needs numpy and onnxruntime on this device ({_MISSING_DEPENDENCY}); "
                 "install them with `python3 -m pip install numpy onnxruntime`",
             )
-        return measure(parse_args(argv)), 0
+        args = parse_args(argv)
+        if args.fingerprint_only:
+            return fingerprint_document(args), 0
+        return measure(args), 0
     except RunnerError as exc:
         return error_document(exc.kind, exc.message), exc.exit_code
     except KeyboardInterrupt:

@@ -681,7 +681,7 @@ def test_shape_errors(models: dict[str, Path], model: str, args: list[str],
 
 
 @pytest.mark.parametrize(("args", "expected"), [
-    ([], "the following arguments are required: MODEL"),
+    ([], "the model path is missing; pass MODEL.onnx"),
     (["m.onnx", "--bogus"], "unrecognized arguments: --bogus"),
     (["m.onnx", "--graph-opt", "max"], "--graph-opt"),
     (["m.onnx", "--target-ci", "-1"], "--target-ci"),
@@ -737,3 +737,14 @@ def test_runner_parses_as_python_3_8() -> None:
     # feature_version rejects syntax newer than 3.8 (match, parenthesized context
     # managers, ...); runtime-only constructs were checked by hand on 3.8.
     ast.parse(RUNNER_PATH.read_text(), feature_version=(3, 8))
+
+
+def test_fingerprint_only_needs_no_model() -> None:
+    doc, code = run_in_process(["--fingerprint-only", "--threads", "2", "--graph-opt", "basic"])
+    assert code == 0 and doc["ok"], doc
+    fp = doc["fingerprint"]
+    assert fp["threads"] == 2 and fp["graph_optimization"] == "basic"
+    assert fp["execution_provider"] == "CPUExecutionProvider" and fp["cores"] >= 1
+    assert "latency_ms" not in doc
+    doc, code = run_in_process(["--fingerprint-only", "--provider", "NoSuchExecutionProvider"])
+    assert code == USER_ERROR_EXIT and "pass --provider" in doc["error"]["message"]

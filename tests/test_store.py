@@ -234,6 +234,16 @@ def test_has_measurement(store: Store) -> None:
     assert not store.has_measurement(**{**key, "model_hash": "other"})
 
 
+def test_measured_archs_are_per_space_device_and_fingerprint(store: Store) -> None:
+    a, b = make_measurement(0), make_measurement(1)
+    store.add_many([a, b, make_measurement(2, device="laptop"), make_measurement(3, space=None)])
+    store.add(make_measurement(4, fingerprint=make_fingerprint(threads=1)))
+    key = {"space": "nb201", "device": "rpi4", "fingerprint": a.fingerprint_hash}
+    assert a.arch is not None and b.arch is not None
+    assert store.measured_archs(**key) == {a.arch.string, b.arch.string}
+    assert store.measured_archs(**{**key, "space": "chain"}) == set()
+
+
 def test_get_of_a_missing_id_says_so(store: Store) -> None:
     store.add(make_measurement(0))
     with pytest.raises(StoreError, match=r"no measurement with id 42 .*measurements list"):

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from hwnas.cli import measurements_cmd
+from hwnas.cli import measurements_cmd, spaces_cmd
 from hwnas.cli._common import report_error
 from hwnas.cli.profile_cmd import profile
 from hwnas.cli.quickstart import quickstart
@@ -22,6 +22,7 @@ app = typer.Typer(
 app.command()(quickstart)
 app.command()(profile)
 app.add_typer(measurements_cmd.app, name="measurements")
+app.add_typer(spaces_cmd.app, name="spaces")
 
 
 def main(argv: list[str] | None = None) -> int:

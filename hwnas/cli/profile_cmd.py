@@ -55,7 +55,7 @@ def results_table(measurements: list[Measurement]) -> Table:
     for m in measurements:
         lat = m.latency_ms
         table.add_row(
-            m.model_name or m.model_hash[:12],
+            m.arch.string if m.arch else (m.model_name or m.model_hash[:12]),
             f"{lat.median:.4g}",
             f"±{100 * lat.ci_relative:.2g}%",
             f"{lat.p10:.4g}",
@@ -88,7 +88,15 @@ def fingerprint_notes(store: Any, device: str, measured: list[Measurement]) -> l
 
 
 def profile(
-    models: list[Path] = typer.Argument(..., help="ONNX files to measure.", show_default=False),
+    models: list[Path] = typer.Argument(
+        None, help="ONNX files to measure (or use --space).", show_default=False
+    ),
+    space_name: str | None = typer.Option(
+        None, "--space", help="Profile sampled architectures of this search space."
+    ),
+    sample: int | None = typer.Option(
+        None, "--sample", help="How many distinct architectures of --space to profile."
+    ),
     device: str = typer.Option("local", "--device", "-d", help="Registered device name."),
     threads: int = typer.Option(1, "--threads", help="onnxruntime intra-op threads."),
     target_ci: float = typer.Option(
@@ -103,15 +111,24 @@ def profile(
         [], "--shape", help="NAME=1x3x224x224 for inputs with dynamic dimensions (repeatable)."
     ),
     op_profile: bool = typer.Option(False, "--op-profile", help="Add a per-op-type profile."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the random inputs."),
+    seed: int = typer.Option(
+        0, "--seed", help="Seed of the architecture sample (--space) and of the random inputs."
+    ),
     store_path: str | None = StoreOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Measure latency distribution and peak memory of ONNX models on a device."""
-    from devices.registry import connect, get_device
-    from profiler.batch import profile_batch
+    """Measure latency distribution and peak memory of ONNX models on a device.
 
+    With --space SPACE --sample N, N distinct architectures of the space are exported to
+    ONNX (cached) and measured; those already measured on the device under the same
+    fingerprint are skipped, so an interrupted run continues where it stopped.
+    """
+    from devices.registry import connect, get_device
+    from profiler.batch import ModelJob, probe_fingerprint, profile_batch
+
+    models = list(models or [])
     try:
+        space, archs = plan_space_sample(space_name, sample, seed, models)
         settings = build_settings(
             threads=threads, target_ci=target_ci, max_seconds=max_seconds, min_runs=min_runs,
             max_runs=max_runs, warmup=warmup, graph_opt=graph_opt, shape=shape,
@@ -127,9 +144,11 @@ def profile(
         TimeElapsedColumn(), console=err, transient=True,
     )  # fmt: skip
     task = progress.add_task(f"profiling on {spec.name}", total=len(models))
+    skipped: list[str] = []
 
     def on_start(label: str) -> None:
-        progress.update(task, description=f"profiling {Path(label).name} on {spec.name}")
+        name = label if space is not None else Path(label).name
+        progress.update(task, description=f"profiling {name} on {spec.name}")
 
     def on_done(label: str, m: Measurement | None, exc: HwnasError | None) -> None:
         progress.advance(task)
@@ -138,8 +157,18 @@ def profile(
 
     try:
         with store, connect(spec) as transport, progress:
+            jobs: list[str | ModelJob] = [str(m) for m in models]
+            if space is not None:
+                progress.update(task, description=f"reading the fingerprint of {spec.name}")
+                fingerprint = probe_fingerprint(transport, settings)
+                done = store.measured_archs(
+                    space=space.name, device=spec.name, fingerprint=fingerprint.hash
+                )
+                skipped = [a for a in archs if a in done]
+                jobs = [space_job(space, a) for a in archs if a not in done]
+                progress.update(task, total=len(jobs))
             result = profile_batch(
-                transport, spec, [str(m) for m in models], settings,
+                transport, spec, jobs, settings,
                 sink=store.add, on_start=on_start, on_done=on_done,
             )  # fmt: skip
             measured = [m for _, m in result.measurements]
@@ -154,6 +183,7 @@ def profile(
                     {"id": i, **m.to_dict(samples=False)} for i, m in result.measurements
                 ],
                 "errors": result.errors,
+                "skipped": skipped,
                 "interrupted": result.interrupted,
             }
         )
@@ -167,14 +197,56 @@ def profile(
             warn(f"{m.model_name}: {w}")
     for text in notes:
         note(text)
+    if skipped:
+        note(f"skipped {len(skipped)} architecture(s) already measured on {spec.name} under "
+             f"this fingerprint")  # fmt: skip
     if measured:
         note(f"stored {len(measured)} measurement(s) in {store.url}")
     if result.interrupted:
-        left = len(models) - len(measured) - len(result.errors)
+        total = len(archs) - len(skipped) if space is not None else len(models)
+        left = total - len(measured) - len(result.errors)
         note(f"interrupted: {len(measured)} measured and stored, {left} not measured.")
         raise typer.Exit(130)
     if result.errors:
         raise typer.Exit(1)
+
+
+def plan_space_sample(
+    space_name: str | None, sample: int | None, seed: int, models: list[Path]
+) -> tuple[Any, list[str]]:
+    """(space, distinct canonical architectures) for --space/--sample, or (None, [])."""
+    if space_name is None:
+        if sample is not None:
+            raise UsageError("--sample needs --space SPACE (see `hwnas spaces list`)")
+        if not models:
+            raise UsageError(
+                "nothing to profile: give ONNX files (hwnas profile model.onnx) or sample a "
+                "search space (hwnas profile --space nb201 --sample 10)"
+            )
+        return None, []
+    if models:
+        raise UsageError(
+            "give either ONNX files or --space, not both; run them as two commands"
+        )
+    if sample is None or sample < 1:
+        raise UsageError(
+            f"--space needs --sample N with N >= 1 (got {sample}); e.g. --sample 20"
+        )
+    from hwnas.spaces import get_space
+
+    space = get_space(space_name)
+    return space, space.sample_distinct(seed, sample)
+
+
+def space_job(space: Any, arch: str) -> Any:
+    """A batch job that exports ``arch`` (cached) when its turn comes."""
+    from functools import partial
+
+    from hwnas.records import Arch
+    from profiler.batch import ModelJob
+
+    return ModelJob(label=arch, prepare=partial(space.to_onnx, arch),
+                    arch=Arch(space=space.name, string=arch))  # fmt: skip
 
 
 def op_profile_table(m: Measurement) -> Table:

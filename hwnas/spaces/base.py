@@ -120,6 +120,33 @@ class SearchSpace(abc.ABC):
         low, high = self.bounds()
         return [self.decode(gen.integers(low, high + 1)) for _ in range(n)]
 
+    def sample_distinct(self, rng: np.random.Generator | int, n: int) -> list[str]:
+        """``n`` seeded samples, canonical and pairwise distinct (no function twice).
+
+        Raises ``SpaceError`` when the space cannot supply ``n`` distinct architectures.
+        """
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        if n > self.size():
+            raise SpaceError(
+                f"space {self.name!r} has only {self.size():,} architectures; ask for at "
+                f"most that many (got {n:,})."
+            )
+        gen = _as_rng(rng)
+        found: dict[str, None] = {}
+        draws, limit = 0, 50 * n + 1000
+        while len(found) < n and draws < limit:
+            batch = self.sample(gen, min(n - len(found), 1024))
+            draws += len(batch)
+            for arch in batch:
+                found.setdefault(self.canonical(arch), None)
+        if len(found) < n:
+            raise SpaceError(
+                f"found only {len(found):,} functionally distinct architectures of space "
+                f"{self.name!r} in {draws:,} draws; ask for fewer than {n:,}."
+            )
+        return list(found)[:n]
+
     def mutate(self, arch: str, rng: np.random.Generator | int, rate: float = 0.2) -> str:
         """Resample each gene with probability ``rate``; at least one gene changes value."""
         if not 0.0 <= rate <= 1.0:
