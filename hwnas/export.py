@@ -47,7 +47,10 @@ def export_onnx(
     example = torch.randn(*input_shape)
     fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=path.parent)
     os.close(fd)
-    loggers = [logging.getLogger(n) for n in ("torch.onnx", "torch._dynamo", "torch.export")]
+    loggers = [
+        logging.getLogger(n)
+        for n in ("torch.onnx", "torch._dynamo", "torch.export", "onnxscript", "onnx_ir")
+    ]
     levels = [lg.level for lg in loggers]
     try:
         for lg in loggers:
