@@ -158,3 +158,16 @@ def test_ctrl_c_during_a_space_sample_keeps_what_was_measured(tmp_path: Path) ->
     doc = json.loads(proc.stdout)
     assert set(doc["skipped"]) == measured
     assert len(doc["measurements"]) == 9 - len(measured)
+
+
+def test_spaces_show_describes_a_given_arch_and_rejects_a_bad_one(capsys) -> None:
+    cell = "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"
+    code, out, err = run_cli(capsys, "spaces", "show", "nb201", "--arch", cell, "--json")
+    assert code == 0, err
+    info = json.loads(out)
+    assert info["example"] == cell and info["example_encoding"] == [3, 0, 0, 1, 0, 0]
+    code, out, err = run_cli(
+        capsys, "spaces", "show", "nb201", "--arch", cell.replace("3x3", "3x4")
+    )
+    assert code == 2 and out == ""
+    assert "edge 1 of 6" in err and "nor_conv_3x3" in err and "Traceback" not in err

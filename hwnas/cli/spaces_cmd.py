@@ -63,14 +63,20 @@ def list_spaces(as_json: bool = JsonOption) -> None:
 @app.command("show")
 def show_space(
     name: str = SpaceArgument,
+    arch: str | None = typer.Option(
+        None, "--arch", help="Describe this architecture instead of a sampled example."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Size, encoding and an example architecture of one space."""
+    """Size, encoding and an example architecture of one space (or the one of --arch)."""
     from hwnas.spaces import get_space
 
     try:
         space = get_space(name)
         info = space.describe()
+        if arch is not None:
+            info["example"] = space.validate(arch)
+            info["example_encoding"] = [int(g) for g in space.encode(arch)]
         example = info["example"]
         info["example_canonical"] = space.canonical(example)
         info["example_blocks"] = len(space.blocks(example))
@@ -95,7 +101,7 @@ def show_space(
         ("architectures", f"{info['size']:,}"),
         ("encoding", f"{info['genes']} integer genes: {gene_text}"),
         ("input", "x".join(map(str, info["input_shape"]))),
-        ("example (seed 0)", example),
+        ("example (seed 0)" if arch is None else "architecture", example),
         ("its encoding", " ".join(map(str, info["example_encoding"]))),
         ("its canonical form", info["example_canonical"]),
         ("its blocks", str(info["example_blocks"])),
