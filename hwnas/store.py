@@ -694,7 +694,8 @@ def _filters(
     if device is not None:
         where.append(m.c.device == device)
     if fingerprint is not None:
-        where.append(m.c.fingerprint_hash == fingerprint)
+        # A prefix is enough (lists show the first 8 characters).
+        where.append(m.c.fingerprint_hash.startswith(fingerprint, autoescape=True))
     if model_hash is not None:
         where.append(m.c.model_hash == model_hash)
     if space is not None:

@@ -171,3 +171,24 @@ def test_spaces_show_describes_a_given_arch_and_rejects_a_bad_one(capsys) -> Non
     )
     assert code == 2 and out == ""
     assert "edge 1 of 6" in err and "nor_conv_3x3" in err and "Traceback" not in err
+
+
+def test_measurements_can_be_filtered_by_space_and_fingerprint_prefix(capsys, tmp_path):
+    store = tmp_path / "s.db"
+    code, out, err = run_cli(
+        capsys, "profile", "--space", TOY, "--sample", "2", *FAST, "--json", "--store", store
+    )
+    assert code == 0, err
+    measured = json.loads(out)["measurements"]
+    prefix = measured[0]["fingerprint"]["hash"][:8]
+    for args, expect in (
+        (["--space", "toy"], 2),
+        (["--space", "nb201"], 0),
+        (["--fingerprint", prefix], 2),
+        (["--fingerprint", "ffffffff"], 0),
+    ):
+        code, out, _ = run_cli(capsys, "measurements", "list", *args, "--json", "--store", store)
+        assert code == 0 and json.loads(out)["total"] == expect, args
+    code, out, _ = run_cli(capsys, "measurements", "list", "--store", store)
+    assert code == 0 and "model / arch" in out
+    assert all(m["arch"]["string"] in out for m in measured)

@@ -177,6 +177,8 @@ def test_filters_limit_and_count(store: Store) -> None:
     assert found() == ids and store.count() == 5
     assert found(device="rpi4") == [ids[0], ids[1], ids[4]]
     assert found(fingerprint=slow.hash) == [ids[1]]
+    assert found(fingerprint=slow.hash[:8]) == [ids[1]]  # a prefix, as lists show it
+    assert found(fingerprint="%") == []  # LIKE wildcards are literal
     assert found(device="laptop", fingerprint=fast.hash) == [ids[2], ids[3]]
     assert found(model_hash="model0000") == [ids[0], ids[4]]
     assert found(space="nb201") == [ids[0], ids[1], ids[4]]

@@ -16,7 +16,10 @@ from hwnas.errors import HwnasError, UsageError
 app = typer.Typer(help="List, show and export stored measurements.", no_args_is_help=True)
 
 DeviceFilter = typer.Option(None, "--device", "-d", help="Only this device.")
-FingerprintFilter = typer.Option(None, "--fingerprint", help="Only this fingerprint hash.")
+FingerprintFilter = typer.Option(
+    None, "--fingerprint", help="Only this fingerprint (its hash, or the start of it)."
+)
+SpaceFilter = typer.Option(None, "--space", help="Only architectures of this search space.")
 
 
 def mixed_fingerprint_warning(stored: list[Any]) -> str | None:
@@ -38,6 +41,7 @@ def mixed_fingerprint_warning(stored: list[Any]) -> str | None:
 def list_measurements(
     device: str | None = DeviceFilter,
     fingerprint: str | None = FingerprintFilter,
+    space: str | None = SpaceFilter,
     limit: int = typer.Option(50, "--limit", help="Show at most this many (newest first)."),
     store_path: str | None = StoreOption,
     as_json: bool = JsonOption,
@@ -47,7 +51,7 @@ def list_measurements(
         if limit < 1:
             raise UsageError(f"--limit must be >= 1, got {limit}")
         with open_store(store_path) as store:
-            stored = store.measurements(device=device, fingerprint=fingerprint)
+            stored = store.measurements(device=device, fingerprint=fingerprint, space=space)
             total = len(stored)
             stored = sorted(stored, key=lambda s: s.id, reverse=True)[:limit]
     except HwnasError as exc:
@@ -75,19 +79,18 @@ def list_measurements(
     )
     with_arch = any(s.measurement.arch is not None for s in stored)
     numeric = {"id", "median ms", "CI %", "n", "peak MB"}
-    for col in ("id", "model", *(("arch",) if with_arch else ()), "device", "fp",
+    for col in ("id", "model / arch" if with_arch else "model", "device", "fp",
                 "median ms", "CI %", "n", "peak MB", "when"):  # fmt: skip
         table.add_column(
             col,
             justify="right" if col in numeric else "left",
             overflow="fold",
-            no_wrap=col not in {"model", "arch"},
+            no_wrap=col not in {"model", "model / arch"},
         )
     for s in stored:
         m = s.measurement
         table.add_row(
-            str(s.id), m.model_name or m.model_hash[:12],
-            *((m.arch.string if m.arch else "",) if with_arch else ()),
+            str(s.id), m.arch.string if m.arch else (m.model_name or m.model_hash[:12]),
             m.device, m.fingerprint_hash[:8], f"{m.latency_ms.median:.4g}",
             f"{100 * m.latency_ms.ci_relative:.2g}", str(m.latency_ms.n),
             "—" if m.peak_memory_mb is None else f"{m.peak_memory_mb:.1f}",
@@ -118,6 +121,7 @@ def export_measurements(
     ),
     device: str | None = DeviceFilter,
     fingerprint: str | None = FingerprintFilter,
+    space: str | None = SpaceFilter,
     store_path: str | None = StoreOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -126,7 +130,7 @@ def export_measurements(
 
     try:
         with open_store(store_path) as store:
-            stored = store.measurements(device=device, fingerprint=fingerprint)
+            stored = store.measurements(device=device, fingerprint=fingerprint, space=space)
         if not stored:
             raise UsageError(
                 "no measurements match, so there is nothing to export; check --device and "

@@ -194,7 +194,7 @@ def profile(
                 out.print(op_profile_table(m))
     for m in measured:
         for w in m.warnings:
-            warn(f"{m.model_name}: {w}")
+            warn(f"{m.arch.string if m.arch else m.model_name}: {w}")
     for text in notes:
         note(text)
     if skipped:
