@@ -50,6 +50,11 @@ class Transport(abc.ABC):
         """
         raise NotImplementedError
 
+    def reconnect(self) -> None:  # noqa: B027 - local transports have nothing to reopen
+        """Drop the connection (if any) and open a new one; raise ``ConnectionLostError``
+        (or a subclass) if the device cannot be reached now. Files staged before stay
+        staged on the device; they are checked again before use."""
+
     def close(self) -> None:  # noqa: B027 - optional hook, most transports hold nothing
         """Release the connection. Safe to call twice."""
 

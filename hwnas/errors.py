@@ -77,6 +77,32 @@ class RunnerError(DeviceError):
     kind = "runner"
 
 
+class ConnectionLostError(DeviceError):
+    """The link to a device failed or dropped (not the model's fault): reconnect and retry."""
+
+    kind = "connection_lost"
+
+
+class UnreachableError(ConnectionLostError):
+    """The device could not be reached at all (address, port, network, device off)."""
+
+    kind = "unreachable"
+
+
+class HostKeyError(DeviceError):
+    """The device's SSH host key is unknown or changed: never connect silently."""
+
+    exit_code = 2
+    kind = "host_key"
+
+
+class AuthenticationError(DeviceError):
+    """The device refused our credentials."""
+
+    exit_code = 2
+    kind = "authentication"
+
+
 class StoreError(HwnasError):
     """The measurement store cannot be opened, written or migrated."""
 
