@@ -10,7 +10,10 @@ The file holds one table per device::
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import tomllib
 
@@ -50,6 +53,83 @@ def load_registry(path: Path | None = None) -> dict[str, DeviceSpec]:
     return devices
 
 
+def _read_document(path: Path) -> Any:
+    import tomlkit
+
+    if not path.exists():
+        doc = tomlkit.document()
+        doc.add(tomlkit.comment("hwnas device registry: `hwnas devices add|remove` edit it; "
+                                "hand edits and comments are kept."))  # fmt: skip
+        return doc
+    try:
+        return tomlkit.parse(path.read_text(encoding="utf-8"))
+    except Exception as exc:  # tomlkit raises its own ParseError subclasses
+        raise ConfigError(
+            f"the device registry {path} is not valid TOML ({exc}); fix or remove the file."
+        ) from None
+
+
+def _write_document(path: Path, doc: Any) -> None:
+    import tomlkit
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".devices.", suffix=".toml", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(tomlkit.dumps(doc))
+        os.replace(tmp, path)
+    except OSError as exc:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise ConfigError(
+            f"cannot write the device registry {path}: {exc.strerror or exc}; check the "
+            f"permissions of {path.parent} or set HWNAS_HOME to a writable directory."
+        ) from None
+
+
+def add_device(spec: DeviceSpec, *, path: Path | None = None, replace: bool = False) -> Path:
+    """Record ``spec`` in the registry (comments and other devices untouched)."""
+    import tomlkit
+
+    path = path or registry_path()
+    if spec.name == "local":
+        raise ConfigError("'local' is built in (this machine); pick another name.")
+    doc = _read_document(path)
+    load_registry(path)  # refuse to extend a registry that is already broken
+    devices = doc.get("devices")
+    if devices is None:
+        devices = tomlkit.table(is_super_table=True)
+        doc["devices"] = devices
+    if spec.name in devices and not replace:
+        raise ConfigError(
+            f"device {spec.name!r} is already registered in {path}; remove it first "
+            f"(`hwnas devices remove {spec.name}`) or pass --replace."
+        )
+    entry = tomlkit.table()
+    defaults = DeviceSpec(name=spec.name)
+    for key, value in spec.to_dict().items():
+        if key in ("name", "schema_version") or value is None:
+            continue
+        if key != "transport" and value == getattr(defaults, key):
+            continue
+        entry[key] = value
+    devices[spec.name] = entry
+    _write_document(path, doc)
+    return path
+
+
+def remove_device(name: str, *, path: Path | None = None) -> Path:
+    """Delete ``name`` from the registry; an unknown name lists the known ones."""
+    path = path or registry_path()
+    get_device(name, path=path)
+    if name == "local":
+        raise ConfigError("'local' is built in and cannot be removed.")
+    doc = _read_document(path)
+    del doc["devices"][name]
+    _write_document(path, doc)
+    return path
+
+
 def get_device(name: str, *, path: Path | None = None) -> DeviceSpec:
     """The device called ``name``, or an error that lists the known ones."""
     devices = load_registry(path)
@@ -62,10 +142,18 @@ def get_device(name: str, *, path: Path | None = None) -> DeviceSpec:
     return devices[name]
 
 
-def connect(spec: DeviceSpec) -> Transport:
+def connect(spec: DeviceSpec, *, trust_on_first_use: bool = False) -> Transport:
     """Open a transport to ``spec``. One per batch; close it when done."""
     if spec.transport == "local":
         return LocalTransport()
+    if spec.transport == "ssh":
+        from devices.ssh import SSHTransport
+
+        return SSHTransport(spec, trust_on_first_use=trust_on_first_use)
+    if spec.transport == "adb":
+        from devices.adb import AdbTransport
+
+        return AdbTransport(spec)
     raise DeviceError(
         f"device {spec.name!r} uses transport {spec.transport!r}, which this version of hwnas "
         f"cannot reach yet; use the local device."

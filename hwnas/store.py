@@ -22,7 +22,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -59,6 +59,7 @@ from hwnas.errors import DataError, HwnasError, StoreError
 from hwnas.records import (
     LATENCY_KEYS,
     VOLATILE_FINGERPRINT_FIELDS,
+    Arch,
     Fingerprint,
     Measurement,
 )
@@ -67,6 +68,8 @@ __all__ = [
     "CURRENT_SCHEMA",
     "MIGRATIONS",
     "FingerprintUsage",
+    "Job",
+    "NewJob",
     "Store",
     "StoredMeasurement",
 ]
@@ -76,7 +79,7 @@ BUSY_TIMEOUT_MS = 30_000
 # Execution option that makes the SQLite "begin" hook emit BEGIN IMMEDIATE.
 _WRITE = "hwnas_write"
 # The tables this module owns; a database holding them without ``meta`` is not ours.
-_OWN_TABLES = ("fingerprints", "measurements", "samples")
+_OWN_TABLES = ("fingerprints", "measurements", "samples", "jobs")
 
 
 @dataclass(frozen=True)
@@ -170,17 +173,47 @@ def _migrate_0_to_1(conn: Connection) -> None:
     metadata.create_all(conn)
 
 
+def _jobs_table(metadata: MetaData) -> Table:
+    """Version 2: the queue of profiling jobs, written before they run (for --resume)."""
+    return Table(
+        "jobs", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("batch", Text, nullable=False),
+        Column("device", Text, nullable=False),
+        Column("label", Text, nullable=False),
+        Column("model_path", Text),
+        Column("arch_space", Text),
+        Column("arch_string", Text),
+        Column("settings_json", Text, nullable=False),
+        Column("status", Text, nullable=False),  # pending | done | failed
+        Column("measurement_id", Integer, ForeignKey("measurements.id")),
+        Column("error_json", Text),
+        Column("created_at", Text, nullable=False),
+        Column("updated_at", Text, nullable=False),
+        Index("ix_jobs_device_status", "device", "status"),
+    )  # fmt: skip
+
+
+def _migrate_1_to_2(conn: Connection) -> None:
+    """Add the jobs table."""
+    metadata = MetaData()
+    _schema_v1(metadata)  # for the foreign key's target; only the jobs table is created
+    _jobs_table(metadata).create(conn)
+
+
 #: ``MIGRATIONS[i]`` brings the schema from version ``i`` to ``i + 1``. Append only;
 #: never edit one that has shipped. Each runs in its own write transaction.
-MIGRATIONS: list[Callable[[Connection], None]] = [_migrate_0_to_1]
+MIGRATIONS: list[Callable[[Connection], None]] = [_migrate_0_to_1, _migrate_1_to_2]
 CURRENT_SCHEMA = len(MIGRATIONS)
 
-# The tables the queries use: the current schema (today the same as v1).
+# The tables the queries use: the current schema (v1 plus the jobs table of v2).
 _TABLES = _schema_v1(MetaData())
+_TABLES["jobs"] = _jobs_table(next(iter(_TABLES.values())).metadata)
 META = _TABLES["meta"]
 FINGERPRINTS = _TABLES["fingerprints"]
 MEASUREMENTS = _TABLES["measurements"]
 SAMPLES = _TABLES["samples"]
+JOBS = _TABLES["jobs"]
 
 
 # ---------------------------------------------------------------------------
@@ -509,15 +542,91 @@ class Store:
         ids: list[int] = []
         with self._transaction(write=True) as conn:
             for m in measurements:
-                fingerprint_row, row, samples_row = _to_rows(m)
-                _insert_ignore(conn, FINGERPRINTS, fingerprint_row, "hash")
-                result = conn.execute(insert(MEASUREMENTS).values(row))
-                key = result.inserted_primary_key
-                assert key is not None  # every dialect hwnas supports reports it
-                new_id = int(key[0])
-                conn.execute(insert(SAMPLES).values(measurement_id=new_id, **samples_row))
-                ids.append(new_id)
+                ids.append(self._insert_measurement(conn, m))
         return ids
+
+    @staticmethod
+    def _insert_measurement(conn: Connection, m: Measurement) -> int:
+        fingerprint_row, row, samples_row = _to_rows(m)
+        _insert_ignore(conn, FINGERPRINTS, fingerprint_row, "hash")
+        result = conn.execute(insert(MEASUREMENTS).values(row))
+        key = result.inserted_primary_key
+        assert key is not None  # every dialect hwnas supports reports it
+        new_id = int(key[0])
+        conn.execute(insert(SAMPLES).values(measurement_id=new_id, **samples_row))
+        return new_id
+
+    # -- jobs --------------------------------------------------------------
+
+    def add_jobs(self, batch: str, device: str, jobs: Iterable[NewJob]) -> list[Job]:
+        """Queue ``jobs`` for ``device`` (status pending) in one transaction.
+
+        A job equal to one still pending (same device, label, architecture and settings)
+        is not queued twice: the pending one is returned instead.
+        """
+        now = _now()
+        out: list[Job] = []
+        with self._transaction(write=True) as conn:
+            for job in jobs:
+                settings = json.dumps(dict(job.settings), sort_keys=True)
+                existing = conn.execute(
+                    select(JOBS.c.id).where(
+                        JOBS.c.device == device, JOBS.c.status == "pending",
+                        JOBS.c.label == job.label, JOBS.c.settings_json == settings,
+                    )  # fmt: skip
+                ).scalar()
+                if existing is None:
+                    result = conn.execute(insert(JOBS).values(
+                        batch=batch, device=device, label=job.label, model_path=job.model_path,
+                        arch_space=job.arch.space if job.arch else None,
+                        arch_string=job.arch.string if job.arch else None,
+                        settings_json=settings, status="pending", created_at=now,
+                        updated_at=now,
+                    ))  # fmt: skip
+                    key = result.inserted_primary_key
+                    assert key is not None
+                    existing = int(key[0])
+                out.append(Job(id=int(existing), batch=batch, device=device, label=job.label,
+                               model_path=job.model_path, arch=job.arch,
+                               settings=dict(job.settings), status="pending"))  # fmt: skip
+        return out
+
+    def jobs(self, *, device: str | None = None, status: str | None = None) -> list[Job]:
+        """Queued jobs, oldest first, optionally of one device and/or status."""
+        where = []
+        if device is not None:
+            where.append(JOBS.c.device == device)
+        if status is not None:
+            where.append(JOBS.c.status == status)
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(select(JOBS).where(*where).order_by(JOBS.c.id)).mappings()
+            return [_job_from_row(r) for r in rows]
+
+    def finish_job(self, job_id: int, measurement: Measurement) -> int:
+        """Store the job's measurement and mark it done, atomically; return the new id.
+
+        A job already done is never stored twice: its measurement id is returned.
+        """
+        with self._transaction(write=True) as conn:
+            row = conn.execute(
+                select(JOBS.c.status, JOBS.c.measurement_id).where(JOBS.c.id == job_id)
+            ).first()
+            if row is None:
+                raise StoreError(f"no job with id {job_id} in {self._where}")
+            if row.status == "done" and row.measurement_id is not None:
+                return int(row.measurement_id)
+            new_id = self._insert_measurement(conn, measurement)
+            conn.execute(update(JOBS).where(JOBS.c.id == job_id).values(
+                status="done", measurement_id=new_id, error_json=None, updated_at=_now()
+            ))  # fmt: skip
+        return new_id
+
+    def fail_job(self, job_id: int, error: Mapping[str, Any]) -> None:
+        """Mark a job failed (the model's fault); --resume does not retry it."""
+        with self._transaction(write=True) as conn:
+            conn.execute(update(JOBS).where(JOBS.c.id == job_id).values(
+                status="failed", error_json=json.dumps(dict(error)), updated_at=_now()
+            ))  # fmt: skip
 
     # -- reading -----------------------------------------------------------
 
@@ -680,6 +789,42 @@ class Store:
         except (ValueError, TypeError, AttributeError, DataError) as exc:
             raise self._corrupt(f"measurement {row['id']}", exc) from None
         return StoredMeasurement(id=int(row["id"]), measurement=measurement)
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """A job to queue: what to measure and with which settings."""
+
+    label: str
+    model_path: str | None
+    arch: Arch | None
+    settings: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Job:
+    """A queued profiling job."""
+
+    id: int
+    batch: str
+    device: str
+    label: str
+    model_path: str | None
+    arch: Arch | None
+    settings: dict[str, Any]
+    status: str
+    measurement_id: int | None = None
+    error: dict[str, Any] | None = None
+
+
+def _job_from_row(r: Any) -> Job:
+    arch = Arch(space=r["arch_space"], string=r["arch_string"]) if r["arch_space"] else None
+    return Job(
+        id=int(r["id"]), batch=r["batch"], device=r["device"], label=r["label"],
+        model_path=r["model_path"], arch=arch, settings=json.loads(r["settings_json"]),
+        status=r["status"], measurement_id=r["measurement_id"],
+        error=json.loads(r["error_json"]) if r["error_json"] else None,
+    )  # fmt: skip
 
 
 def _filters(

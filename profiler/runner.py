@@ -157,6 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add = parser.add_argument
     add("model", metavar="MODEL", nargs="?", help="path to the .onnx file")
+    add("--check", action="store_true",
+        help="report what this device has (Python, numpy, onnxruntime, CPU, energy meters, "
+             "disk) and exit; works without numpy and onnxruntime")
+    add("--workdir", default=None, help="directory whose free space --check reports")
     add("--fingerprint-only", action="store_true",
         help="print only this device's fingerprint for the given settings (no model)")
     add("--shape", action="append", default=[], metavar="NAME=1x3x224x224",
@@ -185,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """Parse and cross-check the command line; raises RunnerError("usage")."""
     args = build_parser().parse_args(list(argv))
-    if args.model is None and not args.fingerprint_only:
+    if args.model is None and not (args.fingerprint_only or args.check):
         raise RunnerError("usage", "the model path is missing; pass MODEL.onnx "
                           "(or --fingerprint-only to read the device's fingerprint)")
     if args.max_runs < args.min_runs:
@@ -979,6 +983,67 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _module_version(name: str) -> str | None:
+    try:
+        module = __import__(name)
+    except Exception:  # ImportError, or a broken install that fails while importing
+        return None
+    return str(getattr(module, "__version__", "unknown"))
+
+
+def energy_meters(sys_root: str = "/") -> list[dict[str, Any]]:
+    """Energy and power meters this device exposes in sysfs, and whether we may read them."""
+    found: list[dict[str, Any]] = []
+    rapl = sorted(glob.glob(os.path.join(sys_root, "sys/class/powercap/intel-rapl:*/energy_uj")))
+    if rapl:
+        found.append({"meter": "rapl", "paths": len(rapl),
+                      "readable": all(os.access(p, os.R_OK) for p in rapl)})
+    for supply in sorted(glob.glob(os.path.join(sys_root, "sys/class/power_supply/*"))):
+        files = [f for f in ("power_now", "current_now", "voltage_now")
+                 if os.path.exists(os.path.join(supply, f))]
+        if "power_now" in files or {"current_now", "voltage_now"} <= set(files):
+            found.append({"meter": "power_supply", "name": os.path.basename(supply),
+                          "files": files,
+                          "readable": all(os.access(os.path.join(supply, f), os.R_OK)
+                                          for f in files)})
+    hwmon = sorted(glob.glob(os.path.join(sys_root, "sys/class/hwmon/hwmon*/power*_input")))
+    if hwmon:
+        found.append({"meter": "hwmon", "paths": len(hwmon),
+                      "readable": all(os.access(p, os.R_OK) for p in hwmon)})
+    return found
+
+
+def device_report(sys_root: str = "/", workdir: str | None = None) -> dict[str, Any]:
+    """The success document of --check: what the device has, for `hwnas devices check`."""
+    import shutil
+
+    folder = os.path.expanduser(workdir or "~")
+    while folder and not os.path.isdir(folder):  # the workdir may not exist yet
+        folder = os.path.dirname(folder.rstrip("/")) or "/"
+    try:
+        usage = shutil.disk_usage(folder)
+        free_mb: float | None = round(usage.free / 1e6, 1)
+    except OSError:
+        free_mb = None
+    return {"ok": True, "runner_version": RUNNER_VERSION, "check": {
+        "python": platform.python_version(),
+        "python_executable": sys.executable,
+        "numpy": _module_version("numpy"),
+        "onnxruntime": _module_version("onnxruntime"),
+        "pip": _module_version("pip"),
+        "cpu_model": read_cpu_model(sys_root),
+        "cores": os.cpu_count() or 1,
+        "machine": platform.machine(),
+        "os": platform.platform(),
+        "governor": read_governor(sys_root),
+        "frequency_mhz": read_frequency_mhz(sys_root),
+        "temperature_c": read_temperature_c(sys_root),
+        "energy_meters": energy_meters(sys_root),
+        "disk_free_mb": free_mb,
+        "disk_checked": folder,
+    }}
+
+
 def fingerprint_document(args: argparse.Namespace) -> dict[str, Any]:
     """The success document of --fingerprint-only: what a measurement here would carry."""
     check_provider(args.provider)
@@ -990,13 +1055,15 @@ def fingerprint_document(args: argparse.Namespace) -> dict[str, Any]:
 def run_cli(argv: Sequence[str]) -> tuple[dict[str, Any], int]:
     """(document, exit code) for a command line; never raises for ordinary failures."""
     try:
+        args = parse_args(argv)
+        if args.check:
+            return device_report(args.sys_root, args.workdir), 0
         if _MISSING_DEPENDENCY is not None:
             raise RunnerError(
                 "runner",
                 f"the runner needs numpy and onnxruntime on this device ({_MISSING_DEPENDENCY}); "
                 "install them with `python3 -m pip install numpy onnxruntime`",
             )
-        args = parse_args(argv)
         if args.fingerprint_only:
             return fingerprint_document(args), 0
         return measure(args), 0

@@ -25,7 +25,7 @@ from sqlalchemy import event
 from hwnas import store as store_module
 from hwnas.errors import DataError, StoreError
 from hwnas.records import Arch, Fingerprint, LatencyStats, Measurement
-from hwnas.store import CURRENT_SCHEMA, FingerprintUsage, Store, StoredMeasurement
+from hwnas.store import CURRENT_SCHEMA, FingerprintUsage, NewJob, Store, StoredMeasurement
 
 REPO = Path(__file__).resolve().parents[1]
 NB201 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|none~1|none~2|"
@@ -338,7 +338,8 @@ def test_migrations_run_stepwise_and_keep_the_data(
     original = make_measurement(0)
     with Store(path) as s:
         id_ = s.add(original)
-    assert schema_version(path) == 1
+    base = store_module.CURRENT_SCHEMA
+    assert schema_version(path) == base
 
     applied: list[int] = []
 
@@ -354,16 +355,16 @@ def test_migrations_run_stepwise_and_keep_the_data(
     with Store(path) as s:
         assert s.get(id_).measurement.to_dict() == original.to_dict()
         s.add(make_measurement(1))  # the new column is optional: old writes still work
-    with Store(path) as s:  # already at v2: nothing runs again
+    with Store(path) as s:  # already at the new version: nothing runs again
         assert s.count() == 2
-    assert applied == [1]
-    assert schema_version(path) == 2
+    assert applied == [base]
+    assert schema_version(path) == base + 1
     with closing(sqlite3.connect(path)) as db:
         notes = [r[0] for r in db.execute("SELECT note FROM measurements ORDER BY id")]
     assert notes == ["migrated", None]
 
-    monkeypatch.undo()  # this hwnas knows only v1 now
-    with pytest.raises(StoreError, match=r"schema 2, this one reads up to 1"):
+    monkeypatch.undo()  # this hwnas knows one version less
+    with pytest.raises(StoreError, match=rf"schema {base + 1}, this one reads up to {base}"):
         Store(path)
 
 
@@ -382,12 +383,49 @@ def test_a_failing_migration_changes_nothing(
     with pytest.raises(RuntimeError, match="migration bug"):
         Store(path)
     monkeypatch.undo()
-    assert schema_version(path) == 1
+    assert schema_version(path) == store_module.CURRENT_SCHEMA
     with closing(sqlite3.connect(path)) as db:
         columns = {r[1] for r in db.execute("PRAGMA table_info(measurements)")}
     assert "note" not in columns
     with Store(path) as s:
         assert s.count() == 1
+
+
+def test_a_version_1_store_gains_the_jobs_table_and_keeps_its_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "v1.db"
+    monkeypatch.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:1])
+    with Store(path) as s:
+        id_ = s.add(make_measurement(0))
+    assert schema_version(path) == 1
+    monkeypatch.undo()
+    with Store(path) as s:
+        assert s.get(id_).measurement.to_dict() == make_measurement(0).to_dict()
+        (job,) = s.add_jobs("b1", "rpi4", [NewJob("m.onnx", "/m.onnx", None, {"threads": 1})])
+        assert s.jobs(status="pending") == [job]
+    assert schema_version(path) == 2
+
+
+def test_jobs_are_queued_once_and_finished_atomically(store: Store) -> None:
+    arch = Arch(space="nb201", string="|none~0|+|none~0|none~1|+|none~0|none~1|none~2|")
+    new = [NewJob("a", "/a.onnx", None, {"threads": 1}), NewJob("b", None, arch, {"threads": 1})]
+    a, b = store.add_jobs("batch1", "rpi4", new)
+    # The same jobs queued again (a rerun before --resume) are the pending ones.
+    assert [j.id for j in store.add_jobs("batch2", "rpi4", new)] == [a.id, b.id]
+    assert len(store.add_jobs("batch2", "laptop", new[:1])) == 1
+    assert [j.label for j in store.jobs(device="rpi4", status="pending")] == ["a", "b"]
+    assert b.arch == arch and b.settings == {"threads": 1}
+    first = store.finish_job(a.id, make_measurement(0))
+    assert store.finish_job(a.id, make_measurement(0)) == first  # never stored twice
+    assert store.count() == 1
+    store.fail_job(b.id, {"error": "model", "message": "broken"})
+    done, failed = store.jobs(device="rpi4")
+    assert (done.status, done.measurement_id) == ("done", first)
+    assert (failed.status, failed.error) == ("failed", {"error": "model", "message": "broken"})
+    assert store.jobs(device="rpi4", status="pending") == []
+    with pytest.raises(StoreError, match="no job with id 999"):
+        store.finish_job(999, make_measurement(1))
 
 
 # -- SQLite settings ---------------------------------------------------------------
