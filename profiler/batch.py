@@ -7,14 +7,17 @@ one model's state never leaks into the next one's timings.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from devices.transport import Transport
 from hwnas.errors import (
+    ConnectionLostError,
     HwnasError,
     InvalidModelError,
     ModelError,
@@ -25,11 +28,22 @@ from hwnas.errors import (
     UsageError,
 )
 from hwnas.export import ExportError
-from hwnas.onnx_model import ModelFile, check_model
+from hwnas.onnx_model import ModelFile, check_model, file_hash
 from hwnas.records import Arch, DeviceSpec, Fingerprint, LatencyStats, Measurement
 from profiler.settings import ProfileSettings
 
 RUNNER_PATH = Path(__file__).with_name("runner.py")
+
+
+def stage_runner(transport: Transport) -> str:
+    """The runner's path on the device, sent once per content (an upgraded runner is
+    sent again, never confused with an old copy)."""
+    return transport.stage(RUNNER_PATH, content_hash=_runner_hash(), suffix=".py")
+
+
+@lru_cache(maxsize=1)
+def _runner_hash() -> str:
+    return "runner-" + file_hash(RUNNER_PATH)[:16]
 
 _ERRORS: dict[str, type[HwnasError]] = {
     "model_not_found": ModelNotFoundError,
@@ -106,7 +120,7 @@ def profile_model(
     arch: Arch | None = None,
 ) -> Measurement:
     """Measure one checked model on one device with the runner."""
-    runner = transport.stage(RUNNER_PATH, content_hash="runner", suffix=".py")
+    runner = stage_runner(transport)
     remote_model = transport.stage(model.path, content_hash=model.hash, suffix=".onnx")
     argv = [transport.python, runner, remote_model, *settings.runner_args()]
     done = transport.run(argv, timeout=settings.timeout_s())
@@ -120,11 +134,20 @@ def probe_fingerprint(transport: Transport, settings: ProfileSettings) -> Finger
     Lets a batch skip what is already measured under the same fingerprint before it
     exports or sends anything.
     """
-    runner = transport.stage(RUNNER_PATH, content_hash="runner", suffix=".py")
+    runner = stage_runner(transport)
     argv = [transport.python, runner, "--fingerprint-only", *settings.runner_args()]
     done = transport.run(argv, timeout=60.0)
     doc = parse_runner_output(done.stdout, done.stderr, done.returncode)
     return Fingerprint.from_dict(doc["fingerprint"])
+
+
+class RunInterrupted(RunnerError):
+    """The runner was stopped by Ctrl-C/SIGINT: the job is not done, and not the model's fault."""
+
+    kind = "interrupted"
+
+
+_ERRORS["interrupted"] = RunInterrupted
 
 
 @dataclass(frozen=True)
@@ -132,12 +155,14 @@ class ModelJob:
     """One model of a batch: a label, how to get its file, and the architecture it is.
 
     ``prepare`` runs just before measuring (an export, say); an ``HwnasError`` from it
-    is that model's error and the batch goes on.
+    is that model's error and the batch goes on. ``job_id`` is the job's id in the
+    store's queue, when it was queued.
     """
 
     label: str
     prepare: Callable[[], str | Path]
     arch: Arch | None = None
+    job_id: int | None = None
 
 
 def _file_job(path: str | Path) -> ModelJob:
@@ -146,11 +171,48 @@ def _file_job(path: str | Path) -> ModelJob:
 
 @dataclass
 class BatchResult:
-    """What a batch measured (with store ids where stored) and what failed, per model."""
+    """What a batch measured (with store ids where stored), what failed, what is left."""
 
     measurements: list[tuple[int | None, Measurement]] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)
     interrupted: bool = False
+    #: Why the batch stopped early although nobody asked it to (the device is gone).
+    connection_lost: str | None = None
+    #: Jobs neither measured nor failed (interrupted, or the device went away).
+    left: list[ModelJob] = field(default_factory=list)
+    #: How often the connection was re-established during the batch.
+    reconnects: int = 0
+
+
+Sink = Callable[[Measurement, ModelJob], "int | None"]
+
+
+def reconnect_with_backoff(
+    transport: Transport,
+    *,
+    timeout: float,
+    should_stop: Callable[[], bool],
+    on_retry: Callable[[HwnasError, float], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Reconnect, waiting 1, 2, 4 ... 30 s between attempts, for at most ``timeout`` s.
+
+    Raises the last ``ConnectionLostError`` when the time is up (or a stop is asked).
+    """
+    deadline = clock() + timeout
+    delay = 1.0
+    while True:
+        try:
+            transport.reconnect()
+            return
+        except ConnectionLostError as exc:
+            if should_stop() or clock() + delay > deadline:
+                raise
+            if on_retry:
+                on_retry(exc, delay)
+            sleep(delay)
+            delay = min(2 * delay, 30.0)
 
 
 def profile_batch(
@@ -159,37 +221,78 @@ def profile_batch(
     models: Sequence[str | Path | ModelJob],
     settings: ProfileSettings,
     *,
-    sink: Callable[[Measurement], int | None] | None = None,
+    sink: Sink | None = None,
+    on_failed: Callable[[ModelJob, dict[str, str]], None] | None = None,
     on_start: Callable[[str], None] | None = None,
     on_done: Callable[[str, Measurement | None, HwnasError | None], None] | None = None,
+    on_retry: Callable[[HwnasError, float], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    reconnect_timeout: float = 300.0,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> BatchResult:
     """Measure each model in turn. A bad model is reported in ``errors``; the rest go on.
 
     ``sink`` stores each measurement as soon as it exists (so an interrupt loses at
     most the model being measured); a sink failure stops the batch and re-raises.
-    Ctrl-C ends the batch early with ``interrupted`` set instead of raising.
+    ``on_failed`` records a model's own failure. When the connection drops, the batch
+    reconnects with backoff (for up to ``reconnect_timeout`` s) and measures the same
+    model again, so nothing is lost or stored twice; if the device stays away, the
+    batch ends with ``connection_lost`` set and the rest in ``left``. Ctrl-C (or
+    ``should_stop()``) ends the batch early with ``interrupted`` set instead of raising.
     """
+    stop = should_stop or (lambda: False)
     result = BatchResult()
+    jobs = [m if isinstance(m, ModelJob) else _file_job(m) for m in models]
+    index = 0
     try:
-        for item in models:
-            job = item if isinstance(item, ModelJob) else _file_job(item)
-            label = job.label
+        while index < len(jobs):
+            job = jobs[index]
+            if stop():
+                result.interrupted = True
+                break
             if on_start:
-                on_start(label)
+                on_start(job.label)
             try:
                 model = check_model(job.prepare())
                 measurement = profile_model(transport, device, model, settings, arch=job.arch)
+            except RunInterrupted:
+                result.interrupted = True
+                break
+            except ConnectionLostError as exc:
+                if stop():
+                    result.interrupted = True
+                    break
+                try:
+                    reconnect_with_backoff(transport, timeout=reconnect_timeout,
+                                           should_stop=stop, on_retry=on_retry, sleep=sleep)
+                except ConnectionLostError as final:
+                    result.connection_lost = (
+                        f"lost the connection to {device.name} ({exc.message}) and could not "
+                        f"reconnect within {reconnect_timeout:.0f} s ({final.message}); "
+                        f"run `hwnas profile --resume` when the device is back."
+                    )
+                    break
+                result.reconnects += 1
+                continue  # the same job again: it was not stored
             except (ModelError, RunnerError, ExportError) as exc:
-                # The model's own fault (or the runner dying on it): report, go on.
-                result.errors.append({"model": label, **exc.to_dict()})
+                if stop():  # a runner killed by the same Ctrl-C: not the model's fault
+                    result.interrupted = True
+                    break
+                error = {"model": job.label, **exc.to_dict()}
+                result.errors.append(error)
+                if on_failed:
+                    on_failed(job, error)
                 if on_done:
-                    on_done(label, None, exc)
+                    on_done(job.label, None, exc)
+                index += 1
                 continue
-            stored_id = sink(measurement) if sink else None
+            stored_id = sink(measurement, job) if sink else None
             result.measurements.append((stored_id, measurement))
             if on_done:
-                on_done(label, measurement, None)
+                on_done(job.label, measurement, None)
+            index += 1
     except KeyboardInterrupt:
         # Everything measured so far is already in the sink; the caller reports the rest.
         result.interrupted = True
+    result.left = jobs[index:]
     return result

@@ -1071,7 +1071,7 @@ def run_cli(argv: Sequence[str]) -> tuple[dict[str, Any], int]:
         return error_document(exc.kind, exc.message), exc.exit_code
     except KeyboardInterrupt:
         return error_document(
-            "runner", "interrupted (Ctrl-C or SIGINT) before the measurement finished; "
+            "interrupted", "interrupted (Ctrl-C or SIGINT) before the measurement finished; "
             "run the runner again and let it finish (it stops by --max-seconds)"), 1
     except Exception as exc:
         traceback.print_exc(file=sys.stderr)  # stderr only: stdout carries the JSON document

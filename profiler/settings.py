@@ -60,6 +60,22 @@ class ProfileSettings:
         if self.graph_opt not in GRAPH_OPT_LEVELS:
             raise bad("--graph-opt", self.graph_opt, f"one of {', '.join(GRAPH_OPT_LEVELS)}")
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able values (shapes as lists); ``from_dict`` reads them back."""
+        return {
+            "threads": self.threads, "target_ci": self.target_ci,
+            "max_seconds": self.max_seconds, "min_runs": self.min_runs,
+            "max_runs": self.max_runs, "warmup": self.warmup, "graph_opt": self.graph_opt,
+            "op_profile": self.op_profile, "seed": self.seed,
+            "shapes": {k: list(v) for k, v in sorted(self.shapes.items())},
+        }  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ProfileSettings:
+        values = dict(data)
+        values["shapes"] = {k: tuple(v) for k, v in (values.get("shapes") or {}).items()}
+        return cls(**values)
+
     def runner_args(self) -> list[str]:
         """The runner's command-line options for these settings."""
         args = [

@@ -156,9 +156,9 @@ def missing_and_fixes(report: dict[str, Any], python: str) -> list[dict[str, str
 
 def probe(transport: Any, workdir: str | None) -> dict[str, Any]:
     """Run the runner's --check on the device and return its report."""
-    from profiler.batch import RUNNER_PATH, parse_runner_output
+    from profiler.batch import parse_runner_output, stage_runner
 
-    runner = transport.stage(RUNNER_PATH, content_hash="runner", suffix=".py")
+    runner = stage_runner(transport)
     argv = [transport.python, runner, "--check"]
     if workdir:
         argv += ["--workdir", workdir]

@@ -45,17 +45,20 @@ def build_settings(**kwargs: Any) -> Any:
         raise UsageError(str(exc)) from None
 
 
-def results_table(measurements: list[Measurement]) -> Table:
+def results_table(measurements: list[Measurement], *, devices: bool = False) -> Table:
     table = Table(
         title="Measurements (latency in ms; ±CI: 95% CI of the median)", title_justify="left"
     )
     table.add_column("model", overflow="fold", min_width=16)
+    if devices:
+        table.add_column("device")
     for col in ("median ms", "±CI", "p10", "p90", "p99", "n", "peak MB", "file MB"):
         table.add_column(col, justify="right", no_wrap=True)
     for m in measurements:
         lat = m.latency_ms
         table.add_row(
             m.arch.string if m.arch else (m.model_name or m.model_hash[:12]),
+            *((m.device,) if devices else ()),
             f"{lat.median:.4g}",
             f"±{100 * lat.ci_relative:.2g}%",
             f"{lat.p10:.4g}",
@@ -97,7 +100,10 @@ def profile(
     sample: int | None = typer.Option(
         None, "--sample", help="How many distinct architectures of --space to profile."
     ),
-    device: str = typer.Option("local", "--device", "-d", help="Registered device name."),
+    device: str | None = typer.Option(
+        None, "--device", "-d",
+        help="Registered device name, or several separated by commas (default: local).",
+    ),  # fmt: skip
     threads: int = typer.Option(1, "--threads", help="onnxruntime intra-op threads."),
     target_ci: float = typer.Option(
         0.01, "--target-ci", help="Stop when the 95% CI of the median is within this fraction."
@@ -114,28 +120,77 @@ def profile(
     seed: int = typer.Option(
         0, "--seed", help="Seed of the architecture sample (--space) and of the random inputs."
     ),
+    resume: bool = typer.Option(
+        False, "--resume", help="Finish the jobs an interrupted or disconnected run left."
+    ),
+    reconnect_timeout: float = typer.Option(
+        300.0, "--reconnect-timeout", help="How long to keep reconnecting to a lost device (s)."
+    ),
     store_path: str | None = StoreOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Measure latency distribution and peak memory of ONNX models on a device.
+    """Measure latency distribution and peak memory of ONNX models on devices.
 
     With --space SPACE --sample N, N distinct architectures of the space are exported to
     ONNX (cached) and measured; those already measured on the device under the same
-    fingerprint are skipped, so an interrupted run continues where it stopped.
+    fingerprint are skipped. Every job is queued in the store before it runs: after
+    Ctrl-C or a lost device, `hwnas profile --resume` finishes what is left. Several
+    devices (--device pi,phone) are measured in parallel, one model at a time each.
     """
+    import uuid
+
     from devices.registry import connect, get_device
-    from profiler.batch import ModelJob, probe_fingerprint, profile_batch
+    from hwnas.spaces import get_space
+    from hwnas.store import NewJob
+    from profiler.fleet import DevicePlan, SpaceSample, run_fleet
 
     models = list(models or [])
     try:
-        space, archs = plan_space_sample(space_name, sample, seed, models)
+        names = _device_names(device)
         settings = build_settings(
             threads=threads, target_ci=target_ci, max_seconds=max_seconds, min_runs=min_runs,
             max_runs=max_runs, warmup=warmup, graph_opt=graph_opt, shape=shape,
             op_profile=op_profile, seed=seed,
         )  # fmt: skip
-        spec = get_device(device)
+        if resume:
+            if models or space_name or sample is not None:
+                raise UsageError("--resume finishes queued jobs; give no models, --space or "
+                                 "--sample with it")  # fmt: skip
+            space, archs = None, list[str]()
+        else:
+            space, archs = plan_space_sample(space_name, sample, seed, models)
         store = open_store(store_path)  # before measuring: an unwritable store fails now
+        batch = uuid.uuid4().hex[:12]
+        plans: list[DevicePlan] = []
+        with store:
+            if resume:
+                pending = store.jobs(status="pending")
+                wanted = names or sorted({j.device for j in pending})
+                specs = [get_device(n) for n in wanted]
+                for spec in specs:
+                    jobs = [j for j in pending if j.device == spec.name]
+                    if jobs:
+                        plans.append(DevicePlan(spec=spec, settings=settings, jobs=jobs))
+                if not plans:
+                    note("nothing to resume: no queued jobs" +
+                         (f" for {', '.join(wanted)}" if names else ""))  # fmt: skip
+                    if as_json:
+                        print_json({"measurements": [], "errors": [], "skipped": [],
+                                    "interrupted": False, "left": 0})  # fmt: skip
+                    return
+            else:
+                specs = [get_device(n) for n in names or ["local"]]
+                for spec in specs:
+                    if space is not None:
+                        plans.append(DevicePlan(spec=spec, settings=settings,
+                                                sample=SpaceSample(space, archs)))  # fmt: skip
+                        continue
+                    queued = store.add_jobs(batch, spec.name, [
+                        NewJob(label=str(m), model_path=str(Path(m).absolute()), arch=None,
+                               settings=settings.to_dict()) for m in models
+                    ])  # fmt: skip
+                    plans.append(DevicePlan(spec=spec, settings=settings, jobs=queued))
+        location = store.url
     except HwnasError as exc:
         fail(exc, as_json=as_json)
 
@@ -143,71 +198,104 @@ def profile(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=err, transient=True,
     )  # fmt: skip
-    task = progress.add_task(f"profiling on {spec.name}", total=len(models))
-    skipped: list[str] = []
+    tasks = {
+        p.spec.name: progress.add_task(f"{p.spec.name}: connecting", total=len(p.jobs) or None)
+        for p in plans
+    }
+    events = _ProgressEvents(progress, tasks, labels_are_archs=space is not None)
+    with progress:
+        outcomes, interrupted = run_fleet(
+            plans, store_location=location, batch=batch, connect=connect, events=events,
+            space_loader=lambda name: space if space is not None and name == space.name
+            else get_space(name),
+            reconnect_timeout=reconnect_timeout,
+        )  # fmt: skip
+    _report(outcomes, interrupted, as_json=as_json, store_url=location)
 
-    def on_start(label: str) -> None:
-        name = label if space is not None else Path(label).name
-        progress.update(task, description=f"profiling {name} on {spec.name}")
 
-    def on_done(label: str, m: Measurement | None, exc: HwnasError | None) -> None:
-        progress.advance(task)
-        if exc is not None:
-            err.print(f"[red]failed[/red] {label}: {exc.message}", soft_wrap=True)
+def _device_names(device: str | None) -> list[str]:
+    if device is None:
+        return []
+    names = [d.strip() for d in device.split(",")]
+    if any(not n for n in names):
+        raise UsageError(f"--device {device!r} has an empty name; write e.g. --device pi,phone")
+    if len(set(names)) != len(names):
+        raise UsageError(f"--device {device!r} names a device twice; each runs one job at a "
+                         f"time, so list it once")  # fmt: skip
+    return names
 
-    try:
-        with store, connect(spec) as transport, progress:
-            jobs: list[str | ModelJob] = [str(m) for m in models]
-            if space is not None:
-                progress.update(task, description=f"reading the fingerprint of {spec.name}")
-                fingerprint = probe_fingerprint(transport, settings)
-                done = store.measured_archs(
-                    space=space.name, device=spec.name, fingerprint=fingerprint.hash
-                )
-                skipped = [a for a in archs if a in done]
-                jobs = [space_job(space, a) for a in archs if a not in done]
-                progress.update(task, total=len(jobs))
-            result = profile_batch(
-                transport, spec, jobs, settings,
-                sink=store.add, on_start=on_start, on_done=on_done,
-            )  # fmt: skip
-            measured = [m for _, m in result.measurements]
-            notes = fingerprint_notes(store, spec.name, measured)
-    except HwnasError as exc:
-        fail(exc, as_json=as_json)
 
+class _ProgressEvents:
+    """Fleet events as Rich progress bars (thread-safe) and error lines on stderr."""
+
+    def __init__(self, progress: Progress, tasks: dict[str, Any], *, labels_are_archs: bool):
+        self.progress, self.tasks, self.archs = progress, tasks, labels_are_archs
+
+    def planned(self, device: str, jobs: int, skipped: int) -> None:
+        self.progress.update(self.tasks[device], total=jobs, description=f"{device}: ready")
+
+    def start(self, device: str, label: str) -> None:
+        name = label if self.archs else Path(label).name
+        self.progress.update(self.tasks[device], description=f"{device}: {name}")
+
+    def done(self, device: str, label: str, m: Measurement | None, e: HwnasError | None) -> None:
+        self.progress.advance(self.tasks[device])
+        if e is not None:
+            err.print(f"[red]failed[/red] {label} on {device}: {e.message}", soft_wrap=True)
+
+    def retry(self, device: str, error: HwnasError, delay: float) -> None:
+        self.progress.update(self.tasks[device],
+                             description=f"{device}: reconnecting in {delay:.0f} s")  # fmt: skip
+        err.print(f"[yellow]connection to {device} lost[/yellow] ({error.message}); "
+                  f"reconnecting in {delay:.0f} s", soft_wrap=True)  # fmt: skip
+
+
+def _report(outcomes: list[Any], interrupted: bool, *, as_json: bool, store_url: str) -> None:
+    measured = [(i, m) for o in outcomes for i, m in o.result.measurements]
+    errors = [{"device": o.device, **e} for o in outcomes for e in o.result.errors]
+    device_errors = [o for o in outcomes if o.error is not None]
+    lost = [o for o in outcomes if o.result.connection_lost]
+    skipped = sorted({a for o in outcomes for a in o.skipped})
+    left = sum(len(o.result.left) for o in outcomes)
+    if len(outcomes) == 1 and device_errors and not measured:
+        fail(device_errors[0].error, as_json=as_json)  # one device that never worked
     if as_json:
-        print_json(
-            {
-                "measurements": [
-                    {"id": i, **m.to_dict(samples=False)} for i, m in result.measurements
-                ],
-                "errors": result.errors,
-                "skipped": skipped,
-                "interrupted": result.interrupted,
-            }
-        )
+        print_json({
+            "measurements": [{"id": i, **m.to_dict(samples=False)} for i, m in measured],
+            "errors": errors,
+            "device_errors": [{"device": o.device, **o.error.to_dict()} for o in device_errors],
+            "skipped": skipped,
+            "interrupted": interrupted or any(o.result.interrupted for o in outcomes),
+            "connection_lost": {o.device: o.result.connection_lost for o in lost},
+            "left": left,
+        })  # fmt: skip
     elif measured:
-        out.print(results_table(measured))
-        for m in measured:
+        out.print(results_table([m for _, m in measured], devices=len(outcomes) > 1))
+        for _, m in measured:
             if m.op_profile:
                 out.print(op_profile_table(m))
-    for m in measured:
+    for _, m in measured:
         for w in m.warnings:
             warn(f"{m.arch.string if m.arch else m.model_name}: {w}")
-    for text in notes:
-        note(text)
-    if skipped:
-        note(f"skipped {len(skipped)} architecture(s) already measured on {spec.name} under "
-             f"this fingerprint")  # fmt: skip
     if measured:
-        note(f"stored {len(measured)} measurement(s) in {store.url}")
-    if result.interrupted:
-        total = len(archs) - len(skipped) if space is not None else len(models)
-        left = total - len(measured) - len(result.errors)
-        note(f"interrupted: {len(measured)} measured and stored, {left} not measured.")
+        with open_store(store_url) as store:
+            for name in sorted({m.device for _, m in measured}):
+                mine = [m for _, m in measured if m.device == name]
+                for text in fingerprint_notes(store, name, mine):
+                    note(text)
+    for o in device_errors:
+        err.print(f"[red]{o.device}:[/red] {o.error.message}", soft_wrap=True)
+    for o in lost:
+        err.print(f"[red]{o.device}:[/red] {o.result.connection_lost}", soft_wrap=True)
+    if skipped:
+        note(f"skipped {len(skipped)} architecture(s) already measured under this fingerprint")
+    if measured:
+        note(f"stored {len(measured)} measurement(s) in {store_url}")
+    if interrupted or any(o.result.interrupted for o in outcomes):
+        note(f"interrupted: {len(measured)} measured and stored, {left} left in the queue; "
+             f"`hwnas profile --resume` finishes them.")  # fmt: skip
         raise typer.Exit(130)
-    if result.errors:
+    if errors or device_errors or lost:
         raise typer.Exit(1)
 
 
@@ -236,17 +324,6 @@ def plan_space_sample(
 
     space = get_space(space_name)
     return space, space.sample_distinct(seed, sample)
-
-
-def space_job(space: Any, arch: str) -> Any:
-    """A batch job that exports ``arch`` (cached) when its turn comes."""
-    from functools import partial
-
-    from hwnas.records import Arch
-    from profiler.batch import ModelJob
-
-    return ModelJob(label=arch, prepare=partial(space.to_onnx, arch),
-                    arch=Arch(space=space.name, string=arch))  # fmt: skip
 
 
 def op_profile_table(m: Measurement) -> Table:
