@@ -1,0 +1,142 @@
+"""`hwnas devices add | list | remove | check` and the registry file."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from devices.registry import load_registry
+from hwnas.cli import main
+from hwnas.cli.devices_cmd import missing_and_fixes, parse_ssh_target
+
+
+def run_cli(capsys, *args: object) -> tuple[int, str, str]:
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def registry() -> Path:
+    return Path(os.environ["HWNAS_HOME"]) / "devices.toml"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("pi@192.168.1.20", ("pi", "192.168.1.20", None)),
+        ("u0_a123@phone.local:8022", ("u0_a123", "phone.local", 8022)),
+        ("pi@[fe80::1]:2222", ("pi", "fe80::1", 2222)),
+    ],
+)
+def test_ssh_targets_parse(text: str, expected: tuple[str, str, int | None]) -> None:
+    assert parse_ssh_target(text) == expected
+
+
+def test_add_list_remove_round_trip_keeps_comments(capsys, tmp_path) -> None:
+    key = tmp_path / "id_ed25519"
+    key.write_text("not really a key")
+    code, out, err = run_cli(capsys, "devices", "add", "pi4", "--ssh", "pi@10.0.0.7:2222",
+                             "--key", key, "--workdir", "/home/pi/hwnas", "--json")
+    assert code == 0, err
+    assert json.loads(out)["device"]["port"] == 2222
+    text = registry().read_text()
+    registry().write_text(text + "# my own note\n")
+    assert run_cli(capsys, "devices", "add", "phone", "--adb", "R5CT10ABC")[0] == 0
+    assert "# my own note" in registry().read_text()
+    devices = load_registry()
+    assert devices["pi4"].user == "pi" and devices["pi4"].key == str(key.resolve())
+    assert devices["phone"].transport == "adb" and devices["phone"].address == "R5CT10ABC"
+    code, out, _ = run_cli(capsys, "devices", "list", "--json")
+    assert [d["name"] for d in json.loads(out)["devices"]] == ["local", "pi4", "phone"]
+    code, out, _ = run_cli(capsys, "devices", "list")
+    assert "pi@10.0.0.7:2222" in out and "this machine" in out
+    assert run_cli(capsys, "devices", "remove", "phone")[0] == 0
+    assert set(load_registry()) == {"local", "pi4"}
+    assert "# my own note" in registry().read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["x", "--ssh", "no-at-sign"], "is not USER@HOST[:PORT]"),
+        (["x", "--ssh", "pi@host:70000"], "port 70000 is not in 1..65535"),
+        (["x"], "exactly one of --ssh"),
+        (["x", "--ssh", "pi@h", "--adb", "S"], "exactly one of --ssh"),
+        (["x", "--ssh", "pi@h", "--key", "/nonexistent/key"], "no such file"),
+        (["x", "--adb", "S", "--key", "k"], "for --ssh devices only"),
+        (["local", "--ssh", "pi@h"], "'local' is built in"),
+        (["bad name", "--ssh", "pi@h"], "without spaces"),
+        (["x", "--ssh", "pi@h", "--threads", "0"], "threads must be >= 1"),
+    ],
+)
+def test_bad_device_definitions_are_refused(capsys, args: list[str], message: str) -> None:
+    code, _, err = run_cli(capsys, "devices", "add", *args)
+    assert code == 2 and message in err and "Traceback" not in err
+    assert not registry().exists()
+
+
+def test_duplicates_need_replace_and_unknown_removals_list_devices(capsys) -> None:
+    assert run_cli(capsys, "devices", "add", "pi", "--ssh", "pi@a")[0] == 0
+    code, _, err = run_cli(capsys, "devices", "add", "pi", "--ssh", "pi@b")
+    assert code == 2 and "already registered" in err and "--replace" in err
+    assert run_cli(capsys, "devices", "add", "pi", "--ssh", "pi@b", "--replace")[0] == 0
+    assert load_registry()["pi"].address == "b"
+    code, _, err = run_cli(capsys, "devices", "remove", "nope")
+    assert code == 2 and "unknown device 'nope'; known devices: local, pi" in err
+
+
+def test_a_broken_registry_is_reported_not_overwritten(capsys) -> None:
+    registry().parent.mkdir(parents=True, exist_ok=True)
+    registry().write_text("[devices.pi\ntransport = ")
+    code, _, err = run_cli(capsys, "devices", "add", "x", "--ssh", "pi@h")
+    assert code == 2 and "is not valid TOML" in err
+    assert registry().read_text() == "[devices.pi\ntransport = "
+
+
+def test_check_the_local_device(capsys) -> None:
+    code, out, err = run_cli(capsys, "devices", "check", "local", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    report = doc["report"]
+    assert doc["ready"] is True and report["numpy"] and report["onnxruntime"]
+    assert report["cores"] >= 1 and report["disk_free_mb"] > 0
+    assert isinstance(report["energy_meters"], list)
+    code, out, err = run_cli(capsys, "devices", "check", "local")
+    assert code == 0 and "onnxruntime" in out and "ready to profile" in err
+
+
+def test_missing_packages_come_with_the_command_that_installs_them() -> None:
+    report = {"python": "3.11.2", "numpy": "1.26", "onnxruntime": None, "pip": "23",
+              "governor": "ondemand", "disk_free_mb": 50.0, "disk_checked": "/home/pi"}
+    problems = {p["what"]: p["fix"] for p in missing_and_fixes(report, "python3")}
+    assert problems["onnxruntime not importable by python3"] == (
+        "python3 -m pip install --user onnxruntime"
+    )
+    assert any("governor is 'ondemand'" in w for w in problems)
+    assert any("only 50 MB free" in w for w in problems)
+    old = missing_and_fixes({"python": "3.6.9", "numpy": None, "onnxruntime": None}, "py")
+    assert "too old" in old[0]["what"] and "ensurepip" in old[1]["fix"]
+
+
+def test_check_reports_meters_from_a_fake_sysfs(tmp_path) -> None:
+    from profiler.runner import device_report
+
+    root = tmp_path / "root"
+    rapl = root / "sys/class/powercap/intel-rapl:0"
+    rapl.mkdir(parents=True)
+    (rapl / "energy_uj").write_text("123456\n")
+    battery = root / "sys/class/power_supply/battery"
+    battery.mkdir(parents=True)
+    (battery / "current_now").write_text("-350000\n")
+    (battery / "voltage_now").write_text("3900000\n")
+    hwmon = root / "sys/class/hwmon/hwmon2"
+    hwmon.mkdir(parents=True)
+    (hwmon / "power1_input").write_text("2100000\n")
+    report = device_report(str(root), str(tmp_path / "work" / "not-yet"))["check"]
+    meters = {m["meter"]: m for m in report["energy_meters"]}
+    assert set(meters) == {"rapl", "power_supply", "hwmon"}
+    assert meters["power_supply"]["files"] == ["current_now", "voltage_now"]
+    assert report["disk_checked"] == str(tmp_path) and report["disk_free_mb"] > 0

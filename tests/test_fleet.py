@@ -1,0 +1,199 @@
+"""Fault-tolerant batches: reconnects, the job queue, --resume, several devices at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from devices.local import LocalTransport
+from devices.transport import CompletedRun
+from hwnas.cli import main
+from hwnas.errors import ConnectionLostError, UnreachableError
+from hwnas.records import DeviceSpec
+from hwnas.store import Store
+from profiler.batch import profile_batch, reconnect_with_backoff
+from profiler.settings import ProfileSettings
+from tests import onnx_models
+
+FAST = ["--max-seconds", "0.3", "--target-ci", "0.05", "--warmup", "2"]
+SETTINGS = ProfileSettings(max_seconds=0.3, target_ci=0.05, warmup=2)
+SPEC = DeviceSpec(name="flaky", transport="local")
+
+
+class FlakyTransport(LocalTransport):
+    """A local transport whose link drops on chosen runner calls, then comes back (or not)."""
+
+    def __init__(self, drop_on: set[int], *, comes_back_after: int = 0) -> None:
+        super().__init__()
+        self.calls = 0
+        self.drop_on = drop_on
+        self.reconnects = 0
+        self.down_for = 0
+        self.comes_back_after = comes_back_after
+
+    def run(self, argv: Sequence[str], *, timeout: float | None = None) -> CompletedRun:
+        self.calls += 1
+        if self.calls in self.drop_on:
+            self.down_for = self.comes_back_after
+            raise ConnectionLostError("the connection to flaky dropped (test)")
+        return super().run(argv, timeout=timeout)
+
+    def reconnect(self) -> None:
+        self.reconnects += 1
+        if self.down_for != 0:
+            self.down_for -= 1
+            raise UnreachableError("flaky is still away (test)")
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("fleet-models")
+    return [onnx_models.conv_model(folder / f"m{i}.onnx", channels=4 + i) for i in range(4)]
+
+
+def test_a_dropped_link_is_reconnected_and_the_model_measured_once(models, tmp_path) -> None:
+    transport = FlakyTransport(drop_on={2}, comes_back_after=2)
+    naps: list[float] = []
+    with Store(tmp_path / "s.db") as store:
+        result = profile_batch(transport, SPEC, models, SETTINGS,
+                               sink=lambda m, _job: store.add(m), sleep=naps.append)
+        stored = store.measurements()
+    assert result.errors == [] and result.connection_lost is None and result.reconnects == 1
+    assert [m.model_name for _, m in result.measurements] == [p.name for p in models]
+    assert sorted(s.measurement.model_name for s in stored) == sorted(p.name for p in models)
+    assert transport.reconnects == 3 and naps == [1.0, 2.0]  # two failed attempts, backoff
+
+
+def test_a_device_that_stays_away_ends_the_batch_with_the_rest_left(models, tmp_path) -> None:
+    transport = FlakyTransport(drop_on={3}, comes_back_after=10**6)
+    clock = [0.0]
+
+    def nap(seconds: float) -> None:
+        clock[0] += seconds
+
+    result = profile_batch(transport, SPEC, models, SETTINGS, reconnect_timeout=20, sleep=nap)
+    assert len(result.measurements) == 2
+    assert result.connection_lost and "--resume" in result.connection_lost
+    assert [j.label for j in result.left] == [str(p) for p in models[2:]]
+
+
+def test_backoff_doubles_up_to_the_timeout() -> None:
+    transport = FlakyTransport(set(), comes_back_after=0)
+    transport.down_for = 10**6
+    now = [0.0]
+    naps: list[float] = []
+
+    def nap(s: float) -> None:
+        naps.append(s)
+        now[0] += s
+
+    with pytest.raises(UnreachableError):
+        reconnect_with_backoff(transport, timeout=100, should_stop=lambda: False, sleep=nap,
+                               clock=lambda: now[0])  # fmt: skip
+    assert naps == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]  # the next 30 s would pass 100 s
+
+
+def run_cli(capsys, *args: object) -> tuple[int, str, str]:
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_ctrl_c_then_resume_measures_each_model_exactly_once(models, tmp_path) -> None:
+    store = tmp_path / "s.db"
+    env = {**os.environ, "HWNAS_STORE": str(store)}
+    many = models + [onnx_models.conv_model(tmp_path / f"x{i}.onnx", channels=9 + i)
+                     for i in range(4)]  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hwnas", "profile", *map(str, many), "--max-seconds", "1",
+         "--target-ci", "0.0001", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if store.exists():
+            with Store(str(store)) as s:
+                if s.count() >= 2:
+                    break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    doc = json.loads(out)
+    assert doc["interrupted"] is True and doc["left"] >= 1
+    assert "hwnas profile --resume" in err
+    with Store(str(store)) as s:
+        first = s.count()
+        assert len(s.jobs(status="pending")) == len(many) - first
+    done = subprocess.run(
+        [sys.executable, "-m", "hwnas", "profile", "--resume", *FAST, "--json"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)["measurements"]) == len(many) - first
+    with Store(str(store)) as s:
+        names = [x.measurement.model_name for x in s.measurements()]
+        assert s.jobs(status="pending") == []
+    assert sorted(names) == sorted(p.name for p in many)  # all of them, none twice
+    again = subprocess.run(
+        [sys.executable, "-m", "hwnas", "profile", "--resume", "--json"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert again.returncode == 0 and json.loads(again.stdout)["measurements"] == []
+    assert "nothing to resume" in again.stderr
+
+
+def test_resume_takes_no_models_and_a_missing_file_fails_only_its_job(
+    capsys, models, tmp_path
+) -> None:
+    code, _, err = run_cli(capsys, "profile", "--resume", models[0])
+    assert code == 2 and "--resume finishes queued jobs" in err
+    store = tmp_path / "s.db"
+    gone = onnx_models.conv_model(tmp_path / "gone.onnx", channels=3)
+    from hwnas.store import NewJob
+
+    with Store(store) as s:
+        s.add_jobs("b", "local", [
+            NewJob(str(p), str(p), None, SETTINGS.to_dict()) for p in (gone, models[0])
+        ])  # fmt: skip
+    gone.unlink()
+    code, out, err = run_cli(capsys, "profile", "--resume", "--json", "--store", store)
+    assert code == 1
+    doc = json.loads(out)
+    assert len(doc["measurements"]) == 1 and len(doc["errors"]) == 1
+    assert "no longer exists" in doc["errors"][0]["message"]
+    with Store(store) as s:
+        assert [j.status for j in s.jobs()] == ["failed", "done"]
+
+
+def test_two_devices_are_measured_in_parallel(capsys, models, tmp_path) -> None:
+    home = Path(os.environ["HWNAS_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "devices.toml").write_text('[devices.cpu2]\ntransport = "local"\n')
+    store = tmp_path / "s.db"
+    code, out, err = run_cli(
+        capsys, "profile", *models[:2], "--device", "local,cpu2", *FAST, "--json",
+        "--store", store,
+    )  # fmt: skip
+    assert code == 0, err
+    doc = json.loads(out)
+    pairs = sorted((m["device"], m["model_name"]) for m in doc["measurements"])
+    assert pairs == sorted((d, p.name) for d in ("local", "cpu2") for p in models[:2])
+    with Store(store) as s:
+        for device in ("local", "cpu2"):
+            runs = sorted(
+                (x.measurement.timestamp, x.id) for x in s.measurements(device=device)
+            )
+            assert len(runs) == 2
+    code, _, err = run_cli(capsys, "profile", models[0], "--device", "local,local")
+    assert code == 2 and "names a device twice" in err
+    code, _, err = run_cli(capsys, "profile", models[0], "--device", "local,nope")
+    assert code == 2 and "unknown device 'nope'" in err
