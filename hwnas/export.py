@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hwnas.config import cache_dir
-from hwnas.errors import HwnasError
+from hwnas.errors import HwnasError, UsageError
 from hwnas.onnx_model import file_hash
 from hwnas.records import stable_hash
 
@@ -30,8 +31,26 @@ class ExportError(HwnasError):
     kind = "export"
 
 
+#: torch's ONNX exporters: ``dynamo`` (torch.export; the default and the future) and
+#: ``torchscript`` (the legacy tracer: deprecated, but about 10x faster to export).
+EXPORTERS = ("dynamo", "torchscript")
+# torch's exporters are not known to be thread-safe; fleets export from worker threads.
+_EXPORT_LOCK = threading.Lock()
+
+
+def check_exporter(exporter: str) -> str:
+    if exporter not in EXPORTERS:
+        raise UsageError(f"unknown exporter {exporter!r}; use one of {', '.join(EXPORTERS)}")
+    return exporter
+
+
 def export_onnx(
-    module: Any, input_shape: Sequence[int], path: str | Path, *, opset: int = 18
+    module: Any,
+    input_shape: Sequence[int],
+    path: str | Path,
+    *,
+    opset: int = 18,
+    exporter: str = "dynamo",
 ) -> Path:
     """Export ``module`` (eval mode) for one input of ``input_shape`` to ``path``.
 
@@ -40,6 +59,8 @@ def export_onnx(
     """
     import onnx
     import torch
+
+    check_exporter(exporter)
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -57,14 +78,20 @@ def export_onnx(
             lg.setLevel(logging.ERROR)
         # The exporter chats on stdout and warns about its own internals; neither is
         # the user's business, and stdout must stay clean for --json.
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        with _EXPORT_LOCK, warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore")
             with torch.no_grad():
-                program = torch.onnx.export(
-                    module, (example,), dynamo=True, opset_version=opset, verbose=False
-                )
-            assert program is not None
-            program.save(tmp)
+                if exporter == "dynamo":
+                    program = torch.onnx.export(
+                        module, (example,), dynamo=True, opset_version=opset, verbose=False
+                    )
+                    assert program is not None
+                    program.save(tmp)
+                else:
+                    torch.onnx.export(
+                        module, (example,), tmp, dynamo=False, opset_version=opset,
+                        input_names=["input"], output_names=["output"],
+                    )  # fmt: skip
         onnx.checker.check_model(tmp)
         os.chmod(tmp, 0o644)  # mkstemp makes it owner-only
         os.replace(tmp, path)
@@ -93,7 +120,9 @@ class ExportedArch:
     cached: bool  # True: the file was already there; False: exported now
 
 
-def export_key(space: SearchSpace, arch: str, *, opset: int = 18) -> str:
+def export_key(
+    space: SearchSpace, arch: str, *, opset: int = 18, exporter: str = "dynamo"
+) -> str:
     """Content hash of everything the exported file depends on.
 
     The space (its identity, including constructor arguments), the canonical
@@ -109,6 +138,7 @@ def export_key(space: SearchSpace, arch: str, *, opset: int = 18) -> str:
             "input_shape": list(space.arch_input_shape(arch)),
             "torch": torch.__version__,
             "opset": opset,
+            "exporter": exporter,
             "format": EXPORT_FORMAT_VERSION,
         }
     )
@@ -120,6 +150,7 @@ def export_arch(
     *,
     cache: str | Path | None = None,
     opset: int = 18,
+    exporter: str = "dynamo",
 ) -> ExportedArch:
     """The ONNX file of ``arch``, exported once and then served from the cache.
 
@@ -129,7 +160,7 @@ def export_arch(
     """
     canonical = space.canonical(arch)  # raises InvalidArchError for strings not in the space
     folder = Path(cache) if cache is not None else cache_dir() / "onnx"
-    key = export_key(space, canonical, opset=opset)
+    key = export_key(space, canonical, opset=opset, exporter=check_exporter(exporter))
     path = folder / key[:2] / f"{key}.onnx"
     sidecar = path.with_suffix(".json")
     if path.exists() and sidecar.exists():
@@ -141,7 +172,7 @@ def export_arch(
             pass  # unreadable record: export again below
     try:
         export_onnx(space.to_torch(canonical), space.arch_input_shape(canonical), path,
-                    opset=opset)  # fmt: skip
+                    opset=opset, exporter=exporter)  # fmt: skip
         meta = {"space": space.name, "arch": canonical, "key": key, "sha256": file_hash(path)}
         fd, tmp = tempfile.mkstemp(suffix=".json", dir=path.parent)
         with os.fdopen(fd, "w") as fh:

@@ -9,6 +9,7 @@ interrupt, a dropped link or a crash never loses a measurement nor stores one tw
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import traceback
@@ -41,6 +42,7 @@ class SpaceSample:
 
     space: Any  # hwnas.spaces.SearchSpace
     archs: list[str]
+    exporter: str = "dynamo"
 
 
 @dataclass
@@ -69,7 +71,8 @@ def job_to_model_job(job: Job, space_loader: Callable[[str], Any]) -> ModelJob:
         if job.model_path and Path(job.model_path).exists():
             return job.model_path
         if job.arch is not None:
-            return Path(space_loader(job.arch.space).to_onnx(job.arch.string))
+            exporter = str(job.settings.get("exporter", "dynamo"))
+            return Path(space_loader(job.arch.space).to_onnx(job.arch.string, exporter=exporter))
         raise ModelNotFoundError(
             f"{job.model_path or job.label} no longer exists, so job {job.id} cannot be "
             f"measured; restore the file or profile it again."
@@ -91,7 +94,7 @@ def _plan_sample(
     from hwnas.records import Arch
 
     todo = [a for a in archs if a not in done]
-    settings = plan.settings.to_dict()
+    settings = {**plan.settings.to_dict(), "exporter": plan.sample.exporter}
     return store.add_jobs(batch, plan.spec.name, [
         NewJob(label=a, model_path=None, arch=Arch(space=space.name, string=a),
                settings=settings) for a in todo
@@ -127,7 +130,7 @@ def run_fleet(
                 events.planned(name, len(jobs), len(out.skipped))
                 groups: dict[str, tuple[ProfileSettings, list[ModelJob]]] = {}
                 for job in jobs:
-                    key = repr(sorted(job.settings.items()))
+                    key = json.dumps(job.settings, sort_keys=True)
                     if key not in groups:
                         groups[key] = (ProfileSettings.from_dict(job.settings), [])
                     groups[key][1].append(job_to_model_job(job, space_loader))

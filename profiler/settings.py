@@ -72,7 +72,7 @@ class ProfileSettings:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ProfileSettings:
-        values = dict(data)
+        values = {k: v for k, v in data.items() if k != "exporter"}  # a job's, not ours
         values["shapes"] = {k: tuple(v) for k, v in (values.get("shapes") or {}).items()}
         return cls(**values)
 

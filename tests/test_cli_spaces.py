@@ -192,3 +192,20 @@ def test_measurements_can_be_filtered_by_space_and_fingerprint_prefix(capsys, tm
     code, out, _ = run_cli(capsys, "measurements", "list", "--store", store)
     assert code == 0 and "model / arch" in out
     assert all(m["arch"]["string"] in out for m in measured)
+
+
+def test_the_legacy_exporter_can_be_chosen_and_a_bad_one_is_refused(capsys, tmp_path):
+    store = tmp_path / "s.db"
+    code, out, err = run_cli(
+        capsys, "profile", "--space", TOY, "--sample", "1", "--exporter", "torchscript", *FAST,
+        "--json", "--store", store,
+    )  # fmt: skip
+    assert code == 0, err
+    assert len(json.loads(out)["measurements"]) == 1
+    with Store(str(store)) as s:
+        (job,) = s.jobs()
+    assert job.settings["exporter"] == "torchscript" and job.status == "done"
+    code, _, err = run_cli(
+        capsys, "profile", "--space", TOY, "--sample", "1", "--exporter", "jit", "--store", store
+    )
+    assert code == 2 and "unknown exporter 'jit'" in err

@@ -63,3 +63,27 @@ def test_unwritable_cache_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="cannot write the export cache .*HWNAS_HOME"):
         export_arch(ToySpace(), "c4-c4", cache=blocker / "onnx")
     assert blocker.read_text().startswith("a file")
+
+
+def test_the_fast_legacy_exporter_is_cached_apart_and_matches_torch(tmp_path: Path) -> None:
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+
+    space = ToySpace()
+    fast = export_arch(space, "c8-c16", cache=tmp_path, exporter="torchscript")
+    default = export_arch(space, "c8-c16", cache=tmp_path)
+    assert fast.key != default.key and not default.cached
+    x = torch.randn(1, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = space.to_torch("c8-c16")(x).numpy()
+    session = ort.InferenceSession(str(fast.path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_an_unknown_exporter_is_a_usage_error(tmp_path: Path) -> None:
+    from hwnas.errors import UsageError
+
+    with pytest.raises(UsageError, match="unknown exporter 'jit'; use one of dynamo"):
+        export_arch(ToySpace(), "c4-c4", cache=tmp_path, exporter="jit")

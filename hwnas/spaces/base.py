@@ -208,12 +208,14 @@ class SearchSpace(abc.ABC):
         }
         return {"class": f"{cls.__module__}.{cls.__qualname__}", "settings": settings}
 
-    def to_onnx(self, arch: str, *, cache: Any = None, opset: int = 18) -> Any:
+    def to_onnx(
+        self, arch: str, *, cache: Any = None, opset: int = 18, exporter: str = "dynamo"
+    ) -> Any:
         """Path of the ONNX file of ``arch``: exported through torch once, then cached
         by content hash (see ``hwnas.export.export_arch``)."""
         from hwnas.export import export_arch
 
-        return export_arch(self, arch, cache=cache, opset=opset).path
+        return export_arch(self, arch, cache=cache, opset=opset, exporter=exporter).path
 
     def describe(self) -> dict[str, Any]:
         """Size, encoding and an example, for ``hwnas spaces show``."""
