@@ -262,6 +262,14 @@ def profile_batch(
                 if stop():
                     result.interrupted = True
                     break
+                if reconnect_timeout <= 0:  # reconnecting is switched off
+                    result.connection_lost = (
+                        f"lost the connection to {device.name} ({exc.message}); run "
+                        f"`hwnas profile --resume` to finish the batch."
+                    )
+                    break
+                if on_retry:
+                    on_retry(exc, 0.0)  # lost: reconnecting now
                 try:
                     reconnect_with_backoff(transport, timeout=reconnect_timeout,
                                            should_stop=stop, on_retry=on_retry, sleep=sleep)

@@ -44,3 +44,15 @@ def garbage_onnx(models_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def truncated_onnx(models_dir: Path, conv_onnx: Path) -> Path:
     return onnx_models.truncated_copy(conv_onnx, models_dir / "truncated.onnx")
+
+
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory: pytest.TempPathFactory):
+    """One real OpenSSH server on 127.0.0.1 for the whole session (see tests/sshd.py)."""
+    from tests.sshd import SSHServer
+
+    server = SSHServer.start(tmp_path_factory.mktemp("sshd"))
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -36,14 +36,14 @@ def conv_model(path: Path, *, channels: int = 8, size: int = 32, batch: int | st
     return _save(helper.make_model(graph, opset_imports=OPSET), path)
 
 
-def dynamic_model(path: Path) -> Path:
+def dynamic_model(path: Path, *, input_name: str = "x") -> Path:
     """Like conv_model, but batch, height and width are symbolic."""
     rng = np.random.default_rng(0)
     w = numpy_helper.from_array(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), "w")
     graph = helper.make_graph(
-        [helper.make_node("Conv", ["x", "w"], ["y"], pads=[1, 1, 1, 1])],
+        [helper.make_node("Conv", [input_name, "w"], ["y"], pads=[1, 1, 1, 1])],
         "dynamic",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3, "h", "w"])],
+        [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["batch", 3, "h", "w"])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4, "h", "w"])],
         initializer=[w],
     )

@@ -128,7 +128,7 @@ def profile(
         False, "--resume", help="Finish the jobs an interrupted or disconnected run left."
     ),
     reconnect_timeout: float = typer.Option(
-        300.0, "--reconnect-timeout", help="How long to keep reconnecting to a lost device (s)."
+        300.0, "--reconnect-timeout", help="How long to keep reconnecting to a lost device (s); 0: do not reconnect."
     ),
     store_path: str | None = StoreOption,
     as_json: bool = JsonOption,
@@ -250,10 +250,15 @@ class _ProgressEvents:
             err.print(f"[red]failed[/red] {label} on {device}: {e.message}", soft_wrap=True)
 
     def retry(self, device: str, error: HwnasError, delay: float) -> None:
+        if delay == 0:
+            self.progress.update(self.tasks[device], description=f"{device}: reconnecting")
+            err.print(f"[yellow]connection to {device} lost[/yellow] ({error.message}); "
+                      f"reconnecting", soft_wrap=True)  # fmt: skip
+            return
         self.progress.update(self.tasks[device],
-                             description=f"{device}: reconnecting in {delay:.0f} s")  # fmt: skip
-        err.print(f"[yellow]connection to {device} lost[/yellow] ({error.message}); "
-                  f"reconnecting in {delay:.0f} s", soft_wrap=True)  # fmt: skip
+                             description=f"{device}: retrying in {delay:.0f} s")  # fmt: skip
+        err.print(f"[yellow]{device} still unreachable[/yellow] ({error.message}); "
+                  f"retrying in {delay:.0f} s", soft_wrap=True)  # fmt: skip
 
 
 def _report(outcomes: list[Any], interrupted: bool, *, as_json: bool, store_url: str) -> None:
@@ -273,6 +278,7 @@ def _report(outcomes: list[Any], interrupted: bool, *, as_json: bool, store_url:
             "skipped": skipped,
             "interrupted": interrupted or any(o.result.interrupted for o in outcomes),
             "connection_lost": {o.device: o.result.connection_lost for o in lost},
+            "reconnects": {o.device: o.result.reconnects for o in outcomes},
             "left": left,
         })  # fmt: skip
     elif measured:

@@ -1,0 +1,704 @@
+"""The ``ssh`` device: a Raspberry Pi, a board or a server reached with OpenSSH.
+
+Built on paramiko. Decisions worth knowing:
+
+* **Eager connection.** ``SSHTransport(spec)`` connects (and verifies the host key and
+  logs in) before it returns, so every reachability, host-key and credential problem
+  shows up at once, with its own error, before any model is exported or sent.
+* **Host keys are verified, never silently accepted.** Keys come from the device's
+  ``known_hosts`` (OpenSSH format, hashed entries included). An unknown key raises
+  :class:`HostKeyError` unless ``trust_on_first_use`` is set, in which case the key is
+  appended to that file as ``[host]:port type base64`` (plain ``host`` on port 22). A key
+  that *differs* from the recorded one is always refused.
+* **Commands are argument lists.** The remote command line is built with
+  :func:`shlex.join` only, so no argument is ever parsed by the remote shell. It runs
+  under ``sh -c 'echo "hwnas-pid:$$"; exec "$@"'``: the shell prints its PID and becomes
+  the command, so on a timeout the command's own PID is known and it is stopped
+  with ``kill -TERM`` (then ``kill -KILL`` after 2 s) over a second channel. This needs
+  nothing beyond POSIX ``sh`` and ``kill`` on the device (no GNU ``timeout``).
+* **Dead links are noticed.** SSH keepalives every 5 s plus ``TCP_USER_TIMEOUT`` of
+  30 s (Linux) make the kernel drop a connection whose peer vanished; a drop during a
+  command raises :class:`ConnectionLostError`, which the batch answers with
+  :meth:`SSHTransport.reconnect`.
+* **Files are staged by content hash** under ``<workdir>/files/``, uploaded to a
+  temporary name and renamed into place, so a dropped connection never leaves a
+  truncated file under the final name. The work dir is ``spec.workdir`` or
+  ``~/.cache/hwnas``, with ``~`` resolved to the remote home over SFTP.
+"""
+
+from __future__ import annotations
+
+import base64
+import getpass
+import hashlib
+import os
+import posixpath
+import re
+import select
+import shlex
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import paramiko
+from paramiko.hostkeys import HostKeyEntry, InvalidHostKey
+
+from devices.transport import CompletedRun, Transport
+from hwnas.errors import (
+    AuthenticationError,
+    ConnectionLostError,
+    DeviceError,
+    HostKeyError,
+    RunnerError,
+    UnreachableError,
+)
+from hwnas.records import DeviceSpec
+
+DEFAULT_PORT = 22
+DEFAULT_WORKDIR = "~/.cache/hwnas"
+#: Seconds between SSH keepalive messages; with TCP_USER_TIMEOUT they expose dead links.
+KEEPALIVE_S = 5
+#: Unacknowledged data older than this (ms) makes the kernel drop the connection (Linux).
+TCP_USER_TIMEOUT_MS = 30_000
+#: How long a timed-out command gets between SIGTERM and SIGKILL.
+KILL_GRACE_S = 2
+
+# The wrapper every command runs under: print the shell's PID, then become the command
+# (``exec`` keeps the PID), with the arguments passed through "$@" unparsed.
+_WRAPPER = 'echo "hwnas-pid:$$"; exec "$@"'
+_PID_LINE = re.compile(rb"^hwnas-pid:(\d+)\n", re.MULTILINE)
+# Stop PID $1: SIGTERM, wait up to KILL_GRACE_S for it to go, then SIGKILL. POSIX sh;
+# fractional sleep is not POSIX, so fall back to whole seconds where it is missing.
+_KILLER = (
+    'kill -TERM "$1" 2>/dev/null || exit 0; n=0; '
+    'while kill -0 "$1" 2>/dev/null; do '
+    f'n=$((n+1)); if [ "$n" -gt {KILL_GRACE_S * 10} ]; then '
+    'kill -KILL "$1" 2>/dev/null; exit 0; fi; '
+    "sleep 0.1 2>/dev/null || { sleep 1; n=$((n+9)); }; done"
+)
+_CHUNK = 65536
+_POLL_S = 0.2
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def fingerprint(key: paramiko.PKey) -> str:
+    """The key's OpenSSH-style fingerprint, ``SHA256:...`` (as ``ssh-keygen -lf`` prints)."""
+    digest = hashlib.sha256(key.asbytes()).digest()
+    return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
+
+
+def known_hosts_name(host: str, port: int) -> str:
+    """How OpenSSH names a host in known_hosts: ``host`` on port 22, else ``[host]:port``."""
+    return host if port == DEFAULT_PORT else f"[{host}]:{port}"
+
+
+def load_known_hosts(path: Path, into: paramiko.HostKeys | None = None) -> paramiko.HostKeys:
+    """The host keys in an OpenSSH known_hosts file (hashed names included), added to
+    ``into`` if given.
+
+    Lines paramiko cannot parse are skipped, as OpenSSH does, and so are ``@revoked``
+    and ``@cert-authority`` lines, whose keys must never count as a host's own key.
+    A missing file is an empty set of keys.
+    """
+    keys = paramiko.HostKeys() if into is None else into
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return keys
+    except OSError as exc:
+        raise HostKeyError(
+            f"cannot read the known_hosts file {path}: {exc.strerror or exc}; fix its "
+            f"permissions or name another file in the device's `known_hosts` setting."
+        ) from None
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith(("#", "@")):
+            continue
+        try:
+            entry = HostKeyEntry.from_line(line, lineno)
+        except (paramiko.SSHException, InvalidHostKey, ValueError):
+            continue
+        if entry is None or entry.key is None:
+            continue
+        for name in entry.hostnames:
+            keys.add(name, entry.key.get_name(), entry.key)
+    return keys
+
+
+def append_known_host(path: Path, name: str, key: paramiko.PKey) -> None:
+    """Append ``name type base64`` to ``path`` (created with parents, mode 600)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    line = f"{name} {key.get_name()} {key.get_base64()}\n"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as fh:
+        if fh.tell() > 0:
+            with path.open("rb") as existing:
+                existing.seek(-1, os.SEEK_END)
+                if existing.read(1) != b"\n":
+                    line = "\n" + line
+        fh.write(line)
+
+
+def _resolve(host: str, port: int, timeout: float) -> list[tuple[Any, ...]]:
+    """``getaddrinfo`` bounded by ``timeout`` (the libc call has no timeout of its own)."""
+    result: list[Any] = []
+
+    def target() -> None:
+        try:
+            result.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except OSError as exc:
+            result.append(exc)
+
+    # A daemon thread: a resolver stuck past the timeout must not block interpreter exit.
+    thread = threading.Thread(target=target, name=f"hwnas-resolve-{host}", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if not result:
+        raise TimeoutError(f"resolving {host!r} took longer than {timeout:g} s")
+    if isinstance(result[0], OSError):
+        raise result[0]
+    return list(result[0])
+
+
+def _tune_socket(sock: socket.socket) -> None:
+    """TCP keepalive and a user timeout so that a vanished peer ends the connection."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for name, value in (
+        ("TCP_KEEPIDLE", 10),
+        ("TCP_KEEPINTVL", 5),
+        ("TCP_KEEPCNT", 3),
+        ("TCP_USER_TIMEOUT", TCP_USER_TIMEOUT_MS),
+    ):
+        option = getattr(socket, name, None)
+        if option is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, option, value)
+
+
+class _KnownHostsPolicy(paramiko.MissingHostKeyPolicy):
+    """Like paramiko's RejectPolicy, with instructions; or record the key (trust on first use)."""
+
+    def __init__(self, transport: SSHTransport) -> None:
+        self.transport = transport
+
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: Any) -> None:
+        t = self.transport
+        if not t.trust_on_first_use:
+            raise HostKeyError(t.unknown_key_message(key))
+        try:
+            append_known_host(t.known_hosts, hostname, key)
+        except OSError as exc:
+            raise HostKeyError(
+                f"cannot record the host key of device {t.spec.name!r} in {t.known_hosts}: "
+                f"{exc.strerror or exc}. Fix the file's permissions or name another file "
+                f"in the device's `known_hosts` setting."
+            ) from None
+        client.get_host_keys().add(hostname, key.get_name(), key)
+
+
+class SSHTransport(Transport):
+    """Run commands and move files on a device over SSH. Connects on construction.
+
+    Attributes a batch or a test may read: ``python`` (the device's interpreter),
+    ``uploads`` and ``bytes_uploaded`` (files and bytes sent by :meth:`put` and
+    :meth:`stage`), ``known_hosts`` (the file host keys are checked against).
+    """
+
+    def __init__(
+        self,
+        spec: DeviceSpec,
+        *,
+        connect_timeout: float = 10.0,
+        trust_on_first_use: bool = False,
+        known_hosts: Path | None = None,
+    ) -> None:
+        if spec.transport != "ssh" or not spec.address:
+            raise ValueError(
+                f"SSHTransport needs a device with transport 'ssh' and an address, got "
+                f"transport={spec.transport!r} address={spec.address!r}"
+            )
+        if not connect_timeout > 0:
+            raise ValueError(f"connect_timeout must be > 0 seconds, got {connect_timeout!r}")
+        self.spec = spec
+        self.python = spec.python
+        self.host: str = spec.address
+        self.port: int = spec.port or DEFAULT_PORT
+        self.user: str = spec.user or getpass.getuser()
+        self.connect_timeout = connect_timeout
+        self.trust_on_first_use = trust_on_first_use
+        if spec.known_hosts:
+            self.known_hosts = Path(spec.known_hosts).expanduser()
+        elif known_hosts is not None:
+            self.known_hosts = Path(known_hosts).expanduser()
+        else:
+            self.known_hosts = Path.home() / ".ssh" / "known_hosts"
+        self.key_file = Path(spec.key).expanduser() if spec.key else None
+        self.uploads = 0
+        self.bytes_uploaded = 0
+        self._client: paramiko.SSHClient | None = None
+        self._sftp: paramiko.SFTPClient | None = None
+        self._workdir: str | None = None
+        self._staged: set[str] = set()
+        self._connect()
+
+    # -- connection -------------------------------------------------------------------
+
+    @property
+    def _where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def unknown_key_message(self, key: paramiko.PKey) -> str:
+        """What to tell the user about a host key that is not in known_hosts."""
+        name = self.spec.name
+        scan = "ssh-keyscan " + ("" if self.port == DEFAULT_PORT else f"-p {self.port} ")
+        return (
+            f"the SSH host key of device {name!r} ({self._where}) is not in {self.known_hosts}: "
+            f"it offers a {key.get_name()} key with fingerprint {fingerprint(key)}. hwnas does "
+            f"not connect to unverified hosts. If that is the device's key (on the device, "
+            f"`ssh-keygen -lf /etc/ssh/ssh_host_{_short_type(key)}_key.pub` prints it), trust "
+            f"it with `hwnas devices check {name} --trust-on-first-use` (records it), or "
+            f"after verifying run `{scan}{shlex.quote(self.host)} >> "
+            f"{shlex.quote(str(self.known_hosts))}`."
+        )
+
+    def _changed_key_message(self, offered: paramiko.PKey, expected: paramiko.PKey) -> str:
+        name = known_hosts_name(self.host, self.port)
+        return (
+            f"the SSH host key of device {self.spec.name!r} ({self._where}) has CHANGED: "
+            f"{self.known_hosts} records a {expected.get_name()} key {fingerprint(expected)}, "
+            f"the device now offers a {offered.get_name()} key {fingerprint(offered)}. This "
+            f"can be a man-in-the-middle attack, or the device was reinstalled; hwnas will not "
+            f"connect (--trust-on-first-use does not override a changed key). If you know the "
+            f"device was reinstalled, remove the old entry with `ssh-keygen -R "
+            f"{shlex.quote(name)} -f {shlex.quote(str(self.known_hosts))}` and trust the new "
+            f"key after verifying it."
+        )
+
+    def _open_socket(self, deadline: float) -> socket.socket:
+        name, where, timeout = self.spec.name, self._where, self.connect_timeout
+        try:
+            addresses = _resolve(self.host, self.port, timeout)
+        except socket.gaierror as exc:
+            raise UnreachableError(
+                f"cannot reach device {name!r}: the host name {self.host!r} does not resolve "
+                f"({exc.strerror or exc}). Check the address in the device registry, or use "
+                f"an IP address."
+            ) from None
+        except (TimeoutError, OSError) as exc:
+            raise UnreachableError(
+                f"cannot reach device {name!r}: resolving {self.host!r} failed ({exc}). Check "
+                f"this machine's DNS, or use an IP address."
+            ) from None
+        last: OSError | None = None
+        for family, kind, proto, _, sockaddr in addresses:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            sock = socket.socket(family, kind, proto)
+            sock.settimeout(remaining)
+            try:
+                sock.connect(sockaddr)
+            except OSError as exc:
+                sock.close()
+                last = exc
+                continue
+            _tune_socket(sock)
+            return sock
+        if last is None or isinstance(last, TimeoutError):
+            raise UnreachableError(
+                f"cannot reach device {name!r} at {where}: no answer within {timeout:g} s. "
+                f"Check that the device is powered on and on this network, the address and "
+                f"port, and any firewall in between; on a slow link raise the connect timeout."
+            )
+        if isinstance(last, ConnectionRefusedError):
+            raise UnreachableError(
+                f"cannot reach device {name!r} at {where}: connection refused. The host is up "
+                f"but nothing listens on port {self.port}: check the port, and that the SSH "
+                f"server runs on the device (`sudo systemctl status ssh`)."
+            )
+        raise UnreachableError(
+            f"cannot reach device {name!r} at {where}: {last.strerror or last}. Check the "
+            f"address and this machine's network connection."
+        )
+
+    def _connect(self) -> None:
+        deadline = time.monotonic() + self.connect_timeout
+        if self.key_file is not None and not self.key_file.is_file():
+            raise AuthenticationError(
+                f"the SSH key file {self.key_file} for device {self.spec.name!r} does not "
+                f"exist; fix the path (`hwnas devices add {self.spec.name} --key PATH`)."
+            )
+        client = paramiko.SSHClient()
+        # paramiko looks "[host]:port" up in these keys; hashed names match too.
+        load_known_hosts(self.known_hosts, into=client.get_host_keys())
+        client.set_missing_host_key_policy(_KnownHostsPolicy(self))
+        sock = self._open_socket(deadline)
+        # Each phase (handshake, banner, auth) gets what is left of the connect timeout.
+        remaining = max(deadline - time.monotonic(), 1.0)
+        try:
+            client.connect(
+                self.host,
+                port=self.port,
+                username=self.user,
+                key_filename=str(self.key_file) if self.key_file else None,
+                # A named key is the key; an agent may still hold it unlocked.
+                allow_agent=True,
+                look_for_keys=self.key_file is None,
+                timeout=remaining,
+                banner_timeout=remaining,
+                auth_timeout=remaining,
+                sock=sock,
+            )
+        except BaseException as exc:
+            handshake_done = _handshake_done(client)
+            client.close()
+            sock.close()
+            raise self._connect_error(exc, handshake_done) from None
+        transport = client.get_transport()
+        assert transport is not None  # connect() succeeded
+        transport.set_keepalive(KEEPALIVE_S)
+        self._client = client
+
+    def _connect_error(self, exc: BaseException, handshake_done: bool) -> BaseException:
+        """The error to raise for ``exc`` from paramiko's connect (``exc`` itself if ours)."""
+        if isinstance(exc, HostKeyError):
+            return exc
+        if isinstance(exc, paramiko.BadHostKeyException):
+            return HostKeyError(self._changed_key_message(exc.key, exc.expected_key))
+        if isinstance(exc, paramiko.AuthenticationException):
+            return AuthenticationError(self._auth_message(exc))
+        if not isinstance(exc, (paramiko.SSHException, EOFError, OSError)):
+            return exc  # a bug, or Ctrl-C: keep it as it is
+        if handshake_done:  # e.g. a key file paramiko cannot read
+            return AuthenticationError(self._auth_message(exc))
+        return UnreachableError(
+            f"cannot reach device {self.spec.name!r} at {self._where}: the SSH handshake "
+            f"failed ({exc or type(exc).__name__}). Check that port {self.port} is the "
+            f"device's SSH server and not another service."
+        )
+
+    def _auth_message(self, exc: Exception) -> str:
+        login = f"{self.user}@{self.host}"
+        what = f"the key {self.key_file}" if self.key_file else "ssh-agent and the default keys"
+        return (
+            f"device {self.spec.name!r} refused the SSH login as {login} (port {self.port}) "
+            f"with {what} ({exc or type(exc).__name__}). Check the user name, that the public "
+            f"key is in ~/.ssh/authorized_keys of {self.user} on the device (`ssh-copy-id -p "
+            f"{self.port} {login}`), and that the key file is not passphrase-protected (or is "
+            f"loaded in ssh-agent); name another key with `--key`."
+        )
+
+    def _alive(self, grace: float = 0.0) -> bool:
+        """Whether the SSH connection is up; waits up to ``grace`` s for a dying one to die."""
+        transport = self._client.get_transport() if self._client else None
+        end = time.monotonic() + grace
+        while transport is not None and transport.is_active():
+            if time.monotonic() >= end:
+                return True
+            time.sleep(0.02)
+        return False
+
+    def _lost(self, doing: str) -> ConnectionLostError:
+        return ConnectionLostError(
+            f"the SSH connection to {self.spec.name} ({self._where}) dropped while {doing}; "
+            f"the batch will reconnect and retry. If it keeps dropping, check the device's "
+            f"power supply and network."
+        )
+
+    def _require_client(self) -> paramiko.SSHClient:
+        if self._client is None:
+            raise DeviceError(
+                f"the SSH connection to {self.spec.name} is closed; call reconnect() first."
+            )
+        return self._client
+
+    def reconnect(self) -> None:
+        """Close the connection and open a new one (errors as on construction).
+
+        Staged files stay on the device; they are checked (by size) before their next use.
+        """
+        self.close()
+        self._staged.clear()
+        self._connect()
+
+    def close(self) -> None:
+        """Close SFTP and the SSH connection. Safe to call twice."""
+        sftp, client = self._sftp, self._client
+        self._sftp = self._client = None
+        if sftp is not None:
+            sftp.close()
+        if client is not None:
+            client.close()
+
+    # -- commands ---------------------------------------------------------------------
+
+    def run(self, argv: Sequence[str], *, timeout: float | None = None) -> CompletedRun:
+        """Run ``argv`` on the device; stdout and stderr are read concurrently.
+
+        Raises :class:`ConnectionLostError` if the connection drops, and
+        :class:`RunnerError` after stopping the command if it outlives ``timeout``.
+        A command killed by a signal has return code -1 (SSH reports no number then).
+        """
+        args = tuple(str(a) for a in argv)
+        if not args:
+            raise ValueError("argv must name a command, got an empty sequence")
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"timeout must be > 0 seconds or None, got {timeout!r}")
+        label = _label(args)
+        returncode, stdout, stderr, pid = self._exec(
+            shlex.join(["sh", "-c", _WRAPPER, "hwnas", *args]), timeout, label
+        )
+        if returncode is None:
+            self._stop_remote(pid)
+            raise RunnerError(
+                f"`{label}` did not finish within {timeout:g} s on device {self.spec.name} and "
+                f"was stopped; check that the model runs at all on the device, or lower "
+                f"--max-seconds."
+            )
+        return CompletedRun(
+            args,
+            returncode,
+            stdout.decode("utf-8", errors="replace"),
+            stderr.decode("utf-8", errors="replace"),
+        )
+
+    def _exec(
+        self, command: str, timeout: float | None, label: str
+    ) -> tuple[int | None, bytes, bytes, int | None]:
+        """Run a wrapped ``command``; stdin gets EOF at once, stdout and stderr are read
+        together until the exit status.
+
+        Returns (return code, or None after ``timeout``; stdout without the PID line;
+        stderr; the command's PID if it was printed).
+        """
+        client = self._require_client()
+        doing = f"running `{label}`"
+        transport = client.get_transport()
+        if transport is None or not transport.is_active():
+            raise self._lost(doing)
+        try:
+            chan = transport.open_session(timeout=self.connect_timeout)
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise self._start_failed(exc, label) from None
+        try:
+            try:
+                chan.exec_command(command)
+                chan.shutdown_write()  # like `ssh host cmd < /dev/null`
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                raise self._start_failed(exc, label) from None
+            out, err = bytearray(), bytearray()
+            deadline = None if timeout is None else time.monotonic() + timeout
+            try:
+                while True:
+                    out += _drain(chan.recv, chan.recv_ready)
+                    err += _drain(chan.recv_stderr, chan.recv_stderr_ready)
+                    if chan.closed or (chan.eof_received and chan.exit_status != -1):
+                        out += _drain(chan.recv, chan.recv_ready)
+                        err += _drain(chan.recv_stderr, chan.recv_stderr_ready)
+                        break
+                    if not transport.is_active():
+                        raise self._lost(doing)
+                    wait = _POLL_S
+                    if deadline is not None:
+                        remaining = deadline - time.monotonic()
+                        if remaining <= 0:
+                            pid, stdout = _split_pid(bytes(out))
+                            return None, stdout, bytes(err), pid
+                        wait = min(wait, remaining)
+                    if chan.eof_received:
+                        # After EOF the channel's pipe stays readable: wait for the status.
+                        chan.status_event.wait(wait)
+                    else:
+                        select.select([chan], [], [], wait)
+            except (paramiko.SSHException, EOFError, OSError):
+                if not self._alive(grace=0.2):
+                    raise self._lost(doing) from None
+                raise
+            status = chan.exit_status
+            # No exit status: killed by a signal, or the link died. paramiko closes the
+            # channels just before it marks the transport inactive, hence the grace.
+            if status == -1 and not self._alive(grace=0.3):
+                raise self._lost(doing)
+            pid, stdout = _split_pid(bytes(out))
+            return status, stdout, bytes(err), pid
+        finally:
+            chan.close()
+
+    def _start_failed(self, exc: BaseException, label: str) -> DeviceError:
+        if not self._alive(grace=0.2):
+            return self._lost(f"starting `{label}`")
+        return DeviceError(
+            f"device {self.spec.name} did not start `{label}` over SSH ({exc}); check the "
+            f"SSH server's MaxSessions setting and the device's load."
+        )
+
+    def _stop_remote(self, pid: int | None) -> None:
+        """Best effort: stop a timed-out command (TERM, then KILL) and wait for it."""
+        if pid is None or not self._alive():
+            return
+        killer = ["sh", "-c", _KILLER, "hwnas-kill", str(pid)]
+        command = shlex.join(["sh", "-c", _WRAPPER, "hwnas", *killer])
+        try:
+            self._exec(command, KILL_GRACE_S + 5.0, f"kill {pid}")
+        except DeviceError:
+            pass
+
+    # -- files ------------------------------------------------------------------------
+
+    @contextmanager
+    def _file_errors(self, doing: str) -> Iterator[None]:
+        """Map SFTP failures: a dropped link to ConnectionLostError, the rest to DeviceError."""
+        try:
+            yield
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            # An SFTP status (no such file, permission denied) comes as an OSError with an
+            # errno over a live link; anything else may be a link that is going down.
+            status = isinstance(exc, OSError) and exc.errno is not None
+            if not self._alive(grace=0.0 if status else 0.2):
+                raise self._lost(doing) from None
+            detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise DeviceError(
+                f"device {self.spec.name}: {doing} failed: {detail or type(exc).__name__}. "
+                f"Check the path, free space and permissions on the device."
+            ) from None
+
+    def _sftp_client(self) -> paramiko.SFTPClient:
+        if self._sftp is None:
+            client = self._require_client()
+            with self._file_errors("opening SFTP"):
+                self._sftp = client.open_sftp()
+        return self._sftp
+
+    @property
+    def workdir(self) -> str:
+        """The absolute work dir on the device (``~`` resolved to the remote home)."""
+        if self._workdir is None:
+            raw = self.spec.workdir or DEFAULT_WORKDIR
+            if raw.startswith("~") and not (raw == "~" or raw.startswith("~/")):
+                raise DeviceError(
+                    f"device {self.spec.name}: workdir {raw!r} is not supported; use an "
+                    f"absolute path or one under ~/."
+                )
+            path = raw
+            if not raw.startswith("/"):
+                with self._file_errors("finding the home directory"):
+                    home = self._sftp_client().normalize(".")
+                path = posixpath.join(home, raw[2:] if raw.startswith("~/") else raw.lstrip("~"))
+            self._workdir = posixpath.normpath(path)
+        return self._workdir
+
+    def _makedirs(self, remote_dir: str) -> None:
+        sftp = self._sftp_client()
+        missing: list[str] = []
+        current = remote_dir
+        while current not in ("", "/", "."):
+            try:
+                sftp.stat(current)
+                break
+            except FileNotFoundError:
+                missing.append(current)
+                current = posixpath.dirname(current)
+        for directory in reversed(missing):
+            try:
+                sftp.mkdir(directory)
+            except OSError:
+                sftp.stat(directory)  # made meanwhile by someone else is fine
+
+    def put(self, local: Path, remote: str) -> None:
+        """Copy ``local`` to ``remote`` on the device over SFTP, creating parent dirs."""
+        local = Path(local)
+        with self._file_errors(f"sending {local} to {remote}"):
+            self._makedirs(posixpath.dirname(remote))
+            self._sftp_client().put(str(local), remote, confirm=True)
+        self.uploads += 1
+        self.bytes_uploaded += local.stat().st_size
+
+    def get(self, remote: str, local: Path) -> None:
+        """Copy ``remote`` from the device to ``local`` over SFTP."""
+        local = Path(local)
+        local.parent.mkdir(parents=True, exist_ok=True)
+        with self._file_errors(f"fetching {remote}"):
+            self._sftp_client().get(remote, str(local))
+
+    def stage(self, local: Path, *, content_hash: str, suffix: str = "") -> str:
+        """Make ``local`` available as ``<workdir>/files/<content_hash><suffix>``.
+
+        Not sent again if this transport staged it before, or if the device already has
+        a file of the same size there. Uploaded under a temporary name and renamed, so a
+        dropped connection never leaves a truncated file under the final name.
+        """
+        name = f"{content_hash}{suffix}"
+        if not _SAFE_NAME.fullmatch(name):
+            raise ValueError(
+                f"content_hash and suffix must form a plain file name (letters, digits, "
+                f"'_', '.', '-'), got content_hash={content_hash!r} suffix={suffix!r}"
+            )
+        local = Path(local)
+        size = local.stat().st_size
+        remote = posixpath.join(self.workdir, "files", name)
+        if remote in self._staged:
+            return remote
+        sftp = self._sftp_client()
+        with self._file_errors(f"staging {local.name} as {remote}"):
+            try:
+                if sftp.stat(remote).st_size == size:
+                    self._staged.add(remote)
+                    return remote
+            except FileNotFoundError:
+                pass
+            self._makedirs(posixpath.dirname(remote))
+            partial = f"{remote}.part-{uuid.uuid4().hex[:12]}"
+            try:
+                sftp.put(str(local), partial, confirm=True)
+                sftp.posix_rename(partial, remote)
+            except BaseException:
+                if self._alive():
+                    try:
+                        sftp.remove(partial)
+                    except (OSError, paramiko.SSHException):
+                        pass
+                raise
+        self.uploads += 1
+        self.bytes_uploaded += size
+        self._staged.add(remote)
+        return remote
+
+
+def _short_type(key: paramiko.PKey) -> str:
+    """``ssh-ed25519`` -> ``ed25519``, ``ecdsa-sha2-nistp256`` -> ``ecdsa`` (key file names)."""
+    name = key.get_name()
+    if name.startswith("ecdsa"):
+        return "ecdsa"
+    return name.removeprefix("ssh-")
+
+
+def _handshake_done(client: paramiko.SSHClient) -> bool:
+    transport = client.get_transport()
+    return bool(transport is not None and transport.is_active() and transport.host_key)
+
+
+def _label(args: tuple[str, ...]) -> str:
+    text = shlex.join(args[:3])
+    return text + " ..." if len(args) > 3 else text
+
+
+def _split_pid(out: bytes) -> tuple[int | None, bytes]:
+    """The PID the wrapper printed, and stdout without that line.
+
+    Whatever a chatty shell start-up file printed before it stays in stdout.
+    """
+    match = _PID_LINE.search(out)
+    if match is None:
+        return None, out
+    return int(match.group(1)), out[: match.start()] + out[match.end() :]
+
+
+def _drain(recv: Any, ready: Any) -> bytes:
+    data = bytearray()
+    while ready():
+        data += recv(_CHUNK)
+    return bytes(data)
