@@ -128,7 +128,8 @@ def profile(
         False, "--resume", help="Finish the jobs an interrupted or disconnected run left."
     ),
     reconnect_timeout: float = typer.Option(
-        300.0, "--reconnect-timeout", help="How long to keep reconnecting to a lost device (s); 0: do not reconnect."
+        300.0, "--reconnect-timeout",
+        help="How long to keep reconnecting to a lost device (s); 0: do not reconnect.",
     ),
     store_path: str | None = StoreOption,
     as_json: bool = JsonOption,
