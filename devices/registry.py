@@ -145,7 +145,10 @@ def get_device(name: str, *, path: Path | None = None) -> DeviceSpec:
 def connect(spec: DeviceSpec, *, trust_on_first_use: bool = False) -> Transport:
     """Open a transport to ``spec``. One per batch; close it when done."""
     if spec.transport == "local":
-        return LocalTransport()
+        # The built-in device runs the runner under hwnas's own interpreter; another local
+        # device (a second venv, say) uses the interpreter it was registered with.
+        custom = spec.name != "local" and spec.python != DeviceSpec(name="x").python
+        return LocalTransport(python=spec.python if custom else None)
     if spec.transport == "ssh":
         from devices.ssh import SSHTransport
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,33 @@ def test_check_reports_meters_from_a_fake_sysfs(tmp_path) -> None:
     assert set(meters) == {"rapl", "power_supply", "hwmon"}
     assert meters["power_supply"]["files"] == ["current_now", "voltage_now"]
     assert report["disk_checked"] == str(tmp_path) and report["disk_free_mb"] > 0
+
+
+def test_check_install_pip_installs_what_is_missing(capsys, tmp_path) -> None:
+    # A faithful fake of a device whose Python lacks onnxruntime: until `pip install`
+    # has run, a shadow package on its path makes `import onnxruntime` fail.
+    shadow = tmp_path / "shadow" / "onnxruntime"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('No module named onnxruntime')\n")
+    marker, log = tmp_path / "installed", tmp_path / "pip.log"
+    shim = tmp_path / "device-python"
+    shim.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then echo "$@" >> {log}; '
+        f"touch {marker}; exit 0; fi\n"
+        f'if [ ! -e {marker} ]; then export PYTHONPATH={shadow.parent}; fi\n'
+        f'exec {sys.executable} "$@"\n'
+    )
+    shim.chmod(0o755)
+    registry().parent.mkdir(parents=True, exist_ok=True)
+    registry().write_text(f'[devices.fakepi]\ntransport = "local"\npython = "{shim}"\n')
+    code, out, err = run_cli(capsys, "devices", "check", "fakepi", "--json")
+    assert code == 1
+    doc = json.loads(out)
+    assert doc["ready"] is False and doc["report"]["onnxruntime"] is None
+    assert doc["problems"][0]["fix"] == f"{shim} -m pip install --user onnxruntime"
+    code, out, err = run_cli(capsys, "devices", "check", "fakepi", "--install", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["ready"] is True and doc["installed"] == ["onnxruntime"]
+    assert log.read_text().split() == ["-m", "pip", "install", "--user", "onnxruntime"]
