@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +12,7 @@ from hwnas.cli import main
 from hwnas.records import LATENCY_KEYS
 from hwnas.store import Store
 from tests import onnx_models
+from tests.helpers import interrupt_after
 
 FAST = ["--max-seconds", "1", "--target-ci", "0.05", "--warmup", "3"]
 MEASUREMENT_KEYS = {
@@ -224,22 +220,11 @@ def test_ctrl_c_keeps_what_was_measured(conv_onnx, tmp_path):
     models = [
         onnx_models.conv_model(tmp_path / f"m{i}.onnx", channels=4 + i) for i in range(6)
     ]
-    env = {**os.environ, "HWNAS_STORE": str(store)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hwnas", "profile", *map(str, models), "--max-seconds", "1",
-         "--target-ci", "0.0001", "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if store.exists():
-            with Store(str(store)) as s:
-                if s.count() >= 1:
-                    break
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    code, out, err = interrupt_after(
+        ["profile", *map(str, models), "--max-seconds", "1", "--target-ci", "0.0001", "--json"],
+        store, 1,
+    )
+    assert code == 130, err
     doc = json.loads(out)
     assert doc["interrupted"] is True
     with Store(str(store)) as s:

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from hwnas.cli import main
 from hwnas.store import Store
+from tests.helpers import interrupt_after, run_hwnas
 
 TOY = "tests.toy_space:ToySpace"
 FAST = ["--max-seconds", "0.5", "--target-ci", "0.05", "--warmup", "2"]
@@ -128,34 +124,22 @@ def test_bad_space_profiling_options(capsys, tmp_path: Path, args: list[str], me
 
 def test_ctrl_c_during_a_space_sample_keeps_what_was_measured(tmp_path: Path) -> None:
     store = tmp_path / "s.db"
-    env = {**os.environ, "HWNAS_STORE": str(store)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hwnas", "profile", "--space", TOY, "--sample", "9",
-         "--max-seconds", "1", "--target-ci", "0.0001", "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    code, out, err = interrupt_after(
+        ["profile", "--space", TOY, "--sample", "9", "--max-seconds", "1", "--target-ci",
+         "0.0001", "--json"], store, 1,
     )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if store.exists():
-            with Store(str(store)) as s:
-                if s.count() >= 1:
-                    break
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert code == 130, err
     assert json.loads(out)["interrupted"] is True
     with Store(str(store)) as s:
         measured = {x.measurement.arch.string for x in s.measurements() if x.measurement.arch}
     assert 1 <= len(measured) < 9
     # Resuming measures only the rest.
-    proc = subprocess.run(
-        [sys.executable, "-m", "hwnas", "profile", "--space", TOY, "--sample", "9",
-         "--max-seconds", "0.3", "--target-ci", "0.05", "--json"],
-        capture_output=True, text=True, env=env, timeout=300,
+    code, out, err = run_hwnas(
+        ["profile", "--space", TOY, "--sample", "9", "--max-seconds", "0.3", "--target-ci",
+         "0.05", "--json"], store,
     )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    doc = json.loads(proc.stdout)
+    assert code == 0, err
+    doc = json.loads(out)
     assert set(doc["skipped"]) == measured
     assert len(doc["measurements"]) == 9 - len(measured)
 

@@ -14,6 +14,7 @@ import pytest
 from hwnas.cli import main
 from hwnas.store import Store
 from tests import onnx_models
+from tests.helpers import wait_for_count
 from tests.sshd import free_port
 
 FAST = ["--max-seconds", "0.3", "--target-ci", "0.05", "--warmup", "2"]
@@ -116,17 +117,6 @@ def profile_in_background(models: list[Path], env: dict[str, str], *extra: str):
          "--max-seconds", "0.5", "--target-ci", "0.02", "--json", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
-
-
-def wait_for_count(store: Path, n: int, timeout: float = 120) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if store.exists():
-            with Store(str(store)) as s:
-                if s.count() >= n:
-                    return s.count()
-        time.sleep(0.1)
-    raise AssertionError(f"fewer than {n} measurements after {timeout} s")
 
 
 @pytest.fixture

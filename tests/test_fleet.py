@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,6 +18,7 @@ from hwnas.store import Store
 from profiler.batch import profile_batch, reconnect_with_backoff
 from profiler.settings import ProfileSettings
 from tests import onnx_models
+from tests.helpers import interrupt_after, run_hwnas
 
 FAST = ["--max-seconds", "0.3", "--target-ci", "0.05", "--warmup", "2"]
 SETTINGS = ProfileSettings(max_seconds=0.3, target_ci=0.05, warmup=2)
@@ -109,46 +106,29 @@ def run_cli(capsys, *args: object) -> tuple[int, str, str]:
 
 def test_ctrl_c_then_resume_measures_each_model_exactly_once(models, tmp_path) -> None:
     store = tmp_path / "s.db"
-    env = {**os.environ, "HWNAS_STORE": str(store)}
     many = models + [onnx_models.conv_model(tmp_path / f"x{i}.onnx", channels=9 + i)
                      for i in range(4)]  # fmt: skip
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hwnas", "profile", *map(str, many), "--max-seconds", "1",
-         "--target-ci", "0.0001", "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if store.exists():
-            with Store(str(store)) as s:
-                if s.count() >= 2:
-                    break
-        time.sleep(0.1)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    code, out, err = interrupt_after(
+        ["profile", *map(str, many), "--max-seconds", "1", "--target-ci", "0.0001", "--json"],
+        store, 2,
+    )
+    assert code == 130, err
     doc = json.loads(out)
     assert doc["interrupted"] is True and doc["left"] >= 1
     assert "hwnas profile --resume" in err
     with Store(str(store)) as s:
         first = s.count()
         assert len(s.jobs(status="pending")) == len(many) - first
-    done = subprocess.run(
-        [sys.executable, "-m", "hwnas", "profile", "--resume", *FAST, "--json"],
-        capture_output=True, text=True, env=env, timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert len(json.loads(done.stdout)["measurements"]) == len(many) - first
+    code, out, err = run_hwnas(["profile", "--resume", *FAST, "--json"], store)
+    assert code == 0, err
+    assert len(json.loads(out)["measurements"]) == len(many) - first
     with Store(str(store)) as s:
         names = [x.measurement.model_name for x in s.measurements()]
         assert s.jobs(status="pending") == []
     assert sorted(names) == sorted(p.name for p in many)  # all of them, none twice
-    again = subprocess.run(
-        [sys.executable, "-m", "hwnas", "profile", "--resume", "--json"],
-        capture_output=True, text=True, env=env, timeout=120,
-    )  # fmt: skip
-    assert again.returncode == 0 and json.loads(again.stdout)["measurements"] == []
-    assert "nothing to resume" in again.stderr
+    code, out, err = run_hwnas(["profile", "--resume", "--json"], store)
+    assert code == 0 and json.loads(out)["measurements"] == []
+    assert "nothing to resume" in err
 
 
 def test_resume_takes_no_models_and_a_missing_file_fails_only_its_job(
