@@ -51,6 +51,7 @@ _ERRORS: dict[str, type[HwnasError]] = {
     "model_load": ModelLoadError,
     "shape": ShapeError,
     "usage": UsageError,
+    "energy": UsageError,  # the device has no such meter: not one model's fault
     "runner": RunnerError,
 }
 
@@ -85,6 +86,7 @@ def measurement_from_runner(
     fp = dict(doc["fingerprint"])
     fp.setdefault("execution_provider", device.execution_provider)
     memory = doc.get("memory") or {}
+    energy = doc.get("energy") or {}
     return Measurement(
         model_hash=model.hash,
         device=device.name,
@@ -95,8 +97,8 @@ def measurement_from_runner(
         model_name=model.path.name,
         model_size_mb=round(model.size_mb, 4),
         peak_memory_mb=memory.get("peak_over_baseline_mb"),
-        energy_mj=None,
-        energy_method=None,
+        energy_mj=energy.get("energy_mj"),
+        energy_method=energy.get("method"),
         samples_ms=tuple(doc.get("samples_ms") or ()),
         warmup_ms=tuple(doc.get("warmup_ms") or ()),
         inputs=doc.get("inputs") or {},
@@ -104,6 +106,7 @@ def measurement_from_runner(
             **(doc.get("settings") or {}),
             "stop_reason": doc.get("stop_reason"),
             "elapsed_s": doc.get("elapsed_s"),
+            **({"energy_details": energy} if energy else {}),
         },
         op_profile=doc.get("op_profile"),
         memory={**memory, "environment": doc.get("environment") or {}},

@@ -55,7 +55,9 @@ except ImportError as _import_error:  # pragma: no cover - depends on the device
 RUNNER_VERSION = 1
 
 #: Error kinds a user can fix (exit 2); anything else is kind "runner" (exit 1).
-USER_ERROR_KINDS = ("model_not_found", "invalid_model", "model_load", "shape", "usage")
+USER_ERROR_KINDS = ("model_not_found", "invalid_model", "model_load", "shape", "usage",
+                    "energy")
+ENERGY_BACKENDS = ("none", "auto", "rapl", "power_supply", "hwmon")
 
 GRAPH_OPT_LEVELS = ("all", "extended", "basic", "disable")
 
@@ -157,6 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add = parser.add_argument
     add("model", metavar="MODEL", nargs="?", help="path to the .onnx file")
+    add("--energy", choices=ENERGY_BACKENDS, default="none",
+        help="measure energy per inference after timing: rapl, power_supply, hwmon, auto "
+             "(the first that works) or none (default)")
+    add("--energy-seconds", type=_positive_float, default=2.0,
+        help="how long to run back to back while measuring energy (default 2)")
+    add("--energy-idle-seconds", type=_positive_float, default=1.0,
+        help="idle baseline before the energy run (default 1)")
     add("--check", action="store_true",
         help="report what this device has (Python, numpy, onnxruntime, CPU, energy meters, "
              "disk) and exit; works without numpy and onnxruntime")
@@ -881,6 +890,212 @@ def diagnose(summary: dict[str, Any], fingerprint: dict[str, Any], environment: 
     return warnings
 
 
+# --------------------------------------------------------------------------- energy
+
+
+def _read_number(path: str) -> float:
+    with open(path, encoding="ascii") as fh:
+        return float(fh.read().strip())
+
+
+class RaplMeter:
+    """Package energy from the RAPL counters in sysfs (Intel, and AMD Zen on Linux >= 5.8).
+
+    Counts every core of each package, not only the model's thread: hence the idle
+    baseline measured beside it.
+    """
+
+    sampled = False
+
+    def __init__(self, sys_root: str) -> None:
+        base = os.path.join(sys_root, "sys/class/powercap")
+        self.zones = sorted(z for z in glob.glob(os.path.join(base, "intel-rapl:*"))
+                            if re.fullmatch(r"intel-rapl:\d+", os.path.basename(z)))
+        if not self.zones:
+            raise RunnerError("energy", f"no RAPL package domains under {base}; this CPU or "
+                              "kernel does not expose RAPL: use --energy none, or another "
+                              "backend (power_supply on phones, hwmon for power sensors)")
+        self.name = "rapl:" + ",".join(self._zone_name(z) for z in self.zones)
+        self._start: list[float] = []
+        self.read()  # permission problems surface now, before the model is loaded
+
+    @staticmethod
+    def _zone_name(zone: str) -> str:
+        try:
+            with open(os.path.join(zone, "name"), encoding="ascii") as fh:
+                return fh.read().strip()
+        except OSError:
+            return os.path.basename(zone)
+
+    def read(self) -> list[float]:
+        values = []
+        for zone in self.zones:
+            path = os.path.join(zone, "energy_uj")
+            try:
+                values.append(_read_number(path))
+            except PermissionError:
+                raise RunnerError("energy", f"cannot read {path}: permission denied (since "
+                                  "Linux 5.10 RAPL counters are root-only); run `sudo chmod "
+                                  "o+r /sys/class/powercap/intel-rapl:*/energy_uj` on the "
+                                  "device, or use --energy none") from None
+            except (OSError, ValueError) as exc:
+                raise RunnerError("energy", f"cannot read {path} ({exc}); use --energy "
+                                  "none") from None
+        return values
+
+    def start(self) -> None:
+        self._start = self.read()
+
+    def stop(self) -> float:
+        """Joules since start(), across counter wrap-arounds."""
+        end = self.read()
+        total_uj = 0.0
+        for zone, first, last in zip(self.zones, self._start, end):  # noqa: B905 - py3.8
+            delta = last - first
+            if delta < 0:  # the counter wrapped at max_energy_range_uj
+                try:
+                    delta += _read_number(os.path.join(zone, "max_energy_range_uj"))
+                except (OSError, ValueError):
+                    delta += 2.0 ** 32
+            total_uj += delta
+        return total_uj / 1e6
+
+
+class SampledMeter:
+    """Power sampled by a thread (W), integrated over time (trapezoids) into joules."""
+
+    sampled = True
+
+    def __init__(self, name: str, read_watts: Callable[[], float],
+                 interval_s: float = 0.02) -> None:
+        self.name = name
+        self.read_watts = read_watts
+        self.interval_s = interval_s
+        self.readings: list[tuple[float, float]] = []
+        read_watts()  # fail now, before the model is loaded
+        self._stop = None  # type: Any
+        self._thread = None  # type: Any
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                self.readings.append((time.perf_counter(), self.read_watts()))
+            except (OSError, ValueError):
+                pass  # some fuel gauges fail a read now and then (EAGAIN): skip that sample
+            if self._stop.wait(self.interval_s):
+                break
+
+    def start(self) -> None:
+        import threading
+        self.readings = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        self.readings.append((time.perf_counter(), self.read_watts()))
+        pts = self.readings
+        return sum((t1 - t0) * (w0 + w1) / 2
+                   for (t0, w0), (t1, w1) in zip(pts, pts[1:]))  # noqa: B905 - py3.8
+
+    def distinct_readings(self) -> int:
+        return len({w for _, w in self.readings})
+
+
+def _watts_from(power_uw: str) -> Callable[[], float]:
+    def read() -> float:
+        return abs(_read_number(power_uw)) / 1e6
+    return read
+
+
+def _watts_from_current(current_ua: str, voltage_uv: str) -> Callable[[], float]:
+    def read() -> float:  # current is negative while discharging on many phones
+        return abs(_read_number(current_ua)) * _read_number(voltage_uv) / 1e12
+    return read
+
+
+def _power_supply_meter(sys_root: str) -> SampledMeter:
+    base = os.path.join(sys_root, "sys/class/power_supply")
+    for supply in sorted(glob.glob(os.path.join(base, "*"))):
+        power = os.path.join(supply, "power_now")
+        current, voltage = (os.path.join(supply, f) for f in ("current_now", "voltage_now"))
+        name = "power_supply:" + os.path.basename(supply)
+        if os.path.exists(power):
+            return SampledMeter(name, _watts_from(power))
+        if os.path.exists(current) and os.path.exists(voltage):
+            return SampledMeter(name, _watts_from_current(current, voltage))
+    raise RunnerError("energy", f"no power_supply under {base} reports power_now or "
+                      "current_now and voltage_now; use --energy none or another backend")
+
+
+def _hwmon_meter(sys_root: str) -> SampledMeter:
+    base = os.path.join(sys_root, "sys/class/hwmon")
+    sensors = sorted(glob.glob(os.path.join(base, "hwmon*", "power*_input")))
+    if not sensors:
+        raise RunnerError("energy", f"no hwmon power sensors (power*_input) under {base}; "
+                          "use --energy none or another backend")
+    return SampledMeter("hwmon:" + ",".join(os.path.relpath(s, base) for s in sensors),
+                        lambda: sum(_read_number(s) for s in sensors) / 1e6)
+
+
+def open_energy_meter(backend: str, sys_root: str = "/") -> Any:
+    """The meter of `backend`; `auto` takes the first of rapl, power_supply, hwmon that
+    works here. RunnerError("energy") with the fix when none does."""
+    makers = {"rapl": RaplMeter, "power_supply": _power_supply_meter, "hwmon": _hwmon_meter}
+    if backend != "auto":
+        return makers[backend](sys_root)
+    reasons = []
+    for name, make in makers.items():
+        try:
+            return make(sys_root)
+        except RunnerError as exc:
+            reasons.append(f"{name}: {exc.message}")
+    raise RunnerError("energy", "no energy meter works on this device (" + "; ".join(reasons)
+                      + "); use --energy none")
+
+
+def measure_energy(meter: Any, run_once: Callable[[], None], seconds: float,
+                   idle_seconds: float) -> tuple[dict[str, Any], list[str]]:
+    """Energy per inference: an idle baseline, then back-to-back runs for `seconds`."""
+    warnings = []
+    meter.start()
+    time.sleep(idle_seconds)
+    idle_j = meter.stop()
+    idle_w = idle_j / idle_seconds
+    runs = 0
+    meter.start()
+    started = time.perf_counter()
+    while True:
+        run_once()
+        runs += 1
+        elapsed = time.perf_counter() - started
+        if elapsed >= seconds:
+            break
+    active_j = meter.stop()
+    active_w = active_j / elapsed
+    dynamic_j = max(0.0, active_j - idle_w * elapsed)
+    if meter.sampled and meter.distinct_readings() < 3:
+        warnings.append(f"the {meter.name} meter changed value fewer than 3 times in "
+                        f"{elapsed:.1f} s, so the energy figure is coarse; raise "
+                        "--energy-seconds (battery gauges update every few seconds)")
+    if active_w <= idle_w * 1.02:
+        warnings.append(f"power while running ({active_w:.2f} W) is within 2% of idle "
+                        f"({idle_w:.2f} W): the model's share is in the meter's noise; "
+                        "raise --energy-seconds or measure a larger model")
+    return {
+        "method": meter.name,
+        "energy_mj": round(1000 * active_j / runs, 6),
+        "dynamic_energy_mj": round(1000 * dynamic_j / runs, 6),
+        "idle_w": round(idle_w, 4),
+        "active_w": round(active_w, 4),
+        "runs": runs,
+        "seconds": round(elapsed, 3),
+        "idle_seconds": idle_seconds,
+    }, warnings
+
+
 # --------------------------------------------------------------------------- orchestration
 
 
@@ -901,6 +1116,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     """
     overrides = parse_shape_specs(args.shape)  # fail fast on typos, before loading
     check_provider(args.provider)
+    meter = None if args.energy == "none" else open_energy_meter(args.energy, args.sys_root)
     # The process is fresh and numpy/onnxruntime are imported: this is the baseline.
     baseline = peak_rss_mb()
     fingerprint = collect_fingerprint(args.threads, args.provider, args.graph_opt, args.sys_root)
@@ -947,11 +1163,18 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "min_runs": args.min_runs, "max_runs": args.max_runs, "warmup": args.warmup,
         "warmup_seconds": args.warmup_seconds, "graph_optimization": args.graph_opt,
         "execution_mode": "sequential", "provider": args.provider, "seed": args.seed,
-        "shapes": shapes, "op_profile": bool(args.op_profile),
+        "shapes": shapes, "op_profile": bool(args.op_profile), "energy": args.energy,
+        "energy_seconds": args.energy_seconds if args.energy != "none" else None,
     }
     samples_ms = _ns_to_ms(samples_ns)
     summary = summarize(samples_ms)
     warnings = diagnose(summary, fingerprint, environment, settings, stop_reason)
+
+    energy = None
+    if meter is not None:
+        energy, energy_warnings = measure_energy(meter, run_once, args.energy_seconds,
+                                                 args.energy_idle_seconds)
+        warnings.extend(energy_warnings)
 
     profile = None
     if args.op_profile:
@@ -978,6 +1201,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "fingerprint": fingerprint,
         "environment": environment,
         "op_profile": profile,
+        "energy": energy,
         "warnings": warnings,
         "settings": settings,
     }

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 GRAPH_OPT_LEVELS = ("all", "extended", "basic", "disable")
+ENERGY_BACKENDS = ("none", "auto", "rapl", "power_supply", "hwmon")
 
 _SHAPE = re.compile(r"^([^=]+)=(\d+(?:x\d+)*)$")
 
@@ -40,6 +41,8 @@ class ProfileSettings:
     op_profile: bool = False
     seed: int = 0
     shapes: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    energy: str = "none"
+    energy_seconds: float = 2.0
 
     def __post_init__(self) -> None:
         def bad(name: str, value: Any, want: str) -> ValueError:
@@ -57,6 +60,10 @@ class ProfileSettings:
             raise bad("--max-runs", self.max_runs, f">= --min-runs ({self.min_runs})")
         if self.warmup < 0:
             raise bad("--warmup", self.warmup, ">= 0")
+        if self.energy not in ENERGY_BACKENDS:
+            raise bad("--energy", self.energy, f"one of {', '.join(ENERGY_BACKENDS)}")
+        if not self.energy_seconds > 0:
+            raise bad("--energy-seconds", self.energy_seconds, "> 0")
         if self.graph_opt not in GRAPH_OPT_LEVELS:
             raise bad("--graph-opt", self.graph_opt, f"one of {', '.join(GRAPH_OPT_LEVELS)}")
 
@@ -68,6 +75,7 @@ class ProfileSettings:
             "max_runs": self.max_runs, "warmup": self.warmup, "graph_opt": self.graph_opt,
             "op_profile": self.op_profile, "seed": self.seed,
             "shapes": {k: list(v) for k, v in sorted(self.shapes.items())},
+            "energy": self.energy, "energy_seconds": self.energy_seconds,
         }  # fmt: skip
 
     @classmethod
@@ -92,8 +100,11 @@ class ProfileSettings:
             args += ["--shape", f"{name}={'x'.join(str(d) for d in dims)}"]
         if self.op_profile:
             args.append("--op-profile")
+        if self.energy != "none":
+            args += ["--energy", self.energy, "--energy-seconds", repr(self.energy_seconds)]
         return args
 
     def timeout_s(self) -> float:
         """How long the runner may take before it is considered hung."""
-        return 120.0 + 2.0 * self.max_seconds
+        energy = 2.0 * self.energy_seconds + 5.0 if self.energy != "none" else 0.0
+        return 120.0 + 2.0 * self.max_seconds + energy

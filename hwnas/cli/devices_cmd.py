@@ -47,6 +47,9 @@ def add(
         None, "--workdir", help="Where hwnas keeps its files on the device."
     ),
     threads: int | None = typer.Option(None, "--threads", help="Default intra-op threads."),
+    energy: str = typer.Option(
+        "none", "--energy", help="Energy meter: rapl, power_supply, hwmon, auto or none."
+    ),
     replace: bool = typer.Option(False, "--replace", help="Overwrite a device of that name."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -60,8 +63,12 @@ def add(
     try:
         if (ssh is None) == (adb is None):
             raise UsageError("give exactly one of --ssh USER@HOST[:PORT] or --adb SERIAL")
+        from profiler.settings import ENERGY_BACKENDS
+
+        if energy not in ENERGY_BACKENDS:
+            raise UsageError(f"--energy {energy!r}: use one of {', '.join(ENERGY_BACKENDS)}")
         fields: dict[str, Any] = {"name": name, "python": python, "workdir": workdir,
-                                  "threads": threads}  # fmt: skip
+                                  "threads": threads, "energy": energy}  # fmt: skip
         if ssh is not None:
             user, host, port = parse_ssh_target(ssh)
             fields |= {"transport": "ssh", "address": host, "user": user, "port": port}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,9 @@ def results_table(measurements: list[Measurement], *, devices: bool = False) -> 
     table.add_column("model", overflow="fold", min_width=16)
     if devices:
         table.add_column("device")
-    for col in ("median ms", "±CI", "p10", "p90", "p99", "n", "peak MB", "file MB"):
+    with_energy = any(m.energy_mj is not None for m in measurements)
+    for col in ("median ms", "±CI", "p10", "p90", "p99", "n", "peak MB", "file MB",
+                *(("mJ",) if with_energy else ())):  # fmt: skip
         table.add_column(col, justify="right", no_wrap=True)
     for m in measurements:
         lat = m.latency_ms
@@ -67,6 +70,7 @@ def results_table(measurements: list[Measurement], *, devices: bool = False) -> 
             str(lat.n),
             "—" if m.peak_memory_mb is None else f"{m.peak_memory_mb:.1f}",
             "—" if m.model_size_mb is None else f"{m.model_size_mb:.2f}",
+            *((("—" if m.energy_mj is None else f"{m.energy_mj:.4g}"),) if with_energy else ()),
         )
     return table
 
@@ -117,6 +121,14 @@ def profile(
         [], "--shape", help="NAME=1x3x224x224 for inputs with dynamic dimensions (repeatable)."
     ),
     op_profile: bool = typer.Option(False, "--op-profile", help="Add a per-op-type profile."),
+    energy: str | None = typer.Option(
+        None, "--energy",
+        help="Energy per inference: rapl, power_supply, hwmon, auto or none "
+             "(default: the device's setting, else none).",
+    ),  # fmt: skip
+    energy_seconds: float = typer.Option(
+        2.0, "--energy-seconds", help="Back-to-back running time of the energy measurement."
+    ),
     seed: int = typer.Option(
         0, "--seed", help="Seed of the architecture sample (--space) and of the random inputs."
     ),
@@ -156,7 +168,8 @@ def profile(
         settings = build_settings(
             threads=threads, target_ci=target_ci, max_seconds=max_seconds, min_runs=min_runs,
             max_runs=max_runs, warmup=warmup, graph_opt=graph_opt, shape=shape,
-            op_profile=op_profile, seed=seed,
+            op_profile=op_profile, seed=seed, energy=energy or "none",
+            energy_seconds=energy_seconds,
         )  # fmt: skip
         if resume:
             if models or space_name or sample is not None:
@@ -188,15 +201,16 @@ def profile(
             else:
                 specs = [get_device(n) for n in names or ["local"]]
                 for spec in specs:
+                    mine = settings if energy else replace(settings, energy=spec.energy)
                     if space is not None:
-                        plans.append(DevicePlan(spec=spec, settings=settings,
+                        plans.append(DevicePlan(spec=spec, settings=mine,
                                                 sample=SpaceSample(space, archs, exporter)))
                         continue
                     queued = store.add_jobs(batch, spec.name, [
                         NewJob(label=str(m), model_path=str(Path(m).absolute()), arch=None,
-                               settings=settings.to_dict()) for m in models
+                               settings=mine.to_dict()) for m in models
                     ])  # fmt: skip
-                    plans.append(DevicePlan(spec=spec, settings=settings, jobs=queued))
+                    plans.append(DevicePlan(spec=spec, settings=mine, jobs=queued))
         location = store.url
     except HwnasError as exc:
         fail(exc, as_json=as_json)

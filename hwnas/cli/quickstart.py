@@ -31,6 +31,7 @@ def quickstart(
     profile(
         models=[Path(path)], space_name=None, sample=None, device="local", threads=1,
         target_ci=0.01, max_seconds=max_seconds, min_runs=20, max_runs=100_000, warmup=10,
-        graph_opt="all", shape=[], op_profile=True, seed=0, exporter="dynamo", resume=False,
+        graph_opt="all", shape=[], op_profile=True, seed=0, energy=None, energy_seconds=2.0,
+        exporter="dynamo", resume=False,
         reconnect_timeout=300.0, store_path=store_path, as_json=as_json,
     )  # fmt: skip
