@@ -208,6 +208,34 @@ class SearchSpace(abc.ABC):
         }
         return {"class": f"{cls.__module__}.{cls.__qualname__}", "settings": settings}
 
+    # -- lookup tables (optional) -------------------------------------------------
+
+    def distinct_blocks(self) -> list[Block]:
+        """Every distinct block (by ``Block.key``) that any architecture of the space can
+        contain, each once: what a lookup table measures. Exact: the union of ``blocks(a)``
+        over every architecture ``a``, nothing more.
+
+        Optional; a space without it cannot have a lookup table (``SpaceError``).
+        """
+        raise SpaceError(self._no_lookup_table("distinct_blocks"))
+
+    def block_to_torch(self, block: Block) -> Any:
+        """One block of ``distinct_blocks()`` as a ``torch.nn.Module`` (eval mode,
+        deterministic weights) taking ``block.input_shape`` to ``block.output_shape``.
+
+        Optional, like ``distinct_blocks``.
+        """
+        raise SpaceError(self._no_lookup_table("block_to_torch"))
+
+    def _no_lookup_table(self, method: str) -> str:
+        cls = type(self)
+        return (
+            f"space {self.name!r} ({cls.__module__}.{cls.__qualname__}) does not support "
+            f"lookup tables: it does not implement {method}(). Implement distinct_blocks() "
+            f"and block_to_torch(block) on the space (see hwnas.spaces.base.SearchSpace), "
+            f"or use a predictor that measures whole networks (hwnas profile --space)."
+        )
+
     def to_onnx(
         self, arch: str, *, cache: Any = None, opset: int = 18, exporter: str = "dynamo"
     ) -> Any:

@@ -321,6 +321,33 @@ class ChainSpace(SearchSpace):
         out.append(Block("head", (1, channels, size, size), (1, NUM_CLASSES), params))
         return out
 
+    def distinct_blocks(self) -> list[Block]:
+        """Every distinct block of the space, each once, in a stable order.
+
+        A block is fixed by the width, the resolution, its stage, whether it is the first
+        slot of its stage (stride and input channels) or a later one, and its expansion and
+        kernel. Uniform architectures (every block ``e{e}k{k}``, every stage at the greatest
+        depth) therefore contain them all: per width and resolution, stem, first block,
+        final conv and head plus, per stage, |expansions| * |kernels| first-slot blocks and
+        as many later-slot ones (when a depth above 1 exists), i.e. at most
+        ``|widths| * |resolutions| * (4 + 5 * 2 * |expansions| * |kernels|)`` (1,410 by
+        default). Coinciding blocks are listed once: 1,254 by default, because widths 0.75
+        and 1.0 round stage 1 to the same channels (90 blocks) and resolutions 176 and 192
+        (208 and 224) end stage 5 at the same 6x6 (7x7), sharing per width its 9 later-slot
+        blocks, the final conv and the head (66 blocks).
+        """
+        depth = self._max_depth
+        found: dict[str, Block] = {}
+        for width in self.widths:
+            for resolution in self.resolutions:
+                for expansion in self.expansions:
+                    for kernel in self.kernels:
+                        stages = ((expansion, kernel),) * depth
+                        arch = self._format(_Config(width, resolution, (stages,) * len(STAGE_CHANNELS)))
+                        for block in self.blocks(arch):
+                            found.setdefault(block.key, block)
+        return list(found.values())
+
     # -- predictor features and analytic costs ----------------------------------------------
 
     def feature_names(self) -> list[str]:

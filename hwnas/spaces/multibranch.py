@@ -389,6 +389,50 @@ class MultiBranchSpace(SearchSpace):
         )
         return out
 
+    def distinct_blocks(self) -> list[Block]:
+        """Every distinct block, each once: the stem, the head and, for each of the 6 block
+        positions (each has its own channels, stride and size), its 498 canonical branch
+        configurations, i.e. ``2 + 6 * 498 = 2,990``. The architectures whose six blocks
+        all make one choice contain them all."""
+        found: dict[str, Block] = {}
+        kinds = len(BRANCHES)
+        for code in range(1, (len(WIDTHS) + 1) ** kinds):
+            widths = tuple((code // (len(WIDTHS) + 1) ** k) % (len(WIDTHS) + 1)
+                           for k in range(kinds))  # fmt: skip
+            for merge in range(len(MERGES)):
+                choice = _Choice(widths, merge)
+                if choice.canonical() != choice:
+                    continue  # a single-branch block is written /add only
+                for block in self.blocks("|".join([choice.text()] * NUM_BLOCKS)):
+                    found.setdefault(block.key, block)
+        return list(found.values())
+
+    def block_to_torch(self, block: Block) -> Any:
+        """One block of ``distinct_blocks()`` as a module (eval mode) built like the matching
+        part of ``to_torch`` (same layers, BN statistics drawn the same way), with weights
+        from a fixed seed."""
+        import torch
+
+        p = block.params
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(_WEIGHT_SEED)
+            if block.op == "stem":
+                module = _stem_module()
+            elif block.op == "head":
+                module = _head_module(p["c_in"], p["classes"])
+            elif block.op == "mb_block":
+                choice = _parse_block(0, f"{p['branches']}/{p['merge']}", str(p["branches"]))
+                geo = _Geometry(p["c_in"], p["c_out"], p["stride"], block.input_shape[2],
+                                block.output_shape[2])  # fmt: skip
+                module = _mb_block_module(choice, geo)
+            else:
+                raise InvalidArchError(
+                    f"multibranch has no block op {block.op!r}; its blocks are stem, "
+                    f"mb_block and head (see distinct_blocks())"
+                )
+            _randomize_batch_norms(module)
+        return module.eval()
+
     def feature_names(self) -> list[str]:
         names = []
         for b in range(1, NUM_BLOCKS + 1):
@@ -513,6 +557,76 @@ class MultiBranchSpace(SearchSpace):
                         module.running_mean.normal_(0.0, 0.1)
                         module.running_var.uniform_(0.5, 1.5)
         return model.eval()
+
+
+def _conv_bn(c_in: int, c_out: int, kernel: int, stride: int, relu: bool) -> Any:
+    """Conv (no bias) + BN (+ ReLU), as ``MultiBranchSpace.to_torch`` builds them."""
+    from torch import nn
+
+    layers: list[Any] = [
+        nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, bias=False),
+        nn.BatchNorm2d(c_out),
+    ]
+    if relu:
+        layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+def _stem_module() -> Any:
+    from torch import nn
+
+    return nn.Sequential(_conv_bn(3, STEM_CHANNELS, 3, 2, relu=True), nn.MaxPool2d(3, 2, 1))
+
+
+def _head_module(c_in: int, classes: int) -> Any:
+    from torch import nn
+
+    return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c_in, classes))
+
+
+def _mb_block_module(choice: _Choice, geo: _Geometry) -> Any:
+    """One searchable block as ``to_torch`` builds it (weights from torch's current seed)."""
+    from torch import nn
+
+    branches, widths = [], []
+    for k in choice.present:
+        w = int(WIDTHS[choice.widths[k] - 1] * geo.c_out)
+        kind, kernel = BRANCHES[k], _KERNEL[BRANCHES[k]]
+        if kind == "conv1x1":
+            branch = _conv_bn(geo.c_in, w, 1, geo.stride, relu=True)
+        elif kind == "pool":
+            branch = nn.Sequential(nn.MaxPool2d(3, geo.stride, 1), _conv_bn(geo.c_in, w, 1, 1, True))
+        else:
+            branch = nn.Sequential(
+                _conv_bn(geo.c_in, w, 1, 1, relu=True), _conv_bn(w, w, kernel, geo.stride, True)
+            )
+        branches.append(branch)
+        widths.append(w)
+    concat = choice.merge == CONCAT and len(widths) > 1
+    project_in = [sum(widths)] if concat else widths
+    projections = [_conv_bn(c, geo.c_out, 1, 1, relu=False) for c in project_in]
+    shortcut = (
+        _conv_bn(geo.c_in, geo.c_out, 1, geo.stride, relu=False)
+        if geo.stride != 1 or geo.c_in != geo.c_out
+        else nn.Identity()
+    )
+    return _block_class()(branches, projections, shortcut, concat)
+
+
+def _randomize_batch_norms(model: Any) -> None:
+    """Non-default BN statistics, drawn as ``to_torch`` draws them."""
+    import torch
+    from torch import nn
+
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                assert module.running_mean is not None
+                assert module.running_var is not None
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.normal_(0.0, 0.1)
+                module.running_mean.normal_(0.0, 0.1)
+                module.running_var.uniform_(0.5, 1.5)
 
 
 @functools.lru_cache(maxsize=1)

@@ -374,6 +374,32 @@ class NB201Space(SearchSpace):
         )
         return out
 
+    def distinct_blocks(self) -> list[Block]:
+        """Every distinct block, each once: the stem, the two reduction blocks, the head and
+        each op but ``none`` (never a block) at each stage's channels and size, i.e.
+        ``1 + 2 + 1 + 3 * 4 = 16``. The cells whose six edges all hold one op contain them."""
+        found: dict[str, Block] = {}
+        for op in OPS[1:]:
+            for block in self.blocks(_format((OPS.index(op),) * len(EDGES))):
+                found.setdefault(block.key, block)
+        return list(found.values())
+
+    def block_to_torch(self, block: Block) -> Any:
+        """One block of ``distinct_blocks()`` as the module ``to_torch`` builds for it (eval
+        mode), with weights drawn from a seed derived from ``seed`` and the block's key."""
+        import torch
+
+        known = {b.key for b in self.distinct_blocks()}
+        if block.key not in known:
+            raise SpaceError(
+                f"nb201 has no block {block.key!r}; the blocks of the space are those of "
+                f"distinct_blocks()"
+            )
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(_module_seed(self.seed, f"block/{block.key}"))
+            module = _block_module(block)
+        return module.eval()
+
     def flops(self, arch: str) -> int:
         """Multiply-accumulates of convolutions and the classifier (as
         :func:`hwnas.spaces.counting.count_macs_params` counts them), computed analytically."""
@@ -482,6 +508,33 @@ def _build_network(genes: Genes, seed: int) -> Any:
         ]
         network = network_class(*layers)
     return network.eval()
+
+
+def _block_module(block: Block) -> Any:
+    """The torch module of one block of ``NB201Space.blocks`` (the same layers as in
+    ``_build_network``; weights drawn from torch's current seed)."""
+    from torch import nn
+
+    p = block.params
+    if block.op == "stem_conv3x3_bn":
+        return nn.Sequential(
+            nn.Conv2d(p["C_in"], p["C_out"], 3, padding=1, bias=False), nn.BatchNorm2d(p["C_out"])
+        )
+    if block.op == "resnet_reduction":
+        return _torch_classes()[1](p["C_in"], p["C_out"])
+    if block.op == "head_bn_relu_pool_linear":
+        return nn.Sequential(
+            nn.BatchNorm2d(p["C_in"]), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+            nn.Linear(p["C_in"], p["classes"]),
+        )  # fmt: skip
+    if block.op == "skip_connect":
+        return nn.Identity()
+    if block.op == "avg_pool_3x3":
+        return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+    k, c = _KERNEL[block.op], p["C"]
+    return nn.Sequential(
+        nn.ReLU(), nn.Conv2d(c, c, k, padding=k // 2, bias=False), nn.BatchNorm2d(c)
+    )
 
 
 @lru_cache(maxsize=1)
