@@ -1,0 +1,232 @@
+"""Training data for predictors, from the measurement store or a measurement table.
+
+Either way the result is one value per architecture (the median where an
+architecture was measured more than once) with its :class:`~predictors.base.Origin`:
+device, fingerprint and source. Measurements from several fingerprints (another
+runtime, thread count, OS or CPU setting) are not comparable, so they are refused
+unless one fingerprint is chosen. Every problem is a :class:`~hwnas.errors.DataError`
+that names the rows (or measurement ids) at fault.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hwnas.errors import DataError
+from hwnas.spaces import InvalidArchError, SearchSpace
+from hwnas.tables import read_table
+from predictors.base import Origin, check_metric, resolve_space
+
+if TYPE_CHECKING:
+    from hwnas.store import Store, StoredMeasurement
+
+#: How many bad rows an error message lists.
+SHOWN = 5
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """One value of ``metric`` per architecture of ``space``, and where they came from."""
+
+    space: str
+    metric: str
+    archs: list[str]
+    values: np.ndarray
+    origin: Origin
+    rows: int
+
+    @property
+    def duplicates(self) -> int:
+        """Rows folded into another row of the same architecture (by the median)."""
+        return self.rows - len(self.archs)
+
+
+def _aggregate(archs: Sequence[str],
+               values: Sequence[float] | np.ndarray) -> tuple[list[str], np.ndarray]:  # fmt: skip
+    grouped: dict[str, list[float]] = defaultdict(list)
+    for arch, value in zip(archs, values, strict=True):
+        grouped[arch].append(float(value))
+    names = list(grouped)
+    return names, np.array([float(np.median(grouped[a])) for a in names], dtype=np.float64)
+
+
+def check_archs(space: SearchSpace, archs: Sequence[Any], where: Callable[[int], str],
+                source: str) -> list[str]:  # fmt: skip
+    """The validated strings of ``archs``; a ``DataError`` naming the bad rows otherwise.
+
+    ``where(i)`` names row ``i`` for a message ("row 3 (line 5 of the file)").
+    """
+    found: list[str] = []
+    bad: list[tuple[int, str]] = []
+    for i, arch in enumerate(archs):
+        if arch is None or (isinstance(arch, float) and np.isnan(arch)) or arch == "":
+            bad.append((i, "it has no arch"))
+            continue
+        try:
+            found.append(space.validate(str(arch)))
+        except InvalidArchError as exc:
+            bad.append((i, exc.message))
+    if bad:
+        listed = "; ".join(f"{where(i)}: {why}" for i, why in bad[:SHOWN])
+        more = f" (and {len(bad) - SHOWN} more)" if len(bad) > SHOWN else ""
+        raise DataError(
+            f"{len(bad)} row(s) of {source} are not {space.name} architectures{more}: "
+            f"{listed}. Fix or drop those rows, or train with the --space they belong to"
+        )
+    return found
+
+
+def _fingerprint_list(counts: Counter[str], details: dict[str, str]) -> str:
+    return ", ".join(
+        f"{h[:12]} ({n} measurement(s){details.get(h, '')})" for h, n in counts.most_common()
+    )
+
+
+def from_table(
+    path: str | os.PathLike[str],
+    *,
+    space: SearchSpace | str,
+    metric: str,
+    device: str | None = None,
+    fingerprint: str | None = None,
+) -> TrainingData:
+    """Training data from a CSV or Parquet table with columns ``arch`` and ``metric``.
+
+    Optional columns of store exports are used when present: ``space`` (other spaces'
+    rows are skipped), ``device`` and ``fingerprint`` (filtered by ``device`` and
+    ``fingerprint`` when given; several fingerprints are refused).
+    """
+    check_metric(metric)
+    the_space = resolve_space(space)
+    source = Path(path)
+    frame = read_table(source, metric=metric)
+    is_parquet = source.suffix.lower() in (".parquet", ".pq")
+
+    def where(position: int) -> str:
+        row = int(frame.index[position])
+        return f"row {row + 1}" if is_parquet else f"row {row + 1} (line {row + 2})"
+
+    if "space" in frame.columns:
+        spaces = frame["space"]
+        frame = frame[spaces.isna() | (spaces == the_space.name)]
+    if device is not None and "device" in frame.columns:
+        frame = frame[frame["device"] == device]
+    if fingerprint is not None:
+        if "fingerprint" not in frame.columns:
+            raise DataError(
+                f"the table {source} has no fingerprint column, so --fingerprint cannot "
+                f"select rows; drop --fingerprint or export the table with "
+                f"`hwnas measurements export`"
+            )
+        frame = frame[frame["fingerprint"].astype(str).str.startswith(fingerprint)]
+    if frame.empty:
+        raise DataError(
+            f"no row of the table {source} is left for space {the_space.name!r}"
+            f"{f', device {device!r}' if device else ''}"
+            f"{f', fingerprint {fingerprint!r}' if fingerprint else ''}; check the table "
+            f"and those options"
+        )
+    found_fp: str | None = None
+    if "fingerprint" in frame.columns:
+        counts = Counter(str(v) for v in frame["fingerprint"].dropna())
+        if len(counts) > 1:
+            raise DataError(
+                f"the table {source} mixes {len(counts)} fingerprints: "
+                f"{_fingerprint_list(counts, {})}; their numbers are not comparable. Pass "
+                f"--fingerprint HASH to train on one"
+            )
+        found_fp = next(iter(counts), None)
+    found_device = device
+    if found_device is None and "device" in frame.columns:
+        devices = sorted({str(v) for v in frame["device"].dropna()})
+        if len(devices) > 1:
+            raise DataError(
+                f"the table {source} holds measurements of several devices "
+                f"({', '.join(devices)}); pass --device NAME to train on one"
+            )
+        found_device = devices[0] if devices else None
+    archs = check_archs(the_space, frame["arch"].tolist(), where, f"the table {source}")
+    names, values = _aggregate(archs, frame[metric].to_numpy(dtype=np.float64))
+    origin = Origin(device=found_device, fingerprint=found_fp, source=f"table {source}")
+    return TrainingData(the_space.name, metric, names, values, origin, rows=len(archs))
+
+
+def _metric_value(stored: StoredMeasurement, metric: str) -> float | None:
+    m = stored.measurement
+    if metric == "latency_ms":
+        return float(m.latency_ms.median)
+    value = getattr(m, metric)
+    return None if value is None else float(value)
+
+
+def from_store(
+    store: Store,
+    *,
+    space: SearchSpace | str,
+    metric: str,
+    device: str,
+    fingerprint: str | None = None,
+) -> TrainingData:
+    """Training data from the store: ``space`` architectures measured on ``device``.
+
+    Several fingerprints among them are refused (the message lists them) unless
+    ``fingerprint`` (a hash or its start) selects one. Measurements without a value of
+    ``metric`` (energy is often not measured) are skipped.
+    """
+    check_metric(metric)
+    the_space = resolve_space(space)
+    stored = store.measurements(device=device, fingerprint=fingerprint, space=the_space.name)
+    chosen = f" with fingerprint {fingerprint!r}" if fingerprint else ""
+    if not stored:
+        raise DataError(
+            f"the store {store.url} has no measurements of {the_space.name} architectures on "
+            f"device {device!r}{chosen}; measure some with `hwnas profile --space "
+            f"{the_space.name} --sample 200 --device {device}` or check --device and "
+            f"--fingerprint"
+        )
+    counts = Counter(s.measurement.fingerprint_hash for s in stored)
+    if len(counts) > 1:
+        details: dict[str, str] = {}
+        for s in stored:
+            fp = s.measurement.fingerprint
+            details.setdefault(fp.hash, f", {fp.cpu_model}, {fp.threads} thread(s), "
+                                        f"{fp.execution_provider}")  # fmt: skip
+        raise DataError(
+            f"the measurements on device {device!r} come from {len(counts)} fingerprints: "
+            f"{_fingerprint_list(counts, details)}. Their numbers are not comparable; pass "
+            f"--fingerprint HASH to train on one"
+        )
+    with_value = [(s, v) for s in stored if (v := _metric_value(s, metric)) is not None]
+    if not with_value:
+        raise DataError(
+            f"none of the {len(stored)} measurements on device {device!r} has a value of "
+            f"{metric}; measure it (for energy: pass --energy BACKEND to `hwnas profile`) or "
+            f"train another --metric"
+        )
+    ids = [s.id for s, _ in with_value]
+    archs = check_archs(
+        the_space,
+        [s.measurement.arch.string if s.measurement.arch else None for s, _ in with_value],
+        lambda i: f"measurement {ids[i]}",
+        f"the store {store.url}",
+    )
+    names, values = _aggregate(archs, [v for _, v in with_value])
+    fp = stored[0].measurement.fingerprint
+    origin = Origin(
+        device=device,
+        fingerprint=fp.hash,
+        source=f"store {store.url}",
+        runtime={"execution_provider": fp.execution_provider, "threads": fp.threads,
+                 "onnxruntime": fp.onnxruntime, "cpu_model": fp.cpu_model},  # fmt: skip
+    )
+    return TrainingData(the_space.name, metric, names, values, origin, rows=len(archs))
+
+
+__all__ = ["TrainingData", "check_archs", "from_store", "from_table"]

@@ -1,0 +1,248 @@
+"""What predictors learn from: a fixed-length float vector per architecture.
+
+:class:`FeatureSet` is the space's own ``features(arch)`` followed by ``flops`` and
+``params`` (every space can count them; the built-in spaces do it analytically),
+cached per architecture string. :func:`feature_set` picks a space's richer set where
+hwnas has one:
+
+NAS-Bench-201 (:class:`NB201FeatureSet`) adds per-op counts under three execution
+rules, and the FLOPs under each. A cell's edges cost different things on different
+runtimes: a framework that runs the graph as written executes every edge that is not
+``none`` (rule ``all``); one that drops nodes whose result never reaches the output runs
+``to_output`` edges, even when their input is a zero node; the space's own torch network
+builds only ``live`` edges (``NB201Space.live_edges``). The public Raspberry Pi 4 table
+follows ``to_output``, the Xeon table ``all``; with only the space's features and FLOPs
+(which follow ``live``) a model needs thousands of measurements to discover that.
+
+Every set can also compute features from integer encodings (``from_genes``), which is
+what the fast path of predictors uses; a space whose every gene vector is a distinct
+architecture and that is small enough (:data:`ENUMERATION_LIMIT`) can be enumerated.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from hwnas.spaces.base import SearchSpace
+
+#: Spaces with at most this many gene vectors may be enumerated (lookup-table fast path).
+ENUMERATION_LIMIT = 1 << 20
+#: Per-arch cache size of a feature set; cleared when full.
+CACHE_LIMIT = 1 << 18
+
+
+class FeatureSet:
+    """The features of ``space``'s architectures: ``space.features`` + ``flops``, ``params``."""
+
+    def __init__(self, space: SearchSpace) -> None:
+        self.space = space
+        self._cache: dict[str, np.ndarray] = {}
+        low, high = space.bounds()
+        self._low = np.asarray(low, dtype=np.int64)
+        self._high = np.asarray(high, dtype=np.int64)
+
+    @property
+    def names(self) -> list[str]:
+        """Feature names, in column order."""
+        return [*self.space.feature_names(), "flops", "params"]
+
+    @property
+    def summary_names(self) -> list[str]:
+        """The few columns that summarise an architecture's cost (FLOPs, parameters):
+        what a model fit on a dozen measurements can afford (see ``predictors.transfer``)."""
+        return ["flops", "params"]
+
+    def summary_columns(self) -> list[int]:
+        names = self.names
+        return [names.index(n) for n in self.summary_names]
+
+    # -- from strings ------------------------------------------------------------------
+
+    def row(self, arch: str) -> np.ndarray:
+        """The feature vector of one architecture (cached); ``InvalidArchError`` if invalid."""
+        found = self._cache.get(arch)
+        if found is None:
+            found = self._compute(arch)
+            if len(self._cache) >= CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[arch] = found
+        return found
+
+    def _compute(self, arch: str) -> np.ndarray:
+        space = self.space
+        own = np.asarray(space.features(arch), dtype=np.float64)
+        return np.concatenate([own, [float(space.flops(arch)), float(space.params(arch))]])
+
+    def matrix(self, archs: Sequence[str]) -> np.ndarray:
+        """A float64 matrix, one row per architecture, ``len(names)`` columns."""
+        if not archs:
+            return np.zeros((0, len(self.names)), dtype=np.float64)
+        return np.vstack([self.row(a) for a in archs])
+
+    # -- from integer encodings ----------------------------------------------------------
+
+    @property
+    def n_genes(self) -> int:
+        return int(self._low.size)
+
+    def check_genes(self, genes: np.ndarray | Sequence[Sequence[int]]) -> np.ndarray:
+        """``genes`` as an int64 (n, n_genes) array; ``ValueError`` naming what is wrong."""
+        array = np.asarray(genes)
+        if array.ndim == 1 and array.size == self.n_genes:
+            array = array[None, :]
+        if array.ndim != 2 or array.shape[1] != self.n_genes:
+            raise ValueError(
+                f"genes must have shape (n, {self.n_genes}) for space {self.space.name!r}, "
+                f"got {array.shape}"
+            )
+        if array.size and not np.issubdtype(array.dtype, np.integer):
+            if not np.array_equal(array, np.round(array)):
+                raise ValueError(f"genes must be integers, got dtype {array.dtype}")
+        array = array.astype(np.int64, copy=False)
+        bad = (array < self._low) | (array > self._high)
+        if bad.any():
+            r, c = map(int, np.argwhere(bad)[0])
+            raise ValueError(
+                f"genes[{r}, {c}] = {int(array[r, c])} is outside the bounds "
+                f"{int(self._low[c])}..{int(self._high[c])} of gene {c} of space "
+                f"{self.space.name!r}"
+            )
+        return array
+
+    def from_genes(self, genes: np.ndarray | Sequence[Sequence[int]]) -> np.ndarray:
+        """Features of integer encodings (by decoding; subclasses vectorize)."""
+        array = self.check_genes(genes)
+        return self.matrix([self.space.decode(g) for g in array])
+
+    def enumerable(self) -> bool:
+        """Whether every gene vector is a distinct architecture and there are at most
+        :data:`ENUMERATION_LIMIT` of them (then a predictor may tabulate all of them)."""
+        ranges = [int(h - lo + 1) for lo, h in zip(self._low, self._high, strict=True)]
+        total = 1
+        for r in ranges:
+            total *= r
+            if total > ENUMERATION_LIMIT:
+                return False
+        return total == self.space.size()
+
+    def all_genes(self) -> np.ndarray:
+        """Every gene vector, gene 0 most significant (row ``i`` has ``flat_index`` ``i``)."""
+        if not self.enumerable():
+            raise ValueError(
+                f"space {self.space.name!r} is not enumerable (more than "
+                f"{ENUMERATION_LIMIT:,} gene vectors, or some are not distinct architectures)"
+            )
+        axes = [np.arange(lo, h + 1) for lo, h in zip(self._low, self._high, strict=True)]
+        grid = np.meshgrid(*axes, indexing="ij")
+        return np.stack([g.ravel() for g in grid], axis=1).astype(np.int64)
+
+    def flat_index(self, genes: np.ndarray | Sequence[Sequence[int]]) -> np.ndarray:
+        """The row of each gene vector in :meth:`all_genes` (bounds are checked)."""
+        array = self.check_genes(genes)
+        ranges = self._high - self._low + 1
+        strides = np.ones(self.n_genes, dtype=np.int64)
+        for i in range(self.n_genes - 2, -1, -1):
+            strides[i] = strides[i + 1] * ranges[i + 1]
+        return ((array - self._low) * strides).sum(axis=1)
+
+
+# -- NAS-Bench-201 ---------------------------------------------------------------------
+
+#: Execution rules of NAS-Bench-201 edges, see the module docstring.
+NB201_RULES = ("all", "to_output", "live")
+
+
+def _to_output_edges(genes: Sequence[int]) -> tuple[bool, ...]:
+    """Edges that are not ``none`` and whose target node reaches the cell output."""
+    from hwnas.spaces.nb201 import EDGES, N_NODES
+
+    reaches = [False] * (N_NODES - 1) + [True]
+    for e in reversed(range(len(EDGES))):  # edges are in topological order
+        target, source = EDGES[e]
+        if genes[e] != 0 and reaches[target]:
+            reaches[source] = True
+    return tuple(genes[e] != 0 and reaches[EDGES[e][0]] for e in range(len(EDGES)))
+
+
+@lru_cache(maxsize=1)
+def _nb201_table() -> tuple[tuple[str, ...], np.ndarray]:
+    """Names and the feature matrix of all 15,625 cells, in ``flat_index`` order."""
+    from hwnas.spaces.nb201 import EDGES, OPS, NB201Space
+
+    space = NB201Space()
+    n_edges, n_ops = len(EDGES), len(OPS)
+    genes = np.array(list(itertools.product(range(n_ops), repeat=n_edges)), dtype=np.int64)
+    masks = {
+        "all": genes != 0,
+        "to_output": np.array([_to_output_edges(g) for g in genes]),
+        "live": np.array([space.live_edges(space.decode(g)) for g in genes]),
+    }
+    # The space counts FLOPs and parameters of live edges only, additively: a constant
+    # (stem, reductions, head) plus one amount per live op. Read both off the space
+    # itself, so the features follow it if its network changes.
+    empty = space.decode([0] * n_edges)
+    base_flops, base_params = space.flops(empty), space.params(empty)
+    op_flops, op_params = np.zeros(n_ops), np.zeros(n_ops)
+    probe_edge = 3  # node 3 <- node 0: live whenever its op is not none
+    for k in range(1, n_ops):
+        probe = space.decode([k if e == probe_edge else 0 for e in range(n_edges)])
+        op_flops[k] = space.flops(probe) - base_flops
+        op_params[k] = space.params(probe) - base_params
+    names: list[str] = list(space.feature_names())
+    columns: list[np.ndarray] = []
+    one_hot = np.zeros((genes.shape[0], n_edges * n_ops))
+    for e in range(n_edges):
+        one_hot[np.arange(genes.shape[0]), e * n_ops + genes[:, e]] = 1.0
+    columns.append(one_hot)
+    for rule in NB201_RULES:
+        for k in range(1, n_ops):
+            names.append(f"n_{OPS[k]}_{rule}")
+            columns.append(((genes == k) & masks[rule]).sum(axis=1, keepdims=True))
+    for rule in NB201_RULES:
+        names.append("flops" if rule == "live" else f"flops_{rule}")
+        columns.append((np.where(masks[rule], op_flops[genes], 0.0).sum(1) + base_flops)[:, None])
+    names.append("params")
+    columns.append(
+        (np.where(masks["live"], op_params[genes], 0.0).sum(1) + base_params)[:, None]
+    )
+    table = np.hstack(columns).astype(np.float64)
+    table.setflags(write=False)
+    return tuple(names), table
+
+
+class NB201FeatureSet(FeatureSet):
+    """NAS-Bench-201 features: the space's one-hot, op counts and FLOPs under each
+    execution rule (:data:`NB201_RULES`), and parameters; tabulated for all cells."""
+
+    @property
+    def names(self) -> list[str]:
+        return list(_nb201_table()[0])
+
+    @property
+    def summary_names(self) -> list[str]:
+        """Op counts and FLOPs under every execution rule, and parameters."""
+        own = set(self.space.feature_names())
+        return [n for n in self.names if n not in own]
+
+    def matrix(self, archs: Sequence[str]) -> np.ndarray:
+        genes = np.array([self.space.encode(a) for a in archs], dtype=np.int64)
+        return self.from_genes(genes.reshape(len(archs), self.n_genes))
+
+    def from_genes(self, genes: np.ndarray | Sequence[Sequence[int]]) -> np.ndarray:
+        return _nb201_table()[1][self.flat_index(genes)]
+
+
+def feature_set(space: SearchSpace) -> FeatureSet:
+    """The feature set predictors use for ``space``."""
+    from hwnas.spaces.nb201 import NB201Space
+
+    if isinstance(space, NB201Space):
+        return NB201FeatureSet(space)
+    return FeatureSet(space)
+
+
+__all__ = ["ENUMERATION_LIMIT", "NB201_RULES", "FeatureSet", "NB201FeatureSet", "feature_set"]

@@ -1,0 +1,330 @@
+"""LightGBM predictors: gradient-boosted trees on a space's features, with intervals.
+
+What makes them good (measured in ``benchmarks/predictors.py``):
+
+- The target is ``log(value)``: latency is multiplicative in its causes and errors
+  that matter are relative. The loss is Huber with ``alpha = 0.1`` on the log, i.e.
+  squared error up to about 10% and absolute beyond: a few wild measurements (the
+  public Raspberry Pi table has near-zero and doubled values) do not drag the fit.
+- Early stopping on a seeded validation split picks the number of trees; the point
+  model is then refit on all rows with that many trees scaled up by the share of rows
+  held out, so no measurement is wasted. The reported validation metrics come from the
+  model before the refit, which never saw the validation rows.
+- Small trees (7 leaves, at least 3 rows a leaf) and a learning rate of 0.05: a few
+  hundred measurements are the common case.
+- Intervals: two quantile models (by default 0.1 and 0.9), conformally calibrated on
+  the validation split (CQR: widened or narrowed by the quantile of the split's
+  conformity scores), so that the nominal share of held-out values falls inside. Each
+  interval also contains its point prediction.
+
+Models are saved in LightGBM's text format only (see ``predictors.artifacts``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import lightgbm as lgb
+import numpy as np
+
+from hwnas.spaces import SearchSpace
+from predictors import metrics
+from predictors.base import (
+    Interval,
+    Origin,
+    Predictor,
+    check_metric,
+    check_training_data,
+    resolve_space,
+    training_hash,
+)
+from predictors.errors import ArtifactError, PredictorError
+
+#: LightGBM parameters of every model; ``params=`` overrides or adds to them.
+DEFAULT_PARAMS: dict[str, Any] = {
+    "objective": "huber",
+    "alpha": 0.1,
+    "metric": "l1",
+    "learning_rate": 0.05,
+    "num_leaves": 7,
+    "min_data_in_leaf": 3,
+    "min_data_in_bin": 1,
+    "feature_pre_filter": False,
+    "deterministic": True,
+    "force_row_wise": True,
+    "verbose": -1,
+}
+#: Parameters fit() sets itself; passing them in ``params`` is an error.
+_RESERVED = {"seed", "num_threads", "num_iterations", "num_boost_round", "n_estimators"}
+#: Fewest training rows accepted (3 or more are held out for validation).
+MIN_ROWS = 10
+MODEL_FILES = ("model.txt", "quantile_low.txt", "quantile_high.txt")
+
+
+def _lgb_name(name: str) -> str:
+    """LightGBM refuses some characters in feature names; the artifact keeps the real ones."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", name) or "feature"
+
+
+class LightGBMPredictor(Predictor):
+    """Gradient-boosted trees predicting ``metric`` from ``space``'s features.
+
+    Keyword-only arguments: ``space`` (instance or name), ``metric`` (``latency_ms``,
+    ``peak_memory_mb`` or ``energy_mj``), ``seed``, ``validation_fraction`` (share of
+    rows held out for early stopping and calibration), ``quantiles`` (the interval's
+    nominal low and high quantiles), ``max_rounds``, ``early_stopping_rounds``,
+    ``params`` (LightGBM parameters over :data:`DEFAULT_PARAMS`) and ``n_jobs``
+    (threads for training and prediction; 0 lets OpenMP choose). One thread is the
+    default: on tables of a few thousand rows it is as fast as two, and OpenMP's
+    spinning threads slow training down tenfold when the cores are shared with other
+    work. Large prediction batches gain from more threads (the attribute may be changed
+    after loading).
+    """
+
+    kind: ClassVar[str] = "lightgbm"
+
+    booster_: lgb.Booster
+    low_booster_: lgb.Booster
+    high_booster_: lgb.Booster
+    interval_offset_: float
+    target_offset_: float
+    target_center_: float
+    best_iteration_: int
+    validation_: dict[str, Any]
+    training_hash_: str
+    n_train_: int
+    origin_: Origin
+
+    def __init__(
+        self,
+        *,
+        space: SearchSpace | str,
+        metric: str = "latency_ms",
+        seed: int = 0,
+        validation_fraction: float = 0.15,
+        quantiles: tuple[float, float] = (0.1, 0.9),
+        max_rounds: int = 5000,
+        early_stopping_rounds: int = 100,
+        params: Mapping[str, Any] | None = None,
+        n_jobs: int = 1,
+    ) -> None:
+        self.space = resolve_space(space)
+        self.metric = check_metric(metric)
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+        if not 0.05 <= validation_fraction <= 0.5:
+            raise ValueError(
+                f"validation_fraction must be in [0.05, 0.5], got {validation_fraction!r}"
+            )
+        low, high = quantiles
+        if not 0.0 < low < high < 1.0:
+            raise ValueError(f"quantiles must satisfy 0 < low < high < 1, got {quantiles!r}")
+        if max_rounds < 1:
+            raise ValueError(f"max_rounds must be >= 1, got {max_rounds!r}")
+        if early_stopping_rounds < 1:
+            raise ValueError(f"early_stopping_rounds must be >= 1, got {early_stopping_rounds!r}")
+        reserved = sorted(_RESERVED & set(params or {}))
+        if reserved:
+            raise ValueError(
+                f"params must not set {', '.join(reserved)}; use seed=, n_jobs= and max_rounds="
+            )
+        if n_jobs < 0:
+            raise ValueError(f"n_jobs must be >= 0, got {n_jobs!r}")
+        self.seed = seed
+        self.validation_fraction = float(validation_fraction)
+        self.quantiles = (float(low), float(high))
+        self.max_rounds = int(max_rounds)
+        self.early_stopping_rounds = int(early_stopping_rounds)
+        self.params = dict(params or {})
+        self.n_jobs = int(n_jobs)
+
+    def _fitted_attributes(self) -> tuple[str, ...]:
+        return ("booster_", "low_booster_", "high_booster_", "interval_offset_", "feature_names_")
+
+    def _lgb_params(self, **extra: Any) -> dict[str, Any]:
+        return {
+            **DEFAULT_PARAMS, **self.params, **extra,
+            "seed": self.seed, "num_threads": self.n_jobs,
+        }  # fmt: skip
+
+    # -- training --------------------------------------------------------------------------
+
+    def fit(
+        self,
+        archs: Sequence[str],
+        y: Sequence[float] | np.ndarray,
+        *,
+        origin: Origin | None = None,
+    ) -> LightGBMPredictor:
+        """Train on measured ``y`` of ``archs`` (at least :data:`MIN_ROWS` rows).
+
+        Raises ``InvalidArchError`` for an architecture not in the space and
+        ``ValueError`` for mismatched lengths or values that are not finite and >= 0.
+        """
+        arch_list, values = check_training_data(archs, y, min_rows=MIN_ROWS)
+        x = self.features.matrix(arch_list)
+        names = self.features.names
+        positive = values[values > 0]
+        if positive.size == 0:
+            raise PredictorError(f"every training value of {self.metric} is 0; nothing to learn")
+        # log(0) is -inf: shift by a small amount when any value is exactly zero.
+        offset = 0.0 if positive.size == values.size else float(1e-3 * np.median(positive))
+        # Huber gradients are capped at alpha, so trees would need hundreds of rounds just
+        # to climb from 0 to the typical log value: start from the median instead.
+        center = float(np.median(np.log(values + offset)))
+        target = np.log(values + offset) - center
+
+        n = values.size
+        n_val = min(max(3, math.ceil(self.validation_fraction * n)), n - 5)
+        order = np.random.default_rng(self.seed).permutation(n)
+        val, train = order[:n_val], order[n_val:]
+        lgb_names = [_lgb_name(c) for c in names]
+
+        def dataset(rows: np.ndarray, reference: lgb.Dataset | None = None) -> lgb.Dataset:
+            return lgb.Dataset(
+                x[rows], target[rows], feature_name=lgb_names, reference=reference,
+                params={"min_data_in_bin": 1, "feature_pre_filter": False, "verbose": -1},
+                free_raw_data=False,
+            )  # fmt: skip
+
+        train_set = dataset(train)
+        val_set = dataset(val, train_set)
+
+        def stop() -> list[Callable[..., Any]]:  # a fresh callback per model: it keeps state
+            return [lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True,
+                                       verbose=False)]  # fmt: skip
+
+        point = lgb.train(self._lgb_params(), train_set, num_boost_round=self.max_rounds,
+                          valid_sets=[val_set], callbacks=stop())  # fmt: skip
+        best = max(1, point.best_iteration or point.current_iteration())
+        val_pred = np.exp(np.asarray(point.predict(x[val], num_iteration=best)) + center) - offset
+        validation = metrics.report(values[val], np.maximum(val_pred, 0.0))
+
+        quantile_models = []
+        for alpha in self.quantiles:
+            params = self._lgb_params(objective="quantile", alpha=alpha, metric="quantile")
+            quantile_models.append(
+                lgb.train(params, train_set, num_boost_round=self.max_rounds,
+                          valid_sets=[val_set], callbacks=stop())  # fmt: skip
+            )
+        low_model, high_model = quantile_models
+        # Conformalized quantile regression on the validation split (log scale).
+        scores = np.maximum(low_model.predict(x[val]) - target[val],
+                            target[val] - high_model.predict(x[val]))  # fmt: skip
+        miss = self.quantiles[0] + (1.0 - self.quantiles[1])
+        level = min(1.0, math.ceil((n_val + 1) * (1.0 - miss)) / n_val)
+        calibration = float(np.quantile(scores, level, method="higher"))
+
+        # Refit the point model on every row with proportionally more trees.
+        rounds = max(1, math.ceil(best * n / train.size))
+        full = lgb.train(self._lgb_params(), dataset(np.arange(n)), num_boost_round=rounds)
+
+        self.booster_ = full
+        self.low_booster_ = low_model
+        self.high_booster_ = high_model
+        self.interval_offset_ = calibration
+        self.target_offset_ = offset
+        self.target_center_ = center
+        self.best_iteration_ = best
+        self.validation_ = {**validation, "share": self.validation_fraction}
+        self.training_hash_ = training_hash(arch_list, values)
+        self.n_train_ = n
+        self.origin_ = origin or Origin()
+        self.feature_names_ = list(names)
+        self._forget_table()
+        return self
+
+    # -- prediction --------------------------------------------------------------------------
+
+    def _from_log(self, log_values: np.ndarray) -> np.ndarray:
+        return np.maximum(np.exp(log_values + self.target_center_) - self.target_offset_, 0.0)
+
+    def predict_batch(self, features: np.ndarray) -> np.ndarray:
+        x = self._check_features(features)
+        if x.shape[0] == 0:
+            return np.zeros(0)
+        raw = np.asarray(self.booster_.predict(x, num_threads=self.n_jobs))
+        return self._from_log(raw)
+
+    def predict_interval_batch(self, features: np.ndarray) -> Interval:
+        x = self._check_features(features)
+        value = self.predict_batch(x)
+        if x.shape[0] == 0:
+            return Interval(value, value.copy(), value.copy())
+        q = self.interval_offset_
+        low = self._from_log(np.asarray(self.low_booster_.predict(x, num_threads=self.n_jobs)) - q)
+        high = self._from_log(
+            np.asarray(self.high_booster_.predict(x, num_threads=self.n_jobs)) + q
+        )
+        return Interval(value, np.minimum(low, value), np.maximum(high, value))
+
+    # -- artifact hooks (see predictors.artifacts) -------------------------------------------
+
+    def _state(self) -> dict[str, Any]:
+        self.check_is_fitted()
+        return {
+            "target": {
+                "transform": "log", "offset": self.target_offset_, "center": self.target_center_
+            },
+            "interval": {"quantiles": list(self.quantiles), "calibration": self.interval_offset_},
+            "training": {
+                "seed": self.seed,
+                "validation_fraction": self.validation_fraction,
+                "best_iteration": self.best_iteration_,
+                "rounds": self.booster_.current_iteration(),
+                "max_rounds": self.max_rounds,
+                "early_stopping_rounds": self.early_stopping_rounds,
+                "params": self._lgb_params(),
+            },
+        }
+
+    def _write_files(self, directory: Path) -> list[str]:
+        self.check_is_fitted()
+        boosters = (self.booster_, self.low_booster_, self.high_booster_)
+        for name, booster in zip(MODEL_FILES, boosters, strict=True):
+            booster.save_model(str(directory / name))
+        return list(MODEL_FILES)
+
+    @classmethod
+    def _restore(cls, space: SearchSpace, meta: Mapping[str, Any], directory: Path, *,
+                 force: bool = False) -> LightGBMPredictor:  # fmt: skip
+        state = meta["state"]
+        training = state["training"]
+        quantiles = state["interval"]["quantiles"]
+        params = {k: v for k, v in training["params"].items()
+                  if k not in _RESERVED and DEFAULT_PARAMS.get(k) != v}  # fmt: skip
+        new = cls(
+            space=space, metric=meta["metric"], seed=int(training["seed"]),
+            validation_fraction=float(training["validation_fraction"]),
+            quantiles=(float(quantiles[0]), float(quantiles[1])),
+            max_rounds=int(training["max_rounds"]),
+            early_stopping_rounds=int(training["early_stopping_rounds"]), params=params,
+        )  # fmt: skip
+        boosters = []
+        for name in MODEL_FILES:
+            path = directory / name
+            try:
+                boosters.append(lgb.Booster(model_str=path.read_text(encoding="utf-8")))
+            except (lgb.basic.LightGBMError, UnicodeDecodeError, ValueError) as exc:
+                raise ArtifactError(
+                    f"{path} is not a readable LightGBM text model ({exc}); retrain the "
+                    f"predictor with `hwnas predictor train`"
+                ) from None
+        new.booster_, new.low_booster_, new.high_booster_ = boosters
+        new.interval_offset_ = float(state["interval"]["calibration"])
+        new.target_offset_ = float(state["target"]["offset"])
+        new.target_center_ = float(state["target"]["center"])
+        new.best_iteration_ = int(training["best_iteration"])
+        new.validation_ = dict(meta.get("validation") or {})
+        new.training_hash_ = str(meta["training_set"]["hash"])
+        new.n_train_ = int(meta["training_set"]["n"])
+        new.origin_ = Origin.from_dict(meta.get("origin"))
+        new.feature_names_ = list(meta["feature_names"])
+        return new
+
+
+__all__ = ["DEFAULT_PARAMS", "MIN_ROWS", "LightGBMPredictor"]

@@ -1,0 +1,292 @@
+"""Few-shot transfer: a predictor for device B from a predictor for device A and k
+measurements on B.
+
+The base predictor's output is a feature: ``z = log(prediction on A)``. Three
+corrections map it to B, all fit on ``log`` of B's values:
+
+- ``linear``: ``a + b z`` (least squares). Enough when B is A, slower or faster.
+- ``isotonic``: a non-decreasing step function of ``z`` (keeps A's ranking).
+- ``ridge`` (default): ``a + b z + w . s``, where ``s`` are the few summary features
+  of the space (FLOPs and parameters; for NAS-Bench-201 also the op counts under each
+  execution rule) standardised, with a ridge penalty. The penalty and how much to
+  trust ``z`` (its own penalty: light, equal, or none of it) are chosen by k-fold
+  cross-validation, so a base device that ranks architectures differently from B is
+  discounted rather than trusted.
+
+Intervals come from the out-of-fold residuals (their ``quantiles``), and the reported
+validation metrics are out-of-fold too. The base predictor travels with the artifact
+as ``base/``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from scipy.optimize import isotonic_regression
+
+from hwnas.spaces import SearchSpace
+from predictors import metrics
+from predictors.base import (
+    Interval,
+    Origin,
+    Predictor,
+    check_metric,
+    check_training_data,
+    training_hash,
+)
+
+CORRECTIONS = ("ridge", "linear", "isotonic")
+#: Fewest measurements on the new device that ``fit`` accepts.
+MIN_ROWS = 3
+#: The ridge penalties tried, and the factors of the penalty on ``z`` (1e6: ignore A).
+RIDGE_GRID = tuple(float(v) for v in np.logspace(-3, 4, 15))
+Z_PENALTY_FACTORS = (0.01, 1.0, 1e6)
+_TINY = 1e-12
+
+
+class TransferPredictor(Predictor):
+    """A predictor for a new device: ``base``'s prediction corrected by a few measurements.
+
+    Keyword-only arguments: ``base`` (a fitted predictor of the same space), ``metric``
+    (default: the base's), ``correction`` (one of :data:`CORRECTIONS`), ``seed`` (the
+    cross-validation folds) and ``quantiles`` (the interval's nominal quantiles).
+    """
+
+    kind: ClassVar[str] = "transfer"
+
+    coef_: np.ndarray
+    intercept_: float
+    mean_: np.ndarray
+    scale_: np.ndarray
+    lambda_: float
+    z_penalty_: float
+    knots_: tuple[np.ndarray, np.ndarray]
+    residual_interval_: tuple[float, float]
+    target_offset_: float
+
+    def __init__(
+        self,
+        *,
+        base: Predictor,
+        metric: str | None = None,
+        correction: str = "ridge",
+        seed: int = 0,
+        quantiles: tuple[float, float] = (0.1, 0.9),
+    ) -> None:
+        if not isinstance(base, Predictor):
+            raise ValueError(f"base must be a Predictor, got {type(base).__name__}")
+        if correction not in CORRECTIONS:
+            raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}, "
+                             f"got {correction!r}")  # fmt: skip
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+        low, high = quantiles
+        if not 0.0 < low < high < 1.0:
+            raise ValueError(f"quantiles must satisfy 0 < low < high < 1, got {quantiles!r}")
+        self.base = base
+        self.space = base.space
+        self.metric = check_metric(metric if metric is not None else base.metric)
+        self.correction = correction
+        self.seed = seed
+        self.quantiles = (float(low), float(high))
+
+    def _fitted_attributes(self) -> tuple[str, ...]:
+        return ("coef_", "intercept_", "residual_interval_", "feature_names_")
+
+    # -- the correction -----------------------------------------------------------------
+
+    def _design(self, features: np.ndarray) -> np.ndarray:
+        """Columns ``[z, summary features...]`` (``linear``/``isotonic`` use only ``z``)."""
+        z = np.log(np.maximum(self.base.predict_batch(features), _TINY))
+        if self.correction != "ridge":
+            return z[:, None]
+        return np.hstack([z[:, None], features[:, self.features.summary_columns()]])
+
+    @staticmethod
+    def _ridge(design: np.ndarray, target: np.ndarray, lam: float,
+               z_factor: float) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+        mean = design.mean(axis=0)
+        scale = design.std(axis=0)
+        scale[scale == 0] = 1.0
+        z = (design - mean) / scale
+        penalty = np.ones(design.shape[1])
+        penalty[0] = z_factor
+        gram = z.T @ z + lam * np.diag(penalty)
+        coef = np.linalg.solve(gram + 1e-12 * np.eye(gram.shape[0]), z.T @ (target - target.mean()))
+        return float(target.mean()), coef, mean, scale
+
+    @staticmethod
+    def _isotonic(z: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        order = np.argsort(z, kind="stable")
+        fitted = isotonic_regression(target[order]).x
+        knots, inverse = np.unique(z[order], return_inverse=True)
+        values = np.bincount(inverse, weights=fitted) / np.bincount(inverse)
+        return knots, values
+
+    def _fit_once(self, design: np.ndarray, target: np.ndarray, lam: float,
+                  z_factor: float) -> dict[str, Any]:  # fmt: skip
+        if self.correction == "isotonic":
+            return {"knots": self._isotonic(design[:, 0], target)}
+        intercept, coef, mean, scale = self._ridge(design, target, lam, z_factor)
+        return {"intercept": intercept, "coef": coef, "mean": mean, "scale": scale}
+
+    @staticmethod
+    def _apply(model: Mapping[str, Any], design: np.ndarray) -> np.ndarray:
+        if "knots" in model:
+            knots, values = model["knots"]
+            return np.interp(design[:, 0], knots, values)
+        scaled = (design - model["mean"]) / model["scale"]
+        return np.asarray(model["intercept"] + scaled @ model["coef"])
+
+    def fit(
+        self,
+        archs: Sequence[str],
+        y: Sequence[float] | np.ndarray,
+        *,
+        origin: Origin | None = None,
+    ) -> TransferPredictor:
+        """Fit the correction on ``y`` measured on the new device (at least 3 rows)."""
+        self.base.check_is_fitted()
+        arch_list, values = check_training_data(archs, y, min_rows=MIN_ROWS)
+        features = self.features.matrix(arch_list)
+        positive = values[values > 0]
+        offset = 0.0 if positive.size == values.size else float(
+            1e-3 * np.median(positive) if positive.size else 1e-6
+        )
+        target = np.log(values + offset)
+        design = self._design(features)
+        n = values.size
+        folds = np.random.default_rng(self.seed).permutation(n) % min(n, 10)
+
+        def out_of_fold(lam: float, z_factor: float) -> np.ndarray:
+            found = np.empty(n)
+            for f in np.unique(folds):
+                test = folds == f
+                model = self._fit_once(design[~test], target[~test], lam, z_factor)
+                found[test] = self._apply(model, design[test])
+            return found
+
+        if self.correction == "ridge":
+            candidates = [(lam, zf) for zf in Z_PENALTY_FACTORS for lam in RIDGE_GRID]
+        else:
+            candidates = [(1e-9, 1.0)]
+        best: tuple[float, float, float, np.ndarray] | None = None
+        for lam, zf in candidates:
+            oof = out_of_fold(lam, zf)
+            error = float(np.mean(np.abs(oof - target)))
+            if best is None or error < best[0] - 1e-12:
+                best = (error, lam, zf, oof)
+        assert best is not None
+        _, lam, zf, oof = best
+        model = self._fit_once(design, target, lam, zf)
+        residuals = target - oof
+        low, high = np.quantile(residuals, self.quantiles)
+
+        self.intercept_ = float(model.get("intercept", 0.0))
+        self.coef_ = np.asarray(model.get("coef", np.zeros(0)), dtype=np.float64)
+        self.mean_ = np.asarray(model.get("mean", np.zeros(0)), dtype=np.float64)
+        self.scale_ = np.asarray(model.get("scale", np.zeros(0)), dtype=np.float64)
+        knots = model.get("knots", (np.zeros(0), np.zeros(0)))
+        self.knots_ = (np.asarray(knots[0], dtype=np.float64),
+                       np.asarray(knots[1], dtype=np.float64))  # fmt: skip
+        self.lambda_ = float(lam)
+        self.z_penalty_ = float(zf)
+        self.residual_interval_ = (min(float(low), 0.0), max(float(high), 0.0))
+        self.target_offset_ = offset
+        self.validation_ = {
+            **metrics.report(values, np.maximum(np.exp(oof) - offset, 0.0)),
+            "method": f"{min(n, 10)}-fold cross-validation",
+        }
+        self.training_hash_ = training_hash(arch_list, values)
+        self.n_train_ = n
+        self.origin_ = origin or Origin()
+        self.feature_names_ = list(self.base.feature_names_)
+        self._forget_table()
+        return self
+
+    # -- prediction ----------------------------------------------------------------------
+
+    def _model(self) -> dict[str, Any]:
+        if self.correction == "isotonic":
+            return {"knots": self.knots_}
+        return {"intercept": self.intercept_, "coef": self.coef_, "mean": self.mean_,
+                "scale": self.scale_}  # fmt: skip
+
+    def predict_batch(self, features: np.ndarray) -> np.ndarray:
+        x = self._check_features(features)
+        if x.shape[0] == 0:
+            return np.zeros(0)
+        log_value = self._apply(self._model(), self._design(x))
+        return np.maximum(np.exp(log_value) - self.target_offset_, 0.0)
+
+    def predict_interval_batch(self, features: np.ndarray) -> Interval:
+        value = self.predict_batch(features)
+        low, high = self.residual_interval_
+        shifted = value + self.target_offset_
+        return Interval(
+            value,
+            np.minimum(np.maximum(shifted * math.exp(low) - self.target_offset_, 0.0), value),
+            np.maximum(shifted * math.exp(high) - self.target_offset_, value),
+        )
+
+    # -- artifact hooks ----------------------------------------------------------------------
+
+    def _state(self) -> dict[str, Any]:
+        self.check_is_fitted()
+        return {
+            "correction": self.correction,
+            "seed": self.seed,
+            "quantiles": list(self.quantiles),
+            "intercept": self.intercept_,
+            "coef": self.coef_.tolist(),
+            "mean": self.mean_.tolist(),
+            "scale": self.scale_.tolist(),
+            "knots": [self.knots_[0].tolist(), self.knots_[1].tolist()],
+            "lambda": self.lambda_,
+            "z_penalty": self.z_penalty_,
+            "residual_interval": list(self.residual_interval_),
+            "target_offset": self.target_offset_,
+            "base": {"kind": self.base.kind, "device": self.base.origin_.device,
+                     "fingerprint": self.base.origin_.fingerprint},  # fmt: skip
+        }
+
+    def _write_files(self, directory: Path) -> list[str]:
+        from predictors.artifacts import META, save_predictor
+
+        save_predictor(self.base, directory / "base")
+        return [f"base/{META}"]
+
+    @classmethod
+    def _restore(cls, space: SearchSpace, meta: Mapping[str, Any], directory: Path, *,
+                 force: bool = False) -> TransferPredictor:  # fmt: skip
+        from predictors.artifacts import load_predictor
+
+        state = meta["state"]
+        base = load_predictor(directory / "base", space=space, force=force)
+        low_q, high_q = (float(q) for q in state["quantiles"])
+        new = cls(base=base, metric=meta["metric"], correction=state["correction"],
+                  seed=int(state["seed"]), quantiles=(low_q, high_q))  # fmt: skip
+        new.intercept_ = float(state["intercept"])
+        new.coef_ = np.asarray(state["coef"], dtype=np.float64)
+        new.mean_ = np.asarray(state["mean"], dtype=np.float64)
+        new.scale_ = np.asarray(state["scale"], dtype=np.float64)
+        new.knots_ = (np.asarray(state["knots"][0], dtype=np.float64),
+                      np.asarray(state["knots"][1], dtype=np.float64))  # fmt: skip
+        new.lambda_ = float(state["lambda"])
+        new.z_penalty_ = float(state["z_penalty"])
+        low, high = state["residual_interval"]
+        new.residual_interval_ = (float(low), float(high))
+        new.target_offset_ = float(state["target_offset"])
+        new.validation_ = dict(meta.get("validation") or {})
+        new.training_hash_ = str(meta["training_set"]["hash"])
+        new.n_train_ = int(meta["training_set"]["n"])
+        new.origin_ = Origin.from_dict(meta.get("origin"))
+        new.feature_names_ = list(meta["feature_names"])
+        return new
+
+
+__all__ = ["CORRECTIONS", "MIN_ROWS", "TransferPredictor"]

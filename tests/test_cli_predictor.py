@@ -1,0 +1,223 @@
+"""`hwnas predictor train | eval` and `hwnas predict`, end to end through the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hwnas.cli import main
+from hwnas.data import nb201_table
+from hwnas.store import Store
+from tests.test_predictors import fill_store, make_fingerprint
+
+RASPI4, GOLD = "latency_raspi4_ms", "latency_gold_6226_ms"
+CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"  # noqa: E501
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def write_table(path: Path, index: np.ndarray, column: str = RASPI4) -> Path:
+    """A table shaped like ../shared/data/nb201_latency_*.csv: index, arch, latency_ms."""
+    part = nb201_table().iloc[index]
+    frame = pd.DataFrame({"index": part["index"], "arch": part["arch"],
+                          "latency_ms": part[column]})  # fmt: skip
+    if path.suffix == ".parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("tables")
+    order = np.random.default_rng(0).permutation(15625)
+    return {
+        "train": write_table(root / "train.csv", order[:600]),
+        "test": write_table(root / "test.parquet", order[600:2600]),
+        "gold_few": write_table(root / "gold_few.csv", order[3000:3020], GOLD),
+    }
+
+
+@pytest.fixture(scope="module")
+def trained(tables: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("predictors") / "raspi4"
+    code = main(["predictor", "train", "--space", "nb201", "--metric", "latency_ms",
+                 "--table", str(tables["train"]), "-o", str(directory), "--seed", "0"])  # fmt: skip
+    assert code == 0
+    return directory
+
+
+def test_train_from_a_table_prints_one_json_document(capsys, tables, tmp_path) -> None:
+    code, out, err = run_cli(capsys, "predictor", "train", "--space", "nb201", "--metric",
+                             "latency_ms", "--table", tables["train"], "-o", tmp_path / "p",
+                             "--seed", "3", "--json")  # fmt: skip
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["kind"] == "lightgbm" and doc["space"] == "nb201" and doc["metric"] == "latency_ms"
+    assert doc["training_set"]["n"] == 600 and doc["training_set"]["rows"] == 600
+    assert doc["validation"]["n"] == 90 and doc["validation"]["spearman"] > 0.9
+    assert doc["source"] == f"table {tables['train']}"
+    meta = json.loads((tmp_path / "p" / "meta.json").read_text())
+    assert meta["state"]["training"]["seed"] == 3 and meta["training_set"]["n"] == 600
+
+
+def test_train_shows_validation_scores(capsys, trained, tables, tmp_path) -> None:
+    code, out, err = run_cli(capsys, "predictor", "train", "--space", "nb201", "--table",
+                             tables["gold_few"], "-o", tmp_path / "g")  # fmt: skip
+    assert code == 0, err
+    assert "Spearman" in out and "within ±10%" in out and "validation" in out
+    assert "trained a lightgbm predictor of latency_ms on 20 nb201 architectures" in err
+
+
+def test_eval_reports_connected_and_disconnected_cells_apart(capsys, trained, tables,
+                                                             tmp_path) -> None:  # fmt: skip
+    plot = tmp_path / "scatter.png"
+    code, out, err = run_cli(capsys, "predictor", "eval", trained, "--table", tables["test"],
+                             "--plot", plot, "--json")  # fmt: skip
+    assert code == 0, err
+    doc = json.loads(out)
+    groups = doc["groups"]
+    assert set(groups) == {"all", "connected", "disconnected"}
+    assert groups["all"]["n"] == 2000
+    assert groups["connected"]["n"] + groups["disconnected"]["n"] == 2000
+    assert set(groups["connected"]) == {"n", "mape", "rmse", "spearman", "kendall", "within_5",
+                                        "within_10"}  # fmt: skip
+    assert groups["connected"]["spearman"] > 0.95 and groups["connected"]["within_10"] > 0.55
+    assert 0.6 < doc["interval"]["coverage"] <= 1.0 and doc["interval"]["nominal"] == 0.8
+    assert doc["warnings"] == [] and doc["plot"] == str(plot)
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    code, out, err = run_cli(capsys, "predictor", "eval", trained, "--table", tables["test"])
+    assert code == 0 and "disconnected" in out and "Kendall" in out and "coverage" in err
+
+
+def test_eval_on_the_training_table_warns(capsys, trained, tables) -> None:
+    code, out, _ = run_cli(capsys, "predictor", "eval", trained, "--table", tables["train"],
+                           "--json")  # fmt: skip
+    assert code == 0
+    assert json.loads(out)["warnings"] == [
+        "this is the predictor's training set: the scores flatter it"
+    ]
+
+
+def test_predict_prints_values_and_intervals(capsys, trained) -> None:
+    other = "|none~0|+|nor_conv_1x1~0|none~1|+|nor_conv_1x1~0|none~1|none~2|"
+    code, out, err = run_cli(capsys, "predict", trained, "--arch", CELL, "--arch", other,
+                             "--json")  # fmt: skip
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["metric"] == "latency_ms" and doc["interval_nominal"] == 0.8
+    values = {p["arch"]: p for p in doc["predictions"]}
+    assert set(values) == {CELL, other}
+    for p in values.values():
+        assert 0 < p["low"] <= p["value"] <= p["high"]
+    assert values[CELL]["value"] > 3 * values[other]["value"]  # 3 convs 3x3 vs 2 convs 1x1
+    code, out, _ = run_cli(capsys, "predict", trained, "--arch", CELL)
+    assert code == 0 and "interval (80%)" in out
+
+
+def test_train_from_the_store_and_refuse_mixed_fingerprints(capsys, tmp_path) -> None:
+    table = nb201_table()
+    one, two = make_fingerprint(threads=4), make_fingerprint(threads=2)
+    with Store(os.environ["HWNAS_STORE"]) as store:  # the isolated store of conftest.py
+        fill_store(store, table, 30, one)
+    code, out, err = run_cli(capsys, "predictor", "train", "--space", "nb201", "--device",
+                             "rpi4", "-o", tmp_path / "s", "--json")  # fmt: skip
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["device"] == "rpi4" and doc["fingerprint"] == one.hash
+    assert doc["training_set"]["n"] == 30
+    with Store(os.environ["HWNAS_STORE"]) as store:
+        fill_store(store, table, 12, two, start=30)
+    code, out, err = run_cli(capsys, "predictor", "train", "--space", "nb201", "--device",
+                             "rpi4", "-o", tmp_path / "t", "--json")  # fmt: skip
+    assert code == 2 and "Traceback" not in err
+    message = json.loads(out)["errors"][0]["message"]
+    assert one.hash[:12] in message and two.hash[:12] in message and "--fingerprint" in message
+    code, out, err = run_cli(capsys, "predictor", "train", "--space", "nb201", "--device",
+                             "rpi4", "--fingerprint", two.hash[:10], "-o", tmp_path / "t",
+                             "--json")  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["training_set"]["n"] == 12
+
+
+def test_transfer_with_a_base_predictor(capsys, trained, tables, tmp_path) -> None:
+    code, out, err = run_cli(capsys, "predictor", "train", "--space", "nb201", "--table",
+                             tables["gold_few"], "--device", "gold", "--base", trained,
+                             "-o", tmp_path / "gold", "--json")  # fmt: skip
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["kind"] == "transfer" and doc["device"] == "gold"
+    assert doc["validation"]["method"] == "10-fold cross-validation"
+    assert (tmp_path / "gold" / "base" / "model.txt").exists()
+    code, out, err = run_cli(capsys, "predict", tmp_path / "gold", "--arch", CELL, "--json")
+    assert code == 0, err
+    assert json.loads(out)["device"] == "gold"
+
+
+def test_a_tampered_predictor_needs_force(capsys, trained, tmp_path) -> None:
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(trained, copy)
+    with (copy / "quantile_high.txt").open("a") as fh:
+        fh.write("\n")
+    code, out, err = run_cli(capsys, "predict", copy, "--arch", CELL, "--json")
+    assert code == 2 and "Traceback" not in err
+    assert json.loads(out)["errors"][0]["error"] == "predictor_artifact"
+    assert "changed since it was written" in err and "--force" in err
+    code, out, err = run_cli(capsys, "predict", copy, "--arch", CELL, "--force")
+    assert code == 0 and "loaded anyway (--force)" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["predictor", "train", "--space", "nb202", "--table", "{train}", "-o", "{out}"],
+         "unknown space 'nb202'"),
+        (["predictor", "train", "--space", "nb201", "--metric", "latency", "--table", "{train}",
+          "-o", "{out}"], "--metric must be one of latency_ms, peak_memory_mb, energy_mj"),
+        (["predictor", "train", "--space", "nb201", "-o", "{out}"],
+         "say where the measurements are: --device NAME"),
+        (["predictor", "train", "--space", "nb201", "--table", "{missing}", "-o", "{out}"],
+         "does not exist"),
+        (["predictor", "train", "--space", "nb201", "--metric", "energy_mj", "--table",
+          "{train}", "-o", "{out}"], "lacks the column(s) energy_mj"),
+        (["predictor", "train", "--space", "nb201", "--table", "{bad}", "-o", "{out}"],
+         "row 2 (line 3): 'resnet18' has 1 node(s)"),
+        (["predictor", "train", "--space", "nb201", "--table", "{tiny}", "-o", "{out}"],
+         "only 4 distinct architecture(s) to learn from; a predictor needs at least 10"),
+        (["predictor", "train", "--space", "nb201", "--device", "nodev", "-o", "{out}"],
+         "no measurements of nb201 architectures on device 'nodev'"),
+        (["predictor", "train", "--space", "chain", "--table", "{train}", "-o", "{out}"],
+         "are not chain architectures"),
+        (["predictor", "eval", "{missing}", "--table", "{train}"], "there is no predictor at"),
+        (["predictor", "eval", "{trained}", "--table", "{train}", "--plot", "{out}.jpg"],
+         "--plot writes PNG"),
+        (["predict", "{trained}", "--arch", "|none~0|+|x~0|"], "has 2 node(s)"),
+        (["predict", "{train}", "--arch", "x"], "is a file; a predictor is a directory"),
+    ],
+)
+def test_bad_inputs_exit_2_with_a_clear_message(capsys, tables, trained, tmp_path,
+                                                args: list[str], message: str) -> None:  # fmt: skip
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"arch": [CELL, "resnet18"], "latency_ms": [1.0, 2.0]}).to_csv(bad, index=False)
+    tiny = write_table(tmp_path / "tiny.csv", np.arange(4))
+    names = {"train": tables["train"], "out": tmp_path / "out", "missing": tmp_path / "nope.csv",
+             "bad": bad, "tiny": tiny, "trained": trained}  # fmt: skip
+    argv = [a.format(**names) for a in args]
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2, (out, err)
+    assert message in " ".join(err.split()), err
+    assert "Traceback" not in err
+    code, out, _ = run_cli(capsys, *argv, "--json")
+    assert code == 2 and json.loads(out)["errors"][0]["message"]
