@@ -243,16 +243,27 @@ def test_measurements_list_prints_a_table(capsys, conv_onnx, tmp_path):
     assert code == 0 and "no measurements" in (out + err).lower()
 
 
-def test_quickstart_exports_and_profiles_the_example(capsys, tmp_path):
+def test_quickstart_runs_the_whole_pipeline_on_this_cpu(capsys, tmp_path):
     store = tmp_path / "q.db"
-    code, out, err = run_cli(capsys, "quickstart", "--json", "--max-seconds", "2", "--store", store)
+    args = ["quickstart", "--sample", "12", "--verify", "2", "--max-seconds", "0.5",
+            "--store", store]  # fmt: skip
+    code, out, err = run_cli(capsys, *args, "--json")
     assert code == 0, err
-    (m,) = json.loads(out)["measurements"]
+    doc = json.loads(out)
+    (m,) = doc["measurements"]
     assert m["model_name"] == "mobilenet_like_w16_64px.onnx"
-    assert m["op_profile"] and "Conv" in m["op_profile"]["ops"]
-    assert m["peak_memory_mb"] > 0
+    assert "Conv" in m["op_profile"]["ops"] and m["peak_memory_mb"] > 0
+    pipeline = doc["pipeline"]
+    assert pipeline["sample"] == 12 and pipeline["pareto"] >= 1
+    assert 1 <= len(pipeline["verified"]) <= 2
+    for row in pipeline["verified"]:
+        assert row["predicted_ms"] <= pipeline["budget_ms"] + 1e-9
+        assert row["measured_ms"] > 0 and 0 < row["cifar10_accuracy"] < 100
     with Store(str(store)) as s:
-        assert s.count() == 1
-    # The second run reuses the exported file instead of exporting again.
-    code, out, err = run_cli(capsys, "quickstart", "--max-seconds", "1", "--store", store)
-    assert code == 0 and "exporting" not in err and "median ms" in out
+        assert len(s.measurements(space="nb201")) >= 12
+    # Again: the exported files and the measured cells are reused, nothing exported again.
+    code, out, err = run_cli(capsys, *args)
+    assert code == 0, err
+    assert "exporting" not in err and "best found, verified" in out
+    code, _, err = run_cli(capsys, "quickstart", "--sample", "3", "--store", store)
+    assert code == 2 and "--sample must be >= 10" in err

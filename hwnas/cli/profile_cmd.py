@@ -156,11 +156,10 @@ def profile(
     """
     import uuid
 
-    from devices.registry import connect, get_device
+    from devices.registry import get_device
     from hwnas.export import check_exporter
-    from hwnas.spaces import get_space
     from hwnas.store import NewJob
-    from profiler.fleet import DevicePlan, SpaceSample, run_fleet
+    from profiler.fleet import DevicePlan, SpaceSample
 
     models = list(models or [])
     try:
@@ -215,6 +214,21 @@ def profile(
     except HwnasError as exc:
         fail(exc, as_json=as_json)
 
+    outcomes, interrupted = run_with_progress(
+        plans, location=location, batch=batch, space=space, reconnect_timeout=reconnect_timeout
+    )
+    _report(outcomes, interrupted, as_json=as_json, store_url=location)
+
+
+def run_with_progress(
+    plans: list[Any], *, location: str, batch: str, space: Any = None,
+    reconnect_timeout: float = 300.0,
+) -> tuple[list[Any], bool]:
+    """Run the plans on their devices with one progress bar per device (on stderr)."""
+    from devices.registry import connect
+    from hwnas.spaces import get_space
+    from profiler.fleet import run_fleet
+
     progress = Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=err, transient=True,
@@ -225,13 +239,12 @@ def profile(
     }
     events = _ProgressEvents(progress, tasks, labels_are_archs=space is not None)
     with progress:
-        outcomes, interrupted = run_fleet(
+        return run_fleet(
             plans, store_location=location, batch=batch, connect=connect, events=events,
             space_loader=lambda name: space if space is not None and name == space.name
             else get_space(name),
             reconnect_timeout=reconnect_timeout,
         )  # fmt: skip
-    _report(outcomes, interrupted, as_json=as_json, store_url=location)
 
 
 def _device_names(device: str | None) -> list[str]:
