@@ -6,7 +6,14 @@ import sys
 
 import typer
 
-from hwnas.cli import devices_cmd, measurements_cmd, predictor_cmd, search_cmd, spaces_cmd
+from hwnas.cli import (
+    devices_cmd,
+    lut_cmd,
+    measurements_cmd,
+    predictor_cmd,
+    search_cmd,
+    spaces_cmd,
+)
 from hwnas.cli._common import report_error
 from hwnas.cli.profile_cmd import profile
 from hwnas.cli.quickstart import quickstart
@@ -24,6 +31,7 @@ app.command()(profile)
 app.add_typer(measurements_cmd.app, name="measurements")
 app.add_typer(spaces_cmd.app, name="spaces")
 app.add_typer(devices_cmd.app, name="devices")
+app.add_typer(lut_cmd.app, name="lut")
 
 app.add_typer(predictor_cmd.app, name="predictor")
 app.command()(predictor_cmd.predict)

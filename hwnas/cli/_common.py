@@ -8,6 +8,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from hwnas.config import store_location
 from hwnas.errors import HwnasError
@@ -31,16 +32,17 @@ def print_json(doc: Any) -> None:
 
 
 def warn(message: str) -> None:
-    err.print(f"[yellow]warning:[/yellow] {message}", soft_wrap=True)
+    err.print(f"[yellow]warning:[/yellow] {escape(message)}", soft_wrap=True)
 
 
 def note(message: str) -> None:
-    err.print(message, soft_wrap=True)
+    err.print(message, soft_wrap=True, markup=False)
 
 
 def report_error(exc: HwnasError) -> None:
     """One paragraph on stderr, no traceback."""
-    err.print(f"[bold red]error:[/bold red] {exc.message}", soft_wrap=True, markup=True)
+    # The message is plain text: block keys like mbconv[kernel=3] must not be read as markup.
+    err.print(f"[bold red]error:[/bold red] {escape(exc.message)}", soft_wrap=True, markup=True)
 
 
 def fail(exc: HwnasError, *, as_json: bool = False) -> NoReturn:

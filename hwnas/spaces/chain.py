@@ -8,6 +8,7 @@ FLOPs and parameters is analytic, so predictors and searches never need torch.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -338,14 +339,12 @@ class ChainSpace(SearchSpace):
         """
         depth = self._max_depth
         found: dict[str, Block] = {}
-        for width in self.widths:
-            for resolution in self.resolutions:
-                for expansion in self.expansions:
-                    for kernel in self.kernels:
-                        stages = ((expansion, kernel),) * depth
-                        arch = self._format(_Config(width, resolution, (stages,) * len(STAGE_CHANNELS)))
-                        for block in self.blocks(arch):
-                            found.setdefault(block.key, block)
+        choices = itertools.product(self.widths, self.resolutions, self.expansions, self.kernels)
+        for width, resolution, expansion, kernel in choices:
+            stage = ((expansion, kernel),) * depth
+            arch = self._format(_Config(width, resolution, (stage,) * len(STAGE_CHANNELS)))
+            for block in self.blocks(arch):
+                found.setdefault(block.key, block)
         return list(found.values())
 
     # -- predictor features and analytic costs ----------------------------------------------

@@ -595,7 +595,9 @@ def _mb_block_module(choice: _Choice, geo: _Geometry) -> Any:
         if kind == "conv1x1":
             branch = _conv_bn(geo.c_in, w, 1, geo.stride, relu=True)
         elif kind == "pool":
-            branch = nn.Sequential(nn.MaxPool2d(3, geo.stride, 1), _conv_bn(geo.c_in, w, 1, 1, True))
+            branch = nn.Sequential(
+                nn.MaxPool2d(3, geo.stride, 1), _conv_bn(geo.c_in, w, 1, 1, relu=True)
+            )
         else:
             branch = nn.Sequential(
                 _conv_bn(geo.c_in, w, 1, 1, relu=True), _conv_bn(w, w, kernel, geo.stride, True)

@@ -1,0 +1,505 @@
+"""The lookup-table predictor: a network's latency as the sum of its blocks' medians.
+
+``LookupTable.from_store`` reads the per-block measurements ``hwnas lut build`` stored
+(``profiler.lut``: arch space ``"<space>:blocks"``, one block key per measurement) and
+keeps, per block, n, mean, std, p10, p50 and p90 (ms). ``predict(arch)`` is
+
+    scale * sum over the blocks of arch of max(p50 - floor, 0) + offset
+
+``floor`` is the p50 of the *runner floor*, an identity on one number measured with the
+blocks: the cost of one inference call and nothing else. Every block timed alone pays
+it, a network pays it once, so a plain sum of medians counts it once per block (on
+NAS-Bench-201, 19 to 94 blocks of which many take a few microseconds, that alone makes
+the plain sum 50% too high). ``floor_correction=False`` gives the plain sum.
+
+(scale, offset) are fitted by least squares on a few whole networks measured on the same
+device under the same fingerprint (``calibrate``): the offset takes the network's own
+call and what a sum of blocks leaves out (the glue between blocks, NAS-Bench-201's node
+sums), the scale what running inside a network changes for every block (caches warm or
+cold, memory traffic between blocks). With fewer than :data:`MIN_AFFINE_NETWORKS`
+networks only the offset is fitted (scale 1).
+
+``statistic="p10"`` adds up and predicts the 10th percentile instead of the median: on a
+busy or shared machine preemption inflates a long network run far more often than a short
+block run, and the p10 of both is much less affected.
+
+``additivity_report`` says how well that works on networks the calibration did not see.
+Tables are saved and loaded as JSON (or written as CSV); nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hwnas.errors import UsageError
+from hwnas.spaces.base import Block, InvalidArchError, SearchSpace
+from hwnas.store import Store
+from predictors import metrics
+from predictors.errors import PredictorError
+
+FORMAT = "hwnas.lut"
+SCHEMA_VERSION = 1
+#: Per-block statistics (ms except ``n``), the columns of an exported table.
+STAT_KEYS = ("n", "mean_ms", "std_ms", "p10_ms", "p50_ms", "p90_ms")
+CALIBRATION_MODES = ("affine", "offset", "none")
+#: What a table adds up and predicts: name -> (BlockStats field, LatencyStats field).
+#: ``p50`` (the median) by default; ``p10`` resists contention (a busy or shared machine,
+#: a phone's background work): preemption inflates a long network run far more often than
+#: a short block run, which inflates the network medians against the block medians.
+STATISTICS = {"p50": ("p50_ms", "median"), "p10": ("p10_ms", "p10")}
+#: An affine fit needs this many networks; with two it would interpolate their noise.
+MIN_AFFINE_NETWORKS = 3
+TABLE_FORMATS = ("csv", "json")
+# The same as profiler.lut.BLOCKS_SUFFIX and FLOOR_BLOCK (predictors do not import profiler).
+_BLOCKS_SUFFIX = ":blocks"
+FLOOR_BLOCK = Block("runner_floor", (1,), (1,), {})
+FLOOR_KEY = FLOOR_BLOCK.key
+
+
+class LookupTableError(PredictorError):
+    """A lookup table cannot be built, read or used as asked."""
+
+    kind = "lookup_table"
+
+
+@dataclass(frozen=True)
+class BlockStats:
+    """One block and its measured latency distribution (ms)."""
+
+    key: str
+    op: str
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    params: dict[str, Any]
+    n: int
+    mean_ms: float
+    std_ms: float
+    p10_ms: float
+    p50_ms: float
+    p90_ms: float
+    measurement_id: int | None = None
+    model_hash: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["input_shape"], out["output_shape"] = list(self.input_shape), list(self.output_shape)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BlockStats:
+        try:
+            return cls(
+                key=str(data["key"]), op=str(data["op"]),
+                input_shape=_shape(data["input_shape"]), output_shape=_shape(data["output_shape"]),
+                params=dict(data["params"]), n=int(data["n"]),
+                **{k: float(data[k]) for k in STAT_KEYS[1:]},
+                measurement_id=_optional_int(data.get("measurement_id")),
+                model_hash=data.get("model_hash") or None,
+            )  # fmt: skip
+        except (KeyError, TypeError, ValueError) as exc:
+            raise LookupTableError(
+                f"a block row of the lookup table is malformed ({type(exc).__name__}: {exc}); "
+                f"write the table again with `hwnas lut export`."
+            ) from None
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    if isinstance(value, str):
+        return tuple(int(d) for d in value.split("x"))
+    return tuple(int(d) for d in value)
+
+
+def _optional_int(value: Any) -> int | None:
+    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """``predicted = scale * block_sum + offset`` (ms), and the networks it was fitted on."""
+
+    mode: str = "none"
+    scale: float = 1.0
+    offset: float = 0.0
+    archs: tuple[str, ...] = ()
+    #: Why the fit is simpler than asked, if it is.
+    note: str | None = None
+
+    def apply(self, block_sum: float | np.ndarray) -> Any:
+        return self.scale * block_sum + self.offset
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "archs": list(self.archs)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Calibration:
+        try:
+            mode = str(data.get("mode", "none"))
+            if mode not in CALIBRATION_MODES:
+                raise ValueError(f"unknown mode {mode!r}")
+            return cls(mode=mode, scale=float(data.get("scale", 1.0)),
+                       offset=float(data.get("offset", 0.0)),
+                       archs=tuple(str(a) for a in data.get("archs") or ()),
+                       note=data.get("note"))  # fmt: skip
+        except (TypeError, ValueError) as exc:
+            raise LookupTableError(f"the lookup table's calibration is malformed: {exc}") from None
+
+
+def fit_calibration(
+    block_sums: Sequence[float] | np.ndarray,
+    measured: Sequence[float] | np.ndarray,
+    *,
+    mode: str = "affine",
+    archs: Sequence[str] = (),
+) -> Calibration:
+    """Least-squares ``measured ~ scale * block_sum + offset`` (``affine``), or the offset
+    alone with scale 1 (``offset``: the mean residual), or nothing (``none``).
+
+    ``affine`` falls back to ``offset`` (saying why in ``note``) with fewer than
+    :data:`MIN_AFFINE_NETWORKS` networks, equal block sums, or a fitted scale <= 0; with
+    no network at all the result is ``none``.
+    """
+    if mode not in CALIBRATION_MODES:
+        raise ValueError(f"mode must be one of {', '.join(CALIBRATION_MODES)}, got {mode!r}")
+    x = np.asarray(block_sums, dtype=np.float64).ravel()
+    y = np.asarray(measured, dtype=np.float64).ravel()
+    if x.shape != y.shape:
+        raise ValueError(f"block_sums and measured differ in length: {x.size} and {y.size}")
+    if mode == "none" or x.size == 0:
+        note = None if mode == "none" else "no calibration network measured"
+        return Calibration(archs=tuple(archs), note=note)
+    note = None
+    if mode == "affine":
+        if x.size < MIN_AFFINE_NETWORKS:
+            note = f"{x.size} network(s) < {MIN_AFFINE_NETWORKS}: offset only"
+        elif not np.ptp(x) > 0:
+            note = "all calibration networks have the same block sum: offset only"
+        else:
+            design = np.column_stack([x, np.ones_like(x)])
+            (scale, offset), *_ = np.linalg.lstsq(design, y, rcond=None)
+            if scale > 0:
+                return Calibration("affine", float(scale), float(offset), tuple(archs))
+            note = f"the affine fit gave scale {scale:.3g} <= 0: offset only"
+    return Calibration("offset", 1.0, float(np.mean(y - x)), tuple(archs), note)
+
+
+@dataclass
+class LookupTable:
+    """Per-block latency statistics of one space on one device under one fingerprint.
+
+    ``space`` is the search space (its ``blocks(arch)`` says which blocks to add up);
+    ``blocks`` maps block keys to statistics (the runner floor under :data:`FLOOR_KEY`);
+    ``floor_correction`` subtracts the floor from each block; ``statistic`` (a key of
+    :data:`STATISTICS`) is what is added up and predicted; ``calibration_`` is set by
+    ``calibrate`` (until then predictions are the uncalibrated sums).
+    """
+
+    space: SearchSpace
+    device: str
+    fingerprint: str
+    blocks: dict[str, BlockStats]
+    floor_correction: bool = True
+    statistic: str = "p50"
+    calibration_: Calibration = field(default_factory=Calibration)
+
+    def __post_init__(self) -> None:
+        if self.statistic not in STATISTICS:
+            raise ValueError(f"statistic must be one of {', '.join(STATISTICS)}, got "
+                             f"{self.statistic!r}")  # fmt: skip
+
+    # -- building -----------------------------------------------------------------------
+
+    @classmethod
+    def from_store(
+        cls, store: Store, space: SearchSpace, device: str, fingerprint: str | None = None, *,
+        statistic: str = "p50",
+    ) -> LookupTable:  # fmt: skip
+        """The table of ``space`` on ``device`` from the block measurements in ``store``.
+
+        ``fingerprint`` (a hash or its start) selects one; without it the device's block
+        measurements must all share one. Every block of ``space.distinct_blocks()`` must
+        be measured (the latest measurement of a block counts). Raises
+        ``LookupTableError`` saying what is missing or mixed and which command fixes it.
+        """
+        wanted = [FLOOR_BLOCK, *space.distinct_blocks()]
+        name = space.name + _BLOCKS_SUFFIX
+        build = f"hwnas lut build --space {space.name} --device {device}"
+        stored = store.measurements(space=name, device=device, fingerprint=fingerprint)
+        if not stored:
+            under = f" under fingerprint {fingerprint}" if fingerprint else ""
+            raise LookupTableError(
+                f"no block of space {space.name!r} is measured on device {device!r}{under}; "
+                f"measure them with `{build}`."
+            )
+        by_fp: dict[str, list[Any]] = {}
+        for s in stored:
+            by_fp.setdefault(s.measurement.fingerprint_hash, []).append(s)
+        if len(by_fp) > 1:
+            listing = "; ".join(
+                f"{fp} ({len(rows)} block measurement(s), last {rows[-1].measurement.timestamp})"
+                for fp, rows in by_fp.items()
+            )
+            raise LookupTableError(
+                f"the block measurements of space {space.name!r} on device {device!r} mix "
+                f"{len(by_fp)} fingerprints, whose numbers are not comparable: {listing}. "
+                f"Choose one with --fingerprint HASH (the last one is usually current)."
+            )
+        (fp_hash, rows), = by_fp.items()
+        latest = {s.measurement.arch.string: s for s in rows}  # oldest first: the last wins
+        missing = [b.key for b in wanted if b.key not in latest]
+        if missing:
+            shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+            raise LookupTableError(
+                f"{len(missing)} of the {len(wanted)} blocks of space {space.name!r} (its "
+                f"{len(wanted) - 1} distinct blocks and the runner floor) have no measurement "
+                f"on device {device!r} under fingerprint {fp_hash} ({shown}); "
+                f"measure them with `{build}` (it skips the measured ones)."
+            )
+        table = {b.key: _stats(b, latest[b.key]) for b in wanted}
+        return cls(space=space, device=device, fingerprint=fp_hash, blocks=table,
+                   statistic=statistic)  # fmt: skip
+
+    # -- predicting ---------------------------------------------------------------------
+
+    @property
+    def floor_ms(self) -> float:
+        """The runner floor's ``statistic`` (0 if the table has none, e.g. a CSV of other
+        origin)."""
+        floor = self.blocks.get(FLOOR_KEY)
+        return getattr(floor, STATISTICS[self.statistic][0]) if floor is not None else 0.0
+
+    def block_sum(self, arch: str) -> float:
+        """Sum over the blocks of ``arch`` of their ``statistic`` (the median by default),
+        less the runner floor per block with ``floor_correction``; ms, uncalibrated."""
+        medians = self._medians(arch)
+        if not self.floor_correction:
+            return float(sum(medians))
+        floor = self.floor_ms
+        return float(sum(max(m - floor, 0.0) for m in medians))
+
+    def plain_sum(self, arch: str) -> float:
+        """Sum of the ``statistic`` of the blocks of ``arch`` (ms): the textbook table."""
+        return float(sum(self._medians(arch)))
+
+    def _medians(self, arch: str) -> list[float]:
+        keys = [b.key for b in self.space.blocks(arch)]
+        absent = [k for k in keys if k not in self.blocks]
+        if absent:
+            raise LookupTableError(
+                f"the lookup table of {self.space.name!r} has no entry for {len(absent)} "
+                f"block(s) of {arch!r} (e.g. {absent[0]}); the table was built for another "
+                f"configuration of the space. Build it again with `hwnas lut build --space "
+                f"{self.space.name}`."
+            )
+        field_name = STATISTICS[self.statistic][0]
+        return [getattr(self.blocks[k], field_name) for k in keys]
+
+    def predict(self, arch: str) -> float:
+        """Predicted latency of ``arch`` in ms: the calibrated block sum."""
+        return float(self.calibration_.apply(self.block_sum(arch)))
+
+    def predict_many(self, archs: Iterable[str]) -> np.ndarray:
+        return np.array([self.predict(a) for a in archs], dtype=np.float64)
+
+    def calibrate(self, measured: Mapping[str, float], *, mode: str = "affine") -> LookupTable:
+        """Fit (scale, offset) on whole networks: ``measured`` maps an architecture to its
+        measured latency (ms; the table's ``statistic``, see ``network_latencies``) on this
+        device under this fingerprint. Returns self."""
+        archs = list(measured)
+        sums = [self.block_sum(a) for a in archs]
+        self.calibration_ = fit_calibration(sums, [measured[a] for a in archs], mode=mode,
+                                            archs=archs)  # fmt: skip
+        return self
+
+    def additivity_report(self, held_out: Mapping[str, float]) -> dict[str, Any]:
+        """How well the table predicts whole networks it was not calibrated on.
+
+        ``held_out`` maps architectures to measured latencies (ms, the table's
+        ``statistic``); those used for calibration are left out. Returns ``n``, ``mape``
+        (%), ``spearman``, ``kendall``, ``within_5`` and ``within_10`` (shares), ``rmse``
+        (ms), the MAPE of the plain sum (``mape_plain_sum``: no floor correction, no
+        calibration), and ``rows`` (arch, measured, plain sum, predicted; ms).
+        """
+        seen = set(self.calibration_.archs)
+        archs = [a for a in held_out if a not in seen]
+        measured = np.array([held_out[a] for a in archs], dtype=np.float64)
+        sums = np.array([self.block_sum(a) for a in archs], dtype=np.float64)
+        plain = np.array([self.plain_sum(a) for a in archs], dtype=np.float64)
+        predicted = np.asarray(self.calibration_.apply(sums), dtype=np.float64)
+        report: dict[str, Any] = dict(metrics.report(measured, predicted))
+        report["mape_plain_sum"] = metrics.mape(measured, plain)
+        report["rows"] = [
+            {"arch": a, "measured_ms": float(m), "plain_sum_ms": float(s), "predicted_ms": float(p)}
+            for a, m, s, p in zip(archs, measured, plain, predicted, strict=True)
+        ]
+        return report
+
+    # -- files ------------------------------------------------------------------------------
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One flat row per block (shapes as ``1x16x32x32``, params as JSON), for CSV."""
+        out = []
+        for b in self.blocks.values():
+            row = b.to_dict()
+            row["input_shape"] = "x".join(map(str, b.input_shape))
+            row["output_shape"] = "x".join(map(str, b.output_shape))
+            row["params"] = json.dumps(b.params, sort_keys=True)
+            out.append({"space": self.space.name, "device": self.device,
+                        "fingerprint": self.fingerprint, **row})  # fmt: skip
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "schema_version": SCHEMA_VERSION,
+            "space": self.space.name,
+            "space_identity": self.space.identity(),
+            "device": self.device,
+            "fingerprint": self.fingerprint,
+            "statistic": self.statistic,
+            "floor_ms": self.floor_ms,
+            "floor_correction": self.floor_correction,
+            "calibration": self.calibration_.to_dict(),
+            "blocks": [b.to_dict() for b in self.blocks.values()],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, space: SearchSpace | None = None) -> LookupTable:
+        """A table from ``to_dict`` output; ``space`` defaults to the registered space of
+        that name (pass it for a space built with constructor arguments)."""
+        if data.get("format") != FORMAT:
+            raise LookupTableError(f"this is not an hwnas lookup table (format "
+                                   f"{data.get('format')!r}, expected {FORMAT!r})")  # fmt: skip
+        version = data.get("schema_version")
+        if not isinstance(version, int) or version > SCHEMA_VERSION:
+            raise LookupTableError(
+                f"lookup table schema_version {version!r} is newer than this hwnas reads "
+                f"({SCHEMA_VERSION}); upgrade hwnas"
+            )
+        statistic = str(data.get("statistic", "p50"))
+        if statistic not in STATISTICS:
+            raise LookupTableError(f"the lookup table's statistic {statistic!r} is not one of "
+                                   f"{', '.join(STATISTICS)}")  # fmt: skip
+        space = space or _space_named(str(data.get("space")))
+        blocks = [BlockStats.from_dict(b) for b in data.get("blocks") or []]
+        return cls(space=space, device=str(data.get("device")),
+                   fingerprint=str(data.get("fingerprint")), blocks={b.key: b for b in blocks},
+                   floor_correction=bool(data.get("floor_correction", True)),
+                   statistic=statistic,
+                   calibration_=Calibration.from_dict(data.get("calibration") or {}))  # fmt: skip
+
+    def write(self, path: str | Path, *, format: str | None = None,
+              extra: Mapping[str, Any] | None = None) -> Path:  # fmt: skip
+        """Write the table as CSV (one row per block) or JSON (everything, plus ``extra``
+        top-level keys); the format comes from ``format`` or the file's suffix."""
+        path = Path(path)
+        kind = table_format(path, format)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if kind == "json":
+            path.write_text(json.dumps({**self.to_dict(), **(extra or {})}, indent=2) + "\n")
+        else:
+            rows = self.rows()
+            with path.open("w", newline="") as fh:
+                writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+                writer.writeheader()
+                writer.writerows(rows)
+        return path
+
+
+def table_format(path: Path, format: str | None) -> str:
+    """``format`` checked, or the one the suffix of ``path`` names."""
+    kind = format or path.suffix.lstrip(".").lower()
+    if kind not in TABLE_FORMATS:
+        raise UsageError(
+            f"cannot tell the table format of {str(path)!r}"
+            + (f" (got --format {format!r})" if format else "")
+            + f"; use --format {' or '.join(TABLE_FORMATS)}, or a .csv or .json file name"
+        )
+    return kind
+
+
+def read_table(path: str | Path, *, space: SearchSpace | None = None) -> LookupTable:
+    """A table written by ``LookupTable.write``: JSON in full, CSV without calibration."""
+    path = Path(path)
+    kind = table_format(path, None)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise LookupTableError(f"cannot read the lookup table {str(path)!r}: "
+                               f"{exc.strerror or exc}") from None  # fmt: skip
+    if kind == "json":
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise LookupTableError(f"{str(path)!r} is not valid JSON: {exc}") from None
+        return LookupTable.from_dict(data, space=space)
+    rows = list(csv.DictReader(text.splitlines()))
+    if not rows:
+        raise LookupTableError(f"the lookup table {str(path)!r} has no rows")
+    for row in rows:
+        row["params"] = json.loads(row.get("params") or "{}")
+    first = rows[0]
+    return LookupTable(
+        space=space or _space_named(first.get("space", "")), device=first.get("device", ""),
+        fingerprint=first.get("fingerprint", ""),
+        blocks={b.key: b for b in (BlockStats.from_dict(r) for r in rows)},
+    )  # fmt: skip
+
+
+def network_latencies(
+    store: Store, space: SearchSpace, device: str, fingerprint: str, *, statistic: str = "p50"
+) -> dict[str, float]:
+    """Measured latency (ms; the median, or another key of :data:`STATISTICS`) per canonical
+    architecture of ``space`` on ``device`` under ``fingerprint`` (the latest measurement
+    of an architecture counts; strings not in this configuration of the space are left
+    out)."""
+    field_name = STATISTICS[statistic][1]
+    out: dict[str, float] = {}
+    for s in store.measurements(space=space.name, device=device, fingerprint=fingerprint):
+        arch = s.measurement.arch
+        assert arch is not None  # the space filter selects measurements with an arch
+        try:
+            out[space.canonical(arch.string)] = getattr(s.measurement.latency_ms, field_name)
+        except InvalidArchError:
+            continue
+    return out
+
+
+def split_networks(
+    space: SearchSpace, networks: Mapping[str, float], *, calibrate: int, seed: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """(calibration, held out): the calibration networks are the first ``calibrate`` of
+    ``space.sample_distinct(seed, ...)`` (what ``hwnas lut build --calibrate K --seed S``
+    measures), those of them that are measured; every other measured network is held out.
+    ``calibrate`` is capped at the size of the space."""
+    calibrate = min(calibrate, space.size())
+    chosen = space.sample_distinct(seed, calibrate) if calibrate > 0 else []
+    calibration = {a: networks[a] for a in chosen if a in networks}
+    held_out = {a: v for a, v in networks.items() if a not in calibration}
+    return calibration, held_out
+
+
+def _stats(block: Block, stored: Any) -> BlockStats:
+    m = stored.measurement
+    lat = m.latency_ms
+    return BlockStats(
+        key=block.key, op=block.op, input_shape=tuple(block.input_shape),
+        output_shape=tuple(block.output_shape), params=dict(block.params), n=lat.n,
+        mean_ms=lat.mean, std_ms=lat.std, p10_ms=lat.p10, p50_ms=lat.median, p90_ms=lat.p90,
+        measurement_id=stored.id, model_hash=m.model_hash,
+    )  # fmt: skip
+
+
+def _space_named(name: str) -> SearchSpace:
+    from hwnas.spaces import get_space
+
+    return get_space(name)
