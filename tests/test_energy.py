@@ -18,7 +18,7 @@ from profiler import runner
 from tests.test_runner import run_in_process
 
 ENERGY = ["--max-seconds", "0.2", "--target-ci", "0.5", "--warmup", "1",
-          "--energy-seconds", "0.6", "--energy-idle-seconds", "0.3"]  # fmt: skip
+          "--energy-seconds", "0.8", "--energy-idle-seconds", "0.5"]  # fmt: skip
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -63,11 +63,10 @@ def rapl_tree(root: Path, *, start_uj: int = 0, max_uj: int = 2**32) -> Path:
 
 def test_rapl_energy_per_inference_from_a_counter_at_7_watts(conv_onnx, tmp_path) -> None:
     counter = rapl_tree(tmp_path)
-    value = [0.0]
+    start = time.perf_counter()
 
-    def tick(dt: float) -> None:  # 7 W = 7e6 uJ/s
-        value[0] += 7e6 * dt
-        write_atomically(counter, f"{int(value[0]) % 2**32}\n")
+    def tick(_dt: float) -> None:  # 7 W = 7e6 uJ/s, a function of time: no catch-up bursts
+        write_atomically(counter, f"{int(7e6 * (time.perf_counter() - start)) % 2**32}\n")
 
     with hardware(tick):
         doc, code = run_in_process([str(conv_onnx), "--energy", "rapl", "--sys-root",
@@ -75,10 +74,11 @@ def test_rapl_energy_per_inference_from_a_counter_at_7_watts(conv_onnx, tmp_path
     assert code == 0, doc
     energy = doc["energy"]
     assert energy["method"] == "rapl:package-0"
-    assert energy["active_w"] == pytest.approx(7.0, rel=0.15)
-    assert energy["idle_w"] == pytest.approx(7.0, rel=0.15)
+    # The fake counter lags by at most one tick of its thread (more on a loaded machine).
+    assert energy["active_w"] == pytest.approx(7.0, rel=0.25)
+    assert energy["idle_w"] == pytest.approx(7.0, rel=0.25)
     expected_mj = 1000 * 7.0 * energy["seconds"] / energy["runs"]
-    assert energy["energy_mj"] == pytest.approx(expected_mj, rel=0.15)
+    assert energy["energy_mj"] == pytest.approx(expected_mj, rel=0.25)
     assert energy["dynamic_energy_mj"] < 0.2 * energy["energy_mj"]  # same power idle and busy
     assert any("within 2% of idle" in w for w in doc["warnings"])
     assert doc["settings"]["energy"] == "rapl"
@@ -167,11 +167,10 @@ def test_energy_reaches_the_stored_measurement(conv_onnx, tmp_path) -> None:
                                energy_seconds=0.5)  # fmt: skip
     assert settings.runner_args()[-4:] == ["--energy", "rapl", "--energy-seconds", "0.5"]
     counter = rapl_tree(tmp_path)
-    value = [0.0]
+    start = time.perf_counter()
 
-    def tick(dt: float) -> None:
-        value[0] += 3e6 * dt
-        write_atomically(counter, f"{int(value[0])}\n")
+    def tick(_dt: float) -> None:
+        write_atomically(counter, f"{int(3e6 * (time.perf_counter() - start))}\n")
 
     with hardware(tick):
         done = LocalTransport().run(
@@ -182,7 +181,7 @@ def test_energy_reaches_the_stored_measurement(conv_onnx, tmp_path) -> None:
                                 device=DeviceSpec(name="local"))  # fmt: skip
     assert m.energy_method == "rapl:package-0"
     assert m.energy_mj == pytest.approx(doc["energy"]["energy_mj"]) and m.energy_mj > 0
-    assert m.settings["energy_details"]["active_w"] == pytest.approx(3.0, rel=0.2)
+    assert m.settings["energy_details"]["active_w"] == pytest.approx(3.0, rel=0.25)
 
 
 def test_rapl_through_the_cli_on_this_machine(capsys, conv_onnx) -> None:
