@@ -8,6 +8,7 @@ import typer
 
 from hwnas.cli import (
     devices_cmd,
+    kernels_cmd,
     lut_cmd,
     measurements_cmd,
     predictor_cmd,
@@ -32,6 +33,7 @@ app.add_typer(measurements_cmd.app, name="measurements")
 app.add_typer(spaces_cmd.app, name="spaces")
 app.add_typer(devices_cmd.app, name="devices")
 app.add_typer(lut_cmd.app, name="lut")
+app.add_typer(kernels_cmd.app, name="kernels")
 
 app.add_typer(predictor_cmd.app, name="predictor")
 app.command()(predictor_cmd.predict)

@@ -1,0 +1,598 @@
+"""Single-kernel ONNX models to measure, sampled over realistic ranges.
+
+:func:`sample_kernel_models` draws configurations of one kernel kind (a seeded stream:
+a larger ``n`` with the same seed extends the earlier sample) and builds each as a small
+ONNX model with ``onnx.helper``: graph inputs in, the kernel, its output out. Ranges
+follow what CNNs and transformers contain (conv channels 8-512, feature maps 4-224,
+kernels 1/3/5/7, strides 1/2, grouped and depthwise; gemms with transformer and
+classifier sizes; attention-shaped batched matmuls and softmaxes, seq 16-512, 1-16
+heads, head dim 16-128; ...), and every model is kept under about 4e8 MACs and 8M
+elements per tensor so that one inference stays well under 50 ms on a laptop core.
+
+Two kinds serve the training of the others. ``overhead`` is a fixed set of chains of
+1-64 tiny ``Neg`` ops: their latencies against the chain length give the per-model and
+per-kernel overheads. ``reorder`` models are an NCHWc ``ReorderInput`` followed by a
+``ReorderOutput`` (onnxruntime's x86 contrib ops): onnxruntime wraps a lone conv or pool
+in them, a whole network mostly not, so their measured cost is taken off those samples.
+On a device without NCHWc they fail to load, and training falls back to the op
+profile's shares.
+
+A measured kernel model is recorded with ``Arch(space="kernels:<kind>", string=<config
+JSON>)``; :class:`KernelSpace` rebuilds (and caches) the file from that string, which is
+what the profiling fleet needs to measure or re-measure it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from hwnas.errors import UsageError
+from predictors.kernel_features import Kernel, split_kernels
+
+#: Kinds with a sampler (``view`` and ``other`` have none; ``overhead`` is fixed).
+SAMPLED_KINDS = ("conv", "dwconv", "gemm", "matmul", "layernorm", "softmax", "pool",
+                 "elementwise", "memory", "resize")  # fmt: skip
+OVERHEAD_KIND = "overhead"
+#: Pairs of onnxruntime's NCHWc layout reorders (x86 only): what a lone conv pays extra.
+REORDER_KIND = "reorder"
+REORDER_DOMAIN = "com.microsoft.nchwc"
+OVERHEAD_CHAINS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
+SPACE_PREFIX = "kernels:"
+OPSET = 17
+MAX_MACS = 4e8
+MAX_ELEMENTS = 8_000_000
+MAX_PARAMS = 4_000_000
+_COMMON_HW = (7, 8, 10, 14, 16, 20, 28, 32, 40, 56, 64, 80, 112, 128, 160, 224)
+
+Config = dict[str, Any]
+
+
+def config_string(config: Mapping[str, Any]) -> str:
+    """The canonical JSON of a configuration (its identity in the store)."""
+    return json.dumps(dict(config), sort_keys=True, separators=(",", ":"))
+
+
+def space_name(kind: str) -> str:
+    return SPACE_PREFIX + kind
+
+
+# --------------------------------------------------------------------------- drawing
+
+
+def _log_int(rng: np.random.Generator, lo: float, hi: float) -> int:
+    return int(round(math.exp(rng.uniform(math.log(lo), math.log(hi)))))
+
+
+def _channels(rng: np.random.Generator, lo: int = 8, hi: int = 512) -> int:
+    c = _log_int(rng, lo, hi)
+    return max(8, int(round(c / 8)) * 8) if rng.random() < 0.75 else c
+
+
+def _hw(rng: np.random.Generator, lo: int = 4, hi: int = 224) -> int:
+    if rng.random() < 0.5:
+        return int(rng.choice([h for h in _COMMON_HW if lo <= h <= hi]))
+    return _log_int(rng, lo, hi)
+
+
+def _pick(rng: np.random.Generator, options: Mapping[Any, float]) -> Any:
+    keys = list(options)
+    p = np.asarray([options[k] for k in keys], dtype=float)
+    return keys[int(rng.choice(len(keys), p=p / p.sum()))]
+
+
+def _out_hw(hw: int, k: int, stride: int) -> int:
+    return (hw + 2 * (k // 2) - k) // stride + 1
+
+
+def _draw_conv(rng: np.random.Generator) -> Config | None:
+    cin = 3 if rng.random() < 0.08 else _channels(rng)
+    cout = _channels(rng)
+    k = _pick(rng, {1: 0.4, 3: 0.4, 5: 0.1, 7: 0.1})
+    stride = _pick(rng, {1: 0.75, 2: 0.25})
+    hw = _hw(rng)
+    groups = 1
+    if rng.random() < 0.15:
+        shared = [g for g in (2, 4, 8, 16, 32) if cin % g == 0 and cout % g == 0]
+        groups = int(rng.choice(shared)) if shared else 1
+    act = _pick(rng, {"": 0.3, "Relu": 0.35, "Clip": 0.3, "Sigmoid": 0.05})
+    ho = _out_hw(hw, k, stride)
+    macs = cout * ho * ho * (cin // groups) * k * k
+    if macs > MAX_MACS or max(cin * hw * hw, cout * ho * ho) > MAX_ELEMENTS:
+        return None
+    return {"cin": cin, "cout": cout, "hw": hw, "k": k, "stride": stride, "groups": groups,
+            "act": act}  # fmt: skip
+
+
+def _draw_dwconv(rng: np.random.Generator) -> Config | None:
+    c = _channels(rng, 8, 1536)
+    k = _pick(rng, {3: 0.5, 5: 0.3, 7: 0.2})
+    stride = _pick(rng, {1: 0.7, 2: 0.3})
+    hw = _hw(rng, 4, 160)
+    if c * hw * hw > MAX_ELEMENTS:
+        return None
+    return {"c": c, "hw": hw, "k": k, "stride": stride,
+            "act": _pick(rng, {"": 0.3, "Relu": 0.35, "Clip": 0.35})}  # fmt: skip
+
+
+def _draw_gemm(rng: np.random.Generator) -> Config | None:
+    m = _log_int(rng, 1, 1024)
+    if rng.random() < 0.5:
+        d = int(rng.choice([128, 192, 256, 384, 512, 768, 1024]))
+        k, n = [(d, d), (d, 3 * d), (d, 4 * d), (4 * d, d)][int(rng.integers(4))]
+    else:
+        k, n = _log_int(rng, 16, 4096), _log_int(rng, 8, 4096)
+    if m * k * n > MAX_MACS or k * n > MAX_PARAMS or max(m * k, m * n) > MAX_ELEMENTS:
+        return None
+    bias = bool(rng.random() < 0.9)  # onnxruntime fuses an activation only with a bias
+    act = _pick(rng, {"": 0.6, "Relu": 0.3, "Sigmoid": 0.05, "Tanh": 0.05}) if bias else ""
+    return {"m": m, "k": k, "n": n, "bias": bias, "act": act}
+
+
+def _draw_matmul(rng: np.random.Generator) -> Config | None:
+    if rng.random() < 0.7:
+        heads = int(rng.choice([1, 2, 4, 6, 8, 12, 16]))
+        seq, dim = _log_int(rng, 16, 512), int(rng.choice([16, 32, 64, 96, 128]))
+        if rng.random() < 0.5:  # scores = q @ k^T * scale
+            cfg = {"batch": heads, "m": seq, "k": dim, "n": seq, "trans_b": True, "scale": True}
+        else:  # context = probs @ v
+            cfg = {"batch": heads, "m": seq, "k": seq, "n": dim, "trans_b": False,
+                   "scale": False}  # fmt: skip
+    else:
+        cfg = {"batch": _log_int(rng, 1, 64), "m": _log_int(rng, 8, 512),
+               "k": _log_int(rng, 8, 512), "n": _log_int(rng, 8, 512),
+               "trans_b": bool(rng.random() < 0.3), "scale": bool(rng.random() < 0.3)}  # fmt: skip
+    b, m, k, n = cfg["batch"], cfg["m"], cfg["k"], cfg["n"]
+    if b * m * k * n > MAX_MACS or b * max(m * k, k * n, m * n) > MAX_ELEMENTS:
+        return None
+    return cfg
+
+
+def _draw_layernorm(rng: np.random.Generator) -> Config | None:
+    rows = _log_int(rng, 1, 2048)
+    dim = int(rng.choice([64, 128, 192, 256, 384, 512, 768, 1024])) if rng.random() < 0.7 \
+        else _log_int(rng, 16, 2048)
+    if rows * dim > MAX_ELEMENTS:
+        return None
+    return {"rows": rows, "dim": dim, "skip": bool(rng.random() < 0.5)}
+
+
+def _draw_softmax(rng: np.random.Generator) -> Config | None:
+    if rng.random() < 0.6:
+        seq = _log_int(rng, 16, 512)
+        shape = [1, int(rng.choice([1, 2, 4, 6, 8, 12, 16])), seq, seq]
+    else:
+        shape = [_log_int(rng, 1, 1024), _log_int(rng, 8, 4096)]
+    return {"shape": shape} if math.prod(shape) <= MAX_ELEMENTS else None
+
+
+def _draw_pool(rng: np.random.Generator) -> Config | None:
+    op = _pick(rng, {"MaxPool": 0.4, "AveragePool": 0.2, "GlobalAveragePool": 0.4})
+    c, hw = _channels(rng, 8, 2048), _hw(rng, 2, 224)
+    k, stride = (_pick(rng, {2: 0.4, 3: 0.6}), _pick(rng, {1: 0.3, 2: 0.7}))
+    if op == "GlobalAveragePool":
+        k = stride = 1
+    if c * hw * hw > MAX_ELEMENTS or hw < k:
+        return None
+    return {"op": op, "c": c, "hw": hw, "k": k, "stride": stride}
+
+
+_ELEMENTWISE = {"Add": 0.25, "Mul": 0.15, "Sub": 0.03, "Div": 0.03, "Relu": 0.1, "Clip": 0.1,
+                "Sigmoid": 0.05, "Tanh": 0.03, "HardSigmoid": 0.02, "Gelu": 0.08,
+                "QuickGelu": 0.07, "Erf": 0.02, "BatchNormalization": 0.04, "Neg": 0.03}
+_BINARY = ("Add", "Mul", "Sub", "Div")
+
+
+def _activation_shape(rng: np.random.Generator) -> list[int]:
+    if rng.random() < 0.6:
+        return [1, _channels(rng, 8, 1024), *([_hw(rng, 2, 224)] * 2)]
+    return [1, _log_int(rng, 1, 1024), _log_int(rng, 16, 4096)]
+
+
+def _draw_elementwise(rng: np.random.Generator) -> Config | None:
+    op = _pick(rng, _ELEMENTWISE)
+    shape = _activation_shape(rng)
+    if op == "BatchNormalization" and len(shape) != 4:
+        return None
+    operand = ""
+    if op in _BINARY:
+        operand = _pick(rng, {"same": 0.6, "broadcast": 0.25, "scalar": 0.15})
+    return {"op": op, "shape": shape, "operand": operand} \
+        if math.prod(shape) <= MAX_ELEMENTS else None
+
+
+def _draw_memory(rng: np.random.Generator) -> Config | None:
+    op = _pick(rng, {"Concat": 0.35, "Transpose": 0.3, "Split": 0.15, "Slice": 0.1, "Pad": 0.1})
+    shape = _activation_shape(rng)
+    cfg: Config = {"op": op, "shape": shape}
+    if op == "Concat":
+        cfg["parts"] = int(rng.integers(2, 5))
+    elif op == "Split":
+        cfg["parts"] = int(rng.integers(2, 4))
+    elif op == "Transpose":
+        perms = [[0, 2, 3, 1], [0, 3, 1, 2], [0, 2, 1, 3]] if len(shape) == 4 else \
+            [[0, 2, 1], [1, 0, 2]]
+        cfg["perm"] = perms[int(rng.integers(len(perms)))]
+    elif op == "Pad" and len(shape) != 4:
+        return None
+    parts = int(cfg.get("parts", 1))
+    return cfg if math.prod(shape) * (parts if op == "Concat" else 1) <= MAX_ELEMENTS else None
+
+
+def _draw_resize(rng: np.random.Generator) -> Config | None:
+    c, hw, scale = _channels(rng, 8, 512), _hw(rng, 2, 112), _pick(rng, {2: 0.8, 4: 0.2})
+    mode = _pick(rng, {"nearest": 0.6, "linear": 0.4})
+    return {"c": c, "hw": hw, "scale": scale, "mode": mode} \
+        if c * (hw * scale) ** 2 <= MAX_ELEMENTS else None
+
+
+_DRAW: dict[str, Callable[[np.random.Generator], Config | None]] = {
+    "conv": _draw_conv, "dwconv": _draw_dwconv, "gemm": _draw_gemm, "matmul": _draw_matmul,
+    "layernorm": _draw_layernorm, "softmax": _draw_softmax, "pool": _draw_pool,
+    "elementwise": _draw_elementwise, "memory": _draw_memory, "resize": _draw_resize,
+}  # fmt: skip
+
+
+def _draw_reorder(rng: np.random.Generator) -> Config | None:
+    c, hw = 16 * max(1, _log_int(rng, 1, 64)), _hw(rng, 2, 224)
+    return {"c": c, "hw": hw} if c * hw * hw <= MAX_ELEMENTS else None
+
+
+_DRAW[REORDER_KIND] = _draw_reorder
+#: Every kind the sampler knows, in the order they are measured.
+ALL_KINDS = (*SAMPLED_KINDS, REORDER_KIND, OVERHEAD_KIND)
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in ALL_KINDS:
+        raise UsageError(f"unknown kernel kind {kind!r}; use one of {', '.join(ALL_KINDS)}")
+
+
+def sample_configs(kind: str, n: int, seed: int = 0) -> list[Config]:
+    """``n`` distinct configurations of ``kind`` (a prefix of one seeded stream).
+
+    The ``overhead`` kind is fixed: every chain length, whatever ``n``; ``reorder``
+    gets half of ``n`` (at least 8): its cost is a smooth function of the tensor size.
+    """
+    _check_kind(kind)
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n!r}")
+    if kind == OVERHEAD_KIND:
+        return [{"kind": kind, "chain": c} for c in OVERHEAD_CHAINS]
+    if kind == REORDER_KIND:
+        n = max(n // 2, min(n, 8))
+    rng = np.random.default_rng([seed, ALL_KINDS.index(kind)])
+    out: list[Config] = []
+    seen: set[str] = set()
+    attempts = 0
+    while len(out) < n:
+        attempts += 1
+        if attempts > 200 * (n + 10):
+            raise RuntimeError(f"could not draw {n} distinct {kind} kernels")  # a bug
+        cfg = _DRAW[kind](rng)
+        if cfg is None:
+            continue
+        cfg = {"kind": kind, **cfg}
+        key = config_string(cfg)
+        if key not in seen:
+            seen.add(key)
+            out.append(cfg)
+    return out
+
+
+def sample_kernel_models(kind: str, n: int, seed: int = 0) -> list[tuple[onnx.ModelProto, Config]]:
+    """``n`` single-kernel ONNX models of ``kind`` with their configurations (seeded)."""
+    return [(build_kernel_model(cfg), cfg) for cfg in sample_configs(kind, n, seed)]
+
+
+# --------------------------------------------------------------------------- building
+
+
+class _Builder:
+    """Collects nodes, inputs and seeded random weights of one small model."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        digest = hashlib.sha256(config_string(config).encode()).digest()
+        self.rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
+        self.nodes: list[onnx.NodeProto] = []
+        self.inputs: list[onnx.ValueInfoProto] = []
+        self.inits: list[onnx.TensorProto] = []
+        self.count = 0
+
+    def input(self, shape: list[int], name: str | None = None) -> str:
+        name = name or f"x{len(self.inputs)}"
+        self.inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, shape))
+        return name
+
+    def weight(self, shape: list[int], *, scale: float = 0.1, dtype: Any = np.float32,
+               value: Any = None) -> str:  # fmt: skip
+        name = f"w{len(self.inits)}"
+        if value is None:
+            array = (self.rng.standard_normal(shape) * scale).astype(dtype)
+        else:
+            array = np.asarray(value, dtype=dtype).reshape(shape)
+        self.inits.append(numpy_helper.from_array(array, name))
+        return name
+
+    def node(self, op: str, inputs: list[str], n_out: int = 1, **attrs: Any) -> list[str]:
+        outs = [f"t{self.count}_{i}" for i in range(n_out)]
+        self.count += 1
+        self.nodes.append(helper.make_node(op, inputs, outs, **attrs))
+        return outs
+
+    def model(self, outputs: list[str], name: str, domain: str = "") -> onnx.ModelProto:
+        graph = helper.make_graph(
+            self.nodes, name, self.inputs,
+            [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs],
+            initializer=self.inits,
+        )  # fmt: skip
+        opsets = [helper.make_opsetid("", OPSET)]
+        if domain:
+            opsets.append(helper.make_opsetid(domain, 1))
+        model = helper.make_model(graph, opset_imports=opsets,
+                                  producer_name="hwnas-kernels")  # fmt: skip
+        model.ir_version = 8
+        return onnx.shape_inference.infer_shapes(model)
+
+
+def _activation(b: _Builder, x: str, act: str) -> str:
+    if not act:
+        return x
+    if act == "Clip":
+        lo, hi = b.weight([], value=0.0), b.weight([], value=6.0)
+        return b.node("Clip", [x, lo, hi])[0]
+    return b.node(act, [x])[0]
+
+
+def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
+    """The single-kernel ONNX model of a configuration (deterministic weights)."""
+    kind = str(config.get("kind"))
+    _check_kind(kind)
+    b = _Builder(config)
+    c = dict(config)
+    if kind == OVERHEAD_KIND:
+        y = b.input([1, 16])
+        for _ in range(int(c["chain"])):
+            y = b.node("Neg", [y])[0]
+    elif kind == REORDER_KIND:
+        x = b.input([1, c["c"], c["hw"], c["hw"]])
+        b.nodes.append(helper.make_node("ReorderInput", [x], ["blocked"], domain=REORDER_DOMAIN))
+        b.nodes.append(helper.make_node("ReorderOutput", ["blocked"], ["y"],
+                                        domain=REORDER_DOMAIN, channels=c["c"]))  # fmt: skip
+        model = b.model(["y"], "kernel_reorder", domain=REORDER_DOMAIN)
+        out = model.graph.output[0].type.tensor_type  # inference cannot see into contrib ops
+        for d in (1, c["c"], c["hw"], c["hw"]):
+            out.shape.dim.add().dim_value = d
+        return model
+    elif kind in ("conv", "dwconv"):
+        cin = c["cin"] if kind == "conv" else c["c"]
+        cout, groups = (c["cout"], c["groups"]) if kind == "conv" else (c["c"], c["c"])
+        x = b.input([1, cin, c["hw"], c["hw"]])
+        w = b.weight([cout, cin // groups, c["k"], c["k"]])
+        y = b.node("Conv", [x, w, b.weight([cout])], pads=[c["k"] // 2] * 4,
+                   strides=[c["stride"]] * 2, group=groups)[0]  # fmt: skip
+        y = _activation(b, y, c["act"])
+    elif kind == "gemm":
+        x = b.input([c["m"], c["k"]])
+        y = b.node("MatMul", [x, b.weight([c["k"], c["n"]], scale=0.02)])[0]
+        if c["bias"]:
+            y = b.node("Add", [y, b.weight([c["n"]])])[0]
+        y = _activation(b, y, c["act"])
+    elif kind == "matmul":
+        bt, m, k, n = c["batch"], c["m"], c["k"], c["n"]
+        a = b.input([1, bt, m, k])
+        if c["trans_b"]:
+            other = b.node("Transpose", [b.input([1, bt, n, k])], perm=[0, 1, 3, 2])[0]
+        else:
+            other = b.input([1, bt, k, n])
+        y = b.node("MatMul", [a, other])[0]
+        if c["scale"]:
+            y = b.node("Mul", [y, b.weight([], value=1.0 / math.sqrt(k))])[0]
+    elif kind == "layernorm":
+        x = b.input([1, c["rows"], c["dim"]])
+        if c["skip"]:
+            x = b.node("Add", [x, b.input([1, c["rows"], c["dim"]])])[0]
+        y = b.node("LayerNormalization", [x, b.weight([c["dim"]]), b.weight([c["dim"]])],
+                   axis=-1)[0]  # fmt: skip
+    elif kind == "softmax":
+        y = b.node("Softmax", [b.input(list(c["shape"]))], axis=-1)[0]
+    elif kind == "pool":
+        x = b.input([1, c["c"], c["hw"], c["hw"]])
+        if c["op"] == "GlobalAveragePool":
+            y = b.node("GlobalAveragePool", [x])[0]
+        else:
+            pad = [c["k"] // 2] * 4 if c["stride"] == 1 else [0] * 4
+            y = b.node(c["op"], [x], kernel_shape=[c["k"]] * 2, strides=[c["stride"]] * 2,
+                       pads=pad)[0]  # fmt: skip
+    elif kind == "elementwise":
+        y = _build_elementwise(b, c)
+    elif kind == "memory":
+        outs = _build_memory(b, c)
+        return b.model(outs, f"kernel_{kind}")
+    else:  # resize
+        x = b.input([1, c["c"], c["hw"], c["hw"]])
+        scales = b.weight([4], value=[1, 1, c["scale"], c["scale"]])
+        y = b.node("Resize", [x, "", scales], mode=c["mode"])[0]
+    return b.model([y], f"kernel_{kind}")
+
+
+def _build_elementwise(b: _Builder, c: Mapping[str, Any]) -> str:
+    op, shape = c["op"], list(c["shape"])
+    x = b.input(shape)
+    if op in _BINARY:
+        if c["operand"] == "scalar":
+            other = b.weight([], value=1.5)
+        elif c["operand"] == "broadcast":
+            other = b.input([1, shape[1], 1, 1] if len(shape) == 4 else [1, 1, shape[-1]])
+        else:
+            other = b.input(shape)
+        return b.node(op, [x, other])[0]
+    if op == "Gelu":
+        a = b.node("Div", [x, b.weight([], value=math.sqrt(2.0))])[0]
+        e = b.node("Add", [b.node("Erf", [a])[0], b.weight([], value=1.0)])[0]
+        return b.node("Mul", [b.node("Mul", [x, e])[0], b.weight([], value=0.5)])[0]
+    if op == "QuickGelu":
+        return b.node("Mul", [x, b.node("Sigmoid", [x])[0]])[0]
+    if op == "BatchNormalization":
+        ch = shape[1]
+        return b.node(op, [x, b.weight([ch]), b.weight([ch]), b.weight([ch]),
+                           b.weight([ch], value=np.ones(ch))])[0]  # fmt: skip
+    return _activation(b, x, op)
+
+
+def _build_memory(b: _Builder, c: Mapping[str, Any]) -> list[str]:
+    op, shape = c["op"], list(c["shape"])
+    axis = 1 if len(shape) == 4 else len(shape) - 1
+    if op == "Concat":
+        return b.node("Concat", [b.input(shape) for _ in range(c["parts"])], axis=axis)
+    x = b.input(shape)
+    if op == "Transpose":
+        return b.node("Transpose", [x], perm=list(c["perm"]))
+    if op == "Split":
+        size, parts = shape[axis], int(c["parts"])
+        sizes = [size // parts] * (parts - 1) + [size - (size // parts) * (parts - 1)]
+        if min(sizes) < 1:
+            sizes = [size]
+        return b.node("Split", [x, b.weight([len(sizes)], dtype=np.int64, value=sizes)],
+                      n_out=len(sizes), axis=axis)  # fmt: skip
+    if op == "Slice":
+        half = max(shape[axis] // 2, 1)
+        starts = b.weight([1], dtype=np.int64, value=[0])
+        ends = b.weight([1], dtype=np.int64, value=[half])
+        axes = b.weight([1], dtype=np.int64, value=[axis])
+        return b.node("Slice", [x, starts, ends, axes])
+    pads = b.weight([8], dtype=np.int64, value=[0, 0, 1, 1, 0, 0, 1, 1])
+    return b.node("Pad", [x, pads])
+
+
+# --------------------------------------------------------------------------- as a "space"
+
+
+class KernelSpace:
+    """The sampled models of one kind, addressed the way the profiling fleet expects:
+    ``name`` is ``kernels:<kind>`` and :meth:`to_onnx` turns a config string into a file."""
+
+    def __init__(self, kind: str, cache: Path) -> None:
+        _check_kind(kind)
+        self.kind = kind
+        self.name = space_name(kind)
+        self.cache = Path(cache)
+
+    def to_onnx(self, arch: str, *, exporter: str = "onnx") -> Path:
+        """The model file of configuration ``arch`` (built once, cached by content)."""
+        config = json.loads(arch)
+        if config.get("kind") != self.kind:
+            raise UsageError(f"configuration {arch!r} is not a {self.kind} kernel")
+        key = hashlib.sha256(config_string(config).encode()).hexdigest()[:20]
+        path = self.cache / f"{self.kind}-{key}.onnx"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            onnx.save(build_kernel_model(config), str(tmp))
+            os.replace(tmp, path)
+        return path
+
+
+# --------------------------------------------------------------------------- measurements
+
+#: Ops onnxruntime adds around a lone NCHWc kernel (layout reorders) that a whole
+#: network mostly does without: their part of the time is not the kernel's.
+AUXILIARY_OPS = frozenset({"ReorderInput", "ReorderOutput"})
+
+#: An op profile reduced to {op type: (nodes, ms per inference)}.
+OpTimes = Mapping[str, tuple[int, float]]
+
+
+@dataclass(frozen=True)
+class KernelSample:
+    """One measured kernel model: its configuration, median latency (ms) and its op
+    profile (time per op type after onnxruntime's graph optimization; empty without)."""
+
+    kind: str
+    config: Mapping[str, Any]
+    latency_ms: float
+    op_times: OpTimes = field(default_factory=dict)
+
+    def own_share(self, profiler_node_ms: float = 0.0) -> float:
+        """The share of the run that the kernel itself took, not :data:`AUXILIARY_OPS`.
+
+        onnxruntime's profiler records whole microseconds and adds its own cost to each
+        node, which makes small nodes look big: ``profiler_node_ms`` (estimated from the
+        overhead chains) is taken off every node first.
+        """
+        own = aux = 0.0
+        for op, (count, ms) in self.op_times.items():
+            t = max(ms - count * profiler_node_ms, 0.0)
+            if op in AUXILIARY_OPS:
+                aux += t
+            else:
+                own += t
+        if own + aux <= 0:
+            return 1.0
+        return min(max(own / (own + aux), 0.05), 1.0)
+
+
+def reorder_kernel(shape: tuple[int, ...]) -> Kernel:
+    """An NCHWc reorder pair of a tensor, as a kernel to featurize (memory traffic only)."""
+    elements = math.prod(shape)
+    return Kernel(kind=REORDER_KIND, op="Reorder", fused=(), nodes=(), inputs=(shape,),
+                  output=shape, macs=0, flops=0, bytes_read=4 * elements,
+                  bytes_written=4 * elements, params=0)  # fmt: skip
+
+
+def main_kernel(config: Mapping[str, Any]) -> Kernel:
+    """The kernel a sampled configuration measures (featurized like any model's)."""
+    kind = str(config["kind"])
+    if kind == REORDER_KIND:
+        return reorder_kernel((1, int(config["c"]), int(config["hw"]), int(config["hw"])))
+    kernels = split_kernels(build_kernel_model(config))
+    mine = [k for k in kernels if k.kind == kind]
+    if len(mine) != 1:  # the sampler builds exactly one; anything else is a bug
+        raise RuntimeError(f"{config_string(config)} split into {[k.label for k in kernels]}")
+    return mine[0]
+
+
+def op_times(op_profile: Mapping[str, Any] | None) -> dict[str, tuple[int, float]]:
+    """{op type: (nodes, ms per inference)} of a measurement's op profile."""
+    ops = (op_profile or {}).get("ops") or {}
+    return {str(op): (int(v.get("count", 1)), float(v.get("ms_per_inference", 0.0)))
+            for op, v in ops.items()}  # fmt: skip
+
+
+def samples_from_measurements(measurements: Iterable[Any]) -> list[KernelSample]:
+    """Kernel samples from stored measurements tagged ``kernels:<kind>`` (others skipped);
+    a configuration measured several times counts once: the measurement with the median
+    latency."""
+    grouped: dict[str, list[Any]] = {}
+    for m in measurements:
+        if m.arch is None or not m.arch.space.startswith(SPACE_PREFIX):
+            continue
+        grouped.setdefault(m.arch.string, []).append(m)
+    out: list[KernelSample] = []
+    for text, ms in sorted(grouped.items()):
+        config = json.loads(text)
+        ms.sort(key=lambda m: m.latency_ms.median)
+        chosen = ms[(len(ms) - 1) // 2]
+        out.append(KernelSample(kind=str(config["kind"]), config=config,
+                                latency_ms=float(chosen.latency_ms.median),
+                                op_times=op_times(chosen.op_profile)))  # fmt: skip
+    return out
+
+
+def measured_samples(store: Any, *, device: str, fingerprint: str) -> list[KernelSample]:
+    """Every kernel sample measured on ``device`` under fingerprint hash ``fingerprint``."""
+    found = []
+    for kind in ALL_KINDS:
+        found += [s.measurement for s in store.measurements(
+            device=device, fingerprint=fingerprint, space=space_name(kind))]  # fmt: skip
+    return samples_from_measurements(found)

@@ -1,0 +1,486 @@
+"""The kernel-level predictor: fusion rules, features, sampler, training, artifact, CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from hwnas.cli import main
+from hwnas.errors import HwnasError, ShapeError
+from predictors.errors import ArtifactError, NotFittedError
+from predictors.kernel_features import FEATURE_NAMES, kernel_features, split_kernels
+from predictors.kernel_sampler import (
+    OVERHEAD_CHAINS,
+    SAMPLED_KINDS,
+    KernelSample,
+    main_kernel,
+    sample_configs,
+    sample_kernel_models,
+)
+from predictors.kernels import KernelPredictor, estimate_overhead, profiler_node_ms
+
+RNG = np.random.default_rng(0)
+
+
+def weight(name: str, shape: list[int], value: float | None = None) -> onnx.TensorProto:
+    array = np.full(shape, value, np.float32) if value is not None else \
+        (RNG.standard_normal(shape) * 0.1).astype(np.float32)
+    return numpy_helper.from_array(array, name)
+
+
+def graph_model(nodes: list[onnx.NodeProto], inputs: dict[str, list[int | str]],
+                outputs: list[str], inits: list[onnx.TensorProto]) -> onnx.ModelProto:
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info(n, TensorProto.FLOAT, s)
+                     for n, s in inputs.items()],
+        [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs],
+        initializer=inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    model = onnx.shape_inference.infer_shapes(model)  # output shapes, for the checker
+    onnx.checker.check_model(model)
+    return model
+
+
+def conv_bn_relu() -> onnx.ModelProto:
+    bn = [weight("s", [16]), weight("bb", [16]), weight("mu", [16]), weight("var", [16], 1.0)]
+    return graph_model([
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("BatchNormalization", ["c", "s", "bb", "mu", "var"], ["n"]),
+        helper.make_node("Relu", ["n"], ["y"]),
+    ], {"x": [1, 8, 16, 16]}, ["y"], [weight("w", [16, 8, 3, 3]), weight("b", [16]), *bn])
+
+
+def residual_block() -> onnx.ModelProto:
+    return graph_model([
+        helper.make_node("Conv", ["x", "w0"], ["a"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["a"], ["r"]),
+        helper.make_node("Conv", ["r", "w1"], ["c"], group=16, pads=[1, 1, 1, 1]),
+        helper.make_node("Add", ["c", "r"], ["s"]),
+        helper.make_node("Relu", ["s"], ["y"]),
+    ], {"x": [1, 16, 8, 8]}, ["y"], [weight("w0", [16, 16, 3, 3]), weight("w1", [16, 1, 3, 3])])
+
+
+def linear_2d() -> onnx.ModelProto:
+    return graph_model([
+        helper.make_node("MatMul", ["x", "w"], ["m"]),
+        helper.make_node("Add", ["m", "b"], ["a"]),
+        helper.make_node("Relu", ["a"], ["y"]),
+    ], {"x": [10, 64]}, ["y"], [weight("w", [64, 32]), weight("b", [32])])
+
+
+def linear_3d() -> onnx.ModelProto:
+    return graph_model([
+        helper.make_node("MatMul", ["x", "w"], ["m"]),
+        helper.make_node("Add", ["m", "b"], ["y"]),
+    ], {"x": [1, 10, 64]}, ["y"], [weight("w", [64, 32]), weight("b", [32])])
+
+
+def skip_layernorm() -> onnx.ModelProto:
+    return graph_model([
+        helper.make_node("Add", ["x", "z"], ["a"]),
+        helper.make_node("LayerNormalization", ["a", "g", "b"], ["y"], axis=-1),
+    ], {"x": [1, 10, 64], "z": [1, 10, 64]}, ["y"], [weight("g", [64]), weight("b", [64])])
+
+
+def decomposed_layernorm() -> onnx.ModelProto:
+    consts = [weight("g", [64]), weight("b", [64]), weight("two", [], 2.0),
+              weight("eps", [], 1e-5)]
+    return graph_model([
+        helper.make_node("ReduceMean", ["x"], ["mu"], axes=[-1]),
+        helper.make_node("Sub", ["x", "mu"], ["d"]),
+        helper.make_node("Pow", ["d", "two"], ["d2"]),
+        helper.make_node("ReduceMean", ["d2"], ["var"], axes=[-1]),
+        helper.make_node("Add", ["var", "eps"], ["ve"]),
+        helper.make_node("Sqrt", ["ve"], ["sd"]),
+        helper.make_node("Div", ["d", "sd"], ["n"]),
+        helper.make_node("Mul", ["n", "g"], ["sc"]),
+        helper.make_node("Add", ["sc", "b"], ["y"]),
+    ], {"x": [1, 10, 64]}, ["y"], consts)
+
+
+def attention() -> onnx.ModelProto:
+    shape: list[int | str] = [1, 4, 16, 32]
+    return graph_model([
+        helper.make_node("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2]),
+        helper.make_node("MatMul", ["q", "kt"], ["s0"]),
+        helper.make_node("Mul", ["s0", "scale"], ["s1"]),
+        helper.make_node("Softmax", ["s1"], ["p"], axis=-1),
+        helper.make_node("MatMul", ["p", "v"], ["y"]),
+    ], {"q": shape, "k": shape, "v": shape}, ["y"], [weight("scale", [], 0.125)])
+
+
+def gather_split() -> onnx.ModelProto:
+    """q, k, v taken out of one packed tensor by three Gathers (as torch exports them)."""
+    idx = [numpy_helper.from_array(np.array(i, np.int64), f"i{i}") for i in range(3)]
+    return graph_model([
+        helper.make_node("Relu", ["x"], ["r"]),
+        *(helper.make_node("Gather", ["r", f"i{i}"], [f"g{i}"], axis=0) for i in range(3)),
+        helper.make_node("Add", ["g0", "g1"], ["a"]),
+        helper.make_node("Add", ["a", "g2"], ["y"]),
+    ], {"x": [3, 16, 32]}, ["y"], idx)
+
+
+def gelu() -> onnx.ModelProto:
+    consts = [weight("sq2", [], math.sqrt(2)), weight("one", [], 1.0), weight("half", [], 0.5)]
+    return graph_model([
+        helper.make_node("Div", ["x", "sq2"], ["a"]),
+        helper.make_node("Erf", ["a"], ["e"]),
+        helper.make_node("Add", ["e", "one"], ["f"]),
+        helper.make_node("Mul", ["x", "f"], ["g"]),
+        helper.make_node("Mul", ["g", "half"], ["y"]),
+    ], {"x": [1, 10, 64]}, ["y"], consts)
+
+
+def folded_shape() -> onnx.ModelProto:
+    return graph_model([
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("Relu", ["x"], ["r"]),
+        helper.make_node("Reshape", ["r", "s"], ["y"]),
+    ], {"x": [4, 8]}, ["y"], [])
+
+
+def small_cnn() -> onnx.ModelProto:
+    """An unseen CNN for the end-to-end test (not built by the sampler)."""
+    return graph_model([
+        helper.make_node("Conv", ["x", "w0", "b0"], ["a"], pads=[1, 1, 1, 1], strides=[2, 2]),
+        helper.make_node("Relu", ["a"], ["r"]),
+        helper.make_node("Conv", ["r", "w1", "b1"], ["d"], pads=[1, 1, 1, 1], group=32),
+        helper.make_node("Clip", ["d", "lo", "hi"], ["e"]),
+        helper.make_node("Conv", ["e", "w2", "b2"], ["f"]),
+        helper.make_node("GlobalAveragePool", ["f"], ["p"]),
+        helper.make_node("Flatten", ["p"], ["q"]),
+        helper.make_node("Gemm", ["q", "w3", "b3"], ["y"], transB=1),
+    ], {"x": [1, 3, 96, 96]}, ["y"], [
+        weight("w0", [32, 3, 3, 3]), weight("b0", [32]), weight("w1", [32, 1, 3, 3]),
+        weight("b1", [32]), weight("lo", [], 0.0), weight("hi", [], 6.0),
+        weight("w2", [64, 32, 1, 1]), weight("b2", [64]), weight("w3", [10, 64]),
+        weight("b3", [10]),
+    ])  # fmt: skip
+
+
+# --------------------------------------------------------------------------- fusion rules
+
+
+def test_conv_bn_relu_is_one_kernel_with_exact_counts() -> None:
+    (k,) = split_kernels(conv_bn_relu())
+    assert (k.kind, k.label) == ("conv", "Conv+BatchNormalization+Relu")
+    assert k.output == (1, 16, 16, 16)
+    assert k.macs == 16 * 16 * 16 * 8 * 3 * 3
+    assert k.flops == 2 * k.macs
+    assert k.params == 16 * 8 * 9 + 16
+    assert k.bytes_read == 4 * (8 * 16 * 16 + 16 * 8 * 9 + 16)
+    assert k.bytes_written == 4 * 16 * 16 * 16
+    assert k.attrs["activation"] == 1 and k.attrs["kernel_h"] == 3 and k.attrs["groups"] == 1
+    assert k.intensity == pytest.approx(k.flops / (k.bytes_read + k.bytes_written))
+
+
+def test_residual_add_and_activation_fuse_into_a_depthwise_conv() -> None:
+    first, second = split_kernels(residual_block())
+    assert first.label == "Conv+Relu" and first.kind == "conv"
+    assert second.kind == "dwconv" and second.label == "Conv+Add+Relu"
+    assert second.attrs["residual"] == 1 and second.macs == 16 * 8 * 8 * 9
+    assert second.bytes_read == 4 * (2 * 16 * 8 * 8 + 16 * 9)
+
+
+def test_matmul_add_activation_is_one_gemm() -> None:
+    (k,) = split_kernels(linear_2d())
+    assert (k.kind, k.label) == ("gemm", "MatMul+Add+Relu")
+    assert (k.attrs["m"], k.attrs["k"], k.attrs["n"]) == (10, 64, 32)
+    assert k.macs == 10 * 64 * 32 and k.params == 64 * 32 + 32
+    assert k.bytes_read == 4 * (10 * 64 + 64 * 32 + 32) and k.bytes_written == 4 * 10 * 32
+
+
+def test_matmul_add_on_3d_input_is_gemm_between_two_views() -> None:
+    kinds = [k.kind for k in split_kernels(linear_3d())]
+    assert kinds == ["view", "gemm", "view"]
+
+
+def test_layernorm_forms() -> None:
+    (skip,) = split_kernels(skip_layernorm())
+    assert skip.kind == "layernorm" and skip.attrs["residual"] == 1
+    assert skip.attrs["axis_size"] == 64 and len(skip.inputs) == 2
+    (decomposed,) = split_kernels(decomposed_layernorm())
+    assert decomposed.kind == "layernorm" and len(decomposed.nodes) == 9
+
+
+def test_attention_is_split_into_its_parts() -> None:
+    scores, softmax, context = split_kernels(attention())
+    assert scores.kind == "matmul" and scores.label == "MatMul+Transpose+Mul"
+    assert scores.attrs["trans_b"] == 1 and scores.attrs["scale"] == 1
+    assert scores.macs == 4 * 16 * 32 * 16
+    assert softmax.kind == "softmax" and softmax.attrs["axis_size"] == 16
+    assert context.kind == "matmul" and context.macs == 4 * 16 * 16 * 32
+
+
+def test_gathers_of_a_whole_axis_are_one_split() -> None:
+    kernels = split_kernels(gather_split())
+    assert [k.kind for k in kernels] == ["elementwise", "memory", "elementwise", "elementwise"]
+    split = kernels[1]
+    assert split.op == "Split" and split.attrs["n_outputs"] == 3
+    assert split.bytes_read == split.bytes_written == 4 * 3 * 16 * 32
+
+
+def test_gelu_pattern_and_folded_shapes() -> None:
+    (k,) = split_kernels(gelu())
+    assert (k.kind, k.op, len(k.nodes)) == ("elementwise", "Gelu", 5)
+    assert [k.kind for k in split_kernels(folded_shape())] == ["elementwise", "view"]
+
+
+def test_unknown_op_is_other() -> None:
+    model = graph_model([
+        helper.make_node("Relu", ["x"], ["r"]),
+        helper.make_node("Hardmax", ["r"], ["y"]),
+    ], {"x": [4, 8]}, ["y"], [])
+    relu, other = split_kernels(model)
+    assert relu.kind == "elementwise" and other.kind == "other" and other.op == "Hardmax"
+    assert other.bytes_read == 4 * 32 and other.bytes_written == 4 * 32
+    features = kernel_features(other)
+    assert features.shape == (len(FEATURE_NAMES),) and np.isfinite(features).all()
+
+
+def _ort_kernel_count(model: onnx.ModelProto, tmp_path: Path) -> int:
+    """Nodes onnxruntime runs after optimization, less layout reorders and views."""
+    options = ort.SessionOptions()
+    options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
+    options.log_severity_level = 3
+    ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    optimized = onnx.load(str(tmp_path / "optimized.onnx"))
+    skip = {"ReorderInput", "ReorderOutput", "Reshape", "Squeeze", "Unsqueeze", "Flatten"}
+    return sum(1 for n in optimized.graph.node if n.op_type not in skip)
+
+
+@pytest.mark.parametrize("build", [conv_bn_relu, residual_block, linear_2d, linear_3d,
+                                   skip_layernorm, decomposed_layernorm, attention, gelu,
+                                   gather_split, small_cnn], ids=lambda f: f.__name__)  # fmt: skip
+def test_kernel_count_matches_onnxruntime(build, tmp_path: Path) -> None:
+    model = build()
+    mine = [k for k in split_kernels(model) if k.kind != "view"]
+    assert len(mine) == _ort_kernel_count(model, tmp_path)
+
+
+def test_dynamic_inputs_need_fixed_shapes() -> None:
+    model = graph_model([helper.make_node("Relu", ["x"], ["y"])], {"x": ["batch", 8]},
+                        ["y"], [])  # fmt: skip
+    with pytest.raises(ShapeError, match="--shape x="):
+        split_kernels(model)
+    (k,) = split_kernels(model, {"x": (3, 8)})
+    assert k.output == (3, 8)
+    with pytest.raises(ShapeError, match="inputs are 'x'"):
+        split_kernels(model, {"nope": (1,)})
+
+
+# --------------------------------------------------------------------------- the sampler
+
+
+def test_sampler_is_seeded_and_extends_its_sample() -> None:
+    for kind in SAMPLED_KINDS:
+        first = sample_configs(kind, 6, seed=1)
+        assert first == sample_configs(kind, 6, seed=1)
+        assert sample_configs(kind, 9, seed=1)[:6] == first
+        assert first != sample_configs(kind, 6, seed=2)
+    assert [c["chain"] for c in sample_configs("overhead", 3)] == list(OVERHEAD_CHAINS)
+    with pytest.raises(HwnasError, match="unknown kernel kind"):
+        sample_configs("convolution", 3)
+
+
+@pytest.mark.parametrize("kind", SAMPLED_KINDS)
+def test_sampled_models_are_valid_single_kernels_that_run(kind: str) -> None:
+    for model, config in sample_kernel_models(kind, 2, seed=3):
+        onnx.checker.check_model(model)
+        kernels = split_kernels(model)
+        assert [k.kind for k in kernels] == [kind], config
+        assert main_kernel(config) == kernels[0]
+        session = ort.InferenceSession(model.SerializeToString(),
+                                       providers=["CPUExecutionProvider"])  # fmt: skip
+        feeds = {i.name: np.ones(i.shape, np.float32) for i in session.get_inputs()}
+        assert all(np.isfinite(o).all() for o in session.run(None, feeds))
+
+
+# --------------------------------------------------------------------------- predictor
+
+
+def synthetic_samples() -> list[KernelSample]:
+    """Fake but consistent latencies: 2 µs per model, 1 µs per kernel, 20 GMAC/s."""
+    samples = [KernelSample("overhead", c, 0.002 + 0.001 * c["chain"],
+                            {"Neg": (c["chain"], 0.003 * c["chain"])})
+               for c in sample_configs("overhead", 0)]  # fmt: skip
+    for kind in ("conv", "elementwise"):
+        for cfg in sample_configs(kind, 24, seed=0):
+            k = main_kernel(cfg)
+            ms = 0.003 + k.macs / 2e7 + (k.bytes_read + k.bytes_written) / 1e7
+            profile = {"Conv": (1, 0.8 * ms), "ReorderInput": (1, 0.1 * ms),
+                       "ReorderOutput": (1, 0.1 * ms)} if kind == "conv" else {}
+            samples.append(KernelSample(kind, cfg, ms, profile))
+    return samples
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory: pytest.TempPathFactory) -> tuple[KernelPredictor, Path]:
+    predictor = KernelPredictor(seed=0, rounds=50)
+    predictor.fit(synthetic_samples(), device="local", fingerprint="abc123")
+    return predictor, predictor.save(tmp_path_factory.mktemp("kp") / "predictor")
+
+
+def test_overhead_line_fit_and_reorder_shares() -> None:
+    samples = synthetic_samples()
+    model_ms, kernel_ms = estimate_overhead(samples)
+    assert model_ms == pytest.approx(0.002) and kernel_ms == pytest.approx(0.001)
+    node_ms = profiler_node_ms(samples, kernel_ms)
+    assert node_ms == pytest.approx(0.002)  # 3 µs profiled per Neg node, 1 µs real
+    conv = next(s for s in samples if s.kind == "conv")
+    assert conv.own_share() == pytest.approx(0.8)
+    raw = {op: ms for op, (_, ms) in conv.op_times.items()}
+    mine, aux = raw["Conv"] - node_ms, raw["ReorderInput"] + raw["ReorderOutput"] - 2 * node_ms
+    assert conv.own_share(node_ms) == pytest.approx(min(max(mine / (mine + max(aux, 0)), 0.05),
+                                                        1.0))  # fmt: skip
+
+
+def test_unfitted_predictor_says_so() -> None:
+    with pytest.raises(NotFittedError, match="not fitted"):
+        KernelPredictor().predict_onnx(small_cnn())
+
+
+def test_save_load_round_trip_and_breakdown(fitted: tuple[KernelPredictor, Path]) -> None:
+    predictor, path = fitted
+    total, rows = predictor.predict_onnx(small_cnn())
+    loaded = KernelPredictor.load(path, device="local", fingerprint="abc123")
+    again, rows_again = loaded.predict_onnx(small_cnn())
+    assert again == pytest.approx(total, rel=1e-9) and rows_again == rows
+    assert math.isfinite(total) and total > 0
+    assert total == pytest.approx(predictor.overhead_model_ms_ + sum(r["ms"] for r in rows))
+    assert {r["regressor"] for r in rows} >= {"conv", "generic", "overhead"}
+    meta = json.loads((path / "meta.json").read_text())
+    assert meta["device"] == "local" and meta["fingerprint"] == "abc123"
+    assert meta["feature_names"] == list(FEATURE_NAMES)
+    assert set(meta["versions"]) >= {"hwnas", "lightgbm", "onnx"}
+    assert not list(path.glob("*.pkl"))
+    twin = KernelPredictor(seed=0, rounds=50).fit(synthetic_samples(), device="local",
+                                                  fingerprint="abc123")  # fmt: skip
+    assert twin.predict_onnx(small_cnn())[0] == total  # seeded: the same model again
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    dst.mkdir()
+    for f in src.iterdir():
+        (dst / f.name).write_bytes(f.read_bytes())
+    return dst
+
+
+def test_artifact_mismatches_are_refused(fitted, tmp_path: Path) -> None:
+    _, path = fitted
+    with pytest.raises(ArtifactError, match="device 'local', not 'pi'"):
+        KernelPredictor.load(path, device="pi")
+    with pytest.raises(ArtifactError, match="fingerprint"):
+        KernelPredictor.load(path, fingerprint="zzz")
+    with pytest.raises(ArtifactError, match="does not exist"):
+        KernelPredictor.load(tmp_path / "missing")
+    features = _copy(path, tmp_path / "features")
+    meta = json.loads((features / "meta.json").read_text())
+    meta["feature_names"] = meta["feature_names"][:-1]
+    (features / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match="another kernel feature set"):
+        KernelPredictor.load(features)
+    tampered = _copy(path, tmp_path / "tampered")
+    (tampered / "conv.txt").write_text((tampered / "conv.txt").read_text() + "\n")
+    with pytest.raises(ArtifactError, match="does not match the hash"):
+        KernelPredictor.load(tampered)
+    version = _copy(path, tmp_path / "version")
+    meta = json.loads((version / "meta.json").read_text())
+    meta["format_version"] = 99
+    (version / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match="format version 99"):
+        KernelPredictor.load(version)
+
+
+# --------------------------------------------------------------------------- the CLI
+
+
+def test_cli_predict_and_bad_inputs(fitted, tmp_path: Path, capsys) -> None:
+    _, path = fitted
+    cnn = tmp_path / "cnn.onnx"
+    onnx.save(small_cnn(), str(cnn))
+    assert main(["kernels", "predict", str(path), str(cnn), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["latency_ms"] > 0 and len(doc["kernels"]) == 6
+    assert main(["kernels", "predict", str(tmp_path / "nothing"), str(cnn)]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"not an onnx model at all")
+    assert main(["kernels", "predict", str(path), str(junk)]) == 2
+    assert "not a valid ONNX model" in capsys.readouterr().err
+    dynamic = tmp_path / "dynamic.onnx"
+    onnx.save(graph_model([helper.make_node("Relu", ["x"], ["y"])], {"x": ["n", 8]}, ["y"], []),
+              str(dynamic))  # fmt: skip
+    assert main(["kernels", "predict", str(path), str(dynamic)]) == 2
+    captured = capsys.readouterr().err
+    assert "--shape x=" in captured and "Traceback" not in captured
+    assert main(["kernels", "predict", str(path), str(dynamic), "--shape", "x=2x8"]) == 0
+    assert main(["kernels", "predict", str(path), str(dynamic), "--shape", "x=2y8"]) == 2
+
+
+def test_cli_build_bad_inputs(tmp_path: Path, capsys) -> None:
+    out = ["-o", str(tmp_path / "kp"), "--store", str(tmp_path / "k.db")]
+    assert main(["kernels", "build", *out, "--kinds", "conv,convolution"]) == 2
+    assert "unknown kind(s) convolution" in capsys.readouterr().err
+    assert main(["kernels", "build", *out, "--per-kind", "0"]) == 2
+    assert main(["kernels", "build", *out, "--device", "nowhere"]) == 2
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("mine")
+    assert main(["kernels", "build", "-o", str(tmp_path / "busy"), "--store",
+                 str(tmp_path / "k.db")]) == 2  # fmt: skip
+    captured = capsys.readouterr()
+    assert "not a kernel predictor directory" in captured.err
+    assert "Traceback" not in captured.err and not (tmp_path / "k.db").exists()
+
+
+def test_build_measures_trains_resumes_and_predicts_an_unseen_model(tmp_path: Path,
+                                                                      capsys) -> None:
+    """End to end on the local CPU with tiny settings (a few kernels per kind)."""
+    from devices.local import LocalTransport
+    from hwnas.cli.kernels_cmd import plan_kernels
+    from hwnas.onnx_model import check_model
+    from hwnas.records import DeviceSpec
+    from hwnas.store import Store
+    from profiler.batch import profile_model
+    from profiler.settings import ProfileSettings
+
+    out_dir, store = tmp_path / "kp", tmp_path / "k.db"
+    argv = ["kernels", "build", "-o", str(out_dir), "--per-kind", "8", "--kinds",
+            "conv,dwconv,pool,gemm", "--max-seconds", "0.2", "--store", str(store),
+            "--json"]  # fmt: skip
+    assert main(argv) == 0
+    first = json.loads(capsys.readouterr().out)
+    with Store(store) as s:
+        measured = s.count()
+    planned = plan_kernels(8, 0, ["conv", "dwconv", "pool", "gemm"])
+    assert measured == sum(len(v) for v in planned.values()) == 4 * 8 + 8 + len(OVERHEAD_CHAINS)
+    assert main(argv + ["--force"]) == 0  # everything measured: nothing is measured again
+    capsys.readouterr()
+    with Store(store) as s:
+        assert s.count() == measured
+    assert first["overhead"]["model_ms"] >= 0 and first["overhead"]["kernel_ms"] > 0
+
+    onnx.save(small_cnn(), str(tmp_path / "cnn.onnx"))
+    cnn = check_model(tmp_path / "cnn.onnx")
+    predictor = KernelPredictor.load(out_dir, device="local")
+    predicted, rows = predictor.predict_onnx(cnn.path)
+    assert [r["regressor"] for r in rows] == ["conv", "dwconv", "conv", "pool", "overhead",
+                                              "gemm"]  # fmt: skip
+    settings = ProfileSettings(max_seconds=1.0, target_ci=0.02)
+    measured_ms = profile_model(LocalTransport(), DeviceSpec(name="local"), cnn,
+                                settings).latency_ms.median  # fmt: skip
+    assert math.isfinite(predicted) and predicted > 0
+    # Eight samples per kind fit a cost model each (too few for the LightGBM residual);
+    # over repeated runs here the prediction came out 15-40% above the measurement, so a
+    # factor of 2 leaves room for noise yet tells a working predictor from a broken one
+    # (the benchmark reports the accuracy with 120 samples per kind).
+    assert measured_ms / 2 < predicted < measured_ms * 2, (predicted, measured_ms)
