@@ -427,6 +427,24 @@ def test_cli_predict_and_bad_inputs(fitted, tmp_path: Path, capsys) -> None:
     assert main(["kernels", "predict", str(path), str(dynamic), "--shape", "x=2y8"]) == 2
 
 
+def test_hwnas_predict_onnx_dispatches_to_the_kernel_predictor(fitted, tmp_path, capsys):
+    _, path = fitted
+    cnn = tmp_path / "cnn.onnx"
+    onnx.save(small_cnn(), str(cnn))
+    assert main(["kernels", "predict", str(path), str(cnn), "--json"]) == 0
+    direct = json.loads(capsys.readouterr().out)
+    assert main(["predict", str(path), "--onnx", str(cnn), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["latency_ms"] == direct["latency_ms"]
+    for args, message in (
+        (["predict", str(path), "--arch", "x"], "is a kernel predictor: pass --onnx"),
+        (["predict", str(path)], "give --arch STRING"),
+        (["predict", str(tmp_path), "--onnx", str(cnn)], "is not a kernel predictor"),
+    ):
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err
+
+
 def test_cli_build_bad_inputs(tmp_path: Path, capsys) -> None:
     out = ["-o", str(tmp_path / "kp"), "--store", str(tmp_path / "k.db")]
     assert main(["kernels", "build", *out, "--kinds", "conv,convolution"]) == 2

@@ -290,11 +290,39 @@ def _scatter(path: Path, measured: Any, predicted: Any, predictor: Predictor,
 
 def predict(
     directory: Path = typer.Argument(..., help="A predictor directory."),
-    arch: list[str] = typer.Option(..., "--arch", help="Architecture string (repeatable)."),
+    arch: list[str] = typer.Option(
+        [], "--arch", help="Architecture string (repeatable); for a space predictor."
+    ),
+    onnx_file: Path | None = typer.Option(
+        None, "--onnx", help="Any ONNX model; needs a kernel predictor (hwnas kernels build)."
+    ),
+    shape: list[str] = typer.Option(
+        [], "--shape", help="NAME=1x3x224x224 for dynamic inputs of --onnx (repeatable)."
+    ),
     force: bool = ForceOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Predict a metric of architectures with a trained predictor, with an interval."""
+    """Predict a metric of architectures (--arch) or of any ONNX model (--onnx)."""
+    from predictors.kernels import is_kernel_predictor
+
+    try:
+        kernel_dir = directory.is_dir() and is_kernel_predictor(directory)
+        if (onnx_file is None) == (not arch):
+            raise UsageError("give --arch STRING (space predictor) or --onnx FILE (kernel "
+                             "predictor), one of the two")  # fmt: skip
+        if onnx_file is not None and not kernel_dir:
+            raise UsageError(f"{directory} is not a kernel predictor, so it cannot predict "
+                             f"an ONNX file; build one with `hwnas kernels build -o DIR`, or "
+                             f"pass --arch for this space predictor")  # fmt: skip
+        if arch and kernel_dir:
+            raise UsageError(f"{directory} is a kernel predictor: pass --onnx FILE, not --arch")
+    except HwnasError as exc:
+        fail(exc, as_json=as_json)
+    if onnx_file is not None:
+        from hwnas.cli.kernels_cmd import predict as predict_kernels
+
+        predict_kernels(directory, onnx_file, shape=shape, top=0, as_json=as_json)
+        return
     try:
         predictor = _load(directory, force)
         archs = [predictor.space.validate(a) for a in arch]
