@@ -52,11 +52,29 @@ def load(store_path: Path) -> tuple[list[str], np.ndarray, dict]:
     return archs, np.array([by_arch[a] for a in archs]), info
 
 
+def lookup_table(path: Path, space, fingerprint: str):  # type: ignore[no-untyped-def]
+    """The chain block table of the local device under ``fingerprint``, or None."""
+    from hwnas.errors import HwnasError
+    from predictors.lut import LookupTable
+
+    if not path.exists():
+        return None
+    try:
+        with Store(path, create=False) as store:
+            return LookupTable.from_store(store, space, "local", fingerprint)
+    except HwnasError as exc:
+        print(f"note: {exc.message}")
+        return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, default=Path("benchmarks/out/chain_cpu.db"))
     parser.add_argument("--train", type=int, default=800)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lut-store", type=Path, default=Path("benchmarks/out/lut.db"),
+                        help="store with the chain block table of this device "
+                             "(benchmarks/lut.py writes it); (d) is skipped without it")
     args = parser.parse_args()
     archs, y, info = load(args.store)
     rng = np.random.default_rng(args.seed)
@@ -76,9 +94,17 @@ def main() -> None:
     flops_train = np.array([space.flops(archs[i]) for i in train], dtype=float)
     slope = np.polyfit(flops_train, y[train], 1)  # the "FLOPs proxy" baseline, fitted
     rows = {
-        "hwnas LightGBM": pred,
-        "baseline: linear in MACs": np.polyval(slope, flops),
+        "hwnas LightGBM (800 networks)": pred,
+        "baseline: linear in MACs (800 networks)": np.polyval(slope, flops),
     }
+    lut = lookup_table(args.lut_store, space, info["fingerprint"])
+    if lut is not None:  # (d): the lookup table on the same test networks
+        calib = {archs[i]: float(y[i]) for i in train[:10]}
+        rows["lookup table (blocks, 10 networks to calibrate)"] = lut.calibrate(
+            calib).predict_many([archs[i] for i in test])
+    else:
+        print(f"note: no chain block table for fingerprint {info['fingerprint'][:12]} in "
+              f"{args.lut_store}; (d) skipped (run benchmarks/lut.py --spaces chain)")
     print(f"# chain on this CPU: {len(archs)} networks measured, {len(train)} train, "
           f"{len(test)} test")
     print(f"- machine: {platform.machine()}, Python {platform.python_version()}; "
