@@ -31,13 +31,16 @@ class Origin:
     """Where training data came from: the device, its fingerprint and the source.
 
     ``runtime`` holds what the fingerprint says about how models ran (execution
-    provider, threads, onnxruntime version) when it is known.
+    provider, threads, onnxruntime version) when it is known; ``statistic`` which
+    statistic of each latency distribution was learnt (``p50``, ``p10``) when the data
+    came from the store.
     """
 
     device: str | None = None
     fingerprint: str | None = None
     source: str | None = None
     runtime: dict[str, Any] = field(default_factory=dict)
+    statistic: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -50,6 +53,7 @@ class Origin:
             fingerprint=data.get("fingerprint"),
             source=data.get("source"),
             runtime=dict(data.get("runtime") or {}),
+            statistic=data.get("statistic"),
         )
 
 

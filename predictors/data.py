@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hwnas.errors import DataError
+from hwnas.errors import DataError, UsageError
 from hwnas.spaces import InvalidArchError, SearchSpace
 from hwnas.tables import read_table
 from predictors.base import Origin, check_metric, resolve_space
@@ -158,10 +158,26 @@ def from_table(
     return TrainingData(the_space.name, metric, names, values, origin, rows=len(archs))
 
 
-def _metric_value(stored: StoredMeasurement, metric: str) -> float | None:
+def check_statistic(metric: str, statistic: str) -> str:
+    """``statistic`` if it is one of :data:`predictors.lut.STATISTICS` and ``metric`` is
+    latency (the only metric with a distribution); ``UsageError`` otherwise."""
+    from predictors.lut import STATISTICS
+
+    if statistic not in STATISTICS:
+        raise UsageError(f"--statistic must be one of {', '.join(STATISTICS)}, got "
+                         f"{statistic!r}")  # fmt: skip
+    if statistic != "p50" and metric != "latency_ms":
+        raise UsageError(f"--statistic {statistic} applies to latency_ms only (memory and "
+                         f"energy are one value per measurement); drop it for {metric}")  # fmt: skip
+    return statistic
+
+
+def _metric_value(stored: StoredMeasurement, metric: str, statistic: str) -> float | None:
+    from predictors.lut import STATISTICS
+
     m = stored.measurement
     if metric == "latency_ms":
-        return float(m.latency_ms.median)
+        return float(getattr(m.latency_ms, STATISTICS[statistic][1]))
     value = getattr(m, metric)
     return None if value is None else float(value)
 
@@ -173,14 +189,18 @@ def from_store(
     metric: str,
     device: str,
     fingerprint: str | None = None,
+    statistic: str = "p50",
 ) -> TrainingData:
     """Training data from the store: ``space`` architectures measured on ``device``.
 
     Several fingerprints among them are refused (the message lists them) unless
     ``fingerprint`` (a hash or its start) selects one. Measurements without a value of
-    ``metric`` (energy is often not measured) are skipped.
+    ``metric`` (energy is often not measured) are skipped. For latency, ``statistic``
+    says which statistic of each measurement's distribution is learnt: ``p50`` (the
+    median) or ``p10``, which resists contention on a busy or shared device.
     """
     check_metric(metric)
+    check_statistic(metric, statistic)
     the_space = resolve_space(space)
     stored = store.measurements(device=device, fingerprint=fingerprint, space=the_space.name)
     chosen = f" with fingerprint {fingerprint!r}" if fingerprint else ""
@@ -203,7 +223,7 @@ def from_store(
             f"{_fingerprint_list(counts, details)}. Their numbers are not comparable; pass "
             f"--fingerprint HASH to train on one"
         )
-    with_value = [(s, v) for s in stored if (v := _metric_value(s, metric)) is not None]
+    with_value = [(s, v) for s in stored if (v := _metric_value(s, metric, statistic)) is not None]
     if not with_value:
         raise DataError(
             f"none of the {len(stored)} measurements on device {device!r} has a value of "
@@ -225,8 +245,9 @@ def from_store(
         source=f"store {store.url}",
         runtime={"execution_provider": fp.execution_provider, "threads": fp.threads,
                  "onnxruntime": fp.onnxruntime, "cpu_model": fp.cpu_model},  # fmt: skip
+        statistic=statistic if metric == "latency_ms" else None,
     )
     return TrainingData(the_space.name, metric, names, values, origin, rows=len(archs))
 
 
-__all__ = ["TrainingData", "check_archs", "from_store", "from_table"]
+__all__ = ["TrainingData", "check_archs", "check_statistic", "from_store", "from_table"]

@@ -145,9 +145,12 @@ def test_train_from_the_store_and_refuse_mixed_fingerprints(capsys, tmp_path) ->
     assert one.hash[:12] in message and two.hash[:12] in message and "--fingerprint" in message
     code, out, err = run_cli(capsys, "predictor", "train", "--space", "nb201", "--device",
                              "rpi4", "--fingerprint", two.hash[:10], "-o", tmp_path / "t",
-                             "--json")  # fmt: skip
+                             "--statistic", "p10", "--json")  # fmt: skip
     assert code == 0, err
     assert json.loads(out)["training_set"]["n"] == 12
+    assert json.loads(out)["statistic"] == "p10" and doc["statistic"] == "p50"
+    meta = json.loads((tmp_path / "t" / "meta.json").read_text())
+    assert meta["origin"]["statistic"] == "p10"
 
 
 def test_transfer_with_a_base_predictor(capsys, trained, tables, tmp_path) -> None:
@@ -198,6 +201,10 @@ def test_a_tampered_predictor_needs_force(capsys, trained, tmp_path) -> None:
          "only 4 distinct architecture(s) to learn from; a predictor needs at least 10"),
         (["predictor", "train", "--space", "nb201", "--device", "nodev", "-o", "{out}"],
          "no measurements of nb201 architectures on device 'nodev'"),
+        (["predictor", "train", "--space", "nb201", "--device", "rpi4", "--statistic", "min",
+          "-o", "{out}"], "--statistic must be one of p50, p10, got 'min'"),
+        (["predictor", "train", "--space", "nb201", "--table", "{train}", "--statistic", "p10",
+          "-o", "{out}"], "--statistic p10 needs --device"),
         (["predictor", "train", "--space", "chain", "--table", "{train}", "-o", "{out}"],
          "are not chain architectures"),
         (["predictor", "eval", "{missing}", "--table", "{train}"], "there is no predictor at"),

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from hwnas.data import nb201_table
-from hwnas.errors import DataError
+from hwnas.errors import DataError, UsageError
 from hwnas.records import Arch, Fingerprint, LatencyStats, Measurement
 from hwnas.spaces import InvalidArchError, get_space
 from hwnas.spaces.nb201 import NB201Space
@@ -580,6 +580,30 @@ def test_training_from_the_store(table: pd.DataFrame, tmp_path: Path) -> None:
     np.testing.assert_allclose(memory.values, data.values + 20.0)
     predictor = LightGBMPredictor(space=SPACE).fit(data.archs, data.values, origin=data.origin)
     assert predictor.origin_.fingerprint == fp.hash and predictor.n_train_ == 40
+    assert data.origin.statistic == "p50" and memory.origin.statistic is None
+
+
+def test_the_statistic_learnt_from_the_store_can_be_the_10th_percentile(
+    table: pd.DataFrame, tmp_path: Path
+) -> None:
+    fp = make_fingerprint()
+    with Store(tmp_path / "s.db") as store:
+        fill_store(store, table, 20, fp)
+        median = from_store(store, space="nb201", metric="latency_ms", device="rpi4")
+        p10 = from_store(store, space="nb201", metric="latency_ms", device="rpi4",
+                         statistic="p10")  # fmt: skip
+        with pytest.raises(UsageError, match="--statistic must be one of p50, p10, got 'p99'"):
+            from_store(store, space="nb201", metric="latency_ms", device="rpi4",
+                       statistic="p99")  # fmt: skip
+        with pytest.raises(UsageError, match="applies to latency_ms only"):
+            from_store(store, space="nb201", metric="peak_memory_mb", device="rpi4",
+                       statistic="p10")  # fmt: skip
+    assert median.archs == p10.archs
+    np.testing.assert_allclose(p10.values, 0.99 * median.values)  # make_measurement's p10
+    assert p10.origin.statistic == "p10"
+    saved = LightGBMPredictor(space=SPACE).fit(p10.archs, p10.values, origin=p10.origin)
+    loaded = load_predictor(saved.save(tmp_path / "p"))
+    assert loaded.origin_.statistic == "p10"
 
 
 def test_mixed_fingerprints_in_the_store_are_refused_with_a_list(

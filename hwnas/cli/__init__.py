@@ -25,6 +25,7 @@ app = typer.Typer(
     help="Hardware-aware neural architecture search: measure ONNX models on real devices.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
     add_completion=False,
 )
 app.command()(quickstart)

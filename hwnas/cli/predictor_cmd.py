@@ -83,6 +83,11 @@ def train(
     fingerprint: str | None = typer.Option(
         None, "--fingerprint", help="Only measurements with this fingerprint (hash or its start)."
     ),
+    statistic: str = typer.Option(
+        "p50", "--statistic", help="With --device and latency_ms: the statistic of each "
+        "measurement to learn, p50 (the median) or p10 (resists contention on a busy or "
+        "shared device).",
+    ),  # fmt: skip
     output: Path = typer.Option(..., "--output", "-o", help="Directory to write the predictor to."),
     seed: int = typer.Option(0, "--seed", help="Seed of the validation split and of LightGBM."),
     base: Path | None = typer.Option(
@@ -97,7 +102,7 @@ def train(
 ) -> None:
     """Train a predictor of one metric on one device from the store or a table."""
     from predictors import LightGBMPredictor, TransferPredictor, load_predictor
-    from predictors.data import from_store, from_table
+    from predictors.data import check_statistic, from_store, from_table
     from predictors.lgbm import MIN_ROWS
     from predictors.transfer import CORRECTIONS
     from predictors.transfer import MIN_ROWS as TRANSFER_MIN_ROWS
@@ -110,6 +115,10 @@ def train(
                              "--table FILE")  # fmt: skip
         if seed < 0:
             raise UsageError(f"--seed must be >= 0, got {seed}")
+        check_statistic(metric, statistic)
+        if table is not None and statistic != "p50":
+            raise UsageError(f"--statistic {statistic} needs --device (the store keeps every "
+                             f"measurement's distribution); a table has one value per row")  # fmt: skip
         if correction not in CORRECTIONS:
             raise UsageError(f"--correction must be one of {', '.join(CORRECTIONS)}, "
                              f"got {correction!r}")  # fmt: skip
@@ -127,7 +136,7 @@ def train(
                 assert device is not None
                 with open_store(store_path) as store:
                     data = from_store(store, space=the_space, metric=metric, device=device,
-                                      fingerprint=fingerprint)  # fmt: skip
+                                      fingerprint=fingerprint, statistic=statistic)  # fmt: skip
             predictor: Predictor
             if base is not None:
                 base_predictor = load_predictor(base, space=the_space, force=force)
@@ -160,6 +169,7 @@ def train(
         "device": data.origin.device,
         "fingerprint": data.origin.fingerprint,
         "source": data.origin.source,
+        "statistic": data.origin.statistic,
         "training_set": {"n": len(data.archs), "rows": data.rows,
                          "hash": predictor.training_hash_},  # fmt: skip
         "validation": json_ready(predictor.validation_),
