@@ -168,7 +168,7 @@ def check_statistic(metric: str, statistic: str) -> str:
                          f"{statistic!r}")  # fmt: skip
     if statistic != "p50" and metric != "latency_ms":
         raise UsageError(f"--statistic {statistic} applies to latency_ms only (memory and "
-                         f"energy are one value per measurement); drop it for {metric}")  # fmt: skip
+                         f"energy are one value a measurement); drop it for {metric}")
     return statistic
 
 

@@ -118,7 +118,7 @@ def train(
         check_statistic(metric, statistic)
         if table is not None and statistic != "p50":
             raise UsageError(f"--statistic {statistic} needs --device (the store keeps every "
-                             f"measurement's distribution); a table has one value per row")  # fmt: skip
+                             f"measurement's distribution); a table has one value a row")
         if correction not in CORRECTIONS:
             raise UsageError(f"--correction must be one of {', '.join(CORRECTIONS)}, "
                              f"got {correction!r}")  # fmt: skip
