@@ -707,12 +707,20 @@ class Store:
     def measured_archs(self, *, space: str, device: str, fingerprint: str) -> set[str]:
         """Canonical strings of the ``space`` architectures measured on ``device`` under
         fingerprint hash ``fingerprint``."""
+        return set(self.measured_arch_counts(space=space, device=device, fingerprint=fingerprint))
+
+    def measured_arch_counts(self, *, space: str, device: str, fingerprint: str) -> dict[str, int]:
+        """How many times each ``space`` architecture was measured on ``device`` under
+        fingerprint hash ``fingerprint`` (architectures never measured are absent)."""
         m = MEASUREMENTS
-        stmt = select(m.c.arch_string).distinct().where(
-            m.c.arch_space == space, m.c.device == device, m.c.fingerprint_hash == fingerprint
+        stmt = (
+            select(m.c.arch_string, func.count())
+            .where(m.c.arch_space == space, m.c.device == device,
+                   m.c.fingerprint_hash == fingerprint)  # fmt: skip
+            .group_by(m.c.arch_string)
         )
         with self._transaction(write=False) as conn:
-            return {row[0] for row in conn.execute(stmt)}
+            return {row[0]: int(row[1]) for row in conn.execute(stmt)}
 
     def fingerprints(self, *, device: str | None = None) -> list[FingerprintUsage]:
         """Each (fingerprint, device) pair with its measurement count and first/last timestamp.

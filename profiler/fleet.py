@@ -43,6 +43,10 @@ class SpaceSample:
     space: Any  # hwnas.spaces.SearchSpace
     archs: list[str]
     exporter: str = "dynamo"
+    #: Measurements wanted per architecture, each in its own runner process. Repeats run
+    #: pass by pass (every architecture once, then every one again), so a slow phase of a
+    #: shared machine lands on different architectures each pass.
+    repeats: int = 1
 
 
 @dataclass
@@ -84,21 +88,25 @@ def job_to_model_job(job: Job, space_loader: Callable[[str], Any]) -> ModelJob:
 def _plan_sample(
     transport: Transport, store: Store, plan: DevicePlan, batch: str, out: DeviceOutcome
 ) -> list[Job]:
-    """Queue the sample's architectures not yet measured here under this fingerprint."""
+    """Queue the measurements the sample still lacks here under this fingerprint: up to
+    ``repeats`` per architecture, pass by pass."""
     assert plan.sample is not None
-    space, archs = plan.sample.space, plan.sample.archs
+    space, archs, repeats = plan.sample.space, plan.sample.archs, plan.sample.repeats
     fingerprint = probe_fingerprint(transport, plan.settings)
-    done = store.measured_archs(space=space.name, device=plan.spec.name,
-                                fingerprint=fingerprint.hash)  # fmt: skip
-    out.skipped = [a for a in archs if a in done]
+    done = store.measured_arch_counts(space=space.name, device=plan.spec.name,
+                                      fingerprint=fingerprint.hash)  # fmt: skip
+    out.skipped = [a for a in archs if done.get(a, 0) >= repeats]
     from hwnas.records import Arch
 
-    todo = [a for a in archs if a not in done]
     settings = {**plan.settings.to_dict(), "exporter": plan.sample.exporter}
-    return store.add_jobs(batch, plan.spec.name, [
-        NewJob(label=a, model_path=None, arch=Arch(space=space.name, string=a),
-               settings=settings) for a in todo
-    ])  # fmt: skip
+    todo = []
+    for r in range(repeats):
+        # The repeat number keeps a pass's job apart from the pending job of another pass
+        # (equal pending jobs are queued once); the first pass has none, as before repeats.
+        pass_settings = settings if r == 0 else {**settings, "repeat": r + 1}
+        todo += [NewJob(label=a, model_path=None, arch=Arch(space=space.name, string=a),
+                        settings=pass_settings) for a in archs if done.get(a, 0) <= r]  # fmt: skip
+    return store.add_jobs(batch, plan.spec.name, todo)
 
 
 def run_fleet(

@@ -80,7 +80,8 @@ class ProfileSettings:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ProfileSettings:
-        values = {k: v for k, v in data.items() if k != "exporter"}  # a job's, not ours
+        # "exporter" and "repeat" belong to a space job, not to the runner.
+        values = {k: v for k, v in data.items() if k not in ("exporter", "repeat")}
         values["shapes"] = {k: tuple(v) for k, v in (values.get("shapes") or {}).items()}
         return cls(**values)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,28 @@ def test_profile_a_space_sample_then_skip_and_extend(capsys, tmp_path: Path) -> 
     assert len(json.loads(out)["measurements"]) == 2
 
 
+def test_repeats_measure_each_architecture_again_pass_by_pass(capsys, tmp_path: Path) -> None:
+    store = tmp_path / "s.db"
+    args = ["profile", "--space", TOY, "--sample", "2", "--seed", "1", *FAST, "--json",
+            "--store", store]  # fmt: skip
+    code, out, err = run_cli(capsys, *args, "--repeats", "2")
+    assert code == 0, err
+    order = [m["arch"]["string"] for m in json.loads(out)["measurements"]]
+    assert len(order) == 4 and order[:2] == order[2:] and len(set(order)) == 2  # two passes
+    code, out, err = run_cli(capsys, *args, "--repeats", "2")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["measurements"] == [] and sorted(doc["skipped"]) == sorted(set(order))
+    code, out, err = run_cli(capsys, *args, "--repeats", "3")
+    assert code == 0, err
+    assert sorted(m["arch"]["string"] for m in json.loads(out)["measurements"]) == sorted(
+        set(order))
+    with Store(str(store)) as s:
+        counts = Counter(x.measurement.arch.string for x in s.measurements(space="toy")
+                         if x.measurement.arch)  # fmt: skip
+    assert sorted(counts.values()) == [3, 3]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -113,6 +136,8 @@ def test_profile_a_space_sample_then_skip_and_extend(capsys, tmp_path: Path) -> 
         (["--space", TOY, "--sample", "10"], "space 'toy' has only 9 architectures"),
         (["some.onnx", "--space", TOY, "--sample", "1"], "either ONNX files or --space"),
         ([], "nothing to profile"),
+        (["--space", TOY, "--sample", "2", "--repeats", "0"], "--repeats must be >= 1"),
+        (["--resume", "--repeats", "2"], "give no models, --space, --sample or --repeats"),
     ],
 )
 def test_bad_space_profiling_options(capsys, tmp_path: Path, args: list[str], message: str):

@@ -599,6 +599,15 @@ def test_the_statistic_learnt_from_the_store_can_be_the_10th_percentile(
             from_store(store, space="nb201", metric="peak_memory_mb", device="rpi4",
                        statistic="p10")  # fmt: skip
     assert median.archs == p10.archs
+    with Store(tmp_path / "s.db") as store:  # a second, slower measurement of the first 20
+        store.add_many(make_measurement(a, 1.5 * v, fp) for a, v in
+                       zip(median.archs, median.values, strict=True))  # fmt: skip
+        median2 = from_store(store, space="nb201", metric="latency_ms", device="rpi4")
+        p10_2 = from_store(store, space="nb201", metric="latency_ms", device="rpi4",
+                           statistic="p10")  # fmt: skip
+    assert median2.duplicates == 20 and median2.archs == median.archs
+    np.testing.assert_allclose(median2.values, 1.25 * median.values)  # median of v and 1.5 v
+    np.testing.assert_allclose(p10_2.values, p10.values)  # the lowest p10 of the two
     np.testing.assert_allclose(p10.values, 0.99 * median.values)  # make_measurement's p10
     assert p10.origin.statistic == "p10"
     saved = LightGBMPredictor(space=SPACE).fit(p10.archs, p10.values, origin=p10.origin)

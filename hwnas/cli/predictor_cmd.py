@@ -178,7 +178,8 @@ def train(
     if as_json:
         print_json(doc)
         return
-    merged = f" ({data.duplicates} repeated rows merged by median)" if data.duplicates else ""
+    fold = "their lowest p10" if data.origin.statistic == "p10" else "median"
+    merged = f" ({data.duplicates} repeated rows merged by {fold})" if data.duplicates else ""
     note(f"trained a {predictor.kind} predictor of {metric} on {len(data.archs):,} "
          f"{the_space.name} architectures from {data.origin.source}{merged} "
          f"in {seconds:.1f} s")  # fmt: skip

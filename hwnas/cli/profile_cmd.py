@@ -104,6 +104,10 @@ def profile(
     sample: int | None = typer.Option(
         None, "--sample", help="How many distinct architectures of --space to profile."
     ),
+    repeats: int = typer.Option(
+        1, "--repeats", help="With --space: measurements per architecture, each in its own "
+        "process, pass by pass (on a shared machine, learn from the lowest).",
+    ),
     device: str | None = typer.Option(
         None, "--device", "-d",
         help="Registered device name, or several separated by commas (default: local).",
@@ -171,13 +175,16 @@ def profile(
             energy_seconds=energy_seconds,
         )  # fmt: skip
         if resume:
-            if models or space_name or sample is not None:
-                raise UsageError("--resume finishes queued jobs; give no models, --space or "
-                                 "--sample with it")  # fmt: skip
+            if models or space_name or sample is not None or repeats != 1:
+                raise UsageError("--resume finishes queued jobs; give no models, --space, "
+                                 "--sample or --repeats with it")  # fmt: skip
             space, archs = None, list[str]()
         else:
             space, archs = plan_space_sample(space_name, sample, seed, models)
             check_exporter(exporter)
+            if repeats < 1 or (repeats > 1 and space is None):
+                raise UsageError(f"--repeats must be >= 1 and needs --space (got {repeats}); "
+                                 f"e.g. --space nb201 --sample 100 --repeats 2")  # fmt: skip
         store = open_store(store_path)  # before measuring: an unwritable store fails now
         batch = uuid.uuid4().hex[:12]
         plans: list[DevicePlan] = []
@@ -203,7 +210,8 @@ def profile(
                     mine = settings if energy else replace(settings, energy=spec.energy)
                     if space is not None:
                         plans.append(DevicePlan(spec=spec, settings=mine,
-                                                sample=SpaceSample(space, archs, exporter)))
+                                                sample=SpaceSample(space, archs, exporter,
+                                                                  repeats)))
                         continue
                     queued = store.add_jobs(batch, spec.name, [
                         NewJob(label=str(m), model_path=str(Path(m).absolute()), arch=None,
