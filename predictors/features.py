@@ -56,6 +56,17 @@ class FeatureSet:
         what a model fit on a dozen measurements can afford (see ``predictors.transfer``)."""
         return ["flops", "params"]
 
+    @property
+    def cost_names(self) -> list[str]:
+        """Columns a metric such as latency is close to a non-negative weighted sum of
+        (work per kind of operation); empty where the set has none. Predictors fit that
+        sum first and learn the rest (see ``predictors.lgbm``)."""
+        return []
+
+    def cost_columns(self) -> list[int]:
+        names = self.names
+        return [names.index(n) for n in self.cost_names]
+
     def summary_columns(self) -> list[int]:
         names = self.names
         return [names.index(n) for n in self.summary_names]
@@ -236,13 +247,93 @@ class NB201FeatureSet(FeatureSet):
         return _nb201_table()[1][self.flat_index(genes)]
 
 
+# -- the chain space ----------------------------------------------------------------------
+
+#: Work of a chain segment (stem and first block, the five stages, final conv and head),
+#: each a separate cost column: dense MACs (stem, 1x1 expansion, final conv, classifier),
+#: depthwise MACs per kernel size, 1x1 projection MACs, activation elements read and
+#: written, residual-add elements and the number of blocks (per-call overhead).
+CHAIN_SEGMENTS = ("stem", "stage1", "stage2", "stage3", "stage4", "stage5", "head")
+
+
+class ChainFeatureSet(FeatureSet):
+    """The chain space's features plus per-segment work (:data:`CHAIN_SEGMENTS`).
+
+    A convolution's time on a CPU grows with its MACs at a rate that depends on its kind
+    (dense or depthwise, kernel size) and on the shape it runs at (early stages have
+    large images and few channels, late ones the reverse), so each (segment, kind) pair
+    gets its own column; a non-negative weighted sum of them is a per-device cost model.
+    """
+
+    def __init__(self, space: SearchSpace) -> None:
+        super().__init__(space)
+        self._kernels = tuple(int(k) for k in space.kernels)  # type: ignore[attr-defined]
+        kinds = ["dense_macs", *[f"dw{k}_macs" for k in self._kernels], "project_macs",
+                 "activations", "residual", "blocks"]  # fmt: skip
+        self._kinds = kinds
+        self._cost_names = [f"{seg}_{kind}" for seg in CHAIN_SEGMENTS for kind in kinds]
+
+    @property
+    def names(self) -> list[str]:
+        return [*super().names, *self._cost_names]
+
+    @property
+    def cost_names(self) -> list[str]:
+        return list(self._cost_names)
+
+    def _compute(self, arch: str) -> np.ndarray:
+        return np.concatenate([super()._compute(arch), self._costs(arch)])
+
+    def _costs(self, arch: str) -> np.ndarray:
+        kinds = {k: i for i, k in enumerate(self._kinds)}
+        out = np.zeros((len(CHAIN_SEGMENTS), len(self._kinds)))
+        blocks = self.space.blocks(arch)
+        segment = 0
+        for position, block in enumerate(blocks):
+            p = block.params
+            if block.op != "mbconv" or position <= 1:
+                segment = 0 if position <= 1 else len(CHAIN_SEGMENTS) - 1
+            elif p["stride"] != 1 or p["in_channels"] != p["out_channels"]:
+                segment += 1  # the first block of a stage changes shape
+            row = out[segment]
+            hw_in = block.input_shape[2] * block.input_shape[3]
+            row[kinds["blocks"]] += 1
+            if block.op == "head":
+                cin, feature, classes = p["in_channels"], p["feature_channels"], p["classes"]
+                row[kinds["dense_macs"]] += cin * feature + feature * classes
+                row[kinds["activations"]] += cin * hw_in + feature + classes
+                continue
+            hw_out = block.output_shape[2] * block.output_shape[3]
+            cin, cout, kernel = p["in_channels"], p["out_channels"], p["kernel"]
+            if block.op != "mbconv":  # conv_bn_relu6: the stem and the final 1x1 conv
+                row[kinds["dense_macs"]] += hw_out * cout * cin * kernel * kernel
+                row[kinds["activations"]] += cin * hw_in + cout * hw_out
+                continue
+            hidden = cin * p["expansion"]
+            if p["expansion"] != 1:
+                row[kinds["dense_macs"]] += hw_in * hidden * cin
+            row[kinds[f"dw{kernel}_macs"]] += hw_out * hidden * kernel * kernel
+            row[kinds["project_macs"]] += hw_out * cout * hidden
+            read = cin * hw_in if p["expansion"] != 1 else 0  # the 1x1 expansion's input
+            row[kinds["activations"]] += read + hidden * (hw_in + hw_out) + cout * hw_out
+            if p["stride"] == 1 and cin == cout:
+                row[kinds["residual"]] += cout * hw_out
+        return out.ravel()
+
+
 def feature_set(space: SearchSpace) -> FeatureSet:
     """The feature set predictors use for ``space``."""
+    from hwnas.spaces.chain import ChainSpace
     from hwnas.spaces.nb201 import NB201Space
 
     if isinstance(space, NB201Space):
         return NB201FeatureSet(space)
+    if isinstance(space, ChainSpace):
+        return ChainFeatureSet(space)
     return FeatureSet(space)
 
 
-__all__ = ["ENUMERATION_LIMIT", "NB201_RULES", "FeatureSet", "NB201FeatureSet", "feature_set"]
+__all__ = [
+    "CHAIN_SEGMENTS", "ENUMERATION_LIMIT", "NB201_RULES", "ChainFeatureSet", "FeatureSet",
+    "NB201FeatureSet", "feature_set",
+]  # fmt: skip

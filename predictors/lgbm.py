@@ -12,6 +12,13 @@ What makes them good (measured in ``benchmarks/predictors.py``):
   model before the refit, which never saw the validation rows.
 - Small trees (7 leaves, at least 3 rows a leaf) and a learning rate of 0.05: a few
   hundred measurements are the common case.
+- A cost model first, where the space's feature set has cost columns (``chain``: work
+  per segment and kind of operation, see ``FeatureSet.cost_names``): a non-negative
+  weighted sum of them plus a constant, fitted for relative error (NNLS on the training
+  split). The trees then learn log(value / cost model), with the cost model's log as
+  one more feature. Trees alone approximate a sum of many small terms in steps; the
+  sum gets the additive structure right and the trees what it misses (cache effects,
+  fusion, per-call overhead).
 - Intervals: two quantile models (by default 0.1 and 0.9), conformally calibrated on
   the validation split (CQR: widened or narrowed by the quantile of the split's
   conformity scores), so that the nominal share of held-out values falls inside. Each
@@ -30,6 +37,7 @@ from typing import Any, ClassVar
 
 import lightgbm as lgb
 import numpy as np
+from scipy.optimize import nnls
 
 from hwnas.spaces import SearchSpace
 from predictors import metrics
@@ -65,6 +73,24 @@ MIN_ROWS = 10
 MODEL_FILES = ("model.txt", "quantile_low.txt", "quantile_high.txt")
 
 
+#: The trees' extra feature when a cost model runs first: the log of its prediction.
+COST_FEATURE = "cost_model_log"
+#: Cost-model predictions are kept above this share of the training median.
+COST_FLOOR = 1e-3
+
+
+def _fit_cost_model(costs: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Non-negative weights of ``costs``' columns and a non-negative constant (last) that
+    minimise the squared *relative* error against ``values`` (all > 0): NNLS on the rows
+    divided by their values, with columns scaled to at most 1 for conditioning."""
+    design = np.column_stack([costs, np.ones(costs.shape[0])])
+    scale = np.abs(design).max(axis=0)
+    scale[scale == 0] = 1.0
+    weights, _ = nnls(design / scale / values[:, None], np.ones(values.size),
+                      maxiter=50 * design.shape[1])  # fmt: skip
+    return np.asarray(weights / scale, dtype=np.float64)
+
+
 def _lgb_name(name: str) -> str:
     """LightGBM refuses some characters in feature names; the artifact keeps the real ones."""
     return re.sub(r"[^A-Za-z0-9_]", "_", name) or "feature"
@@ -77,7 +103,8 @@ class LightGBMPredictor(Predictor):
     ``peak_memory_mb`` or ``energy_mj``), ``seed``, ``validation_fraction`` (share of
     rows held out for early stopping and calibration), ``quantiles`` (the interval's
     nominal low and high quantiles), ``max_rounds``, ``early_stopping_rounds``,
-    ``params`` (LightGBM parameters over :data:`DEFAULT_PARAMS`) and ``n_jobs``
+    ``params`` (LightGBM parameters over :data:`DEFAULT_PARAMS`), ``cost_model``
+    (fit the feature set's cost columns first, where it has any) and ``n_jobs``
     (threads for training and prediction; 0 lets OpenMP choose). One thread is the
     default: on tables of a few thousand rows it is as fast as two, and OpenMP's
     spinning threads slow training down tenfold when the cores are shared with other
@@ -98,6 +125,7 @@ class LightGBMPredictor(Predictor):
     training_hash_: str
     n_train_: int
     origin_: Origin
+    cost_weights_: np.ndarray | None  # per cost column, then the constant; None: no cost model
 
     def __init__(
         self,
@@ -110,6 +138,7 @@ class LightGBMPredictor(Predictor):
         max_rounds: int = 5000,
         early_stopping_rounds: int = 100,
         params: Mapping[str, Any] | None = None,
+        cost_model: bool = True,
         n_jobs: int = 1,
     ) -> None:
         self.space = resolve_space(space)
@@ -140,6 +169,7 @@ class LightGBMPredictor(Predictor):
         self.max_rounds = int(max_rounds)
         self.early_stopping_rounds = int(early_stopping_rounds)
         self.params = dict(params or {})
+        self.cost_model = bool(cost_model)
         self.n_jobs = int(n_jobs)
 
     def _fitted_attributes(self) -> tuple[str, ...]:
@@ -166,7 +196,7 @@ class LightGBMPredictor(Predictor):
         ``ValueError`` for mismatched lengths or values that are not finite and >= 0.
         """
         arch_list, values = check_training_data(archs, y, min_rows=MIN_ROWS)
-        x = self.features.matrix(arch_list)
+        features = self.features.matrix(arch_list)
         names = self.features.names
         positive = values[values > 0]
         if positive.size == 0:
@@ -176,12 +206,21 @@ class LightGBMPredictor(Predictor):
         # Huber gradients are capped at alpha, so trees would need hundreds of rounds just
         # to climb from 0 to the typical log value: start from the median instead.
         center = float(np.median(np.log(values + offset)))
-        target = np.log(values + offset) - center
 
         n = values.size
         n_val = min(max(3, math.ceil(self.validation_fraction * n)), n - 5)
         order = np.random.default_rng(self.seed).permutation(n)
         val, train = order[:n_val], order[n_val:]
+        self.target_offset_, self.target_center_ = offset, center
+        self.cost_columns_ = self.features.cost_columns() if self.cost_model else []
+        self.cost_weights_ = (
+            _fit_cost_model(features[train][:, self.cost_columns_], values[train] + offset)
+            if self.cost_columns_ else None
+        )  # fmt: skip
+        x, baseline = self._tree_inputs(features)
+        target = np.log(values + offset) - baseline
+        if self.cost_weights_ is not None:
+            names = [*names, COST_FEATURE]
         lgb_names = [_lgb_name(c) for c in names]
 
         def dataset(rows: np.ndarray, reference: lgb.Dataset | None = None) -> lgb.Dataset:
@@ -201,8 +240,9 @@ class LightGBMPredictor(Predictor):
         point = lgb.train(self._lgb_params(), train_set, num_boost_round=self.max_rounds,
                           valid_sets=[val_set], callbacks=stop())  # fmt: skip
         best = max(1, point.best_iteration or point.current_iteration())
-        val_pred = np.exp(np.asarray(point.predict(x[val], num_iteration=best)) + center) - offset
-        validation = metrics.report(values[val], np.maximum(val_pred, 0.0))
+        val_pred = self._from_log(np.asarray(point.predict(x[val], num_iteration=best)),
+                                  baseline[val])  # fmt: skip
+        validation = metrics.report(values[val], val_pred)
 
         quantile_models = []
         for alpha in self.quantiles:
@@ -227,38 +267,50 @@ class LightGBMPredictor(Predictor):
         self.low_booster_ = low_model
         self.high_booster_ = high_model
         self.interval_offset_ = calibration
-        self.target_offset_ = offset
-        self.target_center_ = center
         self.best_iteration_ = best
         self.validation_ = {**validation, "share": self.validation_fraction}
         self.training_hash_ = training_hash(arch_list, values)
         self.n_train_ = n
         self.origin_ = origin or Origin()
-        self.feature_names_ = list(names)
+        self.feature_names_ = list(self.features.names)
         self._forget_table()
         return self
 
+    def _tree_inputs(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """What the trees see for ``features`` rows, and the log baseline they correct:
+        the cost model's log (also appended as a feature) or the training median's."""
+        if self.cost_weights_ is None:
+            return features, np.full(features.shape[0], self.target_center_)
+        cost = features[:, self.cost_columns_] @ self.cost_weights_[:-1] + self.cost_weights_[-1]
+        # A row with no work in any cost column and a zero constant would have log(0).
+        baseline = np.log(np.maximum(cost, COST_FLOOR * math.exp(self.target_center_)))
+        return np.column_stack([features, baseline]), baseline
+
     # -- prediction --------------------------------------------------------------------------
 
-    def _from_log(self, log_values: np.ndarray) -> np.ndarray:
-        return np.maximum(np.exp(log_values + self.target_center_) - self.target_offset_, 0.0)
+    def _from_log(self, log_values: np.ndarray, baseline: np.ndarray) -> np.ndarray:
+        return np.maximum(np.exp(log_values + baseline) - self.target_offset_, 0.0)
 
     def predict_batch(self, features: np.ndarray) -> np.ndarray:
-        x = self._check_features(features)
-        if x.shape[0] == 0:
+        checked = self._check_features(features)
+        if checked.shape[0] == 0:
             return np.zeros(0)
+        x, baseline = self._tree_inputs(checked)
         raw = np.asarray(self.booster_.predict(x, num_threads=self.n_jobs))
-        return self._from_log(raw)
+        return self._from_log(raw, baseline)
 
     def predict_interval_batch(self, features: np.ndarray) -> Interval:
-        x = self._check_features(features)
-        value = self.predict_batch(x)
-        if x.shape[0] == 0:
+        checked = self._check_features(features)
+        value = self.predict_batch(checked)
+        if checked.shape[0] == 0:
             return Interval(value, value.copy(), value.copy())
+        x, baseline = self._tree_inputs(checked)
         q = self.interval_offset_
-        low = self._from_log(np.asarray(self.low_booster_.predict(x, num_threads=self.n_jobs)) - q)
+        low = self._from_log(
+            np.asarray(self.low_booster_.predict(x, num_threads=self.n_jobs)) - q, baseline
+        )
         high = self._from_log(
-            np.asarray(self.high_booster_.predict(x, num_threads=self.n_jobs)) + q
+            np.asarray(self.high_booster_.predict(x, num_threads=self.n_jobs)) + q, baseline
         )
         return Interval(value, np.minimum(low, value), np.maximum(high, value))
 
@@ -271,6 +323,11 @@ class LightGBMPredictor(Predictor):
                 "transform": "log", "offset": self.target_offset_, "center": self.target_center_
             },
             "interval": {"quantiles": list(self.quantiles), "calibration": self.interval_offset_},
+            "cost_model": None if self.cost_weights_ is None else {
+                "columns": [self.feature_names_[i] for i in self.cost_columns_],
+                "weights": [float(w) for w in self.cost_weights_[:-1]],
+                "constant": float(self.cost_weights_[-1]),
+            },
             "training": {
                 "seed": self.seed,
                 "validation_fraction": self.validation_fraction,
@@ -303,6 +360,7 @@ class LightGBMPredictor(Predictor):
             quantiles=(float(quantiles[0]), float(quantiles[1])),
             max_rounds=int(training["max_rounds"]),
             early_stopping_rounds=int(training["early_stopping_rounds"]), params=params,
+            cost_model=state.get("cost_model") is not None,
         )  # fmt: skip
         boosters = []
         for name in MODEL_FILES:
@@ -324,7 +382,20 @@ class LightGBMPredictor(Predictor):
         new.n_train_ = int(meta["training_set"]["n"])
         new.origin_ = Origin.from_dict(meta.get("origin"))
         new.feature_names_ = list(meta["feature_names"])
+        cost = state.get("cost_model")
+        if cost is None:
+            new.cost_columns_, new.cost_weights_ = [], None
+        else:
+            missing = [c for c in cost["columns"] if c not in new.feature_names_]
+            if missing or len(cost["weights"]) != len(cost["columns"]):
+                raise ArtifactError(
+                    f"the cost model in {directory / 'meta.json'} names columns that are not "
+                    f"features ({', '.join(missing[:3]) or 'weights and columns differ'}); "
+                    f"retrain the predictor with `hwnas predictor train`"
+                )
+            new.cost_columns_ = [new.feature_names_.index(c) for c in cost["columns"]]
+            new.cost_weights_ = np.array([*cost["weights"], cost["constant"]], dtype=np.float64)
         return new
 
 
-__all__ = ["DEFAULT_PARAMS", "MIN_ROWS", "LightGBMPredictor"]
+__all__ = ["COST_FEATURE", "DEFAULT_PARAMS", "MIN_ROWS", "LightGBMPredictor"]

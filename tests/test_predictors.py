@@ -31,7 +31,13 @@ from predictors import (
     metrics,
 )
 from predictors.data import from_store, from_table
-from predictors.features import FeatureSet, NB201FeatureSet, feature_set
+from predictors.features import (
+    CHAIN_SEGMENTS,
+    ChainFeatureSet,
+    FeatureSet,
+    NB201FeatureSet,
+    feature_set,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SPACE = NB201Space()
@@ -289,16 +295,62 @@ def test_zero_values_are_learnable(table: pd.DataFrame) -> None:
 
 
 def test_a_space_without_a_lookup_table_uses_the_model_path() -> None:
-    chain = get_space("chain")
-    archs = chain.sample_distinct(0, 40)
-    features = feature_set(chain)
+    space = get_space("multibranch")
+    archs = space.sample_distinct(0, 40)
+    features = feature_set(space)
     assert type(features) is FeatureSet and not features.enumerable()
-    assert features.names[-2:] == ["flops", "params"]
-    y = np.array([1e-7 * chain.flops(a) + 0.5 for a in archs])
-    predictor = LightGBMPredictor(space=chain, metric="energy_mj").fit(archs, y)
-    genes = np.array([chain.encode(a) for a in archs[:5]])
+    assert features.names[-2:] == ["flops", "params"] and features.cost_names == []
+    y = np.array([1e-7 * space.flops(a) + 0.5 for a in archs])
+    predictor = LightGBMPredictor(space=space, metric="energy_mj").fit(archs, y)
+    assert predictor.cost_weights_ is None  # no cost columns, no cost model
+    genes = np.array([space.encode(a) for a in archs[:5]])
     assert predictor.encoding_path() == "model"
     np.testing.assert_allclose(predictor.predict_encodings(genes), predictor.predict(archs[:5]))
+
+
+def test_chain_cost_columns_add_up_to_the_space_s_macs() -> None:
+    chain = get_space("chain")
+    features = feature_set(chain)
+    assert isinstance(features, ChainFeatureSet) and not features.enumerable()
+    names, costs = features.names, features.cost_names
+    assert len(costs) == len(CHAIN_SEGMENTS) * 8 and names[-len(costs):] == costs
+    macs = [i for i, n in enumerate(names) if n in costs and n.endswith("_macs")]
+    blocks = [i for i, n in enumerate(names) if n in costs and n.endswith("_blocks")]
+    for arch in chain.sample(3, 20):
+        row = features.row(arch)
+        assert row[macs].sum() == chain.flops(arch)  # every MAC in exactly one column
+        assert row[blocks].sum() == len(chain.blocks(arch))
+        assert np.all(row[features.cost_columns()] >= 0)
+    # Deeper stages put their work in their own segment's columns.
+    shallow = "w1.0-r224|e3k3,e3k3|e3k3,e3k3|e3k3,e3k3|e3k3,e3k3|e3k3,e3k3"
+    deeper = "w1.0-r224|e3k3,e3k3|e3k3,e3k3,e6k7|e3k3,e3k3|e3k3,e3k3|e3k3,e3k3"
+    diff = features.row(deeper) - features.row(shallow)
+    changed = {names[i].split("_")[0] for i in np.flatnonzero(diff) if names[i] in costs}
+    assert changed == {"stage2"}
+
+
+def test_the_cost_model_learns_an_additive_device_and_survives_saving(tmp_path: Path) -> None:
+    chain = get_space("chain")
+    archs = chain.sample_distinct(5, 260)
+    features = feature_set(chain)
+    cost = features.matrix(archs)[:, features.cost_columns()]
+    rng = np.random.default_rng(1)
+    weights = rng.uniform(0.5, 2.0, cost.shape[1]) / np.maximum(cost.max(axis=0), 1.0)
+    y = (cost @ weights + 0.3) * rng.lognormal(0.0, 0.01, len(archs))  # 1% noise
+    train, test = slice(0, 200), slice(200, None)
+    with_cost = LightGBMPredictor(space=chain).fit(archs[train], y[train])
+    trees_only = LightGBMPredictor(space=chain, cost_model=False).fit(archs[train], y[train])
+    assert with_cost.cost_weights_ is not None and trees_only.cost_weights_ is None
+    assert np.all(with_cost.cost_weights_ >= 0)
+    error = metrics.mape(y[test], with_cost.predict(archs[test]))
+    assert error < 2.0 and error < 0.5 * metrics.mape(y[test], trees_only.predict(archs[test]))
+    loaded = load_predictor(with_cost.save(tmp_path / "p"))
+    assert isinstance(loaded, LightGBMPredictor) and loaded.cost_weights_ is not None
+    np.testing.assert_allclose(loaded.predict(archs[test]), with_cost.predict(archs[test]))
+    interval = loaded.predict_interval(archs[test])
+    assert np.all(interval.low <= interval.value) and np.all(interval.value <= interval.high)
+    meta = json.loads((tmp_path / "p" / "meta.json").read_text())
+    assert meta["state"]["cost_model"]["columns"] == features.cost_names
 
 
 # -- features ---------------------------------------------------------------------------
