@@ -259,11 +259,15 @@ def test_quickstart_runs_the_whole_pipeline_on_this_cpu(capsys, tmp_path):
     for row in pipeline["verified"]:
         assert row["predicted_ms"] <= pipeline["budget_ms"] + 1e-9
         assert row["measured_ms"] > 0 and 0 < row["cifar10_accuracy"] < 100
+        assert row["within_budget"] is (row["measured_ms"] <= pipeline["budget_ms"])
     with Store(str(store)) as s:
         assert len(s.measurements(space="nb201")) >= 12
     # Again: the exported files and the measured cells are reused, nothing exported again.
     code, out, err = run_cli(capsys, *args)
     assert code == 0, err
-    assert "exporting" not in err and "best found, verified" in out
+    assert "exporting" not in err and "best found, verified" in out and "in budget" in out
+    over = sum(r["within_budget"] is False for r in pipeline["verified"])
+    assert (f"{over} of" in err and "measured over the budget" in err) if over else (
+        "over the budget" not in err)
     code, _, err = run_cli(capsys, "quickstart", "--sample", "3", "--store", store)
     assert code == 2 and "--sample must be >= 10" in err

@@ -18,7 +18,17 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from hwnas.cli._common import JsonOption, StoreOption, err, fail, note, open_store, out, print_json
+from hwnas.cli._common import (
+    JsonOption,
+    StoreOption,
+    err,
+    fail,
+    note,
+    open_store,
+    out,
+    print_json,
+    warn,
+)
 from hwnas.config import cache_dir
 from hwnas.errors import HwnasError, UsageError
 from hwnas.records import Measurement
@@ -91,10 +101,14 @@ def quickstart(
     except HwnasError as exc:
         fail(exc, as_json=as_json)
 
-    rows: list[dict[str, Any]] = [{"arch": c.arch, "cifar10_accuracy": c.accuracy,
-             "predicted_ms": c.metrics["latency_ms"],
-             "measured_ms": checked[c.arch].latency_ms.median if c.arch in checked else None}
-            for c in best]  # fmt: skip
+    rows: list[dict[str, Any]] = []
+    for c in best:
+        got = checked.get(c.arch)
+        measured_ms = got.latency_ms.median if got is not None else None
+        rows.append({"arch": c.arch, "cifar10_accuracy": c.accuracy,
+                     "predicted_ms": c.metrics["latency_ms"], "measured_ms": measured_ms,
+                     "within_budget": None if measured_ms is None else measured_ms <= budget})
+    over = [r for r in rows if r["within_budget"] is False]
     if as_json:
         print_json({
             "measurements": [m.to_dict(samples=False) for m in cnn],
@@ -111,19 +125,22 @@ def quickstart(
             out.print(op_profile_table(m))
     table = Table(title=f"NB201 under latency_ms <= {budget:.3g} on this CPU: best found, "
                   f"verified", title_justify="left")  # fmt: skip
-    for col in ("arch", "CIFAR-10 %", "predicted ms", "measured ms", "error"):
+    for col in ("arch", "CIFAR-10 %", "predicted ms", "measured ms", "error", "in budget"):
         table.add_column(col, overflow="fold", justify="left" if col == "arch" else "right")
-    for c in best:
-        predicted = c.metrics["latency_ms"]
-        got = checked.get(c.arch)
-        measured_ms = got.latency_ms.median if got is not None else None
+    for r in rows:
+        predicted, measured_ms = r["predicted_ms"], r["measured_ms"]
         table.add_row(
-            c.arch, f"{c.accuracy:.2f}", f"{predicted:.4g}",
+            r["arch"], f"{r['cifar10_accuracy']:.2f}", f"{predicted:.4g}",
             "—" if measured_ms is None else f"{measured_ms:.4g}",
             "—" if measured_ms is None
             else f"{100 * (predicted - measured_ms) / measured_ms:+.1f}%",
+            "—" if measured_ms is None else ("yes" if r["within_budget"] else "no"),
         )  # fmt: skip
     out.print(table)
+    if over:
+        warn(f"{len(over)} of {len(rows)} verified architecture(s) measured over the budget "
+             f"of {budget:.3g} ms: the predictor learnt from only {len(measured)} cells. "
+             f"Measure more (--sample 200), or search with a margin below the budget")  # fmt: skip
     note(f"{result.evaluated} architectures evaluated by the predictor, {len(result.pareto)} "
          f"on the Pareto front; measurements are in {location}. Next: the README's "
          f"devices section measures a Raspberry Pi the same way.")  # fmt: skip
