@@ -31,7 +31,7 @@ from typing import Any
 from hwnas.spaces import SearchSpace
 from predictors.base import Predictor, resolve_space
 from predictors.errors import ArtifactError
-from predictors.features import feature_set
+from predictors.features import LUT_FEATURE, feature_set
 from predictors.metrics import json_ready
 
 FORMAT = "hwnas-predictor"
@@ -211,6 +211,8 @@ def load_predictor(
     else:
         wanted = resolve_space(meta["space"])
     names = feature_set(wanted).names
+    if isinstance(meta["state"], Mapping) and meta["state"].get("block_table"):
+        names = [*names, LUT_FEATURE]
     if list(meta["feature_names"]) != names:
         same_width = len(meta["feature_names"]) == len(names)
         refuse(

@@ -171,10 +171,13 @@ class Predictor(abc.ABC):
 
     @property
     def features(self) -> FeatureSet:
-        """The feature set of ``space`` (built on first use)."""
+        """The feature set of ``space``, with the block sum of ``block_table`` where the
+        predictor has one (built on first use)."""
+        table = getattr(self, "block_table", None)
         found: FeatureSet | None = getattr(self, "_features", None)
-        if found is None or found.space is not self.space:
-            found = feature_set(self.space)
+        if (found is None or found.space is not self.space
+                or getattr(found, "table", None) is not table):  # fmt: skip
+            found = feature_set(self.space, table=table)
             self._features = found
         return found
 

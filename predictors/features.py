@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Protocol
 
 import numpy as np
 
@@ -321,19 +322,77 @@ class ChainFeatureSet(FeatureSet):
         return out.ravel()
 
 
-def feature_set(space: SearchSpace) -> FeatureSet:
-    """The feature set predictors use for ``space``."""
+# -- a device's lookup table as a feature ----------------------------------------------
+
+#: The column a lookup table adds: the sum over an architecture's blocks of their measured
+#: latency less the runner floor (``predictors.lut.LookupTable.block_sum``), in ms.
+LUT_FEATURE = "lut_block_sum"
+
+
+class BlockTable(Protocol):
+    """What a feature set needs of a lookup table (``predictors.lut.LookupTable``)."""
+
+    space: SearchSpace
+
+    def block_sum(self, arch: str) -> float: ...
+
+
+class LookupTableFeatureSet(FeatureSet):
+    """Another feature set plus :data:`LUT_FEATURE`, the block sum of a device's lookup
+    table: measured block costs, which is what trees find hardest to learn from a few
+    hundred networks. It is also a cost column (the cost model scales it) and a summary
+    column (a few-shot transfer may use it)."""
+
+    def __init__(self, inner: FeatureSet, table: BlockTable) -> None:
+        super().__init__(inner.space)
+        self.inner = inner
+        self.table = table
+
+    @property
+    def names(self) -> list[str]:
+        return [*self.inner.names, LUT_FEATURE]
+
+    @property
+    def summary_names(self) -> list[str]:
+        return [*self.inner.summary_names, LUT_FEATURE]
+
+    @property
+    def cost_names(self) -> list[str]:
+        return [*self.inner.cost_names, LUT_FEATURE]
+
+    def _sums(self, archs: Sequence[str]) -> np.ndarray:
+        return np.array([[self.table.block_sum(a)] for a in archs], dtype=np.float64)
+
+    def _compute(self, arch: str) -> np.ndarray:
+        return np.concatenate([self.inner.row(arch), self._sums([arch])[0]])
+
+    def matrix(self, archs: Sequence[str]) -> np.ndarray:
+        if not archs:
+            return np.zeros((0, len(self.names)), dtype=np.float64)
+        return np.hstack([self.inner.matrix(archs), self._sums(archs)])
+
+    def from_genes(self, genes: np.ndarray | Sequence[Sequence[int]]) -> np.ndarray:
+        array = self.check_genes(genes)
+        return np.hstack([self.inner.from_genes(array),
+                          self._sums([self.space.decode(g) for g in array])])  # fmt: skip
+
+
+def feature_set(space: SearchSpace, *, table: BlockTable | None = None) -> FeatureSet:
+    """The feature set predictors use for ``space``, with ``table``'s block sum if given."""
     from hwnas.spaces.chain import ChainSpace
     from hwnas.spaces.nb201 import NB201Space
 
+    found: FeatureSet
     if isinstance(space, NB201Space):
-        return NB201FeatureSet(space)
-    if isinstance(space, ChainSpace):
-        return ChainFeatureSet(space)
-    return FeatureSet(space)
+        found = NB201FeatureSet(space)
+    elif isinstance(space, ChainSpace):
+        found = ChainFeatureSet(space)
+    else:
+        found = FeatureSet(space)
+    return found if table is None else LookupTableFeatureSet(found, table)
 
 
 __all__ = [
-    "CHAIN_SEGMENTS", "ENUMERATION_LIMIT", "NB201_RULES", "ChainFeatureSet", "FeatureSet",
-    "NB201FeatureSet", "feature_set",
+    "CHAIN_SEGMENTS", "ENUMERATION_LIMIT", "LUT_FEATURE", "NB201_RULES", "BlockTable",
+    "ChainFeatureSet", "FeatureSet", "LookupTableFeatureSet", "NB201FeatureSet", "feature_set",
 ]  # fmt: skip

@@ -71,6 +71,19 @@ _RESERVED = {"seed", "num_threads", "num_iterations", "num_boost_round", "n_esti
 #: Fewest training rows accepted (3 or more are held out for validation).
 MIN_ROWS = 10
 MODEL_FILES = ("model.txt", "quantile_low.txt", "quantile_high.txt")
+#: The device's lookup table, saved beside the models when one is a feature.
+TABLE_FILE = "lookup_table.json"
+
+
+def _read_block_table(directory: Path, state: Mapping[str, Any], space: SearchSpace) -> Any:
+    if not state.get("block_table"):
+        return None
+    from predictors.lut import read_table
+
+    try:
+        return read_table(directory / str(state["block_table"]), space=space)
+    except PredictorError as exc:
+        raise ArtifactError(f"{exc.message}; retrain the predictor") from None
 
 
 #: The trees' extra feature when a cost model runs first: the log of its prediction.
@@ -104,7 +117,9 @@ class LightGBMPredictor(Predictor):
     rows held out for early stopping and calibration), ``quantiles`` (the interval's
     nominal low and high quantiles), ``max_rounds``, ``early_stopping_rounds``,
     ``params`` (LightGBM parameters over :data:`DEFAULT_PARAMS`), ``cost_model``
-    (fit the feature set's cost columns first, where it has any) and ``n_jobs``
+    (fit the feature set's cost columns first, where it has any), ``block_table`` (a
+    ``predictors.lut.LookupTable`` of the device: its block sum becomes a feature and a
+    cost column, and the table is saved with the predictor) and ``n_jobs``
     (threads for training and prediction; 0 lets OpenMP choose). One thread is the
     default: on tables of a few thousand rows it is as fast as two, and OpenMP's
     spinning threads slow training down tenfold when the cores are shared with other
@@ -139,6 +154,7 @@ class LightGBMPredictor(Predictor):
         early_stopping_rounds: int = 100,
         params: Mapping[str, Any] | None = None,
         cost_model: bool = True,
+        block_table: Any = None,
         n_jobs: int = 1,
     ) -> None:
         self.space = resolve_space(space)
@@ -170,6 +186,12 @@ class LightGBMPredictor(Predictor):
         self.early_stopping_rounds = int(early_stopping_rounds)
         self.params = dict(params or {})
         self.cost_model = bool(cost_model)
+        if block_table is not None and block_table.space.name != self.space.name:
+            raise ValueError(
+                f"block_table is a lookup table of space {block_table.space.name!r}, not "
+                f"{self.space.name!r}; build one with `hwnas lut build --space {self.space.name}`"
+            )
+        self.block_table = block_table
         self.n_jobs = int(n_jobs)
 
     def _fitted_attributes(self) -> tuple[str, ...]:
@@ -323,6 +345,7 @@ class LightGBMPredictor(Predictor):
                 "transform": "log", "offset": self.target_offset_, "center": self.target_center_
             },
             "interval": {"quantiles": list(self.quantiles), "calibration": self.interval_offset_},
+            "block_table": None if self.block_table is None else TABLE_FILE,
             "cost_model": None if self.cost_weights_ is None else {
                 "columns": [self.feature_names_[i] for i in self.cost_columns_],
                 "weights": [float(w) for w in self.cost_weights_[:-1]],
@@ -344,7 +367,11 @@ class LightGBMPredictor(Predictor):
         boosters = (self.booster_, self.low_booster_, self.high_booster_)
         for name, booster in zip(MODEL_FILES, boosters, strict=True):
             booster.save_model(str(directory / name))
-        return list(MODEL_FILES)
+        if self.block_table is None:
+            (directory / TABLE_FILE).unlink(missing_ok=True)
+            return list(MODEL_FILES)
+        self.block_table.write(directory / TABLE_FILE, format="json")
+        return [*MODEL_FILES, TABLE_FILE]
 
     @classmethod
     def _restore(cls, space: SearchSpace, meta: Mapping[str, Any], directory: Path, *,
@@ -361,6 +388,7 @@ class LightGBMPredictor(Predictor):
             max_rounds=int(training["max_rounds"]),
             early_stopping_rounds=int(training["early_stopping_rounds"]), params=params,
             cost_model=state.get("cost_model") is not None,
+            block_table=_read_block_table(directory, state, space),
         )  # fmt: skip
         boosters = []
         for name in MODEL_FILES:

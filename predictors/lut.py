@@ -389,6 +389,7 @@ class LookupTable:
         if statistic not in STATISTICS:
             raise LookupTableError(f"the lookup table's statistic {statistic!r} is not one of "
                                    f"{', '.join(STATISTICS)}")  # fmt: skip
+        _check_space_name(data.get("space"), space)
         space = space or _space_named(str(data.get("space")))
         blocks = [BlockStats.from_dict(b) for b in data.get("blocks") or []]
         return cls(space=space, device=str(data.get("device")),
@@ -427,6 +428,13 @@ def table_format(path: Path, format: str | None) -> str:
     return kind
 
 
+def _check_space_name(name: Any, space: SearchSpace | None) -> None:
+    if space is not None and name not in (None, "", space.name):
+        raise LookupTableError(f"this is a lookup table of space {name!r}, not "
+                               f"{space.name!r}; build one with `hwnas lut build --space "
+                               f"{space.name}`")  # fmt: skip
+
+
 def read_table(path: str | Path, *, space: SearchSpace | None = None) -> LookupTable:
     """A table written by ``LookupTable.write``: JSON in full, CSV without calibration."""
     path = Path(path)
@@ -448,6 +456,7 @@ def read_table(path: str | Path, *, space: SearchSpace | None = None) -> LookupT
     for row in rows:
         row["params"] = json.loads(row.get("params") or "{}")
     first = rows[0]
+    _check_space_name(first.get("space"), space)
     return LookupTable(
         space=space or _space_named(first.get("space", "")), device=first.get("device", ""),
         fingerprint=first.get("fingerprint", ""),

@@ -12,6 +12,7 @@ import pytest
 
 from hwnas.cli import main
 from hwnas.data import nb201_table
+from hwnas.spaces import get_space
 from hwnas.store import Store
 from tests.test_predictors import fill_store, make_fingerprint
 
@@ -153,6 +154,23 @@ def test_train_from_the_store_and_refuse_mixed_fingerprints(capsys, tmp_path) ->
     assert meta["origin"]["statistic"] == "p10"
 
 
+def test_train_with_a_lookup_table_of_the_device(capsys, tables, tmp_path) -> None:
+    from tests.test_predictors import synthetic_block_table
+
+    lut = synthetic_block_table(get_space("nb201")).write(tmp_path / "lut.json")
+    code, out, err = run_cli(capsys, "predictor", "train", "--space", "nb201", "--table",
+                             tables["train"], "--lut", lut, "-o", tmp_path / "p", "--json")
+    assert code == 0, err
+    assert json.loads(out)["lookup_table"] == str(lut)
+    meta = json.loads((tmp_path / "p" / "meta.json").read_text())
+    assert meta["feature_names"][-1] == "lut_block_sum" and "lookup_table.json" in meta["files"]
+    code, out, err = run_cli(capsys, "predict", tmp_path / "p", "--arch", CELL, "--json")
+    assert code == 0, err
+    code, out, err = run_cli(capsys, "predictor", "train", "--space", "chain", "--table",
+                             tables["train"], "--lut", lut, "-o", tmp_path / "q")  # fmt: skip
+    assert code == 2 and "is a lookup table of space 'nb201', not 'chain'" in " ".join(err.split())
+
+
 def test_transfer_with_a_base_predictor(capsys, trained, tables, tmp_path) -> None:
     code, out, err = run_cli(capsys, "predictor", "train", "--space", "nb201", "--table",
                              tables["gold_few"], "--device", "gold", "--base", trained,
@@ -205,6 +223,10 @@ def test_a_tampered_predictor_needs_force(capsys, trained, tmp_path) -> None:
           "-o", "{out}"], "--statistic must be one of p50, p10, got 'min'"),
         (["predictor", "train", "--space", "nb201", "--table", "{train}", "--statistic", "p10",
           "-o", "{out}"], "--statistic p10 needs --device"),
+        (["predictor", "train", "--space", "nb201", "--table", "{train}", "--lut", "{missing}",
+          "-o", "{out}"], "cannot read the lookup table"),
+        (["predictor", "train", "--space", "nb201", "--table", "{train}", "--lut", "{train}",
+          "--base", "{trained}", "-o", "{out}"], "--lut is for a new predictor"),
         (["predictor", "train", "--space", "chain", "--table", "{train}", "-o", "{out}"],
          "are not chain architectures"),
         (["predictor", "eval", "{missing}", "--table", "{train}"], "there is no predictor at"),

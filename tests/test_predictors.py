@@ -33,6 +33,7 @@ from predictors import (
 from predictors.data import from_store, from_table
 from predictors.features import (
     CHAIN_SEGMENTS,
+    LUT_FEATURE,
     ChainFeatureSet,
     FeatureSet,
     NB201FeatureSet,
@@ -683,3 +684,59 @@ def test_mixed_fingerprints_in_the_store_are_refused_with_a_list(
     assert f"{one.hash[:12]} (15 measurement(s), Cortex-A72, 4 thread(s)" in message
     assert f"{two.hash[:12]} (12 measurement(s), Cortex-A72, 1 thread(s)" in message
     assert len(chosen.archs) == 12 and chosen.origin.fingerprint == two.hash
+
+
+# -- a device's lookup table as a feature ------------------------------------------------
+
+
+def synthetic_block_table(space: Any, seed: int = 0) -> Any:
+    """A lookup table of every distinct block of ``space`` with random block costs."""
+    from predictors.lut import BlockStats, LookupTable
+
+    rng = np.random.default_rng(seed)
+    blocks = {}
+    for block in space.distinct_blocks():
+        cost = float(rng.uniform(0.05, 2.0))
+        blocks[block.key] = BlockStats(
+            key=block.key, op=block.op, input_shape=block.input_shape,
+            output_shape=block.output_shape, params=dict(block.params), n=50, mean_ms=cost,
+            std_ms=0.01 * cost, p10_ms=0.98 * cost, p50_ms=cost, p90_ms=1.02 * cost,
+        )  # fmt: skip
+    return LookupTable(space=space, device="rpi4", fingerprint="f" * 64, blocks=blocks)
+
+
+def test_a_lookup_table_adds_its_block_sum_and_is_saved_with_the_predictor(
+    tmp_path: Path,
+) -> None:
+    table = synthetic_block_table(SPACE)
+    archs = SPACE.sample_distinct(2, 400)
+    # A device whose networks cost what their blocks cost, scaled, plus per-call overhead.
+    y = np.array([1.15 * table.block_sum(a) + 0.4 for a in archs])
+    features = feature_set(SPACE, table=table)
+    assert features.names[-1] == LUT_FEATURE and LUT_FEATURE in features.cost_names
+    np.testing.assert_allclose(features.matrix(archs[:3])[:, -1],
+                               [table.block_sum(a) for a in archs[:3]])  # fmt: skip
+    train, test = archs[:40], archs[40:]
+    with_table = LightGBMPredictor(space=SPACE, block_table=table).fit(train, y[:40])
+    without = LightGBMPredictor(space=SPACE).fit(train, y[:40])
+    error = metrics.mape(y[40:], with_table.predict(test))
+    assert error < 1.0 and error < 0.25 * metrics.mape(y[40:], without.predict(test))
+    directory = with_table.save(tmp_path / "p")
+    assert (directory / "lookup_table.json").is_file()
+    loaded = load_predictor(directory)
+    assert isinstance(loaded, LightGBMPredictor) and loaded.block_table is not None
+    np.testing.assert_allclose(loaded.predict(test), with_table.predict(test))
+    genes = np.array([SPACE.encode(a) for a in test[:7]])  # the enumerated fast path
+    np.testing.assert_allclose(loaded.predict_encodings(genes), loaded.predict(test[:7]))
+    # The table is part of the artifact: changing it is caught like a changed model file.
+    path = directory / "lookup_table.json"
+    path.write_text(path.read_text().replace('"n": 50', '"n": 51', 1))
+    with pytest.raises(ArtifactError, match="lookup_table.json changed since it was written"):
+        load_predictor(directory)
+
+
+def test_a_lookup_table_of_another_space_is_refused() -> None:
+    table = synthetic_block_table(SPACE)
+    with pytest.raises(ValueError, match="block_table is a lookup table of space 'nb201', "
+                       "not 'multibranch'"):  # fmt: skip
+        LightGBMPredictor(space="multibranch", block_table=table)

@@ -88,6 +88,10 @@ def train(
         "measurement to learn, p50 (the median) or p10 (resists contention on a busy or "
         "shared device).",
     ),  # fmt: skip
+    lut: Path | None = typer.Option(
+        None, "--lut", help="A lookup table of the device (JSON or CSV from `hwnas lut "
+        "export`): its block sum becomes a feature; it is saved with the predictor.",
+    ),  # fmt: skip
     output: Path = typer.Option(..., "--output", "-o", help="Directory to write the predictor to."),
     seed: int = typer.Option(0, "--seed", help="Seed of the validation split and of LightGBM."),
     base: Path | None = typer.Option(
@@ -125,6 +129,14 @@ def train(
         from hwnas.spaces import get_space
 
         the_space = get_space(space)
+        block_table = None
+        if lut is not None:
+            if base is not None:
+                raise UsageError("--lut is for a new predictor; a transfer (--base) uses its "
+                                 "base predictor's features")  # fmt: skip
+            from predictors.lut import read_table
+
+            block_table = read_table(lut, space=the_space)  # refuses another space's table
         with _progress() as progress:
             step = progress.add_task("reading measurements", total=None)
             if table is not None:
@@ -144,7 +156,8 @@ def train(
                                               correction=correction, seed=seed)  # fmt: skip
                 needed = TRANSFER_MIN_ROWS
             else:
-                predictor = LightGBMPredictor(space=the_space, metric=metric, seed=seed)
+                predictor = LightGBMPredictor(space=the_space, metric=metric, seed=seed,
+                                              block_table=block_table)  # fmt: skip
                 needed = MIN_ROWS
             if len(data.archs) < needed:
                 raise DataError(
@@ -152,6 +165,10 @@ def train(
                     f"{'a transfer' if base else 'a predictor'} needs at least {needed}. "
                     f"Measure more (`hwnas profile --space {the_space.name} --sample N`)"
                 )
+            if block_table is not None and data.origin.device not in (None, block_table.device):
+                warn(f"the lookup table {lut} was measured on device {block_table.device!r}, "
+                     f"the training data on {data.origin.device!r}: its block sum is a "
+                     f"weaker feature for another device")  # fmt: skip
             progress.update(step, description=f"training on {len(data.archs):,} architectures")
             predictor.fit(data.archs, data.values, origin=data.origin)
             progress.update(step, description=f"writing {output}")
@@ -170,6 +187,7 @@ def train(
         "fingerprint": data.origin.fingerprint,
         "source": data.origin.source,
         "statistic": data.origin.statistic,
+        "lookup_table": None if lut is None else str(lut),
         "training_set": {"n": len(data.archs), "rows": data.rows,
                          "hash": predictor.training_hash_},  # fmt: skip
         "validation": json_ready(predictor.validation_),
