@@ -73,9 +73,14 @@ MIN_ROWS = 10
 MODEL_FILES = ("model.txt", "quantile_low.txt", "quantile_high.txt")
 #: The device's lookup table, saved beside the models when one is a feature.
 TABLE_FILE = "lookup_table.json"
+#: The trees' extra feature when a cost model runs first: the log of its prediction.
+COST_FEATURE = "cost_model_log"
+#: Cost-model predictions are kept above this share of the training median.
+COST_FLOOR = 1e-3
 
 
 def _read_block_table(directory: Path, state: Mapping[str, Any], space: SearchSpace) -> Any:
+    """The lookup table saved with a predictor, or None if it was trained without one."""
     if not state.get("block_table"):
         return None
     from predictors.lut import read_table
@@ -84,12 +89,6 @@ def _read_block_table(directory: Path, state: Mapping[str, Any], space: SearchSp
         return read_table(directory / str(state["block_table"]), space=space)
     except PredictorError as exc:
         raise ArtifactError(f"{exc.message}; retrain the predictor") from None
-
-
-#: The trees' extra feature when a cost model runs first: the log of its prediction.
-COST_FEATURE = "cost_model_log"
-#: Cost-model predictions are kept above this share of the training median.
-COST_FLOOR = 1e-3
 
 
 def _fit_cost_model(costs: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -140,6 +139,7 @@ class LightGBMPredictor(Predictor):
     training_hash_: str
     n_train_: int
     origin_: Origin
+    cost_columns_: list[int]  # the feature columns the cost model sums
     cost_weights_: np.ndarray | None  # per cost column, then the constant; None: no cost model
 
     def __init__(
