@@ -89,10 +89,17 @@ class NaswotProxy(AccuracySource):
 
         module = self.space.to_torch(arch)
         shape = (self.batch, *self.space.arch_input_shape(arch)[1:])
-        codes: list[torch.Tensor] = []
+        # The kernel is accumulated layer by layer (as the paper's code does): keeping
+        # every layer's codes for one product would hold batch x all-activations floats,
+        # gigabytes for a 224 x 224 network.
+        kernel = torch.zeros(self.batch, self.batch, dtype=torch.float64)
+        seen = [False]
 
         def hook(_m: Any, _i: Any, out: torch.Tensor) -> None:
-            codes.append((out.detach().reshape(out.shape[0], -1) > 0).float())
+            c = (out.detach().reshape(out.shape[0], -1) > 0).float()
+            agree = c @ c.t() + (1 - c) @ (1 - c).t()  # units where two inputs agree
+            kernel.add_(agree.double())
+            seen[0] = True
 
         handles = [m.register_forward_hook(hook) for m in module.modules()
                    if isinstance(m, nn.ReLU | nn.ReLU6)]  # fmt: skip
@@ -103,11 +110,9 @@ class NaswotProxy(AccuracySource):
         finally:
             for h in handles:
                 h.remove()
-        if not codes:
+        if not seen[0]:
             return 0.0
-        c = torch.cat(codes, dim=1)
-        k = c @ c.t() + (1 - c) @ (1 - c).t()  # units where two inputs agree
-        sign, logdet = torch.linalg.slogdet(k.double())
+        sign, logdet = torch.linalg.slogdet(kernel)
         return float(logdet) if sign > 0 else 0.0
 
     def evaluate(self, archs: Sequence[str]) -> np.ndarray:
