@@ -122,6 +122,9 @@ def measure_kernels(
     jobs = store.add_jobs(batch, spec.name, new_jobs) if new_jobs else []
     if not jobs:
         return fingerprint, [], False
+    from hwnas.cli.profile_cmd import local_contention
+
+    local_contention([spec])
     events = _Events(progress, len(jobs), skipped)
     try:
         outcomes, interrupted = run_fleet(

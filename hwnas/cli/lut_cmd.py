@@ -203,6 +203,9 @@ def build(
             ("networks", DevicePlan(spec=spec, settings=settings,
                                     sample=SpaceSample(space, archs, exporter))),
         ]  # fmt: skip
+        from hwnas.cli.profile_cmd import local_contention
+
+        doc["warnings"] = local_contention([spec])
         interrupted = False
         for what, device_plan in phases:
             doc[what] = {"measured": 0, "skipped": 0, "errors": []}

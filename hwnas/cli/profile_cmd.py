@@ -222,10 +222,26 @@ def profile(
     except HwnasError as exc:
         fail(exc, as_json=as_json)
 
+    host_warnings = local_contention([p.spec for p in plans])
     outcomes, interrupted = run_with_progress(
         plans, location=location, batch=batch, space=space, reconnect_timeout=reconnect_timeout
     )
-    _report(outcomes, interrupted, as_json=as_json, store_url=location)
+    _report(outcomes, interrupted, as_json=as_json, store_url=location,
+            host_warnings=host_warnings)  # fmt: skip
+
+
+def local_contention(specs: list[Any]) -> list[str]:
+    """Warn (now, before measuring) about other processes busy on this machine when one
+    of the device ``specs`` is local; the warnings, for --json."""
+    if not any(spec.transport == "local" for spec in specs):
+        return []
+    from profiler.contention import busy_processes, contention_warning
+
+    message = contention_warning(busy_processes())
+    if message is None:
+        return []
+    warn(message)
+    return [message]
 
 
 def run_with_progress(
@@ -297,7 +313,8 @@ class _ProgressEvents:
                   f"retrying in {delay:.0f} s", soft_wrap=True)  # fmt: skip
 
 
-def _report(outcomes: list[Any], interrupted: bool, *, as_json: bool, store_url: str) -> None:
+def _report(outcomes: list[Any], interrupted: bool, *, as_json: bool, store_url: str,
+            host_warnings: list[str] | None = None) -> None:  # fmt: skip
     measured = [(i, m) for o in outcomes for i, m in o.result.measurements]
     errors = [{"device": o.device, **e} for o in outcomes for e in o.result.errors]
     device_errors = [o for o in outcomes if o.error is not None]
@@ -316,6 +333,7 @@ def _report(outcomes: list[Any], interrupted: bool, *, as_json: bool, store_url:
             "connection_lost": {o.device: o.result.connection_lost for o in lost},
             "reconnects": {o.device: o.result.reconnects for o in outcomes},
             "left": left,
+            "warnings": list(host_warnings or []),
         })  # fmt: skip
     elif measured:
         out.print(results_table([m for _, m in measured], devices=len(outcomes) > 1))

@@ -72,6 +72,9 @@ def quickstart(
                 label=str(path), model_path=str(path), arch=None,
                 settings={**settings.to_dict(), "op_profile": True},
             )])  # fmt: skip
+        from hwnas.cli.profile_cmd import local_contention
+
+        local_contention([spec])
         err.print("[1/5] profiling the CNN")
         cnn = _run([DevicePlan(spec=spec, settings=settings, jobs=jobs)], location)
         nb201 = get_space("nb201")
