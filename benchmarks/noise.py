@@ -1,0 +1,80 @@
+"""How steady is this machine? Between-process timing noise, alone and against a reference.
+
+Two `chain` networks (A and B, exported once) are timed in K fresh processes, one after
+the other, each process alternating one run of A and one of B (after a warm-up). Per
+process: the median of A, the median of B and the median of the per-pair ratio A/B.
+If the machine's speed changes from one process to the next (a busy neighbour on a
+shared host, frequency changes), the medians move together and their ratio does not:
+the spread of the ratio over the spread of the medians says how much a reference model
+timed alongside would remove. This is what the predictor benchmark (b) fights on a VM.
+
+Run:  .venv/bin/python benchmarks/noise.py [--processes 8] [--pairs 80]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hwnas.spaces import get_space  # noqa: E402
+
+INTERLEAVED = r"""
+import json, sys, time
+import numpy as np, onnxruntime as ort
+def session(path):
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.inter_op_num_threads = 1
+    s = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    i = s.get_inputs()[0]
+    return s, {i.name: np.random.default_rng(0).standard_normal(i.shape).astype(np.float32)}
+(a, fa), (b, fb), pairs = session(sys.argv[1]), session(sys.argv[2]), int(sys.argv[3])
+for _ in range(10):
+    a.run(None, fa); b.run(None, fb)
+ta, tb = [], []
+for _ in range(pairs):
+    t = time.perf_counter(); a.run(None, fa); ta.append(time.perf_counter() - t)
+    t = time.perf_counter(); b.run(None, fb); tb.append(time.perf_counter() - t)
+ta, tb = np.array(ta) * 1e3, np.array(tb) * 1e3
+print(json.dumps([float(np.median(ta)), float(np.median(tb)), float(np.median(ta / tb))]))
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--processes", type=int, default=8)
+    parser.add_argument("--pairs", type=int, default=80)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    space = get_space("chain")
+    small, large = sorted(space.sample_distinct(args.seed, 20), key=space.flops)[::19]
+    paths = [str(space.to_onnx(a, exporter="torchscript")) for a in (small, large)]
+    rows = []
+    for _ in range(args.processes):
+        out = subprocess.run([sys.executable, "-c", INTERLEAVED, *paths, str(args.pairs)],
+                             capture_output=True, text=True, check=True)  # fmt: skip
+        rows.append(json.loads(out.stdout))
+        time.sleep(1.0)
+    table = np.array(rows)
+    print(f"# timing noise between processes ({platform.machine()}, Python "
+          f"{platform.python_version()}, {args.processes} processes x {args.pairs} pairs)")
+    print("| quantity | mean | CV % | (max - min) / median % |")
+    print("|---|---|---|---|")
+    names = ("median of A, ms", "median of B, ms", "median of A/B per pair")
+    for name, column in zip(names, table.T, strict=True):
+        cv = 100 * column.std() / column.mean()
+        spread = 100 * (column.max() - column.min()) / np.median(column)
+        print(f"| {name} | {column.mean():.4g} | {cv:.2f} | {spread:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
