@@ -199,7 +199,7 @@ def from_store(
     ``fingerprint`` (a hash or its start) selects one. Measurements without a value of
     ``metric`` (energy is often not measured) are skipped. For latency, ``statistic``
     says which statistic of each measurement's distribution is learnt: ``p50`` (the
-    median) or ``p10``, which resists contention on a busy or shared device. Several
+    median) or ``p10``, less sensitive to brief interruptions of a run. Several
     measurements of one architecture give their median, or for ``p10`` their minimum.
     """
     check_metric(metric)

@@ -85,8 +85,8 @@ def train(
     ),
     statistic: str = typer.Option(
         "p50", "--statistic", help="With --device and latency_ms: the statistic of each "
-        "measurement to learn, p50 (the median) or p10 (resists contention on a busy or "
-        "shared device).",
+        "measurement to learn, p50 (the median) or p10 (less sensitive to brief "
+        "interruptions).",
     ),  # fmt: skip
     lut: Path | None = typer.Option(
         None, "--lut", help="A lookup table of the device (JSON or CSV from `hwnas lut "
