@@ -22,13 +22,13 @@ architecture and that is small enough (:data:`ENUMERATION_LIMIT`) can be enumera
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
-from hwnas.spaces.base import SearchSpace
+from hwnas.spaces.base import Block, SearchSpace
 
 #: Spaces with at most this many gene vectors may be enumerated (lookup-table fast path).
 ENUMERATION_LIMIT = 1 << 20
@@ -286,9 +286,14 @@ class ChainFeatureSet(FeatureSet):
         return np.concatenate([super()._compute(arch), self._costs(arch)])
 
     def _costs(self, arch: str) -> np.ndarray:
-        kinds = {k: i for i, k in enumerate(self._kinds)}
         out = np.zeros((len(CHAIN_SEGMENTS), len(self._kinds)))
-        blocks = self.space.blocks(arch)
+        for segment, block in self._segments(self.space.blocks(arch)):
+            out[segment] += self._block_work(block)
+        return out.ravel()
+
+    @staticmethod
+    def _segments(blocks: Sequence[Block]) -> Iterator[tuple[int, Block]]:
+        """Each block with its segment: stem and first block 0, stages 1-5, the rest 6."""
         segment = 0
         for position, block in enumerate(blocks):
             p = block.params
@@ -296,30 +301,101 @@ class ChainFeatureSet(FeatureSet):
                 segment = 0 if position <= 1 else len(CHAIN_SEGMENTS) - 1
             elif p["stride"] != 1 or p["in_channels"] != p["out_channels"]:
                 segment += 1  # the first block of a stage changes shape
-            row = out[segment]
-            hw_in = block.input_shape[2] * block.input_shape[3]
-            row[kinds["blocks"]] += 1
-            if block.op == "head":
-                cin, feature, classes = p["in_channels"], p["feature_channels"], p["classes"]
-                row[kinds["dense_macs"]] += cin * feature + feature * classes
-                row[kinds["activations"]] += cin * hw_in + feature + classes
-                continue
-            hw_out = block.output_shape[2] * block.output_shape[3]
-            cin, cout, kernel = p["in_channels"], p["out_channels"], p["kernel"]
-            if block.op != "mbconv":  # conv_bn_relu6: the stem and the final 1x1 conv
-                row[kinds["dense_macs"]] += hw_out * cout * cin * kernel * kernel
-                row[kinds["activations"]] += cin * hw_in + cout * hw_out
-                continue
-            hidden = cin * p["expansion"]
-            if p["expansion"] != 1:
-                row[kinds["dense_macs"]] += hw_in * hidden * cin
-            row[kinds[f"dw{kernel}_macs"]] += hw_out * hidden * kernel * kernel
-            row[kinds["project_macs"]] += hw_out * cout * hidden
-            read = cin * hw_in if p["expansion"] != 1 else 0  # the 1x1 expansion's input
-            row[kinds["activations"]] += read + hidden * (hw_in + hw_out) + cout * hw_out
-            if p["stride"] == 1 and cin == cout:
-                row[kinds["residual"]] += cout * hw_out
-        return out.ravel()
+            yield segment, block
+
+    def _block_work(self, block: Block) -> np.ndarray:
+        """One block's work, one value per kind of cost column."""
+        kinds = {k: i for i, k in enumerate(self._kinds)}
+        row = np.zeros(len(self._kinds))
+        p = block.params
+        hw_in = block.input_shape[2] * block.input_shape[3]
+        row[kinds["blocks"]] = 1
+        if block.op == "head":
+            cin, feature, classes = p["in_channels"], p["feature_channels"], p["classes"]
+            row[kinds["dense_macs"]] += cin * feature + feature * classes
+            row[kinds["activations"]] += cin * hw_in + feature + classes
+            return row
+        hw_out = block.output_shape[2] * block.output_shape[3]
+        cin, cout, kernel = p["in_channels"], p["out_channels"], p["kernel"]
+        if block.op != "mbconv":  # conv_bn_relu6: the stem and the final 1x1 conv
+            row[kinds["dense_macs"]] += hw_out * cout * cin * kernel * kernel
+            row[kinds["activations"]] += cin * hw_in + cout * hw_out
+            return row
+        hidden = cin * p["expansion"]
+        if p["expansion"] != 1:
+            row[kinds["dense_macs"]] += hw_in * hidden * cin
+        row[kinds[f"dw{kernel}_macs"]] += hw_out * hidden * kernel * kernel
+        row[kinds["project_macs"]] += hw_out * cout * hidden
+        read = cin * hw_in if p["expansion"] != 1 else 0  # the 1x1 expansion's input
+        row[kinds["activations"]] += read + hidden * (hw_in + hw_out) + cout * hw_out
+        if p["stride"] == 1 and cin == cout:
+            row[kinds["residual"]] += cout * hw_out
+        return row
+
+    # -- from integer encodings, vectorized ---------------------------------------------
+
+    def _work_tables(self) -> tuple[np.ndarray, np.ndarray]:
+        """(fixed, per_block): the work, MACs and parameters of the blocks every network
+        at a width and resolution has (stem, first block, final conv, head), shape
+        (widths, resolutions, cost columns + 2), and of one searchable block, shape
+        (widths, resolutions, stages, first slot or later, expansions, kernels, kinds
+        + 2). A block is fixed by those; uniform architectures at the greatest depth
+        contain every one (as in ``ChainSpace.distinct_blocks``)."""
+        found = getattr(self, "_tables", None)
+        if found is not None:
+            return found
+        space: Any = self.space
+        nw, nr = len(space.widths), len(space.resolutions)
+        ne, nk, depth = len(space.expansions), len(space.kernels), max(space.depths)
+        stages, kinds = len(CHAIN_SEGMENTS) - 2, len(self._kinds)
+        fixed = np.zeros((nw, nr, len(CHAIN_SEGMENTS) * kinds + 2))
+        per_block = np.zeros((nw, nr, stages, 2, ne, nk, kinds + 2))
+        deepest = space.depths.index(depth)
+        for w, r, e, k in itertools.product(range(nw), range(nr), range(ne), range(nk)):
+            genes = [w, r, *[deepest] * stages, *[e, k] * (stages * depth)]
+            blocks = space.blocks(space.decode(genes))
+            for position, (segment, block) in enumerate(self._segments(blocks)):
+                values = np.concatenate([self._block_work(block),
+                                         space.block_macs_params(block)])  # fmt: skip
+                if segment in (0, len(CHAIN_SEGMENTS) - 1):
+                    if e == 0 and k == 0:
+                        fixed[w, r, segment * kinds : (segment + 1) * kinds] += values[:kinds]
+                        fixed[w, r, -2:] += values[kinds:]
+                    continue
+                slot = (position - 2) % depth
+                if slot <= 1:
+                    per_block[w, r, segment - 1, slot, e, k] = values
+        self._tables = (fixed, per_block)
+        return self._tables
+
+    def from_genes(self, genes: np.ndarray | Sequence[Sequence[int]]) -> np.ndarray:
+        """Features of integer encodings without decoding them: table lookups (the same
+        numbers as ``matrix`` of the decoded strings; a test keeps them equal)."""
+        g = self.check_genes(genes)
+        space: Any = self.space
+        fixed, per_block = self._work_tables()
+        stages, kinds, depth = per_block.shape[2], len(self._kinds), max(space.depths)
+        w, r = g[:, 0], g[:, 1]
+        depths = np.asarray(space.depths)[g[:, 2 : 2 + stages]]
+        costs = fixed[w, r].copy()
+        slots = np.zeros((g.shape[0], stages * depth * 2))
+        for s in range(stages):
+            for b in range(depth):
+                used = b < depths[:, s]
+                gene = 2 + stages + 2 * (s * depth + b)
+                e, k = g[:, gene], g[:, gene + 1]
+                values = per_block[w, r, s, min(b, 1), e, k] * used[:, None]
+                costs[:, (s + 1) * kinds : (s + 2) * kinds] += values[:, :kinds]
+                costs[:, -2:] += values[:, kinds:]
+                column = 2 * (s * depth + b)
+                slots[:, column] = np.asarray(space.expansions)[e] * used
+                slots[:, column + 1] = np.asarray(space.kernels)[k] * used
+        macs, params = costs[:, -2], costs[:, -1]
+        own = np.column_stack([
+            np.asarray(space.widths)[w], np.asarray(space.resolutions)[r], depths, slots,
+            macs / 1e6, params / 1e6,
+        ])  # fmt: skip
+        return np.column_stack([own, macs, params, costs[:, :-2]])
 
 
 # -- a device's lookup table as a feature ----------------------------------------------

@@ -740,3 +740,18 @@ def test_a_lookup_table_of_another_space_is_refused() -> None:
     with pytest.raises(ValueError, match="block_table is a lookup table of space 'nb201', "
                        "not 'multibranch'"):  # fmt: skip
         LightGBMPredictor(space="multibranch", block_table=table)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"widths": (1.0,), "depths": (1, 2), "kernels": (3, 5), "resolutions": (96, 128)}],
+)
+def test_chain_features_from_genes_equal_those_of_the_decoded_strings(options) -> None:
+    from hwnas.spaces.chain import ChainSpace
+
+    space = ChainSpace(**options)
+    features = feature_set(space)
+    low, high = space.bounds()
+    genes = np.random.default_rng(3).integers(low, high + 1, size=(300, low.size))
+    expected = features.matrix([space.decode(g) for g in genes])
+    np.testing.assert_allclose(features.from_genes(genes), expected, rtol=1e-12)
