@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 
@@ -42,3 +43,14 @@ def mobilenet_like(*, width: int = 16, num_classes: int = 10) -> Any:
 
 
 EXAMPLE_INPUT_SHAPE = (1, 3, 64, 64)
+
+
+def example_onnx() -> Path:
+    """The built-in CNN as an ONNX file in hwnas' cache, exported on first use."""
+    from hwnas.config import cache_dir
+    from hwnas.export import export_onnx
+
+    path = cache_dir() / "examples" / "mobilenet_like_w16_64px.onnx"
+    if not path.exists():
+        export_onnx(mobilenet_like(), EXAMPLE_INPUT_SHAPE, path)
+    return path

@@ -160,13 +160,16 @@ def from_table(
     return TrainingData(the_space.name, metric, names, values, origin, rows=len(archs))
 
 
-def check_statistic(metric: str, statistic: str) -> str:
-    """``statistic`` if it is one of :data:`predictors.lut.STATISTICS` and ``metric`` is
-    latency (the only metric with a distribution); ``UsageError`` otherwise."""
-    from predictors.lut import STATISTICS
+#: What of a latency measurement can be learnt: its median, its 10th percentile, or the
+#: median ratio to the reference model timed beside it (`hwnas profile --reference`).
+LATENCY_STATISTICS = ("p50", "p10", "ratio")
 
-    if statistic not in STATISTICS:
-        raise UsageError(f"--statistic must be one of {', '.join(STATISTICS)}, got "
+
+def check_statistic(metric: str, statistic: str) -> str:
+    """``statistic`` if it is one of :data:`LATENCY_STATISTICS` and ``metric`` is latency
+    (the only metric with a distribution); ``UsageError`` otherwise."""
+    if statistic not in LATENCY_STATISTICS:
+        raise UsageError(f"--statistic must be one of {', '.join(LATENCY_STATISTICS)}, got "
                          f"{statistic!r}")  # fmt: skip
     if statistic != "p50" and metric != "latency_ms":
         raise UsageError(f"--statistic {statistic} applies to latency_ms only (memory and "
@@ -178,6 +181,9 @@ def _metric_value(stored: StoredMeasurement, metric: str, statistic: str) -> flo
     from predictors.lut import STATISTICS
 
     m = stored.measurement
+    if metric == "latency_ms" and statistic == "ratio":
+        reference = m.settings.get("reference")
+        return None if not reference else float(reference["ratio"]["median"])
     if metric == "latency_ms":
         return float(getattr(m.latency_ms, STATISTICS[statistic][1]))
     value = getattr(m, metric)
@@ -199,7 +205,10 @@ def from_store(
     ``fingerprint`` (a hash or its start) selects one. Measurements without a value of
     ``metric`` (energy is often not measured) are skipped. For latency, ``statistic``
     says which statistic of each measurement's distribution is learnt: ``p50`` (the
-    median) or ``p10``, less sensitive to brief interruptions of a run. Several
+    median), ``p10``, less sensitive to brief interruptions of a run, or ``ratio``: the
+    median ratio to a reference model timed beside it (``hwnas profile --reference``),
+    times the reference's median over these measurements, which cancels slow phases
+    of a shared machine (measurements without a reference are skipped). Several
     measurements of one architecture give their median, or for ``p10`` their minimum.
     """
     check_metric(metric)
@@ -227,12 +236,33 @@ def from_store(
             f"--fingerprint HASH to train on one"
         )
     with_value = [(s, v) for s in stored if (v := _metric_value(s, metric, statistic)) is not None]
+    if not with_value and statistic == "ratio":
+        raise DataError(
+            f"none of the {len(stored)} measurements on device {device!r} was timed with a "
+            f"reference model; measure with `hwnas profile ... --reference builtin`, or "
+            f"train on --statistic p50"
+        )
     if not with_value:
         raise DataError(
             f"none of the {len(stored)} measurements on device {device!r} has a value of "
             f"{metric}; measure it (for energy: pass --energy BACKEND to `hwnas profile`) or "
             f"train another --metric"
         )
+    runtime_extra: dict[str, Any] = {}
+    if statistic == "ratio":
+        # Ratios become milliseconds at the reference's typical speed: the median over
+        # these measurements of its own median. The reference must be one model.
+        references = {s.measurement.settings["reference"]["model"] for s, _ in with_value}
+        if len(references) > 1:
+            raise DataError(
+                f"the measurements on device {device!r} were timed against "
+                f"{len(references)} reference models ({', '.join(sorted(references))}); "
+                f"their ratios are not comparable. Measure again with one --reference"
+            )
+        typical = float(np.median([s.measurement.settings["reference"]["latency_ms"]["median"]
+                                   for s, _ in with_value]))  # fmt: skip
+        with_value = [(s, v * typical) for s, v in with_value]
+        runtime_extra = {"reference_model": references.pop(), "reference_ms": typical}
     ids = [s.id for s, _ in with_value]
     archs = check_archs(
         the_space,
@@ -251,7 +281,8 @@ def from_store(
         fingerprint=fp.hash,
         source=f"store {store.url}",
         runtime={"execution_provider": fp.execution_provider, "threads": fp.threads,
-                 "onnxruntime": fp.onnxruntime, "cpu_model": fp.cpu_model},  # fmt: skip
+                 "onnxruntime": fp.onnxruntime, "cpu_model": fp.cpu_model,
+                 **runtime_extra},  # fmt: skip
         statistic=statistic if metric == "latency_ms" else None,
     )
     return TrainingData(the_space.name, metric, names, values, origin, rows=len(archs))

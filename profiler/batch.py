@@ -52,6 +52,7 @@ _ERRORS: dict[str, type[HwnasError]] = {
     "shape": ShapeError,
     "usage": UsageError,
     "energy": UsageError,  # the device has no such meter: not one model's fault
+    "reference": UsageError,  # the --reference model fails: every model would
     "runner": RunnerError,
 }
 
@@ -77,6 +78,12 @@ def parse_runner_output(stdout: str, stderr: str, returncode: int) -> dict[str, 
         cls = _ERRORS.get(err.get("kind", "runner"), RunnerError)
         raise cls(err.get("message") or "the runner failed without saying why")
     return doc
+
+
+@lru_cache(maxsize=8)
+def _file_hash(path: Path) -> str:
+    # The reference model is the same file for every job of a batch: hash it once.
+    return file_hash(path)
 
 
 def measurement_from_runner(
@@ -126,6 +133,10 @@ def profile_model(
     runner = stage_runner(transport)
     remote_model = transport.stage(model.path, content_hash=model.hash, suffix=".onnx")
     argv = [transport.python, runner, remote_model, *settings.runner_args()]
+    if settings.reference is not None:
+        reference = Path(settings.reference)
+        argv += ["--reference", transport.stage(reference, content_hash=_file_hash(reference),
+                                                suffix=".onnx")]  # fmt: skip
     done = transport.run(argv, timeout=settings.timeout_s())
     doc = parse_runner_output(done.stdout, done.stderr, done.returncode)
     return measurement_from_runner(doc, model=model, device=device, arch=arch)

@@ -56,7 +56,7 @@ RUNNER_VERSION = 1
 
 #: Error kinds a user can fix (exit 2); anything else is kind "runner" (exit 1).
 USER_ERROR_KINDS = ("model_not_found", "invalid_model", "model_load", "shape", "usage",
-                    "energy")
+                    "energy", "reference")
 ENERGY_BACKENDS = ("none", "auto", "rapl", "power_supply", "hwmon")
 
 GRAPH_OPT_LEVELS = ("all", "extended", "basic", "disable")
@@ -192,6 +192,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
     add("--sys-root", default="/", help="where /proc and /sys are (default /; for tests)")
     add("--provider", default="CPUExecutionProvider", help="onnxruntime execution provider")
+    add("--reference", default=None, metavar="REFERENCE.onnx",
+        help="a second model (fixed shapes) timed right after every timed run of MODEL; the "
+             "median of the per-pair ratios MODEL/REFERENCE is reported and its CI is what "
+             "--target-ci bounds (the ratio cancels slow phases of a shared machine)")
     return parser
 
 
@@ -309,8 +313,14 @@ def warmup_runs(run_once: Callable[[], object], clock: Callable[[], int], *, run
 
 
 def adaptive_repeats(run_once: Callable[[], object], clock: Callable[[], int], *, target_ci: float,
-                     max_seconds: float, min_runs: int, max_runs: int) -> tuple[list[int], str]:
+                     max_seconds: float, min_runs: int, max_runs: int,
+                     reference: Callable[[], object] | None = None,
+                     reference_samples: list[int] | None = None) -> tuple[list[int], str]:
     """Time `run_once` until the median is precise enough or a budget is spent.
+
+    With `reference`, every timed run is followed by a timed run of `reference`
+    (appended to `reference_samples`, in ns), and the precision checked is that of the
+    median of the per-pair ratios run/reference.
 
     Returns the per-run durations in ns (of `clock`, which returns ns) and the
     stop reason:
@@ -328,6 +338,8 @@ def adaptive_repeats(run_once: Callable[[], object], clock: Callable[[], int], *
     """
     if min_runs < 1 or max_runs < 1:
         raise ValueError(f"min_runs and max_runs must be >= 1, got {min_runs} and {max_runs}")
+    if (reference is None) != (reference_samples is None):
+        raise ValueError("reference and reference_samples go together")
     samples: list[int] = []
     budget_ns = int(max_seconds * 1e9)
     next_check = min_runs
@@ -337,6 +349,11 @@ def adaptive_repeats(run_once: Callable[[], object], clock: Callable[[], int], *
         run_once()
         t1 = clock()
         samples.append(t1 - t0)
+        if reference is not None and reference_samples is not None:
+            reference()
+            t2 = clock()
+            reference_samples.append(t2 - t1)
+            t1 = t2
         n = len(samples)
         budget_spent = None
         if n >= max_runs:
@@ -344,11 +361,19 @@ def adaptive_repeats(run_once: Callable[[], object], clock: Callable[[], int], *
         elif t1 - start >= budget_ns:
             budget_spent = "max_seconds"
         if budget_spent is not None or n >= next_check:
-            if n >= min_runs and ci_half_width_of(sorted(samples)) <= target_ci:
+            checked = (samples if reference_samples is None
+                       else pair_ratios(samples, reference_samples))  # fmt: skip
+            if n >= min_runs and ci_half_width_of(sorted(checked)) <= target_ci:
                 return samples, "target_ci"
             if budget_spent is not None:
                 return samples, budget_spent
             next_check = n + max(min_runs, n // 10)
+
+
+def pair_ratios(samples: Sequence[float], reference_samples: Sequence[float]) -> list[float]:
+    """Per-pair ratios sample / reference sample (pairs timed back to back)."""
+    pairs = zip(samples, reference_samples)  # noqa: B905 - py3.8
+    return [a / b if b > 0 else float("inf") for a, b in pairs]
 
 
 # --------------------------------------------------------------------------- inputs
@@ -1109,6 +1134,26 @@ def _environment_reading(sys_root: str, when: str) -> dict[str, Any]:
             f"frequency_{when}_mhz": read_frequency_mhz(sys_root)}
 
 
+def reference_runner(path: str, threads: int, graph_opt: str, provider: str,
+                     seed: int) -> Callable[[], None]:  # fmt: skip
+    """One run of the reference model, bound to inputs once; RunnerError("reference")
+    for a reference that is missing, not loadable, dynamic or failing."""
+    try:
+        session = load_session(path, session_options(threads, graph_opt), provider)
+        inputs = session.get_inputs()
+        shapes = resolve_input_shapes(inputs, {})
+        binding = bind_inputs(session, make_inputs(inputs, shapes, seed))
+        session.run_with_iobinding(binding)
+    except RunnerError as exc:
+        raise RunnerError("reference", f"the reference model {path} cannot be used: "
+                          f"{exc.message}; pass another --reference") from exc  # fmt: skip
+    except Exception as exc:
+        raise RunnerError("reference", f"the reference model {path} fails to run "
+                          f"({_ort_message(exc)}); pass another --reference") from exc  # fmt: skip
+    run = session.run_with_iobinding
+    return lambda: run(binding)
+
+
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     """Load, time and describe the model as parsed `args` say; the success document.
 
@@ -1141,8 +1186,20 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     except Exception as exc:
         raise run_error(exc, shapes, overridden=bool(overrides)) from exc
 
+    reference_once = None
+    reference_ns: list[int] | None = None
+    if args.reference is not None:
+        reference_once = reference_runner(args.reference, args.threads, args.graph_opt,
+                                          args.provider, args.seed)  # fmt: skip
+        reference_ns = []
+
+    def warm_once() -> None:
+        run_once()
+        if reference_once is not None:
+            reference_once()
+
     clock = time.perf_counter_ns
-    warmup_ns = warmup_runs(run_once, clock, runs=args.warmup, min_seconds=args.warmup_seconds)
+    warmup_ns = warmup_runs(warm_once, clock, runs=args.warmup, min_seconds=args.warmup_seconds)
     # A garbage collection in the middle of a run would land in one sample as an outlier.
     gc.collect()
     gc.disable()
@@ -1150,7 +1207,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         started = time.perf_counter()
         samples_ns, stop_reason = adaptive_repeats(
             run_once, clock, target_ci=args.target_ci, max_seconds=args.max_seconds,
-            min_runs=args.min_runs, max_runs=args.max_runs)
+            min_runs=args.min_runs, max_runs=args.max_runs, reference=reference_once,
+            reference_samples=reference_ns)
         elapsed_s = time.perf_counter() - started
     finally:
         gc.enable()
@@ -1168,6 +1226,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     }
     samples_ms = _ns_to_ms(samples_ns)
     summary = summarize(samples_ms)
+    if reference_ns is not None:
+        reference_ms = _ns_to_ms(reference_ns)
+        settings["reference"] = {
+            "model": os.path.basename(args.reference),
+            "latency_ms": summarize(reference_ms),
+            "ratio": summarize(pair_ratios(samples_ms, reference_ms)),
+        }
     warnings = diagnose(summary, fingerprint, environment, settings, stop_reason)
 
     energy = None

@@ -43,6 +43,8 @@ class ProfileSettings:
     shapes: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     energy: str = "none"
     energy_seconds: float = 2.0
+    #: A reference ONNX file (on the host) timed after every timed run: see the runner.
+    reference: str | None = None
 
     def __post_init__(self) -> None:
         def bad(name: str, value: Any, want: str) -> ValueError:
@@ -76,6 +78,7 @@ class ProfileSettings:
             "op_profile": self.op_profile, "seed": self.seed,
             "shapes": {k: list(v) for k, v in sorted(self.shapes.items())},
             "energy": self.energy, "energy_seconds": self.energy_seconds,
+            **({"reference": self.reference} if self.reference is not None else {}),
         }  # fmt: skip
 
     @classmethod
@@ -108,4 +111,6 @@ class ProfileSettings:
     def timeout_s(self) -> float:
         """How long the runner may take before it is considered hung."""
         energy = 2.0 * self.energy_seconds + 5.0 if self.energy != "none" else 0.0
-        return 120.0 + 2.0 * self.max_seconds + energy
+        # With a reference, the budget bounds the model's runs; the reference's add to it.
+        timing = (4.0 if self.reference is not None else 2.0) * self.max_seconds
+        return 120.0 + timing + energy

@@ -220,7 +220,7 @@ def test_a_tampered_predictor_needs_force(capsys, trained, tmp_path) -> None:
         (["predictor", "train", "--space", "nb201", "--device", "nodev", "-o", "{out}"],
          "no measurements of nb201 architectures on device 'nodev'"),
         (["predictor", "train", "--space", "nb201", "--device", "rpi4", "--statistic", "min",
-          "-o", "{out}"], "--statistic must be one of p50, p10, got 'min'"),
+          "-o", "{out}"], "--statistic must be one of p50, p10, ratio, got 'min'"),
         (["predictor", "train", "--space", "nb201", "--table", "{train}", "--statistic", "p10",
           "-o", "{out}"], "--statistic p10 needs --device"),
         (["predictor", "train", "--space", "nb201", "--table", "{train}", "--lut", "{missing}",

@@ -271,3 +271,20 @@ def test_quickstart_runs_the_whole_pipeline_on_this_cpu(capsys, tmp_path):
         "over the budget" not in err)
     code, _, err = run_cli(capsys, "quickstart", "--sample", "3", "--store", store)
     assert code == 2 and "--sample must be >= 10" in err
+
+
+def test_profile_with_a_reference_model_stores_the_ratio(capsys, conv_onnx, tmp_path):
+    store = tmp_path / "r.db"
+    code, out, err = run_cli(capsys, "profile", str(conv_onnx), "--reference", "builtin",
+                             *FAST, "--json", "--store", str(store))  # fmt: skip
+    assert code == 0, err
+    (m,) = json.loads(out)["measurements"]
+    reference = m["settings"]["reference"]
+    assert reference["model"] == "mobilenet_like_w16_64px.onnx"
+    assert reference["ratio"]["n"] == m["latency_ms"]["n"] and reference["ratio"]["median"] > 0
+    with Store(str(store)) as s:
+        (stored,) = s.measurements()
+    assert stored.measurement.settings["reference"] == reference
+    code, out, err = run_cli(capsys, "profile", str(conv_onnx), "--reference",
+                             str(tmp_path / "missing.onnx"), "--store", str(store))  # fmt: skip
+    assert code == 2 and "missing.onnx" in err and "Traceback" not in err

@@ -64,6 +64,13 @@ def test_profile_over_ssh_gives_the_same_record_as_local(capsys, sshd, conv_onnx
         0
     ] == 0
     assert sorted(p.name for p in (tmp_path / "box-work" / "files").iterdir()) == files
+    # A reference model is staged like a model (once) and timed on the device.
+    code, out, err = run_cli(capsys, "profile", conv_onnx, "--device", "box", "--reference",
+                             conv_onnx, *FAST, "--json", "--store", store)  # fmt: skip
+    assert code == 0, err
+    (m,) = json.loads(out)["measurements"]
+    assert m["settings"]["reference"]["ratio"]["median"] > 0
+    assert sorted(p.name for p in (tmp_path / "box-work" / "files").iterdir()) == files
 
 
 def test_an_unknown_host_key_is_refused_until_trusted_explicitly(capsys, sshd, tmp_path):

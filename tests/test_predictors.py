@@ -645,7 +645,8 @@ def test_the_statistic_learnt_from_the_store_can_be_the_10th_percentile(
         median = from_store(store, space="nb201", metric="latency_ms", device="rpi4")
         p10 = from_store(store, space="nb201", metric="latency_ms", device="rpi4",
                          statistic="p10")  # fmt: skip
-        with pytest.raises(UsageError, match="--statistic must be one of p50, p10, got 'p99'"):
+        with pytest.raises(UsageError,
+                           match="--statistic must be one of p50, p10, ratio, got 'p99'"):
             from_store(store, space="nb201", metric="latency_ms", device="rpi4",
                        statistic="p99")  # fmt: skip
         with pytest.raises(UsageError, match="applies to latency_ms only"):
@@ -755,3 +756,41 @@ def test_chain_features_from_genes_equal_those_of_the_decoded_strings(options) -
     genes = np.random.default_rng(3).integers(low, high + 1, size=(300, low.size))
     expected = features.matrix([space.decode(g) for g in genes])
     np.testing.assert_allclose(features.from_genes(genes), expected, rtol=1e-12)
+
+
+def test_ratio_labels_are_milliseconds_at_the_reference_s_typical_speed(
+    table: pd.DataFrame, tmp_path: Path
+) -> None:
+    import dataclasses
+
+    fp = make_fingerprint()
+    part = table.iloc[:12]
+    rng = np.random.default_rng(0)
+    slow = rng.uniform(1.0, 1.5, len(part))  # the machine's phase during each measurement
+    with Store(tmp_path / "s.db") as store:
+        with pytest.raises(DataError, match="was timed with a reference model"):
+            fill_store(store, table, 3, fp, start=100)
+            from_store(store, space="nb201", metric="latency_ms", device="rpi4",
+                       statistic="ratio")  # fmt: skip
+        records = []
+        for (arch, value), phase in zip(zip(part["arch"], part[RASPI4], strict=True), slow,
+                                        strict=True):  # fmt: skip
+            m = make_measurement(arch, float(value) * phase, fp)
+            reference = {"model": "ref.onnx", "latency_ms": {"median": 2.0 * phase},
+                         "ratio": {"median": float(value) / 2.0}}  # fmt: skip
+            records.append(dataclasses.replace(m, settings={"reference": reference}))
+        store.add_many(records)
+        data = from_store(store, space="nb201", metric="latency_ms", device="rpi4",
+                          statistic="ratio")  # fmt: skip
+        other = dataclasses.replace(records[0], model_hash="other", settings={
+            "reference": {**records[0].settings["reference"], "model": "other.onnx"}})
+        store.add_many([other])
+        with pytest.raises(DataError, match="against 2 reference models"):
+            from_store(store, space="nb201", metric="latency_ms", device="rpi4",
+                       statistic="ratio")  # fmt: skip
+    typical = float(np.median(2.0 * slow))
+    assert data.archs == list(part["arch"])  # the 3 without a reference are skipped
+    np.testing.assert_allclose(data.values, part[RASPI4].to_numpy() / 2.0 * typical)
+    assert data.origin.statistic == "ratio"
+    assert data.origin.runtime["reference_model"] == "ref.onnx"
+    assert data.origin.runtime["reference_ms"] == pytest.approx(typical)

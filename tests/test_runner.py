@@ -748,3 +748,61 @@ def test_fingerprint_only_needs_no_model() -> None:
     assert "latency_ms" not in doc
     doc, code = run_in_process(["--fingerprint-only", "--provider", "NoSuchExecutionProvider"])
     assert code == USER_ERROR_EXIT and "pass --provider" in doc["error"]["message"]
+
+
+# --------------------------------------------------------------------------- reference model
+
+
+def test_a_reference_cancels_a_machine_whose_speed_swings() -> None:
+    # The machine's speed swings by up to 3x from run to run; the model costs twice the
+    # reference, always. Alone, the model's median never settles; as a ratio it does.
+    speed = noisy_durations(4, sigma=0.5, median_ns=1000)
+    clock = FakeClock()
+    now = [1]
+
+    def model() -> None:
+        now[0] = next(speed)
+        clock.now += 2 * now[0]
+
+    def reference() -> None:
+        clock.now += now[0]  # the same phase of the machine as the run just before
+
+    alone, reason = runner.adaptive_repeats(model, clock, target_ci=0.01, max_seconds=1e9,
+                                            min_runs=20, max_runs=400)  # fmt: skip
+    assert reason == "max_runs"
+    reference_ns: list[int] = []
+    samples, reason = runner.adaptive_repeats(
+        model, clock, target_ci=0.01, max_seconds=1e9, min_runs=20, max_runs=400,
+        reference=reference, reference_samples=reference_ns)
+    assert reason == "target_ci" and len(samples) == len(reference_ns) == 20
+    assert set(runner.pair_ratios(samples, reference_ns)) == {2.0}
+    with pytest.raises(ValueError, match="go together"):
+        runner.adaptive_repeats(model, clock, target_ci=0.01, max_seconds=1.0, min_runs=2,
+                                max_runs=3, reference=reference)  # fmt: skip
+
+
+def test_script_times_a_reference_beside_the_model(models: dict[str, Path], tmp_path: Path):
+    doc, code, _ = run_script([str(models["small"]), "--reference", str(models["two_inputs"]),
+                               "--max-seconds", "0.5", "--target-ci", "0.05", "--warmup", "2"],
+                              cwd=tmp_path)  # fmt: skip
+    assert code == 0, doc
+    reference = doc["settings"]["reference"]
+    assert reference["model"] == models["two_inputs"].name
+    assert reference["latency_ms"]["n"] == reference["ratio"]["n"] == doc["latency_ms"]["n"]
+    ratio = reference["ratio"]["median"]
+    # The median of ratios lies between the ratios' extremes, close to the ratio of medians.
+    assert ratio == pytest.approx(doc["latency_ms"]["median"]
+                                  / reference["latency_ms"]["median"], rel=0.5)  # fmt: skip
+    if doc["stop_reason"] == "target_ci":  # the CI bounded is the ratio's
+        r = reference["ratio"]
+        assert runner.relative_half_width(r["median"], r["ci_low"], r["ci_high"]) <= 0.05
+
+
+@pytest.mark.parametrize("which", ["missing", "dynamic"])
+def test_a_reference_that_cannot_be_used_is_a_clear_error(models: dict[str, Path],
+                                                          tmp_path: Path, which: str):  # fmt: skip
+    path = tmp_path / "nope.onnx" if which == "missing" else models["dynamic"]
+    doc, code = run_in_process([str(models["small"]), "--reference", str(path)])
+    assert code == 2 and doc["error"]["kind"] == "reference"
+    assert "the reference model" in doc["error"]["message"]
+    assert "pass another --reference" in doc["error"]["message"]

@@ -85,8 +85,9 @@ def train(
     ),
     statistic: str = typer.Option(
         "p50", "--statistic", help="With --device and latency_ms: the statistic of each "
-        "measurement to learn, p50 (the median) or p10 (less sensitive to brief "
-        "interruptions).",
+        "measurement to learn: p50 (the median), p10 (less sensitive to brief "
+        "interruptions) or ratio (to the reference model of `profile --reference`, in ms "
+        "at its typical speed; cancels slow phases of a shared machine).",
     ),  # fmt: skip
     lut: Path | None = typer.Option(
         None, "--lut", help="A lookup table of the device (JSON or CSV from `hwnas lut "

@@ -46,6 +46,19 @@ def build_settings(**kwargs: Any) -> Any:
         raise UsageError(str(exc)) from None
 
 
+def reference_model(reference: str | None) -> str | None:
+    """The absolute path of a checked --reference model (``builtin``: the example CNN)."""
+    if reference is None:
+        return None
+    from hwnas.onnx_model import check_model
+
+    if reference == "builtin":
+        from hwnas.examples import example_onnx
+
+        return str(example_onnx())
+    return str(check_model(Path(reference)).path.absolute())
+
+
 def results_table(measurements: list[Measurement], *, devices: bool = False) -> Table:
     table = Table(
         title="Measurements (latency in ms; ±CI: 95% CI of the median)", title_justify="left"
@@ -147,6 +160,11 @@ def profile(
         300.0, "--reconnect-timeout",
         help="How long to keep reconnecting to a lost device (s); 0: do not reconnect.",
     ),
+    reference: str | None = typer.Option(
+        None, "--reference", help="Time this ONNX model (or `builtin`, a small CNN) after "
+        "every timed run too; the per-pair ratio cancels slow phases of a shared machine "
+        "(`predictor train --statistic ratio`).",
+    ),  # fmt: skip
     store_path: str | None = StoreOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -172,7 +190,7 @@ def profile(
             threads=threads, target_ci=target_ci, max_seconds=max_seconds, min_runs=min_runs,
             max_runs=max_runs, warmup=warmup, graph_opt=graph_opt, shape=shape,
             op_profile=op_profile, seed=seed, energy=energy or "none",
-            energy_seconds=energy_seconds,
+            energy_seconds=energy_seconds, reference=reference_model(reference),
         )  # fmt: skip
         if resume:
             if models or space_name or sample is not None or repeats != 1:

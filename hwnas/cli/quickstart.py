@@ -44,8 +44,7 @@ def quickstart(
 ) -> None:
     """Profile a CNN, learn this CPU's NB201 latency, search under a budget, verify."""
     from devices.registry import get_device
-    from hwnas.examples import EXAMPLE_INPUT_SHAPE, mobilenet_like
-    from hwnas.export import export_onnx
+    from hwnas.examples import example_onnx
     from hwnas.spaces import get_space
     from hwnas.store import NewJob
     from predictors import LightGBMPredictor
@@ -63,10 +62,9 @@ def quickstart(
         location = store.url
         settings = ProfileSettings(max_seconds=max_seconds, target_ci=0.01)
         quick = ProfileSettings(max_seconds=min(max_seconds, 1.0), target_ci=0.02, warmup=5)
-        path = cache_dir() / "examples" / "mobilenet_like_w16_64px.onnx"
-        if not path.exists():
-            err.print(f"[1/5] exporting a small MobileNetV2-like CNN to {path}")
-            export_onnx(mobilenet_like(), EXAMPLE_INPUT_SHAPE, path)
+        if not (cache_dir() / "examples" / "mobilenet_like_w16_64px.onnx").exists():
+            err.print("[1/5] exporting a small MobileNetV2-like CNN")
+        path = example_onnx()
         with store:
             jobs = store.add_jobs(uuid.uuid4().hex[:12], "local", [NewJob(
                 label=str(path), model_path=str(path), arch=None,
