@@ -793,9 +793,23 @@ def test_script_times_a_reference_beside_the_model(models: dict[str, Path], tmp_
     # The median of ratios lies between the ratios' extremes, close to the ratio of medians.
     assert ratio == pytest.approx(doc["latency_ms"]["median"]
                                   / reference["latency_ms"]["median"], rel=0.5)  # fmt: skip
+    r = reference["ratio"]
+    half_width = runner.relative_half_width(r["median"], r["ci_low"], r["ci_high"])
     if doc["stop_reason"] == "target_ci":  # the CI bounded is the ratio's
-        r = reference["ratio"]
-        assert runner.relative_half_width(r["median"], r["ci_low"], r["ci_high"]) <= 0.05
+        assert half_width <= 0.05
+    else:
+        assert any("CI of the median ratio to the reference" in w for w in doc["warnings"])
+
+
+def test_with_a_reference_the_ci_warning_is_about_the_ratio() -> None:
+    summary = {"n": 50, "median": 10.0, "mean": 10.0, "std": 0.1, "ci_low": 8.0,
+               "ci_high": 12.0}  # the model's own CI: +-20%
+    settings = {"target_ci": 0.01, "min_runs": 20, "max_seconds": 1.0, "threads": 1}
+    plain = runner.diagnose(summary, {}, {}, settings, "max_seconds")
+    assert any("CI of the median is ±20%" in w for w in plain)
+    steady = {**settings, "reference": {"ratio": {"median": 2.0, "ci_low": 1.99,
+                                                  "ci_high": 2.01}}}  # fmt: skip
+    assert not any("CI" in w for w in runner.diagnose(summary, {}, {}, steady, "max_seconds"))
 
 
 @pytest.mark.parametrize("which", ["missing", "dynamic"])

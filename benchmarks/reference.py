@@ -1,0 +1,97 @@
+"""Does a reference model make measurements repeatable? Test-retest of chain networks.
+
+N `chain` networks (the first N of the sample of ``benchmarks/chain_cpu.py``) are each
+measured twice, pass by pass, with a reference model timed beside them (another
+`chain` network, not in the sample), in a store of their own:
+
+    hwnas profile --space chain --sample N --seed 0 --repeats 2 --reference REF.onnx
+                  --exporter torchscript --max-seconds 1
+
+Then, per network, the first measurement is compared with the second, once for the
+median latency (what a plain profile reports) and once for the reference-normalised
+latency (``--statistic ratio``: median per-pair ratio times the reference's typical
+median). The more repeatable label is the one a predictor can learn to ±10%.
+
+Run:  taskset -c 0 .venv/bin/python benchmarks/reference.py [--networks 100]
+      [--store benchmarks/out/chain_ref.db]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import platform
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hwnas.spaces import get_space  # noqa: E402
+from hwnas.store import Store  # noqa: E402
+from predictors import metrics as M  # noqa: E402
+
+
+def measure(store: Path, networks: int, reference: Path) -> None:
+    from hwnas.cli import main
+
+    argv = ["profile", "--space", "chain", "--sample", str(networks), "--seed", "0",
+            "--repeats", "2", "--reference", str(reference), "--exporter", "torchscript",
+            "--max-seconds", "1", "--store", str(store), "--json"]  # fmt: skip
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = main(argv)
+    if code not in (0, 130):
+        raise SystemExit(f"hwnas profile failed with exit code {code}")
+
+
+def pairs(store_path: Path) -> dict[str, tuple[list[float], list[float]]]:
+    """Per network measured twice: (medians, reference-normalised ratios), oldest first."""
+    with Store(store_path, create=False) as store:
+        stored = [s for s in store.measurements(space="chain", device="local")
+                  if s.measurement.settings.get("reference") and s.measurement.arch]  # fmt: skip
+    typical = statistics.median(s.measurement.settings["reference"]["latency_ms"]["median"]
+                                for s in stored)  # fmt: skip
+    found: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+    for s in sorted(stored, key=lambda s: s.id):
+        m = s.measurement
+        assert m.arch is not None
+        medians, ratios = found[m.arch.string]
+        medians.append(m.latency_ms.median)
+        ratios.append(m.settings["reference"]["ratio"]["median"] * typical)
+    return {a: v for a, v in found.items() if len(v[0]) >= 2}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--networks", type=int, default=100)
+    parser.add_argument("--store", type=Path, default=Path("benchmarks/out/chain_ref.db"))
+    parser.add_argument("--skip-measuring", action="store_true")
+    args = parser.parse_args()
+    space = get_space("chain")
+    reference = Path(space.to_onnx(space.sample_distinct(99, 1)[0], exporter="torchscript"))
+    if not args.skip_measuring:
+        args.store.parent.mkdir(parents=True, exist_ok=True)
+        measure(args.store, args.networks, reference)
+    found = pairs(args.store)
+    print(f"# test-retest of {len(found)} chain networks measured twice "
+          f"({platform.machine()}, Python {platform.python_version()}, affinity "
+          f"{sorted(os.sched_getaffinity(0))})")
+    print("| label | Spearman | median abs. difference % | within ±5% | within ±10% |")
+    print("|---|---|---|---|---|")
+    for name, index in (("median latency (plain profile)", 0),
+                        ("reference-normalised (--statistic ratio)", 1)):  # fmt: skip
+        first = np.array([v[index][0] for v in found.values()])
+        second = np.array([v[index][1] for v in found.values()])
+        diff = np.abs(second / first - 1.0)
+        print(f"| {name} | {M.spearman(first, second):.4f} | {100 * np.median(diff):.2f} | "
+              f"{100 * M.within(first, second, 0.05):.1f}% | "
+              f"{100 * M.within(first, second, 0.10):.1f}% |")
+
+
+if __name__ == "__main__":
+    main()
