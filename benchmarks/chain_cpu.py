@@ -9,11 +9,18 @@ machine, can be reported beside the predictors:
         --sample 1000 --seed 0 --repeats 2 --exporter torchscript --max-seconds 1 \\
         --store benchmarks/out/chain_cpu.db
 
+and, for the reference-normalised labels, the same with a reference model (a `chain`
+network outside the sample, ``space.to_onnx(space.sample_distinct(99, 1)[0],
+exporter="torchscript")``) in a store of its own:
+
+    ... --reference REF.onnx --store benchmarks/out/chain_ref.db
+
 Step 2 (this script) trains on 800 networks (seeded split) and tests on the other 200,
-once with the median of each measurement as the label (``--statistic p50``, repeats
-folded by their median) and once with the 10th percentile (``p10``, repeats folded by
-their minimum: contention only slows a run down). Labels come from the store exactly as
-``hwnas predictor train --device local --statistic S`` reads them.
+with the median of each measurement as the label (``--statistic p50``, repeats folded by
+their median), with the 10th percentile (``p10``, repeats folded by their minimum) and,
+where the store has reference measurements, with the median ratio to the reference
+(``ratio``). Labels come from the store exactly as ``hwnas predictor train --device
+local --statistic S`` reads them.
 
 Run:  .venv/bin/python benchmarks/chain_cpu.py [--store benchmarks/out/chain_cpu.db]
 """
@@ -50,14 +57,29 @@ def most_common_fingerprint(store: Store) -> str:
 
 
 def repeats(store: Store, fingerprint: str, statistic: str) -> dict[str, list[float]]:
-    """Every measurement's ``statistic`` per architecture, oldest first."""
-    field = STATISTICS[statistic][1]
-    out: dict[str, list[float]] = defaultdict(list)
+    """Every measurement's ``statistic`` per architecture, oldest first (``ratio``: the
+    median ratio to the reference times the reference's median over all of them, as
+    ``predictors.data.from_store`` makes it)."""
     stored = store.measurements(space="chain", device="local", fingerprint=fingerprint)
-    for s in sorted(stored, key=lambda s: s.id):
-        if s.measurement.arch is not None:
-            out[s.measurement.arch.string].append(float(getattr(s.measurement.latency_ms, field)))
+    stored = sorted((s for s in stored if s.measurement.arch is not None), key=lambda s: s.id)
+    if statistic == "ratio":
+        stored = [s for s in stored if s.measurement.settings.get("reference")]
+        typical = statistics.median(s.measurement.settings["reference"]["latency_ms"]["median"]
+                                    for s in stored)  # fmt: skip
+    out: dict[str, list[float]] = defaultdict(list)
+    for s in stored:
+        m = s.measurement
+        assert m.arch is not None
+        if statistic == "ratio":
+            out[m.arch.string].append(m.settings["reference"]["ratio"]["median"] * typical)
+        else:
+            out[m.arch.string].append(float(getattr(m.latency_ms, STATISTICS[statistic][1])))
     return out
+
+
+def has_reference(store: Store) -> bool:
+    return any(s.measurement.settings.get("reference")
+               for s in store.measurements(space="chain", device="local", limit=20))  # fmt: skip
 
 
 def scores(truth: np.ndarray, pred: np.ndarray) -> dict[str, float]:
@@ -140,7 +162,9 @@ def run(store: Store, args: argparse.Namespace, statistic: str) -> dict[str, Any
 def show(doc: dict[str, Any]) -> None:
     stat = doc["statistic"]
     fold = "minimum" if stat == "p10" else "median"
-    print(f"\n## label: {stat} of each measurement ({doc['rows']} measurements of "
+    what = ("the median ratio to the reference model, in ms at the reference's typical "
+            "speed" if stat == "ratio" else f"{stat} of each measurement")  # fmt: skip
+    print(f"\n## label: {what} ({doc['rows']} measurements of "
           f"{doc['n']} networks, repeats folded by their {fold}); {doc['train']} train, "
           f"{doc['test']} test; {doc['range_ms'][0]:.1f}-{doc['range_ms'][1]:.1f} ms")  # fmt: skip
     print("| model | Spearman | Kendall | MAPE % | RMSE ms | within ±5% | within ±10% |")
@@ -175,7 +199,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"# chain on this CPU ({platform.machine()}, Python {platform.python_version()})")
     with Store(args.store, create=False) as store:
-        docs = [run(store, args, statistic) for statistic in ("p50", "p10")]
+        chosen = ("p50", "p10", "ratio") if has_reference(store) else ("p50", "p10")
+        docs = [run(store, args, statistic) for statistic in chosen]
     for doc in docs:
         show(doc)
     out = Path(__file__).with_name("out")
