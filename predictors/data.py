@@ -252,7 +252,9 @@ def from_store(
     if statistic == "ratio":
         # Ratios become milliseconds at the reference's typical speed: the median over
         # these measurements of its own median. The reference must be one model.
-        references = {s.measurement.settings["reference"]["model"] for s, _ in with_value}
+        references = {str(s.measurement.settings["reference"].get("model_hash")
+                          or s.measurement.settings["reference"]["model"])
+                      for s, _ in with_value}  # fmt: skip
         if len(references) > 1:
             raise DataError(
                 f"the measurements on device {device!r} were timed against "
@@ -262,7 +264,9 @@ def from_store(
         typical = float(np.median([s.measurement.settings["reference"]["latency_ms"]["median"]
                                    for s, _ in with_value]))  # fmt: skip
         with_value = [(s, v * typical) for s, v in with_value]
-        runtime_extra = {"reference_model": references.pop(), "reference_ms": typical}
+        first = with_value[0][0].measurement.settings["reference"]
+        runtime_extra = {"reference_model": first["model"],
+                         "reference_hash": first.get("model_hash"), "reference_ms": typical}
     ids = [s.id for s, _ in with_value]
     archs = check_archs(
         the_space,

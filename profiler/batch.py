@@ -139,6 +139,11 @@ def profile_model(
                                                 suffix=".onnx")]  # fmt: skip
     done = transport.run(argv, timeout=settings.timeout_s())
     doc = parse_runner_output(done.stdout, done.stderr, done.returncode)
+    if settings.reference is not None and (doc.get("settings") or {}).get("reference"):
+        # The device knows the file by its staged name; the record names it as the host does.
+        reference = Path(settings.reference)
+        doc["settings"]["reference"].update(model=reference.name,
+                                            model_hash=_file_hash(reference))  # fmt: skip
     return measurement_from_runner(doc, model=model, device=device, arch=arch)
 
 

@@ -281,10 +281,12 @@ def test_profile_with_a_reference_model_stores_the_ratio(capsys, conv_onnx, tmp_
     (m,) = json.loads(out)["measurements"]
     reference = m["settings"]["reference"]
     assert reference["model"] == "mobilenet_like_w16_64px.onnx"
+    assert len(reference["model_hash"]) == 64
     assert reference["ratio"]["n"] == m["latency_ms"]["n"] and reference["ratio"]["median"] > 0
     with Store(str(store)) as s:
-        (stored,) = s.measurements()
+        (stored,) = s.measurements(samples=True)
     assert stored.measurement.settings["reference"] == reference
+    assert len(stored.measurement.warmup_ms) == 3  # the model's warm-up only (--warmup 3)
     code, out, err = run_cli(capsys, "profile", str(conv_onnx), "--reference",
                              str(tmp_path / "missing.onnx"), "--store", str(store))  # fmt: skip
     assert code == 2 and "missing.onnx" in err and "Traceback" not in err
