@@ -32,7 +32,7 @@ class Origin:
 
     ``runtime`` holds what the fingerprint says about how models ran (execution
     provider, threads, onnxruntime version) when it is known; ``statistic`` which
-    statistic of each latency distribution was learnt (``p50``, ``p10``) when the data
+    statistic of each latency distribution was learnt (``p50``, ``p10``, ``ratio``) when the data
     came from the store.
     """
 
