@@ -45,12 +45,18 @@ def mobilenet_like(*, width: int = 16, num_classes: int = 10) -> Any:
 EXAMPLE_INPUT_SHAPE = (1, 3, 64, 64)
 
 
+def example_onnx_path() -> Path:
+    """Where ``example_onnx`` keeps the built-in CNN (it may not be exported yet)."""
+    from hwnas.config import cache_dir
+
+    return cache_dir() / "examples" / "mobilenet_like_w16_64px.onnx"
+
+
 def example_onnx() -> Path:
     """The built-in CNN as an ONNX file in hwnas' cache, exported on first use."""
-    from hwnas.config import cache_dir
     from hwnas.export import export_onnx
 
-    path = cache_dir() / "examples" / "mobilenet_like_w16_64px.onnx"
+    path = example_onnx_path()
     if not path.exists():
         export_onnx(mobilenet_like(), EXAMPLE_INPUT_SHAPE, path)
     return path

@@ -29,7 +29,6 @@ from hwnas.cli._common import (
     print_json,
     warn,
 )
-from hwnas.config import cache_dir
 from hwnas.errors import HwnasError, UsageError
 from hwnas.records import Measurement
 
@@ -44,7 +43,7 @@ def quickstart(
 ) -> None:
     """Profile a CNN, learn this CPU's NB201 latency, search under a budget, verify."""
     from devices.registry import get_device
-    from hwnas.examples import example_onnx
+    from hwnas.examples import example_onnx, example_onnx_path
     from hwnas.spaces import get_space
     from hwnas.store import NewJob
     from predictors import LightGBMPredictor
@@ -62,7 +61,7 @@ def quickstart(
         location = store.url
         settings = ProfileSettings(max_seconds=max_seconds, target_ci=0.01)
         quick = ProfileSettings(max_seconds=min(max_seconds, 1.0), target_ci=0.02, warmup=5)
-        if not (cache_dir() / "examples" / "mobilenet_like_w16_64px.onnx").exists():
+        if not example_onnx_path().exists():
             err.print("[1/5] exporting a small MobileNetV2-like CNN")
         path = example_onnx()
         with store:
