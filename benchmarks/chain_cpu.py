@@ -41,12 +41,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from hwnas.predictors import LightGBMPredictor  # noqa: E402
+from hwnas.predictors import metrics as M  # noqa: E402
+from hwnas.predictors.data import from_store  # noqa: E402
+from hwnas.predictors.lut import STATISTICS  # noqa: E402
 from hwnas.spaces import get_space  # noqa: E402
 from hwnas.store import Store  # noqa: E402
-from predictors import LightGBMPredictor  # noqa: E402
-from predictors import metrics as M  # noqa: E402
-from predictors.data import from_store  # noqa: E402
-from predictors.lut import STATISTICS  # noqa: E402
 
 
 def most_common_fingerprint(store: Store) -> str:
@@ -59,13 +59,14 @@ def most_common_fingerprint(store: Store) -> str:
 def repeats(store: Store, fingerprint: str, statistic: str) -> dict[str, list[float]]:
     """Every measurement's ``statistic`` per architecture, oldest first (``ratio``: the
     median ratio to the reference times the reference's median over all of them, as
-    ``predictors.data.from_store`` makes it)."""
+    ``hwnas.predictors.data.from_store`` makes it)."""
     stored = store.measurements(space="chain", device="local", fingerprint=fingerprint)
     stored = sorted((s for s in stored if s.measurement.arch is not None), key=lambda s: s.id)
     if statistic == "ratio":
         stored = [s for s in stored if s.measurement.settings.get("reference")]
-        typical = statistics.median(s.measurement.settings["reference"]["latency_ms"]["median"]
-                                    for s in stored)  # fmt: skip
+        typical = statistics.median(
+            s.measurement.settings["reference"]["latency_ms"]["median"] for s in stored
+        )
     out: dict[str, list[float]] = defaultdict(list)
     for s in stored:
         m = s.measurement
@@ -78,22 +79,27 @@ def repeats(store: Store, fingerprint: str, statistic: str) -> dict[str, list[fl
 
 
 def has_reference(store: Store) -> bool:
-    return any(s.measurement.settings.get("reference")
-               for s in store.measurements(space="chain", device="local", limit=20))  # fmt: skip
+    return any(
+        s.measurement.settings.get("reference")
+        for s in store.measurements(space="chain", device="local", limit=20)
+    )
 
 
 def scores(truth: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     return {
-        "spearman": M.spearman(truth, pred), "kendall": M.kendall(truth, pred),
-        "mape": M.mape(truth, pred), "rmse": M.rmse(truth, pred),
-        "within5": M.within(truth, pred, 0.05), "within10": M.within(truth, pred, 0.10),
-    }  # fmt: skip
+        "spearman": M.spearman(truth, pred),
+        "kendall": M.kendall(truth, pred),
+        "mape": M.mape(truth, pred),
+        "rmse": M.rmse(truth, pred),
+        "within5": M.within(truth, pred, 0.05),
+        "within10": M.within(truth, pred, 0.10),
+    }
 
 
 def lookup_table(path: Path, space: Any, fingerprint: str, statistic: str) -> Any:
     """The chain block table of the local device under ``fingerprint``, or None."""
     from hwnas.errors import HwnasError
-    from predictors.lut import LookupTable
+    from hwnas.predictors.lut import LookupTable
 
     if not path.exists():
         return None
@@ -108,11 +114,17 @@ def lookup_table(path: Path, space: Any, fingerprint: str, statistic: str) -> An
 def run(store: Store, args: argparse.Namespace, statistic: str) -> dict[str, Any]:
     space = get_space("chain")
     fingerprint = most_common_fingerprint(store)
-    data = from_store(store, space=space, metric="latency_ms", device="local",
-                      fingerprint=fingerprint, statistic=statistic)  # fmt: skip
+    data = from_store(
+        store,
+        space=space,
+        metric="latency_ms",
+        device="local",
+        fingerprint=fingerprint,
+        statistic=statistic,
+    )
     archs, y = data.archs, data.values
     order = np.random.default_rng(args.seed).permutation(len(archs))
-    train, test = order[: args.train], order[args.train:]
+    train, test = order[: args.train], order[args.train :]
     if len(test) == 0:
         raise SystemExit(f"only {len(archs)} networks measured; need more than {args.train}")
     train_archs, test_archs = [archs[i] for i in train], [archs[i] for i in test]
@@ -130,8 +142,9 @@ def run(store: Store, args: argparse.Namespace, statistic: str) -> dict[str, Any
     lut = lookup_table(args.lut_store, space, fingerprint, statistic)
     if lut is not None:  # (d): the lookup table on the same test networks
         calib = {archs[i]: float(y[i]) for i in train[:10]}
-        rows["lookup table (blocks, 10 networks to calibrate)"] = lut.calibrate(
-            calib).predict_many(test_archs)
+        rows["lookup table (blocks, 10 networks to calibrate)"] = lut.calibrate(calib).predict_many(
+            test_archs
+        )
 
     # The ceiling: how well one measurement of a test network predicts another, and
     # beside it a predictor trained on first measurements only, scored on the same
@@ -143,36 +156,49 @@ def run(store: Store, args: argparse.Namespace, statistic: str) -> dict[str, Any
         first = np.array([seen[a][0] for a in twice])
         second = np.array([seen[a][1] for a in twice])
         once = LightGBMPredictor(space=space, seed=args.seed).fit(
-            train_archs, [seen[a][0] for a in train_archs])
+            train_archs, [seen[a][0] for a in train_archs]
+        )
         retest = {
             "n": len(twice),
             "first measurement of the same network": scores(second, first),
-            "hwnas predictor trained on first measurements": scores(second,
-                                                                    once.predict(twice)),
-        }  # fmt: skip
+            "hwnas predictor trained on first measurements": scores(second, once.predict(twice)),
+        }
     results = {name: scores(truth, pred) for name, pred in rows.items()}
     return {
-        "statistic": statistic, "fingerprint": fingerprint, "n": len(archs),
-        "train": len(train), "test": len(test), "rows": data.rows,
-        "range_ms": [float(y.min()), float(y.max())], "fit_s": fit_s,
-        "results": results, "test_retest": retest,
-    }  # fmt: skip
+        "statistic": statistic,
+        "fingerprint": fingerprint,
+        "n": len(archs),
+        "train": len(train),
+        "test": len(test),
+        "rows": data.rows,
+        "range_ms": [float(y.min()), float(y.max())],
+        "fit_s": fit_s,
+        "results": results,
+        "test_retest": retest,
+    }
 
 
 def show(doc: dict[str, Any]) -> None:
     stat = doc["statistic"]
     fold = "minimum" if stat == "p10" else "median"
-    what = ("the median ratio to the reference model, in ms at the reference's typical "
-            "speed" if stat == "ratio" else f"{stat} of each measurement")  # fmt: skip
-    print(f"\n## label: {what} ({doc['rows']} measurements of "
-          f"{doc['n']} networks, repeats folded by their {fold}); {doc['train']} train, "
-          f"{doc['test']} test; {doc['range_ms'][0]:.1f}-{doc['range_ms'][1]:.1f} ms")  # fmt: skip
+    what = (
+        "the median ratio to the reference model, in ms at the reference's typical speed"
+        if stat == "ratio"
+        else f"{stat} of each measurement"
+    )
+    print(
+        f"\n## label: {what} ({doc['rows']} measurements of "
+        f"{doc['n']} networks, repeats folded by their {fold}); {doc['train']} train, "
+        f"{doc['test']} test; {doc['range_ms'][0]:.1f}-{doc['range_ms'][1]:.1f} ms"
+    )
     print("| model | Spearman | Kendall | MAPE % | RMSE ms | within ±5% | within ±10% |")
     print("|---|---|---|---|---|---|---|")
 
     def line(name: str, r: dict[str, float]) -> None:
-        print(f"| {name} | {r['spearman']:.4f} | {r['kendall']:.4f} | {r['mape']:.2f} | "
-              f"{r['rmse']:.3f} | {100 * r['within5']:.1f}% | {100 * r['within10']:.1f}% |")
+        print(
+            f"| {name} | {r['spearman']:.4f} | {r['kendall']:.4f} | {r['mape']:.2f} | "
+            f"{r['rmse']:.3f} | {100 * r['within5']:.1f}% | {100 * r['within10']:.1f}% |"
+        )
 
     for name, r in doc["results"].items():
         line(name, r)
@@ -180,8 +206,10 @@ def show(doc: dict[str, Any]) -> None:
     if doc["test_retest"]:
         retest = doc["test_retest"]
         print(f"\nagainst a second, independent measurement of {retest['n']} test networks:")
-        print("| predicting measurement 2 | Spearman | Kendall | MAPE % | RMSE ms | within ±5% | "
-              "within ±10% |")  # fmt: skip
+        print(
+            "| predicting measurement 2 | Spearman | Kendall | MAPE % | RMSE ms | within ±5% | "
+            "within ±10% |"
+        )
         print("|---|---|---|---|---|---|---|")
         for name, r in retest.items():
             if name != "n":
@@ -193,9 +221,13 @@ def main() -> None:
     parser.add_argument("--store", type=Path, default=Path("benchmarks/out/chain_cpu.db"))
     parser.add_argument("--train", type=int, default=800)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--lut-store", type=Path, default=Path("benchmarks/out/lut.db"),
-                        help="store with the chain block table of this device "
-                             "(benchmarks/lut.py writes it); (d) is skipped without it")
+    parser.add_argument(
+        "--lut-store",
+        type=Path,
+        default=Path("benchmarks/out/lut.db"),
+        help="store with the chain block table of this device "
+        "(benchmarks/lut.py writes it); (d) is skipped without it",
+    )
     args = parser.parse_args()
     print(f"# chain on this CPU ({platform.machine()}, Python {platform.python_version()})")
     with Store(args.store, create=False) as store:

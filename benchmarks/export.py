@@ -65,15 +65,19 @@ def main() -> None:
     import torch
 
     rows = [bench_space(name, args.n, args.seed) for name in args.spaces.split(",")]
-    machine = (f"{platform.processor() or platform.machine()}, {platform.python_version()}, "
-               f"torch {torch.__version__}, onnxruntime {onnxruntime.__version__}")  # fmt: skip
+    machine = (
+        f"{platform.processor() or platform.machine()}, {platform.python_version()}, "
+        f"torch {torch.__version__}, onnxruntime {onnxruntime.__version__}"
+    )
     print(f"export throughput and cache, {args.n} archs per space ({machine})")
     print("| space | export s (median) | export s (max) | model MB | cache hit ms | speed-up |")
     print("|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['space']} | {r['export_s_median']:.2f} | {r['export_s_max']:.2f} | "
-              f"{r['model_mb_median']:.2f} | {r['hit_ms_median']:.2f} | "
-              f"{r['speedup']:.0f}× |")  # fmt: skip
+        print(
+            f"| {r['space']} | {r['export_s_median']:.2f} | {r['export_s_max']:.2f} | "
+            f"{r['model_mb_median']:.2f} | {r['hit_ms_median']:.2f} | "
+            f"{r['speedup']:.0f}× |"
+        )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "export.json").write_text(json.dumps({"machine": machine, "rows": rows}, indent=1))
 

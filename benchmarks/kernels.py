@@ -58,8 +58,9 @@ class _EncoderWrapper:
             def __init__(self) -> None:
                 super().__init__()
                 self.layers = torch.nn.ModuleList(
-                    torch.nn.TransformerEncoderLayer(d_model, heads, ff, batch_first=True,
-                                                     dropout=0.0)  # fmt: skip
+                    torch.nn.TransformerEncoderLayer(
+                        d_model, heads, ff, batch_first=True, dropout=0.0
+                    )
                     for _ in range(layers)
                 )
 
@@ -80,8 +81,15 @@ def _legacy_export(module: Any, shape: tuple[int, ...], path: Path) -> Path:
     with warnings.catch_warnings():  # the legacy exporter is deprecated; we use it knowingly
         warnings.simplefilter("ignore", category=DeprecationWarning)
         warnings.simplefilter("ignore", category=UserWarning)
-        torch.onnx.export(module, (torch.randn(*shape),), str(path), dynamo=False,
-                          opset_version=17, input_names=["x"], output_names=["y"])  # fmt: skip
+        torch.onnx.export(
+            module,
+            (torch.randn(*shape),),
+            str(path),
+            dynamo=False,
+            opset_version=17,
+            input_names=["x"],
+            output_names=["y"],
+        )
     return path
 
 
@@ -94,30 +102,47 @@ def whole_models(out: Path) -> list[tuple[str, str, Path]]:
     models: list[tuple[str, str, Path]] = []
     for width, res in [(8, 64), (16, 64), (16, 128), (24, 96), (32, 160), (48, 224)]:
         name = f"mbv2_w{width}_{res}px"
-        models.append(("mobilenet_like", name, _legacy_export(
-            mobilenet_like(width=width), (1, 3, res, res), out / f"k_{name}.onnx")))  # fmt: skip
+        models.append(
+            (
+                "mobilenet_like",
+                name,
+                _legacy_export(
+                    mobilenet_like(width=width), (1, 3, res, res), out / f"k_{name}.onnx"
+                ),
+            )
+        )
     for space_name, count in (("chain", 4), ("multibranch", 3)):
         space = get_space(space_name)
         for arch in space.sample_distinct(7, count):
             path = Path(space.to_onnx(arch, exporter="torchscript"))
             models.append((space_name, f"{space_name}:{space.record(arch).hash[:8]}", path))
-    for d, heads, ff, seq, layers in [(128, 4, 512, 64, 1), (256, 8, 1024, 128, 1),
-                                      (384, 6, 1536, 196, 1), (512, 8, 2048, 32, 1),
-                                      (256, 4, 1024, 256, 2)]:  # fmt: skip
+    for d, heads, ff, seq, layers in [
+        (128, 4, 512, 64, 1),
+        (256, 8, 1024, 128, 1),
+        (384, 6, 1536, 196, 1),
+        (512, 8, 2048, 32, 1),
+        (256, 4, 1024, 256, 2),
+    ]:
         name = f"encoder_d{d}_h{heads}_s{seq}_l{layers}"
-        models.append(("transformer", name, _legacy_export(
-            _EncoderWrapper.build(d, heads, ff, layers), (1, seq, d),
-            out / f"k_{name}.onnx")))  # fmt: skip
+        models.append(
+            (
+                "transformer",
+                name,
+                _legacy_export(
+                    _EncoderWrapper.build(d, heads, ff, layers), (1, seq, d), out / f"k_{name}.onnx"
+                ),
+            )
+        )
     return models
 
 
 def measure_whole(models: list[tuple[str, str, Path]], cache: Path) -> dict[str, float]:
     """Median latency (ms) of each model with the profiling protocol (cached by file hash)."""
-    from devices.local import LocalTransport
+    from hwnas.devices.local import LocalTransport
     from hwnas.onnx_model import check_model
+    from hwnas.profiler.batch import profile_model
+    from hwnas.profiler.settings import ProfileSettings
     from hwnas.records import DeviceSpec
-    from profiler.batch import profile_model
-    from profiler.settings import ProfileSettings
 
     known = json.loads(cache.read_text()) if cache.exists() else {}
     transport, spec = LocalTransport(), DeviceSpec(name="local")
@@ -144,13 +169,26 @@ def main() -> None:
     os.environ.setdefault("HWNAS_HOME", str(out / "hwnas_home"))
 
     from hwnas.cli import main as hwnas_main
-    from predictors import metrics
-    from predictors.kernels import KernelPredictor
+    from hwnas.predictors import metrics
+    from hwnas.predictors.kernels import KernelPredictor
 
     predictor_dir, store = out / "kernel_predictor", out / "kernels.db"
-    command = ["kernels", "build", "--device", "local", "-o", str(predictor_dir),
-               "--per-kind", str(args.per_kind), "--seed", str(args.seed),
-               "--store", str(store), "--force", "--json"]  # fmt: skip
+    command = [
+        "kernels",
+        "build",
+        "--device",
+        "local",
+        "-o",
+        str(predictor_dir),
+        "--per-kind",
+        str(args.per_kind),
+        "--seed",
+        str(args.seed),
+        "--store",
+        str(store),
+        "--force",
+        "--json",
+    ]
     started = time.monotonic()
     with (out / "kernels_build.json").open("w") as log, contextlib.redirect_stdout(log):
         code = hwnas_main(command)  # its --json document goes to the log, not the report
@@ -166,36 +204,60 @@ def main() -> None:
     rows = []
     for family, name, path in models:
         predicted, kernels = predictor.predict_onnx(path)
-        rows.append({"family": family, "model": name, "measured_ms": measured[name],
-                     "predicted_ms": predicted, "kernels": len(kernels),
-                     "error_pct": 100 * (predicted - measured[name]) / measured[name]})
-    report(rows, predictor, metrics, command=command, build_s=build_s, measure_s=measure_s,
-           out=out)  # fmt: skip
+        rows.append(
+            {
+                "family": family,
+                "model": name,
+                "measured_ms": measured[name],
+                "predicted_ms": predicted,
+                "kernels": len(kernels),
+                "error_pct": 100 * (predicted - measured[name]) / measured[name],
+            }
+        )
+    report(rows, predictor, metrics, command=command, build_s=build_s, measure_s=measure_s, out=out)
 
 
-def report(rows: list[dict[str, Any]], predictor: Any, metrics: Any, *, command: list[str],
-           build_s: float, measure_s: float, out: Path) -> None:  # fmt: skip
+def report(
+    rows: list[dict[str, Any]],
+    predictor: Any,
+    metrics: Any,
+    *,
+    command: list[str],
+    build_s: float,
+    measure_s: float,
+    out: Path,
+) -> None:
     import onnxruntime
 
     y = np.array([r["measured_ms"] for r in rows])
     p = np.array([r["predicted_ms"] for r in rows])
     overall = metrics.report(y, p)
     print("# Kernel-level predictor: whole models it never saw\n")
-    print(f"Command: `.venv/bin/python benchmarks/kernels.py` (build step: "
-          f"`hwnas {' '.join(command[:-1])}`)  ")
-    print(f"Machine: {_cpu_model()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, onnxruntime {onnxruntime.__version__}, one thread, "
-          f"{time.strftime('%Y-%m-%d')}  ")
-    print(f"Build (sampling + measuring + training): {build_s:.0f} s; measuring the "
-          f"{len(rows)} whole models: {measure_s:.0f} s  ")
-    print(f"Load average (1 min) at the start / end: {LOAD_AT_START:.2f} / "
-          f"{os.getloadavg()[0]:.2f} (above ~0.5 on this machine, other processes competed "
-          f"for the cores and every figure below is noisier)\n")
+    print(
+        f"Command: `.venv/bin/python benchmarks/kernels.py` (build step: "
+        f"`hwnas {' '.join(command[:-1])}`)  "
+    )
+    print(
+        f"Machine: {_cpu_model()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, onnxruntime {onnxruntime.__version__}, one thread, "
+        f"{time.strftime('%Y-%m-%d')}  "
+    )
+    print(
+        f"Build (sampling + measuring + training): {build_s:.0f} s; measuring the "
+        f"{len(rows)} whole models: {measure_s:.0f} s  "
+    )
+    print(
+        f"Load average (1 min) at the start / end: {LOAD_AT_START:.2f} / "
+        f"{os.getloadavg()[0]:.2f} (above ~0.5 on this machine, other processes competed "
+        f"for the cores and every figure below is noisier)\n"
+    )
     print("| model | kernels | measured ms | predicted ms | error |")
     print("|---|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['model']} | {r['kernels']} | {r['measured_ms']:.4g} | "
-              f"{r['predicted_ms']:.4g} | {r['error_pct']:+.1f}% |")
+        print(
+            f"| {r['model']} | {r['kernels']} | {r['measured_ms']:.4g} | "
+            f"{r['predicted_ms']:.4g} | {r['error_pct']:+.1f}% |"
+        )
     print("\n| family | n | MAPE | within ±10% | Spearman |")
     print("|---|---:|---:|---:|---:|")
     families = sorted({r["family"] for r in rows})
@@ -205,21 +267,31 @@ def report(rows: list[dict[str, Any]], predictor: Any, metrics: Any, *, command:
         stats = metrics.report(y[sel], p[sel])
         summary[family] = metrics.json_ready(stats)
         rho = stats["spearman"]
-        print(f"| {family} | {stats['n']} | {stats['mape']:.1f}% | "
-              f"{100 * stats['within_10']:.0f}% | {'—' if rho != rho else f'{rho:.3f}'} |")
+        print(
+            f"| {family} | {stats['n']} | {stats['mape']:.1f}% | "
+            f"{100 * stats['within_10']:.0f}% | {'—' if rho != rho else f'{rho:.3f}'} |"
+        )
     print("\nPer-kind models (5-fold CV MAPE on the sampled kernels' own latency):\n")
     print("| kind | samples | CV MAPE | model |")
     print("|---|---:|---:|---|")
     for kind, row in predictor.training_.items():
         mape = row.get("cv_mape")
         model = "cost model + LightGBM residual" if row["residual_model"] else "cost model"
-        print(f"| {kind} | {row['n']} | {'—' if mape is None else f'{mape:.1f}%'} | "
-              f"{model} |")
-    print(f"\nOverheads: {1000 * predictor.overhead_model_ms_:.1f} µs per model, "
-          f"{1000 * predictor.overhead_kernel_ms_:.2f} µs per kernel.")
-    doc = {"rows": rows, "summary": summary, "overall": metrics.json_ready(overall),
-           "training": predictor.training_, "build_s": build_s, "measure_s": measure_s,
-           "command": command, "machine": _cpu_model()}  # fmt: skip
+        print(f"| {kind} | {row['n']} | {'—' if mape is None else f'{mape:.1f}%'} | {model} |")
+    print(
+        f"\nOverheads: {1000 * predictor.overhead_model_ms_:.1f} µs per model, "
+        f"{1000 * predictor.overhead_kernel_ms_:.2f} µs per kernel."
+    )
+    doc = {
+        "rows": rows,
+        "summary": summary,
+        "overall": metrics.json_ready(overall),
+        "training": predictor.training_,
+        "build_s": build_s,
+        "measure_s": measure_s,
+        "command": command,
+        "machine": _cpu_model(),
+    }
     (out / "kernels.json").write_text(json.dumps(doc, indent=2, default=str))
 
 

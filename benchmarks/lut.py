@@ -66,40 +66,57 @@ def hwnas_json(argv: list[str]) -> tuple[int, dict[str, Any], float]:
 #: (statistic, floor correction, calibration) of the predictors compared; the first is the
 #: textbook table, the second the brief's (sum of medians, affine), the fifth hwnas' default.
 VARIANTS = [
-    ("p50", False, "none"), ("p50", False, "affine"), ("p50", True, "none"),
-    ("p50", True, "offset"), ("p50", True, "affine"), ("p10", True, "affine"),
-]  # fmt: skip
+    ("p50", False, "none"),
+    ("p50", False, "affine"),
+    ("p50", True, "none"),
+    ("p50", True, "offset"),
+    ("p50", True, "affine"),
+    ("p10", True, "affine"),
+]
 
 
 def variants(store: Path, reference: str, *, calibrate: int, seed: int) -> list[dict[str, Any]]:
     """Additivity of the :data:`VARIANTS` on the held-out networks of the table in ``store``
     (each statistic predicts the same statistic of the whole networks)."""
+    from hwnas.predictors.lut import LookupTable, network_latencies, split_networks
     from hwnas.spaces import get_space
     from hwnas.store import Store
-    from predictors.lut import LookupTable, network_latencies, split_networks
 
     space = get_space(reference)
     rows = []
     with Store(store) as s:
         base = LookupTable.from_store(s, space, "local")
-        networks = {stat: network_latencies(s, space, "local", base.fingerprint, statistic=stat)
-                    for stat in ("p50", "p10")}  # fmt: skip
+        networks = {
+            stat: network_latencies(s, space, "local", base.fingerprint, statistic=stat)
+            for stat in ("p50", "p10")
+        }
     for statistic, floor, fit in VARIANTS:
-        calibration, held_out = split_networks(space, networks[statistic], calibrate=calibrate,
-                                               seed=seed)  # fmt: skip
-        lut = LookupTable(space=space, device="local", fingerprint=base.fingerprint,
-                          blocks=base.blocks, floor_correction=floor, statistic=statistic)
+        calibration, held_out = split_networks(
+            space, networks[statistic], calibrate=calibrate, seed=seed
+        )
+        lut = LookupTable(
+            space=space,
+            device="local",
+            fingerprint=base.fingerprint,
+            blocks=base.blocks,
+            floor_correction=floor,
+            statistic=statistic,
+        )
         lut.calibrate(calibration, mode=fit)
         report = lut.additivity_report(held_out)
         worst = max(report["rows"], key=lambda r: abs(r["predicted_ms"] / r["measured_ms"] - 1))
-        rows.append({
-            "statistic": statistic,
-            "sum": f"Σ max({statistic} − floor, 0)" if floor else f"Σ {statistic}",
-            "calibration": fit, "scale": lut.calibration_.scale,
-            "offset_ms": lut.calibration_.offset,
-            "default": statistic == "p50" and floor and fit == "affine",
-            **{k: v for k, v in report.items() if k != "rows"}, "worst": worst,
-        })  # fmt: skip
+        rows.append(
+            {
+                "statistic": statistic,
+                "sum": f"Σ max({statistic} − floor, 0)" if floor else f"Σ {statistic}",
+                "calibration": fit,
+                "scale": lut.calibration_.scale,
+                "offset_ms": lut.calibration_.offset,
+                "default": statistic == "p50" and floor and fit == "affine",
+                **{k: v for k, v in report.items() if k != "rows"},
+                "worst": worst,
+            }
+        )
     return rows
 
 
@@ -114,10 +131,14 @@ def machine() -> dict[str, Any]:
                 cpu = line.split(":", 1)[1].strip()
                 break
     return {
-        "cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-        "onnxruntime": onnxruntime.__version__, "torch": torch.__version__,
-        "os": platform.platform(), "date": date.today().isoformat(),
-    }  # fmt: skip
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "onnxruntime": onnxruntime.__version__,
+        "torch": torch.__version__,
+        "os": platform.platform(),
+        "date": date.today().isoformat(),
+    }
 
 
 def _f(value: Any, digits: int = 2) -> str:
@@ -128,8 +149,9 @@ def _f(value: Any, digits: int = 2) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--spaces", default="nb201,chain-subset",
-                        help=f"comma-separated, of {', '.join(SPACES)}")  # fmt: skip
+    parser.add_argument(
+        "--spaces", default="nb201,chain-subset", help=f"comma-separated, of {', '.join(SPACES)}"
+    )
     parser.add_argument("--calibrate", type=int, default=10)
     parser.add_argument("--holdout", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
@@ -151,55 +173,93 @@ def main() -> None:
     load_before = os.getloadavg()
     results = []
     for name in names:
-        command = ["lut", "build", "--space", SPACES[name], "--calibrate", str(args.calibrate),
-                   "--holdout", str(args.holdout), "--seed", str(args.seed),
-                   "--max-seconds", str(args.max_seconds), "--store", str(args.store)]  # fmt: skip
+        command = [
+            "lut",
+            "build",
+            "--space",
+            SPACES[name],
+            "--calibrate",
+            str(args.calibrate),
+            "--holdout",
+            str(args.holdout),
+            "--seed",
+            str(args.seed),
+            "--max-seconds",
+            str(args.max_seconds),
+            "--store",
+            str(args.store),
+        ]
         print(f"$ hwnas {' '.join(command)}", file=sys.stderr, flush=True)
         code, doc, seconds = hwnas_json(command)
         if code != 0:
             print(json.dumps(doc, indent=2), file=sys.stderr)
             raise SystemExit(f"hwnas lut build failed for {name} (exit {code})")
-        results.append({"space": name, "command": "hwnas " + " ".join(command),
-                        "seconds": seconds, "build": {k: doc[k] for k in
-                        ("fingerprint", "blocks", "networks", "floor_ms", "calibration")},
-                        "variants": variants(args.store, SPACES[name], calibrate=args.calibrate,
-                                             seed=args.seed)})  # fmt: skip
+        results.append(
+            {
+                "space": name,
+                "command": "hwnas " + " ".join(command),
+                "seconds": seconds,
+                "build": {
+                    k: doc[k]
+                    for k in ("fingerprint", "blocks", "networks", "floor_ms", "calibration")
+                },
+                "variants": variants(
+                    args.store, SPACES[name], calibrate=args.calibrate, seed=args.seed
+                ),
+            }
+        )
     load_after = os.getloadavg()
     info["loadavg_1min"] = [round(load_before[0], 2), round(load_after[0], 2)]
     args.out.write_text(json.dumps({"machine": info, "results": results}, indent=2) + "\n")
 
-    print(f"Machine: {info['cpu']}, {info['cores']} cores, {info['os']}; Python "
-          f"{info['python']}, onnxruntime {info['onnxruntime']}, torch {info['torch']}, one "
-          f"thread; {info['date']}; 1-min load average {load_before[0]:.2f} before, "
-          f"{load_after[0]:.2f} after.\n")  # fmt: skip
-    print("| space | distinct blocks | blocks measured now | networks (calibration + held out) "
-          "| runner floor µs | wall s |")
+    print(
+        f"Machine: {info['cpu']}, {info['cores']} cores, {info['os']}; Python "
+        f"{info['python']}, onnxruntime {info['onnxruntime']}, torch {info['torch']}, one "
+        f"thread; {info['date']}; 1-min load average {load_before[0]:.2f} before, "
+        f"{load_after[0]:.2f} after.\n"
+    )
+    print(
+        "| space | distinct blocks | blocks measured now | networks (calibration + held out) "
+        "| runner floor µs | wall s |"
+    )
     print("|---|---|---|---|---|---|")
     for r in results:
         b, n = r["build"]["blocks"], r["build"]["networks"]
-        print(f"| {r['space']} | {b['total'] - 1} | {b['measured']} | {args.calibrate} + "
-              f"{args.holdout} ({n['measured']} measured now) | "
-              f"{1000 * r['build']['floor_ms']:.2f} | {r['seconds']:.0f} |")
+        print(
+            f"| {r['space']} | {b['total'] - 1} | {b['measured']} | {args.calibrate} + "
+            f"{args.holdout} ({n['measured']} measured now) | "
+            f"{1000 * r['build']['floor_ms']:.2f} | {r['seconds']:.0f} |"
+        )
     print()
-    print("Additivity on the held-out networks (each statistic of the whole networks against "
-          "its prediction):\n")
-    print("| space | sum of blocks | calibration | scale | offset ms | MAPE % | Spearman "
-          "| Kendall | within ±10% | within ±5% | worst error |")
+    print(
+        "Additivity on the held-out networks (each statistic of the whole networks against "
+        "its prediction):\n"
+    )
+    print(
+        "| space | sum of blocks | calibration | scale | offset ms | MAPE % | Spearman "
+        "| Kendall | within ±10% | within ±5% | worst error |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         for v in r["variants"]:
             worst = v["worst"]
             rel = 100 * (worst["predicted_ms"] / worst["measured_ms"] - 1)
             mark = "**" if v["default"] else ""
-            print(f"| {r['space']} | {mark}{v['sum']}{mark} | {v['calibration']} | "
-                  f"{v['scale']:.3f} | {v['offset_ms']:+.3f} | {mark}{_f(v['mape'])}{mark} | "
-                  f"{_f(v['spearman'], 3)} | {_f(v['kendall'], 3)} | "
-                  f"{_f(100 * v['within_10'], 0)}% | {_f(100 * v['within_5'], 0)}% | "
-                  f"{rel:+.0f}% |")  # fmt: skip
-    print(f"\nn = {args.holdout} held-out networks per space; calibration on the first "
-          f"{args.calibrate} of the seeded sample (seed {args.seed}). Bold: hwnas' default.")
-    print(f"Commands: {'; '.join(r['command'] for r in results)}; "
-          f"then benchmarks/lut.py recomputes the variants from the store.")
+            print(
+                f"| {r['space']} | {mark}{v['sum']}{mark} | {v['calibration']} | "
+                f"{v['scale']:.3f} | {v['offset_ms']:+.3f} | {mark}{_f(v['mape'])}{mark} | "
+                f"{_f(v['spearman'], 3)} | {_f(v['kendall'], 3)} | "
+                f"{_f(100 * v['within_10'], 0)}% | {_f(100 * v['within_5'], 0)}% | "
+                f"{rel:+.0f}% |"
+            )
+    print(
+        f"\nn = {args.holdout} held-out networks per space; calibration on the first "
+        f"{args.calibrate} of the seeded sample (seed {args.seed}). Bold: hwnas' default."
+    )
+    print(
+        f"Commands: {'; '.join(r['command'] for r in results)}; "
+        f"then benchmarks/lut.py recomputes the variants from the store."
+    )
 
 
 if __name__ == "__main__":

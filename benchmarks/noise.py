@@ -60,13 +60,19 @@ def main() -> None:
     paths = [str(space.to_onnx(a, exporter="torchscript")) for a in (small, large)]
     rows = []
     for _ in range(args.processes):
-        out = subprocess.run([sys.executable, "-c", INTERLEAVED, *paths, str(args.pairs)],
-                             capture_output=True, text=True, check=True)  # fmt: skip
+        out = subprocess.run(
+            [sys.executable, "-c", INTERLEAVED, *paths, str(args.pairs)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         rows.append(json.loads(out.stdout))
         time.sleep(1.0)
     table = np.array(rows)
-    print(f"# timing noise between processes ({platform.machine()}, Python "
-          f"{platform.python_version()}, {args.processes} processes x {args.pairs} pairs)")
+    print(
+        f"# timing noise between processes ({platform.machine()}, Python "
+        f"{platform.python_version()}, {args.processes} processes x {args.pairs} pairs)"
+    )
     print("| quantity | mean | CV % | (max - min) / median % |")
     print("|---|---|---|---|")
     names = ("median of A, ms", "median of B, ms", "median of A/B per pair")

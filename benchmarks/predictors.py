@@ -35,9 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import lightgbm as lgb  # noqa: E402
 
 from hwnas.data import nb201_table  # noqa: E402
+from hwnas.predictors import LightGBMPredictor, TransferPredictor, metrics  # noqa: E402
+from hwnas.predictors.transfer import RIDGE_GRID  # noqa: E402
 from hwnas.spaces.nb201 import OPS, NB201Space  # noqa: E402
-from predictors import LightGBMPredictor, TransferPredictor, metrics  # noqa: E402
-from predictors.transfer import RIDGE_GRID  # noqa: E402
 
 DEVICES = {"raspi4": "latency_raspi4_ms", "gold_6226": "latency_gold_6226_ms"}
 SIZES = (100, 900, 5000)
@@ -65,13 +65,16 @@ def summary_ridge(x: np.ndarray, y: np.ndarray, seed: int) -> Any:
     design = np.hstack([np.zeros((len(y), 1)), x])  # a dead first column: z is not used
 
     def fit(rows: np.ndarray, lam: float) -> Any:
-        intercept, coef, mean, scale = TransferPredictor._ridge(design[rows], target[rows],
-                                                                lam, 1e6)  # fmt: skip
+        intercept, coef, mean, scale = TransferPredictor._ridge(
+            design[rows], target[rows], lam, 1e6
+        )
         return lambda d: intercept + ((d - mean) / scale) @ coef
 
     def cv_error(lam: float) -> float:
-        errors = [np.abs(fit(np.flatnonzero(folds != f), lam)(design[folds == f])
-                         - target[folds == f]) for f in np.unique(folds)]  # fmt: skip
+        errors = [
+            np.abs(fit(np.flatnonzero(folds != f), lam)(design[folds == f]) - target[folds == f])
+            for f in np.unique(folds)
+        ]
         return float(np.mean(np.concatenate(errors)))
 
     best = min(RIDGE_GRID, key=cv_error)
@@ -94,14 +97,18 @@ def part_a(seeds: int, results: dict[str, Any]) -> None:
     genes = np.array([space.encode(a) for a in archs])
     apart = np.array([space.is_disconnected(a) for a in archs])
     print("## (a) NAS-Bench-201 latency: train on n random architectures, test on the rest\n")
-    print(f"{seeds} seeds per row (mean; min-max of Spearman in brackets). Connected test "
-          f"cells: all but the training ones of the {int((~apart).sum()):,} connected cells; "
-          f"the {int(apart.sum())} disconnected cells are listed apart.\n")  # fmt: skip
+    print(
+        f"{seeds} seeds per row (mean; min-max of Spearman in brackets). Connected test "
+        f"cells: all but the training ones of the {int((~apart).sum()):,} connected cells; "
+        f"the {int(apart.sum())} disconnected cells are listed apart.\n"
+    )
     for device, column in DEVICES.items():
         y = table[column].to_numpy()
         print(f"### {device}\n")
-        print("| n train | model | Spearman | Kendall | MAPE % | ±5% | ±10% | interval "
-              "coverage (80%) | fit s | disconnected: n, Spearman, MAPE %, ±10% |")
+        print(
+            "| n train | model | Spearman | Kendall | MAPE % | ±5% | ±10% | interval "
+            "coverage (80%) | fit s | disconnected: n, Spearman, MAPE %, ±10% |"
+        )
         print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
         for n in SIZES:
             ours, naive, dis, cover, fit_s = [], [], [], [], []
@@ -127,18 +134,31 @@ def part_a(seeds: int, results: dict[str, Any]) -> None:
                     f"{100 * np.mean(cover):.1f}% | {np.mean(fit_s):.1f} | "
                     f"{int(mean_of(dis, 'n'))}, {mean_of(dis, 'spearman'):.3f}, "
                     f"{mean_of(dis, 'mape'):.0f}, {100 * mean_of(dis, 'within_10'):.0f}%"
-                    if name.startswith("hwnas") else "— | — | —"
-                )  # fmt: skip
-                print(f"| {n:,} | {name} | {np.mean(rho):.4f} [{min(rho):.4f}-{max(rho):.4f}] "
-                      f"| {mean_of(rows, 'kendall'):.4f} | {mean_of(rows, 'mape'):.2f} | "
-                      f"{100 * mean_of(rows, 'within_5'):.1f}% | "
-                      f"{100 * mean_of(rows, 'within_10'):.1f}% | {extra} |")  # fmt: skip
-            results["a"].append({"device": device, "n": n, "ours": ours, "naive": naive,
-                                 "disconnected": dis, "coverage": cover,
-                                 "fit_s": fit_s})  # fmt: skip
+                    if name.startswith("hwnas")
+                    else "— | — | —"
+                )
+                print(
+                    f"| {n:,} | {name} | {np.mean(rho):.4f} [{min(rho):.4f}-{max(rho):.4f}] "
+                    f"| {mean_of(rows, 'kendall'):.4f} | {mean_of(rows, 'mape'):.2f} | "
+                    f"{100 * mean_of(rows, 'within_5'):.1f}% | "
+                    f"{100 * mean_of(rows, 'within_10'):.1f}% | {extra} |"
+                )
+            results["a"].append(
+                {
+                    "device": device,
+                    "n": n,
+                    "ours": ours,
+                    "naive": naive,
+                    "disconnected": dis,
+                    "coverage": cover,
+                    "fit_s": fit_s,
+                }
+            )
         rho, w10 = FACTS_BASELINE[device]
-        print(f"\nFACTS.md's naive baseline at 900 archs (5,000 test archs): Spearman {rho:.3f}, "
-              f"±10% {100 * w10:.1f}%.\n")  # fmt: skip
+        print(
+            f"\nFACTS.md's naive baseline at 900 archs (5,000 test archs): Spearman {rho:.3f}, "
+            f"±10% {100 * w10:.1f}%.\n"
+        )
 
 
 def part_c(seeds: int, results: dict[str, Any]) -> None:
@@ -149,17 +169,20 @@ def part_c(seeds: int, results: dict[str, Any]) -> None:
     source, target = table[DEVICES["raspi4"]].to_numpy(), table[DEVICES["gold_6226"]].to_numpy()
     order = np.random.default_rng(0).permutation(len(archs))
     base_rows, pool = order[:900], order[900:]
-    base = LightGBMPredictor(space=space, seed=0).fit([archs[i] for i in base_rows],
-                                                      source[base_rows])  # fmt: skip
+    base = LightGBMPredictor(space=space, seed=0).fit(
+        [archs[i] for i in base_rows], source[base_rows]
+    )
     features = base.features.matrix(archs)
     connected = ~apart
     rho_devices = metrics.spearman(source[connected], target[connected])
     print("## (c) Few-shot transfer raspi4 -> gold_6226\n")
-    print(f"Base: LightGBM on 900 raspi4 architectures (seed 0). k gold_6226 measurements drawn "
-          f"from the other architectures ({seeds} seeds, mean); test: gold_6226 latency of "
-          f"every connected architecture not used for training. For scale: the two devices' "
-          f"measured latencies have Spearman {rho_devices:.3f} with each other (the Pi runs "
-          f"only edges that reach the output, the Xeon every edge).\n")  # fmt: skip
+    print(
+        f"Base: LightGBM on 900 raspi4 architectures (seed 0). k gold_6226 measurements drawn "
+        f"from the other architectures ({seeds} seeds, mean); test: gold_6226 latency of "
+        f"every connected architecture not used for training. For scale: the two devices' "
+        f"measured latencies have Spearman {rho_devices:.3f} with each other (the Pi runs "
+        f"only edges that reach the output, the Xeon every edge).\n"
+    )
     print("| k | method | Spearman | ±10% | MAPE % |")
     print("|---:|---|---:|---:|---:|")
     methods = {
@@ -185,12 +208,15 @@ def part_c(seeds: int, results: dict[str, Any]) -> None:
                 if correction == "alone":
                     model: Any = LightGBMPredictor(space=space, seed=seed).fit(few, target[chosen])
                 else:
-                    model = TransferPredictor(base=base, correction=correction,
-                                              seed=seed).fit(few, target[chosen])  # fmt: skip
+                    model = TransferPredictor(base=base, correction=correction, seed=seed).fit(
+                        few, target[chosen]
+                    )
                 found[label].append(scores(target[test], model.predict_batch(features[test])))
         for label, rows in found.items():
-            print(f"| {k} | {label} | {mean_of(rows, 'spearman'):.4f} | "
-                  f"{100 * mean_of(rows, 'within_10'):.1f}% | {mean_of(rows, 'mape'):.2f} |")
+            print(
+                f"| {k} | {label} | {mean_of(rows, 'spearman'):.4f} | "
+                f"{100 * mean_of(rows, 'within_10'):.1f}% | {mean_of(rows, 'mape'):.2f} |"
+            )
             results["c"].append({"k": k, "method": label, "runs": rows})
     print()
 
@@ -224,20 +250,33 @@ def part_speed(results: dict[str, Any]) -> None:
         lgb_rates[threads] = rate(lambda: model.predict_batch(features), len(features), 2)
     model.n_jobs = 1
     strings = rate(lambda: model.features.matrix(archs), len(archs), 2)
-    print("## (speed) predictions per second (nb201, raspi4 predictor trained on 900 archs, "
-          f"{trees} trees)\n")  # fmt: skip
+    print(
+        "## (speed) predictions per second (nb201, raspi4 predictor trained on 900 archs, "
+        f"{trees} trees)\n"
+    )
     print("| path | what it does | predictions / s |")
     print("|---|---|---:|")
-    print(f"| `predict_encodings` (used) | lookup table: LightGBM predicted all 15,625 encodings "
-          f"once ({build:.2f} s, first call), then index arithmetic + gather; 2,000,000 random "
-          f"encodings per call | {fast:,.0f} |")  # fmt: skip
+    print(
+        f"| `predict_encodings` (used) | lookup table: LightGBM predicted all 15,625 encodings "
+        f"once ({build:.2f} s, first call), then index arithmetic + gather; 2,000,000 random "
+        f"encodings per call | {fast:,.0f} |"
+    )
     for threads, value in lgb_rates.items():
-        print(f"| `predict_batch`, {threads} thread(s) | LightGBM `Booster.predict` on a feature "
-              f"matrix of 200,000 rows | {value:,.0f} |")  # fmt: skip
-    print(f"| features from strings | parse 15,625 arch strings + table lookup of features "
-          f"(before `predict_batch`) | {strings:,.0f} |\n")  # fmt: skip
-    results["speed"] = {"lookup_per_s": fast, "lookup_build_s": build, "trees": trees,
-                        "lightgbm_per_s": lgb_rates, "strings_per_s": strings}  # fmt: skip
+        print(
+            f"| `predict_batch`, {threads} thread(s) | LightGBM `Booster.predict` on a feature "
+            f"matrix of 200,000 rows | {value:,.0f} |"
+        )
+    print(
+        f"| features from strings | parse 15,625 arch strings + table lookup of features "
+        f"(before `predict_batch`) | {strings:,.0f} |\n"
+    )
+    results["speed"] = {
+        "lookup_per_s": fast,
+        "lookup_build_s": build,
+        "trees": trees,
+        "lightgbm_per_s": lgb_rates,
+        "strings_per_s": strings,
+    }
 
 
 def main() -> None:
@@ -249,18 +288,24 @@ def main() -> None:
     started = time.perf_counter()
     print("# hwnas predictors benchmark\n")
     print(f"- command: `{' '.join([Path(sys.executable).name, *sys.argv])}`")
-    print(f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
-          f"{platform.release()}; Python {platform.python_version()}, LightGBM "
-          f"{lgb.__version__}, numpy {np.__version__}")  # fmt: skip
+    print(
+        f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
+        f"{platform.release()}; Python {platform.python_version()}, LightGBM "
+        f"{lgb.__version__}, numpy {np.__version__}"
+    )
     try:
         load = os.getloadavg()[0]
-        print(f"- load average at start: {load:.2f} (other work on the machine slows fit "
-              f"times and speeds, not the scores)")
+        print(
+            f"- load average at start: {load:.2f} (other work on the machine slows fit "
+            f"times and speeds, not the scores)"
+        )
     except OSError:
         pass
-    print("- predictors: LightGBM on log latency (Huber loss), nb201 features = one-hot edges, "
-          "op counts and FLOPs under three execution rules, params; intervals from two "
-          "quantile models with conformal calibration\n")  # fmt: skip
+    print(
+        "- predictors: LightGBM on log latency (Huber loss), nb201 features = one-hot edges, "
+        "op counts and FLOPs under three execution rules, params; intervals from two "
+        "quantile models with conformal calibration\n"
+    )
     results: dict[str, Any] = {"a": [], "c": []}
     part_a(args.seeds, results)
     part_c(args.transfer_seeds, results)

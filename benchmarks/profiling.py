@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._models import benchmark_models  # noqa: E402
-from profiler.batch import RUNNER_PATH  # noqa: E402
+from hwnas.profiler.batch import RUNNER_PATH  # noqa: E402
 
 BARE_LOOP = r"""
 import json, sys, time
@@ -143,20 +143,26 @@ def main() -> None:
     print(f"{'model':18} {'hwnas ms':>10} {'bare ms':>10} {'diff %':>8}")
     rows_a = overhead(models, args.rounds)
     for r in rows_a:
-        print(f"{r['model']:18} {r['hwnas_median_ms']:10.4f} {r['bare_median_ms']:10.4f} "
-              f"{r['difference_pct']:+8.2f}")  # fmt: skip
+        print(
+            f"{r['model']:18} {r['hwnas_median_ms']:10.4f} {r['bare_median_ms']:10.4f} "
+            f"{r['difference_pct']:+8.2f}"
+        )
 
     print("\n## (b) protocol efficiency: adaptive (1% CI target) vs fixed 10 warmup + 50 runs")
-    print(f"{'model':18} {'protocol':10} {'runs':>6} {'meas s':>7} {'wall s':>7} "
-          f"{'CI% med':>8} {'CI% max':>8} {'<=1%':>5} {'spread%':>8}")  # fmt: skip
+    print(
+        f"{'model':18} {'protocol':10} {'runs':>6} {'meas s':>7} {'wall s':>7} "
+        f"{'CI% med':>8} {'CI% max':>8} {'<=1%':>5} {'spread%':>8}"
+    )
     rows_b = efficiency(models, args.rounds)
     for r in rows_b:
         for name in ("adaptive", "fixed_10_50"):
             s = r[name]
-            print(f"{r['model']:18} {name:10} {s['runs_median']:6.0f} {s['measure_s_median']:7.2f} "
-                  f"{s['wall_s_median']:7.2f} {s['ci_halfwidth_pct_median']:8.2f} "
-                  f"{s['ci_halfwidth_pct_max']:8.2f} {s['reached_1pct']:>3}/{args.rounds} "
-                  f"{s['median_spread_pct']:8.2f}")  # fmt: skip
+            print(
+                f"{r['model']:18} {name:10} {s['runs_median']:6.0f} {s['measure_s_median']:7.2f} "
+                f"{s['wall_s_median']:7.2f} {s['ci_halfwidth_pct_median']:8.2f} "
+                f"{s['ci_halfwidth_pct_max']:8.2f} {s['reached_1pct']:>3}/{args.rounds} "
+                f"{s['median_spread_pct']:8.2f}"
+            )
     (args.out / "profiling.json").write_text(
         json.dumps({"machine": machine, "overhead": rows_a, "efficiency": rows_b}, indent=2)
     )

@@ -32,17 +32,34 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from hwnas.predictors import metrics as M  # noqa: E402
 from hwnas.spaces import get_space  # noqa: E402
 from hwnas.store import Store  # noqa: E402
-from predictors import metrics as M  # noqa: E402
 
 
 def measure(store: Path, networks: int, reference: Path) -> None:
     from hwnas.cli import main
 
-    argv = ["profile", "--space", "chain", "--sample", str(networks), "--seed", "0",
-            "--repeats", "2", "--reference", str(reference), "--exporter", "torchscript",
-            "--max-seconds", "1", "--store", str(store), "--json"]  # fmt: skip
+    argv = [
+        "profile",
+        "--space",
+        "chain",
+        "--sample",
+        str(networks),
+        "--seed",
+        "0",
+        "--repeats",
+        "2",
+        "--reference",
+        str(reference),
+        "--exporter",
+        "torchscript",
+        "--max-seconds",
+        "1",
+        "--store",
+        str(store),
+        "--json",
+    ]
     with contextlib.redirect_stdout(io.StringIO()):
         code = main(argv)
     if code not in (0, 130):
@@ -52,10 +69,14 @@ def measure(store: Path, networks: int, reference: Path) -> None:
 def pairs(store_path: Path) -> dict[str, tuple[list[float], list[float]]]:
     """Per network measured twice: (medians, reference-normalised ratios), oldest first."""
     with Store(store_path, create=False) as store:
-        stored = [s for s in store.measurements(space="chain", device="local")
-                  if s.measurement.settings.get("reference") and s.measurement.arch]  # fmt: skip
-    typical = statistics.median(s.measurement.settings["reference"]["latency_ms"]["median"]
-                                for s in stored)  # fmt: skip
+        stored = [
+            s
+            for s in store.measurements(space="chain", device="local")
+            if s.measurement.settings.get("reference") and s.measurement.arch
+        ]
+    typical = statistics.median(
+        s.measurement.settings["reference"]["latency_ms"]["median"] for s in stored
+    )
     found: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
     for s in sorted(stored, key=lambda s: s.id):
         m = s.measurement
@@ -78,19 +99,25 @@ def main() -> None:
         args.store.parent.mkdir(parents=True, exist_ok=True)
         measure(args.store, args.networks, reference)
     found = pairs(args.store)
-    print(f"# test-retest of {len(found)} chain networks measured twice "
-          f"({platform.machine()}, Python {platform.python_version()}, affinity "
-          f"{sorted(os.sched_getaffinity(0))})")
+    print(
+        f"# test-retest of {len(found)} chain networks measured twice "
+        f"({platform.machine()}, Python {platform.python_version()}, affinity "
+        f"{sorted(os.sched_getaffinity(0))})"
+    )
     print("| label | Spearman | median abs. difference % | within ±5% | within ±10% |")
     print("|---|---|---|---|---|")
-    for name, index in (("median latency (plain profile)", 0),
-                        ("reference-normalised (--statistic ratio)", 1)):  # fmt: skip
+    for name, index in (
+        ("median latency (plain profile)", 0),
+        ("reference-normalised (--statistic ratio)", 1),
+    ):
         first = np.array([v[index][0] for v in found.values()])
         second = np.array([v[index][1] for v in found.values()])
         diff = np.abs(second / first - 1.0)
-        print(f"| {name} | {M.spearman(first, second):.4f} | {100 * np.median(diff):.2f} | "
-              f"{100 * M.within(first, second, 0.05):.1f}% | "
-              f"{100 * M.within(first, second, 0.10):.1f}% |")
+        print(
+            f"| {name} | {M.spearman(first, second):.4f} | {100 * np.median(diff):.2f} | "
+            f"{100 * M.within(first, second, 0.05):.1f}% | "
+            f"{100 * M.within(first, second, 0.10):.1f}% |"
+        )
 
 
 if __name__ == "__main__":

@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from devices.local import LocalTransport  # noqa: E402
-from devices.ssh import SSHTransport  # noqa: E402
+from hwnas.devices.local import LocalTransport  # noqa: E402
+from hwnas.devices.ssh import SSHTransport  # noqa: E402
+from hwnas.profiler.batch import profile_batch  # noqa: E402
+from hwnas.profiler.settings import ProfileSettings  # noqa: E402
 from hwnas.records import DeviceSpec  # noqa: E402
-from profiler.batch import profile_batch  # noqa: E402
-from profiler.settings import ProfileSettings  # noqa: E402
 from tests import onnx_models  # noqa: E402
 from tests.sshd import SSHServer  # noqa: E402
 
@@ -58,12 +58,15 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        models = [onnx_models.conv_model(folder / f"m{i:02d}.onnx", channels=3 + i, size=16)
-                  for i in range(args.models)]  # fmt: skip
+        models = [
+            onnx_models.conv_model(folder / f"m{i:02d}.onnx", channels=3 + i, size=16)
+            for i in range(args.models)
+        ]
         server = SSHServer.start(folder / "sshd")
         try:
-            spec = server.device_spec("loopback", known_hosts=server.known_hosts(folder),
-                                      workdir=folder / "device")  # fmt: skip
+            spec = server.device_spec(
+                "loopback", known_hosts=server.known_hosts(folder), workdir=folder / "device"
+            )
             local_spec = DeviceSpec(name="local", transport="local")
             runs = {}
             runs["local"] = overheads(LocalTransport(), local_spec, models)
@@ -75,16 +78,19 @@ def main() -> None:
         finally:
             server.stop()
     base = statistics.median(runs["local"][0])
-    print(f"SSH overhead on loopback, {args.models} models "
-          f"({platform.processor() or platform.machine()}, Python {platform.python_version()})")
+    print(
+        f"SSH overhead on loopback, {args.models} models "
+        f"({platform.processor() or platform.machine()}, Python {platform.python_version()})"
+    )
     print("| path | overhead per model, median s | p90 s | vs local, s | batch wall s |")
     print("|---|---|---|---|---|")
     rows = []
     for name, (walls, total) in runs.items():
         med = statistics.median(walls)
         p90 = statistics.quantiles(walls, n=10)[-1]
-        rows.append({"path": name, "median_s": med, "p90_s": p90, "extra_s": med - base,
-                     "batch_s": total})  # fmt: skip
+        rows.append(
+            {"path": name, "median_s": med, "p90_s": p90, "extra_s": med - base, "batch_s": total}
+        )
         print(f"| {name} | {med:.3f} | {p90:.3f} | {med - base:+.3f} | {total:.1f} |")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "ssh.json").write_text(json.dumps(rows, indent=1))

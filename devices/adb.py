@@ -30,7 +30,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from devices.transport import CompletedRun, Transport
+from hwnas.devices.transport import CompletedRun, Transport
 from hwnas.errors import ConnectionLostError, DeviceError, RunnerError, UnreachableError
 from hwnas.records import DeviceSpec
 

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from devices.transport import CompletedRun, Transport
+from hwnas.devices.transport import CompletedRun, Transport
 from hwnas.errors import DeviceError, RunnerError
 
 

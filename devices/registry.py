@@ -17,9 +17,9 @@ from typing import Any
 
 import tomllib
 
-from devices.local import LocalTransport
-from devices.transport import Transport
 from hwnas.config import registry_path
+from hwnas.devices.local import LocalTransport
+from hwnas.devices.transport import Transport
 from hwnas.errors import ConfigError, DataError, DeviceError, UnknownDeviceError
 from hwnas.records import DeviceSpec
 
@@ -58,8 +58,12 @@ def _read_document(path: Path) -> Any:
 
     if not path.exists():
         doc = tomlkit.document()
-        doc.add(tomlkit.comment("hwnas device registry: `hwnas devices add|remove` edit it; "
-                                "hand edits and comments are kept."))  # fmt: skip
+        doc.add(
+            tomlkit.comment(
+                "hwnas device registry: `hwnas devices add|remove` edit it; "
+                "hand edits and comments are kept."
+            )
+        )
         return doc
     try:
         return tomlkit.parse(path.read_text(encoding="utf-8"))
@@ -150,11 +154,11 @@ def connect(spec: DeviceSpec, *, trust_on_first_use: bool = False) -> Transport:
         custom = spec.name != "local" and spec.python != DeviceSpec(name="x").python
         return LocalTransport(python=spec.python if custom else None)
     if spec.transport == "ssh":
-        from devices.ssh import SSHTransport
+        from hwnas.devices.ssh import SSHTransport
 
         return SSHTransport(spec, trust_on_first_use=trust_on_first_use)
     if spec.transport == "adb":
-        from devices.adb import AdbTransport
+        from hwnas.devices.adb import AdbTransport
 
         return AdbTransport(spec)
     raise DeviceError(

@@ -48,7 +48,7 @@ from typing import Any
 import paramiko
 from paramiko.hostkeys import HostKeyEntry, InvalidHostKey
 
-from devices.transport import CompletedRun, Transport
+from hwnas.devices.transport import CompletedRun, Transport
 from hwnas.errors import (
     AuthenticationError,
     ConnectionLostError,

@@ -1,8 +1,10 @@
 """Where hwnas keeps things, and how that is overridden.
 
 Defaults need no configuration: the store is ``./hwnas.db`` unless ``--store`` or
-``HWNAS_STORE`` says otherwise; the device registry and caches live under
-``~/.config/hwnas`` unless ``HWNAS_HOME`` names another directory.
+``HWNAS_STORE`` says otherwise; the device registry lives under ``~/.config/hwnas``
+unless ``HWNAS_HOME`` names another directory; exported models are cached under the
+user's cache directory (``$XDG_CACHE_HOME/hwnas``, else ``~/.cache/hwnas``), or under
+``$HWNAS_HOME/cache`` when ``HWNAS_HOME`` is set (one directory holds everything).
 """
 
 from __future__ import annotations
@@ -35,5 +37,11 @@ def registry_path() -> Path:
 
 
 def cache_dir() -> Path:
-    """Where exported ONNX files are cached by content hash."""
-    return home_dir() / "cache"
+    """Where exported ONNX files are cached by content hash: ``$HWNAS_HOME/cache`` if
+    ``HWNAS_HOME`` is set, else ``$XDG_CACHE_HOME/hwnas``, else ``~/.cache/hwnas``."""
+    env = os.environ.get(HOME_ENV)
+    if env:
+        return Path(env).expanduser() / "cache"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
+    return base / "hwnas"

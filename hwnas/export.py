@@ -89,9 +89,14 @@ def export_onnx(
                     program.save(tmp)
                 else:
                     torch.onnx.export(
-                        module, (example,), tmp, dynamo=False, opset_version=opset,
-                        input_names=["input"], output_names=["output"],
-                    )  # fmt: skip
+                        module,
+                        (example,),
+                        tmp,
+                        dynamo=False,
+                        opset_version=opset,
+                        input_names=["input"],
+                        output_names=["output"],
+                    )
         onnx.checker.check_model(tmp)
         os.chmod(tmp, 0o644)  # mkstemp makes it owner-only
         os.replace(tmp, path)
@@ -120,9 +125,7 @@ class ExportedArch:
     cached: bool  # True: the file was already there; False: exported now
 
 
-def export_key(
-    space: SearchSpace, arch: str, *, opset: int = 18, exporter: str = "dynamo"
-) -> str:
+def export_key(space: SearchSpace, arch: str, *, opset: int = 18, exporter: str = "dynamo") -> str:
     """Content hash of everything the exported file depends on.
 
     The space (its identity, including constructor arguments), the canonical
@@ -171,8 +174,13 @@ def export_arch(
         except (OSError, ValueError):
             pass  # unreadable record: export again below
     try:
-        export_onnx(space.to_torch(canonical), space.arch_input_shape(canonical), path,
-                    opset=opset, exporter=exporter)  # fmt: skip
+        export_onnx(
+            space.to_torch(canonical),
+            space.arch_input_shape(canonical),
+            path,
+            opset=opset,
+            exporter=exporter,
+        )
         meta = {"space": space.name, "arch": canonical, "key": key, "sha256": file_hash(path)}
         fd, tmp = tempfile.mkstemp(suffix=".json", dir=path.parent)
         with os.fdopen(fd, "w") as fh:

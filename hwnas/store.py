@@ -113,18 +113,21 @@ class FingerprintUsage:
 def _schema_v1(metadata: MetaData) -> dict[str, Table]:
     """The tables of schema version 1, defined on ``metadata``."""
     meta = Table(
-        "meta", metadata,
+        "meta",
+        metadata,
         Column("key", Text, primary_key=True),
         Column("value", Text, nullable=False),
-    )  # fmt: skip
+    )
     fingerprints = Table(
-        "fingerprints", metadata,
+        "fingerprints",
+        metadata,
         Column("hash", Text, primary_key=True),
         Column("json", Text, nullable=False),
         Column("created_at", Text, nullable=False),
-    )  # fmt: skip
+    )
     measurements = Table(
-        "measurements", metadata,
+        "measurements",
+        metadata,
         Column("id", Integer, primary_key=True, autoincrement=True),
         Column("model_hash", Text, nullable=False),
         Column("model_name", Text),
@@ -151,16 +154,19 @@ def _schema_v1(metadata: MetaData) -> dict[str, Table]:
         Index("ix_measurements_device_fingerprint", "device", "fingerprint_hash"),
         Index("ix_measurements_model_hash", "model_hash"),
         Index("ix_measurements_arch_space", "arch_space"),
-    )  # fmt: skip
+    )
     samples = Table(
-        "samples", metadata,
+        "samples",
+        metadata,
         Column(
-            "measurement_id", Integer,
-            ForeignKey("measurements.id", ondelete="CASCADE"), primary_key=True,
+            "measurement_id",
+            Integer,
+            ForeignKey("measurements.id", ondelete="CASCADE"),
+            primary_key=True,
         ),
         Column("latency_ms", Text, nullable=False),
         Column("warmup_ms", Text, nullable=False),
-    )  # fmt: skip
+    )
     return {t.name: t for t in (meta, fingerprints, measurements, samples)}
 
 
@@ -176,7 +182,8 @@ def _migrate_0_to_1(conn: Connection) -> None:
 def _jobs_table(metadata: MetaData) -> Table:
     """Version 2: the queue of profiling jobs, written before they run (for --resume)."""
     return Table(
-        "jobs", metadata,
+        "jobs",
+        metadata,
         Column("id", Integer, primary_key=True, autoincrement=True),
         Column("batch", Text, nullable=False),
         Column("device", Text, nullable=False),
@@ -191,7 +198,7 @@ def _jobs_table(metadata: MetaData) -> Table:
         Column("created_at", Text, nullable=False),
         Column("updated_at", Text, nullable=False),
         Index("ix_jobs_device_status", "device", "status"),
-    )  # fmt: skip
+    )
 
 
 def _migrate_1_to_2(conn: Connection) -> None:
@@ -571,24 +578,42 @@ class Store:
                 settings = json.dumps(dict(job.settings), sort_keys=True)
                 existing = conn.execute(
                     select(JOBS.c.id).where(
-                        JOBS.c.device == device, JOBS.c.status == "pending",
-                        JOBS.c.label == job.label, JOBS.c.settings_json == settings,
-                    )  # fmt: skip
+                        JOBS.c.device == device,
+                        JOBS.c.status == "pending",
+                        JOBS.c.label == job.label,
+                        JOBS.c.settings_json == settings,
+                    )
                 ).scalar()
                 if existing is None:
-                    result = conn.execute(insert(JOBS).values(
-                        batch=batch, device=device, label=job.label, model_path=job.model_path,
-                        arch_space=job.arch.space if job.arch else None,
-                        arch_string=job.arch.string if job.arch else None,
-                        settings_json=settings, status="pending", created_at=now,
-                        updated_at=now,
-                    ))  # fmt: skip
+                    result = conn.execute(
+                        insert(JOBS).values(
+                            batch=batch,
+                            device=device,
+                            label=job.label,
+                            model_path=job.model_path,
+                            arch_space=job.arch.space if job.arch else None,
+                            arch_string=job.arch.string if job.arch else None,
+                            settings_json=settings,
+                            status="pending",
+                            created_at=now,
+                            updated_at=now,
+                        )
+                    )
                     key = result.inserted_primary_key
                     assert key is not None
                     existing = int(key[0])
-                out.append(Job(id=int(existing), batch=batch, device=device, label=job.label,
-                               model_path=job.model_path, arch=job.arch,
-                               settings=dict(job.settings), status="pending"))  # fmt: skip
+                out.append(
+                    Job(
+                        id=int(existing),
+                        batch=batch,
+                        device=device,
+                        label=job.label,
+                        model_path=job.model_path,
+                        arch=job.arch,
+                        settings=dict(job.settings),
+                        status="pending",
+                    )
+                )
         return out
 
     def jobs(self, *, device: str | None = None, status: str | None = None) -> list[Job]:
@@ -616,17 +641,21 @@ class Store:
             if row.status == "done" and row.measurement_id is not None:
                 return int(row.measurement_id)
             new_id = self._insert_measurement(conn, measurement)
-            conn.execute(update(JOBS).where(JOBS.c.id == job_id).values(
-                status="done", measurement_id=new_id, error_json=None, updated_at=_now()
-            ))  # fmt: skip
+            conn.execute(
+                update(JOBS)
+                .where(JOBS.c.id == job_id)
+                .values(status="done", measurement_id=new_id, error_json=None, updated_at=_now())
+            )
         return new_id
 
     def fail_job(self, job_id: int, error: Mapping[str, Any]) -> None:
         """Mark a job failed (the model's fault); --resume does not retry it."""
         with self._transaction(write=True) as conn:
-            conn.execute(update(JOBS).where(JOBS.c.id == job_id).values(
-                status="failed", error_json=json.dumps(dict(error)), updated_at=_now()
-            ))  # fmt: skip
+            conn.execute(
+                update(JOBS)
+                .where(JOBS.c.id == job_id)
+                .values(status="failed", error_json=json.dumps(dict(error)), updated_at=_now())
+            )
 
     # -- reading -----------------------------------------------------------
 
@@ -715,8 +744,9 @@ class Store:
         m = MEASUREMENTS
         stmt = (
             select(m.c.arch_string, func.count())
-            .where(m.c.arch_space == space, m.c.device == device,
-                   m.c.fingerprint_hash == fingerprint)  # fmt: skip
+            .where(
+                m.c.arch_space == space, m.c.device == device, m.c.fingerprint_hash == fingerprint
+            )
             .group_by(m.c.arch_string)
         )
         with self._transaction(write=False) as conn:
@@ -736,7 +766,7 @@ class Store:
                 func.count().label("n"),
                 first.label("first"),
                 last.label("last"),
-            )  # fmt: skip
+            )
             .select_from(m.join(FINGERPRINTS, m.c.fingerprint_hash == FINGERPRINTS.c.hash))
             .group_by(FINGERPRINTS.c.hash, FINGERPRINTS.c.json, m.c.device)
             .order_by(m.c.device, first, FINGERPRINTS.c.hash)
@@ -828,11 +858,17 @@ class Job:
 def _job_from_row(r: Any) -> Job:
     arch = Arch(space=r["arch_space"], string=r["arch_string"]) if r["arch_space"] else None
     return Job(
-        id=int(r["id"]), batch=r["batch"], device=r["device"], label=r["label"],
-        model_path=r["model_path"], arch=arch, settings=json.loads(r["settings_json"]),
-        status=r["status"], measurement_id=r["measurement_id"],
+        id=int(r["id"]),
+        batch=r["batch"],
+        device=r["device"],
+        label=r["label"],
+        model_path=r["model_path"],
+        arch=arch,
+        settings=json.loads(r["settings_json"]),
+        status=r["status"],
+        measurement_id=r["measurement_id"],
         error=json.loads(r["error_json"]) if r["error_json"] else None,
-    )  # fmt: skip
+    )
 
 
 def _filters(

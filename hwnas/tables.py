@@ -26,15 +26,41 @@ METRICS = ("latency_ms", "peak_memory_mb", "energy_mj")
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 EXPORT_COLUMNS = (
-    "id", "arch", "space", "model_hash", "model_name", "device", "fingerprint",
-    "latency_ms", "latency_mean", "latency_std", "latency_p10", "latency_p90", "latency_p99",
-    "latency_ci_low", "latency_ci_high", "latency_n",
-    "peak_memory_mb", "energy_mj", "energy_method", "model_size_mb", "timestamp",
-)  # fmt: skip
+    "id",
+    "arch",
+    "space",
+    "model_hash",
+    "model_name",
+    "device",
+    "fingerprint",
+    "latency_ms",
+    "latency_mean",
+    "latency_std",
+    "latency_p10",
+    "latency_p90",
+    "latency_p99",
+    "latency_ci_low",
+    "latency_ci_high",
+    "latency_n",
+    "peak_memory_mb",
+    "energy_mj",
+    "energy_method",
+    "model_size_mb",
+    "timestamp",
+)
 _FLOAT_COLUMNS = (
-    "latency_ms", "latency_mean", "latency_std", "latency_p10", "latency_p90", "latency_p99",
-    "latency_ci_low", "latency_ci_high", "peak_memory_mb", "energy_mj", "model_size_mb",
-)  # fmt: skip
+    "latency_ms",
+    "latency_mean",
+    "latency_std",
+    "latency_p10",
+    "latency_p90",
+    "latency_p99",
+    "latency_ci_low",
+    "latency_ci_high",
+    "peak_memory_mb",
+    "energy_mj",
+    "model_size_mb",
+)
 _INT_COLUMNS = ("id", "latency_n")
 _PARQUET_MAGIC = b"PAR1"
 # Floats must read back exactly as written. pandas 3 does so by default (and

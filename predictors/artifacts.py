@@ -8,7 +8,7 @@ size of the training set, metrics on the validation split, library versions, the
 SHA-256 of every model file and the numbers the predictor needs besides its files.
 Nothing is pickled.
 
-:func:`load_predictor` refuses, with an :class:`~predictors.errors.ArtifactError`
+:func:`load_predictor` refuses, with an :class:`~hwnas.predictors.errors.ArtifactError`
 that says what to do, a directory that is incomplete (no ``meta.json``, a missing
 model file) or was not written by hwnas, and unless ``force=True`` also one that does
 not match: another major format version, a model file whose hash changed, another
@@ -28,11 +28,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from hwnas.predictors.base import Predictor, resolve_space
+from hwnas.predictors.errors import ArtifactError
+from hwnas.predictors.features import LUT_FEATURE, feature_set
+from hwnas.predictors.metrics import json_ready
 from hwnas.spaces import SearchSpace
-from predictors.base import Predictor, resolve_space
-from predictors.errors import ArtifactError
-from predictors.features import LUT_FEATURE, feature_set
-from predictors.metrics import json_ready
 
 FORMAT = "hwnas-predictor"
 #: ``major.minor``: a new major version cannot be read by older code (nor the reverse).
@@ -62,8 +62,8 @@ def _versions() -> dict[str, str]:
 
 
 def _kinds() -> dict[str, type[Predictor]]:
-    from predictors.lgbm import LightGBMPredictor
-    from predictors.transfer import TransferPredictor
+    from hwnas.predictors.lgbm import LightGBMPredictor
+    from hwnas.predictors.transfer import TransferPredictor
 
     return {cls.kind: cls for cls in (LightGBMPredictor, TransferPredictor)}
 
@@ -77,8 +77,9 @@ def save_predictor(predictor: Predictor, path: str | os.PathLike[str]) -> Path:
     predictor.check_is_fitted()
     directory = Path(path)
     if directory.exists() and not directory.is_dir():
-        raise ArtifactError(f"cannot write the predictor to {directory}: it is a file; "
-                            f"pass a directory")  # fmt: skip
+        raise ArtifactError(
+            f"cannot write the predictor to {directory}: it is a file; pass a directory"
+        )
     if directory.is_dir() and any(directory.iterdir()) and not (directory / META).exists():
         raise ArtifactError(
             f"{directory} exists and is not a predictor directory (it has no {META}); pass "
@@ -100,8 +101,11 @@ def save_predictor(predictor: Predictor, path: str | os.PathLike[str]) -> Path:
             "fingerprint": origin.fingerprint,
             "origin": origin.to_dict(),
             "feature_names": list(predictor.feature_names_),
-            "training_set": {"hash": predictor.training_hash_, "n": predictor.n_train_,
-                             "source": origin.source},  # fmt: skip
+            "training_set": {
+                "hash": predictor.training_hash_,
+                "n": predictor.n_train_,
+                "source": origin.source,
+            },
             "validation": json_ready(predictor.validation_),
             "versions": _versions(),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -185,17 +189,25 @@ def load_predictor(
         )
     kinds = _kinds()
     if meta["kind"] not in kinds:
-        refuse(f"{directory} holds a predictor of unknown kind {meta['kind']!r}; known: "
-               f"{', '.join(sorted(kinds))}", forceable=False)  # fmt: skip
+        refuse(
+            f"{directory} holds a predictor of unknown kind {meta['kind']!r}; known: "
+            f"{', '.join(sorted(kinds))}",
+            forceable=False,
+        )
     files = meta["files"]
     if not isinstance(files, Mapping):
-        refuse(f"{directory / META} has a malformed 'files' field; retrain the predictor",
-               forceable=False)  # fmt: skip
+        refuse(
+            f"{directory / META} has a malformed 'files' field; retrain the predictor",
+            forceable=False,
+        )
     for name, digest in files.items():
         file = directory / name
         if not file.is_file():
-            refuse(f"{directory} lacks its model file {name}; copy the whole directory or "
-                   f"retrain the predictor", forceable=False)  # fmt: skip
+            refuse(
+                f"{directory} lacks its model file {name}; copy the whole directory or "
+                f"retrain the predictor",
+                forceable=False,
+            )
         elif _sha256(file) != digest:
             refuse(
                 f"{file} changed since it was written (its SHA-256 differs from {META}); it "
@@ -236,8 +248,7 @@ def load_predictor(
         predictor = kinds[meta["kind"]]._restore(wanted, meta, directory, force=force)
     except (KeyError, TypeError, ValueError) as exc:
         raise ArtifactError(
-            f"{directory / META} is malformed ({type(exc).__name__}: {exc}); retrain the "
-            f"predictor"
+            f"{directory / META} is malformed ({type(exc).__name__}: {exc}); retrain the predictor"
         ) from None
     predictor.load_warnings_ = overridden
     return predictor

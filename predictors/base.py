@@ -3,7 +3,7 @@
 scikit-learn's conventions: keyword-only constructor arguments that are only stored
 (and checked, with a ``ValueError`` naming the parameter); ``fit`` returns ``self``;
 everything learned ends in ``_``; using a predictor before ``fit`` raises
-:class:`~predictors.errors.NotFittedError`. Subclasses implement ``fit``,
+:class:`~hwnas.predictors.errors.NotFittedError`. Subclasses implement ``fit``,
 ``predict_batch``, ``predict_interval_batch`` and the artifact hooks; strings, integer
 encodings and intervals are handled here once.
 """
@@ -20,10 +20,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from hwnas.predictors.errors import NotFittedError
+from hwnas.predictors.features import FeatureSet, feature_set
 from hwnas.spaces import SearchSpace, get_space
 from hwnas.tables import METRICS
-from predictors.errors import NotFittedError
-from predictors.features import FeatureSet, feature_set
 
 
 @dataclass(frozen=True)
@@ -84,14 +84,16 @@ def check_metric(metric: str) -> str:
 def training_hash(archs: Sequence[str], values: np.ndarray) -> str:
     """SHA-256 (first 16 hex digits) of the (arch, value) pairs, independent of row order."""
     digest = hashlib.sha256()
-    for arch, value in sorted(zip(archs, np.asarray(values, dtype=np.float64).tolist(),
-                                  strict=True)):  # fmt: skip
+    for arch, value in sorted(
+        zip(archs, np.asarray(values, dtype=np.float64).tolist(), strict=True)
+    ):
         digest.update(f"{arch}\t{value!r}\n".encode())
     return digest.hexdigest()[:16]
 
 
-def check_training_data(archs: Sequence[str], y: Sequence[float] | np.ndarray,
-                        *, min_rows: int) -> tuple[list[str], np.ndarray]:  # fmt: skip
+def check_training_data(
+    archs: Sequence[str], y: Sequence[float] | np.ndarray, *, min_rows: int
+) -> tuple[list[str], np.ndarray]:
     """``archs`` as a list and ``y`` as float64, checked: same length, finite, >= 0."""
     if isinstance(archs, str):
         raise ValueError("archs must be a sequence of architecture strings, got one string")
@@ -111,7 +113,7 @@ def check_training_data(archs: Sequence[str], y: Sequence[float] | np.ndarray,
 class Predictor(abc.ABC):
     """Predicts ``metric`` of architectures of ``space`` on one device."""
 
-    #: The artifact ``kind`` of this class (see ``predictors.artifacts``).
+    #: The artifact ``kind`` of this class (see ``hwnas.predictors.artifacts``).
     kind: ClassVar[str]
 
     space: SearchSpace
@@ -128,8 +130,9 @@ class Predictor(abc.ABC):
     # -- what a predictor must do --------------------------------------------------------
 
     @abc.abstractmethod
-    def fit(self, archs: Sequence[str], y: Sequence[float] | np.ndarray, *,
-            origin: Origin | None = None) -> Predictor:  # fmt: skip
+    def fit(
+        self, archs: Sequence[str], y: Sequence[float] | np.ndarray, *, origin: Origin | None = None
+    ) -> Predictor:
         """Learn from measured values ``y`` of ``archs``; return ``self``."""
 
     @abc.abstractmethod
@@ -144,7 +147,7 @@ class Predictor(abc.ABC):
     def _fitted_attributes(self) -> tuple[str, ...]:
         """Names of the attributes ``fit`` sets (each ends in ``_``)."""
 
-    # -- artifact hooks, used by predictors.artifacts ------------------------------------
+    # -- artifact hooks, used by hwnas.predictors.artifacts ------------------------------------
 
     @abc.abstractmethod
     def _state(self) -> dict[str, Any]:
@@ -156,14 +159,15 @@ class Predictor(abc.ABC):
 
     @classmethod
     @abc.abstractmethod
-    def _restore(cls, space: SearchSpace, meta: Mapping[str, Any], directory: Path, *,
-                 force: bool = False) -> Predictor:  # fmt: skip
+    def _restore(
+        cls, space: SearchSpace, meta: Mapping[str, Any], directory: Path, *, force: bool = False
+    ) -> Predictor:
         """A fitted predictor from a checked ``meta.json`` and its directory (``force`` is
         passed on to nested artifacts)."""
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write this predictor to the directory ``path`` (see ``predictors.artifacts``)."""
-        from predictors.artifacts import save_predictor
+        """Write this predictor to the directory ``path`` (see ``hwnas.predictors.artifacts``)."""
+        from hwnas.predictors.artifacts import save_predictor
 
         return save_predictor(self, path)
 
@@ -175,8 +179,11 @@ class Predictor(abc.ABC):
         predictor has one (built on first use)."""
         table = getattr(self, "block_table", None)
         found: FeatureSet | None = getattr(self, "_features", None)
-        if (found is None or found.space is not self.space
-                or getattr(found, "table", None) is not table):  # fmt: skip
+        if (
+            found is None
+            or found.space is not self.space
+            or getattr(found, "table", None) is not table
+        ):
             found = feature_set(self.space, table=table)
             self._features = found
         return found

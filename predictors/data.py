@@ -1,7 +1,7 @@
 """Training data for predictors, from the measurement store or a measurement table.
 
 Either way the result is one value per architecture (the median where an
-architecture was measured more than once) with its :class:`~predictors.base.Origin`:
+architecture was measured more than once) with its :class:`~hwnas.predictors.base.Origin`:
 device, fingerprint and source. Measurements from several fingerprints (another
 runtime, thread count, OS or CPU setting) are not comparable, so they are refused
 unless one fingerprint is chosen. Every problem is a :class:`~hwnas.errors.DataError`
@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hwnas.errors import DataError, UsageError
+from hwnas.predictors.base import Origin, check_metric, resolve_space
 from hwnas.spaces import InvalidArchError, SearchSpace
 from hwnas.tables import read_table
-from predictors.base import Origin, check_metric, resolve_space
 
 if TYPE_CHECKING:
     from hwnas.store import Store, StoredMeasurement
@@ -49,9 +49,11 @@ class TrainingData:
         return self.rows - len(self.archs)
 
 
-def _aggregate(archs: Sequence[str], values: Sequence[float] | np.ndarray,
-               fold: Callable[[list[float]], float] = np.median,
-               ) -> tuple[list[str], np.ndarray]:  # fmt: skip
+def _aggregate(
+    archs: Sequence[str],
+    values: Sequence[float] | np.ndarray,
+    fold: Callable[[list[float]], float] = np.median,
+) -> tuple[list[str], np.ndarray]:
     grouped: dict[str, list[float]] = defaultdict(list)
     for arch, value in zip(archs, values, strict=True):
         grouped[arch].append(float(value))
@@ -59,8 +61,9 @@ def _aggregate(archs: Sequence[str], values: Sequence[float] | np.ndarray,
     return names, np.array([float(fold(grouped[a])) for a in names], dtype=np.float64)
 
 
-def check_archs(space: SearchSpace, archs: Sequence[Any], where: Callable[[int], str],
-                source: str) -> list[str]:  # fmt: skip
+def check_archs(
+    space: SearchSpace, archs: Sequence[Any], where: Callable[[int], str], source: str
+) -> list[str]:
     """The validated strings of ``archs``; a ``DataError`` naming the bad rows otherwise.
 
     ``where(i)`` names row ``i`` for a message ("row 3 (line 5 of the file)").
@@ -169,16 +172,19 @@ def check_statistic(metric: str, statistic: str) -> str:
     """``statistic`` if it is one of :data:`LATENCY_STATISTICS` and ``metric`` is latency
     (the only metric with a distribution); ``UsageError`` otherwise."""
     if statistic not in LATENCY_STATISTICS:
-        raise UsageError(f"--statistic must be one of {', '.join(LATENCY_STATISTICS)}, got "
-                         f"{statistic!r}")  # fmt: skip
+        raise UsageError(
+            f"--statistic must be one of {', '.join(LATENCY_STATISTICS)}, got {statistic!r}"
+        )
     if statistic != "p50" and metric != "latency_ms":
-        raise UsageError(f"--statistic {statistic} applies to latency_ms only (memory and "
-                         f"energy are one value a measurement); drop it for {metric}")
+        raise UsageError(
+            f"--statistic {statistic} applies to latency_ms only (memory and "
+            f"energy are one value a measurement); drop it for {metric}"
+        )
     return statistic
 
 
 def _metric_value(stored: StoredMeasurement, metric: str, statistic: str) -> float | None:
-    from predictors.lut import STATISTICS
+    from hwnas.predictors.lut import STATISTICS
 
     m = stored.measurement
     if metric == "latency_ms" and statistic == "ratio":
@@ -228,8 +234,9 @@ def from_store(
         details: dict[str, str] = {}
         for s in stored:
             fp = s.measurement.fingerprint
-            details.setdefault(fp.hash, f", {fp.cpu_model}, {fp.threads} thread(s), "
-                                        f"{fp.execution_provider}")  # fmt: skip
+            details.setdefault(
+                fp.hash, f", {fp.cpu_model}, {fp.threads} thread(s), {fp.execution_provider}"
+            )
         raise DataError(
             f"the measurements on device {device!r} come from {len(counts)} fingerprints: "
             f"{_fingerprint_list(counts, details)}. Their numbers are not comparable; pass "
@@ -252,21 +259,31 @@ def from_store(
     if statistic == "ratio":
         # Ratios become milliseconds at the reference's typical speed: the median over
         # these measurements of its own median. The reference must be one model.
-        references = {str(s.measurement.settings["reference"].get("model_hash")
-                          or s.measurement.settings["reference"]["model"])
-                      for s, _ in with_value}  # fmt: skip
+        references = {
+            str(
+                s.measurement.settings["reference"].get("model_hash")
+                or s.measurement.settings["reference"]["model"]
+            )
+            for s, _ in with_value
+        }
         if len(references) > 1:
             raise DataError(
                 f"the measurements on device {device!r} were timed against "
                 f"{len(references)} reference models ({', '.join(sorted(references))}); "
                 f"their ratios are not comparable. Measure again with one --reference"
             )
-        typical = float(np.median([s.measurement.settings["reference"]["latency_ms"]["median"]
-                                   for s, _ in with_value]))  # fmt: skip
+        typical = float(
+            np.median(
+                [s.measurement.settings["reference"]["latency_ms"]["median"] for s, _ in with_value]
+            )
+        )
         with_value = [(s, v * typical) for s, v in with_value]
         first = with_value[0][0].measurement.settings["reference"]
-        runtime_extra = {"reference_model": first["model"],
-                         "reference_hash": first.get("model_hash"), "reference_ms": typical}
+        runtime_extra = {
+            "reference_model": first["model"],
+            "reference_hash": first.get("model_hash"),
+            "reference_ms": typical,
+        }
     ids = [s.id for s, _ in with_value]
     archs = check_archs(
         the_space,
@@ -284,9 +301,13 @@ def from_store(
         device=device,
         fingerprint=fp.hash,
         source=f"store {store.url}",
-        runtime={"execution_provider": fp.execution_provider, "threads": fp.threads,
-                 "onnxruntime": fp.onnxruntime, "cpu_model": fp.cpu_model,
-                 **runtime_extra},  # fmt: skip
+        runtime={
+            "execution_provider": fp.execution_provider,
+            "threads": fp.threads,
+            "onnxruntime": fp.onnxruntime,
+            "cpu_model": fp.cpu_model,
+            **runtime_extra,
+        },
         statistic=statistic if metric == "latency_ms" else None,
     )
     return TrainingData(the_space.name, metric, names, values, origin, rows=len(archs))

@@ -54,14 +54,14 @@ class FeatureSet:
     @property
     def summary_names(self) -> list[str]:
         """The few columns that summarise an architecture's cost (FLOPs, parameters):
-        what a model fit on a dozen measurements can afford (see ``predictors.transfer``)."""
+        what a model fit on a dozen measurements can afford (see ``hwnas.predictors.transfer``)."""
         return ["flops", "params"]
 
     @property
     def cost_names(self) -> list[str]:
         """Columns a metric such as latency is close to a non-negative weighted sum of
         (work per kind of operation); empty where the set has none. Predictors fit that
-        sum first and learn the rest (see ``predictors.lgbm``)."""
+        sum first and learn the rest (see ``hwnas.predictors.lgbm``)."""
         return []
 
     def cost_columns(self) -> list[int]:
@@ -218,9 +218,7 @@ def _nb201_table() -> tuple[tuple[str, ...], np.ndarray]:
         names.append("flops" if rule == "live" else f"flops_{rule}")
         columns.append((np.where(masks[rule], op_flops[genes], 0.0).sum(1) + base_flops)[:, None])
     names.append("params")
-    columns.append(
-        (np.where(masks["live"], op_params[genes], 0.0).sum(1) + base_params)[:, None]
-    )
+    columns.append((np.where(masks["live"], op_params[genes], 0.0).sum(1) + base_params)[:, None])
     table = np.hstack(columns).astype(np.float64)
     table.setflags(write=False)
     return tuple(names), table
@@ -269,8 +267,14 @@ class ChainFeatureSet(FeatureSet):
     def __init__(self, space: SearchSpace) -> None:
         super().__init__(space)
         self._kernels = tuple(int(k) for k in space.kernels)  # type: ignore[attr-defined]
-        kinds = ["dense_macs", *[f"dw{k}_macs" for k in self._kernels], "project_macs",
-                 "activations", "residual", "blocks"]  # fmt: skip
+        kinds = [
+            "dense_macs",
+            *[f"dw{k}_macs" for k in self._kernels],
+            "project_macs",
+            "activations",
+            "residual",
+            "blocks",
+        ]
         self._kinds = kinds
         self._cost_names = [f"{seg}_{kind}" for seg in CHAIN_SEGMENTS for kind in kinds]
 
@@ -355,8 +359,7 @@ class ChainFeatureSet(FeatureSet):
             genes = [w, r, *[deepest] * stages, *[e, k] * (stages * depth)]
             blocks = space.blocks(space.decode(genes))
             for position, (segment, block) in enumerate(self._segments(blocks)):
-                values = np.concatenate([self._block_work(block),
-                                         space.block_macs_params(block)])  # fmt: skip
+                values = np.concatenate([self._block_work(block), space.block_macs_params(block)])
                 if segment in (0, len(CHAIN_SEGMENTS) - 1):
                     if e == 0 and k == 0:
                         fixed[w, r, segment * kinds : (segment + 1) * kinds] += values[:kinds]
@@ -391,22 +394,28 @@ class ChainFeatureSet(FeatureSet):
                 slots[:, column] = np.asarray(space.expansions)[e] * used
                 slots[:, column + 1] = np.asarray(space.kernels)[k] * used
         macs, params = costs[:, -2], costs[:, -1]
-        own = np.column_stack([
-            np.asarray(space.widths)[w], np.asarray(space.resolutions)[r], depths, slots,
-            macs / 1e6, params / 1e6,
-        ])  # fmt: skip
+        own = np.column_stack(
+            [
+                np.asarray(space.widths)[w],
+                np.asarray(space.resolutions)[r],
+                depths,
+                slots,
+                macs / 1e6,
+                params / 1e6,
+            ]
+        )
         return np.column_stack([own, macs, params, costs[:, :-2]])
 
 
 # -- a device's lookup table as a feature ----------------------------------------------
 
 #: The column a lookup table adds: the sum over an architecture's blocks of their measured
-#: latency less the runner floor (``predictors.lut.LookupTable.block_sum``), in ms.
+#: latency less the runner floor (``hwnas.predictors.lut.LookupTable.block_sum``), in ms.
 LUT_FEATURE = "lut_block_sum"
 
 
 class BlockTable(Protocol):
-    """What a feature set needs of a lookup table (``predictors.lut.LookupTable``)."""
+    """What a feature set needs of a lookup table (``hwnas.predictors.lut.LookupTable``)."""
 
     space: SearchSpace
 
@@ -449,8 +458,9 @@ class LookupTableFeatureSet(FeatureSet):
 
     def from_genes(self, genes: np.ndarray | Sequence[Sequence[int]]) -> np.ndarray:
         array = self.check_genes(genes)
-        return np.hstack([self.inner.from_genes(array),
-                          self._sums([self.space.decode(g) for g in array])])  # fmt: skip
+        return np.hstack(
+            [self.inner.from_genes(array), self._sums([self.space.decode(g) for g in array])]
+        )
 
 
 def feature_set(space: SearchSpace, *, table: BlockTable | None = None) -> FeatureSet:
@@ -469,6 +479,14 @@ def feature_set(space: SearchSpace, *, table: BlockTable | None = None) -> Featu
 
 
 __all__ = [
-    "CHAIN_SEGMENTS", "ENUMERATION_LIMIT", "LUT_FEATURE", "NB201_RULES", "BlockTable",
-    "ChainFeatureSet", "FeatureSet", "LookupTableFeatureSet", "NB201FeatureSet", "feature_set",
-]  # fmt: skip
+    "CHAIN_SEGMENTS",
+    "ENUMERATION_LIMIT",
+    "LUT_FEATURE",
+    "NB201_RULES",
+    "BlockTable",
+    "ChainFeatureSet",
+    "FeatureSet",
+    "LookupTableFeatureSet",
+    "NB201FeatureSet",
+    "feature_set",
+]

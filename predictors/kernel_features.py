@@ -73,16 +73,32 @@ Shape = tuple[int, ...]
 #: Ops onnxruntime removes from the graph before running it (inference mode).
 REMOVED_OPS = frozenset({"Identity", "Dropout"})
 #: Ops whose output is never constant-folded (random, or with side effects).
-NOT_FOLDABLE = frozenset({"RandomNormal", "RandomUniform", "RandomNormalLike",
-                          "RandomUniformLike", "Multinomial", "Bernoulli"})  # fmt: skip
+NOT_FOLDABLE = frozenset(
+    {
+        "RandomNormal",
+        "RandomUniform",
+        "RandomNormalLike",
+        "RandomUniformLike",
+        "Multinomial",
+        "Bernoulli",
+    }
+)
 
 _ELEM_SIZE = {
-    onnx.TensorProto.FLOAT: 4, onnx.TensorProto.FLOAT16: 2, onnx.TensorProto.BFLOAT16: 2,
-    onnx.TensorProto.DOUBLE: 8, onnx.TensorProto.INT64: 8, onnx.TensorProto.UINT64: 8,
-    onnx.TensorProto.INT32: 4, onnx.TensorProto.UINT32: 4, onnx.TensorProto.INT16: 2,
-    onnx.TensorProto.UINT16: 2, onnx.TensorProto.INT8: 1, onnx.TensorProto.UINT8: 1,
+    onnx.TensorProto.FLOAT: 4,
+    onnx.TensorProto.FLOAT16: 2,
+    onnx.TensorProto.BFLOAT16: 2,
+    onnx.TensorProto.DOUBLE: 8,
+    onnx.TensorProto.INT64: 8,
+    onnx.TensorProto.UINT64: 8,
+    onnx.TensorProto.INT32: 4,
+    onnx.TensorProto.UINT32: 4,
+    onnx.TensorProto.INT16: 2,
+    onnx.TensorProto.UINT16: 2,
+    onnx.TensorProto.INT8: 1,
+    onnx.TensorProto.UINT8: 1,
     onnx.TensorProto.BOOL: 1,
-}  # fmt: skip
+}
 
 
 @dataclass
@@ -165,8 +181,7 @@ def _fix_inputs(model: onnx.ModelProto, shapes: Mapping[str, Sequence[int]]) -> 
             continue
         if dims is None or any(not isinstance(d, int) or d <= 0 for d in dims):
             shown = "x".join(str(d) if isinstance(d, int) else "?" for d in dims or ["?"])
-            example = "x".join(str(d) if isinstance(d, int) and d > 0 else "1"
-                               for d in dims or [1])  # fmt: skip
+            example = "x".join(str(d) if isinstance(d, int) and d > 0 else "1" for d in dims or [1])
             raise ShapeError(
                 f"input {vi.name!r} has dynamic dimensions ({shown}); the kernel predictor "
                 f"needs fixed input shapes: pass --shape {vi.name}={example} (with the sizes "
@@ -188,15 +203,17 @@ def _run_for_shapes(model: onnx.ModelProto, missing: list[str]) -> dict[str, Sha
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     options.log_severity_level = 3
     try:
-        session = ort.InferenceSession(probe.SerializeToString(), options,
-                                       providers=["CPUExecutionProvider"])  # fmt: skip
+        session = ort.InferenceSession(
+            probe.SerializeToString(), options, providers=["CPUExecutionProvider"]
+        )
         rng = np.random.default_rng(0)
         feeds = {}
         for inp in session.get_inputs():
             dims = [int(d) for d in inp.shape]
             dtype = np.float32 if "float" in inp.type else np.int64
-            feeds[inp.name] = (rng.random(dims).astype(dtype) if dtype is np.float32
-                               else np.zeros(dims, dtype))  # fmt: skip
+            feeds[inp.name] = (
+                rng.random(dims).astype(dtype) if dtype is np.float32 else np.zeros(dims, dtype)
+            )
         names = [o.name for o in session.get_outputs()]
         values = session.run(names, feeds)
     except Exception as exc:  # noqa: BLE001 - any failure means: shapes stay unknown
@@ -262,13 +279,19 @@ def prepare_graph(
         clone.input.extend(ins)
         kept.append(clone)
 
-    missing = sorted({o for n in kept for o in [*n.input, *n.output]
-                      if o and o not in shapes_of})  # fmt: skip
+    missing = sorted({o for n in kept for o in [*n.input, *n.output] if o and o not in shapes_of})
     if missing:
         shapes_of.update(_run_for_shapes(work, missing))
     names = [n.name or f"{n.op_type}_{i}" for i, n in enumerate(kept)]
-    graph = Graph(nodes=kept, names=names, shapes=shapes_of, elem_size=elem, consts=consts,
-                  inputs=inputs, outputs=outputs)  # fmt: skip
+    graph = Graph(
+        nodes=kept,
+        names=names,
+        shapes=shapes_of,
+        elem_size=elem,
+        consts=consts,
+        inputs=inputs,
+        outputs=outputs,
+    )
     for i, node in enumerate(kept):
         for o in node.output:
             if o:
@@ -286,27 +309,104 @@ def prepare_graph(
 #: The kernel types. Each sampled one has its own regressor; ``view`` kernels (Reshape and
 #: friends, which onnxruntime runs without copying) cost the per-kernel overhead, and
 #: ``other`` (ops no rule knows) goes to a generic regressor trained on every sample.
-KINDS = ("conv", "dwconv", "gemm", "matmul", "layernorm", "softmax", "pool", "elementwise",
-         "memory", "resize", "view", "other")  # fmt: skip
+KINDS = (
+    "conv",
+    "dwconv",
+    "gemm",
+    "matmul",
+    "layernorm",
+    "softmax",
+    "pool",
+    "elementwise",
+    "memory",
+    "resize",
+    "view",
+    "other",
+)
 
 #: Activations by code (0: none), as fused into Conv or Gemm.
 ACTIVATIONS = ("Relu", "Clip", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "Elu")
 
 #: Op types by code (features): index in this tuple; anything else is len(OP_CODES).
 OP_CODES = (
-    "Conv", "MatMul", "Gemm", "LayerNormalization", "Softmax", "LogSoftmax",
-    "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LpPool",
-    "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean", "Where", "Equal",
-    "Less", "Greater", "And", "Or", "Mod", "PRelu",
-    "Relu", "Clip", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu", "Selu",
-    "Softplus", "Softsign", "Erf", "Exp", "Log", "Sqrt", "Neg", "Abs", "Reciprocal", "Floor",
-    "Ceil", "Round", "Sign", "Sin", "Cos", "Not", "Cast", "Gelu", "QuickGelu", "Mish",
+    "Conv",
+    "MatMul",
+    "Gemm",
+    "LayerNormalization",
+    "Softmax",
+    "LogSoftmax",
+    "MaxPool",
+    "AveragePool",
+    "GlobalAveragePool",
+    "GlobalMaxPool",
+    "LpPool",
+    "Add",
+    "Sub",
+    "Mul",
+    "Div",
+    "Pow",
+    "Max",
+    "Min",
+    "Sum",
+    "Mean",
+    "Where",
+    "Equal",
+    "Less",
+    "Greater",
+    "And",
+    "Or",
+    "Mod",
+    "PRelu",
+    "Relu",
+    "Clip",
+    "Sigmoid",
+    "Tanh",
+    "LeakyRelu",
+    "HardSigmoid",
+    "HardSwish",
+    "Elu",
+    "Selu",
+    "Softplus",
+    "Softsign",
+    "Erf",
+    "Exp",
+    "Log",
+    "Sqrt",
+    "Neg",
+    "Abs",
+    "Reciprocal",
+    "Floor",
+    "Ceil",
+    "Round",
+    "Sign",
+    "Sin",
+    "Cos",
+    "Not",
+    "Cast",
+    "Gelu",
+    "QuickGelu",
+    "Mish",
     "BatchNormalization",
-    "Concat", "Transpose", "Split", "Slice", "Gather", "GatherElements", "Pad", "Tile",
-    "Expand", "DepthToSpace", "SpaceToDepth", "ScatterND", "ScatterElements",
-    "Resize", "Upsample",
-    "Reshape", "Flatten", "Squeeze", "Unsqueeze",
-)  # fmt: skip
+    "Concat",
+    "Transpose",
+    "Split",
+    "Slice",
+    "Gather",
+    "GatherElements",
+    "Pad",
+    "Tile",
+    "Expand",
+    "DepthToSpace",
+    "SpaceToDepth",
+    "ScatterND",
+    "ScatterElements",
+    "Resize",
+    "Upsample",
+    "Reshape",
+    "Flatten",
+    "Squeeze",
+    "Unsqueeze",
+)
 
 
 def op_code(op: str) -> int:
@@ -355,29 +455,65 @@ class Kernel:
 
     def to_dict(self) -> dict[str, object]:
         return {
-            "kind": self.kind, "op": self.label, "nodes": list(self.nodes),
-            "inputs": [list(s) for s in self.inputs], "output": list(self.output),
-            "macs": self.macs, "flops": self.flops, "bytes_read": self.bytes_read,
-            "bytes_written": self.bytes_written, "params": self.params,
+            "kind": self.kind,
+            "op": self.label,
+            "nodes": list(self.nodes),
+            "inputs": [list(s) for s in self.inputs],
+            "output": list(self.output),
+            "macs": self.macs,
+            "flops": self.flops,
+            "bytes_read": self.bytes_read,
+            "bytes_written": self.bytes_written,
+            "params": self.params,
             "attrs": dict(self.attrs),
-        }  # fmt: skip
+        }
 
 
-_ATTR_FEATURES = ("kernel_h", "kernel_w", "stride_h", "stride_w", "dilation", "groups",
-                  "m", "k", "n", "batch", "activation", "bias", "residual", "trans_a",
-                  "trans_b", "scale", "broadcast", "const_operand", "axis_size",
-                  "n_outputs")  # fmt: skip
+_ATTR_FEATURES = (
+    "kernel_h",
+    "kernel_w",
+    "stride_h",
+    "stride_w",
+    "dilation",
+    "groups",
+    "m",
+    "k",
+    "n",
+    "batch",
+    "activation",
+    "bias",
+    "residual",
+    "trans_a",
+    "trans_b",
+    "scale",
+    "broadcast",
+    "const_operand",
+    "axis_size",
+    "n_outputs",
+)
 
 #: The feature vector of a kernel, in this order (fixed slots: shapes are padded on the
 #: left with 1 to rank 4, and leading dimensions of higher ranks are multiplied together).
 FEATURE_NAMES: tuple[str, ...] = (
-    "op_code", "n_inputs",
-    *(f"in0_d{i}" for i in range(4)), *(f"in1_d{i}" for i in range(4)),
+    "op_code",
+    "n_inputs",
+    *(f"in0_d{i}" for i in range(4)),
+    *(f"in1_d{i}" for i in range(4)),
     *(f"out_d{i}" for i in range(4)),
     *_ATTR_FEATURES,
-    "macs", "flops", "bytes_read", "bytes_written", "params", "intensity", "elements_out",
-    "log_macs", "log_bytes", "log_elements", "align_in", "align_out",
-)  # fmt: skip
+    "macs",
+    "flops",
+    "bytes_read",
+    "bytes_written",
+    "params",
+    "intensity",
+    "elements_out",
+    "log_macs",
+    "log_bytes",
+    "log_elements",
+    "align_in",
+    "align_out",
+)
 
 
 def _slots(shape: Shape | None, n: int = 4) -> list[float]:
@@ -385,7 +521,7 @@ def _slots(shape: Shape | None, n: int = 4) -> list[float]:
         return [1.0] * n if shape is not None else [0.0] * n
     dims = list(shape)
     if len(dims) > n:
-        dims = [math.prod(dims[: len(dims) - n + 1]), *dims[len(dims) - n + 1:]]
+        dims = [math.prod(dims[: len(dims) - n + 1]), *dims[len(dims) - n + 1 :]]
     return [1.0] * (n - len(dims)) + [float(d) for d in dims]
 
 
@@ -407,15 +543,25 @@ def kernel_features(kernel: Kernel) -> np.ndarray:
     elements = math.prod(kernel.output) if kernel.output else 1
     moved = kernel.bytes_read + kernel.bytes_written
     values = [
-        float(op_code(kernel.op)), float(len(ins)),
-        *_slots(ins[0] if ins else None), *_slots(ins[1] if len(ins) > 1 else None),
+        float(op_code(kernel.op)),
+        float(len(ins)),
+        *_slots(ins[0] if ins else None),
+        *_slots(ins[1] if len(ins) > 1 else None),
         *_slots(kernel.output),
         *(float(kernel.attrs.get(name, 0)) for name in _ATTR_FEATURES),
-        float(kernel.macs), float(kernel.flops), float(kernel.bytes_read),
-        float(kernel.bytes_written), float(kernel.params), kernel.intensity, float(elements),
-        math.log1p(kernel.macs), math.log1p(moved), math.log1p(elements),
-        _alignment(ins[0] if ins else None), _alignment(kernel.output),
-    ]  # fmt: skip
+        float(kernel.macs),
+        float(kernel.flops),
+        float(kernel.bytes_read),
+        float(kernel.bytes_written),
+        float(kernel.params),
+        kernel.intensity,
+        float(elements),
+        math.log1p(kernel.macs),
+        math.log1p(moved),
+        math.log1p(elements),
+        _alignment(ins[0] if ins else None),
+        _alignment(kernel.output),
+    ]
     return np.asarray(values, dtype=np.float64)
 
 
@@ -423,26 +569,105 @@ def kernel_features(kernel: Kernel) -> np.ndarray:
 
 CONV_ACTIVATIONS = frozenset({"Relu", "Clip", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid"})
 GEMM_ACTIVATIONS = frozenset({"Relu", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "Elu"})
-POOL_OPS = frozenset({"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
-                      "LpPool", "GlobalLpPool"})  # fmt: skip
+POOL_OPS = frozenset(
+    {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LpPool", "GlobalLpPool"}
+)
 SOFTMAX_OPS = frozenset({"Softmax", "LogSoftmax"})
 RESIZE_OPS = frozenset({"Resize", "Upsample"})
 VIEW_OPS = frozenset({"Reshape", "Flatten", "Squeeze", "Unsqueeze"})
-MEMORY_OPS = frozenset({"Concat", "Transpose", "Split", "Slice", "Gather", "GatherElements",
-                        "Pad", "Tile", "Expand", "DepthToSpace", "SpaceToDepth", "ScatterND",
-                        "ScatterElements", "ReverseSequence"})  # fmt: skip
-ELEMENTWISE_OPS = frozenset({
-    "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean", "Where", "Equal", "Less",
-    "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor", "Mod", "PRelu",
-    "Relu", "Clip", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu",
-    "Selu", "Celu", "Softplus", "Softsign", "Erf", "Exp", "Log", "Sqrt", "Neg", "Abs",
-    "Reciprocal", "Floor", "Ceil", "Round", "Sign", "Sin", "Cos", "Not", "Cast", "Gelu",
-    "Mish", "ThresholdedRelu", "BatchNormalization", "IsNaN", "IsInf",
-})  # fmt: skip
+MEMORY_OPS = frozenset(
+    {
+        "Concat",
+        "Transpose",
+        "Split",
+        "Slice",
+        "Gather",
+        "GatherElements",
+        "Pad",
+        "Tile",
+        "Expand",
+        "DepthToSpace",
+        "SpaceToDepth",
+        "ScatterND",
+        "ScatterElements",
+        "ReverseSequence",
+    }
+)
+ELEMENTWISE_OPS = frozenset(
+    {
+        "Add",
+        "Sub",
+        "Mul",
+        "Div",
+        "Pow",
+        "Max",
+        "Min",
+        "Sum",
+        "Mean",
+        "Where",
+        "Equal",
+        "Less",
+        "Greater",
+        "LessOrEqual",
+        "GreaterOrEqual",
+        "And",
+        "Or",
+        "Xor",
+        "Mod",
+        "PRelu",
+        "Relu",
+        "Clip",
+        "Sigmoid",
+        "Tanh",
+        "LeakyRelu",
+        "HardSigmoid",
+        "HardSwish",
+        "Elu",
+        "Selu",
+        "Celu",
+        "Softplus",
+        "Softsign",
+        "Erf",
+        "Exp",
+        "Log",
+        "Sqrt",
+        "Neg",
+        "Abs",
+        "Reciprocal",
+        "Floor",
+        "Ceil",
+        "Round",
+        "Sign",
+        "Sin",
+        "Cos",
+        "Not",
+        "Cast",
+        "Gelu",
+        "Mish",
+        "ThresholdedRelu",
+        "BatchNormalization",
+        "IsNaN",
+        "IsInf",
+    }
+)
 #: Nominal operations per output element of elementwise ops not listed (default 1).
-_ELEMENT_FLOPS = {"Gelu": 8, "QuickGelu": 4, "Sigmoid": 4, "Tanh": 4, "Erf": 4, "Exp": 4,
-                  "Log": 4, "Softplus": 4, "Mish": 8, "Elu": 3, "Selu": 3, "Pow": 4,
-                  "HardSigmoid": 2, "BatchNormalization": 2, "Div": 2}  # fmt: skip
+_ELEMENT_FLOPS = {
+    "Gelu": 8,
+    "QuickGelu": 4,
+    "Sigmoid": 4,
+    "Tanh": 4,
+    "Erf": 4,
+    "Exp": 4,
+    "Log": 4,
+    "Softplus": 4,
+    "Mish": 8,
+    "Elu": 3,
+    "Selu": 3,
+    "Pow": 4,
+    "HardSigmoid": 2,
+    "BatchNormalization": 2,
+    "Div": 2,
+}
 
 
 def _attr(node: onnx.NodeProto, name: str, default: Any = None) -> Any:
@@ -525,8 +750,12 @@ class _Splitter:
                     self._claim("elementwise", "QuickGelu", [i, j])
             elif node.op_type == "LayerNormalization":
                 p = g.producer_of(node.input[0])
-                if (p is not None and self.op(p) == "Add" and g.sole_consumer(p) == i
-                        and not any(g.is_const(x) for x in g.nodes[p].input)):
+                if (
+                    p is not None
+                    and self.op(p) == "Add"
+                    and g.sole_consumer(p) == i
+                    and not any(g.is_const(x) for x in g.nodes[p].input)
+                ):
                     self.taken[p], self.absorbed[p] = True, i
             elif node.op_type == "MatMul" and not g.is_const(node.input[1]):
                 for x in node.input[:2]:
@@ -540,8 +769,13 @@ class _Splitter:
         g = self.g
         groups: dict[tuple[str, int], list[int]] = {}
         for i, node in enumerate(g.nodes):
-            if (node.op_type == "Gather" and not self.taken[i] and len(node.input) == 2
-                    and g.is_const(node.input[1]) and self.shape(node.input[1]) == ()):
+            if (
+                node.op_type == "Gather"
+                and not self.taken[i]
+                and len(node.input) == 2
+                and g.is_const(node.input[1])
+                and self.shape(node.input[1]) == ()
+            ):
                 rank = len(self.shape(node.input[0]))
                 axis = int(_attr(node, "axis", 0)) % max(rank, 1)
                 groups.setdefault((node.input[0], axis), []).append(i)
@@ -568,8 +802,11 @@ class _Splitter:
                 d for d in self.shape(x) if d != 1
             ]:
                 x = node.input[0]
-            elif op == "Transpose" and (perm := _attr(node, "perm")) and len(perm) > 1 and (
-                len(perm) - 1 in perm[-2:]
+            elif (
+                op == "Transpose"
+                and (perm := _attr(node, "perm"))
+                and len(perm) > 1
+                and (len(perm) - 1 in perm[-2:])
             ):
                 x = node.input[0]
             else:
@@ -629,8 +866,13 @@ class _Splitter:
                 return None
             return [p, erf, add, mul, half]
         h = g.producer_of(other) if other else None
-        if (h is not None and self.op(h) == "Mul" and x in g.nodes[h].input
-                and g.sole_consumer(h) == mul and self.const_operand(h, x)):
+        if (
+            h is not None
+            and self.op(h) == "Mul"
+            and x in g.nodes[h].input
+            and g.sole_consumer(h) == mul
+            and self.const_operand(h, x)
+        ):
             return [h, p, erf, add, mul]
         return None
 
@@ -658,12 +900,15 @@ class _Splitter:
             return self.gemm(i)
         if op == "LayerNormalization":
             pre = [p for p, j in self.absorbed.items() if j == i]
-            return [self.make("layernorm", op, [*pre, i], i, main=i,
-                              attrs={"residual": int(bool(pre))})]  # fmt: skip
+            return [
+                self.make("layernorm", op, [*pre, i], i, main=i, attrs={"residual": int(bool(pre))})
+            ]
         if op == "HardSwish":
             shape = self.shape(self.out(i))
-            return [self.make("elementwise", "HardSigmoid", [i], i),
-                    self.make("elementwise", "Mul", [i], i, inputs=[shape, shape])]
+            return [
+                self.make("elementwise", "HardSigmoid", [i], i),
+                self.make("elementwise", "Mul", [i], i, inputs=[shape, shape]),
+            ]
         if op in VIEW_OPS:
             nodes, cur = [i], i
             while (j := self.follower(cur, VIEW_OPS)) is not None:
@@ -671,8 +916,13 @@ class _Splitter:
                 nodes.append(j)
                 cur = j
             return [self.make("view", op, nodes, cur)]
-        for kind, ops in (("pool", POOL_OPS), ("softmax", SOFTMAX_OPS), ("resize", RESIZE_OPS),
-                          ("memory", MEMORY_OPS), ("elementwise", ELEMENTWISE_OPS)):
+        for kind, ops in (
+            ("pool", POOL_OPS),
+            ("softmax", SOFTMAX_OPS),
+            ("resize", RESIZE_OPS),
+            ("memory", MEMORY_OPS),
+            ("elementwise", ELEMENTWISE_OPS),
+        ):
             if op in ops:
                 return [self.make(kind, op, [i], i)]
         return [self.make("other", op, [i], i)]
@@ -697,8 +947,12 @@ class _Splitter:
         j = self.follower(cur, {"Add"})
         if j is not None:
             other = self.other_input(j, self.out(cur))
-            if (other and not g.is_const(other) and other not in g.inputs
-                    and self.shape(other) == self.shape(self.out(cur))):
+            if (
+                other
+                and not g.is_const(other)
+                and other not in g.inputs
+                and self.shape(other) == self.shape(self.out(cur))
+            ):
                 nodes.append(j)
                 cur, residual = j, self.shape(other)
         j = self.follower(cur, CONV_ACTIVATIONS)
@@ -714,15 +968,32 @@ class _Splitter:
         cin = x_shape[1] if len(x_shape) > 1 else 0
         macs = math.prod(y_shape) * (cin // max(groups, 1)) * math.prod(kernel)
         params = math.prod(w_shape) + (cout if attrs["bias"] else 0)
-        attrs.update(kernel_h=kernel[0], kernel_w=kernel[-1], stride_h=strides[0],
-                     stride_w=strides[-1], dilation=max(dilations), groups=groups,
-                     residual=int(residual is not None))  # fmt: skip
+        attrs.update(
+            kernel_h=kernel[0],
+            kernel_w=kernel[-1],
+            stride_h=strides[0],
+            stride_w=strides[-1],
+            dilation=max(dilations),
+            groups=groups,
+            residual=int(residual is not None),
+        )
         kind = "dwconv" if groups > 1 and groups == cin else "conv"
         esize = g.elem_size.get(node.input[0], 4)
         inputs = [x_shape] if residual is None else [x_shape, residual]
         read = sum(math.prod(s) for s in inputs) * esize + params * esize
-        return self.make(kind, "Conv", nodes, cur, inputs=inputs, macs=macs, flops=2 * macs,
-                         params=params, read=read, attrs=attrs, main=i)  # fmt: skip
+        return self.make(
+            kind,
+            "Conv",
+            nodes,
+            cur,
+            inputs=inputs,
+            macs=macs,
+            flops=2 * macs,
+            params=params,
+            read=read,
+            attrs=attrs,
+            main=i,
+        )
 
     def gemm(self, i: int) -> list[Kernel]:
         g, node = self.g, self.g.nodes[i]
@@ -756,8 +1027,7 @@ class _Splitter:
                 cur, attrs["scale"] = j, 1
             gemm_like = len(b_shape) == 2 and (b_const or len(a_shape) == 2)
             j = self.follower(cur, {"Add"}) if "scale" not in attrs else None
-            if gemm_like and j is not None and self.const_operand(j, self.out(cur),
-                                                                  max_numel=n):  # fmt: skip
+            if gemm_like and j is not None and self.const_operand(j, self.out(cur), max_numel=n):
                 nodes.append(j)
                 cur, attrs["bias"] = j, 1
                 views = 2 if len(a_shape) > 2 else 0
@@ -779,16 +1049,38 @@ class _Splitter:
         inputs = [a_shape] if b_const else [a_shape, b_shape]
         read = (sum(math.prod(s) for s in inputs) + params) * esize
         attrs.update(m=m, k=k, n=n, batch=batch)
-        main = self.make(kind, node.op_type, nodes, cur, inputs=inputs, macs=macs,
-                         flops=2 * macs, params=params, read=read, attrs=attrs,
-                         main=i)  # fmt: skip
+        main = self.make(
+            kind,
+            node.op_type,
+            nodes,
+            cur,
+            inputs=inputs,
+            macs=macs,
+            flops=2 * macs,
+            params=params,
+            read=read,
+            attrs=attrs,
+            main=i,
+        )
         if not views:
             return [main]
         flat = (m, n)
-        reshape_in = Kernel("view", "Reshape", (), (f"{g.names[i]}/reshape_in",), (a_shape,),
-                            (m, k), 0, 0, 0, 0, 0)  # fmt: skip
-        reshape_out = Kernel("view", "Reshape", (), (f"{g.names[i]}/reshape_out",), (flat,),
-                             self.shape(self.out(cur)), 0, 0, 0, 0, 0)  # fmt: skip
+        reshape_in = Kernel(
+            "view", "Reshape", (), (f"{g.names[i]}/reshape_in",), (a_shape,), (m, k), 0, 0, 0, 0, 0
+        )
+        reshape_out = Kernel(
+            "view",
+            "Reshape",
+            (),
+            (f"{g.names[i]}/reshape_out",),
+            (flat,),
+            self.shape(self.out(cur)),
+            0,
+            0,
+            0,
+            0,
+            0,
+        )
         return [reshape_in, main, reshape_out]
 
     def _feeds(self, p: int, x: str, chain: list[int]) -> bool:
@@ -796,8 +1088,7 @@ class _Splitter:
         while True:
             if self.g.nodes[p].output[0] == x:
                 return True
-            users = [u for u in self.g.consumers.get(self.g.nodes[p].output[0], [])
-                     if u in chain]  # fmt: skip
+            users = [u for u in self.g.consumers.get(self.g.nodes[p].output[0], []) if u in chain]
             if not users:
                 return False
             p = users[0]
@@ -831,15 +1122,20 @@ class _Splitter:
         external = [x for n in nodes for x in g.nodes[n].input if x and x not in inside]
         acts = list(dict.fromkeys(x for x in external if not g.is_const(x)))
         weights = list(dict.fromkeys(x for x in external if g.is_const(x)))
-        outs = [o for n in nodes for o in g.nodes[n].output
-                if o and (o in g.outputs or any(u not in nodes for u in g.consumers.get(o, [])))]
+        outs = [
+            o
+            for n in nodes
+            for o in g.nodes[n].output
+            if o and (o in g.outputs or any(u not in nodes for u in g.consumers.get(o, [])))
+        ]
         outs = outs or [g.nodes[last].output[0]]
         output = self.shape(outs[0]) if outs[0] in g.shapes else ()
         if inputs is None:
             inputs = [self.shape(x) for x in acts]
         if params is None:
-            params = sum(g.numel(w) for w in weights if kind in ("layernorm", "elementwise",
-                                                                 "other"))
+            params = sum(
+                g.numel(w) for w in weights if kind in ("layernorm", "elementwise", "other")
+            )
         a = dict(attrs or {})
         elements = math.prod(output) if output else 1
         node = g.nodes[nodes[0]] if len(nodes) == 1 else g.nodes[last]
@@ -849,10 +1145,12 @@ class _Splitter:
             x = inputs[0] if inputs else ()
             window = math.prod(kernel) if kernel else math.prod(x[2:]) if len(x) > 2 else 1
             macs = elements * window
-            a.update(kernel_h=kernel[0] if kernel else (x[2] if len(x) > 2 else 1),
-                     kernel_w=kernel[-1] if kernel else (x[-1] if len(x) > 2 else 1),
-                     stride_h=strides[0] if strides else 1,
-                     stride_w=strides[-1] if strides else 1)  # fmt: skip
+            a.update(
+                kernel_h=kernel[0] if kernel else (x[2] if len(x) > 2 else 1),
+                kernel_w=kernel[-1] if kernel else (x[-1] if len(x) > 2 else 1),
+                stride_h=strides[0] if strides else 1,
+                stride_w=strides[-1] if strides else 1,
+            )
             flops = macs
         elif kind in ("layernorm", "softmax"):
             axis = int(_attr(g.nodes[last] if kind == "layernorm" else node, "axis", -1))
@@ -881,13 +1179,19 @@ class _Splitter:
         if kind == "view":
             read = written = 0
         return Kernel(
-            kind=kind, op=op,
+            kind=kind,
+            op=op,
             fused=tuple(g.nodes[n].op_type for n in nodes if n != main),
-            nodes=tuple(g.names[n] for n in nodes), inputs=tuple(tuple(s) for s in inputs),
-            output=tuple(output), macs=int(macs or 0), flops=int(flops or 0),
-            bytes_read=int(read), bytes_written=int(written), params=int(params or 0),
+            nodes=tuple(g.names[n] for n in nodes),
+            inputs=tuple(tuple(s) for s in inputs),
+            output=tuple(output),
+            macs=int(macs or 0),
+            flops=int(flops or 0),
+            bytes_read=int(read),
+            bytes_written=int(written),
+            params=int(params or 0),
             attrs=a,
-        )  # fmt: skip
+        )
 
 
 def split_kernels(

@@ -38,11 +38,21 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from hwnas.errors import UsageError
-from predictors.kernel_features import Kernel, split_kernels
+from hwnas.predictors.kernel_features import Kernel, split_kernels
 
 #: Kinds with a sampler (``view`` and ``other`` have none; ``overhead`` is fixed).
-SAMPLED_KINDS = ("conv", "dwconv", "gemm", "matmul", "layernorm", "softmax", "pool",
-                 "elementwise", "memory", "resize")  # fmt: skip
+SAMPLED_KINDS = (
+    "conv",
+    "dwconv",
+    "gemm",
+    "matmul",
+    "layernorm",
+    "softmax",
+    "pool",
+    "elementwise",
+    "memory",
+    "resize",
+)
 OVERHEAD_KIND = "overhead"
 #: Pairs of onnxruntime's NCHWc layout reorders (x86 only): what a lone conv pays extra.
 REORDER_KIND = "reorder"
@@ -110,8 +120,15 @@ def _draw_conv(rng: np.random.Generator) -> Config | None:
     macs = cout * ho * ho * (cin // groups) * k * k
     if macs > MAX_MACS or max(cin * hw * hw, cout * ho * ho) > MAX_ELEMENTS:
         return None
-    return {"cin": cin, "cout": cout, "hw": hw, "k": k, "stride": stride, "groups": groups,
-            "act": act}  # fmt: skip
+    return {
+        "cin": cin,
+        "cout": cout,
+        "hw": hw,
+        "k": k,
+        "stride": stride,
+        "groups": groups,
+        "act": act,
+    }
 
 
 def _draw_dwconv(rng: np.random.Generator) -> Config | None:
@@ -121,8 +138,13 @@ def _draw_dwconv(rng: np.random.Generator) -> Config | None:
     hw = _hw(rng, 4, 160)
     if c * hw * hw > MAX_ELEMENTS:
         return None
-    return {"c": c, "hw": hw, "k": k, "stride": stride,
-            "act": _pick(rng, {"": 0.3, "Relu": 0.35, "Clip": 0.35})}  # fmt: skip
+    return {
+        "c": c,
+        "hw": hw,
+        "k": k,
+        "stride": stride,
+        "act": _pick(rng, {"": 0.3, "Relu": 0.35, "Clip": 0.35}),
+    }
 
 
 def _draw_gemm(rng: np.random.Generator) -> Config | None:
@@ -146,12 +168,16 @@ def _draw_matmul(rng: np.random.Generator) -> Config | None:
         if rng.random() < 0.5:  # scores = q @ k^T * scale
             cfg = {"batch": heads, "m": seq, "k": dim, "n": seq, "trans_b": True, "scale": True}
         else:  # context = probs @ v
-            cfg = {"batch": heads, "m": seq, "k": seq, "n": dim, "trans_b": False,
-                   "scale": False}  # fmt: skip
+            cfg = {"batch": heads, "m": seq, "k": seq, "n": dim, "trans_b": False, "scale": False}
     else:
-        cfg = {"batch": _log_int(rng, 1, 64), "m": _log_int(rng, 8, 512),
-               "k": _log_int(rng, 8, 512), "n": _log_int(rng, 8, 512),
-               "trans_b": bool(rng.random() < 0.3), "scale": bool(rng.random() < 0.3)}  # fmt: skip
+        cfg = {
+            "batch": _log_int(rng, 1, 64),
+            "m": _log_int(rng, 8, 512),
+            "k": _log_int(rng, 8, 512),
+            "n": _log_int(rng, 8, 512),
+            "trans_b": bool(rng.random() < 0.3),
+            "scale": bool(rng.random() < 0.3),
+        }
     b, m, k, n = cfg["batch"], cfg["m"], cfg["k"], cfg["n"]
     if b * m * k * n > MAX_MACS or b * max(m * k, k * n, m * n) > MAX_ELEMENTS:
         return None
@@ -160,8 +186,11 @@ def _draw_matmul(rng: np.random.Generator) -> Config | None:
 
 def _draw_layernorm(rng: np.random.Generator) -> Config | None:
     rows = _log_int(rng, 1, 2048)
-    dim = int(rng.choice([64, 128, 192, 256, 384, 512, 768, 1024])) if rng.random() < 0.7 \
+    dim = (
+        int(rng.choice([64, 128, 192, 256, 384, 512, 768, 1024]))
+        if rng.random() < 0.7
         else _log_int(rng, 16, 2048)
+    )
     if rows * dim > MAX_ELEMENTS:
         return None
     return {"rows": rows, "dim": dim, "skip": bool(rng.random() < 0.5)}
@@ -187,9 +216,22 @@ def _draw_pool(rng: np.random.Generator) -> Config | None:
     return {"op": op, "c": c, "hw": hw, "k": k, "stride": stride}
 
 
-_ELEMENTWISE = {"Add": 0.25, "Mul": 0.15, "Sub": 0.03, "Div": 0.03, "Relu": 0.1, "Clip": 0.1,
-                "Sigmoid": 0.05, "Tanh": 0.03, "HardSigmoid": 0.02, "Gelu": 0.08,
-                "QuickGelu": 0.07, "Erf": 0.02, "BatchNormalization": 0.04, "Neg": 0.03}
+_ELEMENTWISE = {
+    "Add": 0.25,
+    "Mul": 0.15,
+    "Sub": 0.03,
+    "Div": 0.03,
+    "Relu": 0.1,
+    "Clip": 0.1,
+    "Sigmoid": 0.05,
+    "Tanh": 0.03,
+    "HardSigmoid": 0.02,
+    "Gelu": 0.08,
+    "QuickGelu": 0.07,
+    "Erf": 0.02,
+    "BatchNormalization": 0.04,
+    "Neg": 0.03,
+}
 _BINARY = ("Add", "Mul", "Sub", "Div")
 
 
@@ -207,8 +249,9 @@ def _draw_elementwise(rng: np.random.Generator) -> Config | None:
     operand = ""
     if op in _BINARY:
         operand = _pick(rng, {"same": 0.6, "broadcast": 0.25, "scalar": 0.15})
-    return {"op": op, "shape": shape, "operand": operand} \
-        if math.prod(shape) <= MAX_ELEMENTS else None
+    return (
+        {"op": op, "shape": shape, "operand": operand} if math.prod(shape) <= MAX_ELEMENTS else None
+    )
 
 
 def _draw_memory(rng: np.random.Generator) -> Config | None:
@@ -220,8 +263,11 @@ def _draw_memory(rng: np.random.Generator) -> Config | None:
     elif op == "Split":
         cfg["parts"] = int(rng.integers(2, 4))
     elif op == "Transpose":
-        perms = [[0, 2, 3, 1], [0, 3, 1, 2], [0, 2, 1, 3]] if len(shape) == 4 else \
-            [[0, 2, 1], [1, 0, 2]]
+        perms = (
+            [[0, 2, 3, 1], [0, 3, 1, 2], [0, 2, 1, 3]]
+            if len(shape) == 4
+            else [[0, 2, 1], [1, 0, 2]]
+        )
         cfg["perm"] = perms[int(rng.integers(len(perms)))]
     elif op == "Pad" and len(shape) != 4:
         return None
@@ -232,15 +278,25 @@ def _draw_memory(rng: np.random.Generator) -> Config | None:
 def _draw_resize(rng: np.random.Generator) -> Config | None:
     c, hw, scale = _channels(rng, 8, 512), _hw(rng, 2, 112), _pick(rng, {2: 0.8, 4: 0.2})
     mode = _pick(rng, {"nearest": 0.6, "linear": 0.4})
-    return {"c": c, "hw": hw, "scale": scale, "mode": mode} \
-        if c * (hw * scale) ** 2 <= MAX_ELEMENTS else None
+    return (
+        {"c": c, "hw": hw, "scale": scale, "mode": mode}
+        if c * (hw * scale) ** 2 <= MAX_ELEMENTS
+        else None
+    )
 
 
 _DRAW: dict[str, Callable[[np.random.Generator], Config | None]] = {
-    "conv": _draw_conv, "dwconv": _draw_dwconv, "gemm": _draw_gemm, "matmul": _draw_matmul,
-    "layernorm": _draw_layernorm, "softmax": _draw_softmax, "pool": _draw_pool,
-    "elementwise": _draw_elementwise, "memory": _draw_memory, "resize": _draw_resize,
-}  # fmt: skip
+    "conv": _draw_conv,
+    "dwconv": _draw_dwconv,
+    "gemm": _draw_gemm,
+    "matmul": _draw_matmul,
+    "layernorm": _draw_layernorm,
+    "softmax": _draw_softmax,
+    "pool": _draw_pool,
+    "elementwise": _draw_elementwise,
+    "memory": _draw_memory,
+    "resize": _draw_resize,
+}
 
 
 def _draw_reorder(rng: np.random.Generator) -> Config | None:
@@ -314,8 +370,9 @@ class _Builder:
         self.inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, shape))
         return name
 
-    def weight(self, shape: list[int], *, scale: float = 0.1, dtype: Any = np.float32,
-               value: Any = None) -> str:  # fmt: skip
+    def weight(
+        self, shape: list[int], *, scale: float = 0.1, dtype: Any = np.float32, value: Any = None
+    ) -> str:
         name = f"w{len(self.inits)}"
         if value is None:
             array = (self.rng.standard_normal(shape) * scale).astype(dtype)
@@ -332,15 +389,16 @@ class _Builder:
 
     def model(self, outputs: list[str], name: str, domain: str = "") -> onnx.ModelProto:
         graph = helper.make_graph(
-            self.nodes, name, self.inputs,
+            self.nodes,
+            name,
+            self.inputs,
             [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs],
             initializer=self.inits,
-        )  # fmt: skip
+        )
         opsets = [helper.make_opsetid("", OPSET)]
         if domain:
             opsets.append(helper.make_opsetid(domain, 1))
-        model = helper.make_model(graph, opset_imports=opsets,
-                                  producer_name="hwnas-kernels")  # fmt: skip
+        model = helper.make_model(graph, opset_imports=opsets, producer_name="hwnas-kernels")
         model.ir_version = 8
         return onnx.shape_inference.infer_shapes(model)
 
@@ -367,8 +425,11 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
     elif kind == REORDER_KIND:
         x = b.input([1, c["c"], c["hw"], c["hw"]])
         b.nodes.append(helper.make_node("ReorderInput", [x], ["blocked"], domain=REORDER_DOMAIN))
-        b.nodes.append(helper.make_node("ReorderOutput", ["blocked"], ["y"],
-                                        domain=REORDER_DOMAIN, channels=c["c"]))  # fmt: skip
+        b.nodes.append(
+            helper.make_node(
+                "ReorderOutput", ["blocked"], ["y"], domain=REORDER_DOMAIN, channels=c["c"]
+            )
+        )
         model = b.model(["y"], "kernel_reorder", domain=REORDER_DOMAIN)
         out = model.graph.output[0].type.tensor_type  # inference cannot see into contrib ops
         for d in (1, c["c"], c["hw"], c["hw"]):
@@ -379,8 +440,13 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
         cout, groups = (c["cout"], c["groups"]) if kind == "conv" else (c["c"], c["c"])
         x = b.input([1, cin, c["hw"], c["hw"]])
         w = b.weight([cout, cin // groups, c["k"], c["k"]])
-        y = b.node("Conv", [x, w, b.weight([cout])], pads=[c["k"] // 2] * 4,
-                   strides=[c["stride"]] * 2, group=groups)[0]  # fmt: skip
+        y = b.node(
+            "Conv",
+            [x, w, b.weight([cout])],
+            pads=[c["k"] // 2] * 4,
+            strides=[c["stride"]] * 2,
+            group=groups,
+        )[0]
         y = _activation(b, y, c["act"])
     elif kind == "gemm":
         x = b.input([c["m"], c["k"]])
@@ -402,8 +468,9 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
         x = b.input([1, c["rows"], c["dim"]])
         if c["skip"]:
             x = b.node("Add", [x, b.input([1, c["rows"], c["dim"]])])[0]
-        y = b.node("LayerNormalization", [x, b.weight([c["dim"]]), b.weight([c["dim"]])],
-                   axis=-1)[0]  # fmt: skip
+        y = b.node("LayerNormalization", [x, b.weight([c["dim"]]), b.weight([c["dim"]])], axis=-1)[
+            0
+        ]
     elif kind == "softmax":
         y = b.node("Softmax", [b.input(list(c["shape"]))], axis=-1)[0]
     elif kind == "pool":
@@ -412,8 +479,9 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
             y = b.node("GlobalAveragePool", [x])[0]
         else:
             pad = [c["k"] // 2] * 4 if c["stride"] == 1 else [0] * 4
-            y = b.node(c["op"], [x], kernel_shape=[c["k"]] * 2, strides=[c["stride"]] * 2,
-                       pads=pad)[0]  # fmt: skip
+            y = b.node(
+                c["op"], [x], kernel_shape=[c["k"]] * 2, strides=[c["stride"]] * 2, pads=pad
+            )[0]
     elif kind == "elementwise":
         y = _build_elementwise(b, c)
     elif kind == "memory":
@@ -445,8 +513,10 @@ def _build_elementwise(b: _Builder, c: Mapping[str, Any]) -> str:
         return b.node("Mul", [x, b.node("Sigmoid", [x])[0]])[0]
     if op == "BatchNormalization":
         ch = shape[1]
-        return b.node(op, [x, b.weight([ch]), b.weight([ch]), b.weight([ch]),
-                           b.weight([ch], value=np.ones(ch))])[0]  # fmt: skip
+        return b.node(
+            op,
+            [x, b.weight([ch]), b.weight([ch]), b.weight([ch]), b.weight([ch], value=np.ones(ch))],
+        )[0]
     return _activation(b, x, op)
 
 
@@ -463,8 +533,12 @@ def _build_memory(b: _Builder, c: Mapping[str, Any]) -> list[str]:
         sizes = [size // parts] * (parts - 1) + [size - (size // parts) * (parts - 1)]
         if min(sizes) < 1:
             sizes = [size]
-        return b.node("Split", [x, b.weight([len(sizes)], dtype=np.int64, value=sizes)],
-                      n_out=len(sizes), axis=axis)  # fmt: skip
+        return b.node(
+            "Split",
+            [x, b.weight([len(sizes)], dtype=np.int64, value=sizes)],
+            n_out=len(sizes),
+            axis=axis,
+        )
     if op == "Slice":
         half = max(shape[axis] // 2, 1)
         starts = b.weight([1], dtype=np.int64, value=[0])
@@ -545,9 +619,19 @@ class KernelSample:
 def reorder_kernel(shape: tuple[int, ...]) -> Kernel:
     """An NCHWc reorder pair of a tensor, as a kernel to featurize (memory traffic only)."""
     elements = math.prod(shape)
-    return Kernel(kind=REORDER_KIND, op="Reorder", fused=(), nodes=(), inputs=(shape,),
-                  output=shape, macs=0, flops=0, bytes_read=4 * elements,
-                  bytes_written=4 * elements, params=0)  # fmt: skip
+    return Kernel(
+        kind=REORDER_KIND,
+        op="Reorder",
+        fused=(),
+        nodes=(),
+        inputs=(shape,),
+        output=shape,
+        macs=0,
+        flops=0,
+        bytes_read=4 * elements,
+        bytes_written=4 * elements,
+        params=0,
+    )
 
 
 def main_kernel(config: Mapping[str, Any]) -> Kernel:
@@ -565,8 +649,10 @@ def main_kernel(config: Mapping[str, Any]) -> Kernel:
 def op_times(op_profile: Mapping[str, Any] | None) -> dict[str, tuple[int, float]]:
     """{op type: (nodes, ms per inference)} of a measurement's op profile."""
     ops = (op_profile or {}).get("ops") or {}
-    return {str(op): (int(v.get("count", 1)), float(v.get("ms_per_inference", 0.0)))
-            for op, v in ops.items()}  # fmt: skip
+    return {
+        str(op): (int(v.get("count", 1)), float(v.get("ms_per_inference", 0.0)))
+        for op, v in ops.items()
+    }
 
 
 def samples_from_measurements(measurements: Iterable[Any]) -> list[KernelSample]:
@@ -583,9 +669,14 @@ def samples_from_measurements(measurements: Iterable[Any]) -> list[KernelSample]
         config = json.loads(text)
         ms.sort(key=lambda m: m.latency_ms.median)
         chosen = ms[(len(ms) - 1) // 2]
-        out.append(KernelSample(kind=str(config["kind"]), config=config,
-                                latency_ms=float(chosen.latency_ms.median),
-                                op_times=op_times(chosen.op_profile)))  # fmt: skip
+        out.append(
+            KernelSample(
+                kind=str(config["kind"]),
+                config=config,
+                latency_ms=float(chosen.latency_ms.median),
+                op_times=op_times(chosen.op_profile),
+            )
+        )
     return out
 
 
@@ -593,6 +684,10 @@ def measured_samples(store: Any, *, device: str, fingerprint: str) -> list[Kerne
     """Every kernel sample measured on ``device`` under fingerprint hash ``fingerprint``."""
     found = []
     for kind in ALL_KINDS:
-        found += [s.measurement for s in store.measurements(
-            device=device, fingerprint=fingerprint, space=space_name(kind))]  # fmt: skip
+        found += [
+            s.measurement
+            for s in store.measurements(
+                device=device, fingerprint=fingerprint, space=space_name(kind)
+            )
+        ]
     return samples_from_measurements(found)

@@ -1,9 +1,9 @@
 """Kernel-level latency prediction for arbitrary ONNX models.
 
 A model is split into the kernels onnxruntime's CPU provider runs
-(:func:`~predictors.kernel_features.split_kernels`, which documents the fusion rules);
+(:func:`~hwnas.predictors.kernel_features.split_kernels`, which documents the fusion rules);
 each kernel is predicted by a model of its kind, trained on single-kernel models
-sampled and measured on the device (:mod:`predictors.kernel_sampler`); the model's
+sampled and measured on the device (:mod:`hwnas.predictors.kernel_sampler`); the model's
 latency is
 
     per-model overhead + sum over kernels of the kernel's prediction.
@@ -33,7 +33,7 @@ weights and inputs stay in the caches); inside a network other layers evict them
 memory-bound kernels with large weights (a classifier Gemm at batch 1, 1x1 convs on tiny
 feature maps) run slower there than predicted; the benchmark's MobileNetV2-like chains
 come out 10-18% low for this reason. Fusions and layouts are onnxruntime's CPU
-provider's (see :mod:`predictors.kernel_features`); other runtimes need other rules.
+provider's (see :mod:`hwnas.predictors.kernel_features`); other runtimes need other rules.
 
 The artifact is a directory: one LightGBM text model per residual regressor plus
 ``meta.json`` (format version, device, fingerprint hash, kinds with their cost-model
@@ -54,9 +54,9 @@ from typing import Any
 import numpy as np
 import onnx
 
-from predictors.errors import ArtifactError, NotFittedError, PredictorError
-from predictors.kernel_features import FEATURE_NAMES, Kernel, kernel_features, split_kernels
-from predictors.kernel_sampler import (
+from hwnas.predictors.errors import ArtifactError, NotFittedError, PredictorError
+from hwnas.predictors.kernel_features import FEATURE_NAMES, Kernel, kernel_features, split_kernels
+from hwnas.predictors.kernel_sampler import (
     OVERHEAD_KIND,
     REORDER_KIND,
     SAMPLED_KINDS,
@@ -65,15 +65,25 @@ from predictors.kernel_sampler import (
     reorder_kernel,
 )
 
-__all__ = ["FORMAT", "KernelPredictor", "estimate_overhead", "is_kernel_predictor",
-           "split_kernels"]
+__all__ = ["FORMAT", "KernelPredictor", "estimate_overhead", "is_kernel_predictor", "split_kernels"]
 
 FORMAT = "hwnas-kernel-predictor"
 FORMAT_VERSION = 1
 GENERIC = "generic"
 #: Kind-agnostic features of the generic regressor (``other`` kernels, thin kinds).
-GENERIC_FEATURES = ("n_inputs", "macs", "flops", "bytes_read", "bytes_written", "params",
-                    "intensity", "elements_out", "log_macs", "log_bytes", "log_elements")
+GENERIC_FEATURES = (
+    "n_inputs",
+    "macs",
+    "flops",
+    "bytes_read",
+    "bytes_written",
+    "params",
+    "intensity",
+    "elements_out",
+    "log_macs",
+    "log_bytes",
+    "log_elements",
+)
 _GENERIC_COLS = [FEATURE_NAMES.index(f) for f in GENERIC_FEATURES]
 #: A fused residual sum costs this fraction of a standalone Add of the same tensor.
 RESIDUAL_FRACTION = 1.0 / 3.0
@@ -87,8 +97,7 @@ def estimate_overhead(samples: Sequence[KernelSample]) -> tuple[float, float]:
     """
     from scipy import stats
 
-    chains = [(float(s.config["chain"]), s.latency_ms) for s in samples
-              if s.kind == OVERHEAD_KIND]  # fmt: skip
+    chains = [(float(s.config["chain"]), s.latency_ms) for s in samples if s.kind == OVERHEAD_KIND]
     if len({c for c, _ in chains}) >= 3:
         x, y = np.array([c for c, _ in chains]), np.array([t for _, t in chains])
         fit = stats.theilslopes(y, x)
@@ -101,22 +110,39 @@ def estimate_overhead(samples: Sequence[KernelSample]) -> tuple[float, float]:
 def profiler_node_ms(samples: Sequence[KernelSample], kernel_ms: float) -> float:
     """What onnxruntime's profiler adds to each node: the profiled time per ``Neg`` node of
     the overhead chains less the per-kernel overhead that timing shows (0 without)."""
-    per_node = [ms / count for s in samples if s.kind == OVERHEAD_KIND
-                for op, (count, ms) in s.op_times.items() if count > 0]  # fmt: skip
+    per_node = [
+        ms / count
+        for s in samples
+        if s.kind == OVERHEAD_KIND
+        for op, (count, ms) in s.op_times.items()
+        if count > 0
+    ]
     return max(float(np.median(per_node)) - kernel_ms, 0.0) if per_node else 0.0
 
 
 def _booster_params(seed: int) -> dict[str, Any]:
     return {
-        "objective": "huber", "alpha": 0.3, "learning_rate": 0.05, "num_leaves": 7,
-        "min_data_in_leaf": 3, "min_data_in_bin": 1, "feature_fraction": 0.9,
-        "bagging_fraction": 0.9, "bagging_freq": 1, "lambda_l2": 5.0, "seed": seed,
-        "deterministic": True, "force_row_wise": True, "num_threads": 1, "verbose": -1,
-    }  # fmt: skip
+        "objective": "huber",
+        "alpha": 0.3,
+        "learning_rate": 0.05,
+        "num_leaves": 7,
+        "min_data_in_leaf": 3,
+        "min_data_in_bin": 1,
+        "feature_fraction": 0.9,
+        "bagging_fraction": 0.9,
+        "bagging_freq": 1,
+        "lambda_l2": 5.0,
+        "seed": seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        "num_threads": 1,
+        "verbose": -1,
+    }
 
 
-_COST_COLS = [FEATURE_NAMES.index(f) for f in ("macs", "bytes_read", "bytes_written",
-                                               "elements_out")]  # fmt: skip
+_COST_COLS = [
+    FEATURE_NAMES.index(f) for f in ("macs", "bytes_read", "bytes_written", "elements_out")
+]
 
 
 def _cost_terms(x: np.ndarray) -> np.ndarray:
@@ -148,16 +174,18 @@ def cost_model_log_ms(x: np.ndarray, coef: np.ndarray) -> np.ndarray:
     return np.log(np.maximum(_cost_terms(x) @ coef, 1e-6))
 
 
-def _train_residual(x: np.ndarray, r: np.ndarray, *, seed: int, names: Sequence[str],
-                    rounds: int) -> Any:  # fmt: skip
+def _train_residual(
+    x: np.ndarray, r: np.ndarray, *, seed: int, names: Sequence[str], rounds: int
+) -> Any:
     import lightgbm as lgb
 
     data = lgb.Dataset(x, r, feature_name=list(names), params={"feature_pre_filter": False})
     return lgb.train(_booster_params(seed), data, num_boost_round=rounds)
 
 
-def fit_kind(x: np.ndarray, y: np.ndarray, *, seed: int, generic: bool = False,
-             rounds: int = 150) -> tuple[np.ndarray, Any, dict[str, Any]]:  # fmt: skip
+def fit_kind(
+    x: np.ndarray, y: np.ndarray, *, seed: int, generic: bool = False, rounds: int = 150
+) -> tuple[np.ndarray, Any, dict[str, Any]]:
     """(cost-model coefficients, residual booster or None, training report) of one kind.
 
     The cost model alone and the cost model plus a LightGBM regressor of its log
@@ -176,8 +204,9 @@ def fit_kind(x: np.ndarray, y: np.ndarray, *, seed: int, generic: bool = False,
             train = np.setdiff1d(np.arange(n), fold)
             coef = fit_cost_model(x[train], y[train])
             base = cost_model_log_ms(x[train], coef)
-            booster = _train_residual(x[train][:, cols], y[train] - base, seed=seed,
-                                      names=names, rounds=rounds)  # fmt: skip
+            booster = _train_residual(
+                x[train][:, cols], y[train] - base, seed=seed, names=names, rounds=rounds
+            )
             plain = cost_model_log_ms(x[fold], coef)
             errors[False] += list(np.abs(plain - y[fold]))
             errors[True] += list(np.abs(plain + booster.predict(x[fold][:, cols]) - y[fold]))
@@ -186,10 +215,15 @@ def fit_kind(x: np.ndarray, y: np.ndarray, *, seed: int, generic: bool = False,
     coef = fit_cost_model(x, y)
     booster = None
     if use_residual:
-        booster = _train_residual(x[:, cols], y - cost_model_log_ms(x, coef), seed=seed,
-                                  names=names, rounds=rounds)  # fmt: skip
-    report = {"n": n, "cv_mape": cv_mape, "residual_model": use_residual,
-              "cost_model": [float(c) for c in coef]}  # fmt: skip
+        booster = _train_residual(
+            x[:, cols], y - cost_model_log_ms(x, coef), seed=seed, names=names, rounds=rounds
+        )
+    report = {
+        "n": n,
+        "cv_mape": cv_mape,
+        "residual_model": use_residual,
+        "cost_model": [float(c) for c in coef],
+    }
     return coef, booster, report
 
 
@@ -214,7 +248,7 @@ class KernelPredictor:
     summed with overheads.
 
     ``fit`` returns self; fitted state ends in ``_``; using it unfitted raises
-    :class:`~predictors.errors.NotFittedError`.
+    :class:`~hwnas.predictors.errors.NotFittedError`.
     """
 
     def __init__(self, *, seed: int = 0, min_samples: int = 8, rounds: int = 150) -> None:
@@ -226,9 +260,10 @@ class KernelPredictor:
 
     # -- training -----------------------------------------------------------------------
 
-    def fit(self, samples: Sequence[KernelSample], *, device: str,
-            fingerprint: str) -> KernelPredictor:  # fmt: skip
-        """Train from measured kernel samples (see :func:`~predictors.kernel_sampler.
+    def fit(
+        self, samples: Sequence[KernelSample], *, device: str, fingerprint: str
+    ) -> KernelPredictor:
+        """Train from measured kernel samples (see :func:`~hwnas.predictors.kernel_sampler.
         measured_samples`) of one device under one fingerprint."""
         model_ms, kernel_ms = estimate_overhead(samples)
         node_ms = profiler_node_ms(samples, kernel_ms)
@@ -257,21 +292,22 @@ class KernelPredictor:
             )
         for kind, (xs, ys) in sorted(rows.items()):
             if len(ys) >= self.min_samples:
-                coef, booster, report = fit_kind(np.vstack(xs), np.asarray(ys), seed=self.seed,
-                                                 rounds=self.rounds)  # fmt: skip
+                coef, booster, report = fit_kind(
+                    np.vstack(xs), np.asarray(ys), seed=self.seed, rounds=self.rounds
+                )
                 self.models_[kind], self.training_[kind] = (coef, booster), report
         all_x = np.vstack([x for xs, _ in rows.values() for x in xs])
         all_y = np.asarray([y for _, ys in rows.values() for y in ys])
-        coef, booster, report = fit_kind(all_x, all_y, seed=self.seed, generic=True,
-                                         rounds=self.rounds)  # fmt: skip
+        coef, booster, report = fit_kind(
+            all_x, all_y, seed=self.seed, generic=True, rounds=self.rounds
+        )
         self.models_[GENERIC], self.training_[GENERIC] = (coef, booster), report
         self.device_, self.fingerprint_ = device, fingerprint
         self.overhead_model_ms_, self.overhead_kernel_ms_ = model_ms, kernel_ms
         self.profiler_node_ms_ = node_ms
         return self
 
-    def _own_ms(self, s: KernelSample, kernel: Kernel, model_ms: float,
-                node_ms: float) -> float:  # fmt: skip
+    def _own_ms(self, s: KernelSample, kernel: Kernel, model_ms: float, node_ms: float) -> float:
         """A sample's own kernel time: its latency less the per-model overhead and the
         NCHWc reorders its op profile shows (their measured cost where reorders were
         measured, but at least the op profile's share; else that share)."""
@@ -317,8 +353,9 @@ class KernelPredictor:
             else:
                 by_model.setdefault(k.kind if k.kind in self.models_ else GENERIC, []).append(i)
         for name, idx in by_model.items():
-            ms[idx] = np.exp(self._log_ms(name, np.vstack([kernel_features(kernels[i])
-                                                            for i in idx])))  # fmt: skip
+            ms[idx] = np.exp(
+                self._log_ms(name, np.vstack([kernel_features(kernels[i]) for i in idx]))
+            )
             for i in idx:
                 source[i] = name
         for i, k in enumerate(kernels):
@@ -329,23 +366,38 @@ class KernelPredictor:
     def _residual_ms(self, conv: Kernel) -> float:
         """Approximate cost of a residual sum fused into a conv (see the module doc)."""
         el = math.prod(conv.output)
-        add = Kernel(kind="elementwise", op="Add", fused=(), nodes=(), inputs=(conv.output,) * 2,
-                     output=conv.output, macs=0, flops=el, bytes_read=8 * el,
-                     bytes_written=4 * el, params=0, attrs={"broadcast": 0})  # fmt: skip
+        add = Kernel(
+            kind="elementwise",
+            op="Add",
+            fused=(),
+            nodes=(),
+            inputs=(conv.output,) * 2,
+            output=conv.output,
+            macs=0,
+            flops=el,
+            bytes_read=8 * el,
+            bytes_written=4 * el,
+            params=0,
+            attrs={"broadcast": 0},
+        )
         ms, _ = self.predict_kernels([add])
         return max(float(ms[0]) - self.overhead_kernel_ms_, 0.0) * RESIDUAL_FRACTION
 
     def predict_onnx(
-        self, model: str | Path | onnx.ModelProto, *,
+        self,
+        model: str | Path | onnx.ModelProto,
+        *,
         shapes: Mapping[str, Sequence[int]] | None = None,
-    ) -> tuple[float, list[dict[str, Any]]]:  # fmt: skip
+    ) -> tuple[float, list[dict[str, Any]]]:
         """(predicted total ms, one row per kernel) for an ONNX file or model."""
         self._check_fitted()
         proto = model if isinstance(model, onnx.ModelProto) else onnx.load(str(model))
         kernels = split_kernels(proto, shapes)
         ms, source = self.predict_kernels(kernels)
-        rows = [{"index": i, **k.to_dict(), "ms": float(t), "regressor": src}
-                for i, (k, t, src) in enumerate(zip(kernels, ms, source, strict=True))]
+        rows = [
+            {"index": i, **k.to_dict(), "ms": float(t), "regressor": src}
+            for i, (k, t, src) in enumerate(zip(kernels, ms, source, strict=True))
+        ]
         return float(self.overhead_model_ms_ + ms.sum()), rows
 
     # -- artifact -----------------------------------------------------------------------
@@ -353,12 +405,15 @@ class KernelPredictor:
     def summary(self) -> dict[str, Any]:
         self._check_fitted()
         return {
-            "device": self.device_, "fingerprint": self.fingerprint_,
-            "overhead": {"model_ms": self.overhead_model_ms_,
-                         "kernel_ms": self.overhead_kernel_ms_,
-                         "profiler_node_ms": getattr(self, "profiler_node_ms_", 0.0)},
+            "device": self.device_,
+            "fingerprint": self.fingerprint_,
+            "overhead": {
+                "model_ms": self.overhead_model_ms_,
+                "kernel_ms": self.overhead_kernel_ms_,
+                "profiler_node_ms": getattr(self, "profiler_node_ms_", 0.0),
+            },
             "kinds": dict(self.training_),
-        }  # fmt: skip
+        }
 
     def save(self, directory: str | Path) -> Path:
         """Write the LightGBM text models and meta.json to ``directory``."""
@@ -375,23 +430,32 @@ class KernelPredictor:
                     entry.update(file=f"{name}.txt", sha256=_sha256(text))
                 models[name] = entry
             meta = {
-                "format": FORMAT, "format_version": FORMAT_VERSION,
-                **self.summary(), "seed": self.seed, "min_samples": self.min_samples,
-                "rounds": self.rounds, "feature_names": list(FEATURE_NAMES),
-                "generic_features": list(GENERIC_FEATURES), "sampled_kinds": list(SAMPLED_KINDS),
-                "models": models, "versions": _versions(),
-            }  # fmt: skip
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                **self.summary(),
+                "seed": self.seed,
+                "min_samples": self.min_samples,
+                "rounds": self.rounds,
+                "feature_names": list(FEATURE_NAMES),
+                "generic_features": list(GENERIC_FEATURES),
+                "sampled_kinds": list(SAMPLED_KINDS),
+                "models": models,
+                "versions": _versions(),
+            }
             tmp = path / f"meta.json.{os.getpid()}.tmp"
             tmp.write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
             os.replace(tmp, path / "meta.json")
         except OSError as exc:
-            raise ArtifactError(f"cannot write the predictor to {path} ({exc.strerror or exc}); "
-                                f"choose a writable -o DIR") from None  # fmt: skip
+            raise ArtifactError(
+                f"cannot write the predictor to {path} ({exc.strerror or exc}); "
+                f"choose a writable -o DIR"
+            ) from None
         return path
 
     @classmethod
-    def load(cls, directory: str | Path, *, device: str | None = None,
-             fingerprint: str | None = None) -> KernelPredictor:  # fmt: skip
+    def load(
+        cls, directory: str | Path, *, device: str | None = None, fingerprint: str | None = None
+    ) -> KernelPredictor:
         """Read a predictor directory; refuse one that is incomplete, tampered with, of
         another format or feature set, or (when given) of another device or fingerprint."""
         import lightgbm as lgb
@@ -404,25 +468,33 @@ class KernelPredictor:
                     f"{path} predicts for {key} {meta.get(key)!r}, not {want!r}; build one for "
                     f"it with `hwnas kernels build --device ...`"
                 )
-        self = cls(seed=int(meta.get("seed", 0)), min_samples=int(meta.get("min_samples", 8)),
-                   rounds=int(meta.get("rounds", 150)))  # fmt: skip
+        self = cls(
+            seed=int(meta.get("seed", 0)),
+            min_samples=int(meta.get("min_samples", 8)),
+            rounds=int(meta.get("rounds", 150)),
+        )
         self.models_ = {}
         for name, entry in meta["models"].items():
             coef = np.asarray(entry["cost_model"], dtype=np.float64)
             if coef.shape != (4,) or not np.all(np.isfinite(coef)) or np.any(coef < 0):
-                raise ArtifactError(f"{path}/meta.json has a bad cost model for {name!r}; "
-                                    f"build the predictor again")  # fmt: skip
+                raise ArtifactError(
+                    f"{path}/meta.json has a bad cost model for {name!r}; build the predictor again"
+                )
             booster = None
             if entry.get("file"):
                 file = path / str(entry["file"])
                 try:
                     text = file.read_text(encoding="utf-8")
                 except OSError:
-                    raise ArtifactError(f"{path} is incomplete: {entry['file']} is missing; "
-                                        f"build the predictor again") from None  # fmt: skip
+                    raise ArtifactError(
+                        f"{path} is incomplete: {entry['file']} is missing; "
+                        f"build the predictor again"
+                    ) from None
                 if _sha256(text) != entry.get("sha256"):
-                    raise ArtifactError(f"{file} does not match the hash in meta.json (edited "
-                                        f"or corrupt); build the predictor again")  # fmt: skip
+                    raise ArtifactError(
+                        f"{file} does not match the hash in meta.json (edited "
+                        f"or corrupt); build the predictor again"
+                    )
                 booster = lgb.Booster(model_str=text)
             self.models_[name] = (coef, booster)
         self.training_ = dict(meta.get("kinds") or {})
@@ -445,27 +517,39 @@ def is_kernel_predictor(directory: str | Path) -> bool:
 
 def _read_meta(path: Path) -> dict[str, Any]:
     if not path.is_dir():
-        raise ArtifactError(f"{path} is not a kernel predictor directory (it does not exist or "
-                            f"is a file); build one with `hwnas kernels build -o {path}`")
+        raise ArtifactError(
+            f"{path} is not a kernel predictor directory (it does not exist or "
+            f"is a file); build one with `hwnas kernels build -o {path}`"
+        )
     try:
         meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ArtifactError(f"{path} has no meta.json, so it is not a kernel predictor; build "
-                            f"one with `hwnas kernels build -o {path}`") from None
+        raise ArtifactError(
+            f"{path} has no meta.json, so it is not a kernel predictor; build "
+            f"one with `hwnas kernels build -o {path}`"
+        ) from None
     except (OSError, ValueError) as exc:
-        raise ArtifactError(f"{path}/meta.json is unreadable or not JSON ({exc}); build the "
-                            f"predictor again") from None  # fmt: skip
+        raise ArtifactError(
+            f"{path}/meta.json is unreadable or not JSON ({exc}); build the predictor again"
+        ) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         what = meta.get("format") if isinstance(meta, dict) else None
-        raise ArtifactError(f"{path} holds a {what!r} artifact, not a kernel predictor "
-                            f"({FORMAT}); pass a directory written by `hwnas kernels build`")
+        raise ArtifactError(
+            f"{path} holds a {what!r} artifact, not a kernel predictor "
+            f"({FORMAT}); pass a directory written by `hwnas kernels build`"
+        )
     if meta.get("format_version") != FORMAT_VERSION:
-        raise ArtifactError(f"{path} has format version {meta.get('format_version')!r}; this "
-                            f"hwnas reads {FORMAT_VERSION}. Build the predictor again.")
-    if meta.get("feature_names") != list(FEATURE_NAMES) or \
-            meta.get("generic_features") != list(GENERIC_FEATURES):
-        raise ArtifactError(f"{path} was built with another kernel feature set than this hwnas "
-                            f"uses; build the predictor again (the measurements are reused)")
+        raise ArtifactError(
+            f"{path} has format version {meta.get('format_version')!r}; this "
+            f"hwnas reads {FORMAT_VERSION}. Build the predictor again."
+        )
+    if meta.get("feature_names") != list(FEATURE_NAMES) or meta.get("generic_features") != list(
+        GENERIC_FEATURES
+    ):
+        raise ArtifactError(
+            f"{path} was built with another kernel feature set than this hwnas "
+            f"uses; build the predictor again (the measurements are reused)"
+        )
     for key in ("device", "fingerprint", "overhead", "models"):
         if key not in meta:
             raise ArtifactError(f"{path}/meta.json lacks {key!r}; build the predictor again")

@@ -24,7 +24,7 @@ What makes them good (measured in ``benchmarks/predictors.py``):
   conformity scores), so that the nominal share of held-out values falls inside. Each
   interval also contains its point prediction.
 
-Models are saved in LightGBM's text format only (see ``predictors.artifacts``).
+Models are saved in LightGBM's text format only (see ``hwnas.predictors.artifacts``).
 """
 
 from __future__ import annotations
@@ -39,9 +39,8 @@ import lightgbm as lgb
 import numpy as np
 from scipy.optimize import nnls
 
-from hwnas.spaces import SearchSpace
-from predictors import metrics
-from predictors.base import (
+from hwnas.predictors import metrics
+from hwnas.predictors.base import (
     Interval,
     Origin,
     Predictor,
@@ -50,7 +49,8 @@ from predictors.base import (
     resolve_space,
     training_hash,
 )
-from predictors.errors import ArtifactError, PredictorError
+from hwnas.predictors.errors import ArtifactError, PredictorError
+from hwnas.spaces import SearchSpace
 
 #: LightGBM parameters of every model; ``params=`` overrides or adds to them.
 DEFAULT_PARAMS: dict[str, Any] = {
@@ -83,7 +83,7 @@ def _read_block_table(directory: Path, state: Mapping[str, Any], space: SearchSp
     """The lookup table saved with a predictor, or None if it was trained without one."""
     if not state.get("block_table"):
         return None
-    from predictors.lut import read_table
+    from hwnas.predictors.lut import read_table
 
     try:
         return read_table(directory / str(state["block_table"]), space=space)
@@ -98,8 +98,9 @@ def _fit_cost_model(costs: np.ndarray, values: np.ndarray) -> np.ndarray:
     design = np.column_stack([costs, np.ones(costs.shape[0])])
     scale = np.abs(design).max(axis=0)
     scale[scale == 0] = 1.0
-    weights, _ = nnls(design / scale / values[:, None], np.ones(values.size),
-                      maxiter=50 * design.shape[1])  # fmt: skip
+    weights, _ = nnls(
+        design / scale / values[:, None], np.ones(values.size), maxiter=50 * design.shape[1]
+    )
     return np.asarray(weights / scale, dtype=np.float64)
 
 
@@ -117,7 +118,7 @@ class LightGBMPredictor(Predictor):
     nominal low and high quantiles), ``max_rounds``, ``early_stopping_rounds``,
     ``params`` (LightGBM parameters over :data:`DEFAULT_PARAMS`), ``cost_model``
     (fit the feature set's cost columns first, where it has any), ``block_table`` (a
-    ``predictors.lut.LookupTable`` of the device: its block sum becomes a feature and a
+    ``hwnas.predictors.lut.LookupTable`` of the device: its block sum becomes a feature and a
     cost column, and the table is saved with the predictor) and ``n_jobs``
     (threads for training and prediction; 0 lets OpenMP choose). One thread is the
     default: on tables of a few thousand rows it is as fast as two, and OpenMP's
@@ -199,9 +200,12 @@ class LightGBMPredictor(Predictor):
 
     def _lgb_params(self, **extra: Any) -> dict[str, Any]:
         return {
-            **DEFAULT_PARAMS, **self.params, **extra,
-            "seed": self.seed, "num_threads": self.n_jobs,
-        }  # fmt: skip
+            **DEFAULT_PARAMS,
+            **self.params,
+            **extra,
+            "seed": self.seed,
+            "num_threads": self.n_jobs,
+        }
 
     # -- training --------------------------------------------------------------------------
 
@@ -237,8 +241,9 @@ class LightGBMPredictor(Predictor):
         self.cost_columns_ = self.features.cost_columns() if self.cost_model else []
         self.cost_weights_ = (
             _fit_cost_model(features[train][:, self.cost_columns_], values[train] + offset)
-            if self.cost_columns_ else None
-        )  # fmt: skip
+            if self.cost_columns_
+            else None
+        )
         x, baseline = self._tree_inputs(features)
         target = np.log(values + offset) - baseline
         if self.cost_weights_ is not None:
@@ -247,36 +252,54 @@ class LightGBMPredictor(Predictor):
 
         def dataset(rows: np.ndarray, reference: lgb.Dataset | None = None) -> lgb.Dataset:
             return lgb.Dataset(
-                x[rows], target[rows], feature_name=lgb_names, reference=reference,
+                x[rows],
+                target[rows],
+                feature_name=lgb_names,
+                reference=reference,
                 params={"min_data_in_bin": 1, "feature_pre_filter": False, "verbose": -1},
                 free_raw_data=False,
-            )  # fmt: skip
+            )
 
         train_set = dataset(train)
         val_set = dataset(val, train_set)
 
         def stop() -> list[Callable[..., Any]]:  # a fresh callback per model: it keeps state
-            return [lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True,
-                                       verbose=False)]  # fmt: skip
+            return [
+                lgb.early_stopping(
+                    self.early_stopping_rounds, first_metric_only=True, verbose=False
+                )
+            ]
 
-        point = lgb.train(self._lgb_params(), train_set, num_boost_round=self.max_rounds,
-                          valid_sets=[val_set], callbacks=stop())  # fmt: skip
+        point = lgb.train(
+            self._lgb_params(),
+            train_set,
+            num_boost_round=self.max_rounds,
+            valid_sets=[val_set],
+            callbacks=stop(),
+        )
         best = max(1, point.best_iteration or point.current_iteration())
-        val_pred = self._from_log(np.asarray(point.predict(x[val], num_iteration=best)),
-                                  baseline[val])  # fmt: skip
+        val_pred = self._from_log(
+            np.asarray(point.predict(x[val], num_iteration=best)), baseline[val]
+        )
         validation = metrics.report(values[val], val_pred)
 
         quantile_models = []
         for alpha in self.quantiles:
             params = self._lgb_params(objective="quantile", alpha=alpha, metric="quantile")
             quantile_models.append(
-                lgb.train(params, train_set, num_boost_round=self.max_rounds,
-                          valid_sets=[val_set], callbacks=stop())  # fmt: skip
+                lgb.train(
+                    params,
+                    train_set,
+                    num_boost_round=self.max_rounds,
+                    valid_sets=[val_set],
+                    callbacks=stop(),
+                )
             )
         low_model, high_model = quantile_models
         # Conformalized quantile regression on the validation split (log scale).
-        scores = np.maximum(low_model.predict(x[val]) - target[val],
-                            target[val] - high_model.predict(x[val]))  # fmt: skip
+        scores = np.maximum(
+            low_model.predict(x[val]) - target[val], target[val] - high_model.predict(x[val])
+        )
         miss = self.quantiles[0] + (1.0 - self.quantiles[1])
         level = min(1.0, math.ceil((n_val + 1) * (1.0 - miss)) / n_val)
         calibration = float(np.quantile(scores, level, method="higher"))
@@ -336,17 +359,21 @@ class LightGBMPredictor(Predictor):
         )
         return Interval(value, np.minimum(low, value), np.maximum(high, value))
 
-    # -- artifact hooks (see predictors.artifacts) -------------------------------------------
+    # -- artifact hooks (see hwnas.predictors.artifacts) -------------------------------------------
 
     def _state(self) -> dict[str, Any]:
         self.check_is_fitted()
         return {
             "target": {
-                "transform": "log", "offset": self.target_offset_, "center": self.target_center_
+                "transform": "log",
+                "offset": self.target_offset_,
+                "center": self.target_center_,
             },
             "interval": {"quantiles": list(self.quantiles), "calibration": self.interval_offset_},
             "block_table": None if self.block_table is None else TABLE_FILE,
-            "cost_model": None if self.cost_weights_ is None else {
+            "cost_model": None
+            if self.cost_weights_ is None
+            else {
                 "columns": [self.feature_names_[i] for i in self.cost_columns_],
                 "weights": [float(w) for w in self.cost_weights_[:-1]],
                 "constant": float(self.cost_weights_[-1]),
@@ -374,22 +401,29 @@ class LightGBMPredictor(Predictor):
         return [*MODEL_FILES, TABLE_FILE]
 
     @classmethod
-    def _restore(cls, space: SearchSpace, meta: Mapping[str, Any], directory: Path, *,
-                 force: bool = False) -> LightGBMPredictor:  # fmt: skip
+    def _restore(
+        cls, space: SearchSpace, meta: Mapping[str, Any], directory: Path, *, force: bool = False
+    ) -> LightGBMPredictor:
         state = meta["state"]
         training = state["training"]
         quantiles = state["interval"]["quantiles"]
-        params = {k: v for k, v in training["params"].items()
-                  if k not in _RESERVED and DEFAULT_PARAMS.get(k) != v}  # fmt: skip
+        params = {
+            k: v
+            for k, v in training["params"].items()
+            if k not in _RESERVED and DEFAULT_PARAMS.get(k) != v
+        }
         new = cls(
-            space=space, metric=meta["metric"], seed=int(training["seed"]),
+            space=space,
+            metric=meta["metric"],
+            seed=int(training["seed"]),
             validation_fraction=float(training["validation_fraction"]),
             quantiles=(float(quantiles[0]), float(quantiles[1])),
             max_rounds=int(training["max_rounds"]),
-            early_stopping_rounds=int(training["early_stopping_rounds"]), params=params,
+            early_stopping_rounds=int(training["early_stopping_rounds"]),
+            params=params,
             cost_model=state.get("cost_model") is not None,
             block_table=_read_block_table(directory, state, space),
-        )  # fmt: skip
+        )
         boosters = []
         for name in MODEL_FILES:
             path = directory / name

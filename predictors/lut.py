@@ -1,7 +1,7 @@
 """The lookup-table predictor: a network's latency as the sum of its blocks' medians.
 
 ``LookupTable.from_store`` reads the per-block measurements ``hwnas lut build`` stored
-(``profiler.lut``: arch space ``"<space>:blocks"``, one block key per measurement) and
+(``hwnas.profiler.lut``: arch space ``"<space>:blocks"``, one block key per measurement) and
 keeps, per block, n, mean, std, p10, p50 and p90 (ms). ``predict(arch)`` is
 
     scale * sum over the blocks of arch of max(p50 - floor, 0) + offset
@@ -40,10 +40,10 @@ from typing import Any
 import numpy as np
 
 from hwnas.errors import UsageError
+from hwnas.predictors import metrics
+from hwnas.predictors.errors import PredictorError
 from hwnas.spaces.base import Block, InvalidArchError, SearchSpace
 from hwnas.store import Store
-from predictors import metrics
-from predictors.errors import PredictorError
 
 FORMAT = "hwnas.lut"
 SCHEMA_VERSION = 1
@@ -58,7 +58,7 @@ STATISTICS = {"p50": ("p50_ms", "median"), "p10": ("p10_ms", "p10")}
 #: An affine fit needs this many networks; with two it would interpolate their noise.
 MIN_AFFINE_NETWORKS = 3
 TABLE_FORMATS = ("csv", "json")
-# The same as profiler.lut.BLOCKS_SUFFIX and FLOOR_BLOCK (predictors do not import profiler).
+# The same as hwnas.profiler.lut.BLOCKS_SUFFIX and FLOOR_BLOCK (predictors do not import profiler).
 _BLOCKS_SUFFIX = ":blocks"
 FLOOR_BLOCK = Block("runner_floor", (1,), (1,), {})
 FLOOR_KEY = FLOOR_BLOCK.key
@@ -97,13 +97,16 @@ class BlockStats:
     def from_dict(cls, data: Mapping[str, Any]) -> BlockStats:
         try:
             return cls(
-                key=str(data["key"]), op=str(data["op"]),
-                input_shape=_shape(data["input_shape"]), output_shape=_shape(data["output_shape"]),
-                params=dict(data["params"]), n=int(data["n"]),
+                key=str(data["key"]),
+                op=str(data["op"]),
+                input_shape=_shape(data["input_shape"]),
+                output_shape=_shape(data["output_shape"]),
+                params=dict(data["params"]),
+                n=int(data["n"]),
                 **{k: float(data[k]) for k in STAT_KEYS[1:]},
                 measurement_id=_optional_int(data.get("measurement_id")),
                 model_hash=data.get("model_hash") or None,
-            )  # fmt: skip
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise LookupTableError(
                 f"a block row of the lookup table is malformed ({type(exc).__name__}: {exc}); "
@@ -146,10 +149,13 @@ class Calibration:
             mode = str(data.get("mode", "none"))
             if mode not in CALIBRATION_MODES:
                 raise ValueError(f"unknown mode {mode!r}")
-            return cls(mode=mode, scale=float(data.get("scale", 1.0)),
-                       offset=float(data.get("offset", 0.0)),
-                       archs=tuple(str(a) for a in data.get("archs") or ()),
-                       note=data.get("note"))  # fmt: skip
+            return cls(
+                mode=mode,
+                scale=float(data.get("scale", 1.0)),
+                offset=float(data.get("offset", 0.0)),
+                archs=tuple(str(a) for a in data.get("archs") or ()),
+                note=data.get("note"),
+            )
         except (TypeError, ValueError) as exc:
             raise LookupTableError(f"the lookup table's calibration is malformed: {exc}") from None
 
@@ -213,16 +219,22 @@ class LookupTable:
 
     def __post_init__(self) -> None:
         if self.statistic not in STATISTICS:
-            raise ValueError(f"statistic must be one of {', '.join(STATISTICS)}, got "
-                             f"{self.statistic!r}")  # fmt: skip
+            raise ValueError(
+                f"statistic must be one of {', '.join(STATISTICS)}, got {self.statistic!r}"
+            )
 
     # -- building -----------------------------------------------------------------------
 
     @classmethod
     def from_store(
-        cls, store: Store, space: SearchSpace, device: str, fingerprint: str | None = None, *,
+        cls,
+        store: Store,
+        space: SearchSpace,
+        device: str,
+        fingerprint: str | None = None,
+        *,
         statistic: str = "p50",
-    ) -> LookupTable:  # fmt: skip
+    ) -> LookupTable:
         """The table of ``space`` on ``device`` from the block measurements in ``store``.
 
         ``fingerprint`` (a hash or its start) selects one; without it the device's block
@@ -253,7 +265,7 @@ class LookupTable:
                 f"{len(by_fp)} fingerprints, whose numbers are not comparable: {listing}. "
                 f"Choose one with --fingerprint HASH (the last one is usually current)."
             )
-        (fp_hash, rows), = by_fp.items()
+        ((fp_hash, rows),) = by_fp.items()
         latest = {s.measurement.arch.string: s for s in rows}  # oldest first: the last wins
         missing = [b.key for b in wanted if b.key not in latest]
         if missing:
@@ -265,8 +277,9 @@ class LookupTable:
                 f"measure them with `{build}` (it skips the measured ones)."
             )
         table = {b.key: _stats(b, latest[b.key]) for b in wanted}
-        return cls(space=space, device=device, fingerprint=fp_hash, blocks=table,
-                   statistic=statistic)  # fmt: skip
+        return cls(
+            space=space, device=device, fingerprint=fp_hash, blocks=table, statistic=statistic
+        )
 
     # -- predicting ---------------------------------------------------------------------
 
@@ -316,8 +329,9 @@ class LookupTable:
         device under this fingerprint. Returns self."""
         archs = list(measured)
         sums = [self.block_sum(a) for a in archs]
-        self.calibration_ = fit_calibration(sums, [measured[a] for a in archs], mode=mode,
-                                            archs=archs)  # fmt: skip
+        self.calibration_ = fit_calibration(
+            sums, [measured[a] for a in archs], mode=mode, archs=archs
+        )
         return self
 
     def additivity_report(self, held_out: Mapping[str, float]) -> dict[str, Any]:
@@ -353,8 +367,14 @@ class LookupTable:
             row["input_shape"] = "x".join(map(str, b.input_shape))
             row["output_shape"] = "x".join(map(str, b.output_shape))
             row["params"] = json.dumps(b.params, sort_keys=True)
-            out.append({"space": self.space.name, "device": self.device,
-                        "fingerprint": self.fingerprint, **row})  # fmt: skip
+            out.append(
+                {
+                    "space": self.space.name,
+                    "device": self.device,
+                    "fingerprint": self.fingerprint,
+                    **row,
+                }
+            )
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -377,8 +397,10 @@ class LookupTable:
         """A table from ``to_dict`` output; ``space`` defaults to the registered space of
         that name (pass it for a space built with constructor arguments)."""
         if data.get("format") != FORMAT:
-            raise LookupTableError(f"this is not an hwnas lookup table (format "
-                                   f"{data.get('format')!r}, expected {FORMAT!r})")  # fmt: skip
+            raise LookupTableError(
+                f"this is not an hwnas lookup table (format "
+                f"{data.get('format')!r}, expected {FORMAT!r})"
+            )
         version = data.get("schema_version")
         if not isinstance(version, int) or version > SCHEMA_VERSION:
             raise LookupTableError(
@@ -387,19 +409,25 @@ class LookupTable:
             )
         statistic = str(data.get("statistic", "p50"))
         if statistic not in STATISTICS:
-            raise LookupTableError(f"the lookup table's statistic {statistic!r} is not one of "
-                                   f"{', '.join(STATISTICS)}")  # fmt: skip
+            raise LookupTableError(
+                f"the lookup table's statistic {statistic!r} is not one of {', '.join(STATISTICS)}"
+            )
         _check_space_name(data.get("space"), space)
         space = space or _space_named(str(data.get("space")))
         blocks = [BlockStats.from_dict(b) for b in data.get("blocks") or []]
-        return cls(space=space, device=str(data.get("device")),
-                   fingerprint=str(data.get("fingerprint")), blocks={b.key: b for b in blocks},
-                   floor_correction=bool(data.get("floor_correction", True)),
-                   statistic=statistic,
-                   calibration_=Calibration.from_dict(data.get("calibration") or {}))  # fmt: skip
+        return cls(
+            space=space,
+            device=str(data.get("device")),
+            fingerprint=str(data.get("fingerprint")),
+            blocks={b.key: b for b in blocks},
+            floor_correction=bool(data.get("floor_correction", True)),
+            statistic=statistic,
+            calibration_=Calibration.from_dict(data.get("calibration") or {}),
+        )
 
-    def write(self, path: str | Path, *, format: str | None = None,
-              extra: Mapping[str, Any] | None = None) -> Path:  # fmt: skip
+    def write(
+        self, path: str | Path, *, format: str | None = None, extra: Mapping[str, Any] | None = None
+    ) -> Path:
         """Write the table as CSV (one row per block) or JSON (everything, plus ``extra``
         top-level keys); the format comes from ``format`` or the file's suffix."""
         path = Path(path)
@@ -430,9 +458,11 @@ def table_format(path: Path, format: str | None) -> str:
 
 def _check_space_name(name: Any, space: SearchSpace | None) -> None:
     if space is not None and name not in (None, "", space.name):
-        raise LookupTableError(f"this is a lookup table of space {name!r}, not "
-                               f"{space.name!r}; build one with `hwnas lut build --space "
-                               f"{space.name}`")  # fmt: skip
+        raise LookupTableError(
+            f"this is a lookup table of space {name!r}, not "
+            f"{space.name!r}; build one with `hwnas lut build --space "
+            f"{space.name}`"
+        )
 
 
 def read_table(path: str | Path, *, space: SearchSpace | None = None) -> LookupTable:
@@ -442,8 +472,9 @@ def read_table(path: str | Path, *, space: SearchSpace | None = None) -> LookupT
     try:
         text = path.read_text()
     except OSError as exc:
-        raise LookupTableError(f"cannot read the lookup table {str(path)!r}: "
-                               f"{exc.strerror or exc}") from None  # fmt: skip
+        raise LookupTableError(
+            f"cannot read the lookup table {str(path)!r}: {exc.strerror or exc}"
+        ) from None
     if kind == "json":
         try:
             data = json.loads(text)
@@ -458,10 +489,11 @@ def read_table(path: str | Path, *, space: SearchSpace | None = None) -> LookupT
     first = rows[0]
     _check_space_name(first.get("space"), space)
     return LookupTable(
-        space=space or _space_named(first.get("space", "")), device=first.get("device", ""),
+        space=space or _space_named(first.get("space", "")),
+        device=first.get("device", ""),
         fingerprint=first.get("fingerprint", ""),
         blocks={b.key: b for b in (BlockStats.from_dict(r) for r in rows)},
-    )  # fmt: skip
+    )
 
 
 def network_latencies(
@@ -501,11 +533,20 @@ def _stats(block: Block, stored: Any) -> BlockStats:
     m = stored.measurement
     lat = m.latency_ms
     return BlockStats(
-        key=block.key, op=block.op, input_shape=tuple(block.input_shape),
-        output_shape=tuple(block.output_shape), params=dict(block.params), n=lat.n,
-        mean_ms=lat.mean, std_ms=lat.std, p10_ms=lat.p10, p50_ms=lat.median, p90_ms=lat.p90,
-        measurement_id=stored.id, model_hash=m.model_hash,
-    )  # fmt: skip
+        key=block.key,
+        op=block.op,
+        input_shape=tuple(block.input_shape),
+        output_shape=tuple(block.output_shape),
+        params=dict(block.params),
+        n=lat.n,
+        mean_ms=lat.mean,
+        std_ms=lat.std,
+        p10_ms=lat.p10,
+        p50_ms=lat.median,
+        p90_ms=lat.p90,
+        measurement_id=stored.id,
+        model_hash=m.model_hash,
+    )
 
 
 def _space_named(name: str) -> SearchSpace:

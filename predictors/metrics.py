@@ -94,8 +94,7 @@ def report(measured: ArrayLike, predicted: ArrayLike) -> dict[str, float | int]:
 def json_ready(values: dict[str, Any]) -> dict[str, Any]:
     """``values`` with nan/inf floats replaced by ``None`` (JSON has no nan)."""
     return {
-        k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-        for k, v in values.items()
+        k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in values.items()
     }
 
 

@@ -28,9 +28,8 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.optimize import isotonic_regression
 
-from hwnas.spaces import SearchSpace
-from predictors import metrics
-from predictors.base import (
+from hwnas.predictors import metrics
+from hwnas.predictors.base import (
     Interval,
     Origin,
     Predictor,
@@ -38,6 +37,7 @@ from predictors.base import (
     check_training_data,
     training_hash,
 )
+from hwnas.spaces import SearchSpace
 
 CORRECTIONS = ("ridge", "linear", "isotonic")
 #: Fewest measurements on the new device that ``fit`` accepts.
@@ -80,8 +80,9 @@ class TransferPredictor(Predictor):
         if not isinstance(base, Predictor):
             raise ValueError(f"base must be a Predictor, got {type(base).__name__}")
         if correction not in CORRECTIONS:
-            raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}, "
-                             f"got {correction!r}")  # fmt: skip
+            raise ValueError(
+                f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}"
+            )
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ValueError(f"seed must be an int >= 0, got {seed!r}")
         low, high = quantiles
@@ -107,8 +108,9 @@ class TransferPredictor(Predictor):
         return np.hstack([z[:, None], features[:, self.features.summary_columns()]])
 
     @staticmethod
-    def _ridge(design: np.ndarray, target: np.ndarray, lam: float,
-               z_factor: float) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    def _ridge(
+        design: np.ndarray, target: np.ndarray, lam: float, z_factor: float
+    ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
         mean = design.mean(axis=0)
         scale = design.std(axis=0)
         scale[scale == 0] = 1.0
@@ -127,8 +129,9 @@ class TransferPredictor(Predictor):
         values = np.bincount(inverse, weights=fitted) / np.bincount(inverse)
         return knots, values
 
-    def _fit_once(self, design: np.ndarray, target: np.ndarray, lam: float,
-                  z_factor: float) -> dict[str, Any]:  # fmt: skip
+    def _fit_once(
+        self, design: np.ndarray, target: np.ndarray, lam: float, z_factor: float
+    ) -> dict[str, Any]:
         if self.correction == "isotonic":
             return {"knots": self._isotonic(design[:, 0], target)}
         intercept, coef, mean, scale = self._ridge(design, target, lam, z_factor)
@@ -154,8 +157,10 @@ class TransferPredictor(Predictor):
         arch_list, values = check_training_data(archs, y, min_rows=MIN_ROWS)
         features = self.features.matrix(arch_list)
         positive = values[values > 0]
-        offset = 0.0 if positive.size == values.size else float(
-            1e-3 * np.median(positive) if positive.size else 1e-6
+        offset = (
+            0.0
+            if positive.size == values.size
+            else float(1e-3 * np.median(positive) if positive.size else 1e-6)
         )
         target = np.log(values + offset)
         design = self._design(features)
@@ -191,8 +196,10 @@ class TransferPredictor(Predictor):
         self.mean_ = np.asarray(model.get("mean", np.zeros(0)), dtype=np.float64)
         self.scale_ = np.asarray(model.get("scale", np.zeros(0)), dtype=np.float64)
         knots = model.get("knots", (np.zeros(0), np.zeros(0)))
-        self.knots_ = (np.asarray(knots[0], dtype=np.float64),
-                       np.asarray(knots[1], dtype=np.float64))  # fmt: skip
+        self.knots_ = (
+            np.asarray(knots[0], dtype=np.float64),
+            np.asarray(knots[1], dtype=np.float64),
+        )
         self.lambda_ = float(lam)
         self.z_penalty_ = float(zf)
         self.residual_interval_ = (min(float(low), 0.0), max(float(high), 0.0))
@@ -213,8 +220,12 @@ class TransferPredictor(Predictor):
     def _model(self) -> dict[str, Any]:
         if self.correction == "isotonic":
             return {"knots": self.knots_}
-        return {"intercept": self.intercept_, "coef": self.coef_, "mean": self.mean_,
-                "scale": self.scale_}  # fmt: skip
+        return {
+            "intercept": self.intercept_,
+            "coef": self.coef_,
+            "mean": self.mean_,
+            "scale": self.scale_,
+        }
 
     def predict_batch(self, features: np.ndarray) -> np.ndarray:
         x = self._check_features(features)
@@ -250,32 +261,43 @@ class TransferPredictor(Predictor):
             "z_penalty": self.z_penalty_,
             "residual_interval": list(self.residual_interval_),
             "target_offset": self.target_offset_,
-            "base": {"kind": self.base.kind, "device": self.base.origin_.device,
-                     "fingerprint": self.base.origin_.fingerprint},  # fmt: skip
+            "base": {
+                "kind": self.base.kind,
+                "device": self.base.origin_.device,
+                "fingerprint": self.base.origin_.fingerprint,
+            },
         }
 
     def _write_files(self, directory: Path) -> list[str]:
-        from predictors.artifacts import META, save_predictor
+        from hwnas.predictors.artifacts import META, save_predictor
 
         save_predictor(self.base, directory / "base")
         return [f"base/{META}"]
 
     @classmethod
-    def _restore(cls, space: SearchSpace, meta: Mapping[str, Any], directory: Path, *,
-                 force: bool = False) -> TransferPredictor:  # fmt: skip
-        from predictors.artifacts import load_predictor
+    def _restore(
+        cls, space: SearchSpace, meta: Mapping[str, Any], directory: Path, *, force: bool = False
+    ) -> TransferPredictor:
+        from hwnas.predictors.artifacts import load_predictor
 
         state = meta["state"]
         base = load_predictor(directory / "base", space=space, force=force)
         low_q, high_q = (float(q) for q in state["quantiles"])
-        new = cls(base=base, metric=meta["metric"], correction=state["correction"],
-                  seed=int(state["seed"]), quantiles=(low_q, high_q))  # fmt: skip
+        new = cls(
+            base=base,
+            metric=meta["metric"],
+            correction=state["correction"],
+            seed=int(state["seed"]),
+            quantiles=(low_q, high_q),
+        )
         new.intercept_ = float(state["intercept"])
         new.coef_ = np.asarray(state["coef"], dtype=np.float64)
         new.mean_ = np.asarray(state["mean"], dtype=np.float64)
         new.scale_ = np.asarray(state["scale"], dtype=np.float64)
-        new.knots_ = (np.asarray(state["knots"][0], dtype=np.float64),
-                      np.asarray(state["knots"][1], dtype=np.float64))  # fmt: skip
+        new.knots_ = (
+            np.asarray(state["knots"][0], dtype=np.float64),
+            np.asarray(state["knots"][1], dtype=np.float64),
+        )
         new.lambda_ = float(state["lambda"])
         new.z_penalty_ = float(state["z_penalty"])
         low, high = state["residual_interval"]

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from devices.transport import Transport
+from hwnas.devices.transport import Transport
 from hwnas.errors import (
     ConnectionLostError,
     HwnasError,
@@ -29,8 +29,8 @@ from hwnas.errors import (
 )
 from hwnas.export import ExportError
 from hwnas.onnx_model import ModelFile, check_model, file_hash
+from hwnas.profiler.settings import ProfileSettings
 from hwnas.records import Arch, DeviceSpec, Fingerprint, LatencyStats, Measurement
-from profiler.settings import ProfileSettings
 
 RUNNER_PATH = Path(__file__).with_name("runner.py")
 
@@ -44,6 +44,7 @@ def stage_runner(transport: Transport) -> str:
 @lru_cache(maxsize=1)
 def _runner_hash() -> str:
     return "runner-" + file_hash(RUNNER_PATH)[:16]
+
 
 _ERRORS: dict[str, type[HwnasError]] = {
     "model_not_found": ModelNotFoundError,
@@ -135,15 +136,16 @@ def profile_model(
     argv = [transport.python, runner, remote_model, *settings.runner_args()]
     if settings.reference is not None:
         reference = Path(settings.reference)
-        argv += ["--reference", transport.stage(reference, content_hash=_file_hash(reference),
-                                                suffix=".onnx")]  # fmt: skip
+        argv += [
+            "--reference",
+            transport.stage(reference, content_hash=_file_hash(reference), suffix=".onnx"),
+        ]
     done = transport.run(argv, timeout=settings.timeout_s())
     doc = parse_runner_output(done.stdout, done.stderr, done.returncode)
     if settings.reference is not None and (doc.get("settings") or {}).get("reference"):
         # The device knows the file by its staged name; the record names it as the host does.
         reference = Path(settings.reference)
-        doc["settings"]["reference"].update(model=reference.name,
-                                            model_hash=_file_hash(reference))  # fmt: skip
+        doc["settings"]["reference"].update(model=reference.name, model_hash=_file_hash(reference))
     return measurement_from_runner(doc, model=model, device=device, arch=arch)
 
 
@@ -290,8 +292,13 @@ def profile_batch(
                 if on_retry:
                     on_retry(exc, 0.0)  # lost: reconnecting now
                 try:
-                    reconnect_with_backoff(transport, timeout=reconnect_timeout,
-                                           should_stop=stop, on_retry=on_retry, sleep=sleep)
+                    reconnect_with_backoff(
+                        transport,
+                        timeout=reconnect_timeout,
+                        should_stop=stop,
+                        on_retry=on_retry,
+                        sleep=sleep,
+                    )
                 except ConnectionLostError as final:
                     result.connection_lost = (
                         f"lost the connection to {device.name} ({exc.message}) and could not "

@@ -32,8 +32,9 @@ class BusyProcess:
     cpu_percent: float
 
 
-def busy_processes(*, seconds: float = LOOK_SECONDS,
-                   threshold: float = BUSY_PERCENT) -> list[BusyProcess]:  # fmt: skip
+def busy_processes(
+    *, seconds: float = LOOK_SECONDS, threshold: float = BUSY_PERCENT
+) -> list[BusyProcess]:
     """Processes other than this one, its children and its ancestors that used at least
     ``threshold`` % of a core over ``seconds``, busiest first. Processes that end or
     cannot be inspected during the look are left out."""
@@ -64,8 +65,9 @@ def contention_warning(busy: list[BusyProcess]) -> str | None:
     """The warning for ``busy`` (None when nothing else is busy): who, and what to do."""
     if not busy:
         return None
-    named = ", ".join(f"{b.name} (pid {b.pid}, {b.cpu_percent:.0f}% of a core)"
-                      for b in busy[:SHOWN])  # fmt: skip
+    named = ", ".join(
+        f"{b.name} (pid {b.pid}, {b.cpu_percent:.0f}% of a core)" for b in busy[:SHOWN]
+    )
     more = f" and {len(busy) - SHOWN} more" if len(busy) > SHOWN else ""
     total = sum(b.cpu_percent for b in busy) / 100.0
     return (

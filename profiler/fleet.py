@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from devices.transport import Transport
+from hwnas.devices.transport import Transport
 from hwnas.errors import HwnasError, ModelNotFoundError
+from hwnas.profiler.batch import BatchResult, ModelJob, probe_fingerprint, profile_batch
+from hwnas.profiler.settings import ProfileSettings
 from hwnas.records import DeviceSpec, Measurement
 from hwnas.store import Job, NewJob, Store
-from profiler.batch import BatchResult, ModelJob, probe_fingerprint, profile_batch
-from profiler.settings import ProfileSettings
 
 
 class Events(Protocol):
@@ -31,8 +31,9 @@ class Events(Protocol):
 
     def planned(self, device: str, jobs: int, skipped: int) -> None: ...
     def start(self, device: str, label: str) -> None: ...
-    def done(self, device: str, label: str, m: Measurement | None, e: HwnasError | None) -> None:
-        ...
+    def done(
+        self, device: str, label: str, m: Measurement | None, e: HwnasError | None
+    ) -> None: ...
     def retry(self, device: str, error: HwnasError, delay: float) -> None: ...
 
 
@@ -93,8 +94,9 @@ def _plan_sample(
     assert plan.sample is not None
     space, archs, repeats = plan.sample.space, plan.sample.archs, plan.sample.repeats
     fingerprint = probe_fingerprint(transport, plan.settings)
-    done = store.measured_arch_counts(space=space.name, device=plan.spec.name,
-                                      fingerprint=fingerprint.hash)  # fmt: skip
+    done = store.measured_arch_counts(
+        space=space.name, device=plan.spec.name, fingerprint=fingerprint.hash
+    )
     out.skipped = [a for a in archs if done.get(a, 0) >= repeats]
     from hwnas.records import Arch
 
@@ -104,8 +106,16 @@ def _plan_sample(
         # The repeat number keeps a pass's job apart from the pending job of another pass
         # (equal pending jobs are queued once); the first pass has none, as before repeats.
         pass_settings = settings if r == 0 else {**settings, "repeat": r + 1}
-        todo += [NewJob(label=a, model_path=None, arch=Arch(space=space.name, string=a),
-                        settings=pass_settings) for a in archs if done.get(a, 0) <= r]  # fmt: skip
+        todo += [
+            NewJob(
+                label=a,
+                model_path=None,
+                arch=Arch(space=space.name, string=a),
+                settings=pass_settings,
+            )
+            for a in archs
+            if done.get(a, 0) <= r
+        ]
     return store.add_jobs(batch, plan.spec.name, todo)
 
 
@@ -144,15 +154,20 @@ def run_fleet(
                     groups[key][1].append(job_to_model_job(job, space_loader))
                 for settings, model_jobs in groups.values():
                     result = profile_batch(
-                        transport, plan.spec, model_jobs, settings,
-                        sink=lambda m, j: store.finish_job(j.job_id, m) if j.job_id
-                        else store.add(m),
+                        transport,
+                        plan.spec,
+                        model_jobs,
+                        settings,
+                        sink=lambda m, j: (
+                            store.finish_job(j.job_id, m) if j.job_id else store.add(m)
+                        ),
                         on_failed=lambda j, e: store.fail_job(j.job_id, e) if j.job_id else None,
                         on_start=lambda label: events.start(name, label),
                         on_done=lambda label, m, e: events.done(name, label, m, e),
                         on_retry=lambda e, d: events.retry(name, e, d),
-                        should_stop=stop.is_set, reconnect_timeout=reconnect_timeout,
-                    )  # fmt: skip
+                        should_stop=stop.is_set,
+                        reconnect_timeout=reconnect_timeout,
+                    )
                     _merge(out.result, result)
                     if result.interrupted or result.connection_lost:
                         break
@@ -160,8 +175,10 @@ def run_fleet(
             out.error = exc
         except Exception as exc:  # noqa: BLE001 - one device's bug must not hide the others
             traceback.print_exc()
-            out.error = HwnasError(f"unexpected {type(exc).__name__} on {name}: {exc}; this is "
-                                   f"a bug in hwnas, please report it with the traceback above")
+            out.error = HwnasError(
+                f"unexpected {type(exc).__name__} on {name}: {exc}; this is "
+                f"a bug in hwnas, please report it with the traceback above"
+            )
         finally:
             transports.pop(name, None)
             done.set()

@@ -26,15 +26,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devices.transport import Transport
 from hwnas.config import cache_dir
+from hwnas.devices.transport import Transport
 from hwnas.export import ExportError, check_exporter, export_onnx
 from hwnas.onnx_model import file_hash
+from hwnas.profiler.batch import probe_fingerprint
+from hwnas.profiler.settings import ProfileSettings
 from hwnas.records import Arch, DeviceSpec, Fingerprint, stable_hash
 from hwnas.spaces.base import Block, SearchSpace, SpaceError
 from hwnas.store import Job, NewJob, Store
-from profiler.batch import probe_fingerprint
-from profiler.settings import ProfileSettings
 
 #: What ``block_space_name`` appends to a space's name.
 BLOCKS_SUFFIX = ":blocks"
@@ -139,7 +139,7 @@ class BlockSet:
 
     ``name`` is ``"<space>:blocks"``; an "architecture" is a block key and ``to_onnx``
     exports that block. It has just what the fleet uses of a space (``name``,
-    ``to_onnx``), so ``profiler.fleet`` measures blocks without knowing they are blocks.
+    ``to_onnx``), so ``hwnas.profiler.fleet`` measures blocks without knowing they are blocks.
     The set holds :data:`FLOOR_BLOCK` first, then ``space.distinct_blocks()``. Raises
     ``SpaceError`` when the space has no lookup-table support.
     """
@@ -184,8 +184,13 @@ class BlockSet:
 
     def to_onnx(self, key: str, *, exporter: str | None = None) -> Path:
         """Path of the ONNX file of block ``key`` (exported once, then cached)."""
-        return export_block(self.space, self.block(key), cache=self.cache, opset=self.opset,
-                            exporter=exporter or self.exporter).path  # fmt: skip
+        return export_block(
+            self.space,
+            self.block(key),
+            cache=self.cache,
+            opset=self.opset,
+            exporter=exporter or self.exporter,
+        ).path
 
 
 @dataclass
@@ -216,7 +221,7 @@ def plan_blocks(
     (``on_export(key, done, total)`` after each) and queues one job per block, each with
     its file's path. A block that fails to export is queued without a path: measuring it
     exports again and records the error as that job's failure, like any bad model.
-    Returns the plan; run its jobs with ``profiler.fleet.run_fleet``.
+    Returns the plan; run its jobs with ``hwnas.profiler.fleet.run_fleet``.
     """
     with connect(spec) as transport:
         fingerprint = probe_fingerprint(transport, settings)
@@ -230,16 +235,21 @@ def plan_blocks(
     for i, key in enumerate(todo, start=1):
         path: str | None
         try:
-            exported = export_block(blocks.space, blocks.block(key), cache=blocks.cache,
-                                    opset=blocks.opset, exporter=blocks.exporter)  # fmt: skip
+            exported = export_block(
+                blocks.space,
+                blocks.block(key),
+                cache=blocks.cache,
+                opset=blocks.opset,
+                exporter=blocks.exporter,
+            )
             path = str(exported.path)
             plan.exported += not exported.cached
         except ExportError:
             path = None
-        new.append(NewJob(label=key, model_path=path, arch=blocks.record(key),
-                          settings=job_settings))  # fmt: skip
+        new.append(
+            NewJob(label=key, model_path=path, arch=blocks.record(key), settings=job_settings)
+        )
         if on_export:
             on_export(key, i, len(todo))
     plan.jobs = store.add_jobs(batch, spec.name, new)
     return plan
-

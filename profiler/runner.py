@@ -55,8 +55,15 @@ except ImportError as _import_error:  # pragma: no cover - depends on the device
 RUNNER_VERSION = 1
 
 #: Error kinds a user can fix (exit 2); anything else is kind "runner" (exit 1).
-USER_ERROR_KINDS = ("model_not_found", "invalid_model", "model_load", "shape", "usage",
-                    "energy", "reference")
+USER_ERROR_KINDS = (
+    "model_not_found",
+    "invalid_model",
+    "model_load",
+    "shape",
+    "usage",
+    "energy",
+    "reference",
+)
 ENERGY_BACKENDS = ("none", "auto", "rapl", "power_supply", "hwmon")
 
 GRAPH_OPT_LEVELS = ("all", "extended", "basic", "disable")
@@ -159,43 +166,89 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add = parser.add_argument
     add("model", metavar="MODEL", nargs="?", help="path to the .onnx file")
-    add("--energy", choices=ENERGY_BACKENDS, default="none",
+    add(
+        "--energy",
+        choices=ENERGY_BACKENDS,
+        default="none",
         help="measure energy per inference after timing: rapl, power_supply, hwmon, auto "
-             "(the first that works) or none (default)")
-    add("--energy-seconds", type=_positive_float, default=2.0,
-        help="how long to run back to back while measuring energy (default 2)")
-    add("--energy-idle-seconds", type=_positive_float, default=1.0,
-        help="idle baseline before the energy run (default 1)")
-    add("--check", action="store_true",
+        "(the first that works) or none (default)",
+    )
+    add(
+        "--energy-seconds",
+        type=_positive_float,
+        default=2.0,
+        help="how long to run back to back while measuring energy (default 2)",
+    )
+    add(
+        "--energy-idle-seconds",
+        type=_positive_float,
+        default=1.0,
+        help="idle baseline before the energy run (default 1)",
+    )
+    add(
+        "--check",
+        action="store_true",
         help="report what this device has (Python, numpy, onnxruntime, CPU, energy meters, "
-             "disk) and exit; works without numpy and onnxruntime")
+        "disk) and exit; works without numpy and onnxruntime",
+    )
     add("--workdir", default=None, help="directory whose free space --check reports")
-    add("--fingerprint-only", action="store_true",
-        help="print only this device's fingerprint for the given settings (no model)")
-    add("--shape", action="append", default=[], metavar="NAME=1x3x224x224",
-        help="full shape of an input with dynamic dimensions (repeatable)")
+    add(
+        "--fingerprint-only",
+        action="store_true",
+        help="print only this device's fingerprint for the given settings (no model)",
+    )
+    add(
+        "--shape",
+        action="append",
+        default=[],
+        metavar="NAME=1x3x224x224",
+        help="full shape of an input with dynamic dimensions (repeatable)",
+    )
     add("--threads", type=_positive_int, default=1, help="intra-op threads (default 1)")
-    add("--target-ci", type=_positive_float, default=0.01,
-        help="stop when the 95%% CI of the median is within this fraction of it (default 0.01)")
-    add("--max-seconds", type=_positive_float, default=10.0,
-        help="time budget of the timed runs, warmup excluded (default 10)")
+    add(
+        "--target-ci",
+        type=_positive_float,
+        default=0.01,
+        help="stop when the 95%% CI of the median is within this fraction of it (default 0.01)",
+    )
+    add(
+        "--max-seconds",
+        type=_positive_float,
+        default=10.0,
+        help="time budget of the timed runs, warmup excluded (default 10)",
+    )
     add("--min-runs", type=_positive_int, default=20, help="timed runs at least (default 20)")
     add("--max-runs", type=_positive_int, default=100000, help="timed runs at most")
     add("--warmup", type=_non_negative_int, default=10, help="warmup runs (default 10)")
-    add("--warmup-seconds", type=_non_negative_float, default=0.0,
-        help="keep warming up at least this long (default 0)")
-    add("--graph-opt", choices=GRAPH_OPT_LEVELS, default="all",
-        help="onnxruntime graph optimization level (default all)")
-    add("--op-profile", action="store_true",
-        help="after timing, profile a second session and report time per operator type")
+    add(
+        "--warmup-seconds",
+        type=_non_negative_float,
+        default=0.0,
+        help="keep warming up at least this long (default 0)",
+    )
+    add(
+        "--graph-opt",
+        choices=GRAPH_OPT_LEVELS,
+        default="all",
+        help="onnxruntime graph optimization level (default all)",
+    )
+    add(
+        "--op-profile",
+        action="store_true",
+        help="after timing, profile a second session and report time per operator type",
+    )
     add("--op-profile-runs", type=_positive_int, default=20, help="runs of the op profile")
     add("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
     add("--sys-root", default="/", help="where /proc and /sys are (default /; for tests)")
     add("--provider", default="CPUExecutionProvider", help="onnxruntime execution provider")
-    add("--reference", default=None, metavar="REFERENCE.onnx",
+    add(
+        "--reference",
+        default=None,
+        metavar="REFERENCE.onnx",
         help="a second model (fixed shapes) timed right after every timed run of MODEL; the "
-             "median of the per-pair ratios MODEL/REFERENCE is reported and its CI is what "
-             "--target-ci bounds (the ratio cancels slow phases of a shared machine)")
+        "median of the per-pair ratios MODEL/REFERENCE is reported and its CI is what "
+        "--target-ci bounds (the ratio cancels slow phases of a shared machine)",
+    )
     return parser
 
 
@@ -203,8 +256,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """Parse and cross-check the command line; raises RunnerError("usage")."""
     args = build_parser().parse_args(list(argv))
     if args.model is None and not (args.fingerprint_only or args.check):
-        raise RunnerError("usage", "the model path is missing; pass MODEL.onnx "
-                          "(or --fingerprint-only to read the device's fingerprint)")
+        raise RunnerError(
+            "usage",
+            "the model path is missing; pass MODEL.onnx "
+            "(or --fingerprint-only to read the device's fingerprint)",
+        )
     if args.max_runs < args.min_runs:
         raise RunnerError(
             "usage",
@@ -294,8 +350,9 @@ def summarize(samples_ms: Sequence[float]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- timing
 
 
-def warmup_runs(run_once: Callable[[], object], clock: Callable[[], int], *, runs: int,
-                min_seconds: float = 0.0) -> list[int]:
+def warmup_runs(
+    run_once: Callable[[], object], clock: Callable[[], int], *, runs: int, min_seconds: float = 0.0
+) -> list[int]:
     """Run at least `runs` times and at least `min_seconds` long; return each run's ns.
 
     These values are reported as warmup_ms and never mixed into the samples.
@@ -312,10 +369,17 @@ def warmup_runs(run_once: Callable[[], object], clock: Callable[[], int], *, run
     return durations
 
 
-def adaptive_repeats(run_once: Callable[[], object], clock: Callable[[], int], *, target_ci: float,
-                     max_seconds: float, min_runs: int, max_runs: int,
-                     reference: Callable[[], object] | None = None,
-                     reference_samples: list[int] | None = None) -> tuple[list[int], str]:
+def adaptive_repeats(
+    run_once: Callable[[], object],
+    clock: Callable[[], int],
+    *,
+    target_ci: float,
+    max_seconds: float,
+    min_runs: int,
+    max_runs: int,
+    reference: Callable[[], object] | None = None,
+    reference_samples: list[int] | None = None,
+) -> tuple[list[int], str]:
     """Time `run_once` until the median is precise enough or a budget is spent.
 
     With `reference`, every timed run is followed by a timed run of `reference`
@@ -361,8 +425,9 @@ def adaptive_repeats(run_once: Callable[[], object], clock: Callable[[], int], *
         elif t1 - start >= budget_ns:
             budget_spent = "max_seconds"
         if budget_spent is not None or n >= next_check:
-            checked = (samples if reference_samples is None
-                       else pair_ratios(samples, reference_samples))  # fmt: skip
+            checked = (
+                samples if reference_samples is None else pair_ratios(samples, reference_samples)
+            )
             if n >= min_runs and ci_half_width_of(sorted(checked)) <= target_ci:
                 return samples, "target_ci"
             if budget_spent is not None:
@@ -409,9 +474,7 @@ def parse_shape_specs(specs: Iterable[str]) -> dict[str, list[int]]:
                 f"e.g. {example}",
             )
         if name in shapes:
-            raise RunnerError(
-                "shape", f"--shape is given twice for input {name!r}; pass it once"
-            )
+            raise RunnerError("shape", f"--shape is given twice for input {name!r}; pass it once")
         shapes[name] = dims
     return shapes
 
@@ -439,8 +502,9 @@ def _example_shape(dims: Sequence[object]) -> str:
     return "x".join(guesses)
 
 
-def resolve_input_shapes(inputs: Sequence[Any],
-                         overrides: dict[str, list[int]]) -> dict[str, list[int]]:
+def resolve_input_shapes(
+    inputs: Sequence[Any], overrides: dict[str, list[int]]
+) -> dict[str, list[int]]:
     """The concrete shape of every model input, from its declaration and --shape overrides.
 
     `inputs` are onnxruntime NodeArgs (anything with .name and .shape). Raises
@@ -663,16 +727,21 @@ def peak_rss_mb(status_path: str = "/proc/self/status") -> tuple[str | None, flo
     return "ru_maxrss", maxrss / divisor
 
 
-def memory_document(baseline: tuple[str | None, float | None],
-                    peak: tuple[str | None, float | None]) -> dict[str, Any]:
+def memory_document(
+    baseline: tuple[str | None, float | None], peak: tuple[str | None, float | None]
+) -> dict[str, Any]:
     """The memory document from two peak_rss_mb() readings."""
     method, baseline_mb = baseline
     _, peak_mb = peak
     over = None
     if baseline_mb is not None and peak_mb is not None:
         over = peak_mb - baseline_mb
-    return {"method": method, "baseline_mb": baseline_mb, "peak_mb": peak_mb,
-            "peak_over_baseline_mb": over}
+    return {
+        "method": method,
+        "baseline_mb": baseline_mb,
+        "peak_mb": peak_mb,
+        "peak_over_baseline_mb": over,
+    }
 
 
 # --------------------------------------------------------------------------- fingerprint
@@ -765,8 +834,9 @@ def read_affinity(cores: int) -> list[int]:
     return list(range(cores))
 
 
-def collect_fingerprint(threads: int, provider: str, graph_opt: str,
-                        sys_root: str = "/") -> dict[str, Any]:
+def collect_fingerprint(
+    threads: int, provider: str, graph_opt: str, sys_root: str = "/"
+) -> dict[str, Any]:
     """What makes two measurements comparable: hardware, clocks, software and settings.
 
     Every read of /proc or /sys (under `sys_root`, so tests can use a fake
@@ -794,8 +864,9 @@ def collect_fingerprint(threads: int, provider: str, graph_opt: str,
 # --------------------------------------------------------------------------- op profile
 
 
-def summarize_profile_events(events: Iterable[dict[str, Any]], runs: int,
-                             skip_before_us: float | None = None) -> dict[str, Any]:
+def summarize_profile_events(
+    events: Iterable[dict[str, Any]], runs: int, skip_before_us: float | None = None
+) -> dict[str, Any]:
     """Per-operator-type time from onnxruntime profiler events.
 
     Keeps "Node" events named "*_kernel_time" (starting at or after
@@ -828,13 +899,23 @@ def summarize_profile_events(events: Iterable[dict[str, Any]], runs: int,
 
 def _first_run_end_us(events: Sequence[dict[str, Any]]) -> float | None:
     """End time of the first "model_run" event, None if the trace has none."""
-    ends = [float(e.get("ts", 0)) + float(e.get("dur", 0))
-            for e in events if e.get("cat") == "Session" and e.get("name") == "model_run"]
+    ends = [
+        float(e.get("ts", 0)) + float(e.get("dur", 0))
+        for e in events
+        if e.get("cat") == "Session" and e.get("name") == "model_run"
+    ]
     return min(ends) if ends else None
 
 
-def op_profile(model_path: str, arrays: dict[str, Any], *, threads: int, graph_opt: str,
-               provider: str, runs: int) -> dict[str, Any]:
+def op_profile(
+    model_path: str,
+    arrays: dict[str, Any],
+    *,
+    threads: int,
+    graph_opt: str,
+    provider: str,
+    runs: int,
+) -> dict[str, Any]:
     """Time per operator type over `runs` runs of a second, profiling session.
 
     Profiling slows every run, so it happens after (and apart from) the timed
@@ -867,8 +948,13 @@ def _percent(fraction: float) -> str:
     return f"{fraction:.1%}".replace(".0%", "%")
 
 
-def diagnose(summary: dict[str, Any], fingerprint: dict[str, Any], environment: dict[str, Any],
-             settings: dict[str, Any], stop_reason: str) -> list[str]:
+def diagnose(
+    summary: dict[str, Any],
+    fingerprint: dict[str, Any],
+    environment: dict[str, Any],
+    settings: dict[str, Any],
+    stop_reason: str,
+) -> list[str]:
     """Warnings about a measurement that may not be trustworthy, each saying what to change."""
     warnings: list[str] = []
     mean, std = summary["mean"], summary["std"]
@@ -938,12 +1024,18 @@ class RaplMeter:
 
     def __init__(self, sys_root: str) -> None:
         base = os.path.join(sys_root, "sys/class/powercap")
-        self.zones = sorted(z for z in glob.glob(os.path.join(base, "intel-rapl:*"))
-                            if re.fullmatch(r"intel-rapl:\d+", os.path.basename(z)))
+        self.zones = sorted(
+            z
+            for z in glob.glob(os.path.join(base, "intel-rapl:*"))
+            if re.fullmatch(r"intel-rapl:\d+", os.path.basename(z))
+        )
         if not self.zones:
-            raise RunnerError("energy", f"no RAPL package domains under {base}; this CPU or "
-                              "kernel does not expose RAPL: use --energy none, or another "
-                              "backend (power_supply on phones, hwmon for power sensors)")
+            raise RunnerError(
+                "energy",
+                f"no RAPL package domains under {base}; this CPU or "
+                "kernel does not expose RAPL: use --energy none, or another "
+                "backend (power_supply on phones, hwmon for power sensors)",
+            )
         self.name = "rapl:" + ",".join(self._zone_name(z) for z in self.zones)
         self._start: list[float] = []
         self.read()  # permission problems surface now, before the model is loaded
@@ -963,13 +1055,17 @@ class RaplMeter:
             try:
                 values.append(_read_number(path))
             except PermissionError:
-                raise RunnerError("energy", f"cannot read {path}: permission denied (since "
-                                  "Linux 5.10 RAPL counters are root-only); run `sudo chmod "
-                                  "o+r /sys/class/powercap/intel-rapl:*/energy_uj` on the "
-                                  "device, or use --energy none") from None
+                raise RunnerError(
+                    "energy",
+                    f"cannot read {path}: permission denied (since "
+                    "Linux 5.10 RAPL counters are root-only); run `sudo chmod "
+                    "o+r /sys/class/powercap/intel-rapl:*/energy_uj` on the "
+                    "device, or use --energy none",
+                ) from None
             except (OSError, ValueError) as exc:
-                raise RunnerError("energy", f"cannot read {path} ({exc}); use --energy "
-                                  "none") from None
+                raise RunnerError(
+                    "energy", f"cannot read {path} ({exc}); use --energy none"
+                ) from None
         return values
 
     def start(self) -> None:
@@ -985,7 +1081,7 @@ class RaplMeter:
                 try:
                     delta += _read_number(os.path.join(zone, "max_energy_range_uj"))
                 except (OSError, ValueError):
-                    delta += 2.0 ** 32
+                    delta += 2.0**32
             total_uj += delta
         return total_uj / 1e6
 
@@ -995,8 +1091,9 @@ class SampledMeter:
 
     sampled = True
 
-    def __init__(self, name: str, read_watts: Callable[[], float],
-                 interval_s: float = 0.02) -> None:
+    def __init__(
+        self, name: str, read_watts: Callable[[], float], interval_s: float = 0.02
+    ) -> None:
         self.name = name
         self.read_watts = read_watts
         self.interval_s = interval_s
@@ -1016,6 +1113,7 @@ class SampledMeter:
 
     def start(self) -> None:
         import threading
+
         self.readings = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
@@ -1026,8 +1124,7 @@ class SampledMeter:
         self._thread.join()
         self.readings.append((time.perf_counter(), self.read_watts()))
         pts = self.readings
-        return sum((t1 - t0) * (w0 + w1) / 2
-                   for (t0, w0), (t1, w1) in zip(pts, pts[1:]))  # noqa: B905 - py3.8
+        return sum((t1 - t0) * (w0 + w1) / 2 for (t0, w0), (t1, w1) in zip(pts, pts[1:]))  # noqa: B905 - py3.8
 
     def distinct_readings(self) -> int:
         return len({w for _, w in self.readings})
@@ -1036,12 +1133,14 @@ class SampledMeter:
 def _watts_from(power_uw: str) -> Callable[[], float]:
     def read() -> float:
         return abs(_read_number(power_uw)) / 1e6
+
     return read
 
 
 def _watts_from_current(current_ua: str, voltage_uv: str) -> Callable[[], float]:
     def read() -> float:  # current is negative while discharging on many phones
         return abs(_read_number(current_ua)) * _read_number(voltage_uv) / 1e12
+
     return read
 
 
@@ -1055,18 +1154,26 @@ def _power_supply_meter(sys_root: str) -> SampledMeter:
             return SampledMeter(name, _watts_from(power))
         if os.path.exists(current) and os.path.exists(voltage):
             return SampledMeter(name, _watts_from_current(current, voltage))
-    raise RunnerError("energy", f"no power_supply under {base} reports power_now or "
-                      "current_now and voltage_now; use --energy none or another backend")
+    raise RunnerError(
+        "energy",
+        f"no power_supply under {base} reports power_now or "
+        "current_now and voltage_now; use --energy none or another backend",
+    )
 
 
 def _hwmon_meter(sys_root: str) -> SampledMeter:
     base = os.path.join(sys_root, "sys/class/hwmon")
     sensors = sorted(glob.glob(os.path.join(base, "hwmon*", "power*_input")))
     if not sensors:
-        raise RunnerError("energy", f"no hwmon power sensors (power*_input) under {base}; "
-                          "use --energy none or another backend")
-    return SampledMeter("hwmon:" + ",".join(os.path.relpath(s, base) for s in sensors),
-                        lambda: sum(_read_number(s) for s in sensors) / 1e6)
+        raise RunnerError(
+            "energy",
+            f"no hwmon power sensors (power*_input) under {base}; "
+            "use --energy none or another backend",
+        )
+    return SampledMeter(
+        "hwmon:" + ",".join(os.path.relpath(s, base) for s in sensors),
+        lambda: sum(_read_number(s) for s in sensors) / 1e6,
+    )
 
 
 def open_energy_meter(backend: str, sys_root: str = "/") -> Any:
@@ -1081,12 +1188,15 @@ def open_energy_meter(backend: str, sys_root: str = "/") -> Any:
             return make(sys_root)
         except RunnerError as exc:
             reasons.append(f"{name}: {exc.message}")
-    raise RunnerError("energy", "no energy meter works on this device (" + "; ".join(reasons)
-                      + "); use --energy none")
+    raise RunnerError(
+        "energy",
+        "no energy meter works on this device (" + "; ".join(reasons) + "); use --energy none",
+    )
 
 
-def measure_energy(meter: Any, run_once: Callable[[], None], seconds: float,
-                   idle_seconds: float) -> tuple[dict[str, Any], list[str]]:
+def measure_energy(
+    meter: Any, run_once: Callable[[], None], seconds: float, idle_seconds: float
+) -> tuple[dict[str, Any], list[str]]:
     """Energy per inference: an idle baseline, then back-to-back runs for `seconds`."""
     warnings = []
     meter.start()
@@ -1106,13 +1216,17 @@ def measure_energy(meter: Any, run_once: Callable[[], None], seconds: float,
     active_w = active_j / elapsed
     dynamic_j = max(0.0, active_j - idle_w * elapsed)
     if meter.sampled and meter.distinct_readings() < 3:
-        warnings.append(f"the {meter.name} meter changed value fewer than 3 times in "
-                        f"{elapsed:.1f} s, so the energy figure is coarse; raise "
-                        "--energy-seconds (battery gauges update every few seconds)")
+        warnings.append(
+            f"the {meter.name} meter changed value fewer than 3 times in "
+            f"{elapsed:.1f} s, so the energy figure is coarse; raise "
+            "--energy-seconds (battery gauges update every few seconds)"
+        )
     if active_w <= idle_w * 1.02:
-        warnings.append(f"power while running ({active_w:.2f} W) is within 2% of idle "
-                        f"({idle_w:.2f} W): the model's share is in the meter's noise; "
-                        "raise --energy-seconds or measure a larger model")
+        warnings.append(
+            f"power while running ({active_w:.2f} W) is within 2% of idle "
+            f"({idle_w:.2f} W): the model's share is in the meter's noise; "
+            "raise --energy-seconds or measure a larger model"
+        )
     return {
         "method": meter.name,
         "energy_mj": round(1000 * active_j / runs, 6),
@@ -1134,12 +1248,15 @@ def _ns_to_ms(values: Iterable[int]) -> list[float]:
 
 
 def _environment_reading(sys_root: str, when: str) -> dict[str, Any]:
-    return {f"temperature_{when}_c": read_temperature_c(sys_root),
-            f"frequency_{when}_mhz": read_frequency_mhz(sys_root)}
+    return {
+        f"temperature_{when}_c": read_temperature_c(sys_root),
+        f"frequency_{when}_mhz": read_frequency_mhz(sys_root),
+    }
 
 
-def reference_runner(path: str, threads: int, graph_opt: str, provider: str,
-                     seed: int) -> Callable[[], None]:  # fmt: skip
+def reference_runner(
+    path: str, threads: int, graph_opt: str, provider: str, seed: int
+) -> Callable[[], None]:
     """One run of the reference model, bound to inputs once; RunnerError("reference")
     for a reference that is missing, not loadable, dynamic or failing."""
     try:
@@ -1149,11 +1266,16 @@ def reference_runner(path: str, threads: int, graph_opt: str, provider: str,
         binding = bind_inputs(session, make_inputs(inputs, shapes, seed))
         session.run_with_iobinding(binding)
     except RunnerError as exc:
-        raise RunnerError("reference", f"the reference model {path} cannot be used: "
-                          f"{exc.message}; pass another --reference") from exc  # fmt: skip
+        raise RunnerError(
+            "reference",
+            f"the reference model {path} cannot be used: {exc.message}; pass another --reference",
+        ) from exc
     except Exception as exc:
-        raise RunnerError("reference", f"the reference model {path} fails to run "
-                          f"({_ort_message(exc)}); pass another --reference") from exc  # fmt: skip
+        raise RunnerError(
+            "reference",
+            f"the reference model {path} fails to run "
+            f"({_ort_message(exc)}); pass another --reference",
+        ) from exc
     run = session.run_with_iobinding
     return lambda: run(binding)
 
@@ -1171,8 +1293,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     fingerprint = collect_fingerprint(args.threads, args.provider, args.graph_opt, args.sys_root)
     environment = _environment_reading(args.sys_root, "start")
 
-    session = load_session(args.model, session_options(args.threads, args.graph_opt),
-                           args.provider)
+    session = load_session(args.model, session_options(args.threads, args.graph_opt), args.provider)
     fingerprint["execution_provider"] = session.get_providers()[0]
     model_inputs = session.get_inputs()
     shapes = resolve_input_shapes(model_inputs, overrides)
@@ -1193,8 +1314,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     reference_once = None
     reference_ns: list[int] | None = None
     if args.reference is not None:
-        reference_once = reference_runner(args.reference, args.threads, args.graph_opt,
-                                          args.provider, args.seed)  # fmt: skip
+        reference_once = reference_runner(
+            args.reference, args.threads, args.graph_opt, args.provider, args.seed
+        )
         reference_ns = []
 
     clock = time.perf_counter_ns
@@ -1207,9 +1329,15 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     try:
         started = time.perf_counter()
         samples_ns, stop_reason = adaptive_repeats(
-            run_once, clock, target_ci=args.target_ci, max_seconds=args.max_seconds,
-            min_runs=args.min_runs, max_runs=args.max_runs, reference=reference_once,
-            reference_samples=reference_ns)
+            run_once,
+            clock,
+            target_ci=args.target_ci,
+            max_seconds=args.max_seconds,
+            min_runs=args.min_runs,
+            max_runs=args.max_runs,
+            reference=reference_once,
+            reference_samples=reference_ns,
+        )
         elapsed_s = time.perf_counter() - started
     finally:
         gc.enable()
@@ -1218,11 +1346,20 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     environment.update(_environment_reading(args.sys_root, "end"))
 
     settings = {
-        "threads": args.threads, "target_ci": args.target_ci, "max_seconds": args.max_seconds,
-        "min_runs": args.min_runs, "max_runs": args.max_runs, "warmup": args.warmup,
-        "warmup_seconds": args.warmup_seconds, "graph_optimization": args.graph_opt,
-        "execution_mode": "sequential", "provider": args.provider, "seed": args.seed,
-        "shapes": shapes, "op_profile": bool(args.op_profile), "energy": args.energy,
+        "threads": args.threads,
+        "target_ci": args.target_ci,
+        "max_seconds": args.max_seconds,
+        "min_runs": args.min_runs,
+        "max_runs": args.max_runs,
+        "warmup": args.warmup,
+        "warmup_seconds": args.warmup_seconds,
+        "graph_optimization": args.graph_opt,
+        "execution_mode": "sequential",
+        "provider": args.provider,
+        "seed": args.seed,
+        "shapes": shapes,
+        "op_profile": bool(args.op_profile),
+        "energy": args.energy,
         "energy_seconds": args.energy_seconds if args.energy != "none" else None,
     }
     samples_ms = _ns_to_ms(samples_ns)
@@ -1238,20 +1375,28 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
     energy = None
     if meter is not None:
-        energy, energy_warnings = measure_energy(meter, run_once, args.energy_seconds,
-                                                 args.energy_idle_seconds)
+        energy, energy_warnings = measure_energy(
+            meter, run_once, args.energy_seconds, args.energy_idle_seconds
+        )
         warnings.extend(energy_warnings)
 
     profile = None
     if args.op_profile:
         try:
-            profile = op_profile(args.model, arrays, threads=args.threads,
-                                 graph_opt=args.graph_opt, provider=args.provider,
-                                 runs=args.op_profile_runs)
+            profile = op_profile(
+                args.model,
+                arrays,
+                threads=args.threads,
+                graph_opt=args.graph_opt,
+                provider=args.provider,
+                runs=args.op_profile_runs,
+            )
         except Exception as exc:  # the latency measurement is still good
             reason = " ".join(str(exc).split())
-            warnings.append(f"op profiling failed ({reason}); the latency figures are "
-                            "unaffected; rerun without --op-profile or report the model")
+            warnings.append(
+                f"op profiling failed ({reason}); the latency figures are "
+                "unaffected; rerun without --op-profile or report the model"
+            )
 
     return {
         "ok": True,
@@ -1261,8 +1406,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "warmup_ms": _ns_to_ms(warmup_ns),
         "stop_reason": stop_reason,
         "elapsed_s": elapsed_s,
-        "inputs": {name: {"shape": shapes[name], "dtype": str(array.dtype)}
-                   for name, array in arrays.items()},
+        "inputs": {
+            name: {"shape": shapes[name], "dtype": str(array.dtype)}
+            for name, array in arrays.items()
+        },
         "memory": memory_document(baseline, peak),
         "fingerprint": fingerprint,
         "environment": environment,
@@ -1286,20 +1433,37 @@ def energy_meters(sys_root: str = "/") -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     rapl = sorted(glob.glob(os.path.join(sys_root, "sys/class/powercap/intel-rapl:*/energy_uj")))
     if rapl:
-        found.append({"meter": "rapl", "paths": len(rapl),
-                      "readable": all(os.access(p, os.R_OK) for p in rapl)})
+        found.append(
+            {
+                "meter": "rapl",
+                "paths": len(rapl),
+                "readable": all(os.access(p, os.R_OK) for p in rapl),
+            }
+        )
     for supply in sorted(glob.glob(os.path.join(sys_root, "sys/class/power_supply/*"))):
-        files = [f for f in ("power_now", "current_now", "voltage_now")
-                 if os.path.exists(os.path.join(supply, f))]
+        files = [
+            f
+            for f in ("power_now", "current_now", "voltage_now")
+            if os.path.exists(os.path.join(supply, f))
+        ]
         if "power_now" in files or {"current_now", "voltage_now"} <= set(files):
-            found.append({"meter": "power_supply", "name": os.path.basename(supply),
-                          "files": files,
-                          "readable": all(os.access(os.path.join(supply, f), os.R_OK)
-                                          for f in files)})
+            found.append(
+                {
+                    "meter": "power_supply",
+                    "name": os.path.basename(supply),
+                    "files": files,
+                    "readable": all(os.access(os.path.join(supply, f), os.R_OK) for f in files),
+                }
+            )
     hwmon = sorted(glob.glob(os.path.join(sys_root, "sys/class/hwmon/hwmon*/power*_input")))
     if hwmon:
-        found.append({"meter": "hwmon", "paths": len(hwmon),
-                      "readable": all(os.access(p, os.R_OK) for p in hwmon)})
+        found.append(
+            {
+                "meter": "hwmon",
+                "paths": len(hwmon),
+                "readable": all(os.access(p, os.R_OK) for p in hwmon),
+            }
+        )
     return found
 
 
@@ -1315,31 +1479,39 @@ def device_report(sys_root: str = "/", workdir: str | None = None) -> dict[str, 
         free_mb: float | None = round(usage.free / 1e6, 1)
     except OSError:
         free_mb = None
-    return {"ok": True, "runner_version": RUNNER_VERSION, "check": {
-        "python": platform.python_version(),
-        "python_executable": sys.executable,
-        "numpy": _module_version("numpy"),
-        "onnxruntime": _module_version("onnxruntime"),
-        "pip": _module_version("pip"),
-        "cpu_model": read_cpu_model(sys_root),
-        "cores": os.cpu_count() or 1,
-        "machine": platform.machine(),
-        "os": platform.platform(),
-        "governor": read_governor(sys_root),
-        "frequency_mhz": read_frequency_mhz(sys_root),
-        "temperature_c": read_temperature_c(sys_root),
-        "energy_meters": energy_meters(sys_root),
-        "disk_free_mb": free_mb,
-        "disk_checked": folder,
-    }}
+    return {
+        "ok": True,
+        "runner_version": RUNNER_VERSION,
+        "check": {
+            "python": platform.python_version(),
+            "python_executable": sys.executable,
+            "numpy": _module_version("numpy"),
+            "onnxruntime": _module_version("onnxruntime"),
+            "pip": _module_version("pip"),
+            "cpu_model": read_cpu_model(sys_root),
+            "cores": os.cpu_count() or 1,
+            "machine": platform.machine(),
+            "os": platform.platform(),
+            "governor": read_governor(sys_root),
+            "frequency_mhz": read_frequency_mhz(sys_root),
+            "temperature_c": read_temperature_c(sys_root),
+            "energy_meters": energy_meters(sys_root),
+            "disk_free_mb": free_mb,
+            "disk_checked": folder,
+        },
+    }
 
 
 def fingerprint_document(args: argparse.Namespace) -> dict[str, Any]:
     """The success document of --fingerprint-only: what a measurement here would carry."""
     check_provider(args.provider)
-    return {"ok": True, "runner_version": RUNNER_VERSION,
-            "fingerprint": collect_fingerprint(args.threads, args.provider, args.graph_opt,
-                                               args.sys_root)}
+    return {
+        "ok": True,
+        "runner_version": RUNNER_VERSION,
+        "fingerprint": collect_fingerprint(
+            args.threads, args.provider, args.graph_opt, args.sys_root
+        ),
+    }
 
 
 def run_cli(argv: Sequence[str]) -> tuple[dict[str, Any], int]:
@@ -1361,8 +1533,10 @@ def run_cli(argv: Sequence[str]) -> tuple[dict[str, Any], int]:
         return error_document(exc.kind, exc.message), exc.exit_code
     except KeyboardInterrupt:
         return error_document(
-            "interrupted", "interrupted (Ctrl-C or SIGINT) before the measurement finished; "
-            "run the runner again and let it finish (it stops by --max-seconds)"), 1
+            "interrupted",
+            "interrupted (Ctrl-C or SIGINT) before the measurement finished; "
+            "run the runner again and let it finish (it stops by --max-seconds)",
+        ), 1
     except Exception as exc:
         traceback.print_exc(file=sys.stderr)  # stderr only: stdout carries the JSON document
         return error_document(
@@ -1400,8 +1574,11 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
     try:
         text = json.dumps(document, allow_nan=False)
     except ValueError as exc:  # NaN or infinity: not valid JSON
-        document = error_document("runner", f"the result could not be written as JSON: {exc}; "
-                                  "please report this with the model and the command line")
+        document = error_document(
+            "runner",
+            f"the result could not be written as JSON: {exc}; "
+            "please report this with the model and the command line",
+        )
         text, code = json.dumps(document), 1
     out.write(text + "\n")
     out.flush()

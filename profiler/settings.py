@@ -72,14 +72,20 @@ class ProfileSettings:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able values (shapes as lists); ``from_dict`` reads them back."""
         return {
-            "threads": self.threads, "target_ci": self.target_ci,
-            "max_seconds": self.max_seconds, "min_runs": self.min_runs,
-            "max_runs": self.max_runs, "warmup": self.warmup, "graph_opt": self.graph_opt,
-            "op_profile": self.op_profile, "seed": self.seed,
+            "threads": self.threads,
+            "target_ci": self.target_ci,
+            "max_seconds": self.max_seconds,
+            "min_runs": self.min_runs,
+            "max_runs": self.max_runs,
+            "warmup": self.warmup,
+            "graph_opt": self.graph_opt,
+            "op_profile": self.op_profile,
+            "seed": self.seed,
             "shapes": {k: list(v) for k, v in sorted(self.shapes.items())},
-            "energy": self.energy, "energy_seconds": self.energy_seconds,
+            "energy": self.energy,
+            "energy_seconds": self.energy_seconds,
             **({"reference": self.reference} if self.reference is not None else {}),
-        }  # fmt: skip
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ProfileSettings:
@@ -91,15 +97,23 @@ class ProfileSettings:
     def runner_args(self) -> list[str]:
         """The runner's command-line options for these settings."""
         args = [
-            "--threads", str(self.threads),
-            "--target-ci", repr(self.target_ci),
-            "--max-seconds", repr(self.max_seconds),
-            "--min-runs", str(self.min_runs),
-            "--max-runs", str(self.max_runs),
-            "--warmup", str(self.warmup),
-            "--graph-opt", self.graph_opt,
-            "--seed", str(self.seed),
-        ]  # fmt: skip
+            "--threads",
+            str(self.threads),
+            "--target-ci",
+            repr(self.target_ci),
+            "--max-seconds",
+            repr(self.max_seconds),
+            "--min-runs",
+            str(self.min_runs),
+            "--max-runs",
+            str(self.max_runs),
+            "--warmup",
+            str(self.warmup),
+            "--graph-opt",
+            self.graph_opt,
+            "--seed",
+            str(self.seed),
+        ]
         for name, dims in self.shapes.items():
             args += ["--shape", f"{name}={'x'.join(str(d) for d in dims)}"]
         if self.op_profile:

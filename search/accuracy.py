@@ -38,8 +38,11 @@ class AccuracySource(abc.ABC):
 class TabularAccuracy(AccuracySource):
     """NAS-Bench-201 test accuracy after 200 epochs, from the bundled NATS-Bench table."""
 
-    DATASETS = {"cifar10": "cifar10_test_acc", "cifar100": "cifar100_test_acc",
-                "imagenet16": "imagenet16_test_acc"}  # fmt: skip
+    DATASETS = {
+        "cifar10": "cifar10_test_acc",
+        "cifar100": "cifar100_test_acc",
+        "imagenet16": "imagenet16_test_acc",
+    }
     unit = "%"
 
     def __init__(self, space: Any, dataset: str = "cifar10") -> None:
@@ -50,8 +53,10 @@ class TabularAccuracy(AccuracySource):
                 f"evaluator (--accuracy package.module:function)"
             )
         if dataset not in self.DATASETS:
-            raise AccuracyError(f"unknown dataset {dataset!r} for tabular accuracy; use one of "
-                                f"{', '.join(self.DATASETS)}")  # fmt: skip
+            raise AccuracyError(
+                f"unknown dataset {dataset!r} for tabular accuracy; use one of "
+                f"{', '.join(self.DATASETS)}"
+            )
         from hwnas.data import nb201_table
 
         table = nb201_table()
@@ -101,8 +106,11 @@ class NaswotProxy(AccuracySource):
             kernel.add_(agree.double())
             seen[0] = True
 
-        handles = [m.register_forward_hook(hook) for m in module.modules()
-                   if isinstance(m, nn.ReLU | nn.ReLU6)]  # fmt: skip
+        handles = [
+            m.register_forward_hook(hook)
+            for m in module.modules()
+            if isinstance(m, nn.ReLU | nn.ReLU6)
+        ]
         x = torch.randn(*shape, generator=torch.Generator().manual_seed(self.seed))
         try:
             with torch.no_grad():
@@ -128,13 +136,17 @@ class UserAccuracy(AccuracySource):
     def __init__(self, space: Any, reference: str) -> None:
         module_name, _, attr = reference.partition(":")
         if not module_name or not attr:
-            raise AccuracyError(f"--accuracy {reference!r} must be tabular[:DATASET], "
-                                f"proxy:naswot or package.module:function")  # fmt: skip
+            raise AccuracyError(
+                f"--accuracy {reference!r} must be tabular[:DATASET], "
+                f"proxy:naswot or package.module:function"
+            )
         try:
             func = getattr(importlib.import_module(module_name), attr)
         except (ImportError, AttributeError) as exc:
-            raise AccuracyError(f"cannot load the evaluator {reference!r} ({exc}); check "
-                                f"the name and that its package is installed") from None
+            raise AccuracyError(
+                f"cannot load the evaluator {reference!r} ({exc}); check "
+                f"the name and that its package is installed"
+            ) from None
         if not callable(func):
             raise AccuracyError(f"{reference!r} is not a function")
         self.func: Callable[..., Any] = func
@@ -146,15 +158,21 @@ class UserAccuracy(AccuracySource):
         try:
             out = np.asarray(values, dtype=np.float64).reshape(-1)
         except (TypeError, ValueError) as exc:
-            raise AccuracyError(f"the evaluator {self.name} returned {type(values).__name__} "
-                                f"that is not a list of numbers ({exc})") from None
+            raise AccuracyError(
+                f"the evaluator {self.name} returned {type(values).__name__} "
+                f"that is not a list of numbers ({exc})"
+            ) from None
         if out.size != len(archs):
-            raise AccuracyError(f"the evaluator {self.name} returned {out.size} values for "
-                                f"{len(archs)} architectures; return one per architecture")
+            raise AccuracyError(
+                f"the evaluator {self.name} returned {out.size} values for "
+                f"{len(archs)} architectures; return one per architecture"
+            )
         bad = [a for a, v in zip(archs, out, strict=True) if not math.isfinite(v)]
         if bad:
-            raise AccuracyError(f"the evaluator {self.name} returned a non-finite value for "
-                                f"{len(bad)} architecture(s), e.g. {bad[0]!r}")
+            raise AccuracyError(
+                f"the evaluator {self.name} returned a non-finite value for "
+                f"{len(bad)} architecture(s), e.g. {bad[0]!r}"
+            )
         return out
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from hwnas.errors import UsageError
-from search.accuracy import AccuracySource
+from hwnas.search.accuracy import AccuracySource
 
 
 @dataclass(frozen=True)
@@ -46,16 +46,16 @@ def parse_budget(text: str) -> tuple[str, float]:
     except ValueError:
         bound = float("nan")
     if not sep or not name.strip() or not np.isfinite(bound) or bound <= 0:
-        raise UsageError(f"--budget {text!r} must look like latency_ms=15 (a metric and a "
-                         f"positive number)")  # fmt: skip
+        raise UsageError(
+            f"--budget {text!r} must look like latency_ms=15 (a metric and a positive number)"
+        )
     return name.strip(), bound
 
 
 class Evaluator:
     """Accuracy and predicted metrics of architectures, each function computed once."""
 
-    def __init__(self, space: Any, accuracy: AccuracySource,
-                 predictors: Mapping[str, Any]) -> None:  # fmt: skip
+    def __init__(self, space: Any, accuracy: AccuracySource, predictors: Mapping[str, Any]) -> None:
         self.space, self.accuracy, self.predictors = space, accuracy, dict(predictors)
         self.cache: dict[str, Candidate] = {}
 
@@ -64,8 +64,9 @@ class Evaluator:
         todo = sorted({a for a in canon if a not in self.cache})
         if todo:
             acc = self.accuracy.evaluate(todo)
-            preds = {m: np.asarray(p.predict(todo), dtype=float)
-                     for m, p in self.predictors.items()}  # fmt: skip
+            preds = {
+                m: np.asarray(p.predict(todo), dtype=float) for m, p in self.predictors.items()
+            }
             for i, arch in enumerate(todo):
                 self.cache[arch] = Candidate(
                     arch, float(acc[i]), {m: float(v[i]) for m, v in preds.items()}
@@ -77,8 +78,9 @@ def _objectives(cands: Sequence[Candidate], metrics: Sequence[str]) -> np.ndarra
     return np.array([[-c.accuracy, *(c.metrics[m] for m in metrics)] for c in cands])
 
 
-def pareto_front(cands: Sequence[Candidate], metrics: Sequence[str],
-                 budgets: Mapping[str, float]) -> list[Candidate]:  # fmt: skip
+def pareto_front(
+    cands: Sequence[Candidate], metrics: Sequence[str], budgets: Mapping[str, float]
+) -> list[Candidate]:
     """The feasible, non-dominated candidates (one per architecture), best accuracy first."""
     from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
@@ -90,8 +92,7 @@ def pareto_front(cands: Sequence[Candidate], metrics: Sequence[str],
     return sorted((ok[i] for i in front), key=lambda c: -c.accuracy)
 
 
-def hypervolume(front: Sequence[Candidate], metrics: Sequence[str],
-                ref: np.ndarray) -> float:  # fmt: skip
+def hypervolume(front: Sequence[Candidate], metrics: Sequence[str], ref: np.ndarray) -> float:
     """Hypervolume of the front w.r.t. ``ref`` (objectives as minimised: -acc, metrics)."""
     if not front:
         return 0.0
@@ -121,12 +122,15 @@ def run_search(
     from pymoo.optimize import minimize
 
     if population < 4 or generations < 1:
-        raise UsageError(f"--population must be >= 4 and --generations >= 1, got "
-                         f"{population} and {generations}")  # fmt: skip
+        raise UsageError(
+            f"--population must be >= 4 and --generations >= 1, got {population} and {generations}"
+        )
     for name in budgets:
         if name not in predictors:
-            raise UsageError(f"--budget {name}=... needs a predictor of {name}; the "
-                             f"predictors given predict {', '.join(predictors) or 'nothing'}")
+            raise UsageError(
+                f"--budget {name}=... needs a predictor of {name}; the "
+                f"predictors given predict {', '.join(predictors) or 'nothing'}"
+            )
     metrics = sorted(predictors)
     evaluate = Evaluator(space, accuracy, predictors)
     low, high = space.bounds()
@@ -134,8 +138,14 @@ def run_search(
 
     class SpaceProblem(Problem):
         def __init__(self) -> None:
-            super().__init__(n_var=int(low.size), n_obj=1 + len(metrics),
-                             n_ieq_constr=len(budget_names), xl=low, xu=high, vtype=int)
+            super().__init__(
+                n_var=int(low.size),
+                n_obj=1 + len(metrics),
+                n_ieq_constr=len(budget_names),
+                xl=low,
+                xu=high,
+                vtype=int,
+            )
 
         def _evaluate(self, x: np.ndarray, out: dict[str, Any], *_: Any, **__: Any) -> None:
             genes = np.clip(np.rint(x).astype(np.int64), low, high)
@@ -143,8 +153,9 @@ def run_search(
             cands = evaluate(archs)
             out["F"] = _objectives(cands, metrics)
             if budget_names:
-                out["G"] = np.array([[c.metrics[m] - budgets[m] for m in budget_names]
-                                     for c in cands])  # fmt: skip
+                out["G"] = np.array(
+                    [[c.metrics[m] - budgets[m] for m in budget_names] for c in cands]
+                )
 
     history: list[dict[str, Any]] = []
 
@@ -161,8 +172,14 @@ def run_search(
         eliminate_duplicates=True,
     )
     started = time.perf_counter()
-    minimize(SpaceProblem(), algorithm, ("n_gen", generations), seed=seed, callback=callback,
-             verbose=False)  # fmt: skip
+    minimize(
+        SpaceProblem(),
+        algorithm,
+        ("n_gen", generations),
+        seed=seed,
+        callback=callback,
+        verbose=False,
+    )
     seconds = time.perf_counter() - started
     searched = list(evaluate.cache.values())
     front = pareto_front(searched, metrics, budgets)
@@ -173,8 +190,9 @@ def run_search(
     n = min(len(searched), space.size())
     randoms = space.sample_distinct(seed + 1, n)
     baseline = pareto_front(baseline_eval(randoms), metrics, budgets)
-    return SearchResult(pareto=front, evaluated=len(searched), seconds=seconds,
-                        history=history, baseline=baseline)  # fmt: skip
+    return SearchResult(
+        pareto=front, evaluated=len(searched), seconds=seconds, history=history, baseline=baseline
+    )
 
 
 def _decode(space: Any, genes: np.ndarray) -> str:

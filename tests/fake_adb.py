@@ -87,9 +87,13 @@ def cmd_shell(args: list[str]) -> int:
     command = " ".join(args)
     if os.environ.get("FAKE_ADB_LEGACY") == "1":
         proc = subprocess.run(
-            ["/bin/sh", "-c", command], cwd=root(), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False,
-        )  # fmt: skip
+            ["/bin/sh", "-c", command],
+            cwd=root(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
         sys.stdout.buffer.write(proc.stdout.replace(b"\n", b"\r\n"))
         sys.stdout.flush()
         return 0

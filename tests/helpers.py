@@ -29,8 +29,11 @@ def hwnas_process(args: list[str], store: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "HWNAS_STORE": str(store)}
     return subprocess.Popen(
         [sys.executable, "-m", "hwnas", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def interrupt_after(args: list[str], store: Path, n: int) -> tuple[int, str, str]:

@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
-import devices.adb as adb_module
-from devices.adb import DEFAULT_WORKDIR, AdbTransport
+import hwnas.devices.adb as adb_module
+from hwnas.devices.adb import DEFAULT_WORKDIR, AdbTransport
 from hwnas.errors import ConnectionLostError, DeviceError, RunnerError, UnreachableError
+from hwnas.profiler.batch import RUNNER_PATH, parse_runner_output
 from hwnas.records import DeviceSpec
-from profiler.batch import RUNNER_PATH, parse_runner_output
 
 SERIAL = "R58M12ABC"
 FAKE_ADB = Path(__file__).with_name("fake_adb.py")

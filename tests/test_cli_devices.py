@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from devices.registry import load_registry
 from hwnas.cli import main
 from hwnas.cli.devices_cmd import missing_and_fixes, parse_ssh_target
+from hwnas.devices.registry import load_registry
 
 
 def run_cli(capsys, *args: object) -> tuple[int, str, str]:
@@ -39,8 +39,19 @@ def test_ssh_targets_parse(text: str, expected: tuple[str, str, int | None]) -> 
 def test_add_list_remove_round_trip_keeps_comments(capsys, tmp_path) -> None:
     key = tmp_path / "id_ed25519"
     key.write_text("not really a key")
-    code, out, err = run_cli(capsys, "devices", "add", "pi4", "--ssh", "pi@10.0.0.7:2222",
-                             "--key", key, "--workdir", "/home/pi/hwnas", "--json")
+    code, out, err = run_cli(
+        capsys,
+        "devices",
+        "add",
+        "pi4",
+        "--ssh",
+        "pi@10.0.0.7:2222",
+        "--key",
+        key,
+        "--workdir",
+        "/home/pi/hwnas",
+        "--json",
+    )
     assert code == 0, err
     assert json.loads(out)["device"]["port"] == 2222
     text = registry().read_text()
@@ -110,8 +121,15 @@ def test_check_the_local_device(capsys) -> None:
 
 
 def test_missing_packages_come_with_the_command_that_installs_them() -> None:
-    report = {"python": "3.11.2", "numpy": "1.26", "onnxruntime": None, "pip": "23",
-              "governor": "ondemand", "disk_free_mb": 50.0, "disk_checked": "/home/pi"}
+    report = {
+        "python": "3.11.2",
+        "numpy": "1.26",
+        "onnxruntime": None,
+        "pip": "23",
+        "governor": "ondemand",
+        "disk_free_mb": 50.0,
+        "disk_checked": "/home/pi",
+    }
     problems = {p["what"]: p["fix"] for p in missing_and_fixes(report, "python3")}
     assert problems["onnxruntime not importable by python3"] == (
         "python3 -m pip install --user onnxruntime"
@@ -123,7 +141,7 @@ def test_missing_packages_come_with_the_command_that_installs_them() -> None:
 
 
 def test_check_reports_meters_from_a_fake_sysfs(tmp_path) -> None:
-    from profiler.runner import device_report
+    from hwnas.profiler.runner import device_report
 
     root = tmp_path / "root"
     rapl = root / "sys/class/powercap/intel-rapl:0"
@@ -155,7 +173,7 @@ def test_check_install_pip_installs_what_is_missing(capsys, tmp_path) -> None:
         "#!/bin/sh\n"
         f'if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then echo "$@" >> {log}; '
         f"touch {marker}; exit 0; fi\n"
-        f'if [ ! -e {marker} ]; then export PYTHONPATH={shadow.parent}; fi\n'
+        f"if [ ! -e {marker} ]; then export PYTHONPATH={shadow.parent}; fi\n"
         f'exec {sys.executable} "$@"\n'
     )
     shim.chmod(0o755)

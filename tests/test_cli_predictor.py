@@ -29,8 +29,7 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str
 def write_table(path: Path, index: np.ndarray, column: str = RASPI4) -> Path:
     """A table shaped like ../shared/data/nb201_latency_*.csv: index, arch, latency_ms."""
     part = nb201_table().iloc[index]
-    frame = pd.DataFrame({"index": part["index"], "arch": part["arch"],
-                          "latency_ms": part[column]})  # fmt: skip
+    frame = pd.DataFrame({"index": part["index"], "arch": part["arch"], "latency_ms": part[column]})
     if path.suffix == ".parquet":
         frame.to_parquet(path, index=False)
     else:
@@ -52,16 +51,43 @@ def tables(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def trained(tables: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("predictors") / "raspi4"
-    code = main(["predictor", "train", "--space", "nb201", "--metric", "latency_ms",
-                 "--table", str(tables["train"]), "-o", str(directory), "--seed", "0"])  # fmt: skip
+    code = main(
+        [
+            "predictor",
+            "train",
+            "--space",
+            "nb201",
+            "--metric",
+            "latency_ms",
+            "--table",
+            str(tables["train"]),
+            "-o",
+            str(directory),
+            "--seed",
+            "0",
+        ]
+    )
     assert code == 0
     return directory
 
 
 def test_train_from_a_table_prints_one_json_document(capsys, tables, tmp_path) -> None:
-    code, out, err = run_cli(capsys, "predictor", "train", "--space", "nb201", "--metric",
-                             "latency_ms", "--table", tables["train"], "-o", tmp_path / "p",
-                             "--seed", "3", "--json")  # fmt: skip
+    code, out, err = run_cli(
+        capsys,
+        "predictor",
+        "train",
+        "--space",
+        "nb201",
+        "--metric",
+        "latency_ms",
+        "--table",
+        tables["train"],
+        "-o",
+        tmp_path / "p",
+        "--seed",
+        "3",
+        "--json",
+    )
     assert code == 0, err
     doc = json.loads(out)
     assert doc["kind"] == "lightgbm" and doc["space"] == "nb201" and doc["metric"] == "latency_ms"
@@ -73,26 +99,44 @@ def test_train_from_a_table_prints_one_json_document(capsys, tables, tmp_path) -
 
 
 def test_train_shows_validation_scores(capsys, trained, tables, tmp_path) -> None:
-    code, out, err = run_cli(capsys, "predictor", "train", "--space", "nb201", "--table",
-                             tables["gold_few"], "-o", tmp_path / "g")  # fmt: skip
+    code, out, err = run_cli(
+        capsys,
+        "predictor",
+        "train",
+        "--space",
+        "nb201",
+        "--table",
+        tables["gold_few"],
+        "-o",
+        tmp_path / "g",
+    )
     assert code == 0, err
     assert "Spearman" in out and "within ±10%" in out and "validation" in out
     assert "trained a lightgbm predictor of latency_ms on 20 nb201 architectures" in err
 
 
-def test_eval_reports_connected_and_disconnected_cells_apart(capsys, trained, tables,
-                                                             tmp_path) -> None:  # fmt: skip
+def test_eval_reports_connected_and_disconnected_cells_apart(
+    capsys, trained, tables, tmp_path
+) -> None:
     plot = tmp_path / "scatter.png"
-    code, out, err = run_cli(capsys, "predictor", "eval", trained, "--table", tables["test"],
-                             "--plot", plot, "--json")  # fmt: skip
+    code, out, err = run_cli(
+        capsys, "predictor", "eval", trained, "--table", tables["test"], "--plot", plot, "--json"
+    )
     assert code == 0, err
     doc = json.loads(out)
     groups = doc["groups"]
     assert set(groups) == {"all", "connected", "disconnected"}
     assert groups["all"]["n"] == 2000
     assert groups["connected"]["n"] + groups["disconnected"]["n"] == 2000
-    assert set(groups["connected"]) == {"n", "mape", "rmse", "spearman", "kendall", "within_5",
-                                        "within_10"}  # fmt: skip
+    assert set(groups["connected"]) == {
+        "n",
+        "mape",
+        "rmse",
+        "spearman",
+        "kendall",
+        "within_5",
+        "within_10",
+    }
     assert groups["connected"]["spearman"] > 0.95 and groups["connected"]["within_10"] > 0.55
     assert 0.6 < doc["interval"]["coverage"] <= 1.0 and doc["interval"]["nominal"] == 0.8
     assert doc["warnings"] == [] and doc["plot"] == str(plot)
@@ -102,8 +146,9 @@ def test_eval_reports_connected_and_disconnected_cells_apart(capsys, trained, ta
 
 
 def test_eval_on_the_training_table_warns(capsys, trained, tables) -> None:
-    code, out, _ = run_cli(capsys, "predictor", "eval", trained, "--table", tables["train"],
-                           "--json")  # fmt: skip
+    code, out, _ = run_cli(
+        capsys, "predictor", "eval", trained, "--table", tables["train"], "--json"
+    )
     assert code == 0
     assert json.loads(out)["warnings"] == [
         "this is the predictor's training set: the scores flatter it"
@@ -112,8 +157,7 @@ def test_eval_on_the_training_table_warns(capsys, trained, tables) -> None:
 
 def test_predict_prints_values_and_intervals(capsys, trained) -> None:
     other = "|none~0|+|nor_conv_1x1~0|none~1|+|nor_conv_1x1~0|none~1|none~2|"
-    code, out, err = run_cli(capsys, "predict", trained, "--arch", CELL, "--arch", other,
-                             "--json")  # fmt: skip
+    code, out, err = run_cli(capsys, "predict", trained, "--arch", CELL, "--arch", other, "--json")
     assert code == 0, err
     doc = json.loads(out)
     assert doc["metric"] == "latency_ms" and doc["interval_nominal"] == 0.8
@@ -131,22 +175,55 @@ def test_train_from_the_store_and_refuse_mixed_fingerprints(capsys, tmp_path) ->
     one, two = make_fingerprint(threads=4), make_fingerprint(threads=2)
     with Store(os.environ["HWNAS_STORE"]) as store:  # the isolated store of conftest.py
         fill_store(store, table, 30, one)
-    code, out, err = run_cli(capsys, "predictor", "train", "--space", "nb201", "--device",
-                             "rpi4", "-o", tmp_path / "s", "--json")  # fmt: skip
+    code, out, err = run_cli(
+        capsys,
+        "predictor",
+        "train",
+        "--space",
+        "nb201",
+        "--device",
+        "rpi4",
+        "-o",
+        tmp_path / "s",
+        "--json",
+    )
     assert code == 0, err
     doc = json.loads(out)
     assert doc["device"] == "rpi4" and doc["fingerprint"] == one.hash
     assert doc["training_set"]["n"] == 30
     with Store(os.environ["HWNAS_STORE"]) as store:
         fill_store(store, table, 12, two, start=30)
-    code, out, err = run_cli(capsys, "predictor", "train", "--space", "nb201", "--device",
-                             "rpi4", "-o", tmp_path / "t", "--json")  # fmt: skip
+    code, out, err = run_cli(
+        capsys,
+        "predictor",
+        "train",
+        "--space",
+        "nb201",
+        "--device",
+        "rpi4",
+        "-o",
+        tmp_path / "t",
+        "--json",
+    )
     assert code == 2 and "Traceback" not in err
     message = json.loads(out)["errors"][0]["message"]
     assert one.hash[:12] in message and two.hash[:12] in message and "--fingerprint" in message
-    code, out, err = run_cli(capsys, "predictor", "train", "--space", "nb201", "--device",
-                             "rpi4", "--fingerprint", two.hash[:10], "-o", tmp_path / "t",
-                             "--statistic", "p10", "--json")  # fmt: skip
+    code, out, err = run_cli(
+        capsys,
+        "predictor",
+        "train",
+        "--space",
+        "nb201",
+        "--device",
+        "rpi4",
+        "--fingerprint",
+        two.hash[:10],
+        "-o",
+        tmp_path / "t",
+        "--statistic",
+        "p10",
+        "--json",
+    )
     assert code == 0, err
     assert json.loads(out)["training_set"]["n"] == 12
     assert json.loads(out)["statistic"] == "p10" and doc["statistic"] == "p50"
@@ -158,23 +235,59 @@ def test_train_with_a_lookup_table_of_the_device(capsys, tables, tmp_path) -> No
     from tests.test_predictors import synthetic_block_table
 
     lut = synthetic_block_table(get_space("nb201")).write(tmp_path / "lut.json")
-    code, out, err = run_cli(capsys, "predictor", "train", "--space", "nb201", "--table",
-                             tables["train"], "--lut", lut, "-o", tmp_path / "p", "--json")
+    code, out, err = run_cli(
+        capsys,
+        "predictor",
+        "train",
+        "--space",
+        "nb201",
+        "--table",
+        tables["train"],
+        "--lut",
+        lut,
+        "-o",
+        tmp_path / "p",
+        "--json",
+    )
     assert code == 0, err
     assert json.loads(out)["lookup_table"] == str(lut)
     meta = json.loads((tmp_path / "p" / "meta.json").read_text())
     assert meta["feature_names"][-1] == "lut_block_sum" and "lookup_table.json" in meta["files"]
     code, out, err = run_cli(capsys, "predict", tmp_path / "p", "--arch", CELL, "--json")
     assert code == 0, err
-    code, out, err = run_cli(capsys, "predictor", "train", "--space", "chain", "--table",
-                             tables["train"], "--lut", lut, "-o", tmp_path / "q")  # fmt: skip
+    code, out, err = run_cli(
+        capsys,
+        "predictor",
+        "train",
+        "--space",
+        "chain",
+        "--table",
+        tables["train"],
+        "--lut",
+        lut,
+        "-o",
+        tmp_path / "q",
+    )
     assert code == 2 and "is a lookup table of space 'nb201', not 'chain'" in " ".join(err.split())
 
 
 def test_transfer_with_a_base_predictor(capsys, trained, tables, tmp_path) -> None:
-    code, out, err = run_cli(capsys, "predictor", "train", "--space", "nb201", "--table",
-                             tables["gold_few"], "--device", "gold", "--base", trained,
-                             "-o", tmp_path / "gold", "--json")  # fmt: skip
+    code, out, err = run_cli(
+        capsys,
+        "predictor",
+        "train",
+        "--space",
+        "nb201",
+        "--table",
+        tables["gold_few"],
+        "--device",
+        "gold",
+        "--base",
+        trained,
+        "-o",
+        tmp_path / "gold",
+        "--json",
+    )
     assert code == 0, err
     doc = json.loads(out)
     assert doc["kind"] == "transfer" and doc["device"] == "gold"
@@ -203,46 +316,149 @@ def test_a_tampered_predictor_needs_force(capsys, trained, tmp_path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["predictor", "train", "--space", "nb202", "--table", "{train}", "-o", "{out}"],
-         "unknown space 'nb202'"),
-        (["predictor", "train", "--space", "nb201", "--metric", "latency", "--table", "{train}",
-          "-o", "{out}"], "--metric must be one of latency_ms, peak_memory_mb, energy_mj"),
-        (["predictor", "train", "--space", "nb201", "-o", "{out}"],
-         "say where the measurements are: --device NAME"),
-        (["predictor", "train", "--space", "nb201", "--table", "{missing}", "-o", "{out}"],
-         "does not exist"),
-        (["predictor", "train", "--space", "nb201", "--metric", "energy_mj", "--table",
-          "{train}", "-o", "{out}"], "lacks the column(s) energy_mj"),
-        (["predictor", "train", "--space", "nb201", "--table", "{bad}", "-o", "{out}"],
-         "row 2 (line 3): 'resnet18' has 1 node(s)"),
-        (["predictor", "train", "--space", "nb201", "--table", "{tiny}", "-o", "{out}"],
-         "only 4 distinct architecture(s) to learn from; a predictor needs at least 10"),
-        (["predictor", "train", "--space", "nb201", "--device", "nodev", "-o", "{out}"],
-         "no measurements of nb201 architectures on device 'nodev'"),
-        (["predictor", "train", "--space", "nb201", "--device", "rpi4", "--statistic", "min",
-          "-o", "{out}"], "--statistic must be one of p50, p10, ratio, got 'min'"),
-        (["predictor", "train", "--space", "nb201", "--table", "{train}", "--statistic", "p10",
-          "-o", "{out}"], "--statistic p10 needs --device"),
-        (["predictor", "train", "--space", "nb201", "--table", "{train}", "--lut", "{missing}",
-          "-o", "{out}"], "cannot read the lookup table"),
-        (["predictor", "train", "--space", "nb201", "--table", "{train}", "--lut", "{train}",
-          "--base", "{trained}", "-o", "{out}"], "--lut is for a new predictor"),
-        (["predictor", "train", "--space", "chain", "--table", "{train}", "-o", "{out}"],
-         "are not chain architectures"),
+        (
+            ["predictor", "train", "--space", "nb202", "--table", "{train}", "-o", "{out}"],
+            "unknown space 'nb202'",
+        ),
+        (
+            [
+                "predictor",
+                "train",
+                "--space",
+                "nb201",
+                "--metric",
+                "latency",
+                "--table",
+                "{train}",
+                "-o",
+                "{out}",
+            ],
+            "--metric must be one of latency_ms, peak_memory_mb, energy_mj",
+        ),
+        (
+            ["predictor", "train", "--space", "nb201", "-o", "{out}"],
+            "say where the measurements are: --device NAME",
+        ),
+        (
+            ["predictor", "train", "--space", "nb201", "--table", "{missing}", "-o", "{out}"],
+            "does not exist",
+        ),
+        (
+            [
+                "predictor",
+                "train",
+                "--space",
+                "nb201",
+                "--metric",
+                "energy_mj",
+                "--table",
+                "{train}",
+                "-o",
+                "{out}",
+            ],
+            "lacks the column(s) energy_mj",
+        ),
+        (
+            ["predictor", "train", "--space", "nb201", "--table", "{bad}", "-o", "{out}"],
+            "row 2 (line 3): 'resnet18' has 1 node(s)",
+        ),
+        (
+            ["predictor", "train", "--space", "nb201", "--table", "{tiny}", "-o", "{out}"],
+            "only 4 distinct architecture(s) to learn from; a predictor needs at least 10",
+        ),
+        (
+            ["predictor", "train", "--space", "nb201", "--device", "nodev", "-o", "{out}"],
+            "no measurements of nb201 architectures on device 'nodev'",
+        ),
+        (
+            [
+                "predictor",
+                "train",
+                "--space",
+                "nb201",
+                "--device",
+                "rpi4",
+                "--statistic",
+                "min",
+                "-o",
+                "{out}",
+            ],
+            "--statistic must be one of p50, p10, ratio, got 'min'",
+        ),
+        (
+            [
+                "predictor",
+                "train",
+                "--space",
+                "nb201",
+                "--table",
+                "{train}",
+                "--statistic",
+                "p10",
+                "-o",
+                "{out}",
+            ],
+            "--statistic p10 needs --device",
+        ),
+        (
+            [
+                "predictor",
+                "train",
+                "--space",
+                "nb201",
+                "--table",
+                "{train}",
+                "--lut",
+                "{missing}",
+                "-o",
+                "{out}",
+            ],
+            "cannot read the lookup table",
+        ),
+        (
+            [
+                "predictor",
+                "train",
+                "--space",
+                "nb201",
+                "--table",
+                "{train}",
+                "--lut",
+                "{train}",
+                "--base",
+                "{trained}",
+                "-o",
+                "{out}",
+            ],
+            "--lut is for a new predictor",
+        ),
+        (
+            ["predictor", "train", "--space", "chain", "--table", "{train}", "-o", "{out}"],
+            "are not chain architectures",
+        ),
         (["predictor", "eval", "{missing}", "--table", "{train}"], "there is no predictor at"),
-        (["predictor", "eval", "{trained}", "--table", "{train}", "--plot", "{out}.jpg"],
-         "--plot writes PNG"),
+        (
+            ["predictor", "eval", "{trained}", "--table", "{train}", "--plot", "{out}.jpg"],
+            "--plot writes PNG",
+        ),
         (["predict", "{trained}", "--arch", "|none~0|+|x~0|"], "has 2 node(s)"),
         (["predict", "{train}", "--arch", "x"], "is a file; a predictor is a directory"),
     ],
 )
-def test_bad_inputs_exit_2_with_a_clear_message(capsys, tables, trained, tmp_path,
-                                                args: list[str], message: str) -> None:  # fmt: skip
+def test_bad_inputs_exit_2_with_a_clear_message(
+    capsys, tables, trained, tmp_path, args: list[str], message: str
+) -> None:
     bad = tmp_path / "bad.csv"
     pd.DataFrame({"arch": [CELL, "resnet18"], "latency_ms": [1.0, 2.0]}).to_csv(bad, index=False)
     tiny = write_table(tmp_path / "tiny.csv", np.arange(4))
-    names = {"train": tables["train"], "out": tmp_path / "out", "missing": tmp_path / "nope.csv",
-             "bad": bad, "tiny": tiny, "trained": trained}  # fmt: skip
+    names = {
+        "train": tables["train"],
+        "out": tmp_path / "out",
+        "missing": tmp_path / "nope.csv",
+        "bad": bad,
+        "tiny": tiny,
+        "trained": trained,
+    }
     argv = [a.format(**names) for a in args]
     code, out, err = run_cli(capsys, *argv)
     assert code == 2, (out, err)

@@ -16,9 +16,15 @@ from tests.helpers import interrupt_after
 
 FAST = ["--max-seconds", "1", "--target-ci", "0.05", "--warmup", "3"]
 MEASUREMENT_KEYS = {
-    "arch", "model_hash", "device", "fingerprint", "latency_ms", "peak_memory_mb",
-    "energy_mj", "energy_method",
-}  # fmt: skip
+    "arch",
+    "model_hash",
+    "device",
+    "fingerprint",
+    "latency_ms",
+    "peak_memory_mb",
+    "energy_mj",
+    "energy_method",
+}
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -73,9 +79,18 @@ def test_one_bad_model_does_not_stop_the_batch(
     assert code == 0
     missing = tmp_path / "missing.onnx"
     code, out, err = run_cli(
-        capsys, "profile", missing, garbage_onnx, conv_onnx, truncated_onnx, unrunnable_onnx,
-        *FAST, "--json", "--store", store,
-    )  # fmt: skip
+        capsys,
+        "profile",
+        missing,
+        garbage_onnx,
+        conv_onnx,
+        truncated_onnx,
+        unrunnable_onnx,
+        *FAST,
+        "--json",
+        "--store",
+        store,
+    )
     assert code != 0
     doc = json.loads(out)
     assert len(doc["measurements"]) == 1
@@ -100,9 +115,16 @@ def test_dynamic_shapes_need_shape_and_accept_it(capsys, dynamic_onnx, tmp_path)
     (error,) = json.loads(out)["errors"]
     assert error["error"] == "shape" and "--shape" in error["message"] and "x" in error["message"]
     code, out, err = run_cli(
-        capsys, "profile", dynamic_onnx, *FAST, "--shape", "x=1x3x16x16", "--json",
-        "--store", store,
-    )  # fmt: skip
+        capsys,
+        "profile",
+        dynamic_onnx,
+        *FAST,
+        "--shape",
+        "x=1x3x16x16",
+        "--json",
+        "--store",
+        store,
+    )
     assert code == 0, err
     (m,) = json.loads(out)["measurements"]
     assert m["inputs"]["x"]["shape"] == [1, 3, 16, 16]
@@ -124,9 +146,16 @@ def test_malformed_shape_is_a_usage_error(capsys, dynamic_onnx, shape, expect):
 
 def test_shape_for_an_unknown_input_names_the_inputs(capsys, dynamic_onnx, tmp_path):
     code, out, _ = run_cli(
-        capsys, "profile", dynamic_onnx, "--shape", "image=1x3x8x8", *FAST, "--json",
-        "--store", tmp_path / "s.db",
-    )  # fmt: skip
+        capsys,
+        "profile",
+        dynamic_onnx,
+        "--shape",
+        "image=1x3x8x8",
+        *FAST,
+        "--json",
+        "--store",
+        tmp_path / "s.db",
+    )
     assert code != 0
     (error,) = json.loads(out)["errors"]
     assert error["error"] == "shape" and "image" in error["message"] and "'x'" in error["message"]
@@ -205,9 +234,16 @@ def test_mixed_fingerprints_are_never_silent(capsys, conv_onnx, tmp_path):
     )
     assert code == 0 and "mixes fingerprints" in err
     code, _, err = run_cli(
-        capsys, "measurements", "export", "-o", tmp_path / "u.csv", "--store", store,
-        "--fingerprint", m.fingerprint.hash,
-    )  # fmt: skip
+        capsys,
+        "measurements",
+        "export",
+        "-o",
+        tmp_path / "u.csv",
+        "--store",
+        store,
+        "--fingerprint",
+        m.fingerprint.hash,
+    )
     assert code == 0 and "mixes" not in err
     assert len(pd.read_csv(tmp_path / "u.csv")) == 1
     # A new profile under the current fingerprint says that another one exists.
@@ -217,12 +253,11 @@ def test_mixed_fingerprints_are_never_silent(capsys, conv_onnx, tmp_path):
 
 def test_ctrl_c_keeps_what_was_measured(conv_onnx, tmp_path):
     store = tmp_path / "s.db"
-    models = [
-        onnx_models.conv_model(tmp_path / f"m{i}.onnx", channels=4 + i) for i in range(6)
-    ]
+    models = [onnx_models.conv_model(tmp_path / f"m{i}.onnx", channels=4 + i) for i in range(6)]
     code, out, err = interrupt_after(
         ["profile", *map(str, models), "--max-seconds", "1", "--target-ci", "0.0001", "--json"],
-        store, 1,
+        store,
+        1,
     )
     assert code == 130, err
     doc = json.loads(out)
@@ -245,8 +280,17 @@ def test_measurements_list_prints_a_table(capsys, conv_onnx, tmp_path):
 
 def test_quickstart_runs_the_whole_pipeline_on_this_cpu(capsys, tmp_path):
     store = tmp_path / "q.db"
-    args = ["quickstart", "--sample", "12", "--verify", "2", "--max-seconds", "0.5",
-            "--store", store]  # fmt: skip
+    args = [
+        "quickstart",
+        "--sample",
+        "12",
+        "--verify",
+        "2",
+        "--max-seconds",
+        "0.5",
+        "--store",
+        store,
+    ]
     code, out, err = run_cli(capsys, *args, "--json")
     assert code == 0, err
     doc = json.loads(out)
@@ -267,16 +311,28 @@ def test_quickstart_runs_the_whole_pipeline_on_this_cpu(capsys, tmp_path):
     assert code == 0, err
     assert "exporting" not in err and "best found, verified" in out and "in budget" in out
     over = sum(r["within_budget"] is False for r in pipeline["verified"])
-    assert (f"{over} of" in err and "measured over the budget" in err) if over else (
-        "over the budget" not in err)
+    assert (
+        (f"{over} of" in err and "measured over the budget" in err)
+        if over
+        else ("over the budget" not in err)
+    )
     code, _, err = run_cli(capsys, "quickstart", "--sample", "3", "--store", store)
     assert code == 2 and "--sample must be >= 10" in err
 
 
 def test_profile_with_a_reference_model_stores_the_ratio(capsys, conv_onnx, tmp_path):
     store = tmp_path / "r.db"
-    code, out, err = run_cli(capsys, "profile", str(conv_onnx), "--reference", "builtin",
-                             *FAST, "--json", "--store", str(store))  # fmt: skip
+    code, out, err = run_cli(
+        capsys,
+        "profile",
+        str(conv_onnx),
+        "--reference",
+        "builtin",
+        *FAST,
+        "--json",
+        "--store",
+        str(store),
+    )
     assert code == 0, err
     (m,) = json.loads(out)["measurements"]
     reference = m["settings"]["reference"]
@@ -287,6 +343,13 @@ def test_profile_with_a_reference_model_stores_the_ratio(capsys, conv_onnx, tmp_
         (stored,) = s.measurements(samples=True)
     assert stored.measurement.settings["reference"] == reference
     assert len(stored.measurement.warmup_ms) == 3  # the model's warm-up only (--warmup 3)
-    code, out, err = run_cli(capsys, "profile", str(conv_onnx), "--reference",
-                             str(tmp_path / "missing.onnx"), "--store", str(store))  # fmt: skip
+    code, out, err = run_cli(
+        capsys,
+        "profile",
+        str(conv_onnx),
+        "--reference",
+        str(tmp_path / "missing.onnx"),
+        "--store",
+        str(store),
+    )
     assert code == 2 and "missing.onnx" in err and "Traceback" not in err

@@ -70,9 +70,19 @@ def test_spaces_check_passes_a_good_space_and_names_the_broken_check(capsys) -> 
 def test_profile_a_space_sample_then_skip_and_extend(capsys, tmp_path: Path) -> None:
     store = tmp_path / "s.db"
     code, out, err = run_cli(
-        capsys, "profile", "--space", TOY, "--sample", "3", "--seed", "4", *FAST, "--json",
-        "--store", store,
-    )  # fmt: skip
+        capsys,
+        "profile",
+        "--space",
+        TOY,
+        "--sample",
+        "3",
+        "--seed",
+        "4",
+        *FAST,
+        "--json",
+        "--store",
+        store,
+    )
     assert code == 0, err
     doc = json.loads(out)
     first = [m["arch"]["string"] for m in doc["measurements"]]
@@ -80,17 +90,36 @@ def test_profile_a_space_sample_then_skip_and_extend(capsys, tmp_path: Path) -> 
     assert all(m["arch"]["space"] == "toy" for m in doc["measurements"])
     # Same command again: everything is already measured under this fingerprint.
     code, out, err = run_cli(
-        capsys, "profile", "--space", TOY, "--sample", "3", "--seed", "4", *FAST, "--json",
-        "--store", store,
-    )  # fmt: skip
+        capsys,
+        "profile",
+        "--space",
+        TOY,
+        "--sample",
+        "3",
+        "--seed",
+        "4",
+        *FAST,
+        "--json",
+        "--store",
+        store,
+    )
     assert code == 0, err
     doc = json.loads(out)
     assert doc["measurements"] == [] and sorted(doc["skipped"]) == sorted(first)
     # A larger sample with the same seed extends the first one.
     code, out, err = run_cli(
-        capsys, "profile", "--space", TOY, "--sample", "5", "--seed", "4", *FAST,
-        "--store", store,
-    )  # fmt: skip
+        capsys,
+        "profile",
+        "--space",
+        TOY,
+        "--sample",
+        "5",
+        "--seed",
+        "4",
+        *FAST,
+        "--store",
+        store,
+    )
     assert code == 0, err
     assert "skipped 3 architecture(s)" in err
     with Store(str(store)) as s:
@@ -98,17 +127,40 @@ def test_profile_a_space_sample_then_skip_and_extend(capsys, tmp_path: Path) -> 
     assert len(archs) == 5 and len({a.string for a in archs if a}) == 5
     # Another fingerprint (2 threads) measures them all again, kept apart.
     code, out, err = run_cli(
-        capsys, "profile", "--space", TOY, "--sample", "2", "--seed", "4", "--threads", "2",
-        *FAST, "--json", "--store", store,
-    )  # fmt: skip
+        capsys,
+        "profile",
+        "--space",
+        TOY,
+        "--sample",
+        "2",
+        "--seed",
+        "4",
+        "--threads",
+        "2",
+        *FAST,
+        "--json",
+        "--store",
+        store,
+    )
     assert code == 0, err
     assert len(json.loads(out)["measurements"]) == 2
 
 
 def test_repeats_measure_each_architecture_again_pass_by_pass(capsys, tmp_path: Path) -> None:
     store = tmp_path / "s.db"
-    args = ["profile", "--space", TOY, "--sample", "2", "--seed", "1", *FAST, "--json",
-            "--store", store]  # fmt: skip
+    args = [
+        "profile",
+        "--space",
+        TOY,
+        "--sample",
+        "2",
+        "--seed",
+        "1",
+        *FAST,
+        "--json",
+        "--store",
+        store,
+    ]
     code, out, err = run_cli(capsys, *args, "--repeats", "2")
     assert code == 0, err
     order = [m["arch"]["string"] for m in json.loads(out)["measurements"]]
@@ -120,10 +172,12 @@ def test_repeats_measure_each_architecture_again_pass_by_pass(capsys, tmp_path: 
     code, out, err = run_cli(capsys, *args, "--repeats", "3")
     assert code == 0, err
     assert sorted(m["arch"]["string"] for m in json.loads(out)["measurements"]) == sorted(
-        set(order))
+        set(order)
+    )
     with Store(str(store)) as s:
-        counts = Counter(x.measurement.arch.string for x in s.measurements(space="toy")
-                         if x.measurement.arch)  # fmt: skip
+        counts = Counter(
+            x.measurement.arch.string for x in s.measurements(space="toy") if x.measurement.arch
+        )
     assert sorted(counts.values()) == [3, 3]
 
 
@@ -150,9 +204,21 @@ def test_bad_space_profiling_options(capsys, tmp_path: Path, args: list[str], me
 def test_ctrl_c_during_a_space_sample_keeps_what_was_measured(tmp_path: Path) -> None:
     store = tmp_path / "s.db"
     code, out, err = interrupt_after(
-        ["profile", "--space", TOY, "--sample", "9", "--max-seconds", "1", "--target-ci",
-         "0.0001", "--json"], store, 1,
-    )  # fmt: skip
+        [
+            "profile",
+            "--space",
+            TOY,
+            "--sample",
+            "9",
+            "--max-seconds",
+            "1",
+            "--target-ci",
+            "0.0001",
+            "--json",
+        ],
+        store,
+        1,
+    )
     assert code == 130, err
     assert json.loads(out)["interrupted"] is True
     with Store(str(store)) as s:
@@ -160,9 +226,20 @@ def test_ctrl_c_during_a_space_sample_keeps_what_was_measured(tmp_path: Path) ->
     assert 1 <= len(measured) < 9
     # Resuming measures only the rest.
     code, out, err = run_hwnas(
-        ["profile", "--space", TOY, "--sample", "9", "--max-seconds", "0.3", "--target-ci",
-         "0.05", "--json"], store,
-    )  # fmt: skip
+        [
+            "profile",
+            "--space",
+            TOY,
+            "--sample",
+            "9",
+            "--max-seconds",
+            "0.3",
+            "--target-ci",
+            "0.05",
+            "--json",
+        ],
+        store,
+    )
     assert code == 0, err
     doc = json.loads(out)
     assert set(doc["skipped"]) == measured
@@ -206,9 +283,19 @@ def test_measurements_can_be_filtered_by_space_and_fingerprint_prefix(capsys, tm
 def test_the_legacy_exporter_can_be_chosen_and_a_bad_one_is_refused(capsys, tmp_path):
     store = tmp_path / "s.db"
     code, out, err = run_cli(
-        capsys, "profile", "--space", TOY, "--sample", "1", "--exporter", "torchscript", *FAST,
-        "--json", "--store", store,
-    )  # fmt: skip
+        capsys,
+        "profile",
+        "--space",
+        TOY,
+        "--sample",
+        "1",
+        "--exporter",
+        "torchscript",
+        *FAST,
+        "--json",
+        "--store",
+        store,
+    )
     assert code == 0, err
     assert len(json.loads(out)["measurements"]) == 1
     with Store(str(store)) as s:

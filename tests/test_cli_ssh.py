@@ -29,10 +29,21 @@ def run_cli(capsys, *args: object) -> tuple[int, str, str]:
 def add_device(capsys, sshd, tmp_path: Path, name: str = "box", *, known_hosts=None) -> Path:
     known = known_hosts or sshd.known_hosts(tmp_path)
     code, _, err = run_cli(
-        capsys, "devices", "add", name, "--ssh", f"{sshd.user}@127.0.0.1:{sshd.port}",
-        "--key", sshd.user_key, "--known-hosts", known, "--python", sys.executable,
-        "--workdir", tmp_path / f"{name}-work",
-    )  # fmt: skip
+        capsys,
+        "devices",
+        "add",
+        name,
+        "--ssh",
+        f"{sshd.user}@127.0.0.1:{sshd.port}",
+        "--key",
+        sshd.user_key,
+        "--known-hosts",
+        known,
+        "--python",
+        sys.executable,
+        "--workdir",
+        tmp_path / f"{name}-work",
+    )
     assert code == 0, err
     return known
 
@@ -45,28 +56,39 @@ def test_profile_over_ssh_gives_the_same_record_as_local(capsys, sshd, conv_onnx
     store = tmp_path / "s.db"
     records = {}
     for device in ("local", "box"):
-        code, out, err = run_cli(capsys, "profile", conv_onnx, "--device", device, *FAST,
-                                 "--json", "--store", store)  # fmt: skip
+        code, out, err = run_cli(
+            capsys, "profile", conv_onnx, "--device", device, *FAST, "--json", "--store", store
+        )
         assert code == 0, err
         (records[device],) = json.loads(out)["measurements"]
     assert set(records["box"]) == set(records["local"])
     assert set(records["box"]["latency_ms"]) == set(records["local"]["latency_ms"])
-    assert records["box"]["device"] == "box" and records["box"]["model_hash"] == (
-        records["local"]["model_hash"]
+    assert (
+        records["box"]["device"] == "box"
+        and records["box"]["model_hash"] == (records["local"]["model_hash"])
     )
-    assert records["box"]["fingerprint"]["cpu_model"] == records["local"]["fingerprint"][
-        "cpu_model"
-    ]
+    assert (
+        records["box"]["fingerprint"]["cpu_model"] == records["local"]["fingerprint"]["cpu_model"]
+    )
     # The model and runner were sent once: a second profile uploads nothing new.
     files = sorted(p.name for p in (tmp_path / "box-work" / "files").iterdir())
     assert len(files) == 2 and any(f.startswith("runner-") for f in files)
-    assert run_cli(capsys, "profile", conv_onnx, "--device", "box", *FAST, "--store", store)[
-        0
-    ] == 0
+    assert run_cli(capsys, "profile", conv_onnx, "--device", "box", *FAST, "--store", store)[0] == 0
     assert sorted(p.name for p in (tmp_path / "box-work" / "files").iterdir()) == files
     # A reference model is staged like a model (once) and timed on the device.
-    code, out, err = run_cli(capsys, "profile", conv_onnx, "--device", "box", "--reference",
-                             conv_onnx, *FAST, "--json", "--store", store)  # fmt: skip
+    code, out, err = run_cli(
+        capsys,
+        "profile",
+        conv_onnx,
+        "--device",
+        "box",
+        "--reference",
+        conv_onnx,
+        *FAST,
+        "--json",
+        "--store",
+        store,
+    )
     assert code == 0, err
     (m,) = json.loads(out)["measurements"]
     assert m["settings"]["reference"]["ratio"]["median"] > 0
@@ -105,11 +127,22 @@ def test_hostile_paths_and_input_names_run_nothing(capsys, sshd, tmp_path):
     weird = f"x; touch {canary}; $(touch {canary}) `touch {canary}` 'q\" y"
     folder = tmp_path / f"dir with space;$(touch {token})"
     folder.mkdir()
-    model = onnx_models.dynamic_model(folder / f"m 'a\";$(touch {token})`touch {token}`.onnx",
-                                      input_name=weird)  # fmt: skip
-    code, out, err = run_cli(capsys, "profile", model, "--device", "box", "--shape",
-                             f"{weird}=1x3x8x8", *FAST, "--json",
-                             "--store", tmp_path / "s.db")  # fmt: skip
+    model = onnx_models.dynamic_model(
+        folder / f"m 'a\";$(touch {token})`touch {token}`.onnx", input_name=weird
+    )
+    code, out, err = run_cli(
+        capsys,
+        "profile",
+        model,
+        "--device",
+        "box",
+        "--shape",
+        f"{weird}=1x3x8x8",
+        *FAST,
+        "--json",
+        "--store",
+        tmp_path / "s.db",
+    )
     assert code == 0, err
     (m,) = json.loads(out)["measurements"]
     assert m["inputs"][weird]["shape"] == [1, 3, 8, 8]
@@ -120,16 +153,34 @@ def test_hostile_paths_and_input_names_run_nothing(capsys, sshd, tmp_path):
 
 def profile_in_background(models: list[Path], env: dict[str, str], *extra: str):
     return subprocess.Popen(
-        [sys.executable, "-m", "hwnas", "profile", *map(str, models), "--device", "box",
-         "--max-seconds", "0.5", "--target-ci", "0.02", "--json", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "hwnas",
+            "profile",
+            *map(str, models),
+            "--device",
+            "box",
+            "--max-seconds",
+            "0.5",
+            "--target-ci",
+            "0.02",
+            "--json",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 @pytest.fixture
 def twenty(tmp_path: Path) -> list[Path]:
-    return [onnx_models.conv_model(tmp_path / f"m{i:02d}.onnx", channels=3 + i, size=16)
-            for i in range(20)]  # fmt: skip
+    return [
+        onnx_models.conv_model(tmp_path / f"m{i:02d}.onnx", channels=3 + i, size=16)
+        for i in range(20)
+    ]
 
 
 def test_a_killed_connection_is_reconnected_and_nothing_is_lost_or_doubled(
@@ -166,8 +217,11 @@ def test_a_device_gone_for_good_is_finished_by_resume(capsys, sshd, tmp_path, tw
     assert 5 <= first < 20 and doc["left"] == 20 - first
     done = subprocess.run(
         [sys.executable, "-m", "hwnas", "profile", "--resume", *FAST, "--json"],
-        capture_output=True, text=True, env=env, timeout=300,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert len(json.loads(done.stdout)["measurements"]) == 20 - first
     with Store(str(store)) as s:

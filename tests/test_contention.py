@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from hwnas.cli import main
-from profiler.contention import BusyProcess, busy_processes, contention_warning
+from hwnas.profiler.contention import BusyProcess, busy_processes, contention_warning
 
 # Forks a grandchild that spins and prints its pid, then exits: the spinner is not a
 # descendant of the test process any more (like an unrelated job on the machine).
@@ -34,8 +34,9 @@ print(pid, flush=True)
 
 @pytest.fixture
 def spinner() -> Iterator[int]:
-    out = subprocess.run([sys.executable, "-c", SPINNER], capture_output=True, text=True,
-                         timeout=30, check=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", SPINNER], capture_output=True, text=True, timeout=30, check=True
+    )
     pid = int(out.stdout.strip())
     try:
         time.sleep(0.3)  # let it start spinning
@@ -62,10 +63,22 @@ def test_the_warning_names_the_processes_and_the_fix() -> None:
     assert "using 4.4 of this machine's" in message and "taskset -c" in message
 
 
-def test_profile_on_the_local_device_warns_before_measuring(capsys, spinner: int,
-                                                            conv_onnx: Path) -> None:  # fmt: skip
-    code = main(["profile", str(conv_onnx), "--max-seconds", "0.3", "--target-ci", "0.2",
-                 "--warmup", "1", "--json"])  # fmt: skip
+def test_profile_on_the_local_device_warns_before_measuring(
+    capsys, spinner: int, conv_onnx: Path
+) -> None:
+    code = main(
+        [
+            "profile",
+            str(conv_onnx),
+            "--max-seconds",
+            "0.3",
+            "--target-ci",
+            "0.2",
+            "--warmup",
+            "1",
+            "--json",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     (warning,) = json.loads(captured.out)["warnings"]

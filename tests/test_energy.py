@@ -15,11 +15,21 @@ from pathlib import Path
 
 import pytest
 
-from profiler import runner
+from hwnas.profiler import runner
 from tests.test_runner import run_in_process
 
-ENERGY = ["--max-seconds", "0.2", "--target-ci", "0.5", "--warmup", "1",
-          "--energy-seconds", "0.8", "--energy-idle-seconds", "0.5"]  # fmt: skip
+ENERGY = [
+    "--max-seconds",
+    "0.2",
+    "--target-ci",
+    "0.5",
+    "--warmup",
+    "1",
+    "--energy-seconds",
+    "0.8",
+    "--energy-idle-seconds",
+    "0.5",
+]
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -79,12 +89,14 @@ while True:
 
 def test_rapl_energy_per_inference_from_a_counter_at_7_watts(conv_onnx, tmp_path) -> None:
     counter = rapl_tree(tmp_path)
-    writer = subprocess.Popen([sys.executable, "-c", RAPL_AT_7_WATTS, str(counter),
-                               repr(time.monotonic())])  # fmt: skip
+    writer = subprocess.Popen(
+        [sys.executable, "-c", RAPL_AT_7_WATTS, str(counter), repr(time.monotonic())]
+    )
     try:
         time.sleep(0.2)  # the first values are written
-        doc, code = run_in_process([str(conv_onnx), "--energy", "rapl", "--sys-root",
-                                    str(tmp_path), *ENERGY])  # fmt: skip
+        doc, code = run_in_process(
+            [str(conv_onnx), "--energy", "rapl", "--sys-root", str(tmp_path), *ENERGY]
+        )
     finally:
         writer.kill()
         writer.wait()
@@ -122,14 +134,16 @@ def test_power_supply_current_and_voltage_are_integrated(conv_onnx, tmp_path) ->
         write_atomically(current, f"{-500000 - int(phase[0] * 1000) % 7}\n")
 
     with hardware(tick):
-        doc, code = run_in_process([str(conv_onnx), "--energy", "auto", "--sys-root",
-                                    str(tmp_path), *ENERGY])  # fmt: skip
+        doc, code = run_in_process(
+            [str(conv_onnx), "--energy", "auto", "--sys-root", str(tmp_path), *ENERGY]
+        )
     assert code == 0, doc
     energy = doc["energy"]
     assert energy["method"] == "power_supply:battery"
     assert energy["active_w"] == pytest.approx(2.0, rel=0.05)
-    assert energy["energy_mj"] == pytest.approx(1000 * 2.0 * energy["seconds"] / energy["runs"],
-                                                rel=0.05)  # fmt: skip
+    assert energy["energy_mj"] == pytest.approx(
+        1000 * 2.0 * energy["seconds"] / energy["runs"], rel=0.05
+    )
 
 
 def test_hwmon_power_sensors_are_summed(tmp_path) -> None:
@@ -167,21 +181,23 @@ def test_missing_or_unreadable_meters_fail_before_measuring(
             return real_open(path, *args, **kwargs)
 
         monkeypatch.setattr("builtins.open", deny)
-    doc, code = run_in_process([str(conv_onnx), "--energy", backend, "--sys-root",
-                                str(tmp_path), *ENERGY])  # fmt: skip
+    doc, code = run_in_process(
+        [str(conv_onnx), "--energy", backend, "--sys-root", str(tmp_path), *ENERGY]
+    )
     assert code == 2 and doc["error"]["kind"] == "energy"
     assert message in doc["error"]["message"] and "--energy none" in doc["error"]["message"]
 
 
 def test_energy_reaches_the_stored_measurement(conv_onnx, tmp_path) -> None:
-    from devices.local import LocalTransport
+    from hwnas.devices.local import LocalTransport
     from hwnas.onnx_model import check_model
+    from hwnas.profiler.batch import measurement_from_runner, parse_runner_output
+    from hwnas.profiler.settings import ProfileSettings
     from hwnas.records import DeviceSpec
-    from profiler.batch import measurement_from_runner, parse_runner_output
-    from profiler.settings import ProfileSettings
 
-    settings = ProfileSettings(max_seconds=0.2, target_ci=0.5, warmup=1, energy="rapl",
-                               energy_seconds=0.5)  # fmt: skip
+    settings = ProfileSettings(
+        max_seconds=0.2, target_ci=0.5, warmup=1, energy="rapl", energy_seconds=0.5
+    )
     assert settings.runner_args()[-4:] == ["--energy", "rapl", "--energy-seconds", "0.5"]
     counter = rapl_tree(tmp_path)
     start = time.perf_counter()
@@ -191,11 +207,20 @@ def test_energy_reaches_the_stored_measurement(conv_onnx, tmp_path) -> None:
 
     with hardware(tick):
         done = LocalTransport().run(
-            [sys.executable, str(runner.__file__), str(conv_onnx), *settings.runner_args(),
-             "--energy-idle-seconds", "0.2", "--sys-root", str(tmp_path)], timeout=60)
+            [
+                sys.executable,
+                str(runner.__file__),
+                str(conv_onnx),
+                *settings.runner_args(),
+                "--energy-idle-seconds",
+                "0.2",
+                "--sys-root",
+                str(tmp_path),
+            ],
+            timeout=60,
+        )
     doc = parse_runner_output(done.stdout, done.stderr, done.returncode)
-    m = measurement_from_runner(doc, model=check_model(conv_onnx),
-                                device=DeviceSpec(name="local"))  # fmt: skip
+    m = measurement_from_runner(doc, model=check_model(conv_onnx), device=DeviceSpec(name="local"))
     assert m.energy_method == "rapl:package-0"
     assert m.energy_mj == pytest.approx(doc["energy"]["energy_mj"]) and m.energy_mj > 0
     assert m.settings["energy_details"]["active_w"] == pytest.approx(3.0, rel=0.25)
@@ -204,8 +229,19 @@ def test_energy_reaches_the_stored_measurement(conv_onnx, tmp_path) -> None:
 def test_rapl_through_the_cli_on_this_machine(capsys, conv_onnx) -> None:
     from hwnas.cli import main
 
-    code = main(["profile", str(conv_onnx), "--energy", "rapl", "--max-seconds", "0.2",
-                 "--energy-seconds", "0.3", "--json"])  # fmt: skip
+    code = main(
+        [
+            "profile",
+            str(conv_onnx),
+            "--energy",
+            "rapl",
+            "--max-seconds",
+            "0.2",
+            "--energy-seconds",
+            "0.3",
+            "--json",
+        ]
+    )
     out, err = capsys.readouterr()
     zones = list(Path("/sys/class/powercap").glob("intel-rapl:*/energy_uj"))
     if not zones:  # this machine (and CI): no RAPL at all
@@ -217,6 +253,6 @@ def test_rapl_through_the_cli_on_this_machine(capsys, conv_onnx) -> None:
 
 
 def test_runner_and_host_agree_on_the_backends() -> None:
-    from profiler.settings import ENERGY_BACKENDS
+    from hwnas.profiler.settings import ENERGY_BACKENDS
 
     assert ENERGY_BACKENDS == runner.ENERGY_BACKENDS

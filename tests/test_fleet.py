@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from devices.local import LocalTransport
-from devices.transport import CompletedRun
 from hwnas.cli import main
+from hwnas.devices.local import LocalTransport
+from hwnas.devices.transport import CompletedRun
 from hwnas.errors import ConnectionLostError, UnreachableError
+from hwnas.profiler.batch import profile_batch, reconnect_with_backoff
+from hwnas.profiler.settings import ProfileSettings
 from hwnas.records import DeviceSpec
 from hwnas.store import Store
-from profiler.batch import profile_batch, reconnect_with_backoff
-from profiler.settings import ProfileSettings
 from tests import onnx_models
 from tests.helpers import interrupt_after, run_hwnas
 
@@ -60,8 +60,9 @@ def test_a_dropped_link_is_reconnected_and_the_model_measured_once(models, tmp_p
     transport = FlakyTransport(drop_on={2}, comes_back_after=2)
     naps: list[float] = []
     with Store(tmp_path / "s.db") as store:
-        result = profile_batch(transport, SPEC, models, SETTINGS,
-                               sink=lambda m, _job: store.add(m), sleep=naps.append)
+        result = profile_batch(
+            transport, SPEC, models, SETTINGS, sink=lambda m, _job: store.add(m), sleep=naps.append
+        )
         stored = store.measurements()
     assert result.errors == [] and result.connection_lost is None and result.reconnects == 1
     assert [m.model_name for _, m in result.measurements] == [p.name for p in models]
@@ -93,8 +94,9 @@ def test_backoff_doubles_up_to_the_timeout() -> None:
         now[0] += s
 
     with pytest.raises(UnreachableError):
-        reconnect_with_backoff(transport, timeout=100, should_stop=lambda: False, sleep=nap,
-                               clock=lambda: now[0])  # fmt: skip
+        reconnect_with_backoff(
+            transport, timeout=100, should_stop=lambda: False, sleep=nap, clock=lambda: now[0]
+        )
     assert naps == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]  # the next 30 s would pass 100 s
 
 
@@ -106,11 +108,13 @@ def run_cli(capsys, *args: object) -> tuple[int, str, str]:
 
 def test_ctrl_c_then_resume_measures_each_model_exactly_once(models, tmp_path) -> None:
     store = tmp_path / "s.db"
-    many = models + [onnx_models.conv_model(tmp_path / f"x{i}.onnx", channels=9 + i)
-                     for i in range(4)]  # fmt: skip
+    many = models + [
+        onnx_models.conv_model(tmp_path / f"x{i}.onnx", channels=9 + i) for i in range(4)
+    ]
     code, out, err = interrupt_after(
         ["profile", *map(str, many), "--max-seconds", "1", "--target-ci", "0.0001", "--json"],
-        store, 2,
+        store,
+        2,
     )
     assert code == 130, err
     doc = json.loads(out)
@@ -141,9 +145,11 @@ def test_resume_takes_no_models_and_a_missing_file_fails_only_its_job(
     from hwnas.store import NewJob
 
     with Store(store) as s:
-        s.add_jobs("b", "local", [
-            NewJob(str(p), str(p), None, SETTINGS.to_dict()) for p in (gone, models[0])
-        ])  # fmt: skip
+        s.add_jobs(
+            "b",
+            "local",
+            [NewJob(str(p), str(p), None, SETTINGS.to_dict()) for p in (gone, models[0])],
+        )
     gone.unlink()
     code, out, err = run_cli(capsys, "profile", "--resume", "--json", "--store", store)
     assert code == 1
@@ -160,18 +166,23 @@ def test_two_devices_are_measured_in_parallel(capsys, models, tmp_path) -> None:
     (home / "devices.toml").write_text('[devices.cpu2]\ntransport = "local"\n')
     store = tmp_path / "s.db"
     code, out, err = run_cli(
-        capsys, "profile", *models[:2], "--device", "local,cpu2", *FAST, "--json",
-        "--store", store,
-    )  # fmt: skip
+        capsys,
+        "profile",
+        *models[:2],
+        "--device",
+        "local,cpu2",
+        *FAST,
+        "--json",
+        "--store",
+        store,
+    )
     assert code == 0, err
     doc = json.loads(out)
     pairs = sorted((m["device"], m["model_name"]) for m in doc["measurements"])
     assert pairs == sorted((d, p.name) for d in ("local", "cpu2") for p in models[:2])
     with Store(store) as s:
         for device in ("local", "cpu2"):
-            runs = sorted(
-                (x.measurement.timestamp, x.id) for x in s.measurements(device=device)
-            )
+            runs = sorted((x.measurement.timestamp, x.id) for x in s.measurements(device=device))
             assert len(runs) == 2
     code, _, err = run_cli(capsys, "profile", models[0], "--device", "local,local")
     assert code == 2 and "names a device twice" in err

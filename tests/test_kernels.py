@@ -14,9 +14,9 @@ from onnx import TensorProto, helper, numpy_helper
 
 from hwnas.cli import main
 from hwnas.errors import HwnasError, ShapeError
-from predictors.errors import ArtifactError, NotFittedError
-from predictors.kernel_features import FEATURE_NAMES, kernel_features, split_kernels
-from predictors.kernel_sampler import (
+from hwnas.predictors.errors import ArtifactError, NotFittedError
+from hwnas.predictors.kernel_features import FEATURE_NAMES, kernel_features, split_kernels
+from hwnas.predictors.kernel_sampler import (
     OVERHEAD_CHAINS,
     SAMPLED_KINDS,
     KernelSample,
@@ -24,22 +24,30 @@ from predictors.kernel_sampler import (
     sample_configs,
     sample_kernel_models,
 )
-from predictors.kernels import KernelPredictor, estimate_overhead, profiler_node_ms
+from hwnas.predictors.kernels import KernelPredictor, estimate_overhead, profiler_node_ms
 
 RNG = np.random.default_rng(0)
 
 
 def weight(name: str, shape: list[int], value: float | None = None) -> onnx.TensorProto:
-    array = np.full(shape, value, np.float32) if value is not None else \
-        (RNG.standard_normal(shape) * 0.1).astype(np.float32)
+    array = (
+        np.full(shape, value, np.float32)
+        if value is not None
+        else (RNG.standard_normal(shape) * 0.1).astype(np.float32)
+    )
     return numpy_helper.from_array(array, name)
 
 
-def graph_model(nodes: list[onnx.NodeProto], inputs: dict[str, list[int | str]],
-                outputs: list[str], inits: list[onnx.TensorProto]) -> onnx.ModelProto:
+def graph_model(
+    nodes: list[onnx.NodeProto],
+    inputs: dict[str, list[int | str]],
+    outputs: list[str],
+    inits: list[onnx.TensorProto],
+) -> onnx.ModelProto:
     graph = helper.make_graph(
-        nodes, "g", [helper.make_tensor_value_info(n, TensorProto.FLOAT, s)
-                     for n, s in inputs.items()],
+        nodes,
+        "g",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs.items()],
         [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs],
         initializer=inits,
     )
@@ -52,119 +60,179 @@ def graph_model(nodes: list[onnx.NodeProto], inputs: dict[str, list[int | str]],
 
 def conv_bn_relu() -> onnx.ModelProto:
     bn = [weight("s", [16]), weight("bb", [16]), weight("mu", [16]), weight("var", [16], 1.0)]
-    return graph_model([
-        helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
-        helper.make_node("BatchNormalization", ["c", "s", "bb", "mu", "var"], ["n"]),
-        helper.make_node("Relu", ["n"], ["y"]),
-    ], {"x": [1, 8, 16, 16]}, ["y"], [weight("w", [16, 8, 3, 3]), weight("b", [16]), *bn])
+    return graph_model(
+        [
+            helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
+            helper.make_node("BatchNormalization", ["c", "s", "bb", "mu", "var"], ["n"]),
+            helper.make_node("Relu", ["n"], ["y"]),
+        ],
+        {"x": [1, 8, 16, 16]},
+        ["y"],
+        [weight("w", [16, 8, 3, 3]), weight("b", [16]), *bn],
+    )
 
 
 def residual_block() -> onnx.ModelProto:
-    return graph_model([
-        helper.make_node("Conv", ["x", "w0"], ["a"], pads=[1, 1, 1, 1]),
-        helper.make_node("Relu", ["a"], ["r"]),
-        helper.make_node("Conv", ["r", "w1"], ["c"], group=16, pads=[1, 1, 1, 1]),
-        helper.make_node("Add", ["c", "r"], ["s"]),
-        helper.make_node("Relu", ["s"], ["y"]),
-    ], {"x": [1, 16, 8, 8]}, ["y"], [weight("w0", [16, 16, 3, 3]), weight("w1", [16, 1, 3, 3])])
+    return graph_model(
+        [
+            helper.make_node("Conv", ["x", "w0"], ["a"], pads=[1, 1, 1, 1]),
+            helper.make_node("Relu", ["a"], ["r"]),
+            helper.make_node("Conv", ["r", "w1"], ["c"], group=16, pads=[1, 1, 1, 1]),
+            helper.make_node("Add", ["c", "r"], ["s"]),
+            helper.make_node("Relu", ["s"], ["y"]),
+        ],
+        {"x": [1, 16, 8, 8]},
+        ["y"],
+        [weight("w0", [16, 16, 3, 3]), weight("w1", [16, 1, 3, 3])],
+    )
 
 
 def linear_2d() -> onnx.ModelProto:
-    return graph_model([
-        helper.make_node("MatMul", ["x", "w"], ["m"]),
-        helper.make_node("Add", ["m", "b"], ["a"]),
-        helper.make_node("Relu", ["a"], ["y"]),
-    ], {"x": [10, 64]}, ["y"], [weight("w", [64, 32]), weight("b", [32])])
+    return graph_model(
+        [
+            helper.make_node("MatMul", ["x", "w"], ["m"]),
+            helper.make_node("Add", ["m", "b"], ["a"]),
+            helper.make_node("Relu", ["a"], ["y"]),
+        ],
+        {"x": [10, 64]},
+        ["y"],
+        [weight("w", [64, 32]), weight("b", [32])],
+    )
 
 
 def linear_3d() -> onnx.ModelProto:
-    return graph_model([
-        helper.make_node("MatMul", ["x", "w"], ["m"]),
-        helper.make_node("Add", ["m", "b"], ["y"]),
-    ], {"x": [1, 10, 64]}, ["y"], [weight("w", [64, 32]), weight("b", [32])])
+    return graph_model(
+        [
+            helper.make_node("MatMul", ["x", "w"], ["m"]),
+            helper.make_node("Add", ["m", "b"], ["y"]),
+        ],
+        {"x": [1, 10, 64]},
+        ["y"],
+        [weight("w", [64, 32]), weight("b", [32])],
+    )
 
 
 def skip_layernorm() -> onnx.ModelProto:
-    return graph_model([
-        helper.make_node("Add", ["x", "z"], ["a"]),
-        helper.make_node("LayerNormalization", ["a", "g", "b"], ["y"], axis=-1),
-    ], {"x": [1, 10, 64], "z": [1, 10, 64]}, ["y"], [weight("g", [64]), weight("b", [64])])
+    return graph_model(
+        [
+            helper.make_node("Add", ["x", "z"], ["a"]),
+            helper.make_node("LayerNormalization", ["a", "g", "b"], ["y"], axis=-1),
+        ],
+        {"x": [1, 10, 64], "z": [1, 10, 64]},
+        ["y"],
+        [weight("g", [64]), weight("b", [64])],
+    )
 
 
 def decomposed_layernorm() -> onnx.ModelProto:
-    consts = [weight("g", [64]), weight("b", [64]), weight("two", [], 2.0),
-              weight("eps", [], 1e-5)]
-    return graph_model([
-        helper.make_node("ReduceMean", ["x"], ["mu"], axes=[-1]),
-        helper.make_node("Sub", ["x", "mu"], ["d"]),
-        helper.make_node("Pow", ["d", "two"], ["d2"]),
-        helper.make_node("ReduceMean", ["d2"], ["var"], axes=[-1]),
-        helper.make_node("Add", ["var", "eps"], ["ve"]),
-        helper.make_node("Sqrt", ["ve"], ["sd"]),
-        helper.make_node("Div", ["d", "sd"], ["n"]),
-        helper.make_node("Mul", ["n", "g"], ["sc"]),
-        helper.make_node("Add", ["sc", "b"], ["y"]),
-    ], {"x": [1, 10, 64]}, ["y"], consts)
+    consts = [weight("g", [64]), weight("b", [64]), weight("two", [], 2.0), weight("eps", [], 1e-5)]
+    return graph_model(
+        [
+            helper.make_node("ReduceMean", ["x"], ["mu"], axes=[-1]),
+            helper.make_node("Sub", ["x", "mu"], ["d"]),
+            helper.make_node("Pow", ["d", "two"], ["d2"]),
+            helper.make_node("ReduceMean", ["d2"], ["var"], axes=[-1]),
+            helper.make_node("Add", ["var", "eps"], ["ve"]),
+            helper.make_node("Sqrt", ["ve"], ["sd"]),
+            helper.make_node("Div", ["d", "sd"], ["n"]),
+            helper.make_node("Mul", ["n", "g"], ["sc"]),
+            helper.make_node("Add", ["sc", "b"], ["y"]),
+        ],
+        {"x": [1, 10, 64]},
+        ["y"],
+        consts,
+    )
 
 
 def attention() -> onnx.ModelProto:
     shape: list[int | str] = [1, 4, 16, 32]
-    return graph_model([
-        helper.make_node("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2]),
-        helper.make_node("MatMul", ["q", "kt"], ["s0"]),
-        helper.make_node("Mul", ["s0", "scale"], ["s1"]),
-        helper.make_node("Softmax", ["s1"], ["p"], axis=-1),
-        helper.make_node("MatMul", ["p", "v"], ["y"]),
-    ], {"q": shape, "k": shape, "v": shape}, ["y"], [weight("scale", [], 0.125)])
+    return graph_model(
+        [
+            helper.make_node("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2]),
+            helper.make_node("MatMul", ["q", "kt"], ["s0"]),
+            helper.make_node("Mul", ["s0", "scale"], ["s1"]),
+            helper.make_node("Softmax", ["s1"], ["p"], axis=-1),
+            helper.make_node("MatMul", ["p", "v"], ["y"]),
+        ],
+        {"q": shape, "k": shape, "v": shape},
+        ["y"],
+        [weight("scale", [], 0.125)],
+    )
 
 
 def gather_split() -> onnx.ModelProto:
     """q, k, v taken out of one packed tensor by three Gathers (as torch exports them)."""
     idx = [numpy_helper.from_array(np.array(i, np.int64), f"i{i}") for i in range(3)]
-    return graph_model([
-        helper.make_node("Relu", ["x"], ["r"]),
-        *(helper.make_node("Gather", ["r", f"i{i}"], [f"g{i}"], axis=0) for i in range(3)),
-        helper.make_node("Add", ["g0", "g1"], ["a"]),
-        helper.make_node("Add", ["a", "g2"], ["y"]),
-    ], {"x": [3, 16, 32]}, ["y"], idx)
+    return graph_model(
+        [
+            helper.make_node("Relu", ["x"], ["r"]),
+            *(helper.make_node("Gather", ["r", f"i{i}"], [f"g{i}"], axis=0) for i in range(3)),
+            helper.make_node("Add", ["g0", "g1"], ["a"]),
+            helper.make_node("Add", ["a", "g2"], ["y"]),
+        ],
+        {"x": [3, 16, 32]},
+        ["y"],
+        idx,
+    )
 
 
 def gelu() -> onnx.ModelProto:
     consts = [weight("sq2", [], math.sqrt(2)), weight("one", [], 1.0), weight("half", [], 0.5)]
-    return graph_model([
-        helper.make_node("Div", ["x", "sq2"], ["a"]),
-        helper.make_node("Erf", ["a"], ["e"]),
-        helper.make_node("Add", ["e", "one"], ["f"]),
-        helper.make_node("Mul", ["x", "f"], ["g"]),
-        helper.make_node("Mul", ["g", "half"], ["y"]),
-    ], {"x": [1, 10, 64]}, ["y"], consts)
+    return graph_model(
+        [
+            helper.make_node("Div", ["x", "sq2"], ["a"]),
+            helper.make_node("Erf", ["a"], ["e"]),
+            helper.make_node("Add", ["e", "one"], ["f"]),
+            helper.make_node("Mul", ["x", "f"], ["g"]),
+            helper.make_node("Mul", ["g", "half"], ["y"]),
+        ],
+        {"x": [1, 10, 64]},
+        ["y"],
+        consts,
+    )
 
 
 def folded_shape() -> onnx.ModelProto:
-    return graph_model([
-        helper.make_node("Shape", ["x"], ["s"]),
-        helper.make_node("Relu", ["x"], ["r"]),
-        helper.make_node("Reshape", ["r", "s"], ["y"]),
-    ], {"x": [4, 8]}, ["y"], [])
+    return graph_model(
+        [
+            helper.make_node("Shape", ["x"], ["s"]),
+            helper.make_node("Relu", ["x"], ["r"]),
+            helper.make_node("Reshape", ["r", "s"], ["y"]),
+        ],
+        {"x": [4, 8]},
+        ["y"],
+        [],
+    )
 
 
 def small_cnn() -> onnx.ModelProto:
     """An unseen CNN for the end-to-end test (not built by the sampler)."""
-    return graph_model([
-        helper.make_node("Conv", ["x", "w0", "b0"], ["a"], pads=[1, 1, 1, 1], strides=[2, 2]),
-        helper.make_node("Relu", ["a"], ["r"]),
-        helper.make_node("Conv", ["r", "w1", "b1"], ["d"], pads=[1, 1, 1, 1], group=32),
-        helper.make_node("Clip", ["d", "lo", "hi"], ["e"]),
-        helper.make_node("Conv", ["e", "w2", "b2"], ["f"]),
-        helper.make_node("GlobalAveragePool", ["f"], ["p"]),
-        helper.make_node("Flatten", ["p"], ["q"]),
-        helper.make_node("Gemm", ["q", "w3", "b3"], ["y"], transB=1),
-    ], {"x": [1, 3, 96, 96]}, ["y"], [
-        weight("w0", [32, 3, 3, 3]), weight("b0", [32]), weight("w1", [32, 1, 3, 3]),
-        weight("b1", [32]), weight("lo", [], 0.0), weight("hi", [], 6.0),
-        weight("w2", [64, 32, 1, 1]), weight("b2", [64]), weight("w3", [10, 64]),
-        weight("b3", [10]),
-    ])  # fmt: skip
+    return graph_model(
+        [
+            helper.make_node("Conv", ["x", "w0", "b0"], ["a"], pads=[1, 1, 1, 1], strides=[2, 2]),
+            helper.make_node("Relu", ["a"], ["r"]),
+            helper.make_node("Conv", ["r", "w1", "b1"], ["d"], pads=[1, 1, 1, 1], group=32),
+            helper.make_node("Clip", ["d", "lo", "hi"], ["e"]),
+            helper.make_node("Conv", ["e", "w2", "b2"], ["f"]),
+            helper.make_node("GlobalAveragePool", ["f"], ["p"]),
+            helper.make_node("Flatten", ["p"], ["q"]),
+            helper.make_node("Gemm", ["q", "w3", "b3"], ["y"], transB=1),
+        ],
+        {"x": [1, 3, 96, 96]},
+        ["y"],
+        [
+            weight("w0", [32, 3, 3, 3]),
+            weight("b0", [32]),
+            weight("w1", [32, 1, 3, 3]),
+            weight("b1", [32]),
+            weight("lo", [], 0.0),
+            weight("hi", [], 6.0),
+            weight("w2", [64, 32, 1, 1]),
+            weight("b2", [64]),
+            weight("w3", [10, 64]),
+            weight("b3", [10]),
+        ],
+    )
 
 
 # --------------------------------------------------------------------------- fusion rules
@@ -236,10 +304,15 @@ def test_gelu_pattern_and_folded_shapes() -> None:
 
 
 def test_unknown_op_is_other() -> None:
-    model = graph_model([
-        helper.make_node("Relu", ["x"], ["r"]),
-        helper.make_node("Hardmax", ["r"], ["y"]),
-    ], {"x": [4, 8]}, ["y"], [])
+    model = graph_model(
+        [
+            helper.make_node("Relu", ["x"], ["r"]),
+            helper.make_node("Hardmax", ["r"], ["y"]),
+        ],
+        {"x": [4, 8]},
+        ["y"],
+        [],
+    )
     relu, other = split_kernels(model)
     assert relu.kind == "elementwise" and other.kind == "other" and other.op == "Hardmax"
     assert other.bytes_read == 4 * 32 and other.bytes_written == 4 * 32
@@ -258,9 +331,22 @@ def _ort_kernel_count(model: onnx.ModelProto, tmp_path: Path) -> int:
     return sum(1 for n in optimized.graph.node if n.op_type not in skip)
 
 
-@pytest.mark.parametrize("build", [conv_bn_relu, residual_block, linear_2d, linear_3d,
-                                   skip_layernorm, decomposed_layernorm, attention, gelu,
-                                   gather_split, small_cnn], ids=lambda f: f.__name__)  # fmt: skip
+@pytest.mark.parametrize(
+    "build",
+    [
+        conv_bn_relu,
+        residual_block,
+        linear_2d,
+        linear_3d,
+        skip_layernorm,
+        decomposed_layernorm,
+        attention,
+        gelu,
+        gather_split,
+        small_cnn,
+    ],
+    ids=lambda f: f.__name__,
+)
 def test_kernel_count_matches_onnxruntime(build, tmp_path: Path) -> None:
     model = build()
     mine = [k for k in split_kernels(model) if k.kind != "view"]
@@ -268,8 +354,7 @@ def test_kernel_count_matches_onnxruntime(build, tmp_path: Path) -> None:
 
 
 def test_dynamic_inputs_need_fixed_shapes() -> None:
-    model = graph_model([helper.make_node("Relu", ["x"], ["y"])], {"x": ["batch", 8]},
-                        ["y"], [])  # fmt: skip
+    model = graph_model([helper.make_node("Relu", ["x"], ["y"])], {"x": ["batch", 8]}, ["y"], [])
     with pytest.raises(ShapeError, match="--shape x="):
         split_kernels(model)
     (k,) = split_kernels(model, {"x": (3, 8)})
@@ -299,8 +384,9 @@ def test_sampled_models_are_valid_single_kernels_that_run(kind: str) -> None:
         kernels = split_kernels(model)
         assert [k.kind for k in kernels] == [kind], config
         assert main_kernel(config) == kernels[0]
-        session = ort.InferenceSession(model.SerializeToString(),
-                                       providers=["CPUExecutionProvider"])  # fmt: skip
+        session = ort.InferenceSession(
+            model.SerializeToString(), providers=["CPUExecutionProvider"]
+        )
         feeds = {i.name: np.ones(i.shape, np.float32) for i in session.get_inputs()}
         assert all(np.isfinite(o).all() for o in session.run(None, feeds))
 
@@ -310,15 +396,25 @@ def test_sampled_models_are_valid_single_kernels_that_run(kind: str) -> None:
 
 def synthetic_samples() -> list[KernelSample]:
     """Fake but consistent latencies: 2 µs per model, 1 µs per kernel, 20 GMAC/s."""
-    samples = [KernelSample("overhead", c, 0.002 + 0.001 * c["chain"],
-                            {"Neg": (c["chain"], 0.003 * c["chain"])})
-               for c in sample_configs("overhead", 0)]  # fmt: skip
+    samples = [
+        KernelSample(
+            "overhead", c, 0.002 + 0.001 * c["chain"], {"Neg": (c["chain"], 0.003 * c["chain"])}
+        )
+        for c in sample_configs("overhead", 0)
+    ]
     for kind in ("conv", "elementwise"):
         for cfg in sample_configs(kind, 24, seed=0):
             k = main_kernel(cfg)
             ms = 0.003 + k.macs / 2e7 + (k.bytes_read + k.bytes_written) / 1e7
-            profile = {"Conv": (1, 0.8 * ms), "ReorderInput": (1, 0.1 * ms),
-                       "ReorderOutput": (1, 0.1 * ms)} if kind == "conv" else {}
+            profile = (
+                {
+                    "Conv": (1, 0.8 * ms),
+                    "ReorderInput": (1, 0.1 * ms),
+                    "ReorderOutput": (1, 0.1 * ms),
+                }
+                if kind == "conv"
+                else {}
+            )
             samples.append(KernelSample(kind, cfg, ms, profile))
     return samples
 
@@ -340,8 +436,9 @@ def test_overhead_line_fit_and_reorder_shares() -> None:
     assert conv.own_share() == pytest.approx(0.8)
     raw = {op: ms for op, (_, ms) in conv.op_times.items()}
     mine, aux = raw["Conv"] - node_ms, raw["ReorderInput"] + raw["ReorderOutput"] - 2 * node_ms
-    assert conv.own_share(node_ms) == pytest.approx(min(max(mine / (mine + max(aux, 0)), 0.05),
-                                                        1.0))  # fmt: skip
+    assert conv.own_share(node_ms) == pytest.approx(
+        min(max(mine / (mine + max(aux, 0)), 0.05), 1.0)
+    )
 
 
 def test_unfitted_predictor_says_so() -> None:
@@ -363,8 +460,9 @@ def test_save_load_round_trip_and_breakdown(fitted: tuple[KernelPredictor, Path]
     assert meta["feature_names"] == list(FEATURE_NAMES)
     assert set(meta["versions"]) >= {"hwnas", "lightgbm", "onnx"}
     assert not list(path.glob("*.pkl"))
-    twin = KernelPredictor(seed=0, rounds=50).fit(synthetic_samples(), device="local",
-                                                  fingerprint="abc123")  # fmt: skip
+    twin = KernelPredictor(seed=0, rounds=50).fit(
+        synthetic_samples(), device="local", fingerprint="abc123"
+    )
     assert twin.predict_onnx(small_cnn())[0] == total  # seeded: the same model again
 
 
@@ -418,8 +516,10 @@ def test_cli_predict_and_bad_inputs(fitted, tmp_path: Path, capsys) -> None:
     assert main(["kernels", "predict", str(path), str(junk)]) == 2
     assert "not a valid ONNX model" in capsys.readouterr().err
     dynamic = tmp_path / "dynamic.onnx"
-    onnx.save(graph_model([helper.make_node("Relu", ["x"], ["y"])], {"x": ["n", 8]}, ["y"], []),
-              str(dynamic))  # fmt: skip
+    onnx.save(
+        graph_model([helper.make_node("Relu", ["x"], ["y"])], {"x": ["n", 8]}, ["y"], []),
+        str(dynamic),
+    )
     assert main(["kernels", "predict", str(path), str(dynamic)]) == 2
     captured = capsys.readouterr().err
     assert "--shape x=" in captured and "Traceback" not in captured
@@ -453,28 +553,41 @@ def test_cli_build_bad_inputs(tmp_path: Path, capsys) -> None:
     assert main(["kernels", "build", *out, "--device", "nowhere"]) == 2
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "notes.txt").write_text("mine")
-    assert main(["kernels", "build", "-o", str(tmp_path / "busy"), "--store",
-                 str(tmp_path / "k.db")]) == 2  # fmt: skip
+    assert (
+        main(["kernels", "build", "-o", str(tmp_path / "busy"), "--store", str(tmp_path / "k.db")])
+        == 2
+    )
     captured = capsys.readouterr()
     assert "not a kernel predictor directory" in captured.err
     assert "Traceback" not in captured.err and not (tmp_path / "k.db").exists()
 
 
-def test_build_measures_trains_resumes_and_predicts_an_unseen_model(tmp_path: Path,
-                                                                      capsys) -> None:
+def test_build_measures_trains_resumes_and_predicts_an_unseen_model(tmp_path: Path, capsys) -> None:
     """End to end on the local CPU with tiny settings (a few kernels per kind)."""
-    from devices.local import LocalTransport
     from hwnas.cli.kernels_cmd import plan_kernels
+    from hwnas.devices.local import LocalTransport
     from hwnas.onnx_model import check_model
+    from hwnas.profiler.batch import profile_model
+    from hwnas.profiler.settings import ProfileSettings
     from hwnas.records import DeviceSpec
     from hwnas.store import Store
-    from profiler.batch import profile_model
-    from profiler.settings import ProfileSettings
 
     out_dir, store = tmp_path / "kp", tmp_path / "k.db"
-    argv = ["kernels", "build", "-o", str(out_dir), "--per-kind", "8", "--kinds",
-            "conv,dwconv,pool,gemm", "--max-seconds", "0.2", "--store", str(store),
-            "--json"]  # fmt: skip
+    argv = [
+        "kernels",
+        "build",
+        "-o",
+        str(out_dir),
+        "--per-kind",
+        "8",
+        "--kinds",
+        "conv,dwconv,pool,gemm",
+        "--max-seconds",
+        "0.2",
+        "--store",
+        str(store),
+        "--json",
+    ]
     assert main(argv) == 0
     first = json.loads(capsys.readouterr().out)
     with Store(store) as s:
@@ -491,11 +604,11 @@ def test_build_measures_trains_resumes_and_predicts_an_unseen_model(tmp_path: Pa
     cnn = check_model(tmp_path / "cnn.onnx")
     predictor = KernelPredictor.load(out_dir, device="local")
     predicted, rows = predictor.predict_onnx(cnn.path)
-    assert [r["regressor"] for r in rows] == ["conv", "dwconv", "conv", "pool", "overhead",
-                                              "gemm"]  # fmt: skip
+    assert [r["regressor"] for r in rows] == ["conv", "dwconv", "conv", "pool", "overhead", "gemm"]
     settings = ProfileSettings(max_seconds=1.0, target_ci=0.02)
-    measured_ms = profile_model(LocalTransport(), DeviceSpec(name="local"), cnn,
-                                settings).latency_ms.median  # fmt: skip
+    measured_ms = profile_model(
+        LocalTransport(), DeviceSpec(name="local"), cnn, settings
+    ).latency_ms.median
     assert math.isfinite(predicted) and predicted > 0
     # Eight samples per kind fit a cost model each (too few for the LightGBM residual);
     # over repeated runs here the prediction came out 15-40% above the measurement, so a

@@ -1,7 +1,10 @@
 """The import layers of DESIGN.md, checked by walking every module's AST.
 
-core (hwnas, less hwnas.cli) <- devices <- profiler <- predictors <- search <- hwnas.cli:
-a module may import its own layer or a lower one, never a higher one.
+core (hwnas.*, less the rest) <- hwnas.devices <- hwnas.profiler <- hwnas.predictors <-
+hwnas.search <- api (the package's own ``hwnas/__init__.py``, which re-exports the
+workflows lazily) <- hwnas.cli: a module may import its own layer or a lower one, never a
+higher one. The root folders devices/, profiler/, predictors/ and search/ are the
+subpackages hwnas.devices ... (setuptools package-dir), and every import says so.
 """
 
 from __future__ import annotations
@@ -12,23 +15,30 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("hwnas", "devices", "profiler", "predictors", "search")
-RANK = {"core": 0, "devices": 1, "profiler": 2, "predictors": 3, "search": 4, "cli": 5}
+#: The repository folders of the one installed package ``hwnas``.
+FOLDERS = ("hwnas", "devices", "profiler", "predictors", "search")
+SUBPACKAGES = ("devices", "profiler", "predictors", "search")
+RANK = {"core": 0, "devices": 1, "profiler": 2, "predictors": 3, "search": 4, "api": 5, "cli": 6}
 
 
 def layer_of(module: str) -> str | None:
-    top = module.split(".")[0]
-    if top not in PACKAGES:
+    parts = module.split(".")
+    if parts[0] != "hwnas":
         return None
-    if module in {"hwnas.cli", "hwnas.__main__"} or module.startswith("hwnas.cli."):
+    if module == "hwnas":
+        return "api"
+    if module == "hwnas.__main__" or parts[1] == "cli":
         return "cli"
-    return "core" if top == "hwnas" else top
+    return parts[1] if parts[1] in SUBPACKAGES else "core"
 
 
 def module_name(path: Path) -> str:
+    """The installed module name of a repository file (``devices/ssh.py``: hwnas.devices.ssh)."""
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
+    if parts[0] != "hwnas":
+        parts.insert(0, "hwnas")
     return ".".join(parts)
 
 
@@ -42,13 +52,15 @@ def imports(tree: ast.AST, *, top_level_only: bool = False) -> list[tuple[int, s
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.append((node.lineno, node.module))
         elif top_level_only and isinstance(node, (ast.If, ast.Try, ast.With)):
-            found += imports(ast.Module(body=list(ast.iter_child_nodes(node)), type_ignores=[]),
-                             top_level_only=True)  # fmt: skip
+            found += imports(
+                ast.Module(body=list(ast.iter_child_nodes(node)), type_ignores=[]),
+                top_level_only=True,
+            )
     return found
 
 
 def all_modules() -> list[Path]:
-    return sorted(p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py"))
+    return sorted(p for pkg in FOLDERS for p in (ROOT / pkg).rglob("*.py"))
 
 
 @pytest.mark.parametrize("path", all_modules(), ids=lambda p: str(p.relative_to(ROOT)))
@@ -87,7 +99,91 @@ def test_runner_imports_only_stdlib_numpy_onnxruntime() -> None:
 
 def test_the_checker_catches_an_upward_import(tmp_path: Path) -> None:
     # The walk must see imports nested in functions, or it guards nothing.
-    tree = ast.parse("def f():\n    from search.nsga import run\n")
-    assert [m for _, m in imports(tree)] == ["search.nsga"]
-    assert RANK[layer_of("search.nsga") or ""] > RANK["core"]
+    tree = ast.parse("def f():\n    from hwnas.search.nsga import run\n")
+    assert [m for _, m in imports(tree)] == ["hwnas.search.nsga"]
+    assert RANK[layer_of("hwnas.search.nsga") or ""] > RANK["core"]
     assert [m for _, m in imports(tree, top_level_only=True)] == []
+
+
+def test_module_names_are_the_installed_ones() -> None:
+    assert module_name(ROOT / "devices" / "ssh.py") == "hwnas.devices.ssh"
+    assert module_name(ROOT / "search" / "__init__.py") == "hwnas.search"
+    assert module_name(ROOT / "hwnas" / "cli" / "__init__.py") == "hwnas.cli"
+    assert layer_of("hwnas.devices.ssh") == "devices"
+    assert layer_of("hwnas.predictors") == "predictors"
+    assert layer_of("hwnas.store") == "core"
+    assert layer_of("hwnas") == "api"
+    assert layer_of("devices.ssh") is None  # not ours: the bare name is a stranger's package
+
+
+BARE = ("devices", "profiler", "predictors", "search")
+
+
+def bare_imports(tree: ast.AST) -> list[tuple[int, str]]:
+    """Imports of the root folders by their folder name, which the wheel does not install."""
+    return [(line, m) for line, m in imports(tree) if m.split(".")[0] in BARE]
+
+
+def test_checker_sees_bare_imports() -> None:
+    tree = ast.parse("import profiler.runner\ndef f():\n    from search import nsga\n")
+    assert bare_imports(tree) == [(1, "profiler.runner"), (3, "search")]
+    assert bare_imports(ast.parse("from hwnas.search import nsga\n")) == []
+
+
+def test_every_import_names_the_hwnas_package() -> None:
+    folders = (*FOLDERS, "tests", "benchmarks")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line} imports {target}"
+        for folder in folders
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for line, target in bare_imports(ast.parse(path.read_text(encoding="utf-8")))
+    ]
+    assert not offenders, f"write `from hwnas.<package> import ...`: {offenders}"
+
+
+def test_wheel_installs_one_top_level_name(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    src = tmp_path / "src"
+    for name in (*FOLDERS, "pyproject.toml", "README.md"):
+        item = ROOT / name
+        if item.is_dir():
+            shutil.copytree(item, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(item, src / name)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path / "dist"),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    (wheel,) = (tmp_path / "dist").glob("hwnas-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        top_level = next(n for n in names if n.endswith(".dist-info/top_level.txt"))
+        assert zf.read(top_level).decode().split() == ["hwnas"]
+    tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert tops == {"hwnas"}
+    for expected in (
+        "hwnas/py.typed",
+        "hwnas/devices/ssh.py",
+        "hwnas/profiler/runner.py",
+        "hwnas/predictors/lgbm.py",
+        "hwnas/search/nsga.py",
+        "hwnas/data/nb201.parquet",
+    ):
+        assert expected in names

@@ -13,13 +13,7 @@ import numpy as np
 import pytest
 
 from hwnas.cli import main
-from hwnas.records import Arch, Fingerprint, LatencyStats, Measurement
-from hwnas.spaces import Block, SpaceError
-from hwnas.spaces.chain import ChainSpace
-from hwnas.spaces.multibranch import MultiBranchSpace
-from hwnas.spaces.nb201 import NB201Space
-from hwnas.store import Store
-from predictors.lut import (
+from hwnas.predictors.lut import (
     FLOOR_KEY,
     LookupTable,
     LookupTableError,
@@ -28,7 +22,13 @@ from predictors.lut import (
     read_table,
     split_networks,
 )
-from profiler.lut import FLOOR_BLOCK, BlockSet, block_space_name, export_block
+from hwnas.profiler.lut import FLOOR_BLOCK, BlockSet, block_space_name, export_block
+from hwnas.records import Arch, Fingerprint, LatencyStats, Measurement
+from hwnas.spaces import Block, SpaceError
+from hwnas.spaces.chain import ChainSpace
+from hwnas.spaces.multibranch import MultiBranchSpace
+from hwnas.spaces.nb201 import NB201Space
+from hwnas.store import Store
 from tests.toy_space import WIDTHS, ToySpace
 
 TINY = ["--max-seconds", "0.2", "--target-ci", "0.2", "--warmup", "1", "--min-runs", "5"]
@@ -76,8 +76,11 @@ def test_nb201_distinct_blocks_are_exactly_the_blocks_of_all_15625_cells() -> No
     assert len(distinct) == 1 + 2 + 1 + 3 * 4 == 16
     keys = [b.key for b in distinct]
     assert len(set(keys)) == len(keys)
-    union = {b.key for g in itertools.product(range(5), repeat=6)
-             for b in space.blocks(space.decode(list(g)))}  # fmt: skip
+    union = {
+        b.key
+        for g in itertools.product(range(5), repeat=6)
+        for b in space.blocks(space.decode(list(g)))
+    }
     assert union == set(keys)
 
 
@@ -94,8 +97,9 @@ def test_chain_distinct_blocks_contain_every_sampled_block_and_match_the_formula
 
 
 def test_chain_distinct_blocks_are_exact_on_an_enumerable_configuration() -> None:
-    space = ChainSpace(widths=(1.0, 1.25), resolutions=(160, 224), depths=(1, 2),
-                       expansions=(3,), kernels=(3, 5))  # fmt: skip
+    space = ChainSpace(
+        widths=(1.0, 1.25), resolutions=(160, 224), depths=(1, 2), expansions=(3,), kernels=(3, 5)
+    )
     keys = {b.key for b in space.distinct_blocks()}
     assert len(keys) == 2 * 2 * (4 + 5 * 2 * 1 * 2)  # no coinciding blocks here
     per_stage = [",".join(t) for d in (1, 2) for t in itertools.product(("e3k3", "e3k5"), repeat=d)]
@@ -140,8 +144,10 @@ def test_block_to_torch_maps_the_input_shape_to_the_output_shape(space: Any, n: 
         assert tuple(y.shape) == block.output_shape, block.key
     # deterministic weights
     a, b = space.block_to_torch(chosen[-1]), space.block_to_torch(chosen[-1])
-    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(),
-                                                 b.state_dict().values(), strict=True))
+    assert all(
+        torch.equal(p, q)
+        for p, q in zip(a.state_dict().values(), b.state_dict().values(), strict=True)
+    )
 
 
 def test_a_space_without_lookup_table_support_says_so() -> None:
@@ -199,17 +205,37 @@ def test_calibration_recovers_scale_and_offset_exactly() -> None:
 
 
 def _fingerprint(threads: int = 1) -> Fingerprint:
-    return Fingerprint(cpu_model="Test CPU", cores=2, os="Linux", python="3.11",
-                       onnxruntime="1.32.0", execution_provider="CPUExecutionProvider",
-                       threads=threads)  # fmt: skip
+    return Fingerprint(
+        cpu_model="Test CPU",
+        cores=2,
+        os="Linux",
+        python="3.11",
+        onnxruntime="1.32.0",
+        execution_provider="CPUExecutionProvider",
+        threads=threads,
+    )
 
 
 def _measurement(arch: Arch, median: float, fp: Fingerprint, device: str = "dev") -> Measurement:
-    lat = LatencyStats(n=50, median=median, mean=median * 1.02, std=median * 0.05,
-                       p10=median * 0.97, p90=median * 1.05, p99=median * 1.2,
-                       ci_low=median * 0.99, ci_high=median * 1.01)  # fmt: skip
-    return Measurement(model_hash=f"h{arch.hash}", device=device, fingerprint=fp, latency_ms=lat,
-                       timestamp="2026-11-25T10:00:00+00:00", arch=arch)  # fmt: skip
+    lat = LatencyStats(
+        n=50,
+        median=median,
+        mean=median * 1.02,
+        std=median * 0.05,
+        p10=median * 0.97,
+        p90=median * 1.05,
+        p99=median * 1.2,
+        ci_low=median * 0.99,
+        ci_high=median * 1.01,
+    )
+    return Measurement(
+        model_hash=f"h{arch.hash}",
+        device=device,
+        fingerprint=fp,
+        latency_ms=lat,
+        timestamp="2026-11-25T10:00:00+00:00",
+        arch=arch,
+    )
 
 
 def _block_ms(block: Block) -> float:
@@ -219,8 +245,10 @@ def _block_ms(block: Block) -> float:
 
 def _store_blocks(store: Store, space: Any, fp: Fingerprint, *, skip: int = 0) -> None:
     blocks = [FLOOR_BLOCK, *space.distinct_blocks()]
-    store.add_many(_measurement(Arch(block_space_name(space.name), b.key), _block_ms(b), fp)
-                   for b in blocks[skip:])  # fmt: skip
+    store.add_many(
+        _measurement(Arch(block_space_name(space.name), b.key), _block_ms(b), fp)
+        for b in blocks[skip:]
+    )
 
 
 def test_lookup_table_sums_blocks_and_calibrates_exactly(tmp_path: Path) -> None:
@@ -290,8 +318,20 @@ def nb201_lut(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """`hwnas lut build --space nb201` with tiny settings, run twice (the second resumes)."""
     home = tmp_path_factory.mktemp("lut_home")
     store = home / "lut.db"
-    args = ["lut", "build", "--space", "nb201", "--calibrate", "3", "--holdout", "3",
-            "--store", store, "--json", *TINY]  # fmt: skip
+    args = [
+        "lut",
+        "build",
+        "--space",
+        "nb201",
+        "--calibrate",
+        "3",
+        "--holdout",
+        "3",
+        "--store",
+        store,
+        "--json",
+        *TINY,
+    ]
     results = []
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HWNAS_HOME", str(home))
@@ -346,8 +386,18 @@ def test_lut_export_csv_and_json_round_trip(nb201_lut: dict[str, Any], capsys, t
     doc = json.loads((tmp_path / "t.json").read_text())
     assert doc["additivity"]["n"] == 3 and doc["calibration"]["mode"] == "affine"
     arch = doc["calibration"]["archs"][0]
-    code, out, err = run_cli(capsys, "lut", "predict", "--space", "nb201", "--arch", arch,
-                             "--table", tmp_path / "t.json", "--json")  # fmt: skip
+    code, out, err = run_cli(
+        capsys,
+        "lut",
+        "predict",
+        "--space",
+        "nb201",
+        "--arch",
+        arch,
+        "--table",
+        tmp_path / "t.json",
+        "--json",
+    )
     assert code == 0, err
     (row,) = json.loads(out)["predictions"]
     assert row["predicted_ms"] == pytest.approx(from_json.predict(arch))
@@ -357,17 +407,16 @@ def test_lut_export_csv_and_json_round_trip(nb201_lut: dict[str, Any], capsys, t
 
 
 def test_queued_block_jobs_are_plain_file_jobs_profile_resume_can_finish(tmp_path, capsys):
-    from devices.registry import connect, get_device
-    from profiler.settings import ProfileSettings
+    from hwnas.devices.registry import connect, get_device
+    from hwnas.profiler.settings import ProfileSettings
 
     space = ToyLutSpace()
     blocks = BlockSet(space, cache=tmp_path / "cache")
     settings = ProfileSettings(max_seconds=0.2, target_ci=0.2, warmup=1, min_runs=5)
-    from profiler.lut import plan_blocks
+    from hwnas.profiler.lut import plan_blocks
 
     with Store(tmp_path / "s.db") as store:
-        plan = plan_blocks(store, get_device("local"), settings, blocks, batch="b",
-                           connect=connect)  # fmt: skip
+        plan = plan_blocks(store, get_device("local"), settings, blocks, batch="b", connect=connect)
         assert len(plan.jobs) == plan.total == 16 and plan.exported == 16
         assert all(j.model_path and Path(j.model_path).exists() for j in plan.jobs)
     code, out, err = run_cli(capsys, "profile", "--resume", "--store", tmp_path / "s.db", "--json")
@@ -410,8 +459,16 @@ def test_mixed_fingerprints_on_the_command_line(capsys, tmp_path) -> None:
     with Store(tmp_path / "s.db") as store:
         _store_blocks(store, space, _fingerprint())
         _store_blocks(store, space, _fingerprint(threads=2))
-    base = ["lut", "show", "--space", "tests.test_lut:ToyLutSpace", "--device", "dev",
-            "--store", tmp_path / "s.db"]  # fmt: skip
+    base = [
+        "lut",
+        "show",
+        "--space",
+        "tests.test_lut:ToyLutSpace",
+        "--device",
+        "dev",
+        "--store",
+        tmp_path / "s.db",
+    ]
     code, out, err = run_cli(capsys, *base)
     assert code == 2 and "--fingerprint" in err and "Traceback" not in err
     code, out, err = run_cli(capsys, *base, "--fingerprint", _fingerprint().hash, "--json")
@@ -423,8 +480,21 @@ def test_ctrl_c_keeps_the_blocks_measured_and_the_same_command_finishes(tmp_path
     from tests.helpers import interrupt_after, run_hwnas
 
     store = tmp_path / "s.db"
-    args = ["lut", "build", "--space", "tests.test_lut:ToyLutSpace", "--calibrate", "0",
-            "--max-seconds", "0.4", "--target-ci", "0.0001", "--warmup", "1", "--json"]  # fmt: skip
+    args = [
+        "lut",
+        "build",
+        "--space",
+        "tests.test_lut:ToyLutSpace",
+        "--calibrate",
+        "0",
+        "--max-seconds",
+        "0.4",
+        "--target-ci",
+        "0.0001",
+        "--warmup",
+        "1",
+        "--json",
+    ]
     code, out, err = interrupt_after(args, store, 2)
     assert code == 130, err
     doc = json.loads(out)
@@ -444,9 +514,20 @@ def test_ctrl_c_keeps_the_blocks_measured_and_the_same_command_finishes(tmp_path
 def test_missing_blocks_on_the_command_line_name_them_literally(capsys, tmp_path) -> None:
     with Store(tmp_path / "s.db") as store:
         _store_blocks(store, ToyLutSpace(), _fingerprint(), skip=2)
-    code, out, err = run_cli(capsys, "lut", "export", "--space", "tests.test_lut:ToyLutSpace",
-                             "--device", "dev", "--store", tmp_path / "s.db", "-o",
-                             tmp_path / "t.csv", "--json")  # fmt: skip
+    code, out, err = run_cli(
+        capsys,
+        "lut",
+        "export",
+        "--space",
+        "tests.test_lut:ToyLutSpace",
+        "--device",
+        "dev",
+        "--store",
+        tmp_path / "s.db",
+        "-o",
+        tmp_path / "t.csv",
+        "--json",
+    )
     text = " ".join(err.split())
     assert code == 2 and "Traceback" not in err
     assert "2 of the 16 blocks" in text and "runner_floor[]:1->1, conv3x3[cout=4]:1x3x8x8" in text

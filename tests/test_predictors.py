@@ -16,11 +16,7 @@ import pytest
 
 from hwnas.data import nb201_table
 from hwnas.errors import DataError, UsageError
-from hwnas.records import Arch, Fingerprint, LatencyStats, Measurement
-from hwnas.spaces import InvalidArchError, get_space
-from hwnas.spaces.nb201 import NB201Space
-from hwnas.store import Store
-from predictors import (
+from hwnas.predictors import (
     ArtifactError,
     LightGBMPredictor,
     NotFittedError,
@@ -30,8 +26,8 @@ from predictors import (
     load_predictor,
     metrics,
 )
-from predictors.data import from_store, from_table
-from predictors.features import (
+from hwnas.predictors.data import from_store, from_table
+from hwnas.predictors.features import (
     CHAIN_SEGMENTS,
     LUT_FEATURE,
     ChainFeatureSet,
@@ -39,6 +35,10 @@ from predictors.features import (
     NB201FeatureSet,
     feature_set,
 )
+from hwnas.records import Arch, Fingerprint, LatencyStats, Measurement
+from hwnas.spaces import InvalidArchError, get_space
+from hwnas.spaces.nb201 import NB201Space
+from hwnas.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 SPACE = NB201Space()
@@ -103,8 +103,9 @@ IMPLEMENTATIONS: dict[str, Callable[..., tuple[Predictor, list[str], np.ndarray]
 
 
 @pytest.fixture(params=sorted(IMPLEMENTATIONS))
-def case(request: pytest.FixtureRequest, table: pd.DataFrame,
-         gold_base: LightGBMPredictor) -> tuple[Predictor, list[str], np.ndarray]:  # fmt: skip
+def case(
+    request: pytest.FixtureRequest, table: pd.DataFrame, gold_base: LightGBMPredictor
+) -> tuple[Predictor, list[str], np.ndarray]:
     return IMPLEMENTATIONS[request.param](table, gold_base)
 
 
@@ -167,16 +168,18 @@ def test_contract_fast_path_from_encodings_matches_strings(case: Any) -> None:
     predictor.fit(archs, y)
     genes = np.array([SPACE.encode(a) for a in QUERY])
     assert predictor.encoding_path() == "lookup-table"
-    np.testing.assert_allclose(predictor.predict_encodings(genes), predictor.predict(QUERY),
-                               rtol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(
+        predictor.predict_encodings(genes), predictor.predict(QUERY), rtol=1e-12
+    )
     with pytest.raises(ValueError, match=r"genes\[0, 2\] = 7 is outside the bounds 0..4"):
         predictor.predict_encodings([[0, 0, 7, 0, 0, 0]])
     with pytest.raises(ValueError, match=r"genes must have shape \(n, 6\)"):
         predictor.predict_encodings(np.zeros((2, 3), dtype=int))
 
 
-def test_contract_is_deterministic_with_a_seed(case: Any, table: pd.DataFrame,
-                                               gold_base: LightGBMPredictor) -> None:  # fmt: skip
+def test_contract_is_deterministic_with_a_seed(
+    case: Any, table: pd.DataFrame, gold_base: LightGBMPredictor
+) -> None:
     first, archs, y = case
     second, _, _ = IMPLEMENTATIONS["transfer" if first.kind == "transfer" else "lightgbm"](
         table, gold_base
@@ -197,8 +200,9 @@ def test_contract_save_and_load_give_identical_predictions(case: Any, tmp_path: 
     for left, right in ((a.value, b.value), (a.low, b.low), (a.high, b.high)):
         np.testing.assert_array_equal(left, right)
     genes = np.array([SPACE.encode(q) for q in QUERY])
-    np.testing.assert_array_equal(loaded.predict_encodings(genes),
-                                  predictor.predict_encodings(genes))  # fmt: skip
+    np.testing.assert_array_equal(
+        loaded.predict_encodings(genes), predictor.predict_encodings(genes)
+    )
     assert loaded.training_hash_ == predictor.training_hash_
     assert loaded.feature_names_ == predictor.feature_names_
 
@@ -314,7 +318,7 @@ def test_chain_cost_columns_add_up_to_the_space_s_macs() -> None:
     features = feature_set(chain)
     assert isinstance(features, ChainFeatureSet) and not features.enumerable()
     names, costs = features.names, features.cost_names
-    assert len(costs) == len(CHAIN_SEGMENTS) * 8 and names[-len(costs):] == costs
+    assert len(costs) == len(CHAIN_SEGMENTS) * 8 and names[-len(costs) :] == costs
     macs = [i for i, n in enumerate(names) if n in costs and n.endswith("_macs")]
     blocks = [i for i, n in enumerate(names) if n in costs and n.endswith("_blocks")]
     for arch in chain.sample(3, 20):
@@ -370,8 +374,10 @@ def test_nb201_features_extend_the_space_s_own_and_match_its_counts() -> None:
         assert row[names.index("flops")] == SPACE.flops(arch)
         assert row[names.index("params")] == SPACE.params(arch)
         live = sum(SPACE.live_edges(arch))
-        counted = sum(row[names.index(f"n_{op}_live")] for op in
-                      ("skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"))  # fmt: skip
+        counted = sum(
+            row[names.index(f"n_{op}_live")]
+            for op in ("skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+        )
         assert counted == live
     genes = np.array([SPACE.encode(a) for a in archs])
     np.testing.assert_array_equal(features.from_genes(genes), matrix)
@@ -429,16 +435,18 @@ def edit_meta(directory: Path, change: Callable[[dict[str, Any]], None]) -> None
 
 def test_artifact_files_and_meta_json(saved: Path, raspi4_900: LightGBMPredictor) -> None:
     assert sorted(p.name for p in saved.iterdir()) == [
-        "meta.json", "model.txt", "quantile_high.txt", "quantile_low.txt"
-    ]  # fmt: skip
+        "meta.json",
+        "model.txt",
+        "quantile_high.txt",
+        "quantile_low.txt",
+    ]
     assert (saved / "model.txt").read_text().startswith("tree\nversion=")  # LightGBM text
     meta = json.loads((saved / "meta.json").read_text())
     assert meta["format"] == "hwnas-predictor" and meta["format_version"] == "1.0"
     assert (meta["kind"], meta["space"], meta["metric"]) == ("lightgbm", "nb201", "latency_ms")
     assert (meta["device"], meta["fingerprint"]) == ("rpi4", "0123456789abcdef")
     assert meta["feature_names"] == feature_set(SPACE).names
-    assert meta["training_set"] == {"hash": raspi4_900.training_hash_, "n": 900,
-                                    "source": "test"}  # fmt: skip
+    assert meta["training_set"] == {"hash": raspi4_900.training_hash_, "n": 900, "source": "test"}
     assert set(meta["validation"]) >= {"n", "mape", "spearman", "within_10"}
     assert meta["validation"]["n"] == 135
     assert {"lightgbm", "numpy", "hwnas", "python"} <= set(meta["versions"])
@@ -448,8 +456,9 @@ def test_artifact_files_and_meta_json(saved: Path, raspi4_900: LightGBMPredictor
 
 
 def test_load_refuses_another_space_even_with_force(saved: Path) -> None:
-    with pytest.raises(ArtifactError, match="predicts architectures of space 'nb201', not "
-                       "'chain'.*pass force=True"):  # fmt: skip
+    with pytest.raises(
+        ArtifactError, match="predicts architectures of space 'nb201', not 'chain'.*pass force=True"
+    ):
         load_predictor(saved, space="chain")
     with pytest.raises(ArtifactError, match="features of space 'chain' changed"):
         load_predictor(saved, space="chain", force=True)  # 46 columns cannot become 51
@@ -469,8 +478,9 @@ def test_load_refuses_another_major_format_version(saved: Path) -> None:
     edit_meta(saved, lambda m: m.update(format_version="1.7"))
     assert load_predictor(saved).load_warnings_ == []  # a newer minor version reads fine
     edit_meta(saved, lambda m: m.update(format_version="2.0"))
-    with pytest.raises(ArtifactError, match="predictor format '2.0', but this hwnas reads "
-                       "major version 1"):  # fmt: skip
+    with pytest.raises(
+        ArtifactError, match="predictor format '2.0', but this hwnas reads major version 1"
+    ):
         load_predictor(saved)
     assert load_predictor(saved, force=True).load_warnings_
 
@@ -561,8 +571,9 @@ def test_no_pickle_anywhere_in_predictors(saved: Path) -> None:
 
 def write_csv(path: Path, table: pd.DataFrame, index: np.ndarray) -> Path:
     part = table.iloc[index]
-    pd.DataFrame({"index": part["index"], "arch": part["arch"],
-                  "latency_ms": part[RASPI4]}).to_csv(path, index=False)  # fmt: skip
+    pd.DataFrame({"index": part["index"], "arch": part["arch"], "latency_ms": part[RASPI4]}).to_csv(
+        path, index=False
+    )
     return path
 
 
@@ -584,36 +595,66 @@ def test_a_table_without_the_metric_or_with_unknown_archs_is_refused_by_row(
     frame.loc[3, "arch"] = "|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|"
     frame.loc[7, "arch"] = "resnet18"
     frame.to_csv(csv, index=False)
-    with pytest.raises(DataError, match=r"2 row\(s\) of the table .* are not nb201 "
-                       r"architectures: row 4 \(line 5\): .*unknown op 'conv'.*; row 8 "
-                       r"\(line 9\): 'resnet18' has 1 node"):  # fmt: skip
+    with pytest.raises(
+        DataError,
+        match=r"2 row\(s\) of the table .* are not nb201 "
+        r"architectures: row 4 \(line 5\): .*unknown op 'conv'.*; row 8 "
+        r"\(line 9\): 'resnet18' has 1 node",
+    ):
         from_table(csv, space="nb201", metric="latency_ms")
 
 
 def make_fingerprint(threads: int = 4) -> Fingerprint:
-    return Fingerprint(cpu_model="Cortex-A72", cores=4, os="Linux-6.1-aarch64",
-                       python="3.11.7", onnxruntime="1.18.0",
-                       execution_provider="CPUExecutionProvider", threads=threads)  # fmt: skip
+    return Fingerprint(
+        cpu_model="Cortex-A72",
+        cores=4,
+        os="Linux-6.1-aarch64",
+        python="3.11.7",
+        onnxruntime="1.18.0",
+        execution_provider="CPUExecutionProvider",
+        threads=threads,
+    )
 
 
-def make_measurement(arch: str, latency: float, fingerprint: Fingerprint,
-                     device: str = "rpi4", energy: float | None = None) -> Measurement:  # fmt: skip
-    stats = LatencyStats(n=5, median=latency, mean=latency, std=0.01 * latency,
-                         p10=0.99 * latency, p90=1.01 * latency, p99=1.02 * latency,
-                         ci_low=0.995 * latency, ci_high=1.005 * latency)  # fmt: skip
+def make_measurement(
+    arch: str,
+    latency: float,
+    fingerprint: Fingerprint,
+    device: str = "rpi4",
+    energy: float | None = None,
+) -> Measurement:
+    stats = LatencyStats(
+        n=5,
+        median=latency,
+        mean=latency,
+        std=0.01 * latency,
+        p10=0.99 * latency,
+        p90=1.01 * latency,
+        p99=1.02 * latency,
+        ci_low=0.995 * latency,
+        ci_high=1.005 * latency,
+    )
     return Measurement(
-        model_hash=f"m{abs(hash((arch, fingerprint.hash))) % 10**12}", device=device,
-        fingerprint=fingerprint, latency_ms=stats, timestamp="2024-05-01T12:00:00+00:00",
-        arch=Arch(space="nb201", string=arch), peak_memory_mb=20.0 + latency,
-        energy_mj=energy, energy_method="rapl" if energy is not None else None,
-    )  # fmt: skip
+        model_hash=f"m{abs(hash((arch, fingerprint.hash))) % 10**12}",
+        device=device,
+        fingerprint=fingerprint,
+        latency_ms=stats,
+        timestamp="2024-05-01T12:00:00+00:00",
+        arch=Arch(space="nb201", string=arch),
+        peak_memory_mb=20.0 + latency,
+        energy_mj=energy,
+        energy_method="rapl" if energy is not None else None,
+    )
 
 
-def fill_store(store: Store, table: pd.DataFrame, n: int, fingerprint: Fingerprint,
-               start: int = 0) -> None:  # fmt: skip
+def fill_store(
+    store: Store, table: pd.DataFrame, n: int, fingerprint: Fingerprint, start: int = 0
+) -> None:
     part = table.iloc[start : start + n]
-    store.add_many(make_measurement(a, float(v), fingerprint)
-                   for a, v in zip(part["arch"], part[RASPI4], strict=True))  # fmt: skip
+    store.add_many(
+        make_measurement(a, float(v), fingerprint)
+        for a, v in zip(part["arch"], part[RASPI4], strict=True)
+    )
 
 
 def test_training_from_the_store(table: pd.DataFrame, tmp_path: Path) -> None:
@@ -622,11 +663,15 @@ def test_training_from_the_store(table: pd.DataFrame, tmp_path: Path) -> None:
         fill_store(store, table, 40, fp)
         data = from_store(store, space="nb201", metric="latency_ms", device="rpi4")
         memory = from_store(store, space="nb201", metric="peak_memory_mb", device="rpi4")
-        with pytest.raises(DataError, match="none of the 40 measurements on device 'rpi4' "
-                           "has a value of energy_mj"):  # fmt: skip
+        with pytest.raises(
+            DataError, match="none of the 40 measurements on device 'rpi4' has a value of energy_mj"
+        ):
             from_store(store, space="nb201", metric="energy_mj", device="rpi4")
-        with pytest.raises(DataError, match="no measurements of nb201 architectures on device "
-                           "'pixel7'.*hwnas profile --space nb201"):  # fmt: skip
+        with pytest.raises(
+            DataError,
+            match="no measurements of nb201 architectures on device "
+            "'pixel7'.*hwnas profile --space nb201",
+        ):
             from_store(store, space="nb201", metric="latency_ms", device="pixel7")
     assert len(data.archs) == 40 and data.origin.fingerprint == fp.hash
     assert data.origin.runtime["threads"] == 4 and data.origin.device == "rpi4"
@@ -643,22 +688,25 @@ def test_the_statistic_learnt_from_the_store_can_be_the_10th_percentile(
     with Store(tmp_path / "s.db") as store:
         fill_store(store, table, 20, fp)
         median = from_store(store, space="nb201", metric="latency_ms", device="rpi4")
-        p10 = from_store(store, space="nb201", metric="latency_ms", device="rpi4",
-                         statistic="p10")  # fmt: skip
-        with pytest.raises(UsageError,
-                           match="--statistic must be one of p50, p10, ratio, got 'p99'"):
-            from_store(store, space="nb201", metric="latency_ms", device="rpi4",
-                       statistic="p99")  # fmt: skip
+        p10 = from_store(store, space="nb201", metric="latency_ms", device="rpi4", statistic="p10")
+        with pytest.raises(
+            UsageError, match="--statistic must be one of p50, p10, ratio, got 'p99'"
+        ):
+            from_store(store, space="nb201", metric="latency_ms", device="rpi4", statistic="p99")
         with pytest.raises(UsageError, match="applies to latency_ms only"):
-            from_store(store, space="nb201", metric="peak_memory_mb", device="rpi4",
-                       statistic="p10")  # fmt: skip
+            from_store(
+                store, space="nb201", metric="peak_memory_mb", device="rpi4", statistic="p10"
+            )
     assert median.archs == p10.archs
     with Store(tmp_path / "s.db") as store:  # a second, slower measurement of the first 20
-        store.add_many(make_measurement(a, 1.5 * v, fp) for a, v in
-                       zip(median.archs, median.values, strict=True))  # fmt: skip
+        store.add_many(
+            make_measurement(a, 1.5 * v, fp)
+            for a, v in zip(median.archs, median.values, strict=True)
+        )
         median2 = from_store(store, space="nb201", metric="latency_ms", device="rpi4")
-        p10_2 = from_store(store, space="nb201", metric="latency_ms", device="rpi4",
-                           statistic="p10")  # fmt: skip
+        p10_2 = from_store(
+            store, space="nb201", metric="latency_ms", device="rpi4", statistic="p10"
+        )
     assert median2.duplicates == 20 and median2.archs == median.archs
     np.testing.assert_allclose(median2.values, 1.25 * median.values)  # median of v and 1.5 v
     np.testing.assert_allclose(p10_2.values, p10.values)  # the lowest p10 of the two
@@ -678,8 +726,9 @@ def test_mixed_fingerprints_in_the_store_are_refused_with_a_list(
         fill_store(store, table, 12, two, start=15)
         with pytest.raises(DataError) as caught:
             from_store(store, space="nb201", metric="latency_ms", device="rpi4")
-        chosen = from_store(store, space="nb201", metric="latency_ms", device="rpi4",
-                            fingerprint=two.hash[:8])  # fmt: skip
+        chosen = from_store(
+            store, space="nb201", metric="latency_ms", device="rpi4", fingerprint=two.hash[:8]
+        )
     message = caught.value.message
     assert "come from 2 fingerprints" in message and "--fingerprint HASH" in message
     assert f"{one.hash[:12]} (15 measurement(s), Cortex-A72, 4 thread(s)" in message
@@ -692,17 +741,25 @@ def test_mixed_fingerprints_in_the_store_are_refused_with_a_list(
 
 def synthetic_block_table(space: Any, seed: int = 0) -> Any:
     """A lookup table of every distinct block of ``space`` with random block costs."""
-    from predictors.lut import BlockStats, LookupTable
+    from hwnas.predictors.lut import BlockStats, LookupTable
 
     rng = np.random.default_rng(seed)
     blocks = {}
     for block in space.distinct_blocks():
         cost = float(rng.uniform(0.05, 2.0))
         blocks[block.key] = BlockStats(
-            key=block.key, op=block.op, input_shape=block.input_shape,
-            output_shape=block.output_shape, params=dict(block.params), n=50, mean_ms=cost,
-            std_ms=0.01 * cost, p10_ms=0.98 * cost, p50_ms=cost, p90_ms=1.02 * cost,
-        )  # fmt: skip
+            key=block.key,
+            op=block.op,
+            input_shape=block.input_shape,
+            output_shape=block.output_shape,
+            params=dict(block.params),
+            n=50,
+            mean_ms=cost,
+            std_ms=0.01 * cost,
+            p10_ms=0.98 * cost,
+            p50_ms=cost,
+            p90_ms=1.02 * cost,
+        )
     return LookupTable(space=space, device="rpi4", fingerprint="f" * 64, blocks=blocks)
 
 
@@ -715,8 +772,9 @@ def test_a_lookup_table_adds_its_block_sum_and_is_saved_with_the_predictor(
     y = np.array([1.15 * table.block_sum(a) + 0.4 for a in archs])
     features = feature_set(SPACE, table=table)
     assert features.names[-1] == LUT_FEATURE and LUT_FEATURE in features.cost_names
-    np.testing.assert_allclose(features.matrix(archs[:3])[:, -1],
-                               [table.block_sum(a) for a in archs[:3]])  # fmt: skip
+    np.testing.assert_allclose(
+        features.matrix(archs[:3])[:, -1], [table.block_sum(a) for a in archs[:3]]
+    )
     train, test = archs[:40], archs[40:]
     with_table = LightGBMPredictor(space=SPACE, block_table=table).fit(train, y[:40])
     without = LightGBMPredictor(space=SPACE).fit(train, y[:40])
@@ -738,8 +796,9 @@ def test_a_lookup_table_adds_its_block_sum_and_is_saved_with_the_predictor(
 
 def test_a_lookup_table_of_another_space_is_refused() -> None:
     table = synthetic_block_table(SPACE)
-    with pytest.raises(ValueError, match="block_table is a lookup table of space 'nb201', "
-                       "not 'multibranch'"):  # fmt: skip
+    with pytest.raises(
+        ValueError, match="block_table is a lookup table of space 'nb201', not 'multibranch'"
+    ):
         LightGBMPredictor(space="multibranch", block_table=table)
 
 
@@ -770,24 +829,30 @@ def test_ratio_labels_are_milliseconds_at_the_reference_s_typical_speed(
     with Store(tmp_path / "s.db") as store:
         with pytest.raises(DataError, match="was timed with a reference model"):
             fill_store(store, table, 3, fp, start=100)
-            from_store(store, space="nb201", metric="latency_ms", device="rpi4",
-                       statistic="ratio")  # fmt: skip
+            from_store(store, space="nb201", metric="latency_ms", device="rpi4", statistic="ratio")
         records = []
-        for (arch, value), phase in zip(zip(part["arch"], part[RASPI4], strict=True), slow,
-                                        strict=True):  # fmt: skip
+        for (arch, value), phase in zip(
+            zip(part["arch"], part[RASPI4], strict=True), slow, strict=True
+        ):
             m = make_measurement(arch, float(value) * phase, fp)
-            reference = {"model": "ref.onnx", "latency_ms": {"median": 2.0 * phase},
-                         "ratio": {"median": float(value) / 2.0}}  # fmt: skip
+            reference = {
+                "model": "ref.onnx",
+                "latency_ms": {"median": 2.0 * phase},
+                "ratio": {"median": float(value) / 2.0},
+            }
             records.append(dataclasses.replace(m, settings={"reference": reference}))
         store.add_many(records)
-        data = from_store(store, space="nb201", metric="latency_ms", device="rpi4",
-                          statistic="ratio")  # fmt: skip
-        other = dataclasses.replace(records[0], model_hash="other", settings={
-            "reference": {**records[0].settings["reference"], "model": "other.onnx"}})
+        data = from_store(
+            store, space="nb201", metric="latency_ms", device="rpi4", statistic="ratio"
+        )
+        other = dataclasses.replace(
+            records[0],
+            model_hash="other",
+            settings={"reference": {**records[0].settings["reference"], "model": "other.onnx"}},
+        )
         store.add_many([other])
         with pytest.raises(DataError, match="against 2 reference models"):
-            from_store(store, space="nb201", metric="latency_ms", device="rpi4",
-                       statistic="ratio")  # fmt: skip
+            from_store(store, space="nb201", metric="latency_ms", device="rpi4", statistic="ratio")
     typical = float(np.median(2.0 * slow))
     assert data.archs == list(part["arch"])  # the 3 without a reference are skipped
     np.testing.assert_allclose(data.values, part[RASPI4].to_numpy() / 2.0 * typical)

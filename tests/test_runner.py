@@ -24,7 +24,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from profiler import runner
+from hwnas.profiler import runner
 
 RUNNER_PATH = Path(runner.__file__).resolve()
 USER_ERROR_EXIT = 2
@@ -32,9 +32,16 @@ USER_ERROR_EXIT = 2
 # --------------------------------------------------------------------------- models
 
 
-def _save(path: Path, nodes: list[Any], inputs: list[Any], outputs: list[Any],
-          initializers: list[Any] | None = None, *, check: bool = True,
-          extra_opsets: list[Any] | None = None) -> Path:
+def _save(
+    path: Path,
+    nodes: list[Any],
+    inputs: list[Any],
+    outputs: list[Any],
+    initializers: list[Any] | None = None,
+    *,
+    check: bool = True,
+    extra_opsets: list[Any] | None = None,
+) -> Path:
     graph = helper.make_graph(nodes, path.stem, inputs, outputs, initializers or [])
     opsets = [helper.make_opsetid("", 17), *(extra_opsets or [])]
     model = helper.make_model(graph, opset_imports=opsets)
@@ -60,32 +67,54 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         helper.make_node("Relu", ["c"], ["y"], name="relu0"),
     ]
     paths = {
-        "small": _save(root / "small.onnx", conv_relu, [_float("x", [1, 3, 32, 32])],
-                       [_float("y", [1, 8, 32, 32])], [weight]),
-        "dynamic": _save(root / "dynamic.onnx", conv_relu, [_float("x", ["batch", 3, "h", "w"])],
-                         [_float("y", ["batch", 8, "h", "w"])], [weight]),
+        "small": _save(
+            root / "small.onnx",
+            conv_relu,
+            [_float("x", [1, 3, 32, 32])],
+            [_float("y", [1, 8, 32, 32])],
+            [weight],
+        ),
+        "dynamic": _save(
+            root / "dynamic.onnx",
+            conv_relu,
+            [_float("x", ["batch", 3, "h", "w"])],
+            [_float("y", ["batch", 8, "h", "w"])],
+            [weight],
+        ),
         # MatMul with a [4, 2] weight: any --shape x=Nx5 is wrong, but only at run time.
         "matmul": _save(
-            root / "matmul.onnx", [helper.make_node("MatMul", ["x", "m"], ["y"])],
-            [_float("x", ["n", "k"])], [_float("y", ["n", 2])],
-            [numpy_helper.from_array(np.ones((4, 2), np.float32), "m")]),
+            root / "matmul.onnx",
+            [helper.make_node("MatMul", ["x", "m"], ["y"])],
+            [_float("x", ["n", "k"])],
+            [_float("y", ["n", 2])],
+            [numpy_helper.from_array(np.ones((4, 2), np.float32), "m")],
+        ),
         "two_inputs": _save(
             root / "two_inputs.onnx",
-            [helper.make_node("Cast", ["idx"], ["idx_f"], to=TensorProto.FLOAT),
-             helper.make_node("Add", ["a", "idx_f"], ["y"])],
+            [
+                helper.make_node("Cast", ["idx"], ["idx_f"], to=TensorProto.FLOAT),
+                helper.make_node("Add", ["a", "idx_f"], ["y"]),
+            ],
             [_float("a", [1, 4]), helper.make_tensor_value_info("idx", TensorProto.INT64, [1, 4])],
-            [_float("y", [1, 4])]),
+            [_float("y", [1, 4])],
+        ),
         # A custom-domain op that onnxruntime has no kernel for: fails at load.
         "custom_op": _save(
             root / "custom_op.onnx",
             [helper.make_node("Frobnicate", ["x"], ["y"], domain="com.example")],
-            [_float("x", [1, 4])], [_float("y", [1, 4])], check=False,
-            extra_opsets=[helper.make_opsetid("com.example", 1)]),
+            [_float("x", [1, 4])],
+            [_float("y", [1, 4])],
+            check=False,
+            extra_opsets=[helper.make_opsetid("com.example", 1)],
+        ),
         # Loads, but Reshape of 4 values into [5] fails at run time.
         "fails_at_run": _save(
-            root / "fails_at_run.onnx", [helper.make_node("Reshape", ["x", "s"], ["y"])],
-            [_float("x", [1, 4])], [_float("y", [5])],
-            [numpy_helper.from_array(np.array([5], np.int64), "s")]),
+            root / "fails_at_run.onnx",
+            [helper.make_node("Reshape", ["x", "s"], ["y"])],
+            [_float("x", [1, 4])],
+            [_float("y", [5])],
+            [numpy_helper.from_array(np.array([5], np.int64), "s")],
+        ),
     }
     data = paths["small"].read_bytes()
     paths["truncated"] = root / "truncated.onnx"
@@ -111,7 +140,11 @@ def run_script(args: list[str], cwd: Path) -> tuple[dict[str, Any], int, str]:
     proc = subprocess.run(
         # -I: no PYTHONPATH, no script directory on sys.path, no user site.
         [sys.executable, "-I", str(RUNNER_PATH), *args],
-        cwd=cwd, capture_output=True, text=True, timeout=60, check=False,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert "Traceback" not in proc.stdout
     lines = proc.stdout.splitlines()
@@ -157,8 +190,13 @@ def test_adaptive_repeats_stops_on_target_ci_for_low_noise() -> None:
             yield d
 
     samples, reason = runner.adaptive_repeats(
-        fake_runs(clock, durations()), clock, target_ci=0.01, max_seconds=10.0,
-        min_runs=20, max_runs=100_000)
+        fake_runs(clock, durations()),
+        clock,
+        target_ci=0.01,
+        max_seconds=10.0,
+        min_runs=20,
+        max_runs=100_000,
+    )
     assert reason == "target_ci"
     assert len(samples) == 20  # met at the first check, which is at min_runs
     assert samples == fed  # each sample is exactly one run, bracketed by the clock
@@ -167,16 +205,26 @@ def test_adaptive_repeats_stops_on_target_ci_for_low_noise() -> None:
 def test_adaptive_repeats_waits_for_min_runs_even_when_precise() -> None:
     clock = FakeClock()
     samples, reason = runner.adaptive_repeats(
-        fake_runs(clock, iter(lambda: 1000, None)), clock, target_ci=0.01, max_seconds=10.0,
-        min_runs=57, max_runs=100_000)
+        fake_runs(clock, iter(lambda: 1000, None)),
+        clock,
+        target_ci=0.01,
+        max_seconds=10.0,
+        min_runs=57,
+        max_runs=100_000,
+    )
     assert (len(samples), reason) == (57, "target_ci")
 
 
 def test_adaptive_repeats_stops_on_max_seconds_for_very_noisy_runs() -> None:
     clock = FakeClock()
     samples, reason = runner.adaptive_repeats(
-        fake_runs(clock, noisy_durations(2, sigma=1.5)), clock, target_ci=0.001,
-        max_seconds=0.5, min_runs=20, max_runs=100_000)
+        fake_runs(clock, noisy_durations(2, sigma=1.5)),
+        clock,
+        target_ci=0.001,
+        max_seconds=0.5,
+        min_runs=20,
+        max_runs=100_000,
+    )
     assert reason == "max_seconds"
     # The clock is checked after every run: the run that crossed 0.5 s is the last one.
     assert sum(samples) >= 0.5e9 > sum(samples[:-1])
@@ -185,16 +233,26 @@ def test_adaptive_repeats_stops_on_max_seconds_for_very_noisy_runs() -> None:
 def test_adaptive_repeats_max_seconds_wins_over_min_runs() -> None:
     clock = FakeClock()
     samples, reason = runner.adaptive_repeats(
-        fake_runs(clock, iter(lambda: 1_000_000_000, None)), clock, target_ci=0.01,
-        max_seconds=2.5, min_runs=20, max_runs=100_000)
+        fake_runs(clock, iter(lambda: 1_000_000_000, None)),
+        clock,
+        target_ci=0.01,
+        max_seconds=2.5,
+        min_runs=20,
+        max_runs=100_000,
+    )
     assert (len(samples), reason) == (3, "max_seconds")
 
 
 def test_adaptive_repeats_stops_on_max_runs() -> None:
     clock = FakeClock()
     samples, reason = runner.adaptive_repeats(
-        fake_runs(clock, noisy_durations(3, sigma=0.5)), clock, target_ci=1e-6,
-        max_seconds=1e9, min_runs=20, max_runs=500)
+        fake_runs(clock, noisy_durations(3, sigma=0.5)),
+        clock,
+        target_ci=1e-6,
+        max_seconds=1e9,
+        min_runs=20,
+        max_runs=500,
+    )
     assert (len(samples), reason) == (500, "max_runs")
 
 
@@ -209,8 +267,13 @@ def test_adaptive_repeats_checks_the_ci_rarely(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(runner, "median_ci", counting_median_ci)
     clock = FakeClock()
     samples, reason = runner.adaptive_repeats(
-        fake_runs(clock, noisy_durations(4, sigma=0.5)), clock, target_ci=1e-6,
-        max_seconds=1e9, min_runs=20, max_runs=20_000)
+        fake_runs(clock, noisy_durations(4, sigma=0.5)),
+        clock,
+        target_ci=1e-6,
+        max_seconds=1e9,
+        min_runs=20,
+        max_runs=20_000,
+    )
     assert (len(samples), reason) == (20_000, "max_runs")
     # Every min_runs runs up to n = 200, then every 10%: about 60 checks, not 20,000.
     assert calls[:3] == [20, 40, 60]
@@ -222,8 +285,9 @@ def test_warmup_runs_counts_runs_and_seconds() -> None:
     clock = FakeClock()
     assert runner.warmup_runs(fake_runs(clock, iter(lambda: 7, None)), clock, runs=3) == [7] * 3
     clock = FakeClock()
-    durations = runner.warmup_runs(fake_runs(clock, iter(lambda: 100_000_000, None)), clock,
-                                   runs=1, min_seconds=0.35)
+    durations = runner.warmup_runs(
+        fake_runs(clock, iter(lambda: 100_000_000, None)), clock, runs=1, min_seconds=0.35
+    )
     assert len(durations) == 4
     assert runner.warmup_runs(fake_runs(clock, iter(lambda: 1, None)), clock, runs=0) == []
 
@@ -296,20 +360,25 @@ def node(name: str, shape: list[Any], type_: str = "tensor(float)") -> SimpleNam
 
 def test_parse_shape_specs() -> None:
     assert runner.parse_shape_specs(["x=1x3x224x224", "mask=1x7"]) == {
-        "x": [1, 3, 224, 224], "mask": [1, 7]}
+        "x": [1, 3, 224, 224],
+        "mask": [1, 7],
+    }
     assert runner.parse_shape_specs(["input:0=2"]) == {"input:0": [2]}
     assert runner.parse_shape_specs([]) == {}
 
 
-@pytest.mark.parametrize(("spec", "expected"), [
-    ("x=1xAx3", "positive integers"),
-    ("x", "expected NAME=D1xD2x"),
-    ("=1x2", "expected NAME=D1xD2x"),
-    ("x=", "positive integers"),
-    ("x=1x0x3", "every dimension must be >= 1"),
-    ("x=1x-3", "positive integers"),
-    ("x=1,3", "separated by 'x'"),
-])
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("x=1xAx3", "positive integers"),
+        ("x", "expected NAME=D1xD2x"),
+        ("=1x2", "expected NAME=D1xD2x"),
+        ("x=", "positive integers"),
+        ("x=1x0x3", "every dimension must be >= 1"),
+        ("x=1x-3", "positive integers"),
+        ("x=1,3", "separated by 'x'"),
+    ],
+)
 def test_parse_shape_specs_rejects_malformed(spec: str, expected: str) -> None:
     with pytest.raises(runner.RunnerError, match=expected) as info:
         runner.parse_shape_specs([spec])
@@ -356,13 +425,24 @@ def test_resolve_input_shapes_fixed_dim_disagrees() -> None:
 
 
 def test_make_inputs_types_ranges_and_seed() -> None:
-    inputs = [node("f", [2, 3]), node("h", [4], "tensor(float16)"),
-              node("d", [4], "tensor(double)"), node("i", [500], "tensor(int64)"),
-              node("u", [8], "tensor(uint8)"), node("b", [200], "tensor(bool)")]
+    inputs = [
+        node("f", [2, 3]),
+        node("h", [4], "tensor(float16)"),
+        node("d", [4], "tensor(double)"),
+        node("i", [500], "tensor(int64)"),
+        node("u", [8], "tensor(uint8)"),
+        node("b", [200], "tensor(bool)"),
+    ]
     shapes = {n.name: n.shape for n in inputs}
     arrays = runner.make_inputs(inputs, shapes, seed=3)
     assert {k: str(v.dtype) for k, v in arrays.items()} == {
-        "f": "float32", "h": "float16", "d": "float64", "i": "int64", "u": "uint8", "b": "bool"}
+        "f": "float32",
+        "h": "float16",
+        "d": "float64",
+        "i": "int64",
+        "u": "uint8",
+        "b": "bool",
+    }
     assert arrays["f"].shape == (2, 3)
     assert 0 <= arrays["i"].min() and arrays["i"].max() < 10
     assert 0 < arrays["b"].sum() < 200
@@ -391,9 +471,12 @@ CPUFREQ = "sys/devices/system/cpu/cpu0/cpufreq"
 
 
 def test_fingerprint_reads_a_fake_sys_tree(tmp_path: Path) -> None:
-    write(tmp_path, "proc/cpuinfo",
-          "processor\t: 0\nmodel name\t: Fake CPU 9000 @ 3.0GHz\ncpu MHz\t\t: 1234.5\n\n"
-          "processor\t: 1\nmodel name\t: Fake CPU 9000 @ 3.0GHz\n")
+    write(
+        tmp_path,
+        "proc/cpuinfo",
+        "processor\t: 0\nmodel name\t: Fake CPU 9000 @ 3.0GHz\ncpu MHz\t\t: 1234.5\n\n"
+        "processor\t: 1\nmodel name\t: Fake CPU 9000 @ 3.0GHz\n",
+    )
     write(tmp_path, f"{CPUFREQ}/scaling_governor", "powersave\n")
     write(tmp_path, f"{CPUFREQ}/scaling_cur_freq", "1800000\n")
     write(tmp_path, "sys/class/thermal/thermal_zone0/temp", "45000\n")
@@ -415,9 +498,12 @@ def test_fingerprint_reads_a_fake_sys_tree(tmp_path: Path) -> None:
 
 
 def test_fingerprint_of_an_arm_board(tmp_path: Path) -> None:
-    write(tmp_path, "proc/cpuinfo",
-          "processor\t: 0\nCPU part\t: 0xd08\n\nHardware\t: BCM2835\n"
-          "Model\t\t: Raspberry Pi 4 Model B Rev 1.4\n")
+    write(
+        tmp_path,
+        "proc/cpuinfo",
+        "processor\t: 0\nCPU part\t: 0xd08\n\nHardware\t: BCM2835\n"
+        "Model\t\t: Raspberry Pi 4 Model B Rev 1.4\n",
+    )
     assert runner.read_cpu_model(str(tmp_path)) == "BCM2835"
     write(tmp_path, "proc/cpuinfo", "processor\t: 0\nCPU part\t: 0xd08\n")
     assert runner.read_cpu_model(str(tmp_path)) == "0xd08"
@@ -465,14 +551,27 @@ def test_peak_rss_falls_back_to_getrusage(tmp_path: Path) -> None:
 
 def test_memory_document() -> None:
     doc = runner.memory_document(("VmHWM", 40.0), ("VmHWM", 65.5))
-    assert doc == {"method": "VmHWM", "baseline_mb": 40.0, "peak_mb": 65.5,
-                   "peak_over_baseline_mb": 25.5}
+    assert doc == {
+        "method": "VmHWM",
+        "baseline_mb": 40.0,
+        "peak_mb": 65.5,
+        "peak_over_baseline_mb": 25.5,
+    }
 
 
 # --------------------------------------------------------------------------- diagnose
 
-CLEAN_SUMMARY = {"n": 200, "median": 10.0, "mean": 10.1, "std": 0.2, "p10": 9.9, "p90": 10.3,
-                 "p99": 10.6, "ci_low": 9.95, "ci_high": 10.05}
+CLEAN_SUMMARY = {
+    "n": 200,
+    "median": 10.0,
+    "mean": 10.1,
+    "std": 0.2,
+    "p10": 9.9,
+    "p90": 10.3,
+    "p99": 10.6,
+    "ci_low": 9.95,
+    "ci_high": 10.05,
+}
 CLEAN_FINGERPRINT = {"governor": "performance", "cores": 4}
 CLEAN_ENVIRONMENT = {"temperature_start_c": 50.0, "temperature_end_c": 52.0}
 SETTINGS = {"target_ci": 0.01, "threads": 1, "min_runs": 20, "max_seconds": 10.0}
@@ -481,18 +580,27 @@ SETTINGS = {"target_ci": 0.01, "threads": 1, "min_runs": 20, "max_seconds": 10.0
 def diagnosed(stop_reason: str = "target_ci", **changes: dict[str, Any]) -> list[str]:
     """diagnose() of a clean measurement with some fields of its parts changed."""
     parts: dict[str, dict[str, Any]] = {
-        "summary": CLEAN_SUMMARY, "fingerprint": CLEAN_FINGERPRINT,
-        "environment": CLEAN_ENVIRONMENT, "settings": SETTINGS}
+        "summary": CLEAN_SUMMARY,
+        "fingerprint": CLEAN_FINGERPRINT,
+        "environment": CLEAN_ENVIRONMENT,
+        "settings": SETTINGS,
+    }
     for key, change in changes.items():
         parts[key] = {**parts[key], **change}
-    return runner.diagnose(parts["summary"], parts["fingerprint"], parts["environment"],
-                           parts["settings"], stop_reason)
+    return runner.diagnose(
+        parts["summary"], parts["fingerprint"], parts["environment"], parts["settings"], stop_reason
+    )
 
 
 def test_diagnose_clean_measurement_has_no_warnings() -> None:
     assert diagnosed() == []
-    assert diagnosed(fingerprint={"governor": None, "cores": 4},
-                     environment={"temperature_start_c": None, "temperature_end_c": None}) == []
+    assert (
+        diagnosed(
+            fingerprint={"governor": None, "cores": 4},
+            environment={"temperature_start_c": None, "temperature_end_c": None},
+        )
+        == []
+    )
 
 
 def test_diagnose_high_variation() -> None:
@@ -512,12 +620,14 @@ def test_diagnose_temperature_rise() -> None:
     assert "45.0 °C to 61.0 °C" in warning and "throttl" in warning and "cool" in warning
 
 
-@pytest.mark.parametrize(("stop_reason", "flag"), [("max_seconds", "--max-seconds"),
-                                                   ("max_runs", "--max-runs")])
+@pytest.mark.parametrize(
+    ("stop_reason", "flag"), [("max_seconds", "--max-seconds"), ("max_runs", "--max-runs")]
+)
 def test_diagnose_target_not_met(stop_reason: str, flag: str) -> None:
     [warning] = diagnosed(stop_reason, summary={"ci_low": 9.9, "ci_high": 10.23})
-    assert warning == (f"the 95% CI of the median is ±2.3%, above the target 1%: raise {flag} "
-                       "or reduce noise")
+    assert warning == (
+        f"the 95% CI of the median is ±2.3%, above the target 1%: raise {flag} or reduce noise"
+    )
     # Stopping on a budget with the target met is fine.
     assert diagnosed(stop_reason) == []
 
@@ -537,17 +647,29 @@ def test_diagnose_more_threads_than_cores() -> None:
 
 def test_summarize_profile_events() -> None:
     def kernel(name: str, op: str, ts: int, dur: int) -> dict[str, Any]:
-        return {"cat": "Node", "name": f"{name}_kernel_time", "ts": ts, "dur": dur,
-                "args": {"op_name": op}}
+        return {
+            "cat": "Node",
+            "name": f"{name}_kernel_time",
+            "ts": ts,
+            "dur": dur,
+            "args": {"op_name": op},
+        }
 
     events = [
         {"cat": "Session", "name": "model_run", "ts": 0, "dur": 1000},
         kernel("conv0", "Conv", 10, 900),  # first run: skipped
-        kernel("conv0", "Conv", 2000, 300), kernel("conv1", "Conv", 2300, 300),
+        kernel("conv0", "Conv", 2000, 300),
+        kernel("conv1", "Conv", 2300, 300),
         kernel("relu0", "Relu", 2600, 200),
-        {"cat": "Node", "name": "conv0_fence_before", "ts": 2000, "dur": 5,
-         "args": {"op_name": "Conv"}},
-        kernel("conv0", "Conv", 3000, 300), kernel("conv1", "Conv", 3300, 300),
+        {
+            "cat": "Node",
+            "name": "conv0_fence_before",
+            "ts": 2000,
+            "dur": 5,
+            "args": {"op_name": "Conv"},
+        },
+        kernel("conv0", "Conv", 3000, 300),
+        kernel("conv1", "Conv", 3300, 300),
         kernel("relu0", "Relu", 3600, 200),
     ]
     profile = runner.summarize_profile_events(events, runs=2, skip_before_us=1000)
@@ -557,8 +679,9 @@ def test_summarize_profile_events() -> None:
     assert profile["ops"]["Relu"] == {"count": 1, "ms_per_inference": 0.2, "share": 0.25}
 
 
-def test_op_profile_of_the_small_model(models: dict[str, Path], tmp_path: Path,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_op_profile_of_the_small_model(
+    models: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     arrays = {"x": np.random.default_rng(0).standard_normal((1, 3, 32, 32)).astype(np.float32)}
     common: dict[str, Any] = {"threads": 1, "provider": "CPUExecutionProvider", "runs": 5}
@@ -577,17 +700,18 @@ def test_op_profile_of_the_small_model(models: dict[str, Path], tmp_path: Path,
 
 
 def test_script_measures_the_small_model(models: dict[str, Path], tmp_path: Path) -> None:
-    doc, code, _ = run_script([str(models["small"]), "--target-ci", "0.05", "--max-seconds", "2"],
-                              cwd=tmp_path)
+    doc, code, _ = run_script(
+        [str(models["small"]), "--target-ci", "0.05", "--max-seconds", "2"], cwd=tmp_path
+    )
     assert (code, doc["ok"], doc["runner_version"]) == (0, True, 1)
     latency = doc["latency_ms"]
-    assert set(latency) == {"n", "median", "mean", "std", "p10", "p90", "p99", "ci_low",
-                            "ci_high"}
+    assert set(latency) == {"n", "median", "mean", "std", "p10", "p90", "p99", "ci_low", "ci_high"}
     assert latency["n"] == len(doc["samples_ms"]) >= 1
     assert len(doc["warmup_ms"]) == 10
     assert 0 < latency["ci_low"] <= latency["median"] <= latency["ci_high"]
-    half_width = runner.relative_half_width(latency["median"], latency["ci_low"],
-                                            latency["ci_high"])
+    half_width = runner.relative_half_width(
+        latency["median"], latency["ci_low"], latency["ci_high"]
+    )
     if doc["stop_reason"] == "target_ci":
         assert half_width <= 0.05
     else:
@@ -599,32 +723,83 @@ def test_script_measures_the_small_model(models: dict[str, Path], tmp_path: Path
     assert memory["method"] in ("VmHWM", "ru_maxrss")
     assert memory["peak_mb"] > 0 and memory["baseline_mb"] > 0
     assert memory["peak_over_baseline_mb"] == pytest.approx(
-        memory["peak_mb"] - memory["baseline_mb"])
+        memory["peak_mb"] - memory["baseline_mb"]
+    )
     assert set(doc["fingerprint"]) == {
-        "cpu_model", "cores", "os", "python", "onnxruntime", "execution_provider", "threads",
-        "affinity", "governor", "frequency_mhz", "temperature_c", "machine",
-        "graph_optimization"}
-    assert set(doc["environment"]) == {"temperature_start_c", "temperature_end_c",
-                                       "frequency_start_mhz", "frequency_end_mhz"}
+        "cpu_model",
+        "cores",
+        "os",
+        "python",
+        "onnxruntime",
+        "execution_provider",
+        "threads",
+        "affinity",
+        "governor",
+        "frequency_mhz",
+        "temperature_c",
+        "machine",
+        "graph_optimization",
+    }
+    assert set(doc["environment"]) == {
+        "temperature_start_c",
+        "temperature_end_c",
+        "frequency_start_mhz",
+        "frequency_end_mhz",
+    }
     assert doc["op_profile"] is None
     settings = doc["settings"]
-    assert {k: settings[k] for k in ("threads", "target_ci", "max_seconds", "min_runs",
-                                     "max_runs", "warmup", "graph_optimization",
-                                     "execution_mode", "provider", "seed", "shapes")} == {
-        "threads": 1, "target_ci": 0.05, "max_seconds": 2.0, "min_runs": 20,
-        "max_runs": 100000, "warmup": 10, "graph_optimization": "all",
-        "execution_mode": "sequential", "provider": "CPUExecutionProvider", "seed": 0,
-        "shapes": {"x": [1, 3, 32, 32]}}
+    assert {
+        k: settings[k]
+        for k in (
+            "threads",
+            "target_ci",
+            "max_seconds",
+            "min_runs",
+            "max_runs",
+            "warmup",
+            "graph_optimization",
+            "execution_mode",
+            "provider",
+            "seed",
+            "shapes",
+        )
+    } == {
+        "threads": 1,
+        "target_ci": 0.05,
+        "max_seconds": 2.0,
+        "min_runs": 20,
+        "max_runs": 100000,
+        "warmup": 10,
+        "graph_optimization": "all",
+        "execution_mode": "sequential",
+        "provider": "CPUExecutionProvider",
+        "seed": 0,
+        "shapes": {"x": [1, 3, 32, 32]},
+    }
     assert isinstance(doc["warnings"], list)
 
 
 def test_script_two_inputs_with_op_profile(models: dict[str, Path], tmp_path: Path) -> None:
     doc, code, _ = run_script(
-        [str(models["two_inputs"]), "--max-seconds", "0.5", "--warmup", "2", "--graph-opt",
-         "disable", "--op-profile", "--op-profile-runs", "3"], cwd=tmp_path)
+        [
+            str(models["two_inputs"]),
+            "--max-seconds",
+            "0.5",
+            "--warmup",
+            "2",
+            "--graph-opt",
+            "disable",
+            "--op-profile",
+            "--op-profile-runs",
+            "3",
+        ],
+        cwd=tmp_path,
+    )
     assert code == 0, doc
-    assert doc["inputs"] == {"a": {"shape": [1, 4], "dtype": "float32"},
-                             "idx": {"shape": [1, 4], "dtype": "int64"}}
+    assert doc["inputs"] == {
+        "a": {"shape": [1, 4], "dtype": "float32"},
+        "idx": {"shape": [1, 4], "dtype": "int64"},
+    }
     assert doc["op_profile"]["runs"] == 3
     assert set(doc["op_profile"]["ops"]) == {"Cast", "Add"}
     assert len(doc["warmup_ms"]) == 2
@@ -632,25 +807,40 @@ def test_script_two_inputs_with_op_profile(models: dict[str, Path], tmp_path: Pa
 
 
 def test_dynamic_model_with_shape(models: dict[str, Path]) -> None:
-    doc, code = run_in_process([str(models["dynamic"]), "--shape", "x=2x3x16x8",
-                                "--max-seconds", "0.3", "--warmup", "1", "--min-runs", "5"])
+    doc, code = run_in_process(
+        [
+            str(models["dynamic"]),
+            "--shape",
+            "x=2x3x16x8",
+            "--max-seconds",
+            "0.3",
+            "--warmup",
+            "1",
+            "--min-runs",
+            "5",
+        ]
+    )
     assert code == 0, doc
     assert doc["inputs"]["x"] == {"shape": [2, 3, 16, 8], "dtype": "float32"}
     assert doc["settings"]["shapes"] == {"x": [2, 3, 16, 8]}
 
 
-@pytest.mark.parametrize(("model", "extra", "kind", "expected"), [
-    ("absent", [], "model_not_found", "does not exist; check the path"),
-    ("garbage", [], "invalid_model", "is not a valid ONNX file (truncated or not ONNX)"),
-    ("truncated", [], "invalid_model", "is not a valid ONNX file (truncated or not ONNX)"),
-    ("empty", [], "invalid_model", "is not a valid ONNX file (truncated or not ONNX)"),
-    ("custom_op", [], "model_load", "Frobnicate"),
-    ("fails_at_run", [], "model_load", "failed to run it"),
-    ("dynamic", [], "shape", "pass its full shape"),
-    ("small", ["--threads", "0"], "usage", "--threads"),
-])
-def test_script_reports_errors_as_json(models: dict[str, Path], tmp_path: Path, model: str,
-                                       extra: list[str], kind: str, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("model", "extra", "kind", "expected"),
+    [
+        ("absent", [], "model_not_found", "does not exist; check the path"),
+        ("garbage", [], "invalid_model", "is not a valid ONNX file (truncated or not ONNX)"),
+        ("truncated", [], "invalid_model", "is not a valid ONNX file (truncated or not ONNX)"),
+        ("empty", [], "invalid_model", "is not a valid ONNX file (truncated or not ONNX)"),
+        ("custom_op", [], "model_load", "Frobnicate"),
+        ("fails_at_run", [], "model_load", "failed to run it"),
+        ("dynamic", [], "shape", "pass its full shape"),
+        ("small", ["--threads", "0"], "usage", "--threads"),
+    ],
+)
+def test_script_reports_errors_as_json(
+    models: dict[str, Path], tmp_path: Path, model: str, extra: list[str], kind: str, expected: str
+) -> None:
     path = models.get(model, tmp_path / "absent.onnx")
     doc, code, stderr = run_script([str(path), *extra], cwd=tmp_path)
     assert code == USER_ERROR_EXIT
@@ -661,33 +851,45 @@ def test_script_reports_errors_as_json(models: dict[str, Path], tmp_path: Path, 
     assert "Traceback" not in stderr
 
 
-@pytest.mark.parametrize(("model", "args", "expected"), [
-    ("dynamic", [], "input 'x' has dynamic dimensions ['batch', 3, 'h', 'w']"),
-    ("dynamic", ["--shape", "y=1x3x8x8"], "not an input of the model; the inputs are ['x']"),
-    ("dynamic", ["--shape", "x=1xAx3"], "is malformed"),
-    ("dynamic", ["--shape", "x"], "is malformed"),
-    ("dynamic", ["--shape", "=1x2"], "is malformed"),
-    ("dynamic", ["--shape", "x=0x3x8x8"], "every dimension must be >= 1"),
-    ("dynamic", ["--shape", "x=1x3x8"], "has rank 3 but input 'x' is declared with rank 4"),
-    ("small", ["--shape", "x=1x4x32x32"], "fixes it to 3"),
-    # Accepted by every check before running; onnxruntime refuses it at run time.
-    ("matmul", ["--shape", "x=1x5"], "check that the --shape values are sizes the model accepts"),
-])
-def test_shape_errors(models: dict[str, Path], model: str, args: list[str],
-                      expected: str) -> None:
+@pytest.mark.parametrize(
+    ("model", "args", "expected"),
+    [
+        ("dynamic", [], "input 'x' has dynamic dimensions ['batch', 3, 'h', 'w']"),
+        ("dynamic", ["--shape", "y=1x3x8x8"], "not an input of the model; the inputs are ['x']"),
+        ("dynamic", ["--shape", "x=1xAx3"], "is malformed"),
+        ("dynamic", ["--shape", "x"], "is malformed"),
+        ("dynamic", ["--shape", "=1x2"], "is malformed"),
+        ("dynamic", ["--shape", "x=0x3x8x8"], "every dimension must be >= 1"),
+        ("dynamic", ["--shape", "x=1x3x8"], "has rank 3 but input 'x' is declared with rank 4"),
+        ("small", ["--shape", "x=1x4x32x32"], "fixes it to 3"),
+        # Accepted by every check before running; onnxruntime refuses it at run time.
+        (
+            "matmul",
+            ["--shape", "x=1x5"],
+            "check that the --shape values are sizes the model accepts",
+        ),
+    ],
+)
+def test_shape_errors(models: dict[str, Path], model: str, args: list[str], expected: str) -> None:
     doc, code = run_in_process([str(models[model]), *args])
     assert (code, doc["error"]["kind"]) == (USER_ERROR_EXIT, "shape"), doc
     assert expected in doc["error"]["message"]
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    ([], "the model path is missing; pass MODEL.onnx"),
-    (["m.onnx", "--bogus"], "unrecognized arguments: --bogus"),
-    (["m.onnx", "--graph-opt", "max"], "--graph-opt"),
-    (["m.onnx", "--target-ci", "-1"], "--target-ci"),
-    (["m.onnx", "--min-runs", "50", "--max-runs", "10"], "--max-runs 10 is below --min-runs 50"),
-    (["m.onnx", "--provider", "NoSuchExecutionProvider"], "pass --provider with one of"),
-])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ([], "the model path is missing; pass MODEL.onnx"),
+        (["m.onnx", "--bogus"], "unrecognized arguments: --bogus"),
+        (["m.onnx", "--graph-opt", "max"], "--graph-opt"),
+        (["m.onnx", "--target-ci", "-1"], "--target-ci"),
+        (
+            ["m.onnx", "--min-runs", "50", "--max-runs", "10"],
+            "--max-runs 10 is below --min-runs 50",
+        ),
+        (["m.onnx", "--provider", "NoSuchExecutionProvider"], "pass --provider with one of"),
+    ],
+)
 def test_usage_errors(args: list[str], expected: str) -> None:
     doc, code = run_in_process(args)
     assert (code, doc["error"]["kind"]) == (USER_ERROR_EXIT, "usage")
@@ -700,8 +902,9 @@ def test_help_prints_usage() -> None:
     assert "--target-ci" in out.getvalue()
 
 
-def test_unexpected_failure_is_a_runner_error(monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_unexpected_failure_is_a_runner_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     def broken(args: Any) -> dict[str, Any]:
         raise ZeroDivisionError("boom")
 
@@ -767,32 +970,59 @@ def test_a_reference_cancels_a_machine_whose_speed_swings() -> None:
     def reference() -> None:
         clock.now += now[0]  # the same phase of the machine as the run just before
 
-    alone, reason = runner.adaptive_repeats(model, clock, target_ci=0.01, max_seconds=1e9,
-                                            min_runs=20, max_runs=400)  # fmt: skip
+    alone, reason = runner.adaptive_repeats(
+        model, clock, target_ci=0.01, max_seconds=1e9, min_runs=20, max_runs=400
+    )
     assert reason == "max_runs"
     reference_ns: list[int] = []
     samples, reason = runner.adaptive_repeats(
-        model, clock, target_ci=0.01, max_seconds=1e9, min_runs=20, max_runs=400,
-        reference=reference, reference_samples=reference_ns)
+        model,
+        clock,
+        target_ci=0.01,
+        max_seconds=1e9,
+        min_runs=20,
+        max_runs=400,
+        reference=reference,
+        reference_samples=reference_ns,
+    )
     assert reason == "target_ci" and len(samples) == len(reference_ns) == 20
     assert set(runner.pair_ratios(samples, reference_ns)) == {2.0}
     with pytest.raises(ValueError, match="go together"):
-        runner.adaptive_repeats(model, clock, target_ci=0.01, max_seconds=1.0, min_runs=2,
-                                max_runs=3, reference=reference)  # fmt: skip
+        runner.adaptive_repeats(
+            model,
+            clock,
+            target_ci=0.01,
+            max_seconds=1.0,
+            min_runs=2,
+            max_runs=3,
+            reference=reference,
+        )
 
 
 def test_script_times_a_reference_beside_the_model(models: dict[str, Path], tmp_path: Path):
-    doc, code, _ = run_script([str(models["small"]), "--reference", str(models["two_inputs"]),
-                               "--max-seconds", "0.5", "--target-ci", "0.05", "--warmup", "2"],
-                              cwd=tmp_path)  # fmt: skip
+    doc, code, _ = run_script(
+        [
+            str(models["small"]),
+            "--reference",
+            str(models["two_inputs"]),
+            "--max-seconds",
+            "0.5",
+            "--target-ci",
+            "0.05",
+            "--warmup",
+            "2",
+        ],
+        cwd=tmp_path,
+    )
     assert code == 0, doc
     reference = doc["settings"]["reference"]
     assert reference["model"] == models["two_inputs"].name
     assert reference["latency_ms"]["n"] == reference["ratio"]["n"] == doc["latency_ms"]["n"]
     ratio = reference["ratio"]["median"]
     # The median of ratios lies between the ratios' extremes, close to the ratio of medians.
-    assert ratio == pytest.approx(doc["latency_ms"]["median"]
-                                  / reference["latency_ms"]["median"], rel=0.5)  # fmt: skip
+    assert ratio == pytest.approx(
+        doc["latency_ms"]["median"] / reference["latency_ms"]["median"], rel=0.5
+    )
     r = reference["ratio"]
     half_width = runner.relative_half_width(r["median"], r["ci_low"], r["ci_high"])
     if doc["stop_reason"] == "target_ci":  # the CI bounded is the ratio's
@@ -802,19 +1032,25 @@ def test_script_times_a_reference_beside_the_model(models: dict[str, Path], tmp_
 
 
 def test_with_a_reference_the_ci_warning_is_about_the_ratio() -> None:
-    summary = {"n": 50, "median": 10.0, "mean": 10.0, "std": 0.1, "ci_low": 8.0,
-               "ci_high": 12.0}  # the model's own CI: +-20%
+    summary = {
+        "n": 50,
+        "median": 10.0,
+        "mean": 10.0,
+        "std": 0.1,
+        "ci_low": 8.0,
+        "ci_high": 12.0,
+    }  # the model's own CI: +-20%
     settings = {"target_ci": 0.01, "min_runs": 20, "max_seconds": 1.0, "threads": 1}
     plain = runner.diagnose(summary, {}, {}, settings, "max_seconds")
     assert any("CI of the median is ±20%" in w for w in plain)
-    steady = {**settings, "reference": {"ratio": {"median": 2.0, "ci_low": 1.99,
-                                                  "ci_high": 2.01}}}  # fmt: skip
+    steady = {**settings, "reference": {"ratio": {"median": 2.0, "ci_low": 1.99, "ci_high": 2.01}}}
     assert not any("CI" in w for w in runner.diagnose(summary, {}, {}, steady, "max_seconds"))
 
 
 @pytest.mark.parametrize("which", ["missing", "dynamic"])
-def test_a_reference_that_cannot_be_used_is_a_clear_error(models: dict[str, Path],
-                                                          tmp_path: Path, which: str):  # fmt: skip
+def test_a_reference_that_cannot_be_used_is_a_clear_error(
+    models: dict[str, Path], tmp_path: Path, which: str
+):
     path = tmp_path / "nope.onnx" if which == "missing" else models["dynamic"]
     doc, code = run_in_process([str(models["small"]), "--reference", str(path)])
     assert code == 2 and doc["error"]["kind"] == "reference"

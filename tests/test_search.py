@@ -11,10 +11,10 @@ import pytest
 from hwnas.cli import main
 from hwnas.data import nb201_table
 from hwnas.errors import UsageError
+from hwnas.predictors import LightGBMPredictor
+from hwnas.search.accuracy import AccuracyError, NaswotProxy, TabularAccuracy, accuracy_source
+from hwnas.search.nsga import pareto_front, parse_budget, run_search
 from hwnas.spaces import get_space
-from predictors import LightGBMPredictor
-from search.accuracy import AccuracyError, NaswotProxy, TabularAccuracy, accuracy_source
-from search.nsga import pareto_front, parse_budget, run_search
 
 BUDGET = 25.0
 
@@ -30,9 +30,10 @@ def latency(nb201):
     return LightGBMPredictor(space=nb201).fit(list(table.arch), table.latency_raspi4_ms.values)
 
 
-@pytest.mark.parametrize(("text", "expected"),
-                         [("latency_ms=15", ("latency_ms", 15.0)),
-                          ("peak_memory_mb<=20.5", ("peak_memory_mb", 20.5))])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("latency_ms=15", ("latency_ms", 15.0)), ("peak_memory_mb<=20.5", ("peak_memory_mb", 20.5))],
+)
 def test_budgets_parse(text, expected) -> None:
     assert parse_budget(text) == expected
 
@@ -83,9 +84,15 @@ def test_user_evaluators_are_loaded_and_checked(nb201) -> None:
 
 
 def test_nsga_finds_the_best_cell_within_the_budget(nb201, latency) -> None:
-    result = run_search(nb201, TabularAccuracy(nb201), {"latency_ms": latency},
-                        budgets={"latency_ms": BUDGET}, population=40, generations=25,
-                        seed=0)  # fmt: skip
+    result = run_search(
+        nb201,
+        TabularAccuracy(nb201),
+        {"latency_ms": latency},
+        budgets={"latency_ms": BUDGET},
+        population=40,
+        generations=25,
+        seed=0,
+    )
     assert result.pareto and all(c.metrics["latency_ms"] <= BUDGET for c in result.pareto)
     # The true optimum under the (predicted) budget, by brute force over all 15,625 cells.
     table = nb201_table()
@@ -96,19 +103,28 @@ def test_nsga_finds_the_best_cell_within_the_budget(nb201, latency) -> None:
     for a in result.pareto:
         for b in result.pareto:
             la, lb = a.metrics["latency_ms"], b.metrics["latency_ms"]
-            dominates = a.accuracy >= b.accuracy and la <= lb and (a.accuracy, la) != (
-                b.accuracy, lb)
+            dominates = (
+                a.accuracy >= b.accuracy and la <= lb and (a.accuracy, la) != (b.accuracy, lb)
+            )
             assert not dominates, (a, b)
     assert pareto_front(result.pareto, ["latency_ms"], {"latency_ms": BUDGET}) == result.pareto
-    again = run_search(nb201, TabularAccuracy(nb201), {"latency_ms": latency},
-                       budgets={"latency_ms": BUDGET}, population=40, generations=25, seed=0)
+    again = run_search(
+        nb201,
+        TabularAccuracy(nb201),
+        {"latency_ms": latency},
+        budgets={"latency_ms": BUDGET},
+        population=40,
+        generations=25,
+        seed=0,
+    )
     assert [c.arch for c in again.pareto] == [c.arch for c in result.pareto]
 
 
 def test_a_budget_needs_a_predictor_of_its_metric(nb201, latency) -> None:
     with pytest.raises(UsageError, match="needs a predictor of energy_mj"):
-        run_search(nb201, TabularAccuracy(nb201), {"latency_ms": latency},
-                   budgets={"energy_mj": 3.0})  # fmt: skip
+        run_search(
+            nb201, TabularAccuracy(nb201), {"latency_ms": latency}, budgets={"energy_mj": 3.0}
+        )
 
 
 def run_cli(capsys, *args: object) -> tuple[int, str, str]:
@@ -120,9 +136,23 @@ def run_cli(capsys, *args: object) -> tuple[int, str, str]:
 def test_search_command_end_to_end(capsys, tmp_path: Path, latency) -> None:
     predictor = latency.save(tmp_path / "pred")
     out_dir = tmp_path / "result"
-    code, out, err = run_cli(capsys, "search", "--space", "nb201", "--predictor", predictor,
-                             "--budget", f"latency_ms={BUDGET}", "--population", "20",
-                             "--generations", "5", "-o", out_dir, "--json")  # fmt: skip
+    code, out, err = run_cli(
+        capsys,
+        "search",
+        "--space",
+        "nb201",
+        "--predictor",
+        predictor,
+        "--budget",
+        f"latency_ms={BUDGET}",
+        "--population",
+        "20",
+        "--generations",
+        "5",
+        "-o",
+        out_dir,
+        "--json",
+    )
     assert code == 0, err
     doc = json.loads(out)
     assert doc["pareto"] and all(p["latency_ms"] <= BUDGET for p in doc["pareto"])
@@ -130,13 +160,37 @@ def test_search_command_end_to_end(capsys, tmp_path: Path, latency) -> None:
     assert (out_dir / "pareto.png").stat().st_size > 0
     assert json.loads((out_dir / "search.json").read_text())["pareto"] == doc["pareto"]
     assert (out_dir / "pareto.csv").read_text().startswith("arch,accuracy,latency_ms")
-    code, _, err = run_cli(capsys, "search", "--space", "nb201", "--predictor", predictor,
-                           "--budget", "latency_ms=0.001", "--population", "8",
-                           "--generations", "2", "-o", tmp_path / "none")  # fmt: skip
+    code, _, err = run_cli(
+        capsys,
+        "search",
+        "--space",
+        "nb201",
+        "--predictor",
+        predictor,
+        "--budget",
+        "latency_ms=0.001",
+        "--population",
+        "8",
+        "--generations",
+        "2",
+        "-o",
+        tmp_path / "none",
+    )
     assert code == 1 and "no architecture met the budgets" in err
-    code, _, err = run_cli(capsys, "search", "--space", "nb201", "--predictor", predictor,
-                           "--budget", "speed=3", "-o", tmp_path / "x")  # fmt: skip
+    code, _, err = run_cli(
+        capsys,
+        "search",
+        "--space",
+        "nb201",
+        "--predictor",
+        predictor,
+        "--budget",
+        "speed=3",
+        "-o",
+        tmp_path / "x",
+    )
     assert code == 2 and "needs a predictor of speed" in err
-    code, _, err = run_cli(capsys, "search", "--space", "chain", "--predictor", predictor,
-                           "-o", tmp_path / "y")  # fmt: skip
+    code, _, err = run_cli(
+        capsys, "search", "--space", "chain", "--predictor", predictor, "-o", tmp_path / "y"
+    )
     assert code == 2 and "Traceback" not in err

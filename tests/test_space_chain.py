@@ -42,8 +42,9 @@ def test_size_is_the_stated_number() -> None:
 
 
 def test_size_matches_a_brute_force_count_on_a_reduced_space() -> None:
-    space = ChainSpace(widths=(1.0,), resolutions=(160, 176), depths=(1, 2), expansions=(3, 4),
-                       kernels=(3,))  # fmt: skip
+    space = ChainSpace(
+        widths=(1.0,), resolutions=(160, 176), depths=(1, 2), expansions=(3, 4), kernels=(3,)
+    )
     low, high = space.bounds()
     assert low.size == 2 + 5 + 5 * 2 * 2
     seen = set()
@@ -230,7 +231,9 @@ def test_block_shapes_chain_from_the_input_to_the_classes(arch: str) -> None:
     ops = [b.op for b in blocks]
     n_searchable = sum(len(stage.split(",")) for stage in arch.split("|")[1:])
     assert ops == ["conv_bn_relu6", "mbconv"] + ["mbconv"] * n_searchable + [
-        "conv_bn_relu6", "head"]  # fmt: skip
+        "conv_bn_relu6",
+        "head",
+    ]
     resolution = SPACE.arch_input_shape(arch)[2]
     # Four stride-2 stages after the stem: the last feature map is resolution / 32, rounded up.
     assert blocks[-1].input_shape[2] == math.ceil(resolution / 32)
@@ -240,14 +243,22 @@ def test_block_params_and_channels() -> None:
     blocks = SPACE.blocks(SMALLEST)
     stem, first, searchable = blocks[0], blocks[1], blocks[2:-2]
     assert dict(stem.params) == {"kernel": 3, "stride": 2, "in_channels": 3, "out_channels": 24}
-    assert dict(first.params) == {"expansion": 1, "kernel": 3, "stride": 1, "in_channels": 24,
-                                  "out_channels": 16}  # fmt: skip
+    assert dict(first.params) == {
+        "expansion": 1,
+        "kernel": 3,
+        "stride": 1,
+        "in_channels": 24,
+        "out_channels": 16,
+    }
     # 0.75 x (24, 40, 80, 112, 160), rounded to multiples of 8 never 10% below.
     assert [b.params["out_channels"] for b in searchable[::2]] == [24, 32, 64, 88, 120]
     assert [b.params["stride"] for b in searchable] == [2, 1, 2, 1, 2, 1, 1, 1, 2, 1]
     assert blocks[-2].output_shape == (1, 720, 5, 5)
-    assert dict(blocks[-1].params) == {"in_channels": 720, "feature_channels": 1280,
-                                       "classes": 1000}  # fmt: skip
+    assert dict(blocks[-1].params) == {
+        "in_channels": 720,
+        "feature_channels": 1280,
+        "classes": 1000,
+    }
     assert SPACE.blocks(LARGEST)[-1].params["feature_channels"] == 1600
     assert [make_divisible(v) for v in (12, 18, 30, 84, 100)] == [16, 24, 32, 88, 104]
 
@@ -323,8 +334,7 @@ def test_mutation_rate_is_checked_and_zero_keeps_the_parent() -> None:
             SPACE.mutate(EXAMPLE, 0, rate=rate)
     assert SPACE.mutate(EXAMPLE, 0, rate=0.0) == EXAMPLE
     assert SPACE.mutate(EXAMPLE, 3) == SPACE.mutate(EXAMPLE, 3)
-    one = ChainSpace(widths=(1.0,), resolutions=(224,), depths=(2,), expansions=(3,),
-                     kernels=(3,))  # fmt: skip
+    one = ChainSpace(widths=(1.0,), resolutions=(224,), depths=(2,), expansions=(3,), kernels=(3,))
     only = one.sample(0, 1)[0]
     assert one.size() == 1 and one.mutate(only, 0, rate=1.0) == only
 

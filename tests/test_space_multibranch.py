@@ -19,8 +19,38 @@ EXAMPLE = (
     "conv1x1:0.25+conv3x3:0.25+conv5x5:0.25+pool:0.25/add|conv3x3:0.5+pool:1.0/concat|"
     "conv1x1:1.0/add"
 )
-EXAMPLE_GENES = [2, 3, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 3, 0, 1, 1, 1, 1, 1, 1, 0, 2, 0, 3, 0,
-                 3, 0, 0, 0, 1]  # fmt: skip
+EXAMPLE_GENES = [
+    2,
+    3,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    1,
+    1,
+    0,
+    0,
+    3,
+    0,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    0,
+    2,
+    0,
+    3,
+    0,
+    3,
+    0,
+    0,
+    0,
+    1,
+]
 
 
 def test_registered_under_its_name() -> None:
@@ -98,7 +128,9 @@ def test_equivalent_archs_compute_the_same_function() -> None:
     assert SPACE.blocks(EXAMPLE) == SPACE.blocks(concat)
     assert SPACE.features(EXAMPLE).tolist() == SPACE.features(concat).tolist()
     assert (SPACE.flops(EXAMPLE), SPACE.params(EXAMPLE)) == (
-        SPACE.flops(concat), SPACE.params(concat))  # fmt: skip
+        SPACE.flops(concat),
+        SPACE.params(concat),
+    )
     # A multi-branch block merged differently is a different network.
     other = SMALL.to_torch(EXAMPLE.replace("conv3x3:1.0/concat", "conv3x3:1.0/add", 1))
     with torch.no_grad():
@@ -147,8 +179,12 @@ def test_crossover_is_valid_and_mixes_the_parents() -> None:
     pairs = list(zip(SPACE.sample(1, 20), SPACE.sample(2, 20), strict=True))
     # Disjoint branch sets: gene-wise mixing would often leave a block with no branch.
     pairs.append(("|".join(["conv1x1:0.5/add"] * 6), "|".join(["pool:1.0/add"] * 6)))
-    pairs.append(("|".join(["conv3x3:0.25+conv5x5:1.0/concat"] * 6),
-                  "|".join(["conv1x1:1.0+pool:0.5/add"] * 6)))  # fmt: skip
+    pairs.append(
+        (
+            "|".join(["conv3x3:0.25+conv5x5:1.0/concat"] * 6),
+            "|".join(["conv1x1:1.0+pool:0.5/add"] * 6),
+        )
+    )
     for seed, (a, b) in itertools.product(range(30), pairs):
         one, two = SPACE.crossover(a, b, seed)
         assert SPACE.validate(one) == one and SPACE.validate(two) == two
@@ -161,24 +197,52 @@ def test_crossover_is_valid_and_mixes_the_parents() -> None:
 
 
 BAD_STRINGS = [
-    ("unknown branch", EXAMPLE.replace("conv5x5:1.0/add", "conv7x7:1.0/add"), "block 3",
-     ["conv7x7", "conv1x1, conv3x3, conv5x5, pool"]),
-    ("bad width", EXAMPLE.replace("conv5x5:1.0/add", "conv5x5:0.3/add"), "block 3",
-     ["'0.3'", "0.25, 0.5, 1.0"]),
-    ("missing width", EXAMPLE.replace("conv5x5:1.0/add", "conv5x5/add"), "block 3",
-     ["no ':width'", "0.25, 0.5 or 1.0"]),
-    ("bad merge", EXAMPLE.replace("conv5x5:1.0/add", "conv5x5:1.0/sum"), "block 3",
-     ["'sum'", "concat, add"]),
-    ("missing merge", EXAMPLE.replace("conv5x5:1.0/add", "conv5x5:1.0"), "block 3",
-     ["'/concat' or '/add'"]),
-    ("no branches", EXAMPLE.replace("conv5x5:1.0/add", "/add"), "block 3",
-     ["no branch", "conv1x1, conv3x3, conv5x5, pool"]),
-    ("duplicate branch", EXAMPLE.replace("conv5x5:1.0/add", "pool:0.5+pool:1.0/add"), "block 3",
-     ["'pool' appears twice"]),
+    (
+        "unknown branch",
+        EXAMPLE.replace("conv5x5:1.0/add", "conv7x7:1.0/add"),
+        "block 3",
+        ["conv7x7", "conv1x1, conv3x3, conv5x5, pool"],
+    ),
+    (
+        "bad width",
+        EXAMPLE.replace("conv5x5:1.0/add", "conv5x5:0.3/add"),
+        "block 3",
+        ["'0.3'", "0.25, 0.5, 1.0"],
+    ),
+    (
+        "missing width",
+        EXAMPLE.replace("conv5x5:1.0/add", "conv5x5/add"),
+        "block 3",
+        ["no ':width'", "0.25, 0.5 or 1.0"],
+    ),
+    (
+        "bad merge",
+        EXAMPLE.replace("conv5x5:1.0/add", "conv5x5:1.0/sum"),
+        "block 3",
+        ["'sum'", "concat, add"],
+    ),
+    (
+        "missing merge",
+        EXAMPLE.replace("conv5x5:1.0/add", "conv5x5:1.0"),
+        "block 3",
+        ["'/concat' or '/add'"],
+    ),
+    (
+        "no branches",
+        EXAMPLE.replace("conv5x5:1.0/add", "/add"),
+        "block 3",
+        ["no branch", "conv1x1, conv3x3, conv5x5, pool"],
+    ),
+    (
+        "duplicate branch",
+        EXAMPLE.replace("conv5x5:1.0/add", "pool:0.5+pool:1.0/add"),
+        "block 3",
+        ["'pool' appears twice"],
+    ),
     ("5 blocks", EXAMPLE.rsplit("|", 1)[0], "has 5 block(s)", ["6 blocks joined by '|'"]),
     ("garbage", "hello world", "has 1 block(s)", ["6 blocks", "conv1x1:0.5+conv3x3:1.0/concat"]),
     ("empty", "", "has 1 block(s)", ["6 blocks"]),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(
@@ -242,11 +306,24 @@ def test_blocks_chain_shapes_consistently() -> None:
             for before, after in itertools.pairwise(blocks):
                 assert before.output_shape == after.input_shape
     shapes = [b.output_shape for b in SPACE.blocks(EXAMPLE)]
-    assert shapes[:-1] == [(1, 32, 56, 56), (1, 64, 56, 56), (1, 64, 56, 56), (1, 128, 28, 28),
-                           (1, 128, 28, 28), (1, 256, 14, 14), (1, 256, 14, 14)]  # fmt: skip
+    assert shapes[:-1] == [
+        (1, 32, 56, 56),
+        (1, 64, 56, 56),
+        (1, 64, 56, 56),
+        (1, 128, 28, 28),
+        (1, 128, 28, 28),
+        (1, 256, 14, 14),
+        (1, 256, 14, 14),
+    ]
     block = SPACE.blocks(EXAMPLE)[1]
-    assert block.params == {"branches": "conv1x1:0.5+conv3x3:1.0", "widths": "32+64",
-                            "merge": "concat", "stride": 1, "c_in": 32, "c_out": 64}  # fmt: skip
+    assert block.params == {
+        "branches": "conv1x1:0.5+conv3x3:1.0",
+        "widths": "32+64",
+        "merge": "concat",
+        "stride": 1,
+        "c_in": 32,
+        "c_out": 64,
+    }
 
 
 def test_same_block_at_same_shapes_has_the_same_key() -> None:
@@ -265,8 +342,14 @@ def test_features() -> None:
     values = SPACE.features(EXAMPLE)
     assert len(names) == len(set(names)) == values.size == 36
     first = dict(zip(names[:6], values[:6].tolist(), strict=True))
-    assert first == {"b1_conv1x1": 0.5, "b1_conv3x3": 1.0, "b1_conv5x5": 0.0, "b1_pool": 0.0,
-                     "b1_add": 0.0, "b1_n_branches": 2.0}  # fmt: skip
+    assert first == {
+        "b1_conv1x1": 0.5,
+        "b1_conv3x3": 1.0,
+        "b1_conv5x5": 0.0,
+        "b1_pool": 0.0,
+        "b1_add": 0.0,
+        "b1_n_branches": 2.0,
+    }
     assert values[names.index("b4_n_branches")] == 4.0
     assert values[names.index("b2_add")] == 1.0
 

@@ -113,8 +113,12 @@ def test_every_table_string_round_trips_and_is_distinct(
     [
         pytest.param(
             "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x4~1|+|none~0|none~1|none~2|",
-            ["edge 3 of 6 (node 2 <- node 1; gene 2)", "'nor_conv_3x4'",
-             "did you mean 'nor_conv_3x3'", ALLOWED],
+            [
+                "edge 3 of 6 (node 2 <- node 1; gene 2)",
+                "'nor_conv_3x4'",
+                "did you mean 'nor_conv_3x3'",
+                ALLOWED,
+            ],
             id="wrong-op",
         ),
         pytest.param(
@@ -156,7 +160,7 @@ def test_every_table_string_round_trips_and_is_distinct(
         ),
         pytest.param("not an architecture", ["1 node(s)", "exactly 3"], id="garbage"),
     ],
-)  # fmt: skip
+)
 def test_bad_strings_name_the_position_and_what_is_allowed(
     space: NB201Space, arch: str, expected: list[str]
 ) -> None:
@@ -287,9 +291,13 @@ def test_features_are_one_hot_edge_ops(space: NB201Space) -> None:
     assert x.reshape(6, 5).sum(axis=1).tolist() == [1.0] * 6
     on = [n for n, v in zip(names, x, strict=True) if v == 1.0]
     assert on == [
-        "edge0_nor_conv_3x3", "edge1_nor_conv_3x3", "edge2_avg_pool_3x3",
-        "edge3_skip_connect", "edge4_nor_conv_3x3", "edge5_skip_connect",
-    ]  # fmt: skip
+        "edge0_nor_conv_3x3",
+        "edge1_nor_conv_3x3",
+        "edge2_avg_pool_3x3",
+        "edge3_skip_connect",
+        "edge4_nor_conv_3x3",
+        "edge5_skip_connect",
+    ]
 
 
 def test_blocks_of_a_known_arch(space: NB201Space) -> None:
@@ -314,8 +322,12 @@ def test_blocks_of_a_known_arch(space: NB201Space) -> None:
 
 def test_disconnected_cells_have_no_blocks(space: NB201Space) -> None:
     ops = [b.op for b in space.blocks(DISCONNECTED)]
-    assert ops == ["stem_conv3x3_bn", "resnet_reduction", "resnet_reduction",
-                   "head_bn_relu_pool_linear"]  # fmt: skip
+    assert ops == [
+        "stem_conv3x3_bn",
+        "resnet_reduction",
+        "resnet_reduction",
+        "head_bn_relu_pool_linear",
+    ]
 
 
 # -- the torch network -------------------------------------------------------------------

@@ -21,7 +21,7 @@ import paramiko
 import psutil
 import pytest
 
-from devices.ssh import SSHTransport, fingerprint, known_hosts_name
+from hwnas.devices.ssh import SSHTransport, fingerprint, known_hosts_name
 from hwnas.errors import (
     AuthenticationError,
     ConnectionLostError,
@@ -30,7 +30,7 @@ from hwnas.errors import (
     RunnerError,
     UnreachableError,
 )
-from profiler.batch import RUNNER_PATH, parse_runner_output
+from hwnas.profiler.batch import RUNNER_PATH, parse_runner_output
 from tests.sshd import HOST, SSHServer, free_port, make_key
 
 PY = sys.executable

@@ -485,7 +485,7 @@ def test_two_processes_write_at_once(tmp_path: Path) -> None:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-        )  # fmt: skip
+        )
         for w in range(2)
     ]
     try:

@@ -62,8 +62,12 @@ class ToySpace(SearchSpace):
         with torch.random.fork_rng():
             torch.manual_seed(0)
             module = nn.Sequential(
-                nn.Conv2d(3, c1, 3, padding=1), nn.ReLU(),
-                nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(),
-                nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c2, 2),
-            )  # fmt: skip
+                nn.Conv2d(3, c1, 3, padding=1),
+                nn.ReLU(),
+                nn.Conv2d(c1, c2, 3, padding=1),
+                nn.ReLU(),
+                nn.AdaptiveAvgPool2d(1),
+                nn.Flatten(),
+                nn.Linear(c2, 2),
+            )
         return module.eval()

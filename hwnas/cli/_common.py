@@ -19,8 +19,11 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 StoreOption = typer.Option(
-    None, "--store", help="Measurement store: a path (SQLite) or a SQLAlchemy URL. "
-    "Default: $HWNAS_STORE or ./hwnas.db.", show_default=False
+    None,
+    "--store",
+    help="Measurement store: a path (SQLite) or a SQLAlchemy URL. "
+    "Default: $HWNAS_STORE or ./hwnas.db.",
+    show_default=False,
 )
 JsonOption = typer.Option(False, "--json", help="Print exactly one JSON document on stdout.")
 

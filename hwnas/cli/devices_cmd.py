@@ -14,8 +14,10 @@ from hwnas.errors import HwnasError, UsageError
 app = typer.Typer(help="Devices to measure on: register them over SSH or adb, check them.")
 
 MIN_PYTHON = (3, 8)
-_SSH_TARGET = re.compile(r"^(?P<user>[^@\s]+)@(?P<host>\[[0-9a-fA-F:.]+\]|[^:\s\[\]]+)"
-                         r"(?::(?P<port>\d+))?$")  # fmt: skip
+_SSH_TARGET = re.compile(
+    r"^(?P<user>[^@\s]+)@(?P<host>\[[0-9a-fA-F:.]+\]|[^:\s\[\]]+)"
+    r"(?::(?P<port>\d+))?$"
+)
 
 
 def parse_ssh_target(text: str) -> tuple[str, str, int | None]:
@@ -56,19 +58,24 @@ def add(
     """Register a device (nothing is contacted; run `hwnas devices check NAME` next)."""
     from pathlib import Path
 
-    from devices.registry import add_device
+    from hwnas.devices.registry import add_device
     from hwnas.errors import DataError
     from hwnas.records import DeviceSpec
 
     try:
         if (ssh is None) == (adb is None):
             raise UsageError("give exactly one of --ssh USER@HOST[:PORT] or --adb SERIAL")
-        from profiler.settings import ENERGY_BACKENDS
+        from hwnas.profiler.settings import ENERGY_BACKENDS
 
         if energy not in ENERGY_BACKENDS:
             raise UsageError(f"--energy {energy!r}: use one of {', '.join(ENERGY_BACKENDS)}")
-        fields: dict[str, Any] = {"name": name, "python": python, "workdir": workdir,
-                                  "threads": threads, "energy": energy}  # fmt: skip
+        fields: dict[str, Any] = {
+            "name": name,
+            "python": python,
+            "workdir": workdir,
+            "threads": threads,
+            "energy": energy,
+        }
         if ssh is not None:
             user, host, port = parse_ssh_target(ssh)
             fields |= {"transport": "ssh", "address": host, "user": user, "port": port}
@@ -98,7 +105,7 @@ def add(
 @app.command("list")
 def list_devices(as_json: bool = JsonOption) -> None:
     """The registered devices (``local`` is always there)."""
-    from devices.registry import load_registry
+    from hwnas.devices.registry import load_registry
 
     try:
         devices = load_registry()
@@ -111,18 +118,23 @@ def list_devices(as_json: bool = JsonOption) -> None:
     for col in ("name", "transport", "address", "python", "workdir"):
         table.add_column(col, overflow="fold")
     for d in devices.values():
-        where = "this machine" if d.transport == "local" else (
-            f"{d.user + '@' if d.user else ''}{d.address}{':' + str(d.port) if d.port else ''}"
+        where = (
+            "this machine"
+            if d.transport == "local"
+            else (
+                f"{d.user + '@' if d.user else ''}{d.address}{':' + str(d.port) if d.port else ''}"
+            )
         )
-        table.add_row(d.name, d.transport, where, d.python if d.transport != "local" else "",
-                      d.workdir or "")  # fmt: skip
+        table.add_row(
+            d.name, d.transport, where, d.python if d.transport != "local" else "", d.workdir or ""
+        )
     out.print(table)
 
 
 @app.command("remove")
 def remove(name: str = typer.Argument(..., help="The device to forget.")) -> None:
     """Remove a device from the registry (its measurements stay in the store)."""
-    from devices.registry import remove_device
+    from hwnas.devices.registry import remove_device
 
     try:
         path = remove_device(name)
@@ -136,34 +148,44 @@ def missing_and_fixes(report: dict[str, Any], python: str) -> list[dict[str, str
     problems: list[dict[str, str]] = []
     version = tuple(int(p) for p in re.findall(r"\d+", report.get("python", "0"))[:2])
     if version < MIN_PYTHON:
-        problems.append({
-            "what": f"Python {report.get('python')} is too old (the runner needs 3.8+)",
-            "fix": "install a newer Python and register it with "
-                   "`hwnas devices add NAME ... --python PATH --replace`",
-        })  # fmt: skip
+        problems.append(
+            {
+                "what": f"Python {report.get('python')} is too old (the runner needs 3.8+)",
+                "fix": "install a newer Python and register it with "
+                "`hwnas devices add NAME ... --python PATH --replace`",
+            }
+        )
     lacking = [m for m in ("numpy", "onnxruntime") if not report.get(m)]
     if lacking:
-        problems.append({
-            "what": f"{' and '.join(lacking)} not importable by {python}",
-            "fix": f"{python} -m pip install --user {' '.join(lacking)}"
-                   + ("" if report.get("pip") else f" (first: {python} -m ensurepip --user)"),
-        })  # fmt: skip
+        problems.append(
+            {
+                "what": f"{' and '.join(lacking)} not importable by {python}",
+                "fix": f"{python} -m pip install --user {' '.join(lacking)}"
+                + ("" if report.get("pip") else f" (first: {python} -m ensurepip --user)"),
+            }
+        )
     if report.get("governor") not in (None, "performance"):
-        problems.append({
-            "what": f"CPU governor is {report.get('governor')!r}: latencies will vary",
-            "fix": "echo performance | sudo tee /sys/devices/system/cpu/cpu*/cpufreq/"
-                   "scaling_governor",
-        })  # fmt: skip
+        problems.append(
+            {
+                "what": f"CPU governor is {report.get('governor')!r}: latencies will vary",
+                "fix": "echo performance | sudo tee /sys/devices/system/cpu/cpu*/cpufreq/"
+                "scaling_governor",
+            }
+        )
     free = report.get("disk_free_mb")
     if free is not None and free < 200:
-        problems.append({"what": f"only {free:.0f} MB free in {report.get('disk_checked')}",
-                         "fix": "free some space or register another --workdir"})  # fmt: skip
+        problems.append(
+            {
+                "what": f"only {free:.0f} MB free in {report.get('disk_checked')}",
+                "fix": "free some space or register another --workdir",
+            }
+        )
     return problems
 
 
 def probe(transport: Any, workdir: str | None) -> dict[str, Any]:
     """Run the runner's --check on the device and return its report."""
-    from profiler.batch import parse_runner_output, stage_runner
+    from hwnas.profiler.batch import parse_runner_output, stage_runner
 
     runner = stage_runner(transport)
     argv = [transport.python, runner, "--check"]
@@ -176,9 +198,7 @@ def probe(transport: Any, workdir: str | None) -> dict[str, Any]:
             f"register the right interpreter with `hwnas devices add NAME ... --python PATH "
             f"--replace`."
         )
-    report: dict[str, Any] = parse_runner_output(done.stdout, done.stderr, done.returncode)[
-        "check"
-    ]
+    report: dict[str, Any] = parse_runner_output(done.stdout, done.stderr, done.returncode)["check"]
     return report
 
 
@@ -189,21 +209,23 @@ def check(
         False, "--install", help="pip-install what the runner lacks, for the device user."
     ),
     trust_on_first_use: bool = typer.Option(
-        False, "--trust-on-first-use",
+        False,
+        "--trust-on-first-use",
         help="Record an SSH host key not yet in known_hosts (a changed key is still refused).",
-    ),  # fmt: skip
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Connect and report Python, numpy, onnxruntime, CPU, governor, temperature, energy
     meters and free disk; say what is missing and how to install it."""
-    from devices.registry import connect, get_device
+    from hwnas.devices.registry import connect, get_device
 
     installed: list[str] = []
     try:
         spec = get_device(name)
-        with err.status(f"connecting to {name} ..."), connect(
-            spec, trust_on_first_use=trust_on_first_use
-        ) as transport:
+        with (
+            err.status(f"connecting to {name} ..."),
+            connect(spec, trust_on_first_use=trust_on_first_use) as transport,
+        ):
             report = probe(transport, spec.workdir)
             problems = missing_and_fixes(report, spec.python)
             lacking = [m for m in ("numpy", "onnxruntime") if not report.get(m)]
@@ -225,37 +247,58 @@ def check(
         fail(exc, as_json=as_json)
     ready = not any("not importable" in p["what"] or "too old" in p["what"] for p in problems)
     if as_json:
-        print_json({"device": name, "ready": ready, "report": report, "problems": problems,
-                    "installed": installed})  # fmt: skip
+        print_json(
+            {
+                "device": name,
+                "ready": ready,
+                "report": report,
+                "problems": problems,
+                "installed": installed,
+            }
+        )
     else:
         table = Table(show_header=False, title=f"Device {name}", title_justify="left")
         table.add_column("what", style="bold")
         table.add_column("value", overflow="fold")
-        meters = ", ".join(
-            f"{m['meter']}{'' if m.get('readable') else ' (not readable)'}"
-            for m in report.get("energy_meters", [])
-        ) or "none found"
+        meters = (
+            ", ".join(
+                f"{m['meter']}{'' if m.get('readable') else ' (not readable)'}"
+                for m in report.get("energy_meters", [])
+            )
+            or "none found"
+        )
         for label, value in (
             ("python", f"{report.get('python')} ({report.get('python_executable')})"),
             ("numpy", report.get("numpy") or "missing"),
             ("onnxruntime", report.get("onnxruntime") or "missing"),
-            ("cpu", f"{report.get('cpu_model')}, {report.get('cores')} cores, "
-                    f"{report.get('machine')}"),
+            (
+                "cpu",
+                f"{report.get('cpu_model')}, {report.get('cores')} cores, {report.get('machine')}",
+            ),
             ("governor", report.get("governor") or "unknown"),
-            ("frequency", f"{report['frequency_mhz']:.0f} MHz"
-             if report.get("frequency_mhz") else "unknown"),
-            ("temperature", f"{report['temperature_c']:.1f} °C"
-             if report.get("temperature_c") is not None else "unknown"),
+            (
+                "frequency",
+                f"{report['frequency_mhz']:.0f} MHz" if report.get("frequency_mhz") else "unknown",
+            ),
+            (
+                "temperature",
+                f"{report['temperature_c']:.1f} °C"
+                if report.get("temperature_c") is not None
+                else "unknown",
+            ),
             ("energy meters", meters),
             ("free disk", f"{report.get('disk_free_mb')} MB in {report.get('disk_checked')}"),
-        ):  # fmt: skip
+        ):
             table.add_row(label, str(value))
         out.print(table)
         for p in problems:
             warn(f"{p['what']}; fix: {p['fix']}")
         if installed:
             note(f"installed {', '.join(installed)}")
-        note(f"{name} is ready to profile" if ready else
-             f"{name} is not ready: fix the above (or rerun with --install)")  # fmt: skip
+        note(
+            f"{name} is ready to profile"
+            if ready
+            else f"{name} is not ready: fix the above (or rerun with --install)"
+        )
     if not ready:
         raise typer.Exit(1)

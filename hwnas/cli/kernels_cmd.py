@@ -38,24 +38,28 @@ app = typer.Typer(
 #: How sampled kernels are timed: shorter than `hwnas profile`'s default, since there are
 #: many and each is small; the op profile tells the kernel's own share of the time.
 KERNEL_SETTINGS: dict[str, Any] = {
-    "target_ci": 0.02, "min_runs": 10, "warmup": 5, "op_profile": True,
-}  # fmt: skip
+    "target_ci": 0.02,
+    "min_runs": 10,
+    "warmup": 5,
+    "op_profile": True,
+}
 
 
 def kernel_settings(*, threads: int, max_seconds: float, seed: int) -> Any:
     """The profiling settings every sampled kernel is measured with."""
-    from profiler.settings import ProfileSettings
+    from hwnas.profiler.settings import ProfileSettings
 
     try:
-        return ProfileSettings(threads=threads, max_seconds=max_seconds, seed=seed,
-                               **KERNEL_SETTINGS)  # fmt: skip
+        return ProfileSettings(
+            threads=threads, max_seconds=max_seconds, seed=seed, **KERNEL_SETTINGS
+        )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 
 
 def plan_kernels(per_kind: int, seed: int, kinds: Sequence[str] | None = None) -> dict[str, list]:
     """The configurations to measure, by kind (the overhead chains included)."""
-    from predictors.kernel_sampler import (
+    from hwnas.predictors.kernel_sampler import (
         OVERHEAD_KIND,
         REORDER_KIND,
         SAMPLED_KINDS,
@@ -66,8 +70,10 @@ def plan_kernels(per_kind: int, seed: int, kinds: Sequence[str] | None = None) -
         raise UsageError(f"--per-kind must be >= 1, got {per_kind}")
     unknown = sorted(set(kinds or ()) - set(SAMPLED_KINDS))
     if unknown:
-        raise UsageError(f"--kinds names unknown kind(s) {', '.join(unknown)}; choose from "
-                         f"{', '.join(SAMPLED_KINDS)}")  # fmt: skip
+        raise UsageError(
+            f"--kinds names unknown kind(s) {', '.join(unknown)}; choose from "
+            f"{', '.join(SAMPLED_KINDS)}"
+        )
     wanted = [k for k in SAMPLED_KINDS if kinds is None or k in kinds]
     plan = {kind: sample_configs(kind, per_kind, seed) for kind in wanted}
     if {"conv", "dwconv", "pool"} & set(wanted):  # the kinds onnxruntime wraps in reorders
@@ -94,11 +100,11 @@ def measure_kernels(
     rebuilds the same file whenever it is needed again).
     """
     from hwnas.config import cache_dir
+    from hwnas.predictors.kernel_sampler import KernelSpace, config_string, space_name
+    from hwnas.profiler.batch import probe_fingerprint
+    from hwnas.profiler.fleet import DevicePlan, run_fleet
     from hwnas.records import Arch
     from hwnas.store import NewJob
-    from predictors.kernel_sampler import KernelSpace, config_string, space_name
-    from profiler.batch import probe_fingerprint
-    from profiler.fleet import DevicePlan, run_fleet
 
     with connect(spec) as transport:
         fingerprint = probe_fingerprint(transport, settings).hash
@@ -109,16 +115,22 @@ def measure_kernels(
     skipped = 0
     job_settings = {**settings.to_dict(), "exporter": "onnx"}
     for kind, configs in plan.items():
-        done = store.measured_archs(space=space_name(kind), device=spec.name,
-                                    fingerprint=fingerprint)  # fmt: skip
+        done = store.measured_archs(
+            space=space_name(kind), device=spec.name, fingerprint=fingerprint
+        )
         for cfg in configs:
             text = config_string(cfg)
             if text in done:
                 skipped += 1
                 continue
-            new_jobs.append(NewJob(label=f"{kind} {text}", model_path=None,
-                                   arch=Arch(space=space_name(kind), string=text),
-                                   settings=job_settings))  # fmt: skip
+            new_jobs.append(
+                NewJob(
+                    label=f"{kind} {text}",
+                    model_path=None,
+                    arch=Arch(space=space_name(kind), string=text),
+                    settings=job_settings,
+                )
+            )
     jobs = store.add_jobs(batch, spec.name, new_jobs) if new_jobs else []
     if not jobs:
         return fingerprint, [], False
@@ -128,10 +140,14 @@ def measure_kernels(
     events = _Events(progress, len(jobs), skipped)
     try:
         outcomes, interrupted = run_fleet(
-            [DevicePlan(spec=spec, settings=settings, jobs=jobs)], store_location=store.url,
-            batch=batch, connect=connect, events=events,
-            space_loader=lambda name: spaces[name], reconnect_timeout=reconnect_timeout,
-        )  # fmt: skip
+            [DevicePlan(spec=spec, settings=settings, jobs=jobs)],
+            store_location=store.url,
+            batch=batch,
+            connect=connect,
+            events=events,
+            space_loader=lambda name: spaces[name],
+            reconnect_timeout=reconnect_timeout,
+        )
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     return fingerprint, outcomes, interrupted
@@ -142,9 +158,11 @@ class _Events:
 
     def __init__(self, progress: Progress | None, total: int, skipped: int) -> None:
         self.progress = progress
-        self.task = progress.add_task(
-            f"measuring kernels ({skipped} already measured)", total=total
-        ) if progress else None  # fmt: skip
+        self.task = (
+            progress.add_task(f"measuring kernels ({skipped} already measured)", total=total)
+            if progress
+            else None
+        )
 
     def planned(self, device: str, jobs: int, skipped: int) -> None:
         pass
@@ -167,17 +185,28 @@ def _note_failures(errors: list[dict[str, str]]) -> None:
     for e in errors:
         by_kind.setdefault(str(e.get("model", "?")).split(" ")[0], []).append(e)
     for kind, failed in by_kind.items():
-        why = " (expected on a device whose onnxruntime has no NCHWc layout: training uses "\
-              "the op profile instead)" if kind == "reorder" else ""
-        note(f"{len(failed)} {kind} kernel(s) failed to measure{why}; first: "
-             f"{failed[0].get('message')}")
+        why = (
+            " (expected on a device whose onnxruntime has no NCHWc layout: training uses "
+            "the op profile instead)"
+            if kind == "reorder"
+            else ""
+        )
+        note(
+            f"{len(failed)} {kind} kernel(s) failed to measure{why}; first: "
+            f"{failed[0].get('message')}"
+        )
 
 
 def _progress() -> Progress:
     return Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=err, transient=True,
-    )  # fmt: skip
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
 
 
 @app.command("build")
@@ -196,18 +225,22 @@ def build(
     as_json: bool = JsonOption,
 ) -> None:
     """Sample, measure (resumable) and train a kernel-level predictor for a device."""
-    from devices.registry import connect, get_device
-    from predictors.kernel_sampler import measured_samples
-    from predictors.kernels import KernelPredictor
+    from hwnas.devices.registry import connect, get_device
+    from hwnas.predictors.kernel_sampler import measured_samples
+    from hwnas.predictors.kernels import KernelPredictor
 
     try:
         wanted = [k.strip() for k in kinds.split(",")] if kinds else None
         plan = plan_kernels(per_kind, seed, wanted)
         settings = kernel_settings(threads=threads, max_seconds=max_seconds, seed=seed)
-        if output.exists() and (not output.is_dir() or (any(output.iterdir()) and not force
-                                                        and not (output / "meta.json").exists())):
-            raise UsageError(f"{output} exists and is not a kernel predictor directory; "
-                             f"choose another -o or pass --force")  # fmt: skip
+        if output.exists() and (
+            not output.is_dir()
+            or (any(output.iterdir()) and not force and not (output / "meta.json").exists())
+        ):
+            raise UsageError(
+                f"{output} exists and is not a kernel predictor directory; "
+                f"choose another -o or pass --force"
+            )
         spec = get_device(device)
         store = open_store(store_path)
     except HwnasError as exc:
@@ -226,14 +259,17 @@ def build(
         if device_errors:
             fail(device_errors[0], as_json=as_json)
         if interrupted or any(o.result.interrupted for o in outcomes):
-            note("interrupted: the kernels measured so far are stored; run the same command "
-                 "again to finish and train.")  # fmt: skip
+            note(
+                "interrupted: the kernels measured so far are stored; run the same command "
+                "again to finish and train."
+            )
             raise typer.Exit(130)
         _note_failures(errors)
         samples = measured_samples(store, device=spec.name, fingerprint=fingerprint)
     try:
-        predictor = KernelPredictor(seed=seed).fit(samples, device=spec.name,
-                                                   fingerprint=fingerprint)  # fmt: skip
+        predictor = KernelPredictor(seed=seed).fit(
+            samples, device=spec.name, fingerprint=fingerprint
+        )
         predictor.save(output)
     except HwnasError as exc:
         fail(exc, as_json=as_json)
@@ -246,12 +282,18 @@ def build(
         table.add_column(col, justify="left" if col in ("kind", "model") else "right")
     for kind, row in summary["kinds"].items():
         mape = row.get("cv_mape")
-        table.add_row(kind, str(row["n"]), "—" if mape is None else f"{mape:.1f}",
-                      "cost model + LightGBM" if row["residual_model"] else "cost model")
+        table.add_row(
+            kind,
+            str(row["n"]),
+            "—" if mape is None else f"{mape:.1f}",
+            "cost model + LightGBM" if row["residual_model"] else "cost model",
+        )
     out.print(table)
     over = summary["overhead"]
-    note(f"overhead: {over['model_ms'] * 1000:.1f} µs per model, "
-         f"{over['kernel_ms'] * 1000:.2f} µs per kernel; wrote {output}")  # fmt: skip
+    note(
+        f"overhead: {over['model_ms'] * 1000:.1f} µs per model, "
+        f"{over['kernel_ms'] * 1000:.2f} µs per kernel; wrote {output}"
+    )
 
 
 @app.command("predict")
@@ -266,8 +308,8 @@ def predict(
 ) -> None:
     """Predict a model's latency kernel by kernel with a kernel-level predictor."""
     from hwnas.onnx_model import check_model
-    from predictors.kernels import KernelPredictor
-    from profiler.settings import parse_shape
+    from hwnas.predictors.kernels import KernelPredictor
+    from hwnas.profiler.settings import parse_shape
 
     try:
         shapes = {}
@@ -283,19 +325,35 @@ def predict(
     except HwnasError as exc:
         fail(exc, as_json=as_json)
     if as_json:
-        print_json({"model": str(model), "device": predictor.device_,
-                    "fingerprint": predictor.fingerprint_, "latency_ms": total,
-                    "overhead_ms": predictor.overhead_model_ms_, "kernels": rows})  # fmt: skip
+        print_json(
+            {
+                "model": str(model),
+                "device": predictor.device_,
+                "fingerprint": predictor.fingerprint_,
+                "latency_ms": total,
+                "overhead_ms": predictor.overhead_model_ms_,
+                "kernels": rows,
+            }
+        )
         return
-    table = Table(title=f"{model.name}: predicted {total:.4g} ms on {predictor.device_}",
-                  title_justify="left")  # fmt: skip
+    table = Table(
+        title=f"{model.name}: predicted {total:.4g} ms on {predictor.device_}", title_justify="left"
+    )
     for col in ("#", "kind", "op", "output", "MMACs", "ms", "share"):
         table.add_column(col, justify="right" if col in ("#", "MMACs", "ms", "share") else "left")
     shown = sorted(rows, key=lambda r: -r["ms"])[:top] if top > 0 else rows
     for row in shown:
-        table.add_row(str(row["index"]), row["kind"], row["op"],
-                      "x".join(map(str, row["output"])), f"{row['macs'] / 1e6:.3g}",
-                      f"{row['ms']:.4g}", f"{100 * row['ms'] / total:.1f}%")  # fmt: skip
+        table.add_row(
+            str(row["index"]),
+            row["kind"],
+            row["op"],
+            "x".join(map(str, row["output"])),
+            f"{row['macs'] / 1e6:.3g}",
+            f"{row['ms']:.4g}",
+            f"{100 * row['ms'] / total:.1f}%",
+        )
     out.print(table)
-    note(f"{len(rows)} kernels; per-model overhead {predictor.overhead_model_ms_:.4g} ms; "
-         f"total {total:.4g} ms" + ("" if math.isfinite(total) else " (not finite!)"))
+    note(
+        f"{len(rows)} kernels; per-model overhead {predictor.overhead_model_ms_:.4g} ms; "
+        f"total {total:.4g} ms" + ("" if math.isfinite(total) else " (not finite!)")
+    )

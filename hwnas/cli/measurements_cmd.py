@@ -74,13 +74,26 @@ def list_measurements(
         note("no measurements match; measure some with `hwnas profile MODEL.onnx`.")
         return
     table = Table(
-        title=f"{len(stored)} of {total} measurement(s)", title_justify="left", box=box.SIMPLE_HEAD,
-        show_edge=False, pad_edge=False, collapse_padding=True,
+        title=f"{len(stored)} of {total} measurement(s)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
     )
     with_arch = any(s.measurement.arch is not None for s in stored)
     numeric = {"id", "median ms", "CI %", "n", "peak MB"}
-    for col in ("id", "model / arch" if with_arch else "model", "device", "fp",
-                "median ms", "CI %", "n", "peak MB", "when"):  # fmt: skip
+    for col in (
+        "id",
+        "model / arch" if with_arch else "model",
+        "device",
+        "fp",
+        "median ms",
+        "CI %",
+        "n",
+        "peak MB",
+        "when",
+    ):
         table.add_column(
             col,
             justify="right" if col in numeric else "left",
@@ -90,12 +103,16 @@ def list_measurements(
     for s in stored:
         m = s.measurement
         table.add_row(
-            str(s.id), m.arch.string if m.arch else (m.model_name or m.model_hash[:12]),
-            m.device, m.fingerprint_hash[:8], f"{m.latency_ms.median:.4g}",
-            f"{100 * m.latency_ms.ci_relative:.2g}", str(m.latency_ms.n),
+            str(s.id),
+            m.arch.string if m.arch else (m.model_name or m.model_hash[:12]),
+            m.device,
+            m.fingerprint_hash[:8],
+            f"{m.latency_ms.median:.4g}",
+            f"{100 * m.latency_ms.ci_relative:.2g}",
+            str(m.latency_ms.n),
             "—" if m.peak_memory_mb is None else f"{m.peak_memory_mb:.1f}",
             m.timestamp[5:16].replace("T", " "),
-        )  # fmt: skip
+        )
     out.print(table)
 
 

@@ -21,18 +21,25 @@ from hwnas.errors import DataError, HwnasError, UsageError
 from hwnas.tables import METRICS
 
 if TYPE_CHECKING:
-    from predictors.base import Predictor
+    from hwnas.predictors.base import Predictor
 
 app = typer.Typer(help="Train and evaluate per-device predictors.", no_args_is_help=True)
 
 ForceOption = typer.Option(
-    False, "--force", help="Load a predictor even if its checks fail (format version, "
+    False,
+    "--force",
+    help="Load a predictor even if its checks fail (format version, "
     "changed model files, feature names).",
-)  # fmt: skip
+)
 _METRIC_LABELS = {
-    "n": "n", "mape": "MAPE %", "rmse": "RMSE", "spearman": "Spearman", "kendall": "Kendall τ",
-    "within_5": "within ±5%", "within_10": "within ±10%",
-}  # fmt: skip
+    "n": "n",
+    "mape": "MAPE %",
+    "rmse": "RMSE",
+    "spearman": "Spearman",
+    "kendall": "Kendall τ",
+    "within_5": "within ±5%",
+    "within_10": "within ±10%",
+}
 
 
 def _fmt(key: str, value: Any) -> str:
@@ -58,8 +65,13 @@ def _metrics_table(title: str, groups: dict[str, dict[str, Any]]) -> Table:
 
 
 def _progress() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                    console=err, transient=True)  # fmt: skip
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
 
 
 def _check_metric(metric: str) -> None:
@@ -70,95 +82,123 @@ def _check_metric(metric: str) -> None:
 @app.command("train")
 def train(
     space: str = typer.Option(..., "--space", help="Search space of the architectures."),
-    metric: str = typer.Option("latency_ms", "--metric",
-                               help="latency_ms | peak_memory_mb | energy_mj"),  # fmt: skip
+    metric: str = typer.Option(
+        "latency_ms", "--metric", help="latency_ms | peak_memory_mb | energy_mj"
+    ),
     device: str | None = typer.Option(
-        None, "--device", "-d", help="Train on this device's measurements in the store (with "
+        None,
+        "--device",
+        "-d",
+        help="Train on this device's measurements in the store (with "
         "--table: keep this device's rows, or name the device of the table).",
-    ),  # fmt: skip
+    ),
     table: Path | None = typer.Option(
-        None, "--table", help="Train on a measurement table (CSV or Parquet with columns arch "
+        None,
+        "--table",
+        help="Train on a measurement table (CSV or Parquet with columns arch "
         "and the metric) instead of the store.",
-    ),  # fmt: skip
+    ),
     fingerprint: str | None = typer.Option(
         None, "--fingerprint", help="Only measurements with this fingerprint (hash or its start)."
     ),
     statistic: str = typer.Option(
-        "p50", "--statistic", help="With --device and latency_ms: the statistic of each "
+        "p50",
+        "--statistic",
+        help="With --device and latency_ms: the statistic of each "
         "measurement to learn: p50 (the median), p10 (less sensitive to brief "
         "interruptions) or ratio (to the reference model of `profile --reference`, in ms "
         "at its typical speed; cancels slow phases of a shared machine).",
-    ),  # fmt: skip
+    ),
     lut: Path | None = typer.Option(
-        None, "--lut", help="A lookup table of the device (JSON or CSV from `hwnas lut "
+        None,
+        "--lut",
+        help="A lookup table of the device (JSON or CSV from `hwnas lut "
         "export`): its block sum becomes a feature; it is saved with the predictor.",
-    ),  # fmt: skip
+    ),
     output: Path = typer.Option(..., "--output", "-o", help="Directory to write the predictor to."),
     seed: int = typer.Option(0, "--seed", help="Seed of the validation split and of LightGBM."),
     base: Path | None = typer.Option(
-        None, "--base", help="Few-shot transfer: correct this predictor of another device "
+        None,
+        "--base",
+        help="Few-shot transfer: correct this predictor of another device "
         "with the given measurements instead of training from scratch.",
-    ),  # fmt: skip
-    correction: str = typer.Option("ridge", "--correction",
-                                   help="With --base: ridge | linear | isotonic."),  # fmt: skip
+    ),
+    correction: str = typer.Option(
+        "ridge", "--correction", help="With --base: ridge | linear | isotonic."
+    ),
     force: bool = ForceOption,
     store_path: str | None = StoreOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Train a predictor of one metric on one device from the store or a table."""
-    from predictors import LightGBMPredictor, TransferPredictor, load_predictor
-    from predictors.data import check_statistic, from_store, from_table
-    from predictors.lgbm import MIN_ROWS
-    from predictors.transfer import CORRECTIONS
-    from predictors.transfer import MIN_ROWS as TRANSFER_MIN_ROWS
+    from hwnas.predictors import LightGBMPredictor, TransferPredictor, load_predictor
+    from hwnas.predictors.data import check_statistic, from_store, from_table
+    from hwnas.predictors.lgbm import MIN_ROWS
+    from hwnas.predictors.transfer import CORRECTIONS
+    from hwnas.predictors.transfer import MIN_ROWS as TRANSFER_MIN_ROWS
 
     started = time.perf_counter()
     try:
         _check_metric(metric)
         if table is None and device is None:
-            raise UsageError("say where the measurements are: --device NAME (the store) or "
-                             "--table FILE")  # fmt: skip
+            raise UsageError(
+                "say where the measurements are: --device NAME (the store) or --table FILE"
+            )
         if seed < 0:
             raise UsageError(f"--seed must be >= 0, got {seed}")
         check_statistic(metric, statistic)
         if table is not None and statistic != "p50":
-            raise UsageError(f"--statistic {statistic} needs --device (the store keeps every "
-                             f"measurement's distribution); a table has one value a row")
+            raise UsageError(
+                f"--statistic {statistic} needs --device (the store keeps every "
+                f"measurement's distribution); a table has one value a row"
+            )
         if correction not in CORRECTIONS:
-            raise UsageError(f"--correction must be one of {', '.join(CORRECTIONS)}, "
-                             f"got {correction!r}")  # fmt: skip
+            raise UsageError(
+                f"--correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}"
+            )
         from hwnas.spaces import get_space
 
         the_space = get_space(space)
         block_table = None
         if lut is not None:
             if base is not None:
-                raise UsageError("--lut is for a new predictor; a transfer (--base) uses its "
-                                 "base predictor's features")  # fmt: skip
-            from predictors.lut import read_table
+                raise UsageError(
+                    "--lut is for a new predictor; a transfer (--base) uses its "
+                    "base predictor's features"
+                )
+            from hwnas.predictors.lut import read_table
 
             block_table = read_table(lut, space=the_space)  # refuses another space's table
         with _progress() as progress:
             step = progress.add_task("reading measurements", total=None)
             if table is not None:
-                data = from_table(table, space=the_space, metric=metric, device=device,
-                                  fingerprint=fingerprint)  # fmt: skip
+                data = from_table(
+                    table, space=the_space, metric=metric, device=device, fingerprint=fingerprint
+                )
             else:
                 from hwnas.cli._common import open_store
 
                 assert device is not None
                 with open_store(store_path) as store:
-                    data = from_store(store, space=the_space, metric=metric, device=device,
-                                      fingerprint=fingerprint, statistic=statistic)  # fmt: skip
+                    data = from_store(
+                        store,
+                        space=the_space,
+                        metric=metric,
+                        device=device,
+                        fingerprint=fingerprint,
+                        statistic=statistic,
+                    )
             predictor: Predictor
             if base is not None:
                 base_predictor = load_predictor(base, space=the_space, force=force)
-                predictor = TransferPredictor(base=base_predictor, metric=metric,
-                                              correction=correction, seed=seed)  # fmt: skip
+                predictor = TransferPredictor(
+                    base=base_predictor, metric=metric, correction=correction, seed=seed
+                )
                 needed = TRANSFER_MIN_ROWS
             else:
-                predictor = LightGBMPredictor(space=the_space, metric=metric, seed=seed,
-                                              block_table=block_table)  # fmt: skip
+                predictor = LightGBMPredictor(
+                    space=the_space, metric=metric, seed=seed, block_table=block_table
+                )
                 needed = MIN_ROWS
             if len(data.archs) < needed:
                 raise DataError(
@@ -167,9 +207,11 @@ def train(
                     f"Measure more (`hwnas profile --space {the_space.name} --sample N`)"
                 )
             if block_table is not None and data.origin.device not in (None, block_table.device):
-                warn(f"the lookup table {lut} was measured on device {block_table.device!r}, "
-                     f"the training data on {data.origin.device!r}: its block sum is a "
-                     f"weaker feature for another device")  # fmt: skip
+                warn(
+                    f"the lookup table {lut} was measured on device {block_table.device!r}, "
+                    f"the training data on {data.origin.device!r}: its block sum is a "
+                    f"weaker feature for another device"
+                )
             progress.update(step, description=f"training on {len(data.archs):,} architectures")
             predictor.fit(data.archs, data.values, origin=data.origin)
             progress.update(step, description=f"writing {output}")
@@ -177,7 +219,7 @@ def train(
     except HwnasError as exc:
         fail(exc, as_json=as_json)
     seconds = time.perf_counter() - started
-    from predictors.metrics import json_ready
+    from hwnas.predictors.metrics import json_ready
 
     doc = {
         "path": str(written),
@@ -189,8 +231,7 @@ def train(
         "source": data.origin.source,
         "statistic": data.origin.statistic,
         "lookup_table": None if lut is None else str(lut),
-        "training_set": {"n": len(data.archs), "rows": data.rows,
-                         "hash": predictor.training_hash_},  # fmt: skip
+        "training_set": {"n": len(data.archs), "rows": data.rows, "hash": predictor.training_hash_},
         "validation": json_ready(predictor.validation_),
         "seconds": round(seconds, 3),
     }
@@ -199,16 +240,18 @@ def train(
         return
     fold = "their lowest p10" if data.origin.statistic == "p10" else "median"
     merged = f" ({data.duplicates} repeated rows merged by {fold})" if data.duplicates else ""
-    note(f"trained a {predictor.kind} predictor of {metric} on {len(data.archs):,} "
-         f"{the_space.name} architectures from {data.origin.source}{merged} "
-         f"in {seconds:.1f} s")  # fmt: skip
+    note(
+        f"trained a {predictor.kind} predictor of {metric} on {len(data.archs):,} "
+        f"{the_space.name} architectures from {data.origin.source}{merged} "
+        f"in {seconds:.1f} s"
+    )
     method = predictor.validation_.get("method") or "held-out split"
     out.print(_metrics_table(f"validation ({method})", {"validation": predictor.validation_}))
     note(f"wrote {written}; use it with `hwnas predict {written} --arch ARCH`")
 
 
 def _load(directory: Path, force: bool) -> Predictor:
-    from predictors import load_predictor
+    from hwnas.predictors import load_predictor
 
     predictor = load_predictor(directory, force=force)
     for message in getattr(predictor, "load_warnings_", []):
@@ -225,17 +268,18 @@ def _interval_share(predictor: Predictor) -> float | None:
 def evaluate(
     directory: Path = typer.Argument(..., help="A predictor directory."),
     table: Path = typer.Option(..., "--table", help="Measurement table to test on."),
-    plot: Path | None = typer.Option(None, "--plot", help="Write a predicted-vs-measured "
-                                     "scatter plot to this PNG file."),  # fmt: skip
+    plot: Path | None = typer.Option(
+        None, "--plot", help="Write a predicted-vs-measured scatter plot to this PNG file."
+    ),
     force: bool = ForceOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Score a predictor on a measurement table: MAPE, RMSE, rank correlations, ±5%/±10%."""
     import numpy as np
 
-    from predictors import metrics
-    from predictors.base import training_hash
-    from predictors.data import from_table
+    from hwnas.predictors import metrics
+    from hwnas.predictors.base import training_hash
+    from hwnas.predictors.data import from_table
 
     try:
         predictor = _load(directory, force)
@@ -278,8 +322,9 @@ def evaluate(
         note(f"wrote {plot}")
 
 
-def _scatter(path: Path, measured: Any, predicted: Any, predictor: Predictor,
-             scores: dict[str, Any]) -> None:  # fmt: skip
+def _scatter(
+    path: Path, measured: Any, predicted: Any, predictor: Predictor, scores: dict[str, Any]
+) -> None:
     """Predicted vs measured on log axes with the ±10% band (matplotlib, Agg canvas)."""
     import numpy as np
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -307,15 +352,18 @@ def _scatter(path: Path, measured: Any, predicted: Any, predictor: Predictor,
     rho = scores.get("spearman")
     within = scores.get("within_10")
     device = f", {predictor.origin_.device}" if predictor.origin_.device else ""
-    ax.set_title(f"{predictor.space.name}{device}: n {len(measured):,}, Spearman "
-                 f"{_fmt('spearman', rho)}, within ±10% {_fmt('within_10', within)}",
-                 fontsize=9)  # fmt: skip
+    ax.set_title(
+        f"{predictor.space.name}{device}: n {len(measured):,}, Spearman "
+        f"{_fmt('spearman', rho)}, within ±10% {_fmt('within_10', within)}",
+        fontsize=9,
+    )
     figure.tight_layout()
     try:
         figure.savefig(path, format="png")
     except OSError as exc:
-        raise UsageError(f"cannot write the plot to {path} ({exc.strerror or exc}); pass "
-                         f"another --plot") from None  # fmt: skip
+        raise UsageError(
+            f"cannot write the plot to {path} ({exc.strerror or exc}); pass another --plot"
+        ) from None
 
 
 def predict(
@@ -333,17 +381,21 @@ def predict(
     as_json: bool = JsonOption,
 ) -> None:
     """Predict a metric of architectures (--arch) or of any ONNX model (--onnx)."""
-    from predictors.kernels import is_kernel_predictor
+    from hwnas.predictors.kernels import is_kernel_predictor
 
     try:
         kernel_dir = directory.is_dir() and is_kernel_predictor(directory)
         if (onnx_file is None) == (not arch):
-            raise UsageError("give --arch STRING (space predictor) or --onnx FILE (kernel "
-                             "predictor), one of the two")  # fmt: skip
+            raise UsageError(
+                "give --arch STRING (space predictor) or --onnx FILE (kernel "
+                "predictor), one of the two"
+            )
         if onnx_file is not None and not kernel_dir:
-            raise UsageError(f"{directory} is not a kernel predictor, so it cannot predict "
-                             f"an ONNX file; build one with `hwnas kernels build -o DIR`, or "
-                             f"pass --arch for this space predictor")  # fmt: skip
+            raise UsageError(
+                f"{directory} is not a kernel predictor, so it cannot predict "
+                f"an ONNX file; build one with `hwnas kernels build -o DIR`, or "
+                f"pass --arch for this space predictor"
+            )
         if arch and kernel_dir:
             raise UsageError(f"{directory} is a kernel predictor: pass --onnx FILE, not --arch")
     except HwnasError as exc:
@@ -365,13 +417,23 @@ def predict(
     ]
     nominal = _interval_share(predictor)
     if as_json:
-        print_json({"predictor": str(directory), "space": predictor.space.name,
-                    "metric": predictor.metric, "device": predictor.origin_.device,
-                    "interval_nominal": nominal, "predictions": rows})  # fmt: skip
+        print_json(
+            {
+                "predictor": str(directory),
+                "space": predictor.space.name,
+                "metric": predictor.metric,
+                "device": predictor.origin_.device,
+                "interval_nominal": nominal,
+                "predictions": rows,
+            }
+        )
         return
     share = f" ({100 * nominal:.0f}%)" if nominal is not None else ""
-    table = Table(title=f"{predictor.metric} on {predictor.origin_.device or 'the device'}",
-                  title_justify="left", box=box.SIMPLE_HEAD)  # fmt: skip
+    table = Table(
+        title=f"{predictor.metric} on {predictor.origin_.device or 'the device'}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
     table.add_column("arch", overflow="fold")
     table.add_column("predicted", justify="right")
     table.add_column(f"interval{share}", justify="right")

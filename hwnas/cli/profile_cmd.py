@@ -34,7 +34,7 @@ from hwnas.records import Measurement
 
 def build_settings(**kwargs: Any) -> Any:
     """ProfileSettings from CLI values; bad values become a UsageError naming the option."""
-    from profiler.settings import ProfileSettings, parse_shape
+    from hwnas.profiler.settings import ProfileSettings, parse_shape
 
     shapes: dict[str, tuple[int, ...]] = {}
     try:
@@ -67,8 +67,17 @@ def results_table(measurements: list[Measurement], *, devices: bool = False) -> 
     if devices:
         table.add_column("device")
     with_energy = any(m.energy_mj is not None for m in measurements)
-    for col in ("median ms", "±CI", "p10", "p90", "p99", "n", "peak MB", "file MB",
-                *(("mJ",) if with_energy else ())):  # fmt: skip
+    for col in (
+        "median ms",
+        "±CI",
+        "p10",
+        "p90",
+        "p99",
+        "n",
+        "peak MB",
+        "file MB",
+        *(("mJ",) if with_energy else ()),
+    ):
         table.add_column(col, justify="right", no_wrap=True)
     for m in measurements:
         lat = m.latency_ms
@@ -118,13 +127,17 @@ def profile(
         None, "--sample", help="How many distinct architectures of --space to profile."
     ),
     repeats: int = typer.Option(
-        1, "--repeats", help="With --space: measurements per architecture, each in its own "
+        1,
+        "--repeats",
+        help="With --space: measurements per architecture, each in its own "
         "process, pass by pass (on a shared machine, learn from the lowest).",
     ),
     device: str | None = typer.Option(
-        None, "--device", "-d",
+        None,
+        "--device",
+        "-d",
         help="Registered device name, or several separated by commas (default: local).",
-    ),  # fmt: skip
+    ),
     threads: int = typer.Option(1, "--threads", help="onnxruntime intra-op threads."),
     target_ci: float = typer.Option(
         0.01, "--target-ci", help="Stop when the 95% CI of the median is within this fraction."
@@ -139,10 +152,11 @@ def profile(
     ),
     op_profile: bool = typer.Option(False, "--op-profile", help="Add a per-op-type profile."),
     energy: str | None = typer.Option(
-        None, "--energy",
+        None,
+        "--energy",
         help="Energy per inference: rapl, power_supply, hwmon, auto or none "
-             "(default: the device's setting, else none).",
-    ),  # fmt: skip
+        "(default: the device's setting, else none).",
+    ),
     energy_seconds: float = typer.Option(
         2.0, "--energy-seconds", help="Back-to-back running time of the energy measurement."
     ),
@@ -150,21 +164,25 @@ def profile(
         0, "--seed", help="Seed of the architecture sample (--space) and of the random inputs."
     ),
     exporter: str = typer.Option(
-        "dynamo", "--exporter",
+        "dynamo",
+        "--exporter",
         help="torch exporter for --space: dynamo, or torchscript (legacy, ~10x faster).",
-    ),  # fmt: skip
+    ),
     resume: bool = typer.Option(
         False, "--resume", help="Finish the jobs an interrupted or disconnected run left."
     ),
     reconnect_timeout: float = typer.Option(
-        300.0, "--reconnect-timeout",
+        300.0,
+        "--reconnect-timeout",
         help="How long to keep reconnecting to a lost device (s); 0: do not reconnect.",
     ),
     reference: str | None = typer.Option(
-        None, "--reference", help="Time this ONNX model (or `builtin`, a small CNN) after "
+        None,
+        "--reference",
+        help="Time this ONNX model (or `builtin`, a small CNN) after "
         "every timed run too; the per-pair ratio cancels slow phases of a shared machine "
         "(`predictor train --statistic ratio`).",
-    ),  # fmt: skip
+    ),
     store_path: str | None = StoreOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -178,31 +196,44 @@ def profile(
     """
     import uuid
 
-    from devices.registry import get_device
+    from hwnas.devices.registry import get_device
     from hwnas.export import check_exporter
+    from hwnas.profiler.fleet import DevicePlan, SpaceSample
     from hwnas.store import NewJob
-    from profiler.fleet import DevicePlan, SpaceSample
 
     models = list(models or [])
     try:
         names = _device_names(device)
         settings = build_settings(
-            threads=threads, target_ci=target_ci, max_seconds=max_seconds, min_runs=min_runs,
-            max_runs=max_runs, warmup=warmup, graph_opt=graph_opt, shape=shape,
-            op_profile=op_profile, seed=seed, energy=energy or "none",
-            energy_seconds=energy_seconds, reference=reference_model(reference),
-        )  # fmt: skip
+            threads=threads,
+            target_ci=target_ci,
+            max_seconds=max_seconds,
+            min_runs=min_runs,
+            max_runs=max_runs,
+            warmup=warmup,
+            graph_opt=graph_opt,
+            shape=shape,
+            op_profile=op_profile,
+            seed=seed,
+            energy=energy or "none",
+            energy_seconds=energy_seconds,
+            reference=reference_model(reference),
+        )
         if resume:
             if models or space_name or sample is not None or repeats != 1:
-                raise UsageError("--resume finishes queued jobs; give no models, --space, "
-                                 "--sample or --repeats with it")  # fmt: skip
+                raise UsageError(
+                    "--resume finishes queued jobs; give no models, --space, "
+                    "--sample or --repeats with it"
+                )
             space, archs = None, list[str]()
         else:
             space, archs = plan_space_sample(space_name, sample, seed, models)
             check_exporter(exporter)
             if repeats < 1 or (repeats > 1 and space is None):
-                raise UsageError(f"--repeats must be >= 1 and needs --space (got {repeats}); "
-                                 f"e.g. --space nb201 --sample 100 --repeats 2")  # fmt: skip
+                raise UsageError(
+                    f"--repeats must be >= 1 and needs --space (got {repeats}); "
+                    f"e.g. --space nb201 --sample 100 --repeats 2"
+                )
         store = open_store(store_path)  # before measuring: an unwritable store fails now
         batch = uuid.uuid4().hex[:12]
         plans: list[DevicePlan] = []
@@ -216,25 +247,47 @@ def profile(
                     if jobs:
                         plans.append(DevicePlan(spec=spec, settings=settings, jobs=jobs))
                 if not plans:
-                    note("nothing to resume: no queued jobs" +
-                         (f" for {', '.join(wanted)}" if names else ""))  # fmt: skip
+                    note(
+                        "nothing to resume: no queued jobs"
+                        + (f" for {', '.join(wanted)}" if names else "")
+                    )
                     if as_json:
-                        print_json({"measurements": [], "errors": [], "skipped": [],
-                                    "interrupted": False, "left": 0})  # fmt: skip
+                        print_json(
+                            {
+                                "measurements": [],
+                                "errors": [],
+                                "skipped": [],
+                                "interrupted": False,
+                                "left": 0,
+                            }
+                        )
                     return
             else:
                 specs = [get_device(n) for n in names or ["local"]]
                 for spec in specs:
                     mine = settings if energy else replace(settings, energy=spec.energy)
                     if space is not None:
-                        plans.append(DevicePlan(spec=spec, settings=mine,
-                                                sample=SpaceSample(space, archs, exporter,
-                                                                  repeats)))
+                        plans.append(
+                            DevicePlan(
+                                spec=spec,
+                                settings=mine,
+                                sample=SpaceSample(space, archs, exporter, repeats),
+                            )
+                        )
                         continue
-                    queued = store.add_jobs(batch, spec.name, [
-                        NewJob(label=str(m), model_path=str(Path(m).absolute()), arch=None,
-                               settings=mine.to_dict()) for m in models
-                    ])  # fmt: skip
+                    queued = store.add_jobs(
+                        batch,
+                        spec.name,
+                        [
+                            NewJob(
+                                label=str(m),
+                                model_path=str(Path(m).absolute()),
+                                arch=None,
+                                settings=mine.to_dict(),
+                            )
+                            for m in models
+                        ],
+                    )
                     plans.append(DevicePlan(spec=spec, settings=mine, jobs=queued))
         location = store.url
     except HwnasError as exc:
@@ -244,8 +297,7 @@ def profile(
     outcomes, interrupted = run_with_progress(
         plans, location=location, batch=batch, space=space, reconnect_timeout=reconnect_timeout
     )
-    _report(outcomes, interrupted, as_json=as_json, store_url=location,
-            host_warnings=host_warnings)  # fmt: skip
+    _report(outcomes, interrupted, as_json=as_json, store_url=location, host_warnings=host_warnings)
 
 
 def local_contention(specs: list[Any]) -> list[str]:
@@ -253,7 +305,7 @@ def local_contention(specs: list[Any]) -> list[str]:
     of the device ``specs`` is local; the warnings, for --json."""
     if not any(spec.transport == "local" for spec in specs):
         return []
-    from profiler.contention import busy_processes, contention_warning
+    from hwnas.profiler.contention import busy_processes, contention_warning
 
     message = contention_warning(busy_processes())
     if message is None:
@@ -263,18 +315,27 @@ def local_contention(specs: list[Any]) -> list[str]:
 
 
 def run_with_progress(
-    plans: list[Any], *, location: str, batch: str, space: Any = None,
+    plans: list[Any],
+    *,
+    location: str,
+    batch: str,
+    space: Any = None,
     reconnect_timeout: float = 300.0,
 ) -> tuple[list[Any], bool]:
     """Run the plans on their devices with one progress bar per device (on stderr)."""
-    from devices.registry import connect
+    from hwnas.devices.registry import connect
+    from hwnas.profiler.fleet import run_fleet
     from hwnas.spaces import get_space
-    from profiler.fleet import run_fleet
 
     progress = Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=err, transient=True,
-    )  # fmt: skip
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
     tasks = {
         p.spec.name: progress.add_task(f"{p.spec.name}: connecting", total=len(p.jobs) or None)
         for p in plans
@@ -282,11 +343,16 @@ def run_with_progress(
     events = _ProgressEvents(progress, tasks, labels_are_archs=space is not None)
     with progress:
         return run_fleet(
-            plans, store_location=location, batch=batch, connect=connect, events=events,
-            space_loader=lambda name: space if space is not None and name == space.name
-            else get_space(name),
+            plans,
+            store_location=location,
+            batch=batch,
+            connect=connect,
+            events=events,
+            space_loader=lambda name: (
+                space if space is not None and name == space.name else get_space(name)
+            ),
             reconnect_timeout=reconnect_timeout,
-        )  # fmt: skip
+        )
 
 
 def _device_names(device: str | None) -> list[str]:
@@ -296,8 +362,10 @@ def _device_names(device: str | None) -> list[str]:
     if any(not n for n in names):
         raise UsageError(f"--device {device!r} has an empty name; write e.g. --device pi,phone")
     if len(set(names)) != len(names):
-        raise UsageError(f"--device {device!r} names a device twice; each runs one job at a "
-                         f"time, so list it once")  # fmt: skip
+        raise UsageError(
+            f"--device {device!r} names a device twice; each runs one job at a "
+            f"time, so list it once"
+        )
     return names
 
 
@@ -322,17 +390,27 @@ class _ProgressEvents:
     def retry(self, device: str, error: HwnasError, delay: float) -> None:
         if delay == 0:
             self.progress.update(self.tasks[device], description=f"{device}: reconnecting")
-            err.print(f"[yellow]connection to {device} lost[/yellow] ({error.message}); "
-                      f"reconnecting", soft_wrap=True)  # fmt: skip
+            err.print(
+                f"[yellow]connection to {device} lost[/yellow] ({error.message}); reconnecting",
+                soft_wrap=True,
+            )
             return
-        self.progress.update(self.tasks[device],
-                             description=f"{device}: retrying in {delay:.0f} s")  # fmt: skip
-        err.print(f"[yellow]{device} still unreachable[/yellow] ({error.message}); "
-                  f"retrying in {delay:.0f} s", soft_wrap=True)  # fmt: skip
+        self.progress.update(self.tasks[device], description=f"{device}: retrying in {delay:.0f} s")
+        err.print(
+            f"[yellow]{device} still unreachable[/yellow] ({error.message}); "
+            f"retrying in {delay:.0f} s",
+            soft_wrap=True,
+        )
 
 
-def _report(outcomes: list[Any], interrupted: bool, *, as_json: bool, store_url: str,
-            host_warnings: list[str] | None = None) -> None:  # fmt: skip
+def _report(
+    outcomes: list[Any],
+    interrupted: bool,
+    *,
+    as_json: bool,
+    store_url: str,
+    host_warnings: list[str] | None = None,
+) -> None:
     measured = [(i, m) for o in outcomes for i, m in o.result.measurements]
     errors = [{"device": o.device, **e} for o in outcomes for e in o.result.errors]
     device_errors = [o for o in outcomes if o.error is not None]
@@ -342,17 +420,19 @@ def _report(outcomes: list[Any], interrupted: bool, *, as_json: bool, store_url:
     if len(outcomes) == 1 and device_errors and not measured:
         fail(device_errors[0].error, as_json=as_json)  # one device that never worked
     if as_json:
-        print_json({
-            "measurements": [{"id": i, **m.to_dict(samples=False)} for i, m in measured],
-            "errors": errors,
-            "device_errors": [{"device": o.device, **o.error.to_dict()} for o in device_errors],
-            "skipped": skipped,
-            "interrupted": interrupted or any(o.result.interrupted for o in outcomes),
-            "connection_lost": {o.device: o.result.connection_lost for o in lost},
-            "reconnects": {o.device: o.result.reconnects for o in outcomes},
-            "left": left,
-            "warnings": list(host_warnings or []),
-        })  # fmt: skip
+        print_json(
+            {
+                "measurements": [{"id": i, **m.to_dict(samples=False)} for i, m in measured],
+                "errors": errors,
+                "device_errors": [{"device": o.device, **o.error.to_dict()} for o in device_errors],
+                "skipped": skipped,
+                "interrupted": interrupted or any(o.result.interrupted for o in outcomes),
+                "connection_lost": {o.device: o.result.connection_lost for o in lost},
+                "reconnects": {o.device: o.result.reconnects for o in outcomes},
+                "left": left,
+                "warnings": list(host_warnings or []),
+            }
+        )
     elif measured:
         out.print(results_table([m for _, m in measured], devices=len(outcomes) > 1))
         for _, m in measured:
@@ -376,8 +456,10 @@ def _report(outcomes: list[Any], interrupted: bool, *, as_json: bool, store_url:
     if measured:
         note(f"stored {len(measured)} measurement(s) in {store_url}")
     if interrupted or any(o.result.interrupted for o in outcomes):
-        note(f"interrupted: {len(measured)} measured and stored, {left} left in the queue; "
-             f"`hwnas profile --resume` finishes them.")  # fmt: skip
+        note(
+            f"interrupted: {len(measured)} measured and stored, {left} left in the queue; "
+            f"`hwnas profile --resume` finishes them."
+        )
         raise typer.Exit(130)
     if errors or device_errors or lost:
         raise typer.Exit(1)
@@ -397,13 +479,9 @@ def plan_space_sample(
             )
         return None, []
     if models:
-        raise UsageError(
-            "give either ONNX files or --space, not both; run them as two commands"
-        )
+        raise UsageError("give either ONNX files or --space, not both; run them as two commands")
     if sample is None or sample < 1:
-        raise UsageError(
-            f"--space needs --sample N with N >= 1 (got {sample}); e.g. --sample 20"
-        )
+        raise UsageError(f"--space needs --sample N with N >= 1 (got {sample}); e.g. --sample 20")
     from hwnas.spaces import get_space
 
     space = get_space(space_name)

@@ -42,20 +42,22 @@ def quickstart(
     as_json: bool = JsonOption,
 ) -> None:
     """Profile a CNN, learn this CPU's NB201 latency, search under a budget, verify."""
-    from devices.registry import get_device
+    from hwnas.devices.registry import get_device
     from hwnas.examples import example_onnx, example_onnx_path
+    from hwnas.predictors import LightGBMPredictor
+    from hwnas.profiler.fleet import DevicePlan, SpaceSample
+    from hwnas.profiler.settings import ProfileSettings
+    from hwnas.search.accuracy import TabularAccuracy
+    from hwnas.search.nsga import run_search
     from hwnas.spaces import get_space
     from hwnas.store import NewJob
-    from predictors import LightGBMPredictor
-    from profiler.fleet import DevicePlan, SpaceSample
-    from profiler.settings import ProfileSettings
-    from search.accuracy import TabularAccuracy
-    from search.nsga import run_search
 
     try:
         if sample < 10 or verify < 1:
-            raise UsageError(f"--sample must be >= 10 and --verify >= 1 (got {sample}, "
-                             f"{verify}): a predictor needs some data")  # fmt: skip
+            raise UsageError(
+                f"--sample must be >= 10 and --verify >= 1 (got {sample}, "
+                f"{verify}): a predictor needs some data"
+            )
         spec = get_device("local")
         store = open_store(store_path)
         location = store.url
@@ -65,10 +67,18 @@ def quickstart(
             err.print("[1/5] exporting a small MobileNetV2-like CNN")
         path = example_onnx()
         with store:
-            jobs = store.add_jobs(uuid.uuid4().hex[:12], "local", [NewJob(
-                label=str(path), model_path=str(path), arch=None,
-                settings={**settings.to_dict(), "op_profile": True},
-            )])  # fmt: skip
+            jobs = store.add_jobs(
+                uuid.uuid4().hex[:12],
+                "local",
+                [
+                    NewJob(
+                        label=str(path),
+                        model_path=str(path),
+                        arch=None,
+                        settings={**settings.to_dict(), "op_profile": True},
+                    )
+                ],
+            )
         from hwnas.cli.profile_cmd import local_contention
 
         local_contention([spec])
@@ -77,9 +87,15 @@ def quickstart(
         nb201 = get_space("nb201")
         archs = nb201.sample_distinct(seed, sample)
         err.print(f"[2/5] profiling {sample} NAS-Bench-201 cells on this CPU")
-        _run([DevicePlan(spec=spec, settings=quick,
-                         sample=SpaceSample(nb201, archs, "torchscript"))],
-             location, space=nb201)  # fmt: skip
+        _run(
+            [
+                DevicePlan(
+                    spec=spec, settings=quick, sample=SpaceSample(nb201, archs, "torchscript")
+                )
+            ],
+            location,
+            space=nb201,
+        )
         measured = _latest(location, nb201.name, archs)
         err.print(f"[3/5] training a latency predictor on {len(measured)} measurements")
         names = sorted(measured)
@@ -87,16 +103,32 @@ def quickstart(
             names, [measured[a].latency_ms.median for a in names]
         )
         budget = statistics.median(m.latency_ms.median for m in measured.values())
-        err.print(f"[4/5] searching NB201 for CIFAR-10 accuracy with latency_ms <= "
-                  f"{budget:.3g} (the sample's median)")  # fmt: skip
-        result = run_search(nb201, TabularAccuracy(nb201), {"latency_ms": predictor},
-                            budgets={"latency_ms": budget}, population=32, generations=15,
-                            seed=seed)  # fmt: skip
+        err.print(
+            f"[4/5] searching NB201 for CIFAR-10 accuracy with latency_ms <= "
+            f"{budget:.3g} (the sample's median)"
+        )
+        result = run_search(
+            nb201,
+            TabularAccuracy(nb201),
+            {"latency_ms": predictor},
+            budgets={"latency_ms": budget},
+            population=32,
+            generations=15,
+            seed=seed,
+        )
         best = result.pareto[:verify]
         err.print(f"[5/5] verifying the {len(best)} most accurate architectures found")
-        _run([DevicePlan(spec=spec, settings=quick,
-                         sample=SpaceSample(nb201, [c.arch for c in best], "torchscript"))],
-             location, space=nb201)  # fmt: skip
+        _run(
+            [
+                DevicePlan(
+                    spec=spec,
+                    settings=quick,
+                    sample=SpaceSample(nb201, [c.arch for c in best], "torchscript"),
+                )
+            ],
+            location,
+            space=nb201,
+        )
         checked = _latest(location, nb201.name, [c.arch for c in best])
     except HwnasError as exc:
         fail(exc, as_json=as_json)
@@ -105,17 +137,29 @@ def quickstart(
     for c in best:
         got = checked.get(c.arch)
         measured_ms = got.latency_ms.median if got is not None else None
-        rows.append({"arch": c.arch, "cifar10_accuracy": c.accuracy,
-                     "predicted_ms": c.metrics["latency_ms"], "measured_ms": measured_ms,
-                     "within_budget": None if measured_ms is None else measured_ms <= budget})
+        rows.append(
+            {
+                "arch": c.arch,
+                "cifar10_accuracy": c.accuracy,
+                "predicted_ms": c.metrics["latency_ms"],
+                "measured_ms": measured_ms,
+                "within_budget": None if measured_ms is None else measured_ms <= budget,
+            }
+        )
     over = [r for r in rows if r["within_budget"] is False]
     if as_json:
-        print_json({
-            "measurements": [m.to_dict(samples=False) for m in cnn],
-            "pipeline": {"sample": len(measured), "budget_ms": budget,
-                         "evaluated": result.evaluated, "pareto": len(result.pareto),
-                         "verified": rows},
-        })  # fmt: skip
+        print_json(
+            {
+                "measurements": [m.to_dict(samples=False) for m in cnn],
+                "pipeline": {
+                    "sample": len(measured),
+                    "budget_ms": budget,
+                    "evaluated": result.evaluated,
+                    "pareto": len(result.pareto),
+                    "verified": rows,
+                },
+            }
+        )
         return
     from hwnas.cli.profile_cmd import op_profile_table, results_table
 
@@ -123,27 +167,36 @@ def quickstart(
     for m in cnn:
         if m.op_profile:
             out.print(op_profile_table(m))
-    table = Table(title=f"NB201 under latency_ms <= {budget:.3g} on this CPU: best found, "
-                  f"verified", title_justify="left")  # fmt: skip
+    table = Table(
+        title=f"NB201 under latency_ms <= {budget:.3g} on this CPU: best found, verified",
+        title_justify="left",
+    )
     for col in ("arch", "CIFAR-10 %", "predicted ms", "measured ms", "error", "in budget"):
         table.add_column(col, overflow="fold", justify="left" if col == "arch" else "right")
     for r in rows:
         predicted, measured_ms = r["predicted_ms"], r["measured_ms"]
         table.add_row(
-            r["arch"], f"{r['cifar10_accuracy']:.2f}", f"{predicted:.4g}",
+            r["arch"],
+            f"{r['cifar10_accuracy']:.2f}",
+            f"{predicted:.4g}",
             "—" if measured_ms is None else f"{measured_ms:.4g}",
-            "—" if measured_ms is None
+            "—"
+            if measured_ms is None
             else f"{100 * (predicted - measured_ms) / measured_ms:+.1f}%",
             "—" if measured_ms is None else ("yes" if r["within_budget"] else "no"),
-        )  # fmt: skip
+        )
     out.print(table)
     if over:
-        warn(f"{len(over)} of {len(rows)} verified architecture(s) measured over the budget "
-             f"of {budget:.3g} ms: the predictor learnt from only {len(measured)} cells. "
-             f"Measure more (--sample 200), or search with a margin below the budget")  # fmt: skip
-    note(f"{result.evaluated} architectures evaluated by the predictor, {len(result.pareto)} "
-         f"on the Pareto front; measurements are in {location}. Next: the README's "
-         f"devices section measures a Raspberry Pi the same way.")  # fmt: skip
+        warn(
+            f"{len(over)} of {len(rows)} verified architecture(s) measured over the budget "
+            f"of {budget:.3g} ms: the predictor learnt from only {len(measured)} cells. "
+            f"Measure more (--sample 200), or search with a margin below the budget"
+        )
+    note(
+        f"{result.evaluated} architectures evaluated by the predictor, {len(result.pareto)} "
+        f"on the Pareto front; measurements are in {location}. Next: the README's "
+        f"devices section measures a Raspberry Pi the same way."
+    )
 
 
 def _run(plans: list[Any], location: str, space: Any = None) -> list[Measurement]:
@@ -153,15 +206,18 @@ def _run(plans: list[Any], location: str, space: Any = None) -> list[Measurement
         plans, location=location, batch=uuid.uuid4().hex[:12], space=space
     )
     if interrupted:
-        note("interrupted; what was measured is stored (`hwnas profile --resume` finishes "
-             "the rest)")  # fmt: skip
+        note(
+            "interrupted; what was measured is stored (`hwnas profile --resume` finishes the rest)"
+        )
         raise typer.Exit(130)
     for o in outcomes:
         if o.error is not None:
             raise o.error
         if o.result.errors:
-            raise HwnasError(f"quickstart could not measure {o.result.errors[0]['model']}: "
-                             f"{o.result.errors[0]['message']}")  # fmt: skip
+            raise HwnasError(
+                f"quickstart could not measure {o.result.errors[0]['model']}: "
+                f"{o.result.errors[0]['message']}"
+            )
     return [m for o in outcomes for _, m in o.result.measurements]
 
 
@@ -177,4 +233,3 @@ def _latest(location: str, space: str, archs: list[str]) -> dict[str, Measuremen
         if m.arch and m.arch.string in wanted and m.fingerprint_hash == newest_fp:
             found[m.arch.string] = m
     return found
-

@@ -16,7 +16,7 @@ from hwnas.cli._common import JsonOption, err, fail, note, out, print_json
 from hwnas.errors import HwnasError, UsageError
 
 if TYPE_CHECKING:
-    from search.nsga import Candidate, SearchResult
+    from hwnas.search.nsga import Candidate, SearchResult
 
 
 def search(
@@ -28,10 +28,11 @@ def search(
         [], "--budget", help="A hard limit, e.g. latency_ms=15 (repeatable)."
     ),
     accuracy: str = typer.Option(
-        "tabular:cifar10", "--accuracy",
+        "tabular:cifar10",
+        "--accuracy",
         help="tabular[:cifar10|cifar100|imagenet16] (nb201), proxy:naswot, or "
-             "package.module:function.",
-    ),  # fmt: skip
+        "package.module:function.",
+    ),
     population: int = typer.Option(50, "--population", help="NSGA-II population size."),
     generations: int = typer.Option(30, "--generations", help="NSGA-II generations."),
     seed: int = typer.Option(0, "--seed", help="Seed of the search."),
@@ -40,10 +41,10 @@ def search(
     as_json: bool = JsonOption,
 ) -> None:
     """Search SPACE for the best accuracy within budgets; write the Pareto set to -o DIR."""
+    from hwnas.predictors import load_predictor
+    from hwnas.search.accuracy import accuracy_source
+    from hwnas.search.nsga import hypervolume, parse_budget, run_search
     from hwnas.spaces import get_space
-    from predictors import load_predictor
-    from search.accuracy import accuracy_source
-    from search.nsga import hypervolume, parse_budget, run_search
 
     try:
         budgets = dict(parse_budget(b) for b in budget)
@@ -52,22 +53,34 @@ def search(
         for directory in predictor_dirs:
             p = load_predictor(directory, space=space, force=force)
             if p.metric in predictors:
-                raise UsageError(f"two predictors of {p.metric} given ({directory}); give "
-                                 f"one per metric")  # fmt: skip
+                raise UsageError(
+                    f"two predictors of {p.metric} given ({directory}); give one per metric"
+                )
             predictors[p.metric] = p
         source = accuracy_source(accuracy, space, seed=seed)
         if output.exists() and not output.is_dir():
             raise UsageError(f"-o {output} exists and is not a directory")
         output.mkdir(parents=True, exist_ok=True)
-        progress = Progress(TextColumn("searching"), BarColumn(), MofNCompleteColumn(),
-                            TimeElapsedColumn(), console=err, transient=True)  # fmt: skip
+        progress = Progress(
+            TextColumn("searching"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        )
         task = progress.add_task("gen", total=generations)
         with progress:
             result = run_search(
-                space, source, predictors, budgets=budgets, population=population,
-                generations=generations, seed=seed,
+                space,
+                source,
+                predictors,
+                budgets=budgets,
+                population=population,
+                generations=generations,
+                seed=seed,
                 on_generation=lambda g, _n: progress.update(task, completed=g),
-            )  # fmt: skip
+            )
     except HwnasError as exc:
         fail(exc, as_json=as_json)
 
@@ -87,16 +100,17 @@ def search(
         "hypervolume": hypervolume(result.pareto, metrics, ref),
         "random_search_hypervolume": hypervolume(result.baseline, metrics, ref),
         "hypervolume_reference": ref.tolist(),
-        "pareto": [{"arch": c.arch, "accuracy": c.accuracy, **c.metrics}
-                   for c in result.pareto],  # fmt: skip
+        "pareto": [{"arch": c.arch, "accuracy": c.accuracy, **c.metrics} for c in result.pareto],
         "history": result.history,
     }
     _write(output, summary, result, metrics)
     if as_json:
         print_json(summary)
     else:
-        table = Table(title=f"Pareto set ({len(result.pareto)} architectures, "
-                      f"{result.evaluated} evaluated)", title_justify="left")  # fmt: skip
+        table = Table(
+            title=f"Pareto set ({len(result.pareto)} architectures, {result.evaluated} evaluated)",
+            title_justify="left",
+        )
         table.add_column("arch", overflow="fold")
         table.add_column("accuracy", justify="right")
         for m in metrics:
@@ -104,12 +118,16 @@ def search(
         for c in result.pareto:
             table.add_row(c.arch, f"{c.accuracy:.4g}", *(f"{c.metrics[m]:.4g}" for m in metrics))
         out.print(table)
-        note(f"hypervolume {summary['hypervolume']:.4g} (random search with as many "
-             f"evaluations: {summary['random_search_hypervolume']:.4g}); wrote "
-             f"{output}/pareto.csv, search.json and pareto.png")  # fmt: skip
+        note(
+            f"hypervolume {summary['hypervolume']:.4g} (random search with as many "
+            f"evaluations: {summary['random_search_hypervolume']:.4g}); wrote "
+            f"{output}/pareto.csv, search.json and pareto.png"
+        )
     if not result.pareto:
-        err.print("[red]no architecture met the budgets[/red]; loosen --budget or check the "
-                  "predictors' units")  # fmt: skip
+        err.print(
+            "[red]no architecture met the budgets[/red]; loosen --budget or check the "
+            "predictors' units"
+        )
         raise typer.Exit(1)
 
 
@@ -135,10 +153,11 @@ def _write(output: Path, summary: dict[str, Any], result: SearchResult, metrics:
     fig, ax = plt.subplots(figsize=(6, 4))
     x = metrics[0] if metrics else None
     if x:
-        for cands, label, style in ((result.baseline, "random search", "x"),
-                                    (result.pareto, "NSGA-II Pareto set", "o")):  # fmt: skip
-            ax.plot([c.metrics[x] for c in cands], [c.accuracy for c in cands], style,
-                    label=label)  # fmt: skip
+        for cands, label, style in (
+            (result.baseline, "random search", "x"),
+            (result.pareto, "NSGA-II Pareto set", "o"),
+        ):
+            ax.plot([c.metrics[x] for c in cands], [c.accuracy for c in cands], style, label=label)
         for name, bound in summary["budgets"].items():
             if name == x:
                 ax.axvline(bound, color="red", linestyle="--", label=f"budget {bound:g}")

@@ -33,8 +33,14 @@ def _summary(name: str) -> dict[str, Any]:
             "error": None,
         }
     except HwnasError as exc:  # a broken entry point must not hide the others
-        return {"name": name, "size": None, "genes": None, "input_shape": None, "doc": "",
-                "error": exc.message}  # fmt: skip
+        return {
+            "name": name,
+            "size": None,
+            "genes": None,
+            "input_shape": None,
+            "doc": "",
+            "error": exc.message,
+        }
 
 
 @app.command("list")
@@ -48,14 +54,20 @@ def list_spaces(as_json: bool = JsonOption) -> None:
         return
     table = Table(title="Search spaces", title_justify="left")
     for col in ("name", "architectures", "genes", "input", "what"):
-        table.add_column(col, justify="right" if col in {"architectures", "genes"} else "left",
-                         overflow="fold")  # fmt: skip
+        table.add_column(
+            col, justify="right" if col in {"architectures", "genes"} else "left", overflow="fold"
+        )
     for r in rows:
         if r["error"]:
             table.add_row(r["name"], "—", "—", "—", f"[red]cannot load:[/red] {r['error']}")
         else:
-            table.add_row(r["name"], f"{r['size']:,}", str(r["genes"]),
-                          "x".join(map(str, r["input_shape"])), r["doc"])  # fmt: skip
+            table.add_row(
+                r["name"],
+                f"{r['size']:,}",
+                str(r["genes"]),
+                "x".join(map(str, r["input_shape"])),
+                r["doc"],
+            )
     out.print(table)
     note("details: hwnas spaces show NAME; your own: --space package.module:ClassName")
 
@@ -125,8 +137,13 @@ def check(
     results: list[dict[str, Any]] = []
 
     def on_check(check_name: str, error: ContractError | None) -> None:
-        results.append({"check": check_name, "ok": error is None,
-                        "message": None if error is None else error.message})  # fmt: skip
+        results.append(
+            {
+                "check": check_name,
+                "ok": error is None,
+                "message": None if error is None else error.message,
+            }
+        )
         if not as_json:
             mark = "[green]ok[/green]  " if error is None else "[red]FAIL[/red]"
             err.print(f"{mark} {check_name}")

@@ -166,9 +166,7 @@ class SearchSpace(abc.ABC):
             genes[i] = gen.choice(choices)
         return self.decode(genes)
 
-    def crossover(
-        self, a: str, b: str, rng: np.random.Generator | int
-    ) -> tuple[str, str]:
+    def crossover(self, a: str, b: str, rng: np.random.Generator | int) -> tuple[str, str]:
         """Uniform crossover of two parents' genes into two children."""
         gen = _as_rng(rng)
         ga, gb = self.encode(a), self.encode(b)
@@ -203,9 +201,7 @@ class SearchSpace(abc.ABC):
         on anything else (weights files, a version of its own) must add it here.
         """
         cls = type(self)
-        settings = {
-            k: repr(v) for k, v in sorted(vars(self).items()) if not k.startswith("_")
-        }
+        settings = {k: repr(v) for k, v in sorted(vars(self).items()) if not k.startswith("_")}
         return {"class": f"{cls.__module__}.{cls.__qualname__}", "settings": settings}
 
     # -- lookup tables (optional) -------------------------------------------------

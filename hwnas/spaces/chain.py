@@ -314,8 +314,13 @@ class ChainSpace(SearchSpace):
         add("mbconv", make_divisible(FIRST_BLOCK_CHANNELS * w), 1, expansion=1, kernel=3)
         for blocks, base, stride in zip(cfg.stages, STAGE_CHANNELS, STAGE_STRIDES, strict=True):
             for b, (expansion, kernel) in enumerate(blocks):
-                add("mbconv", make_divisible(base * w), stride if b == 0 else 1,
-                    expansion=expansion, kernel=kernel)  # fmt: skip
+                add(
+                    "mbconv",
+                    make_divisible(base * w),
+                    stride if b == 0 else 1,
+                    expansion=expansion,
+                    kernel=kernel,
+                )
         add("conv_bn_relu6", make_divisible(FINAL_CHANNELS * w), 1, kernel=1)
         feature = make_divisible(FEATURE_CHANNELS * max(1.0, w))
         params = {"in_channels": channels, "feature_channels": feature, "classes": NUM_CLASSES}

@@ -51,8 +51,11 @@ def check_name(space: SearchSpace) -> None:
     """The class names itself with a non-empty string ``name``."""
     name = getattr(space, "name", None)
     if not isinstance(name, str) or not name:
-        raise _fail("check_name", f"{type(space).__name__}.name must be a non-empty string, "
-                    f"got {name!r}; set the class attribute name = 'myspace'")  # fmt: skip
+        raise _fail(
+            "check_name",
+            f"{type(space).__name__}.name must be a non-empty string, "
+            f"got {name!r}; set the class attribute name = 'myspace'",
+        )
 
 
 def check_bounds(space: SearchSpace) -> None:
@@ -60,15 +63,21 @@ def check_bounds(space: SearchSpace) -> None:
     low, high = space.bounds()
     low, high = np.asarray(low), np.asarray(high)
     if low.ndim != 1 or low.shape != high.shape or low.size == 0:
-        raise _fail("check_bounds", f"bounds() must return two 1-d arrays of the same non-zero "
-                    f"length, got shapes {low.shape} and {high.shape}")  # fmt: skip
+        raise _fail(
+            "check_bounds",
+            f"bounds() must return two 1-d arrays of the same non-zero "
+            f"length, got shapes {low.shape} and {high.shape}",
+        )
     if not (np.issubdtype(low.dtype, np.integer) and np.issubdtype(high.dtype, np.integer)):
-        raise _fail("check_bounds", f"bounds() must be integer arrays, got {low.dtype} and "
-                    f"{high.dtype}")  # fmt: skip
+        raise _fail(
+            "check_bounds", f"bounds() must be integer arrays, got {low.dtype} and {high.dtype}"
+        )
     if (low > high).any():
         gene = int(np.flatnonzero(low > high)[0])
-        raise _fail("check_bounds", f"gene {gene} has lower bound {low[gene]} above upper "
-                    f"bound {high[gene]}")  # fmt: skip
+        raise _fail(
+            "check_bounds",
+            f"gene {gene} has lower bound {low[gene]} above upper bound {high[gene]}",
+        )
 
 
 def check_size(space: SearchSpace) -> None:
@@ -78,28 +87,40 @@ def check_size(space: SearchSpace) -> None:
         raise _fail("check_size", f"size() must be a positive int, got {size!r}")
     distinct = {space.canonical(a) for a in _samples(space, 1, 16)}
     if len(distinct) > size:
-        raise _fail("check_size", f"size() says {size} but 16 samples already hold "
-                    f"{len(distinct)} distinct architectures")  # fmt: skip
+        raise _fail(
+            "check_size",
+            f"size() says {size} but 16 samples already hold "
+            f"{len(distinct)} distinct architectures",
+        )
 
 
 def check_sample_is_seeded(space: SearchSpace) -> None:
     """The same seed gives the same architectures; each is a valid canonical string."""
     a, b = _samples(space, 7), _samples(space, 7)
     if a != b:
-        raise _fail("check_sample_is_seeded", "sample(7, n) returned different architectures "
-                    "on two calls; draw every random choice from the generator passed in")
+        raise _fail(
+            "check_sample_is_seeded",
+            "sample(7, n) returned different architectures "
+            "on two calls; draw every random choice from the generator passed in",
+        )
     if len(a) != N_SAMPLES or not all(isinstance(s, str) and s for s in a):
-        raise _fail("check_sample_is_seeded", f"sample(seed, {N_SAMPLES}) must return "
-                    f"{N_SAMPLES} non-empty strings, got {a!r}")  # fmt: skip
+        raise _fail(
+            "check_sample_is_seeded",
+            f"sample(seed, {N_SAMPLES}) must return {N_SAMPLES} non-empty strings, got {a!r}",
+        )
     for arch in a:
         try:
             valid = space.validate(arch)
         except InvalidArchError as exc:
-            raise _fail("check_sample_is_seeded", f"sample() produced {arch!r}, which the "
-                        f"space itself rejects: {exc.message}") from None  # fmt: skip
+            raise _fail(
+                "check_sample_is_seeded",
+                f"sample() produced {arch!r}, which the space itself rejects: {exc.message}",
+            ) from None
         if valid != arch:
-            raise _fail("check_sample_is_seeded", f"sample() must return decoded strings; "
-                        f"{arch!r} decodes as {valid!r}")  # fmt: skip
+            raise _fail(
+                "check_sample_is_seeded",
+                f"sample() must return decoded strings; {arch!r} decodes as {valid!r}",
+            )
 
 
 def check_encode_decode_round_trip(space: SearchSpace) -> None:
@@ -108,16 +129,20 @@ def check_encode_decode_round_trip(space: SearchSpace) -> None:
     for arch in _samples(space, 2):
         genes = np.asarray(space.encode(arch))
         if genes.shape != low.shape or not np.issubdtype(genes.dtype, np.integer):
-            raise _fail("check_encode_decode_round_trip", f"encode({arch!r}) must be an "
-                        f"integer vector of length {low.size}, got {genes.dtype} "
-                        f"{genes.shape}")  # fmt: skip
+            raise _fail(
+                "check_encode_decode_round_trip",
+                f"encode({arch!r}) must be an "
+                f"integer vector of length {low.size}, got {genes.dtype} "
+                f"{genes.shape}",
+            )
         if (genes < low).any() or (genes > high).any():
-            raise _fail("check_encode_decode_round_trip",
-                        f"encode({arch!r}) = {genes.tolist()} is outside bounds()")
+            raise _fail(
+                "check_encode_decode_round_trip",
+                f"encode({arch!r}) = {genes.tolist()} is outside bounds()",
+            )
         back = space.decode(genes)
         if back != arch:
-            raise _fail("check_encode_decode_round_trip",
-                        f"decode(encode({arch!r})) gave {back!r}")
+            raise _fail("check_encode_decode_round_trip", f"decode(encode({arch!r})) gave {back!r}")
     gen = np.random.default_rng(3)
     for _ in range(N_SAMPLES):
         genes = gen.integers(low, high + 1)
@@ -126,8 +151,10 @@ def check_encode_decode_round_trip(space: SearchSpace) -> None:
         except InvalidArchError:
             continue  # some vectors may be invalid (say so clearly: checked below)
         if space.decode(space.encode(arch)) != arch:
-            raise _fail("check_encode_decode_round_trip",
-                        f"decode of {genes.tolist()} gave {arch!r}, which does not round-trip")
+            raise _fail(
+                "check_encode_decode_round_trip",
+                f"decode of {genes.tolist()} gave {arch!r}, which does not round-trip",
+            )
 
 
 def check_invalid_input_is_rejected(space: SearchSpace) -> None:
@@ -145,15 +172,22 @@ def check_invalid_input_is_rejected(space: SearchSpace) -> None:
             call()
         except InvalidArchError as exc:
             if not exc.message:
-                raise _fail("check_invalid_input_is_rejected",
-                            f"{what} raised InvalidArchError without a message") from None
+                raise _fail(
+                    "check_invalid_input_is_rejected",
+                    f"{what} raised InvalidArchError without a message",
+                ) from None
             continue
         except Exception as exc:  # noqa: BLE001 - the point is to name what was raised
-            raise _fail("check_invalid_input_is_rejected", f"{what} raised "
-                        f"{type(exc).__name__}: {exc}; raise hwnas.spaces.InvalidArchError "
-                        f"with a message that says what is allowed") from None  # fmt: skip
-        raise _fail("check_invalid_input_is_rejected", f"{what} was accepted; it must raise "
-                    f"hwnas.spaces.InvalidArchError")  # fmt: skip
+            raise _fail(
+                "check_invalid_input_is_rejected",
+                f"{what} raised "
+                f"{type(exc).__name__}: {exc}; raise hwnas.spaces.InvalidArchError "
+                f"with a message that says what is allowed",
+            ) from None
+        raise _fail(
+            "check_invalid_input_is_rejected",
+            f"{what} was accepted; it must raise hwnas.spaces.InvalidArchError",
+        )
 
 
 def check_mutate(space: SearchSpace) -> None:
@@ -163,8 +197,11 @@ def check_mutate(space: SearchSpace) -> None:
             space.mutate(_samples(space)[0], 0, rate=rate)
         except ValueError:
             continue
-        raise _fail("check_mutate", f"mutate(rate={rate}) was accepted; a rate outside "
-                    f"[0, 1] must raise ValueError naming the rate")  # fmt: skip
+        raise _fail(
+            "check_mutate",
+            f"mutate(rate={rate}) was accepted; a rate outside "
+            f"[0, 1] must raise ValueError naming the rate",
+        )
     for i, arch in enumerate(_samples(space, 4)):
         child = space.mutate(arch, i, rate=0.2)
         if child != space.mutate(arch, i, rate=0.2):
@@ -172,8 +209,11 @@ def check_mutate(space: SearchSpace) -> None:
         if space.validate(child) != child:
             raise _fail("check_mutate", f"mutate gave {child!r}, not a decoded string")
         if space.canonical(child) == space.canonical(arch):
-            raise _fail("check_mutate", f"mutate({arch!r}) returned an equivalent "
-                        f"architecture {child!r}; a mutation must change the network")
+            raise _fail(
+                "check_mutate",
+                f"mutate({arch!r}) returned an equivalent "
+                f"architecture {child!r}; a mutation must change the network",
+            )
         if space.mutate(arch, i, rate=0.0) != arch:
             raise _fail("check_mutate", "mutate with rate 0 must return the parent")
 
@@ -196,8 +236,10 @@ def check_canonical(space: SearchSpace) -> None:
     for arch in _samples(space, 6):
         rep = space.canonical(arch)
         if space.validate(rep) != rep:
-            raise _fail("check_canonical", f"canonical({arch!r}) = {rep!r} is not a valid, "
-                        f"decoded architecture")  # fmt: skip
+            raise _fail(
+                "check_canonical",
+                f"canonical({arch!r}) = {rep!r} is not a valid, decoded architecture",
+            )
         if space.canonical(rep) != rep:
             raise _fail("check_canonical", f"canonical is not idempotent on {arch!r}")
 
@@ -210,8 +252,10 @@ def check_features(space: SearchSpace) -> None:
     for arch in _samples(space, 8):
         x = np.asarray(space.features(arch), dtype=np.float64)
         if x.shape != (len(names),):
-            raise _fail("check_features", f"features() has shape {x.shape} but there are "
-                        f"{len(names)} feature_names()")  # fmt: skip
+            raise _fail(
+                "check_features",
+                f"features() has shape {x.shape} but there are {len(names)} feature_names()",
+            )
         if not np.isfinite(x).all():
             raise _fail("check_features", f"features({arch!r}) has non-finite values")
         if not np.array_equal(x, np.asarray(space.features(arch), dtype=np.float64)):
@@ -223,22 +267,30 @@ def check_blocks(space: SearchSpace) -> None:
     for arch in _samples(space, 9, 2):
         blocks = space.blocks(arch)
         if not blocks or not all(isinstance(b, Block) for b in blocks):
-            raise _fail("check_blocks", f"blocks({arch!r}) must be a non-empty list of "
-                        f"hwnas.spaces.Block")  # fmt: skip
+            raise _fail(
+                "check_blocks", f"blocks({arch!r}) must be a non-empty list of hwnas.spaces.Block"
+            )
         if tuple(blocks[0].input_shape) != tuple(space.arch_input_shape(arch)):
-            raise _fail("check_blocks", f"the first block's input shape "
-                        f"{blocks[0].input_shape} is not the architecture's input shape "
-                        f"{space.arch_input_shape(arch)}")  # fmt: skip
+            raise _fail(
+                "check_blocks",
+                f"the first block's input shape "
+                f"{blocks[0].input_shape} is not the architecture's input shape "
+                f"{space.arch_input_shape(arch)}",
+            )
         for b in blocks:
             shapes = (*b.input_shape, *b.output_shape)
             if not all(isinstance(d, int | np.integer) and d > 0 for d in shapes):
-                raise _fail("check_blocks", f"block {b.op} has shapes {b.input_shape} -> "
-                            f"{b.output_shape}; dimensions must be positive ints")
+                raise _fail(
+                    "check_blocks",
+                    f"block {b.op} has shapes {b.input_shape} -> "
+                    f"{b.output_shape}; dimensions must be positive ints",
+                )
             try:
                 json.dumps(dict(b.params))
             except TypeError as exc:
-                raise _fail("check_blocks",
-                            f"block {b.op} params are not JSON-serializable: {exc}") from None
+                raise _fail(
+                    "check_blocks", f"block {b.op} params are not JSON-serializable: {exc}"
+                ) from None
         if space.blocks(arch) != blocks:
             raise _fail("check_blocks", "blocks() differ between two calls")
 
@@ -252,8 +304,10 @@ def check_torch_module(space: SearchSpace) -> None:
     shape = space.arch_input_shape(arch)
     first, second = space.to_torch(arch), space.to_torch(arch)
     if not isinstance(first, torch.nn.Module):
-        raise _fail("check_torch_module", f"to_torch must return a torch.nn.Module, got "
-                    f"{type(first).__name__}")  # fmt: skip
+        raise _fail(
+            "check_torch_module",
+            f"to_torch must return a torch.nn.Module, got {type(first).__name__}",
+        )
     if first.training:
         raise _fail("check_torch_module", "to_torch must return the module in eval mode")
     x = torch.randn(*shape, generator=torch.Generator().manual_seed(0))
@@ -262,17 +316,20 @@ def check_torch_module(space: SearchSpace) -> None:
     if not torch.isfinite(y1).all():
         raise _fail("check_torch_module", f"the output of {arch!r} has non-finite values")
     if not torch.equal(y1, y2):
-        raise _fail("check_torch_module", "two to_torch calls gave different weights; seed "
-                    "the initialisation inside to_torch so exports are reproducible")
+        raise _fail(
+            "check_torch_module",
+            "two to_torch calls gave different weights; seed "
+            "the initialisation inside to_torch so exports are reproducible",
+        )
     flops, params = space.flops(arch), space.params(arch)
     for what, value in (("flops", flops), ("params", params)):
         if not isinstance(value, int | np.integer) or value < 0:
-            raise _fail("check_torch_module", f"{what}() must be a non-negative int, got "
-                        f"{value!r}")  # fmt: skip
+            raise _fail("check_torch_module", f"{what}() must be a non-negative int, got {value!r}")
     counted = sum(int(p.numel()) for p in first.parameters())
     if params != counted:
-        raise _fail("check_torch_module", f"params() says {params} but the module has "
-                    f"{counted} parameters")  # fmt: skip
+        raise _fail(
+            "check_torch_module", f"params() says {params} but the module has {counted} parameters"
+        )
 
 
 def check_identity(space: SearchSpace) -> None:
@@ -304,16 +361,29 @@ def check_onnx_export(space: SearchSpace) -> None:
         got = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
     if got.shape != expected.shape or not np.allclose(got, expected, rtol=1e-3, atol=1e-4):
         diff = float(np.max(np.abs(got - expected))) if got.shape == expected.shape else None
-        raise _fail("check_onnx_export", f"onnxruntime output of {arch!r} differs from torch "
-                    f"(shapes {got.shape} vs {expected.shape}, max abs diff {diff})")
+        raise _fail(
+            "check_onnx_export",
+            f"onnxruntime output of {arch!r} differs from torch "
+            f"(shapes {got.shape} vs {expected.shape}, max abs diff {diff})",
+        )
 
 
 ALL_CHECKS: tuple[Check, ...] = (
-    check_name, check_bounds, check_encode_decode_round_trip, check_invalid_input_is_rejected,
-    check_sample_is_seeded, check_size, check_mutate,
-    check_crossover, check_canonical, check_features, check_blocks, check_identity,
-    check_torch_module, check_onnx_export,
-)  # fmt: skip
+    check_name,
+    check_bounds,
+    check_encode_decode_round_trip,
+    check_invalid_input_is_rejected,
+    check_sample_is_seeded,
+    check_size,
+    check_mutate,
+    check_crossover,
+    check_canonical,
+    check_features,
+    check_blocks,
+    check_identity,
+    check_torch_module,
+    check_onnx_export,
+)
 
 
 def space_checks(space: SearchSpace, *, export: bool = True) -> Iterator[Check]:

@@ -397,8 +397,9 @@ class MultiBranchSpace(SearchSpace):
         found: dict[str, Block] = {}
         kinds = len(BRANCHES)
         for code in range(1, (len(WIDTHS) + 1) ** kinds):
-            widths = tuple((code // (len(WIDTHS) + 1) ** k) % (len(WIDTHS) + 1)
-                           for k in range(kinds))  # fmt: skip
+            widths = tuple(
+                (code // (len(WIDTHS) + 1) ** k) % (len(WIDTHS) + 1) for k in range(kinds)
+            )
             for merge in range(len(MERGES)):
                 choice = _Choice(widths, merge)
                 if choice.canonical() != choice:
@@ -422,8 +423,9 @@ class MultiBranchSpace(SearchSpace):
                 module = _head_module(p["c_in"], p["classes"])
             elif block.op == "mb_block":
                 choice = _parse_block(0, f"{p['branches']}/{p['merge']}", str(p["branches"]))
-                geo = _Geometry(p["c_in"], p["c_out"], p["stride"], block.input_shape[2],
-                                block.output_shape[2])  # fmt: skip
+                geo = _Geometry(
+                    p["c_in"], p["c_out"], p["stride"], block.input_shape[2], block.output_shape[2]
+                )
                 module = _mb_block_module(choice, geo)
             else:
                 raise InvalidArchError(

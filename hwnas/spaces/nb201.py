@@ -524,9 +524,12 @@ def _block_module(block: Block) -> Any:
         return _torch_classes()[1](p["C_in"], p["C_out"])
     if block.op == "head_bn_relu_pool_linear":
         return nn.Sequential(
-            nn.BatchNorm2d(p["C_in"]), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+            nn.BatchNorm2d(p["C_in"]),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
             nn.Linear(p["C_in"], p["classes"]),
-        )  # fmt: skip
+        )
     if block.op == "skip_connect":
         return nn.Identity()
     if block.op == "avg_pool_3x3":
@@ -546,8 +549,9 @@ def _torch_classes() -> tuple[type, type, type]:
     class NB201Cell(nn.Module):
         """One cell: each needed node sums its live terms; zeros if the output is unreached."""
 
-        def __init__(self, plan: tuple[tuple[int, tuple[tuple[int, int], ...]], ...],
-                     ops: nn.ModuleList) -> None:  # fmt: skip
+        def __init__(
+            self, plan: tuple[tuple[int, tuple[tuple[int, int], ...]], ...], ops: nn.ModuleList
+        ) -> None:
             super().__init__()
             self.plan = plan
             self.ops = ops
