@@ -31,6 +31,25 @@ class UsageError(HwnasError):
     kind = "usage"
 
 
+class ParameterError(UsageError, ValueError):
+    """A Python argument of a library call is wrong. The message names the parameter as
+    the caller wrote it (``population must be >= 4, got 2``); the CLI rewrites the name
+    as its option (``--population``) through :attr:`param`. Also a ``ValueError``.
+    """
+
+    kind = "usage"
+
+    def __init__(self, param: str, problem: str) -> None:
+        super().__init__(f"{param} {problem}")
+        self.param = param
+        self.problem = problem
+
+    def as_option(self, option: str | None = None) -> UsageError:
+        """The same error as the CLI says it: ``--population must be >= 4, got 2``."""
+        flag = option or "--" + self.param.replace("_", "-")
+        return UsageError(f"{flag} {self.problem}")
+
+
 class ModelError(HwnasError):
     """Something is wrong with a model file."""
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import typer
@@ -11,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from hwnas.config import store_location
-from hwnas.errors import HwnasError
+from hwnas.errors import HwnasError, ParameterError
 
 # Results go to stdout; progress, notes and errors to stderr, so that
 # `--json` output and shell pipes stay clean.
@@ -54,6 +56,18 @@ def fail(exc: HwnasError, *, as_json: bool = False) -> NoReturn:
     if as_json:
         print_json({"errors": [exc.to_dict()]})
     raise typer.Exit(exc.exit_code)
+
+
+@contextmanager
+def options(**flags: str) -> Iterator[None]:
+    """Speak of options, not parameters: a library ``ParameterError`` raised inside
+    becomes the ``UsageError`` the CLI shows (``population must ...`` ->
+    ``--population must ...``). ``flags`` maps parameter names whose option is not
+    ``--<name-with-dashes>`` (``options(store="--store")``)."""
+    try:
+        yield
+    except ParameterError as exc:
+        raise exc.as_option(flags.get(exc.param)) from None
 
 
 def open_store(location: str | None) -> Any:
