@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Column,
@@ -56,6 +56,9 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from sqlalchemy.sql.elements import ColumnElement
 
 from hwnas.errors import DataError, HwnasError, StoreError
+
+if TYPE_CHECKING:
+    import pandas as pd
 from hwnas.records import (
     LATENCY_KEYS,
     VOLATILE_FINGERPRINT_FIELDS,
@@ -405,6 +408,16 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def open_store(location: str | os.PathLike[str] | None = None, *, create: bool = True) -> Store:
+    """Open the measurement store at ``location``: a path (SQLite, created on first use
+    unless ``create=False``) or a SQLAlchemy URL (``postgresql+psycopg://...``). ``None``
+    means ``$HWNAS_STORE``, else ``./hwnas.db``. Use it as a context manager, or call
+    ``close()``. Errors are :class:`~hwnas.errors.StoreError` with the fix."""
+    from hwnas.config import store_location
+
+    return Store(store_location(None if location is None else str(location)), create=create)
+
+
 class Store:
     """The measurement store at a SQLite path or SQLAlchemy URL.
 
@@ -694,6 +707,23 @@ class Store:
         with self._transaction(write=False) as conn:
             rows = conn.execute(stmt).mappings().all()
         return [self._from_row(row, samples=samples) for row in rows]
+
+    def to_frame(
+        self,
+        *,
+        device: str | None = None,
+        fingerprint: str | None = None,
+        space: str | None = None,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        """The measurements matching the filters as a pandas table, one row each, with
+        the columns of ``hwnas measurements export`` (:data:`hwnas.tables.EXPORT_COLUMNS`:
+        ``arch``, ``latency_ms`` the median, ``peak_memory_mb``, ``energy_mj``, the
+        latency statistics, input shapes and settings)."""
+        from hwnas.tables import measurements_frame
+
+        stored = self.measurements(device=device, fingerprint=fingerprint, space=space, limit=limit)
+        return measurements_frame(stored)
 
     def get(self, id: int, *, samples: bool = True) -> StoredMeasurement:
         """The measurement with row id ``id``; ``StoreError`` if there is none."""

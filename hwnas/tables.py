@@ -9,9 +9,10 @@ the metric that is asked for.
 
 from __future__ import annotations
 
+import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,8 +47,14 @@ EXPORT_COLUMNS = (
     "energy_mj",
     "energy_method",
     "model_size_mb",
+    "input_shapes",
+    "threads",
+    "graph_opt",
+    "settings",
     "timestamp",
 )
+#: Settings that say how a measurement was taken rather than what it measured.
+_RUN_OUTCOME_SETTINGS = ("stop_reason", "elapsed_s", "energy_details", "reference")
 _FLOAT_COLUMNS = (
     "latency_ms",
     "latency_mean",
@@ -62,6 +69,7 @@ _FLOAT_COLUMNS = (
     "model_size_mb",
 )
 _INT_COLUMNS = ("id", "latency_n")
+_NULLABLE_INT_COLUMNS = ("threads",)
 _PARQUET_MAGIC = b"PAR1"
 # Floats must read back exactly as written. pandas 3 does so by default (and
 # deprecates the option); pandas 2 needs to be asked.
@@ -102,6 +110,10 @@ def measurements_frame(stored: Sequence[StoredMeasurement]) -> pd.DataFrame:
                 "energy_mj": m.energy_mj,
                 "energy_method": m.energy_method,
                 "model_size_mb": m.model_size_mb,
+                "input_shapes": input_shapes(m.inputs),
+                "threads": m.settings.get("threads"),
+                "graph_opt": m.settings.get("graph_opt"),
+                "settings": settings_json(m.settings),
                 "timestamp": m.timestamp,
             }
         )
@@ -110,7 +122,33 @@ def measurements_frame(stored: Sequence[StoredMeasurement]) -> pd.DataFrame:
         frame[column] = frame[column].astype("float64")
     for column in _INT_COLUMNS:
         frame[column] = frame[column].astype("int64")
+    for column in _NULLABLE_INT_COLUMNS:
+        frame[column] = frame[column].astype("Int64")
     return frame
+
+
+def input_shapes(inputs: Mapping[str, Any]) -> str:
+    """The measured input shapes as ``name=1x3x224x224`` joined by ``;`` (sorted by
+    name), so that batch 1 and batch 4 of one model tell apart in a table."""
+    parts = []
+    for name in sorted(inputs):
+        shape = inputs[name].get("shape") if isinstance(inputs[name], Mapping) else None
+        dims = "x".join(str(d) for d in shape) if shape is not None else "?"
+        parts.append(f"{name}={dims}")
+    return ";".join(parts)
+
+
+def settings_json(settings: Mapping[str, Any]) -> str:
+    """The settings that decide what was measured, as compact JSON with sorted keys
+    (run outcomes such as the stop reason and the reference's statistics left out;
+    the reference model is named by its content hash)."""
+    kept = {k: v for k, v in settings.items() if k not in _RUN_OUTCOME_SETTINGS}
+    reference = settings.get("reference")
+    if isinstance(reference, Mapping):
+        kept["reference"] = reference.get("model_hash") or reference.get("model")
+    elif isinstance(reference, str):
+        kept["reference"] = reference
+    return json.dumps(kept, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def _format_for(path: Path, format: str | None) -> str:

@@ -28,6 +28,29 @@ app = typer.Typer(
     rich_markup_mode="markdown",
     add_completion=False,
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from hwnas import __version__
+
+        print(f"hwnas {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        is_eager=True,
+        callback=_show_version,
+        help="Print the version of hwnas and exit.",
+    ),
+) -> None:
+    """Hardware-aware neural architecture search: measure ONNX models on real devices."""
+
+
 app.command()(quickstart)
 app.command()(profile)
 app.add_typer(measurements_cmd.app, name="measurements")

@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from importlib.metadata import entry_points
+from types import ModuleType
 
 from hwnas.spaces.base import Block, InvalidArchError, SearchSpace, SpaceError
 
@@ -31,16 +34,30 @@ def space_names() -> list[str]:
     return sorted(_registered())
 
 
+def _import_user_module(module_name: str) -> ModuleType:
+    """Import a user's module as ``python -m`` would: the current directory is searched
+    too (the ``hwnas`` script's own ``sys.path`` starts at its bin directory)."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        top = module_name.split(".")[0]
+        cwd = os.getcwd()
+        if exc.name != top or cwd in sys.path or "" in sys.path:
+            raise
+        sys.path.insert(0, cwd)
+        return importlib.import_module(module_name)
+
+
 def _load(reference: str) -> type:
     module_name, _, attr = reference.partition(":")
     if not module_name or not attr:
         raise SpaceError(f"space reference {reference!r} must look like package.module:ClassName")
     try:
-        module = importlib.import_module(module_name)
+        module = _import_user_module(module_name)
     except ImportError as exc:
         raise SpaceError(
             f"cannot import {module_name!r} for space {reference!r} ({exc}); check that the "
-            f"package is installed in this environment."
+            f"package is installed in this environment or is in the current directory."
         ) from None
     try:
         return getattr(module, attr)
