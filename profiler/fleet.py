@@ -10,24 +10,33 @@ interrupt, a dropped link or a crash never loses a measurement nor stores one tw
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
-import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from hwnas.devices.transport import Transport
-from hwnas.errors import HwnasError, ModelNotFoundError
+from hwnas.errors import HwnasError, ModelNotFoundError, ParameterError
+from hwnas.events import Event, ProgressCallback, emitter, ignore
 from hwnas.profiler.batch import BatchResult, ModelJob, probe_fingerprint, profile_batch
 from hwnas.profiler.settings import ProfileSettings
-from hwnas.records import DeviceSpec, Measurement
+from hwnas.records import Arch, DeviceSpec, Measurement
 from hwnas.store import Job, NewJob, Store
+
+#: The stage name of the fleet's events.
+STAGE = "measure"
+_log = logging.getLogger(__name__)
 
 
 class Events(Protocol):
-    """What a fleet reports while it works (called from worker threads)."""
+    """The fleet's former progress interface (methods instead of ``hwnas.events``).
+
+    Deprecated: pass ``progress=`` a ``hwnas.events`` callback. ``run_fleet`` still adapts
+    an object with these methods until its last callers are converted.
+    """
 
     def planned(self, device: str, jobs: int, skipped: int) -> None: ...
     def start(self, device: str, label: str) -> None: ...
@@ -35,6 +44,23 @@ class Events(Protocol):
         self, device: str, label: str, m: Measurement | None, e: HwnasError | None
     ) -> None: ...
     def retry(self, device: str, error: HwnasError, delay: float) -> None: ...
+
+
+def events_callback(events: Events) -> ProgressCallback:
+    """A ``hwnas.events`` callback that forwards fleet events to an old ``Events`` object."""
+
+    def forward(event: Event) -> None:
+        device, label = event.device or "", event.label or ""
+        if event.kind == "planned":
+            events.planned(device, event.total or 0, event.skipped or 0)
+        elif event.kind == "start":
+            events.start(device, label)
+        elif event.kind == "done":
+            events.done(device, label, event.measurement, event.error)
+        elif event.kind == "retry" and event.error is not None:
+            events.retry(device, event.error, event.delay or 0.0)
+
+    return forward
 
 
 @dataclass
@@ -86,37 +112,125 @@ def job_to_model_job(job: Job, space_loader: Callable[[str], Any]) -> ModelJob:
     return ModelJob(label=job.label, prepare=prepare, arch=job.arch, job_id=job.id)
 
 
+@dataclass
+class MissingJobs:
+    """What :func:`plan_missing` queued (``jobs``) and left out as measured (``skipped``)."""
+
+    jobs: list[Job]
+    #: Architectures already measured ``repeats`` times under the fingerprint, in input order.
+    skipped: list[Arch]
+
+
+def plan_missing(
+    store: Store,
+    *,
+    device: str,
+    fingerprint: str,
+    archs: Sequence[Arch],
+    settings: Mapping[str, Any],
+    batch: str,
+    repeats: int = 1,
+    label: Callable[[Arch], str] | None = None,
+    model_path: Callable[[Arch], str | None] | None = None,
+    progress: ProgressCallback | None = None,
+) -> MissingJobs:
+    """Queue the measurements of ``archs`` that ``device`` still lacks under ``fingerprint``.
+
+    The one implementation of "skip what is already measured" for architectures, blocks
+    and kernels alike. ``fingerprint`` is the hash of the fingerprint the jobs will be
+    measured under (``probe_fingerprint(transport, settings).hash``); ``archs`` may mix
+    spaces (each ``Arch.space`` is looked up on its own). Each architecture is wanted
+    ``repeats`` times: jobs are queued pass by pass (every missing architecture once, then
+    those still short again), and a pass after the first carries ``"repeat": pass``
+    in its settings so that it is not merged with the pending job of another pass.
+
+    ``settings`` are the jobs' settings (``ProfileSettings.to_dict()`` plus, for a space,
+    ``"exporter"``). ``label(arch)`` names a job (default: ``arch.string``).
+    ``model_path(arch)`` gives the file to measure (default: none, the fleet exports the
+    architecture when it runs it); it is called once per architecture that gets a job,
+    in order, each call followed by a ``step`` event (stage ``"export"``) on
+    ``progress``. Pending equal jobs are reused, not queued twice (``Store.add_jobs``).
+
+    Returns the queued jobs (in run order) and the skipped architectures. Raises
+    ``ParameterError`` for ``repeats < 1``; store errors are ``StoreError``.
+    """
+    if repeats < 1:
+        raise ParameterError("repeats", f"must be >= 1, got {repeats}")
+    counts: dict[str, dict[str, int]] = {}
+    for space in dict.fromkeys(a.space for a in archs):
+        counts[space] = store.measured_arch_counts(
+            space=space, device=device, fingerprint=fingerprint
+        )
+
+    def done(arch: Arch) -> int:
+        return counts[arch.space].get(arch.string, 0)
+
+    missing = [a for a in archs if done(a) < repeats]
+    paths = _model_paths(missing, model_path, emitter(progress))
+    todo: list[NewJob] = []
+    for r in range(repeats):
+        # The first pass has no repeat number, as jobs had before repeats existed.
+        pass_settings = dict(settings) if r == 0 else {**settings, "repeat": r + 1}
+        todo += [
+            NewJob(
+                label=label(a) if label else a.string,
+                model_path=paths[i],
+                arch=a,
+                settings=pass_settings,
+            )
+            for i, a in enumerate(missing)
+            if done(a) <= r
+        ]
+    skipped = [a for a in archs if done(a) >= repeats]
+    return MissingJobs(jobs=store.add_jobs(batch, device, todo) if todo else [], skipped=skipped)
+
+
+def _model_paths(
+    archs: list[Arch],
+    model_path: Callable[[Arch], str | None] | None,
+    progress: ProgressCallback,
+) -> list[str | None]:
+    if model_path is None:
+        return [None] * len(archs)
+    paths = []
+    for i, arch in enumerate(archs, start=1):
+        paths.append(model_path(arch))
+        progress(Event(kind="step", stage="export", done=i, total=len(archs)))
+    return paths
+
+
 def _plan_sample(
     transport: Transport, store: Store, plan: DevicePlan, batch: str, out: DeviceOutcome
 ) -> list[Job]:
-    """Queue the measurements the sample still lacks here under this fingerprint: up to
-    ``repeats`` per architecture, pass by pass."""
+    """Queue the measurements the sample still lacks here under this fingerprint."""
     assert plan.sample is not None
-    space, archs, repeats = plan.sample.space, plan.sample.archs, plan.sample.repeats
+    sample = plan.sample
     fingerprint = probe_fingerprint(transport, plan.settings)
-    done = store.measured_arch_counts(
-        space=space.name, device=plan.spec.name, fingerprint=fingerprint.hash
+    planned = plan_missing(
+        store,
+        device=plan.spec.name,
+        fingerprint=fingerprint.hash,
+        archs=[Arch(space=sample.space.name, string=a) for a in sample.archs],
+        settings={**plan.settings.to_dict(), "exporter": sample.exporter},
+        batch=batch,
+        repeats=sample.repeats,
     )
-    out.skipped = [a for a in archs if done.get(a, 0) >= repeats]
-    from hwnas.records import Arch
+    out.skipped = [a.string for a in planned.skipped]
+    return planned.jobs
 
-    settings = {**plan.settings.to_dict(), "exporter": plan.sample.exporter}
-    todo = []
-    for r in range(repeats):
-        # The repeat number keeps a pass's job apart from the pending job of another pass
-        # (equal pending jobs are queued once); the first pass has none, as before repeats.
-        pass_settings = settings if r == 0 else {**settings, "repeat": r + 1}
-        todo += [
-            NewJob(
-                label=a,
-                model_path=None,
-                arch=Arch(space=space.name, string=a),
-                settings=pass_settings,
-            )
-            for a in archs
-            if done.get(a, 0) <= r
-        ]
-    return store.add_jobs(batch, plan.spec.name, todo)
+
+@dataclass
+class _Fleet:
+    """What every device worker of one ``run_fleet`` call shares."""
+
+    store_location: str
+    batch: str
+    connect: Callable[[DeviceSpec], Transport]
+    space_loader: Callable[[str], Any]
+    report: ProgressCallback
+    reconnect_timeout: float
+    stop: threading.Event = field(default_factory=threading.Event)
+    transports: dict[str, Transport] = field(default_factory=dict)
 
 
 def run_fleet(
@@ -125,97 +239,154 @@ def run_fleet(
     store_location: str,
     batch: str,
     connect: Callable[[DeviceSpec], Transport],
-    events: Events,
     space_loader: Callable[[str], Any],
+    progress: ProgressCallback | None = None,
+    events: Events | None = None,
     reconnect_timeout: float = 300.0,
 ) -> tuple[list[DeviceOutcome], bool]:
     """Run every plan, one thread per device; return the outcomes and whether Ctrl-C
-    stopped the run. Nothing raises for a device's failure: it is in its outcome."""
-    stop = threading.Event()
-    transports: dict[str, Transport] = {}
+    stopped the run. Nothing raises for a device's failure: it is in its outcome.
+
+    ``progress`` receives ``hwnas.events`` events from the worker threads: ``planned``
+    (``total`` jobs, ``skipped``), ``start`` and ``done`` per job (``label``; ``done`` with
+    its ``measurement`` or ``error``) and ``retry`` (``error``, ``delay``), each with
+    ``device`` and stage ``"measure"``. ``events`` is the deprecated object form.
+    """
+    report = progress if progress is not None else ignore
+    if events is not None:
+        report = _both(report, events_callback(events))
+    fleet = _Fleet(store_location, batch, connect, space_loader, report, reconnect_timeout)
     outcomes = [DeviceOutcome(device=p.spec.name) for p in plans]
-
     finished = [threading.Event() for _ in plans]
-
-    def work(plan: DevicePlan, out: DeviceOutcome, done: threading.Event) -> None:
-        name = plan.spec.name
-        try:
-            with Store(store_location) as store, connect(plan.spec) as transport:
-                transports[name] = transport
-                jobs = plan.jobs
-                if plan.sample is not None:
-                    jobs = _plan_sample(transport, store, plan, batch, out)
-                events.planned(name, len(jobs), len(out.skipped))
-                groups: dict[str, tuple[ProfileSettings, list[ModelJob]]] = {}
-                for job in jobs:
-                    key = json.dumps(job.settings, sort_keys=True)
-                    if key not in groups:
-                        groups[key] = (ProfileSettings.from_dict(job.settings), [])
-                    groups[key][1].append(job_to_model_job(job, space_loader))
-                for settings, model_jobs in groups.values():
-                    result = profile_batch(
-                        transport,
-                        plan.spec,
-                        model_jobs,
-                        settings,
-                        sink=lambda m, j: (
-                            store.finish_job(j.job_id, m) if j.job_id else store.add(m)
-                        ),
-                        on_failed=lambda j, e: store.fail_job(j.job_id, e) if j.job_id else None,
-                        on_start=lambda label: events.start(name, label),
-                        on_done=lambda label, m, e: events.done(name, label, m, e),
-                        on_retry=lambda e, d: events.retry(name, e, d),
-                        should_stop=stop.is_set,
-                        reconnect_timeout=reconnect_timeout,
-                    )
-                    _merge(out.result, result)
-                    if result.interrupted or result.connection_lost:
-                        break
-        except HwnasError as exc:
-            out.error = exc
-        except Exception as exc:  # noqa: BLE001 - one device's bug must not hide the others
-            traceback.print_exc()
-            out.error = HwnasError(
-                f"unexpected {type(exc).__name__} on {name}: {exc}; this is "
-                f"a bug in hwnas, please report it with the traceback above"
-            )
-        finally:
-            transports.pop(name, None)
-            done.set()
-
     threads = [
-        threading.Thread(target=work, args=(p, o, e), name=f"hwnas-{p.spec.name}", daemon=True)
+        threading.Thread(
+            target=_work, args=(fleet, p, o, e), name=f"hwnas-{p.spec.name}", daemon=True
+        )
         for p, o, e in zip(plans, outcomes, finished, strict=True)
     ]
     for t in threads:
         t.start()
-    interrupted = False
+    interrupted = _wait(fleet, finished)
+    for o in outcomes:
+        if interrupted:
+            o.result.interrupted = True
+    return outcomes, interrupted
+
+
+def _both(first: ProgressCallback, second: ProgressCallback) -> ProgressCallback:
+    def both(event: Event) -> None:
+        first(event)
+        second(event)
+
+    return both
+
+
+def _work(fleet: _Fleet, plan: DevicePlan, out: DeviceOutcome, done: threading.Event) -> None:
+    """One device's worker: plan, then measure its jobs group by group of settings."""
+    name = plan.spec.name
+    try:
+        with Store(fleet.store_location) as store, fleet.connect(plan.spec) as transport:
+            fleet.transports[name] = transport
+            jobs = plan.jobs
+            if plan.sample is not None:
+                jobs = _plan_sample(transport, store, plan, fleet.batch, out)
+            fleet.report(
+                Event(
+                    kind="planned",
+                    stage=STAGE,
+                    device=name,
+                    total=len(jobs),
+                    skipped=len(out.skipped),
+                )
+            )
+            for settings, model_jobs in _groups(jobs, fleet.space_loader):
+                result = _measure(fleet, store, transport, plan.spec, model_jobs, settings)
+                _merge(out.result, result)
+                if result.interrupted or result.connection_lost:
+                    break
+    except HwnasError as exc:
+        out.error = exc
+    except Exception as exc:  # noqa: BLE001 - one device's bug must not hide the others
+        _log.error("unexpected error on %s", name, exc_info=exc)
+        out.error = HwnasError(
+            f"unexpected {type(exc).__name__} on {name}: {exc}; this is "
+            f"a bug in hwnas, please report it with the traceback above"
+        )
+        out.error.__cause__ = exc
+    finally:
+        fleet.transports.pop(name, None)
+        done.set()
+
+
+def _groups(
+    jobs: Sequence[Job], space_loader: Callable[[str], Any]
+) -> list[tuple[ProfileSettings, list[ModelJob]]]:
+    """The jobs grouped by their settings (one batch each), in order of first appearance."""
+    groups: dict[str, tuple[ProfileSettings, list[ModelJob]]] = {}
+    for job in jobs:
+        key = json.dumps(job.settings, sort_keys=True)
+        if key not in groups:
+            groups[key] = (ProfileSettings.from_dict(job.settings), [])
+        groups[key][1].append(job_to_model_job(job, space_loader))
+    return list(groups.values())
+
+
+def _measure(
+    fleet: _Fleet,
+    store: Store,
+    transport: Transport,
+    spec: DeviceSpec,
+    jobs: list[ModelJob],
+    settings: ProfileSettings,
+) -> BatchResult:
+    """Measure one group of jobs, storing each measurement as its job finishes."""
+    name, report = spec.name, fleet.report
+
+    def done(label: str, m: Measurement | None, e: HwnasError | None) -> None:
+        report(Event(kind="done", stage=STAGE, device=name, label=label, measurement=m, error=e))
+
+    return profile_batch(
+        transport,
+        spec,
+        jobs,
+        settings,
+        sink=lambda m, j: store.finish_job(j.job_id, m) if j.job_id else store.add(m),
+        on_failed=lambda j, e: store.fail_job(j.job_id, e) if j.job_id else None,
+        on_start=lambda label: report(Event(kind="start", stage=STAGE, device=name, label=label)),
+        on_done=done,
+        on_retry=lambda e, d: report(
+            Event(kind="retry", stage=STAGE, device=name, error=e, delay=d)
+        ),
+        should_stop=fleet.stop.is_set,
+        reconnect_timeout=fleet.reconnect_timeout,
+    )
+
+
+def _wait(fleet: _Fleet, finished: list[threading.Event]) -> bool:
+    """Wait for every worker; on Ctrl-C, stop them and return True."""
     # Wait with sleep, not Thread.join: a join interrupted by Ctrl-C can return early ever
     # after on CPython < 3.13 (the thread then looks finished while it is still working).
     try:
         while not all(e.is_set() for e in finished):
             time.sleep(0.1)
+        return False
     except KeyboardInterrupt:
-        interrupted = True
-        stop.set()
-        # Remote runs do not see the local Ctrl-C: drop their connections so the workers
-        # stop now; the jobs in flight stay queued for --resume.
-        for transport in list(transports.values()):
-            if transport.python and type(transport).__name__ != "LocalTransport":
-                try:
-                    transport.close()
-                except Exception:  # noqa: BLE001 - closing is best effort here
-                    pass
-        deadline = time.monotonic() + 60.0
-        while not all(e.is_set() for e in finished) and time.monotonic() < deadline:
+        fleet.stop.set()
+    # Remote runs do not see the local Ctrl-C: drop their connections so the workers
+    # stop now; the jobs in flight stay queued for --resume.
+    for transport in list(fleet.transports.values()):
+        if transport.python and type(transport).__name__ != "LocalTransport":
             try:
-                time.sleep(0.1)
-            except KeyboardInterrupt:  # a second Ctrl-C: stop waiting for the workers
-                break
-    for o in outcomes:
-        if interrupted:
-            o.result.interrupted = True
-    return outcomes, interrupted
+                transport.close()
+            except Exception:  # noqa: BLE001 - closing is best effort here
+                pass
+    deadline = time.monotonic() + 60.0
+    while not all(e.is_set() for e in finished) and time.monotonic() < deadline:
+        try:
+            time.sleep(0.1)
+        except KeyboardInterrupt:  # a second Ctrl-C: stop waiting for the workers
+            break
+    return True
 
 
 def _merge(total: BatchResult, part: BatchResult) -> None:
