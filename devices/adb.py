@@ -30,7 +30,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from hwnas.devices.transport import CompletedRun, Transport
+from hwnas.devices.transport import CompletedRun, RemoteFiles
 from hwnas.errors import ConnectionLostError, DeviceError, RunnerError, UnreachableError
 from hwnas.records import DeviceSpec
 
@@ -42,7 +42,6 @@ EXIT_MARKER = "__HWNAS_EXIT__"
 _MARKER_AT_END = re.compile(re.escape(EXIT_MARKER) + r"(\d+)(\r?\n)?\Z")
 
 #: A content hash becomes a file name on the device: keep it to a safe alphabet.
-_SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
 
 #: Slowest link we plan for when sizing a push's timeout (bytes per second).
 _MIN_PUSH_RATE = 1_000_000
@@ -57,7 +56,7 @@ def _tail(text: str, lines: int = 3) -> str:
     return " | ".join(text.strip().splitlines()[-lines:])
 
 
-class AdbTransport(Transport):
+class AdbTransport(RemoteFiles):
     """Runs commands on an Android device with ``adb shell`` and moves files with push/pull.
 
     ``spec.address`` is the adb serial (the first column of ``adb devices``, or
@@ -83,13 +82,17 @@ class AdbTransport(Transport):
         self.adb = adb
         self.timeout = timeout
         self.python = spec.python
-        self.workdir = (spec.workdir or DEFAULT_WORKDIR).rstrip("/") or "/"
+        self._workdir = (spec.workdir or DEFAULT_WORKDIR).rstrip("/") or "/"
         #: How many files were sent with ``adb push`` (tests check that staging skips).
         self.pushes = 0
-        self._staged: set[str] = set()
+        super().__init__()
         self._made_dirs: set[str] = set()
         # Once the device has answered, losing it is ConnectionLostError, not Unreachable.
         self._answered = False
+
+    @property
+    def workdir(self) -> str:
+        return self._workdir
 
     # -- the Transport operations -------------------------------------------------
 
@@ -139,36 +142,6 @@ class AdbTransport(Transport):
             ) from None
         finally:
             partial.unlink(missing_ok=True)
-
-    def stage(self, local: Path, *, content_hash: str, suffix: str = "") -> str:
-        """Keep ``local`` at ``<workdir>/files/<content_hash><suffix>``; push only if missing.
-
-        A file the device already holds with the same size is not sent again (checked
-        once per transport, and again after :meth:`reconnect`). A push goes to a
-        temporary name and is renamed into place, so an interrupted push never leaves
-        a partial file under the final name.
-        """
-        name = f"{content_hash}{suffix}"
-        if not _SAFE_NAME.fullmatch(name):
-            raise ValueError(
-                f"content_hash and suffix must make a plain file name of letters, digits, "
-                f"'.', '_' and '-', got {name!r}"
-            )
-        files = posixpath.join(self.workdir, "files")
-        remote = posixpath.join(files, name)
-        if remote in self._staged:
-            return remote
-        local = Path(local)
-        if self._remote_size(remote) != local.stat().st_size:
-            self._mkdir(files)
-            partial = f"{remote}.part-{secrets.token_hex(4)}"
-            self._push(local, partial)
-            self._shell_ok(
-                f"mv -f {shlex.quote(partial)} {shlex.quote(remote)}",
-                "move the pushed file into place",
-            )
-        self._staged.add(remote)
-        return remote
 
     def reconnect(self) -> None:
         """Wait (up to ``timeout``) for the device to be back and check that it answers.
@@ -303,6 +276,20 @@ class AdbTransport(Transport):
                 f"{self.workdir} is writable by adb's shell user, or set another with workdir."
             )
         return done
+
+    # -- staging primitives (RemoteFiles.stage is the one implementation) ---------------
+
+    def _make_dirs(self, remote_dir: str) -> None:
+        self._mkdir(remote_dir)
+
+    def _upload(self, local: Path, remote: str) -> None:
+        self._push(local, remote)
+
+    def _rename(self, remote: str, target: str) -> None:
+        self._shell_ok(
+            f"mv -f {shlex.quote(remote)} {shlex.quote(target)}",
+            "move the pushed file into place",
+        )
 
     def _mkdir(self, path: str) -> None:
         if path not in self._made_dirs:

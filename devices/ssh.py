@@ -39,7 +39,6 @@ import shlex
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,7 +47,7 @@ from typing import Any
 import paramiko
 from paramiko.hostkeys import HostKeyEntry, InvalidHostKey
 
-from hwnas.devices.transport import CompletedRun, Transport
+from hwnas.devices.transport import CompletedRun, RemoteFiles
 from hwnas.errors import (
     AuthenticationError,
     ConnectionLostError,
@@ -83,7 +82,6 @@ _KILLER = (
 )
 _CHUNK = 65536
 _POLL_S = 0.2
-_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 def fingerprint(key: paramiko.PKey) -> str:
@@ -200,7 +198,7 @@ class _KnownHostsPolicy(paramiko.MissingHostKeyPolicy):
         client.get_host_keys().add(hostname, key.get_name(), key)
 
 
-class SSHTransport(Transport):
+class SSHTransport(RemoteFiles):
     """Run commands and move files on a device over SSH. Connects on construction.
 
     Attributes a batch or a test may read: ``python`` (the device's interpreter),
@@ -242,7 +240,7 @@ class SSHTransport(Transport):
         self._client: paramiko.SSHClient | None = None
         self._sftp: paramiko.SFTPClient | None = None
         self._workdir: str | None = None
-        self._staged: set[str] = set()
+        super().__init__()
         self._connect()
 
     # -- connection -------------------------------------------------------------------
@@ -624,48 +622,35 @@ class SSHTransport(Transport):
         with self._file_errors(f"fetching {remote}"):
             self._sftp_client().get(remote, str(local))
 
-    def stage(self, local: Path, *, content_hash: str, suffix: str = "") -> str:
-        """Make ``local`` available as ``<workdir>/files/<content_hash><suffix>``.
+    # -- staging primitives (RemoteFiles.stage is the one implementation) ---------------
 
-        Not sent again if this transport staged it before, or if the device already has
-        a file of the same size there. Uploaded under a temporary name and renamed, so a
-        dropped connection never leaves a truncated file under the final name.
-        """
-        name = f"{content_hash}{suffix}"
-        if not _SAFE_NAME.fullmatch(name):
-            raise ValueError(
-                f"content_hash and suffix must form a plain file name (letters, digits, "
-                f"'_', '.', '-'), got content_hash={content_hash!r} suffix={suffix!r}"
-            )
-        local = Path(local)
-        size = local.stat().st_size
-        remote = posixpath.join(self.workdir, "files", name)
-        if remote in self._staged:
-            return remote
-        sftp = self._sftp_client()
-        with self._file_errors(f"staging {local.name} as {remote}"):
+    def _remote_size(self, remote: str) -> int | None:
+        with self._file_errors(f"checking {remote}"):
             try:
-                if sftp.stat(remote).st_size == size:
-                    self._staged.add(remote)
-                    return remote
+                return int(self._sftp_client().stat(remote).st_size or 0)
             except FileNotFoundError:
-                pass
-            self._makedirs(posixpath.dirname(remote))
-            partial = f"{remote}.part-{uuid.uuid4().hex[:12]}"
-            try:
-                sftp.put(str(local), partial, confirm=True)
-                sftp.posix_rename(partial, remote)
-            except BaseException:
-                if self._alive():
-                    try:
-                        sftp.remove(partial)
-                    except (OSError, paramiko.SSHException):
-                        pass
-                raise
+                return None
+
+    def _make_dirs(self, remote_dir: str) -> None:
+        with self._file_errors(f"creating {remote_dir}"):
+            self._makedirs(remote_dir)
+
+    def _upload(self, local: Path, remote: str) -> None:
+        with self._file_errors(f"staging {local.name} as {remote}"):
+            self._sftp_client().put(str(local), remote, confirm=True)
         self.uploads += 1
-        self.bytes_uploaded += size
-        self._staged.add(remote)
-        return remote
+        self.bytes_uploaded += local.stat().st_size
+
+    def _rename(self, remote: str, target: str) -> None:
+        with self._file_errors(f"moving {remote} to {target}"):
+            self._sftp_client().posix_rename(remote, target)
+
+    def _discard(self, remote: str) -> None:
+        if self._alive():
+            try:
+                self._sftp_client().remove(remote)
+            except (OSError, paramiko.SSHException):
+                pass
 
 
 def _short_type(key: paramiko.PKey) -> str:

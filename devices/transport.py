@@ -9,9 +9,28 @@ argument itself.
 from __future__ import annotations
 
 import abc
+import posixpath
+import re
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+#: A staged file's name on a device: content hash plus suffix, nothing a shell or a path
+#: could read as anything else (no separators, no leading dot or dash).
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def staged_name(content_hash: str, suffix: str = "") -> str:
+    """``<content_hash><suffix>``, checked to be a plain file name; ``ValueError`` if not."""
+    name = f"{content_hash}{suffix}"
+    if not SAFE_NAME.fullmatch(name):
+        raise ValueError(
+            f"content_hash and suffix must form a plain file name (letters, digits, "
+            f"'_', '.', '-'; not starting with '.' or '-'), got content_hash={content_hash!r} "
+            f"suffix={suffix!r}"
+        )
+    return name
 
 
 @dataclass(frozen=True)
@@ -63,3 +82,63 @@ class Transport(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class RemoteFiles(Transport):
+    """A transport that keeps files on the device: the one implementation of staging.
+
+    Subclasses provide ``workdir`` and four file primitives; :meth:`stage` keeps each
+    file once at ``<workdir>/files/<content_hash><suffix>``, sent to a temporary name
+    and renamed into place, so an interrupted upload never leaves a truncated file under
+    the final name.
+    """
+
+    def __init__(self) -> None:
+        self._staged: set[str] = set()
+
+    @property
+    @abc.abstractmethod
+    def workdir(self) -> str:
+        """The device directory hwnas works in (staged files go to its ``files/``)."""
+
+    @abc.abstractmethod
+    def _remote_size(self, remote: str) -> int | None:
+        """Size in bytes of the regular file ``remote`` on the device; None if absent."""
+
+    @abc.abstractmethod
+    def _make_dirs(self, remote_dir: str) -> None:
+        """Create ``remote_dir`` and its parents on the device."""
+
+    @abc.abstractmethod
+    def _upload(self, local: Path, remote: str) -> None:
+        """Send ``local`` to ``remote`` (its directory exists)."""
+
+    @abc.abstractmethod
+    def _rename(self, remote: str, target: str) -> None:
+        """Move ``remote`` to ``target`` on the device, replacing it."""
+
+    def _discard(self, remote: str) -> None:  # noqa: B027 - best effort, optional
+        """Remove a partial upload after a failure (best effort)."""
+
+    def stage(self, local: Path, *, content_hash: str, suffix: str = "") -> str:
+        """Make ``local`` available as ``<workdir>/files/<content_hash><suffix>``.
+
+        Not sent again if this transport staged it before (until a reconnect), or if
+        the device already holds a file of the same size there.
+        """
+        name = staged_name(content_hash, suffix)
+        remote = posixpath.join(self.workdir, "files", name)
+        if remote in self._staged:
+            return remote
+        local = Path(local)
+        if self._remote_size(remote) != local.stat().st_size:
+            self._make_dirs(posixpath.dirname(remote))
+            partial = f"{remote}.part-{secrets.token_hex(6)}"
+            try:
+                self._upload(local, partial)
+                self._rename(partial, remote)
+            except BaseException:
+                self._discard(partial)
+                raise
+        self._staged.add(remote)
+        return remote
