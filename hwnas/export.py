@@ -1,4 +1,7 @@
-"""Torch module -> ONNX file, through torch's default (dynamo) exporter.
+"""Torch module -> ONNX file, through torch's default (dynamo) exporter, and the one
+export cache: files named by the content hash of everything they depend on, under
+``<cache_dir>/onnx`` (:func:`cached_export`; architectures through :func:`export_arch`,
+lookup-table blocks through ``hwnas.profiler.lut.export_block``).
 
 torch is imported inside the functions: the core must stay importable without it.
 """
@@ -13,13 +16,13 @@ import os
 import tempfile
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hwnas.config import cache_dir
-from hwnas.errors import HwnasError, UsageError
+from hwnas.errors import HwnasError, ParameterError
 from hwnas.onnx_model import file_hash
 from hwnas.records import stable_hash
 
@@ -39,8 +42,13 @@ _EXPORT_LOCK = threading.Lock()
 
 
 def check_exporter(exporter: str) -> str:
+    """``exporter`` if it is one of :data:`EXPORTERS`; else a ``ParameterError`` naming it
+    (the CLI says ``--exporter``)."""
     if exporter not in EXPORTERS:
-        raise UsageError(f"unknown exporter {exporter!r}; use one of {', '.join(EXPORTERS)}")
+        raise ParameterError(
+            "exporter",
+            f"names an unknown exporter {exporter!r}; use one of {', '.join(EXPORTERS)}",
+        )
     return exporter
 
 
@@ -117,71 +125,81 @@ EXPORT_FORMAT_VERSION = 1
 
 
 @dataclass(frozen=True)
-class ExportedArch:
-    """An architecture's ONNX file in the export cache."""
+class Exported:
+    """An ONNX file in the export cache."""
 
     path: Path
     key: str
     cached: bool  # True: the file was already there; False: exported now
 
 
-def export_key(space: SearchSpace, arch: str, *, opset: int = 18, exporter: str = "dynamo") -> str:
-    """Content hash of everything the exported file depends on.
+#: The name ``export_arch`` has always returned (an architecture's file).
+ExportedArch = Exported
 
-    The space (its identity, including constructor arguments), the canonical
-    architecture, torch's version and the opset: two architectures that compute the
-    same function share one file, and a torch upgrade exports afresh.
-    """
+
+def default_cache() -> Path:
+    """The export cache of this user: ``<cache_dir>/onnx`` (``hwnas.config.cache_dir``)."""
+    return cache_dir() / "onnx"
+
+
+def content_key(
+    space: SearchSpace,
+    subject: Mapping[str, Any],
+    input_shape: Sequence[int],
+    *,
+    opset: int,
+    exporter: str,
+    format: int = EXPORT_FORMAT_VERSION,
+) -> str:
+    """Content hash of everything an exported file depends on: the space (its identity,
+    constructor arguments included), what of it is exported (``subject``: an architecture
+    or a block), the input shape, torch's version, the opset, the exporter and ``format``.
+    Equal keys mean interchangeable files; a torch upgrade exports afresh."""
     import torch
 
     return stable_hash(
         {
             "space": space.identity(),
-            "arch": space.canonical(arch),
-            "input_shape": list(space.arch_input_shape(arch)),
+            **subject,
+            "input_shape": list(input_shape),
             "torch": torch.__version__,
             "opset": opset,
             "exporter": exporter,
-            "format": EXPORT_FORMAT_VERSION,
+            "format": format,
         }
     )
 
 
-def export_arch(
-    space: SearchSpace,
-    arch: str,
+def cached_export(
+    key: str,
+    module: Callable[[], Any],
+    input_shape: Sequence[int],
     *,
+    record: Mapping[str, Any],
     cache: str | Path | None = None,
     opset: int = 18,
     exporter: str = "dynamo",
-) -> ExportedArch:
-    """The ONNX file of ``arch``, exported once and then served from the cache.
+) -> Exported:
+    """The ONNX file under content hash ``key``: exported from ``module()`` (called only
+    on a miss) once, then served from ``cache`` (default: :func:`default_cache`).
 
-    ``cache`` defaults to ``<cache_dir>/onnx``. A cached file is used only if its
-    sidecar record matches its content hash; a damaged file is exported again.
-    Concurrent exporters of the same key are safe (atomic renames, same content).
+    A cached file is used only if its sidecar record (``record`` plus the key and the
+    file's SHA-256) matches its content; a damaged file is exported again. Concurrent
+    exporters of one key are safe (atomic renames, same content). Raises ``ExportError``
+    when the export fails or the cache is not writable.
     """
-    canonical = space.canonical(arch)  # raises InvalidArchError for strings not in the space
-    folder = Path(cache) if cache is not None else cache_dir() / "onnx"
-    key = export_key(space, canonical, opset=opset, exporter=check_exporter(exporter))
+    folder = Path(cache) if cache is not None else default_cache()
     path = folder / key[:2] / f"{key}.onnx"
     sidecar = path.with_suffix(".json")
     if path.exists() and sidecar.exists():
         try:
-            meta = json.loads(sidecar.read_text())
-            if meta.get("sha256") == file_hash(path):
-                return ExportedArch(path=path, key=key, cached=True)
+            if json.loads(sidecar.read_text()).get("sha256") == file_hash(path):
+                return Exported(path=path, key=key, cached=True)
         except (OSError, ValueError):
             pass  # unreadable record: export again below
     try:
-        export_onnx(
-            space.to_torch(canonical),
-            space.arch_input_shape(canonical),
-            path,
-            opset=opset,
-            exporter=exporter,
-        )
-        meta = {"space": space.name, "arch": canonical, "key": key, "sha256": file_hash(path)}
+        export_onnx(module(), input_shape, path, opset=opset, exporter=exporter)
+        meta = {**record, "key": key, "sha256": file_hash(path)}
         fd, tmp = tempfile.mkstemp(suffix=".json", dir=path.parent)
         with os.fdopen(fd, "w") as fh:
             json.dump(meta, fh)
@@ -192,4 +210,37 @@ def export_arch(
             f"cannot write the export cache at {folder}: {exc.strerror or exc}; free some "
             f"space, fix its permissions, or point HWNAS_HOME at a writable directory."
         ) from None
-    return ExportedArch(path=path, key=key, cached=False)
+    return Exported(path=path, key=key, cached=False)
+
+
+def export_key(space: SearchSpace, arch: str, *, opset: int = 18, exporter: str = "dynamo") -> str:
+    """Content hash of everything the exported file of ``arch`` depends on
+    (:func:`content_key`): two architectures that compute the same function share one
+    file, and a torch upgrade exports afresh."""
+    subject = {"arch": space.canonical(arch)}
+    return content_key(space, subject, space.arch_input_shape(arch), opset=opset, exporter=exporter)
+
+
+def export_arch(
+    space: SearchSpace,
+    arch: str,
+    *,
+    cache: str | Path | None = None,
+    opset: int = 18,
+    exporter: str = "dynamo",
+) -> Exported:
+    """The ONNX file of ``arch``, exported once and then served from the cache
+    (:func:`cached_export`; ``cache`` defaults to ``<cache_dir>/onnx``). Raises
+    ``InvalidArchError`` for a string not in the space (before exporting anything),
+    ``ParameterError`` for an unknown exporter and ``ExportError``."""
+    canonical = space.canonical(arch)  # raises InvalidArchError for strings not in the space
+    key = export_key(space, canonical, opset=opset, exporter=check_exporter(exporter))
+    return cached_export(
+        key,
+        lambda: space.to_torch(canonical),
+        space.arch_input_shape(canonical),
+        record={"space": space.name, "arch": canonical},
+        cache=cache,
+        opset=opset,
+        exporter=exporter,
+    )

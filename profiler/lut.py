@@ -18,21 +18,16 @@ block set by whoever resumes with a space loader that knows it, ``hwnas lut buil
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hwnas.config import cache_dir
 from hwnas.devices.transport import Transport
-from hwnas.export import ExportError, check_exporter, export_onnx
-from hwnas.onnx_model import file_hash
+from hwnas.export import Exported, ExportError, cached_export, check_exporter, content_key
 from hwnas.profiler.batch import probe_fingerprint
 from hwnas.profiler.settings import ProfileSettings
-from hwnas.records import Arch, DeviceSpec, Fingerprint, stable_hash
+from hwnas.records import Arch, DeviceSpec, Fingerprint
 from hwnas.spaces.base import Block, SearchSpace, SpaceError
 from hwnas.store import Job, NewJob, Store
 
@@ -56,33 +51,24 @@ def block_space_name(space_name: str) -> str:
     return f"{space_name}{BLOCKS_SUFFIX}"
 
 
-@dataclass(frozen=True)
-class ExportedBlock:
-    """A block's ONNX file in the export cache."""
-
-    path: Path
-    key: str
-    cached: bool  # True: the file was already there; False: exported now
+#: A block's file in the export cache (the one cache of ``hwnas.export``).
+ExportedBlock = Exported
 
 
 def block_export_key(
     space: SearchSpace, block: Block, *, opset: int = 18, exporter: str = DEFAULT_BLOCK_EXPORTER
 ) -> str:
-    """Content hash of everything a block's file depends on: the space (its identity,
-    which covers how it builds modules), the block key, torch's version, opset, exporter."""
-    import torch
-
-    return stable_hash(
-        {
-            "space": space.identity(),
-            "block": block.key,
-            "input_shape": list(block.input_shape),
-            "torch": torch.__version__,
-            "opset": opset,
-            "exporter": exporter,
-            "format": BLOCK_EXPORT_FORMAT_VERSION,
-            "kind": "block",
-        }
+    """Content hash of everything a block's file depends on (``hwnas.export.content_key``):
+    the space (its identity, which covers how it builds modules), the block key, torch's
+    version, opset, exporter."""
+    subject = {"block": block.key, "kind": "block"}
+    return content_key(
+        space,
+        subject,
+        block.input_shape,
+        opset=opset,
+        exporter=exporter,
+        format=BLOCK_EXPORT_FORMAT_VERSION,
     )
 
 
@@ -93,39 +79,29 @@ def export_block(
     cache: str | Path | None = None,
     opset: int = 18,
     exporter: str = DEFAULT_BLOCK_EXPORTER,
-) -> ExportedBlock:
-    """The ONNX file of one block (``space.block_to_torch(block)``), exported once and then
-    served from the cache (``<cache_dir>/onnx/blocks`` by default).
+) -> Exported:
+    """The ONNX file of one block (``space.block_to_torch(block)``; the identity for
+    :data:`FLOOR_BLOCK`), exported once and then served from the export cache
+    (``hwnas.export.cached_export``; ``<cache_dir>/onnx`` by default).
 
-    A cached file is used only if its sidecar record matches its content hash; a damaged
-    file is exported again. Raises ``ExportError`` (the export failed or the cache is not
-    writable) and ``SpaceError`` (the space has no lookup-table support).
+    Raises ``ExportError`` (the export failed or the cache is not writable),
+    ``ParameterError`` (unknown exporter) and ``SpaceError`` (the space has no
+    lookup-table support).
     """
-    folder = Path(cache) if cache is not None else cache_dir() / "onnx" / "blocks"
     key = block_export_key(space, block, opset=opset, exporter=check_exporter(exporter))
-    path = folder / key[:2] / f"{key}.onnx"
-    sidecar = path.with_suffix(".json")
-    if path.exists() and sidecar.exists():
-        try:
-            if json.loads(sidecar.read_text()).get("sha256") == file_hash(path):
-                return ExportedBlock(path=path, key=key, cached=True)
-        except (OSError, ValueError):
-            pass  # unreadable record: export again below
-    module = _floor_module() if block == FLOOR_BLOCK else space.block_to_torch(block)
-    try:
-        export_onnx(module, block.input_shape, path, opset=opset, exporter=exporter)
-        meta = {"space": space.name, "block": block.key, "key": key, "sha256": file_hash(path)}
-        fd, tmp = tempfile.mkstemp(suffix=".json", dir=path.parent)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(meta, fh)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, sidecar)
-    except OSError as exc:
-        raise ExportError(
-            f"cannot write the export cache at {folder}: {exc.strerror or exc}; free some "
-            f"space, fix its permissions, or point HWNAS_HOME at a writable directory."
-        ) from None
-    return ExportedBlock(path=path, key=key, cached=False)
+
+    def module() -> Any:
+        return _floor_module() if block == FLOOR_BLOCK else space.block_to_torch(block)
+
+    return cached_export(
+        key,
+        module,
+        block.input_shape,
+        record={"space": space.name, "block": block.key},
+        cache=cache,
+        opset=opset,
+        exporter=exporter,
+    )
 
 
 def _floor_module() -> Any:
