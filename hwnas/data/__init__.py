@@ -38,3 +38,22 @@ def _nb201() -> pd.DataFrame:
 def nb201_table() -> pd.DataFrame:
     """The 15,625-row NAS-Bench-201 table (a copy; callers may modify it)."""
     return _nb201().copy()
+
+
+#: Devices whose NAS-Bench-201 latency is bundled (column ``latency_<device>_ms``).
+NB201_DEVICES = ("raspi4", "gold_6226")
+
+
+def nb201_latency_table(device: str = "raspi4") -> pd.DataFrame:
+    """A measurement table of the bundled NAS-Bench-201 latencies of ``device``
+    (``raspi4`` or ``gold_6226``): columns ``arch`` and ``latency_ms``, 15,625 rows, the
+    format ``hwnas predictor train --table`` and ``train_predictor(table=...)`` read.
+    Write it with ``.to_csv(path, index=False)``."""
+    if device not in NB201_DEVICES:
+        from hwnas.errors import ParameterError
+
+        raise ParameterError("device", f"must be one of {', '.join(NB201_DEVICES)}, got {device!r}")
+    frame = _nb201()
+    out = frame[["arch"]].copy()
+    out["latency_ms"] = frame[f"latency_{device}_ms"].astype("float64")
+    return out
