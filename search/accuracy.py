@@ -7,6 +7,7 @@ higher is better, and says what the number is (``name``, ``unit``).
 from __future__ import annotations
 
 import abc
+import functools
 import importlib
 import math
 from collections.abc import Callable, Sequence
@@ -14,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from hwnas.errors import HwnasError, UsageError
+from hwnas.errors import HwnasError, ParameterError
 
 
 class AccuracyError(HwnasError):
@@ -49,8 +50,8 @@ class TabularAccuracy(AccuracySource):
         if getattr(space, "name", None) != "nb201":
             raise AccuracyError(
                 f"the tabular benchmark covers the nb201 space only, not "
-                f"{getattr(space, 'name', space)!r}; use --accuracy proxy:naswot or your own "
-                f"evaluator (--accuracy package.module:function)"
+                f"{getattr(space, 'name', space)!r}; use the accuracy proxy:naswot or your "
+                f"own evaluator (package.module:function)"
             )
         if dataset not in self.DATASETS:
             raise AccuracyError(
@@ -84,7 +85,7 @@ class NaswotProxy(AccuracySource):
 
     def __init__(self, space: Any, *, batch: int = 32, seed: int = 0) -> None:
         if batch < 2:
-            raise UsageError(f"the NASWOT batch must be >= 2, got {batch}")
+            raise ParameterError("batch", f"must be >= 2, got {batch}")
         self.space, self.batch, self.seed = space, batch, seed
         self.name = f"NASWOT proxy (batch {batch})"
 
@@ -127,34 +128,21 @@ class NaswotProxy(AccuracySource):
         return np.array([self.score(a) for a in archs], dtype=np.float64)
 
 
-class UserAccuracy(AccuracySource):
-    """Your evaluator: ``package.module:function``, called with a list of architecture
-    strings (and the space as keyword ``space``), returning one number per architecture."""
+class CallableAccuracy(AccuracySource):
+    """A function ``archs -> scores`` as an accuracy source: called with a list of
+    architecture strings, it must return one finite number per architecture (higher is
+    better); anything else is an ``AccuracyError`` naming the function."""
 
     unit = ""
 
-    def __init__(self, space: Any, reference: str) -> None:
-        module_name, _, attr = reference.partition(":")
-        if not module_name or not attr:
-            raise AccuracyError(
-                f"--accuracy {reference!r} must be tabular[:DATASET], "
-                f"proxy:naswot or package.module:function"
-            )
-        try:
-            func = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError) as exc:
-            raise AccuracyError(
-                f"cannot load the evaluator {reference!r} ({exc}); check "
-                f"the name and that its package is installed"
-            ) from None
+    def __init__(self, func: Callable[[list[str]], Any], *, name: str | None = None) -> None:
         if not callable(func):
-            raise AccuracyError(f"{reference!r} is not a function")
-        self.func: Callable[..., Any] = func
-        self.space = space
-        self.name = reference
+            raise AccuracyError(f"{name or func!r} is not a function")
+        self.func = func
+        self.name = name or getattr(func, "__qualname__", None) or repr(func)
 
     def evaluate(self, archs: Sequence[str]) -> np.ndarray:
-        values = self.func(list(archs), space=self.space)
+        values = self.func(list(archs))
         try:
             out = np.asarray(values, dtype=np.float64).reshape(-1)
         except (TypeError, ValueError) as exc:
@@ -174,6 +162,30 @@ class UserAccuracy(AccuracySource):
                 f"{len(bad)} architecture(s), e.g. {bad[0]!r}"
             )
         return out
+
+
+class UserAccuracy(CallableAccuracy):
+    """Your evaluator: ``package.module:function``, called with a list of architecture
+    strings (and the space as keyword ``space``), returning one number per architecture."""
+
+    def __init__(self, space: Any, reference: str) -> None:
+        module_name, _, attr = reference.partition(":")
+        if not module_name or not attr:
+            raise ParameterError(
+                "accuracy",
+                f"{reference!r} must be tabular[:DATASET], proxy:naswot or package.module:function",
+            )
+        try:
+            func = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as exc:
+            raise AccuracyError(
+                f"cannot load the evaluator {reference!r} ({exc}); check "
+                f"the name and that its package is installed"
+            ) from None
+        if not callable(func):
+            raise AccuracyError(f"{reference!r} is not a function")
+        self.space = space
+        super().__init__(functools.partial(func, space=space), name=reference)
 
 
 def accuracy_source(spec: str, space: Any, *, seed: int = 0) -> AccuracySource:

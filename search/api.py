@@ -1,0 +1,442 @@
+"""``hwnas.search(...)``: the best accuracy within hardware budgets, as one Python call.
+
+::
+
+    import hwnas
+
+    result = hwnas.search(
+        space="nb201",
+        predictors={"latency_ms": "predictors/raspi4-latency"},  # or Predictor objects
+        budgets={"latency_ms": 15},
+        accuracy="tabular:cifar10",
+    )
+    result.pareto[0].arch, result.pareto[0].accuracy, result.pareto[0].metrics
+    result.to_frame()          # one row per Pareto member
+    result.save("out/")        # what `hwnas search -o out/` writes
+
+The library prints nothing: pass ``progress=`` a callable to receive
+:class:`hwnas.events.Event` objects (one ``"step"`` per generation).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hwnas.errors import ParameterError
+from hwnas.events import Event, ProgressCallback, emitter
+from hwnas.search.accuracy import AccuracySource, CallableAccuracy, accuracy_source
+from hwnas.search.nsga import (
+    Candidate,
+    MetricPredictor,
+    SearchRun,
+    check_settings,
+    hypervolume,
+    parse_budget,
+    reference_point,
+    run_search,
+)
+from hwnas.spaces import SearchSpace, get_space
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Candidate", "SearchResult", "search"]
+
+#: A predictor as ``search`` accepts it: a fitted object or a saved predictor directory.
+PredictorLike = MetricPredictor | str | os.PathLike[str]
+#: An accuracy as ``search`` accepts it: a spec string, a source, or ``archs -> scores``.
+AccuracyLike = str | AccuracySource | Callable[[list[str]], Any]
+
+SUMMARY = "search.json"
+PARETO_CSV = "pareto.csv"
+PARETO_PLOT = "pareto.png"
+NOTHING_MET = "no architecture met the budgets"
+
+
+@dataclass(kw_only=True)
+class SearchResult:
+    """What a search found and how: the feasible Pareto set first.
+
+    ``pareto``: the non-dominated architectures within every budget, best accuracy first
+    (:class:`Candidate`: ``arch``, ``accuracy``, ``metrics`` of predicted values);
+    ``baseline``: the Pareto set of random search with as many evaluations (empty after
+    :meth:`load`: the files keep its hypervolume only); ``history``: one
+    ``{"generation", "evaluated"}`` per generation; ``reason``: why ``pareto`` is empty,
+    else ``None``; ``warnings``: checks that ``force=True`` overrode.
+    """
+
+    space: str
+    accuracy: str
+    metrics: list[str]
+    budgets: dict[str, float]
+    pareto: list[Candidate]
+    baseline: list[Candidate] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    evaluated: int
+    seconds: float
+    population: int
+    generations: int
+    seed: int
+    hypervolume: float
+    random_search_hypervolume: float
+    hypervolume_reference: list[float]
+    reason: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary document: what ``hwnas search --json`` prints and ``search.json``
+        holds (Pareto members as ``{"arch", "accuracy", <metric>: value ...}``)."""
+        return {
+            "space": self.space,
+            "accuracy": self.accuracy,
+            "budgets": self.budgets,
+            "metrics": self.metrics,
+            "population": self.population,
+            "generations": self.generations,
+            "seed": self.seed,
+            "evaluated": self.evaluated,
+            "seconds": round(self.seconds, 3),
+            "hypervolume": self.hypervolume,
+            "random_search_hypervolume": self.random_search_hypervolume,
+            "hypervolume_reference": self.hypervolume_reference,
+            "pareto": [{"arch": c.arch, "accuracy": c.accuracy, **c.metrics} for c in self.pareto],
+            "history": self.history,
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """The Pareto set as a pandas DataFrame: one row per member, best accuracy first;
+        columns ``arch``, ``accuracy`` and one per metric (predicted values)."""
+        import pandas as pd
+
+        rows = [[c.arch, c.accuracy, *(c.metrics[m] for m in self.metrics)] for c in self.pareto]
+        return pd.DataFrame(rows, columns=["arch", "accuracy", *self.metrics])
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write ``pareto.csv``, ``search.json`` and ``pareto.png`` into the directory
+        ``path`` (created if missing; ``ParameterError`` if it is a file); return it."""
+        directory = Path(path)
+        if directory.exists() and not directory.is_dir():
+            raise ParameterError("path", f"{directory} exists and is not a directory")
+        directory.mkdir(parents=True, exist_ok=True)
+        self.to_frame().to_csv(directory / PARETO_CSV, index=False)
+        (directory / SUMMARY).write_text(json.dumps(self.to_dict(), indent=1))
+        _plot(self, directory / PARETO_PLOT)
+        return directory
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> SearchResult:
+        """The result :meth:`save` (or ``hwnas search -o``) wrote into ``path``, read from
+        its ``search.json`` (``baseline`` comes back empty; its hypervolume is kept)."""
+        file = Path(path) / SUMMARY
+        try:
+            doc = json.loads(file.read_text())
+            metrics = list(doc["metrics"])
+            pareto = [
+                Candidate(p["arch"], float(p["accuracy"]), {m: float(p[m]) for m in metrics})
+                for p in doc["pareto"]
+            ]
+            fields = {k: doc[k] for k in _SAVED_AS_IS}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ParameterError(
+                "path", f"holds no readable {SUMMARY} ({type(exc).__name__}: {exc})"
+            ) from None
+        return cls(
+            **fields,
+            metrics=metrics,
+            pareto=pareto,
+            reason=None if pareto else NOTHING_MET,
+        )
+
+
+_SAVED_AS_IS = (
+    "space",
+    "accuracy",
+    "budgets",
+    "population",
+    "generations",
+    "seed",
+    "evaluated",
+    "seconds",
+    "hypervolume",
+    "random_search_hypervolume",
+    "hypervolume_reference",
+    "history",
+)
+
+
+def _plot(result: SearchResult, file: Path) -> None:
+    """Accuracy against the first metric: the Pareto set, random search and the budget.
+    Drawn on a bare ``Figure`` (no pyplot), so a notebook's backend is left alone."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
+    x = result.metrics[0] if result.metrics else None
+    if x:
+        for cands, label, style in (
+            (result.baseline, "random search", "x"),
+            (result.pareto, "NSGA-II Pareto set", "o"),
+        ):
+            ax.plot([c.metrics[x] for c in cands], [c.accuracy for c in cands], style, label=label)
+        if x in result.budgets:
+            bound = result.budgets[x]
+            ax.axvline(bound, color="red", linestyle="--", label=f"budget {bound:g}")
+        ax.set_xlabel(f"{x} (predicted)")
+        ax.legend()
+    ax.set_ylabel("accuracy")
+    fig.tight_layout()
+    fig.savefig(file, dpi=100)
+
+
+def search(
+    *,
+    space: str | SearchSpace,
+    predictors: Mapping[str, PredictorLike] | Sequence[PredictorLike] | PredictorLike,
+    budgets: Mapping[str, float] | Sequence[str] | str,
+    accuracy: AccuracyLike = "tabular:cifar10",
+    population: int = 50,
+    generations: int = 30,
+    seed: int = 0,
+    progress: ProgressCallback | None = None,
+    force: bool = False,
+) -> SearchResult:
+    """Search ``space`` for the most accurate architectures within ``budgets``.
+
+    - ``space``: a space name (``"nb201"``, ``"package.module:Class"``) or a SearchSpace.
+    - ``predictors``: ``{metric: predictor}``, or a sequence of predictors (each names
+      its ``.metric``; two of one metric are refused). A predictor is a fitted object
+      with ``predict(archs)`` or a directory saved by ``Predictor.save``, loaded with
+      ``hwnas.load_predictor`` and checked against ``space``.
+    - ``budgets``: ``{metric: upper bound}`` or strings ``"latency_ms=15"``; every
+      metric must have a predictor. Budgets are constraints: no Pareto member exceeds one.
+    - ``accuracy``: ``"tabular[:cifar10|cifar100|imagenet16]"`` (nb201),
+      ``"proxy:naswot"``, ``"package.module:function"``, an ``AccuracySource``, or a
+      function ``archs -> scores`` (higher is better).
+    - ``population`` (>= 4), ``generations`` (>= 1), ``seed``: NSGA-II's settings; the
+      same arguments give the same result.
+    - ``progress``: receives a ``"step"`` :class:`~hwnas.events.Event` per generation
+      (stage ``"search"``), then stage ``"random search"``, and ``"warning"`` events.
+    - ``force``: use predictors whose directory does not match (space, version, edits).
+
+    Wrong arguments raise :class:`~hwnas.errors.ParameterError` (also a ``ValueError``)
+    naming the parameter, e.g. ``population must be >= 4, got 2``. When nothing meets
+    the budgets, ``pareto`` is empty and ``reason`` says how far the closest came.
+    Nothing is printed.
+    """
+    check_settings(population, generations, {}, [])
+    bounds = resolve_budgets(budgets)
+    the_space = resolve_space(space)
+    models, warnings = resolve_predictors(predictors, the_space, force=force)
+    check_settings(population, generations, bounds, list(models))
+    source = resolve_accuracy(accuracy, the_space, seed=seed)
+    report = emitter(progress)
+    for message in warnings:
+        report(Event("warning", stage="search", message=message))
+    run = run_search(
+        the_space,
+        source,
+        models,
+        budgets=bounds,
+        population=population,
+        generations=generations,
+        seed=seed,
+        progress=report,
+    )
+    settings = {"population": population, "generations": generations, "seed": seed}
+    return _result(run, the_space, source, bounds, sorted(models), settings, warnings)
+
+
+def _result(
+    run: SearchRun,
+    space: SearchSpace,
+    source: AccuracySource,
+    budgets: dict[str, float],
+    metrics: list[str],
+    settings: dict[str, int],
+    warnings: list[str],
+) -> SearchResult:
+    """The run scored: hypervolumes of the search's and random search's fronts against
+    one reference point just worse than both."""
+    ref = reference_point([*run.pareto, *run.baseline], metrics)
+    return SearchResult(
+        space=space.name,
+        accuracy=source.name,
+        metrics=metrics,
+        budgets=budgets,
+        pareto=run.pareto,
+        baseline=run.baseline,
+        history=run.history,
+        evaluated=run.evaluated,
+        seconds=run.seconds,
+        hypervolume=hypervolume(run.pareto, metrics, ref),
+        random_search_hypervolume=hypervolume(run.baseline, metrics, ref),
+        hypervolume_reference=ref.tolist(),
+        reason=None if run.pareto else _why_nothing(run, budgets),
+        warnings=warnings,
+        **settings,
+    )
+
+
+def _why_nothing(run: SearchRun, budgets: Mapping[str, float]) -> str:
+    """Which budgets were out of reach, with the lowest predicted value of each."""
+    missed = [
+        f"{m} <= {b:g} (lowest predicted: {run.lowest[m]:.4g})"
+        for m, b in sorted(budgets.items())
+        if m in run.lowest and run.lowest[m] > b
+    ]
+    detail = f" ({run.evaluated} evaluated; {', '.join(missed)})" if missed else ""
+    return f"{NOTHING_MET}{detail}; loosen the budgets or check the predictors' units"
+
+
+def resolve_space(space: str | SearchSpace) -> SearchSpace:
+    """A SearchSpace from a registered name, a ``module:Class`` reference or an instance."""
+    if isinstance(space, SearchSpace):
+        return space
+    if isinstance(space, str):
+        return get_space(space)
+    raise ParameterError("space", f"must be a space name or a SearchSpace, got {space!r}")
+
+
+def resolve_budgets(budgets: Mapping[str, float] | Sequence[str] | str) -> dict[str, float]:
+    """``{metric: bound}`` from a mapping or ``"metric=bound"`` strings (a later string
+    for the same metric wins); every bound a positive finite number."""
+    if isinstance(budgets, str):
+        budgets = [budgets]
+    if isinstance(budgets, Mapping):
+        return {str(name): _bound(str(name), value) for name, value in budgets.items()}
+    if isinstance(budgets, Iterable):
+        parsed: dict[str, float] = {}
+        for text in budgets:
+            if not isinstance(text, str):
+                raise ParameterError(
+                    "budgets", f"must hold strings like 'latency_ms=15', got {text!r}"
+                )
+            name, bound = parse_budget(text)
+            parsed[name] = bound
+        return parsed
+    raise ParameterError(
+        "budgets",
+        f"must be a mapping metric -> bound or strings like 'latency_ms=15', got {budgets!r}",
+    )
+
+
+def _bound(name: str, value: Any) -> float:
+    try:
+        bound = float(value)
+    except (TypeError, ValueError):
+        bound = math.nan
+    if isinstance(value, bool) or not math.isfinite(bound) or bound <= 0:
+        raise ParameterError("budgets", f"{name}={value!r} must be a positive number")
+    return bound
+
+
+def resolve_predictors(
+    predictors: Mapping[str, PredictorLike] | Sequence[PredictorLike] | PredictorLike,
+    space: SearchSpace,
+    *,
+    force: bool = False,
+) -> tuple[dict[str, MetricPredictor], list[str]]:
+    """``{metric: fitted predictor}`` and the load checks ``force`` overrode.
+
+    A mapping names each metric (a predictor with a different ``.metric`` is refused);
+    otherwise each predictor's ``.metric`` names it, and a metric given twice is refused.
+    """
+    warnings: list[str] = []
+    if isinstance(predictors, Mapping):
+        found: dict[str, MetricPredictor] = {}
+        for metric, given in predictors.items():
+            model = _predictor(given, space, force=force, warnings=warnings)
+            own = getattr(model, "metric", metric)
+            if own != metric:
+                raise ParameterError(
+                    "predictors", f"maps {metric!r} to a predictor of {own!r} ({given})"
+                )
+            found[str(metric)] = model
+    else:
+        found = _by_metric(_as_list(predictors), space, force=force, warnings=warnings)
+    if not found:
+        raise ParameterError("predictors", "is empty; give at least one predictor")
+    return found, warnings
+
+
+def _as_list(predictors: Any) -> list[Any]:
+    """One predictor (object or path) or a sequence of them, as a list."""
+    if isinstance(predictors, str | os.PathLike) or hasattr(predictors, "predict"):
+        return [predictors]
+    if isinstance(predictors, Iterable):
+        return list(predictors)
+    raise ParameterError(
+        "predictors",
+        f"must be a mapping metric -> predictor or a sequence of predictors, got {predictors!r}",
+    )
+
+
+def _by_metric(
+    given: list[Any], space: SearchSpace, *, force: bool, warnings: list[str]
+) -> dict[str, MetricPredictor]:
+    found: dict[str, MetricPredictor] = {}
+    for item in given:
+        model = _predictor(item, space, force=force, warnings=warnings)
+        metric = getattr(model, "metric", None)
+        if not isinstance(metric, str):
+            raise ParameterError(
+                "predictors",
+                f"holds {item!r}, which does not say its metric (.metric); pass a "
+                f"mapping metric -> predictor instead",
+            )
+        if metric in found:
+            raise ParameterError(
+                "predictors", f"holds two predictors of {metric} ({item}); give one per metric"
+            )
+        found[metric] = model
+    return found
+
+
+def _predictor(
+    given: Any, space: SearchSpace, *, force: bool, warnings: list[str]
+) -> MetricPredictor:
+    """A fitted predictor from an object or a saved directory, checked against ``space``."""
+    if isinstance(given, str | os.PathLike):
+        from hwnas.predictors import load_predictor
+
+        model = load_predictor(given, space=space, force=force)
+        warnings += [f"{given}: {m}" for m in getattr(model, "load_warnings_", [])]
+        return model
+    if not callable(getattr(given, "predict", None)):
+        raise ParameterError(
+            "predictors",
+            f"must hold predictors (objects with predict) or predictor directories, "
+            f"got {type(given).__name__}",
+        )
+    theirs = getattr(getattr(given, "space", None), "name", space.name)
+    if theirs != space.name:
+        message = f"the {getattr(given, 'metric', '')} predictor is for space {theirs!r}"
+        if not force:
+            raise ParameterError(
+                "predictors", f"{message}, not {space.name!r} (force=True uses it anyway)"
+            )
+        warnings.append(f"{message}, not {space.name!r}; used anyway (force)")
+    return given
+
+
+def resolve_accuracy(
+    accuracy: AccuracyLike, space: SearchSpace, *, seed: int = 0
+) -> AccuracySource:
+    """An AccuracySource from a spec string (``accuracy_source``), a source, or a function."""
+    if isinstance(accuracy, AccuracySource):
+        return accuracy
+    if isinstance(accuracy, str):
+        return accuracy_source(accuracy, space, seed=seed)
+    if callable(accuracy):
+        return CallableAccuracy(accuracy)
+    raise ParameterError(
+        "accuracy",
+        f"must be a spec such as 'tabular:cifar10', an AccuracySource or a function "
+        f"archs -> scores, got {accuracy!r}",
+    )
