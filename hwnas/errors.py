@@ -140,3 +140,17 @@ class DataError(HwnasError):
 
     exit_code = 2
     kind = "data"
+
+
+class ProfileError(HwnasError):
+    """Some profiling jobs failed (``hwnas.profile(..., errors="raise")``).
+
+    The message names the failures; :attr:`result` holds everything the run did (a
+    ``ProfileResult``: the measurements, which are already stored, and each failure).
+    """
+
+    kind = "profile"
+
+    def __init__(self, message: str, result: object) -> None:
+        super().__init__(message)
+        self.result = result

@@ -11,9 +11,12 @@ numpy and onnxruntime, and a Pi or phone is usually idle apart from the runner.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import psutil
+
+from hwnas.records import DeviceSpec
 
 #: A process using at least this share of one core (%) during the look counts as busy.
 BUSY_PERCENT = 20.0
@@ -78,4 +81,18 @@ def contention_warning(busy: list[BusyProcess]) -> str | None:
     )
 
 
-__all__ = ["BUSY_PERCENT", "BusyProcess", "busy_processes", "contention_warning"]
+def local_contention_warning(specs: Iterable[DeviceSpec]) -> str | None:
+    """The warning about other processes busy on this machine when one of the devices
+    ``specs`` is local (a look of ``LOOK_SECONDS``), else ``None`` without looking."""
+    if not any(spec.transport == "local" for spec in specs):
+        return None
+    return contention_warning(busy_processes())
+
+
+__all__ = [
+    "BUSY_PERCENT",
+    "BusyProcess",
+    "busy_processes",
+    "contention_warning",
+    "local_contention_warning",
+]

@@ -6,10 +6,30 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 from typing import Any
+
+from hwnas.errors import ParameterError
 
 GRAPH_OPT_LEVELS = ("all", "extended", "basic", "disable")
 ENERGY_BACKENDS = ("none", "auto", "rapl", "power_supply", "hwmon")
+
+#: The type each setting takes from a Python caller (``shapes``: name -> dimensions).
+SETTING_TYPES: dict[str, type] = {
+    "threads": int,
+    "target_ci": float,
+    "max_seconds": float,
+    "min_runs": int,
+    "max_runs": int,
+    "warmup": int,
+    "graph_opt": str,
+    "op_profile": bool,
+    "seed": int,
+    "shapes": dict,
+    "energy": str,
+    "energy_seconds": float,
+    "reference": str,
+}
 
 _SHAPE = re.compile(r"^([^=]+)=(\d+(?:x\d+)*)$")
 
@@ -47,27 +67,48 @@ class ProfileSettings:
     reference: str | None = None
 
     def __post_init__(self) -> None:
-        def bad(name: str, value: Any, want: str) -> ValueError:
-            return ValueError(f"{name} must be {want}, got {value!r}")
+        """Raise ``ParameterError`` (also a ``ValueError``) naming the first bad field."""
+
+        def bad(name: str, value: Any, want: str) -> ParameterError:
+            return ParameterError(name, f"must be {want}, got {value!r}")
 
         if self.threads < 1:
-            raise bad("--threads", self.threads, ">= 1")
+            raise bad("threads", self.threads, ">= 1")
         if not (0 < self.target_ci < 1) or math.isnan(self.target_ci):
-            raise bad("--target-ci", self.target_ci, "a fraction in (0, 1), e.g. 0.01 for 1%")
+            raise bad("target_ci", self.target_ci, "a fraction in (0, 1), e.g. 0.01 for 1%")
         if not self.max_seconds > 0:
-            raise bad("--max-seconds", self.max_seconds, "> 0")
+            raise bad("max_seconds", self.max_seconds, "> 0")
         if self.min_runs < 1:
-            raise bad("--min-runs", self.min_runs, ">= 1")
+            raise bad("min_runs", self.min_runs, ">= 1")
         if self.max_runs < self.min_runs:
-            raise bad("--max-runs", self.max_runs, f">= --min-runs ({self.min_runs})")
+            raise bad("max_runs", self.max_runs, f">= the minimum number of runs ({self.min_runs})")
         if self.warmup < 0:
-            raise bad("--warmup", self.warmup, ">= 0")
+            raise bad("warmup", self.warmup, ">= 0")
         if self.energy not in ENERGY_BACKENDS:
-            raise bad("--energy", self.energy, f"one of {', '.join(ENERGY_BACKENDS)}")
+            raise bad("energy", self.energy, f"one of {', '.join(ENERGY_BACKENDS)}")
         if not self.energy_seconds > 0:
-            raise bad("--energy-seconds", self.energy_seconds, "> 0")
+            raise bad("energy_seconds", self.energy_seconds, "> 0")
         if self.graph_opt not in GRAPH_OPT_LEVELS:
-            raise bad("--graph-opt", self.graph_opt, f"one of {', '.join(GRAPH_OPT_LEVELS)}")
+            raise bad("graph_opt", self.graph_opt, f"one of {', '.join(GRAPH_OPT_LEVELS)}")
+
+    @classmethod
+    def from_options(cls, **options: Any) -> ProfileSettings:
+        """Settings from keyword arguments as a Python caller gives them.
+
+        Every name must be a field (an unknown one raises ``ParameterError`` naming it and
+        listing the valid ones), each value of the field's type (an ``int`` field takes an
+        int, a ``float`` one any real number; ``shapes`` maps input names to sequences of
+        positive ints), then ``__post_init__`` checks the ranges. Fields not given keep
+        their defaults.
+        """
+        unknown = sorted(set(options) - set(SETTING_TYPES))
+        if unknown:
+            raise ParameterError(
+                unknown[0],
+                f"is not a profiling setting; valid settings: {', '.join(SETTING_TYPES)}",
+            )
+        values = {name: _checked(name, value) for name, value in options.items()}
+        return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able values (shapes as lists); ``from_dict`` reads them back."""
@@ -128,3 +169,43 @@ class ProfileSettings:
         # With a reference, the budget bounds the model's runs; the reference's add to it.
         timing = (4.0 if self.reference is not None else 2.0) * self.max_seconds
         return 120.0 + timing + energy
+
+
+def _checked(name: str, value: Any) -> Any:
+    """``value`` for setting ``name`` in the type the dataclass holds, or ``ParameterError``."""
+    want = SETTING_TYPES[name]
+    if name == "reference" and value is None:
+        return None
+    if name == "shapes":
+        return _checked_shapes(value)
+    if want is bool and isinstance(value, bool):
+        return value
+    if want is int and isinstance(value, Integral) and not isinstance(value, bool):
+        return int(value)
+    if want is float and isinstance(value, Real) and not isinstance(value, bool):
+        return float(value)
+    if want is str and isinstance(value, str):
+        return value
+    raise ParameterError(name, f"must be {want.__name__}, got {type(value).__name__} {value!r}")
+
+
+def _checked_shapes(value: Any) -> dict[str, tuple[int, ...]]:
+    if not isinstance(value, Mapping):
+        raise ParameterError(
+            "shapes",
+            f"must map input names to dimensions, e.g. {{'x': (1, 3, 224, 224)}}; got {value!r}",
+        )
+    shapes: dict[str, tuple[int, ...]] = {}
+    for input_name, dims in value.items():
+        ok = isinstance(dims, (list, tuple)) and bool(dims) and all(map(_positive_int, dims))
+        if not isinstance(input_name, str) or not ok:
+            raise ParameterError(
+                "shapes",
+                f"[{input_name!r}] must be a non-empty sequence of ints >= 1, got {dims!r}",
+            )
+        shapes[input_name] = tuple(int(d) for d in dims)
+    return shapes
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, bool) and value >= 1

@@ -10,10 +10,12 @@ from rich.table import Table
 
 from hwnas.cli._common import JsonOption, err, fail, note, out, print_json, warn
 from hwnas.errors import HwnasError, UsageError
+from hwnas.profiler.check import DeviceCheck, missing_and_fixes
+
+__all__ = ["app", "missing_and_fixes", "parse_ssh_target"]
 
 app = typer.Typer(help="Devices to measure on: register them over SSH or adb, check them.")
 
-MIN_PYTHON = (3, 8)
 _SSH_TARGET = re.compile(
     r"^(?P<user>[^@\s]+)@(?P<host>\[[0-9a-fA-F:.]+\]|[^:\s\[\]]+)"
     r"(?::(?P<port>\d+))?$"
@@ -143,65 +145,6 @@ def remove(name: str = typer.Argument(..., help="The device to forget.")) -> Non
     note(f"removed {name!r} from {path}; its measurements stay in the store")
 
 
-def missing_and_fixes(report: dict[str, Any], python: str) -> list[dict[str, str]]:
-    """What the runner needs that the device lacks, each with the command that fixes it."""
-    problems: list[dict[str, str]] = []
-    version = tuple(int(p) for p in re.findall(r"\d+", report.get("python", "0"))[:2])
-    if version < MIN_PYTHON:
-        problems.append(
-            {
-                "what": f"Python {report.get('python')} is too old (the runner needs 3.8+)",
-                "fix": "install a newer Python and register it with "
-                "`hwnas devices add NAME ... --python PATH --replace`",
-            }
-        )
-    lacking = [m for m in ("numpy", "onnxruntime") if not report.get(m)]
-    if lacking:
-        problems.append(
-            {
-                "what": f"{' and '.join(lacking)} not importable by {python}",
-                "fix": f"{python} -m pip install --user {' '.join(lacking)}"
-                + ("" if report.get("pip") else f" (first: {python} -m ensurepip --user)"),
-            }
-        )
-    if report.get("governor") not in (None, "performance"):
-        problems.append(
-            {
-                "what": f"CPU governor is {report.get('governor')!r}: latencies will vary",
-                "fix": "echo performance | sudo tee /sys/devices/system/cpu/cpu*/cpufreq/"
-                "scaling_governor",
-            }
-        )
-    free = report.get("disk_free_mb")
-    if free is not None and free < 200:
-        problems.append(
-            {
-                "what": f"only {free:.0f} MB free in {report.get('disk_checked')}",
-                "fix": "free some space or register another --workdir",
-            }
-        )
-    return problems
-
-
-def probe(transport: Any, workdir: str | None) -> dict[str, Any]:
-    """Run the runner's --check on the device and return its report."""
-    from hwnas.profiler.batch import parse_runner_output, stage_runner
-
-    runner = stage_runner(transport)
-    argv = [transport.python, runner, "--check"]
-    if workdir:
-        argv += ["--workdir", workdir]
-    done = transport.run(argv, timeout=60.0)
-    if done.returncode == 127 or "not found" in done.stderr and not done.stdout.strip():
-        raise HwnasError(
-            f"{transport.python!r} was not found on the device; install Python 3.8+ there or "
-            f"register the right interpreter with `hwnas devices add NAME ... --python PATH "
-            f"--replace`."
-        )
-    report: dict[str, Any] = parse_runner_output(done.stdout, done.stderr, done.returncode)["check"]
-    return report
-
-
 @app.command("check")
 def check(
     name: str = typer.Argument(..., help="A registered device (see `hwnas devices list`)."),
@@ -217,88 +160,64 @@ def check(
 ) -> None:
     """Connect and report Python, numpy, onnxruntime, CPU, governor, temperature, energy
     meters and free disk; say what is missing and how to install it."""
-    from hwnas.devices.registry import connect, get_device
+    from hwnas.profiler.api import check_device
 
-    installed: list[str] = []
     try:
-        spec = get_device(name)
-        with (
-            err.status(f"connecting to {name} ..."),
-            connect(spec, trust_on_first_use=trust_on_first_use) as transport,
-        ):
-            report = probe(transport, spec.workdir)
-            problems = missing_and_fixes(report, spec.python)
-            lacking = [m for m in ("numpy", "onnxruntime") if not report.get(m)]
-            if install and lacking:
-                err.print(f"installing {', '.join(lacking)} on {name} (this can take minutes)")
-                argv = [spec.python, "-m", "pip", "install", "--user", *lacking]
-                done = transport.run(argv, timeout=1800.0)
-                if done.returncode != 0:
-                    tail = " | ".join(done.stderr.strip().splitlines()[-3:])
-                    raise HwnasError(
-                        f"installing {', '.join(lacking)} on {name} failed ({tail}); install "
-                        f"them by hand on the device (on Termux: pkg install python-numpy, "
-                        f"then pip install onnxruntime)."
-                    )
-                installed = lacking
-                report = probe(transport, spec.workdir)
-                problems = missing_and_fixes(report, spec.python)
+        with err.status(f"connecting to {name} ..."):
+            checked = check_device(
+                name,
+                install=install,
+                trust_on_first_use=trust_on_first_use,
+                progress=lambda event: err.print(event.message or ""),
+            )
     except HwnasError as exc:
         fail(exc, as_json=as_json)
-    ready = not any("not importable" in p["what"] or "too old" in p["what"] for p in problems)
     if as_json:
-        print_json(
-            {
-                "device": name,
-                "ready": ready,
-                "report": report,
-                "problems": problems,
-                "installed": installed,
-            }
-        )
+        print_json(checked.to_dict())
     else:
-        table = Table(show_header=False, title=f"Device {name}", title_justify="left")
-        table.add_column("what", style="bold")
-        table.add_column("value", overflow="fold")
-        meters = (
-            ", ".join(
-                f"{m['meter']}{'' if m.get('readable') else ' (not readable)'}"
-                for m in report.get("energy_meters", [])
-            )
-            or "none found"
-        )
-        for label, value in (
-            ("python", f"{report.get('python')} ({report.get('python_executable')})"),
-            ("numpy", report.get("numpy") or "missing"),
-            ("onnxruntime", report.get("onnxruntime") or "missing"),
-            (
-                "cpu",
-                f"{report.get('cpu_model')}, {report.get('cores')} cores, {report.get('machine')}",
-            ),
-            ("governor", report.get("governor") or "unknown"),
-            (
-                "frequency",
-                f"{report['frequency_mhz']:.0f} MHz" if report.get("frequency_mhz") else "unknown",
-            ),
-            (
-                "temperature",
-                f"{report['temperature_c']:.1f} °C"
-                if report.get("temperature_c") is not None
-                else "unknown",
-            ),
-            ("energy meters", meters),
-            ("free disk", f"{report.get('disk_free_mb')} MB in {report.get('disk_checked')}"),
-        ):
-            table.add_row(label, str(value))
-        out.print(table)
-        for p in problems:
-            warn(f"{p['what']}; fix: {p['fix']}")
-        if installed:
-            note(f"installed {', '.join(installed)}")
-        note(
-            f"{name} is ready to profile"
-            if ready
-            else f"{name} is not ready: fix the above (or rerun with --install)"
-        )
-    if not ready:
+        _print_check(checked)
+    if not checked.ready:
         raise typer.Exit(1)
+
+
+def _print_check(checked: DeviceCheck) -> None:
+    """The check as a table on stdout, then each problem with its fix on stderr."""
+    name, report = checked.device, checked.report
+    table = Table(show_header=False, title=f"Device {name}", title_justify="left")
+    table.add_column("what", style="bold")
+    table.add_column("value", overflow="fold")
+    for label, value in _report_rows(report):
+        table.add_row(label, str(value))
+    out.print(table)
+    for p in checked.problems:
+        warn(f"{p['what']}; fix: {p['fix']}")
+    if checked.installed:
+        note(f"installed {', '.join(checked.installed)}")
+    note(
+        f"{name} is ready to profile"
+        if checked.ready
+        else f"{name} is not ready: fix the above (or rerun with --install)"
+    )
+
+
+def _report_rows(report: dict[str, Any]) -> list[tuple[str, Any]]:
+    meters = (
+        ", ".join(
+            f"{m['meter']}{'' if m.get('readable') else ' (not readable)'}"
+            for m in report.get("energy_meters", [])
+        )
+        or "none found"
+    )
+    frequency = report.get("frequency_mhz")
+    temperature = report.get("temperature_c")
+    return [
+        ("python", f"{report.get('python')} ({report.get('python_executable')})"),
+        ("numpy", report.get("numpy") or "missing"),
+        ("onnxruntime", report.get("onnxruntime") or "missing"),
+        ("cpu", f"{report.get('cpu_model')}, {report.get('cores')} cores, {report.get('machine')}"),
+        ("governor", report.get("governor") or "unknown"),
+        ("frequency", f"{frequency:.0f} MHz" if frequency else "unknown"),
+        ("temperature", f"{temperature:.1f} °C" if temperature is not None else "unknown"),
+        ("energy meters", meters),
+        ("free disk", f"{report.get('disk_free_mb')} MB in {report.get('disk_checked')}"),
+    ]
