@@ -201,11 +201,12 @@ def _checked_shapes(value: Any) -> dict[str, tuple[int, ...]]:
         if not isinstance(input_name, str) or not ok:
             raise ParameterError(
                 "shapes",
-                f"[{input_name!r}] must be a non-empty sequence of ints >= 1, got {dims!r}",
+                f"must give each input a non-empty sequence of ints >= 1; "
+                f"{input_name!r} has {dims!r}",
             )
         shapes[input_name] = tuple(int(d) for d in dims)
     return shapes
 
 
 def _positive_int(value: Any) -> bool:
-    return isinstance(value, Integral) and not isinstance(value, bool) and value >= 1
+    return isinstance(value, Integral) and not isinstance(value, bool) and int(value) >= 1
