@@ -1,19 +1,23 @@
-"""Predictor artifacts: a directory of open-format files, checked when loaded.
+"""Predictor artifacts: one directory format for every kind, checked when loaded.
 
-A predictor directory holds its model files (LightGBM's text format, written by
-``Booster.save_model``; a transfer predictor adds its base predictor as a nested
-directory ``base/``) and ``meta.json``, written last: the format and its version, the
-kind of predictor, space, metric, device and fingerprint, feature names, the hash and
-size of the training set, metrics on the validation split, library versions, the
-SHA-256 of every model file and the numbers the predictor needs besides its files.
-Nothing is pickled.
+A predictor directory holds the kind's model files (open formats only: LightGBM's text
+format written by ``Booster.save_model``, JSON; a transfer predictor adds its base
+predictor as a nested directory ``base/``) and ``meta.json``, written last: the format
+and its version, the ``kind`` of predictor, space (``null`` for a kernel predictor
+without one), metric, device and fingerprint, feature names, the hash and size of the
+training set, metrics on data held out from training, library versions, the SHA-256 of
+every model file and the kind's own numbers (``state``). Nothing is pickled.
 
-:func:`load_predictor` refuses, with an :class:`~hwnas.predictors.errors.ArtifactError`
-that says what to do, a directory that is incomplete (no ``meta.json``, a missing
-model file) or was not written by hwnas, and unless ``force=True`` also one that does
+:func:`load_predictor` dispatches on ``kind`` through the registry
+(``hwnas.predictors.registry``), so this module names no predictor class. It refuses,
+with an :class:`~hwnas.predictors.errors.ArtifactError` that says what to do, a
+directory that is incomplete (no ``meta.json``, a missing model file), was not written
+by hwnas or holds a kind nothing registers, and unless ``force=True`` also one that does
 not match: another major format version, a model file whose hash changed, another
-space, device or fingerprint than asked for, or feature names that differ from what
-the space gives now. Forced loads record what they overrode in ``load_warnings_``.
+space, device or fingerprint than asked for, or what the kind checks itself (feature
+names that differ from what the space gives now). Forced loads record what they
+overrode in ``load_warnings_``. Directories that a kind wrote in an older format of its
+own (kernel predictors before this format) are read by that kind (``legacy_formats``).
 """
 
 from __future__ import annotations
@@ -29,15 +33,18 @@ from pathlib import Path
 from typing import Any
 
 from hwnas.predictors.base import Predictor, resolve_space
-from hwnas.predictors.errors import ArtifactError
-from hwnas.predictors.features import LUT_FEATURE, feature_set
+from hwnas.predictors.errors import ArtifactError, UnknownKindError
 from hwnas.predictors.metrics import json_ready
+from hwnas.predictors.registry import class_for_legacy_format, predictor_class
 from hwnas.spaces import SearchSpace
 
 FORMAT = "hwnas-predictor"
 #: ``major.minor``: a new major version cannot be read by older code (nor the reverse).
 FORMAT_VERSION = "1.0"
 META = "meta.json"
+#: Fields every ``meta.json`` of this format has.
+REQUIRED = ("format_version", "kind", "space", "metric", "feature_names", "files", "state")
+_FORCE_HINT = " (or pass force=True / --force to load it anyway)"
 
 
 def _major(version: object) -> int | None:
@@ -53,7 +60,7 @@ def _sha256(path: Path) -> str:
 
 def _versions() -> dict[str, str]:
     found = {"python": platform.python_version()}
-    for package in ("hwnas", "lightgbm", "numpy", "scipy"):
+    for package in ("hwnas", "lightgbm", "numpy", "scipy", "onnx"):
         try:
             found[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
@@ -61,58 +68,63 @@ def _versions() -> dict[str, str]:
     return found
 
 
-def _kinds() -> dict[str, type[Predictor]]:
-    from hwnas.predictors.lgbm import LightGBMPredictor
-    from hwnas.predictors.transfer import TransferPredictor
-
-    return {cls.kind: cls for cls in (LightGBMPredictor, TransferPredictor)}
-
-
-def save_predictor(predictor: Predictor, path: str | os.PathLike[str]) -> Path:
-    """Write a fitted ``predictor`` to the directory ``path`` (created if needed).
-
-    An existing predictor directory is overwritten; any other non-empty directory is
-    refused, so that a typo in ``-o`` cannot mix a model into unrelated files.
-    """
-    predictor.check_is_fitted()
-    directory = Path(path)
+def _check_target(directory: Path, *, overwrite: bool) -> None:
     if directory.exists() and not directory.is_dir():
         raise ArtifactError(
             f"cannot write the predictor to {directory}: it is a file; pass a directory"
         )
-    if directory.is_dir() and any(directory.iterdir()) and not (directory / META).exists():
+    busy = directory.is_dir() and any(directory.iterdir())
+    if busy and not overwrite and not (directory / META).exists():
         raise ArtifactError(
             f"{directory} exists and is not a predictor directory (it has no {META}); pass "
             f"a new or empty directory"
         )
+
+
+def _meta(predictor: Predictor, directory: Path, names: list[str]) -> dict[str, Any]:
+    origin, space = predictor.origin_, predictor.space
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "kind": predictor.kind,
+        "space": None if space is None else space.name,
+        "space_identity": None if space is None else space.identity(),
+        "metric": predictor.metric,
+        "device": origin.device,
+        "fingerprint": origin.fingerprint,
+        "origin": origin.to_dict(),
+        "feature_names": list(predictor.feature_names_),
+        "training_set": {
+            "hash": predictor.training_hash_,
+            "n": predictor.n_train_,
+            "source": origin.source,
+        },
+        "validation": json_ready(predictor.validation_),
+        "versions": _versions(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "files": {name: _sha256(directory / name) for name in names},
+        "state": predictor._state(),
+    }
+
+
+def save_predictor(
+    predictor: Predictor, path: str | os.PathLike[str], *, overwrite: bool = False
+) -> Path:
+    """Write a fitted ``predictor`` of any kind to the directory ``path`` (created if
+    needed) and return it; ``meta.json`` is written last, atomically.
+
+    An existing predictor directory is overwritten; any other non-empty directory is
+    refused (so that a typo in ``-o`` cannot mix a model into unrelated files) unless
+    ``overwrite``. Raises ``NotFittedError`` or ``ArtifactError``.
+    """
+    predictor.check_is_fitted()
+    directory = Path(path)
+    _check_target(directory, overwrite=overwrite)
     try:
         directory.mkdir(parents=True, exist_ok=True)
         (directory / META).unlink(missing_ok=True)  # no stale meta beside new files
         names = predictor._write_files(directory)
-        origin = predictor.origin_
-        meta: dict[str, Any] = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "kind": predictor.kind,
-            "space": predictor.space.name,
-            "space_identity": predictor.space.identity(),
-            "metric": predictor.metric,
-            "device": origin.device,
-            "fingerprint": origin.fingerprint,
-            "origin": origin.to_dict(),
-            "feature_names": list(predictor.feature_names_),
-            "training_set": {
-                "hash": predictor.training_hash_,
-                "n": predictor.n_train_,
-                "source": origin.source,
-            },
-            "validation": json_ready(predictor.validation_),
-            "versions": _versions(),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "files": {name: _sha256(directory / name) for name in names},
-            "state": predictor._state(),
-        }
-        text = json.dumps(meta, indent=2, allow_nan=False) + "\n"
+        text = json.dumps(_meta(predictor, directory, names), indent=2, allow_nan=False) + "\n"
         partial = directory / f".{META}.partial"
         partial.write_text(text, encoding="utf-8")
         os.replace(partial, directory / META)
@@ -124,13 +136,12 @@ def save_predictor(predictor: Predictor, path: str | os.PathLike[str]) -> Path:
     return directory
 
 
-def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The ``meta.json`` of a predictor directory, checked to be one of ours (not forceable)."""
-    directory = Path(path)
+def _read_json(directory: Path) -> Any:
+    """The parsed ``meta.json`` of ``directory``, whatever its format."""
     if not directory.exists():
         raise ArtifactError(
-            f"there is no predictor at {directory}; train one with `hwnas predictor train "
-            f"... -o {directory}`"
+            f"there is no predictor at {directory} (it does not exist); train one with "
+            f"`hwnas predictor train ... -o {directory}`"
         )
     if not directory.is_dir():
         raise ArtifactError(f"{directory} is a file; a predictor is a directory with {META}")
@@ -141,20 +152,137 @@ def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"interrupted?); train it again with `hwnas predictor train ... -o {directory}`"
         )
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ArtifactError(
             f"{meta_path} is not valid JSON ({exc}); retrain the predictor"
         ) from None
+
+
+def _check_ours(meta: Any, meta_path: Path) -> dict[str, Any]:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ArtifactError(
             f"{meta_path} was not written by hwnas (its format is not {FORMAT!r}); point to "
             f"a directory made by `hwnas predictor train`"
         )
-    for key in ("format_version", "kind", "space", "metric", "feature_names", "files", "state"):
+    for key in REQUIRED:
         if key not in meta:
             raise ArtifactError(f"{meta_path} lacks the field {key!r}; retrain the predictor")
+    if not isinstance(meta["files"], Mapping):
+        raise ArtifactError(f"{meta_path} has a malformed 'files' field; retrain the predictor")
     return meta
+
+
+def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The ``meta.json`` of a predictor directory, checked to be one of ours (not forceable)."""
+    directory = Path(path)
+    return _check_ours(_read_json(directory), directory / META)
+
+
+class _Checks:
+    """Collects what does not match: raised at once, or kept as warnings under ``force``."""
+
+    def __init__(self, force: bool) -> None:
+        self.force = force
+        self.overridden: list[str] = []
+
+    def refuse(self, message: str, *, forceable: bool = True) -> None:
+        if self.force and forceable:
+            self.overridden.append(message)
+            return
+        raise ArtifactError(message + (_FORCE_HINT if forceable else ""))
+
+
+def _check_version(meta: Mapping[str, Any], directory: Path, checks: _Checks) -> None:
+    version, ours = meta["format_version"], _major(FORMAT_VERSION)
+    if _major(version) != ours:
+        checks.refuse(
+            f"{directory} has predictor format {version!r}, but this hwnas reads major "
+            f"version {ours} of the format and cannot read format version {version}; retrain "
+            f"it with this hwnas"
+        )
+
+
+def _check_files(meta: Mapping[str, Any], directory: Path, checks: _Checks) -> None:
+    for name, digest in meta["files"].items():
+        file = directory / name
+        if not file.is_file():
+            checks.refuse(
+                f"{directory} lacks its model file {name}; copy the whole directory or "
+                f"retrain the predictor",
+                forceable=False,
+            )
+        elif _sha256(file) != digest:
+            checks.refuse(
+                f"{file} changed since it was written: it does not match the hash in {META} "
+                f"(edited or corrupted). Retrain the predictor"
+            )
+
+
+def _check_space(
+    cls: type[Predictor],
+    meta: Mapping[str, Any],
+    space: SearchSpace | str | None,
+    directory: Path,
+    checks: _Checks,
+) -> SearchSpace | None:
+    """The space to restore with: the one asked for (refused if the predictor learnt
+    another), else the one saved (None for a predictor of any model saved without one)."""
+    saved = meta["space"]
+    if space is None:
+        return None if saved is None else resolve_space(str(saved))
+    wanted = resolve_space(space)
+    if cls.space_bound and wanted.name != saved:
+        checks.refuse(
+            f"{directory} predicts architectures of space {saved!r}, not "
+            f"{wanted.name!r}; use a predictor trained on {wanted.name!r}"
+        )
+    return wanted
+
+
+def _check_origin(
+    meta: Mapping[str, Any],
+    directory: Path,
+    device: str | None,
+    fingerprint: str | None,
+    checks: _Checks,
+) -> None:
+    if device is not None and meta.get("device") != device:
+        checks.refuse(
+            f"{directory} was trained on device {meta.get('device')!r}, not {device!r}; use "
+            f"a predictor trained on {device!r}"
+        )
+    if fingerprint is not None and not str(meta.get("fingerprint") or "").startswith(fingerprint):
+        checks.refuse(
+            f"{directory} was trained on measurements with fingerprint "
+            f"{meta.get('fingerprint')!r}, not {fingerprint!r}: the device, runtime or "
+            f"threads differ. Retrain it on measurements with this fingerprint"
+        )
+
+
+def _kind_class(meta: Mapping[str, Any], directory: Path) -> type[Predictor]:
+    try:
+        return predictor_class(str(meta["kind"]))
+    except UnknownKindError as exc:
+        raise ArtifactError(
+            f"{directory} holds a predictor of kind {meta['kind']!r}, which this hwnas cannot "
+            f"load: {exc.message}"
+        ) from None
+
+
+def _load_legacy(
+    directory: Path, meta: Any, *, space: SearchSpace | str | None, **checks: Any
+) -> Predictor | None:
+    """A predictor from a directory in a kind's older format of its own, or None."""
+    fmt = meta.get("format") if isinstance(meta, dict) else None
+    cls = class_for_legacy_format(fmt) if isinstance(fmt, str) and fmt != FORMAT else None
+    if cls is None:
+        return None
+    wanted = None if space is None else resolve_space(space)
+    predictor = cls._load_legacy(directory, meta, space=wanted, **checks)
+    if not hasattr(predictor, "load_warnings_"):
+        predictor.load_warnings_ = []
+    return predictor
 
 
 def load_predictor(
@@ -165,100 +293,38 @@ def load_predictor(
     fingerprint: str | None = None,
     force: bool = False,
 ) -> Predictor:
-    """The predictor saved in ``path``, checked against what the caller expects.
+    """The predictor saved in the directory ``path``, of whichever registered kind,
+    checked against what the caller expects.
 
     ``space`` (default: the one in ``meta.json``), ``device`` and ``fingerprint`` (a
     hash or its start) are what the caller will use it for; ``None`` skips that check.
+    A kernel predictor predicts any model: ``space`` lets it take that space's
+    architecture strings. Raises ``ArtifactError`` (see the module docstring).
     """
     directory = Path(path)
-    meta = read_meta(directory)
-    overridden: list[str] = []
-
-    def refuse(message: str, *, forceable: bool = True) -> None:
-        if force and forceable:
-            overridden.append(message)
-            return
-        hint = " (or pass force=True / --force to load it anyway)" if forceable else ""
-        raise ArtifactError(message + hint)
-
-    major, ours = _major(meta["format_version"]), _major(FORMAT_VERSION)
-    if major != ours:
-        refuse(
-            f"{directory} has predictor format {meta['format_version']!r}, but this hwnas "
-            f"reads major version {ours}; retrain it with this hwnas"
-        )
-    kinds = _kinds()
-    if meta["kind"] not in kinds:
-        refuse(
-            f"{directory} holds a predictor of unknown kind {meta['kind']!r}; known: "
-            f"{', '.join(sorted(kinds))}",
-            forceable=False,
-        )
-    files = meta["files"]
-    if not isinstance(files, Mapping):
-        refuse(
-            f"{directory / META} has a malformed 'files' field; retrain the predictor",
-            forceable=False,
-        )
-    for name, digest in files.items():
-        file = directory / name
-        if not file.is_file():
-            refuse(
-                f"{directory} lacks its model file {name}; copy the whole directory or "
-                f"retrain the predictor",
-                forceable=False,
-            )
-        elif _sha256(file) != digest:
-            refuse(
-                f"{file} changed since it was written (its SHA-256 differs from {META}); it "
-                f"was edited or corrupted. Retrain the predictor"
-            )
-    if space is not None:
-        wanted = resolve_space(space)
-        if wanted.name != meta["space"]:
-            refuse(
-                f"{directory} predicts architectures of space {meta['space']!r}, not "
-                f"{wanted.name!r}; use a predictor trained on {wanted.name!r}"
-            )
-    else:
-        wanted = resolve_space(meta["space"])
-    names = feature_set(wanted).names
-    if isinstance(meta["state"], Mapping) and meta["state"].get("block_table"):
-        names = [*names, LUT_FEATURE]
-    if list(meta["feature_names"]) != names:
-        same_width = len(meta["feature_names"]) == len(names)
-        refuse(
-            f"the features of space {wanted.name!r} changed since {directory} was trained "
-            f"({len(meta['feature_names'])} saved, {len(names)} now"
-            f"{_first_difference(meta['feature_names'], names)}); retrain the predictor",
-            forceable=same_width,
-        )
-    if device is not None and meta.get("device") != device:
-        refuse(
-            f"{directory} was trained on device {meta.get('device')!r}, not {device!r}; use "
-            f"a predictor trained on {device!r}"
-        )
-    if fingerprint is not None and not str(meta.get("fingerprint") or "").startswith(fingerprint):
-        refuse(
-            f"{directory} was trained on measurements with fingerprint "
-            f"{meta.get('fingerprint')!r}, not {fingerprint!r}: the device, runtime or "
-            f"threads differ. Retrain it on measurements with this fingerprint"
-        )
+    raw = _read_json(directory)
+    legacy = _load_legacy(
+        directory, raw, space=space, device=device, fingerprint=fingerprint, force=force
+    )
+    if legacy is not None:
+        return legacy
+    meta = _check_ours(raw, directory / META)
+    checks = _Checks(force)
+    _check_version(meta, directory, checks)
+    cls = _kind_class(meta, directory)
+    _check_files(meta, directory, checks)
+    wanted = _check_space(cls, meta, space, directory, checks)
+    for message, forceable in cls._artifact_problems(meta, wanted, directory):
+        checks.refuse(message, forceable=forceable)
+    _check_origin(meta, directory, device, fingerprint, checks)
     try:
-        predictor = kinds[meta["kind"]]._restore(wanted, meta, directory, force=force)
-    except (KeyError, TypeError, ValueError) as exc:
+        predictor = cls._restore(wanted, meta, directory, force=force)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ArtifactError(
             f"{directory / META} is malformed ({type(exc).__name__}: {exc}); retrain the predictor"
         ) from None
-    predictor.load_warnings_ = overridden
+    predictor.load_warnings_ = checks.overridden
     return predictor
 
 
-def _first_difference(saved: list[str], now: list[str]) -> str:
-    for i, (a, b) in enumerate(zip(saved, now, strict=False)):
-        if a != b:
-            return f"; column {i} was {a!r} and is {b!r}"
-    return ""
-
-
-__all__ = ["FORMAT", "FORMAT_VERSION", "load_predictor", "read_meta", "save_predictor"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "META", "load_predictor", "read_meta", "save_predictor"]

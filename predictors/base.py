@@ -1,11 +1,18 @@
-"""The predictor interface: learn one metric of one space's architectures on one device.
+"""The predictor interface: every kind of predictor (LightGBM, transfer, lookup table,
+kernel-level, a third party's) is a :class:`Predictor`.
 
 scikit-learn's conventions: keyword-only constructor arguments that are only stored
-(and checked, with a ``ValueError`` naming the parameter); ``fit`` returns ``self``;
-everything learned ends in ``_``; using a predictor before ``fit`` raises
-:class:`~hwnas.predictors.errors.NotFittedError`. Subclasses implement ``fit``,
-``predict_batch``, ``predict_interval_batch`` and the artifact hooks; strings, integer
-encodings and intervals are handled here once.
+(and checked, with a ``ValueError`` naming the parameter: a
+:class:`~hwnas.errors.ParameterError`); ``fit`` returns ``self``; everything learned
+ends in ``_``; using a predictor before ``fit`` raises
+:class:`~hwnas.predictors.errors.NotFittedError`.
+
+:class:`Predictor` is the interface (``fit``, ``predict``, ``predict_interval``,
+``save``, ``metric``, ``space``) with the artifact hooks that
+``hwnas.predictors.artifacts`` calls; :class:`FeaturePredictor` is the base of the
+predictors that learn from a space's feature vectors (LightGBM, transfer): they
+implement ``predict_batch`` and ``predict_interval_batch``, and strings, integer
+encodings and intervals are handled there once.
 """
 
 from __future__ import annotations
@@ -20,8 +27,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from hwnas.predictors.errors import NotFittedError
-from hwnas.predictors.features import FeatureSet, feature_set
+from hwnas.errors import ParameterError
+from hwnas.predictors.errors import ArtifactError, NotFittedError, PredictorError
+from hwnas.predictors.features import LUT_FEATURE, FeatureSet, feature_set
 from hwnas.spaces import SearchSpace, get_space
 from hwnas.tables import METRICS
 
@@ -41,6 +49,8 @@ class Origin:
     source: str | None = None
     runtime: dict[str, Any] = field(default_factory=dict)
     statistic: str | None = None
+    #: Rows read from the source before repeated architectures were folded into one.
+    rows: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -54,12 +64,14 @@ class Origin:
             source=data.get("source"),
             runtime=dict(data.get("runtime") or {}),
             statistic=data.get("statistic"),
+            rows=None if data.get("rows") is None else int(data["rows"]),
         )
 
 
 @dataclass(frozen=True)
 class Interval:
-    """Point predictions with the low and high ends of their intervals (same shapes)."""
+    """Point predictions with the low and high ends of their intervals (same shapes,
+    ``low <= value <= high``)."""
 
     value: np.ndarray
     low: np.ndarray
@@ -72,12 +84,13 @@ def resolve_space(space: SearchSpace | str) -> SearchSpace:
         return space
     if isinstance(space, str):
         return get_space(space)
-    raise ValueError(f"space must be a SearchSpace or a space name, got {space!r}")
+    raise ParameterError("space", f"must be a SearchSpace or a space name, got {space!r}")
 
 
 def check_metric(metric: str) -> str:
+    """``metric`` if it is one of the metrics a measurement has; ``ParameterError``."""
     if metric not in METRICS:
-        raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+        raise ParameterError("metric", f"must be one of {', '.join(METRICS)}, got {metric!r}")
     return metric
 
 
@@ -96,27 +109,55 @@ def check_training_data(
 ) -> tuple[list[str], np.ndarray]:
     """``archs`` as a list and ``y`` as float64, checked: same length, finite, >= 0."""
     if isinstance(archs, str):
-        raise ValueError("archs must be a sequence of architecture strings, got one string")
+        raise ParameterError("archs", "must be a sequence of architecture strings, got one string")
     arch_list = list(archs)
     values = np.asarray(y, dtype=np.float64).ravel()
     if len(arch_list) != values.size:
-        raise ValueError(
-            f"archs and y must have the same length, got {len(arch_list)} and {values.size}"
+        raise ParameterError(
+            "archs", f"and y must have the same length, got {len(arch_list)} and {values.size}"
         )
     if values.size < min_rows:
         raise ValueError(f"need at least {min_rows} training rows, got {values.size}")
     if not np.all(np.isfinite(values)) or np.any(values < 0):
-        raise ValueError("y must hold finite values >= 0")
+        raise ParameterError("y", "must hold finite values >= 0")
     return arch_list, values
 
 
 class Predictor(abc.ABC):
-    """Predicts ``metric`` of architectures of ``space`` on one device."""
+    """Predicts ``metric`` of models on one device: the interface every kind implements.
 
-    #: The artifact ``kind`` of this class (see ``hwnas.predictors.artifacts``).
+    - ``fit(...)`` learns and returns ``self``. What it learns from depends on the kind:
+      measured architectures (``fit(archs, y)``: LightGBM, transfer), block statistics
+      and whole networks to calibrate on (lookup table), measured kernels (kernel).
+    - ``predict(archs)`` gives one float64 value per input, in the unit of ``metric``;
+      inputs are architecture strings of ``space`` (a kernel predictor also takes ONNX
+      models). ``predict_interval(archs)`` adds the low and high ends of an interval
+      around each (``low <= value <= high``); ``interval_share`` is its nominal
+      coverage where the kind calibrates one (``None`` otherwise).
+    - ``save(dir)`` writes a predictor directory (``hwnas.predictors.artifacts``) that
+      ``hwnas.load_predictor(dir)`` reads back with identical predictions.
+    - ``metric`` (``latency_ms``, ``peak_memory_mb`` or ``energy_mj``), ``space`` (a
+      :class:`~hwnas.spaces.SearchSpace`; ``None`` for a kernel predictor given none)
+      and ``kind`` (the registered name, see ``hwnas.predictors.registry``).
+    - Fitted state ends in ``_``; every kind sets ``origin_`` (where its data came
+      from), ``training_hash_``, ``n_train_``, ``validation_`` (scores on data held out
+      from training, possibly empty) and ``feature_names_`` (its input columns, possibly
+      empty). Using a predictor before ``fit`` raises :class:`NotFittedError`.
+    """
+
+    #: The artifact ``kind`` of this class (set by ``register_predictor``).
     kind: ClassVar[str]
+    #: ``format`` values of older, kind-specific ``meta.json`` files this class still
+    #: reads (through ``_load_legacy``).
+    legacy_formats: ClassVar[tuple[str, ...]] = ()
+    #: True when the predictor learnt one space's architectures, so loading it for
+    #: another space is refused; False when it predicts any model (``space`` then only
+    #: says which architecture strings ``predict`` accepts).
+    space_bound: ClassVar[bool] = True
+    #: How to fit this kind, for the message of :class:`NotFittedError`.
+    fit_hint: ClassVar[str] = "fit(archs, y)"
 
-    space: SearchSpace
+    space: SearchSpace | None
     metric: str
     # Set by fit (or loading) in every implementation:
     feature_names_: list[str]
@@ -130,24 +171,22 @@ class Predictor(abc.ABC):
     # -- what a predictor must do --------------------------------------------------------
 
     @abc.abstractmethod
-    def fit(
-        self, archs: Sequence[str], y: Sequence[float] | np.ndarray, *, origin: Origin | None = None
-    ) -> Predictor:
-        """Learn from measured values ``y`` of ``archs``; return ``self``."""
+    def fit(self, *args: Any, **kwargs: Any) -> Predictor:
+        """Learn from training data (the kind says which); return ``self``."""
 
     @abc.abstractmethod
-    def predict_batch(self, features: np.ndarray) -> np.ndarray:
-        """Point predictions for a feature matrix (columns ``feature_names_``)."""
+    def predict(self, archs: Sequence[Any]) -> np.ndarray:
+        """One prediction of ``metric`` per input, float64, shape ``(len(archs),)``."""
 
     @abc.abstractmethod
-    def predict_interval_batch(self, features: np.ndarray) -> Interval:
-        """Point predictions with intervals for a feature matrix."""
+    def predict_interval(self, archs: Sequence[Any]) -> Interval:
+        """``predict(archs)`` with the low and high ends of an interval around each."""
 
     @abc.abstractmethod
     def _fitted_attributes(self) -> tuple[str, ...]:
         """Names of the attributes ``fit`` sets (each ends in ``_``)."""
 
-    # -- artifact hooks, used by hwnas.predictors.artifacts ------------------------------------
+    # -- artifact hooks, used by hwnas.predictors.artifacts ------------------------------
 
     @abc.abstractmethod
     def _state(self) -> dict[str, Any]:
@@ -160,18 +199,137 @@ class Predictor(abc.ABC):
     @classmethod
     @abc.abstractmethod
     def _restore(
-        cls, space: SearchSpace, meta: Mapping[str, Any], directory: Path, *, force: bool = False
+        cls,
+        space: SearchSpace | None,
+        meta: Mapping[str, Any],
+        directory: Path,
+        *,
+        force: bool = False,
     ) -> Predictor:
         """A fitted predictor from a checked ``meta.json`` and its directory (``force`` is
-        passed on to nested artifacts)."""
+        passed on to nested artifacts). ``space`` is the one asked for or saved."""
+
+    @classmethod
+    def _artifact_problems(
+        cls, meta: Mapping[str, Any], space: SearchSpace | None, directory: Path
+    ) -> list[tuple[str, bool]]:
+        """What does not match between ``meta.json`` and this hwnas (for example feature
+        names that changed), as (message, can ``force`` override it) pairs; none here."""
+        return []
+
+    @classmethod
+    def _load_legacy(
+        cls,
+        directory: Path,
+        meta: Mapping[str, Any],
+        *,
+        space: SearchSpace | None,
+        device: str | None,
+        fingerprint: str | None,
+        force: bool,
+    ) -> Predictor:
+        """A predictor from a directory in one of ``legacy_formats`` (checked here)."""
+        raise NotImplementedError(f"{cls.__name__} reads no older format")
+
+    # -- shared behaviour ----------------------------------------------------------------
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write this predictor to the directory ``path`` (see ``hwnas.predictors.artifacts``)."""
+        """Write this predictor to the directory ``path`` (see ``hwnas.predictors.artifacts``)
+        and return it; ``hwnas.load_predictor(path)`` gives back identical predictions."""
         from hwnas.predictors.artifacts import save_predictor
 
         return save_predictor(self, path)
 
-    # -- shared behaviour ----------------------------------------------------------------
+    @property
+    def interval_share(self) -> float | None:
+        """Nominal share of measurements inside ``predict_interval`` (None: not calibrated)."""
+        return None
+
+    def is_fitted(self) -> bool:
+        return all(hasattr(self, name) for name in self._fitted_attributes())
+
+    def check_is_fitted(self) -> None:
+        """Raise :class:`NotFittedError` unless ``fit`` (or loading) happened."""
+        if not self.is_fitted():
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet; call {self.fit_hint} or load "
+                f"a trained one with hwnas.load_predictor(DIR)"
+            )
+
+    def predict_encodings(self, genes: np.ndarray | Sequence[Sequence[int]]) -> np.ndarray:
+        """Point predictions for integer encodings of ``space``, shape (n, genes): each row
+        is decoded (``InvalidArchError`` if it is not an architecture) and predicted."""
+        self.check_is_fitted()
+        if self.space is None:
+            raise PredictorError(
+                f"this {type(self).__name__} has no space, so it cannot decode encodings; "
+                f"load it with hwnas.load_predictor(DIR, space=NAME)"
+            )
+        space = self.space
+        return self.predict([space.decode(row) for row in np.asarray(genes)])
+
+
+class FeaturePredictor(Predictor):
+    """A predictor of one space's architectures from their feature vectors
+    (``hwnas.predictors.features``): the base of LightGBM and transfer predictors.
+
+    Subclasses implement ``fit(archs, y, *, origin=None)``, ``predict_batch`` and
+    ``predict_interval_batch`` on feature matrices and the artifact hooks; strings and
+    integer encodings become features here once.
+    """
+
+    space: SearchSpace
+
+    @abc.abstractmethod
+    def fit(
+        self, archs: Sequence[str], y: Sequence[float] | np.ndarray, *, origin: Origin | None = None
+    ) -> FeaturePredictor:
+        """Learn from measured values ``y`` of ``archs``; return ``self``."""
+
+    @abc.abstractmethod
+    def predict_batch(self, features: np.ndarray) -> np.ndarray:
+        """Point predictions for a feature matrix (columns ``feature_names_``)."""
+
+    @abc.abstractmethod
+    def predict_interval_batch(self, features: np.ndarray) -> Interval:
+        """Point predictions with intervals for a feature matrix."""
+
+    @property
+    def interval_share(self) -> float | None:
+        """The nominal coverage of the interval: the share between its two quantiles."""
+        quantiles = getattr(self, "quantiles", None)
+        return None if quantiles is None else quantiles[1] - quantiles[0]
+
+    @classmethod
+    def _artifact_problems(
+        cls, meta: Mapping[str, Any], space: SearchSpace | None, directory: Path
+    ) -> list[tuple[str, bool]]:
+        """Feature names saved that differ from what ``space`` gives now (forceable when
+        only names changed, not the number of columns)."""
+        if space is None:
+            return []
+        names = feature_set(space).names
+        if isinstance(meta["state"], Mapping) and meta["state"].get("block_table"):
+            names = [*names, LUT_FEATURE]
+        saved = list(meta["feature_names"])
+        if saved == names:
+            return []
+        message = (
+            f"the features of space {space.name!r} changed since {directory} was trained "
+            f"({len(saved)} saved, {len(names)} now{_first_difference(saved, names)}); "
+            f"retrain the predictor"
+        )
+        return [(message, len(saved) == len(names))]
+
+    @staticmethod
+    def _saved_space(space: SearchSpace | None, directory: Path) -> SearchSpace:
+        """The space ``_restore`` got, which a predictor of features cannot do without."""
+        if space is None:
+            raise ArtifactError(
+                f"{directory / 'meta.json'} names no space, but a predictor of features "
+                f"needs one; retrain the predictor"
+            )
+        return space
 
     @property
     def features(self) -> FeatureSet:
@@ -188,17 +346,6 @@ class Predictor(abc.ABC):
             self._features = found
         return found
 
-    def is_fitted(self) -> bool:
-        return all(hasattr(self, name) for name in self._fitted_attributes())
-
-    def check_is_fitted(self) -> None:
-        """Raise :class:`NotFittedError` unless ``fit`` (or loading) happened."""
-        if not self.is_fitted():
-            raise NotFittedError(
-                f"this {type(self).__name__} is not fitted yet; call fit(archs, y) or load "
-                f"a trained one with predictors.load_predictor(DIR)"
-            )
-
     def _check_features(self, features: np.ndarray) -> np.ndarray:
         self.check_is_fitted()
         x = np.asarray(features, dtype=np.float64)
@@ -206,9 +353,10 @@ class Predictor(abc.ABC):
             x = x[None, :]
         width = len(self.feature_names_)
         if x.ndim != 2 or x.shape[1] != width:
-            raise ValueError(
-                f"features must have shape (n, {width}) (columns feature_names_), got "
-                f"{np.asarray(features).shape}"
+            raise ParameterError(
+                "features",
+                f"must have shape (n, {width}) (columns feature_names_), got "
+                f"{np.asarray(features).shape}",
             )
         return x
 
@@ -249,3 +397,22 @@ class Predictor(abc.ABC):
     def _forget_table(self) -> None:
         """Drop the tabulated predictions (after a new fit)."""
         self.__dict__.pop("_table", None)
+
+
+def _first_difference(saved: list[str], now: list[str]) -> str:
+    for i, (a, b) in enumerate(zip(saved, now, strict=False)):
+        if a != b:
+            return f"; column {i} was {a!r} and is {b!r}"
+    return ""
+
+
+__all__ = [
+    "FeaturePredictor",
+    "Interval",
+    "Origin",
+    "Predictor",
+    "check_metric",
+    "check_training_data",
+    "resolve_space",
+    "training_hash",
+]

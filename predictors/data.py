@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hwnas.errors import DataError, UsageError
+from hwnas.errors import DataError, ParameterError, UsageError
 from hwnas.predictors.base import Origin, check_metric, resolve_space
 from hwnas.spaces import InvalidArchError, SearchSpace
 from hwnas.tables import read_table
@@ -159,7 +159,9 @@ def from_table(
         found_device = devices[0] if devices else None
     archs = check_archs(the_space, frame["arch"].tolist(), where, f"the table {source}")
     names, values = _aggregate(archs, frame[metric].to_numpy(dtype=np.float64))
-    origin = Origin(device=found_device, fingerprint=found_fp, source=f"table {source}")
+    origin = Origin(
+        device=found_device, fingerprint=found_fp, source=f"table {source}", rows=len(archs)
+    )
     return TrainingData(the_space.name, metric, names, values, origin, rows=len(archs))
 
 
@@ -229,61 +231,11 @@ def from_store(
             f"{the_space.name} --sample 200 --device {device}` or check --device and "
             f"--fingerprint"
         )
-    counts = Counter(s.measurement.fingerprint_hash for s in stored)
-    if len(counts) > 1:
-        details: dict[str, str] = {}
-        for s in stored:
-            fp = s.measurement.fingerprint
-            details.setdefault(
-                fp.hash, f", {fp.cpu_model}, {fp.threads} thread(s), {fp.execution_provider}"
-            )
-        raise DataError(
-            f"the measurements on device {device!r} come from {len(counts)} fingerprints: "
-            f"{_fingerprint_list(counts, details)}. Their numbers are not comparable; pass "
-            f"--fingerprint HASH to train on one"
-        )
-    with_value = [(s, v) for s in stored if (v := _metric_value(s, metric, statistic)) is not None]
-    if not with_value and statistic == "ratio":
-        raise DataError(
-            f"none of the {len(stored)} measurements on device {device!r} was timed with a "
-            f"reference model; measure with `hwnas profile ... --reference builtin`, or "
-            f"train on --statistic p50"
-        )
-    if not with_value:
-        raise DataError(
-            f"none of the {len(stored)} measurements on device {device!r} has a value of "
-            f"{metric}; measure it (for energy: pass --energy BACKEND to `hwnas profile`) or "
-            f"train another --metric"
-        )
+    _check_one_fingerprint(stored, device)
+    with_value = _values(stored, metric, statistic, device)
     runtime_extra: dict[str, Any] = {}
     if statistic == "ratio":
-        # Ratios become milliseconds at the reference's typical speed: the median over
-        # these measurements of its own median. The reference must be one model.
-        references = {
-            str(
-                s.measurement.settings["reference"].get("model_hash")
-                or s.measurement.settings["reference"]["model"]
-            )
-            for s, _ in with_value
-        }
-        if len(references) > 1:
-            raise DataError(
-                f"the measurements on device {device!r} were timed against "
-                f"{len(references)} reference models ({', '.join(sorted(references))}); "
-                f"their ratios are not comparable. Measure again with one --reference"
-            )
-        typical = float(
-            np.median(
-                [s.measurement.settings["reference"]["latency_ms"]["median"] for s, _ in with_value]
-            )
-        )
-        with_value = [(s, v * typical) for s, v in with_value]
-        first = with_value[0][0].measurement.settings["reference"]
-        runtime_extra = {
-            "reference_model": first["model"],
-            "reference_hash": first.get("model_hash"),
-            "reference_ms": typical,
-        }
+        with_value, runtime_extra = _ratios_in_ms(with_value, device)
     ids = [s.id for s, _ in with_value]
     archs = check_archs(
         the_space,
@@ -309,8 +261,151 @@ def from_store(
             **runtime_extra,
         },
         statistic=statistic if metric == "latency_ms" else None,
+        rows=len(archs),
     )
     return TrainingData(the_space.name, metric, names, values, origin, rows=len(archs))
 
 
-__all__ = ["TrainingData", "check_archs", "check_statistic", "from_store", "from_table"]
+def _check_one_fingerprint(stored: Sequence[StoredMeasurement], device: str) -> None:
+    """Refuse measurements of several fingerprints, listing them."""
+    counts = Counter(s.measurement.fingerprint_hash for s in stored)
+    if len(counts) <= 1:
+        return
+    details: dict[str, str] = {}
+    for s in stored:
+        fp = s.measurement.fingerprint
+        details.setdefault(
+            fp.hash, f", {fp.cpu_model}, {fp.threads} thread(s), {fp.execution_provider}"
+        )
+    raise DataError(
+        f"the measurements on device {device!r} come from {len(counts)} fingerprints: "
+        f"{_fingerprint_list(counts, details)}. Their numbers are not comparable; pass "
+        f"--fingerprint HASH to train on one"
+    )
+
+
+Valued = list[tuple["StoredMeasurement", float]]
+
+
+def _values(
+    stored: Sequence[StoredMeasurement], metric: str, statistic: str, device: str
+) -> Valued:
+    """The measurements that have a value of ``metric`` (``statistic``), with it."""
+    with_value = [(s, v) for s in stored if (v := _metric_value(s, metric, statistic)) is not None]
+    if not with_value and statistic == "ratio":
+        raise DataError(
+            f"none of the {len(stored)} measurements on device {device!r} was timed with a "
+            f"reference model; measure with `hwnas profile ... --reference builtin`, or "
+            f"train on --statistic p50"
+        )
+    if not with_value:
+        raise DataError(
+            f"none of the {len(stored)} measurements on device {device!r} has a value of "
+            f"{metric}; measure it (for energy: pass --energy BACKEND to `hwnas profile`) or "
+            f"train another --metric"
+        )
+    return with_value
+
+
+def _ratios_in_ms(with_value: Valued, device: str) -> tuple[Valued, dict[str, Any]]:
+    """Ratios become milliseconds at the reference's typical speed: the median over these
+    measurements of its own median. The reference must be one model. Also returns what
+    the origin's runtime records of the reference."""
+    references = {
+        str(
+            s.measurement.settings["reference"].get("model_hash")
+            or s.measurement.settings["reference"]["model"]
+        )
+        for s, _ in with_value
+    }
+    if len(references) > 1:
+        raise DataError(
+            f"the measurements on device {device!r} were timed against "
+            f"{len(references)} reference models ({', '.join(sorted(references))}); "
+            f"their ratios are not comparable. Measure again with one --reference"
+        )
+    typical = float(
+        np.median(
+            [s.measurement.settings["reference"]["latency_ms"]["median"] for s, _ in with_value]
+        )
+    )
+    first = with_value[0][0].measurement.settings["reference"]
+    runtime = {
+        "reference_model": first["model"],
+        "reference_hash": first.get("model_hash"),
+        "reference_ms": typical,
+    }
+    return [(s, v * typical) for s, v in with_value], runtime
+
+
+def check_source(
+    *, table: str | os.PathLike[str] | None, device: str | None, statistic: str
+) -> None:
+    """Refuse (``ParameterError``) a call that names no data source, or a table with a
+    statistic that only the store's distributions have."""
+    if table is None and device is None:
+        raise ParameterError(
+            "device",
+            "or table must say where the measurements are: device=NAME (the store) or table=FILE",
+        )
+    if table is not None and statistic != "p50":
+        raise ParameterError(
+            "statistic",
+            f"{statistic!r} needs the store (device= without table=): it keeps every "
+            f"measurement's distribution, a table has one value a row",
+        )
+
+
+def training_data(
+    *,
+    space: SearchSpace | str,
+    metric: str,
+    table: str | os.PathLike[str] | None = None,
+    device: str | None = None,
+    store: Store | str | os.PathLike[str] | None = None,
+    fingerprint: str | None = None,
+    statistic: str = "p50",
+) -> TrainingData:
+    """Measured values of ``metric`` per architecture of ``space``: from the measurement
+    ``table`` when given (``device`` and ``fingerprint`` then select its rows, see
+    :func:`from_table`), else from the store's measurements on ``device`` (see
+    :func:`from_store`). ``store`` is a :class:`~hwnas.store.Store`, or where to open one
+    (default: ``$HWNAS_STORE``, else ``./hwnas.db``); a store opened here is closed here.
+    Raises ``ParameterError`` when neither ``table`` nor ``device`` is given, and
+    ``DataError`` naming what is wrong with the data."""
+    check_source(table=table, device=device, statistic=statistic)
+    if table is not None:
+        return from_table(table, space=space, metric=metric, device=device, fingerprint=fingerprint)
+    assert device is not None  # check_source
+    from hwnas.store import Store, open_store
+
+    if isinstance(store, Store):
+        return from_store(
+            store,
+            space=space,
+            metric=metric,
+            device=device,
+            fingerprint=fingerprint,
+            statistic=statistic,
+        )
+    with open_store(store) as opened:
+        return from_store(
+            opened,
+            space=space,
+            metric=metric,
+            device=device,
+            fingerprint=fingerprint,
+            statistic=statistic,
+        )
+
+
+__all__ = [
+    "LATENCY_STATISTICS",
+    "TrainingData",
+    "check_archs",
+    "check_source",
+    "check_statistic",
+    "from_store",
+    "from_table",
+    "training_data",
+]

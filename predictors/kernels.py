@@ -35,40 +35,60 @@ feature maps) run slower there than predicted; the benchmark's MobileNetV2-like 
 come out 10-18% low for this reason. Fusions and layouts are onnxruntime's CPU
 provider's (see :mod:`hwnas.predictors.kernel_features`); other runtimes need other rules.
 
-The artifact is a directory: one LightGBM text model per residual regressor plus
-``meta.json`` (format version, device, fingerprint hash, kinds with their cost-model
-coefficients and cross-validated errors, feature names, overheads, versions, file
-hashes). Loading checks all of it and refuses a mismatch; nothing is pickled.
+The :class:`KernelPredictor` is a :class:`~hwnas.predictors.base.Predictor` (kind
+``kernel``) of ``latency_ms``. ``predict(models)`` takes ONNX models: paths (``str`` or
+``os.PathLike``) or ``onnx.ModelProto`` objects. Given a ``space`` (in the constructor,
+or ``hwnas.load_predictor(DIR, space=...)``), a ``str`` is instead an architecture
+string of that space, exported to ONNX through the export cache (``hwnas.export``) and
+predicted; paths are then given as ``pathlib.Path``. ``predict_interval`` widens each
+kernel's prediction by its model's cross-validated error (a rough band with no nominal
+coverage: ``interval_share`` is None).
+
+The artifact is the one predictor directory format (``hwnas.predictors.artifacts``):
+one LightGBM text model per residual regressor plus ``meta.json`` (kind ``kernel``,
+device, fingerprint hash, feature names, versions, file hashes; in ``state`` the kinds
+with their cost-model coefficients and cross-validated errors and the overheads).
+Loading checks all of it and refuses a mismatch; nothing is pickled. Directories that
+``hwnas kernels build`` wrote before (format ``hwnas-kernel-predictor``) still load.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import onnx
 
-from hwnas.predictors.errors import ArtifactError, NotFittedError, PredictorError
+from hwnas.errors import ParameterError
+from hwnas.predictors.base import Interval, Origin, Predictor, resolve_space, training_hash
+from hwnas.predictors.errors import ArtifactError, PredictorError
 from hwnas.predictors.kernel_features import FEATURE_NAMES, Kernel, kernel_features, split_kernels
 from hwnas.predictors.kernel_sampler import (
     OVERHEAD_KIND,
     REORDER_KIND,
     SAMPLED_KINDS,
     KernelSample,
+    config_string,
     main_kernel,
     reorder_kernel,
 )
+from hwnas.predictors.registry import register_predictor
+from hwnas.spaces import SearchSpace
 
 __all__ = ["FORMAT", "KernelPredictor", "estimate_overhead", "is_kernel_predictor", "split_kernels"]
 
+#: The format of kernel predictor directories before the one predictor format; still read.
 FORMAT = "hwnas-kernel-predictor"
 FORMAT_VERSION = 1
+#: What ``predict`` takes: an ONNX path or model, or an architecture string of ``space``.
+ModelLike = str | os.PathLike[str] | onnx.ModelProto
 GENERIC = "generic"
 #: Kind-agnostic features of the generic regressor (``other`` kernels, thin kinds).
 GENERIC_FEATURES = (
@@ -231,51 +251,72 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _versions() -> dict[str, str]:
-    from importlib import metadata
-
-    import lightgbm
-
-    try:
-        hwnas_version = metadata.version("hwnas")
-    except metadata.PackageNotFoundError:
-        hwnas_version = "unknown"
-    return {"hwnas": hwnas_version, "lightgbm": lightgbm.__version__, "onnx": onnx.__version__}
-
-
-class KernelPredictor:
+@register_predictor("kernel")
+class KernelPredictor(Predictor):
     """Per-kind cost models (with LightGBM residual regressors) on kernel features,
-    summed with overheads.
+    summed with overheads: a predictor of ``latency_ms`` of any ONNX model.
+
+    Keyword-only arguments: ``seed`` (cross-validation folds and LightGBM),
+    ``min_samples`` (fewer samples of a kind go to the generic model), ``rounds``
+    (boosting rounds of a residual regressor) and ``space`` (a space or its name whose
+    architecture strings ``predict`` then accepts; see the module docstring).
 
     ``fit`` returns self; fitted state ends in ``_``; using it unfitted raises
     :class:`~hwnas.predictors.errors.NotFittedError`.
     """
 
-    def __init__(self, *, seed: int = 0, min_samples: int = 8, rounds: int = 150) -> None:
+    kind: ClassVar[str] = "kernel"
+    legacy_formats: ClassVar[tuple[str, ...]] = (FORMAT,)
+    space_bound: ClassVar[bool] = False
+    fit_hint: ClassVar[str] = "fit(samples, device=..., fingerprint=...)"
+
+    models_: dict[str, tuple[np.ndarray, Any]]
+    training_: dict[str, dict[str, Any]]
+    device_: str
+    fingerprint_: str
+    overhead_model_ms_: float
+    overhead_kernel_ms_: float
+    profiler_node_ms_: float
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        min_samples: int = 8,
+        rounds: int = 150,
+        space: SearchSpace | str | None = None,
+    ) -> None:
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ParameterError("seed", f"must be an int >= 0, got {seed!r}")
         if min_samples < 2:
-            raise ValueError(f"min_samples must be >= 2, got {min_samples!r}")
+            raise ParameterError("min_samples", f"must be >= 2, got {min_samples!r}")
         if rounds < 1:
-            raise ValueError(f"rounds must be >= 1, got {rounds!r}")
+            raise ParameterError("rounds", f"must be >= 1, got {rounds!r}")
         self.seed, self.min_samples, self.rounds = seed, min_samples, rounds
+        self.space = None if space is None else resolve_space(space)
+        self.metric = "latency_ms"
+
+    def _fitted_attributes(self) -> tuple[str, ...]:
+        return ("models_", "overhead_model_ms_", "feature_names_")
 
     # -- training -----------------------------------------------------------------------
 
     def fit(
-        self, samples: Sequence[KernelSample], *, device: str, fingerprint: str
+        self,
+        samples: Sequence[KernelSample],
+        *,
+        device: str,
+        fingerprint: str,
+        origin: Origin | None = None,
     ) -> KernelPredictor:
         """Train from measured kernel samples (see :func:`~hwnas.predictors.kernel_sampler.
-        measured_samples`) of one device under one fingerprint."""
+        measured_samples`) of one device under one fingerprint; return self. ``origin``
+        adds what else is known of the data (its source, the runtime)."""
         model_ms, kernel_ms = estimate_overhead(samples)
         node_ms = profiler_node_ms(samples, kernel_ms)
         floor = max(0.5 * kernel_ms, 1e-6)
-        self.models_: dict[str, tuple[np.ndarray, Any]] = {}
-        self.training_: dict[str, dict[str, Any]] = {}
-        reorders = [s for s in samples if s.kind == REORDER_KIND]
-        if len(reorders) >= self.min_samples:
-            x = np.vstack([kernel_features(main_kernel(s.config)) for s in reorders])
-            y = np.log([max(s.latency_ms - model_ms, floor) for s in reorders])
-            coef, booster, report = fit_kind(x, y, seed=self.seed, rounds=self.rounds)
-            self.models_[REORDER_KIND], self.training_[REORDER_KIND] = (coef, booster), report
+        self.models_, self.training_ = {}, {}
+        self._fit_reorders(samples, model_ms, floor)
         rows: dict[str, tuple[list[np.ndarray], list[float]]] = {}
         for s in samples:
             if s.kind in (OVERHEAD_KIND, REORDER_KIND):
@@ -292,20 +333,41 @@ class KernelPredictor:
             )
         for kind, (xs, ys) in sorted(rows.items()):
             if len(ys) >= self.min_samples:
-                coef, booster, report = fit_kind(
-                    np.vstack(xs), np.asarray(ys), seed=self.seed, rounds=self.rounds
-                )
-                self.models_[kind], self.training_[kind] = (coef, booster), report
+                self._fit_model(kind, np.vstack(xs), np.asarray(ys))
         all_x = np.vstack([x for xs, _ in rows.values() for x in xs])
         all_y = np.asarray([y for _, ys in rows.values() for y in ys])
-        coef, booster, report = fit_kind(
-            all_x, all_y, seed=self.seed, generic=True, rounds=self.rounds
-        )
-        self.models_[GENERIC], self.training_[GENERIC] = (coef, booster), report
+        self._fit_model(GENERIC, all_x, all_y, generic=True)
         self.device_, self.fingerprint_ = device, fingerprint
         self.overhead_model_ms_, self.overhead_kernel_ms_ = model_ms, kernel_ms
         self.profiler_node_ms_ = node_ms
+        self._set_summary(samples, origin)
         return self
+
+    def _fit_model(self, name: str, x: np.ndarray, y: np.ndarray, generic: bool = False) -> None:
+        coef, booster, report = fit_kind(x, y, seed=self.seed, generic=generic, rounds=self.rounds)
+        self.models_[name], self.training_[name] = (coef, booster), report
+
+    def _fit_reorders(self, samples: Sequence[KernelSample], model_ms: float, floor: float) -> None:
+        """The model of NCHWc reorders, where enough of them were measured."""
+        reorders = [s for s in samples if s.kind == REORDER_KIND]
+        if len(reorders) >= self.min_samples:
+            x = np.vstack([kernel_features(main_kernel(s.config)) for s in reorders])
+            y = np.log([max(s.latency_ms - model_ms, floor) for s in reorders])
+            self._fit_model(REORDER_KIND, x, y)
+
+    def _set_summary(self, samples: Sequence[KernelSample], origin: Origin | None) -> None:
+        """The attributes every predictor has: origin, training set, validation."""
+        given = origin or Origin()
+        self.origin_ = dataclasses.replace(
+            given, device=self.device_, fingerprint=self.fingerprint_, statistic=None
+        )
+        self.training_hash_ = training_hash(
+            [f"{s.kind}:{config_string(s.config)}" for s in samples],
+            np.array([s.latency_ms for s in samples], dtype=np.float64),
+        )
+        self.n_train_ = len(samples)
+        self.feature_names_ = list(FEATURE_NAMES)
+        self.validation_ = _validation(self.training_)
 
     def _own_ms(self, s: KernelSample, kernel: Kernel, model_ms: float, node_ms: float) -> float:
         """A sample's own kernel time: its latency less the per-model overhead and the
@@ -326,10 +388,7 @@ class KernelPredictor:
         return max(total - reorders, total * s.own_share(node_ms))
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "models_"):
-            raise NotFittedError(
-                "this KernelPredictor is not fitted; call fit() or KernelPredictor.load(DIR)"
-            )
+        self.check_is_fitted()
 
     # -- prediction ---------------------------------------------------------------------
 
@@ -343,7 +402,7 @@ class KernelPredictor:
     def predict_kernels(self, kernels: Sequence[Kernel]) -> tuple[np.ndarray, list[str]]:
         """Predicted ms of each kernel and which model said so (its kind, ``generic`` or
         ``overhead``)."""
-        self._check_fitted()
+        self.check_is_fitted()
         ms = np.zeros(len(kernels))
         source = ["overhead"] * len(kernels)
         by_model: dict[str, list[int]] = {}
@@ -390,7 +449,7 @@ class KernelPredictor:
         shapes: Mapping[str, Sequence[int]] | None = None,
     ) -> tuple[float, list[dict[str, Any]]]:
         """(predicted total ms, one row per kernel) for an ONNX file or model."""
-        self._check_fitted()
+        self.check_is_fitted()
         proto = model if isinstance(model, onnx.ModelProto) else onnx.load(str(model))
         kernels = split_kernels(proto, shapes)
         ms, source = self.predict_kernels(kernels)
@@ -400,10 +459,55 @@ class KernelPredictor:
         ]
         return float(self.overhead_model_ms_ + ms.sum()), rows
 
+    def _onnx(self, item: ModelLike) -> str | Path | onnx.ModelProto:
+        """An ONNX model to predict from one input of ``predict`` (see the module doc)."""
+        from hwnas.onnx_model import check_model
+
+        if isinstance(item, onnx.ModelProto):
+            return item
+        if isinstance(item, str) and self.space is not None:
+            from hwnas.export import export_arch
+
+            return export_arch(self.space, item).path  # InvalidArchError if not in space
+        if isinstance(item, str | os.PathLike):
+            return check_model(Path(item)).path
+        raise ParameterError(
+            "archs",
+            f"must hold ONNX paths or onnx.ModelProto objects (or, with a space, "
+            f"architecture strings), got {type(item).__name__}",
+        )
+
+    def predict(self, archs: Sequence[ModelLike]) -> np.ndarray:
+        """Predicted latency (ms) of each model: ONNX paths or ``onnx.ModelProto`` objects,
+        or architecture strings of ``space`` when the predictor has one (float64 array)."""
+        self.check_is_fitted()
+        return np.array(
+            [self.predict_onnx(self._onnx(item))[0] for item in archs], dtype=np.float64
+        )
+
+    def predict_interval(self, archs: Sequence[ModelLike]) -> Interval:
+        """``predict(archs)`` with each kernel's prediction divided and multiplied by
+        (1 + its model's cross-validated relative error): a rough band, not calibrated."""
+        self.check_is_fitted()
+        bands = [self._band(self._onnx(item)) for item in archs]
+        value, low, high = (np.array([b[i] for b in bands], dtype=np.float64) for i in range(3))
+        return Interval(value, np.minimum(low, value), np.maximum(high, value))
+
+    def _band(self, model: str | Path | onnx.ModelProto) -> tuple[float, float, float]:
+        total, rows = self.predict_onnx(model)
+        error = {name: _relative_error(report) for name, report in self.training_.items()}
+        error["overhead"] = 0.0
+        fallback = error.get(GENERIC, 0.0)
+        spread = [(row["ms"], error.get(row["regressor"], fallback)) for row in rows]
+        low = self.overhead_model_ms_ + sum(ms / (1.0 + e) for ms, e in spread)
+        high = self.overhead_model_ms_ + sum(ms * (1.0 + e) for ms, e in spread)
+        return total, low, high
+
     # -- artifact -----------------------------------------------------------------------
 
     def summary(self) -> dict[str, Any]:
-        self._check_fitted()
+        """Device, fingerprint, overheads and each kind's training report."""
+        self.check_is_fitted()
         return {
             "device": self.device_,
             "fingerprint": self.fingerprint_,
@@ -415,129 +519,229 @@ class KernelPredictor:
             "kinds": dict(self.training_),
         }
 
-    def save(self, directory: str | Path) -> Path:
-        """Write the LightGBM text models and meta.json to ``directory``."""
-        self._check_fitted()
-        path = Path(directory)
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-            models = {}
-            for name, (coef, booster) in self.models_.items():
-                entry: dict[str, Any] = {"cost_model": [float(c) for c in coef], "file": None}
-                if booster is not None:
-                    text = booster.model_to_string()
-                    (path / f"{name}.txt").write_text(text, encoding="utf-8")
-                    entry.update(file=f"{name}.txt", sha256=_sha256(text))
-                models[name] = entry
-            meta = {
-                "format": FORMAT,
-                "format_version": FORMAT_VERSION,
-                **self.summary(),
-                "seed": self.seed,
-                "min_samples": self.min_samples,
-                "rounds": self.rounds,
-                "feature_names": list(FEATURE_NAMES),
-                "generic_features": list(GENERIC_FEATURES),
-                "sampled_kinds": list(SAMPLED_KINDS),
-                "models": models,
-                "versions": _versions(),
+    def save(self, directory: str | os.PathLike[str], *, overwrite: bool = True) -> Path:
+        """Write the predictor directory (LightGBM text models and ``meta.json``, see
+        ``hwnas.predictors.artifacts``) and return it. Unlike other kinds it writes into
+        a non-empty directory unless ``overwrite=False`` (``hwnas kernels build --force``
+        relies on it)."""
+        from hwnas.predictors.artifacts import save_predictor
+
+        return save_predictor(self, directory, overwrite=overwrite)
+
+    def _state(self) -> dict[str, Any]:
+        models = {
+            name: {
+                "cost_model": [float(c) for c in coef],
+                "file": None if booster is None else f"{name}.txt",
             }
-            tmp = path / f"meta.json.{os.getpid()}.tmp"
-            tmp.write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
-            os.replace(tmp, path / "meta.json")
-        except OSError as exc:
-            raise ArtifactError(
-                f"cannot write the predictor to {path} ({exc.strerror or exc}); "
-                f"choose a writable -o DIR"
-            ) from None
-        return path
+            for name, (coef, booster) in self.models_.items()
+        }
+        return {
+            **self.summary(),
+            "seed": self.seed,
+            "min_samples": self.min_samples,
+            "rounds": self.rounds,
+            "generic_features": list(GENERIC_FEATURES),
+            "sampled_kinds": list(SAMPLED_KINDS),
+            "models": models,
+        }
+
+    def _write_files(self, directory: Path) -> list[str]:
+        names = []
+        for name, (_, booster) in self.models_.items():
+            if booster is not None:
+                (directory / f"{name}.txt").write_text(booster.model_to_string(), encoding="utf-8")
+                names.append(f"{name}.txt")
+        return names
 
     @classmethod
-    def load(
-        cls, directory: str | Path, *, device: str | None = None, fingerprint: str | None = None
-    ) -> KernelPredictor:
-        """Read a predictor directory; refuse one that is incomplete, tampered with, of
-        another format or feature set, or (when given) of another device or fingerprint."""
-        import lightgbm as lgb
+    def _artifact_problems(
+        cls, meta: Mapping[str, Any], space: SearchSpace | None, directory: Path
+    ) -> list[tuple[str, bool]]:
+        state = meta["state"] if isinstance(meta["state"], Mapping) else {}
+        if list(meta["feature_names"]) != list(FEATURE_NAMES) or list(
+            state.get("generic_features") or ()
+        ) != list(GENERIC_FEATURES):
+            return [(_feature_set_changed(directory), False)]
+        if not isinstance(state.get("models"), Mapping) or GENERIC not in state["models"]:
+            return [(f"{directory} has no generic regressor; build the predictor again", False)]
+        return []
 
-        path = Path(directory)
-        meta = _read_meta(path)
+    @classmethod
+    def _restore(
+        cls,
+        space: SearchSpace | None,
+        meta: Mapping[str, Any],
+        directory: Path,
+        *,
+        force: bool = False,
+    ) -> KernelPredictor:
+        state = meta["state"]
+        self = cls._from_state(state, directory, space=space)
+        self.origin_ = Origin.from_dict(meta.get("origin"))
+        self.training_hash_ = str(meta["training_set"]["hash"])
+        self.n_train_ = int(meta["training_set"]["n"])
+        self.validation_ = dict(meta.get("validation") or {})
+        return self
+
+    @classmethod
+    def _from_state(
+        cls, state: Mapping[str, Any], path: Path, *, space: SearchSpace | None
+    ) -> KernelPredictor:
+        """A fitted predictor from the numbers both formats keep alike (``state`` of the
+        predictor format, the whole ``meta.json`` of the older one)."""
+        self = cls(
+            seed=int(state.get("seed", 0)),
+            min_samples=int(state.get("min_samples", 8)),
+            rounds=int(state.get("rounds", 150)),
+            space=space,
+        )
+        self.models_ = {
+            name: (_cost_model(entry, name, path), _booster(entry, path))
+            for name, entry in state["models"].items()
+        }
+        self.training_ = dict(state.get("kinds") or {})
+        self.device_, self.fingerprint_ = str(state["device"]), str(state["fingerprint"])
+        self.overhead_model_ms_ = float(state["overhead"]["model_ms"])
+        self.overhead_kernel_ms_ = float(state["overhead"]["kernel_ms"])
+        self.profiler_node_ms_ = float(state["overhead"].get("profiler_node_ms", 0.0))
+        self.feature_names_ = list(FEATURE_NAMES)
+        return self
+
+    @classmethod
+    def _load_legacy(
+        cls,
+        directory: Path,
+        meta: Mapping[str, Any],
+        *,
+        space: SearchSpace | None,
+        device: str | None,
+        fingerprint: str | None,
+        force: bool,
+    ) -> KernelPredictor:
+        """A directory ``hwnas kernels build`` wrote before the one predictor format,
+        checked as it always was (``force`` does not apply)."""
+        _check_legacy_meta(directory, meta)
         for key, want in (("device", device), ("fingerprint", fingerprint)):
             if want is not None and meta.get(key) != want:
                 raise ArtifactError(
-                    f"{path} predicts for {key} {meta.get(key)!r}, not {want!r}; build one for "
-                    f"it with `hwnas kernels build --device ...`"
+                    f"{directory} predicts for {key} {meta.get(key)!r}, not {want!r}; build "
+                    f"one for it with `hwnas kernels build --device ...`"
                 )
-        self = cls(
-            seed=int(meta.get("seed", 0)),
-            min_samples=int(meta.get("min_samples", 8)),
-            rounds=int(meta.get("rounds", 150)),
-        )
-        self.models_ = {}
-        for name, entry in meta["models"].items():
-            coef = np.asarray(entry["cost_model"], dtype=np.float64)
-            if coef.shape != (4,) or not np.all(np.isfinite(coef)) or np.any(coef < 0):
-                raise ArtifactError(
-                    f"{path}/meta.json has a bad cost model for {name!r}; build the predictor again"
-                )
-            booster = None
+        for entry in meta["models"].values():
             if entry.get("file"):
-                file = path / str(entry["file"])
-                try:
-                    text = file.read_text(encoding="utf-8")
-                except OSError:
-                    raise ArtifactError(
-                        f"{path} is incomplete: {entry['file']} is missing; "
-                        f"build the predictor again"
-                    ) from None
-                if _sha256(text) != entry.get("sha256"):
-                    raise ArtifactError(
-                        f"{file} does not match the hash in meta.json (edited "
-                        f"or corrupt); build the predictor again"
-                    )
-                booster = lgb.Booster(model_str=text)
-            self.models_[name] = (coef, booster)
-        self.training_ = dict(meta.get("kinds") or {})
-        self.device_, self.fingerprint_ = str(meta["device"]), str(meta["fingerprint"])
-        self.overhead_model_ms_ = float(meta["overhead"]["model_ms"])
-        self.overhead_kernel_ms_ = float(meta["overhead"]["kernel_ms"])
-        self.profiler_node_ms_ = float(meta["overhead"].get("profiler_node_ms", 0.0))
+                _check_legacy_hash(directory, entry)
+        self = cls._from_state(meta, directory, space=space)
+        self.origin_ = Origin(device=self.device_, fingerprint=self.fingerprint_)
+        self.training_hash_ = ""
+        self.n_train_ = sum(int(r.get("n", 0)) for k, r in self.training_.items() if k != GENERIC)
+        self.validation_ = _validation(self.training_)
         return self
 
+    @classmethod
+    def load(
+        cls,
+        directory: str | os.PathLike[str],
+        *,
+        device: str | None = None,
+        fingerprint: str | None = None,
+    ) -> KernelPredictor:
+        """Read a kernel predictor directory (either format); refuse one that is
+        incomplete, tampered with, of another format or feature set, of another kind, or
+        (when given) of another device or fingerprint. ``hwnas.load_predictor`` reads it
+        too."""
+        from hwnas.predictors.artifacts import load_predictor
 
-def is_kernel_predictor(directory: str | Path) -> bool:
-    """Whether ``directory`` claims to hold a kernel predictor (for commands that accept
-    several predictor types and dispatch on it); :meth:`KernelPredictor.load` checks it."""
-    try:
-        meta = json.loads((Path(directory) / "meta.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(meta, dict) and meta.get("format") == FORMAT
+        path = Path(directory)
+        if not path.is_dir():
+            raise ArtifactError(
+                f"{path} is not a kernel predictor directory (it does not exist or "
+                f"is a file); build one with `hwnas kernels build -o {path}`"
+            )
+        predictor = load_predictor(path, device=device, fingerprint=fingerprint)
+        if not isinstance(predictor, cls):
+            raise ArtifactError(
+                f"{path} holds a {predictor.kind} predictor, not a kernel predictor; pass a "
+                f"directory written by `hwnas kernels build`"
+            )
+        return predictor
 
 
-def _read_meta(path: Path) -> dict[str, Any]:
-    if not path.is_dir():
+def _relative_error(report: Mapping[str, Any]) -> float:
+    """A kind's cross-validated relative error (0 where it was not cross-validated)."""
+    mape = report.get("cv_mape")
+    return 0.0 if mape is None else max(float(mape), 0.0) / 100.0
+
+
+def _validation(training: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The kinds' cross-validated MAPE, weighted by their samples (kinds not
+    cross-validated are left out; the generic model, trained on all, too)."""
+    scored = [
+        (int(r["n"]), float(r["cv_mape"]))
+        for k, r in training.items()
+        if k != GENERIC and r.get("cv_mape") is not None
+    ]
+    n = sum(count for count, _ in scored)
+    if not n:
+        return {}
+    return {
+        "n": n,
+        "mape": sum(count * mape for count, mape in scored) / n,
+        "method": "5-fold cross-validation of each kind's model (kernel's own latency)",
+    }
+
+
+def _feature_set_changed(path: Path) -> str:
+    return (
+        f"{path} was built with another kernel feature set than this hwnas "
+        f"uses; build the predictor again (the measurements are reused)"
+    )
+
+
+def _cost_model(entry: Mapping[str, Any], name: str, path: Path) -> np.ndarray:
+    coef = np.asarray(entry["cost_model"], dtype=np.float64)
+    if coef.shape != (4,) or not np.all(np.isfinite(coef)) or np.any(coef < 0):
         raise ArtifactError(
-            f"{path} is not a kernel predictor directory (it does not exist or "
-            f"is a file); build one with `hwnas kernels build -o {path}`"
+            f"{path}/meta.json has a bad cost model for {name!r}; build the predictor again"
         )
+    return coef
+
+
+def _booster(entry: Mapping[str, Any], path: Path) -> Any:
+    import lightgbm as lgb
+
+    if not entry.get("file"):
+        return None
+    file = path / str(entry["file"])
     try:
-        meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
+        return lgb.Booster(model_str=file.read_text(encoding="utf-8"))
+    except OSError:
         raise ArtifactError(
-            f"{path} has no meta.json, so it is not a kernel predictor; build "
-            f"one with `hwnas kernels build -o {path}`"
+            f"{path} is incomplete: {entry['file']} is missing; build the predictor again"
         ) from None
-    except (OSError, ValueError) as exc:
+    except (lgb.basic.LightGBMError, UnicodeDecodeError, ValueError) as exc:
         raise ArtifactError(
-            f"{path}/meta.json is unreadable or not JSON ({exc}); build the predictor again"
+            f"{file} is not a readable LightGBM text model ({exc}); build the predictor again"
         ) from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        what = meta.get("format") if isinstance(meta, dict) else None
+
+
+def _check_legacy_hash(path: Path, entry: Mapping[str, Any]) -> None:
+    file = path / str(entry["file"])
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError:
         raise ArtifactError(
-            f"{path} holds a {what!r} artifact, not a kernel predictor "
-            f"({FORMAT}); pass a directory written by `hwnas kernels build`"
+            f"{path} is incomplete: {entry['file']} is missing; build the predictor again"
+        ) from None
+    if _sha256(text) != entry.get("sha256"):
+        raise ArtifactError(
+            f"{file} does not match the hash in meta.json (edited or corrupt); build the "
+            f"predictor again"
         )
+
+
+def _check_legacy_meta(path: Path, meta: Mapping[str, Any]) -> None:
+    """The checks of a ``hwnas-kernel-predictor`` directory's ``meta.json``."""
     if meta.get("format_version") != FORMAT_VERSION:
         raise ArtifactError(
             f"{path} has format version {meta.get('format_version')!r}; this "
@@ -546,13 +750,24 @@ def _read_meta(path: Path) -> dict[str, Any]:
     if meta.get("feature_names") != list(FEATURE_NAMES) or meta.get("generic_features") != list(
         GENERIC_FEATURES
     ):
-        raise ArtifactError(
-            f"{path} was built with another kernel feature set than this hwnas "
-            f"uses; build the predictor again (the measurements are reused)"
-        )
+        raise ArtifactError(_feature_set_changed(path))
     for key in ("device", "fingerprint", "overhead", "models"):
         if key not in meta:
             raise ArtifactError(f"{path}/meta.json lacks {key!r}; build the predictor again")
     if not isinstance(meta["models"], dict) or GENERIC not in meta["models"]:
         raise ArtifactError(f"{path} has no generic regressor; build the predictor again")
-    return meta
+
+
+def is_kernel_predictor(directory: str | os.PathLike[str]) -> bool:
+    """Whether ``directory`` claims to hold a kernel predictor, in either format (for
+    commands that accept several predictor types and dispatch on it);
+    :meth:`KernelPredictor.load` checks it."""
+    try:
+        meta = json.loads((Path(directory) / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(meta, dict):
+        return False
+    return meta.get("format") == FORMAT or (
+        meta.get("format") == "hwnas-predictor" and meta.get("kind") == KernelPredictor.kind
+    )

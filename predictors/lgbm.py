@@ -39,17 +39,19 @@ import lightgbm as lgb
 import numpy as np
 from scipy.optimize import nnls
 
+from hwnas.errors import ParameterError
 from hwnas.predictors import metrics
 from hwnas.predictors.base import (
+    FeaturePredictor,
     Interval,
     Origin,
-    Predictor,
     check_metric,
     check_training_data,
     resolve_space,
     training_hash,
 )
 from hwnas.predictors.errors import ArtifactError, PredictorError
+from hwnas.predictors.registry import register_predictor
 from hwnas.spaces import SearchSpace
 
 #: LightGBM parameters of every model; ``params=`` overrides or adds to them.
@@ -104,12 +106,30 @@ def _fit_cost_model(costs: np.ndarray, values: np.ndarray) -> np.ndarray:
     return np.asarray(weights / scale, dtype=np.float64)
 
 
+class _Rows:
+    """The trees' inputs and log targets of every training row, as LightGBM datasets."""
+
+    def __init__(self, x: np.ndarray, target: np.ndarray, names: list[str]) -> None:
+        self.x, self.target, self.names = x, target, names
+
+    def dataset(self, rows: np.ndarray, reference: lgb.Dataset | None = None) -> lgb.Dataset:
+        return lgb.Dataset(
+            self.x[rows],
+            self.target[rows],
+            feature_name=self.names,
+            reference=reference,
+            params={"min_data_in_bin": 1, "feature_pre_filter": False, "verbose": -1},
+            free_raw_data=False,
+        )
+
+
 def _lgb_name(name: str) -> str:
     """LightGBM refuses some characters in feature names; the artifact keeps the real ones."""
     return re.sub(r"[^A-Za-z0-9_]", "_", name) or "feature"
 
 
-class LightGBMPredictor(Predictor):
+@register_predictor("lightgbm")
+class LightGBMPredictor(FeaturePredictor):
     """Gradient-boosted trees predicting ``metric`` from ``space``'s features.
 
     Keyword-only arguments: ``space`` (instance or name), ``metric`` (``latency_ms``,
@@ -128,6 +148,8 @@ class LightGBMPredictor(Predictor):
     """
 
     kind: ClassVar[str] = "lightgbm"
+    #: Fewest training rows ``fit`` accepts.
+    min_rows: ClassVar[int] = MIN_ROWS
 
     booster_: lgb.Booster
     low_booster_: lgb.Booster
@@ -161,25 +183,27 @@ class LightGBMPredictor(Predictor):
         self.space = resolve_space(space)
         self.metric = check_metric(metric)
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+            raise ParameterError("seed", f"must be an int >= 0, got {seed!r}")
         if not 0.05 <= validation_fraction <= 0.5:
-            raise ValueError(
-                f"validation_fraction must be in [0.05, 0.5], got {validation_fraction!r}"
+            raise ParameterError(
+                "validation_fraction", f"must be in [0.05, 0.5], got {validation_fraction!r}"
             )
         low, high = quantiles
         if not 0.0 < low < high < 1.0:
-            raise ValueError(f"quantiles must satisfy 0 < low < high < 1, got {quantiles!r}")
+            raise ParameterError("quantiles", f"must satisfy 0 < low < high < 1, got {quantiles!r}")
         if max_rounds < 1:
-            raise ValueError(f"max_rounds must be >= 1, got {max_rounds!r}")
+            raise ParameterError("max_rounds", f"must be >= 1, got {max_rounds!r}")
         if early_stopping_rounds < 1:
-            raise ValueError(f"early_stopping_rounds must be >= 1, got {early_stopping_rounds!r}")
+            raise ParameterError(
+                "early_stopping_rounds", f"must be >= 1, got {early_stopping_rounds!r}"
+            )
         reserved = sorted(_RESERVED & set(params or {}))
         if reserved:
-            raise ValueError(
-                f"params must not set {', '.join(reserved)}; use seed=, n_jobs= and max_rounds="
+            raise ParameterError(
+                "params", f"must not set {', '.join(reserved)}; use seed=, n_jobs= and max_rounds="
             )
         if n_jobs < 0:
-            raise ValueError(f"n_jobs must be >= 0, got {n_jobs!r}")
+            raise ParameterError("n_jobs", f"must be >= 0, got {n_jobs!r}")
         self.seed = seed
         self.validation_fraction = float(validation_fraction)
         self.quantiles = (float(low), float(high))
@@ -188,9 +212,10 @@ class LightGBMPredictor(Predictor):
         self.params = dict(params or {})
         self.cost_model = bool(cost_model)
         if block_table is not None and block_table.space.name != self.space.name:
-            raise ValueError(
-                f"block_table is a lookup table of space {block_table.space.name!r}, not "
-                f"{self.space.name!r}; build one with `hwnas lut build --space {self.space.name}`"
+            raise ParameterError(
+                "block_table",
+                f"is a lookup table of space {block_table.space.name!r}, not "
+                f"{self.space.name!r}; build one with `hwnas lut build --space {self.space.name}`",
             )
         self.block_table = block_table
         self.n_jobs = int(n_jobs)
@@ -216,28 +241,19 @@ class LightGBMPredictor(Predictor):
         *,
         origin: Origin | None = None,
     ) -> LightGBMPredictor:
-        """Train on measured ``y`` of ``archs`` (at least :data:`MIN_ROWS` rows).
+        """Train on measured ``y`` of ``archs`` (at least :data:`MIN_ROWS` rows); return self.
 
         Raises ``InvalidArchError`` for an architecture not in the space and
         ``ValueError`` for mismatched lengths or values that are not finite and >= 0.
         """
         arch_list, values = check_training_data(archs, y, min_rows=MIN_ROWS)
         features = self.features.matrix(arch_list)
-        names = self.features.names
-        positive = values[values > 0]
-        if positive.size == 0:
-            raise PredictorError(f"every training value of {self.metric} is 0; nothing to learn")
-        # log(0) is -inf: shift by a small amount when any value is exactly zero.
-        offset = 0.0 if positive.size == values.size else float(1e-3 * np.median(positive))
-        # Huber gradients are capped at alpha, so trees would need hundreds of rounds just
-        # to climb from 0 to the typical log value: start from the median instead.
-        center = float(np.median(np.log(values + offset)))
-
+        self.target_offset_, self.target_center_ = self._target_transform(values)
         n = values.size
         n_val = min(max(3, math.ceil(self.validation_fraction * n)), n - 5)
         order = np.random.default_rng(self.seed).permutation(n)
         val, train = order[:n_val], order[n_val:]
-        self.target_offset_, self.target_center_ = offset, center
+        offset = self.target_offset_
         self.cost_columns_ = self.features.cost_columns() if self.cost_model else []
         self.cost_weights_ = (
             _fit_cost_model(features[train][:, self.cost_columns_], values[train] + offset)
@@ -245,74 +261,33 @@ class LightGBMPredictor(Predictor):
             else None
         )
         x, baseline = self._tree_inputs(features)
-        target = np.log(values + offset) - baseline
+        names = self.features.names
         if self.cost_weights_ is not None:
             names = [*names, COST_FEATURE]
-        lgb_names = [_lgb_name(c) for c in names]
-
-        def dataset(rows: np.ndarray, reference: lgb.Dataset | None = None) -> lgb.Dataset:
-            return lgb.Dataset(
-                x[rows],
-                target[rows],
-                feature_name=lgb_names,
-                reference=reference,
-                params={"min_data_in_bin": 1, "feature_pre_filter": False, "verbose": -1},
-                free_raw_data=False,
-            )
-
-        train_set = dataset(train)
-        val_set = dataset(val, train_set)
-
-        def stop() -> list[Callable[..., Any]]:  # a fresh callback per model: it keeps state
-            return [
-                lgb.early_stopping(
-                    self.early_stopping_rounds, first_metric_only=True, verbose=False
-                )
-            ]
-
-        point = lgb.train(
-            self._lgb_params(),
-            train_set,
-            num_boost_round=self.max_rounds,
-            valid_sets=[val_set],
-            callbacks=stop(),
-        )
+        rows = _Rows(x, np.log(values + offset) - baseline, [_lgb_name(c) for c in names])
+        train_set = rows.dataset(train)
+        val_set = rows.dataset(val, train_set)
+        point = self._train(self._lgb_params(), train_set, val_set)
         best = max(1, point.best_iteration or point.current_iteration())
         val_pred = self._from_log(
             np.asarray(point.predict(x[val], num_iteration=best)), baseline[val]
         )
-        validation = metrics.report(values[val], val_pred)
-
-        quantile_models = []
-        for alpha in self.quantiles:
-            params = self._lgb_params(objective="quantile", alpha=alpha, metric="quantile")
-            quantile_models.append(
-                lgb.train(
-                    params,
-                    train_set,
-                    num_boost_round=self.max_rounds,
-                    valid_sets=[val_set],
-                    callbacks=stop(),
-                )
+        self.low_booster_, self.high_booster_ = (
+            self._train(
+                self._lgb_params(objective="quantile", alpha=alpha, metric="quantile"),
+                train_set,
+                val_set,
             )
-        low_model, high_model = quantile_models
-        # Conformalized quantile regression on the validation split (log scale).
-        scores = np.maximum(
-            low_model.predict(x[val]) - target[val], target[val] - high_model.predict(x[val])
+            for alpha in self.quantiles
         )
-        miss = self.quantiles[0] + (1.0 - self.quantiles[1])
-        level = min(1.0, math.ceil((n_val + 1) * (1.0 - miss)) / n_val)
-        calibration = float(np.quantile(scores, level, method="higher"))
-
+        self.interval_offset_ = self._calibrate_interval(rows.x[val], rows.target[val])
         # Refit the point model on every row with proportionally more trees.
         rounds = max(1, math.ceil(best * n / train.size))
-        full = lgb.train(self._lgb_params(), dataset(np.arange(n)), num_boost_round=rounds)
-
-        self.booster_ = full
-        self.low_booster_ = low_model
-        self.high_booster_ = high_model
-        self.interval_offset_ = calibration
+        self.booster_ = lgb.train(
+            self._lgb_params(), rows.dataset(np.arange(n)), num_boost_round=rounds
+        )
         self.best_iteration_ = best
+        validation = metrics.report(values[val], val_pred)
         self.validation_ = {**validation, "share": self.validation_fraction}
         self.training_hash_ = training_hash(arch_list, values)
         self.n_train_ = n
@@ -320,6 +295,45 @@ class LightGBMPredictor(Predictor):
         self.feature_names_ = list(self.features.names)
         self._forget_table()
         return self
+
+    def _target_transform(self, values: np.ndarray) -> tuple[float, float]:
+        """(offset, center) of the log target: ``log(value + offset)`` starts at ``center``."""
+        positive = values[values > 0]
+        if positive.size == 0:
+            raise PredictorError(f"every training value of {self.metric} is 0; nothing to learn")
+        # log(0) is -inf: shift by a small amount when any value is exactly zero.
+        offset = 0.0 if positive.size == values.size else float(1e-3 * np.median(positive))
+        # Huber gradients are capped at alpha, so trees would need hundreds of rounds just
+        # to climb from 0 to the typical log value: start from the median instead.
+        return offset, float(np.median(np.log(values + offset)))
+
+    def _train(
+        self, params: dict[str, Any], train_set: lgb.Dataset, val_set: lgb.Dataset
+    ) -> lgb.Booster:
+        """A model trained with early stopping on ``val_set`` (a fresh callback per model:
+        it keeps state)."""
+        stop: list[Callable[..., Any]] = [
+            lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False)
+        ]
+        return lgb.train(
+            params,
+            train_set,
+            num_boost_round=self.max_rounds,
+            valid_sets=[val_set],
+            callbacks=stop,
+        )
+
+    def _calibrate_interval(self, x_val: np.ndarray, target_val: np.ndarray) -> float:
+        """Conformalized quantile regression on the validation split (log scale): how much
+        to widen (or narrow) both quantile models for the nominal coverage."""
+        scores = np.maximum(
+            self.low_booster_.predict(x_val) - target_val,
+            target_val - self.high_booster_.predict(x_val),
+        )
+        n_val = target_val.size
+        miss = self.quantiles[0] + (1.0 - self.quantiles[1])
+        level = min(1.0, math.ceil((n_val + 1) * (1.0 - miss)) / n_val)
+        return float(np.quantile(scores, level, method="higher"))
 
     def _tree_inputs(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """What the trees see for ``features`` rows, and the log baseline they correct:
@@ -402,8 +416,14 @@ class LightGBMPredictor(Predictor):
 
     @classmethod
     def _restore(
-        cls, space: SearchSpace, meta: Mapping[str, Any], directory: Path, *, force: bool = False
+        cls,
+        space: SearchSpace | None,
+        meta: Mapping[str, Any],
+        directory: Path,
+        *,
+        force: bool = False,
     ) -> LightGBMPredictor:
+        space = cls._saved_space(space, directory)
         state = meta["state"]
         training = state["training"]
         quantiles = state["interval"]["quantiles"]
@@ -424,17 +444,9 @@ class LightGBMPredictor(Predictor):
             cost_model=state.get("cost_model") is not None,
             block_table=_read_block_table(directory, state, space),
         )
-        boosters = []
-        for name in MODEL_FILES:
-            path = directory / name
-            try:
-                boosters.append(lgb.Booster(model_str=path.read_text(encoding="utf-8")))
-            except (lgb.basic.LightGBMError, UnicodeDecodeError, ValueError) as exc:
-                raise ArtifactError(
-                    f"{path} is not a readable LightGBM text model ({exc}); retrain the "
-                    f"predictor with `hwnas predictor train`"
-                ) from None
-        new.booster_, new.low_booster_, new.high_booster_ = boosters
+        new.booster_, new.low_booster_, new.high_booster_ = (
+            _read_booster(directory / name) for name in MODEL_FILES
+        )
         new.interval_offset_ = float(state["interval"]["calibration"])
         new.target_offset_ = float(state["target"]["offset"])
         new.target_center_ = float(state["target"]["center"])
@@ -444,20 +456,37 @@ class LightGBMPredictor(Predictor):
         new.n_train_ = int(meta["training_set"]["n"])
         new.origin_ = Origin.from_dict(meta.get("origin"))
         new.feature_names_ = list(meta["feature_names"])
-        cost = state.get("cost_model")
-        if cost is None:
-            new.cost_columns_, new.cost_weights_ = [], None
-        else:
-            missing = [c for c in cost["columns"] if c not in new.feature_names_]
-            if missing or len(cost["weights"]) != len(cost["columns"]):
-                raise ArtifactError(
-                    f"the cost model in {directory / 'meta.json'} names columns that are not "
-                    f"features ({', '.join(missing[:3]) or 'weights and columns differ'}); "
-                    f"retrain the predictor with `hwnas predictor train`"
-                )
-            new.cost_columns_ = [new.feature_names_.index(c) for c in cost["columns"]]
-            new.cost_weights_ = np.array([*cost["weights"], cost["constant"]], dtype=np.float64)
+        new.cost_columns_, new.cost_weights_ = _read_cost_model(
+            state.get("cost_model"), new.feature_names_, directory
+        )
         return new
+
+
+def _read_booster(path: Path) -> lgb.Booster:
+    try:
+        return lgb.Booster(model_str=path.read_text(encoding="utf-8"))
+    except (lgb.basic.LightGBMError, UnicodeDecodeError, ValueError) as exc:
+        raise ArtifactError(
+            f"{path} is not a readable LightGBM text model ({exc}); retrain the "
+            f"predictor with `hwnas predictor train`"
+        ) from None
+
+
+def _read_cost_model(
+    cost: Mapping[str, Any] | None, feature_names: list[str], directory: Path
+) -> tuple[list[int], np.ndarray | None]:
+    """(cost columns, weights then constant) from the saved ``cost_model`` state."""
+    if cost is None:
+        return [], None
+    missing = [c for c in cost["columns"] if c not in feature_names]
+    if missing or len(cost["weights"]) != len(cost["columns"]):
+        raise ArtifactError(
+            f"the cost model in {directory / 'meta.json'} names columns that are not "
+            f"features ({', '.join(missing[:3]) or 'weights and columns differ'}); "
+            f"retrain the predictor with `hwnas predictor train`"
+        )
+    columns = [feature_names.index(c) for c in cost["columns"]]
+    return columns, np.array([*cost["weights"], cost["constant"]], dtype=np.float64)
 
 
 __all__ = ["COST_FEATURE", "DEFAULT_PARAMS", "MIN_ROWS", "LightGBMPredictor"]

@@ -25,6 +25,13 @@ block run, and the p10 of both is much less affected.
 
 ``additivity_report`` says how well that works on networks the calibration did not see.
 Tables are saved and loaded as JSON (or written as CSV); nothing is pickled.
+
+A :class:`LookupTable` is a latency predictor of its space's architectures like every
+other kind (:class:`~hwnas.predictors.base.Predictor`, kind ``lookup_table``):
+``fit(archs, y, blocks=...)`` takes the per-block statistics and calibrates on whole
+networks, ``predict(archs)`` gives an array (a single string still gives a float, the
+table's original form), ``predict_interval`` the calibrated sums of the blocks' p10 and
+p90, and ``save(dir)`` writes a predictor directory that ``hwnas.load_predictor`` reads.
 """
 
 from __future__ import annotations
@@ -35,13 +42,15 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, overload
 
 import numpy as np
 
-from hwnas.errors import UsageError
+from hwnas.errors import ParameterError, UsageError
 from hwnas.predictors import metrics
-from hwnas.predictors.errors import PredictorError
+from hwnas.predictors.base import Interval, Origin, Predictor, check_training_data, training_hash
+from hwnas.predictors.errors import ArtifactError, LookupTableError
+from hwnas.predictors.registry import register_predictor
 from hwnas.spaces.base import Block, InvalidArchError, SearchSpace
 from hwnas.store import Store
 
@@ -62,12 +71,6 @@ TABLE_FORMATS = ("csv", "json")
 _BLOCKS_SUFFIX = ":blocks"
 FLOOR_BLOCK = Block("runner_floor", (1,), (1,), {})
 FLOOR_KEY = FLOOR_BLOCK.key
-
-
-class LookupTableError(PredictorError):
-    """A lookup table cannot be built, read or used as asked."""
-
-    kind = "lookup_table"
 
 
 @dataclass(frozen=True)
@@ -198,8 +201,13 @@ def fit_calibration(
     return Calibration("offset", 1.0, float(np.mean(y - x)), tuple(archs), note)
 
 
+#: The table's file inside a predictor directory.
+TABLE_FILE = "lookup_table.json"
+
+
+@register_predictor("lookup_table")
 @dataclass
-class LookupTable:
+class LookupTable(Predictor):
     """Per-block latency statistics of one space on one device under one fingerprint.
 
     ``space`` is the search space (its ``blocks(arch)`` says which blocks to add up);
@@ -207,20 +215,31 @@ class LookupTable:
     ``floor_correction`` subtracts the floor from each block; ``statistic`` (a key of
     :data:`STATISTICS`) is what is added up and predicted; ``calibration_`` is set by
     ``calibrate`` (until then predictions are the uncalibrated sums).
+
+    The predictor of ``latency_ms`` (kind ``lookup_table``): fitted once it has blocks
+    (from ``from_store``, ``read_table``, ``hwnas.build_lut`` or ``fit``). Its
+    ``origin_`` comes from ``device`` and ``fingerprint``; ``training_hash_`` and
+    ``n_train_`` describe the blocks; ``feature_names_`` and ``validation_`` are empty.
     """
 
+    kind: ClassVar[str] = "lookup_table"
+    fit_hint: ClassVar[str] = (
+        "fit(archs, y, blocks=...) or build a table with hwnas.build_lut(SPACE, device=...)"
+    )
+
     space: SearchSpace
-    device: str
-    fingerprint: str
-    blocks: dict[str, BlockStats]
+    device: str = ""
+    fingerprint: str = ""
+    blocks: dict[str, BlockStats] = field(default_factory=dict)
     floor_correction: bool = True
     statistic: str = "p50"
     calibration_: Calibration = field(default_factory=Calibration)
+    metric: str = field(default="latency_ms", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.statistic not in STATISTICS:
-            raise ValueError(
-                f"statistic must be one of {', '.join(STATISTICS)}, got {self.statistic!r}"
+            raise ParameterError(
+                "statistic", f"must be one of {', '.join(STATISTICS)}, got {self.statistic!r}"
             )
 
     # -- building -----------------------------------------------------------------------
@@ -287,23 +306,30 @@ class LookupTable:
     def floor_ms(self) -> float:
         """The runner floor's ``statistic`` (0 if the table has none, e.g. a CSV of other
         origin)."""
+        return self._floor(STATISTICS[self.statistic][0])
+
+    def _floor(self, field_name: str) -> float:
         floor = self.blocks.get(FLOOR_KEY)
-        return getattr(floor, STATISTICS[self.statistic][0]) if floor is not None else 0.0
+        return float(getattr(floor, field_name)) if floor is not None else 0.0
 
     def block_sum(self, arch: str) -> float:
         """Sum over the blocks of ``arch`` of their ``statistic`` (the median by default),
         less the runner floor per block with ``floor_correction``; ms, uncalibrated."""
-        medians = self._medians(arch)
+        return self._sum(arch, STATISTICS[self.statistic][0])
+
+    def _sum(self, arch: str, field_name: str) -> float:
+        """Sum of one statistic of the blocks of ``arch``, floor-corrected if asked."""
+        values = self._stats(arch, field_name)
         if not self.floor_correction:
-            return float(sum(medians))
-        floor = self.floor_ms
-        return float(sum(max(m - floor, 0.0) for m in medians))
+            return float(sum(values))
+        floor = self._floor(field_name)
+        return float(sum(max(v - floor, 0.0) for v in values))
 
     def plain_sum(self, arch: str) -> float:
         """Sum of the ``statistic`` of the blocks of ``arch`` (ms): the textbook table."""
-        return float(sum(self._medians(arch)))
+        return float(sum(self._stats(arch, STATISTICS[self.statistic][0])))
 
-    def _medians(self, arch: str) -> list[float]:
+    def _stats(self, arch: str, field_name: str) -> list[float]:
         keys = [b.key for b in self.space.blocks(arch)]
         absent = [k for k in keys if k not in self.blocks]
         if absent:
@@ -313,15 +339,37 @@ class LookupTable:
                 f"configuration of the space. Build it again with `hwnas lut build --space "
                 f"{self.space.name}`."
             )
-        field_name = STATISTICS[self.statistic][0]
         return [getattr(self.blocks[k], field_name) for k in keys]
 
-    def predict(self, arch: str) -> float:
-        """Predicted latency of ``arch`` in ms: the calibrated block sum."""
-        return float(self.calibration_.apply(self.block_sum(arch)))
+    @overload
+    def predict(self, archs: str) -> float: ...  # type: ignore[overload-overlap]
+    @overload
+    def predict(self, archs: Sequence[str]) -> np.ndarray: ...
+    def predict(self, archs: str | Sequence[str]) -> float | np.ndarray:
+        """Predicted latency in ms of each architecture: its calibrated block sum (float64
+        array). A single string gives a float (the table's original form)."""
+        self.check_is_fitted()
+        if isinstance(archs, str):
+            return float(self.calibration_.apply(self.block_sum(archs)))
+        sums = np.array([self.block_sum(a) for a in archs], dtype=np.float64)
+        return np.asarray(self.calibration_.apply(sums), dtype=np.float64)
 
     def predict_many(self, archs: Iterable[str]) -> np.ndarray:
-        return np.array([self.predict(a) for a in archs], dtype=np.float64)
+        """``predict`` of a list (kept for code written before ``predict`` took lists)."""
+        return self.predict(list(archs))
+
+    def predict_interval(self, archs: Sequence[str]) -> Interval:
+        """``predict(archs)`` with the calibrated, floor-corrected sums of the blocks' p10
+        and p90 as its low and high ends: the spread of the block timings, not an
+        interval calibrated on networks (``interval_share`` is None)."""
+        value = self.predict(list(archs))
+        low = np.array([self._sum(a, "p10_ms") for a in archs], dtype=np.float64)
+        high = np.array([self._sum(a, "p90_ms") for a in archs], dtype=np.float64)
+        return Interval(
+            value,
+            np.minimum(np.asarray(self.calibration_.apply(low), dtype=np.float64), value),
+            np.maximum(np.asarray(self.calibration_.apply(high), dtype=np.float64), value),
+        )
 
     def calibrate(self, measured: Mapping[str, float], *, mode: str = "affine") -> LookupTable:
         """Fit (scale, offset) on whole networks: ``measured`` maps an architecture to its
@@ -333,6 +381,118 @@ class LookupTable:
             sums, [measured[a] for a in archs], mode=mode, archs=archs
         )
         return self
+
+    # -- the predictor interface --------------------------------------------------------
+
+    def fit(
+        self,
+        archs: Sequence[str] = (),
+        y: Sequence[float] | np.ndarray = (),
+        *,
+        blocks: Mapping[str, BlockStats] | Iterable[BlockStats] | None = None,
+        mode: str = "affine",
+        origin: Origin | None = None,
+    ) -> LookupTable:
+        """Learn the table and return self: ``blocks`` (per-block statistics, by key or as
+        :class:`BlockStats`) replace the table's when given (a table from ``from_store``,
+        ``read_table`` or ``hwnas.build_lut`` has them already); then (scale, offset) are
+        calibrated (``mode``, see :func:`fit_calibration`) on the whole networks ``archs``
+        measured as ``y`` (ms, the table's ``statistic``); no networks: no calibration.
+        ``origin`` names the device and fingerprint the blocks were measured on.
+        """
+        if blocks is not None:
+            given = blocks.values() if isinstance(blocks, Mapping) else blocks
+            self.blocks = {b.key: b for b in given}
+        if not self.blocks:
+            raise ParameterError(
+                "blocks",
+                "must be given: a lookup table learns per-block latencies; build one with "
+                "hwnas.build_lut(SPACE, device=...) or LookupTable.from_store(...)",
+            )
+        if origin is not None:
+            self.origin_ = origin
+        arch_list, values = check_training_data(archs, y, min_rows=0)
+        return self.calibrate(dict(zip(arch_list, values.tolist(), strict=True)), mode=mode)
+
+    def _fitted_attributes(self) -> tuple[str, ...]:
+        return ()
+
+    def is_fitted(self) -> bool:
+        """A table is fitted once it has block statistics."""
+        return bool(self.blocks)
+
+    @property
+    def origin_(self) -> Origin:
+        """Where the blocks were measured: ``device`` and ``fingerprint``."""
+        return Origin(
+            device=self.device or None,
+            fingerprint=self.fingerprint or None,
+            source=f"lookup table of {len(self.blocks)} blocks",
+            statistic=self.statistic,
+        )
+
+    @origin_.setter
+    def origin_(self, origin: Origin) -> None:
+        self.device, self.fingerprint = origin.device or "", origin.fingerprint or ""
+
+    @property
+    def training_hash_(self) -> str:
+        """Hash of the blocks' keys and ``statistic`` values."""
+        field_name = STATISTICS[self.statistic][0]
+        values = np.array([getattr(b, field_name) for b in self.blocks.values()], dtype=float)
+        return training_hash(list(self.blocks), values)
+
+    @training_hash_.setter
+    def training_hash_(self, value: str) -> None:
+        raise AttributeError("training_hash_ of a lookup table follows its blocks; use fit")
+
+    @property
+    def n_train_(self) -> int:
+        """The number of blocks (the runner floor included)."""
+        return len(self.blocks)
+
+    @n_train_.setter
+    def n_train_(self, value: int) -> None:
+        raise AttributeError("n_train_ of a lookup table follows its blocks; use fit")
+
+    @property
+    def feature_names_(self) -> list[str]:
+        """None: a table adds up blocks; it has no feature columns."""
+        return []
+
+    @feature_names_.setter
+    def feature_names_(self, value: list[str]) -> None:
+        raise AttributeError("a lookup table has no feature columns")
+
+    @property
+    def validation_(self) -> dict[str, Any]:
+        """Empty: see ``additivity_report`` for scores on networks held out."""
+        return {}
+
+    @validation_.setter
+    def validation_(self, value: dict[str, Any]) -> None:
+        raise AttributeError("a lookup table keeps no validation scores; see additivity_report")
+
+    def _state(self) -> dict[str, Any]:
+        return {"table": TABLE_FILE}
+
+    def _write_files(self, directory: Path) -> list[str]:
+        self.write(directory / TABLE_FILE, format="json")
+        return [TABLE_FILE]
+
+    @classmethod
+    def _restore(
+        cls,
+        space: SearchSpace | None,
+        meta: Mapping[str, Any],
+        directory: Path,
+        *,
+        force: bool = False,
+    ) -> LookupTable:
+        try:
+            return read_table(directory / str(meta["state"]["table"]), space=space)
+        except LookupTableError as exc:
+            raise ArtifactError(f"{exc.message}; rebuild the lookup table") from None
 
     def additivity_report(self, held_out: Mapping[str, float]) -> dict[str, Any]:
         """How well the table predicts whole networks it was not calibrated on.

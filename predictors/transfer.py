@@ -28,8 +28,10 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.optimize import isotonic_regression
 
+from hwnas.errors import ParameterError
 from hwnas.predictors import metrics
 from hwnas.predictors.base import (
+    FeaturePredictor,
     Interval,
     Origin,
     Predictor,
@@ -37,6 +39,8 @@ from hwnas.predictors.base import (
     check_training_data,
     training_hash,
 )
+from hwnas.predictors.errors import ArtifactError
+from hwnas.predictors.registry import register_predictor
 from hwnas.spaces import SearchSpace
 
 CORRECTIONS = ("ridge", "linear", "isotonic")
@@ -48,15 +52,19 @@ Z_PENALTY_FACTORS = (0.01, 1.0, 1e6)
 _TINY = 1e-12
 
 
-class TransferPredictor(Predictor):
+@register_predictor("transfer")
+class TransferPredictor(FeaturePredictor):
     """A predictor for a new device: ``base``'s prediction corrected by a few measurements.
 
-    Keyword-only arguments: ``base`` (a fitted predictor of the same space), ``metric``
+    Keyword-only arguments: ``base`` (a fitted predictor of features: LightGBM or
+    another transfer), ``metric``
     (default: the base's), ``correction`` (one of :data:`CORRECTIONS`), ``seed`` (the
     cross-validation folds) and ``quantiles`` (the interval's nominal quantiles).
     """
 
     kind: ClassVar[str] = "transfer"
+    #: Fewest measurements on the new device that ``fit`` accepts.
+    min_rows: ClassVar[int] = MIN_ROWS
 
     coef_: np.ndarray
     intercept_: float
@@ -71,23 +79,29 @@ class TransferPredictor(Predictor):
     def __init__(
         self,
         *,
-        base: Predictor,
+        base: FeaturePredictor,
         metric: str | None = None,
         correction: str = "ridge",
         seed: int = 0,
         quantiles: tuple[float, float] = (0.1, 0.9),
     ) -> None:
         if not isinstance(base, Predictor):
-            raise ValueError(f"base must be a Predictor, got {type(base).__name__}")
+            raise ParameterError("base", f"must be a Predictor, got {type(base).__name__}")
+        if not isinstance(base, FeaturePredictor):
+            raise ParameterError(
+                "base",
+                f"must be a predictor of features (lightgbm or transfer), got a {base.kind} "
+                f"predictor",
+            )
         if correction not in CORRECTIONS:
-            raise ValueError(
-                f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}"
+            raise ParameterError(
+                "correction", f"must be one of {', '.join(CORRECTIONS)}, got {correction!r}"
             )
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+            raise ParameterError("seed", f"must be an int >= 0, got {seed!r}")
         low, high = quantiles
         if not 0.0 < low < high < 1.0:
-            raise ValueError(f"quantiles must satisfy 0 < low < high < 1, got {quantiles!r}")
+            raise ParameterError("quantiles", f"must satisfy 0 < low < high < 1, got {quantiles!r}")
         self.base = base
         self.space = base.space
         self.metric = check_metric(metric if metric is not None else base.metric)
@@ -152,7 +166,8 @@ class TransferPredictor(Predictor):
         *,
         origin: Origin | None = None,
     ) -> TransferPredictor:
-        """Fit the correction on ``y`` measured on the new device (at least 3 rows)."""
+        """Fit the correction on ``y`` measured on the new device (at least 3 rows); return
+        self."""
         self.base.check_is_fitted()
         arch_list, values = check_training_data(archs, y, min_rows=MIN_ROWS)
         features = self.features.matrix(arch_list)
@@ -165,6 +180,28 @@ class TransferPredictor(Predictor):
         target = np.log(values + offset)
         design = self._design(features)
         n = values.size
+        lam, zf, oof = self._select(design, target)
+        self._keep(self._fit_once(design, target, lam, zf))
+        low, high = np.quantile(target - oof, self.quantiles)
+        self.lambda_ = float(lam)
+        self.z_penalty_ = float(zf)
+        self.residual_interval_ = (min(float(low), 0.0), max(float(high), 0.0))
+        self.target_offset_ = offset
+        self.validation_ = {
+            **metrics.report(values, np.maximum(np.exp(oof) - offset, 0.0)),
+            "method": f"{min(n, 10)}-fold cross-validation",
+        }
+        self.training_hash_ = training_hash(arch_list, values)
+        self.n_train_ = n
+        self.origin_ = origin or Origin()
+        self.feature_names_ = list(self.base.feature_names_)
+        self._forget_table()
+        return self
+
+    def _select(self, design: np.ndarray, target: np.ndarray) -> tuple[float, float, np.ndarray]:
+        """The ridge penalty and ``z`` factor with the lowest out-of-fold error (seeded
+        folds, at most 10), and the out-of-fold log predictions they give."""
+        n = target.size
         folds = np.random.default_rng(self.seed).permutation(n) % min(n, 10)
 
         def out_of_fold(lam: float, z_factor: float) -> np.ndarray:
@@ -186,11 +223,10 @@ class TransferPredictor(Predictor):
             if best is None or error < best[0] - 1e-12:
                 best = (error, lam, zf, oof)
         assert best is not None
-        _, lam, zf, oof = best
-        model = self._fit_once(design, target, lam, zf)
-        residuals = target - oof
-        low, high = np.quantile(residuals, self.quantiles)
+        return best[1], best[2], best[3]
 
+    def _keep(self, model: Mapping[str, Any]) -> None:
+        """Set the fitted correction from what ``_fit_once`` returned."""
         self.intercept_ = float(model.get("intercept", 0.0))
         self.coef_ = np.asarray(model.get("coef", np.zeros(0)), dtype=np.float64)
         self.mean_ = np.asarray(model.get("mean", np.zeros(0)), dtype=np.float64)
@@ -200,20 +236,6 @@ class TransferPredictor(Predictor):
             np.asarray(knots[0], dtype=np.float64),
             np.asarray(knots[1], dtype=np.float64),
         )
-        self.lambda_ = float(lam)
-        self.z_penalty_ = float(zf)
-        self.residual_interval_ = (min(float(low), 0.0), max(float(high), 0.0))
-        self.target_offset_ = offset
-        self.validation_ = {
-            **metrics.report(values, np.maximum(np.exp(oof) - offset, 0.0)),
-            "method": f"{min(n, 10)}-fold cross-validation",
-        }
-        self.training_hash_ = training_hash(arch_list, values)
-        self.n_train_ = n
-        self.origin_ = origin or Origin()
-        self.feature_names_ = list(self.base.feature_names_)
-        self._forget_table()
-        return self
 
     # -- prediction ----------------------------------------------------------------------
 
@@ -276,12 +298,24 @@ class TransferPredictor(Predictor):
 
     @classmethod
     def _restore(
-        cls, space: SearchSpace, meta: Mapping[str, Any], directory: Path, *, force: bool = False
+        cls,
+        space: SearchSpace | None,
+        meta: Mapping[str, Any],
+        directory: Path,
+        *,
+        force: bool = False,
     ) -> TransferPredictor:
         from hwnas.predictors.artifacts import load_predictor
 
         state = meta["state"]
-        base = load_predictor(directory / "base", space=space, force=force)
+        base = load_predictor(
+            directory / "base", space=cls._saved_space(space, directory), force=force
+        )
+        if not isinstance(base, FeaturePredictor):
+            raise ArtifactError(
+                f"{directory / 'base'} holds a {base.kind} predictor, but a transfer needs a "
+                f"predictor of features; retrain the predictor"
+            )
         low_q, high_q = (float(q) for q in state["quantiles"])
         new = cls(
             base=base,
