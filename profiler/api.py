@@ -31,6 +31,7 @@ from hwnas.config import store_location
 from hwnas.errors import HwnasError, ParameterError, ProfileError
 from hwnas.events import Event, ProgressCallback, emitter
 from hwnas.profiler.check import DeviceCheck, check_device
+from hwnas.profiler.contention import local_contention
 from hwnas.profiler.fleet import DeviceOutcome, DevicePlan, SpaceSample, run_fleet
 from hwnas.profiler.settings import ProfileSettings
 from hwnas.records import DeviceSpec, Measurement
@@ -388,7 +389,7 @@ def _run(plans: list[DevicePlan], run: _Run) -> ProfileResult:
     from hwnas.spaces import get_space
 
     report = emitter(run.progress)
-    warnings = _contention([p.spec for p in plans], report)
+    warnings = local_contention([p.spec for p in plans], report)
 
     def space_loader(name: str) -> Any:
         return run.space if run.space is not None and name == run.space.name else get_space(name)
@@ -412,17 +413,6 @@ def _run(plans: list[DevicePlan], run: _Run) -> ProfileResult:
                 for text in fingerprint_notes(db, name, [m for m in result if m.device == name]):
                     _note(result, report, text)
     return _settle(result, run.errors)
-
-
-def _contention(specs: list[DeviceSpec], report: ProgressCallback) -> list[str]:
-    """The warning about other processes busy on this machine, when a device is local."""
-    from hwnas.profiler.contention import local_contention_warning
-
-    message = local_contention_warning(specs)
-    if message is None:
-        return []
-    report(Event(kind="warning", message=message))
-    return [message]
 
 
 def _note(result: ProfileResult, report: ProgressCallback, text: str) -> None:

@@ -37,6 +37,7 @@ class DeviceCheck:
 
     @property
     def ready(self) -> bool:
+        """Whether the runner can measure: Python new enough, numpy and onnxruntime there."""
         return not any(
             "not importable" in p["what"] or "too old" in p["what"] for p in self.problems
         )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import psutil
 
+from hwnas.events import Event, ProgressCallback, emitter
 from hwnas.records import DeviceSpec
 
 #: A process using at least this share of one core (%) during the look counts as busy.
@@ -81,12 +82,20 @@ def contention_warning(busy: list[BusyProcess]) -> str | None:
     )
 
 
-def local_contention_warning(specs: Iterable[DeviceSpec]) -> str | None:
-    """The warning about other processes busy on this machine when one of the devices
-    ``specs`` is local (a look of ``LOOK_SECONDS``), else ``None`` without looking."""
+def local_contention(
+    specs: Iterable[DeviceSpec], progress: ProgressCallback | None = None
+) -> list[str]:
+    """When one of the devices ``specs`` is this machine, look (for ``LOOK_SECONDS``) for
+    other processes busy on its CPU. Returns the warning naming them and the fix, as a
+    one-item list (empty when nothing else is busy or no device is local, in which case
+    nothing is looked at); the warning also goes to ``progress`` as a ``warning`` event."""
     if not any(spec.transport == "local" for spec in specs):
-        return None
-    return contention_warning(busy_processes())
+        return []
+    message = contention_warning(busy_processes())
+    if message is None:
+        return []
+    emitter(progress)(Event(kind="warning", message=message))
+    return [message]
 
 
 __all__ = [
@@ -94,5 +103,5 @@ __all__ = [
     "BusyProcess",
     "busy_processes",
     "contention_warning",
-    "local_contention_warning",
+    "local_contention",
 ]

@@ -88,6 +88,9 @@ class DevicePlan:
 
 @dataclass
 class DeviceOutcome:
+    """What one device did: its batch result, the architectures it skipped (already
+    measured under its fingerprint) and the error that stopped it, if one did."""
+
     device: str
     result: BatchResult = field(default_factory=BatchResult)
     skipped: list[str] = field(default_factory=list)

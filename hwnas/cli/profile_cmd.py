@@ -328,7 +328,7 @@ def _summary(result: ProfileResult) -> None:
         raise typer.Exit(1)
 
 
-# -- kept for the commands not yet converted to the API (lut, kernels, quickstart) ---
+# -- kept until lut, kernels and quickstart call their APIs (then delete) -----------
 
 
 def build_settings(**kwargs: Any) -> Any:
@@ -342,23 +342,15 @@ def build_settings(**kwargs: Any) -> Any:
         raise exc.as_option(option="--shape" if exc.param == "shapes" else None) from None
 
 
-def reference_model(reference: str | None) -> str | None:
-    """The absolute path of a checked --reference model (``builtin``: the example CNN)."""
-    from hwnas.profiler.api import reference_model as checked
-
-    return checked(reference)
-
-
 def local_contention(specs: list[Any]) -> list[str]:
     """Warn (now, before measuring) about other processes busy on this machine when one
     of the device ``specs`` is local; the warnings, for --json."""
-    from hwnas.profiler.contention import local_contention_warning
+    from hwnas.profiler.contention import local_contention as look
 
-    message = local_contention_warning(specs)
-    if message is None:
-        return []
-    warn(message)
-    return [message]
+    found = look(specs)
+    for message in found:
+        warn(message)
+    return found
 
 
 def run_with_progress(
