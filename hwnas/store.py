@@ -323,6 +323,27 @@ def _not_a_store(where: str, reason: str) -> StoreError:
     )
 
 
+def _is_sqlite_file(path: Path) -> bool:
+    """Whether ``path`` is a SQLite database (an empty file counts: SQLite makes it one).
+
+    Asked of SQLite itself, never with ``open()``: closing any descriptor of the file
+    drops every POSIX lock this process holds on it, so another process could then
+    checkpoint and delete the WAL under this process's open connections (their writes
+    would no longer be seen by others). SQLite's own file handling avoids that.
+    """
+    try:
+        conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        conn.execute("PRAGMA schema_version").fetchone()
+        return True
+    except sqlite3.DatabaseError as exc:
+        return "not a database" not in str(exc)
+    finally:
+        conn.close()
+
+
 def _check_sqlite_path(path: Path, *, create: bool) -> None:
     """Refuse, before anything is measured, a SQLite file that cannot be used."""
     where = str(path)
@@ -331,10 +352,6 @@ def _check_sqlite_path(path: Path, *, create: bool) -> None:
             raise _unwritable(where, "it is a directory, not a file")
         if not os.access(path, os.R_OK):
             raise _unwritable(where, "the file is not readable")
-        with path.open("rb") as fh:
-            head = fh.read(len(SQLITE_MAGIC))
-        if head and head != SQLITE_MAGIC:
-            raise _not_a_store(where, "the file is not a SQLite database")
         if not os.access(path, os.W_OK):
             raise _unwritable(where, "the file is read-only")
         if not os.access(path.parent, os.W_OK | os.X_OK):
@@ -343,6 +360,8 @@ def _check_sqlite_path(path: Path, *, create: bool) -> None:
                 f"its directory {path.parent} is not writable, and SQLite needs to create "
                 f"{path.name}-wal there",
             )
+        if not _is_sqlite_file(path):
+            raise _not_a_store(where, "the file is not a SQLite database")
         return
     if not create:
         raise StoreError(

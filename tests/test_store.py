@@ -676,3 +676,30 @@ def test_a_read_only_directory_is_refused(shared_tmp: Path) -> None:
     message = open_without_privileges(folder / "new.db")
     assert f"the directory {folder} is not writable" in message
     assert sorted(p.name for p in folder.iterdir()) == ["store.db"]
+
+
+def test_a_second_handle_in_one_process_keeps_writes_visible_to_others(tmp_path: Path) -> None:
+    """Opening the store again must not drop the process's SQLite locks: if it did, another
+    process's last close would checkpoint and delete the WAL under our open connection,
+    and later writes would never reach other processes."""
+    path = tmp_path / "shared.db"
+    reader = (
+        "import sqlite3, sys\n"
+        "db = sqlite3.connect(sys.argv[1])\n"
+        "print(db.execute('SELECT count(*) FROM measurements').fetchone()[0])\n"
+        "db.close()\n"
+    )
+
+    def count_elsewhere() -> int:
+        done = subprocess.run(
+            [sys.executable, "-c", reader, str(path)], capture_output=True, text=True, check=True
+        )
+        return int(done.stdout)
+
+    with Store(path) as first:
+        first.add(make_measurement(model_hash="one"))
+        with Store(path) as second:
+            assert second.count() == 1
+            assert count_elsewhere() == 1
+            first.add(make_measurement(model_hash="two"))
+            assert count_elsewhere() == 2
