@@ -40,8 +40,15 @@ if TYPE_CHECKING:
     from hwnas.predictors.lut import LookupTable
     from hwnas.store import Store
 
-#: Arguments of ``train_predictor`` that ``**options`` must not repeat.
-_OWN = frozenset({"space", "metric", "seed", "base", "correction", "block_table"})
+#: Constructor arguments ``train_predictor`` sets itself -> its own argument that does.
+_OWN = {
+    "space": "space",
+    "metric": "metric",
+    "seed": "seed",
+    "base": "base",
+    "correction": "correction",
+    "block_table": "lut",
+}
 
 PathLike = str | os.PathLike[str]
 
@@ -94,12 +101,10 @@ def _block_table(lut: LookupTable | PathLike | None, space: SearchSpace) -> Look
 
 def _constructor(cls: type[Predictor], options: dict[str, Any]) -> None:
     """Refuse ``options`` the class's constructor does not take, naming them."""
-    taken = sorted(_OWN & set(options))
+    taken = sorted(set(_OWN) & set(options))
     if taken:
-        raise ParameterError(
-            taken[0], "is an argument of train_predictor itself; pass it once, by its name"
-        )
-    accepted = set(inspect.signature(cls).parameters) - _OWN
+        raise ParameterError(taken[0], f"is set by train_predictor; pass {_OWN[taken[0]]}= instead")
+    accepted = set(inspect.signature(cls).parameters) - set(_OWN)
     for name in sorted(options):
         if name not in accepted:
             raise ParameterError(
