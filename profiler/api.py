@@ -164,7 +164,8 @@ def profile(
 def profile_space(
     space: str | SearchSpace,
     *,
-    sample: int,
+    sample: int | None = None,
+    archs: Sequence[str] | None = None,
     seed: int = 0,
     device: DeviceArg = "local",
     store: StoreArg = None,
@@ -180,7 +181,8 @@ def profile_space(
 
     ``space``: a space name (``"nb201"``, ``"package.module:Class"``) or a
     :class:`~hwnas.spaces.SearchSpace`. ``sample``: how many distinct architectures,
-    drawn with ``seed`` (which also seeds the runner's random inputs). Each is exported
+    drawn with ``seed`` (which also seeds the runner's random inputs); or ``archs``:
+    these architectures (canonicalised, duplicates dropped) instead of a sample. Each is exported
     to ONNX with ``exporter`` (``"dynamo"`` or ``"torchscript"``; cached) just before it
     is measured. Architectures already measured ``repeats`` times on a device under its
     current fingerprint are skipped there (``result.skipped``); otherwise each is measured
@@ -195,7 +197,7 @@ def profile_space(
     _check_errors(errors)
     energy_given = settings.get("energy") is not None
     base = _settings({**settings, "seed": seed}, reference)
-    the_space, archs = _sample(space, sample, seed)
+    the_space, archs = _sample(space, sample, seed, archs)
     from hwnas.export import check_exporter
 
     check_exporter(exporter)
@@ -340,14 +342,23 @@ def _device(name: str) -> DeviceSpec:
     return get_device(name)
 
 
-def _sample(space: str | SearchSpace, sample: int, seed: int) -> tuple[SearchSpace, list[str]]:
+def _sample(
+    space: str | SearchSpace, sample: int | None, seed: int, archs: Sequence[str] | None
+) -> tuple[SearchSpace, list[str]]:
     from hwnas.spaces import get_space
 
-    if isinstance(sample, bool) or not isinstance(sample, int) or sample < 1:
-        raise ParameterError("sample", f"must be an int >= 1, got {sample!r}")
     the_space = get_space(space) if isinstance(space, str) else space
     if not isinstance(the_space, SearchSpace):
         raise ParameterError("space", f"must be a space name or a SearchSpace, got {space!r}")
+    if (sample is None) == (archs is None):
+        raise ParameterError("sample", "or archs must be given, not both nor neither")
+    if archs is not None:
+        if isinstance(archs, str) or not archs:
+            raise ParameterError("archs", f"must be a non-empty list of strings, got {archs!r}")
+        # Canonical and distinct, in the order given (InvalidArchError names a bad one).
+        return the_space, list(dict.fromkeys(the_space.canonical(a) for a in archs))
+    if isinstance(sample, bool) or not isinstance(sample, int) or sample < 1:
+        raise ParameterError("sample", f"must be an int >= 1, got {sample!r}")
     return the_space, the_space.sample_distinct(seed, sample)
 
 
