@@ -42,6 +42,7 @@ _EXPORTS: dict[str, str] = {
     "train_predictor": "hwnas.predictors.train",
     "load_predictor": "hwnas.predictors.artifacts",
     "get_space": "hwnas.spaces",
+    "quickstart": "hwnas.search.pipeline",
     # vocabulary
     "Predictor": "hwnas.predictors.base",
     "SearchResult": "hwnas.search.api",

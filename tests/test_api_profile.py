@@ -186,6 +186,20 @@ def test_profile_space_skips_what_is_measured_and_repeats_pass_by_pass(
     assert captured.out == "" and captured.err == ""
 
 
+def test_profile_space_measures_the_architectures_given(tmp_path: Path) -> None:
+    space = ToySpace()
+    wanted = space.sample_distinct(7, 2)
+    common = {"store": tmp_path / "a.db", "exporter": "torchscript", **FAST}
+    done = api.profile_space(space, archs=[wanted[0], wanted[1], wanted[0]], **common)
+    assert [m.arch.string for m in done if m.arch] == wanted  # duplicates dropped, in order
+    with pytest.raises(ParameterError, match="sample or archs must be given, not both"):
+        api.profile_space(space, sample=2, archs=wanted, **common)
+    with pytest.raises(ParameterError, match="sample or archs must be given"):
+        api.profile_space(space, **common)
+    with pytest.raises(ParameterError, match="archs must be a non-empty list"):
+        api.profile_space(space, archs=wanted[0], **common)
+
+
 def test_plan_missing_queues_only_what_the_fingerprint_lacks(tmp_path: Path) -> None:
     store = tmp_path / "s.db"
     space = ToySpace()
