@@ -28,7 +28,7 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from hwnas.errors import UsageError
+from hwnas.errors import ParameterError, UsageError
 from hwnas.predictors.kernel_features import Kernel, split_kernels
 
 #: Kinds with a sampler (``view`` and ``other`` have none; ``overhead`` is fixed).
@@ -311,7 +311,9 @@ ALL_KINDS = (*SAMPLED_KINDS, REORDER_KIND, OVERHEAD_KIND)
 
 def _check_kind(kind: str) -> None:
     if kind not in ALL_KINDS:
-        raise UsageError(f"unknown kernel kind {kind!r}; use one of {', '.join(ALL_KINDS)}")
+        raise ParameterError(
+            "kind", f"names an unknown kernel kind {kind!r}; use one of {', '.join(ALL_KINDS)}"
+        )
 
 
 def sample_configs(kind: str, n: int, seed: int = 0) -> list[Config]:
@@ -322,7 +324,7 @@ def sample_configs(kind: str, n: int, seed: int = 0) -> list[Config]:
     """
     _check_kind(kind)
     if n < 0:
-        raise ValueError(f"n must be >= 0, got {n!r}")
+        raise ParameterError("n", f"must be >= 0, got {n!r}")
     if kind == OVERHEAD_KIND:
         return [{"kind": kind, "chain": c} for c in OVERHEAD_CHAINS]
     if kind == REORDER_KIND:
@@ -344,6 +346,30 @@ def sample_configs(kind: str, n: int, seed: int = 0) -> list[Config]:
             seen.add(key)
             out.append(cfg)
     return out
+
+
+def plan_kernels(
+    per_kind: int, seed: int = 0, kinds: Sequence[str] | None = None
+) -> dict[str, list[Config]]:
+    """The configurations a kernel predictor is trained on, by kind: ``per_kind`` of each
+    of ``kinds`` (default: every kind of :data:`SAMPLED_KINDS`), the ``reorder`` pairs
+    when a kind onnxruntime wraps in layout reorders is among them, and the fixed
+    ``overhead`` chains. Raises ``ParameterError`` for ``per_kind < 1`` and unknown kinds.
+    """
+    if per_kind < 1:
+        raise ParameterError("per_kind", f"must be >= 1, got {per_kind}")
+    unknown = sorted(set(kinds or ()) - set(SAMPLED_KINDS))
+    if unknown:
+        raise ParameterError(
+            "kinds",
+            f"names unknown kind(s) {', '.join(unknown)}; choose from {', '.join(SAMPLED_KINDS)}",
+        )
+    wanted = [k for k in SAMPLED_KINDS if kinds is None or k in kinds]
+    plan = {kind: sample_configs(kind, per_kind, seed) for kind in wanted}
+    if {"conv", "dwconv", "pool"} & set(wanted):  # the kinds onnxruntime wraps in reorders
+        plan[REORDER_KIND] = sample_configs(REORDER_KIND, per_kind, seed)
+    plan[OVERHEAD_KIND] = sample_configs(OVERHEAD_KIND, 0)
+    return plan
 
 
 def sample_kernel_models(kind: str, n: int, seed: int = 0) -> list[tuple[onnx.ModelProto, Config]]:

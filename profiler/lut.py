@@ -7,29 +7,39 @@ measured by the same runner, protocol and fleet as any model, so a block measure
 an ordinary :class:`~hwnas.records.Measurement` with
 ``arch = Arch(space="<space>:blocks", string=block.key)``. That buys, unchanged:
 skipping blocks already measured under the device's fingerprint
-(``Store.measured_archs``), the job queue (Ctrl-C, ``--resume``, reconnects), the
+(``hwnas.profiler.fleet.plan_missing``), the job queue (Ctrl-C, ``--resume``, reconnects), the
 store's export and listing commands, and fingerprint bookkeeping.
 
 Block models are exported *before* their jobs are queued, and each job carries the
 file's path: a queued block job is then an ordinary file job that ``hwnas profile
 --resume`` can finish too (a job whose file has vanished is exported again through the
 block set by whoever resumes with a space loader that knows it, ``hwnas lut build``).
+
+:func:`measure_lut` is the measuring half of ``hwnas.build_lut``: the blocks a table
+lacks, then the whole networks it is calibrated and checked on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hwnas.devices.transport import Transport
+from hwnas.events import ProgressCallback
 from hwnas.export import Exported, ExportError, cached_export, check_exporter, content_key
 from hwnas.profiler.batch import probe_fingerprint
+from hwnas.profiler.contention import local_contention
+from hwnas.profiler.fleet import DevicePlan, SpaceSample, plan_missing
 from hwnas.profiler.settings import ProfileSettings
+from hwnas.profiler.stage import StageOutcome, StoreLike, opened_store, run_stage
 from hwnas.records import Arch, DeviceSpec, Fingerprint
+from hwnas.spaces import get_space
 from hwnas.spaces.base import Block, SearchSpace, SpaceError
-from hwnas.store import Job, NewJob, Store
+from hwnas.store import Job, Store
 
 #: What ``block_space_name`` appends to a space's name.
 BLOCKS_SUFFIX = ":blocks"
@@ -158,15 +168,31 @@ class BlockSet:
         """The ``Arch`` a measurement of block ``key`` carries."""
         return Arch(space=self.name, string=self.block(key).key)
 
-    def to_onnx(self, key: str, *, exporter: str | None = None) -> Path:
-        """Path of the ONNX file of block ``key`` (exported once, then cached)."""
+    def export(self, key: str, *, exporter: str | None = None) -> Exported:
+        """The ONNX file of block ``key`` in the export cache (exported once, then cached);
+        raises ``ExportError``."""
         return export_block(
             self.space,
             self.block(key),
             cache=self.cache,
             opset=self.opset,
             exporter=exporter or self.exporter,
-        ).path
+        )
+
+    def to_onnx(self, key: str, *, exporter: str | None = None) -> Path:
+        """Path of the ONNX file of block ``key`` (exported once, then cached)."""
+        return self.export(key, exporter=exporter).path
+
+    def loader(self) -> Callable[[str], Any]:
+        """A fleet ``space_loader`` that knows this block set and its space by name (other
+        names: ``hwnas.spaces.get_space``)."""
+
+        def load(name: str) -> Any:
+            if name == self.name:
+                return self
+            return self.space if name == self.space.name else get_space(name)
+
+        return load
 
 
 @dataclass
@@ -188,44 +214,119 @@ def plan_blocks(
     *,
     batch: str,
     connect: Callable[[DeviceSpec], Transport],
-    on_export: Callable[[str, int, int], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> BlockPlan:
     """Queue the blocks not yet measured on ``spec`` under its current fingerprint.
 
     Reads the device's fingerprint with ``settings`` (threads and graph optimization are
     part of it), skips the blocks the store already has under it, exports the others
-    (``on_export(key, done, total)`` after each) and queues one job per block, each with
-    its file's path. A block that fails to export is queued without a path: measuring it
-    exports again and records the error as that job's failure, like any bad model.
-    Returns the plan; run its jobs with ``hwnas.profiler.fleet.run_fleet``.
+    (a ``step`` event of stage ``"export"`` on ``progress`` after each) and queues one job
+    per block, each with its file's path (``hwnas.profiler.fleet.plan_missing``). A block
+    that fails to export is queued without a path: measuring it exports again and records
+    the error as that job's failure, like any bad model. Returns the plan; run its jobs
+    with ``hwnas.profiler.fleet.run_fleet``.
     """
     with connect(spec) as transport:
         fingerprint = probe_fingerprint(transport, settings)
-    done = store.measured_archs(space=blocks.name, device=spec.name, fingerprint=fingerprint.hash)
     keys = blocks.keys()
     plan = BlockPlan(fingerprint=fingerprint, total=len(keys))
-    plan.skipped = [k for k in keys if k in done]
-    todo = [k for k in keys if k not in done]
-    job_settings = {**settings.to_dict(), "exporter": blocks.exporter}
-    new: list[NewJob] = []
-    for i, key in enumerate(todo, start=1):
-        path: str | None
+
+    def model_path(arch: Arch) -> str | None:
         try:
-            exported = export_block(
-                blocks.space,
-                blocks.block(key),
-                cache=blocks.cache,
-                opset=blocks.opset,
-                exporter=blocks.exporter,
-            )
-            path = str(exported.path)
-            plan.exported += not exported.cached
+            exported = blocks.export(arch.string)
         except ExportError:
-            path = None
-        new.append(
-            NewJob(label=key, model_path=path, arch=blocks.record(key), settings=job_settings)
-        )
-        if on_export:
-            on_export(key, i, len(todo))
-    plan.jobs = store.add_jobs(batch, spec.name, new)
+            return None
+        plan.exported += not exported.cached
+        return str(exported.path)
+
+    missing = plan_missing(
+        store,
+        device=spec.name,
+        fingerprint=fingerprint.hash,
+        archs=[blocks.record(key) for key in keys],
+        settings={**settings.to_dict(), "exporter": blocks.exporter},
+        batch=batch,
+        model_path=model_path,
+        progress=progress,
+    )
+    plan.skipped = [a.string for a in missing.skipped]
+    plan.jobs = missing.jobs
     return plan
+
+
+@dataclass
+class LutMeasurement:
+    """What :func:`measure_lut` measured: the store's URL, the block plan (``None`` when
+    Ctrl-C came before anything was queued), the ``blocks`` and ``networks`` stages, the
+    warnings about the host, and whether Ctrl-C stopped it."""
+
+    store_url: str
+    plan: BlockPlan | None
+    blocks: StageOutcome
+    networks: StageOutcome
+    warnings: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def fingerprint(self) -> str | None:
+        """The hash of the fingerprint the blocks were measured under."""
+        return self.plan.fingerprint.hash if self.plan is not None else None
+
+    def problems(self) -> list[dict[str, Any]]:
+        """Every failure of both stages (``StageOutcome.problems``), blocks first."""
+        return self.blocks.problems() + self.networks.problems()
+
+
+def measure_lut(
+    store: StoreLike,
+    spec: DeviceSpec,
+    settings: ProfileSettings,
+    blocks: BlockSet,
+    networks: Sequence[str],
+    *,
+    connect: Callable[[DeviceSpec], Transport],
+    progress: ProgressCallback | None = None,
+    reconnect_timeout: float = 300.0,
+) -> LutMeasurement:
+    """Measure on ``spec`` every block of ``blocks`` and every architecture of
+    ``networks`` (of ``blocks.space``, whole) that the store lacks under the device's
+    current fingerprint; the rest is skipped, so after Ctrl-C the same call finishes.
+
+    Blocks first (stage ``"blocks"``), then networks (stage ``"networks"``, exported with
+    ``blocks.exporter``), each through the fleet with every job queued in ``store``
+    first (an open ``Store``, or a location opened to plan and closed before measuring:
+    the fleet's workers open their own); Ctrl-C during the blocks skips the networks.
+    Device failures and Ctrl-C are in the result, not raised; a fingerprint that cannot
+    be read raises its ``HwnasError``, a store that cannot be opened ``StoreError``.
+    """
+    name = spec.name
+    batch = uuid.uuid4().hex[:12]
+    stages = StageOutcome("blocks", name), StageOutcome("networks", name)
+    with opened_store(store) as db:
+        done = LutMeasurement(db.url, None, *stages)
+        try:
+            plan = plan_blocks(
+                db, spec, settings, blocks, batch=batch, connect=connect, progress=progress
+            )
+        except KeyboardInterrupt:
+            done.interrupted = True
+            return done
+    done.plan = plan
+    done.warnings = local_contention([spec], progress)
+    run = functools.partial(
+        run_stage,
+        store_location=done.store_url,
+        batch=batch,
+        connect=connect,
+        space_loader=blocks.loader(),
+        progress=progress,
+        reconnect_timeout=reconnect_timeout,
+    )
+    block_plan = DevicePlan(spec=spec, settings=settings, jobs=plan.jobs)
+    done.blocks = run(block_plan, stage="blocks", skipped=len(plan.skipped))
+    if not done.blocks.interrupted:
+        sample = SpaceSample(blocks.space, list(networks), blocks.exporter)
+        sample_plan = DevicePlan(spec=spec, settings=settings, sample=sample)
+        done.networks = run(sample_plan, stage="networks")
+    done.interrupted = done.blocks.interrupted or done.networks.interrupted
+    return done

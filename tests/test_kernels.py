@@ -564,9 +564,9 @@ def test_cli_build_bad_inputs(tmp_path: Path, capsys) -> None:
 
 def test_build_measures_trains_resumes_and_predicts_an_unseen_model(tmp_path: Path, capsys) -> None:
     """End to end on the local CPU with tiny settings (a few kernels per kind)."""
-    from hwnas.cli.kernels_cmd import plan_kernels
     from hwnas.devices.local import LocalTransport
     from hwnas.onnx_model import check_model
+    from hwnas.predictors.kernel_sampler import plan_kernels
     from hwnas.profiler.batch import profile_model
     from hwnas.profiler.settings import ProfileSettings
     from hwnas.records import DeviceSpec

@@ -1,33 +1,24 @@
 """`hwnas kernels`: build and use kernel-level latency predictors for arbitrary ONNX models.
 
-``build`` samples single-kernel models of every kind, measures those not yet measured
-on the device under its current fingerprint (through the profiling fleet: queued in the
-store first, so Ctrl-C or a lost device loses nothing and the same command finishes the
-job), trains one regressor per kind and writes the predictor directory. ``predict``
-splits a model into kernels and prints the predicted total and a per-kernel table.
+``build`` runs ``hwnas.predictors.build.run_kernel_build`` (samples single-kernel models
+of every kind, measures those not yet measured on the device under its current
+fingerprint, queued in the store first so that Ctrl-C or a lost device loses nothing and
+the same command finishes the job, and trains one regressor per kind) and writes the
+predictor directory. ``predict`` splits a model into kernels and prints the predicted
+total and a per-kernel table.
 """
 
 from __future__ import annotations
 
 import math
-import shutil
-import uuid
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
-from hwnas.cli._common import JsonOption, StoreOption, err, fail, note, open_store, out, print_json
+from hwnas.cli._common import JsonOption, StoreOption, fail, note, options, out, print_json
+from hwnas.cli._progress import ProgressBars
 from hwnas.errors import HwnasError, UsageError
 
 app = typer.Typer(
@@ -35,178 +26,17 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-#: How sampled kernels are timed: shorter than `hwnas profile`'s default, since there are
-#: many and each is small; the op profile tells the kernel's own share of the time.
-KERNEL_SETTINGS: dict[str, Any] = {
-    "target_ci": 0.02,
-    "min_runs": 10,
-    "warmup": 5,
-    "op_profile": True,
-}
 
-
-def kernel_settings(*, threads: int, max_seconds: float, seed: int) -> Any:
-    """The profiling settings every sampled kernel is measured with."""
-    from hwnas.profiler.settings import ProfileSettings
-
-    try:
-        return ProfileSettings(
-            threads=threads, max_seconds=max_seconds, seed=seed, **KERNEL_SETTINGS
-        )
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def plan_kernels(per_kind: int, seed: int, kinds: Sequence[str] | None = None) -> dict[str, list]:
-    """The configurations to measure, by kind (the overhead chains included)."""
-    from hwnas.predictors.kernel_sampler import (
-        OVERHEAD_KIND,
-        REORDER_KIND,
-        SAMPLED_KINDS,
-        sample_configs,
-    )
-
-    if per_kind < 1:
-        raise UsageError(f"--per-kind must be >= 1, got {per_kind}")
-    unknown = sorted(set(kinds or ()) - set(SAMPLED_KINDS))
-    if unknown:
+def _check_output(output: Path, force: bool) -> None:
+    """Refuse to write over a directory that is not a kernel predictor's (unless --force)."""
+    if output.exists() and (
+        not output.is_dir()
+        or (any(output.iterdir()) and not force and not (output / "meta.json").exists())
+    ):
         raise UsageError(
-            f"--kinds names unknown kind(s) {', '.join(unknown)}; choose from "
-            f"{', '.join(SAMPLED_KINDS)}"
+            f"{output} exists and is not a kernel predictor directory; "
+            f"choose another -o or pass --force"
         )
-    wanted = [k for k in SAMPLED_KINDS if kinds is None or k in kinds]
-    plan = {kind: sample_configs(kind, per_kind, seed) for kind in wanted}
-    if {"conv", "dwconv", "pool"} & set(wanted):  # the kinds onnxruntime wraps in reorders
-        plan[REORDER_KIND] = sample_configs(REORDER_KIND, per_kind, seed)
-    plan[OVERHEAD_KIND] = sample_configs(OVERHEAD_KIND, 0)
-    return plan
-
-
-def measure_kernels(
-    store: Any,
-    spec: Any,
-    plan: dict[str, list],
-    settings: Any,
-    *,
-    connect: Any,
-    progress: Progress | None = None,
-    reconnect_timeout: float = 300.0,
-) -> tuple[str, list[Any], bool]:
-    """Measure the planned kernels not yet measured on ``spec`` under its fingerprint.
-
-    Returns (fingerprint hash, device outcomes, interrupted). Every job is queued in the
-    store before it runs; running the same build again finishes what is left. The model
-    files are built into a directory of this run and deleted afterwards (a configuration
-    rebuilds the same file whenever it is needed again).
-    """
-    from hwnas.config import cache_dir
-    from hwnas.predictors.kernel_sampler import KernelSpace, config_string, space_name
-    from hwnas.profiler.batch import probe_fingerprint
-    from hwnas.profiler.fleet import DevicePlan, run_fleet
-    from hwnas.records import Arch
-    from hwnas.store import NewJob
-
-    with connect(spec) as transport:
-        fingerprint = probe_fingerprint(transport, settings).hash
-    batch = uuid.uuid4().hex[:12]
-    cache = cache_dir() / "kernels" / batch
-    spaces = {space_name(kind): KernelSpace(kind, cache) for kind in plan}
-    new_jobs: list[Any] = []
-    skipped = 0
-    job_settings = {**settings.to_dict(), "exporter": "onnx"}
-    for kind, configs in plan.items():
-        done = store.measured_archs(
-            space=space_name(kind), device=spec.name, fingerprint=fingerprint
-        )
-        for cfg in configs:
-            text = config_string(cfg)
-            if text in done:
-                skipped += 1
-                continue
-            new_jobs.append(
-                NewJob(
-                    label=f"{kind} {text}",
-                    model_path=None,
-                    arch=Arch(space=space_name(kind), string=text),
-                    settings=job_settings,
-                )
-            )
-    jobs = store.add_jobs(batch, spec.name, new_jobs) if new_jobs else []
-    if not jobs:
-        return fingerprint, [], False
-    from hwnas.cli.profile_cmd import local_contention
-
-    local_contention([spec])
-    events = _Events(progress, len(jobs), skipped)
-    try:
-        outcomes, interrupted = run_fleet(
-            [DevicePlan(spec=spec, settings=settings, jobs=jobs)],
-            store_location=store.url,
-            batch=batch,
-            connect=connect,
-            events=events,
-            space_loader=lambda name: spaces[name],
-            reconnect_timeout=reconnect_timeout,
-        )
-    finally:
-        shutil.rmtree(cache, ignore_errors=True)
-    return fingerprint, outcomes, interrupted
-
-
-class _Events:
-    """Fleet events as one progress bar (kernels measured / to measure)."""
-
-    def __init__(self, progress: Progress | None, total: int, skipped: int) -> None:
-        self.progress = progress
-        self.task = (
-            progress.add_task(f"measuring kernels ({skipped} already measured)", total=total)
-            if progress
-            else None
-        )
-
-    def planned(self, device: str, jobs: int, skipped: int) -> None:
-        pass
-
-    def start(self, device: str, label: str) -> None:
-        if self.progress is not None and self.task is not None:
-            self.progress.update(self.task, description=f"{device}: {label.split(' ')[0]}")
-
-    def done(self, device: str, label: str, m: Any, e: HwnasError | None) -> None:
-        if self.progress is not None and self.task is not None:
-            self.progress.advance(self.task)  # failures are summed up by kind at the end
-
-    def retry(self, device: str, error: HwnasError, delay: float) -> None:
-        err.print(f"[yellow]{device}:[/yellow] {error.message}; retrying", soft_wrap=True)
-
-
-def _note_failures(errors: list[dict[str, str]]) -> None:
-    """One line per kind of kernel that failed to measure (they are left out of training)."""
-    by_kind: dict[str, list[dict[str, str]]] = {}
-    for e in errors:
-        by_kind.setdefault(str(e.get("model", "?")).split(" ")[0], []).append(e)
-    for kind, failed in by_kind.items():
-        why = (
-            " (expected on a device whose onnxruntime has no NCHWc layout: training uses "
-            "the op profile instead)"
-            if kind == "reorder"
-            else ""
-        )
-        note(
-            f"{len(failed)} {kind} kernel(s) failed to measure{why}; first: "
-            f"{failed[0].get('message')}"
-        )
-
-
-def _progress() -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    )
 
 
 @app.command("build")
@@ -225,59 +55,44 @@ def build(
     as_json: bool = JsonOption,
 ) -> None:
     """Sample, measure (resumable) and train a kernel-level predictor for a device."""
-    from hwnas.devices.registry import connect, get_device
-    from hwnas.predictors.kernel_sampler import measured_samples
-    from hwnas.predictors.kernels import KernelPredictor
+    from hwnas.predictors.build import run_kernel_build
 
     try:
         wanted = [k.strip() for k in kinds.split(",")] if kinds else None
-        plan = plan_kernels(per_kind, seed, wanted)
-        settings = kernel_settings(threads=threads, max_seconds=max_seconds, seed=seed)
-        if output.exists() and (
-            not output.is_dir()
-            or (any(output.iterdir()) and not force and not (output / "meta.json").exists())
-        ):
-            raise UsageError(
-                f"{output} exists and is not a kernel predictor directory; "
-                f"choose another -o or pass --force"
+        _check_output(output, force)
+        with options(store="--store"), ProgressBars(show_failures=False) as bars:
+            result = run_kernel_build(
+                device=device,
+                per_kind=per_kind,
+                store=store_path,
+                seed=seed,
+                kinds=wanted,
+                threads=threads,
+                max_seconds=max_seconds,
+                progress=bars,
             )
-        spec = get_device(device)
-        store = open_store(store_path)
-    except HwnasError as exc:
-        fail(exc, as_json=as_json)
-    total = sum(len(v) for v in plan.values())
-    with store:
-        try:
-            with _progress() as progress:
-                fingerprint, outcomes, interrupted = measure_kernels(
-                    store, spec, plan, settings, connect=connect, progress=progress
-                )
-        except HwnasError as exc:
-            fail(exc, as_json=as_json)
-        errors = [e for o in outcomes for e in o.result.errors]
-        device_errors = [o.error for o in outcomes if o.error is not None]
-        if device_errors:
-            fail(device_errors[0], as_json=as_json)
-        if interrupted or any(o.result.interrupted for o in outcomes):
+        if result.interrupted:
             note(
                 "interrupted: the kernels measured so far are stored; run the same command "
                 "again to finish and train."
             )
             raise typer.Exit(130)
-        _note_failures(errors)
-        samples = measured_samples(store, device=spec.name, fingerprint=fingerprint)
-    try:
-        predictor = KernelPredictor(seed=seed).fit(
-            samples, device=spec.name, fingerprint=fingerprint
-        )
-        predictor.save(output)
+        assert result.predictor is not None  # trained unless interrupted
+        result.predictor.save(output)
     except HwnasError as exc:
         fail(exc, as_json=as_json)
-    summary = predictor.summary()
+    _report_build(result, output, as_json=as_json)
+
+
+def _report_build(result: Any, output: Path, *, as_json: bool) -> None:
+    summary = result.predictor.summary()
     if as_json:
-        print_json({"output": str(output), "planned": total, "failed": len(errors), **summary})
+        failed = len(result.failed)
+        print_json({"output": str(output), "planned": result.planned, "failed": failed, **summary})
         return
-    table = Table(title=f"Kernel predictor for {spec.name} ({fingerprint})", title_justify="left")
+    table = Table(
+        title=f"Kernel predictor for {result.device} ({result.fingerprint})", title_justify="left"
+    )
     for col in ("kind", "samples", "CV MAPE % (kernel)", "model"):
         table.add_column(col, justify="left" if col in ("kind", "model") else "right")
     for kind, row in summary["kinds"].items():

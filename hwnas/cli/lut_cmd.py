@@ -2,34 +2,32 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import typer
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
-from hwnas.cli._common import JsonOption, StoreOption, err, note, open_store, out, print_json
-from hwnas.cli.profile_cmd import build_settings
+from hwnas.cli._common import (
+    JsonOption,
+    StoreOption,
+    err,
+    fail,
+    note,
+    open_store,
+    options,
+    out,
+    print_json,
+)
+from hwnas.cli._progress import ProgressBars
 from hwnas.errors import HwnasError, UsageError
-from hwnas.records import Measurement
+from hwnas.events import Event
 
 app = typer.Typer(
     help="Lookup tables: the latency of every distinct block of a search space on a device.",
     no_args_is_help=True,
 )
-
-#: Held-out networks needed before an additivity report is worth printing.
-MIN_HELD_OUT = 3
 
 SpaceOption = typer.Option(
     ...,
@@ -59,56 +57,30 @@ StatisticOption = typer.Option(
 )
 
 
-def fail(exc: HwnasError, *, as_json: bool = False) -> NoReturn:
-    """Report ``exc`` and exit like ``hwnas.cli._common.fail``, with the message printed
-    literally: block keys such as ``mbconv[kernel=3,...]`` would be read as Rich markup."""
-    err.print("[bold red]error:[/bold red]", escape(exc.message), soft_wrap=True)
-    if as_json:
-        print_json({"errors": [exc.to_dict()]})
-    raise typer.Exit(exc.exit_code)
+class _StageBars(ProgressBars):
+    """Progress bars with one bar per device *and* stage: a lookup table measures its
+    blocks, then its networks, on one device."""
+
+    def _key(self, event: Event) -> str:
+        return ": ".join(p for p in (event.device, event.stage) if p) or "work"
 
 
-def _check_calibration(calibrate: int, fit: str, statistic: str = "p50") -> None:
-    from hwnas.predictors.lut import CALIBRATION_MODES, STATISTICS
-
-    if statistic not in STATISTICS:
-        raise UsageError(f"--statistic must be one of {', '.join(STATISTICS)}, got {statistic!r}")
-    if calibrate < 0:
-        raise UsageError(f"--calibrate must be >= 0 (0: no calibration), got {calibrate}")
-    if fit not in CALIBRATION_MODES:
-        raise UsageError(f"--fit must be one of {', '.join(CALIBRATION_MODES)}, got {fit!r}")
-
-
-def _calibrated(
-    store: Any,
-    space: Any,
-    device: str,
+def _table(
+    space_name: str,
+    device: str | None,
     fingerprint: str | None,
-    *,
-    calibrate: int,
-    seed: int,
-    fit: str,
-    statistic: str,
-) -> tuple[Any, dict[str, float], dict[str, Any] | None]:
-    """(table, calibration networks, additivity report on the held-out ones or None)."""
-    from hwnas.predictors.lut import LookupTable, network_latencies, split_networks
+    store_path: str | None,
+    **calibration: Any,
+) -> Any:
+    """The calibrated table in the store (``hwnas.predictors.build.calibrated_table``)."""
+    from hwnas.predictors.lut_build import calibrated_table, check_calibration
+    from hwnas.spaces import get_space
 
-    lut = LookupTable.from_store(store, space, device, fingerprint=fingerprint, statistic=statistic)
-    networks = network_latencies(store, space, device, lut.fingerprint, statistic=statistic)
-    calibration, held_out = split_networks(space, networks, calibrate=calibrate, seed=seed)
-    lut.calibrate(calibration, mode=fit if calibrate > 0 else "none")
-    report = lut.additivity_report(held_out) if len(held_out) >= MIN_HELD_OUT else None
-    return lut, calibration, report
-
-
-def _number(value: Any) -> Any:
-    return None if isinstance(value, float) and not math.isfinite(value) else value
-
-
-def _summary(report: dict[str, Any] | None, *, rows: bool = False) -> dict[str, Any] | None:
-    if report is None:
-        return None
-    return {k: _number(v) for k, v in report.items() if rows or k != "rows"}
+    with options(store="--store"):
+        check_calibration(calibration["calibrate"], calibration["fit"], calibration["statistic"])
+        space = get_space(space_name)
+        with open_store(store_path) as store:
+            return calibrated_table(store, space, device or "local", fingerprint, **calibration)
 
 
 @app.command("build")
@@ -152,283 +124,61 @@ def build(
     --holdout more) are measured whole, the per-network scale and offset are fitted on
     the calibration networks, and the additivity error is reported on the others.
     """
-    import uuid
-
-    from hwnas.devices.registry import connect, get_device
-    from hwnas.export import check_exporter
-    from hwnas.profiler.fleet import DevicePlan, SpaceSample
-    from hwnas.profiler.lut import BlockSet
-    from hwnas.spaces import get_space
+    from hwnas.predictors.build import run_lut_build
 
     try:
-        _check_calibration(calibrate, fit, statistic)
-        if holdout < 0:
-            raise UsageError(f"--holdout must be >= 0, got {holdout}")
-        check_exporter(exporter)
-        settings = build_settings(
-            threads=threads,
-            target_ci=target_ci,
-            max_seconds=max_seconds,
-            min_runs=min_runs,
-            max_runs=max_runs,
-            warmup=warmup,
-            graph_opt=graph_opt,
-            shape=[],
-            op_profile=False,
-            seed=seed,
-        )
-        space = get_space(space_name)
-        blocks = BlockSet(space, exporter=exporter)
-        if calibrate + holdout > space.size():
-            raise UsageError(
-                f"--calibrate {calibrate} + --holdout {holdout} asks for {calibrate + holdout:,} "
-                f"networks, but space {space.name!r} has only {space.size():,}; ask for fewer"
+        with options(store="--store"), _StageBars() as bars:
+            result = run_lut_build(
+                space_name,
+                device=device or "local",
+                store=store_path,
+                calibrate=calibrate,
+                holdout=holdout,
+                seed=seed,
+                fit=fit,
+                statistic=statistic,
+                exporter=exporter,
+                threads=threads,
+                target_ci=target_ci,
+                max_seconds=max_seconds,
+                min_runs=min_runs,
+                max_runs=max_runs,
+                warmup=warmup,
+                graph_opt=graph_opt,
+                reconnect_timeout=reconnect_timeout,
+                progress=bars,
             )
-        archs = space.sample_distinct(seed, calibrate + holdout)
-        spec = get_device(device or "local")
-        store = open_store(store_path)
     except HwnasError as exc:
         fail(exc, as_json=as_json)
-
-    doc: dict[str, Any] = {
-        "space": space.name,
-        "device": spec.name,
-        "fingerprint": None,
-        "statistic": statistic,
-        "blocks": {},
-        "networks": {},
-        "floor_ms": None,
-        "calibration": None,
-        "additivity": None,
-        "interrupted": False,
-        "errors": [],
-    }
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    )
-    with progress:
-        batch = uuid.uuid4().hex[:12]
-        try:
-            with store:  # closed before measuring: the fleet's workers open their own
-                plan = _plan(progress, store, spec, settings, blocks, batch, connect)
-        except HwnasError as exc:
-            progress.stop()
-            fail(exc, as_json=as_json)
-        except KeyboardInterrupt:
-            progress.stop()
-            if as_json:
-                print_json({**doc, "interrupted": True})
-            note("interrupted before measuring; nothing is lost (exported blocks are cached)")
-            raise typer.Exit(130) from None
-        doc["fingerprint"] = plan.fingerprint.hash
-        loader = _loader(blocks, space)
-        phases = [
-            ("blocks", DevicePlan(spec=spec, settings=settings, jobs=plan.jobs)),
-            (
-                "networks",
-                DevicePlan(
-                    spec=spec, settings=settings, sample=SpaceSample(space, archs, exporter)
-                ),
-            ),
-        ]
-        from hwnas.cli.profile_cmd import local_contention
-
-        doc["warnings"] = local_contention([spec])
-        interrupted = False
-        for what, device_plan in phases:
-            doc[what] = {"measured": 0, "skipped": 0, "errors": []}
-            if not interrupted:
-                interrupted = _measure(
-                    progress,
-                    what,
-                    device_plan,
-                    store.url,
-                    batch,
-                    connect,
-                    loader,
-                    reconnect_timeout,
-                    doc,
-                )
-        done = doc["blocks"]
-        doc["blocks"] = {
-            "total": plan.total,
-            "measured": done["measured"],
-            "skipped": len(plan.skipped),
-            "exported": plan.exported,
-            "errors": done["errors"],
-        }
-    _finish(
-        doc,
-        store.url,
-        space,
-        spec.name,
-        calibrate=calibrate,
-        seed=seed,
-        fit=fit,
-        statistic=statistic,
-        interrupted=interrupted,
-        as_json=as_json,
-    )
+    _report_build(result, as_json=as_json)
 
 
-def _plan(
-    progress: Progress, store: Any, spec: Any, settings: Any, blocks: Any, batch: str, connect: Any
-) -> Any:
-    from hwnas.profiler.lut import plan_blocks
+def _report_build(result: Any, *, as_json: bool) -> None:
+    """Print what ``build`` did (a table, or the JSON document); exit 130 / 1 / 0."""
+    from hwnas.predictors.lut_build import MIN_HELD_OUT
 
-    task = progress.add_task(f"{spec.name}: reading the fingerprint", total=None)
-
-    def exported(key: str, done: int, total: int) -> None:
-        progress.update(
-            task, completed=done, total=total, description=f"{spec.name}: exporting blocks"
-        )
-
-    try:
-        return plan_blocks(
-            store, spec, settings, blocks, batch=batch, connect=connect, on_export=exported
-        )
-    finally:
-        progress.remove_task(task)
-
-
-def _loader(blocks: Any, space: Any) -> Any:
-    from hwnas.spaces import get_space
-
-    def load(name: str) -> Any:
-        if name == blocks.name:
-            return blocks
-        return space if name == space.name else get_space(name)
-
-    return load
-
-
-def _measure(
-    progress: Progress,
-    what: str,
-    plan: Any,
-    store_url: str,
-    batch: str,
-    connect: Any,
-    loader: Any,
-    reconnect_timeout: float,
-    doc: dict[str, Any],
-) -> bool:
-    """Run one phase (the queued block jobs, or a sample of whole networks) through the
-    fleet; record what happened in ``doc[what]``; return whether Ctrl-C stopped it."""
-    from hwnas.profiler.fleet import run_fleet
-
-    if not plan.jobs and (plan.sample is None or not plan.sample.archs):
-        return False
-    name = plan.spec.name
-    task = progress.add_task(f"{name}: {what}", total=len(plan.jobs) or None)
-    (outcome,), interrupted = run_fleet(
-        [plan],
-        store_location=store_url,
-        batch=batch,
-        connect=connect,
-        events=_Events(progress, task, what),
-        space_loader=loader,
-        reconnect_timeout=reconnect_timeout,
-    )
-    progress.remove_task(task)
-    part = doc[what]
-    part["measured"] = len(outcome.result.measurements)
-    part["skipped"] = len(outcome.skipped)
-    part["errors"] = list(outcome.result.errors)
-    doc["errors"] += part["errors"]
-    if outcome.error is not None:
-        doc["errors"].append({"device": name, **outcome.error.to_dict()})
-    if outcome.result.connection_lost:
-        doc["errors"].append(
-            {"device": name, "error": "connection_lost", "message": outcome.result.connection_lost}
-        )
-    return interrupted or outcome.result.interrupted
-
-
-class _Events:
-    """Fleet events as one Rich progress bar (thread-safe) and error lines on stderr."""
-
-    def __init__(self, progress: Progress, task: Any, what: str) -> None:
-        self.progress, self.task, self.what = progress, task, what
-
-    def planned(self, device: str, jobs: int, skipped: int) -> None:
-        self.progress.update(self.task, total=jobs, description=f"{device}: {self.what}")
-
-    def start(self, device: str, label: str) -> None:
-        short = label.split("[")[0] + (" " + label.rsplit(":", 1)[-1] if "[" in label else "")
-        self.progress.update(self.task, description=f"{device}: {self.what}: {short[:60]}")
-
-    def done(self, device: str, label: str, m: Measurement | None, e: HwnasError | None) -> None:
-        self.progress.advance(self.task)
-        if e is not None:
-            err.print(
-                f"[red]failed[/red] {escape(label)} on {device}: {escape(e.message)}",
-                soft_wrap=True,
-            )
-
-    def retry(self, device: str, error: HwnasError, delay: float) -> None:
-        wait = "reconnecting" if delay == 0 else f"retrying in {delay:.0f} s"
-        err.print(
-            f"[yellow]{device} unreachable[/yellow] ({escape(error.message)}); {wait}",
-            soft_wrap=True,
-        )
-
-
-def _finish(
-    doc: dict[str, Any],
-    store_url: str,
-    space: Any,
-    device: str,
-    *,
-    calibrate: int,
-    seed: int,
-    fit: str,
-    statistic: str,
-    interrupted: bool,
-    as_json: bool,
-) -> None:
-    """Calibrate and report after ``build`` measured; exit 130 / 1 / 0."""
-    doc["interrupted"] = interrupted
-    if not interrupted:
-        try:
-            with open_store(store_url) as store:
-                lut, calibration, report = _calibrated(
-                    store,
-                    space,
-                    device,
-                    doc["fingerprint"],
-                    calibrate=calibrate,
-                    seed=seed,
-                    fit=fit,
-                    statistic=statistic,
-                )
-            doc["floor_ms"] = lut.floor_ms
-            doc["calibration"] = {**lut.calibration_.to_dict(), "n": len(calibration)}
-            doc["additivity"] = _summary(report, rows=True)
-        except HwnasError as exc:
-            doc["errors"].append(exc.to_dict())
+    doc = result.to_dict()
+    if result.measurement.plan is None:  # Ctrl-C before anything was queued
+        if as_json:
+            print_json(doc)
+        note("interrupted before measuring; nothing is lost (exported blocks are cached)")
+        raise typer.Exit(130)
     if as_json:
         print_json(doc)
     else:
         out.print(_build_table(doc))
         if doc["calibration"] and doc["calibration"].get("note"):
             note(f"calibration: {doc['calibration']['note']}")
-        if doc["additivity"] is None and not interrupted and not doc["errors"]:
+        if doc["additivity"] is None and not result.interrupted and not doc["errors"]:
             note(
                 f"no additivity report: fewer than {MIN_HELD_OUT} measured networks besides "
                 f"the calibration ones; add --holdout N (or `hwnas profile --space "
-                f"{space.name} --sample N`)."
+                f"{doc['space']} --sample N`)."
             )
     for e in doc["errors"]:
         if "model" not in e:
             err.print(f"[bold red]error:[/bold red] {escape(e['message'])}", soft_wrap=True)
-    if interrupted:
+    if result.interrupted:
         note(
             f"interrupted: what was measured is stored; run the same `hwnas lut build` "
             f"command again to finish ({doc['blocks']['measured']} block(s) measured now)."
@@ -508,24 +258,24 @@ def export(
     JSON: the blocks, the calibration and the additivity report on held-out networks.
     """
     from hwnas.predictors.lut import table_format
-    from hwnas.spaces import get_space
+    from hwnas.predictors.lut_build import additivity_summary
 
     try:
-        _check_calibration(calibrate, fit, statistic)
-        table_format(output, fmt)
-        space = get_space(space_name)
-        with open_store(store_path) as store:
-            lut, _, report = _calibrated(
-                store,
-                space,
-                device or "local",
-                fingerprint,
-                calibrate=calibrate,
-                seed=seed,
-                fit=fit,
-                statistic=statistic,
-            )
-        written = lut.write(output, format=fmt, extra={"additivity": _summary(report)})
+        with options():
+            table_format(output, fmt)
+        t = _table(
+            space_name,
+            device,
+            fingerprint,
+            store_path,
+            calibrate=calibrate,
+            seed=seed,
+            fit=fit,
+            statistic=statistic,
+        )
+        lut, report = t.table, t.additivity
+        extra = {"additivity": additivity_summary(report)}
+        written = lut.write(output, format=fmt, extra=extra)
     except HwnasError as exc:
         fail(exc, as_json=as_json)
     if as_json:
@@ -535,12 +285,12 @@ def export(
                 "blocks": len(lut.blocks),
                 "fingerprint": lut.fingerprint,
                 "calibration": lut.calibration_.to_dict(),
-                "additivity": _summary(report),
+                "additivity": additivity_summary(report),
             }
         )
     else:
         note(
-            f"wrote {len(lut.blocks)} block(s) of {space.name} on {lut.device} (fingerprint "
+            f"wrote {len(lut.blocks)} block(s) of {lut.space.name} on {lut.device} (fingerprint "
             f"{lut.fingerprint}) to {written}"
         )
 
@@ -559,32 +309,30 @@ def show(
     as_json: bool = JsonOption,
 ) -> None:
     """Print the slowest blocks of the table, its calibration and its additivity error."""
-    from hwnas.spaces import get_space
+    from hwnas.predictors.lut_build import additivity_summary
 
     try:
-        _check_calibration(calibrate, fit, statistic)
         if limit < 1:
             raise UsageError(f"--limit must be >= 1, got {limit}")
-        space = get_space(space_name)
-        with open_store(store_path) as store:
-            lut, calibration, report = _calibrated(
-                store,
-                space,
-                device or "local",
-                fingerprint,
-                calibrate=calibrate,
-                seed=seed,
-                fit=fit,
-                statistic=statistic,
-            )
+        t = _table(
+            space_name,
+            device,
+            fingerprint,
+            store_path,
+            calibrate=calibrate,
+            seed=seed,
+            fit=fit,
+            statistic=statistic,
+        )
     except HwnasError as exc:
         fail(exc, as_json=as_json)
+    lut, calibration, report = t.table, t.calibration, t.additivity
     if as_json:
-        print_json({**lut.to_dict(), "additivity": _summary(report, rows=True)})
+        print_json({**lut.to_dict(), "additivity": additivity_summary(report, rows=True)})
         return
     slowest = sorted(lut.blocks.values(), key=lambda b: -b.p50_ms)[:limit]
     table = Table(
-        title=f"{len(slowest)} slowest of {len(lut.blocks)} blocks of {space.name} on "
+        title=f"{len(slowest)} slowest of {len(lut.blocks)} blocks of {lut.space.name} on "
         f"{lut.device} (ms; fingerprint {lut.fingerprint})",
         title_justify="left",
     )
@@ -634,30 +382,29 @@ def predict(
     as_json: bool = JsonOption,
 ) -> None:
     """Predict the latency of architectures from the lookup table (ms)."""
-    from hwnas.predictors.lut import network_latencies, read_table
+    from hwnas.predictors.lut import read_table
+    from hwnas.predictors.lut_build import check_calibration
     from hwnas.spaces import get_space
 
     try:
-        _check_calibration(calibrate, fit, statistic)
-        space = get_space(space_name)
         measured: dict[str, float] = {}
         if table_path is not None:
-            lut = read_table(table_path, space=space)
+            with options():
+                check_calibration(calibrate, fit, statistic)
+            lut = read_table(table_path, space=get_space(space_name))
         else:
-            with open_store(store_path) as store:
-                lut, _, _ = _calibrated(
-                    store,
-                    space,
-                    device or "local",
-                    fingerprint,
-                    calibrate=calibrate,
-                    seed=seed,
-                    fit=fit,
-                    statistic=statistic,
-                )
-                measured = network_latencies(
-                    store, space, lut.device, lut.fingerprint, statistic=statistic
-                )
+            t = _table(
+                space_name,
+                device,
+                fingerprint,
+                store_path,
+                calibrate=calibrate,
+                seed=seed,
+                fit=fit,
+                statistic=statistic,
+            )
+            lut, measured = t.table, t.networks
+        space = lut.space
         rows: list[dict[str, Any]] = []
         for a in arch:
             canonical = space.canonical(a)

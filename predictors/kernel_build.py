@@ -1,0 +1,241 @@
+"""``hwnas.build_kernel_predictor``: sample single-kernel models, measure those the store
+lacks on a device, train a kernel-level predictor, and return it
+(``build_kernel_predictor``) or a report of everything that happened
+(``run_kernel_build``, what ``hwnas kernels build`` renders).
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hwnas.config import cache_dir
+from hwnas.devices.registry import connect
+from hwnas.events import Event, ProgressCallback, emitter
+from hwnas.predictors.kernel_sampler import (
+    SPACE_PREFIX,
+    Config,
+    KernelSpace,
+    config_string,
+    measured_samples,
+    plan_kernels,
+    space_name,
+)
+from hwnas.predictors.kernels import KernelPredictor
+from hwnas.predictors.workflow import (
+    check_options,
+    raise_stage_problems,
+    resolve_device,
+)
+from hwnas.profiler.batch import probe_fingerprint
+from hwnas.profiler.contention import local_contention
+from hwnas.profiler.fleet import DevicePlan, plan_missing
+from hwnas.profiler.settings import ProfileSettings
+from hwnas.profiler.stage import StageOutcome, StoreLike, opened_store, run_stage
+from hwnas.records import Arch, DeviceSpec
+
+#: How sampled kernels are timed: shorter than profiling's defaults, since there are many
+#: and each is small; the op profile tells the kernel's own share of the time.
+KERNEL_SETTINGS: dict[str, Any] = {
+    "target_ci": 0.02,
+    "min_runs": 10,
+    "warmup": 5,
+    "op_profile": True,
+}
+
+
+def kernel_settings(
+    *, threads: int = 1, max_seconds: float = 2.0, seed: int = 0
+) -> ProfileSettings:
+    """The profiling settings every sampled kernel is measured with (:data:`KERNEL_SETTINGS`
+    and these); a bad value is a ``ParameterError``."""
+    values = {"threads": threads, "max_seconds": max_seconds, "seed": seed, **KERNEL_SETTINGS}
+    return ProfileSettings.from_options(**values)
+
+
+@dataclass
+class KernelBuild:
+    """What :func:`run_kernel_build` did: the configurations planned, the measuring of the
+    missing ones (``stage``: measured, skipped, failed jobs, Ctrl-C) and, unless Ctrl-C
+    stopped it, the trained predictor (failed kernels are left out of training)."""
+
+    device: str
+    fingerprint: str
+    planned: int
+    stage: StageOutcome
+    predictor: KernelPredictor | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def interrupted(self) -> bool:
+        return self.stage.interrupted
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        """The kernels that failed to measure (``model`` is ``"<kind> <config>"``)."""
+        return list(self.stage.errors)
+
+
+def measure_kernels(
+    store: StoreLike,
+    spec: DeviceSpec,
+    plan: Mapping[str, Sequence[Config]],
+    settings: ProfileSettings,
+    *,
+    progress: ProgressCallback | None = None,
+    reconnect_timeout: float = 300.0,
+) -> tuple[str, StageOutcome, list[str]]:
+    """Measure the planned kernels not yet measured on ``spec`` under its fingerprint.
+
+    Returns (fingerprint hash, the ``"kernels"`` stage, warnings about the host). Every
+    job is queued in ``store`` (an open ``Store``, or a location opened to plan and
+    closed before measuring) before it runs; measuring the same plan again finishes what
+    is left. The model files are built into a directory of this run and deleted
+    afterwards (a configuration rebuilds the same file whenever it is needed again).
+    """
+    batch = uuid.uuid4().hex[:12]
+    archs = [Arch(space_name(k), config_string(c)) for k, configs in plan.items() for c in configs]
+    with opened_store(store) as db:
+        url = db.url
+        with connect(spec) as transport:
+            fingerprint = probe_fingerprint(transport, settings).hash
+        missing = plan_missing(
+            db,
+            device=spec.name,
+            fingerprint=fingerprint,
+            archs=archs,
+            settings={**settings.to_dict(), "exporter": "onnx"},
+            batch=batch,
+            label=lambda a: f"{a.space.removeprefix(SPACE_PREFIX)} {a.string}",
+        )
+    skipped = len(missing.skipped)
+    if not missing.jobs:
+        return fingerprint, StageOutcome("kernels", spec.name, skipped=skipped), []
+    warnings = local_contention([spec], progress)
+    cache = cache_dir() / "kernels" / batch
+    spaces = {space_name(kind): KernelSpace(kind, cache) for kind in plan}
+    try:
+        stage = run_stage(
+            DevicePlan(spec=spec, settings=settings, jobs=missing.jobs),
+            stage="kernels",
+            store_location=url,
+            batch=batch,
+            connect=connect,
+            space_loader=spaces.__getitem__,
+            progress=progress,
+            reconnect_timeout=reconnect_timeout,
+            skipped=skipped,
+        )
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    return fingerprint, stage, warnings
+
+
+def failure_notes(errors: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One line per kind of kernel that failed to measure (they are left out of training),
+    from the failed jobs' errors (``model`` is ``"<kind> <config>"``)."""
+    by_kind: dict[str, list[Mapping[str, Any]]] = {}
+    for e in errors:
+        by_kind.setdefault(str(e.get("model", "?")).split(" ")[0], []).append(e)
+    notes = []
+    for kind, failed in by_kind.items():
+        why = (
+            " (expected on a device whose onnxruntime has no NCHWc layout: training uses "
+            "the op profile instead)"
+            if kind == "reorder"
+            else ""
+        )
+        notes.append(
+            f"{len(failed)} {kind} kernel(s) failed to measure{why}; first: "
+            f"{failed[0].get('message')}"
+        )
+    return notes
+
+
+def run_kernel_build(
+    *,
+    device: str | DeviceSpec = "local",
+    per_kind: int = 120,
+    store: StoreLike = None,
+    seed: int = 0,
+    kinds: Sequence[str] | None = None,
+    threads: int = 1,
+    max_seconds: float = 2.0,
+    reconnect_timeout: float = 300.0,
+    progress: ProgressCallback | None = None,
+) -> KernelBuild:
+    """Sample, measure what the store lacks and train a kernel predictor; return a report
+    of everything that happened (see :func:`build_kernel_predictor` for the arguments).
+
+    Failed kernels are in the report (``failed``), summed up by kind in ``note`` events
+    (:func:`failure_notes`) and left out of training; after Ctrl-C the report has
+    ``interrupted`` and no predictor. Raises ``ParameterError`` for bad arguments (before
+    the store is opened), ``UnknownDeviceError``, the device's error if it fails,
+    ``ConnectionLostError`` if it stays unreachable, ``StoreError`` and
+    ``PredictorError`` (too little to train on).
+    """
+    plan = plan_kernels(per_kind, seed, kinds)
+    settings = kernel_settings(threads=threads, max_seconds=max_seconds, seed=seed)
+    spec = resolve_device(device)
+    planned = sum(len(configs) for configs in plan.values())
+    fingerprint, stage, warnings = measure_kernels(
+        store, spec, plan, settings, progress=progress, reconnect_timeout=reconnect_timeout
+    )
+    result = KernelBuild(spec.name, fingerprint, planned, stage, warnings=warnings)
+    if stage.device_error is not None:
+        raise stage.device_error
+    if stage.interrupted:
+        return result
+    if stage.connection_lost:
+        raise_stage_problems([stage], again="the build")
+    for message in failure_notes(stage.errors):
+        emitter(progress)(Event(kind="note", message=message))
+    with opened_store(store) as opened:
+        samples = measured_samples(opened, device=spec.name, fingerprint=fingerprint)
+    predictor = KernelPredictor(seed=seed)
+    result.predictor = predictor.fit(samples, device=spec.name, fingerprint=fingerprint)
+    return result
+
+
+def build_kernel_predictor(
+    *,
+    device: str | DeviceSpec = "local",
+    per_kind: int = 120,
+    store: StoreLike = None,
+    seed: int = 0,
+    progress: ProgressCallback | None = None,
+    **options: Any,
+) -> KernelPredictor:
+    """A kernel-level latency predictor for ``device``, which predicts any ONNX model
+    kernel by kernel (``predict_onnx``; ``save(directory)`` writes it).
+
+    ``per_kind`` single-kernel models of each kind (seeded by ``seed``; plus layout
+    reorders and the fixed overhead chains) are measured on ``device``, those already in
+    ``store`` under the device's current fingerprint skipped (a second call measures
+    nothing; an interrupted one is finished by the next), and one regressor per kind is
+    trained on every sample the store holds for this fingerprint. Kernels that fail to
+    measure are left out of training.
+
+    ``device``: a registered device's name or a ``DeviceSpec``; ``store``: an open
+    ``Store``, a path or URL, or ``None`` (``$HWNAS_STORE`` or ``./hwnas.db``);
+    ``progress``: a ``hwnas.events`` callback (stage ``"kernels"``; called from a worker
+    thread). ``options``: ``kinds`` (a subset of ``kernel_sampler.SAMPLED_KINDS``;
+    default all), ``threads=1``, ``max_seconds=2.0`` (timing budget per kernel),
+    ``reconnect_timeout=300.0`` (s).
+
+    Raises ``ParameterError`` naming a bad argument before anything is measured,
+    ``UnknownDeviceError``, the device's error, ``ConnectionLostError``,
+    ``PredictorError`` and ``KeyboardInterrupt`` after Ctrl-C (the measured kernels are
+    stored).
+    """
+    check_options(run_kernel_build, options, caller="build_kernel_predictor")
+    result = run_kernel_build(
+        device=device, per_kind=per_kind, store=store, seed=seed, progress=progress, **options
+    )
+    if result.interrupted:
+        raise KeyboardInterrupt
+    assert result.predictor is not None
+    return result.predictor

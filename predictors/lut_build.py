@@ -1,0 +1,340 @@
+"""``hwnas.build_lut``: measure what a space's lookup table lacks on a device, calibrate it
+on whole networks, and return it (``build_lut``) or a report of everything that happened
+(``run_lut_build``, what ``hwnas lut build`` renders). ``calibrated_table`` reads a
+calibrated table from the store without measuring (``hwnas lut show | export | predict``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hwnas.devices.registry import connect
+from hwnas.errors import HwnasError, ParameterError
+from hwnas.events import ProgressCallback
+from hwnas.export import check_exporter
+from hwnas.predictors.lut import (
+    CALIBRATION_MODES,
+    STATISTICS,
+    LookupTable,
+    network_latencies,
+    split_networks,
+)
+from hwnas.predictors.workflow import (
+    check_options,
+    raise_stage_problems,
+    resolve_device,
+    resolve_space,
+)
+from hwnas.profiler.lut import DEFAULT_BLOCK_EXPORTER, BlockSet, LutMeasurement, measure_lut
+from hwnas.profiler.settings import ProfileSettings
+from hwnas.profiler.stage import StageOutcome, StoreLike, opened_store
+from hwnas.records import DeviceSpec
+from hwnas.spaces.base import SearchSpace
+from hwnas.store import Store
+
+#: Held-out networks needed before an additivity report is worth making.
+MIN_HELD_OUT = 3
+
+
+def check_calibration(calibrate: int, fit: str, statistic: str = "p50") -> None:
+    """Raise ``ParameterError`` unless ``calibrate >= 0`` and ``fit`` and ``statistic`` are
+    known (``CALIBRATION_MODES``, ``STATISTICS`` of ``hwnas.predictors.lut``)."""
+    if statistic not in STATISTICS:
+        raise ParameterError(
+            "statistic", f"must be one of {', '.join(STATISTICS)}, got {statistic!r}"
+        )
+    if calibrate < 0:
+        raise ParameterError("calibrate", f"must be >= 0 (0: no calibration), got {calibrate}")
+    if fit not in CALIBRATION_MODES:
+        raise ParameterError("fit", f"must be one of {', '.join(CALIBRATION_MODES)}, got {fit!r}")
+
+
+@dataclass
+class CalibratedTable:
+    """A lookup table from the store, calibrated: the table, the measured whole networks
+    (arch -> ms, the table's statistic), those of them it was calibrated on, and the
+    additivity report on the others (``None`` with fewer than :data:`MIN_HELD_OUT`; see
+    ``LookupTable.additivity_report``)."""
+
+    table: LookupTable
+    networks: dict[str, float]
+    calibration: dict[str, float]
+    additivity: dict[str, Any] | None
+
+
+def calibrated_table(
+    store: Store,
+    space: SearchSpace,
+    device: str,
+    fingerprint: str | None = None,
+    *,
+    calibrate: int = 10,
+    seed: int = 0,
+    fit: str = "affine",
+    statistic: str = "p50",
+) -> CalibratedTable:
+    """The lookup table of ``space`` on ``device`` from the block measurements in ``store``
+    (under ``fingerprint``, a hash or its start; default: the one they share), calibrated
+    (``fit``) on the first ``calibrate`` networks of ``space.sample_distinct(seed, ...)``
+    that are measured whole, and checked on every other measured network.
+
+    Raises ``ParameterError`` for bad arguments and ``LookupTableError`` when blocks are
+    missing or their fingerprints mixed.
+    """
+    check_calibration(calibrate, fit, statistic)
+    table = LookupTable.from_store(
+        store, space, device, fingerprint=fingerprint, statistic=statistic
+    )
+    networks = network_latencies(store, space, device, table.fingerprint, statistic=statistic)
+    calibration, held_out = split_networks(space, networks, calibrate=calibrate, seed=seed)
+    table.calibrate(calibration, mode=fit if calibrate > 0 else "none")
+    report = table.additivity_report(held_out) if len(held_out) >= MIN_HELD_OUT else None
+    return CalibratedTable(table, networks, calibration, report)
+
+
+def additivity_summary(
+    report: Mapping[str, Any] | None, *, rows: bool = False
+) -> dict[str, Any] | None:
+    """An additivity report as JSON: non-finite numbers as ``None``, without the
+    per-network ``rows`` unless asked."""
+    if report is None:
+        return None
+    return {k: _number(v) for k, v in report.items() if rows or k != "rows"}
+
+
+def _number(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+@dataclass
+class LutBuild:
+    """What :func:`run_lut_build` did: the measuring (``measurement``: blocks and
+    networks, skipped, failed, Ctrl-C) and, unless interrupted, the calibrated table or
+    the error that kept it from being built (``table_error``)."""
+
+    space: SearchSpace
+    device: str
+    statistic: str
+    measurement: LutMeasurement
+    table: CalibratedTable | None = None
+    table_error: HwnasError | None = None
+
+    @property
+    def interrupted(self) -> bool:
+        return self.measurement.interrupted
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        """Every failure as JSON: jobs, devices, then the table's."""
+        table = [self.table_error.to_dict()] if self.table_error is not None else []
+        return self.measurement.problems() + table
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``hwnas lut build --json`` document."""
+        m, t = self.measurement, self.table
+        blocks: dict[str, Any] = {}
+        networks: dict[str, Any] = {}
+        if m.plan is not None:
+            blocks = {
+                "total": m.plan.total,
+                "measured": m.blocks.measured,
+                "skipped": len(m.plan.skipped),
+                "exported": m.plan.exported,
+                "errors": m.blocks.problems(),
+            }
+            networks = _stage_dict(m.networks)
+        return {
+            "space": self.space.name,
+            "device": self.device,
+            "fingerprint": m.fingerprint,
+            "statistic": self.statistic,
+            "blocks": blocks,
+            "networks": networks,
+            "floor_ms": t.table.floor_ms if t else None,
+            "calibration": {**t.table.calibration_.to_dict(), "n": len(t.calibration)}
+            if t
+            else None,
+            "additivity": additivity_summary(t.additivity, rows=True) if t else None,
+            "interrupted": self.interrupted,
+            "errors": self.errors,
+            "warnings": list(m.warnings),
+        }
+
+
+def _stage_dict(stage: StageOutcome) -> dict[str, Any]:
+    return {"measured": stage.measured, "skipped": stage.skipped, "errors": stage.problems()}
+
+
+@dataclass(frozen=True)
+class _LutJob:
+    """The checked arguments of one lookup-table build."""
+
+    blocks: BlockSet
+    networks: list[str]
+    spec: DeviceSpec
+    settings: ProfileSettings
+
+
+def _lut_job(
+    space: str | SearchSpace,
+    device: str | DeviceSpec,
+    *,
+    calibrate: int,
+    holdout: int,
+    seed: int,
+    fit: str,
+    statistic: str,
+    exporter: str,
+    settings: Mapping[str, Any],
+) -> _LutJob:
+    """Every argument checked, in the order the command line has always reported them."""
+    check_calibration(calibrate, fit, statistic)
+    if holdout < 0:
+        raise ParameterError("holdout", f"must be >= 0, got {holdout}")
+    check_exporter(exporter)
+    checked = ProfileSettings.from_options(**settings, seed=seed)
+    resolved = resolve_space(space)
+    blocks = BlockSet(resolved, exporter=exporter)
+    wanted = calibrate + holdout
+    if wanted > resolved.size():
+        raise ParameterError(
+            "calibrate",
+            f"{calibrate} + holdout {holdout} asks for {wanted:,} networks, but space "
+            f"{resolved.name!r} has only {resolved.size():,}; ask for fewer",
+        )
+    networks = resolved.sample_distinct(seed, wanted)
+    return _LutJob(blocks, networks, resolve_device(device), checked)
+
+
+def run_lut_build(
+    space: str | SearchSpace,
+    *,
+    device: str | DeviceSpec = "local",
+    store: StoreLike = None,
+    calibrate: int = 10,
+    holdout: int = 0,
+    seed: int = 0,
+    fit: str = "affine",
+    statistic: str = "p50",
+    exporter: str = DEFAULT_BLOCK_EXPORTER,
+    threads: int = 1,
+    target_ci: float = 0.01,
+    max_seconds: float = 10.0,
+    min_runs: int = 20,
+    max_runs: int = 100_000,
+    warmup: int = 10,
+    graph_opt: str = "all",
+    reconnect_timeout: float = 300.0,
+    progress: ProgressCallback | None = None,
+) -> LutBuild:
+    """Measure what the lookup table of ``space`` on ``device`` lacks, then calibrate it;
+    return a report of everything that happened (see :func:`build_lut` for the arguments).
+
+    Never raises for failed jobs, a lost device or Ctrl-C: they are in the report
+    (``errors``, ``interrupted``), and the table is built from what is stored unless
+    Ctrl-C stopped the measuring. Raises ``ParameterError`` for bad arguments (before
+    anything is measured), ``SpaceError``, ``UnknownDeviceError`` and ``StoreError``.
+    """
+    settings = {
+        "threads": threads,
+        "target_ci": target_ci,
+        "max_seconds": max_seconds,
+        "min_runs": min_runs,
+        "max_runs": max_runs,
+        "warmup": warmup,
+        "graph_opt": graph_opt,
+    }
+    job = _lut_job(
+        space,
+        device,
+        calibrate=calibrate,
+        holdout=holdout,
+        seed=seed,
+        fit=fit,
+        statistic=statistic,
+        exporter=exporter,
+        settings=settings,
+    )
+    measured = measure_lut(
+        store,
+        job.spec,
+        job.settings,
+        job.blocks,
+        job.networks,
+        connect=connect,
+        progress=progress,
+        reconnect_timeout=reconnect_timeout,
+    )
+    result = LutBuild(job.blocks.space, job.spec.name, statistic, measured)
+    if measured.interrupted:
+        return result
+    try:
+        with opened_store(store if isinstance(store, Store) else measured.store_url) as opened:
+            result.table = calibrated_table(
+                opened,
+                job.blocks.space,
+                job.spec.name,
+                measured.fingerprint,
+                calibrate=calibrate,
+                seed=seed,
+                fit=fit,
+                statistic=statistic,
+            )
+    except HwnasError as exc:
+        result.table_error = exc
+    return result
+
+
+def build_lut(
+    space: str | SearchSpace,
+    *,
+    device: str | DeviceSpec = "local",
+    store: StoreLike = None,
+    calibrate: int = 10,
+    progress: ProgressCallback | None = None,
+    **options: Any,
+) -> LookupTable:
+    """The latency lookup table of ``space`` on ``device``, measured and calibrated.
+
+    Every distinct block of ``space`` (and the runner's floor) is exported as a one-block
+    ONNX model and measured once; blocks already in ``store`` under the device's current
+    fingerprint are skipped, so a second call measures nothing and an interrupted one is
+    finished by the next. Then the first ``calibrate`` networks of
+    ``space.sample_distinct(seed, ...)`` (and ``holdout`` more) are measured whole; the
+    table's scale and offset are fitted on the first ``calibrate`` (0: plain sums).
+
+    ``space``: a name (or ``package.module:Class``) or a ``SearchSpace`` with lookup-table
+    support. ``device``: a registered device's name or a ``DeviceSpec``. ``store``: an
+    open ``Store``, a path or URL, or ``None`` (``$HWNAS_STORE`` or ``./hwnas.db``).
+    ``progress``: a ``hwnas.events`` callback (stages ``"export"``, ``"blocks"``,
+    ``"networks"``; called from worker threads).
+
+    ``options``: ``holdout=0`` (networks measured besides the calibration ones, for the
+    additivity report), ``seed=0``, ``fit="affine"`` (``"offset"``, ``"none"``),
+    ``statistic="p50"`` (or ``"p10"``), ``exporter="torchscript"`` (or ``"dynamo"``),
+    ``reconnect_timeout=300.0`` (s), and the timing settings of ``ProfileSettings``:
+    ``threads=1``, ``target_ci=0.01``, ``max_seconds=10.0``, ``min_runs=20``,
+    ``max_runs=100_000``, ``warmup=10``, ``graph_opt="all"``.
+
+    Returns the calibrated ``LookupTable`` (its blocks and networks are in the store).
+    Raises ``ParameterError`` naming a bad argument before measuring; the device's error
+    if it fails or stays unreachable; an ``HwnasError`` if measurements failed (what was
+    measured is stored: call again to retry; :func:`run_lut_build` reports every failure
+    and still builds the table); ``LookupTableError``; ``KeyboardInterrupt`` after
+    Ctrl-C (the measured part is stored).
+    """
+    check_options(run_lut_build, options, caller="build_lut")
+    result = run_lut_build(
+        space, device=device, store=store, calibrate=calibrate, progress=progress, **options
+    )
+    if result.interrupted:
+        raise KeyboardInterrupt
+    stages = (result.measurement.blocks, result.measurement.networks)
+    raise_stage_problems(stages, again="build_lut")
+    if result.table_error is not None:
+        raise result.table_error
+    assert result.table is not None
+    return result.table.table
