@@ -246,6 +246,7 @@ class Predictor(abc.ABC):
         return None
 
     def is_fitted(self) -> bool:
+        """Whether ``fit`` (or loading) set what the predictor learns."""
         return all(hasattr(self, name) for name in self._fitted_attributes())
 
     def check_is_fitted(self) -> None:

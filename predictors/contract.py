@@ -70,6 +70,7 @@ class ContractCase:
 
     @property
     def id(self) -> str:
+        """The case's name in test ids: ``name``, else the predictor's kind."""
         return self.name or type(self.make()).kind
 
 

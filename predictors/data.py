@@ -10,6 +10,7 @@ that names the rows (or measurement ids) at fault.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -138,31 +139,43 @@ def from_table(
             f"{f', fingerprint {fingerprint!r}' if fingerprint else ''}; check the table "
             f"and those options"
         )
-    found_fp: str | None = None
-    if "fingerprint" in frame.columns:
-        counts = Counter(str(v) for v in frame["fingerprint"].dropna())
-        if len(counts) > 1:
-            raise DataError(
-                f"the table {source} mixes {len(counts)} fingerprints: "
-                f"{_fingerprint_list(counts, {})}; their numbers are not comparable. Pass "
-                f"--fingerprint HASH to train on one"
-            )
-        found_fp = next(iter(counts), None)
-    found_device = device
-    if found_device is None and "device" in frame.columns:
-        devices = sorted({str(v) for v in frame["device"].dropna()})
-        if len(devices) > 1:
-            raise DataError(
-                f"the table {source} holds measurements of several devices "
-                f"({', '.join(devices)}); pass --device NAME to train on one"
-            )
-        found_device = devices[0] if devices else None
+    found_fp, found_device = _table_fingerprint(frame, source), device
+    if found_device is None:
+        found_device = _table_device(frame, source)
     archs = check_archs(the_space, frame["arch"].tolist(), where, f"the table {source}")
     names, values = _aggregate(archs, frame[metric].to_numpy(dtype=np.float64))
     origin = Origin(
         device=found_device, fingerprint=found_fp, source=f"table {source}", rows=len(archs)
     )
     return TrainingData(the_space.name, metric, names, values, origin, rows=len(archs))
+
+
+def _table_fingerprint(frame: Any, source: Path) -> str | None:
+    """The one fingerprint of a table's rows (None without the column); several are
+    refused."""
+    if "fingerprint" not in frame.columns:
+        return None
+    counts = Counter(str(v) for v in frame["fingerprint"].dropna())
+    if len(counts) > 1:
+        raise DataError(
+            f"the table {source} mixes {len(counts)} fingerprints: "
+            f"{_fingerprint_list(counts, {})}; their numbers are not comparable. Pass "
+            f"--fingerprint HASH to train on one"
+        )
+    return next(iter(counts), None)
+
+
+def _table_device(frame: Any, source: Path) -> str | None:
+    """The one device of a table's rows (None without the column); several are refused."""
+    if "device" not in frame.columns:
+        return None
+    devices = sorted({str(v) for v in frame["device"].dropna()})
+    if len(devices) > 1:
+        raise DataError(
+            f"the table {source} holds measurements of several devices "
+            f"({', '.join(devices)}); pass --device NAME to train on one"
+        )
+    return devices[0] if devices else None
 
 
 #: What of a latency measurement can be learnt: its median, its 10th percentile, or the
@@ -248,8 +261,19 @@ def from_store(
     # least disturbed.
     fold: Callable[[list[float]], float] = min if statistic == "p10" else np.median
     names, values = _aggregate(archs, [v for _, v in with_value], fold)
-    fp = stored[0].measurement.fingerprint
-    origin = Origin(
+    origin = _store_origin(stored[0], store, device, statistic if metric == "latency_ms" else None)
+    origin = dataclasses.replace(
+        origin, runtime={**origin.runtime, **runtime_extra}, rows=len(archs)
+    )
+    return TrainingData(the_space.name, metric, names, values, origin, rows=len(archs))
+
+
+def _store_origin(
+    first: StoredMeasurement, store: Store, device: str, statistic: str | None
+) -> Origin:
+    """Where the store's measurements came from: device, fingerprint, runtime."""
+    fp = first.measurement.fingerprint
+    return Origin(
         device=device,
         fingerprint=fp.hash,
         source=f"store {store.url}",
@@ -258,12 +282,9 @@ def from_store(
             "threads": fp.threads,
             "onnxruntime": fp.onnxruntime,
             "cpu_model": fp.cpu_model,
-            **runtime_extra,
         },
-        statistic=statistic if metric == "latency_ms" else None,
-        rows=len(archs),
+        statistic=statistic,
     )
-    return TrainingData(the_space.name, metric, names, values, origin, rows=len(archs))
 
 
 def _check_one_fingerprint(stored: Sequence[StoredMeasurement], device: str) -> None:

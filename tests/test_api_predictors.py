@@ -254,7 +254,7 @@ def kernel_predictor() -> KernelPredictor:
 
 
 def test_a_kernel_predictor_predicts_onnx_paths_models_and_architectures(
-    kernel_predictor: KernelPredictor, tmp_path: Path
+    kernel_predictor: KernelPredictor, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     from hwnas.export import export_arch
     from tests.toy_space import ToySpace
@@ -271,6 +271,8 @@ def test_a_kernel_predictor_predicts_onnx_paths_models_and_architectures(
     directory = kernel_predictor.save(tmp_path / "kp")
     with pytest.raises(ParameterError, match="predictor has no space"):
         evaluate_predictor(directory, table=tmp_path / "t.csv")
+    assert main(["predictor", "eval", str(directory), "--table", str(tmp_path / "t.csv")]) == 2
+    assert f"{directory} has no space to read architectures" in capsys.readouterr().err
     space = ToySpace()
     on_toy = load_predictor(directory, space=space)  # any space: it predicts any model
     assert isinstance(on_toy, KernelPredictor) and on_toy.space is space

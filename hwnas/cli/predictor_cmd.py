@@ -247,7 +247,7 @@ def evaluate(
 
     try:
         predictor = _load(directory, force)
-        with options():
+        with options(predictor=str(directory)):
             result = evaluate_predictor(predictor, table=table)
         if plot is not None:
             _scatter(plot, result, predictor)
