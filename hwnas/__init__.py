@@ -40,6 +40,7 @@ _EXPORTS: dict[str, str] = {
     "build_lut": "hwnas.predictors.build",
     "build_kernel_predictor": "hwnas.predictors.build",
     "train_predictor": "hwnas.predictors.train",
+    "evaluate_predictor": "hwnas.predictors.train",
     "load_predictor": "hwnas.predictors.artifacts",
     "get_space": "hwnas.spaces",
     "quickstart": "hwnas.search.pipeline",
