@@ -19,8 +19,6 @@ Run:  taskset -c 0 .venv/bin/python benchmarks/reference.py [--networks 100]
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import os
 import platform
 import statistics
@@ -38,32 +36,21 @@ from hwnas.store import Store  # noqa: E402
 
 
 def measure(store: Path, networks: int, reference: Path) -> None:
-    from hwnas.cli import main
+    import hwnas
 
-    argv = [
-        "profile",
-        "--space",
+    result = hwnas.profile_space(
         "chain",
-        "--sample",
-        str(networks),
-        "--seed",
-        "0",
-        "--repeats",
-        "2",
-        "--reference",
-        str(reference),
-        "--exporter",
-        "torchscript",
-        "--max-seconds",
-        "1",
-        "--store",
-        str(store),
-        "--json",
-    ]
-    with contextlib.redirect_stdout(io.StringIO()):
-        code = main(argv)
-    if code not in (0, 130):
-        raise SystemExit(f"hwnas profile failed with exit code {code}")
+        sample=networks,
+        seed=0,
+        repeats=2,
+        reference=reference,
+        exporter="torchscript",
+        max_seconds=1,
+        store=store,
+        errors="collect",
+    )
+    if result.errors or result.device_errors:
+        raise SystemExit(f"profiling failed: {(result.errors or result.device_errors)!r}")
 
 
 def pairs(store_path: Path) -> dict[str, tuple[list[float], list[float]]]:
