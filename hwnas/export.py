@@ -16,7 +16,7 @@ import os
 import tempfile
 import threading
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -76,6 +76,25 @@ def export_onnx(
     example = torch.randn(*input_shape)
     fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=path.parent)
     os.close(fd)
+    try:
+        with _quiet_exporter():
+            _torch_export(module, example, tmp, opset=opset, exporter=exporter)
+        onnx.checker.check_model(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only
+        os.replace(tmp, path)
+    except Exception as exc:
+        raise ExportError(f"exporting {type(module).__name__} to ONNX failed: {exc}") from exc
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+@contextlib.contextmanager
+def _quiet_exporter() -> Iterator[None]:
+    """One export at a time, with torch's exporter silenced: it chats on stdout and warns
+    about its own internals; neither is the user's business, and stdout must stay clean
+    for --json."""
     loggers = [
         logging.getLogger(n)
         for n in ("torch.onnx", "torch._dynamo", "torch.export", "onnxscript", "onnx_ir")
@@ -84,38 +103,34 @@ def export_onnx(
     try:
         for lg in loggers:
             lg.setLevel(logging.ERROR)
-        # The exporter chats on stdout and warns about its own internals; neither is
-        # the user's business, and stdout must stay clean for --json.
         with _EXPORT_LOCK, warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore")
-            with torch.no_grad():
-                if exporter == "dynamo":
-                    program = torch.onnx.export(
-                        module, (example,), dynamo=True, opset_version=opset, verbose=False
-                    )
-                    assert program is not None
-                    program.save(tmp)
-                else:
-                    torch.onnx.export(
-                        module,
-                        (example,),
-                        tmp,
-                        dynamo=False,
-                        opset_version=opset,
-                        input_names=["input"],
-                        output_names=["output"],
-                    )
-        onnx.checker.check_model(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only
-        os.replace(tmp, path)
-    except Exception as exc:
-        raise ExportError(f"exporting {type(module).__name__} to ONNX failed: {exc}") from exc
+            yield
     finally:
         for lg, level in zip(loggers, levels, strict=True):
             lg.setLevel(level)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+
+
+def _torch_export(module: Any, example: Any, tmp: str, *, opset: int, exporter: str) -> None:
+    import torch
+
+    with torch.no_grad():
+        if exporter == "dynamo":
+            program = torch.onnx.export(
+                module, (example,), dynamo=True, opset_version=opset, verbose=False
+            )
+            assert program is not None
+            program.save(tmp)
+        else:
+            torch.onnx.export(
+                module,
+                (example,),
+                tmp,
+                dynamo=False,
+                opset_version=opset,
+                input_names=["input"],
+                output_names=["output"],
+            )
 
 
 # --------------------------------------------------------------------------- cache

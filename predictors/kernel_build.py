@@ -71,6 +71,7 @@ class KernelBuild:
 
     @property
     def interrupted(self) -> bool:
+        """Whether Ctrl-C stopped the measuring (then there is no predictor)."""
         return self.stage.interrupted
 
     @property

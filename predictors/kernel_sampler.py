@@ -449,31 +449,9 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
         for _ in range(int(c["chain"])):
             y = b.node("Neg", [y])[0]
     elif kind == REORDER_KIND:
-        x = b.input([1, c["c"], c["hw"], c["hw"]])
-        b.nodes.append(helper.make_node("ReorderInput", [x], ["blocked"], domain=REORDER_DOMAIN))
-        b.nodes.append(
-            helper.make_node(
-                "ReorderOutput", ["blocked"], ["y"], domain=REORDER_DOMAIN, channels=c["c"]
-            )
-        )
-        model = b.model(["y"], "kernel_reorder", domain=REORDER_DOMAIN)
-        out = model.graph.output[0].type.tensor_type  # inference cannot see into contrib ops
-        for d in (1, c["c"], c["hw"], c["hw"]):
-            out.shape.dim.add().dim_value = d
-        return model
+        return _build_reorder(b, c)
     elif kind in ("conv", "dwconv"):
-        cin = c["cin"] if kind == "conv" else c["c"]
-        cout, groups = (c["cout"], c["groups"]) if kind == "conv" else (c["c"], c["c"])
-        x = b.input([1, cin, c["hw"], c["hw"]])
-        w = b.weight([cout, cin // groups, c["k"], c["k"]])
-        y = b.node(
-            "Conv",
-            [x, w, b.weight([cout])],
-            pads=[c["k"] // 2] * 4,
-            strides=[c["stride"]] * 2,
-            group=groups,
-        )[0]
-        y = _activation(b, y, c["act"])
+        y = _build_conv(b, c, depthwise=kind == "dwconv")
     elif kind == "gemm":
         x = b.input([c["m"], c["k"]])
         y = b.node("MatMul", [x, b.weight([c["k"], c["n"]], scale=0.02)])[0]
@@ -481,15 +459,7 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
             y = b.node("Add", [y, b.weight([c["n"]])])[0]
         y = _activation(b, y, c["act"])
     elif kind == "matmul":
-        bt, m, k, n = c["batch"], c["m"], c["k"], c["n"]
-        a = b.input([1, bt, m, k])
-        if c["trans_b"]:
-            other = b.node("Transpose", [b.input([1, bt, n, k])], perm=[0, 1, 3, 2])[0]
-        else:
-            other = b.input([1, bt, k, n])
-        y = b.node("MatMul", [a, other])[0]
-        if c["scale"]:
-            y = b.node("Mul", [y, b.weight([], value=1.0 / math.sqrt(k))])[0]
+        y = _build_matmul(b, c)
     elif kind == "layernorm":
         x = b.input([1, c["rows"], c["dim"]])
         if c["skip"]:
@@ -500,14 +470,7 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
     elif kind == "softmax":
         y = b.node("Softmax", [b.input(list(c["shape"]))], axis=-1)[0]
     elif kind == "pool":
-        x = b.input([1, c["c"], c["hw"], c["hw"]])
-        if c["op"] == "GlobalAveragePool":
-            y = b.node("GlobalAveragePool", [x])[0]
-        else:
-            pad = [c["k"] // 2] * 4 if c["stride"] == 1 else [0] * 4
-            y = b.node(
-                c["op"], [x], kernel_shape=[c["k"]] * 2, strides=[c["stride"]] * 2, pads=pad
-            )[0]
+        y = _build_pool(b, c)
     elif kind == "elementwise":
         y = _build_elementwise(b, c)
     elif kind == "memory":
@@ -518,6 +481,57 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
         scales = b.weight([4], value=[1, 1, c["scale"], c["scale"]])
         y = b.node("Resize", [x, "", scales], mode=c["mode"])[0]
     return b.model([y], f"kernel_{kind}")
+
+
+def _build_reorder(b: _Builder, c: Mapping[str, Any]) -> onnx.ModelProto:
+    x = b.input([1, c["c"], c["hw"], c["hw"]])
+    b.nodes.append(helper.make_node("ReorderInput", [x], ["blocked"], domain=REORDER_DOMAIN))
+    b.nodes.append(
+        helper.make_node(
+            "ReorderOutput", ["blocked"], ["y"], domain=REORDER_DOMAIN, channels=c["c"]
+        )
+    )
+    model = b.model(["y"], "kernel_reorder", domain=REORDER_DOMAIN)
+    out = model.graph.output[0].type.tensor_type  # inference cannot see into contrib ops
+    for d in (1, c["c"], c["hw"], c["hw"]):
+        out.shape.dim.add().dim_value = d
+    return model
+
+
+def _build_conv(b: _Builder, c: Mapping[str, Any], *, depthwise: bool) -> str:
+    cin = c["c"] if depthwise else c["cin"]
+    cout, groups = (c["c"], c["c"]) if depthwise else (c["cout"], c["groups"])
+    x = b.input([1, cin, c["hw"], c["hw"]])
+    w = b.weight([cout, cin // groups, c["k"], c["k"]])
+    y = b.node(
+        "Conv",
+        [x, w, b.weight([cout])],
+        pads=[c["k"] // 2] * 4,
+        strides=[c["stride"]] * 2,
+        group=groups,
+    )[0]
+    return _activation(b, y, c["act"])
+
+
+def _build_matmul(b: _Builder, c: Mapping[str, Any]) -> str:
+    bt, m, k, n = c["batch"], c["m"], c["k"], c["n"]
+    a = b.input([1, bt, m, k])
+    if c["trans_b"]:
+        other = b.node("Transpose", [b.input([1, bt, n, k])], perm=[0, 1, 3, 2])[0]
+    else:
+        other = b.input([1, bt, k, n])
+    y = b.node("MatMul", [a, other])[0]
+    if c["scale"]:
+        y = b.node("Mul", [y, b.weight([], value=1.0 / math.sqrt(k))])[0]
+    return y
+
+
+def _build_pool(b: _Builder, c: Mapping[str, Any]) -> str:
+    x = b.input([1, c["c"], c["hw"], c["hw"]])
+    if c["op"] == "GlobalAveragePool":
+        return b.node("GlobalAveragePool", [x])[0]
+    pad = [c["k"] // 2] * 4 if c["stride"] == 1 else [0] * 4
+    return b.node(c["op"], [x], kernel_shape=[c["k"]] * 2, strides=[c["stride"]] * 2, pads=pad)[0]
 
 
 def _build_elementwise(b: _Builder, c: Mapping[str, Any]) -> str:

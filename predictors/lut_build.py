@@ -124,7 +124,13 @@ class LutBuild:
 
     @property
     def interrupted(self) -> bool:
+        """Whether Ctrl-C stopped the measuring (then there is no table)."""
         return self.measurement.interrupted
+
+    @property
+    def fingerprint(self) -> str | None:
+        """The hash of the fingerprint the table's blocks were measured under."""
+        return self.measurement.fingerprint
 
     @property
     def errors(self) -> list[dict[str, Any]]:
@@ -176,22 +182,22 @@ class _LutJob:
     networks: list[str]
     spec: DeviceSpec
     settings: ProfileSettings
+    #: ``calibrate``, ``seed``, ``fit`` and ``statistic``, as ``calibrated_table`` takes them.
+    calibration: dict[str, Any]
 
 
 def _lut_job(
     space: str | SearchSpace,
     device: str | DeviceSpec,
+    calibration: dict[str, Any],
     *,
-    calibrate: int,
     holdout: int,
-    seed: int,
-    fit: str,
-    statistic: str,
     exporter: str,
     settings: Mapping[str, Any],
 ) -> _LutJob:
     """Every argument checked, in the order the command line has always reported them."""
-    check_calibration(calibrate, fit, statistic)
+    calibrate, seed = calibration["calibrate"], calibration["seed"]
+    check_calibration(calibrate, calibration["fit"], calibration["statistic"])
     if holdout < 0:
         raise ParameterError("holdout", f"must be >= 0, got {holdout}")
     check_exporter(exporter)
@@ -206,7 +212,18 @@ def _lut_job(
             f"{resolved.name!r} has only {resolved.size():,}; ask for fewer",
         )
     networks = resolved.sample_distinct(seed, wanted)
-    return _LutJob(blocks, networks, resolve_device(device), checked)
+    return _LutJob(blocks, networks, resolve_device(device), checked, calibration)
+
+
+def _calibrate(result: LutBuild, store: StoreLike, job: _LutJob) -> None:
+    """Build the measured table into ``result`` (or record why it could not be built)."""
+    try:
+        with opened_store(store) as opened:
+            result.table = calibrated_table(
+                opened, job.blocks.space, job.spec.name, result.fingerprint, **job.calibration
+            )
+    except HwnasError as exc:
+        result.table_error = exc
 
 
 def run_lut_build(
@@ -247,16 +264,9 @@ def run_lut_build(
         "warmup": warmup,
         "graph_opt": graph_opt,
     }
+    calibration = {"calibrate": calibrate, "seed": seed, "fit": fit, "statistic": statistic}
     job = _lut_job(
-        space,
-        device,
-        calibrate=calibrate,
-        holdout=holdout,
-        seed=seed,
-        fit=fit,
-        statistic=statistic,
-        exporter=exporter,
-        settings=settings,
+        space, device, calibration, holdout=holdout, exporter=exporter, settings=settings
     )
     measured = measure_lut(
         store,
@@ -269,22 +279,8 @@ def run_lut_build(
         reconnect_timeout=reconnect_timeout,
     )
     result = LutBuild(job.blocks.space, job.spec.name, statistic, measured)
-    if measured.interrupted:
-        return result
-    try:
-        with opened_store(store if isinstance(store, Store) else measured.store_url) as opened:
-            result.table = calibrated_table(
-                opened,
-                job.blocks.space,
-                job.spec.name,
-                measured.fingerprint,
-                calibrate=calibrate,
-                seed=seed,
-                fit=fit,
-                statistic=statistic,
-            )
-    except HwnasError as exc:
-        result.table_error = exc
+    if not measured.interrupted:
+        _calibrate(result, store if isinstance(store, Store) else measured.store_url, job)
     return result
 
 

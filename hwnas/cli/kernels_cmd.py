@@ -18,7 +18,7 @@ import typer
 from rich.table import Table
 
 from hwnas.cli._common import JsonOption, StoreOption, fail, note, options, out, print_json
-from hwnas.cli._progress import ProgressBars
+from hwnas.cli._stage_bars import StageBars
 from hwnas.errors import HwnasError, UsageError
 
 app = typer.Typer(
@@ -60,7 +60,7 @@ def build(
     try:
         wanted = [k.strip() for k in kinds.split(",")] if kinds else None
         _check_output(output, force)
-        with options(store="--store"), ProgressBars(show_failures=False) as bars:
+        with options(store="--store"), StageBars(show_failures=False) as bars:
             result = run_kernel_build(
                 device=device,
                 per_kind=per_kind,

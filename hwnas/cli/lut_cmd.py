@@ -20,9 +20,8 @@ from hwnas.cli._common import (
     out,
     print_json,
 )
-from hwnas.cli._progress import ProgressBars
+from hwnas.cli._stage_bars import StageBars
 from hwnas.errors import HwnasError, UsageError
-from hwnas.events import Event
 
 app = typer.Typer(
     help="Lookup tables: the latency of every distinct block of a search space on a device.",
@@ -57,20 +56,12 @@ StatisticOption = typer.Option(
 )
 
 
-class _StageBars(ProgressBars):
-    """Progress bars with one bar per device *and* stage: a lookup table measures its
-    blocks, then its networks, on one device."""
-
-    def _key(self, event: Event) -> str:
-        return ": ".join(p for p in (event.device, event.stage) if p) or "work"
-
-
 def _table(
     space_name: str,
     device: str | None,
     fingerprint: str | None,
     store_path: str | None,
-    **calibration: Any,
+    calibration: dict[str, Any],
 ) -> Any:
     """The calibrated table in the store (``hwnas.predictors.build.calibrated_table``)."""
     from hwnas.predictors.lut_build import calibrated_table, check_calibration
@@ -127,7 +118,7 @@ def build(
     from hwnas.predictors.build import run_lut_build
 
     try:
-        with options(store="--store"), _StageBars() as bars:
+        with options(store="--store"), StageBars() as bars:
             result = run_lut_build(
                 space_name,
                 device=device or "local",
@@ -263,16 +254,8 @@ def export(
     try:
         with options():
             table_format(output, fmt)
-        t = _table(
-            space_name,
-            device,
-            fingerprint,
-            store_path,
-            calibrate=calibrate,
-            seed=seed,
-            fit=fit,
-            statistic=statistic,
-        )
+        calibration = {"calibrate": calibrate, "seed": seed, "fit": fit, "statistic": statistic}
+        t = _table(space_name, device, fingerprint, store_path, calibration)
         lut, report = t.table, t.additivity
         extra = {"additivity": additivity_summary(report)}
         written = lut.write(output, format=fmt, extra=extra)
@@ -314,22 +297,19 @@ def show(
     try:
         if limit < 1:
             raise UsageError(f"--limit must be >= 1, got {limit}")
-        t = _table(
-            space_name,
-            device,
-            fingerprint,
-            store_path,
-            calibrate=calibrate,
-            seed=seed,
-            fit=fit,
-            statistic=statistic,
-        )
+        calibration = {"calibrate": calibrate, "seed": seed, "fit": fit, "statistic": statistic}
+        t = _table(space_name, device, fingerprint, store_path, calibration)
     except HwnasError as exc:
         fail(exc, as_json=as_json)
-    lut, calibration, report = t.table, t.calibration, t.additivity
     if as_json:
-        print_json({**lut.to_dict(), "additivity": additivity_summary(report, rows=True)})
+        print_json({**t.table.to_dict(), "additivity": additivity_summary(t.additivity, rows=True)})
         return
+    _print_slowest(t, limit)
+
+
+def _print_slowest(t: Any, limit: int) -> None:
+    """The ``limit`` slowest blocks of a calibrated table, its formula and additivity."""
+    lut, calibration, report = t.table, t.calibration, t.additivity
     slowest = sorted(lut.blocks.values(), key=lambda b: -b.p50_ms)[:limit]
     table = Table(
         title=f"{len(slowest)} slowest of {len(lut.blocks)} blocks of {lut.space.name} on "
@@ -386,6 +366,7 @@ def predict(
     from hwnas.predictors.lut_build import check_calibration
     from hwnas.spaces import get_space
 
+    calibration = {"calibrate": calibrate, "seed": seed, "fit": fit, "statistic": statistic}
     try:
         measured: dict[str, float] = {}
         if table_path is not None:
@@ -393,35 +374,15 @@ def predict(
                 check_calibration(calibrate, fit, statistic)
             lut = read_table(table_path, space=get_space(space_name))
         else:
-            t = _table(
-                space_name,
-                device,
-                fingerprint,
-                store_path,
-                calibrate=calibrate,
-                seed=seed,
-                fit=fit,
-                statistic=statistic,
-            )
+            t = _table(space_name, device, fingerprint, store_path, calibration)
             lut, measured = t.table, t.networks
-        space = lut.space
-        rows: list[dict[str, Any]] = []
-        for a in arch:
-            canonical = space.canonical(a)
-            rows.append(
-                {
-                    "arch": canonical,
-                    "plain_sum_ms": lut.plain_sum(canonical),
-                    "predicted_ms": lut.predict(canonical),
-                    "measured_ms": measured.get(canonical),
-                }
-            )
+        rows = [_prediction(lut, a, measured) for a in arch]
     except HwnasError as exc:
         fail(exc, as_json=as_json)
     if as_json:
         print_json(
             {
-                "space": space.name,
+                "space": lut.space.name,
                 "device": lut.device,
                 "fingerprint": lut.fingerprint,
                 "calibration": lut.calibration_.to_dict(),
@@ -429,7 +390,22 @@ def predict(
             }
         )
         return
-    table = Table(title=f"Lookup-table predictions on {lut.device} (ms)", title_justify="left")
+    _print_predictions(lut.device, rows)
+
+
+def _prediction(lut: Any, arch: str, measured: dict[str, float]) -> dict[str, Any]:
+    """One row of ``predict``: the table's prediction, its plain sum and the measurement."""
+    canonical = lut.space.canonical(arch)
+    return {
+        "arch": canonical,
+        "plain_sum_ms": lut.plain_sum(canonical),
+        "predicted_ms": lut.predict(canonical),
+        "measured_ms": measured.get(canonical),
+    }
+
+
+def _print_predictions(device: str, rows: list[dict[str, Any]]) -> None:
+    table = Table(title=f"Lookup-table predictions on {device} (ms)", title_justify="left")
     for col in ("arch", "predicted", "Σ p50", "measured"):
         table.add_column(col, justify="left" if col == "arch" else "right", overflow="fold")
     for r in rows:
