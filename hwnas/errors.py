@@ -154,3 +154,79 @@ class ProfileError(HwnasError):
     def __init__(self, message: str, result: object) -> None:
         super().__init__(message)
         self.result = result
+
+
+# -- search spaces ------------------------------------------------------------------
+
+
+class SpaceError(HwnasError):
+    """An unknown space, or a space that breaks the contract."""
+
+    exit_code = 2
+    kind = "space"
+
+
+class InvalidArchError(HwnasError):
+    """An architecture string or vector that is not in the space."""
+
+    exit_code = 2
+    kind = "invalid_arch"
+
+
+class ContractError(SpaceError):
+    """A space that breaks the contract; the message names the check and what to fix."""
+
+    kind = "space_contract"
+
+
+# -- predictors -----------------------------------------------------------------------
+
+
+class PredictorError(HwnasError):
+    """A predictor cannot be trained, loaded or used as asked."""
+
+    exit_code = 2
+    kind = "predictor"
+
+
+class ArtifactError(PredictorError):
+    """A predictor directory is missing, incomplete, tampered with or does not match."""
+
+    kind = "predictor_artifact"
+
+
+class NotFittedError(PredictorError, ValueError, AttributeError):
+    """A predictor was used before ``fit`` (scikit-learn's ``NotFittedError`` contract:
+    also a ``ValueError`` and an ``AttributeError``)."""
+
+    kind = "not_fitted"
+
+
+class UnknownKindError(PredictorError):
+    """No predictor class is registered under a kind (built in, registered with
+    ``register_predictor`` or through the entry point group ``hwnas.predictors``)."""
+
+    kind = "unknown_predictor_kind"
+
+
+class LookupTableError(PredictorError):
+    """A lookup table cannot be built, read or used as asked."""
+
+    kind = "lookup_table"
+
+
+class PredictorContractError(PredictorError):
+    """A predictor class that breaks the predictor contract (``hwnas.predictors.contract``);
+    the message names the check and what to fix."""
+
+    kind = "predictor_contract"
+
+
+# -- search ---------------------------------------------------------------------------
+
+
+class AccuracyError(HwnasError):
+    """An accuracy source that cannot serve this space or returned nonsense."""
+
+    exit_code = 2
+    kind = "accuracy"

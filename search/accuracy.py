@@ -15,14 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from hwnas.errors import HwnasError, ParameterError
-
-
-class AccuracyError(HwnasError):
-    """An accuracy source that cannot serve this space or returned nonsense."""
-
-    exit_code = 2
-    kind = "accuracy"
+from hwnas.errors import AccuracyError as AccuracyError  # re-exported: its old home
+from hwnas.errors import ParameterError
 
 
 class AccuracySource(abc.ABC):

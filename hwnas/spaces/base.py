@@ -18,22 +18,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from hwnas.errors import HwnasError
+from hwnas.errors import InvalidArchError as InvalidArchError  # re-exported: its old home
+from hwnas.errors import SpaceError as SpaceError
 from hwnas.records import Arch
-
-
-class SpaceError(HwnasError):
-    """An unknown space, or a space that breaks the contract."""
-
-    exit_code = 2
-    kind = "space"
-
-
-class InvalidArchError(HwnasError):
-    """An architecture string or vector that is not in the space."""
-
-    exit_code = 2
-    kind = "invalid_arch"
 
 
 @dataclass(frozen=True)

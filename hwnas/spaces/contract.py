@@ -25,18 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from hwnas.spaces.base import Block, InvalidArchError, SearchSpace, SpaceError
+from hwnas.errors import ContractError as ContractError  # re-exported: its old home
+from hwnas.errors import InvalidArchError
+from hwnas.spaces.base import Block, SearchSpace
 
 Check = Callable[[SearchSpace], None]
 
 #: Architectures drawn per check; small, so the whole contract runs in seconds.
 N_SAMPLES = 4
-
-
-class ContractError(SpaceError):
-    """A space that breaks the contract; the message names the check and what to fix."""
-
-    kind = "space_contract"
 
 
 def _fail(check: str, message: str) -> ContractError:
