@@ -24,6 +24,7 @@ from hwnas.events import Event, ProgressCallback, emitter, ignore
 from hwnas.profiler.batch import BatchResult, ModelJob, probe_fingerprint, profile_batch
 from hwnas.profiler.settings import ProfileSettings
 from hwnas.records import Arch, DeviceSpec, Measurement
+from hwnas.sources import ModelSource
 from hwnas.store import Job, NewJob, Store
 
 #: The stage name of the fleet's events.
@@ -67,7 +68,7 @@ def events_callback(events: Events) -> ProgressCallback:
 class SpaceSample:
     """Architectures of a space to measure; those already measured are skipped per device."""
 
-    space: Any  # hwnas.spaces.SearchSpace
+    space: ModelSource  # a search space, a lookup table's blocks, sampled kernels
     archs: list[str]
     exporter: str = "dynamo"
     #: Measurements wanted per architecture, each in its own runner process. Repeats run
@@ -97,7 +98,7 @@ class DeviceOutcome:
     error: HwnasError | None = None
 
 
-def job_to_model_job(job: Job, space_loader: Callable[[str], Any]) -> ModelJob:
+def job_to_model_job(job: Job, space_loader: Callable[[str], ModelSource]) -> ModelJob:
     """A batch job for a queued one; a space architecture whose exported file is gone is
     exported again (from the cache, usually)."""
 
@@ -229,7 +230,7 @@ class _Fleet:
     store_location: str
     batch: str
     connect: Callable[[DeviceSpec], Transport]
-    space_loader: Callable[[str], Any]
+    space_loader: Callable[[str], ModelSource]
     report: ProgressCallback
     reconnect_timeout: float
     stop: threading.Event = field(default_factory=threading.Event)
@@ -242,7 +243,7 @@ def run_fleet(
     store_location: str,
     batch: str,
     connect: Callable[[DeviceSpec], Transport],
-    space_loader: Callable[[str], Any],
+    space_loader: Callable[[str], ModelSource],
     progress: ProgressCallback | None = None,
     events: Events | None = None,
     reconnect_timeout: float = 300.0,
@@ -322,7 +323,7 @@ def _work(fleet: _Fleet, plan: DevicePlan, out: DeviceOutcome, done: threading.E
 
 
 def _groups(
-    jobs: Sequence[Job], space_loader: Callable[[str], Any]
+    jobs: Sequence[Job], space_loader: Callable[[str], ModelSource]
 ) -> list[tuple[ProfileSettings, list[ModelJob]]]:
     """The jobs grouped by their settings (one batch each), in order of first appearance."""
     groups: dict[str, tuple[ProfileSettings, list[ModelJob]]] = {}

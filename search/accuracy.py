@@ -17,6 +17,7 @@ import numpy as np
 
 from hwnas.errors import AccuracyError as AccuracyError  # re-exported: its old home
 from hwnas.errors import ParameterError
+from hwnas.spaces import SearchSpace
 
 
 class AccuracySource(abc.ABC):
@@ -40,7 +41,7 @@ class TabularAccuracy(AccuracySource):
     }
     unit = "%"
 
-    def __init__(self, space: Any, dataset: str = "cifar10") -> None:
+    def __init__(self, space: SearchSpace, dataset: str = "cifar10") -> None:
         if getattr(space, "name", None) != "nb201":
             raise AccuracyError(
                 f"the tabular benchmark covers the nb201 space only, not "
@@ -77,7 +78,7 @@ class NaswotProxy(AccuracySource):
 
     unit = "score"
 
-    def __init__(self, space: Any, *, batch: int = 32, seed: int = 0) -> None:
+    def __init__(self, space: SearchSpace, *, batch: int = 32, seed: int = 0) -> None:
         if batch < 2:
             raise ParameterError("batch", f"must be >= 2, got {batch}")
         self.space, self.batch, self.seed = space, batch, seed
@@ -162,7 +163,7 @@ class UserAccuracy(CallableAccuracy):
     """Your evaluator: ``package.module:function``, called with a list of architecture
     strings (and the space as keyword ``space``), returning one number per architecture."""
 
-    def __init__(self, space: Any, reference: str) -> None:
+    def __init__(self, space: SearchSpace, reference: str) -> None:
         module_name, _, attr = reference.partition(":")
         if not module_name or not attr:
             raise ParameterError(
@@ -182,7 +183,7 @@ class UserAccuracy(CallableAccuracy):
         super().__init__(functools.partial(func, space=space), name=reference)
 
 
-def accuracy_source(spec: str, space: Any, *, seed: int = 0) -> AccuracySource:
+def accuracy_source(spec: str, space: SearchSpace, *, seed: int = 0) -> AccuracySource:
     """``tabular[:cifar10|cifar100|imagenet16]``, ``proxy:naswot`` or ``module:function``."""
     kind, _, arg = spec.partition(":")
     if kind == "tabular":
