@@ -191,7 +191,7 @@ def run_kernel_build(
     if stage.interrupted:
         return result
     if stage.connection_lost:
-        raise_stage_problems([stage], again="the build")
+        raise_stage_problems([stage], again="build_kernel_predictor", result=result)
     for message in failure_notes(stage.errors):
         emitter(progress)(Event(kind="note", message=message))
     with opened_store(store) as opened:

@@ -317,10 +317,11 @@ def build_lut(
 
     Returns the calibrated ``LookupTable`` (its blocks and networks are in the store).
     Raises ``ParameterError`` naming a bad argument before measuring; the device's error
-    if it fails or stays unreachable; an ``HwnasError`` if measurements failed (what was
-    measured is stored: call again to retry; :func:`run_lut_build` reports every failure
-    and still builds the table); ``LookupTableError``; ``KeyboardInterrupt`` after
-    Ctrl-C (the measured part is stored).
+    if it fails, ``ConnectionLostError`` if it stays unreachable; ``ProfileError`` if
+    measurements failed (what was measured is stored: call again to retry; its
+    ``result`` is the :class:`LutBuild` report, with the table when one could be built);
+    ``LookupTableError``; ``KeyboardInterrupt`` after Ctrl-C (the measured part is
+    stored).
     """
     check_options(run_lut_build, options, caller="build_lut")
     result = run_lut_build(
@@ -329,7 +330,7 @@ def build_lut(
     if result.interrupted:
         raise KeyboardInterrupt
     stages = (result.measurement.blocks, result.measurement.networks)
-    raise_stage_problems(stages, again="build_lut")
+    raise_stage_problems(stages, again="build_lut", result=result)
     if result.table_error is not None:
         raise result.table_error
     assert result.table is not None

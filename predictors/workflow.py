@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hwnas.devices.registry import get_device
-from hwnas.errors import ConnectionLostError, HwnasError, ParameterError
+from hwnas.errors import ConnectionLostError, ParameterError, ProfileError
 from hwnas.profiler.stage import StageOutcome
 from hwnas.records import DeviceSpec
 from hwnas.spaces import get_space
@@ -50,9 +50,10 @@ def check_options(function: Any, options: Mapping[str, Any], *, caller: str) -> 
             raise ParameterError(name, f"is not an option of {caller}; known: {', '.join(known)}")
 
 
-def raise_stage_problems(stages: Sequence[StageOutcome], *, again: str) -> None:
+def raise_stage_problems(stages: Sequence[StageOutcome], *, again: str, result: object) -> None:
     """The first problem of ``stages`` as an exception: the device's error, a lost
-    connection, or failed jobs."""
+    connection (``ConnectionLostError``), or failed jobs (``ProfileError`` whose
+    ``result`` is ``result``, the workflow's report of everything it did)."""
     for stage in stages:
         if stage.device_error is not None:
             raise stage.device_error
@@ -64,8 +65,9 @@ def raise_stage_problems(stages: Sequence[StageOutcome], *, again: str) -> None:
     failed = [e for stage in stages for e in stage.errors]
     if failed:
         first = failed[0]
-        raise HwnasError(
+        raise ProfileError(
             f"{len(failed)} measurement(s) failed on {stages[0].device}, first "
             f"{first.get('model')}: {first.get('message')}; what was measured is stored: "
-            f"call {again} again to retry the failed ones"
+            f"call {again} again to retry the failed ones",
+            result,
         )

@@ -228,3 +228,40 @@ def test_library_errors_are_hwnas_errors_not_exits(tmp_path: Path, capsys) -> No
     with pytest.raises(UnreachableError, match="cannot reach device 'gone'"):
         hwnas.build_lut("nb201", device=gone, store=tmp_path / "s.db", calibrate=0)
     assert capsys.readouterr() == ("", "")
+
+
+class _Unexportable:
+    """A torch module stand-in whose export fails (torch cannot trace it)."""
+
+    def eval(self) -> _Unexportable:
+        return self
+
+    def __call__(self, x: Any) -> Any:
+        raise RuntimeError("this block cannot be traced")
+
+
+class BrokenHeadSpace(ToyLutSpace):
+    """The toy space whose classifier heads fail to export."""
+
+    def block_to_torch(self, block: Any) -> Any:
+        return _Unexportable() if block.op == "head" else super().block_to_torch(block)
+
+
+def test_failed_measurements_raise_a_profile_error_with_the_report(tmp_path: Path) -> None:
+    from hwnas.errors import ProfileError
+    from hwnas.predictors.build import LutBuild
+
+    events = Recorder()
+    with pytest.raises(ProfileError, match=r"3 measurement\(s\) failed on local") as info:
+        hwnas.build_lut(
+            BrokenHeadSpace(), store=tmp_path / "s.db", calibrate=0, progress=events, **TINY
+        )
+    report = info.value.result
+    assert isinstance(report, LutBuild) and report.table is None
+    failed = [e for e in events.of("done", "blocks") if e.error is not None]
+    assert sorted(e.label or "" for e in failed) == sorted(
+        b.key for b in BrokenHeadSpace().distinct_blocks() if b.op == "head"
+    )
+    doc = report.to_dict()
+    assert doc["blocks"]["measured"] == TOY_BLOCKS - 3 and len(doc["blocks"]["errors"]) == 3
+    assert doc["errors"][-1]["error"] == "lookup_table"  # the table lacks the 3 heads
