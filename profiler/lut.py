@@ -37,6 +37,7 @@ from hwnas.profiler.fleet import DevicePlan, SpaceSample, plan_missing
 from hwnas.profiler.settings import ProfileSettings
 from hwnas.profiler.stage import StageOutcome, StoreLike, opened_store, run_stage
 from hwnas.records import Arch, DeviceSpec, Fingerprint
+from hwnas.sources import ModelSource
 from hwnas.spaces import get_space
 from hwnas.spaces.base import Block, SearchSpace, SpaceError
 from hwnas.store import Job, Store
@@ -183,11 +184,11 @@ class BlockSet:
         """Path of the ONNX file of block ``key`` (exported once, then cached)."""
         return self.export(key, exporter=exporter).path
 
-    def loader(self) -> Callable[[str], Any]:
+    def loader(self) -> Callable[[str], ModelSource]:
         """A fleet ``space_loader`` that knows this block set and its space by name (other
         names: ``hwnas.spaces.get_space``)."""
 
-        def load(name: str) -> Any:
+        def load(name: str) -> ModelSource:
             if name == self.name:
                 return self
             return self.space if name == self.space.name else get_space(name)
