@@ -701,8 +701,10 @@ class Store:
         ids: Iterable[int] | None = None,
         samples: bool = False,
         limit: int | None = None,
+        newest_first: bool = False,
     ) -> list[StoredMeasurement]:
-        """Measurements matching every given filter, oldest id first, at most ``limit``.
+        """Measurements matching every given filter, oldest id first (newest first with
+        ``newest_first=True``, so ``limit`` keeps the newest), at most ``limit``.
 
         ``fingerprint`` is a fingerprint hash, ``space`` an arch space name. Raw
         samples are loaded only with ``samples=True``; otherwise ``samples_ms`` and
@@ -720,7 +722,8 @@ class Store:
             ]
             joined = joined.outerjoin(SAMPLES, SAMPLES.c.measurement_id == m.c.id)
         where = _filters(device, fingerprint, model_hash, space, ids)
-        stmt = select(*columns).select_from(joined).where(*where).order_by(m.c.id)
+        order = m.c.id.desc() if newest_first else m.c.id
+        stmt = select(*columns).select_from(joined).where(*where).order_by(order)
         if limit is not None:
             stmt = stmt.limit(limit)
         with self._transaction(write=False) as conn:

@@ -226,22 +226,22 @@ def _run_for_shapes(model: onnx.ModelProto, missing: list[str]) -> dict[str, Sha
     return {n: tuple(int(d) for d in np.shape(v)) for n, v in zip(names, values, strict=True)}
 
 
-def prepare_graph(
-    model: onnx.ModelProto, shapes: Mapping[str, Sequence[int]] | None = None
-) -> Graph:
-    """Infer static shapes and fold constants; see the module docstring."""
-    work = onnx.ModelProto()
-    work.CopyFrom(model)
-    _fix_inputs(work, shapes or {})
+def _inferred(model: onnx.ModelProto) -> onnx.ModelProto:
+    """``model`` with ONNX shape inference applied (data propagation on, so shape
+    arithmetic such as ``Shape -> Gather -> Concat -> Reshape`` resolves)."""
     try:
-        work = onnx.shape_inference.infer_shapes(work, data_prop=True)
+        return onnx.shape_inference.infer_shapes(model, data_prop=True)
     except Exception as exc:  # noqa: BLE001 - onnx raises several types here
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise InvalidModelError(
             f"ONNX shape inference failed on the model ({first}); check it with "
             f"onnx.checker and re-export it with fixed input shapes."
         ) from None
-    g = work.graph
+
+
+def _known_tensors(g: onnx.GraphProto) -> tuple[dict[str, Shape], dict[str, int], set[str]]:
+    """The static shapes and element sizes the graph declares, and its initializers
+    (the constants everything else is folded from)."""
     shapes_of: dict[str, Shape] = {}
     elem: dict[str, int] = {}
     for vi in [*g.input, *g.value_info, *g.output]:
@@ -254,9 +254,15 @@ def prepare_graph(
         shapes_of[t.name] = tuple(int(d) for d in t.dims)
         elem[t.name] = _ELEM_SIZE.get(t.data_type, 4)
         consts.add(t.name)
-    inputs = {vi.name for vi in g.input if vi.name not in consts}
-    outputs = {o.name for o in g.output}
+    return shapes_of, elem, consts
 
+
+def _runtime_nodes(
+    g: onnx.GraphProto, consts: set[str], shapes_of: Mapping[str, Shape], outputs: set[str]
+) -> list[onnx.NodeProto]:
+    """Copies of the nodes onnxruntime would still run: removed ops are bypassed (their
+    readers read the op's input) and foldable nodes are gone, their outputs added to
+    ``consts``. A graph output is never dropped, since the caller reads it."""
     alias: dict[str, str] = {}
     kept: list[onnx.NodeProto] = []
     for node in g.node:
@@ -278,7 +284,36 @@ def prepare_graph(
         del clone.input[:]
         clone.input.extend(ins)
         kept.append(clone)
+    return kept
 
+
+def _link(graph: Graph) -> None:
+    """Fill ``graph.producer`` and ``graph.consumers`` (constants have no consumers:
+    the fusion rules ask only who reads an activation)."""
+    for i, node in enumerate(graph.nodes):
+        for o in node.output:
+            if o:
+                graph.producer[o] = i
+        for x in node.input:
+            if x and x not in graph.consts:
+                users = graph.consumers.setdefault(x, [])
+                if i not in users:
+                    users.append(i)
+
+
+def prepare_graph(
+    model: onnx.ModelProto, shapes: Mapping[str, Sequence[int]] | None = None
+) -> Graph:
+    """Infer static shapes and fold constants; see the module docstring."""
+    work = onnx.ModelProto()
+    work.CopyFrom(model)
+    _fix_inputs(work, shapes or {})
+    work = _inferred(work)
+    g = work.graph
+    shapes_of, elem, consts = _known_tensors(g)
+    inputs = {vi.name for vi in g.input if vi.name not in consts}
+    outputs = {o.name for o in g.output}
+    kept = _runtime_nodes(g, consts, shapes_of, outputs)
     missing = sorted({o for n in kept for o in [*n.input, *n.output] if o and o not in shapes_of})
     if missing:
         shapes_of.update(_run_for_shapes(work, missing))
@@ -292,15 +327,7 @@ def prepare_graph(
         inputs=inputs,
         outputs=outputs,
     )
-    for i, node in enumerate(kept):
-        for o in node.output:
-            if o:
-                graph.producer[o] = i
-        for x in node.input:
-            if x and x not in consts:
-                users = graph.consumers.setdefault(x, [])
-                if i not in users:
-                    users.append(i)
+    _link(graph)
     return graph
 
 
@@ -684,6 +711,64 @@ def _swaps_last_two(perm: Sequence[int] | None) -> bool:
     return list(perm) == [*range(n - 2), n - 1, n - 2]
 
 
+def _conv_window(node: onnx.NodeProto, w_shape: Shape) -> tuple[list[int], list[int], list[int]]:
+    """A Conv's kernel size, strides and dilations per spatial axis (the kernel size from
+    the weights when the attribute is absent; 1 where a Conv leaves them out)."""
+    kernel = [int(k) for k in (_attr(node, "kernel_shape") or w_shape[2:])] or [1]
+    strides = [int(s) for s in (_attr(node, "strides") or [1] * len(kernel))]
+    dilations = [int(d) for d in (_attr(node, "dilations") or [1] * len(kernel))]
+    return kernel, strides, dilations
+
+
+def _gemm_sizes(
+    node: onnx.NodeProto, a_shape: Shape, b_shape: Shape, attrs: dict[str, int]
+) -> tuple[int, int, int]:
+    """``m, k, n`` of a Gemm node, whose bias and transpose flags go into ``attrs``."""
+    attrs["bias"] = int(len(node.input) > 2 and bool(node.input[2]))
+    ta, tb = int(_attr(node, "transA", 0)), int(_attr(node, "transB", 0))
+    attrs["trans_a"], attrs["trans_b"] = ta, tb
+    m, k = (a_shape[1], a_shape[0]) if ta else (a_shape[0], a_shape[1])
+    n = b_shape[0] if tb else b_shape[1]
+    return m, k, n
+
+
+def _pool_macs(
+    node: onnx.NodeProto, inputs: Sequence[Shape], elements: int, a: dict[str, int]
+) -> int:
+    """Window reads of a pooling kernel (a global pool's window is the whole map); its
+    window and strides go into ``a``."""
+    kernel = [int(v) for v in (_attr(node, "kernel_shape") or [])]
+    strides = [int(v) for v in (_attr(node, "strides") or [])]
+    x = inputs[0] if inputs else ()
+    window = math.prod(kernel) if kernel else math.prod(x[2:]) if len(x) > 2 else 1
+    a.update(
+        kernel_h=kernel[0] if kernel else (x[2] if len(x) > 2 else 1),
+        kernel_w=kernel[-1] if kernel else (x[-1] if len(x) > 2 else 1),
+        stride_h=strides[0] if strides else 1,
+        stride_w=strides[-1] if strides else 1,
+    )
+    return elements * window
+
+
+def _normalization_flops(
+    kind: str, node: onnx.NodeProto, x: Shape, elements: int, a: dict[str, int]
+) -> int:
+    """FLOPs of a layernorm or softmax over ``x``; the size of the normalized axes goes
+    into ``a``."""
+    axis = int(_attr(node, "axis", -1))
+    axis = axis % max(len(x), 1)
+    a["axis_size"] = math.prod(x[axis:]) if x else 1
+    return (8 if kind == "layernorm" else 5) * elements
+
+
+def _resize_flops(node: onnx.NodeProto, x: Shape, elements: int, a: dict[str, int]) -> int:
+    """FLOPs of a Resize from ``x``; its scale and whether it interpolates (``bias``,
+    for linear modes) go into ``a``."""
+    a["scale"] = round(elements / max(math.prod(x), 1))
+    a["bias"] = int(str(_attr(node, "mode", b"nearest")).find("linear") >= 0)
+    return elements * (4 if a["bias"] else 1)
+
+
 class _Splitter:
     """Greedy fusion over the topologically ordered nodes (ONNX requires that order)."""
 
@@ -931,40 +1016,10 @@ class _Splitter:
         g, node = self.g, self.g.nodes[i]
         w_shape = self.shape(node.input[1])
         cout = w_shape[0] if w_shape else 0
-        nodes, cur = [i], i
-        attrs: dict[str, int] = {"bias": int(len(node.input) > 2 and bool(node.input[2]))}
-        j = self.follower(cur, {"BatchNormalization"})
-        if j is not None and all(g.is_const(x) for x in g.nodes[j].input[1:]):
-            nodes.append(j)
-            cur, attrs["bias"] = j, 1
-        while (j := self.follower(cur, {"Mul", "Add"})) is not None and self.const_operand(
-            j, self.out(cur), max_numel=max(cout, 1)
-        ):
-            nodes.append(j)
-            cur = j
-            attrs["bias"] |= int(g.nodes[j].op_type == "Add")
-        residual: Shape | None = None
-        j = self.follower(cur, {"Add"})
-        if j is not None:
-            other = self.other_input(j, self.out(cur))
-            if (
-                other
-                and not g.is_const(other)
-                and other not in g.inputs
-                and self.shape(other) == self.shape(self.out(cur))
-            ):
-                nodes.append(j)
-                cur, residual = j, self.shape(other)
-        j = self.follower(cur, CONV_ACTIVATIONS)
-        if j is not None and all(g.is_const(x) for x in g.nodes[j].input[1:] if x):
-            nodes.append(j)
-            cur = j
-            attrs["activation"] = ACTIVATIONS.index(g.nodes[j].op_type) + 1
+        nodes, cur, attrs, residual = self._conv_epilogue(i, cout)
         x_shape, y_shape = self.shape(node.input[0]), self.shape(self.out(i))
         groups = int(_attr(node, "group", 1))
-        kernel = [int(k) for k in (_attr(node, "kernel_shape") or w_shape[2:])] or [1]
-        strides = [int(s) for s in (_attr(node, "strides") or [1] * len(kernel))]
-        dilations = [int(d) for d in (_attr(node, "dilations") or [1] * len(kernel))]
+        kernel, strides, dilations = _conv_window(node, w_shape)
         cin = x_shape[1] if len(x_shape) > 1 else 0
         macs = math.prod(y_shape) * (cin // max(groups, 1)) * math.prod(kernel)
         params = math.prod(w_shape) + (cout if attrs["bias"] else 0)
@@ -995,42 +1050,62 @@ class _Splitter:
             main=i,
         )
 
+    def _conv_epilogue(
+        self, i: int, cout: int
+    ) -> tuple[list[int], int, dict[str, int], Shape | None]:
+        """What fuses into conv node ``i``, in the order onnxruntime fuses it: a constant
+        BatchNormalization, per-channel constant Mul/Add, a residual Add, an activation.
+        Returns the kernel's nodes, its last node, the bias/activation attributes, and
+        the residual's shape (``None`` without one)."""
+        g, node = self.g, self.g.nodes[i]
+        nodes, cur = [i], i
+        attrs: dict[str, int] = {"bias": int(len(node.input) > 2 and bool(node.input[2]))}
+        j = self.follower(cur, {"BatchNormalization"})
+        if j is not None and all(g.is_const(x) for x in g.nodes[j].input[1:]):
+            nodes.append(j)
+            cur, attrs["bias"] = j, 1
+        while (j := self.follower(cur, {"Mul", "Add"})) is not None and self.const_operand(
+            j, self.out(cur), max_numel=max(cout, 1)
+        ):
+            nodes.append(j)
+            cur = j
+            attrs["bias"] |= int(g.nodes[j].op_type == "Add")
+        residual: Shape | None = None
+        j = self.follower(cur, {"Add"})
+        if j is not None:
+            other = self.other_input(j, self.out(cur))
+            if (
+                other
+                and not g.is_const(other)
+                and other not in g.inputs
+                and self.shape(other) == self.shape(self.out(cur))
+            ):
+                nodes.append(j)
+                cur, residual = j, self.shape(other)
+        j = self.follower(cur, CONV_ACTIVATIONS)
+        if j is not None and all(g.is_const(x) for x in g.nodes[j].input[1:] if x):
+            nodes.append(j)
+            cur = j
+            attrs["activation"] = ACTIVATIONS.index(g.nodes[j].op_type) + 1
+        return nodes, cur, attrs, residual
+
     def gemm(self, i: int) -> list[Kernel]:
         g, node = self.g, self.g.nodes[i]
         a, b = node.input[0], node.input[1]
         pre = [p for p, j in self.absorbed.items() if j == i]
-        attrs: dict[str, int] = {}
-        for p in pre:
-            if g.nodes[p].op_type == "Transpose":
-                side = "trans_b" if self._feeds(p, b, pre) else "trans_a"
-                attrs[side] = 1
-            elif g.nodes[p].op_type in ("Mul", "Div"):
-                attrs["scale"] = 1
+        attrs = self._prologue_attrs(b, pre)
         a_shape, b_shape = self.shape(a), self.shape(b)
         b_const = g.is_const(b)
         nodes, cur, views = [*pre, i], i, 0
         if node.op_type == "Gemm":
-            attrs["bias"] = int(len(node.input) > 2 and bool(node.input[2]))
-            ta, tb = int(_attr(node, "transA", 0)), int(_attr(node, "transB", 0))
-            attrs["trans_a"], attrs["trans_b"] = ta, tb
-            m, k = (a_shape[1], a_shape[0]) if ta else (a_shape[0], a_shape[1])
-            n = b_shape[0] if tb else b_shape[1]
+            m, k, n = _gemm_sizes(node, a_shape, b_shape, attrs)
             batch, fusable = 1, True
         else:
             m = math.prod(a_shape[:-1]) if len(a_shape) > 1 else 1
             k = a_shape[-1] if a_shape else 1
             n = b_shape[-1] if len(b_shape) > 1 else 1
             batch = 1
-            j = self.follower(cur, {"Mul", "Div"})
-            if j is not None and self.const_operand(j, self.out(cur), max_numel=1):
-                nodes.append(j)
-                cur, attrs["scale"] = j, 1
-            gemm_like = len(b_shape) == 2 and (b_const or len(a_shape) == 2)
-            j = self.follower(cur, {"Add"}) if "scale" not in attrs else None
-            if gemm_like and j is not None and self.const_operand(j, self.out(cur), max_numel=n):
-                nodes.append(j)
-                cur, attrs["bias"] = j, 1
-                views = 2 if len(a_shape) > 2 else 0
+            cur, views = self._matmul_epilogue(i, nodes, attrs, a_shape, b_shape, n)
             fusable = attrs.get("bias", 0) == 1 and len(a_shape) == 2
             if not (b_const and len(b_shape) == 2) and not attrs.get("bias"):
                 out = self.shape(self.out(i))
@@ -1064,22 +1139,58 @@ class _Splitter:
         )
         if not views:
             return [main]
-        flat = (m, n)
+        return self._between_reshapes(i, main, a_shape, (m, k), (m, n), self.shape(self.out(cur)))
+
+    def _prologue_attrs(self, b: str, pre: list[int]) -> dict[str, int]:
+        """FusedMatMul flags of the nodes absorbed before a matmul: a Transpose sets
+        ``trans_a`` or ``trans_b`` (by the operand it feeds), a Mul/Div sets ``scale``."""
+        attrs: dict[str, int] = {}
+        for p in pre:
+            if self.g.nodes[p].op_type == "Transpose":
+                side = "trans_b" if self._feeds(p, b, pre) else "trans_a"
+                attrs[side] = 1
+            elif self.g.nodes[p].op_type in ("Mul", "Div"):
+                attrs["scale"] = 1
+        return attrs
+
+    def _matmul_epilogue(
+        self,
+        i: int,
+        nodes: list[int],
+        attrs: dict[str, int],
+        a_shape: Shape,
+        b_shape: Shape,
+        n: int,
+    ) -> tuple[int, int]:
+        """Fuse what follows MatMul node ``i`` into ``nodes`` and ``attrs``: a scalar
+        Mul/Div (FusedMatMul's alpha), else a bias Add where onnxruntime makes a Gemm of
+        it. Returns the kernel's last node and how many view kernels wrap it (2 for the
+        Reshapes around a Gemm on an N-D input, else 0)."""
+        g, cur, views = self.g, i, 0
+        b_const = g.is_const(g.nodes[i].input[1])
+        j = self.follower(cur, {"Mul", "Div"})
+        if j is not None and self.const_operand(j, self.out(cur), max_numel=1):
+            nodes.append(j)
+            cur, attrs["scale"] = j, 1
+        gemm_like = len(b_shape) == 2 and (b_const or len(a_shape) == 2)
+        j = self.follower(cur, {"Add"}) if "scale" not in attrs else None
+        if gemm_like and j is not None and self.const_operand(j, self.out(cur), max_numel=n):
+            nodes.append(j)
+            cur, attrs["bias"] = j, 1
+            views = 2 if len(a_shape) > 2 else 0
+        return cur, views
+
+    def _between_reshapes(
+        self, i: int, main: Kernel, a_shape: Shape, flat_in: Shape, flat: Shape, output: Shape
+    ) -> list[Kernel]:
+        """``main`` between the two Reshape view kernels onnxruntime wraps around a Gemm
+        on an N-D input (to ``flat_in`` before it, from ``flat`` to ``output`` after)."""
+        name = self.g.names[i]
         reshape_in = Kernel(
-            "view", "Reshape", (), (f"{g.names[i]}/reshape_in",), (a_shape,), (m, k), 0, 0, 0, 0, 0
+            "view", "Reshape", (), (f"{name}/reshape_in",), (a_shape,), flat_in, 0, 0, 0, 0, 0
         )
         reshape_out = Kernel(
-            "view",
-            "Reshape",
-            (),
-            (f"{g.names[i]}/reshape_out",),
-            (flat,),
-            self.shape(self.out(cur)),
-            0,
-            0,
-            0,
-            0,
-            0,
+            "view", "Reshape", (), (f"{name}/reshape_out",), (flat,), output, 0, 0, 0, 0, 0
         )
         return [reshape_in, main, reshape_out]
 
@@ -1118,17 +1229,7 @@ class _Splitter:
             main = nodes[0] if g.nodes[nodes[0]].op_type == op else None
         for n in nodes:
             self.taken[n] = True
-        inside = {o for n in nodes for o in g.nodes[n].output}
-        external = [x for n in nodes for x in g.nodes[n].input if x and x not in inside]
-        acts = list(dict.fromkeys(x for x in external if not g.is_const(x)))
-        weights = list(dict.fromkeys(x for x in external if g.is_const(x)))
-        outs = [
-            o
-            for n in nodes
-            for o in g.nodes[n].output
-            if o and (o in g.outputs or any(u not in nodes for u in g.consumers.get(o, [])))
-        ]
-        outs = outs or [g.nodes[last].output[0]]
+        acts, weights, outs = self._boundary(nodes, last)
         output = self.shape(outs[0]) if outs[0] in g.shapes else ()
         if inputs is None:
             inputs = [self.shape(x) for x in acts]
@@ -1140,33 +1241,17 @@ class _Splitter:
         elements = math.prod(output) if output else 1
         node = g.nodes[nodes[0]] if len(nodes) == 1 else g.nodes[last]
         if kind == "pool":
-            kernel = [int(v) for v in (_attr(node, "kernel_shape") or [])]
-            strides = [int(v) for v in (_attr(node, "strides") or [])]
-            x = inputs[0] if inputs else ()
-            window = math.prod(kernel) if kernel else math.prod(x[2:]) if len(x) > 2 else 1
-            macs = elements * window
-            a.update(
-                kernel_h=kernel[0] if kernel else (x[2] if len(x) > 2 else 1),
-                kernel_w=kernel[-1] if kernel else (x[-1] if len(x) > 2 else 1),
-                stride_h=strides[0] if strides else 1,
-                stride_w=strides[-1] if strides else 1,
-            )
-            flops = macs
+            macs = flops = _pool_macs(node, inputs, elements, a)
         elif kind in ("layernorm", "softmax"):
-            axis = int(_attr(g.nodes[last] if kind == "layernorm" else node, "axis", -1))
+            norm_node = g.nodes[last] if kind == "layernorm" else node
             x = inputs[0] if inputs else output
-            axis = axis % max(len(x), 1)
-            a["axis_size"] = math.prod(x[axis:]) if x else 1
-            flops = (8 if kind == "layernorm" else 5) * elements
+            flops = _normalization_flops(kind, norm_node, x, elements, a)
         elif kind == "elementwise":
             flops = _ELEMENT_FLOPS.get(op, 1) * elements * max(len(nodes), 1)
             a["broadcast"] = int(any(s != output for s in inputs))
             a["const_operand"] = int(bool(weights) and op not in ("Clip",))
         elif kind == "resize":
-            x = inputs[0] if inputs else output
-            a["scale"] = round(elements / max(math.prod(x), 1))
-            a["bias"] = int(str(_attr(node, "mode", b"nearest")).find("linear") >= 0)
-            flops = elements * (4 if a["bias"] else 1)
+            flops = _resize_flops(node, inputs[0] if inputs else output, elements, a)
         elif kind == "memory":
             a["n_outputs"] = len(outs)
             if op == "Transpose":
@@ -1192,6 +1277,23 @@ class _Splitter:
             params=int(params or 0),
             attrs=a,
         )
+
+    def _boundary(self, nodes: list[int], last: int) -> tuple[list[str], list[str], list[str]]:
+        """The tensors crossing the edge of a kernel of ``nodes``: the activations and the
+        constants it reads (each once, in order) and the tensors it writes that anything
+        outside reads (at least the output of ``last``)."""
+        g = self.g
+        inside = {o for n in nodes for o in g.nodes[n].output}
+        external = [x for n in nodes for x in g.nodes[n].input if x and x not in inside]
+        acts = list(dict.fromkeys(x for x in external if not g.is_const(x)))
+        weights = list(dict.fromkeys(x for x in external if g.is_const(x)))
+        outs = [
+            o
+            for n in nodes
+            for o in g.nodes[n].output
+            if o and (o in g.outputs or any(u not in nodes for u in g.consumers.get(o, [])))
+        ]
+        return acts, weights, outs or [g.nodes[last].output[0]]
 
 
 def split_kernels(

@@ -236,6 +236,65 @@ def reconnect_with_backoff(
             delay = min(2 * delay, 30.0)
 
 
+def _reconnect_after_loss(
+    exc: ConnectionLostError,
+    transport: Transport,
+    device: DeviceSpec,
+    result: BatchResult,
+    *,
+    stop: Callable[[], bool],
+    on_retry: Callable[[HwnasError, float], None] | None,
+    reconnect_timeout: float,
+    sleep: Callable[[float], None],
+) -> bool:
+    """After the connection dropped mid-job: True once it is back (the job runs again:
+    it was not stored); otherwise False, with why the batch ends set on ``result``."""
+    if stop():
+        result.interrupted = True
+        return False
+    if reconnect_timeout <= 0:  # reconnecting is switched off
+        result.connection_lost = (
+            f"lost the connection to {device.name} ({exc.message}); run "
+            f"`hwnas profile --resume` to finish the batch."
+        )
+        return False
+    if on_retry:
+        on_retry(exc, 0.0)  # lost: reconnecting now
+    try:
+        reconnect_with_backoff(
+            transport,
+            timeout=reconnect_timeout,
+            should_stop=stop,
+            on_retry=on_retry,
+            sleep=sleep,
+        )
+    except ConnectionLostError as final:
+        result.connection_lost = (
+            f"lost the connection to {device.name} ({exc.message}) and could not "
+            f"reconnect within {reconnect_timeout:.0f} s ({final.message}); "
+            f"run `hwnas profile --resume` when the device is back."
+        )
+        return False
+    result.reconnects += 1
+    return True
+
+
+def _record_failure(
+    job: ModelJob,
+    exc: HwnasError,
+    result: BatchResult,
+    on_failed: Callable[[ModelJob, dict[str, str]], None] | None,
+    on_done: Callable[[str, Measurement | None, HwnasError | None], None] | None,
+) -> None:
+    """A model's own failure: into ``result.errors`` and to the callbacks."""
+    error = {"model": job.label, **exc.to_dict()}
+    result.errors.append(error)
+    if on_failed:
+        on_failed(job, error)
+    if on_done:
+        on_done(job.label, None, exc)
+
+
 def profile_batch(
     transport: Transport,
     device: DeviceSpec,
@@ -280,44 +339,24 @@ def profile_batch(
                 result.interrupted = True
                 break
             except ConnectionLostError as exc:
-                if stop():
-                    result.interrupted = True
+                reconnected = _reconnect_after_loss(
+                    exc,
+                    transport,
+                    device,
+                    result,
+                    stop=stop,
+                    on_retry=on_retry,
+                    reconnect_timeout=reconnect_timeout,
+                    sleep=sleep,
+                )
+                if not reconnected:
                     break
-                if reconnect_timeout <= 0:  # reconnecting is switched off
-                    result.connection_lost = (
-                        f"lost the connection to {device.name} ({exc.message}); run "
-                        f"`hwnas profile --resume` to finish the batch."
-                    )
-                    break
-                if on_retry:
-                    on_retry(exc, 0.0)  # lost: reconnecting now
-                try:
-                    reconnect_with_backoff(
-                        transport,
-                        timeout=reconnect_timeout,
-                        should_stop=stop,
-                        on_retry=on_retry,
-                        sleep=sleep,
-                    )
-                except ConnectionLostError as final:
-                    result.connection_lost = (
-                        f"lost the connection to {device.name} ({exc.message}) and could not "
-                        f"reconnect within {reconnect_timeout:.0f} s ({final.message}); "
-                        f"run `hwnas profile --resume` when the device is back."
-                    )
-                    break
-                result.reconnects += 1
                 continue  # the same job again: it was not stored
             except (ModelError, RunnerError, ExportError) as exc:
                 if stop():  # a runner killed by the same Ctrl-C: not the model's fault
                     result.interrupted = True
                     break
-                error = {"model": job.label, **exc.to_dict()}
-                result.errors.append(error)
-                if on_failed:
-                    on_failed(job, error)
-                if on_done:
-                    on_done(job.label, None, exc)
+                _record_failure(job, exc, result, on_failed, on_done)
                 index += 1
                 continue
             stored_id = sink(measurement, job) if sink else None

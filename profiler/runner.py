@@ -157,15 +157,8 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The runner's argument parser; its errors raise RunnerError("usage")."""
-    parser = _JsonArgumentParser(
-        prog="runner.py",
-        description="Measure the latency and peak memory of one ONNX model with onnxruntime "
-        "and print one JSON document on stdout.",
-    )
-    add = parser.add_argument
-    add("model", metavar="MODEL", nargs="?", help="path to the .onnx file")
+def _add_energy_options(add: Callable[..., Any]) -> None:
+    """--energy and how long its idle and active phases last."""
     add(
         "--energy",
         choices=ENERGY_BACKENDS,
@@ -185,6 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         help="idle baseline before the energy run (default 1)",
     )
+
+
+def _add_mode_options(add: Callable[..., Any]) -> None:
+    """--check and --fingerprint-only: report on the device instead of timing a model."""
     add(
         "--check",
         action="store_true",
@@ -197,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print only this device's fingerprint for the given settings (no model)",
     )
+
+
+def _add_input_options(add: Callable[..., Any]) -> None:
+    """The full shapes of dynamic inputs, and the threads the model runs on."""
     add(
         "--shape",
         action="append",
@@ -205,6 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="full shape of an input with dynamic dimensions (repeatable)",
     )
     add("--threads", type=_positive_int, default=1, help="intra-op threads (default 1)")
+
+
+def _add_timing_options(add: Callable[..., Any]) -> None:
+    """When the timed runs stop (--target-ci, budgets) and the warmup before them."""
     add(
         "--target-ci",
         type=_positive_float,
@@ -226,6 +231,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="keep warming up at least this long (default 0)",
     )
+
+
+def _add_session_options(add: Callable[..., Any]) -> None:
+    """How the onnxruntime session is made and what else is measured beside the latency."""
     add(
         "--graph-opt",
         choices=GRAPH_OPT_LEVELS,
@@ -249,6 +258,23 @@ def build_parser() -> argparse.ArgumentParser:
         "median of the per-pair ratios MODEL/REFERENCE is reported and its CI is what "
         "--target-ci bounds (the ratio cancels slow phases of a shared machine)",
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The runner's argument parser; its errors raise RunnerError("usage")."""
+    parser = _JsonArgumentParser(
+        prog="runner.py",
+        description="Measure the latency and peak memory of one ONNX model with onnxruntime "
+        "and print one JSON document on stdout.",
+    )
+    add = parser.add_argument
+    add("model", metavar="MODEL", nargs="?", help="path to the .onnx file")
+    # Grouped by what they control; the order of the calls is the order of --help.
+    _add_energy_options(add)
+    _add_mode_options(add)
+    _add_input_options(add)
+    _add_timing_options(add)
+    _add_session_options(add)
     return parser
 
 
@@ -1280,21 +1306,17 @@ def reference_runner(
     return lambda: run(binding)
 
 
-def measure(args: argparse.Namespace) -> dict[str, Any]:
-    """Load, time and describe the model as parsed `args` say; the success document.
+def _load_bound_model(
+    args: argparse.Namespace, overrides: dict[str, Any]
+) -> tuple[str, dict[str, list[int]], dict[str, Any], Callable[[], None]]:
+    """Load the model, bind random inputs once and run it once untimed.
 
-    Raises RunnerError for anything the user can fix.
+    Returns the provider that runs it, the input shapes, the input arrays and one run.
+    The untimed run comes first so a failure there is reported as the model's or the
+    --shape's; a later failure would be unexpected ("runner").
     """
-    overrides = parse_shape_specs(args.shape)  # fail fast on typos, before loading
-    check_provider(args.provider)
-    meter = None if args.energy == "none" else open_energy_meter(args.energy, args.sys_root)
-    # The process is fresh and numpy/onnxruntime are imported: this is the baseline.
-    baseline = peak_rss_mb()
-    fingerprint = collect_fingerprint(args.threads, args.provider, args.graph_opt, args.sys_root)
-    environment = _environment_reading(args.sys_root, "start")
-
     session = load_session(args.model, session_options(args.threads, args.graph_opt), args.provider)
-    fingerprint["execution_provider"] = session.get_providers()[0]
+    provider = session.get_providers()[0]
     model_inputs = session.get_inputs()
     shapes = resolve_input_shapes(model_inputs, overrides)
     arrays = make_inputs(model_inputs, shapes, args.seed)
@@ -1304,21 +1326,22 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     def run_once() -> None:
         run_with_iobinding(binding)
 
-    # One untimed run first, reported nowhere: a failure there is the model's or the
-    # --shape's and is reported as such; a later failure would be unexpected ("runner").
     try:
         run_once()
     except Exception as exc:
         raise run_error(exc, shapes, overridden=bool(overrides)) from exc
+    return provider, shapes, arrays, run_once
 
-    reference_once = None
-    reference_ns: list[int] | None = None
-    if args.reference is not None:
-        reference_once = reference_runner(
-            args.reference, args.threads, args.graph_opt, args.provider, args.seed
-        )
-        reference_ns = []
 
+def _timed_runs(
+    args: argparse.Namespace,
+    run_once: Callable[[], None],
+    reference_once: Callable[[], None] | None,
+    reference_ns: list[int] | None,
+) -> tuple[list[int], list[int], str, float]:
+    """Warm up, then time runs until --target-ci or a budget stops them (with the
+    reference after each, into ``reference_ns``). Returns the warmup and timed samples
+    in ns, why the runs stopped, and how long the timed runs took in s."""
     clock = time.perf_counter_ns
     if reference_once is not None:  # its warm-up is not reported: warmup_ms is the model's
         warmup_runs(reference_once, clock, runs=args.warmup)
@@ -1341,11 +1364,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         elapsed_s = time.perf_counter() - started
     finally:
         gc.enable()
+    return warmup_ns, samples_ns, stop_reason, elapsed_s
 
-    peak = peak_rss_mb()  # before op profiling, whose second session adds memory
-    environment.update(_environment_reading(args.sys_root, "end"))
 
-    settings = {
+def _run_settings(args: argparse.Namespace, shapes: dict[str, list[int]]) -> dict[str, Any]:
+    """The settings a measurement was taken with, as its document reports them."""
+    return {
         "threads": args.threads,
         "target_ci": args.target_ci,
         "max_seconds": args.max_seconds,
@@ -1362,41 +1386,86 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "energy": args.energy,
         "energy_seconds": args.energy_seconds if args.energy != "none" else None,
     }
+
+
+def _reference_report(
+    path: str, samples_ms: list[float], reference_ns: list[int]
+) -> dict[str, Any]:
+    """The reference model's latency and the per-pair ratios model/reference."""
+    reference_ms = _ns_to_ms(reference_ns)
+    return {
+        "model": os.path.basename(path),
+        "latency_ms": summarize(reference_ms),
+        "ratio": summarize(pair_ratios(samples_ms, reference_ms)),
+    }
+
+
+def _op_profile_or_warning(
+    args: argparse.Namespace, arrays: dict[str, Any], warnings: list[str]
+) -> dict[str, Any] | None:
+    """The op profile when --op-profile asks for one; a failure of it becomes a warning
+    (and None), because the latency measurement is still good."""
+    if not args.op_profile:
+        return None
+    try:
+        return op_profile(
+            args.model,
+            arrays,
+            threads=args.threads,
+            graph_opt=args.graph_opt,
+            provider=args.provider,
+            runs=args.op_profile_runs,
+        )
+    except Exception as exc:  # the latency measurement is still good
+        reason = " ".join(str(exc).split())
+        warnings.append(
+            f"op profiling failed ({reason}); the latency figures are "
+            "unaffected; rerun without --op-profile or report the model"
+        )
+        return None
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Load, time and describe the model as parsed `args` say; the success document.
+
+    Raises RunnerError for anything the user can fix.
+    """
+    overrides = parse_shape_specs(args.shape)  # fail fast on typos, before loading
+    check_provider(args.provider)
+    meter = None if args.energy == "none" else open_energy_meter(args.energy, args.sys_root)
+    # The process is fresh and numpy/onnxruntime are imported: this is the baseline.
+    baseline = peak_rss_mb()
+    fingerprint = collect_fingerprint(args.threads, args.provider, args.graph_opt, args.sys_root)
+    environment = _environment_reading(args.sys_root, "start")
+    provider, shapes, arrays, run_once = _load_bound_model(args, overrides)
+    fingerprint["execution_provider"] = provider
+
+    reference_once = None
+    reference_ns: list[int] | None = None
+    if args.reference is not None:
+        reference_once = reference_runner(
+            args.reference, args.threads, args.graph_opt, args.provider, args.seed
+        )
+        reference_ns = []
+    warmup_ns, samples_ns, stop_reason, elapsed_s = _timed_runs(
+        args, run_once, reference_once, reference_ns
+    )
+    peak = peak_rss_mb()  # before op profiling, whose second session adds memory
+    environment.update(_environment_reading(args.sys_root, "end"))
+
+    settings = _run_settings(args, shapes)
     samples_ms = _ns_to_ms(samples_ns)
     summary = summarize(samples_ms)
     if reference_ns is not None:
-        reference_ms = _ns_to_ms(reference_ns)
-        settings["reference"] = {
-            "model": os.path.basename(args.reference),
-            "latency_ms": summarize(reference_ms),
-            "ratio": summarize(pair_ratios(samples_ms, reference_ms)),
-        }
+        settings["reference"] = _reference_report(args.reference, samples_ms, reference_ns)
     warnings = diagnose(summary, fingerprint, environment, settings, stop_reason)
-
     energy = None
     if meter is not None:
         energy, energy_warnings = measure_energy(
             meter, run_once, args.energy_seconds, args.energy_idle_seconds
         )
         warnings.extend(energy_warnings)
-
-    profile = None
-    if args.op_profile:
-        try:
-            profile = op_profile(
-                args.model,
-                arrays,
-                threads=args.threads,
-                graph_opt=args.graph_opt,
-                provider=args.provider,
-                runs=args.op_profile_runs,
-            )
-        except Exception as exc:  # the latency measurement is still good
-            reason = " ".join(str(exc).split())
-            warnings.append(
-                f"op profiling failed ({reason}); the latency figures are "
-                "unaffected; rerun without --op-profile or report the model"
-            )
+    profile = _op_profile_or_warning(args, arrays, warnings)
 
     return {
         "ok": True,

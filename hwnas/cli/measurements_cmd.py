@@ -51,9 +51,10 @@ def list_measurements(
         if limit < 1:
             raise UsageError(f"--limit must be >= 1, got {limit}")
         with open_store(store_path) as store:
-            stored = store.measurements(device=device, fingerprint=fingerprint, space=space)
-            total = len(stored)
-            stored = sorted(stored, key=lambda s: s.id, reverse=True)[:limit]
+            total = store.count(device=device, fingerprint=fingerprint, space=space)
+            stored = store.measurements(
+                device=device, fingerprint=fingerprint, space=space, limit=limit, newest_first=True
+            )
     except HwnasError as exc:
         fail(exc, as_json=as_json)
     mixed = mixed_fingerprint_warning(stored)
@@ -73,6 +74,11 @@ def list_measurements(
     if not stored:
         note("no measurements match; measure some with `hwnas profile MODEL.onnx`.")
         return
+    out.print(_measurements_table(stored, total))
+
+
+def _measurements_table(stored: list[Any], total: int) -> Table:
+    """The rows of `measurements list`; the model column names the arch when any row has one."""
     table = Table(
         title=f"{len(stored)} of {total} measurement(s)",
         title_justify="left",
@@ -113,7 +119,7 @@ def list_measurements(
             "—" if m.peak_memory_mb is None else f"{m.peak_memory_mb:.1f}",
             m.timestamp[5:16].replace("T", " "),
         )
-    out.print(table)
+    return table
 
 
 @app.command("show")

@@ -500,64 +500,18 @@ class MultiBranchSpace(SearchSpace):
         import torch
         from torch import nn
 
-        block_cls = _block_class()
-
-        def conv_bn(c_in: int, c_out: int, kernel: int, stride: int, relu: bool) -> Any:
-            layers: list[Any] = [
-                nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, bias=False),
-                nn.BatchNorm2d(c_out),
-            ]
-            if relu:
-                layers.append(nn.ReLU())
-            return nn.Sequential(*layers)
-
         choices = self._parse(arch)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(_WEIGHT_SEED)
-            layers: list[Any] = [
-                conv_bn(3, STEM_CHANNELS, 3, 2, relu=True),
-                nn.MaxPool2d(3, 2, 1),
-            ]
+            # One flat Sequential (stem layers, blocks, head layers), built in that order:
+            # the parameter names and the weights drawn depend on both.
+            layers: list[Any] = _stem_layers()
             for choice, geo in zip(choices, self._geometry, strict=True):
-                branches, widths = [], []
-                for k in choice.present:
-                    w = int(WIDTHS[choice.widths[k] - 1] * geo.c_out)
-                    kind, kernel = BRANCHES[k], _KERNEL[BRANCHES[k]]
-                    if kind == "conv1x1":
-                        branch = conv_bn(geo.c_in, w, 1, geo.stride, relu=True)
-                    elif kind == "pool":
-                        branch = nn.Sequential(
-                            nn.MaxPool2d(3, geo.stride, 1), conv_bn(geo.c_in, w, 1, 1, True)
-                        )
-                    else:
-                        branch = nn.Sequential(
-                            conv_bn(geo.c_in, w, 1, 1, relu=True),
-                            conv_bn(w, w, kernel, geo.stride, relu=True),
-                        )
-                    branches.append(branch)
-                    widths.append(w)
-                concat = choice.merge == CONCAT and len(widths) > 1
-                project_in = [sum(widths)] if concat else widths
-                projections = [conv_bn(c, geo.c_out, 1, 1, relu=False) for c in project_in]
-                shortcut = (
-                    conv_bn(geo.c_in, geo.c_out, 1, geo.stride, relu=False)
-                    if geo.stride != 1 or geo.c_in != geo.c_out
-                    else nn.Identity()
-                )
-                layers.append(block_cls(branches, projections, shortcut, concat))
-            last = self._geometry[-1].c_out
-            layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(last, NUM_CLASSES)]
+                layers.append(_mb_block_module(choice, geo))
+            layers += _head_layers(self._geometry[-1].c_out, NUM_CLASSES)
             model = nn.Sequential(*layers)
             # Default BN (scale 1, shift 0, mean 0, var 1) would hide BN from any check.
-            with torch.no_grad():
-                for module in model.modules():
-                    if isinstance(module, nn.BatchNorm2d):
-                        assert module.running_mean is not None
-                        assert module.running_var is not None
-                        module.weight.uniform_(0.5, 1.5)
-                        module.bias.normal_(0.0, 0.1)
-                        module.running_mean.normal_(0.0, 0.1)
-                        module.running_var.uniform_(0.5, 1.5)
+            _randomize_batch_norms(model)
         return model.eval()
 
 
@@ -574,16 +528,30 @@ def _conv_bn(c_in: int, c_out: int, kernel: int, stride: int, relu: bool) -> Any
     return nn.Sequential(*layers)
 
 
+def _stem_layers() -> list[Any]:
+    """The stem's layers: a strided conv-BN-ReLU, then a strided max pool."""
+    from torch import nn
+
+    return [_conv_bn(3, STEM_CHANNELS, 3, 2, relu=True), nn.MaxPool2d(3, 2, 1)]
+
+
 def _stem_module() -> Any:
     from torch import nn
 
-    return nn.Sequential(_conv_bn(3, STEM_CHANNELS, 3, 2, relu=True), nn.MaxPool2d(3, 2, 1))
+    return nn.Sequential(*_stem_layers())
+
+
+def _head_layers(c_in: int, classes: int) -> list[Any]:
+    """The head's layers: global average pool, flatten, the linear classifier."""
+    from torch import nn
+
+    return [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c_in, classes)]
 
 
 def _head_module(c_in: int, classes: int) -> Any:
     from torch import nn
 
-    return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c_in, classes))
+    return nn.Sequential(*_head_layers(c_in, classes))
 
 
 def _mb_block_module(choice: _Choice, geo: _Geometry) -> Any:
