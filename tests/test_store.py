@@ -171,7 +171,8 @@ def test_filters_limit_and_count(store: Store) -> None:
 
     def found(**filters: Any) -> list[int]:
         result = [s.id for s in store.measurements(**filters)]
-        assert store.count(**{k: v for k, v in filters.items() if k != "limit"}) >= len(result)
+        counted = {k: v for k, v in filters.items() if k not in ("limit", "newest_first")}
+        assert store.count(**counted) >= len(result)
         return result
 
     assert found() == ids and store.count() == 5
@@ -186,6 +187,8 @@ def test_filters_limit_and_count(store: Store) -> None:
     assert found(ids=[ids[3], ids[1], 10_000]) == [ids[1], ids[3]]
     assert found(ids=[]) == []
     assert found(limit=2) == ids[:2]
+    assert found(limit=2, newest_first=True) == [ids[4], ids[3]]
+    assert found(device="rpi4", newest_first=True) == [ids[4], ids[1], ids[0]]
     assert found(device="rpi4", limit=0) == []
     assert found(device="nowhere") == []
     assert store.count(device="rpi4", fingerprint=fast.hash) == 2
