@@ -156,6 +156,12 @@ class ProfileError(HwnasError):
         self.result = result
 
 
+class ExportError(HwnasError):
+    """A search space's module could not be exported to ONNX (torch's exporter failed)."""
+
+    kind = "export"
+
+
 # -- search spaces ------------------------------------------------------------------
 
 

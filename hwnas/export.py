@@ -22,16 +22,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hwnas.config import cache_dir
-from hwnas.errors import HwnasError, ParameterError
+from hwnas.errors import ExportError as ExportError  # re-exported: its old home
+from hwnas.errors import ParameterError
 from hwnas.onnx_model import file_hash
 from hwnas.records import stable_hash
 
 if TYPE_CHECKING:
     from hwnas.spaces.base import SearchSpace
-
-
-class ExportError(HwnasError):
-    kind = "export"
 
 
 #: torch's ONNX exporters: ``dynamo`` (torch.export; the default and the future) and

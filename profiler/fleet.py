@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from hwnas.devices.transport import Transport
 from hwnas.errors import HwnasError, ModelNotFoundError, ParameterError
@@ -30,38 +30,6 @@ from hwnas.store import Job, NewJob, Store
 #: The stage name of the fleet's events.
 STAGE = "measure"
 _log = logging.getLogger(__name__)
-
-
-class Events(Protocol):
-    """The fleet's former progress interface (methods instead of ``hwnas.events``).
-
-    Deprecated: pass ``progress=`` a ``hwnas.events`` callback. ``run_fleet`` still adapts
-    an object with these methods until its last callers are converted.
-    """
-
-    def planned(self, device: str, jobs: int, skipped: int) -> None: ...
-    def start(self, device: str, label: str) -> None: ...
-    def done(
-        self, device: str, label: str, m: Measurement | None, e: HwnasError | None
-    ) -> None: ...
-    def retry(self, device: str, error: HwnasError, delay: float) -> None: ...
-
-
-def events_callback(events: Events) -> ProgressCallback:
-    """A ``hwnas.events`` callback that forwards fleet events to an old ``Events`` object."""
-
-    def forward(event: Event) -> None:
-        device, label = event.device or "", event.label or ""
-        if event.kind == "planned":
-            events.planned(device, event.total or 0, event.skipped or 0)
-        elif event.kind == "start":
-            events.start(device, label)
-        elif event.kind == "done":
-            events.done(device, label, event.measurement, event.error)
-        elif event.kind == "retry" and event.error is not None:
-            events.retry(device, event.error, event.delay or 0.0)
-
-    return forward
 
 
 @dataclass
@@ -245,7 +213,6 @@ def run_fleet(
     connect: Callable[[DeviceSpec], Transport],
     space_loader: Callable[[str], ModelSource],
     progress: ProgressCallback | None = None,
-    events: Events | None = None,
     reconnect_timeout: float = 300.0,
 ) -> tuple[list[DeviceOutcome], bool]:
     """Run every plan, one thread per device; return the outcomes and whether Ctrl-C
@@ -254,11 +221,9 @@ def run_fleet(
     ``progress`` receives ``hwnas.events`` events from the worker threads: ``planned``
     (``total`` jobs, ``skipped``), ``start`` and ``done`` per job (``label``; ``done`` with
     its ``measurement`` or ``error``) and ``retry`` (``error``, ``delay``), each with
-    ``device`` and stage ``"measure"``. ``events`` is the deprecated object form.
+    ``device`` and stage ``"measure"``.
     """
     report = progress if progress is not None else ignore
-    if events is not None:
-        report = _both(report, events_callback(events))
     fleet = _Fleet(store_location, batch, connect, space_loader, report, reconnect_timeout)
     outcomes = [DeviceOutcome(device=p.spec.name) for p in plans]
     finished = [threading.Event() for _ in plans]
@@ -275,14 +240,6 @@ def run_fleet(
         if interrupted:
             o.result.interrupted = True
     return outcomes, interrupted
-
-
-def _both(first: ProgressCallback, second: ProgressCallback) -> ProgressCallback:
-    def both(event: Event) -> None:
-        first(event)
-        second(event)
-
-    return both
 
 
 def _work(fleet: _Fleet, plan: DevicePlan, out: DeviceOutcome, done: threading.Event) -> None:

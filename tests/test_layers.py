@@ -187,3 +187,36 @@ def test_wheel_installs_one_top_level_name(tmp_path: Path) -> None:
         "hwnas/data/nb201.parquet",
     ):
         assert expected in names
+
+
+def test_every_error_class_lives_in_the_one_exception_tree() -> None:
+    """httpx's model: one documented module of exceptions; others only re-export them."""
+    import importlib
+    import pkgutil
+
+    import hwnas
+    from hwnas.errors import HwnasError
+
+    for info in pkgutil.walk_packages(hwnas.__path__, "hwnas."):
+        if info.name != "hwnas.__main__":
+            importlib.import_module(info.name)
+    for sub in ("devices", "profiler", "predictors", "search"):
+        package = importlib.import_module(f"hwnas.{sub}")
+        for info in pkgutil.walk_packages(package.__path__, f"hwnas.{sub}."):
+            importlib.import_module(info.name)
+
+    def subclasses(cls: type) -> set[type]:
+        found = set(cls.__subclasses__())
+        for sub in list(found):
+            found |= subclasses(sub)
+        return found
+
+    private = {"RunInterrupted"}  # internal control flow of a batch, never reaches a user
+    elsewhere = sorted(
+        f"{cls.__module__}.{cls.__qualname__}"
+        for cls in subclasses(HwnasError)
+        if cls.__module__.startswith("hwnas.")
+        and cls.__module__ != "hwnas.errors"
+        and cls.__name__ not in private
+    )
+    assert not elsewhere, f"define these in hwnas/errors.py (re-export where needed): {elsewhere}"

@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
@@ -13,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from hwnas.config import store_location
-from hwnas.errors import HwnasError, ParameterError
+from hwnas.errors import HwnasError, ParameterError, UsageError
 
 # Results go to stdout; progress, notes and errors to stderr, so that
 # `--json` output and shell pipes stay clean.
@@ -68,6 +69,34 @@ def options(**flags: str) -> Iterator[None]:
         yield
     except ParameterError as exc:
         raise exc.as_option(flags.get(exc.param)) from None
+
+
+def parse_shapes(specs: list[str] | None) -> dict[str, tuple[int, ...]]:
+    """--shape NAME=1x3x224x224 (repeatable) as a dict; a malformed one is a usage error."""
+    from hwnas.profiler.settings import parse_shape
+
+    shapes: dict[str, tuple[int, ...]] = {}
+    for spec in specs or []:
+        try:
+            name, dims = parse_shape(spec)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        shapes[name] = dims
+    return shapes
+
+
+def kernel_prediction(
+    directory: Path, model: Path, shape: list[str]
+) -> tuple[Any, float, list[dict[str, Any]]]:
+    """(predictor, total ms, per-kernel rows) of ``model`` by the kernel predictor in
+    ``directory`` (``hwnas kernels predict`` and ``hwnas predict --onnx``)."""
+    from hwnas.onnx_model import check_model
+    from hwnas.predictors.kernels import KernelPredictor
+
+    shapes = parse_shapes(shape)
+    predictor = KernelPredictor.load(directory)
+    total, rows = predictor.predict_onnx(check_model(model).path, shapes=shapes)
+    return predictor, total, rows
 
 
 def open_store(location: str | None) -> Any:

@@ -10,14 +10,23 @@ total and a per-kernel table.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.table import Table
 
-from hwnas.cli._common import JsonOption, StoreOption, fail, note, options, out, print_json
+from hwnas.cli._common import (
+    JsonOption,
+    StoreOption,
+    fail,
+    kernel_prediction,
+    note,
+    options,
+    out,
+    print_json,
+)
+from hwnas.cli._render import render_kernel_prediction
 from hwnas.cli._stage_bars import StageBars
 from hwnas.errors import HwnasError, UsageError
 
@@ -122,53 +131,8 @@ def predict(
     as_json: bool = JsonOption,
 ) -> None:
     """Predict a model's latency kernel by kernel with a kernel-level predictor."""
-    from hwnas.onnx_model import check_model
-    from hwnas.predictors.kernels import KernelPredictor
-    from hwnas.profiler.settings import parse_shape
-
     try:
-        shapes = {}
-        for spec in shape:
-            try:
-                name, dims = parse_shape(spec)
-            except ValueError as exc:
-                raise UsageError(str(exc)) from None
-            shapes[name] = dims
-        predictor = KernelPredictor.load(directory)
-        checked = check_model(model)
-        total, rows = predictor.predict_onnx(checked.path, shapes=shapes)
+        predictor, total, rows = kernel_prediction(directory, model, shape)
     except HwnasError as exc:
         fail(exc, as_json=as_json)
-    if as_json:
-        print_json(
-            {
-                "model": str(model),
-                "device": predictor.device_,
-                "fingerprint": predictor.fingerprint_,
-                "latency_ms": total,
-                "overhead_ms": predictor.overhead_model_ms_,
-                "kernels": rows,
-            }
-        )
-        return
-    table = Table(
-        title=f"{model.name}: predicted {total:.4g} ms on {predictor.device_}", title_justify="left"
-    )
-    for col in ("#", "kind", "op", "output", "MMACs", "ms", "share"):
-        table.add_column(col, justify="right" if col in ("#", "MMACs", "ms", "share") else "left")
-    shown = sorted(rows, key=lambda r: -r["ms"])[:top] if top > 0 else rows
-    for row in shown:
-        table.add_row(
-            str(row["index"]),
-            row["kind"],
-            row["op"],
-            "x".join(map(str, row["output"])),
-            f"{row['macs'] / 1e6:.3g}",
-            f"{row['ms']:.4g}",
-            f"{100 * row['ms'] / total:.1f}%",
-        )
-    out.print(table)
-    note(
-        f"{len(rows)} kernels; per-model overhead {predictor.overhead_model_ms_:.4g} ms; "
-        f"total {total:.4g} ms" + ("" if math.isfinite(total) else " (not finite!)")
-    )
+    render_kernel_prediction(model, predictor, total, rows, top=top, as_json=as_json)

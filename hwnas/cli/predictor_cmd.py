@@ -20,12 +20,14 @@ from hwnas.cli._common import (
     JsonOption,
     StoreOption,
     fail,
+    kernel_prediction,
     note,
     options,
     out,
     print_json,
     warn,
 )
+from hwnas.cli._render import render_kernel_prediction
 from hwnas.errors import HwnasError, UsageError
 
 if TYPE_CHECKING:
@@ -350,9 +352,11 @@ def predict(
         fail(exc, as_json=as_json)
     if onnx_file is not None:
         # The kernel-by-kernel table is `hwnas kernels predict`'s; this is the same command.
-        from hwnas.cli.kernels_cmd import predict as predict_kernels
-
-        predict_kernels(directory, onnx_file, shape=shape, top=0, as_json=as_json)
+        try:
+            kernel, total, kernel_rows = kernel_prediction(directory, onnx_file, shape)
+        except HwnasError as exc:
+            fail(exc, as_json=as_json)
+        render_kernel_prediction(onnx_file, kernel, total, kernel_rows, top=0, as_json=as_json)
         return
     try:
         predictor = _load(directory, force)

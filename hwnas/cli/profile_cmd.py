@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.table import Table
 
 from hwnas.cli._common import (
     JsonOption,
@@ -20,54 +19,17 @@ from hwnas.cli._common import (
     note,
     options,
     out,
+    parse_shapes,
     print_json,
     warn,
 )
 from hwnas.cli._progress import ProgressBars
-from hwnas.errors import HwnasError, ParameterError, UsageError
+from hwnas.cli._render import op_profile_table, results_table
+from hwnas.errors import HwnasError, UsageError
 from hwnas.events import Event, ProgressCallback
-from hwnas.records import Measurement
 
 if TYPE_CHECKING:
     from hwnas.profiler.api import ProfileResult
-
-
-def results_table(measurements: list[Measurement], *, devices: bool = False) -> Table:
-    table = Table(
-        title="Measurements (latency in ms; ±CI: 95% CI of the median)", title_justify="left"
-    )
-    table.add_column("model", overflow="fold", min_width=16)
-    if devices:
-        table.add_column("device")
-    with_energy = any(m.energy_mj is not None for m in measurements)
-    for col in (
-        "median ms",
-        "±CI",
-        "p10",
-        "p90",
-        "p99",
-        "n",
-        "peak MB",
-        "file MB",
-        *(("mJ",) if with_energy else ()),
-    ):
-        table.add_column(col, justify="right", no_wrap=True)
-    for m in measurements:
-        lat = m.latency_ms
-        table.add_row(
-            m.arch.string if m.arch else (m.model_name or m.model_hash[:12]),
-            *((m.device,) if devices else ()),
-            f"{lat.median:.4g}",
-            f"±{100 * lat.ci_relative:.2g}%",
-            f"{lat.p10:.4g}",
-            f"{lat.p90:.4g}",
-            f"{lat.p99:.4g}",
-            str(lat.n),
-            "—" if m.peak_memory_mb is None else f"{m.peak_memory_mb:.1f}",
-            "—" if m.model_size_mb is None else f"{m.model_size_mb:.2f}",
-            *((("—" if m.energy_mj is None else f"{m.energy_mj:.4g}"),) if with_energy else ()),
-        )
-    return table
 
 
 def profile(
@@ -172,7 +134,7 @@ def profile(
                     max_runs=max_runs,
                     warmup=warmup,
                     graph_opt=graph_opt,
-                    shapes=_shapes(shape),
+                    shapes=parse_shapes(shape),
                     op_profile=op_profile,
                     energy=energy,
                     energy_seconds=energy_seconds,
@@ -215,20 +177,6 @@ def _call_api(
         return api.profile(models, **run, **settings)
     assert sample is not None
     return api.profile_space(space_name, sample=sample, repeats=repeats, **run, **settings)
-
-
-def _shapes(specs: list[str]) -> dict[str, tuple[int, ...]]:
-    """--shape NAME=1x3x224x224 (repeatable) as a dict; a malformed one is a usage error."""
-    from hwnas.profiler.settings import parse_shape
-
-    shapes: dict[str, tuple[int, ...]] = {}
-    for spec in specs or []:
-        try:
-            name, dims = parse_shape(spec)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-        shapes[name] = dims
-    return shapes
 
 
 def _live(bars: ProgressBars) -> ProgressCallback:
@@ -326,70 +274,3 @@ def _summary(result: ProfileResult) -> None:
         raise typer.Exit(130)
     if result.errors or result.device_errors or result.connection_lost:
         raise typer.Exit(1)
-
-
-# -- kept until lut, kernels and quickstart call their APIs (then delete) -----------
-
-
-def build_settings(**kwargs: Any) -> Any:
-    """ProfileSettings from CLI values; bad values become a UsageError naming the option."""
-    from hwnas.profiler.settings import ProfileSettings
-
-    shapes = _shapes(kwargs.pop("shape", None) or [])
-    try:
-        return ProfileSettings(shapes=shapes, **kwargs)
-    except ParameterError as exc:
-        raise exc.as_option(option="--shape" if exc.param == "shapes" else None) from None
-
-
-def local_contention(specs: list[Any]) -> list[str]:
-    """Warn (now, before measuring) about other processes busy on this machine when one
-    of the device ``specs`` is local; the warnings, for --json."""
-    from hwnas.profiler.contention import local_contention as look
-
-    found = look(specs)
-    for message in found:
-        warn(message)
-    return found
-
-
-def run_with_progress(
-    plans: list[Any],
-    *,
-    location: str,
-    batch: str,
-    space: Any = None,
-    reconnect_timeout: float = 300.0,
-) -> tuple[list[Any], bool]:
-    """Run the plans on their devices with one progress bar per device (on stderr)."""
-    from hwnas.devices.registry import connect
-    from hwnas.profiler.fleet import run_fleet
-    from hwnas.spaces import get_space
-
-    with ProgressBars() as bars:
-        return run_fleet(
-            plans,
-            store_location=location,
-            batch=batch,
-            connect=connect,
-            progress=bars,
-            space_loader=lambda name: (
-                space if space is not None and name == space.name else get_space(name)
-            ),
-            reconnect_timeout=reconnect_timeout,
-        )
-
-
-def op_profile_table(m: Measurement) -> Table:
-    table = Table(title=f"Op profile of {m.model_name}", title_justify="left")
-    for col in ("op type", "nodes", "ms / inference", "share"):
-        table.add_column(col, justify="left" if col == "op type" else "right")
-    ops = (m.op_profile or {}).get("ops", {})
-    for name, row in sorted(ops.items(), key=lambda kv: -kv[1].get("ms_per_inference", 0)):
-        table.add_row(
-            name,
-            str(row.get("count", "")),
-            f"{row.get('ms_per_inference', 0):.4g}",
-            f"{100 * row.get('share', 0):.1f}%",
-        )
-    return table

@@ -62,7 +62,7 @@ def quickstart(
 
 
 def _render(result: object) -> None:
-    from hwnas.cli.profile_cmd import op_profile_table, results_table
+    from hwnas.cli._render import op_profile_table, results_table
     from hwnas.search.pipeline import QuickstartResult
 
     assert isinstance(result, QuickstartResult)

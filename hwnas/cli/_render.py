@@ -1,0 +1,112 @@
+"""Renderings shared by several commands (tables of measurements, op profiles, a
+kernel-level prediction), so that no command module imports another."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from hwnas.cli._common import note, out, print_json
+from hwnas.records import Measurement
+
+
+def results_table(measurements: list[Measurement], *, devices: bool = False) -> Table:
+    table = Table(
+        title="Measurements (latency in ms; ±CI: 95% CI of the median)", title_justify="left"
+    )
+    table.add_column("model", overflow="fold", min_width=16)
+    if devices:
+        table.add_column("device")
+    with_energy = any(m.energy_mj is not None for m in measurements)
+    for col in (
+        "median ms",
+        "±CI",
+        "p10",
+        "p90",
+        "p99",
+        "n",
+        "peak MB",
+        "file MB",
+        *(("mJ",) if with_energy else ()),
+    ):
+        table.add_column(col, justify="right", no_wrap=True)
+    for m in measurements:
+        lat = m.latency_ms
+        table.add_row(
+            m.arch.string if m.arch else (m.model_name or m.model_hash[:12]),
+            *((m.device,) if devices else ()),
+            f"{lat.median:.4g}",
+            f"±{100 * lat.ci_relative:.2g}%",
+            f"{lat.p10:.4g}",
+            f"{lat.p90:.4g}",
+            f"{lat.p99:.4g}",
+            str(lat.n),
+            "—" if m.peak_memory_mb is None else f"{m.peak_memory_mb:.1f}",
+            "—" if m.model_size_mb is None else f"{m.model_size_mb:.2f}",
+            *((("—" if m.energy_mj is None else f"{m.energy_mj:.4g}"),) if with_energy else ()),
+        )
+    return table
+
+
+def op_profile_table(m: Measurement) -> Table:
+    table = Table(title=f"Op profile of {m.model_name}", title_justify="left")
+    for col in ("op type", "nodes", "ms / inference", "share"):
+        table.add_column(col, justify="left" if col == "op type" else "right")
+    ops = (m.op_profile or {}).get("ops", {})
+    for name, row in sorted(ops.items(), key=lambda kv: -kv[1].get("ms_per_inference", 0)):
+        table.add_row(
+            name,
+            str(row.get("count", "")),
+            f"{row.get('ms_per_inference', 0):.4g}",
+            f"{100 * row.get('share', 0):.1f}%",
+        )
+    return table
+
+
+def render_kernel_prediction(
+    model: Path,
+    predictor: Any,
+    total: float,
+    rows: list[dict[str, Any]],
+    *,
+    top: int,
+    as_json: bool,
+) -> None:
+    """A kernel-level prediction as ``--json`` or as a per-kernel table (the ``top``
+    slowest kernels; 0: all) with a summary line."""
+    if as_json:
+        print_json(
+            {
+                "model": str(model),
+                "device": predictor.device_,
+                "fingerprint": predictor.fingerprint_,
+                "latency_ms": total,
+                "overhead_ms": predictor.overhead_model_ms_,
+                "kernels": rows,
+            }
+        )
+        return
+    table = Table(
+        title=f"{model.name}: predicted {total:.4g} ms on {predictor.device_}", title_justify="left"
+    )
+    for col in ("#", "kind", "op", "output", "MMACs", "ms", "share"):
+        table.add_column(col, justify="right" if col in ("#", "MMACs", "ms", "share") else "left")
+    shown = sorted(rows, key=lambda r: -r["ms"])[:top] if top > 0 else rows
+    for row in shown:
+        table.add_row(
+            str(row["index"]),
+            row["kind"],
+            row["op"],
+            "x".join(map(str, row["output"])),
+            f"{row['macs'] / 1e6:.3g}",
+            f"{row['ms']:.4g}",
+            f"{100 * row['ms'] / total:.1f}%",
+        )
+    out.print(table)
+    note(
+        f"{len(rows)} kernels; per-model overhead {predictor.overhead_model_ms_:.4g} ms; "
+        f"total {total:.4g} ms" + ("" if math.isfinite(total) else " (not finite!)")
+    )
