@@ -19,7 +19,6 @@ Run:  .venv/bin/python benchmarks/kernels.py [--per-kind 120] [--out benchmarks/
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
@@ -168,33 +167,20 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("HWNAS_HOME", str(out / "hwnas_home"))
 
-    from hwnas.cli import main as hwnas_main
+    import hwnas
     from hwnas.predictors import metrics
     from hwnas.predictors.kernels import KernelPredictor
 
     predictor_dir, store = out / "kernel_predictor", out / "kernels.db"
-    command = [
-        "kernels",
-        "build",
-        "--device",
-        "local",
-        "-o",
-        str(predictor_dir),
-        "--per-kind",
-        str(args.per_kind),
-        "--seed",
-        str(args.seed),
-        "--store",
-        str(store),
-        "--force",
-        "--json",
-    ]
+    command = (
+        f"hwnas.build_kernel_predictor(device='local', per_kind={args.per_kind}, "
+        f"seed={args.seed}, store={str(store)!r}).save({str(predictor_dir)!r})"
+    )
     started = time.monotonic()
-    with (out / "kernels_build.json").open("w") as log, contextlib.redirect_stdout(log):
-        code = hwnas_main(command)  # its --json document goes to the log, not the report
+    hwnas.build_kernel_predictor(
+        device="local", per_kind=args.per_kind, seed=args.seed, store=store
+    ).save(predictor_dir)
     build_s = time.monotonic() - started
-    if code != 0:
-        raise SystemExit(f"hwnas {' '.join(command)} exited with {code}")
     predictor = KernelPredictor.load(predictor_dir)
 
     models = whole_models(out / "kernel_models")
@@ -222,7 +208,7 @@ def report(
     predictor: Any,
     metrics: Any,
     *,
-    command: list[str],
+    command: str,
     build_s: float,
     measure_s: float,
     out: Path,
@@ -233,10 +219,7 @@ def report(
     p = np.array([r["predicted_ms"] for r in rows])
     overall = metrics.report(y, p)
     print("# Kernel-level predictor: whole models it never saw\n")
-    print(
-        f"Command: `.venv/bin/python benchmarks/kernels.py` (build step: "
-        f"`hwnas {' '.join(command[:-1])}`)  "
-    )
+    print(f"Command: `.venv/bin/python benchmarks/kernels.py` (build step: `{command}`)  ")
     print(
         f"Machine: {_cpu_model()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, onnxruntime {onnxruntime.__version__}, one thread, "

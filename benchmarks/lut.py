@@ -1,6 +1,7 @@
 """Lookup tables on the local CPU: build them, calibrate, and measure their additivity error.
 
-For each space, run ``hwnas lut build --space S --calibrate K --holdout N`` (every
+For each space, run ``hwnas.predictors.build.run_lut_build(S, calibrate=K, holdout=N)``
+(what ``hwnas lut build --space S --calibrate K --holdout N`` runs: every
 distinct block measured once as a one-block ONNX model with the profiling protocol, then
 K + N sampled whole networks), then compare predictors of the whole-network medians on
 the N held-out networks: the textbook sum of block medians, the same with the runner
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import math
 import os
@@ -52,15 +52,22 @@ class ChainSubset(ChainSpace):
         super().__init__(widths=(1.0,), resolutions=(160, 224))
 
 
-def hwnas_json(argv: list[str]) -> tuple[int, dict[str, Any], float]:
-    """Run ``hwnas ARGV --json`` in this process; (exit code, document, seconds)."""
-    from hwnas.cli import main
+def build(space: str, args: argparse.Namespace) -> tuple[dict[str, Any], float]:
+    """``hwnas.predictors.build.run_lut_build`` (the ``lut build --json`` report) and its
+    wall time in seconds."""
+    from hwnas.predictors.build import run_lut_build
+    from hwnas.spaces import get_space
 
-    buffer = io.StringIO()
     started = time.perf_counter()
-    with contextlib.redirect_stdout(buffer):
-        code = main([*argv, "--json"])
-    return code, json.loads(buffer.getvalue() or "{}"), time.perf_counter() - started
+    report = run_lut_build(
+        get_space(space),
+        store=args.store,
+        calibrate=args.calibrate,
+        holdout=args.holdout,
+        seed=args.seed,
+        max_seconds=args.max_seconds,
+    )
+    return report.to_dict(), time.perf_counter() - started
 
 
 #: (statistic, floor correction, calibration) of the predictors compared; the first is the
@@ -173,31 +180,20 @@ def main() -> None:
     load_before = os.getloadavg()
     results = []
     for name in names:
-        command = [
-            "lut",
-            "build",
-            "--space",
-            SPACES[name],
-            "--calibrate",
-            str(args.calibrate),
-            "--holdout",
-            str(args.holdout),
-            "--seed",
-            str(args.seed),
-            "--max-seconds",
-            str(args.max_seconds),
-            "--store",
-            str(args.store),
-        ]
-        print(f"$ hwnas {' '.join(command)}", file=sys.stderr, flush=True)
-        code, doc, seconds = hwnas_json(command)
-        if code != 0:
+        command = (
+            f"hwnas.predictors.build.run_lut_build({SPACES[name]!r}, store={str(args.store)!r}, "
+            f"calibrate={args.calibrate}, holdout={args.holdout}, seed={args.seed}, "
+            f"max_seconds={args.max_seconds})"
+        )
+        print(f">>> {command}", file=sys.stderr, flush=True)
+        doc, seconds = build(SPACES[name], args)
+        if doc["errors"] or doc["interrupted"]:
             print(json.dumps(doc, indent=2), file=sys.stderr)
-            raise SystemExit(f"hwnas lut build failed for {name} (exit {code})")
+            raise SystemExit(f"building the lookup table of {name} failed")
         results.append(
             {
                 "space": name,
-                "command": "hwnas " + " ".join(command),
+                "command": command,
                 "seconds": seconds,
                 "build": {
                     k: doc[k]
