@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hwnas.errors import DataError, ParameterError, UsageError
+from hwnas.errors import DataError, ParameterError
 from hwnas.predictors.base import Origin, check_metric, resolve_space
 from hwnas.spaces import InvalidArchError, SearchSpace
 from hwnas.tables import read_table
@@ -84,7 +84,7 @@ def check_archs(
         more = f" (and {len(bad) - SHOWN} more)" if len(bad) > SHOWN else ""
         raise DataError(
             f"{len(bad)} row(s) of {source} are not {space.name} architectures{more}: "
-            f"{listed}. Fix or drop those rows, or train with the --space they belong to"
+            f"{listed}. Fix or drop those rows, or train with the space they belong to"
         )
     return found
 
@@ -127,9 +127,9 @@ def from_table(
     if fingerprint is not None:
         if "fingerprint" not in frame.columns:
             raise DataError(
-                f"the table {source} has no fingerprint column, so --fingerprint cannot "
-                f"select rows; drop --fingerprint or export the table with "
-                f"`hwnas measurements export`"
+                f"the table {source} has no fingerprint column, so fingerprint= "
+                f"(--fingerprint) cannot select rows; drop it or export the table with "
+                f"`hwnas measurements export` (store.to_frame())"
             )
         frame = frame[frame["fingerprint"].astype(str).str.startswith(fingerprint)]
     if frame.empty:
@@ -160,7 +160,7 @@ def _table_fingerprint(frame: Any, source: Path) -> str | None:
         raise DataError(
             f"the table {source} mixes {len(counts)} fingerprints: "
             f"{_fingerprint_list(counts, {})}; their numbers are not comparable. Pass "
-            f"--fingerprint HASH to train on one"
+            f"fingerprint=HASH (--fingerprint HASH) to train on one"
         )
     return next(iter(counts), None)
 
@@ -173,7 +173,7 @@ def _table_device(frame: Any, source: Path) -> str | None:
     if len(devices) > 1:
         raise DataError(
             f"the table {source} holds measurements of several devices "
-            f"({', '.join(devices)}); pass --device NAME to train on one"
+            f"({', '.join(devices)}); pass device=NAME (--device NAME) to train on one"
         )
     return devices[0] if devices else None
 
@@ -187,13 +187,14 @@ def check_statistic(metric: str, statistic: str) -> str:
     """``statistic`` if it is one of :data:`LATENCY_STATISTICS` and ``metric`` is latency
     (the only metric with a distribution); ``UsageError`` otherwise."""
     if statistic not in LATENCY_STATISTICS:
-        raise UsageError(
-            f"--statistic must be one of {', '.join(LATENCY_STATISTICS)}, got {statistic!r}"
+        raise ParameterError(
+            "statistic", f"must be one of {', '.join(LATENCY_STATISTICS)}, got {statistic!r}"
         )
     if statistic != "p50" and metric != "latency_ms":
-        raise UsageError(
-            f"--statistic {statistic} applies to latency_ms only (memory and "
-            f"energy are one value a measurement); drop it for {metric}"
+        raise ParameterError(
+            "statistic",
+            f"{statistic} applies to latency_ms only (memory and energy are one value a "
+            f"measurement); drop it for {metric}",
         )
     return statistic
 
@@ -241,8 +242,8 @@ def from_store(
         raise DataError(
             f"the store {store.url} has no measurements of {the_space.name} architectures on "
             f"device {device!r}{chosen}; measure some with `hwnas profile --space "
-            f"{the_space.name} --sample 200 --device {device}` or check --device and "
-            f"--fingerprint"
+            f"{the_space.name} --sample 200 --device {device}` (hwnas.profile_space) or check "
+            f"device= and fingerprint= (--device, --fingerprint)"
         )
     _check_one_fingerprint(stored, device)
     with_value = _values(stored, metric, statistic, device)
@@ -301,7 +302,7 @@ def _check_one_fingerprint(stored: Sequence[StoredMeasurement], device: str) -> 
     raise DataError(
         f"the measurements on device {device!r} come from {len(counts)} fingerprints: "
         f"{_fingerprint_list(counts, details)}. Their numbers are not comparable; pass "
-        f"--fingerprint HASH to train on one"
+        f"fingerprint=HASH (--fingerprint HASH) to train on one"
     )
 
 
@@ -316,14 +317,14 @@ def _values(
     if not with_value and statistic == "ratio":
         raise DataError(
             f"none of the {len(stored)} measurements on device {device!r} was timed with a "
-            f"reference model; measure with `hwnas profile ... --reference builtin`, or "
-            f"train on --statistic p50"
+            f"reference model; measure with `hwnas profile ... --reference builtin` "
+            f'(reference="builtin"), or train on statistic="p50"'
         )
     if not with_value:
         raise DataError(
             f"none of the {len(stored)} measurements on device {device!r} has a value of "
-            f"{metric}; measure it (for energy: pass --energy BACKEND to `hwnas profile`) or "
-            f"train another --metric"
+            f"{metric}; measure it (for energy: energy=BACKEND, `hwnas profile --energy "
+            f"BACKEND`) or train another metric"
         )
     return with_value
 

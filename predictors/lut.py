@@ -282,7 +282,8 @@ class LookupTable(Predictor):
             raise LookupTableError(
                 f"the block measurements of space {space.name!r} on device {device!r} mix "
                 f"{len(by_fp)} fingerprints, whose numbers are not comparable: {listing}. "
-                f"Choose one with --fingerprint HASH (the last one is usually current)."
+                f"Choose one with fingerprint=HASH (--fingerprint HASH; the last one is usually "
+                f"current)."
             )
         ((fp_hash, rows),) = by_fp.items()
         latest = {s.measurement.arch.string: s for s in rows}  # oldest first: the last wins

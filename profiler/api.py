@@ -279,7 +279,8 @@ def fingerprint_notes(store: Store, device: str, measured: Sequence[Measurement]
         notes.append(
             f"device {device!r} also has {usage.count} measurement(s) under fingerprint "
             f"{usage.fingerprint.hash} (this run: {current.hash}; differs in {what}). They are "
-            f"kept apart, never mixed: select one with --fingerprint HASH when listing, "
+            f"kept apart, never mixed: select one with fingerprint=HASH (--fingerprint HASH) "
+            f"when listing, "
             f"exporting or training."
         )
     return notes

@@ -689,9 +689,7 @@ def test_the_statistic_learnt_from_the_store_can_be_the_10th_percentile(
         fill_store(store, table, 20, fp)
         median = from_store(store, space="nb201", metric="latency_ms", device="rpi4")
         p10 = from_store(store, space="nb201", metric="latency_ms", device="rpi4", statistic="p10")
-        with pytest.raises(
-            UsageError, match="--statistic must be one of p50, p10, ratio, got 'p99'"
-        ):
+        with pytest.raises(UsageError, match="statistic must be one of p50, p10, ratio, got 'p99'"):
             from_store(store, space="nb201", metric="latency_ms", device="rpi4", statistic="p99")
         with pytest.raises(UsageError, match="applies to latency_ms only"):
             from_store(
