@@ -30,6 +30,7 @@ from typing import Any
 from hwnas.config import store_location
 from hwnas.errors import HwnasError, ParameterError, ProfileError
 from hwnas.events import Event, ProgressCallback, emitter
+from hwnas.profiler.batch import check_max_attempts
 from hwnas.profiler.check import DeviceCheck, check_device
 from hwnas.profiler.contention import local_contention
 from hwnas.profiler.fleet import DeviceOutcome, DevicePlan, SpaceSample, run_fleet
@@ -118,6 +119,7 @@ def profile(
     errors: str = "raise",
     reference: str | PathLike[str] | None = None,
     reconnect_timeout: float = 300.0,
+    max_attempts: int = 3,
     **settings: Any,
 ) -> ProfileResult:
     """Measure ONNX models on one device or several (in parallel) and store the results.
@@ -129,6 +131,9 @@ def profile(
     from worker threads). ``reference``: an ONNX file (or ``"builtin"``, a small CNN)
     timed after every timed run, whose per-pair ratio the record keeps.
     ``reconnect_timeout``: how long (s) to reconnect to a device that dropped (0: never).
+    ``max_attempts``: how often one job is tried when the connection drops while it runs
+    (a model that crashes or reboots the device); then it fails with the reason and the
+    batch goes on with the next model.
     ``settings``: the timing protocol, fields of :class:`ProfileSettings` (``threads``,
     ``target_ci``, ``max_seconds``, ``min_runs``, ``max_runs``, ``warmup``, ``graph_opt``,
     ``op_profile``, ``seed``, ``shapes`` such as ``{"x": (1, 3, 224, 224)}``, ``energy``
@@ -149,7 +154,8 @@ def profile(
     energy_given = settings.get("energy") is not None
     base = _settings(settings, reference)
     names = _device_names(device)
-    run = _Run(store, _batch(), None, progress, reconnect_timeout, errors)
+    attempts = check_max_attempts(max_attempts)
+    run = _Run(store, _batch(), None, progress, reconnect_timeout, errors, attempts)
     with _open(store) as db:
         run.url = db.url
         specs = [_device(n) for n in names]  # all known before any job is queued
@@ -175,6 +181,7 @@ def profile_space(
     errors: str = "raise",
     reference: str | PathLike[str] | None = None,
     reconnect_timeout: float = 300.0,
+    max_attempts: int = 3,
     **settings: Any,
 ) -> ProfileResult:
     """Measure ``sample`` distinct architectures of a search space on one device or several.
@@ -187,8 +194,8 @@ def profile_space(
     is measured. Architectures already measured ``repeats`` times on a device under its
     current fingerprint are skipped there (``result.skipped``); otherwise each is measured
     until it has ``repeats`` measurements, each in its own runner process, pass by pass.
-    ``device``, ``store``, ``progress``, ``errors``, ``reference``, ``reconnect_timeout``
-    and ``settings`` are as for :func:`profile`.
+    ``device``, ``store``, ``progress``, ``errors``, ``reference``, ``reconnect_timeout``,
+    ``max_attempts`` and ``settings`` are as for :func:`profile`.
 
     Returns a :class:`ProfileResult`. Raises ``ParameterError`` for a bad argument,
     ``SpaceError`` for an unknown space or a sample larger than the space, and, with
@@ -204,7 +211,8 @@ def profile_space(
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise ParameterError("repeats", f"must be an int >= 1, got {repeats!r}")
     names = _device_names(device)
-    run = _Run(store, _batch(), the_space, progress, reconnect_timeout, errors)
+    attempts = check_max_attempts(max_attempts)
+    run = _Run(store, _batch(), the_space, progress, reconnect_timeout, errors, attempts)
     with _open(store) as db:  # opened now: an unusable store fails before anything runs
         run.url = db.url
     work = SpaceSample(the_space, archs, exporter, repeats)
@@ -222,18 +230,21 @@ def resume(
     progress: ProgressCallback | None = None,
     errors: str = "raise",
     reconnect_timeout: float = 300.0,
+    max_attempts: int = 3,
 ) -> ProfileResult:
     """Measure the jobs that interrupted or disconnected runs left queued in the store.
 
     ``device``: only these devices' jobs (default: every device with queued jobs).
     Each job runs with the settings it was queued with. When nothing is queued, the
-    result is empty and its ``notes`` say so. ``store``, ``progress``, ``errors`` and
-    ``reconnect_timeout`` are as for :func:`profile`; failed jobs (the model's fault)
-    are not retried. Raises ``UnknownDeviceError`` for a device not registered.
+    result is empty and its ``notes`` say so. ``store``, ``progress``, ``errors``,
+    ``reconnect_timeout`` and ``max_attempts`` are as for :func:`profile` (attempts are
+    counted afresh); failed jobs (the model's fault) are not retried. Raises
+    ``UnknownDeviceError`` for a device not registered.
     """
     _check_errors(errors)
     names = None if device is None else _device_names(device)
-    run = _Run(store, _batch(), None, progress, reconnect_timeout, errors)
+    attempts = check_max_attempts(max_attempts)
+    run = _Run(store, _batch(), None, progress, reconnect_timeout, errors, attempts)
     with _open(store) as db:
         run.url = db.url
         pending = db.jobs(status="pending")
@@ -392,6 +403,7 @@ class _Run:
     progress: ProgressCallback | None
     reconnect_timeout: float
     errors: str
+    max_attempts: int = 3
     url: str = ""
 
 
@@ -416,6 +428,7 @@ def _run(plans: list[DevicePlan], run: _Run) -> ProfileResult:
         space_loader=space_loader,
         progress=report,
         reconnect_timeout=run.reconnect_timeout,
+        max_attempts=run.max_attempts,
     )
     result = _result(outcomes, interrupted, run.url)
     result.warnings = warnings

@@ -23,6 +23,7 @@ from hwnas.errors import (
     ModelError,
     ModelLoadError,
     ModelNotFoundError,
+    ParameterError,
     RunnerError,
     ShapeError,
     UsageError,
@@ -295,6 +296,25 @@ def _record_failure(
         on_done(job.label, None, exc)
 
 
+def _gave_up(exc: ConnectionLostError, device: DeviceSpec, attempts: int) -> ConnectionLostError:
+    """The failure of a job whose every attempt ended with the link down."""
+    times = "once" if attempts == 1 else f"{attempts} times"
+    return ConnectionLostError(
+        f"the connection to {device.name} dropped {times} while measuring this model "
+        f"(last: {exc.message}); the model may crash or reboot the device (out of memory, "
+        f"overheating). The job is marked failed and the batch went on with the next "
+        f"model; check the device (`hwnas devices check {device.name}`), then measure the "
+        f"model alone, or give it more tries with max_attempts= (--max-attempts)."
+    )
+
+
+def check_max_attempts(max_attempts: object) -> int:
+    """``max_attempts`` as given, or ``ParameterError`` unless it is an int >= 1."""
+    if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
+        raise ParameterError("max_attempts", f"must be an int >= 1, got {max_attempts!r}")
+    return max_attempts
+
+
 def profile_batch(
     transport: Transport,
     device: DeviceSpec,
@@ -308,6 +328,7 @@ def profile_batch(
     on_retry: Callable[[HwnasError, float], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     reconnect_timeout: float = 300.0,
+    max_attempts: int = 3,
     sleep: Callable[[float], None] = time.sleep,
 ) -> BatchResult:
     """Measure each model in turn. A bad model is reported in ``errors``; the rest go on.
@@ -317,13 +338,17 @@ def profile_batch(
     ``on_failed`` records a model's own failure. When the connection drops, the batch
     reconnects with backoff (for up to ``reconnect_timeout`` s) and measures the same
     model again, so nothing is lost or stored twice; if the device stays away, the
-    batch ends with ``connection_lost`` set and the rest in ``left``. Ctrl-C (or
-    ``should_stop()``) ends the batch early with ``interrupted`` set instead of raising.
+    batch ends with ``connection_lost`` set and the rest in ``left``. A model whose
+    ``max_attempts`` attempts all end with the link down (it crashes or reboots the
+    device, say) fails with ``ConnectionLostError`` saying so, and the batch goes on.
+    Ctrl-C (or ``should_stop()``) ends the batch early with ``interrupted`` set instead
+    of raising. Raises ``ParameterError`` for ``max_attempts`` < 1.
     """
+    check_max_attempts(max_attempts)
     stop = should_stop or (lambda: False)
     result = BatchResult()
     jobs = [m if isinstance(m, ModelJob) else _file_job(m) for m in models]
-    index = 0
+    index = attempts = 0  # attempts: of jobs[index] so far
     try:
         while index < len(jobs):
             job = jobs[index]
@@ -339,6 +364,12 @@ def profile_batch(
                 result.interrupted = True
                 break
             except ConnectionLostError as exc:
+                attempts += 1
+                if attempts >= max_attempts and not stop():  # a Ctrl-C drop is no attempt
+                    _record_failure(
+                        job, _gave_up(exc, device, attempts), result, on_failed, on_done
+                    )
+                    index, attempts = index + 1, 0
                 reconnected = _reconnect_after_loss(
                     exc,
                     transport,
@@ -351,19 +382,18 @@ def profile_batch(
                 )
                 if not reconnected:
                     break
-                continue  # the same job again: it was not stored
+                continue  # the same job again (it was not stored), or the next one
             except (ModelError, RunnerError, ExportError) as exc:
                 if stop():  # a runner killed by the same Ctrl-C: not the model's fault
                     result.interrupted = True
                     break
                 _record_failure(job, exc, result, on_failed, on_done)
-                index += 1
-                continue
-            stored_id = sink(measurement, job) if sink else None
-            result.measurements.append((stored_id, measurement))
-            if on_done:
-                on_done(job.label, measurement, None)
-            index += 1
+            else:
+                stored_id = sink(measurement, job) if sink else None
+                result.measurements.append((stored_id, measurement))
+                if on_done:
+                    on_done(job.label, measurement, None)
+            index, attempts = index + 1, 0
     except KeyboardInterrupt:
         # Everything measured so far is already in the sink; the caller reports the rest.
         result.interrupted = True

@@ -21,7 +21,13 @@ from typing import Any
 from hwnas.devices.transport import Transport
 from hwnas.errors import HwnasError, ModelNotFoundError, ParameterError
 from hwnas.events import Event, ProgressCallback, emitter, ignore
-from hwnas.profiler.batch import BatchResult, ModelJob, probe_fingerprint, profile_batch
+from hwnas.profiler.batch import (
+    BatchResult,
+    ModelJob,
+    check_max_attempts,
+    probe_fingerprint,
+    profile_batch,
+)
 from hwnas.profiler.settings import ProfileSettings
 from hwnas.records import Arch, DeviceSpec, Measurement
 from hwnas.sources import ModelSource
@@ -201,6 +207,7 @@ class _Fleet:
     space_loader: Callable[[str], ModelSource]
     report: ProgressCallback
     reconnect_timeout: float
+    max_attempts: int = 3
     stop: threading.Event = field(default_factory=threading.Event)
     transports: dict[str, Transport] = field(default_factory=dict)
 
@@ -214,6 +221,7 @@ def run_fleet(
     space_loader: Callable[[str], ModelSource],
     progress: ProgressCallback | None = None,
     reconnect_timeout: float = 300.0,
+    max_attempts: int = 3,
 ) -> tuple[list[DeviceOutcome], bool]:
     """Run every plan, one thread per device; return the outcomes and whether Ctrl-C
     stopped the run. Nothing raises for a device's failure: it is in its outcome.
@@ -221,10 +229,20 @@ def run_fleet(
     ``progress`` receives ``hwnas.events`` events from the worker threads: ``planned``
     (``total`` jobs, ``skipped``), ``start`` and ``done`` per job (``label``; ``done`` with
     its ``measurement`` or ``error``) and ``retry`` (``error``, ``delay``), each with
-    ``device`` and stage ``"measure"``.
+    ``device`` and stage ``"measure"``. A job whose ``max_attempts`` attempts all lose the
+    connection is failed (see :func:`profile_batch`); ``ParameterError`` for
+    ``max_attempts`` < 1.
     """
     report = progress if progress is not None else ignore
-    fleet = _Fleet(store_location, batch, connect, space_loader, report, reconnect_timeout)
+    fleet = _Fleet(
+        store_location,
+        batch,
+        connect,
+        space_loader,
+        report,
+        reconnect_timeout,
+        check_max_attempts(max_attempts),
+    )
     outcomes = [DeviceOutcome(device=p.spec.name) for p in plans]
     finished = [threading.Event() for _ in plans]
     threads = [
@@ -320,6 +338,7 @@ def _measure(
         ),
         should_stop=fleet.stop.is_set,
         reconnect_timeout=fleet.reconnect_timeout,
+        max_attempts=fleet.max_attempts,
     )
 
 

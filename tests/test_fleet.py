@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from hwnas.cli import main
 from hwnas.devices.local import LocalTransport
 from hwnas.devices.transport import CompletedRun
-from hwnas.errors import ConnectionLostError, UnreachableError
+from hwnas.errors import ConnectionLostError, ParameterError, UnreachableError
 from hwnas.profiler.batch import profile_batch, reconnect_with_backoff
 from hwnas.profiler.settings import ProfileSettings
 from hwnas.records import DeviceSpec
@@ -188,3 +189,86 @@ def test_two_devices_are_measured_in_parallel(capsys, models, tmp_path) -> None:
     assert code == 2 and "names a device twice" in err
     code, _, err = run_cli(capsys, "profile", models[0], "--device", "local,nope")
     assert code == 2 and "unknown device 'nope'" in err
+
+
+class DropsOnModel(LocalTransport):
+    """A link that drops every time one particular model runs (as a model that kills the
+    link or reboots the device would); the device is back at once after each drop."""
+
+    def __init__(self, bad: Path) -> None:
+        super().__init__()
+        self.bad = str(bad.resolve())
+        self.runs: Counter[str] = Counter()  # runner calls per model file name
+        self.reconnects = 0
+
+    def run(self, argv: Sequence[str], *, timeout: float | None = None) -> CompletedRun:
+        model = next((str(a) for a in argv if str(a).endswith(".onnx")), "")
+        self.runs[Path(model).name] += 1
+        if model == self.bad:
+            if self.runs[Path(model).name] > 20:  # without a cap the batch never ends
+                raise AssertionError("the same job was retried without limit")
+            raise ConnectionLostError("the connection to flaky dropped (test)")
+        return super().run(argv, timeout=timeout)
+
+    def reconnect(self) -> None:
+        self.reconnects += 1
+
+
+def test_a_model_that_drops_the_link_every_time_fails_after_three_attempts(models) -> None:
+    transport = DropsOnModel(models[1])
+    failed: list[tuple[str, dict[str, str]]] = []
+    result = profile_batch(
+        transport, SPEC, models, SETTINGS, on_failed=lambda j, e: failed.append((j.label, e))
+    )
+    assert [m.model_name for _, m in result.measurements] == [
+        p.name for p in models if p != models[1]
+    ]
+    assert transport.runs == {p.name: 3 if p == models[1] else 1 for p in models}
+    (error,) = result.errors
+    assert error["model"] == str(models[1]) and error["error"] == "connection_lost"
+    assert "dropped 3 times while measuring this model" in error["message"]
+    assert "max_attempts= (--max-attempts)" in error["message"]
+    assert failed == [(str(models[1]), error)]
+    assert result.connection_lost is None and result.left == [] and not result.interrupted
+    assert result.reconnects == transport.reconnects == 3  # back for the next model
+
+
+def test_max_attempts_reaches_the_store_through_the_api_and_the_cli(
+    capsys, monkeypatch, models, tmp_path
+) -> None:
+    from hwnas.devices import registry
+    from hwnas.profiler import api
+
+    transports: list[DropsOnModel] = []
+
+    def connect(spec: DeviceSpec) -> DropsOnModel:
+        transports.append(DropsOnModel(models[2]))
+        return transports[-1]
+
+    monkeypatch.setattr(registry, "connect", connect)
+    store = tmp_path / "s.db"
+    result = api.profile(
+        models, store=store, errors="collect", max_attempts=2, **SETTINGS.to_dict()
+    )
+    assert sorted(m.model_name for m in result) == sorted(p.name for p in models if p != models[2])
+    assert [e["model"] for e in result.errors] == [str(models[2])]
+    assert transports[0].runs[models[2].name] == 2
+    with Store(store) as s:
+        (bad,) = s.jobs(status="failed")
+        assert bad.label == str(models[2]) and len(s.jobs(status="done")) == 3
+        assert s.jobs(status="pending") == [] and s.count() == 3
+    assert bad.error is not None and "dropped 2 times" in bad.error["message"]
+
+    other = tmp_path / "cli.db"
+    code, out, err = run_cli(
+        capsys, "profile", *models, "--max-attempts", "1", *FAST, "--json", "--store", other
+    )
+    assert code == 1, err
+    doc = json.loads(out)
+    assert len(doc["measurements"]) == 3 and transports[-1].runs[models[2].name] == 1
+    (error,) = doc["errors"]
+    assert error["model"] == str(models[2]) and "dropped once" in error["message"]
+    code, _, err = run_cli(capsys, "profile", models[0], "--max-attempts", "0")
+    assert code == 2 and "--max-attempts must be an int >= 1, got 0" in err
+    with pytest.raises(ParameterError, match="max_attempts must be an int >= 1"):
+        api.profile(models[0], store=store, max_attempts=0)

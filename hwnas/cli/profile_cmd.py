@@ -92,6 +92,12 @@ def profile(
         "--reconnect-timeout",
         help="How long to keep reconnecting to a lost device (s); 0: do not reconnect.",
     ),
+    max_attempts: int = typer.Option(
+        3,
+        "--max-attempts",
+        help="Tries per model when the connection drops while it runs; then the model "
+        "fails (it may crash or reboot the device) and the batch goes on.",
+    ),
     reference: str | None = typer.Option(
         None,
         "--reference",
@@ -125,6 +131,7 @@ def profile(
                     progress=_live(bars),
                     errors="collect",
                     reconnect_timeout=reconnect_timeout,
+                    max_attempts=max_attempts,
                 ),
                 dict(
                     threads=threads,
