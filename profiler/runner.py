@@ -1146,10 +1146,27 @@ class SampledMeter:
         self._thread.start()
 
     def stop(self) -> float:
+        """Joules since start(). RunnerError("energy") when the closing read fails or the
+        phase has fewer than two readings: the integral would then miss part of the phase
+        (with one reading it is 0 J) instead of measuring it."""
         self._stop.set()
         self._thread.join()
-        self.readings.append((time.perf_counter(), self.read_watts()))
+        try:
+            self.readings.append((time.perf_counter(), self.read_watts()))
+        except (OSError, ValueError) as exc:
+            raise RunnerError(
+                "energy",
+                f"the {self.name} meter failed its closing read ({exc}); measure again, "
+                "or use --energy none",
+            ) from None
         pts = self.readings
+        if len(pts) < 2:
+            raise RunnerError(
+                "energy",
+                f"the {self.name} meter gave no reading while the phase ran (every read "
+                "failed), so there is nothing to integrate; check the meter's files, or "
+                "use --energy none",
+            )
         return sum((t1 - t0) * (w0 + w1) / 2 for (t0, w0), (t1, w1) in zip(pts, pts[1:]))  # noqa: B905 - py3.8
 
     def distinct_readings(self) -> int:
@@ -1223,12 +1240,18 @@ def open_energy_meter(backend: str, sys_root: str = "/") -> Any:
 def measure_energy(
     meter: Any, run_once: Callable[[], None], seconds: float, idle_seconds: float
 ) -> tuple[dict[str, Any], list[str]]:
-    """Energy per inference: an idle baseline, then back-to-back runs for `seconds`."""
+    """Energy per inference: an idle baseline, then back-to-back runs for `seconds`.
+
+    Each phase's power is its energy over the time the meter was actually read across
+    (a sleep can overrun on a busy device), so the idle power subtracted from the active
+    phase is the idle power, not the idle energy spread over a nominal duration.
+    """
     warnings = []
     meter.start()
+    idle_started = time.perf_counter()
     time.sleep(idle_seconds)
     idle_j = meter.stop()
-    idle_w = idle_j / idle_seconds
+    idle_w = idle_j / (time.perf_counter() - idle_started)
     runs = 0
     meter.start()
     started = time.perf_counter()
@@ -1239,8 +1262,9 @@ def measure_energy(
         if elapsed >= seconds:
             break
     active_j = meter.stop()
-    active_w = active_j / elapsed
-    dynamic_j = max(0.0, active_j - idle_w * elapsed)
+    window = time.perf_counter() - started  # what the meter integrated: the runs and stop()
+    active_w = active_j / window
+    dynamic_j = max(0.0, active_j - idle_w * window)
     if meter.sampled and meter.distinct_readings() < 3:
         warnings.append(
             f"the {meter.name} meter changed value fewer than 3 times in "
@@ -1263,6 +1287,35 @@ def measure_energy(
         "seconds": round(elapsed, 3),
         "idle_seconds": idle_seconds,
     }, warnings
+
+
+def energy_or_reason(
+    meter: Any, run_once: Callable[[], None], args: argparse.Namespace, warnings: list[str]
+) -> dict[str, Any]:
+    """The energy document of `measure_energy`, its warnings added to `warnings`.
+
+    A meter that fails during the energy phase (a read error at a phase's end, a counter
+    gone) costs only the energy: the latency was measured before it and stands. The
+    document then says why: ``method`` and ``energy_mj`` are null (so the record's
+    ``energy_method`` is null: nothing was measured), ``meter`` names the meter and
+    ``error`` the failure, which is also among the warnings.
+    """
+    try:
+        energy, energy_warnings = measure_energy(
+            meter, run_once, args.energy_seconds, args.energy_idle_seconds
+        )
+    except (RunnerError, OSError, ValueError) as exc:
+        reason = exc.message if isinstance(exc, RunnerError) else f"{type(exc).__name__}: {exc}"
+        warnings.append(f"energy was not measured ({reason}); the latency figures stand")
+        return {
+            "method": None,
+            "meter": meter.name,
+            "energy_mj": None,
+            "dynamic_energy_mj": None,
+            "error": reason,
+        }
+    warnings.extend(energy_warnings)
+    return energy
 
 
 # --------------------------------------------------------------------------- orchestration
@@ -1459,12 +1512,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     if reference_ns is not None:
         settings["reference"] = _reference_report(args.reference, samples_ms, reference_ns)
     warnings = diagnose(summary, fingerprint, environment, settings, stop_reason)
-    energy = None
-    if meter is not None:
-        energy, energy_warnings = measure_energy(
-            meter, run_once, args.energy_seconds, args.energy_idle_seconds
-        )
-        warnings.extend(energy_warnings)
+    energy = None if meter is None else energy_or_reason(meter, run_once, args, warnings)
     profile = _op_profile_or_warning(args, arrays, warnings)
 
     return {
