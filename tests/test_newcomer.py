@@ -101,3 +101,36 @@ def test_export_tells_batch_sizes_and_settings_apart(tmp_path: Path, capsys) -> 
     settings = [json.loads(s) for s in frame["settings"]]
     assert sorted(s["shapes"]["x"][0] for s in settings) == [1, 4]
     assert all("stop_reason" not in s for s in settings)
+
+
+def test_read_only_commands_create_no_store_and_name_the_one_they_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    absent = tmp_path / "absent.db"
+    assert main(["measurements", "list", "--store", str(absent)]) == 0
+    err = capsys.readouterr().err
+    assert "no measurements" in err and str(absent) in err
+    assert main(["measurements", "list", "--json", "--store", str(absent)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["total"] == 0 and doc["store"] == str(absent)
+    assert main(["measurements", "show", "1", "--store", str(absent)]) != 0
+    assert (
+        main(["measurements", "export", "-o", str(tmp_path / "t.csv"), "--store", str(absent)]) == 2
+    )
+    assert "nothing to export" in capsys.readouterr().err
+    assert not absent.exists() and not (tmp_path / "t.csv").exists()
+
+
+def test_nb201_latency_table_is_a_measurement_table(tmp_path: Path) -> None:
+    import hwnas.data
+    from hwnas.errors import ParameterError
+    from hwnas.tables import read_table
+
+    table = hwnas.data.nb201_latency_table("gold_6226")
+    assert list(table.columns) == ["arch", "latency_ms"] and len(table) == 15625
+    assert (table["latency_ms"] > 0).all()
+    with pytest.raises(ParameterError, match="device must be one of raspi4, gold_6226"):
+        hwnas.data.nb201_latency_table("pixel")
+    table.to_csv(tmp_path / "gold.csv", index=False)
+    read = read_table(tmp_path / "gold.csv", metric="latency_ms")  # what training reads
+    assert len(read) == 15625 and read["latency_ms"].tolist() == table["latency_ms"].tolist()

@@ -99,8 +99,18 @@ def kernel_prediction(
     return predictor, total, rows
 
 
-def open_store(location: str | None) -> Any:
-    """Open the store (created on first use); errors are ``StoreError``."""
+def open_store(location: str | None, *, create: bool = True) -> Any:
+    """Open the store (created on first use unless ``create=False``: read-only commands
+    never create one); errors are ``StoreError``."""
     from hwnas.store import Store
 
-    return Store(store_location(location))
+    return Store(store_location(location), create=create)
+
+
+def missing_store(location: str | None) -> str | None:
+    """The store's location if it is a SQLite file that does not exist (a read-only
+    command then reports an empty store instead of creating one), else None."""
+    where = store_location(location)
+    if "://" in where or Path(where).exists():
+        return None
+    return where

@@ -10,7 +10,17 @@ import typer
 from rich import box
 from rich.table import Table
 
-from hwnas.cli._common import JsonOption, StoreOption, fail, note, open_store, out, print_json, warn
+from hwnas.cli._common import (
+    JsonOption,
+    StoreOption,
+    fail,
+    missing_store,
+    note,
+    open_store,
+    out,
+    print_json,
+    warn,
+)
 from hwnas.errors import HwnasError, UsageError
 
 app = typer.Typer(help="List, show and export stored measurements.", no_args_is_help=True)
@@ -50,7 +60,11 @@ def list_measurements(
     try:
         if limit < 1:
             raise UsageError(f"--limit must be >= 1, got {limit}")
-        with open_store(store_path) as store:
+        if (absent := missing_store(store_path)) is not None:
+            _no_store(absent, as_json=as_json)
+            return
+        with open_store(store_path, create=False) as store:
+            where = store.url
             total = store.count(device=device, fingerprint=fingerprint, space=space)
             stored = store.measurements(
                 device=device, fingerprint=fingerprint, space=space, limit=limit, newest_first=True
@@ -65,6 +79,7 @@ def list_measurements(
                     {"id": s.id, **s.measurement.to_dict(samples=False)} for s in stored
                 ],
                 "total": total,
+                "store": where,
                 "warnings": [mixed] if mixed else [],
             }
         )
@@ -72,9 +87,21 @@ def list_measurements(
     if mixed:
         warn(mixed)
     if not stored:
-        note("no measurements match; measure some with `hwnas profile MODEL.onnx`.")
+        note(f"no measurements match in {where}; measure some with `hwnas profile MODEL.onnx`.")
         return
     out.print(_measurements_table(stored, total))
+    note(f"store: {where}")
+
+
+def _no_store(where: str, *, as_json: bool) -> None:
+    """`measurements list` of a store that does not exist: empty, and nothing created."""
+    if as_json:
+        print_json({"measurements": [], "total": 0, "store": where, "warnings": []})
+        return
+    note(
+        f"no measurements: there is no store at {where} (pass --store or set HWNAS_STORE, "
+        f"or measure some with `hwnas profile MODEL.onnx`)."
+    )
 
 
 def _measurements_table(stored: list[Any], total: int) -> Table:
@@ -129,7 +156,7 @@ def show_measurement(
 ) -> None:
     """Print one measurement as JSON, raw samples included."""
     try:
-        with open_store(store_path) as store:
+        with open_store(store_path, create=False) as store:
             stored = store.get(measurement_id, samples=True)
     except HwnasError as exc:
         fail(exc)
@@ -152,12 +179,18 @@ def export_measurements(
     from hwnas.tables import measurements_frame, write_table
 
     try:
-        with open_store(store_path) as store:
+        if (absent := missing_store(store_path)) is not None:
+            raise UsageError(
+                f"there is no store at {absent}, so there is nothing to export; pass --store "
+                f"or set HWNAS_STORE, or measure first with `hwnas profile`."
+            )
+        with open_store(store_path, create=False) as store:
+            where = store.url
             stored = store.measurements(device=device, fingerprint=fingerprint, space=space)
         if not stored:
             raise UsageError(
-                "no measurements match, so there is nothing to export; check --device and "
-                "--fingerprint, or measure first with `hwnas profile`."
+                f"no measurements in {where} match, so there is nothing to export; check "
+                f"--device and --fingerprint, or measure first with `hwnas profile`."
             )
         written = write_table(measurements_frame(stored), output, format=fmt)
     except HwnasError as exc:
@@ -167,6 +200,8 @@ def export_measurements(
         warn(mixed)
     if as_json:
         warnings = [mixed] if mixed else []
-        print_json({"path": str(written), "rows": len(stored), "warnings": warnings})
+        print_json(
+            {"path": str(written), "rows": len(stored), "store": where, "warnings": warnings}
+        )
     else:
-        note(f"wrote {len(stored)} row(s) to {written}")
+        note(f"wrote {len(stored)} row(s) of {where} to {written}")
