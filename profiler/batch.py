@@ -7,6 +7,7 @@ one model's state never leaks into the next one's timings.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -63,23 +64,75 @@ def _tail(text: str, lines: int = 5) -> str:
     return " | ".join(text.strip().splitlines()[-lines:])
 
 
+#: The lines around the runner's JSON document on its stdout (runner.py has the same).
+RESULT_BEGIN = "@@hwnas-result-begin@@"
+RESULT_END = "@@hwnas-result-end@@"
+# The document is one line (JSON escapes every newline), right between the markers. The
+# begin marker may follow text without a line break (a prompt of the device's shell).
+_FRAME = re.compile(re.escape(RESULT_BEGIN) + r"\r?\n([^\r\n]*)\r?\n" + re.escape(RESULT_END))
+
+
 def parse_runner_output(stdout: str, stderr: str, returncode: int) -> dict[str, Any]:
-    """The runner's JSON document, or the ``HwnasError`` it reports."""
-    try:
-        doc = json.loads(stdout)
-    except json.JSONDecodeError:
-        raise RunnerError(
-            f"the runner exited with code {returncode} without a result"
-            f"{': ' + _tail(stderr) if stderr.strip() else ''}. Check that the device's Python "
-            f"has numpy and onnxruntime (`python3 -c 'import numpy, onnxruntime'`)."
-        ) from None
+    """The runner's JSON document, or the ``HwnasError`` it reports.
+
+    The document is read from between the runner's marker lines (``RESULT_BEGIN``,
+    ``RESULT_END``), so whatever else reached stdout (a login banner, ``conda activate``
+    chatter or a logout message from the device's shell start-up files) is ignored. A
+    stdout that is one runner document and nothing else is accepted without markers too
+    (a runner from before them printed that); anything else without a complete frame
+    raises ``RunnerError`` saying what stdout and stderr held and what to check.
+    """
+    match = _FRAME.search(stdout)
+    if match is None:
+        doc = _unframed_document(stdout)
+        if doc is None:
+            raise RunnerError(_no_result(stdout, stderr, returncode))
+    else:
+        try:
+            doc = json.loads(match.group(1))
+        except json.JSONDecodeError as exc:
+            raise RunnerError(
+                f"the runner's result is not valid JSON ({exc}): {match.group(1)[:200]!r}; "
+                f"please report this with the model and the command line"
+            ) from None
     if not isinstance(doc, dict) or "ok" not in doc:
-        raise RunnerError(f"the runner answered something unexpected: {stdout[:200]!r}")
+        raise RunnerError(f"the runner answered something unexpected: {json.dumps(doc)[:200]}")
     if not doc["ok"]:
         err = doc.get("error") or {}
         cls = _ERRORS.get(err.get("kind", "runner"), RunnerError)
         raise cls(err.get("message") or "the runner failed without saying why")
     return doc
+
+
+def _unframed_document(stdout: str) -> dict[str, Any] | None:
+    """The document of a runner from before the frame: all of stdout, or None."""
+    try:
+        doc = json.loads(stdout)
+    except json.JSONDecodeError:
+        return None
+    return doc if isinstance(doc, dict) and "ok" in doc else None
+
+
+def _no_result(stdout: str, stderr: str, returncode: int) -> str:
+    """Why there is no result, from what the runner left on stdout and stderr."""
+    said = f": {_tail(stderr)}" if stderr.strip() else ""
+    if RESULT_BEGIN in stdout:
+        return (
+            f"the runner's result was cut off (exit code {returncode}){said}; it was stopped "
+            f"while writing it (killed, or out of memory?): measure the model again."
+        )
+    chatter = ""
+    if stdout.strip():
+        chatter = (
+            f" Its stdout held only other text ({_tail(stdout, 3)!r}), such as a shell "
+            f"start-up file on the device prints (a banner, `conda activate`); that is "
+            f"ignored and not the problem."
+        )
+    return (
+        f"the runner exited with code {returncode} without a result{said}.{chatter} Check "
+        f"that the device's Python runs the runner and has numpy and onnxruntime: "
+        f"`hwnas devices check DEVICE` says what is missing."
+    )
 
 
 @lru_cache(maxsize=8)

@@ -9,7 +9,16 @@ It imports only the Python standard library, numpy and onnxruntime, and runs on
 Python 3.8 or newer. One runner process measures one model, so the process is
 fresh and its peak resident memory belongs to that model.
 
-Output contract: exactly one JSON document on stdout, nothing else there.
+Output contract: exactly one JSON document on stdout, on one line between two marker
+lines, and nothing else from the runner there (what native code prints goes to stderr)::
+
+    @@hwnas-result-begin@@
+    {"ok": true, "runner_version": 1, ...}
+    @@hwnas-result-end@@
+
+The host reads only what is between the markers, so text that the device's shell prints
+to the same stdout (a login banner or ``conda activate`` chatter from a start-up file,
+before; a logout message, after) does not spoil the result.
 
 * success: ``{"ok": true, "runner_version": 1, "latency_ms": {...}, ...}``, exit 0;
 * failure: ``{"ok": false, "runner_version": 1, "error": {"kind": K, "message": M}}``
@@ -53,6 +62,11 @@ except ImportError as _import_error:  # pragma: no cover - depends on the device
     _MISSING_DEPENDENCY = str(_import_error)
 
 RUNNER_VERSION = 1
+
+#: The lines around the JSON document on stdout (see "Output contract"); the host's
+#: copies are in hwnas.profiler.batch, as this file imports nothing from hwnas.
+RESULT_BEGIN = "@@hwnas-result-begin@@"
+RESULT_END = "@@hwnas-result-end@@"
 
 #: Error kinds a user can fix (exit 2); anything else is kind "runner" (exit 1).
 USER_ERROR_KINDS = (
@@ -1676,7 +1690,8 @@ def _claim_stdout() -> IO[str]:
 
 
 def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> int:
-    """Run the command line, write one JSON document to `stdout`, return the exit code.
+    """Run the command line, write one framed JSON document to `stdout` (between the
+    RESULT_BEGIN and RESULT_END lines), return the exit code.
 
     With `stdout` None (the script), the process's real stdout is used and
     everything else written to fd 1 goes to stderr. `--help` prints the usage
@@ -1697,7 +1712,7 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
             "please report this with the model and the command line",
         )
         text, code = json.dumps(document), 1
-    out.write(text + "\n")
+    out.write(RESULT_BEGIN + "\n" + text + "\n" + RESULT_END + "\n")
     out.flush()
     return code
 

@@ -126,13 +126,18 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return paths
 
 
+def unframe(stdout: str) -> Any:
+    """The JSON document of the runner's stdout, which must hold its frame and nothing else."""
+    lines = stdout.split("\n")
+    assert lines[0] == runner.RESULT_BEGIN and lines[2:] == [runner.RESULT_END, ""], stdout
+    return json.loads(lines[1])
+
+
 def run_in_process(args: list[str]) -> tuple[dict[str, Any], int]:
     """runner.main() on `args`: (parsed JSON document, exit code)."""
     out = io.StringIO()
     code = runner.main(args, stdout=out)
-    text = out.getvalue()
-    assert text.count("\n") == 1 and text.endswith("\n"), text
-    return json.loads(text), code
+    return unframe(out.getvalue()), code
 
 
 def run_script(args: list[str], cwd: Path) -> tuple[dict[str, Any], int, str]:
@@ -147,9 +152,7 @@ def run_script(args: list[str], cwd: Path) -> tuple[dict[str, Any], int, str]:
         check=False,
     )
     assert "Traceback" not in proc.stdout
-    lines = proc.stdout.splitlines()
-    assert len(lines) == 1, proc.stdout  # exactly one JSON document, nothing else
-    return json.loads(lines[0]), proc.returncode, proc.stderr
+    return unframe(proc.stdout), proc.returncode, proc.stderr  # one document, nothing else
 
 
 # --------------------------------------------------------------------------- fake clock
