@@ -183,7 +183,9 @@ def talkative_sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SSHServ
     plain = tests.sshd._config
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(
-            tests.sshd, "_config", lambda d, port: plain(d, port) + f"ForceCommand {shell}\n"
+            tests.sshd,
+            "_config",
+            lambda d, port, **kw: plain(d, port, **kw) + f"ForceCommand {shell}\n",
         )
         server = SSHServer.start(directory)
     try:
