@@ -149,7 +149,7 @@ class AdbTransport(RemoteFiles):
         A ``HOST:PORT`` serial is reconnected with ``adb connect`` first. Staged files
         are checked on the device again before their next use.
         """
-        self._staged.clear()
+        self._forget_staged()
         self._made_dirs.clear()
         try:
             if re.fullmatch(r".+:\d+", self.serial):

@@ -21,6 +21,7 @@ from hwnas.config import registry_path
 from hwnas.devices.local import LocalTransport
 from hwnas.devices.transport import Transport
 from hwnas.errors import ConfigError, DataError, DeviceError, UnknownDeviceError
+from hwnas.events import ProgressCallback
 from hwnas.records import DeviceSpec
 
 LOCAL = DeviceSpec(name="local", transport="local")
@@ -146,8 +147,18 @@ def get_device(name: str, *, path: Path | None = None) -> DeviceSpec:
     return devices[name]
 
 
-def connect(spec: DeviceSpec, *, trust_on_first_use: bool = False) -> Transport:
-    """Open a transport to ``spec``. One per batch; close it when done."""
+def connect(
+    spec: DeviceSpec,
+    *,
+    trust_on_first_use: bool = False,
+    progress: ProgressCallback | None = None,
+) -> Transport:
+    """Open a transport to ``spec``. One per batch; close it when done.
+
+    ``trust_on_first_use``: record an SSH host key not yet known; the recorded key (type,
+    fingerprint, file) is reported as a ``note`` event on ``progress`` and kept in the
+    transport's ``recorded_host_key``.
+    """
     if spec.transport == "local":
         # The built-in device runs the runner under hwnas's own interpreter; another local
         # device (a second venv, say) uses the interpreter it was registered with.
@@ -156,7 +167,7 @@ def connect(spec: DeviceSpec, *, trust_on_first_use: bool = False) -> Transport:
     if spec.transport == "ssh":
         from hwnas.devices.ssh import SSHTransport
 
-        return SSHTransport(spec, trust_on_first_use=trust_on_first_use)
+        return SSHTransport(spec, trust_on_first_use=trust_on_first_use, progress=progress)
     if spec.transport == "adb":
         from hwnas.devices.adb import AdbTransport
 

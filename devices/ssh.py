@@ -6,10 +6,13 @@ Built on paramiko. Decisions worth knowing:
   logs in) before it returns, so every reachability, host-key and credential problem
   shows up at once, with its own error, before any model is exported or sent.
 * **Host keys are verified, never silently accepted.** Keys come from the device's
-  ``known_hosts`` (OpenSSH format, hashed entries included). An unknown key raises
-  :class:`HostKeyError` unless ``trust_on_first_use`` is set, in which case the key is
-  appended to that file as ``[host]:port type base64`` (plain ``host`` on port 22). A key
-  that *differs* from the recorded one is always refused.
+  ``known_hosts``, read as OpenSSH reads it (hashed names, wildcards, ``[host]:port``;
+  see :mod:`hwnas.devices.known_hosts`). An unknown key raises :class:`HostKeyError`
+  unless ``trust_on_first_use`` is set, in which case the key is appended to that file as
+  ``[host]:port type base64`` (plain ``host`` on port 22), reported as a ``note`` event
+  and kept in ``recorded_host_key``. A key that *differs* from the recorded one, a key
+  an ``@revoked`` line names, and a host only an ``@cert-authority`` line vouches for
+  (paramiko cannot verify host certificates) are always refused.
 * **Commands are argument lists.** The remote command line is built with
   :func:`shlex.join` only, so no argument is ever parsed by the remote shell. It runs
   under ``sh -c 'echo "hwnas-pid:$$"; exec "$@"'``: the shell prints its PID and becomes
@@ -22,16 +25,17 @@ Built on paramiko. Decisions worth knowing:
   :meth:`SSHTransport.reconnect`.
 * **Files are staged by content hash** under ``<workdir>/files/``, uploaded to a
   temporary name and renamed into place, so a dropped connection never leaves a
-  truncated file under the final name. The work dir is ``spec.workdir`` or
-  ``~/.cache/hwnas``, with ``~`` resolved to the remote home over SFTP.
+  truncated file under the final name; a file already there is used only if its size
+  and SHA-256 match (checked once per connection). The work dir is ``spec.workdir`` or
+  ``~/.cache/hwnas``, with ``~`` resolved to the remote home.
+* **SFTP if there is one.** Files move over SFTP; a server without the SFTP subsystem
+  (Dropbear without sftp-server, busybox systems) gets them through exec channels
+  (``cat > PATH`` fed on stdin, ``cat PATH``; see :mod:`hwnas.devices.ssh_files`).
 """
 
 from __future__ import annotations
 
-import base64
 import getpass
-import hashlib
-import os
 import posixpath
 import re
 import select
@@ -45,8 +49,18 @@ from pathlib import Path
 from typing import Any
 
 import paramiko
-from paramiko.hostkeys import HostKeyEntry, InvalidHostKey
 
+from hwnas.devices.known_hosts import (
+    DEFAULT_PORT,
+    Judgement,
+    KnownHostLine,
+    KnownHosts,
+    RecordedHostKey,
+    append_known_host,
+    fingerprint,
+    known_hosts_name,
+)
+from hwnas.devices.ssh_files import ExecFiles, SftpFiles
 from hwnas.devices.transport import CompletedRun, RemoteFiles
 from hwnas.errors import (
     AuthenticationError,
@@ -56,9 +70,11 @@ from hwnas.errors import (
     RunnerError,
     UnreachableError,
 )
+from hwnas.events import Event, ProgressCallback, emitter
 from hwnas.records import DeviceSpec
 
-DEFAULT_PORT = 22
+__all__ = ["DEFAULT_WORKDIR", "SSHTransport", "fingerprint", "known_hosts_name"]
+
 DEFAULT_WORKDIR = "~/.cache/hwnas"
 #: Seconds between SSH keepalive messages; with TCP_USER_TIMEOUT they expose dead links.
 KEEPALIVE_S = 5
@@ -82,64 +98,6 @@ _KILLER = (
 )
 _CHUNK = 65536
 _POLL_S = 0.2
-
-
-def fingerprint(key: paramiko.PKey) -> str:
-    """The key's OpenSSH-style fingerprint, ``SHA256:...`` (as ``ssh-keygen -lf`` prints)."""
-    digest = hashlib.sha256(key.asbytes()).digest()
-    return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
-
-
-def known_hosts_name(host: str, port: int) -> str:
-    """How OpenSSH names a host in known_hosts: ``host`` on port 22, else ``[host]:port``."""
-    return host if port == DEFAULT_PORT else f"[{host}]:{port}"
-
-
-def load_known_hosts(path: Path, into: paramiko.HostKeys | None = None) -> paramiko.HostKeys:
-    """The host keys in an OpenSSH known_hosts file (hashed names included), added to
-    ``into`` if given.
-
-    Lines paramiko cannot parse are skipped, as OpenSSH does, and so are ``@revoked``
-    and ``@cert-authority`` lines, whose keys must never count as a host's own key.
-    A missing file is an empty set of keys.
-    """
-    keys = paramiko.HostKeys() if into is None else into
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return keys
-    except OSError as exc:
-        raise HostKeyError(
-            f"cannot read the known_hosts file {path}: {exc.strerror or exc}; fix its "
-            f"permissions or name another file in the device's `known_hosts` setting."
-        ) from None
-    for lineno, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith(("#", "@")):
-            continue
-        try:
-            entry = HostKeyEntry.from_line(line, lineno)
-        except (paramiko.SSHException, InvalidHostKey, ValueError):
-            continue
-        if entry is None or entry.key is None:
-            continue
-        for name in entry.hostnames:
-            keys.add(name, entry.key.get_name(), entry.key)
-    return keys
-
-
-def append_known_host(path: Path, name: str, key: paramiko.PKey) -> None:
-    """Append ``name type base64`` to ``path`` (created with parents, mode 600)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    line = f"{name} {key.get_name()} {key.get_base64()}\n"
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    with os.fdopen(fd, "a", encoding="utf-8") as fh:
-        if fh.tell() > 0:
-            with path.open("rb") as existing:
-                existing.seek(-1, os.SEEK_END)
-                if existing.read(1) != b"\n":
-                    line = "\n" + line
-        fh.write(line)
 
 
 def _resolve(host: str, port: int, timeout: float) -> list[tuple[Any, ...]]:
@@ -178,23 +136,20 @@ def _tune_socket(sock: socket.socket) -> None:
 
 
 class _KnownHostsPolicy(paramiko.MissingHostKeyPolicy):
-    """Like paramiko's RejectPolicy, with instructions; or record the key (trust on first use)."""
+    """Called when paramiko found no usable recorded key: the known_hosts file's judgement
+    (revoked, changed, only a certificate authority) decides, then trust on first use."""
 
     def __init__(self, transport: SSHTransport) -> None:
         self.transport = transport
 
     def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: Any) -> None:
         t = self.transport
-        if not t.trust_on_first_use:
-            raise HostKeyError(t.unknown_key_message(key))
-        try:
-            append_known_host(t.known_hosts, hostname, key)
-        except OSError as exc:
-            raise HostKeyError(
-                f"cannot record the host key of device {t.spec.name!r} in {t.known_hosts}: "
-                f"{exc.strerror or exc}. Fix the file's permissions or name another file "
-                f"in the device's `known_hosts` setting."
-            ) from None
+        judgement = t.known.judge(t.host, t.port, key)
+        if judgement.status == "known":
+            return
+        if judgement.status != "unknown" or not t.trust_on_first_use:
+            raise t.host_key_error(judgement, key)
+        t.record_host_key(hostname, key)
         client.get_host_keys().add(hostname, key.get_name(), key)
 
 
@@ -213,6 +168,7 @@ class SSHTransport(RemoteFiles):
         connect_timeout: float = 10.0,
         trust_on_first_use: bool = False,
         known_hosts: Path | None = None,
+        progress: ProgressCallback | None = None,
     ) -> None:
         if spec.transport != "ssh" or not spec.address:
             raise ValueError(
@@ -235,10 +191,14 @@ class SSHTransport(RemoteFiles):
         else:
             self.known_hosts = Path.home() / ".ssh" / "known_hosts"
         self.key_file = Path(spec.key).expanduser() if spec.key else None
+        self.known = KnownHosts(self.known_hosts, ())
+        #: The host key this transport recorded (trust on first use), if it recorded one.
+        self.recorded_host_key: RecordedHostKey | None = None
+        self._progress = emitter(progress)
         self.uploads = 0
         self.bytes_uploaded = 0
         self._client: paramiko.SSHClient | None = None
-        self._sftp: paramiko.SFTPClient | None = None
+        self._file_ops: SftpFiles | ExecFiles | None = None
         self._workdir: str | None = None
         super().__init__()
         self._connect()
@@ -249,31 +209,94 @@ class SSHTransport(RemoteFiles):
     def _where(self) -> str:
         return f"{self.host}:{self.port}"
 
+    def record_host_key(self, name: str, key: paramiko.PKey) -> RecordedHostKey:
+        """Append ``key`` to the known_hosts file (trust on first use) and report it."""
+        try:
+            recorded = append_known_host(self.known_hosts, name, key)
+        except OSError as exc:
+            raise HostKeyError(
+                f"cannot record the host key of device {self.spec.name!r} in "
+                f"{self.known_hosts}: {exc.strerror or exc}. Fix the file's permissions or "
+                f"name another file in the device's `known_hosts` setting."
+            ) from None
+        self.recorded_host_key = recorded
+        message = f"device {self.spec.name}: {recorded.message}"
+        self._progress(Event(kind="note", device=self.spec.name, message=message))
+        return recorded
+
+    def host_key_error(self, judgement: Judgement, key: paramiko.PKey) -> HostKeyError:
+        """The error for a key the known_hosts file does not let hwnas accept."""
+        line = judgement.line
+        if judgement.status == "revoked" and line is not None:
+            return HostKeyError(self._revoked_message(key, line.where))
+        if judgement.status == "changed" and line is not None:
+            return HostKeyError(self._changed_key_message(key, line))
+        if judgement.status == "cert-authority" and line is not None:
+            return HostKeyError(self._authority_message(key, line.where))
+        return HostKeyError(self.unknown_key_message(key))
+
+    def _offered(self, key: paramiko.PKey) -> str:
+        return (
+            f"a {key.get_name()} key with fingerprint {fingerprint(key)} "
+            f"(on the device, `ssh-keygen -lf /etc/ssh/ssh_host_{_short_type(key)}_key.pub` "
+            f"prints it)"
+        )
+
+    def _keyscan(self) -> str:
+        """The shell command that appends the device's keys to the known_hosts file."""
+        port = "" if self.port == DEFAULT_PORT else f"-p {self.port} "
+        file = self.known_hosts
+        return (
+            f"mkdir -p -m 700 {shlex.quote(str(file.parent))} && ssh-keyscan {port}"
+            f"{shlex.quote(self.host)} >> {shlex.quote(str(file))}"
+        )
+
     def unknown_key_message(self, key: paramiko.PKey) -> str:
         """What to tell the user about a host key that is not in known_hosts."""
         name = self.spec.name
-        scan = "ssh-keyscan " + ("" if self.port == DEFAULT_PORT else f"-p {self.port} ")
         return (
             f"the SSH host key of device {name!r} ({self._where}) is not in {self.known_hosts}: "
-            f"it offers a {key.get_name()} key with fingerprint {fingerprint(key)}. hwnas does "
-            f"not connect to unverified hosts. If that is the device's key (on the device, "
-            f"`ssh-keygen -lf /etc/ssh/ssh_host_{_short_type(key)}_key.pub` prints it), trust "
-            f"it with `hwnas devices check {name} --trust-on-first-use` (records it), or "
-            f"after verifying run `{scan}{shlex.quote(self.host)} >> "
-            f"{shlex.quote(str(self.known_hosts))}`."
+            f"the device offers {self._offered(key)}. hwnas does not connect to unverified "
+            f"hosts. If that is the device's key, trust it with `hwnas devices check {name} "
+            f"--trust-on-first-use` (records it in {self.known_hosts}), or record it yourself "
+            f"with `{self._keyscan()}` and compare the fingerprints `ssh-keygen -lf "
+            f"{shlex.quote(str(self.known_hosts))}` prints."
         )
 
-    def _changed_key_message(self, offered: paramiko.PKey, expected: paramiko.PKey) -> str:
+    def _revoked_message(self, key: paramiko.PKey, where: str) -> str:
+        return (
+            f"the SSH host key of device {self.spec.name!r} ({self._where}) is REVOKED: "
+            f"{where} marks the {key.get_name()} key {fingerprint(key)} that the device "
+            f"offers as @revoked. hwnas never connects with a revoked key "
+            f"(--trust-on-first-use does not override it). Give the device a new host key "
+            f"(on the device: remove its /etc/ssh/ssh_host_{_short_type(key)}_key files and "
+            f"run `sudo ssh-keygen -A`), then record the new key after verifying it; if the "
+            f"key was revoked by mistake, delete {where}."
+        )
+
+    def _changed_key_message(self, offered: paramiko.PKey, expected: KnownHostLine) -> str:
         name = known_hosts_name(self.host, self.port)
         return (
             f"the SSH host key of device {self.spec.name!r} ({self._where}) has CHANGED: "
-            f"{self.known_hosts} records a {expected.get_name()} key {fingerprint(expected)}, "
+            f"{expected.where} records a {expected.key_type} key {expected.fingerprint}, "
             f"the device now offers a {offered.get_name()} key {fingerprint(offered)}. This "
             f"can be a man-in-the-middle attack, or the device was reinstalled; hwnas will not "
             f"connect (--trust-on-first-use does not override a changed key). If you know the "
             f"device was reinstalled, remove the old entry with `ssh-keygen -R "
             f"{shlex.quote(name)} -f {shlex.quote(str(self.known_hosts))}` and trust the new "
             f"key after verifying it."
+        )
+
+    def _authority_message(self, key: paramiko.PKey, where: str) -> str:
+        return (
+            f"device {self.spec.name!r} ({self._where}) has no host key in "
+            f"{self.known_hosts}, only a certificate authority that vouches for it "
+            f"(@cert-authority, {where}), and hwnas cannot verify SSH host certificates "
+            f"(paramiko checks neither their signature nor their principals). "
+            f"The device offers {self._offered(key)}; after verifying it, "
+            f"add the device's plain host key with `{self._keyscan()}`. "
+            f"--trust-on-first-use does not record keys of hosts a certificate authority "
+            f"vouches for."
         )
 
     def _open_socket(self, deadline: float) -> socket.socket:
@@ -331,8 +354,12 @@ class SSHTransport(RemoteFiles):
                 f"exist; fix the path (`hwnas devices add {self.spec.name} --key PATH`)."
             )
         client = paramiko.SSHClient()
-        # paramiko looks "[host]:port" up in these keys; hashed names match too.
-        load_known_hosts(self.known_hosts, into=client.get_host_keys())
+        # paramiko compares the offered key with these (and prefers their type); any other
+        # key goes to the policy, which asks self.known (revoked, changed, CA lines).
+        self.known = KnownHosts.load(self.known_hosts)
+        name = known_hosts_name(self.host, self.port)
+        for key in self.known.trusted_keys(name):
+            client.get_host_keys().add(name, key.get_name(), key)
         client.set_missing_host_key_policy(_KnownHostsPolicy(self))
         sock = self._open_socket(deadline)
         # Each phase (handshake, banner, auth) gets what is left of the connect timeout.
@@ -366,7 +393,7 @@ class SSHTransport(RemoteFiles):
         if isinstance(exc, HostKeyError):
             return exc
         if isinstance(exc, paramiko.BadHostKeyException):
-            return HostKeyError(self._changed_key_message(exc.key, exc.expected_key))
+            return self.host_key_error(self.known.judge(self.host, self.port, exc.key), exc.key)
         if isinstance(exc, paramiko.AuthenticationException):
             return AuthenticationError(self._auth_message(exc))
         if not isinstance(exc, (paramiko.SSHException, EOFError, OSError)):
@@ -417,18 +444,19 @@ class SSHTransport(RemoteFiles):
     def reconnect(self) -> None:
         """Close the connection and open a new one (errors as on construction).
 
-        Staged files stay on the device; they are checked (by size) before their next use.
+        Staged files stay on the device; they are checked (size and content hash) before
+        their next use.
         """
         self.close()
-        self._staged.clear()
+        self._forget_staged()
         self._connect()
 
     def close(self) -> None:
         """Close SFTP and the SSH connection. Safe to call twice."""
-        sftp, client = self._sftp, self._client
-        self._sftp = self._client = None
-        if sftp is not None:
-            sftp.close()
+        files, client = self._file_ops, self._client
+        self._file_ops = self._client = None
+        if files is not None:
+            files.close()
         if client is not None:
             client.close()
 
@@ -447,9 +475,8 @@ class SSHTransport(RemoteFiles):
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be > 0 seconds or None, got {timeout!r}")
         label = _label(args)
-        returncode, stdout, stderr, pid = self._exec(
-            shlex.join(["sh", "-c", _WRAPPER, "hwnas", *args]), timeout, label
-        )
+        returncode, out, stderr = self._exec(_wrapped(args), timeout, label)
+        pid, stdout = _split_pid(out)
         if returncode is None:
             self._stop_remote(pid)
             raise RunnerError(
@@ -465,13 +492,14 @@ class SSHTransport(RemoteFiles):
         )
 
     def _exec(
-        self, command: str, timeout: float | None, label: str
-    ) -> tuple[int | None, bytes, bytes, int | None]:
-        """Run a wrapped ``command``; stdin gets EOF at once, stdout and stderr are read
-        together until the exit status.
+        self, command: str, timeout: float | None, label: str, stdin: Path | None = None
+    ) -> tuple[int | None, bytes, bytes]:
+        """Run a wrapped ``command`` with ``stdin`` (a local file, sent before anything is
+        read) or none (EOF at once); stdout and stderr are read together until the exit
+        status.
 
-        Returns (return code, or None after ``timeout``; stdout without the PID line;
-        stderr; the command's PID if it was printed).
+        Returns (return code, or None after ``timeout``; stdout, the PID line included;
+        stderr).
         """
         client = self._require_client()
         doing = f"running `{label}`"
@@ -485,46 +513,70 @@ class SSHTransport(RemoteFiles):
         try:
             try:
                 chan.exec_command(command)
-                chan.shutdown_write()  # like `ssh host cmd < /dev/null`
+                if stdin is not None:
+                    _send_file(chan, stdin)
+                if not chan.closed:
+                    chan.shutdown_write()  # like `ssh host cmd < /dev/null`
             except (paramiko.SSHException, EOFError, OSError) as exc:
                 raise self._start_failed(exc, label) from None
-            out, err = bytearray(), bytearray()
-            deadline = None if timeout is None else time.monotonic() + timeout
             try:
-                while True:
-                    out += _drain(chan.recv, chan.recv_ready)
-                    err += _drain(chan.recv_stderr, chan.recv_stderr_ready)
-                    if chan.closed or (chan.eof_received and chan.exit_status != -1):
-                        out += _drain(chan.recv, chan.recv_ready)
-                        err += _drain(chan.recv_stderr, chan.recv_stderr_ready)
-                        break
-                    if not transport.is_active():
-                        raise self._lost(doing)
-                    wait = _POLL_S
-                    if deadline is not None:
-                        remaining = deadline - time.monotonic()
-                        if remaining <= 0:
-                            pid, stdout = _split_pid(bytes(out))
-                            return None, stdout, bytes(err), pid
-                        wait = min(wait, remaining)
-                    if chan.eof_received:
-                        # After EOF the channel's pipe stays readable: wait for the status.
-                        chan.status_event.wait(wait)
-                    else:
-                        select.select([chan], [], [], wait)
+                return self._collect(chan, transport, timeout, doing)
             except (paramiko.SSHException, EOFError, OSError):
                 if not self._alive(grace=0.2):
                     raise self._lost(doing) from None
                 raise
-            status = chan.exit_status
-            # No exit status: killed by a signal, or the link died. paramiko closes the
-            # channels just before it marks the transport inactive, hence the grace.
-            if status == -1 and not self._alive(grace=0.3):
-                raise self._lost(doing)
-            pid, stdout = _split_pid(bytes(out))
-            return status, stdout, bytes(err), pid
         finally:
             chan.close()
+
+    def _collect(
+        self,
+        chan: paramiko.Channel,
+        transport: paramiko.Transport,
+        timeout: float | None,
+        doing: str,
+    ) -> tuple[int | None, bytes, bytes]:
+        """Read a started command's stdout and stderr until its exit status (see _exec)."""
+        out, err = bytearray(), bytearray()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            out += _drain(chan.recv, chan.recv_ready)
+            err += _drain(chan.recv_stderr, chan.recv_stderr_ready)
+            if chan.closed or (chan.eof_received and chan.exit_status != -1):
+                out += _drain(chan.recv, chan.recv_ready)
+                err += _drain(chan.recv_stderr, chan.recv_stderr_ready)
+                break
+            if not transport.is_active():
+                raise self._lost(doing)
+            wait = _POLL_S
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None, bytes(out), bytes(err)
+                wait = min(wait, remaining)
+            if chan.eof_received:
+                # After EOF the channel's pipe stays readable: wait for the status.
+                chan.status_event.wait(wait)
+            else:
+                select.select([chan], [], [], wait)
+        status = chan.exit_status
+        # No exit status: killed by a signal, or the link died. paramiko closes the
+        # channels just before it marks the transport inactive, hence the grace.
+        if status == -1 and not self._alive(grace=0.3):
+            raise self._lost(doing)
+        return status, bytes(out), bytes(err)
+
+    def _run_for_files(
+        self, argv: Sequence[str], stdin: Path | None, timeout: float | None
+    ) -> tuple[int | None, bytes, bytes]:
+        """Run ``argv`` for :class:`ExecFiles`: stdout is what the command printed (not
+        what a shell start-up file printed before the PID line); a timed-out command is
+        stopped."""
+        args = tuple(str(a) for a in argv)
+        status, out, err = self._exec(_wrapped(args), timeout, _label(args), stdin)
+        pid, _ = _split_pid(out)
+        if status is None:
+            self._stop_remote(pid)
+        return status, _after_pid(out), err
 
     def _start_failed(self, exc: BaseException, label: str) -> DeviceError:
         if not self._alive(grace=0.2):
@@ -538,10 +590,9 @@ class SSHTransport(RemoteFiles):
         """Best effort: stop a timed-out command (TERM, then KILL) and wait for it."""
         if pid is None or not self._alive():
             return
-        killer = ["sh", "-c", _KILLER, "hwnas-kill", str(pid)]
-        command = shlex.join(["sh", "-c", _WRAPPER, "hwnas", *killer])
+        killer = ("sh", "-c", _KILLER, "hwnas-kill", str(pid))
         try:
-            self._exec(command, KILL_GRACE_S + 5.0, f"kill {pid}")
+            self._exec(_wrapped(killer), KILL_GRACE_S + 5.0, f"kill {pid}")
         except DeviceError:
             pass
 
@@ -549,12 +600,13 @@ class SSHTransport(RemoteFiles):
 
     @contextmanager
     def _file_errors(self, doing: str) -> Iterator[None]:
-        """Map SFTP failures: a dropped link to ConnectionLostError, the rest to DeviceError."""
+        """Map file failures: a dropped link to ConnectionLostError, the rest to DeviceError."""
         try:
             yield
         except (paramiko.SSHException, EOFError, OSError) as exc:
-            # An SFTP status (no such file, permission denied) comes as an OSError with an
-            # errno over a live link; anything else may be a link that is going down.
+            # An SFTP status (no such file, permission denied) or a command's failure comes
+            # as an OSError with an errno over a live link; anything else may be a link
+            # that is going down.
             status = isinstance(exc, OSError) and exc.errno is not None
             if not self._alive(grace=0.0 if status else 0.2):
                 raise self._lost(doing) from None
@@ -564,12 +616,37 @@ class SSHTransport(RemoteFiles):
                 f"Check the path, free space and permissions on the device."
             ) from None
 
-    def _sftp_client(self) -> paramiko.SFTPClient:
-        if self._sftp is None:
-            client = self._require_client()
-            with self._file_errors("opening SFTP"):
-                self._sftp = client.open_sftp()
-        return self._sftp
+    def _files(self) -> SftpFiles | ExecFiles:
+        """SFTP, opened on first use; where the server has no SFTP subsystem, POSIX tools
+        over exec channels (for the rest of this connection)."""
+        if self._file_ops is None:
+            sftp = self._open_sftp()
+            self._file_ops = ExecFiles(self._run_for_files) if sftp is None else SftpFiles(sftp)
+        return self._file_ops
+
+    def _open_sftp(self) -> paramiko.SFTPClient | None:
+        """An SFTP session, or None where the server refuses the subsystem (Dropbear
+        without sftp-server: "Channel closed") or a chatty shell in front of the
+        sftp-server garbles it ("Garbage packet received")."""
+        transport = self._require_client().get_transport()
+        chan = None
+        try:
+            if transport is None:
+                raise EOFError("no SSH transport")
+            chan = transport.open_session(timeout=self.connect_timeout)
+            chan.invoke_subsystem("sftp")
+            return paramiko.SFTPClient(chan)
+        except (paramiko.SSHException, paramiko.SFTPError, EOFError, OSError):
+            if chan is not None:
+                chan.close()
+            if not self._alive(grace=0.2):
+                raise self._lost("opening SFTP") from None
+            return None
+
+    @property
+    def file_channel(self) -> str:
+        """How files move on this connection: ``"sftp"``, or ``"exec"`` without SFTP."""
+        return self._files().kind
 
     @property
     def workdir(self) -> str:
@@ -584,72 +661,51 @@ class SSHTransport(RemoteFiles):
             path = raw
             if not raw.startswith("/"):
                 with self._file_errors("finding the home directory"):
-                    home = self._sftp_client().normalize(".")
+                    home = self._files().home()
                 path = posixpath.join(home, raw[2:] if raw.startswith("~/") else raw.lstrip("~"))
             self._workdir = posixpath.normpath(path)
         return self._workdir
 
-    def _makedirs(self, remote_dir: str) -> None:
-        sftp = self._sftp_client()
-        missing: list[str] = []
-        current = remote_dir
-        while current not in ("", "/", "."):
-            try:
-                sftp.stat(current)
-                break
-            except FileNotFoundError:
-                missing.append(current)
-                current = posixpath.dirname(current)
-        for directory in reversed(missing):
-            try:
-                sftp.mkdir(directory)
-            except OSError:
-                sftp.stat(directory)  # made meanwhile by someone else is fine
-
     def put(self, local: Path, remote: str) -> None:
-        """Copy ``local`` to ``remote`` on the device over SFTP, creating parent dirs."""
+        """Copy ``local`` to ``remote`` on the device, creating parent dirs."""
         local = Path(local)
         with self._file_errors(f"sending {local} to {remote}"):
-            self._makedirs(posixpath.dirname(remote))
-            self._sftp_client().put(str(local), remote, confirm=True)
+            files = self._files()
+            files.makedirs(posixpath.dirname(remote))
+            files.write(local, remote)
         self.uploads += 1
         self.bytes_uploaded += local.stat().st_size
 
     def get(self, remote: str, local: Path) -> None:
-        """Copy ``remote`` from the device to ``local`` over SFTP."""
-        local = Path(local)
-        local.parent.mkdir(parents=True, exist_ok=True)
+        """Copy ``remote`` from the device to ``local`` (replaced only when complete)."""
         with self._file_errors(f"fetching {remote}"):
-            self._sftp_client().get(remote, str(local))
+            self._files().read(remote, Path(local))
 
     # -- staging primitives (RemoteFiles.stage is the one implementation) ---------------
 
     def _remote_size(self, remote: str) -> int | None:
         with self._file_errors(f"checking {remote}"):
-            try:
-                return int(self._sftp_client().stat(remote).st_size or 0)
-            except FileNotFoundError:
-                return None
+            return self._files().size(remote)
 
     def _make_dirs(self, remote_dir: str) -> None:
         with self._file_errors(f"creating {remote_dir}"):
-            self._makedirs(remote_dir)
+            self._files().makedirs(remote_dir)
 
     def _upload(self, local: Path, remote: str) -> None:
         with self._file_errors(f"staging {local.name} as {remote}"):
-            self._sftp_client().put(str(local), remote, confirm=True)
+            self._files().write(local, remote)
         self.uploads += 1
         self.bytes_uploaded += local.stat().st_size
 
     def _rename(self, remote: str, target: str) -> None:
         with self._file_errors(f"moving {remote} to {target}"):
-            self._sftp_client().posix_rename(remote, target)
+            self._files().rename(remote, target)
 
     def _discard(self, remote: str) -> None:
         if self._alive():
             try:
-                self._sftp_client().remove(remote)
-            except (OSError, paramiko.SSHException):
+                self._files().remove(remote)
+            except (OSError, paramiko.SSHException, DeviceError):
                 pass
 
 
@@ -669,6 +725,30 @@ def _handshake_done(client: paramiko.SSHClient) -> bool:
 def _label(args: tuple[str, ...]) -> str:
     text = shlex.join(args[:3])
     return text + " ..." if len(args) > 3 else text
+
+
+def _wrapped(args: Sequence[str]) -> str:
+    """The remote command line that runs ``args`` under the PID-printing wrapper."""
+    return shlex.join(["sh", "-c", _WRAPPER, "hwnas", *args])
+
+
+def _after_pid(out: bytes) -> bytes:
+    """What the command itself printed: stdout after the wrapper's PID line."""
+    match = _PID_LINE.search(out)
+    return out if match is None else out[match.end() :]
+
+
+def _send_file(chan: paramiko.Channel, local: Path) -> None:
+    """Feed ``local`` to a command's stdin. A command that ends early (a full disk) closes
+    the channel: stop sending, its exit status and stderr say why."""
+    with local.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            try:
+                chan.sendall(chunk)
+            except OSError:
+                if chan.closed or chan.exit_status_ready():
+                    return
+                raise
 
 
 def _split_pid(out: bytes) -> tuple[int | None, bytes]:

@@ -9,6 +9,7 @@ argument itself.
 from __future__ import annotations
 
 import abc
+import hashlib
 import posixpath
 import re
 import secrets
@@ -16,9 +17,31 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from hwnas.errors import RunnerError
+
 #: A staged file's name on a device: content hash plus suffix, nothing a shell or a path
 #: could read as anything else (no separators, no leading dot or dash).
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+#: A SHA-256 in hex at the start of a line, as ``sha256sum`` and the Python fallback print it.
+_SHA256_LINE = re.compile(r"^([0-9a-f]{64})(?:\s|$)", re.MULTILINE)
+#: The device's Python computes a file's SHA-256 where ``sha256sum`` is missing.
+_PY_SHA256 = (
+    "import hashlib,sys;h=hashlib.sha256();f=open(sys.argv[1],'rb');"
+    "[h.update(b) for b in iter(lambda:f.read(1<<20),b'')];print(h.hexdigest())"
+)
+#: Seconds a device gets to hash a staged file, plus one per this many bytes.
+_HASH_BASE_S, _HASH_RATE = 60.0, 5_000_000
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 (hex) of a local file, read in chunks."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def staged_name(content_hash: str, suffix: str = "") -> str:
@@ -95,6 +118,13 @@ class RemoteFiles(Transport):
 
     def __init__(self) -> None:
         self._staged: set[str] = set()
+        #: The command that printed a device file's SHA-256 on this connection.
+        self._hasher: tuple[str, ...] | None = None
+
+    def _forget_staged(self) -> None:
+        """After a reconnect: check staged files (size, content) again before use."""
+        self._staged.clear()
+        self._hasher = None
 
     @property
     @abc.abstractmethod
@@ -120,18 +150,47 @@ class RemoteFiles(Transport):
     def _discard(self, remote: str) -> None:  # noqa: B027 - best effort, optional
         """Remove a partial upload after a failure (best effort)."""
 
+    def _remote_sha256(self, remote: str, size: int) -> str | None:
+        """The SHA-256 (hex) of the device file ``remote`` (``size`` bytes), computed on
+        the device by ``sha256sum`` or else the device's Python, through :meth:`run`
+        (argument lists only). None if neither can: the caller then sends the file again.
+        """
+        timeout = _HASH_BASE_S + size / _HASH_RATE
+        candidates = (
+            [self._hasher] if self._hasher else [("sha256sum",), (self.python, "-c", _PY_SHA256)]
+        )
+        for hasher in candidates:
+            try:
+                done = self.run([*hasher, remote], timeout=timeout)
+            except RunnerError:  # too slow: treat as unknown, resend
+                continue
+            found = _SHA256_LINE.findall(done.stdout) if done.returncode == 0 else []
+            if found:
+                self._hasher = hasher
+                return str(found[-1])
+        return None
+
+    def _holds(self, remote: str, local: Path) -> bool:
+        """Whether the device's ``remote`` has ``local``'s content: same size (cheap, first)
+        and same SHA-256, so a file of the right size but other bytes is not taken."""
+        size = local.stat().st_size
+        if self._remote_size(remote) != size:
+            return False
+        return self._remote_sha256(remote, size) == file_sha256(local)
+
     def stage(self, local: Path, *, content_hash: str, suffix: str = "") -> str:
         """Make ``local`` available as ``<workdir>/files/<content_hash><suffix>``.
 
         Not sent again if this transport staged it before (until a reconnect), or if
-        the device already holds a file of the same size there.
+        the device already holds a file of the same size and SHA-256 there (checked
+        once per connection); any other file under that name is replaced.
         """
         name = staged_name(content_hash, suffix)
         remote = posixpath.join(self.workdir, "files", name)
         if remote in self._staged:
             return remote
         local = Path(local)
-        if self._remote_size(remote) != local.stat().st_size:
+        if not self._holds(remote, local):
             self._make_dirs(posixpath.dirname(remote))
             partial = f"{remote}.part-{secrets.token_hex(6)}"
             try:

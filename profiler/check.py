@@ -34,6 +34,9 @@ class DeviceCheck:
     report: dict[str, Any]
     problems: list[dict[str, str]]
     installed: list[str] = field(default_factory=list)
+    #: The SSH host key recorded on first use (``file``, ``host``, ``key_type``,
+    #: ``fingerprint``), or None when nothing was recorded.
+    host_key_recorded: dict[str, str] | None = None
 
     @property
     def ready(self) -> bool:
@@ -50,6 +53,7 @@ class DeviceCheck:
             "report": self.report,
             "problems": self.problems,
             "installed": self.installed,
+            "host_key_recorded": self.host_key_recorded,
         }
 
 
@@ -65,23 +69,29 @@ def check_device(
     ``install``: pip-install (``--user``) numpy and onnxruntime when they are missing,
     then check again (a ``note`` event on ``progress`` says so first: it can take
     minutes). ``trust_on_first_use``: record an SSH host key not yet known (a changed
-    key is still refused). Returns a :class:`DeviceCheck`. Raises ``UnknownDeviceError``,
-    the transport's connection errors (``UnreachableError``, ``HostKeyError`` ...), and
-    ``HwnasError`` when the device's Python is missing or the installation fails.
+    key, a revoked key, is still refused); what it recorded is reported as a ``note``
+    event and returned in ``host_key_recorded``. Returns a :class:`DeviceCheck`. Raises
+    ``UnknownDeviceError``, the transport's connection errors (``UnreachableError``,
+    ``HostKeyError`` ...), and ``HwnasError`` when the device's Python is missing or the
+    installation fails.
     """
     from hwnas.devices.registry import connect, get_device
 
     spec = get_device(name)
-    with connect(spec, trust_on_first_use=trust_on_first_use) as transport:
+    with connect(spec, trust_on_first_use=trust_on_first_use, progress=progress) as transport:
+        recorded = getattr(transport, "recorded_host_key", None)
+        host_key = recorded.to_dict() if recorded is not None else None
         report = probe(transport, spec.workdir)
         lacking = [m for m in RUNNER_PACKAGES if not report.get(m)]
         if not (install and lacking):
-            return DeviceCheck(name, report, missing_and_fixes(report, spec.python))
+            problems = missing_and_fixes(report, spec.python)
+            return DeviceCheck(name, report, problems, host_key_recorded=host_key)
         message = f"installing {', '.join(lacking)} on {name} (this can take minutes)"
         emitter(progress)(Event(kind="note", device=name, message=message))
         _pip_install(transport, spec.python, lacking, name)
         report = probe(transport, spec.workdir)
-        return DeviceCheck(name, report, missing_and_fixes(report, spec.python), lacking)
+        problems = missing_and_fixes(report, spec.python)
+        return DeviceCheck(name, report, problems, lacking, host_key_recorded=host_key)
 
 
 def _pip_install(transport: Transport, python: str, packages: list[str], name: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import getpass
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -54,7 +55,21 @@ def _sshd_version() -> tuple[int, int]:
     return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
 
 
-def _config(directory: Path, port: int) -> str:
+def _banner_shell(directory: Path, banner: str) -> Path:
+    """A ForceCommand that prints ``banner`` and then runs the client's command, as a
+    login shell whose start-up file prints (``conda activate`` chatter, a motd) does.
+    Like such a shell in front of an external sftp-server, it breaks SFTP."""
+    path = directory / "banner-shell"
+    path.write_text(
+        f"#!/bin/sh\nprintf '%s\\n' {shlex.quote(banner)}\n"
+        'exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"\n',
+        encoding="utf-8",
+    )
+    path.chmod(0o755)
+    return path
+
+
+def _config(directory: Path, port: int, *, sftp: bool = True, banner: str | None = None) -> str:
     lines = [
         f"Port {port}",
         f"ListenAddress {HOST}",
@@ -75,8 +90,11 @@ def _config(directory: Path, port: int) -> str:
         "ClientAliveCountMax 3",
         "UseDNS no",
         "PrintMotd no",
-        "Subsystem sftp internal-sftp",
     ]
+    if sftp:
+        lines.append("Subsystem sftp internal-sftp")
+    if banner is not None:
+        lines.append(f"ForceCommand {_banner_shell(directory, banner)}")
     if _sshd_version() >= (9, 8):
         # Killed sessions and failed logins would otherwise get 127.0.0.1 refused.
         lines.append("PerSourcePenalties no")
@@ -110,8 +128,20 @@ class SSHServer:
     host_key_pub: Path
 
     @classmethod
-    def start(cls, directory: Path, *, attempts: int = 3) -> SSHServer:
-        """Start a server in ``directory``; fails (never skips) if sshd is not installed."""
+    def start(
+        cls,
+        directory: Path,
+        *,
+        attempts: int = 3,
+        sftp: bool = True,
+        banner: str | None = None,
+    ) -> SSHServer:
+        """Start a server in ``directory``; fails (never skips) if sshd is not installed.
+
+        ``sftp=False`` leaves out ``Subsystem sftp``, like Dropbear without sftp-server or
+        a busybox system: only exec channels work. ``banner``: every session prints this
+        line on stdout before the command runs (a chatty shell start-up file; SFTP breaks).
+        """
         if not SSHD.exists():
             raise RuntimeError(f"the SSH tests need OpenSSH's server at {SSHD}; {_SETUP_HINT}.")
         directory.mkdir(parents=True, exist_ok=True)
@@ -127,7 +157,7 @@ class SSHServer:
         for _ in range(attempts):
             port = free_port()
             config = directory / "sshd_config"
-            config.write_text(_config(directory, port), encoding="utf-8")
+            config.write_text(_config(directory, port, sftp=sftp, banner=banner), encoding="utf-8")
             with log_path.open("ab") as log:
                 process = subprocess.Popen(
                     [str(SSHD), "-D", "-e", "-f", str(config)],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -276,6 +277,69 @@ def test_stage_pushes_each_hash_once(device: FakeDevice, tmp_path: Path) -> None
     ]
 
 
+def test_a_staged_file_of_the_same_size_but_other_content_is_replaced(
+    device: FakeDevice, tmp_path: Path
+) -> None:
+    model = tmp_path / "model.onnx"
+    model.write_bytes(b"the real model bytes")
+    stale = device.workdir / "files" / "deadbeef.onnx"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"X" * model.stat().st_size)  # a corrupt copy: only the size matches
+    with device.transport() as t:
+        assert t.stage(model, content_hash="deadbeef", suffix=".onnx") == str(stale)
+        assert t.pushes == 1
+        # Checked once per connection: staging it again asks the device nothing.
+        calls = len(device.calls())
+        t.stage(model, content_hash="deadbeef", suffix=".onnx")
+        assert len(device.calls()) == calls
+    assert stale.read_bytes() == b"the real model bytes"
+    # The right content is kept: a new connection checks it and sends nothing.
+    with device.transport() as t:
+        t.stage(model, content_hash="deadbeef", suffix=".onnx")
+        assert t.pushes == 0
+
+
+def _path_without_sha256sum(tmp_path: Path) -> str:
+    """A PATH with the tools staging needs but no ``sha256sum`` (an old toybox)."""
+    bin_dir = tmp_path / "nosha-bin"
+    bin_dir.mkdir()
+    for tool in ("sh", "mkdir", "mv", "wc", "cat", "rm"):
+        found = shutil.which(tool)
+        assert found, tool
+        (bin_dir / tool).symlink_to(found)
+    return str(bin_dir)
+
+
+def test_without_sha256sum_the_devices_python_checks_the_content(
+    device: FakeDevice, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = tmp_path / "model.onnx"
+    model.write_bytes(b"0123456789")
+    stale = device.workdir / "files" / "h2.onnx"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"9876543210")
+    monkeypatch.setenv("PATH", _path_without_sha256sum(tmp_path))
+    with device.transport() as t:
+        t.stage(model, content_hash="h2", suffix=".onnx")
+        assert t.pushes == 1
+    assert stale.read_bytes() == b"0123456789"
+    with device.transport() as t:
+        t.stage(model, content_hash="h2", suffix=".onnx")
+        assert t.pushes == 0  # the Python fallback confirmed the content
+    # Neither sha256sum nor a Python: the content cannot be checked, so it is sent again.
+    spec = DeviceSpec(
+        name="phone",
+        transport="adb",
+        address=SERIAL,
+        python="/no/such/python",
+        workdir=str(device.workdir),
+    )
+    with AdbTransport(spec, adb=str(device.adb)) as t:
+        t.stage(model, content_hash="h2", suffix=".onnx")
+        assert t.pushes == 1
+    assert stale.read_bytes() == b"0123456789"
+
+
 def test_an_interrupted_push_never_leaves_a_file_under_the_final_name(
     device: FakeDevice, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -344,7 +408,9 @@ def test_reconnect_waits_for_the_device_and_rechecks_staged_files(
         t.close()
         t.close()
     after = [call[2] for call in device.calls()[before:]]
-    assert after == ["wait-for-device", "shell", "shell"]  # wait, answer, size check
+    # wait, answer, size check, content check (once per connection)
+    assert after == ["wait-for-device", "shell", "shell", "shell"]
+    assert "sha256sum" in device.calls()[-1][3]
 
 
 def test_reconnect_to_a_device_that_stays_away_is_unreachable(

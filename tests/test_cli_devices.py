@@ -189,3 +189,52 @@ def test_check_install_pip_installs_what_is_missing(capsys, tmp_path) -> None:
     doc = json.loads(out)
     assert doc["ready"] is True and doc["installed"] == ["onnxruntime"]
     assert log.read_text().split() == ["-m", "pip", "install", "--user", "onnxruntime"]
+
+
+def _add_ssh_device(capsys, sshd, tmp_path: Path, known_hosts: Path) -> None:
+    code, _, err = run_cli(
+        capsys,
+        "devices",
+        "add",
+        "box",
+        "--ssh",
+        f"{sshd.user}@127.0.0.1:{sshd.port}",
+        "--key",
+        sshd.user_key,
+        "--known-hosts",
+        known_hosts,
+        "--python",
+        sys.executable,
+        "--workdir",
+        tmp_path / "box-work",
+    )
+    assert code == 0, err
+
+
+def test_trust_on_first_use_says_what_it_recorded(capsys, sshd, tmp_path, monkeypatch) -> None:
+    import subprocess
+
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    known = tmp_path / "no-ssh-dir-yet" / "known_hosts"
+    _add_ssh_device(capsys, sshd, tmp_path, known)
+    # Refused, with a hint that works although the directory does not exist yet.
+    code, _, err = run_cli(capsys, "devices", "check", "box")
+    assert code == 2 and "Traceback" not in err
+    assert f"mkdir -p -m 700 {known.parent} && ssh-keyscan -p {sshd.port} 127.0.0.1" in err
+    fingerprint = subprocess.run(
+        ["ssh-keygen", "-lf", str(sshd.host_key_pub)], capture_output=True, text=True
+    ).stdout.split()[1]
+    code, out, err = run_cli(capsys, "devices", "check", "box", "--trust-on-first-use", "--json")
+    assert code == 0, err
+    assert json.loads(out)["host_key_recorded"] == {
+        "file": str(known),
+        "host": f"[127.0.0.1]:{sshd.port}",
+        "key_type": "ssh-ed25519",
+        "fingerprint": fingerprint,
+    }
+    assert "recorded the ssh-ed25519 host key" in err and fingerprint in err and str(known) in err
+    # Recorded: the next check needs no flag and records (and says) nothing.
+    code, out, err = run_cli(capsys, "devices", "check", "box", "--trust-on-first-use")
+    assert code == 0, err
+    assert "recorded" not in err
+    assert known.read_text().count("ssh-ed25519") == 1

@@ -244,6 +244,28 @@ def test_stage_replaces_a_truncated_file(
     assert sorted(p.name for p in (workdir / "files").iterdir()) == ["h1.onnx"]
 
 
+def test_stage_replaces_a_file_of_the_same_size_with_other_content(
+    sshd: SSHServer, known_hosts: Path, workdir: Path, tmp_path: Path
+) -> None:
+    local = tmp_path / "model.onnx"
+    local.write_bytes(os.urandom(5000))
+    stale = workdir / "files" / "h2.onnx"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(os.urandom(5000))  # corrupt: only the size matches
+    with SSHTransport(sshd.device_spec(known_hosts=known_hosts, workdir=workdir)) as ssh:
+        assert ssh.stage(local, content_hash="h2", suffix=".onnx") == str(stale)
+        assert ssh.uploads == 1
+        assert stale.read_bytes() == local.read_bytes()
+        stale.write_bytes(os.urandom(5000))  # changed behind this connection's back:
+        ssh.stage(local, content_hash="h2", suffix=".onnx")  # checked once per connection
+        assert ssh.uploads == 1
+        ssh.reconnect()  # a new connection checks again
+        ssh.stage(local, content_hash="h2", suffix=".onnx")
+        assert ssh.uploads == 2
+    assert stale.read_bytes() == local.read_bytes()
+    assert sorted(p.name for p in stale.parent.iterdir()) == ["h2.onnx"]
+
+
 def test_stage_refuses_a_hash_that_is_not_a_file_name(ssh: SSHTransport, tmp_path: Path) -> None:
     local = tmp_path / "f"
     local.write_bytes(b"1")

@@ -154,7 +154,8 @@ def check(
     trust_on_first_use: bool = typer.Option(
         False,
         "--trust-on-first-use",
-        help="Record an SSH host key not yet in known_hosts (a changed key is still refused).",
+        help="Record an SSH host key not yet in known_hosts and say what was recorded (a "
+        "changed or revoked key is still refused).",
     ),
     as_json: bool = JsonOption,
 ) -> None:
@@ -168,7 +169,8 @@ def check(
                 name,
                 install=install,
                 trust_on_first_use=trust_on_first_use,
-                progress=lambda event: err.print(event.message or ""),
+                # Notes: what trust on first use recorded, an installation starting.
+                progress=lambda event: note(event.message or ""),
             )
     except HwnasError as exc:
         fail(exc, as_json=as_json)
