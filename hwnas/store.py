@@ -24,7 +24,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +40,9 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    and_,
+    bindparam,
+    column,
     create_engine,
     delete,
     event,
@@ -48,6 +51,7 @@ from sqlalchemy import (
     insert,
     inspect,
     select,
+    table,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -65,16 +69,20 @@ from hwnas.records import (
     Arch,
     Fingerprint,
     Measurement,
+    stable_hash,
 )
 
 __all__ = [
     "CURRENT_SCHEMA",
     "MIGRATIONS",
+    "RESULT_SETTINGS",
     "FingerprintUsage",
     "Job",
     "NewJob",
     "Store",
     "StoredMeasurement",
+    "result_settings",
+    "settings_key",
 ]
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -87,10 +95,12 @@ _OWN_TABLES = ("fingerprints", "measurements", "samples", "jobs")
 
 @dataclass(frozen=True)
 class StoredMeasurement:
-    """A measurement as stored, with its row id."""
+    """A measurement as stored, with its row id and the key of the settings it was
+    measured with (:func:`settings_key`; ``None`` for a row whose settings were unreadable)."""
 
     id: int
     measurement: Measurement
+    settings_key: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -106,6 +116,119 @@ class FingerprintUsage:
     count: int
     first: str
     last: str
+
+
+# ---------------------------------------------------------------------------
+# When two measurements measured the same thing
+# ---------------------------------------------------------------------------
+
+#: The settings that change what a measurement reports, each with the value that a
+#: settings mapping without it stands for (the protocol's default; ``None``: unknown or
+#: absent). A stored measurement of an architecture is reused for a new request, instead
+#: of measuring again, only when the device, the fingerprint and these settings agree:
+#: :func:`settings_key` hashes them, and the store keeps that key with each measurement.
+#:
+#: In, and why:
+#:
+#: - ``threads``, ``graph_opt``: another session, another latency. Both are in the
+#:   fingerprint too; they are here as well so that the key says alone what was asked.
+#: - ``target_ci``, ``max_seconds``, ``min_runs``, ``max_runs``, ``warmup``: the timing
+#:   protocol decides how many runs are timed after how much warm-up, so how precise the
+#:   median is and which phase of the machine it saw (a 0.5 s budget is not a 10 s one).
+#: - ``shapes``: the input sizes measured.
+#: - ``op_profile``: a record has a per-operator profile only when it was asked for.
+#: - ``energy``, ``energy_seconds``: which meter, if any, and for how long it read;
+#:   ``energy_seconds`` counts only when energy is measured.
+#: - ``reference``: the content hash of the reference model timed between the runs
+#:   (the ratios are to that model); a moved file is the same reference, an edited one not.
+#: - ``exporter``: a space's architecture exported by another exporter is another graph.
+#:
+#: Out, and why: ``seed`` (it draws the random input values, which do not change the
+#: latency of the networks measured here, and the sample, which is the architecture
+#: itself), ``repeat`` (the pass number of repeated measurements, which count together),
+#: the runner's own constants (``warmup_seconds``, ``execution_mode``) and the
+#: device's runtime and execution provider (they are the fingerprint's).
+#:
+#: Changing this set changes every key: append a migration that recomputes
+#: ``measurements.settings_key``, as ``_migrate_2_to_3`` first computed it.
+RESULT_SETTINGS: dict[str, Any] = {
+    "threads": 1,
+    "graph_opt": "all",
+    "target_ci": 0.01,
+    "max_seconds": 10.0,
+    "min_runs": 20,
+    "max_runs": 100_000,
+    "warmup": 10,
+    "shapes": {},
+    "op_profile": False,
+    "energy": "none",
+    "energy_seconds": 2.0,
+    "reference": None,
+    "exporter": None,
+}
+
+
+def result_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of ``settings`` that changes a measurement (:data:`RESULT_SETTINGS`), in
+    one canonical form: every field present (a missing one at its default), numbers of
+    their field's type, shapes as sorted lists, no ``energy_seconds`` without energy.
+
+    Takes the settings a job was queued with (``ProfileSettings.to_dict()`` plus, for a
+    space, ``"exporter"``) as well as those a measurement recorded (the runner names
+    ``graph_optimization``; its ``reference`` is a report whose ``model_hash`` counts).
+    A ``reference`` string is taken as it is: give the file's content hash, not its path
+    (``hwnas.profiler.settings.result_key`` does).
+    """
+    given = dict(settings)
+    if given.get("graph_opt") is None:
+        given["graph_opt"] = given.get("graph_optimization")
+    reference = given.get("reference")
+    if isinstance(reference, Mapping):
+        given["reference"] = reference.get("model_hash") or reference.get("model")
+    out = {}
+    for name, default in RESULT_SETTINGS.items():
+        value = given.get(name)
+        out[name] = default if value is None else _canonical(value, default)
+    if out["energy"] == "none":
+        out["energy_seconds"] = None
+    return out
+
+
+def _canonical(value: Any, default: Any) -> Any:
+    """``value`` in the type of its field's ``default`` (as it is when it does not convert)."""
+    try:
+        if isinstance(default, bool):
+            return bool(value)
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+        if isinstance(default, dict):
+            return {str(k): [int(d) for d in v] for k, v in sorted(dict(value).items())}
+    except (TypeError, ValueError):
+        pass
+    return value
+
+
+def settings_key(settings: Mapping[str, Any]) -> str:
+    """The hash of :func:`result_settings` of ``settings``: equal exactly when the
+    settings would measure the same thing."""
+    return stable_hash(result_settings(settings))
+
+
+def _measured_key(recorded: Mapping[str, Any], job: Mapping[str, Any] | None) -> str:
+    """The settings key of a measurement that recorded the settings ``recorded``, taken
+    for the job with settings ``job`` (``None``: stored without a job).
+
+    A job's settings are what was asked, so they decide (the record has the input shapes
+    resolved, not those asked, and no exporter); the reference is the content hash the
+    measurement recorded, where the job names a path.
+    """
+    values = dict(recorded if job is None else job)
+    report = recorded.get("reference")
+    if values.get("reference") is not None and isinstance(report, Mapping):
+        values["reference"] = report
+    return settings_key(values)
 
 
 # ---------------------------------------------------------------------------
@@ -211,14 +334,58 @@ def _migrate_1_to_2(conn: Connection) -> None:
     _jobs_table(metadata).create(conn)
 
 
+def _migrate_2_to_3(conn: Connection) -> None:
+    """Add ``measurements.settings_key`` (:func:`settings_key`), indexed with the space,
+    device and fingerprint that "already measured" looks up, and fill it for the rows
+    there: from the settings of the job that measured a row, else from those it recorded."""
+    conn.exec_driver_sql("ALTER TABLE measurements ADD COLUMN settings_key TEXT")
+    conn.exec_driver_sql(
+        "CREATE INDEX ix_measurements_reuse ON measurements "
+        "(arch_space, device, fingerprint_hash, settings_key)"
+    )
+    m = table("measurements", column("id"), column("record_json"), column("settings_key"))
+    j = table("jobs", column("measurement_id"), column("settings_json"), column("status"))
+    joined = m.outerjoin(j, and_(j.c.measurement_id == m.c.id, j.c.status == "done"))
+    fill = update(m).where(m.c.id == bindparam("row_id")).values(settings_key=bindparam("key"))
+    last = 0
+    while True:  # in pages, so that a large store is never all in memory
+        rows = conn.execute(
+            select(m.c.id, m.c.record_json, j.c.settings_json)
+            .select_from(joined)
+            .where(m.c.id > last)
+            .order_by(m.c.id)
+            .limit(1000)
+        ).all()
+        if not rows:
+            return
+        conn.execute(fill, [{"row_id": r[0], "key": _migrated_key(r[1], r[2])} for r in rows])
+        last = rows[-1][0]
+
+
+def _migrated_key(record_json: str, job_json: str | None) -> str | None:
+    """The settings key of a stored row; ``None`` (never reused) when it is unreadable."""
+    try:
+        recorded = json.loads(record_json).get("settings") or {}
+        job = json.loads(job_json) if job_json else None
+        return _measured_key(recorded, job)
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
 #: ``MIGRATIONS[i]`` brings the schema from version ``i`` to ``i + 1``. Append only;
 #: never edit one that has shipped. Each runs in its own write transaction.
-MIGRATIONS: list[Callable[[Connection], None]] = [_migrate_0_to_1, _migrate_1_to_2]
+MIGRATIONS: list[Callable[[Connection], None]] = [
+    _migrate_0_to_1,
+    _migrate_1_to_2,
+    _migrate_2_to_3,
+]
 CURRENT_SCHEMA = len(MIGRATIONS)
 
-# The tables the queries use: the current schema (v1 plus the jobs table of v2).
+# The tables the queries use: the current schema (v1, the jobs table of v2 and the
+# settings key of v3).
 _TABLES = _schema_v1(MetaData())
 _TABLES["jobs"] = _jobs_table(next(iter(_TABLES.values())).metadata)
+_TABLES["measurements"].append_column(Column("settings_key", Text))
 META = _TABLES["meta"]
 FINGERPRINTS = _TABLES["fingerprints"]
 MEASUREMENTS = _TABLES["measurements"]
@@ -577,16 +744,23 @@ class Store:
         return self.add_many([measurement])[0]
 
     def add_many(self, measurements: Iterable[Measurement]) -> list[int]:
-        """Store all ``measurements`` in one transaction (all or nothing); return their ids."""
+        """Store all ``measurements`` in one transaction (all or nothing); return their ids.
+
+        Each is stored with the key of the settings it recorded (:func:`settings_key`);
+        a measurement of a queued job gets its job's (``finish_job``).
+        """
         ids: list[int] = []
         with self._transaction(write=True) as conn:
             for m in measurements:
-                ids.append(self._insert_measurement(conn, m))
+                ids.append(self._insert_measurement(conn, m, job_settings=None))
         return ids
 
     @staticmethod
-    def _insert_measurement(conn: Connection, m: Measurement) -> int:
+    def _insert_measurement(
+        conn: Connection, m: Measurement, *, job_settings: Mapping[str, Any] | None
+    ) -> int:
         fingerprint_row, row, samples_row = _to_rows(m)
+        row["settings_key"] = _measured_key(m.settings, job_settings)
         _insert_ignore(conn, FINGERPRINTS, fingerprint_row, "hash")
         result = conn.execute(insert(MEASUREMENTS).values(row))
         key = result.inserted_primary_key
@@ -662,17 +836,22 @@ class Store:
     def finish_job(self, job_id: int, measurement: Measurement) -> int:
         """Store the job's measurement and mark it done, atomically; return the new id.
 
-        A job already done is never stored twice: its measurement id is returned.
+        The measurement is stored with the key of the job's settings (:func:`settings_key`),
+        what "already measured" compares. A job already done is never stored twice: its
+        measurement id is returned.
         """
         with self._transaction(write=True) as conn:
             row = conn.execute(
-                select(JOBS.c.status, JOBS.c.measurement_id).where(JOBS.c.id == job_id)
+                select(JOBS.c.status, JOBS.c.measurement_id, JOBS.c.settings_json).where(
+                    JOBS.c.id == job_id
+                )
             ).first()
             if row is None:
                 raise StoreError(f"no job with id {job_id} in {self._where}")
             if row.status == "done" and row.measurement_id is not None:
                 return int(row.measurement_id)
-            new_id = self._insert_measurement(conn, measurement)
+            settings = json.loads(row.settings_json)
+            new_id = self._insert_measurement(conn, measurement, job_settings=settings)
             conn.execute(
                 update(JOBS)
                 .where(JOBS.c.id == job_id)
@@ -702,12 +881,14 @@ class Store:
         samples: bool = False,
         limit: int | None = None,
         newest_first: bool = False,
+        settings_key: str | None = None,
     ) -> list[StoredMeasurement]:
         """Measurements matching every given filter, oldest id first (newest first with
         ``newest_first=True``, so ``limit`` keeps the newest), at most ``limit``.
 
-        ``fingerprint`` is a fingerprint hash, ``space`` an arch space name. Raw
-        samples are loaded only with ``samples=True``; otherwise ``samples_ms`` and
+        ``fingerprint`` is a fingerprint hash, ``space`` an arch space name,
+        ``settings_key`` the key of the settings measured with (:func:`settings_key`).
+        Raw samples are loaded only with ``samples=True``; otherwise ``samples_ms`` and
         ``warmup_ms`` are empty.
         """
         if limit is not None and limit < 0:
@@ -721,7 +902,7 @@ class Store:
                 SAMPLES.c.warmup_ms.label("samples_warmup_ms"),
             ]
             joined = joined.outerjoin(SAMPLES, SAMPLES.c.measurement_id == m.c.id)
-        where = _filters(device, fingerprint, model_hash, space, ids)
+        where = _filters(device, fingerprint, model_hash, space, ids, settings_key)
         order = m.c.id.desc() if newest_first else m.c.id
         stmt = select(*columns).select_from(joined).where(*where).order_by(order)
         if limit is not None:
@@ -765,9 +946,10 @@ class Store:
         model_hash: str | None = None,
         space: str | None = None,
         ids: Iterable[int] | None = None,
+        settings_key: str | None = None,
     ) -> int:
         """How many measurements match every given filter (same filters as ``measurements``)."""
-        where = _filters(device, fingerprint, model_hash, space, ids)
+        where = _filters(device, fingerprint, model_hash, space, ids, settings_key)
         stmt = select(func.count()).select_from(MEASUREMENTS).where(*where)
         with self._transaction(write=False) as conn:
             return int(conn.execute(stmt).scalar_one())
@@ -785,22 +967,27 @@ class Store:
         with self._transaction(write=False) as conn:
             return bool(conn.execute(stmt).scalar())
 
-    def measured_archs(self, *, space: str, device: str, fingerprint: str) -> set[str]:
+    def measured_archs(
+        self, *, space: str, device: str, fingerprint: str, settings_key: str | None = None
+    ) -> set[str]:
         """Canonical strings of the ``space`` architectures measured on ``device`` under
-        fingerprint hash ``fingerprint``."""
-        return set(self.measured_arch_counts(space=space, device=device, fingerprint=fingerprint))
-
-    def measured_arch_counts(self, *, space: str, device: str, fingerprint: str) -> dict[str, int]:
-        """How many times each ``space`` architecture was measured on ``device`` under
-        fingerprint hash ``fingerprint`` (architectures never measured are absent)."""
-        m = MEASUREMENTS
-        stmt = (
-            select(m.c.arch_string, func.count())
-            .where(
-                m.c.arch_space == space, m.c.device == device, m.c.fingerprint_hash == fingerprint
-            )
-            .group_by(m.c.arch_string)
+        fingerprint hash ``fingerprint`` (and, if given, with settings key ``settings_key``)."""
+        counts = self.measured_arch_counts(
+            space=space, device=device, fingerprint=fingerprint, settings_key=settings_key
         )
+        return set(counts)
+
+    def measured_arch_counts(
+        self, *, space: str, device: str, fingerprint: str, settings_key: str | None = None
+    ) -> dict[str, int]:
+        """How many times each ``space`` architecture was measured on ``device`` under
+        fingerprint hash ``fingerprint`` and, if ``settings_key`` is given, with settings of
+        that key (:func:`settings_key`); architectures never measured are absent."""
+        m = MEASUREMENTS
+        where = [m.c.arch_space == space, m.c.device == device, m.c.fingerprint_hash == fingerprint]
+        if settings_key is not None:
+            where.append(m.c.settings_key == settings_key)
+        stmt = select(m.c.arch_string, func.count()).where(*where).group_by(m.c.arch_string)
         with self._transaction(write=False) as conn:
             return {row[0]: int(row[1]) for row in conn.execute(stmt)}
 
@@ -878,7 +1065,7 @@ class Store:
                 measurement = replace(measurement, schema_version=version)
         except (ValueError, TypeError, AttributeError, DataError) as exc:
             raise self._corrupt(f"measurement {row['id']}", exc) from None
-        return StoredMeasurement(id=int(row["id"]), measurement=measurement)
+        return StoredMeasurement(int(row["id"]), measurement, row["settings_key"])
 
 
 @dataclass(frozen=True)
@@ -929,6 +1116,7 @@ def _filters(
     model_hash: str | None,
     space: str | None,
     ids: Iterable[int] | None,
+    settings_key: str | None = None,
 ) -> list[ColumnElement[bool]]:
     m = MEASUREMENTS
     where: list[ColumnElement[bool]] = []
@@ -943,6 +1131,8 @@ def _filters(
         where.append(m.c.arch_space == space)
     if ids is not None:
         where.append(m.c.id.in_([int(i) for i in ids]))
+    if settings_key is not None:
+        where.append(m.c.settings_key == settings_key)
     return where
 
 

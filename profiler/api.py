@@ -40,6 +40,7 @@ from hwnas.spaces import SearchSpace
 from hwnas.store import NewJob, Store
 
 __all__ = [
+    "REUSED_BECAUSE",
     "DeviceCheck",
     "ProfileResult",
     "check_device",
@@ -51,6 +52,8 @@ __all__ = [
 ]
 
 ERROR_MODES = ("raise", "collect")
+#: Why an architecture is not measured again: what ``ProfileResult.reused`` counts.
+REUSED_BECAUSE = "already measured under this fingerprint with the same settings"
 StoreArg = str | PathLike[str] | Store | None
 DeviceArg = str | Sequence[str]
 
@@ -65,7 +68,10 @@ class ProfileResult(list[Measurement]):
     - ``device_errors``: device name -> the ``HwnasError`` that stopped that device.
     - ``connection_lost``: device name -> why its batch stopped (jobs left for resume).
     - ``skipped``: architectures not measured again (already measured under the device's
-      current fingerprint); ``left``: jobs still queued; ``interrupted``: Ctrl-C.
+      current fingerprint with settings that measure the same thing:
+      ``hwnas.store.RESULT_SETTINGS``); ``reused``: per device that skipped some, a dict
+      with ``device``, ``count``, ``fingerprint``, ``settings_key`` and ``reason``
+      (:data:`REUSED_BECAUSE`); ``left``: jobs still queued; ``interrupted``: Ctrl-C.
     - ``reconnects``: device name -> how often its connection was re-established.
     - ``warnings``: about the host (other processes busy on the CPU); ``notes``: e.g.
       that a device's measurements now span several fingerprints.
@@ -80,6 +86,7 @@ class ProfileResult(list[Measurement]):
         self.device_errors: dict[str, HwnasError] = {}
         self.connection_lost: dict[str, str] = {}
         self.skipped: list[str] = []
+        self.reused: list[dict[str, Any]] = []
         self.interrupted = False
         self.left = 0
         self.reconnects: dict[str, int] = {}
@@ -102,6 +109,7 @@ class ProfileResult(list[Measurement]):
             "errors": list(self.errors),
             "device_errors": [{"device": d, **e.to_dict()} for d, e in self.device_errors.items()],
             "skipped": list(self.skipped),
+            "reused": [dict(r) for r in self.reused],
             "interrupted": self.interrupted,
             "connection_lost": dict(self.connection_lost),
             "reconnects": dict(self.reconnects),
@@ -177,6 +185,7 @@ def profile_space(
     store: StoreArg = None,
     repeats: int = 1,
     exporter: str = "dynamo",
+    fresh: bool = False,
     progress: ProgressCallback | None = None,
     errors: str = "raise",
     reference: str | PathLike[str] | None = None,
@@ -192,8 +201,12 @@ def profile_space(
     these architectures (canonicalised, duplicates dropped) instead of a sample. Each is exported
     to ONNX with ``exporter`` (``"dynamo"`` or ``"torchscript"``; cached) just before it
     is measured. Architectures already measured ``repeats`` times on a device under its
-    current fingerprint are skipped there (``result.skipped``); otherwise each is measured
+    current fingerprint, with settings that measure the same thing (the timing protocol,
+    shapes, energy, reference, exporter: ``hwnas.store.RESULT_SETTINGS``; not ``seed``),
+    are skipped there (``result.skipped``, ``result.reused``); otherwise each is measured
     until it has ``repeats`` measurements, each in its own runner process, pass by pass.
+    ``fresh=True`` measures every architecture ``repeats`` times now, whatever is stored
+    (to verify a prediction, say).
     ``device``, ``store``, ``progress``, ``errors``, ``reference``, ``reconnect_timeout``,
     ``max_attempts`` and ``settings`` are as for :func:`profile`.
 
@@ -210,12 +223,14 @@ def profile_space(
     check_exporter(exporter)
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise ParameterError("repeats", f"must be an int >= 1, got {repeats!r}")
+    if not isinstance(fresh, bool):
+        raise ParameterError("fresh", f"must be True or False, got {fresh!r}")
     names = _device_names(device)
     attempts = check_max_attempts(max_attempts)
     run = _Run(store, _batch(), the_space, progress, reconnect_timeout, errors, attempts)
     with _open(store) as db:  # opened now: an unusable store fails before anything runs
         run.url = db.url
-    work = SpaceSample(the_space, archs, exporter, repeats)
+    work = SpaceSample(the_space, archs, exporter, repeats, fresh)
     plans = [
         DevicePlan(spec, _for_device(base, spec, energy_given), sample=work)
         for spec in [_device(n) for n in names]
@@ -454,6 +469,17 @@ def _result(outcomes: list[DeviceOutcome], interrupted: bool, store: str) -> Pro
         o.device: o.result.connection_lost for o in outcomes if o.result.connection_lost
     }
     result.skipped = sorted({a for o in outcomes for a in o.skipped})
+    result.reused = [
+        {
+            "device": o.device,
+            "count": len(o.skipped),
+            "fingerprint": o.fingerprint,
+            "settings_key": o.settings_key,
+            "reason": REUSED_BECAUSE,
+        }
+        for o in outcomes
+        if o.skipped
+    ]
     result.interrupted = interrupted or any(o.result.interrupted for o in outcomes)
     result.left = sum(len(o.result.left) for o in outcomes)
     result.reconnects = {o.device: o.result.reconnects for o in outcomes}

@@ -28,7 +28,7 @@ from hwnas.profiler.batch import (
     probe_fingerprint,
     profile_batch,
 )
-from hwnas.profiler.settings import ProfileSettings
+from hwnas.profiler.settings import ProfileSettings, result_key
 from hwnas.records import Arch, DeviceSpec, Measurement
 from hwnas.sources import ModelSource
 from hwnas.store import Job, NewJob, Store
@@ -40,7 +40,8 @@ _log = logging.getLogger(__name__)
 
 @dataclass
 class SpaceSample:
-    """Architectures of a space to measure; those already measured are skipped per device."""
+    """Architectures of a space to measure; those already measured (same fingerprint, same
+    settings) are skipped per device, unless ``fresh``."""
 
     space: ModelSource  # a search space, a lookup table's blocks, sampled kernels
     archs: list[str]
@@ -49,6 +50,9 @@ class SpaceSample:
     #: pass by pass (every architecture once, then every one again), so a slow phase of a
     #: shared machine lands on different architectures each pass.
     repeats: int = 1
+    #: Measure every architecture ``repeats`` times now, whatever the store holds (to
+    #: verify a prediction, a measurement taken earlier proves nothing new).
+    fresh: bool = False
 
 
 @dataclass
@@ -64,12 +68,15 @@ class DevicePlan:
 @dataclass
 class DeviceOutcome:
     """What one device did: its batch result, the architectures it skipped (already
-    measured under its fingerprint) and the error that stopped it, if one did."""
+    measured under its fingerprint with the same settings: ``fingerprint`` and
+    ``settings_key`` say which, for a space sample) and the error that stopped it, if one did."""
 
     device: str
     result: BatchResult = field(default_factory=BatchResult)
     skipped: list[str] = field(default_factory=list)
     error: HwnasError | None = None
+    fingerprint: str | None = None
+    settings_key: str | None = None
 
 
 def job_to_model_job(job: Job, space_loader: Callable[[str], ModelSource]) -> ModelJob:
@@ -95,8 +102,11 @@ class MissingJobs:
     """What :func:`plan_missing` queued (``jobs``) and left out as measured (``skipped``)."""
 
     jobs: list[Job]
-    #: Architectures already measured ``repeats`` times under the fingerprint, in input order.
+    #: Architectures already measured ``repeats`` times under the fingerprint with settings
+    #: of key ``settings_key``, in input order.
     skipped: list[Arch]
+    #: The key of the jobs' settings (``hwnas.profiler.settings.result_key``).
+    settings_key: str = ""
 
 
 def plan_missing(
@@ -111,16 +121,21 @@ def plan_missing(
     label: Callable[[Arch], str] | None = None,
     model_path: Callable[[Arch], str | None] | None = None,
     progress: ProgressCallback | None = None,
+    fresh: bool = False,
 ) -> MissingJobs:
-    """Queue the measurements of ``archs`` that ``device`` still lacks under ``fingerprint``.
+    """Queue the measurements of ``archs`` that ``device`` still lacks under ``fingerprint``
+    with ``settings``.
 
     The one implementation of "skip what is already measured" for architectures, blocks
     and kernels alike. ``fingerprint`` is the hash of the fingerprint the jobs will be
     measured under (``probe_fingerprint(transport, settings).hash``); ``archs`` may mix
-    spaces (each ``Arch.space`` is looked up on its own). Each architecture is wanted
-    ``repeats`` times: jobs are queued pass by pass (every missing architecture once, then
-    those still short again), and a pass after the first carries ``"repeat": pass``
-    in its settings so that it is not merged with the pending job of another pass.
+    spaces (each ``Arch.space`` is looked up on its own). A measurement counts only if
+    it was taken with settings of the same key (``result_key(settings)``: the settings
+    that change the result, ``hwnas.store.RESULT_SETTINGS``); with ``fresh``, none counts.
+    Each architecture is wanted ``repeats`` times: jobs are queued pass by pass (every
+    missing architecture once, then those still short again), and a pass after the first
+    carries ``"repeat": pass`` in its settings so that it is not merged with the pending
+    job of another pass.
 
     ``settings`` are the jobs' settings (``ProfileSettings.to_dict()`` plus, for a space,
     ``"exporter"``). ``label(arch)`` names a job (default: ``arch.string``).
@@ -129,16 +144,19 @@ def plan_missing(
     in order, each call followed by a ``step`` event (stage ``"export"``) on
     ``progress``. Pending equal jobs are reused, not queued twice (``Store.add_jobs``).
 
-    Returns the queued jobs (in run order) and the skipped architectures. Raises
-    ``ParameterError`` for ``repeats < 1``; store errors are ``StoreError``.
+    Returns the queued jobs (in run order), the skipped architectures and the settings
+    key. Raises ``ParameterError`` for ``repeats < 1``; store errors are ``StoreError``.
     """
     if repeats < 1:
         raise ParameterError("repeats", f"must be >= 1, got {repeats}")
+    key = result_key(settings)
     counts: dict[str, dict[str, int]] = {}
     for space in dict.fromkeys(a.space for a in archs):
-        counts[space] = store.measured_arch_counts(
-            space=space, device=device, fingerprint=fingerprint
-        )
+        counts[space] = {}
+        if not fresh:
+            counts[space] = store.measured_arch_counts(
+                space=space, device=device, fingerprint=fingerprint, settings_key=key
+            )
 
     def done(arch: Arch) -> int:
         return counts[arch.space].get(arch.string, 0)
@@ -160,7 +178,8 @@ def plan_missing(
             if done(a) <= r
         ]
     skipped = [a for a in archs if done(a) >= repeats]
-    return MissingJobs(jobs=store.add_jobs(batch, device, todo) if todo else [], skipped=skipped)
+    jobs = store.add_jobs(batch, device, todo) if todo else []
+    return MissingJobs(jobs=jobs, skipped=skipped, settings_key=key)
 
 
 def _model_paths(
@@ -180,7 +199,8 @@ def _model_paths(
 def _plan_sample(
     transport: Transport, store: Store, plan: DevicePlan, batch: str, out: DeviceOutcome
 ) -> list[Job]:
-    """Queue the measurements the sample still lacks here under this fingerprint."""
+    """Queue the measurements the sample still lacks here under this fingerprint with
+    these settings (all of them when the sample is ``fresh``)."""
     assert plan.sample is not None
     sample = plan.sample
     fingerprint = probe_fingerprint(transport, plan.settings)
@@ -192,8 +212,10 @@ def _plan_sample(
         settings={**plan.settings.to_dict(), "exporter": sample.exporter},
         batch=batch,
         repeats=sample.repeats,
+        fresh=sample.fresh,
     )
     out.skipped = [a.string for a in planned.skipped]
+    out.fingerprint, out.settings_key = fingerprint.hash, planned.settings_key
     return planned.jobs
 
 

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from numbers import Integral, Real
+from pathlib import Path
 from typing import Any
 
 from hwnas.errors import ParameterError
@@ -135,6 +136,12 @@ class ProfileSettings:
         values["shapes"] = {k: tuple(v) for k, v in (values.get("shapes") or {}).items()}
         return cls(**values)
 
+    def result_key(self, *, exporter: str | None = None) -> str:
+        """The key of what these settings measure (``exporter``: a space's, if any): equal
+        keys measure the same thing, so a stored measurement with this key is reused
+        (:func:`result_key`; the fields that count are ``hwnas.store.RESULT_SETTINGS``)."""
+        return result_key({**self.to_dict(), "exporter": exporter})
+
     def runner_args(self) -> list[str]:
         """The runner's command-line options for these settings."""
         args = [
@@ -169,6 +176,25 @@ class ProfileSettings:
         # With a reference, the budget bounds the model's runs; the reference's add to it.
         timing = (4.0 if self.reference is not None else 2.0) * self.max_seconds
         return 120.0 + timing + energy
+
+
+def result_key(settings: Mapping[str, Any]) -> str:
+    """The settings key (``hwnas.store.settings_key``) of a job's settings, as the store
+    keeps it with each measurement: ``ProfileSettings.to_dict()`` plus, for a space,
+    ``"exporter"``. The reference model counts by its content, so its file is hashed here
+    (a file that is gone counts by its path, which matches no measurement)."""
+    # Imported here: the command line parses --shape with this module, without a store.
+    from hwnas.onnx_model import file_hash
+    from hwnas.store import settings_key
+
+    values = dict(settings)
+    reference = values.get("reference")
+    if isinstance(reference, str):
+        try:
+            values["reference"] = file_hash(Path(reference))
+        except OSError:
+            pass
+    return settings_key(values)
 
 
 def _checked(name: str, value: Any) -> Any:

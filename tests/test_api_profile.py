@@ -18,6 +18,7 @@ from hwnas.errors import (
 from hwnas.events import Event
 from hwnas.profiler import api
 from hwnas.profiler.fleet import plan_missing
+from hwnas.profiler.settings import ProfileSettings
 from hwnas.records import Arch, Measurement
 from hwnas.store import Store
 from tests.toy_space import ToySpace
@@ -209,6 +210,8 @@ def test_plan_missing_queues_only_what_the_fingerprint_lacks(tmp_path: Path) -> 
     new = Arch(
         space="toy", string=next(a for a in space.sample_distinct(5, 3) if a != m.arch.string)
     )
+    # The settings it was measured with (the seed does not count).
+    same = {**ProfileSettings.from_options(**FAST, seed=5).to_dict(), "exporter": "torchscript"}
     progress = Recorder()
     with Store(store) as s:
         once = plan_missing(
@@ -216,7 +219,7 @@ def test_plan_missing_queues_only_what_the_fingerprint_lacks(tmp_path: Path) -> 
             device="local",
             fingerprint=m.fingerprint.hash,
             archs=[m.arch, new],
-            settings={"threads": 1},
+            settings=same,
             batch="b1",
         )
         assert [j.arch for j in once.jobs] == [new] and once.skipped == [m.arch]
@@ -225,7 +228,7 @@ def test_plan_missing_queues_only_what_the_fingerprint_lacks(tmp_path: Path) -> 
             device="local",
             fingerprint=m.fingerprint.hash,
             archs=[m.arch, new],
-            settings={"threads": 1},
+            settings=same,
             batch="b2",
             repeats=2,
             label=lambda a: f"toy {a.string}",
@@ -240,7 +243,7 @@ def test_plan_missing_queues_only_what_the_fingerprint_lacks(tmp_path: Path) -> 
             device="local",
             fingerprint=m.fingerprint.hash,
             archs=[new],
-            settings={"threads": 1},
+            settings=same,
             batch="b4",
         )
         with pytest.raises(ParameterError, match="repeats must be >= 1"):

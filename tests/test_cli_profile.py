@@ -278,7 +278,7 @@ def test_measurements_list_prints_a_table(capsys, conv_onnx, tmp_path):
     assert code == 0 and "no measurements" in (out + err).lower()
 
 
-def test_quickstart_runs_the_whole_pipeline_on_this_cpu(capsys, tmp_path):
+def test_quickstart_runs_the_whole_pipeline_on_this_cpu(capsys, monkeypatch, tmp_path):
     store = tmp_path / "q.db"
     args = [
         "quickstart",
@@ -305,14 +305,34 @@ def test_quickstart_runs_the_whole_pipeline_on_this_cpu(capsys, tmp_path):
         assert row["measured_ms"] > 0 and 0 < row["cifar10_accuracy"] < 100
         assert row["within_budget"] is (row["measured_ms"] <= pipeline["budget_ms"])
     with Store(str(store)) as s:
-        assert len(s.measurements(space="nb201")) >= 12
-    # Again: the exported files and the measured cells are reused, nothing exported again.
+        # The training cells, then each verified one measured anew (even if it was trained on).
+        assert s.count(space="nb201") == 12 + len(pipeline["verified"])
+        last_id = s.measurements(newest_first=True, limit=1)[0].id
+    # Again, in a table: the exported files and the training cells are reused, nothing
+    # exported again, but the verified architectures are measured again. The run's own
+    # result (kept by a spy) is what its table and warning must show.
+    import hwnas.search.pipeline as quickstart_module
+
+    kept = []
+    real = quickstart_module.quickstart
+    monkeypatch.setattr(
+        quickstart_module, "quickstart", lambda **kw: kept.append(real(**kw)) or kept[-1]
+    )
     code, out, err = run_cli(capsys, *args)
     assert code == 0, err
+    (again,) = kept
     assert "exporting" not in err and "best found, verified" in out and "in budget" in out
-    over = sum(r["within_budget"] is False for r in pipeline["verified"])
+    assert again.sample == 12 and 1 <= len(again.verified) <= 2
+    with Store(str(store)) as s:
+        new = [x for x in s.measurements(space="nb201") if x.id > last_id]
+    assert len(new) == len(again.verified)  # measured now, none reused
+    for v, stored in zip(again.verified, new, strict=True):
+        assert stored.measurement.arch is not None and stored.measurement.arch.string == v.arch
+        assert v.measured_ms == stored.measurement.latency_ms.median
+        assert f"{v.measured_ms:.4g}" in out and f"{v.predicted_ms:.4g}" in out
+    over = sum(v.within_budget is False for v in again.verified)
     assert (
-        (f"{over} of" in err and "measured over the budget" in err)
+        (f"{over} of {len(again.verified)}" in err and "measured over the budget" in err)
         if over
         else ("over the budget" not in err)
     )
@@ -353,3 +373,36 @@ def test_profile_with_a_reference_model_stores_the_ratio(capsys, conv_onnx, tmp_
         str(store),
     )
     assert code == 2 and "missing.onnx" in err and "Traceback" not in err
+
+
+def test_profile_space_measures_again_with_other_settings_and_says_what_it_reused(capsys, tmp_path):
+    store = tmp_path / "reuse.db"
+    toy = ["profile", "--space", "tests.toy_space:ToySpace", "--sample", "2", "--store", store]
+    quick = ["--exporter", "torchscript", "--target-ci", "0.2", "--warmup", "1", "--min-runs", "5"]
+    code, out, err = run_cli(capsys, *toy, *quick, "--max-seconds", "0.3", "--json")
+    assert code == 0, err
+    first = sorted(m["arch"]["string"] for m in json.loads(out)["measurements"])
+    assert len(first) == 2
+    # Another --max-seconds measures another thing: both measured again, nothing reused.
+    code, out, err = run_cli(capsys, *toy, *quick, "--max-seconds", "0.4", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert sorted(m["arch"]["string"] for m in doc["measurements"]) == first
+    assert doc["skipped"] == [] and doc["reused"] == []
+    # The same settings again: reused, and the summary says why.
+    code, out, err = run_cli(capsys, *toy, *quick, "--max-seconds", "0.3")
+    assert code == 0, err
+    assert out == ""
+    assert (
+        "skipped 2 architecture(s) already measured under this fingerprint with the same "
+        "settings" in " ".join(err.split())
+    )
+    code, out, err = run_cli(capsys, *toy, *quick, "--max-seconds", "0.3", "--json")
+    doc = json.loads(out)
+    assert doc["measurements"] == [] and sorted(doc["skipped"]) == first
+    (reused,) = doc["reused"]
+    assert reused["device"] == "local" and reused["count"] == 2
+    assert reused["reason"] == "already measured under this fingerprint with the same settings"
+    with Store(str(store)) as s:
+        assert s.count(space="toy") == 4
+        assert s.count(space="toy", settings_key=reused["settings_key"]) == 2

@@ -121,6 +121,19 @@ def count_rows(path: Path, table: str) -> int:
         return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
 
+def downgrade(path: Path, version: int) -> None:
+    """Make the store at ``path`` what an hwnas of schema ``version`` (>= 1) left: the
+    tables and columns later migrations added are dropped, the data kept."""
+    with closing(sqlite3.connect(path)) as db:
+        if version < 3:
+            db.execute("DROP INDEX ix_measurements_reuse")
+            db.execute("ALTER TABLE measurements DROP COLUMN settings_key")
+        if version < 2:
+            db.execute("DROP TABLE jobs")
+        db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
+        db.commit()
+
+
 # -- round trips and queries --------------------------------------------------------
 
 
@@ -399,15 +412,127 @@ def test_a_version_1_store_gains_the_jobs_table_and_keeps_its_data(
 ) -> None:
     path = tmp_path / "v1.db"
     monkeypatch.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:1])
+    with Store(path):
+        pass
+    monkeypatch.undo()
+    assert count_rows(path, "measurements") == 0 and schema_version(path) == 1
     with Store(path) as s:
         id_ = s.add(make_measurement(0))
-    assert schema_version(path) == 1
-    monkeypatch.undo()
+    downgrade(path, 1)
     with Store(path) as s:
         assert s.get(id_).measurement.to_dict() == make_measurement(0).to_dict()
         (job,) = s.add_jobs("b1", "rpi4", [NewJob("m.onnx", "/m.onnx", None, {"threads": 1})])
         assert s.jobs(status="pending") == [job]
-    assert schema_version(path) == 2
+    assert schema_version(path) == CURRENT_SCHEMA
+
+
+#: Settings as the runner records them (its names; the input shapes it resolved).
+RECORDED = {
+    "threads": 4,
+    "target_ci": 0.01,
+    "max_seconds": 10.0,
+    "min_runs": 20,
+    "max_runs": 100000,
+    "warmup": 10,
+    "warmup_seconds": 0.0,
+    "graph_optimization": "all",
+    "execution_mode": "sequential",
+    "provider": "CPUExecutionProvider",
+    "seed": 0,
+    "shapes": {"x": [1, 3, 32, 32]},
+    "op_profile": False,
+    "energy": "none",
+    "energy_seconds": None,
+    "stop_reason": "target_ci",
+}
+
+
+def test_a_version_2_store_gains_settings_keys_from_jobs_and_records(tmp_path: Path) -> None:
+    path = tmp_path / "v2.db"
+    asked = {
+        "threads": 4,
+        "max_seconds": 0.5,
+        "seed": 7,
+        "shapes": {},
+        "reference": "/models/ref.onnx",
+        "exporter": "torchscript",
+    }
+    referenced = {**RECORDED, "max_seconds": 0.5, "reference": {"model_hash": "r" * 64}}
+    arch = Arch(space="nb201", string=f"{NB201}#0")
+    with Store(path) as s:
+        (job,) = s.add_jobs("b1", "rpi4", [NewJob(arch.string, None, arch, asked)])
+        from_job = s.finish_job(job.id, make_measurement(0, settings=referenced))
+        recorded = s.add(make_measurement(1, settings=RECORDED))
+        corrupt = s.add(make_measurement(2))
+        keys = {m.id: m.settings_key for m in s.measurements()}
+    # The job's settings decide (the exporter, the shapes asked), with the reference's hash.
+    assert keys[from_job] == store_module.settings_key({**asked, "reference": "r" * 64})
+    assert keys[recorded] == store_module.settings_key(RECORDED)
+    assert keys[from_job] != keys[recorded]
+    downgrade(path, 2)
+    with closing(sqlite3.connect(path)) as db:
+        db.execute("UPDATE measurements SET record_json = '{' WHERE id = ?", (corrupt,))
+        db.commit()
+    with Store(path) as s:
+        assert schema_version(path) == CURRENT_SCHEMA
+        fingerprint = make_fingerprint().hash
+        counts = s.measured_arch_counts(
+            space="nb201", device="rpi4", fingerprint=fingerprint, settings_key=keys[from_job]
+        )
+        assert counts == {arch.string: 1}
+        assert s.count(settings_key=keys[recorded]) == 1
+    with closing(sqlite3.connect(path)) as db:
+        migrated = dict(db.execute("SELECT id, settings_key FROM measurements").fetchall())
+        indexes = {r[1] for r in db.execute("PRAGMA index_list(measurements)")}
+    # Filled as new rows are; a row whose record is unreadable gets none (never reused).
+    assert migrated == {from_job: keys[from_job], recorded: keys[recorded], corrupt: None}
+    assert "ix_measurements_reuse" in indexes
+
+
+def test_the_settings_key_counts_what_changes_a_measurement_and_nothing_else() -> None:
+    key = store_module.settings_key
+    defaults = {**store_module.RESULT_SETTINGS, "seed": 0}
+    base = key(defaults)
+    assert key({}) == base  # a missing setting is its default
+    # Left out: the seed of the random inputs, the pass of a repeat, the runner's own.
+    assert key({**defaults, "seed": 9, "repeat": 2, "warmup_seconds": 1.0}) == base
+    assert key({**defaults, "max_seconds": 10, "target_ci": 0.01}) == base  # int or float
+    assert key({**defaults, "energy_seconds": 5.0}) == base  # no energy: its time is moot
+    changed = {
+        "threads": 2,
+        "graph_opt": "basic",
+        "target_ci": 0.02,
+        "max_seconds": 0.5,
+        "min_runs": 5,
+        "max_runs": 50,
+        "warmup": 1,
+        "shapes": {"x": [2, 3, 32, 32]},
+        "op_profile": True,
+        "energy": "rapl",
+        "reference": "a" * 64,
+        "exporter": "torchscript",
+    }
+    keys = {name: key({**defaults, name: value}) for name, value in changed.items()}
+    assert base not in keys.values() and len(set(keys.values())) == len(changed)
+    rapl = {**defaults, "energy": "rapl"}
+    assert key({**rapl, "energy_seconds": 5.0}) != key(rapl)
+    # The runner's record names graph_optimization and reports the reference by its hash.
+    report = {"model": "ref.onnx", "model_hash": "a" * 64, "ratio": {"median": 2.0}}
+    recorded = {**defaults, "graph_opt": None, "graph_optimization": "basic"}
+    assert key(recorded) == keys["graph_opt"]
+    assert key({**defaults, "reference": report}) == keys["reference"]
+    assert key({**defaults, "shapes": {"x": (2, 3, 32, 32)}}) == keys["shapes"]
+
+
+def test_measured_archs_count_only_the_settings_asked_for(store: Store) -> None:
+    quick = {**RECORDED, "max_seconds": 0.5}
+    store.add_many([make_measurement(0, settings=RECORDED), make_measurement(1, settings=quick)])
+    key = {"space": "nb201", "device": "rpi4", "fingerprint": make_fingerprint().hash}
+    assert store.measured_archs(**key) == {f"{NB201}#0", f"{NB201}#1"}
+    one = store_module.settings_key(quick)
+    assert store.measured_archs(**key, settings_key=one) == {f"{NB201}#1"}
+    (found,) = store.measurements(settings_key=one)
+    assert found.settings_key == one and found.measurement.settings == quick
 
 
 def test_jobs_are_queued_once_and_finished_atomically(store: Store) -> None:

@@ -112,9 +112,10 @@ def profile(
 
     With --space SPACE --sample N, N distinct architectures of the space are exported to
     ONNX (cached) and measured; those already measured on the device under the same
-    fingerprint are skipped. Every job is queued in the store before it runs: after
-    Ctrl-C or a lost device, `hwnas profile --resume` finishes what is left. Several
-    devices (--device pi,phone) are measured in parallel, one model at a time each.
+    fingerprint with the same settings (all but --seed) are skipped. Every job is queued
+    in the store before it runs: after Ctrl-C or a lost device, `hwnas profile --resume`
+    finishes what is left. Several devices (--device pi,phone) are measured in parallel,
+    one model at a time each.
     """
     models = list(models or [])
     try:
@@ -238,7 +239,14 @@ def _nothing_to_resume(result: ProfileResult, *, as_json: bool) -> None:
         note(text)
     if as_json:
         print_json(
-            {"measurements": [], "errors": [], "skipped": [], "interrupted": False, "left": 0}
+            {
+                "measurements": [],
+                "errors": [],
+                "skipped": [],
+                "reused": [],
+                "interrupted": False,
+                "left": 0,
+            }
         )
 
 
@@ -267,10 +275,10 @@ def _report(result: ProfileResult, *, as_json: bool) -> None:
 
 
 def _summary(result: ProfileResult) -> None:
+    from hwnas.profiler.api import REUSED_BECAUSE
+
     if result.skipped:
-        note(
-            f"skipped {len(result.skipped)} architecture(s) already measured under this fingerprint"
-        )
+        note(f"skipped {len(result.skipped)} architecture(s) {REUSED_BECAUSE}")
     if result:
         note(f"stored {len(result)} measurement(s) in {result.store}")
     if result.interrupted:
