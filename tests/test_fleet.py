@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +16,8 @@ from hwnas.cli import main
 from hwnas.devices.local import LocalTransport
 from hwnas.devices.transport import CompletedRun
 from hwnas.errors import ConnectionLostError, ParameterError, UnreachableError
+from hwnas.events import Event
+from hwnas.profiler import api
 from hwnas.profiler.batch import profile_batch, reconnect_with_backoff
 from hwnas.profiler.settings import ProfileSettings
 from hwnas.records import DeviceSpec
@@ -161,11 +165,26 @@ def test_resume_takes_no_models_and_a_missing_file_fails_only_its_job(
         assert [j.status for j in s.jobs()] == ["failed", "done"]
 
 
-def test_two_devices_are_measured_in_parallel(capsys, models, tmp_path) -> None:
+def test_two_devices_are_measured_in_parallel(capsys, models, tmp_path, monkeypatch) -> None:
     home = Path(os.environ["HWNAS_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     (home / "devices.toml").write_text('[devices.cpu2]\ntransport = "local"\n')
     store = tmp_path / "s.db"
+    # The records keep no start time, so the progress events, timed as they arrive, say
+    # when each job ran: "start" just before its runner, "done" just after.
+    events: list[tuple[float, Event]] = []
+    real_run_fleet = api.run_fleet
+
+    def timed_run_fleet(plans: Any, **kwargs: Any) -> Any:
+        shown = kwargs["progress"]
+
+        def progress(event: Event) -> None:
+            events.append((time.monotonic(), event))
+            shown(event)
+
+        return real_run_fleet(plans, **{**kwargs, "progress": progress})
+
+    monkeypatch.setattr(api, "run_fleet", timed_run_fleet)
     code, out, err = run_cli(
         capsys,
         "profile",
@@ -185,6 +204,22 @@ def test_two_devices_are_measured_in_parallel(capsys, models, tmp_path) -> None:
         for device in ("local", "cpu2"):
             runs = sorted((x.measurement.timestamp, x.id) for x in s.measurements(device=device))
             assert len(runs) == 2
+    jobs: dict[tuple[str | None, str | None], list[float]] = {}
+    for at, event in events:
+        if event.kind in ("start", "done"):
+            jobs.setdefault((event.device, event.label), []).append(at)
+    assert sorted(len(times) for times in jobs.values()) == [2, 2, 2, 2]  # a start, a done
+    spans = {
+        device: [times for (d, _), times in jobs.items() if d == device]
+        for device in ("local", "cpu2")
+    }
+    # Run one device after the other and no job of one overlaps a job of the other.
+    overlap = max(
+        min(a_done, b_done) - max(a_start, b_start)
+        for a_start, a_done in spans["local"]
+        for b_start, b_done in spans["cpu2"]
+    )
+    assert overlap > 0, jobs
     code, _, err = run_cli(capsys, "profile", models[0], "--device", "local,local")
     assert code == 2 and "names a device twice" in err
     code, _, err = run_cli(capsys, "profile", models[0], "--device", "local,nope")
