@@ -611,7 +611,8 @@ def test_build_measures_trains_resumes_and_predicts_an_unseen_model(tmp_path: Pa
     ).latency_ms.median
     assert math.isfinite(predicted) and predicted > 0
     # Eight samples per kind fit a cost model each (too few for the LightGBM residual);
-    # over repeated runs here the prediction came out 15-40% above the measurement, so a
-    # factor of 2 leaves room for noise yet tells a working predictor from a broken one
-    # (the benchmark reports the accuracy with 120 samples per kind).
-    assert measured_ms / 2 < predicted < measured_ms * 2, (predicted, measured_ms)
+    # over repeated runs here the prediction came out 15-48% above the measurement (never
+    # below it), so 0.8x-2x leaves room for noise on a loaded machine yet tells a working
+    # predictor from a broken one (the benchmark reports the accuracy with 120 samples
+    # per kind).
+    assert 0.8 * measured_ms < predicted < 2 * measured_ms, (predicted, measured_ms)

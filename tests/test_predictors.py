@@ -348,7 +348,9 @@ def test_the_cost_model_learns_an_additive_device_and_survives_saving(tmp_path: 
     assert with_cost.cost_weights_ is not None and trees_only.cost_weights_ is None
     assert np.all(with_cost.cost_weights_ >= 0)
     error = metrics.mape(y[test], with_cost.predict(archs[test]))
-    assert error < 2.0 and error < 0.5 * metrics.mape(y[test], trees_only.predict(archs[test]))
+    # The 1% noise alone costs 0.8% (the mean of |N(0, 0.01)|); measured on this seeded
+    # data: 0.77%, against 3.6% for the trees alone.
+    assert error < 1.0 and error < 0.3 * metrics.mape(y[test], trees_only.predict(archs[test]))
     loaded = load_predictor(with_cost.save(tmp_path / "p"))
     assert isinstance(loaded, LightGBMPredictor) and loaded.cost_weights_ is not None
     np.testing.assert_allclose(loaded.predict(archs[test]), with_cost.predict(archs[test]))
@@ -777,7 +779,9 @@ def test_a_lookup_table_adds_its_block_sum_and_is_saved_with_the_predictor(
     with_table = LightGBMPredictor(space=SPACE, block_table=table).fit(train, y[:40])
     without = LightGBMPredictor(space=SPACE).fit(train, y[:40])
     error = metrics.mape(y[40:], with_table.predict(test))
-    assert error < 1.0 and error < 0.25 * metrics.mape(y[40:], without.predict(test))
+    # y is exactly linear in the table's block sum, which the cost model fits by least
+    # squares: exact but for rounding (measured 2e-14 %); without the table, 20%.
+    assert error < 1e-3 and error < 0.25 * metrics.mape(y[40:], without.predict(test))
     directory = with_table.save(tmp_path / "p")
     assert (directory / "lookup_table.json").is_file()
     loaded = load_predictor(directory)

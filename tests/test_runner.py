@@ -1022,9 +1022,10 @@ def test_script_times_a_reference_beside_the_model(models: dict[str, Path], tmp_
     assert reference["model"] == models["two_inputs"].name
     assert reference["latency_ms"]["n"] == reference["ratio"]["n"] == doc["latency_ms"]["n"]
     ratio = reference["ratio"]["median"]
-    # The median of ratios lies between the ratios' extremes, close to the ratio of medians.
+    # The median of the pair ratios is the ratio of the medians as far as the two models'
+    # noise moves in step: within 3% over four runs on 2 busy shared cores, so 10%.
     assert ratio == pytest.approx(
-        doc["latency_ms"]["median"] / reference["latency_ms"]["median"], rel=0.5
+        doc["latency_ms"]["median"] / reference["latency_ms"]["median"], rel=0.1
     )
     r = reference["ratio"]
     half_width = runner.relative_half_width(r["median"], r["ci_low"], r["ci_high"])

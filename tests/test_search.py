@@ -98,6 +98,8 @@ def test_nsga_finds_the_best_cell_within_the_budget(nb201, latency) -> None:
     table = nb201_table()
     predicted = latency.predict(list(table.arch))
     best = table.cifar10_test_acc[predicted <= BUDGET].max()
+    # 1,000 evaluations of 15,625 cells: seed 0 ends 0.25 points below the optimum (seeds
+    # 1-3: 0.09), and the seed is fixed, so 0.3 is that figure with a little room.
     assert result.pareto[0].accuracy >= best - 0.3
     # A front: no member dominates another.
     for a in result.pareto:
