@@ -138,7 +138,10 @@ class FingerprintUsage:
 #: - ``shapes``: the input sizes measured.
 #: - ``op_profile``: a record has a per-operator profile only when it was asked for.
 #: - ``energy``, ``energy_seconds``: which meter, if any, and for how long it read;
-#:   ``energy_seconds`` counts only when energy is measured.
+#:   ``energy_seconds`` counts only when energy is measured. ``energy_idle_seconds`` (how
+#:   long the idle baseline was read) counts too, but only when energy is measured and it
+#:   differs from its default of 1 s, so that the keys of measurements taken before it
+#:   was a setting stay valid (see :func:`result_settings`).
 #: - ``reference``: the content hash of the reference model timed between the runs
 #:   (the ratios are to that model); a moved file is the same reference, an edited one not.
 #: - ``exporter``: a space's architecture exported by another exporter is another graph.
@@ -151,6 +154,7 @@ class FingerprintUsage:
 #:
 #: Changing this set changes every key: append a migration that recomputes
 #: ``measurements.settings_key``, as ``_migrate_2_to_3`` first computed it.
+ENERGY_IDLE_DEFAULT = 1.0
 RESULT_SETTINGS: dict[str, Any] = {
     "threads": 1,
     "graph_opt": "all",
@@ -191,6 +195,9 @@ def result_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
         out[name] = default if value is None else _canonical(value, default)
     if out["energy"] == "none":
         out["energy_seconds"] = None
+    idle = given.get("energy_idle_seconds")
+    if out["energy"] != "none" and idle is not None and float(idle) != ENERGY_IDLE_DEFAULT:
+        out["energy_idle_seconds"] = float(idle)
     return out
 
 

@@ -29,6 +29,7 @@ SETTING_TYPES: dict[str, type] = {
     "shapes": dict,
     "energy": str,
     "energy_seconds": float,
+    "energy_idle_seconds": float,
     "reference": str,
 }
 
@@ -64,6 +65,8 @@ class ProfileSettings:
     shapes: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     energy: str = "none"
     energy_seconds: float = 2.0
+    #: Idle time before the energy run, over which the meter's baseline is read.
+    energy_idle_seconds: float = 1.0
     #: A reference ONNX file (on the host) timed after every timed run: see the runner.
     reference: str | None = None
 
@@ -89,6 +92,8 @@ class ProfileSettings:
             raise bad("energy", self.energy, f"one of {', '.join(ENERGY_BACKENDS)}")
         if not self.energy_seconds > 0:
             raise bad("energy_seconds", self.energy_seconds, "> 0")
+        if not self.energy_idle_seconds > 0:
+            raise bad("energy_idle_seconds", self.energy_idle_seconds, "> 0")
         if self.graph_opt not in GRAPH_OPT_LEVELS:
             raise bad("graph_opt", self.graph_opt, f"one of {', '.join(GRAPH_OPT_LEVELS)}")
 
@@ -126,6 +131,7 @@ class ProfileSettings:
             "shapes": {k: list(v) for k, v in sorted(self.shapes.items())},
             "energy": self.energy,
             "energy_seconds": self.energy_seconds,
+            "energy_idle_seconds": self.energy_idle_seconds,
             **({"reference": self.reference} if self.reference is not None else {}),
         }
 
@@ -167,12 +173,17 @@ class ProfileSettings:
         if self.op_profile:
             args.append("--op-profile")
         if self.energy != "none":
+            args += ["--energy-idle-seconds", repr(self.energy_idle_seconds)]
             args += ["--energy", self.energy, "--energy-seconds", repr(self.energy_seconds)]
         return args
 
     def timeout_s(self) -> float:
         """How long the runner may take before it is considered hung."""
-        energy = 2.0 * self.energy_seconds + 5.0 if self.energy != "none" else 0.0
+        energy = (
+            2.0 * self.energy_seconds + self.energy_idle_seconds + 5.0
+            if self.energy != "none"
+            else 0.0
+        )
         # With a reference, the budget bounds the model's runs; the reference's add to it.
         timing = (4.0 if self.reference is not None else 2.0) * self.max_seconds
         return 120.0 + timing + energy

@@ -134,3 +134,16 @@ def test_nb201_latency_table_is_a_measurement_table(tmp_path: Path) -> None:
     table.to_csv(tmp_path / "gold.csv", index=False)
     read = read_table(tmp_path / "gold.csv", metric="latency_ms")  # what training reads
     assert len(read) == 15625 and read["latency_ms"].tolist() == table["latency_ms"].tolist()
+
+
+def test_energy_idle_seconds_the_readme_names_is_a_setting(
+    conv_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hwnas.profiler.settings import ProfileSettings
+
+    args = ProfileSettings(energy="rapl", energy_idle_seconds=2.5).runner_args()
+    assert args[args.index("--energy-idle-seconds") + 1] == "2.5"
+    assert "--energy-idle-seconds" not in ProfileSettings().runner_args()  # no meter, no idle
+    code = main(["profile", str(conv_onnx), "--energy-idle-seconds", "0"])
+    assert code == 2
+    assert "--energy-idle-seconds must be > 0" in capsys.readouterr().err

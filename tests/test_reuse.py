@@ -18,16 +18,23 @@ FAST = {"max_seconds": 0.3, "target_ci": 0.2, "warmup": 1, "min_runs": 5}
 
 def test_the_key_defaults_are_the_protocol_defaults() -> None:
     defaults = ProfileSettings().to_dict()
-    # Every setting of the protocol is in the key but the seed of the random inputs.
-    assert set(defaults) - set(RESULT_SETTINGS) == {"seed"}
+    # Every setting of the protocol is in the key but the seed of the random inputs, and
+    # the energy idle time, which counts only when it is not its default (older keys).
+    assert set(defaults) - set(RESULT_SETTINGS) == {"seed", "energy_idle_seconds"}
     assert set(RESULT_SETTINGS) - set(defaults) == {"reference", "exporter"}
-    assert {k: defaults[k] for k in defaults if k != "seed"} == {
+    assert {k: defaults[k] for k in defaults if k not in ("seed", "energy_idle_seconds")} == {
         k: v for k, v in RESULT_SETTINGS.items() if k in defaults
     }
     assert ProfileSettings().result_key() == settings_key({})
     assert ProfileSettings(seed=7).result_key() == settings_key({})
     assert ProfileSettings(max_seconds=1).result_key() != settings_key({})
     assert ProfileSettings().result_key(exporter="dynamo") != settings_key({})
+    rapl = ProfileSettings(energy="rapl")
+    assert ProfileSettings(energy="rapl", energy_idle_seconds=1.0).result_key() == (
+        rapl.result_key()
+    )
+    assert ProfileSettings(energy="rapl", energy_idle_seconds=3).result_key() != (rapl.result_key())
+    assert ProfileSettings(energy_idle_seconds=3).result_key() == settings_key({})
 
 
 def test_the_reference_counts_by_its_content(tmp_path: Path) -> None:

@@ -76,6 +76,9 @@ def profile(
     energy_seconds: float = typer.Option(
         2.0, "--energy-seconds", help="Back-to-back running time of the energy measurement."
     ),
+    energy_idle_seconds: float = typer.Option(
+        1.0, "--energy-idle-seconds", help="Idle time over which the meter's baseline is read."
+    ),
     seed: int = typer.Option(
         0, "--seed", help="Seed of the architecture sample (--space) and of the random inputs."
     ),
@@ -146,6 +149,7 @@ def profile(
                     op_profile=op_profile,
                     energy=energy,
                     energy_seconds=energy_seconds,
+                    energy_idle_seconds=energy_idle_seconds,
                     reference=reference,
                     seed=seed,
                     exporter=exporter,
