@@ -325,7 +325,7 @@ def _jobs_table(metadata: MetaData) -> Table:
         Column("arch_space", Text),
         Column("arch_string", Text),
         Column("settings_json", Text, nullable=False),
-        Column("status", Text, nullable=False),  # pending | done | failed
+        Column("status", Text, nullable=False),  # pending | done | failed | cancelled
         Column("measurement_id", Integer, ForeignKey("measurements.id")),
         Column("error_json", Text),
         Column("created_at", Text, nullable=False),
@@ -829,16 +829,69 @@ class Store:
                 )
         return out
 
-    def jobs(self, *, device: str | None = None, status: str | None = None) -> list[Job]:
-        """Queued jobs, oldest first, optionally of one device and/or status."""
+    def jobs(
+        self,
+        *,
+        device: str | None = None,
+        status: str | None = None,
+        batch: str | None = None,
+        ids: Iterable[int] | None = None,
+    ) -> list[Job]:
+        """Queued jobs, oldest first, optionally of one device, status, batch and/or ids."""
         where = []
         if device is not None:
             where.append(JOBS.c.device == device)
         if status is not None:
             where.append(JOBS.c.status == status)
+        if batch is not None:
+            where.append(JOBS.c.batch == batch)
+        if ids is not None:
+            where.append(JOBS.c.id.in_(sorted({int(i) for i in ids})))
         with self._transaction(write=False) as conn:
             rows = conn.execute(select(JOBS).where(*where).order_by(JOBS.c.id)).mappings()
             return [_job_from_row(r) for r in rows]
+
+    def job_counts(self) -> dict[str, dict[str, int]]:
+        """Device -> status (``pending``, ``done``, ``failed``, ``cancelled``) -> job count."""
+        stmt = select(JOBS.c.device, JOBS.c.status, func.count()).group_by(
+            JOBS.c.device, JOBS.c.status
+        )
+        counts: dict[str, dict[str, int]] = {}
+        with self._transaction(write=False) as conn:
+            for device, status, n in conn.execute(stmt):
+                counts.setdefault(device, {})[status] = int(n)
+        return counts
+
+    def cancel_jobs(
+        self, *, device: str | None = None, ids: Iterable[int] | None = None
+    ) -> list[int]:
+        """Mark pending jobs cancelled (of ``device``, and/or with these ``ids``; neither:
+        every pending job); return their ids. Measurements are never touched, and jobs
+        done or failed stay as they are."""
+        where = [JOBS.c.status == "pending"]
+        if device is not None:
+            where.append(JOBS.c.device == device)
+        if ids is not None:
+            where.append(JOBS.c.id.in_(sorted({int(i) for i in ids})))
+        with self._transaction(write=True) as conn:
+            found = [int(i) for i in conn.execute(select(JOBS.c.id).where(*where)).scalars()]
+            if found:
+                conn.execute(
+                    update(JOBS)
+                    .where(JOBS.c.id.in_(found))
+                    .values(status="cancelled", updated_at=_now())
+                )
+        return sorted(found)
+
+    def set_job_settings(self, job_id: int, settings: Mapping[str, Any]) -> None:
+        """Replace a pending job's settings (what it will be measured with, and so the
+        key its measurement is stored under); a job no longer pending is left alone."""
+        with self._transaction(write=True) as conn:
+            conn.execute(
+                update(JOBS)
+                .where(JOBS.c.id == job_id, JOBS.c.status == "pending")
+                .values(settings_json=json.dumps(dict(settings), sort_keys=True), updated_at=_now())
+            )
 
     def finish_job(self, job_id: int, measurement: Measurement) -> int:
         """Store the job's measurement and mark it done, atomically; return the new id.
@@ -1099,6 +1152,8 @@ class Job:
     status: str
     measurement_id: int | None = None
     error: dict[str, Any] | None = None
+    #: When it was queued (ISO 8601, UTC), where known.
+    created_at: str | None = None
 
 
 def _job_from_row(r: Any) -> Job:
@@ -1114,6 +1169,7 @@ def _job_from_row(r: Any) -> Job:
         status=r["status"],
         measurement_id=r["measurement_id"],
         error=json.loads(r["error_json"]) if r["error_json"] else None,
+        created_at=r["created_at"],
     )
 
 
