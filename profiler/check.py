@@ -3,11 +3,16 @@
 ``check_device("pi")`` connects, runs the runner's ``--check`` (Python, numpy,
 onnxruntime, CPU, governor, temperature, energy meters, free disk) and lists each
 problem with the command that fixes it; with ``install=True`` it pip-installs what
-the runner lacks, for the device's user, and checks again.
+the runner lacks the way the device's Python allows (in its virtualenv; for the user;
+or, where the Python is externally managed (PEP 668), in a venv at ``<workdir>/venv``)
+and checks again.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import posixpath
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,19 +66,27 @@ def check_device(
     name: str,
     *,
     install: bool = False,
+    break_system_packages: bool = False,
+    register_venv: bool = False,
     trust_on_first_use: bool = False,
     progress: ProgressCallback | None = None,
 ) -> DeviceCheck:
     """Connect to the registered device ``name`` and check what the runner needs.
 
-    ``install``: pip-install (``--user``) numpy and onnxruntime when they are missing,
-    then check again (a ``note`` event on ``progress`` says so first: it can take
-    minutes). ``trust_on_first_use``: record an SSH host key not yet known (a changed
-    key, a revoked key, is still refused); what it recorded is reported as a ``note``
-    event and returned in ``host_key_recorded``. Returns a :class:`DeviceCheck`. Raises
-    ``UnknownDeviceError``, the transport's connection errors (``UnreachableError``,
-    ``HostKeyError`` ...), and ``HwnasError`` when the device's Python is missing or the
-    installation fails.
+    ``install``: pip-install numpy and onnxruntime when they are missing, the way the
+    device's Python allows, then check again (a ``note`` event on ``progress`` says so
+    first: it can take minutes). In a virtualenv that is a plain ``pip install``; an
+    externally managed Python (PEP 668, Debian 12 / Raspberry Pi OS Bookworm) gets a venv
+    at ``<workdir>/venv`` (``--system-site-packages``) to install into, unless
+    ``break_system_packages`` asks for ``pip install --user --break-system-packages``;
+    elsewhere ``pip install --user``. ``register_venv``: register that venv's interpreter
+    as the device's ``python`` (otherwise a problem says how). ``trust_on_first_use``:
+    record an SSH host key not yet known (a changed key, a revoked key, is still
+    refused); what it recorded is reported as a ``note`` event and returned in
+    ``host_key_recorded``. Returns a :class:`DeviceCheck`. Raises ``UnknownDeviceError``,
+    the transport's connection errors (``UnreachableError``, ``HostKeyError`` ...), and
+    ``HwnasError`` when the device's Python is missing or the installation fails (with
+    pip's own error lines).
     """
     from hwnas.devices.registry import connect, get_device
 
@@ -82,49 +95,168 @@ def check_device(
         recorded = getattr(transport, "recorded_host_key", None)
         host_key = recorded.to_dict() if recorded is not None else None
         report = probe(transport, spec.workdir)
+        report.update(interpreter_kind(transport, spec.python))
         lacking = [m for m in RUNNER_PACKAGES if not report.get(m)]
         if not (install and lacking):
             problems = missing_and_fixes(report, spec.python)
             return DeviceCheck(name, report, problems, host_key_recorded=host_key)
         message = f"installing {', '.join(lacking)} on {name} (this can take minutes)"
         emitter(progress)(Event(kind="note", device=name, message=message))
-        _pip_install(transport, spec.python, lacking, name)
-        report = probe(transport, spec.workdir)
-        problems = missing_and_fixes(report, spec.python)
+        python = _install(transport, spec, report, lacking, break_system_packages)
+        if python != spec.python and register_venv:
+            from dataclasses import replace
+
+            from hwnas.devices.registry import add_device
+
+            add_device(replace(spec, python=python), replace=True)
+            note = f"registered {python} as the python of {name}"
+            emitter(progress)(Event(kind="note", device=name, message=note))
+        report = probe(transport, spec.workdir, python=python)
+        report.update(interpreter_kind(transport, python))
+        problems = missing_and_fixes(report, python)
+        if python != spec.python and not register_venv:
+            problems.insert(0, _register_problem(name, spec.python, python, lacking))
         return DeviceCheck(name, report, problems, lacking, host_key_recorded=host_key)
 
 
-def _pip_install(transport: Transport, python: str, packages: list[str], name: str) -> None:
-    argv = [python, "-m", "pip", "install", "--user", *packages]
+_KIND_SNIPPET = (
+    "import json, os, sys, sysconfig; print(json.dumps({'venv': sys.prefix != "
+    "getattr(sys, 'base_prefix', sys.prefix), 'externally_managed': os.path.isfile("
+    "os.path.join(sysconfig.get_path('stdlib'), 'EXTERNALLY-MANAGED'))}))"
+)
+
+
+def interpreter_kind(transport: Transport, python: str) -> dict[str, bool | None]:
+    """``venv`` (the interpreter runs in a virtualenv) and ``externally_managed`` (PEP
+    668's EXTERNALLY-MANAGED marker is in its stdlib), None each when they cannot be told."""
+    done = transport.run([python, "-c", _KIND_SNIPPET], timeout=60.0)
+    try:
+        found = json.loads(done.stdout.strip().splitlines()[-1])
+        return {
+            "venv": bool(found["venv"]),
+            "externally_managed": bool(found["externally_managed"]),
+        }
+    except (ValueError, IndexError, KeyError, TypeError):
+        return {"venv": None, "externally_managed": None}
+
+
+def _install(
+    transport: Transport,
+    spec: Any,
+    report: dict[str, Any],
+    packages: list[str],
+    break_system_packages: bool,
+) -> str:
+    """Install ``packages`` for the device; returns the interpreter that now has them."""
+    python = spec.python
+    if report.get("venv"):
+        argv = [python, "-m", "pip", "install", *packages]
+    elif break_system_packages:
+        argv = [python, "-m", "pip", "install", "--user", "--break-system-packages", *packages]
+    elif report.get("externally_managed"):
+        return _install_in_venv(transport, spec, packages)
+    else:
+        argv = [python, "-m", "pip", "install", "--user", *packages]
+    done = transport.run(argv, timeout=1800.0)
+    if done.returncode == 0:
+        return python
+    if EXTERNALLY_MANAGED in done.stderr + done.stdout and not break_system_packages:
+        return _install_in_venv(transport, spec, packages)
+    raise HwnasError(_install_failed(spec.name, argv, done.stderr or done.stdout))
+
+
+#: What pip says when PEP 668 forbids installing into an interpreter.
+EXTERNALLY_MANAGED = "externally-managed-environment"
+
+
+def venv_dir(transport: Transport, workdir: str | None) -> str:
+    """Where ``--install`` makes a venv on the device: ``<workdir>/venv``."""
+    base = getattr(transport, "workdir", None)
+    if base is None:  # a local device: this machine's paths
+        base = os.path.expanduser(workdir or os.path.join("~", ".cache", "hwnas"))
+    return posixpath.join(base, "venv")
+
+
+def _install_in_venv(transport: Transport, spec: Any, packages: list[str]) -> str:
+    """Make ``<workdir>/venv`` (seeing the system's packages) and pip-install there."""
+    folder = venv_dir(transport, spec.workdir)
+    python = posixpath.join(folder, "bin", "python")
+    argv = [spec.python, "-m", "venv", "--system-site-packages", folder]
+    done = transport.run(argv, timeout=600.0)
+    if done.returncode != 0:
+        raise HwnasError(
+            f"{spec.python} is externally managed (PEP 668), and making a venv at {folder} "
+            f"to install into failed:\n{_pip_error(done.stderr or done.stdout)}\nInstall "
+            f"the venv module (Debian, Raspberry Pi OS: sudo apt install python3-venv), or "
+            f"rerun with --break-system-packages."
+        )
+    argv = [python, "-m", "pip", "install", *packages]
     done = transport.run(argv, timeout=1800.0)
     if done.returncode != 0:
-        tail = " | ".join(done.stderr.strip().splitlines()[-3:])
-        raise HwnasError(
-            f"installing {', '.join(packages)} on {name} failed ({tail}); install "
-            f"them by hand on the device (on Termux: pkg install python-numpy, "
-            f"then pip install onnxruntime)."
-        )
+        raise HwnasError(_install_failed(spec.name, argv, done.stderr or done.stdout))
+    return python
 
 
-def probe(transport: Transport, workdir: str | None) -> dict[str, Any]:
-    """Run the runner's ``--check`` on the device and return its report.
+def _pip_error(text: str, limit: int = 20) -> str:
+    """pip's own error lines: from its first ``error``/``ERROR`` line on, else the end."""
+    lines = text.rstrip().splitlines()
+    first = next((i for i, line in enumerate(lines) if re.match(r"\s*error", line, re.I)), None)
+    shown = lines[first : first + limit] if first is not None else lines[-limit:]
+    return "\n".join("  " + line for line in shown) or "  (pip printed nothing)"
+
+
+def _install_failed(name: str, argv: list[str], text: str) -> str:
+    return (
+        f"installing on {name} failed; `{' '.join(argv)}` said:\n{_pip_error(text)}\n"
+        f"Fix the above, or install them by hand on the device (on Termux: pkg install "
+        f"python-numpy, then pip install onnxruntime)."
+    )
+
+
+def _register_problem(name: str, old: str, new: str, packages: list[str]) -> dict[str, str]:
+    return {
+        "what": f"{' and '.join(packages)} not importable by {old}: {old} is externally "
+        f"managed (PEP 668), so they were installed in the venv {new}",
+        "fix": f"hwnas devices add {name} ... --python {new} --replace (or rerun "
+        f"`hwnas devices check {name} --install --register-venv`)",
+    }
+
+
+def probe(transport: Transport, workdir: str | None, python: str | None = None) -> dict[str, Any]:
+    """Run the runner's ``--check`` on the device (with ``python``, else the transport's)
+    and return its report.
 
     Raises ``HwnasError`` when the device's Python is not found, and the runner's
     errors (``RunnerError``) when it fails.
     """
     runner = stage_runner(transport)
-    argv = [transport.python, runner, "--check"]
+    python = python or transport.python
+    argv = [python, runner, "--check"]
     if workdir:
         argv += ["--workdir", workdir]
     done = transport.run(argv, timeout=60.0)
     if done.returncode == 127 or "not found" in done.stderr and not done.stdout.strip():
         raise HwnasError(
-            f"{transport.python!r} was not found on the device; install Python 3.8+ there or "
+            f"{python!r} was not found on the device; install Python 3.8+ there or "
             f"register the right interpreter with `hwnas devices add NAME ... --python PATH "
             f"--replace`."
         )
     report: dict[str, Any] = parse_runner_output(done.stdout, done.stderr, done.returncode)["check"]
     return report
+
+
+def _install_fix(report: dict[str, Any], python: str, lacking: list[str]) -> str:
+    """The command that installs ``lacking`` the way ``python`` allows."""
+    names = " ".join(lacking)
+    if report.get("externally_managed") and not report.get("venv"):
+        return (
+            f"`hwnas devices check NAME --install` (makes a venv with --system-site-packages "
+            f"and installs there), or {python} -m pip install --user --break-system-packages "
+            f"{names}"
+        )
+    user = "" if report.get("venv") else " --user"
+    first = "" if report.get("pip") else f" (first: {python} -m ensurepip{user})"
+    return f"{python} -m pip install{user} {names}{first}"
 
 
 def missing_and_fixes(report: dict[str, Any], python: str) -> list[dict[str, str]]:
@@ -141,13 +273,8 @@ def missing_and_fixes(report: dict[str, Any], python: str) -> list[dict[str, str
         )
     lacking = [m for m in RUNNER_PACKAGES if not report.get(m)]
     if lacking:
-        problems.append(
-            {
-                "what": f"{' and '.join(lacking)} not importable by {python}",
-                "fix": f"{python} -m pip install --user {' '.join(lacking)}"
-                + ("" if report.get("pip") else f" (first: {python} -m ensurepip --user)"),
-            }
-        )
+        problems.append({"what": f"{' and '.join(lacking)} not importable by {python}"})
+        problems[-1]["fix"] = _install_fix(report, python, lacking)
     if report.get("governor") not in (None, "performance"):
         problems.append(
             {

@@ -183,12 +183,118 @@ def test_check_install_pip_installs_what_is_missing(capsys, tmp_path) -> None:
     assert code == 1
     doc = json.loads(out)
     assert doc["ready"] is False and doc["report"]["onnxruntime"] is None
-    assert doc["problems"][0]["fix"] == f"{shim} -m pip install --user onnxruntime"
+    # The shim runs this virtualenv's Python: pip installs into the venv, never --user
+    # (pip refuses --user in a venv whose user site is hidden).
+    assert doc["report"]["venv"] is True
+    assert doc["problems"][0]["fix"] == f"{shim} -m pip install onnxruntime"
     code, out, err = run_cli(capsys, "devices", "check", "fakepi", "--install", "--json")
     assert code == 0, err
     doc = json.loads(out)
     assert doc["ready"] is True and doc["installed"] == ["onnxruntime"]
-    assert log.read_text().split() == ["-m", "pip", "install", "--user", "onnxruntime"]
+    assert log.read_text().split() == ["-m", "pip", "install", "onnxruntime"]
+
+
+#: What pip 23+ prints on Debian 12 / Raspberry Pi OS Bookworm (stderr, exit 1).
+PEP668_ERROR = """error: externally-managed-environment
+
+× This environment is externally managed
+╰─> To install Python packages system-wide, try apt install
+    python3-xyz, where xyz is the package you are trying to
+    install.
+
+note: If you believe this is a mistake, please contact your Python installation or OS
+distribution provider. You can override this, at the risk of breaking your Python
+installation or OS, by passing --break-system-packages.
+hint: See PEP 668 for the detailed specification.
+"""
+
+
+def _pep668_device(tmp_path: Path, pip_error: str = PEP668_ERROR) -> tuple[Path, Path, Path]:
+    """A fake Bookworm device: a system Python (not a venv) lacking onnxruntime, whose
+    pip refuses to install (PEP 668) unless --break-system-packages is given, and whose
+    `-m venv` makes a venv whose pip installs. Returns (shim, pip log, workdir)."""
+    import sysconfig
+
+    shadow = tmp_path / "shadow" / "onnxruntime"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('No module named onnxruntime')\n")
+    log, work = tmp_path / "pip.log", tmp_path / "work"
+    (tmp_path / "pip-error.txt").write_text(pip_error)
+    system = f"{shadow.parent}:{sysconfig.get_path('purelib')}"
+    venv_python = (
+        "#!/bin/sh\n"
+        f'if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then echo venv "$@" >> {log}; '
+        f"touch {tmp_path}/venv-installed; exit 0; fi\n"
+        f"if [ ! -e {tmp_path}/venv-installed ]; then export PYTHONPATH={shadow.parent}; fi\n"
+        f'exec {sys.executable} "$@"\n'
+    )
+    (tmp_path / "venv-python").write_text(venv_python)
+    shim = tmp_path / "device-python"
+    shim.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then echo system "$@" >> {log}; '
+        'case "$*" in *--break-system-packages*) exit 0;; esac; '
+        f"cat {tmp_path}/pip-error.txt >&2; exit 1; fi\n"
+        'if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then echo system "$@" >> '
+        f'{log}; mkdir -p "$4/bin"; cp {tmp_path}/venv-python "$4/bin/python"; '
+        'chmod +x "$4/bin/python"; exit 0; fi\n'
+        f"export PYTHONPATH={system}\n"
+        f'exec {sys._base_executable} "$@"\n'
+    )
+    shim.chmod(0o755)
+    registry().parent.mkdir(parents=True, exist_ok=True)
+    registry().write_text(
+        f'[devices.fakepi]\ntransport = "local"\npython = "{shim}"\nworkdir = "{work}"\n'
+    )
+    return shim, log, work
+
+
+def test_check_install_on_externally_managed_python_uses_a_venv(capsys, tmp_path) -> None:
+    shim, log, work = _pep668_device(tmp_path)
+    venv_python = f"{work}/venv/bin/python"
+    code, out, err = run_cli(capsys, "devices", "check", "fakepi", "--json")
+    doc = json.loads(out)
+    assert doc["report"]["venv"] is False
+    code, out, err = run_cli(capsys, "devices", "check", "fakepi", "--install", "--json")
+    assert code == 1, err  # installed, but the registered python still lacks it
+    doc = json.loads(out)
+    assert doc["installed"] == ["onnxruntime"] and doc["report"]["onnxruntime"]
+    assert f"--python {venv_python} --replace" in doc["problems"][0]["fix"]
+    assert log.read_text().splitlines() == [
+        "system -m pip install --user onnxruntime",
+        f"system -m venv --system-site-packages {work}/venv",
+        "venv -m pip install onnxruntime",
+    ]
+    code, out, err = run_cli(
+        capsys, "devices", "check", "fakepi", "--install", "--register-venv", "--json"
+    )
+    assert code == 0, err
+    assert json.loads(out)["ready"] is True
+    assert load_registry()["fakepi"].python == venv_python
+    code, out, err = run_cli(capsys, "devices", "check", "fakepi", "--json")
+    assert code == 0 and json.loads(out)["report"]["venv"] is True
+
+
+def test_check_install_breaks_system_packages_only_when_asked(capsys, tmp_path) -> None:
+    _, log, _ = _pep668_device(tmp_path)
+    args = ("devices", "check", "fakepi", "--install", "--break-system-packages", "--json")
+    run_cli(capsys, *args)
+    assert log.read_text().splitlines() == [
+        "system -m pip install --user --break-system-packages onnxruntime"
+    ]
+
+
+def test_check_install_shows_pips_own_error(capsys, tmp_path) -> None:
+    error = (
+        "Defaulting to user installation because normal site-packages is not writeable\n"
+        "ERROR: Could not find a version that satisfies the requirement onnxruntime "
+        "(from versions: none)\nERROR: No matching distribution found for onnxruntime\n"
+    )
+    _pep668_device(tmp_path, pip_error=error)
+    code, out, err = run_cli(capsys, "devices", "check", "fakepi", "--install")
+    assert code != 0
+    assert "Could not find a version that satisfies the requirement onnxruntime" in err
+    assert "No matching distribution found for onnxruntime" in err
 
 
 def _add_ssh_device(capsys, sshd, tmp_path: Path, known_hosts: Path) -> None:

@@ -149,7 +149,22 @@ def remove(name: str = typer.Argument(..., help="The device to forget.")) -> Non
 def check(
     name: str = typer.Argument(..., help="A registered device (see `hwnas devices list`)."),
     install: bool = typer.Option(
-        False, "--install", help="pip-install what the runner lacks, for the device user."
+        False,
+        "--install",
+        help="pip-install what the runner lacks the way the device's Python allows: in its "
+        "virtualenv, for the user, or (externally managed Python, PEP 668) in a venv at "
+        "<workdir>/venv.",
+    ),
+    break_system_packages: bool = typer.Option(
+        False,
+        "--break-system-packages",
+        help="With --install on an externally managed Python: pip install --user "
+        "--break-system-packages instead of making a venv.",
+    ),
+    register_venv: bool = typer.Option(
+        False,
+        "--register-venv",
+        help="With --install: register the venv's interpreter as the device's python.",
     ),
     trust_on_first_use: bool = typer.Option(
         False,
@@ -164,10 +179,14 @@ def check(
     from hwnas.profiler.api import check_device
 
     try:
+        if (break_system_packages or register_venv) and not install:
+            raise UsageError("--break-system-packages and --register-venv go with --install")
         with err.status(f"connecting to {name} ..."):
             checked = check_device(
                 name,
                 install=install,
+                break_system_packages=break_system_packages,
+                register_venv=register_venv,
                 trust_on_first_use=trust_on_first_use,
                 # Notes: what trust on first use recorded, an installation starting.
                 progress=lambda event: note(event.message or ""),
