@@ -1127,6 +1127,27 @@ class Store:
             raise self._corrupt(f"measurement {row['id']}", exc) from None
         return StoredMeasurement(int(row["id"]), measurement, row["settings_key"])
 
+    # -- small documents beside the measurements ---------------------------
+
+    def put_meta(self, key: str, value: Any) -> None:
+        """Keep the JSON-able ``value`` under ``key`` (replacing what was there); keys
+        name what owns them, e.g. ``lut_calibration:SPACE:DEVICE:FINGERPRINT``."""
+        if key == "schema_version":
+            raise StoreError("the meta key schema_version is the store's own; use another")
+        text = _dumps(value, what=f"the value of {key!r}")
+        with self._transaction(write=True) as conn:
+            conn.execute(delete(META).where(META.c.key == key))
+            conn.execute(insert(META).values(key=key, value=text))
+
+    def get_meta(self, key: str) -> Any:
+        """What :meth:`put_meta` kept under ``key``, or None."""
+        with self._transaction(write=False) as conn:
+            text = conn.execute(select(META.c.value).where(META.c.key == key)).scalar()
+        try:
+            return None if text is None else json.loads(text)
+        except ValueError as exc:
+            raise self._corrupt(f"meta {key!r}", exc) from None
+
 
 @dataclass(frozen=True)
 class NewJob:
