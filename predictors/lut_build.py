@@ -18,6 +18,7 @@ from hwnas.export import check_exporter
 from hwnas.predictors.lut import (
     CALIBRATION_MODES,
     STATISTICS,
+    Calibration,
     LookupTable,
     network_latencies,
     split_networks,
@@ -39,17 +40,34 @@ from hwnas.store import Store
 MIN_HELD_OUT = 3
 
 
-def check_calibration(calibrate: int, fit: str, statistic: str = "p50") -> None:
+def check_calibration(
+    calibrate: int | None, fit: str | None, statistic: str | None = "p50"
+) -> None:
     """Raise ``ParameterError`` unless ``calibrate >= 0`` and ``fit`` and ``statistic`` are
-    known (``CALIBRATION_MODES``, ``STATISTICS`` of ``hwnas.predictors.lut``)."""
-    if statistic not in STATISTICS:
+    known (``CALIBRATION_MODES``, ``STATISTICS`` of ``hwnas.predictors.lut``); None (not
+    given) passes."""
+    if statistic is not None and statistic not in STATISTICS:
         raise ParameterError(
             "statistic", f"must be one of {', '.join(STATISTICS)}, got {statistic!r}"
         )
-    if calibrate < 0:
+    if calibrate is not None and calibrate < 0:
         raise ParameterError("calibrate", f"must be >= 0 (0: no calibration), got {calibrate}")
-    if fit not in CALIBRATION_MODES:
+    if fit is not None and fit not in CALIBRATION_MODES:
         raise ParameterError("fit", f"must be one of {', '.join(CALIBRATION_MODES)}, got {fit!r}")
+
+
+#: What ``calibrated_table`` uses for what neither its caller nor the table's build gave.
+DEFAULT_CALIBRATION: dict[str, Any] = {
+    "calibrate": 10,
+    "seed": 0,
+    "fit": "affine",
+    "statistic": "p50",
+}
+
+
+def calibration_key(space: str, device: str, fingerprint: str) -> str:
+    """The store's meta key of a lookup table's build calibration."""
+    return f"lut_calibration:{space}:{device}:{fingerprint}"
 
 
 @dataclass
@@ -71,26 +89,48 @@ def calibrated_table(
     device: str,
     fingerprint: str | None = None,
     *,
-    calibrate: int = 10,
-    seed: int = 0,
-    fit: str = "affine",
-    statistic: str = "p50",
+    calibrate: int | None = None,
+    seed: int | None = None,
+    fit: str | None = None,
+    statistic: str | None = None,
 ) -> CalibratedTable:
     """The lookup table of ``space`` on ``device`` from the block measurements in ``store``
     (under ``fingerprint``, a hash or its start; default: the one they share), calibrated
     (``fit``) on the first ``calibrate`` networks of ``space.sample_distinct(seed, ...)``
     that are measured whole, and checked on every other measured network.
 
-    Raises ``ParameterError`` for bad arguments and ``LookupTableError`` when blocks are
-    missing or their fingerprints mixed.
+    What is not given (None) is what the table's ``build_lut`` used (kept in the store
+    with the calibration it fitted, which is used as it was when nothing is given), else
+    :data:`DEFAULT_CALIBRATION`. Raises ``ParameterError`` for bad arguments and
+    ``LookupTableError`` when blocks are missing or their fingerprints mixed.
     """
+    asked: dict[str, Any] = {
+        "calibrate": calibrate,
+        "seed": seed,
+        "fit": fit,
+        "statistic": statistic,
+    }
     check_calibration(calibrate, fit, statistic)
     table = LookupTable.from_store(
-        store, space, device, fingerprint=fingerprint, statistic=statistic
+        store, space, device, fingerprint=fingerprint, statistic=statistic or "p50"
     )
-    networks = network_latencies(store, space, device, table.fingerprint, statistic=statistic)
-    calibration, held_out = split_networks(space, networks, calibrate=calibrate, seed=seed)
-    table.calibrate(calibration, mode=fit if calibrate > 0 else "none")
+    built = store.get_meta(calibration_key(space.name, device, table.fingerprint)) or {}
+    used: dict[str, Any] = {
+        k: built.get(k, v) if asked[k] is None else asked[k] for k, v in DEFAULT_CALIBRATION.items()
+    }
+    if used["statistic"] != table.statistic:
+        table = LookupTable.from_store(
+            store, space, device, fingerprint=table.fingerprint, statistic=used["statistic"]
+        )
+    networks = network_latencies(store, space, device, table.fingerprint, statistic=table.statistic)
+    calibration, held_out = split_networks(
+        space, networks, calibrate=used["calibrate"], seed=used["seed"]
+    )
+    table.calibrate(calibration, mode=used["fit"] if used["calibrate"] > 0 else "none")
+    if built.get("fitted") and all(v is None for v in asked.values()):
+        table.calibration_ = Calibration.from_dict(built["fitted"])  # the build's own figures
+        calibration = {a: networks[a] for a in table.calibration_.archs if a in networks}
+        held_out = {a: v for a, v in networks.items() if a not in calibration}
     report = table.additivity_report(held_out) if len(held_out) >= MIN_HELD_OUT else None
     return CalibratedTable(table, networks, calibration, report)
 
@@ -222,6 +262,9 @@ def _calibrate(result: LutBuild, store: StoreLike, job: _LutJob) -> None:
             result.table = calibrated_table(
                 opened, job.blocks.space, job.spec.name, result.fingerprint, **job.calibration
             )
+            lut = result.table.table
+            fitted = {**job.calibration, "fitted": lut.calibration_.to_dict()}
+            opened.put_meta(calibration_key(lut.space.name, lut.device, lut.fingerprint), fitted)
     except HwnasError as exc:
         result.table_error = exc
 

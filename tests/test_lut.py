@@ -533,3 +533,28 @@ def test_missing_blocks_on_the_command_line_name_them_literally(capsys, tmp_path
     assert "2 of the 16 blocks" in text and "runner_floor[]:1->1, conv3x3[cout=4]:1x3x8x8" in text
     assert json.loads(out)["errors"][0]["error"] == "lookup_table"
     assert not (tmp_path / "t.csv").exists()
+
+
+def test_lut_show_uses_the_calibration_the_build_used(
+    nb201_lut: dict[str, Any], capsys, tmp_path
+) -> None:
+    import shutil
+
+    store = tmp_path / "lut.db"
+    shutil.copy(nb201_lut["store"], store)
+    build = ["lut", "build", "--space", "nb201", "--store", store, "--json", *TINY]
+    code, out, err = run_cli(
+        capsys, *build, "--calibrate", "3", "--holdout", "3", "--fit", "offset"
+    )
+    assert code == 0, err
+    built = json.loads(out)["calibration"]
+    assert built["mode"] == "offset" and built["n"] == 3
+    show = ["lut", "show", "--space", "nb201", "--store", store, "--json"]
+    code, out, err = run_cli(capsys, *show)
+    assert code == 0, err
+    shown = json.loads(out)["calibration"]
+    assert shown["mode"] == "offset" and shown["archs"] == built["archs"]
+    assert shown["offset"] == pytest.approx(built["offset"]) and shown["scale"] == 1.0
+    code, out, err = run_cli(capsys, *show, "--fit", "none")  # an option given still wins
+    assert code == 0, err
+    assert json.loads(out)["calibration"]["mode"] == "none"

@@ -54,6 +54,20 @@ StatisticOption = typer.Option(
     help="What to add up and predict: p50 (the median), or p10 (resists contention on a busy "
     "or shared device).",
 )
+_BUILT = " Default: what `hwnas lut build` used for this table, else {}."
+# Reading a table (show, export, predict): what is not given is what its build used.
+ReadCalibrateOption = typer.Option(
+    None, "--calibrate", help=CalibrateOption.help + _BUILT.format(10), show_default=False
+)
+ReadSeedOption = typer.Option(
+    None, "--seed", help=SeedOption.help + _BUILT.format(0), show_default=False
+)
+ReadFitOption = typer.Option(
+    None, "--fit", help=FitOption.help + _BUILT.format("affine"), show_default=False
+)
+ReadStatisticOption = typer.Option(
+    None, "--statistic", help=StatisticOption.help + _BUILT.format("p50"), show_default=False
+)
 
 
 def _table(
@@ -236,10 +250,10 @@ def export(
     ),
     device: str | None = DeviceOption,
     fingerprint: str | None = FingerprintOption,
-    calibrate: int = CalibrateOption,
-    seed: int = SeedOption,
-    fit: str = FitOption,
-    statistic: str = StatisticOption,
+    calibrate: int | None = ReadCalibrateOption,
+    seed: int | None = ReadSeedOption,
+    fit: str | None = ReadFitOption,
+    statistic: str | None = ReadStatisticOption,
     store_path: str | None = StoreOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -283,10 +297,10 @@ def show(
     space_name: str = SpaceOption,
     device: str | None = DeviceOption,
     fingerprint: str | None = FingerprintOption,
-    calibrate: int = CalibrateOption,
-    seed: int = SeedOption,
-    fit: str = FitOption,
-    statistic: str = StatisticOption,
+    calibrate: int | None = ReadCalibrateOption,
+    seed: int | None = ReadSeedOption,
+    fit: str | None = ReadFitOption,
+    statistic: str | None = ReadStatisticOption,
     limit: int = typer.Option(20, "--limit", help="Show this many of the slowest blocks."),
     store_path: str | None = StoreOption,
     as_json: bool = JsonOption,
@@ -351,10 +365,10 @@ def predict(
     ),
     device: str | None = DeviceOption,
     fingerprint: str | None = FingerprintOption,
-    calibrate: int = CalibrateOption,
-    seed: int = SeedOption,
-    fit: str = FitOption,
-    statistic: str = StatisticOption,
+    calibrate: int | None = ReadCalibrateOption,
+    seed: int | None = ReadSeedOption,
+    fit: str | None = ReadFitOption,
+    statistic: str | None = ReadStatisticOption,
     table_path: Path | None = typer.Option(
         None, "--table", help="A JSON table from `hwnas lut export` instead of the store."
     ),
