@@ -1173,8 +1173,8 @@ class Job:
     status: str
     measurement_id: int | None = None
     error: dict[str, Any] | None = None
-    #: When it was queued (ISO 8601, UTC), where known.
-    created_at: str | None = None
+    #: When it was queued (ISO 8601, UTC), where read from the store; not compared.
+    created_at: str | None = field(default=None, compare=False)
 
 
 def _job_from_row(r: Any) -> Job:
