@@ -20,15 +20,22 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from os import PathLike
 from pathlib import Path
 from typing import Any
 
 from hwnas.config import store_location
-from hwnas.errors import HwnasError, ParameterError, ProfileError
+from hwnas.errors import (
+    HwnasError,
+    ModelNotFoundError,
+    ParameterError,
+    ProfileError,
+    UnknownDeviceError,
+)
 from hwnas.events import Event, ProgressCallback, emitter
 from hwnas.profiler.batch import check_max_attempts
 from hwnas.profiler.check import DeviceCheck, check_device
@@ -37,16 +44,20 @@ from hwnas.profiler.fleet import DeviceOutcome, DevicePlan, SpaceSample, run_fle
 from hwnas.profiler.settings import ProfileSettings
 from hwnas.records import DeviceSpec, Measurement
 from hwnas.spaces import SearchSpace
-from hwnas.store import NewJob, Store
+from hwnas.store import Job, NewJob, Store
 
 __all__ = [
+    "RESUME_OVERRIDES",
     "REUSED_BECAUSE",
     "DeviceCheck",
     "ProfileResult",
+    "QueueStatus",
+    "cancel_jobs",
     "check_device",
     "fingerprint_notes",
     "profile",
     "profile_space",
+    "queue_status",
     "reference_model",
     "resume",
 ]
@@ -54,6 +65,19 @@ __all__ = [
 ERROR_MODES = ("raise", "collect")
 #: Why an architecture is not measured again: what ``ProfileResult.reused`` counts.
 REUSED_BECAUSE = "already measured under this fingerprint with the same settings"
+#: Settings that ``resume`` may change on queued jobs: how long and how precisely a job is
+#: timed and whether energy is measured, not what is measured (threads, shapes, graph
+#: optimisation, reference and the like stay as queued).
+RESUME_OVERRIDES = (
+    "target_ci",
+    "max_seconds",
+    "min_runs",
+    "max_runs",
+    "warmup",
+    "energy",
+    "energy_seconds",
+    "energy_idle_seconds",
+)
 StoreArg = str | PathLike[str] | Store | None
 DeviceArg = str | Sequence[str]
 
@@ -71,7 +95,13 @@ class ProfileResult(list[Measurement]):
       current fingerprint with settings that measure the same thing:
       ``hwnas.store.RESULT_SETTINGS``); ``reused``: per device that skipped some, a dict
       with ``device``, ``count``, ``fingerprint``, ``settings_key`` and ``reason``
-      (:data:`REUSED_BECAUSE`); ``left``: jobs still queued; ``interrupted``: Ctrl-C.
+      (:data:`REUSED_BECAUSE`); ``left``: jobs still queued; ``interrupted``: Ctrl-C
+      (after an interrupt, the measured list and ``left`` are read from the store's job
+      table, so they hold what the workers stored even when they were not waited for).
+    - ``skipped_jobs``: queued jobs :func:`resume` could not run and left queued, one dict
+      each: ``id``, ``device``, ``model`` (the job's label) and ``reason``.
+    - ``not_queued``: models not queued because their file does not exist (each has its
+      entry in ``errors``; ``errors="collect"`` only).
     - ``reconnects``: device name -> how often its connection was re-established.
     - ``warnings``: about the host (other processes busy on the CPU); ``notes``: e.g.
       that a device's measurements now span several fingerprints.
@@ -89,6 +119,8 @@ class ProfileResult(list[Measurement]):
         self.reused: list[dict[str, Any]] = []
         self.interrupted = False
         self.left = 0
+        self.skipped_jobs: list[dict[str, Any]] = []
+        self.not_queued: list[str] = []
         self.reconnects: dict[str, int] = {}
         self.warnings: list[str] = []
         self.notes: list[str] = []
@@ -114,6 +146,7 @@ class ProfileResult(list[Measurement]):
             "connection_lost": dict(self.connection_lost),
             "reconnects": dict(self.reconnects),
             "left": self.left,
+            "skipped_jobs": [dict(j) for j in self.skipped_jobs],
             "warnings": list(self.warnings),
         }
 
@@ -164,9 +197,13 @@ def profile(
     names = _device_names(device)
     attempts = check_max_attempts(max_attempts)
     run = _Run(store, _batch(), None, progress, reconnect_timeout, errors, attempts)
+    # A path that does not exist is never queued (errors="collect"; "raise" raised above).
+    run.missing, paths = _missing_models(paths)
     with _open(store) as db:
         run.url = db.url
         specs = [_device(n) for n in names]  # all known before any job is queued
+        if not paths:
+            return _with_missing(ProfileResult(store=run.url), run, names)
         plans = []
         for spec in specs:
             mine = _for_device(base, spec, energy_given)
@@ -246,35 +283,194 @@ def resume(
     errors: str = "raise",
     reconnect_timeout: float = 300.0,
     max_attempts: int = 3,
+    **settings: Any,
 ) -> ProfileResult:
     """Measure the jobs that interrupted or disconnected runs left queued in the store.
 
     ``device``: only these devices' jobs (default: every device with queued jobs).
-    Each job runs with the settings it was queued with. When nothing is queued, the
-    result is empty and its ``notes`` say so. ``store``, ``progress``, ``errors``,
-    ``reconnect_timeout`` and ``max_attempts`` are as for :func:`profile` (attempts are
-    counted afresh); failed jobs (the model's fault) are not retried. Raises
-    ``UnknownDeviceError`` for a device not registered.
+    Each job runs with the settings it was queued with, but ``settings`` given here (the
+    names in :data:`RESUME_OVERRIDES`: ``energy``, ``max_seconds``, ``target_ci`` ...)
+    replace the queued ones, in the store too (a measurement's reuse key is computed from
+    its job's settings); any other setting raises ``ParameterError``, as it would change
+    what a queued job measures. Jobs resume cannot run are skipped and left queued, each
+    in ``result.skipped_jobs`` with the reason and summed up in ``notes``: those of a
+    device no longer registered (unless ``device`` names it: ``UnknownDeviceError``) and
+    those the device refuses for their settings (a meter it does not have, say). When
+    nothing is queued, the result is empty and its ``notes`` say so. ``store``,
+    ``progress``, ``errors``, ``reconnect_timeout`` and ``max_attempts`` are as for
+    :func:`profile` (attempts are counted afresh); failed and cancelled jobs are not run.
     """
     _check_errors(errors)
     names = None if device is None else _device_names(device)
+    overrides = _overrides(settings)
     attempts = check_max_attempts(max_attempts)
     run = _Run(store, _batch(), None, progress, reconnect_timeout, errors, attempts)
+    specs = {n: _device(n) for n in names or []}  # UnknownDeviceError for a named one
     with _open(store) as db:
         run.url = db.url
-        pending = db.jobs(status="pending")
-    wanted = names or sorted({j.device for j in pending})
+        pending = [j for j in db.jobs(status="pending") if names is None or j.device in names]
+        pending = _overridden(db, pending, overrides)
     plans = []
-    for spec in [_device(n) for n in wanted]:
-        jobs = [j for j in pending if j.device == spec.name]
-        if jobs:
-            plans.append(DevicePlan(spec, ProfileSettings(), jobs=jobs))
+    for name in names or sorted({j.device for j in pending}):
+        jobs = [j for j in pending if j.device == name]
+        spec = specs.get(name) or _registered(name, jobs, run)
+        if jobs and spec is not None:
+            plans.append(DevicePlan(spec, ProfileSettings(), jobs=jobs, skip_unrunnable=True))
     if not plans:
         result = ProfileResult(store=run.url)
-        for_whom = f" for {', '.join(wanted)}" if names else ""
-        _note(result, emitter(progress), f"nothing to resume: no queued jobs{for_whom}")
+        result.skipped_jobs = run.skipped_jobs
+        for text in skipped_job_notes(run.skipped_jobs):
+            _note(result, emitter(progress), text)
+        if not run.skipped_jobs:
+            for_whom = f" for {', '.join(names)}" if names else ""
+            _note(result, emitter(progress), f"nothing to resume: no queued jobs{for_whom}")
         return result
     return _run(plans, run)
+
+
+def _overrides(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings ``resume`` was given, checked (``energy=None``: not given)."""
+    given = {k: v for k, v in settings.items() if not (k == "energy" and v is None)}
+    checked = ProfileSettings.from_options(**given).to_dict()  # ParameterError for a bad one
+    for name in given:
+        if name not in RESUME_OVERRIDES:
+            raise ParameterError(
+                name,
+                f"cannot be changed when resuming: it changes what a queued job measures "
+                f"(only {', '.join(RESUME_OVERRIDES)} can); cancel the jobs (cancel_jobs) "
+                f"and profile again with the new setting",
+            )
+    return {name: checked[name] for name in given}
+
+
+def _overridden(db: Store, jobs: list[Job], overrides: dict[str, Any]) -> list[Job]:
+    """``jobs`` with ``overrides`` in their settings, stored first."""
+    if not overrides:
+        return jobs
+    out = []
+    for job in jobs:
+        new = {**job.settings, **overrides}
+        ProfileSettings.from_dict(new)  # ParameterError when they do not go together
+        if new != job.settings:
+            db.set_job_settings(job.id, new)
+        out.append(replace(job, settings=new))
+    return out
+
+
+def _registered(name: str, jobs: list[Job], run: _Run) -> DeviceSpec | None:
+    """The device's spec, or None with its jobs in ``run.skipped_jobs`` if it is gone."""
+    try:
+        return _device(name)
+    except UnknownDeviceError as exc:
+        reason = f"device {name!r} is no longer registered ({exc.message})"
+        run.skipped_jobs += [
+            {"id": j.id, "device": name, "model": j.label, "reason": reason} for j in jobs
+        ]
+        return None
+
+
+# -- the queue -----------------------------------------------------------------
+
+
+@dataclass
+class QueueStatus:
+    """The store's job queue: ``counts`` (device -> ``pending``, ``failed``, ``done``,
+    ``cancelled`` -> how many jobs), the ``pending`` jobs (oldest first) and the store."""
+
+    store: str
+    counts: dict[str, dict[str, int]]
+    pending: list[Job]
+
+    def to_dict(self, *, jobs: bool = False) -> dict[str, Any]:
+        """JSON-able: the store, per device its counts, and with ``jobs`` the pending jobs
+        (``id``, ``label``, ``device``, ``settings`` summary, ``age_s``)."""
+        doc: dict[str, Any] = {
+            "store": self.store,
+            "devices": [
+                {"device": d, **{k: c.get(k, 0) for k in JOB_STATUSES}}
+                for d, c in sorted(self.counts.items())
+            ],
+        }
+        if jobs:
+            doc["jobs"] = [
+                {
+                    "id": j.id,
+                    "label": j.label,
+                    "device": j.device,
+                    "settings": settings_summary(j.settings),
+                    "age_s": job_age(j),
+                }
+                for j in self.pending
+            ]
+        return doc
+
+
+JOB_STATUSES = ("pending", "failed", "done", "cancelled")
+
+
+def queue_status(*, store: StoreArg = None, device: str | None = None) -> QueueStatus:
+    """The job queue of ``store`` (of one ``device``, if given): counts per device and
+    status, and the pending jobs. Reads only; raises ``StoreError`` for a bad store."""
+    with _open(store) as db:
+        counts = db.job_counts()
+        pending = db.jobs(status="pending", device=device)
+        url = db.url
+    if device is not None:
+        counts = {d: c for d, c in counts.items() if d == device}
+    return QueueStatus(store=url, counts=counts, pending=pending)
+
+
+def cancel_jobs(
+    *,
+    store: StoreArg = None,
+    device: str | None = None,
+    ids: Sequence[int] | None = None,
+    all_pending: bool = False,
+) -> list[int]:
+    """Cancel pending jobs (``resume`` no longer runs them) and return their ids, oldest
+    first: those of ``device`` and/or those with these ``ids``, or with ``all_pending``
+    every pending job. Measurements are never deleted; jobs done or failed are kept as
+    they are. Raises ``ParameterError`` when nothing is selected, or an id names no job
+    of the store or one that is not pending."""
+    if ids is not None and (
+        isinstance(ids, (str, bytes)) or not all(isinstance(i, int) for i in ids)
+    ):
+        raise ParameterError("ids", f"must be a sequence of job ids (ints), got {ids!r}")
+    if device is None and not ids and not all_pending:
+        raise ParameterError(
+            "all_pending", "is False and neither device nor ids is given; say which jobs"
+        )
+    with _open(store) as db:
+        if ids:
+            found = {j.id: j for j in db.jobs(ids=ids)}
+            for i in ids:
+                if i not in found:
+                    raise ParameterError("ids", f"name job {i}, which {db.url} does not hold")
+                if found[i].status != "pending":
+                    raise ParameterError(
+                        "ids", f"name job {i}, which is {found[i].status}, not pending"
+                    )
+        return db.cancel_jobs(device=device, ids=ids or None)
+
+
+def settings_summary(settings: Mapping[str, Any]) -> str:
+    """The settings of a job that differ from the defaults, e.g. ``energy=rapl,
+    max_seconds=2.0`` (``defaults`` when none does)."""
+    defaults = ProfileSettings().to_dict()
+    shown = [
+        f"{k}={v}"
+        for k, v in sorted(settings.items())
+        if k != "seed" and v != defaults.get(k) and v not in (None, {})
+    ]
+    return ", ".join(shown) or "defaults"
+
+
+def job_age(job: Job) -> float | None:
+    """Seconds since ``job`` was queued (None if unknown)."""
+    if not job.created_at:
+        return None
+    queued = datetime.fromisoformat(job.created_at)
+    return max(0.0, (datetime.now(timezone.utc) - queued).total_seconds())
 
 
 def reference_model(reference: str | PathLike[str] | None) -> str | None:
@@ -313,6 +509,34 @@ def fingerprint_notes(store: Store, device: str, measured: Sequence[Measurement]
 
 
 # -- arguments ---------------------------------------------------------------
+
+
+def _missing_models(
+    paths: list[Path],
+) -> tuple[list[tuple[str, ModelNotFoundError]], list[Path]]:
+    """(path, ``check_model``'s error) of each path that is no file, and the others."""
+    from hwnas.onnx_model import check_model
+
+    missing, present = [], []
+    for path in paths:
+        try:
+            if not path.is_file():
+                check_model(path)  # raises ModelNotFoundError saying what is wrong
+            present.append(path)
+        except ModelNotFoundError as exc:
+            missing.append((str(path), exc))
+    return missing, present
+
+
+def _with_missing(result: ProfileResult, run: _Run, devices: Sequence[str]) -> ProfileResult:
+    """``result`` with one error per device for each model file that does not exist."""
+    result.not_queued = [m for m, _ in run.missing]
+    result.errors[:0] = [
+        {"device": d, "model": m, **e.to_dict()} for m, e in run.missing for d in devices
+    ]
+    if not result.devices:
+        result.devices = list(devices)
+    return _settle(result, run.errors)
 
 
 def _check_errors(errors: str) -> None:
@@ -420,6 +644,10 @@ class _Run:
     errors: str
     max_attempts: int = 3
     url: str = ""
+    #: Queued jobs resume cannot run here (their device is no longer registered).
+    skipped_jobs: list[dict[str, Any]] = field(default_factory=list)
+    #: Model files that do not exist (never queued), each reported as an error.
+    missing: list[tuple[str, ModelNotFoundError]] = field(default_factory=list)
 
 
 def _run(plans: list[DevicePlan], run: _Run) -> ProfileResult:
@@ -447,12 +675,43 @@ def _run(plans: list[DevicePlan], run: _Run) -> ProfileResult:
     )
     result = _result(outcomes, interrupted, run.url)
     result.warnings = warnings
-    if result:
-        with _open(run.store if isinstance(run.store, Store) else run.url) as db:
-            for name in sorted({m.device for m in result}):
-                for text in fingerprint_notes(db, name, [m for m in result if m.device == name]):
-                    _note(result, report, text)
-    return _settle(result, run.errors)
+    result.skipped_jobs = run.skipped_jobs + [j for o in outcomes for j in o.skipped_jobs]
+    with _open(run.store if isinstance(run.store, Store) else run.url) as db:
+        if result.interrupted:
+            _read_back(result, db, run.batch, [i for o in outcomes for i in o.job_ids])
+        for name in sorted({m.device for m in result}):
+            for text in fingerprint_notes(db, name, [m for m in result if m.device == name]):
+                _note(result, report, text)
+    for text in skipped_job_notes(result.skipped_jobs):
+        _note(result, report, text)
+    return _with_missing(result, run, result.devices)
+
+
+def _read_back(result: ProfileResult, db: Store, batch: str, job_ids: list[int]) -> None:
+    """After an interrupt, what this run measured and left as the store's job table says:
+    a second Ctrl-C stops waiting for the workers, whose own tallies are then incomplete."""
+    jobs = {j.id: j for j in db.jobs(batch=batch)}
+    jobs.update({j.id: j for j in db.jobs(ids=job_ids)} if job_ids else {})
+    result.left = sum(1 for j in jobs.values() if j.status == "pending")
+    known = set(result.ids)
+    for job in sorted(jobs.values(), key=lambda j: j.id):
+        if job.status == "done" and job.measurement_id is not None:
+            if job.measurement_id not in known:
+                result.append(db.get(job.measurement_id).measurement)
+                result.ids.append(job.measurement_id)
+
+
+def skipped_job_notes(skipped: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One note per device and reason for jobs :func:`resume` skipped (left queued)."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for job in skipped:
+        groups.setdefault((str(job["device"]), str(job["reason"])), []).append(int(job["id"]))
+    return [
+        f"skipped {len(ids)} queued job(s) of {device!r} (left queued): {reason}. Cancel "
+        f"them with cancel_jobs(device={device!r}) (`hwnas queue cancel --device {device}`), "
+        f"or resume with settings the device can run (e.g. energy='none': --energy none)."
+        for (device, reason), ids in groups.items()
+    ]
 
 
 def _note(result: ProfileResult, report: ProgressCallback, text: str) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from hwnas.devices.transport import Transport
-from hwnas.errors import HwnasError, ModelNotFoundError, ParameterError
+from hwnas.errors import HwnasError, ModelNotFoundError, ParameterError, UsageError
 from hwnas.events import Event, ProgressCallback, emitter, ignore
 from hwnas.profiler.batch import (
     BatchResult,
@@ -63,6 +63,10 @@ class DevicePlan:
     settings: ProfileSettings
     jobs: list[Job] = field(default_factory=list)
     sample: SpaceSample | None = None
+    #: Skip (and leave queued) a group of jobs the device refuses for its settings (a
+    #: ``UsageError`` such as a meter it does not have) instead of stopping the device:
+    #: for ``resume``, whose queued jobs may have been made for a device that changed.
+    skip_unrunnable: bool = False
 
 
 @dataclass
@@ -77,6 +81,11 @@ class DeviceOutcome:
     error: HwnasError | None = None
     fingerprint: str | None = None
     settings_key: str | None = None
+    #: The ids of the jobs it was to run (known once planned).
+    job_ids: list[int] = field(default_factory=list)
+    #: Jobs skipped and left queued (``DevicePlan.skip_unrunnable``): ``id``, ``device``,
+    #: ``model`` and ``reason``.
+    skipped_jobs: list[dict[str, Any]] = field(default_factory=list)
 
 
 def job_to_model_job(job: Job, space_loader: Callable[[str], ModelSource]) -> ModelJob:
@@ -90,8 +99,8 @@ def job_to_model_job(job: Job, space_loader: Callable[[str], ModelSource]) -> Mo
             exporter = str(job.settings.get("exporter", "dynamo"))
             return Path(space_loader(job.arch.space).to_onnx(job.arch.string, exporter=exporter))
         raise ModelNotFoundError(
-            f"{job.model_path or job.label} no longer exists, so job {job.id} cannot be "
-            f"measured; restore the file or profile it again."
+            f"model file {job.model_path or job.label!r} does not exist; check the path "
+            f"(its job {job.id} is marked failed: profile the file again once it is there)."
         )
 
     return ModelJob(label=job.label, prepare=prepare, arch=job.arch, job_id=job.id)
@@ -232,6 +241,10 @@ class _Fleet:
     max_attempts: int = 3
     stop: threading.Event = field(default_factory=threading.Event)
     transports: dict[str, Transport] = field(default_factory=dict)
+    #: Set (under ``sink_lock``) when a second Ctrl-C stops waiting for the workers: from
+    #: then on nothing more is stored, so the summary read from the store is the truth.
+    abandoned: bool = False
+    sink_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def run_fleet(
@@ -291,6 +304,7 @@ def _work(fleet: _Fleet, plan: DevicePlan, out: DeviceOutcome, done: threading.E
             jobs = plan.jobs
             if plan.sample is not None:
                 jobs = _plan_sample(transport, store, plan, fleet.batch, out)
+            out.job_ids = [j.id for j in jobs]
             fleet.report(
                 Event(
                     kind="planned",
@@ -301,7 +315,7 @@ def _work(fleet: _Fleet, plan: DevicePlan, out: DeviceOutcome, done: threading.E
                 )
             )
             for settings, model_jobs in _groups(jobs, fleet.space_loader):
-                result = _measure(fleet, store, transport, plan.spec, model_jobs, settings)
+                result = _measure_or_skip(fleet, store, transport, plan, model_jobs, settings, out)
                 _merge(out.result, result)
                 if result.interrupted or result.connection_lost:
                     break
@@ -332,6 +346,38 @@ def _groups(
     return list(groups.values())
 
 
+def _measure_or_skip(
+    fleet: _Fleet,
+    store: Store,
+    transport: Transport,
+    plan: DevicePlan,
+    jobs: list[ModelJob],
+    settings: ProfileSettings,
+    out: DeviceOutcome,
+) -> BatchResult:
+    """Measure one group; with ``plan.skip_unrunnable``, a group the device refuses for
+    its settings (``UsageError``: a missing meter, say) is skipped: its jobs not yet
+    measured stay queued and go into ``out.skipped_jobs`` with the reason."""
+    if not plan.skip_unrunnable:
+        return _measure(fleet, store, transport, plan.spec, jobs, settings)
+    try:
+        return _measure(fleet, store, transport, plan.spec, jobs, settings)
+    except UsageError as exc:
+        ids = [j.job_id for j in jobs if j.job_id is not None]
+        result = BatchResult()
+        for job in store.jobs(ids=ids):
+            if job.status == "done" and job.measurement_id is not None:
+                result.measurements.append(
+                    (job.measurement_id, store.get(job.measurement_id).measurement)
+                )
+            elif job.status == "pending":
+                reason = f"{plan.spec.name} cannot run them as queued: {exc.message}"
+                out.skipped_jobs.append(
+                    {"id": job.id, "device": plan.spec.name, "model": job.label, "reason": reason}
+                )
+        return result
+
+
 def _measure(
     fleet: _Fleet,
     store: Store,
@@ -346,12 +392,18 @@ def _measure(
     def done(label: str, m: Measurement | None, e: HwnasError | None) -> None:
         report(Event(kind="done", stage=STAGE, device=name, label=label, measurement=m, error=e))
 
+    def sink(m: Measurement, j: ModelJob) -> int:
+        with fleet.sink_lock:
+            if fleet.abandoned:  # the job stays queued for --resume
+                raise KeyboardInterrupt
+            return store.finish_job(j.job_id, m) if j.job_id else store.add(m)
+
     return profile_batch(
         transport,
         spec,
         jobs,
         settings,
-        sink=lambda m, j: store.finish_job(j.job_id, m) if j.job_id else store.add(m),
+        sink=sink,
         on_failed=lambda j, e: store.fail_job(j.job_id, e) if j.job_id else None,
         on_start=lambda label: report(Event(kind="start", stage=STAGE, device=name, label=label)),
         on_done=done,
@@ -388,6 +440,8 @@ def _wait(fleet: _Fleet, finished: list[threading.Event]) -> bool:
             time.sleep(0.1)
         except KeyboardInterrupt:  # a second Ctrl-C: stop waiting for the workers
             break
+    with fleet.sink_lock:  # workers still running store nothing more
+        fleet.abandoned = True
     return True
 
 

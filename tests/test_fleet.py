@@ -160,7 +160,7 @@ def test_resume_takes_no_models_and_a_missing_file_fails_only_its_job(
     assert code == 1
     doc = json.loads(out)
     assert len(doc["measurements"]) == 1 and len(doc["errors"]) == 1
-    assert "no longer exists" in doc["errors"][0]["message"]
+    assert "does not exist" in doc["errors"][0]["message"]
     with Store(store) as s:
         assert [j.status for j in s.jobs()] == ["failed", "done"]
 

@@ -12,6 +12,7 @@ from hwnas.cli import (
     lut_cmd,
     measurements_cmd,
     predictor_cmd,
+    queue_cmd,
     search_cmd,
     spaces_cmd,
 )
@@ -58,6 +59,7 @@ app.add_typer(spaces_cmd.app, name="spaces")
 app.add_typer(devices_cmd.app, name="devices")
 app.add_typer(lut_cmd.app, name="lut")
 app.add_typer(kernels_cmd.app, name="kernels")
+app.add_typer(queue_cmd.app, name="queue")
 
 app.add_typer(predictor_cmd.app, name="predictor")
 app.command()(predictor_cmd.predict)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape
 
 from hwnas.cli._common import (
     JsonOption,
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 
 def profile(
+    ctx: typer.Context,
     models: list[Path] = typer.Argument(
         None, help="ONNX files to measure (or use --space).", show_default=False
     ),
@@ -88,7 +90,10 @@ def profile(
         help="torch exporter for --space: dynamo, or torchscript (legacy, ~10x faster).",
     ),
     resume: bool = typer.Option(
-        False, "--resume", help="Finish the jobs an interrupted or disconnected run left."
+        False,
+        "--resume",
+        help="Finish the jobs an interrupted or disconnected run left (timing and energy "
+        "options given with it replace the queued ones; `hwnas queue status` lists them).",
     ),
     reconnect_timeout: float = typer.Option(
         300.0,
@@ -154,6 +159,7 @@ def profile(
                     seed=seed,
                     exporter=exporter,
                 ),
+                given=_given(ctx),
             )
     except HwnasError as exc:
         fail(exc, as_json=as_json)
@@ -171,6 +177,7 @@ def _call_api(
     resume: bool,
     run: dict[str, Any],
     settings: dict[str, Any],
+    given: set[str],
 ) -> ProfileResult:
     """Check how the options combine, then call the matching workflow of the API."""
     from hwnas.profiler import api
@@ -181,7 +188,8 @@ def _call_api(
                 "--resume finishes queued jobs; give no models, --space, "
                 "--sample or --repeats with it"
             )
-        return api.resume(**run)
+        # Only the settings given on the command line replace the queued ones.
+        return api.resume(**run, **{k: v for k, v in settings.items() if k in given})
     _check_space_options(space_name, sample, models, repeats)
     run["device"] = run["device"] or "local"
     if space_name is None:
@@ -189,6 +197,17 @@ def _call_api(
         return api.profile(models, **run, **settings)
     assert sample is not None
     return api.profile_space(space_name, sample=sample, repeats=repeats, **run, **settings)
+
+
+def _given(ctx: typer.Context) -> set[str]:
+    """The settings given on the command line (not left at their defaults)."""
+    names = {"shape": "shapes"}
+    sources = {p.name: ctx.get_parameter_source(p.name) for p in ctx.command.params if p.name}
+    return {
+        names.get(name, name)
+        for name, source in sources.items()
+        if source is not None and source.name == "COMMANDLINE"
+    }
 
 
 def _live(bars: ProgressBars) -> ProgressCallback:
@@ -242,16 +261,7 @@ def _nothing_to_resume(result: ProfileResult, *, as_json: bool) -> None:
     for text in result.notes:
         note(text)
     if as_json:
-        print_json(
-            {
-                "measurements": [],
-                "errors": [],
-                "skipped": [],
-                "reused": [],
-                "interrupted": False,
-                "left": 0,
-            }
-        )
+        print_json(result.to_dict())
 
 
 def _report(result: ProfileResult, *, as_json: bool) -> None:
@@ -269,6 +279,9 @@ def _report(result: ProfileResult, *, as_json: bool) -> None:
     for m in result:
         for w in m.warnings:
             warn(f"{m.arch.string if m.arch else m.model_name}: {w}")
+    for model in result.not_queued:  # never queued, so no progress event showed them
+        why = next(e["message"] for e in result.errors if e["model"] == model)
+        err.print(f"[red]failed[/red] {escape(model)}: {escape(why)}", soft_wrap=True)
     for text in result.notes:
         note(text)
     for device, error in result.device_errors.items():
