@@ -995,15 +995,23 @@ def diagnose(
     settings: dict[str, Any],
     stop_reason: str,
 ) -> list[str]:
-    """Warnings about a measurement that may not be trustworthy, each saying what to change."""
+    """Warnings about a measurement that may not be trustworthy, each saying what to change.
+
+    The spread of the runs is only warned about when it threatens the reported figure:
+    when the 95% CI of the median missed its target (a wide spread with the CI met is
+    slow outliers the median resists)."""
     warnings: list[str] = []
+    target = settings["target_ci"]
+    # With a reference model the target bounds the CI of the median per-pair ratio.
+    reference = settings.get("reference")
+    checked = reference["ratio"] if reference else summary
+    half_width = relative_half_width(checked["median"], checked["ci_low"], checked["ci_high"])
     mean, std = summary["mean"], summary["std"]
-    if mean > 0 and std / mean > MAX_CV:
+    if half_width > target and mean > 0 and std / mean > MAX_CV:
         warnings.append(
-            f"the standard deviation is {_percent(std / mean)} of the mean (slow outliers or "
-            "drift; the median resists outliers, the mean and p99 do not): close other "
-            "programs, pin the CPU frequency (governor 'performance') and isolate a core with "
-            "taskset"
+            f"the standard deviation is {_percent(std / mean)} of the mean and the 95% CI of "
+            "the median missed its target (slow outliers or drift): close other programs, "
+            "pin the CPU frequency (governor 'performance') and isolate a core with taskset"
         )
     governor = fingerprint.get("governor")
     if governor is not None and governor != "performance":
@@ -1019,11 +1027,6 @@ def diagnose(
             "measurement: the CPU may throttle and slow down later runs; let the device cool "
             "down, add a heatsink or fan, or pause between models"
         )
-    target = settings["target_ci"]
-    # With a reference model the target bounds the CI of the median per-pair ratio.
-    reference = settings.get("reference")
-    checked = reference["ratio"] if reference else summary
-    half_width = relative_half_width(checked["median"], checked["ci_low"], checked["ci_high"])
     if stop_reason in ("max_seconds", "max_runs") and half_width > target:
         limit = "--max-seconds" if stop_reason == "max_seconds" else "--max-runs"
         what = "median ratio to the reference" if reference else "median"

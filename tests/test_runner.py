@@ -606,9 +606,14 @@ def test_diagnose_clean_measurement_has_no_warnings() -> None:
     )
 
 
-def test_diagnose_high_variation() -> None:
-    [warning] = diagnosed(summary={"std": 1.2, "mean": 10.0})
-    assert warning.startswith("the standard deviation is 12% of the mean")
+def test_diagnose_high_variation_only_when_the_ci_missed_its_target() -> None:
+    # A small model with slow outliers: the spread is wide, the CI of the median met its
+    # target, so the reported figure stands and nothing is said.
+    assert diagnosed(summary={"std": 1.2, "mean": 10.0}) == []
+    warnings = diagnosed(
+        "max_seconds", summary={"std": 1.2, "mean": 10.0, "ci_low": 9.8, "ci_high": 10.3}
+    )
+    [warning] = [w for w in warnings if w.startswith("the standard deviation is 12% of the mean")]
     assert "taskset" in warning and "performance" in warning
 
 
