@@ -36,6 +36,10 @@ _EXPORTS: dict[str, str] = {
     # workflows
     "profile": "hwnas.profiler.api",
     "profile_space": "hwnas.profiler.api",
+    "resume": "hwnas.profiler.api",
+    "queue_status": "hwnas.profiler.api",
+    "cancel_jobs": "hwnas.profiler.api",
+    "check_device": "hwnas.profiler.api",
     "open_store": "hwnas.store",
     "build_lut": "hwnas.predictors.build",
     "build_kernel_predictor": "hwnas.predictors.build",
