@@ -10,7 +10,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -368,6 +368,30 @@ def check_max_attempts(max_attempts: object) -> int:
     return max_attempts
 
 
+#: The starts of the runner's warnings about the machine rather than the model (its
+#: governor, threads for its cores, its noise): a batch says each once.
+MACHINE_WARNINGS = (
+    "the CPU frequency governor is",
+    "the standard deviation is",
+    "--threads ",
+)
+
+
+def once_per_batch(measurement: Measurement, said: set[str]) -> Measurement:
+    """``measurement`` without the machine's warnings already in ``said`` (a batch's first
+    model carries them; the store keeps every measurement's own); adds its own to ``said``."""
+    kept = []
+    for warning in measurement.warnings:
+        kind = next((k for k in MACHINE_WARNINGS if warning.startswith(k)), None)
+        if kind is None or kind not in said:
+            kept.append(warning)
+        if kind is not None:
+            said.add(kind)
+    if len(kept) == len(measurement.warnings):
+        return measurement
+    return replace(measurement, warnings=tuple(kept))
+
+
 def profile_batch(
     transport: Transport,
     device: DeviceSpec,
@@ -395,11 +419,14 @@ def profile_batch(
     ``max_attempts`` attempts all end with the link down (it crashes or reboots the
     device, say) fails with ``ConnectionLostError`` saying so, and the batch goes on.
     Ctrl-C (or ``should_stop()``) ends the batch early with ``interrupted`` set instead
-    of raising. Raises ``ParameterError`` for ``max_attempts`` < 1.
+    of raising. A warning about the machine (``MACHINE_WARNINGS``: its governor, say) is
+    in the first measurement of ``measurements`` that has it, not repeated in the others
+    (``sink`` gets each measurement whole). Raises ``ParameterError`` for ``max_attempts`` < 1.
     """
     check_max_attempts(max_attempts)
     stop = should_stop or (lambda: False)
     result = BatchResult()
+    said: set[str] = set()  # the kinds of the machine's warnings given so far
     jobs = [m if isinstance(m, ModelJob) else _file_job(m) for m in models]
     index = attempts = 0  # attempts: of jobs[index] so far
     try:
@@ -443,7 +470,7 @@ def profile_batch(
                 _record_failure(job, exc, result, on_failed, on_done)
             else:
                 stored_id = sink(measurement, job) if sink else None
-                result.measurements.append((stored_id, measurement))
+                result.measurements.append((stored_id, once_per_batch(measurement, said)))
                 if on_done:
                     on_done(job.label, measurement, None)
             index, attempts = index + 1, 0
