@@ -6,18 +6,24 @@ predictor as a nested directory ``base/``) and ``meta.json``, written last: the 
 and its version, the ``kind`` of predictor, space (``null`` for a kernel predictor
 without one), metric, device and fingerprint, feature names, the hash and size of the
 training set, metrics on data held out from training, library versions, the SHA-256 of
-every model file and the kind's own numbers (``state``). Nothing is pickled.
+every model file, the kind's own numbers (``state``) and ``meta_sha256``, the SHA-256 of
+``meta.json``'s own content (:func:`meta_digest`): an edit of the numbers in it (the
+state, the metric) is caught like an edit of a model file. Nothing is pickled.
 
 :func:`load_predictor` dispatches on ``kind`` through the registry
 (``hwnas.predictors.registry``), so this module names no predictor class. It refuses,
 with an :class:`~hwnas.predictors.errors.ArtifactError` that says what to do, a
 directory that is incomplete (no ``meta.json``, a missing model file), was not written
 by hwnas or holds a kind nothing registers, and unless ``force=True`` also one that does
-not match: another major format version, a model file whose hash changed, another
-space, device or fingerprint than asked for, or what the kind checks itself (feature
-names that differ from what the space gives now). Forced loads record what they
-overrode in ``load_warnings_``. Directories that a kind wrote in an older format of its
-own (kernel predictors before this format) are read by that kind (``legacy_formats``).
+not match: another major format version, a model file whose hash changed, a
+``meta.json`` edited since it was written (directories written before ``meta_sha256``
+existed are not checked for this), another space, device or fingerprint than asked
+for, or what the kind checks itself (feature names that differ from what the space
+gives now). Forced loads record what they overrode in ``load_warnings_``. A LightGBM
+text model is checked to be complete before LightGBM parses it, even with ``force``
+(:func:`lightgbm_model_text`: LightGBM's parser crashes the process on a truncated
+file). Directories that a kind wrote in an older format of its own (kernel predictors
+before this format) are read by that kind (``legacy_formats``).
 """
 
 from __future__ import annotations
@@ -44,6 +50,8 @@ FORMAT_VERSION = "1.0"
 META = "meta.json"
 #: Fields every ``meta.json`` of this format has.
 REQUIRED = ("format_version", "kind", "space", "metric", "feature_names", "files", "state")
+#: The field of ``meta.json`` that holds the SHA-256 of the rest of it.
+SEAL = "meta_sha256"
 _FORCE_HINT = " (or pass force=True / --force to load it anyway)"
 
 
@@ -56,6 +64,48 @@ def _major(version: object) -> int | None:
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def meta_digest(meta: Mapping[str, Any]) -> str:
+    """The SHA-256 (hex) of ``meta`` without its :data:`SEAL` field, as canonical JSON
+    (sorted keys, no spaces): what ``meta.json`` stores under ``meta_sha256``."""
+    content = {k: v for k, v in meta.items() if k != SEAL}
+    # NaN is allowed here only so that a meta.json edited to hold one mismatches.
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+#: Lines a complete LightGBM text model has, in this order (``Booster.save_model``).
+_LIGHTGBM_ENDS = ("end of trees", "end of parameters")
+
+
+def lightgbm_model_text(path: Path, *, fix: str) -> str:
+    """The text of the LightGBM model file ``path``, checked to be complete; an
+    ``ArtifactError`` naming the file and ending with ``fix`` otherwise.
+
+    LightGBM's own parser reads past the end of a truncated model and crashes the whole
+    process (abort or segmentation fault), so a file cut short is refused here first: it
+    must have every tree its header announces (``tree_sizes``) and the closing lines
+    ``save_model`` writes.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"cannot read the model file {path} ({exc}); {fix}") from None
+    lines = text.splitlines()
+    where = [lines.index(end) if end in lines else -1 for end in _LIGHTGBM_ENDS]
+    sizes = next(
+        (ln.split("=", 1)[1].split() for ln in lines if ln.startswith("tree_sizes=")), None
+    )
+    trees = sum(1 for ln in lines if ln.startswith("Tree="))
+    if min(where) < 0 or where != sorted(where) or (sizes is not None and trees != len(sizes)):
+        announced = "" if sizes is None else f" of the {len(sizes)} its header announces"
+        raise ArtifactError(
+            f"{path} is not a readable LightGBM text model (cut short or damaged: it holds "
+            f"{trees} tree(s){announced}, and its closing lines "
+            f"{'are there' if min(where) >= 0 else 'are missing'}); {fix}"
+        )
+    return text
 
 
 def _versions() -> dict[str, str]:
@@ -124,7 +174,9 @@ def save_predictor(
         directory.mkdir(parents=True, exist_ok=True)
         (directory / META).unlink(missing_ok=True)  # no stale meta beside new files
         names = predictor._write_files(directory)
-        text = json.dumps(_meta(predictor, directory, names), indent=2, allow_nan=False) + "\n"
+        meta = _meta(predictor, directory, names)
+        meta[SEAL] = meta_digest(meta)
+        text = json.dumps(meta, indent=2, allow_nan=False) + "\n"
         partial = directory / f".{META}.partial"
         partial.write_text(text, encoding="utf-8")
         os.replace(partial, directory / META)
@@ -217,6 +269,18 @@ def _check_files(meta: Mapping[str, Any], directory: Path, checks: _Checks) -> N
                 f"{file} changed since it was written: it does not match the hash in {META} "
                 f"(edited or corrupted). Retrain the predictor"
             )
+
+
+def _check_seal(meta: Mapping[str, Any], directory: Path, checks: _Checks) -> None:
+    """Refuse a ``meta.json`` whose content is not what was written (unless forced);
+    one written before the seal existed has none and is not checked."""
+    sealed = meta.get(SEAL)
+    if sealed is not None and sealed != meta_digest(meta):
+        checks.refuse(
+            f"{directory / META} changed since it was written: its content does not match "
+            f"its {SEAL} (edited or corrupted), so its numbers cannot be trusted. Retrain "
+            f"the predictor"
+        )
 
 
 def _check_space(
@@ -317,6 +381,7 @@ def load_predictor(
     for message, forceable in cls._artifact_problems(meta, wanted, directory):
         checks.refuse(message, forceable=forceable)
     _check_origin(meta, directory, device, fingerprint, checks)
+    _check_seal(meta, directory, checks)
     try:
         predictor = cls._restore(wanted, meta, directory, force=force)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -327,4 +392,14 @@ def load_predictor(
     return predictor
 
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "META", "load_predictor", "read_meta", "save_predictor"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "META",
+    "SEAL",
+    "lightgbm_model_text",
+    "load_predictor",
+    "meta_digest",
+    "read_meta",
+    "save_predictor",
+]

@@ -2,10 +2,13 @@
 
 Either way the result is one value per architecture (the median where an
 architecture was measured more than once) with its :class:`~hwnas.predictors.base.Origin`:
-device, fingerprint and source. Measurements from several fingerprints (another
-runtime, thread count, OS or CPU setting) are not comparable, so they are refused
-unless one fingerprint is chosen. Every problem is a :class:`~hwnas.errors.DataError`
-that names the rows (or measurement ids) at fault.
+device, fingerprint and source. A table row counts as a measurement of its own only
+when it has its own ``id`` (as ``hwnas measurements export`` writes them); other rows
+of one architecture must repeat one value (merged) or are refused as ambiguous.
+Measurements from several fingerprints (another runtime, thread count, OS or CPU
+setting) are not comparable, so they are refused unless one fingerprint is chosen.
+Every problem is a :class:`~hwnas.errors.DataError` that names the rows (or
+measurement ids) at fault.
 """
 
 from __future__ import annotations
@@ -107,7 +110,10 @@ def from_table(
 
     Optional columns of store exports are used when present: ``space`` (other spaces'
     rows are skipped), ``device`` and ``fingerprint`` (filtered by ``device`` and
-    ``fingerprint`` when given; several fingerprints are refused).
+    ``fingerprint`` when given; several fingerprints are refused), ``id`` (rows of one
+    architecture with distinct ids are separate measurements, folded by their median).
+    An architecture given different values in rows without distinct ids is a
+    ``DataError`` naming those rows; rows that repeat one value are merged.
     """
     check_metric(metric)
     the_space = resolve_space(space)
@@ -143,11 +149,64 @@ def from_table(
     if found_device is None:
         found_device = _table_device(frame, source)
     archs = check_archs(the_space, frame["arch"].tolist(), where, f"the table {source}")
-    names, values = _aggregate(archs, frame[metric].to_numpy(dtype=np.float64))
+    measured = frame[metric].to_numpy(dtype=np.float64)
+    ids = frame["id"].tolist() if "id" in frame.columns else None
+    _check_repeats(archs, measured, ids, where, f"the table {source}", metric)
+    names, values = _aggregate(archs, measured)
     origin = Origin(
         device=found_device, fingerprint=found_fp, source=f"table {source}", rows=len(archs)
     )
     return TrainingData(the_space.name, metric, names, values, origin, rows=len(archs))
+
+
+def _check_repeats(
+    archs: Sequence[str],
+    values: np.ndarray,
+    ids: Sequence[Any] | None,
+    where: Callable[[int], str],
+    source: str,
+    metric: str,
+) -> None:
+    """Refuse a table that gives one architecture different values in rows that are not
+    separate measurements, naming those rows.
+
+    Rows that repeat one value are one measurement written twice: merged. Rows with
+    distinct ids (``hwnas measurements export`` numbers every measurement in ``id``) are
+    separate measurements of the architecture (``profile --repeats``): folded by their
+    median. Anything else is ambiguous (two tables pasted together, a typo): which value
+    is the architecture's?
+    """
+    rows: dict[str, list[int]] = defaultdict(list)
+    for position, arch in enumerate(archs):
+        rows[arch].append(position)
+    conflicts = [
+        positions
+        for positions in rows.values()
+        if len({float(values[i]) for i in positions}) > 1
+        and not (ids is not None and _distinct_ids([ids[i] for i in positions]))
+    ]
+    if not conflicts:
+        return
+    listed = "; ".join(
+        f"{archs[p[0]]} in "
+        + ", ".join(f"{where(i)} = {values[i]:g}" for i in p[:SHOWN])
+        + (f" and {len(p) - SHOWN} more rows" if len(p) > SHOWN else "")
+        for p in conflicts[:SHOWN]
+    )
+    more = f" (the first {SHOWN} shown)" if len(conflicts) > SHOWN else ""
+    raise DataError(
+        f"{len(conflicts)} architecture(s) of {source} have different {metric} values in "
+        f"different rows{more}: {listed}. A table gives one value per architecture: keep "
+        f"the right row of each and drop the others (rows that repeat one value are merged; "
+        f"separate measurements, each with its own id as `hwnas measurements export` "
+        f"writes them, are folded by their median)"
+    )
+
+
+def _distinct_ids(ids: Sequence[Any]) -> bool:
+    """Whether every row has an id and no two the same: separate measurements."""
+    present = [i for i in ids if i is not None and not (isinstance(i, float) and np.isnan(i))]
+    return len(present) == len(ids) and len(set(present)) == len(ids)
 
 
 def _table_fingerprint(frame: Any, source: Path) -> str | None:

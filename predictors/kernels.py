@@ -712,14 +712,16 @@ def _booster(entry: Mapping[str, Any], path: Path) -> Any:
 
     if not entry.get("file"):
         return None
+    from hwnas.predictors.artifacts import lightgbm_model_text
+
     file = path / str(entry["file"])
-    try:
-        return lgb.Booster(model_str=file.read_text(encoding="utf-8"))
-    except OSError:
+    if not file.is_file():
         raise ArtifactError(
             f"{path} is incomplete: {entry['file']} is missing; build the predictor again"
-        ) from None
-    except (lgb.basic.LightGBMError, UnicodeDecodeError, ValueError) as exc:
+        )
+    try:
+        return lgb.Booster(model_str=lightgbm_model_text(file, fix="build the predictor again"))
+    except (lgb.basic.LightGBMError, ValueError) as exc:
         raise ArtifactError(
             f"{file} is not a readable LightGBM text model ({exc}); build the predictor again"
         ) from None

@@ -463,12 +463,14 @@ class LightGBMPredictor(FeaturePredictor):
 
 
 def _read_booster(path: Path) -> lgb.Booster:
+    from hwnas.predictors.artifacts import lightgbm_model_text
+
+    fix = "retrain the predictor with `hwnas predictor train`"
     try:
-        return lgb.Booster(model_str=path.read_text(encoding="utf-8"))
-    except (lgb.basic.LightGBMError, UnicodeDecodeError, ValueError) as exc:
+        return lgb.Booster(model_str=lightgbm_model_text(path, fix=fix))
+    except (lgb.basic.LightGBMError, ValueError) as exc:
         raise ArtifactError(
-            f"{path} is not a readable LightGBM text model ({exc}); retrain the "
-            f"predictor with `hwnas predictor train`"
+            f"{path} is not a readable LightGBM text model ({exc}); {fix}"
         ) from None
 
 

@@ -73,6 +73,17 @@ FLOOR_BLOCK = Block("runner_floor", (1,), (1,), {})
 FLOOR_KEY = FLOOR_BLOCK.key
 
 
+#: The fields every block row of a table has.
+_BLOCK_FIELDS = ("key", "op", "input_shape", "output_shape", "params", *STAT_KEYS)
+#: The fix for a table whose content is damaged.
+_REWRITE = "export the table again with `hwnas lut export` (tables are not edited by hand)"
+
+
+def _damaged(what: str) -> LookupTableError:
+    """The error for table content that cannot be right: ``what``, then the fix."""
+    return LookupTableError(f"{what}; {_REWRITE}")
+
+
 @dataclass(frozen=True)
 class BlockStats:
     """One block and its measured latency distribution (ms)."""
@@ -98,23 +109,51 @@ class BlockStats:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BlockStats:
+        """The block of one exported row; ``LookupTableError`` naming the block and the
+        field that is missing or bad (a statistic must be a finite number of ms >= 0,
+        ``n`` a whole number >= 1)."""
+        if not isinstance(data, Mapping):
+            raise _damaged(f"a block row is a {type(data).__name__}, not an object")
+        key = data.get("key")
+        missing = [k for k in _BLOCK_FIELDS if k not in data]
+        if missing:
+            raise _damaged(f"block {key!r} lacks the field(s) {', '.join(missing)}")
         try:
             return cls(
-                key=str(data["key"]),
+                key=str(key),
                 op=str(data["op"]),
                 input_shape=_shape(data["input_shape"]),
                 output_shape=_shape(data["output_shape"]),
                 params=dict(data["params"]),
-                n=int(data["n"]),
-                **{k: float(data[k]) for k in STAT_KEYS[1:]},
+                n=_count(data["n"]),
+                **{k: _statistic(data[k], k) for k in STAT_KEYS[1:]},
                 measurement_id=_optional_int(data.get("measurement_id")),
                 model_hash=data.get("model_hash") or None,
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise LookupTableError(
-                f"a block row of the lookup table is malformed ({type(exc).__name__}: {exc}); "
-                f"write the table again with `hwnas lut export`."
-            ) from None
+        except (TypeError, ValueError) as exc:
+            raise _damaged(f"block {key!r} is malformed: {exc}") from None
+
+
+def _statistic(value: Any, name: str) -> float:
+    """A block's statistic: a finite number of ms >= 0, else ``ValueError`` naming it."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number) or number < 0:
+        raise ValueError(f"{name} is {value!r}, not a finite number of ms >= 0")
+    return number
+
+
+def _count(value: Any) -> int:
+    """A block's ``n``: a whole number >= 1 (3.0 is 3), else ``ValueError``."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not number.is_integer() or number < 1:
+        raise ValueError(f"n is {value!r}, not a whole number >= 1")
+    return int(number)
 
 
 def _shape(value: Any) -> tuple[int, ...]:
@@ -152,15 +191,18 @@ class Calibration:
             mode = str(data.get("mode", "none"))
             if mode not in CALIBRATION_MODES:
                 raise ValueError(f"unknown mode {mode!r}")
+            scale, offset = float(data.get("scale", 1.0)), float(data.get("offset", 0.0))
+            if not (math.isfinite(scale) and math.isfinite(offset)):
+                raise ValueError(f"scale {scale} and offset {offset} must be finite numbers")
             return cls(
                 mode=mode,
-                scale=float(data.get("scale", 1.0)),
-                offset=float(data.get("offset", 0.0)),
+                scale=scale,
+                offset=offset,
                 archs=tuple(str(a) for a in data.get("archs") or ()),
                 note=data.get("note"),
             )
-        except (TypeError, ValueError) as exc:
-            raise LookupTableError(f"the lookup table's calibration is malformed: {exc}") from None
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise _damaged(f"its calibration is malformed ({exc})") from None
 
 
 def fit_calibration(
@@ -575,12 +617,14 @@ class LookupTable(Predictor):
             )
         _check_space_name(data.get("space"), space)
         space = space or _space_named(str(data.get("space")))
-        blocks = [BlockStats.from_dict(b) for b in data.get("blocks") or []]
+        rows = data.get("blocks") or []
+        if not isinstance(rows, list):
+            raise _damaged(f"its 'blocks' are a {type(rows).__name__}, not a list")
         return cls(
             space=space,
             device=str(data.get("device")),
             fingerprint=str(data.get("fingerprint")),
-            blocks={b.key: b for b in blocks},
+            blocks=_unique_blocks(BlockStats.from_dict(b) for b in rows),
             floor_correction=bool(data.get("floor_correction", True)),
             statistic=statistic,
             calibration_=Calibration.from_dict(data.get("calibration") or {}),
@@ -627,34 +671,84 @@ def _check_space_name(name: Any, space: SearchSpace | None) -> None:
 
 
 def read_table(path: str | Path, *, space: SearchSpace | None = None) -> LookupTable:
-    """A table written by ``LookupTable.write``: JSON in full, CSV without calibration."""
+    """A table written by ``LookupTable.write``: JSON in full, CSV without calibration.
+
+    Everything is checked before the table is used: a file that is not such a table, a
+    block row with a missing, non-numeric, negative or infinite statistic, a block given
+    twice with different statistics, a malformed calibration. Each is a
+    ``LookupTableError`` that names the file (and the block or row at fault).
+    """
     path = Path(path)
     kind = table_format(path, None)
     try:
-        text = path.read_text()
-    except OSError as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise LookupTableError(f"cannot read the lookup table {str(path)!r}: {reason}") from None
+    try:
+        if kind == "json":
+            return _table_from_json(text, space)
+        return _table_from_csv(text, space)
+    except LookupTableError as exc:
         raise LookupTableError(
-            f"cannot read the lookup table {str(path)!r}: {exc.strerror or exc}"
+            f"the lookup table {str(path)!r} cannot be used: {exc.message}"
         ) from None
-    if kind == "json":
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise LookupTableError(f"{str(path)!r} is not valid JSON: {exc}") from None
-        return LookupTable.from_dict(data, space=space)
+
+
+def _table_from_json(text: str, space: SearchSpace | None) -> LookupTable:
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise LookupTableError(f"it is not valid JSON ({exc}); {_REWRITE}") from None
+    if not isinstance(data, dict):
+        raise LookupTableError(
+            f"it holds a JSON {type(data).__name__}, not a table object; {_REWRITE}"
+        )
+    if not data.get("blocks"):
+        raise LookupTableError(
+            f"it has no blocks (its 'blocks' list is missing or empty); {_REWRITE}"
+        )
+    return LookupTable.from_dict(data, space=space)
+
+
+def _table_from_csv(text: str, space: SearchSpace | None) -> LookupTable:
     rows = list(csv.DictReader(text.splitlines()))
     if not rows:
-        raise LookupTableError(f"the lookup table {str(path)!r} has no rows")
-    for row in rows:
-        row["params"] = json.loads(row.get("params") or "{}")
+        raise LookupTableError("it has no rows")
+    blocks = []
+    for line, row in enumerate(rows, start=2):
+        try:
+            row["params"] = json.loads(row.get("params") or "{}")
+            blocks.append(BlockStats.from_dict(row))
+        except ValueError as exc:  # the params column is not JSON
+            raise LookupTableError(
+                f"line {line}: its params are not JSON ({exc}); {_REWRITE}"
+            ) from None
+        except LookupTableError as exc:
+            raise LookupTableError(f"line {line}: {exc.message}") from None
     first = rows[0]
     _check_space_name(first.get("space"), space)
+    unique = _unique_blocks(blocks)
     return LookupTable(
         space=space or _space_named(first.get("space", "")),
         device=first.get("device", ""),
         fingerprint=first.get("fingerprint", ""),
-        blocks={b.key: b for b in (BlockStats.from_dict(r) for r in rows)},
+        blocks=unique,
     )
+
+
+def _unique_blocks(blocks: Iterable[BlockStats]) -> dict[str, BlockStats]:
+    """The blocks by key; a key given twice with other statistics is refused (which to
+    believe?), given twice the same is one block."""
+    found: dict[str, BlockStats] = {}
+    for block in blocks:
+        seen = found.setdefault(block.key, block)
+        if seen != block:
+            raise _damaged(
+                f"block {block.key!r} is given twice with different statistics (p50_ms "
+                f"{seen.p50_ms!r} and {block.p50_ms!r})"
+            )
+    return found
 
 
 def network_latencies(

@@ -26,6 +26,7 @@ from hwnas.predictors import (
     load_predictor,
     metrics,
 )
+from hwnas.predictors.artifacts import SEAL, meta_digest
 from hwnas.predictors.data import from_store, from_table
 from hwnas.predictors.features import (
     CHAIN_SEGMENTS,
@@ -430,8 +431,10 @@ def saved(raspi4_900: LightGBMPredictor, tmp_path: Path) -> Path:
 
 
 def edit_meta(directory: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    """Change meta.json as another hwnas would have written it (sealed again)."""
     meta = json.loads((directory / "meta.json").read_text())
     change(meta)
+    meta[SEAL] = meta_digest(meta)
     (directory / "meta.json").write_text(json.dumps(meta))
 
 
