@@ -36,6 +36,7 @@ Built on paramiko. Decisions worth knowing:
 from __future__ import annotations
 
 import getpass
+import logging
 import posixpath
 import re
 import select
@@ -72,6 +73,11 @@ from hwnas.errors import (
 )
 from hwnas.events import Event, ProgressCallback, emitter
 from hwnas.records import DeviceSpec
+
+# paramiko logs a traceback when a reconnect meets a server that resets before its banner
+# (a device booting or shutting down); hwnas reports the failure itself, as an error with
+# the fix, so the library keeps paramiko's log quiet unless the application configures it.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 __all__ = ["DEFAULT_WORKDIR", "SSHTransport", "fingerprint", "known_hosts_name"]
 

@@ -445,3 +445,17 @@ def test_a_port_that_does_not_speak_ssh_fails_within_the_connect_timeout(
         with pytest.raises(UnreachableError, match="handshake"):
             SSHTransport(sshd.device_spec(known_hosts=known_hosts, port=port), connect_timeout=1)
         assert time.monotonic() - start < 1 + 2
+
+
+def test_paramiko_log_records_do_not_reach_the_terminal() -> None:
+    """paramiko logs a traceback when a reconnect meets a server that resets before its
+    banner; with no handler configured, Python's last-resort handler would print it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import logging, hwnas.devices.ssh\n"
+        "logging.getLogger('paramiko.transport').error('Exception (client): boom')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
