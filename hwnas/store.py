@@ -518,6 +518,22 @@ def _is_sqlite_file(path: Path) -> bool:
         conn.close()
 
 
+def _full_disk(path: Path | None, reason: str) -> str | None:
+    """Why a SQLite write failed when its file system is full (SQLite says "database or
+    disk is full", or only "disk I/O error" when the journal cannot grow), else None."""
+    if path is None or not any(s in reason for s in ("full", "disk i/o", "no space")):
+        return None
+    import shutil
+
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:
+        return None
+    if "full" not in reason and "no space" not in reason and free > 1024 * 1024:
+        return None  # an I/O error with room on the disk is something else
+    return f"its file system is full ({free // 1024} KiB free); free some space"
+
+
 def _check_sqlite_path(path: Path, *, create: bool) -> None:
     """Refuse, before anything is measured, a SQLite file that cannot be used."""
     where = str(path)
@@ -623,6 +639,7 @@ class Store:
         """Open (and with ``create``, create) the store; raise ``StoreError`` if unusable."""
         url, path = _resolve(location)
         self._where = str(path) if path is not None else _display(location, url)
+        self._file = path
         if path is not None:
             _check_sqlite_path(path, create=create)
         try:
@@ -699,6 +716,9 @@ class Store:
             )
         if any(s in low for s in ("readonly", "read-only", "unable to open", "permission")):
             return _unwritable(self._where, reason)
+        full = _full_disk(self._file, low)
+        if full is not None:
+            return _unwritable(self._where, full)
         return StoreError(f"the measurement store {self._where} failed ({reason})")
 
     # -- schema ------------------------------------------------------------

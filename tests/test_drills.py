@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -461,3 +462,36 @@ def test_drill_malformed_tables_are_refused_naming_the_row(
         assert main([*train, str(good), "-o", str(tmp_path / good.stem)]) == 0
         training = json.loads(capsys.readouterr().out)["training_set"]
         assert (training["n"], training["rows"]) == (60, 61)
+
+
+def test_drill_store_on_a_full_filesystem(tmp_path: Path, conv_onnx: Path) -> None:
+    """Root only: a 256 KiB tmpfs holding the store, filled up by another file."""
+    seed = tmp_path / "seed.db"
+    assert main(["profile", str(conv_onnx), *FAST, "--store", str(seed)]) == 0
+    with tmpfs(tmp_path / "tiny", 256) as folder:
+        path = folder / "s.db"
+        shutil.copy(seed, path)
+        with (folder / "ballast").open("wb", buffering=0) as fh:
+            try:
+                while True:
+                    fh.write(b"\0" * 4096)
+                    fh.flush()
+            except OSError:
+                pass
+        before = sha256(path)
+        start = time.monotonic()
+        slow = ["--max-seconds", "30", "--min-runs", "100000", "--target-ci", "0.000001"]
+        code, out, err = hwnas("profile", conv_onnx, *slow, "--json", "--store", path, store=path)
+        assert code != 0 and time.monotonic() - start < 25, err
+        (error,) = json.loads(out)["errors"]
+        assert error["error"] == "store" and str(path) in error["message"]
+        assert re.search(r"full|no space left", error["message"].replace(str(path), ""), re.I), (
+            error["message"]
+        )
+        assert "--store" in error["message"]  # what to do
+        assert sha256(path) == before
+        (folder / "ballast").unlink()  # the fix: room on the disk
+        code, _, err = hwnas("profile", conv_onnx, *FAST, "--store", path, store=path)
+        assert code == 0, err
+        with Store(str(path)) as s:
+            assert s.count() == 2
