@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from hwnas.checks import run_checks
 from hwnas.predictors.artifacts import FORMAT, META, load_predictor
 from hwnas.predictors.base import Interval, Origin, Predictor
 from hwnas.predictors.errors import (
@@ -371,20 +372,9 @@ def check_predictor(
     """Run every check on ``case``; raise ``PredictorContractError`` naming the first that
     fails (an unexpected exception inside a check is reported as that check's failure).
     ``on_check(name, error_or_None)`` hears of each check."""
-    for check in predictor_checks():
-        try:
-            check(case)
-        except PredictorContractError as exc:
-            if on_check:
-                on_check(check.__name__, exc)
-            raise
-        except Exception as exc:  # noqa: BLE001 - a user's predictor may raise anything
-            error = _fail(check.__name__, f"{type(exc).__name__}: {exc}")
-            if on_check:
-                on_check(check.__name__, error)
-            raise error from exc
-        if on_check:
-            on_check(check.__name__, None)
+    run_checks(
+        predictor_checks(), case, error_type=PredictorContractError, fail=_fail, on_check=on_check
+    )
 
 
 def parametrize_with_checks(cases: Iterable[ContractCase]) -> Any:

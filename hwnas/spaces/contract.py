@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from hwnas.checks import run_checks
 from hwnas.errors import ContractError as ContractError  # re-exported: its old home
 from hwnas.errors import InvalidArchError
 from hwnas.spaces.base import Block, SearchSpace
@@ -403,20 +404,8 @@ def check_space(
     from hwnas.spaces import get_space
 
     instance = get_space(space) if isinstance(space, str) else space
-    for check in space_checks(instance, export=export):
-        try:
-            check(instance)
-        except ContractError as exc:
-            if on_check:
-                on_check(check.__name__, exc)
-            raise
-        except Exception as exc:  # noqa: BLE001 - a user's space may raise anything
-            error = _fail(check.__name__, f"{type(exc).__name__}: {exc}")
-            if on_check:
-                on_check(check.__name__, error)
-            raise error from exc
-        if on_check:
-            on_check(check.__name__, None)
+    checks = space_checks(instance, export=export)
+    run_checks(checks, instance, error_type=ContractError, fail=_fail, on_check=on_check)
 
 
 def parametrize_with_checks(spaces: Iterable[SearchSpace], *, export: bool = True) -> Any:
