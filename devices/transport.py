@@ -13,11 +13,12 @@ import hashlib
 import posixpath
 import re
 import secrets
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from hwnas.errors import RunnerError
+from hwnas.errors import ConnectionLostError, DeviceError, DeviceFullError, RunnerError
 
 #: A staged file's name on a device: content hash plus suffix, nothing a shell or a path
 #: could read as anything else (no separators, no leading dot or dash).
@@ -33,6 +34,11 @@ _PY_SHA256 = (
 )
 #: Seconds a device gets to hash a staged file, plus one per this many bytes.
 _HASH_BASE_S, _HASH_RATE = 60.0, 5_000_000
+#: The device's Python prints the bytes free to unprivileged users on a directory's file
+#: system (what ``df -Pk`` calls "Available").
+_PY_FREE = "import os,sys;s=os.statvfs(sys.argv[1]);print(s.f_bavail*s.f_frsize)"
+#: A staged file needs this much room beyond its size (file system blocks, metadata).
+_FREE_MARGIN = 1 << 20
 
 
 def file_sha256(path: Path) -> str:
@@ -196,8 +202,42 @@ class RemoteFiles(Transport):
             try:
                 self._upload(local, partial)
                 self._rename(partial, remote)
-            except BaseException:
+            except BaseException as exc:
                 self._discard(partial)
+                if isinstance(exc, DeviceError) and not isinstance(exc, ConnectionLostError):
+                    self._raise_if_full(local, posixpath.dirname(remote), exc)
                 raise
         self._staged.add(remote)
         return remote
+
+    def _free_bytes(self, remote_dir: str) -> int | None:
+        """Bytes free for us on ``remote_dir``'s file system (the device's Python says),
+        or None if that cannot be found out."""
+        try:
+            done = self.run([self.python, "-c", _PY_FREE, remote_dir], timeout=_HASH_BASE_S)
+        except DeviceError:
+            return None
+        lines = done.stdout.strip().splitlines() if done.returncode == 0 else []
+        return int(lines[-1]) if lines and lines[-1].strip().isdigit() else None
+
+    def _raise_if_full(self, local: Path, remote_dir: str, exc: DeviceError) -> None:
+        """After a failed upload: ``DeviceFullError`` (what is free, what is needed, the
+        fix) if the device lacks the room for ``local``; otherwise nothing (``exc`` stands)."""
+        need = local.stat().st_size
+        free = self._free_bytes(remote_dir)
+        if free is None or free >= need + _FREE_MARGIN:
+            return
+        staged = shlex.quote(posixpath.join(self.workdir, "files"))
+        raise DeviceFullError(
+            f"the device's disk is full: {_mb(free)} free in {remote_dir}, {_mb(need)} "
+            f"needed for {local.name} (the upload failed: {exc.message}) Free space on it "
+            f"(files hwnas staged before can go: they are sent again when needed, "
+            f"`rm -r {staged}` when no batch is running), or "
+            f"register the device with a --workdir on a larger disk; then "
+            f"`hwnas profile --resume` measures what is left."
+        ) from None
+
+
+def _mb(size: int) -> str:
+    """``size`` bytes for a person: kB below a megabyte, MB with one decimal above."""
+    return f"{size / 1e3:.0f} kB" if size < 1e6 else f"{size / 1e6:.1f} MB"

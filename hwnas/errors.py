@@ -108,6 +108,13 @@ class UnreachableError(ConnectionLostError):
     kind = "unreachable"
 
 
+class DeviceFullError(DeviceError):
+    """The device has no room for a file hwnas must send (its disk is full): no model
+    can be measured there until space is freed."""
+
+    kind = "device_full"
+
+
 class HostKeyError(DeviceError):
     """The device's SSH host key is unknown or changed: never connect silently."""
 

@@ -34,16 +34,17 @@ from hwnas.errors import (
     ModelNotFoundError,
     ParameterError,
     ProfileError,
+    SpaceError,
     UnknownDeviceError,
 )
 from hwnas.events import Event, ProgressCallback, emitter
 from hwnas.profiler.batch import check_max_attempts
 from hwnas.profiler.check import DeviceCheck, check_device
 from hwnas.profiler.contention import local_contention
-from hwnas.profiler.fleet import DeviceOutcome, DevicePlan, SpaceSample, run_fleet
+from hwnas.profiler.fleet import DeviceOutcome, DevicePlan, SpaceSample, job_space, run_fleet
 from hwnas.profiler.settings import ProfileSettings
 from hwnas.records import DeviceSpec, Measurement
-from hwnas.spaces import SearchSpace
+from hwnas.spaces import SearchSpace, get_space, space_reference
 from hwnas.store import Job, NewJob, Store
 
 __all__ = [
@@ -309,7 +310,7 @@ def resume(
     with _open(store) as db:
         run.url = db.url
         pending = [j for j in db.jobs(status="pending") if names is None or j.device in names]
-        pending = _overridden(db, pending, overrides)
+        pending = _overridden(db, _loadable(pending, run), overrides)
     plans = []
     for name in names or sorted({j.device for j in pending}):
         jobs = [j for j in pending if j.device == name]
@@ -355,6 +356,36 @@ def _overridden(db: Store, jobs: list[Job], overrides: dict[str, Any]) -> list[J
             db.set_job_settings(job.id, new)
         out.append(replace(job, settings=new))
     return out
+
+
+def _loadable(jobs: list[Job], run: _Run) -> list[Job]:
+    """``jobs`` less those whose file is gone and whose space cannot be loaded here to
+    export it again (a module not importable in this environment): those go into
+    ``run.skipped_jobs`` with the reason, and stay queued."""
+    problems: dict[str, str | None] = {}
+    kept = []
+    for job in jobs:
+        if job.arch is None or (job.model_path and Path(job.model_path).exists()):
+            kept.append(job)
+            continue
+        ref = job_space(job)
+        if ref not in problems:
+            try:
+                get_space(ref)
+                problems[ref] = None
+            except SpaceError as exc:
+                problems[ref] = exc.message
+        if problems[ref] is None:
+            kept.append(job)
+        else:
+            reason = (
+                f"their space {ref!r} cannot be loaded here ({problems[ref]}); resume where "
+                f"it can be imported (its environment and working directory)"
+            )
+            run.skipped_jobs.append(
+                {"id": job.id, "device": job.device, "model": job.label, "reason": reason}
+            )
+    return kept
 
 
 def _registered(name: str, jobs: list[Job], run: _Run) -> DeviceSpec | None:
@@ -596,8 +627,6 @@ def _device(name: str) -> DeviceSpec:
 def _sample(
     space: str | SearchSpace, sample: int | None, seed: int, archs: Sequence[str] | None
 ) -> tuple[SearchSpace, list[str]]:
-    from hwnas.spaces import get_space
-
     the_space = get_space(space) if isinstance(space, str) else space
     if not isinstance(the_space, SearchSpace):
         raise ParameterError("space", f"must be a space name or a SearchSpace, got {space!r}")
@@ -653,13 +682,17 @@ class _Run:
 def _run(plans: list[DevicePlan], run: _Run) -> ProfileResult:
     """Run the plans on their devices, then sum up (and with errors="raise", raise)."""
     from hwnas.devices.registry import connect
-    from hwnas.spaces import get_space
 
     report = emitter(run.progress)
     warnings = local_contention([p.spec for p in plans], report)
+    loaded: dict[str, SearchSpace] = {}
+    if run.space is not None:
+        loaded[run.space.name] = loaded[space_reference(run.space)] = run.space
 
-    def space_loader(name: str) -> Any:
-        return run.space if run.space is not None and name == run.space.name else get_space(name)
+    def space_loader(name: str) -> Any:  # a name or a module:Class reference (job_space)
+        if name not in loaded:
+            loaded[name] = get_space(name)
+        return loaded[name]
 
     # Each device's worker opens the store itself; the caller's handle is closed by now
     # (unless it is the caller's own Store), as the workers' opening would disturb it.

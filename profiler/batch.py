@@ -19,6 +19,7 @@ from typing import Any
 from hwnas.devices.transport import Transport
 from hwnas.errors import (
     ConnectionLostError,
+    DeviceError,
     HwnasError,
     InvalidModelError,
     ModelError,
@@ -253,6 +254,9 @@ class BatchResult:
     interrupted: bool = False
     #: Why the batch stopped early although nobody asked it to (the device is gone).
     connection_lost: str | None = None
+    #: The device's error that stopped the batch (its disk is full, say): every model
+    #: after would fail the same way, so they stay in ``left`` for a resume.
+    stopped_by: DeviceError | None = None
     #: Jobs neither measured nor failed (interrupted, or the device went away).
     left: list[ModelJob] = field(default_factory=list)
     #: How often the connection was re-established during the batch.
@@ -415,7 +419,9 @@ def profile_batch(
     ``on_failed`` records a model's own failure. When the connection drops, the batch
     reconnects with backoff (for up to ``reconnect_timeout`` s) and measures the same
     model again, so nothing is lost or stored twice; if the device stays away, the
-    batch ends with ``connection_lost`` set and the rest in ``left``. A model whose
+    batch ends with ``connection_lost`` set and the rest in ``left``; a device failure
+    no model can get past (``DeviceError`` other than those: its disk is full, say) ends
+    it with ``stopped_by`` set and the model in ``left`` too. A model whose
     ``max_attempts`` attempts all end with the link down (it crashes or reboots the
     device, say) fails with ``ConnectionLostError`` saying so, and the batch goes on.
     Ctrl-C (or ``should_stop()``) ends the batch early with ``interrupted`` set instead
@@ -468,6 +474,9 @@ def profile_batch(
                     result.interrupted = True
                     break
                 _record_failure(job, exc, result, on_failed, on_done)
+            except DeviceError as exc:  # the device's, not the model's (a full disk)
+                result.stopped_by = exc
+                break
             else:
                 stored_id = sink(measurement, job) if sink else None
                 result.measurements.append((stored_id, once_per_batch(measurement, said)))

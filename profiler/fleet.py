@@ -31,6 +31,7 @@ from hwnas.profiler.batch import (
 from hwnas.profiler.settings import ProfileSettings, result_key
 from hwnas.records import Arch, DeviceSpec, Measurement
 from hwnas.sources import ModelSource
+from hwnas.spaces import SearchSpace, space_reference
 from hwnas.store import Job, NewJob, Store
 
 #: The stage name of the fleet's events.
@@ -88,6 +89,13 @@ class DeviceOutcome:
     skipped_jobs: list[dict[str, Any]] = field(default_factory=list)
 
 
+def job_space(job: Job) -> str:
+    """What ``get_space`` loads a queued architecture's space from: the reference queued
+    with it (``"space_ref"``: a space given as ``package.module:Class``), else its name."""
+    assert job.arch is not None
+    return str(job.settings.get("space_ref") or job.arch.space)
+
+
 def job_to_model_job(job: Job, space_loader: Callable[[str], ModelSource]) -> ModelJob:
     """A batch job for a queued one; a space architecture whose exported file is gone is
     exported again (from the cache, usually)."""
@@ -97,7 +105,8 @@ def job_to_model_job(job: Job, space_loader: Callable[[str], ModelSource]) -> Mo
             return job.model_path
         if job.arch is not None:
             exporter = str(job.settings.get("exporter", "dynamo"))
-            return Path(space_loader(job.arch.space).to_onnx(job.arch.string, exporter=exporter))
+            space = space_loader(job_space(job))
+            return Path(space.to_onnx(job.arch.string, exporter=exporter))
         raise ModelNotFoundError(
             f"model file {job.model_path or job.label!r} does not exist; check the path "
             f"(its job {job.id} is marked failed: profile the file again once it is there)."
@@ -218,7 +227,7 @@ def _plan_sample(
         device=plan.spec.name,
         fingerprint=fingerprint.hash,
         archs=[Arch(space=sample.space.name, string=a) for a in sample.archs],
-        settings={**plan.settings.to_dict(), "exporter": sample.exporter},
+        settings={**plan.settings.to_dict(), "exporter": sample.exporter, **_space_ref(sample)},
         batch=batch,
         repeats=sample.repeats,
         fresh=sample.fresh,
@@ -226,6 +235,15 @@ def _plan_sample(
     out.skipped = [a.string for a in planned.skipped]
     out.fingerprint, out.settings_key = fingerprint.hash, planned.settings_key
     return planned.jobs
+
+
+def _space_ref(sample: SpaceSample) -> dict[str, str]:
+    """``{"space_ref": ...}`` for a space not registered under its name (so that a resume
+    in another process can load it: :func:`job_space`); nothing for one that is."""
+    if not isinstance(sample.space, SearchSpace):  # blocks, kernels: the caller's loader knows
+        return {}
+    reference = space_reference(sample.space)
+    return {} if reference == sample.space.name else {"space_ref": reference}
 
 
 @dataclass
@@ -317,7 +335,9 @@ def _work(fleet: _Fleet, plan: DevicePlan, out: DeviceOutcome, done: threading.E
             for settings, model_jobs in _groups(jobs, fleet.space_loader):
                 result = _measure_or_skip(fleet, store, transport, plan, model_jobs, settings, out)
                 _merge(out.result, result)
-                if result.interrupted or result.connection_lost:
+                if result.stopped_by is not None:
+                    out.error = result.stopped_by  # what was measured before it is kept
+                if result.interrupted or result.connection_lost or result.stopped_by:
                     break
     except HwnasError as exc:
         out.error = exc
@@ -450,5 +470,6 @@ def _merge(total: BatchResult, part: BatchResult) -> None:
     total.errors += part.errors
     total.interrupted = total.interrupted or part.interrupted
     total.connection_lost = total.connection_lost or part.connection_lost
+    total.stopped_by = total.stopped_by or part.stopped_by
     total.left += part.left
     total.reconnects += part.reconnects

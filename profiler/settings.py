@@ -12,6 +12,8 @@ from typing import Any
 
 from hwnas.errors import ParameterError
 
+#: Keys of a queued space job's settings that are for the host, not the runner.
+SPACE_JOB_KEYS = ("exporter", "space_ref", "repeat")
 GRAPH_OPT_LEVELS = ("all", "extended", "basic", "disable")
 ENERGY_BACKENDS = ("none", "auto", "rapl", "power_supply", "hwmon")
 
@@ -137,8 +139,8 @@ class ProfileSettings:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ProfileSettings:
-        # "exporter" and "repeat" belong to a space job, not to the runner.
-        values = {k: v for k, v in data.items() if k not in ("exporter", "repeat")}
+        # "exporter", "space_ref" and "repeat" belong to a space job, not to the runner.
+        values = {k: v for k, v in data.items() if k not in SPACE_JOB_KEYS}
         values["shapes"] = {k: tuple(v) for k, v in (values.get("shapes") or {}).items()}
         return cls(**values)
 

@@ -2,10 +2,11 @@
 measured twice, nothing is lost and the error says what happened and what to do.
 
 * an SSH server killed mid-batch (listener and sessions, SIGKILL) and started again;
-* the measurement store on a read-only file system;
-* ``hwnas profile --space`` killed with SIGKILL mid-batch, then resumed;
+* the measurement store on a read-only file system, and on a full one;
+* ``hwnas profile --space`` (a user's own space) killed with SIGKILL mid-batch, then resumed;
 * a corrupted predictor directory and lookup-table JSON;
-* malformed measurement tables.
+* malformed measurement tables;
+* the device's disk full while models are staged on it, then enlarged.
 
 Every drill runs ``hwnas`` as a separate process (``python -m hwnas``), as a user would:
 an abort or a traceback shows as such, and a kill is a real kill.
@@ -262,7 +263,7 @@ def test_drill_store_on_a_read_only_filesystem(tmp_path: Path, conv_onnx: Path) 
 def stored_archs(store: Path) -> tuple[Counter[str], set[str | None], list[str]]:
     """(times each architecture was measured, the settings keys, the jobs' statuses)."""
     with Store(str(store)) as s:
-        stored = s.measurements(space="nb201")
+        stored = s.measurements(space="toy")
         statuses = [j.status for j in s.jobs()]
         linked = sorted(j.measurement_id for j in s.jobs() if j.status == "done")
     assert linked == sorted(x.id for x in stored)  # every measurement is its job's
@@ -271,8 +272,9 @@ def stored_archs(store: Path) -> tuple[Counter[str], set[str | None], list[str]]
 
 
 def test_drill_sigkill_mid_batch_then_resume_equals_an_uninterrupted_run(tmp_path: Path) -> None:
-    # A built-in space: `--resume` of a space given as module:Class cannot load it yet.
-    args = ["profile", "--space", "nb201", "--sample", "5", "--seed", "3"]
+    # A space of the user's own, given as module:Class: the resume, another process, must
+    # load it from what the jobs recorded to export the rest.
+    args = ["profile", "--space", TOY, "--sample", "5", "--seed", "3"]
     args += ["--exporter", "torchscript", *FAST, "--json"]
     killed, whole = tmp_path / "killed.db", tmp_path / "whole.db"
     uninterrupted = hwnas_process(args, whole)  # alongside, to save time
@@ -495,3 +497,46 @@ def test_drill_store_on_a_full_filesystem(tmp_path: Path, conv_onnx: Path) -> No
         assert code == 0, err
         with Store(str(path)) as s:
             assert s.count() == 2
+
+
+# -- 7. the device's disk fills up while models are staged on it ------------------------
+
+
+def test_drill_device_disk_full_while_staging(tmp_path: Path) -> None:
+    """Root only: the device's work directory on a 1 MiB tmpfs, reached over a real sshd
+    and SFTP; the third model (2.2 MB) does not fit."""
+    server = SSHServer.start(tmp_path / "sshd")
+    models = [
+        onnx_models.conv_model(tmp_path / "m0.onnx", channels=4, size=16),
+        onnx_models.conv_model(tmp_path / "m1.onnx", channels=5, size=16),
+        onnx_models.conv_model(tmp_path / "big.onnx", channels=20_000, size=4),
+        onnx_models.conv_model(tmp_path / "m3.onnx", channels=6, size=16),
+    ]
+    store = tmp_path / "s.db"
+    try:
+        with tmpfs(tmp_path / "device-disk", 1024) as disk:
+            register(server, tmp_path, disk / "work")
+            code, out, err = hwnas(
+                "profile", *models, "--device", "box", *FAST, "--json", store=store
+            )
+            assert code == 1, err
+            doc = json.loads(out)
+            assert [m["model_name"] for m in doc["measurements"]] == ["m0.onnx", "m1.onnx"]
+            (error,) = doc["device_errors"]
+            assert error["device"] == "box" and error["error"] == "device_full", error
+            assert re.search(r"\d+ kB free in .*, 2\.2 MB needed for big\.onnx", error["message"])
+            assert "hwnas profile --resume" in error["message"] and doc["left"] == 2
+            assert "Traceback" not in err and "disk is full" in err
+            assert not list((disk / "work" / "files").glob("*.part-*"))  # no partial upload
+            # The fix: a larger disk. The resume measures what is left, each model once.
+            subprocess.run(["mount", "-o", "remount,size=16m", str(disk)], check=True)
+            code, out, err = hwnas("profile", "--resume", "--json", store=store)
+            assert code == 0, err
+            resumed = [m["model_name"] for m in json.loads(out)["measurements"]]
+            assert resumed == ["big.onnx", "m3.onnx"]
+    finally:
+        server.stop()
+    with Store(str(store)) as s:
+        names = sorted(x.measurement.model_name for x in s.measurements(device="box"))
+        assert names == sorted(m.name for m in models)
+        assert [j.status for j in s.jobs(device="box")] == ["done"] * 4

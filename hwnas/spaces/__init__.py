@@ -11,7 +11,15 @@ from types import ModuleType
 
 from hwnas.spaces.base import Block, InvalidArchError, SearchSpace, SpaceError
 
-__all__ = ["Block", "InvalidArchError", "SearchSpace", "SpaceError", "get_space", "space_names"]
+__all__ = [
+    "Block",
+    "InvalidArchError",
+    "SearchSpace",
+    "SpaceError",
+    "get_space",
+    "space_names",
+    "space_reference",
+]
 
 # name -> "module:Class"; imported lazily so `import hwnas.spaces` stays cheap.
 BUILTIN = {
@@ -84,3 +92,12 @@ def get_space(name: str) -> SearchSpace:
         return cls()
     except TypeError as exc:
         raise SpaceError(f"cannot create space {name!r} with no arguments: {exc}") from None
+
+
+def space_reference(space: SearchSpace) -> str:
+    """What :func:`get_space` loads ``space`` from in another process: its name where that
+    name is registered to its class, else ``package.module:Class`` (a queued job keeps this,
+    so that ``resume`` can export the architecture again)."""
+    cls = type(space)
+    reference = f"{cls.__module__}:{cls.__qualname__}"
+    return space.name if _registered().get(space.name) == reference else reference
