@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import abc
 import hashlib
+import inspect
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -280,6 +281,18 @@ class FeaturePredictor(Predictor):
     """
 
     space: SearchSpace
+
+    def clone(self) -> FeaturePredictor:
+        """A new, unfitted predictor with this one's constructor arguments (as
+        scikit-learn's ``clone``: each keyword of ``__init__`` read from the attribute of
+        the same name), so that refitting on more data changes nothing else."""
+        signature = inspect.signature(type(self).__init__)
+        arguments = {
+            name: getattr(self, name)
+            for name, parameter in signature.parameters.items()
+            if parameter.kind is inspect.Parameter.KEYWORD_ONLY and hasattr(self, name)
+        }
+        return type(self)(**arguments)
 
     @abc.abstractmethod
     def fit(

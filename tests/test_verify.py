@@ -1,0 +1,270 @@
+"""The verify-and-refine loop (hwnas.search.verify): only measured architectures within
+budget come back, the measurement count is bounded, predictors are retrained between
+rounds, and the candidates that matter are chosen.
+
+The "device" is a public NAS-Bench-201 latency table of a Raspberry Pi 4 (every cell
+measured as written): measuring an architecture reads its row. The predictor is a
+LightGBM model trained on 100 of its cells, so it is wrong by a few percent near the
+budget, as a real one is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hwnas.errors import ParameterError
+from hwnas.predictors import LightGBMPredictor
+from hwnas.search.accuracy import accuracy_source
+from hwnas.search.nsga import Candidate, MetricPredictor, pareto_front
+from hwnas.search.verify import Checked, choose, measured_front, refine
+from hwnas.spaces import get_space
+
+TABLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "nb201_latency_raspi4.csv"
+NB201 = get_space("nb201")
+
+
+@pytest.fixture(scope="module")
+def truth() -> dict[str, float]:
+    frame = pd.read_csv(TABLE)
+    return dict(zip(frame["arch"], frame["latency_ms"], strict=True))
+
+
+@pytest.fixture(scope="module")
+def pool() -> list[str]:
+    """2,000 distinct canonical cells: what a search run evaluates, cheaply."""
+    return NB201.sample_distinct(11, 2000)
+
+
+@pytest.fixture(scope="module")
+def accuracy():  # type: ignore[no-untyped-def]
+    return accuracy_source("tabular:cifar10", NB201)
+
+
+class Device:
+    """Measures by reading the table; counts what it was asked."""
+
+    def __init__(self, truth: Mapping[str, float]) -> None:
+        self.truth, self.asked = truth, []  # type: ignore[var-annotated]
+
+    def __call__(self, archs: list[str]) -> dict[str, dict[str, float]]:
+        self.asked += archs
+        return {a: {"latency_ms": float(self.truth[a])} for a in archs if a in self.truth}
+
+
+def train(archs: list[str], truth: Mapping[str, float], seed: int = 0) -> LightGBMPredictor:
+    return LightGBMPredictor(space=NB201, seed=seed, max_rounds=400).fit(
+        archs, [truth[a] for a in archs]
+    )
+
+
+def searcher(pool: list[str], accuracy, budgets):  # type: ignore[no-untyped-def]
+    """A search round: every pool cell through the predictors; its front and the pool."""
+    scores = accuracy.evaluate(pool)
+
+    def search_round(
+        predictors: Mapping[str, MetricPredictor],
+    ) -> tuple[list[Candidate], list[Candidate]]:
+        values = {m: p.predict(pool) for m, p in predictors.items()}
+        cands = [
+            Candidate(a, float(scores[i]), {m: float(v[i]) for m, v in values.items()})
+            for i, a in enumerate(pool)
+        ]
+        return pareto_front(cands, sorted(predictors), budgets), cands
+
+    return search_round
+
+
+def loop(truth, pool, accuracy, *, seed: int = 0, **settings):  # type: ignore[no-untyped-def]
+    training = NB201.sample_distinct(100 + seed, 100)
+    budget = float(np.median([truth[a] for a in training]))
+    budgets = {"latency_ms": budget}
+    device = Device(truth)
+    retrained: list[list[str]] = []
+
+    def retrain() -> dict[str, MetricPredictor]:
+        data = training + [a for a in device.asked if a not in training]
+        retrained.append(data)
+        return {"latency_ms": train(data, truth, seed)}
+
+    result = refine(
+        search_round=searcher(pool, accuracy, budgets),
+        predictors={"latency_ms": train(training, truth, seed)},
+        measure=device,
+        retrain=retrain,
+        accuracy=accuracy.evaluate,
+        budgets=budgets,
+        known={a: {"latency_ms": truth[a]} for a in training},
+        **settings,
+    )
+    return result, device, retrained, budget, training
+
+
+def test_only_architectures_measured_within_budget_come_back(truth, pool, accuracy) -> None:
+    caught = 0
+    for seed in range(3):
+        result, device, _, budget, training = loop(
+            truth, pool, accuracy, seed=seed, rounds=3, per_round=15
+        )
+        assert result.pareto, "a front exists: the training data alone has cells under budget"
+        for item in result.pareto:
+            assert item.measured["latency_ms"] <= budget
+            assert item.measured["latency_ms"] == truth[item.arch]  # what was measured
+            assert item.arch in training or item.arch in device.asked
+        # The predicted fronts held cells that measure over budget: the loop caught them.
+        caught += sum(r.over_budget for r in result.rounds)
+        over = [a for a in device.asked if truth[a] > budget]
+        assert not set(over) & {c.arch for c in result.pareto}
+    assert caught > 0  # else this test could not tell a loop that filters from one that does not
+
+
+def test_the_result_is_the_measured_front_and_beats_the_unverified_prediction(
+    truth, pool, accuracy
+) -> None:
+    result, _, _, budget, _ = loop(truth, pool, accuracy, seed=1, rounds=3, per_round=15)
+    everything = list(result.checked.values())
+    assert result.pareto == measured_front(everything, {"latency_ms": budget}, ["latency_ms"])
+    best = max(c.accuracy for c in everything if c.measured["latency_ms"] <= budget)
+    assert result.pareto[0].accuracy == best
+    # Non-dominated: nothing measured within budget is both more accurate and faster.
+    for item in result.pareto:
+        assert not any(
+            o.accuracy > item.accuracy and o.measured["latency_ms"] < item.measured["latency_ms"]
+            for o in everything
+            if o.within({"latency_ms": budget})
+        )
+
+
+def test_measurements_are_bounded_per_round_and_in_all(truth, pool, accuracy) -> None:
+    result, device, retrained, _, training = loop(
+        truth, pool, accuracy, rounds=4, per_round=6, max_measurements=14
+    )
+    assert result.measurements == len(device.asked) == 14
+    assert [len(r.measured) for r in result.rounds] == [6, 6, 2]
+    assert result.stopped == "reached max_measurements=14"
+    assert len(set(device.asked)) == 14 and not set(device.asked) & set(training)
+    # Retrained after each round but the last, on the training data plus what was measured.
+    assert [len(d) for d in retrained] == [106, 112]
+
+
+def test_every_round_uses_the_retrained_predictors(truth, pool, accuracy) -> None:
+    seen: list[object] = []
+    budgets = {"latency_ms": 20.0}
+    inner = searcher(pool, accuracy, budgets)
+
+    def search_round(predictors):  # type: ignore[no-untyped-def]
+        seen.append(predictors["latency_ms"])
+        return inner(predictors)
+
+    first = train(NB201.sample_distinct(5, 60), truth)
+    fresh = [train(NB201.sample_distinct(6 + i, 60), truth) for i in range(2)]
+    result = refine(
+        search_round=search_round,
+        predictors={"latency_ms": first},
+        measure=Device(truth),
+        retrain=lambda: {"latency_ms": fresh.pop(0)},
+        accuracy=accuracy.evaluate,
+        budgets=budgets,
+        rounds=3,
+        per_round=3,
+    )
+    assert len(seen) == 3 and seen[0] is first and seen[1] is not first
+    assert fresh == [] and len(result.rounds) == 3
+
+
+def test_a_failed_measurement_is_not_returned(truth, pool, accuracy) -> None:
+    budgets = {"latency_ms": 20.0}
+    device = Device({})  # knows nothing: every measurement fails
+    result = refine(
+        search_round=searcher(pool, accuracy, budgets),
+        predictors={"latency_ms": train(NB201.sample_distinct(5, 60), truth)},
+        measure=device,
+        retrain=lambda: {"latency_ms": train(NB201.sample_distinct(5, 60), truth)},
+        accuracy=accuracy.evaluate,
+        budgets=budgets,
+        rounds=2,
+        per_round=4,
+    )
+    assert result.pareto == [] and [r.failed for r in result.rounds] == [4, 4]
+
+
+class Fixed:
+    """A predictor with given values and intervals."""
+
+    def __init__(self, values: dict[str, tuple[float, float, float]]) -> None:
+        self.values = values
+
+    def predict(self, archs):  # type: ignore[no-untyped-def]
+        return np.array([self.values[a][1] for a in archs])
+
+    def predict_interval(self, archs):  # type: ignore[no-untyped-def]
+        from hwnas.predictors.base import Interval
+
+        v = [self.values[a] for a in archs]
+        return Interval(
+            value=np.array([x[1] for x in v]),
+            low=np.array([x[0] for x in v]),
+            high=np.array([x[2] for x in v]),
+        )
+
+
+def test_choose_takes_the_front_then_the_straddlers_that_could_be_on_it() -> None:
+    # arch: (accuracy, (low, predicted, high)); budget 10.
+    table = {
+        "front-a": (90.0, (8.0, 9.0, 9.5)),  # predicted front, surely within
+        "front-b": (80.0, (4.0, 5.0, 6.0)),
+        "straddle-hi": (95.0, (9.0, 10.5, 12.0)),  # predicted over, could be within: best acc
+        "straddle-lo": (70.0, (8.5, 9.8, 11.0)),  # within predicted, interval over: dominated
+        "over": (99.0, (10.5, 12.0, 13.0)),  # over even at its low end
+        "dominated": (60.0, (7.0, 8.0, 9.0)),  # within, dominated by front-b
+    }
+    predictor = Fixed({a: v for a, (_, v) in table.items()})
+    cands = [Candidate(a, acc, {"latency_ms": v[1]}) for a, (acc, v) in table.items()]
+    front = pareto_front(cands, ["latency_ms"], {"latency_ms": 10.0})
+    assert [c.arch for c in front] == ["front-a", "front-b"]
+    picked = choose(front, cands, {"latency_ms": predictor}, {"latency_ms": 10.0}, set(), 10)
+    assert [c.arch for c in picked] == ["front-a", "front-b", "straddle-hi"]
+    picked = choose(front, cands, {"latency_ms": predictor}, {"latency_ms": 10.0}, {"front-a"}, 2)
+    assert [c.arch for c in picked] == ["front-b", "straddle-hi"]
+    assert choose(front, cands, {"latency_ms": predictor}, {"latency_ms": 10.0}, set(), 0) == []
+
+
+def test_the_loop_stops_when_nothing_is_left_to_measure() -> None:
+    cand = Candidate("only", 50.0, {"latency_ms": 1.0})
+    calls = []
+    result = refine(
+        search_round=lambda p: ([cand], [cand]),
+        predictors={"latency_ms": Fixed({"only": (0.5, 1.0, 1.5)})},
+        measure=lambda archs: calls.append(archs) or {"only": {"latency_ms": 1.2}},
+        retrain=lambda: {"latency_ms": Fixed({"only": (0.5, 1.0, 1.5)})},
+        accuracy=lambda archs: np.full(len(archs), 50.0),
+        budgets={"latency_ms": 2.0},
+        rounds=5,
+    )
+    assert calls == [["only"]] and len(result.rounds) == 1 and result.stopped
+    assert result.pareto == [Checked("only", 50.0, {"latency_ms": 1.0}, {"latency_ms": 1.2}, 1)]
+
+
+@pytest.mark.parametrize(
+    ("name", "settings"),
+    [
+        ("rounds", {"rounds": 0}),
+        ("verify_per_round", {"per_round": -1}),
+        ("max_measurements", {"max_measurements": 2.5}),
+    ],
+)
+def test_bad_settings_name_the_parameter(name: str, settings: dict) -> None:
+    with pytest.raises(ParameterError, match=name):
+        refine(
+            search_round=lambda p: ([], []),
+            predictors={},
+            measure=lambda a: {},
+            retrain=lambda: {},
+            accuracy=lambda a: np.zeros(len(a)),
+            budgets={},
+            **settings,
+        )
