@@ -6,6 +6,10 @@ The file holds one table per device::
     transport = "ssh"
     address = "192.0.2.10"
     user = "pi"
+
+A table device (``transport = "table"``, with ``table``, ``space`` and ``table_sha256``:
+``hwnas.devices.table``) is reached by no transport: the profiler looks its measurements
+up in the table, and :func:`connect` refuses it.
 """
 
 from __future__ import annotations
@@ -20,7 +24,13 @@ import tomllib
 from hwnas.config import registry_path
 from hwnas.devices.local import LocalTransport
 from hwnas.devices.transport import Transport
-from hwnas.errors import ConfigError, DataError, DeviceError, UnknownDeviceError
+from hwnas.errors import (
+    ConfigError,
+    DataError,
+    DeviceError,
+    TableDeviceError,
+    UnknownDeviceError,
+)
 from hwnas.events import ProgressCallback
 from hwnas.records import DeviceSpec
 
@@ -159,6 +169,14 @@ def connect(
     fingerprint, file) is reported as a ``note`` event on ``progress`` and kept in the
     transport's ``recorded_host_key``.
     """
+    if spec.transport == "table":
+        raise TableDeviceError(
+            f"device {spec.name!r} is a table device (its measurements come from "
+            f"{spec.table}): it runs no models, so it cannot be connected to. It answers "
+            f"`hwnas profile --space {spec.space} --sample N --device {spec.name}` "
+            f"(hwnas.profile_space) from its table; `hwnas devices check {spec.name}` "
+            f"reports the table."
+        )
     if spec.transport == "local":
         # The built-in device runs the runner under hwnas's own interpreter; another local
         # device (a second venv, say) uses the interpreter it was registered with.

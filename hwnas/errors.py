@@ -115,6 +115,21 @@ class DeviceFullError(DeviceError):
     kind = "device_full"
 
 
+class TableDeviceError(DeviceError):
+    """A table device cannot measure: its table file is gone or no longer readable, or it
+    was asked for architectures of another space than the one its table holds."""
+
+    exit_code = 2
+    kind = "table_device"
+
+
+class NotInTableError(ModelError):
+    """A table device has no value for one job: an architecture its table lacks, or a
+    model file (a table device measures architectures of its space only)."""
+
+    kind = "not_in_table"
+
+
 class HostKeyError(DeviceError):
     """The device's SSH host key is unknown or changed: never connect silently."""
 

@@ -19,7 +19,7 @@ from hwnas.errors import DataError
 
 SCHEMA_VERSION = 1
 
-TRANSPORTS = ("local", "ssh", "adb")
+TRANSPORTS = ("local", "ssh", "adb", "table")
 
 
 def stable_hash(payload: Any, *, length: int = 16) -> str:
@@ -81,7 +81,13 @@ class Arch:
 
 @dataclass(frozen=True)
 class DeviceSpec:
-    """How to reach a device and how to run models on it."""
+    """How to reach a device and how to run models on it.
+
+    A ``table`` device runs nothing: its measurements are looked up in a benchmark
+    table (``table``: the file's absolute path; ``space``: the search space whose
+    architectures it holds, a name or ``package.module:Class``; ``table_sha256``: the
+    file's content hash when it was registered, to tell that it has changed since).
+    """
 
     name: str
     transport: str = "local"
@@ -96,6 +102,9 @@ class DeviceSpec:
     runtime: str = "onnxruntime"
     execution_provider: str = "CPUExecutionProvider"
     energy: str = "none"
+    table: str | None = None
+    space: str | None = None
+    table_sha256: str | None = None
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
@@ -108,7 +117,17 @@ class DeviceSpec:
                 f"device {self.name!r}: transport must be one of {', '.join(TRANSPORTS)}, "
                 f"got {self.transport!r}"
             )
-        if self.transport != "local" and not self.address:
+        if self.transport == "table":
+            if not self.table or not self.space:
+                raise DataError(
+                    f"device {self.name!r}: transport table needs a table file and a space"
+                )
+        elif self.table is not None or self.space is not None:
+            raise DataError(
+                f"device {self.name!r}: table and space are for transport table only, "
+                f"not {self.transport}"
+            )
+        if self.transport not in ("local", "table") and not self.address:
             raise DataError(f"device {self.name!r}: transport {self.transport} needs an address")
         if self.port is not None and not 0 < self.port < 65536:
             raise DataError(f"device {self.name!r}: port must be in 1..65535, got {self.port}")

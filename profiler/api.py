@@ -709,6 +709,8 @@ def _run(plans: list[DevicePlan], run: _Run) -> ProfileResult:
     result = _result(outcomes, interrupted, run.url)
     result.warnings = warnings
     result.skipped_jobs = run.skipped_jobs + [j for o in outcomes for j in o.skipped_jobs]
+    for text in [t for o in outcomes for t in o.notes]:  # a table device's changed table
+        _note(result, report, text)
     with _open(run.store if isinstance(run.store, Store) else run.url) as db:
         if result.interrupted:
             _read_back(result, db, run.batch, [i for o in outcomes for i in o.job_ids])

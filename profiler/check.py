@@ -6,6 +6,9 @@ problem with the command that fixes it; with ``install=True`` it pip-installs wh
 the runner lacks the way the device's Python allows (in its virtualenv; for the user;
 or, where the Python is externally managed (PEP 668), in a venv at ``<workdir>/venv``)
 and checks again.
+
+A table device (``hwnas.devices.table``) runs nothing: its check loads its table and
+reports it (file, rows, metrics, keying, content hash, fingerprint) instead.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from hwnas.devices.transport import Transport
 from hwnas.errors import HwnasError
 from hwnas.events import Event, ProgressCallback, emitter
 from hwnas.profiler.batch import parse_runner_output, stage_runner
+from hwnas.records import DeviceSpec
 
 #: The oldest Python the runner supports on a device.
 MIN_PYTHON = (3, 8)
@@ -91,6 +95,8 @@ def check_device(
     from hwnas.devices.registry import connect, get_device
 
     spec = get_device(name)
+    if spec.transport == "table":
+        return check_table_device(spec)
     with connect(spec, trust_on_first_use=trust_on_first_use, progress=progress) as transport:
         recorded = getattr(transport, "recorded_host_key", None)
         host_key = recorded.to_dict() if recorded is not None else None
@@ -124,6 +130,32 @@ _KIND_SNIPPET = (
     "getattr(sys, 'base_prefix', sys.prefix), 'externally_managed': os.path.isfile("
     "os.path.join(sysconfig.get_path('stdlib'), 'EXTERNALLY-MANAGED'))}))"
 )
+
+
+def check_table_device(spec: DeviceSpec) -> DeviceCheck:
+    """The check of a table device: its table loaded and described (``report``: ``transport``
+    ``"table"``, ``table``, ``space``, ``rows``, ``architectures``, ``metrics``, ``keyed``,
+    ``sha256``, ``fingerprint``, ``changed``: whether its content changed since it was
+    registered, a problem that does not stop it). Raises ``TableDeviceError`` when the
+    table is gone or no longer valid, and ``SpaceError`` when its space cannot be loaded."""
+    from hwnas.devices.table import open_table_device
+
+    table, _ = open_table_device(spec)
+    registered = spec.table_sha256 or ""
+    changed = bool(registered) and registered != table.sha256
+    report = {"transport": "table", **table.describe(), "changed": changed}
+    problems = []
+    if changed:
+        problems.append(
+            {
+                "what": f"the table has changed since it was registered (sha256 "
+                f"{registered[:12]} -> {table.sha256[:12]}); its measurements get "
+                f"a new fingerprint, kept apart from the earlier ones",
+                "fix": f"nothing is needed; to record the new content, `hwnas devices add "
+                f"{spec.name} --table {table.path} --space {spec.space} --replace`",
+            }
+        )
+    return DeviceCheck(spec.name, report, problems)
 
 
 def interpreter_kind(transport: Transport, python: str) -> dict[str, bool | None]:

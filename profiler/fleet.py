@@ -5,6 +5,10 @@ they would disturb each other); different devices run in parallel. Each worker h
 its own connection and its own store handle; every job is queued in the store before
 it runs and marked done in the same transaction that stores its measurement, so an
 interrupt, a dropped link or a crash never loses a measurement nor stores one twice.
+
+A table device (``hwnas.devices.table``) goes through the same planning and job
+bookkeeping, but its fingerprint is its table's content hash and its jobs are looked up
+in the table instead of being run (no transport, no export): :func:`_measure_table`.
 """
 
 from __future__ import annotations
@@ -13,13 +17,22 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hwnas.devices.table import DeviceTable, open_table_device
 from hwnas.devices.transport import Transport
-from hwnas.errors import HwnasError, ModelNotFoundError, ParameterError, UsageError
+from hwnas.errors import (
+    HwnasError,
+    ModelNotFoundError,
+    NotInTableError,
+    ParameterError,
+    TableDeviceError,
+    UsageError,
+)
 from hwnas.events import Event, ProgressCallback, emitter, ignore
 from hwnas.profiler.batch import (
     BatchResult,
@@ -29,7 +42,7 @@ from hwnas.profiler.batch import (
     profile_batch,
 )
 from hwnas.profiler.settings import ProfileSettings, result_key
-from hwnas.records import Arch, DeviceSpec, Measurement
+from hwnas.records import Arch, DeviceSpec, Fingerprint, Measurement
 from hwnas.sources import ModelSource
 from hwnas.spaces import SearchSpace, space_reference
 from hwnas.store import Job, NewJob, Store
@@ -37,6 +50,9 @@ from hwnas.store import Job, NewJob, Store
 #: The stage name of the fleet's events.
 STAGE = "measure"
 _log = logging.getLogger(__name__)
+#: What a device worker measures with: a connection to the device's runner, or the
+#: table of a table device.
+Measurer = Transport | DeviceTable
 
 
 @dataclass
@@ -87,6 +103,8 @@ class DeviceOutcome:
     #: Jobs skipped and left queued (``DevicePlan.skip_unrunnable``): ``id``, ``device``,
     #: ``model`` and ``reason``.
     skipped_jobs: list[dict[str, Any]] = field(default_factory=list)
+    #: Notes about the device (a table device's table changed since it was registered).
+    notes: list[str] = field(default_factory=list)
 
 
 def job_space(job: Job) -> str:
@@ -215,19 +233,29 @@ def _model_paths(
 
 
 def _plan_sample(
-    transport: Transport, store: Store, plan: DevicePlan, batch: str, out: DeviceOutcome
+    device: Measurer, store: Store, plan: DevicePlan, batch: str, out: DeviceOutcome
 ) -> list[Job]:
     """Queue the measurements the sample still lacks here under this fingerprint with
-    these settings (all of them when the sample is ``fresh``)."""
+    these settings (all of them when the sample is ``fresh``).
+
+    A table device's values do not depend on the timing settings nor on an exporter:
+    its jobs are queued with the default settings, so whatever settings a run is given,
+    what its table answered before is reused."""
     assert plan.sample is not None
     sample = plan.sample
-    fingerprint = probe_fingerprint(transport, plan.settings)
+    fingerprint: Fingerprint
+    if isinstance(device, DeviceTable):
+        fingerprint = device.fingerprint
+        settings = ProfileSettings(seed=plan.settings.seed).to_dict()
+    else:
+        fingerprint = probe_fingerprint(device, plan.settings)
+        settings = {**plan.settings.to_dict(), "exporter": sample.exporter}
     planned = plan_missing(
         store,
         device=plan.spec.name,
         fingerprint=fingerprint.hash,
         archs=[Arch(space=sample.space.name, string=a) for a in sample.archs],
-        settings={**plan.settings.to_dict(), "exporter": sample.exporter, **_space_ref(sample)},
+        settings={**settings, **_space_ref(sample)},
         batch=batch,
         repeats=sample.repeats,
         fresh=sample.fresh,
@@ -317,11 +345,10 @@ def _work(fleet: _Fleet, plan: DevicePlan, out: DeviceOutcome, done: threading.E
     """One device's worker: plan, then measure its jobs group by group of settings."""
     name = plan.spec.name
     try:
-        with Store(fleet.store_location) as store, fleet.connect(plan.spec) as transport:
-            fleet.transports[name] = transport
+        with Store(fleet.store_location) as store, _session(fleet, plan, out) as device:
             jobs = plan.jobs
             if plan.sample is not None:
-                jobs = _plan_sample(transport, store, plan, fleet.batch, out)
+                jobs = _plan_sample(device, store, plan, fleet.batch, out)
             out.job_ids = [j.id for j in jobs]
             fleet.report(
                 Event(
@@ -333,7 +360,7 @@ def _work(fleet: _Fleet, plan: DevicePlan, out: DeviceOutcome, done: threading.E
                 )
             )
             for settings, model_jobs in _groups(jobs, fleet.space_loader):
-                result = _measure_or_skip(fleet, store, transport, plan, model_jobs, settings, out)
+                result = _measure_or_skip(fleet, store, device, plan, model_jobs, settings, out)
                 _merge(out.result, result)
                 if result.stopped_by is not None:
                     out.error = result.stopped_by  # what was measured before it is kept
@@ -353,6 +380,38 @@ def _work(fleet: _Fleet, plan: DevicePlan, out: DeviceOutcome, done: threading.E
         done.set()
 
 
+@contextmanager
+def _session(fleet: _Fleet, plan: DevicePlan, out: DeviceOutcome) -> Iterator[Measurer]:
+    """The device's transport (connected, known to ``fleet`` so that Ctrl-C can drop it),
+    or a table device's table (with a note in ``out`` when it changed)."""
+    if plan.spec.transport != "table":
+        with fleet.connect(plan.spec) as transport:
+            fleet.transports[plan.spec.name] = transport
+            yield transport
+        return
+    table, notes = _open_table(fleet, plan)
+    out.notes += notes
+    yield table
+
+
+def _open_table(fleet: _Fleet, plan: DevicePlan) -> tuple[DeviceTable, list[str]]:
+    """A table device's table and notes; ``TableDeviceError`` when the sample is of
+    another space than the table's (or the table is gone: ``open_table_device``)."""
+    spec = plan.spec
+    assert spec.space is not None
+    space = fleet.space_loader(spec.space)
+    if not isinstance(space, SearchSpace):
+        raise TableDeviceError(f"device {spec.name!r}: {spec.space!r} is not a search space")
+    if plan.sample is not None and plan.sample.space.name != space.name:
+        raise TableDeviceError(
+            f"device {spec.name!r} is a table of {space.name} architectures ({spec.table}); "
+            f"it cannot measure {plan.sample.space.name} architectures. Profile "
+            f"--space {space.name} on it, or register a table of {plan.sample.space.name}: "
+            f"`hwnas devices add NAME --table FILE --space {plan.sample.space.name}`"
+        )
+    return open_table_device(spec, space)
+
+
 def _groups(
     jobs: Sequence[Job], space_loader: Callable[[str], ModelSource]
 ) -> list[tuple[ProfileSettings, list[ModelJob]]]:
@@ -369,7 +428,7 @@ def _groups(
 def _measure_or_skip(
     fleet: _Fleet,
     store: Store,
-    transport: Transport,
+    device: Measurer,
     plan: DevicePlan,
     jobs: list[ModelJob],
     settings: ProfileSettings,
@@ -379,9 +438,9 @@ def _measure_or_skip(
     its settings (``UsageError``: a missing meter, say) is skipped: its jobs not yet
     measured stay queued and go into ``out.skipped_jobs`` with the reason."""
     if not plan.skip_unrunnable:
-        return _measure(fleet, store, transport, plan.spec, jobs, settings)
+        return _measure(fleet, store, device, plan.spec, jobs, settings)
     try:
-        return _measure(fleet, store, transport, plan.spec, jobs, settings)
+        return _measure(fleet, store, device, plan.spec, jobs, settings)
     except UsageError as exc:
         ids = [j.job_id for j in jobs if j.job_id is not None]
         result = BatchResult()
@@ -401,13 +460,15 @@ def _measure_or_skip(
 def _measure(
     fleet: _Fleet,
     store: Store,
-    transport: Transport,
+    device: Measurer,
     spec: DeviceSpec,
     jobs: list[ModelJob],
     settings: ProfileSettings,
 ) -> BatchResult:
     """Measure one group of jobs, storing each measurement as its job finishes."""
-    name, report = spec.name, fleet.report
+    if isinstance(device, DeviceTable):
+        return _measure_table(fleet, store, device, spec, jobs)
+    transport, name, report = device, spec.name, fleet.report
 
     def done(label: str, m: Measurement | None, e: HwnasError | None) -> None:
         report(Event(kind="done", stage=STAGE, device=name, label=label, measurement=m, error=e))
@@ -434,6 +495,60 @@ def _measure(
         reconnect_timeout=fleet.reconnect_timeout,
         max_attempts=fleet.max_attempts,
     )
+
+
+def _measure_table(
+    fleet: _Fleet, store: Store, table: DeviceTable, spec: DeviceSpec, jobs: list[ModelJob]
+) -> BatchResult:
+    """Look each job up in the table, with :func:`profile_batch`'s bookkeeping: each
+    measurement stored with its job as it is found; a job the table cannot answer (an
+    architecture it lacks, a model file) fails with ``NotInTableError`` and the batch
+    goes on; a stop leaves the rest queued."""
+    name, report = spec.name, fleet.report
+    result = BatchResult()
+    for index, job in enumerate(jobs):
+        if fleet.stop.is_set():
+            result.interrupted, result.left = True, jobs[index:]
+            break
+        report(Event(kind="start", stage=STAGE, device=name, label=job.label))
+        try:
+            measurement = _looked_up(table, spec, job)
+        except NotInTableError as exc:
+            error = {"model": job.label, **exc.to_dict()}
+            result.errors.append(error)
+            if job.job_id:
+                store.fail_job(job.job_id, error)
+            report(Event(kind="done", stage=STAGE, device=name, label=job.label, error=exc))
+            continue
+        with fleet.sink_lock:
+            if fleet.abandoned:  # the job stays queued for --resume
+                result.interrupted, result.left = True, jobs[index:]
+                break
+            stored = (
+                store.finish_job(job.job_id, measurement) if job.job_id else store.add(measurement)
+            )
+        result.measurements.append((stored, measurement))
+        report(
+            Event(kind="done", stage=STAGE, device=name, label=job.label, measurement=measurement)
+        )
+    return result
+
+
+def _looked_up(table: DeviceTable, spec: DeviceSpec, job: ModelJob) -> Measurement:
+    """The table's measurement for one job; ``NotInTableError`` for what it cannot answer."""
+    if job.arch is None:
+        raise NotInTableError(
+            f"{job.label} is a model file, but {spec.name!r} is a table device ({table.path}): "
+            f"it measures architectures of its space ({table.space}) only, by looking them "
+            f"up. Profile the file on a device that runs models (e.g. --device local), or "
+            f"profile --space {table.space} on {spec.name}"
+        )
+    if job.arch.space != table.space:
+        raise NotInTableError(
+            f"{job.arch.string} is an architecture of {job.arch.space}, but the table of "
+            f"{spec.name!r} ({table.path}) holds {table.space} architectures only"
+        )
+    return table.measurement(job.arch, device=spec.name)
 
 
 def _wait(fleet: _Fleet, finished: list[threading.Event]) -> bool:

@@ -1,4 +1,5 @@
-"""`hwnas devices add | list | remove | check`: the device registry and what a device has."""
+"""`hwnas devices add | list | show | remove | check`: the device registry and what a
+device has (a table device: its table)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ from hwnas.profiler.check import DeviceCheck, missing_and_fixes
 
 __all__ = ["app", "missing_and_fixes", "parse_ssh_target"]
 
-app = typer.Typer(help="Devices to measure on: register them over SSH or adb, check them.")
+app = typer.Typer(
+    help="Devices to measure on: register them over SSH or adb (or a benchmark table as a "
+    "device), check them."
+)
 
 _SSH_TARGET = re.compile(
     r"^(?P<user>[^@\s]+)@(?P<host>\[[0-9a-fA-F:.]+\]|[^:\s\[\]]+)"
@@ -42,6 +46,15 @@ def add(
     name: str = typer.Argument(..., help="A short name, e.g. pi4 or pixel7."),
     ssh: str | None = typer.Option(None, "--ssh", help="USER@HOST[:PORT] of an SSH device."),
     adb: str | None = typer.Option(None, "--adb", help="Serial of an adb device."),
+    table: str | None = typer.Option(
+        None,
+        "--table",
+        help="A table device: measurements are looked up in this CSV or Parquet file "
+        "(optionally .gz) with columns arch, latency_ms [, energy_mj, peak_memory_mb].",
+    ),
+    space: str | None = typer.Option(
+        None, "--space", help="With --table: the search space of its architectures."
+    ),
     key: str | None = typer.Option(None, "--key", help="Private key file (else ssh-agent)."),
     known_hosts: str | None = typer.Option(
         None, "--known-hosts", help="known_hosts file to verify the host key against."
@@ -57,51 +70,102 @@ def add(
     replace: bool = typer.Option(False, "--replace", help="Overwrite a device of that name."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Register a device (nothing is contacted; run `hwnas devices check NAME` next)."""
-    from pathlib import Path
+    """Register a device (nothing is contacted; run `hwnas devices check NAME` next).
 
+    With --table FILE --space SPACE the device is a benchmark table: `hwnas profile
+    --space SPACE --device NAME` looks its architectures up there instead of running
+    them. The table is checked now (a malformed one is refused, naming the row)."""
     from hwnas.devices.registry import add_device
-    from hwnas.errors import DataError
-    from hwnas.records import DeviceSpec
 
+    described: dict[str, Any] | None = None
     try:
-        if (ssh is None) == (adb is None):
-            raise UsageError("give exactly one of --ssh USER@HOST[:PORT] or --adb SERIAL")
-        from hwnas.profiler.settings import ENERGY_BACKENDS
-
-        if energy not in ENERGY_BACKENDS:
-            raise UsageError(f"--energy {energy!r}: use one of {', '.join(ENERGY_BACKENDS)}")
-        fields: dict[str, Any] = {
-            "name": name,
-            "python": python,
-            "workdir": workdir,
-            "threads": threads,
-            "energy": energy,
-        }
-        if ssh is not None:
-            user, host, port = parse_ssh_target(ssh)
-            fields |= {"transport": "ssh", "address": host, "user": user, "port": port}
-            if key is not None:
-                if not Path(key).expanduser().is_file():
-                    raise UsageError(f"--key {key}: no such file; give the private key's path")
-                fields["key"] = str(Path(key).expanduser().resolve())
-            if known_hosts is not None:
-                fields["known_hosts"] = str(Path(known_hosts).expanduser().resolve())
-        else:
+        if sum(x is not None for x in (ssh, adb, table)) != 1:
+            raise UsageError(
+                "give exactly one of --ssh USER@HOST[:PORT], --adb SERIAL or --table FILE"
+            )
+        if table is not None:
             if key is not None or known_hosts is not None:
                 raise UsageError("--key and --known-hosts are for --ssh devices only")
-            fields |= {"transport": "adb", "address": adb}
-        try:
-            spec = DeviceSpec(**fields)
-        except DataError as exc:
-            raise UsageError(exc.message) from None
+            spec, described = _table_spec(name, table, space)
+        else:
+            if space is not None:
+                raise UsageError("--space goes with --table FILE (a table device)")
+            fields: dict[str, Any] = {
+                "name": name,
+                "python": python,
+                "workdir": workdir,
+                "threads": threads,
+                "energy": energy,
+            }
+            spec = _transport_spec(fields, ssh, adb, key, known_hosts)
         path = add_device(spec, replace=replace)
     except HwnasError as exc:
         fail(exc, as_json=as_json)
     if as_json:
-        print_json({"device": spec.to_dict(), "registry": str(path)})
+        print_json({"device": spec.to_dict(), "registry": str(path), "table": described})
         return
     note(f"registered {name!r} in {path}; check it with: hwnas devices check {name}")
+    if described is not None:
+        note(
+            f"{name} answers from {described['table']}: {described['architectures']:,} "
+            f"{described['space']} architectures ({described['rows']:,} rows), "
+            f"{', '.join(described['metrics'])}, looked up by {described['keyed']} form"
+        )
+
+
+def _table_spec(name: str, table: str, space: str | None) -> tuple[Any, dict[str, Any]]:
+    """The spec of a table device and its table's description (the table checked)."""
+    from hwnas.devices.table import table_device_spec
+    from hwnas.errors import DataError
+
+    if space is None:
+        raise UsageError(
+            "--table needs --space SPACE, the search space of its architectures (e.g. "
+            "--space nb201; `hwnas spaces list`)"
+        )
+    from hwnas.records import DeviceSpec
+
+    try:  # the name first, before the table is read
+        DeviceSpec(name=name, transport="table", table=table, space=space)
+    except DataError as exc:
+        raise UsageError(exc.message) from None
+    spec, loaded = table_device_spec(name, table, space)
+    return spec, loaded.describe()
+
+
+def _transport_spec(
+    fields: dict[str, Any],
+    ssh: str | None,
+    adb: str | None,
+    key: str | None,
+    known_hosts: str | None,
+) -> Any:
+    """The spec of an SSH or adb device from the options."""
+    from pathlib import Path
+
+    from hwnas.errors import DataError
+    from hwnas.profiler.settings import ENERGY_BACKENDS
+    from hwnas.records import DeviceSpec
+
+    if fields["energy"] not in ENERGY_BACKENDS:
+        raise UsageError(f"--energy {fields['energy']!r}: use one of {', '.join(ENERGY_BACKENDS)}")
+    if ssh is not None:
+        user, host, port = parse_ssh_target(ssh)
+        fields |= {"transport": "ssh", "address": host, "user": user, "port": port}
+        if key is not None:
+            if not Path(key).expanduser().is_file():
+                raise UsageError(f"--key {key}: no such file; give the private key's path")
+            fields["key"] = str(Path(key).expanduser().resolve())
+        if known_hosts is not None:
+            fields["known_hosts"] = str(Path(known_hosts).expanduser().resolve())
+    else:
+        if key is not None or known_hosts is not None:
+            raise UsageError("--key and --known-hosts are for --ssh devices only")
+        fields |= {"transport": "adb", "address": adb}
+    try:
+        return DeviceSpec(**fields)
+    except DataError as exc:
+        raise UsageError(exc.message) from None
 
 
 @app.command("list")
@@ -120,17 +184,63 @@ def list_devices(as_json: bool = JsonOption) -> None:
     for col in ("name", "transport", "address", "python", "workdir"):
         table.add_column(col, overflow="fold")
     for d in devices.values():
-        where = (
-            "this machine"
-            if d.transport == "local"
-            else (
-                f"{d.user + '@' if d.user else ''}{d.address}{':' + str(d.port) if d.port else ''}"
-            )
-        )
+        runs_python = d.transport not in ("local", "table")
         table.add_row(
-            d.name, d.transport, where, d.python if d.transport != "local" else "", d.workdir or ""
+            d.name, d.transport, _where(d), d.python if runs_python else "", d.workdir or ""
         )
     out.print(table)
+
+
+def _where(d: Any) -> str:
+    """Where a device is: this machine, ``user@host:port``, or a table device's table."""
+    if d.transport == "local":
+        return "this machine"
+    if d.transport == "table":
+        return f"table {d.table} ({d.space} architectures)"
+    return f"{d.user + '@' if d.user else ''}{d.address}{':' + str(d.port) if d.port else ''}"
+
+
+@app.command("show")
+def show(
+    name: str = typer.Argument(..., help="A registered device (see `hwnas devices list`)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """A device's registry entry; for a table device also whether its table is still
+    there and unchanged (contacts nothing, reads no table: `devices check` does)."""
+    from hwnas.devices.registry import get_device
+
+    try:
+        spec = get_device(name)
+    except HwnasError as exc:
+        fail(exc, as_json=as_json)
+    entry = {k: v for k, v in spec.to_dict().items() if v is not None and k != "schema_version"}
+    if spec.transport == "table":  # it runs nothing: the runner's fields do not apply
+        fields = ("name", "transport", "table", "space", "table_sha256")
+        entry = {k: entry[k] for k in fields if k in entry}
+        entry["table_status"] = _table_status(spec)
+    if as_json:
+        print_json({"device": entry})
+        return
+    table = Table(show_header=False, title=f"Device {name}", title_justify="left")
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    for field_name, value in entry.items():
+        table.add_row(field_name, str(value))
+    out.print(table)
+
+
+def _table_status(spec: Any) -> str:
+    """``unchanged``, ``changed since registration`` or ``missing``: the table file now."""
+    from pathlib import Path
+
+    from hwnas.onnx_model import file_hash
+
+    path = Path(spec.table)
+    if not path.is_file():
+        return "missing"
+    if spec.table_sha256 and file_hash(path) != spec.table_sha256:
+        return "changed since registration"
+    return "unchanged"
 
 
 @app.command("remove")
@@ -175,13 +285,14 @@ def check(
     as_json: bool = JsonOption,
 ) -> None:
     """Connect and report Python, numpy, onnxruntime, CPU, governor, temperature, energy
-    meters and free disk; say what is missing and how to install it."""
+    meters and free disk; say what is missing and how to install it. A table device's
+    check reports its table: rows, metrics, keying, content hash."""
     from hwnas.profiler.api import check_device
 
     try:
         if (break_system_packages or register_venv) and not install:
             raise UsageError("--break-system-packages and --register-venv go with --install")
-        with err.status(f"connecting to {name} ..."):
+        with err.status(f"checking {name} ..."):
             checked = check_device(
                 name,
                 install=install,
@@ -207,7 +318,8 @@ def _print_check(checked: DeviceCheck) -> None:
     table = Table(show_header=False, title=f"Device {name}", title_justify="left")
     table.add_column("what", style="bold")
     table.add_column("value", overflow="fold")
-    for label, value in _report_rows(report):
+    rows = _table_rows(report) if report.get("transport") == "table" else _report_rows(report)
+    for label, value in rows:
         table.add_row(label, str(value))
     out.print(table)
     for p in checked.problems:
@@ -219,6 +331,19 @@ def _print_check(checked: DeviceCheck) -> None:
         if checked.ready
         else f"{name} is not ready: fix the above (or rerun with --install)"
     )
+
+
+def _table_rows(report: dict[str, Any]) -> list[tuple[str, Any]]:
+    changed = " (changed since registration)" if report.get("changed") else ""
+    return [
+        ("table", report.get("table")),
+        ("space", report.get("space")),
+        ("rows", f"{report.get('rows'):,} ({report.get('architectures'):,} architectures)"),
+        ("metrics", ", ".join(report.get("metrics") or [])),
+        ("looked up by", f"{report.get('keyed')} form"),
+        ("sha256", f"{report.get('sha256')}{changed}"),
+        ("fingerprint", report.get("fingerprint")),
+    ]
 
 
 def _report_rows(report: dict[str, Any]) -> list[tuple[str, Any]]:
