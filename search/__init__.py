@@ -1,8 +1,10 @@
 """Multi-objective search under hardware budgets; calling this package runs one.
 
-``hwnas.search`` is both this subpackage (``hwnas.search.nsga``: NSGA-II and the
-random-search baseline; ``hwnas.search.accuracy``: accuracy sources;
-``hwnas.search.api``: the documented call) and the function
+``hwnas.search`` is both this subpackage (``hwnas.search.strategies``: the search
+strategies, nsga2, random, regevo, exhaustive and auto, and the random-search baseline;
+``hwnas.search.nsga``: candidates, fronts, budgets and NSGA-II;
+``hwnas.search.accuracy``: accuracy sources; ``hwnas.search.api``: the documented
+call) and the function
 :func:`hwnas.search.api.search`::
 
     import hwnas

@@ -9,13 +9,16 @@
         predictors={"latency_ms": "predictors/raspi4-latency"},  # or Predictor objects
         budgets={"latency_ms": 15},
         accuracy="tabular:cifar10",
+        strategy="nsga2",          # or "random", "regevo", "exhaustive", "auto"
+        budget_quantile=0.9,       # budgets on the predicted 0.9-quantile
     )
     result.pareto[0].arch, result.pareto[0].accuracy, result.pareto[0].metrics
     result.to_frame()          # one row per Pareto member
     result.save("out/")        # what `hwnas search -o out/` writes
 
 The library prints nothing: pass ``progress=`` a callable to receive
-:class:`hwnas.events.Event` objects (one ``"step"`` per generation).
+:class:`hwnas.events.Event` objects (one ``"step"`` per generation). The strategies
+live in ``hwnas.search.strategies``.
 """
 
 from __future__ import annotations
@@ -34,13 +37,12 @@ from hwnas.search.accuracy import AccuracySource, CallableAccuracy, accuracy_sou
 from hwnas.search.nsga import (
     Candidate,
     MetricPredictor,
-    SearchRun,
     check_settings,
     hypervolume,
     parse_budget,
     reference_point,
-    run_search,
 )
+from hwnas.search.strategies import SearchRun, check_evaluations, get_strategy, run_search
 from hwnas.spaces import SearchSpace, get_space
 
 if TYPE_CHECKING:
@@ -64,10 +66,14 @@ class SearchResult:
     """What a search found and how: the feasible Pareto set first.
 
     ``pareto``: the non-dominated architectures within every budget, best accuracy first
-    (:class:`Candidate`: ``arch``, ``accuracy``, ``metrics`` of predicted values);
-    ``baseline``: the Pareto set of random search with as many evaluations (empty after
-    :meth:`load`: the files keep its hypervolume only); ``history``: one
-    ``{"generation", "evaluated"}`` per generation; ``reason``: why ``pareto`` is empty,
+    (:class:`Candidate`: ``arch``, ``accuracy``, ``metrics`` of predicted values, and
+    ``upper``: the predicted ``budget_quantile`` of each budgeted metric when one was
+    given); ``baseline``: the Pareto set of random search with as many predictor queries
+    (empty after :meth:`load`: the files keep its hypervolume only); ``history``: one
+    ``{"generation", "evaluated"}`` per generation (per batch for ``exhaustive``);
+    ``strategy``: the strategy asked for, ``strategy_used``: the one that ran (what
+    ``auto`` chose); ``evaluations``: the query budget, ``evaluated``: the distinct
+    architectures predicted (the queries spent); ``reason``: why ``pareto`` is empty,
     else ``None``; ``warnings``: checks that ``force=True`` overrode.
     """
 
@@ -88,6 +94,11 @@ class SearchResult:
     hypervolume_reference: list[float]
     reason: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # Added later: defaults are what older search.json files meant.
+    strategy: str = "nsga2"
+    strategy_used: str = "nsga2"
+    evaluations: int | None = None
+    budget_quantile: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The summary document: what ``hwnas search --json`` prints and ``search.json``
@@ -100,22 +111,33 @@ class SearchResult:
             "population": self.population,
             "generations": self.generations,
             "seed": self.seed,
+            "strategy": self.strategy,
+            "strategy_used": self.strategy_used,
+            "evaluations": self.evaluations,
+            "budget_quantile": self.budget_quantile,
             "evaluated": self.evaluated,
             "seconds": round(self.seconds, 3),
             "hypervolume": self.hypervolume,
             "random_search_hypervolume": self.random_search_hypervolume,
             "hypervolume_reference": self.hypervolume_reference,
-            "pareto": [{"arch": c.arch, "accuracy": c.accuracy, **c.metrics} for c in self.pareto],
+            "pareto": [_member(c) for c in self.pareto],
             "history": self.history,
         }
 
     def to_frame(self) -> pd.DataFrame:
         """The Pareto set as a pandas DataFrame: one row per member, best accuracy first;
-        columns ``arch``, ``accuracy`` and one per metric (predicted values)."""
+        columns ``arch``, ``accuracy``, one per metric (predicted values) and, with a
+        ``budget_quantile`` q, ``<metric>_q<q>`` per budgeted metric (the quantile)."""
         import pandas as pd
 
-        rows = [[c.arch, c.accuracy, *(c.metrics[m] for m in self.metrics)] for c in self.pareto]
-        return pd.DataFrame(rows, columns=["arch", "accuracy", *self.metrics])
+        upper = sorted({m for c in self.pareto for m in c.upper})
+        rows = [
+            [c.arch, c.accuracy, *(c.metrics[m] for m in self.metrics)]
+            + [c.upper.get(m, math.nan) for m in upper]
+            for c in self.pareto
+        ]
+        names = [f"{m}_q{self.budget_quantile:g}" for m in upper]
+        return pd.DataFrame(rows, columns=["arch", "accuracy", *self.metrics, *names])
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write ``pareto.csv``, ``search.json`` and ``pareto.png`` into the directory
@@ -138,10 +160,16 @@ class SearchResult:
             doc = json.loads(file.read_text())
             metrics = list(doc["metrics"])
             pareto = [
-                Candidate(p["arch"], float(p["accuracy"]), {m: float(p[m]) for m in metrics})
+                Candidate(
+                    p["arch"],
+                    float(p["accuracy"]),
+                    {m: float(p[m]) for m in metrics},
+                    {m: float(v) for m, v in p.get("upper", {}).items()},
+                )
                 for p in doc["pareto"]
             ]
             fields = {k: doc[k] for k in _SAVED_AS_IS}
+            fields.update({k: doc[k] for k in _ADDED_LATER if k in doc})
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ParameterError(
                 "path", f"holds no readable {SUMMARY} ({type(exc).__name__}: {exc})"
@@ -168,6 +196,15 @@ _SAVED_AS_IS = (
     "hypervolume_reference",
     "history",
 )
+#: Keys newer versions write; an older search.json without them loads with the defaults.
+_ADDED_LATER = ("strategy", "strategy_used", "evaluations", "budget_quantile")
+
+
+def _member(c: Candidate) -> dict[str, Any]:
+    """A Pareto member in search.json: arch, accuracy, each metric, and ``upper`` (the
+    budget quantiles) when there are any."""
+    member = {"arch": c.arch, "accuracy": c.accuracy, **c.metrics}
+    return {**member, "upper": c.upper} if c.upper else member
 
 
 def _plot(result: SearchResult, file: Path) -> None:
@@ -181,7 +218,7 @@ def _plot(result: SearchResult, file: Path) -> None:
     if x:
         for cands, label, style in (
             (result.baseline, "random search", "x"),
-            (result.pareto, "NSGA-II Pareto set", "o"),
+            (result.pareto, f"{result.strategy_used} Pareto set", "o"),
         ):
             ax.plot([c.metrics[x] for c in cands], [c.accuracy for c in cands], style, label=label)
         if x in result.budgets:
@@ -203,6 +240,9 @@ def search(
     population: int = 50,
     generations: int = 30,
     seed: int = 0,
+    strategy: str = "nsga2",
+    evaluations: int | None = None,
+    budget_quantile: float | None = None,
     progress: ProgressCallback | None = None,
     force: bool = False,
 ) -> SearchResult:
@@ -218,8 +258,20 @@ def search(
     - ``accuracy``: ``"tabular[:cifar10|cifar100|imagenet16]"`` (nb201),
       ``"proxy:naswot"``, ``"package.module:function"``, an ``AccuracySource``, or a
       function ``archs -> scores`` (higher is better).
-    - ``population`` (>= 4), ``generations`` (>= 1), ``seed``: NSGA-II's settings; the
+    - ``population`` (>= 4), ``generations`` (>= 1), ``seed``: the size of a generation
+      (NSGA-II's and regularized evolution's population), how many, and the seed; the
       same arguments give the same result.
+    - ``strategy``: ``"nsga2"`` (pymoo's NSGA-II on the space's own sampling, mutation
+      and crossover), ``"random"``, ``"regevo"`` (regularized evolution),
+      ``"exhaustive"`` (every distinct architecture of a space of at most 100,000
+      encodings, predicted in batches) or ``"auto"`` (exhaustive where it fits, else
+      nsga2); see ``hwnas.search.strategies``.
+    - ``evaluations``: predictor queries (distinct architectures evaluated) every
+      strategy but exhaustive spends; default ``population * generations``.
+    - ``budget_quantile``: q in (0, 1) to constrain the predicted q-quantile of each
+      budgeted metric (from the predictor's interval, a normal approximation: see
+      ``hwnas.search.nsga.quantile_from_interval``) rather than the point prediction;
+      its predictors need calibrated intervals. ``None`` or 0.5: the point prediction.
     - ``progress``: receives a ``"step"`` :class:`~hwnas.events.Event` per generation
       (stage ``"search"``), then stage ``"random search"``, and ``"warning"`` events.
     - ``force``: use predictors whose directory does not match (space, version, edits).
@@ -230,6 +282,8 @@ def search(
     Nothing is printed.
     """
     check_settings(population, generations, {}, [])
+    check_evaluations(evaluations, population, generations)
+    get_strategy(strategy)
     bounds = resolve_budgets(budgets)
     the_space = resolve_space(space)
     models, warnings = resolve_predictors(predictors, the_space, force=force)
@@ -246,6 +300,9 @@ def search(
         population=population,
         generations=generations,
         seed=seed,
+        strategy=strategy,
+        evaluations=evaluations,
+        budget_quantile=budget_quantile,
         progress=report,
     )
     settings = {"population": population, "generations": generations, "seed": seed}
@@ -279,14 +336,19 @@ def _result(
         hypervolume_reference=ref.tolist(),
         reason=None if run.pareto else _why_nothing(run, budgets),
         warnings=warnings,
+        strategy=run.strategy,
+        strategy_used=run.strategy_used,
+        evaluations=run.evaluations,
+        budget_quantile=run.budget_quantile,
         **settings,
     )
 
 
 def _why_nothing(run: SearchRun, budgets: Mapping[str, float]) -> str:
     """Which budgets were out of reach, with the lowest predicted value of each."""
+    what = "predicted" if run.budget_quantile is None else f"q{run.budget_quantile:g} predicted"
     missed = [
-        f"{m} <= {b:g} (lowest predicted: {run.lowest[m]:.4g})"
+        f"{m} <= {b:g} (lowest {what}: {run.lowest[m]:.4g})"
         for m, b in sorted(budgets.items())
         if m in run.lowest and run.lowest[m] > b
     ]

@@ -56,6 +56,9 @@ def test_a_search_from_python_returns_a_feasible_pareto_set(found, latency) -> N
     )
     assert [h["generation"] for h in result.history] == [1, 2, 3]
     assert result.baseline and result.hypervolume > 0
+    # NSGA-II by default, spending population x generations predictor queries exactly.
+    assert result.strategy == result.strategy_used == "nsga2" and result.budget_quantile is None
+    assert result.evaluated == result.evaluations == 36
 
 
 def test_progress_arrives_as_events_and_nothing_is_printed(capsys, latency) -> None:  # noqa: F811

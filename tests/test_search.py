@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from hwnas.data import nb201_table
 from hwnas.errors import UsageError
 from hwnas.predictors import LightGBMPredictor
 from hwnas.search.accuracy import AccuracyError, NaswotProxy, TabularAccuracy, accuracy_source
-from hwnas.search.nsga import pareto_front, parse_budget, run_search
+from hwnas.search.nsga import pareto_front, parse_budget
+from hwnas.search.strategies import run_search
 from hwnas.spaces import get_space
 
 BUDGET = 25.0
@@ -84,23 +86,29 @@ def test_user_evaluators_are_loaded_and_checked(nb201) -> None:
 
 
 def test_nsga_finds_the_best_cell_within_the_budget(nb201, latency) -> None:
-    result = run_search(
+    run = functools.partial(
+        run_search,
         nb201,
         TabularAccuracy(nb201),
         {"latency_ms": latency},
         budgets={"latency_ms": BUDGET},
         population=40,
         generations=25,
-        seed=0,
     )
-    assert result.pareto and all(c.metrics["latency_ms"] <= BUDGET for c in result.pareto)
-    # The true optimum under the (predicted) budget, by brute force over all 15,625 cells.
-    table = nb201_table()
-    predicted = latency.predict(list(table.arch))
-    best = table.cifar10_test_acc[predicted <= BUDGET].max()
-    # 1,000 evaluations of 15,625 cells: seed 0 ends 0.25 points below the optimum (seeds
-    # 1-3: 0.09), and the seed is fixed, so 0.3 is that figure with a little room.
-    assert result.pareto[0].accuracy >= best - 0.3
+    # The true optimum under the (predicted) budget, by brute force over the 6,466
+    # distinct cells (each one's accuracy is its canonical member's, as in a search).
+    table = nb201_table().set_index("arch")
+    cells = sorted({nb201.canonical(a) for a in table.index})
+    within = latency.predict(cells) <= BUDGET
+    best = table.loc[[c for c, ok in zip(cells, within, strict=True) if ok], "cifar10_test_acc"]
+    # 1,000 queries of 6,466 cells. Random search with as many finds this exact optimum
+    # on 43 of 100 seeds (its median gap 0.007 points, 90th percentile 0.34: measured),
+    # so three seeds in a row by chance would be about 8%; NSGA-II found it on 10 of 10.
+    for seed in (0, 1, 2):
+        result = run(seed=seed)
+        assert result.evaluated == 1000
+        assert result.pareto and all(c.metrics["latency_ms"] <= BUDGET for c in result.pareto)
+        assert result.pareto[0].accuracy == best.max(), seed
     # A front: no member dominates another.
     for a in result.pareto:
         for b in result.pareto:
@@ -110,15 +118,7 @@ def test_nsga_finds_the_best_cell_within_the_budget(nb201, latency) -> None:
             )
             assert not dominates, (a, b)
     assert pareto_front(result.pareto, ["latency_ms"], {"latency_ms": BUDGET}) == result.pareto
-    again = run_search(
-        nb201,
-        TabularAccuracy(nb201),
-        {"latency_ms": latency},
-        budgets={"latency_ms": BUDGET},
-        population=40,
-        generations=25,
-        seed=0,
-    )
+    again = run(seed=2)
     assert [c.arch for c in again.pareto] == [c.arch for c in result.pareto]
 
 

@@ -1,4 +1,4 @@
-"""`hwnas search`: NSGA-II under budgets, with predictors as cheap proxies.
+"""`hwnas search`: a search strategy under budgets, with predictors as cheap proxies.
 
 Options -> :func:`hwnas.search.api.search` -> a Rich table or ``--json``; the search,
 its scoring and the files written live in the API.
@@ -37,8 +37,25 @@ def search(
         help="tabular[:cifar10|cifar100|imagenet16] (nb201), proxy:naswot, or "
         "package.module:function.",
     ),
-    population: int = typer.Option(50, "--population", help="NSGA-II population size."),
-    generations: int = typer.Option(30, "--generations", help="NSGA-II generations."),
+    strategy: str = typer.Option(
+        "nsga2",
+        "--strategy",
+        help="nsga2, random, regevo (regularized evolution), exhaustive (every distinct "
+        "architecture of a small space) or auto (exhaustive where it fits, else nsga2).",
+    ),
+    population: int = typer.Option(50, "--population", help="Population (generation) size."),
+    generations: int = typer.Option(30, "--generations", help="Generations."),
+    evaluations: int | None = typer.Option(
+        None,
+        "--evaluations",
+        help="Predictor queries (distinct architectures); default population x generations.",
+    ),
+    budget_quantile: float | None = typer.Option(
+        None,
+        "--budget-quantile",
+        help="Apply budgets to this predicted quantile (e.g. 0.9), from the predictor's "
+        "interval, instead of the point prediction.",
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the search."),
     output: Path = typer.Option(..., "--output", "-o", help="Directory for the results."),
     force: bool = typer.Option(False, "--force", help="Load predictors despite mismatches."),
@@ -56,8 +73,11 @@ def search(
                 predictors=predictor_dirs,
                 budgets=budget,
                 accuracy=accuracy,
+                strategy=strategy,
                 population=population,
                 generations=generations,
+                evaluations=evaluations,
+                budget_quantile=budget_quantile,
                 seed=seed,
                 progress=bars,
                 force=force,
@@ -79,19 +99,26 @@ def search(
 
 def _show(result: SearchResult, output: Path) -> None:
     """The Pareto set as a table on stdout; the hypervolumes and files written on stderr."""
+    used = result.strategy_used
+    ran = used if used == result.strategy else f"{result.strategy}: {used}"
     table = Table(
-        title=f"Pareto set ({len(result.pareto)} architectures, {result.evaluated} evaluated)",
+        title=f"Pareto set ({len(result.pareto)} architectures, {result.evaluated} evaluated "
+        f"by {ran})",
         title_justify="left",
     )
     table.add_column("arch", overflow="fold")
     table.add_column("accuracy", justify="right")
     for m in result.metrics:
         table.add_column(f"{m} (predicted)", justify="right")
+    upper = sorted({m for c in result.pareto for m in c.upper})
+    for m in upper:
+        table.add_column(f"{m} (q{result.budget_quantile:g})", justify="right")
     for c in result.pareto:
-        table.add_row(c.arch, f"{c.accuracy:.4g}", *(f"{c.metrics[m]:.4g}" for m in result.metrics))
+        values = [c.metrics[m] for m in result.metrics] + [c.upper[m] for m in upper]
+        table.add_row(c.arch, f"{c.accuracy:.4g}", *(f"{v:.4g}" for v in values))
     out.print(table)
     note(
-        f"hypervolume {result.hypervolume:.4g} (random search with as many "
-        f"evaluations: {result.random_search_hypervolume:.4g}); wrote "
+        f"hypervolume {result.hypervolume:.4g} (random search with as many predictor "
+        f"queries: {result.random_search_hypervolume:.4g}); wrote "
         f"{output}/pareto.csv, search.json and pareto.png"
     )
