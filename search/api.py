@@ -26,10 +26,13 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from hwnas.errors import ParameterError
 from hwnas.events import Event, ProgressCallback, emitter
@@ -99,6 +102,10 @@ class SearchResult:
     strategy_used: str = "nsga2"
     evaluations: int | None = None
     budget_quantile: float | None = None
+    #: With ``verify``: the device, the settings, each round and why the loop stopped.
+    verify: dict[str, Any] | None = None
+    #: Device measurements a verified search took (0 without ``verify``).
+    measurements: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The summary document: what ``hwnas search --json`` prints and ``search.json``
@@ -115,6 +122,8 @@ class SearchResult:
             "strategy_used": self.strategy_used,
             "evaluations": self.evaluations,
             "budget_quantile": self.budget_quantile,
+            "verify": self.verify,
+            "measurements": self.measurements,
             "evaluated": self.evaluated,
             "seconds": round(self.seconds, 3),
             "hypervolume": self.hypervolume,
@@ -126,17 +135,21 @@ class SearchResult:
 
     def to_frame(self) -> pd.DataFrame:
         """The Pareto set as a pandas DataFrame: one row per member, best accuracy first;
-        columns ``arch``, ``accuracy``, one per metric (predicted values) and, with a
-        ``budget_quantile`` q, ``<metric>_q<q>`` per budgeted metric (the quantile)."""
+        columns ``arch``, ``accuracy``, one per metric (predicted values), with a
+        ``budget_quantile`` q ``<metric>_q<q>`` per budgeted metric (the quantile), and
+        after a verified search ``<metric>_measured`` (the device's values)."""
         import pandas as pd
 
         upper = sorted({m for c in self.pareto for m in c.upper})
+        measured = sorted({m for c in self.pareto for m in c.measured})
         rows = [
             [c.arch, c.accuracy, *(c.metrics[m] for m in self.metrics)]
             + [c.upper.get(m, math.nan) for m in upper]
+            + [c.measured.get(m, math.nan) for m in measured]
             for c in self.pareto
         ]
         names = [f"{m}_q{self.budget_quantile:g}" for m in upper]
+        names += [f"{m}_measured" for m in measured]
         return pd.DataFrame(rows, columns=["arch", "accuracy", *self.metrics, *names])
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -165,6 +178,7 @@ class SearchResult:
                     float(p["accuracy"]),
                     {m: float(p[m]) for m in metrics},
                     {m: float(v) for m, v in p.get("upper", {}).items()},
+                    {m: float(v) for m, v in p.get("measured", {}).items()},
                 )
                 for p in doc["pareto"]
             ]
@@ -197,14 +211,25 @@ _SAVED_AS_IS = (
     "history",
 )
 #: Keys newer versions write; an older search.json without them loads with the defaults.
-_ADDED_LATER = ("strategy", "strategy_used", "evaluations", "budget_quantile")
+_ADDED_LATER = (
+    "strategy",
+    "strategy_used",
+    "evaluations",
+    "budget_quantile",
+    "verify",
+    "measurements",
+)
 
 
 def _member(c: Candidate) -> dict[str, Any]:
     """A Pareto member in search.json: arch, accuracy, each metric, and ``upper`` (the
     budget quantiles) when there are any."""
-    member = {"arch": c.arch, "accuracy": c.accuracy, **c.metrics}
-    return {**member, "upper": c.upper} if c.upper else member
+    member: dict[str, Any] = {"arch": c.arch, "accuracy": c.accuracy, **c.metrics}
+    if c.upper:
+        member["upper"] = c.upper
+    if c.measured:
+        member["measured"] = c.measured
+    return member
 
 
 def _plot(result: SearchResult, file: Path) -> None:
@@ -243,6 +268,12 @@ def search(
     strategy: str = "nsga2",
     evaluations: int | None = None,
     budget_quantile: float | None = None,
+    verify: str | None = None,
+    rounds: int = 3,
+    verify_per_round: int = 10,
+    max_measurements: int = 100,
+    store: Any = None,
+    profile_settings: Mapping[str, Any] | None = None,
     progress: ProgressCallback | None = None,
     force: bool = False,
 ) -> SearchResult:
@@ -272,8 +303,21 @@ def search(
       budgeted metric (from the predictor's interval, a normal approximation: see
       ``hwnas.search.nsga.quantile_from_interval``) rather than the point prediction;
       its predictors need calibrated intervals. ``None`` or 0.5: the point prediction.
+    - ``verify``: a registered device (a table device too) to close the loop on:
+      ``rounds`` times, search, measure the candidates that matter there (the predicted
+      front, then those whose interval straddles a budget and could be on the true
+      front; at most ``verify_per_round`` per round, ``max_measurements`` in all), add
+      them to the predictors' training data and refit them (same options, same seed).
+      The result then holds only architectures *measured* within every budget (those
+      measured before included), each with ``measured`` values beside the predicted ones;
+      ``measurements`` counts the device measurements and ``verify`` sums up the rounds.
+      Every predictor must have been trained on that device's measurements in a store
+      (``hwnas.train_predictor(device=...)``); ``store``: that store (default: the one
+      the predictors were trained from); ``profile_settings``: timing settings of the
+      verification measurements (as for :func:`hwnas.profile_space`).
     - ``progress``: receives a ``"step"`` :class:`~hwnas.events.Event` per generation
-      (stage ``"search"``), then stage ``"random search"``, and ``"warning"`` events.
+      (stage ``"search"``), then stage ``"random search"`` (and with ``verify`` stage
+      ``"verify"`` per round plus the profiling events), and ``"warning"`` events.
     - ``force``: use predictors whose directory does not match (space, version, edits).
 
     Wrong arguments raise :class:`~hwnas.errors.ParameterError` (also a ``ValueError``)
@@ -292,21 +336,156 @@ def search(
     report = emitter(progress)
     for message in warnings:
         report(Event("warning", stage="search", message=message))
-    run = run_search(
+    settings = {"population": population, "generations": generations, "seed": seed}
+
+    def one_search(predicted_by: Mapping[str, MetricPredictor]) -> SearchRun:
+        return run_search(
+            the_space,
+            source,
+            predicted_by,
+            budgets=bounds,
+            strategy=strategy,
+            evaluations=evaluations,
+            budget_quantile=budget_quantile,
+            progress=report,
+            **settings,
+        )
+
+    if verify is None:
+        run = one_search(models)
+        return _result(run, the_space, source, bounds, sorted(models), settings, warnings)
+    loop = VerifySettings(verify, rounds, verify_per_round, max_measurements, store)
+    return _verified(
+        loop,
+        one_search,
+        models,
         the_space,
         source,
-        models,
-        budgets=bounds,
-        population=population,
-        generations=generations,
-        seed=seed,
-        strategy=strategy,
-        evaluations=evaluations,
-        budget_quantile=budget_quantile,
+        bounds,
+        settings,
+        warnings,
+        profile_settings=profile_settings,
         progress=report,
     )
-    settings = {"population": population, "generations": generations, "seed": seed}
-    return _result(run, the_space, source, bounds, sorted(models), settings, warnings)
+
+
+@dataclass(frozen=True)
+class VerifySettings:
+    """``search``'s verify arguments: the device, the loop's bounds and the store."""
+
+    device: str
+    rounds: int
+    per_round: int
+    max_measurements: int
+    store: Any = None
+
+
+def _verified(
+    loop: VerifySettings,
+    one_search: Callable[[Mapping[str, MetricPredictor]], SearchRun],
+    models: Mapping[str, MetricPredictor],
+    space: SearchSpace,
+    source: AccuracySource,
+    budgets: dict[str, float],
+    settings: dict[str, int],
+    warnings: list[str],
+    *,
+    profile_settings: Mapping[str, Any] | None,
+    progress: ProgressCallback,
+) -> SearchResult:
+    """The closed loop of :mod:`hwnas.search.verify` on ``loop.device``, as a result whose
+    Pareto set holds only architectures measured within every budget."""
+    from hwnas.search.verify import DeviceLoop, check_verify_settings, refine
+
+    check_verify_settings(loop.rounds, loop.per_round, loop.max_measurements)
+    if not isinstance(loop.device, str) or not loop.device:
+        raise ParameterError("verify", f"must name a registered device, got {loop.device!r}")
+    bound = DeviceLoop.for_predictors(
+        space=space,
+        device=loop.device,
+        predictors=models,
+        store=loop.store,
+        settings=profile_settings,
+        progress=progress,
+    )
+    runs: list[SearchRun] = []
+
+    def search_round(
+        predicted_by: Mapping[str, MetricPredictor],
+    ) -> tuple[list[Candidate], list[Candidate]]:
+        runs.append(one_search(predicted_by))
+        return runs[-1].pareto, runs[-1].candidates
+
+    started = time.perf_counter()
+    refined = refine(
+        search_round=search_round,
+        predictors=models,
+        measure=bound.measure,
+        retrain=bound.retrain,
+        accuracy=source.evaluate,
+        budgets=budgets,
+        known=bound.known(),
+        rounds=loop.rounds,
+        per_round=loop.per_round,
+        max_measurements=loop.max_measurements,
+        progress=progress,
+    )
+    result = _result(runs[-1], space, source, budgets, sorted(models), settings, warnings)
+    result.pareto = _as_candidates(refined.pareto, refined.predictors)
+    ref = reference_point([*result.pareto, *runs[-1].baseline], result.metrics)
+    result.hypervolume = hypervolume(result.pareto, result.metrics, ref)
+    result.random_search_hypervolume = hypervolume(runs[-1].baseline, result.metrics, ref)
+    result.hypervolume_reference = ref.tolist()
+    result.reason = None if result.pareto else _why_none_measured(refined, budgets)
+    result.measurements = refined.measurements
+    result.seconds = time.perf_counter() - started
+    result.verify = {
+        "device": loop.device,
+        "store": bound.store,
+        "rounds": loop.rounds,
+        "verify_per_round": loop.per_round,
+        "max_measurements": loop.max_measurements,
+        "measured_before": sum(1 for c in refined.checked.values() if c.round == 0),
+        "per_round": [r.to_dict() for r in refined.rounds],
+        "stopped": refined.stopped,
+    }
+    return result
+
+
+def _as_candidates(
+    checked: Sequence[Any], predictors: Mapping[str, MetricPredictor]
+) -> list[Candidate]:
+    """Measured architectures as Pareto members: the final predictors' values in
+    ``metrics``, the device's in ``measured``."""
+    archs = [c.arch for c in checked]
+    values = {m: np.asarray(p.predict(archs), dtype=float) for m, p in predictors.items()}
+    return [
+        Candidate(
+            c.arch,
+            c.accuracy,
+            {m: float(v[i]) for m, v in values.items()},
+            measured=dict(c.measured),
+        )
+        for i, c in enumerate(checked)
+    ]
+
+
+def _why_none_measured(refined: Any, budgets: Mapping[str, float]) -> str:
+    """Nothing measured within the budgets: the lowest measured value of each."""
+    lowest = {
+        m: min((c.measured[m] for c in refined.checked.values() if m in c.measured), default=None)
+        for m in sorted(budgets)
+    }
+    shown = ", ".join(
+        f"{m} <= {budgets[m]:g} (lowest measured: {v:.4g})"
+        for m, v in lowest.items()
+        if v is not None
+    )
+    return (
+        f"no architecture was measured within the budgets ({len(refined.checked)} measured"
+        f"{'; ' + shown if shown else ''}); loosen the budgets or measure more "
+        f"(max_measurements, rounds)"
+    )
 
 
 def _result(
@@ -340,7 +519,9 @@ def _result(
         strategy_used=run.strategy_used,
         evaluations=run.evaluations,
         budget_quantile=run.budget_quantile,
-        **settings,
+        population=settings["population"],
+        generations=settings["generations"],
+        seed=settings["seed"],
     )
 
 

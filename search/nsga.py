@@ -50,12 +50,15 @@ class Candidate:
     q-quantile of each budgeted metric: the value its budget was checked against (a
     candidate whose ``metrics`` value is within budget but whose interval reaches past it
     "straddles" the budget). Empty otherwise: budgets then apply to ``metrics``.
+    ``measured`` holds the device's values of an architecture a verified search measured.
     """
 
     arch: str
     accuracy: float
     metrics: dict[str, float]
     upper: dict[str, float] = field(default_factory=dict)
+    #: Values measured on the device (``search(verify=...)``); empty when not measured.
+    measured: dict[str, float] = field(default_factory=dict)
 
     def budget_value(self, metric: str) -> float:
         """The value a budget on ``metric`` constrains: the quantile, else the prediction."""

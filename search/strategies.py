@@ -306,6 +306,8 @@ class SearchRun:
     strategy_used: str = "nsga2"
     evaluations: int = 0
     budget_quantile: float | None = None
+    #: Every candidate evaluated (the verify loop looks for straddlers among them).
+    candidates: list[Candidate] = field(default_factory=list)
 
 
 def check_evaluations(evaluations: int | None, population: int, generations: int) -> int:
@@ -373,6 +375,7 @@ def run_search(
         strategy_used=chosen.name,
         evaluations=queries,
         budget_quantile=budget_quantile,
+        candidates=found,
     )
 
 

@@ -268,3 +268,114 @@ def test_bad_settings_name_the_parameter(name: str, settings: dict) -> None:
             budgets={},
             **settings,
         )
+
+
+# -- hwnas.search(verify=...) on a table device, through the store -----------------------
+
+
+@pytest.fixture
+def table_device(tmp_path: Path) -> tuple[str, Path]:
+    """The raspi4 table registered as a device, 80 cells of it profiled into a store."""
+    import hwnas
+    from hwnas.devices.registry import add_device
+    from hwnas.devices.table import table_device_spec
+
+    add_device(table_device_spec("pi-table", TABLE, "nb201")[0])
+    store = tmp_path / "s.db"
+    hwnas.profile_space("nb201", sample=80, seed=4, device="pi-table", store=store)
+    return "pi-table", store
+
+
+def test_search_with_verify_returns_only_cells_measured_within_budget(
+    table_device, truth
+) -> None:
+    import hwnas
+    from hwnas.store import Store
+
+    device, store = table_device
+    predictor = hwnas.train_predictor(space="nb201", device=device, store=store, seed=0)
+    budget = float(np.median(list(truth.values())))
+    events = []
+    result = hwnas.search(
+        space="nb201",
+        predictors={"latency_ms": predictor},
+        budgets={"latency_ms": budget},
+        strategy="exhaustive",
+        verify=device,
+        rounds=3,
+        verify_per_round=8,
+        max_measurements=20,
+        progress=events.append,
+    )
+    assert result.pareto and result.measurements <= 20
+    for member in result.pareto:
+        assert member.measured["latency_ms"] == pytest.approx(truth[member.arch])
+        assert member.measured["latency_ms"] <= budget
+    with Store(store) as s:
+        assert s.count(device=device) == 80 + result.measurements  # each measured once
+    doc = result.to_dict()
+    assert doc["verify"]["device"] == device and doc["measurements"] == result.measurements
+    assert sum(r["measured"] for r in doc["verify"]["per_round"]) == result.measurements
+    assert doc["verify"]["measured_before"] == 80
+    assert "latency_ms_measured" in result.to_frame().columns
+    assert any(e.stage == "verify" for e in events)
+    # The unverified search on the same predictor returns cells the device measures over budget.
+    plain = hwnas.search(
+        space="nb201",
+        predictors={"latency_ms": predictor},
+        budgets={"latency_ms": budget},
+        strategy="exhaustive",
+    )
+    assert any(truth[c.arch] > budget for c in plain.pareto)
+
+
+def test_verify_refuses_a_predictor_not_trained_on_the_device(table_device, truth) -> None:
+    import hwnas
+
+    device, _ = table_device
+    archs = NB201.sample_distinct(3, 60)
+    loose = train(archs, truth)  # fitted in Python: nothing to refit it on
+    with pytest.raises(ParameterError, match=r"verify.*train one on pi-table's measurements"):
+        hwnas.search(
+            space="nb201",
+            predictors={"latency_ms": loose},
+            budgets={"latency_ms": 20},
+            verify=device,
+        )
+    with pytest.raises(ParameterError, match="verify_per_round must be an int >= 1"):
+        hwnas.search(
+            space="nb201",
+            predictors={"latency_ms": loose},
+            budgets={"latency_ms": 20},
+            verify=device,
+            verify_per_round=0,
+        )
+
+
+def test_the_cli_verifies_on_a_device_and_says_so(table_device, truth, tmp_path, capsys) -> None:
+    import json
+
+    import hwnas
+    from hwnas.cli import main
+
+    device, store = table_device
+    predictor = hwnas.train_predictor(space="nb201", device=device, store=store, seed=0)
+    saved = predictor.save(tmp_path / "pred")
+    budget = float(np.median(list(truth.values())))
+    args = ["search", "--space", "nb201", "--predictor", str(saved), "--budget"]
+    args += [f"latency_ms={budget}", "--strategy", "exhaustive", "--verify", device]
+    args += ["--rounds", "2", "--verify-per-round", "5", "--store", str(store)]
+    code = main([*args, "-o", str(tmp_path / "out")])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "(measured)" in captured.out  # the column (its header may wrap)
+    assert f"verified on {device}:" in captured.err and "measured within budget" in captured.err
+    doc = json.loads((tmp_path / "out" / "search.json").read_text())
+    assert doc["verify"]["rounds"] == 2 and doc["measurements"] <= 10
+    assert all(p["measured"]["latency_ms"] <= budget for p in doc["pareto"])
+    frame = pd.read_csv(tmp_path / "out" / "pareto.csv")
+    assert (frame["latency_ms_measured"] <= budget).all()
+    reloaded = hwnas.SearchResult.load(tmp_path / "out")
+    assert reloaded.measurements == doc["measurements"] and reloaded.pareto[0].measured
+    code = main([*args, "--rounds", "0", "-o", str(tmp_path / "bad")])
+    assert code == 2 and "--rounds must be an int >= 1" in capsys.readouterr().err

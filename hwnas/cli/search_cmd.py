@@ -56,6 +56,26 @@ def search(
         help="Apply budgets to this predicted quantile (e.g. 0.9), from the predictor's "
         "interval, instead of the point prediction.",
     ),
+    verify: str | None = typer.Option(
+        None,
+        "--verify",
+        help="A registered device to close the loop on: measure the candidates that "
+        "matter there, retrain, search again; return only architectures measured within "
+        "every budget. The predictors must be trained on this device's measurements.",
+    ),
+    rounds: int = typer.Option(3, "--rounds", help="With --verify: search-measure rounds."),
+    verify_per_round: int = typer.Option(
+        10, "--verify-per-round", help="With --verify: measurements per round at most."
+    ),
+    max_measurements: int = typer.Option(
+        100, "--max-measurements", help="With --verify: device measurements in all at most."
+    ),
+    store: str | None = typer.Option(
+        None,
+        "--store",
+        help="With --verify: the measurement store (default: the one the predictors were "
+        "trained from).",
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the search."),
     output: Path = typer.Option(..., "--output", "-o", help="Directory for the results."),
     force: bool = typer.Option(False, "--force", help="Load predictors despite mismatches."),
@@ -79,6 +99,11 @@ def search(
                 evaluations=evaluations,
                 budget_quantile=budget_quantile,
                 seed=seed,
+                verify=verify,
+                rounds=rounds,
+                verify_per_round=verify_per_round,
+                max_measurements=max_measurements,
+                store=store,
                 progress=bars,
                 force=force,
             )
@@ -90,10 +115,7 @@ def search(
     else:
         _show(result, output)
     if not result.pareto:
-        err.print(
-            "[red]no architecture met the budgets[/red]; loosen --budget or check the "
-            "predictors' units"
-        )
+        err.print(f"[red]{result.reason or 'no architecture met the budgets'}[/red]")
         raise typer.Exit(1)
 
 
@@ -113,10 +135,22 @@ def _show(result: SearchResult, output: Path) -> None:
     upper = sorted({m for c in result.pareto for m in c.upper})
     for m in upper:
         table.add_column(f"{m} (q{result.budget_quantile:g})", justify="right")
+    measured = sorted({m for c in result.pareto for m in c.measured})
+    for m in measured:
+        table.add_column(f"{m} (measured)", justify="right")
     for c in result.pareto:
         values = [c.metrics[m] for m in result.metrics] + [c.upper[m] for m in upper]
+        values += [c.measured[m] for m in measured]
         table.add_row(c.arch, f"{c.accuracy:.4g}", *(f"{v:.4g}" for v in values))
     out.print(table)
+    if result.verify is not None:
+        before = result.verify["measured_before"]
+        note(
+            f"verified on {result.verify['device']}: {result.measurements} device "
+            f"measurement(s) in {len(result.verify['per_round'])} round(s) besides the "
+            f"{before} measured before; every architecture above was measured within budget"
+            + (f" ({result.verify['stopped']})" if result.verify["stopped"] else "")
+        )
     note(
         f"hypervolume {result.hypervolume:.4g} (random search with as many predictor "
         f"queries: {result.random_search_hypervolume:.4g}); wrote "
