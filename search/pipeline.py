@@ -4,18 +4,20 @@
 2. profile a seeded sample of NAS-Bench-201 cells on this CPU (cached exports; cells
    already in the store under this machine's fingerprint, measured with the same
    settings, are not measured again);
-3. train a LightGBM latency predictor for this CPU on those measurements;
-4. search NB201 with NSGA-II for the best CIFAR-10 accuracy (the tabular benchmark)
-   under a latency budget (the sample's median), using the predictor;
-5. verify the best architectures found by measuring them now (never a stored
-   measurement, not even the training one): predicted against measured.
+3. train a LightGBM latency predictor for this CPU on this CPU's measurements in the
+   store (``hwnas.train_predictor``);
+4. search NB201 for the best CIFAR-10 accuracy (the tabular benchmark) under a latency
+   budget (the sample's median), verified on this CPU: rounds of search, measuring the
+   candidates that matter, retraining (``hwnas.search(verify="local")``), so that every
+   architecture returned was *measured* within the budget;
+5. with ``output``: the predictor, ``pareto.csv``, ``search.json`` and the plots there.
 
 ::
 
-    import hwnas.search.pipeline as pipeline
+    import hwnas
 
-    result = pipeline.quickstart(sample=40, verify=3)
-    result.budget_ms, result.verified   # rows: arch, accuracy, predicted, measured
+    result = hwnas.quickstart(sample=40, rounds=2, verify=4, output="hwnas-quickstart")
+    result.budget_ms, result.verified   # rows: arch, accuracy, predicted, measured, source
 """
 
 from __future__ import annotations
@@ -23,11 +25,11 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 from os import PathLike
+from pathlib import Path
 from typing import Any
 
 from hwnas.errors import HwnasError, ParameterError
 from hwnas.events import Event, ProgressCallback, emitter
-from hwnas.predictors import LightGBMPredictor
 from hwnas.profiler.api import ProfileResult, profile, profile_space
 from hwnas.records import Measurement
 from hwnas.search.api import SearchResult, search
@@ -41,17 +43,24 @@ CELL_SETTINGS: dict[str, Any] = {"target_ci": 0.02, "warmup": 5}
 
 @dataclass
 class Verified:
-    """One searched architecture measured on the device."""
+    """One architecture of the verified front: measured on this CPU within the budget.
+    ``round`` says which measurement: 0 is the training sample (this run's, or an earlier
+    run's with the same fingerprint and settings), ``r >= 1`` the verification round."""
 
     arch: str
     accuracy: float
     predicted_ms: float
     measured_ms: float | None
     budget_ms: float
+    round: int = 0
 
     @property
     def within_budget(self) -> bool | None:
         return None if self.measured_ms is None else self.measured_ms <= self.budget_ms
+
+    @property
+    def source(self) -> str:
+        return "training sample" if self.round == 0 else f"verify round {self.round}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +69,7 @@ class Verified:
             "predicted_ms": self.predicted_ms,
             "measured_ms": self.measured_ms,
             "within_budget": self.within_budget,
+            "measured_in": self.source,
         }
 
 
@@ -75,6 +85,8 @@ class QuickstartResult:
     verified: list[Verified]
     store: str
     warnings: list[str] = field(default_factory=list)
+    #: Where the predictor and the search's files were written (``output``), if anywhere.
+    output: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The document ``hwnas quickstart --json`` prints."""
@@ -85,16 +97,20 @@ class QuickstartResult:
                 "budget_ms": self.budget_ms,
                 "evaluated": self.search.evaluated,
                 "pareto": len(self.search.pareto),
+                "verify_measurements": self.search.measurements,
                 "verified": [v.to_dict() for v in self.verified],
+                "output": self.output,
             },
         }
 
 
-def _check(max_seconds: float, sample: int, verify: int) -> None:
+def _check(max_seconds: float, sample: int, verify: int, rounds: int) -> None:
     if sample < 10:
         raise ParameterError("sample", f"must be >= 10 (a predictor needs some data), got {sample}")
     if verify < 1:
         raise ParameterError("verify", f"must be >= 1, got {verify}")
+    if rounds < 1:
+        raise ParameterError("rounds", f"must be >= 1, got {rounds}")
     if not max_seconds > 0:
         raise ParameterError("max_seconds", f"must be > 0, got {max_seconds}")
 
@@ -160,21 +176,25 @@ def quickstart(
     *,
     max_seconds: float = 2.0,
     sample: int = 40,
-    verify: int = 3,
+    verify: int = 4,
+    rounds: int = 2,
     seed: int = 0,
     store: str | PathLike[str] | None = None,
+    output: str | PathLike[str] | None = None,
     progress: ProgressCallback | None = None,
 ) -> QuickstartResult:
     """Run the five stages of the module docstring on the local device.
 
     ``max_seconds``: time limit per model (the cells get at most 1 s each); ``sample``:
-    NB201 cells to measure for training (>= 10); ``verify``: Pareto architectures to
-    measure; ``seed``: seeds the sample and the search; ``store``: as for
-    :func:`hwnas.profile`. Stage announcements are ``"note"`` events with ``done`` set
-    to the stage's number. Raises ``ParameterError`` for bad arguments and the
-    profiling errors of :func:`hwnas.profile` (nothing measured is lost).
+    NB201 cells to measure for training (>= 10); ``rounds`` of verification measuring
+    at most ``verify`` candidates each; ``seed``: seeds the sample and the search;
+    ``store``: as for :func:`hwnas.profile`; ``output``: a directory for the predictor
+    (``predictor/``) and the search's files (``pareto.csv``, ``search.json``, plots).
+    Stage announcements are ``"note"`` events with ``done`` set to the stage's number.
+    Raises ``ParameterError`` for bad arguments and the profiling errors of
+    :func:`hwnas.profile` (nothing measured is lost).
     """
-    _check(max_seconds, sample, verify)
+    _check(max_seconds, sample, verify, rounds)
     from hwnas.examples import example_onnx
 
     report = emitter(progress)
@@ -190,18 +210,20 @@ def quickstart(
     _stop_if_interrupted(cnn)
     quick = {**CELL_SETTINGS, "max_seconds": min(max_seconds, 1.0)}
     nb201 = get_space("nb201")
-    archs = nb201.sample_distinct(seed, sample)
     _stage(report, 2, f"profiling {sample} NAS-Bench-201 cells on this CPU")
-    measured = _measure_cells(nb201, archs, cnn.store, quick, progress)
+    measured = _measure_cells(
+        nb201, nb201.sample_distinct(seed, sample), cnn.store, quick, progress
+    )
     if len(measured) < 10:
         raise HwnasError(f"only {len(measured)} cells were measured; rerun quickstart")
-    _stage(report, 3, f"training a latency predictor on {len(measured)} measurements")
-    names = sorted(measured)
-    predictor = LightGBMPredictor(space=nb201, seed=seed).fit(
-        names, [measured[a].latency_ms.median for a in names]
-    )
+    predictor = _train(nb201, measured, cnn.store, seed, report)
     budget = statistics.median(m.latency_ms.median for m in measured.values())
-    _stage(report, 4, f"searching NB201 for CIFAR-10 accuracy with latency_ms <= {budget:.3g}")
+    _stage(
+        report,
+        4,
+        f"searching NB201 for CIFAR-10 accuracy with latency_ms <= {budget:.3g}, verified "
+        f"on this CPU ({rounds} round(s) of at most {verify} measurements)",
+    )
     found = search(
         space=nb201,
         predictors={"latency_ms": predictor},
@@ -209,20 +231,69 @@ def quickstart(
         population=32,
         generations=15,
         seed=seed,
+        verify="local",
+        rounds=rounds,
+        verify_per_round=verify,
+        max_measurements=rounds * verify,
+        store=cnn.store,
+        profile_settings=quick,
         progress=progress,
     )
-    best = found.pareto[:verify]
-    _stage(report, 5, f"verifying the {len(best)} most accurate architectures found")
-    # Measured now: a stored measurement (the training one, a former run's) verifies nothing.
-    checked = _measure_cells(nb201, [c.arch for c in best], cnn.store, quick, progress, fresh=True)
+    rounds_of = (found.verify or {}).get("pareto_rounds", {})
     rows = [
         Verified(
             c.arch,
             c.accuracy,
             c.metrics["latency_ms"],
-            checked[c.arch].latency_ms.median if c.arch in checked else None,
+            c.measured.get("latency_ms"),
             budget,
+            int(rounds_of.get(c.arch, 0)),
         )
-        for c in best
+        for c in found.pareto
     ]
-    return QuickstartResult(cnn, len(measured), budget, found, rows, cnn.store, cnn.warnings)
+    written = _write(output, predictor, found, report)
+    return QuickstartResult(
+        cnn, len(measured), budget, found, rows, cnn.store, cnn.warnings, output=written
+    )
+
+
+def _train(
+    space: SearchSpace,
+    measured: dict[str, Measurement],
+    store: str,
+    seed: int,
+    report: ProgressCallback,
+) -> Any:
+    """A latency predictor trained on this CPU's measurements in the store, of the
+    fingerprint the cells were just measured under (so verification can refit it)."""
+    from hwnas.predictors.train import train_predictor
+
+    fingerprints = {m.fingerprint_hash for m in measured.values()}
+    fingerprint = max(fingerprints)  # one, unless the machine changed mid-run
+    _stage(
+        report, 3, f"training a latency predictor on this CPU's measurements ({len(measured)} new)"
+    )
+    return train_predictor(
+        space=space,
+        metric="latency_ms",
+        device="local",
+        store=store,
+        fingerprint=fingerprint,
+        seed=seed,
+    )
+
+
+def _write(
+    output: str | PathLike[str] | None,
+    predictor: Any,
+    found: SearchResult,
+    report: ProgressCallback,
+) -> str | None:
+    """With ``output``: the predictor and the search's files there; its path."""
+    if output is None:
+        return None
+    directory = Path(output)
+    _stage(report, 5, f"writing the predictor and the results to {directory}/")
+    found.save(directory)
+    predictor.save(directory / "predictor")
+    return str(directory)
