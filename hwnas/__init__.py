@@ -48,6 +48,7 @@ _EXPORTS: dict[str, str] = {
     "load_predictor": "hwnas.predictors.artifacts",
     "get_space": "hwnas.spaces",
     "quickstart": "hwnas.search.pipeline",
+    "report": "hwnas.search.report",
     # vocabulary
     "Predictor": "hwnas.predictors.base",
     "SearchResult": "hwnas.search.api",

@@ -45,6 +45,7 @@ from hwnas.search.nsga import (
     parse_budget,
     reference_point,
 )
+from hwnas.search.report import convergence_png, pareto_png, software_versions
 from hwnas.search.strategies import SearchRun, check_evaluations, get_strategy, run_search
 from hwnas.spaces import SearchSpace, get_space
 
@@ -61,6 +62,8 @@ AccuracyLike = str | AccuracySource | Callable[[list[str]], Any]
 SUMMARY = "search.json"
 PARETO_CSV = "pareto.csv"
 PARETO_PLOT = "pareto.png"
+HISTORY = "history.parquet"
+CONVERGENCE_PLOT = "convergence.png"
 NOTHING_MET = "no architecture met the budgets"
 
 
@@ -106,6 +109,21 @@ class SearchResult:
     verify: dict[str, Any] | None = None
     #: Device measurements a verified search took (0 without ``verify``).
     measurements: int = 0
+    #: Hypervolume (against ``hypervolume_reference``) of the predicted front by the end
+    #: of each generation, beside random search's after as many queries; one row per
+    #: generation (``round`` too after a verified search): see ``strategies.convergence``.
+    convergence: list[dict[str, Any]] = field(default_factory=list)
+    #: Versions of Python and the packages that shaped the result (``report.VERSIONED``).
+    versions: dict[str, str] = field(default_factory=software_versions)
+    #: Per metric, the predictor that predicted it: kind, training-set hash and size,
+    #: device and fingerprint (``strategies.predictor_identity``).
+    predictors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Pareto and baseline architectures that are degenerate (NB201: the output never
+    #: sees the input, so accuracy is at chance): flagged, and left out of the plots.
+    degenerate: list[str] = field(default_factory=list)
+    #: Every architecture evaluated, one dict each (:meth:`evaluated_frame`); saved as
+    #: ``history.parquet``, not in ``search.json``.
+    archive: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The summary document: what ``hwnas search --json`` prints and ``search.json``
@@ -131,6 +149,10 @@ class SearchResult:
             "hypervolume_reference": self.hypervolume_reference,
             "pareto": [_member(c) for c in self.pareto],
             "history": self.history,
+            "convergence": self.convergence,
+            "degenerate": self.degenerate,
+            "predictors": self.predictors,
+            "versions": self.versions,
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -152,22 +174,38 @@ class SearchResult:
         names += [f"{m}_measured" for m in measured]
         return pd.DataFrame(rows, columns=["arch", "accuracy", *self.metrics, *names])
 
+    def evaluated_frame(self) -> pd.DataFrame:
+        """Every architecture the search evaluated (``history.parquet``): ``arch``,
+        ``round`` (verified searches), ``generation``, ``accuracy``, each metric predicted
+        (and its budget quantile), ``feasible``, ``degenerate``, and after a verified
+        search ``<metric>_measured`` (NaN where not measured)."""
+        import pandas as pd
+
+        if self.archive:
+            return pd.DataFrame(self.archive)
+        columns = ["arch", "generation", "accuracy", *self.metrics, "feasible", "degenerate"]
+        return pd.DataFrame(columns=columns)
+
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write ``pareto.csv``, ``search.json`` and ``pareto.png`` into the directory
-        ``path`` (created if missing; ``ParameterError`` if it is a file); return it."""
+        """Write ``pareto.csv``, ``search.json``, ``history.parquet`` (every architecture
+        evaluated), ``pareto.png`` and ``convergence.png`` into the directory ``path``
+        (created if missing; ``ParameterError`` if it is a file); return it."""
         directory = Path(path)
         if directory.exists() and not directory.is_dir():
             raise ParameterError("path", f"{directory} exists and is not a directory")
         directory.mkdir(parents=True, exist_ok=True)
         self.to_frame().to_csv(directory / PARETO_CSV, index=False)
         (directory / SUMMARY).write_text(json.dumps(self.to_dict(), indent=1))
+        self.evaluated_frame().to_parquet(directory / HISTORY, index=False)
         _plot(self, directory / PARETO_PLOT)
+        convergence_png(self, directory / CONVERGENCE_PLOT)
         return directory
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> SearchResult:
         """The result :meth:`save` (or ``hwnas search -o``) wrote into ``path``, read from
-        its ``search.json`` (``baseline`` comes back empty; its hypervolume is kept)."""
+        its ``search.json`` (``baseline`` comes back empty; its hypervolume is kept) and
+        ``history.parquet`` when there is one (``archive``)."""
         file = Path(path) / SUMMARY
         try:
             doc = json.loads(file.read_text())
@@ -184,6 +222,8 @@ class SearchResult:
             ]
             fields = {k: doc[k] for k in _SAVED_AS_IS}
             fields.update({k: doc[k] for k in _ADDED_LATER if k in doc})
+            fields.setdefault("versions", {})
+            fields["archive"] = _read_archive(Path(path) / HISTORY)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ParameterError(
                 "path", f"holds no readable {SUMMARY} ({type(exc).__name__}: {exc})"
@@ -218,7 +258,21 @@ _ADDED_LATER = (
     "budget_quantile",
     "verify",
     "measurements",
+    "convergence",
+    "degenerate",
+    "predictors",
+    "versions",
 )
+
+
+def _read_archive(file: Path) -> list[dict[str, Any]]:
+    """The rows of ``history.parquet`` (none when the file is missing: older results)."""
+    if not file.is_file():
+        return []
+    import pandas as pd
+
+    rows = pd.read_parquet(file).to_dict("records")
+    return [{str(k): v for k, v in row.items()} for row in rows]
 
 
 def _member(c: Candidate) -> dict[str, Any]:
@@ -233,27 +287,9 @@ def _member(c: Candidate) -> dict[str, Any]:
 
 
 def _plot(result: SearchResult, file: Path) -> None:
-    """Accuracy against the first metric: the Pareto set, random search and the budget.
-    Drawn on a bare ``Figure`` (no pyplot), so a notebook's backend is left alone."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(6, 4))
-    ax = fig.subplots()
-    x = result.metrics[0] if result.metrics else None
-    if x:
-        for cands, label, style in (
-            (result.baseline, "random search", "x"),
-            (result.pareto, f"{result.strategy_used} Pareto set", "o"),
-        ):
-            ax.plot([c.metrics[x] for c in cands], [c.accuracy for c in cands], style, label=label)
-        if x in result.budgets:
-            bound = result.budgets[x]
-            ax.axvline(bound, color="red", linestyle="--", label=f"budget {bound:g}")
-        ax.set_xlabel(f"{x} (predicted)")
-        ax.legend()
-    ax.set_ylabel("accuracy")
-    fig.tight_layout()
-    fig.savefig(file, dpi=100)
+    """Accuracy against the first metric: the Pareto set, random search and the budget,
+    degenerate architectures left out (``hwnas.search.report.pareto_png``)."""
+    pareto_png(result, file)
 
 
 def search(
@@ -449,7 +485,10 @@ def _verified(
         "per_round": [r.to_dict() for r in refined.rounds],
         "stopped": refined.stopped,
     }
-    return result
+    measured = {a: dict(c.measured) for a, c in refined.checked.items()}
+    return _with_outputs(
+        result, runs, space, budgets, predictors=refined.predictors, measured=measured
+    )
 
 
 def _as_candidates(
@@ -500,7 +539,7 @@ def _result(
     """The run scored: hypervolumes of the search's and random search's fronts against
     one reference point just worse than both."""
     ref = reference_point([*run.pareto, *run.baseline], metrics)
-    return SearchResult(
+    result = SearchResult(
         space=space.name,
         accuracy=source.name,
         metrics=metrics,
@@ -523,6 +562,41 @@ def _result(
         generations=settings["generations"],
         seed=settings["seed"],
     )
+    return _with_outputs(result, [run], space, budgets)
+
+
+def _with_outputs(
+    result: SearchResult,
+    runs: Sequence[SearchRun],
+    space: SearchSpace,
+    budgets: Mapping[str, float],
+    *,
+    predictors: Mapping[str, MetricPredictor] | None = None,
+    measured: Mapping[str, Mapping[str, float]] | None = None,
+) -> SearchResult:
+    """``result`` with what its files keep beside the Pareto set: every architecture the
+    ``runs`` evaluated (tagged by round when ``measured``, i.e. verified), hypervolume
+    per generation against ``result``'s reference point, the predictors' identities
+    (``predictors``, else the last run's) and the degenerate architectures shown."""
+    from hwnas.search.strategies import (
+        archive_rows,
+        convergence,
+        degenerate_archs,
+        predictor_identity,
+    )
+
+    rounds = measured is not None
+    ref = np.asarray(result.hypervolume_reference, dtype=float)
+    result.archive = archive_rows(runs, budgets, rounds=rounds, measured=measured)
+    result.convergence = convergence(runs, result.metrics, budgets, ref, rounds=rounds)
+    result.predictors = (
+        {m: predictor_identity(p) for m, p in sorted(predictors.items())}
+        if predictors is not None
+        else dict(runs[-1].predictors)
+    )
+    shown = [c.arch for c in [*result.pareto, *result.baseline]]
+    result.degenerate = sorted(degenerate_archs(space, shown))
+    return result
 
 
 def _why_nothing(run: SearchRun, budgets: Mapping[str, float]) -> str:

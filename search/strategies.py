@@ -30,7 +30,7 @@ import itertools
 import math
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -47,6 +47,7 @@ from hwnas.search.nsga import (
     StepCallback,
     check_quantile,
     check_settings,
+    hypervolume,
     nsga2,
     objectives,
     pareto_front,
@@ -308,6 +309,16 @@ class SearchRun:
     budget_quantile: float | None = None
     #: Every candidate evaluated (the verify loop looks for straddlers among them).
     candidates: list[Candidate] = field(default_factory=list)
+    #: The generation (batch for ``exhaustive``) that first evaluated each of
+    #: ``candidates`` (same order): the first ``history`` step that had counted it.
+    generations: list[int] = field(default_factory=list)
+    #: Everything random search evaluated, in order (empty when ``exhaustive`` ran: its
+    #: front is the baseline's).
+    baseline_candidates: list[Candidate] = field(default_factory=list)
+    #: The architectures among ``candidates`` that are degenerate (:func:`degenerate_archs`).
+    degenerate: set[str] = field(default_factory=set)
+    #: Per metric, what identifies the predictor used (:func:`predictor_identity`).
+    predictors: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def check_evaluations(evaluations: int | None, population: int, generations: int) -> int:
@@ -364,19 +375,66 @@ def run_search(
     # Random search with as many queries as an exhaustive run evaluates every
     # architecture too: its front is the same (and drawing it would be coupon collecting).
     exhausted = pareto if isinstance(chosen, Exhaustive) else None
+    baseline, drawn = random_baseline(problem, len(found), seed, report, exhausted=exhausted)
     return SearchRun(
         pareto=pareto,
         evaluated=len(found),
         seconds=seconds,
         history=history,
-        baseline=random_baseline(problem, len(found), seed, report, exhausted=exhausted),
+        baseline=baseline,
         lowest={m: min(c.budget_value(m) for c in found) for m in metrics} if found else {},
         strategy=strategy,
         strategy_used=chosen.name,
         evaluations=queries,
         budget_quantile=budget_quantile,
         candidates=found,
+        generations=generation_tags(history, len(found)),
+        baseline_candidates=drawn,
+        degenerate=degenerate_archs(space, [c.arch for c in found]),
+        predictors={m: predictor_identity(p) for m, p in sorted(predictors.items())},
     )
+
+
+def predictor_identity(model: Any) -> dict[str, Any]:
+    """What identifies a predictor, as far as it says: ``kind`` (else its class),
+    ``metric``, ``training_hash`` and ``n_train`` (its training set) and, from
+    ``origin_``, the ``device``, ``fingerprint`` and ``source`` of its data."""
+    origin = getattr(model, "origin_", None)
+    found = {
+        "kind": getattr(model, "kind", None) or type(model).__name__,
+        "metric": getattr(model, "metric", None),
+        "training_hash": getattr(model, "training_hash_", None),
+        "n_train": getattr(model, "n_train_", None),
+        "device": getattr(origin, "device", None),
+        "fingerprint": getattr(origin, "fingerprint", None),
+        "source": getattr(origin, "source", None),
+    }
+    return {k: (int(v) if k == "n_train" else str(v)) for k, v in found.items() if v is not None}
+
+
+def generation_tags(history: Sequence[Mapping[str, Any]], count: int) -> list[int]:
+    """The generation of each of ``count`` candidates in evaluation order: the first
+    ``history`` entry (``{"generation", "evaluated"}``, ``evaluated`` cumulative) whose
+    count includes it; the last entry's past the end (0 without history)."""
+    tags: list[int] = []
+    steps = [(int(h["evaluated"]), int(h["generation"])) for h in history]
+    last = steps[-1][1] if steps else 0
+    k = 0
+    for i in range(count):
+        while k < len(steps) and steps[k][0] < i + 1:
+            k += 1
+        tags.append(steps[k][1] if k < len(steps) else last)
+    return tags
+
+
+def degenerate_archs(space: SearchSpace, archs: Sequence[str]) -> set[str]:
+    """The architectures of ``archs`` the space calls degenerate: its
+    ``is_degenerate(arch)``, else its ``is_disconnected(arch)`` (NB201: cells whose output
+    never sees the input, at chance accuracy whatever their ops); none if it has neither."""
+    check = getattr(space, "is_degenerate", None) or getattr(space, "is_disconnected", None)
+    if not callable(check):
+        return set()
+    return {a for a in dict.fromkeys(archs) if check(a)}
 
 
 def random_baseline(
@@ -386,21 +444,105 @@ def random_baseline(
     report: ProgressCallback,
     *,
     exhausted: list[Candidate] | None = None,
-) -> list[Candidate]:
+) -> tuple[list[Candidate], list[Candidate]]:
     """The Pareto set of ``queries`` distinct random architectures (seed + 1), evaluated
-    with ``problem``'s results shared, so nothing is computed twice; ``exhausted`` when
-    ``queries`` covered the whole space (the front of every architecture)."""
+    with ``problem``'s results shared, so nothing is computed twice, and everything it
+    evaluated in order; ``exhausted`` when ``queries`` covered the whole space (the front
+    of every architecture; nothing is drawn then)."""
     report(Event("step", stage="random search", done=0, total=1))
+    found: list[Candidate] = []
     if exhausted is None:
         baseline = Problem(problem.space, problem.evaluate.fresh(), problem.budgets)
         found = RandomSearch().run(baseline, queries=queries, seed=seed + 1, step=_ignore)
         exhausted = pareto_front(found, problem.metrics, problem.budgets)
     report(Event("step", stage="random search", done=1, total=1))
-    return exhausted
+    return exhausted, found
 
 
 def _ignore(done: int, total: int) -> None:
     """A ``step`` that reports nothing."""
+
+
+# -- what a run leaves behind: every architecture evaluated, and convergence ------------
+
+
+def archive_rows(
+    runs: Sequence[SearchRun],
+    budgets: Mapping[str, float],
+    *,
+    rounds: bool = False,
+    measured: Mapping[str, Mapping[str, float]] | None = None,
+) -> list[dict[str, Any]]:
+    """One row per architecture each run evaluated, in order: ``arch``, ``round`` (the
+    run's number from 1, when ``rounds``), ``generation``, ``accuracy``, each metric
+    predicted, the budget quantile ``<metric>_q<q>`` where there is one, ``feasible``
+    (within every budget as the search judged it), ``degenerate``, and with ``measured``
+    (arch -> the device's values) ``<metric>_measured`` (NaN where not measured)."""
+    rows: list[dict[str, Any]] = []
+    for number, run in enumerate(runs, start=1):
+        q = run.budget_quantile
+        metrics = sorted({m for c in run.candidates[:1] for m in c.metrics})
+        for cand, generation in zip(run.candidates, run.generations, strict=True):
+            row: dict[str, Any] = {"arch": cand.arch}
+            if rounds:
+                row["round"] = number
+            row.update(generation=generation, accuracy=cand.accuracy, **cand.metrics)
+            row.update({f"{m}_q{q:g}": v for m, v in cand.upper.items()})
+            row["feasible"] = cand.feasible(budgets)
+            row["degenerate"] = cand.arch in run.degenerate
+            if measured is not None:
+                got = measured.get(cand.arch, {})
+                row.update({f"{m}_measured": got.get(m, math.nan) for m in metrics})
+            rows.append(row)
+    return rows
+
+
+def convergence(
+    runs: Sequence[SearchRun],
+    metrics: Sequence[str],
+    budgets: Mapping[str, float],
+    ref: np.ndarray,
+    *,
+    rounds: bool = False,
+) -> list[dict[str, Any]]:
+    """Hypervolume (against ``ref``) of the feasible front found by the end of each
+    generation of each run, beside random search's after as many queries (``None``
+    where random search drew nothing: ``exhaustive``'s baseline is its own front): one
+    ``{"round"?, "generation", "evaluated", "hypervolume", "random_search_hypervolume"}``
+    per ``history`` step, ``round`` (from 1) when ``rounds``."""
+    rows: list[dict[str, Any]] = []
+    for number, run in enumerate(runs, start=1):
+        counts = [int(h["evaluated"]) for h in run.history]
+        ours = _front_growth(run.candidates, counts, metrics, budgets, ref)
+        theirs: list[float | None] = [None] * len(counts)
+        if run.baseline_candidates:
+            theirs = list(_front_growth(run.baseline_candidates, counts, metrics, budgets, ref))
+        for h, hv, random_hv in zip(run.history, ours, theirs, strict=True):
+            row: dict[str, Any] = {"round": number} if rounds else {}
+            row.update(generation=int(h["generation"]), evaluated=int(h["evaluated"]))
+            row.update(hypervolume=hv, random_search_hypervolume=random_hv)
+            rows.append(row)
+    return rows
+
+
+def _front_growth(
+    cands: Sequence[Candidate],
+    counts: Sequence[int],
+    metrics: Sequence[str],
+    budgets: Mapping[str, float],
+    ref: np.ndarray,
+) -> list[float]:
+    """The hypervolume of the feasible front of the first ``n`` candidates, for each
+    ``n`` of ``counts`` (non-decreasing); the front grows incrementally."""
+    front: list[Candidate] = []
+    done = 0
+    out: list[float] = []
+    for n in counts:
+        if n > done:
+            front = pareto_front([*front, *cands[done:n]], metrics, budgets)
+            done = n
+        out.append(hypervolume(front, metrics, ref))
+    return out
 
 
 __all__ = [
@@ -414,7 +556,12 @@ __all__ = [
     "RegularizedEvolution",
     "SearchRun",
     "Strategy",
+    "archive_rows",
+    "convergence",
+    "degenerate_archs",
     "enumerate_space",
+    "generation_tags",
     "get_strategy",
+    "predictor_identity",
     "run_search",
 ]

@@ -13,6 +13,7 @@ from hwnas.cli import (
     measurements_cmd,
     predictor_cmd,
     queue_cmd,
+    report_cmd,
     search_cmd,
     spaces_cmd,
 )
@@ -64,6 +65,7 @@ app.add_typer(queue_cmd.app, name="queue")
 app.add_typer(predictor_cmd.app, name="predictor")
 app.command()(predictor_cmd.predict)
 app.command()(search_cmd.search)
+app.command()(report_cmd.report)
 
 
 def main(argv: list[str] | None = None) -> int:
