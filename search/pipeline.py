@@ -239,8 +239,16 @@ def quickstart(
         profile_settings=quick,
         progress=progress,
     )
+    written = _write(output, predictor, found, report)
+    return QuickstartResult(
+        cnn, len(measured), budget, found, _rows(found, budget), cnn.store, cnn.warnings, written
+    )
+
+
+def _rows(found: SearchResult, budget: float) -> list[Verified]:
+    """The verified front as rows, each saying which measurement it is."""
     rounds_of = (found.verify or {}).get("pareto_rounds", {})
-    rows = [
+    return [
         Verified(
             c.arch,
             c.accuracy,
@@ -251,10 +259,6 @@ def quickstart(
         )
         for c in found.pareto
     ]
-    written = _write(output, predictor, found, report)
-    return QuickstartResult(
-        cnn, len(measured), budget, found, rows, cnn.store, cnn.warnings, output=written
-    )
 
 
 def _train(
