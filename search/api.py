@@ -36,6 +36,7 @@ import numpy as np
 
 from hwnas.errors import ParameterError
 from hwnas.events import Event, ProgressCallback, emitter
+from hwnas.executors import check_jobs
 from hwnas.search.accuracy import AccuracySource, CallableAccuracy, accuracy_source
 from hwnas.search.nsga import (
     Candidate,
@@ -298,6 +299,7 @@ def search(
     predictors: Mapping[str, PredictorLike] | Sequence[PredictorLike] | PredictorLike,
     budgets: Mapping[str, float] | Sequence[str] | str,
     accuracy: AccuracyLike = "tabular:cifar10",
+    jobs: int = 1,
     population: int = 50,
     generations: int = 30,
     seed: int = 0,
@@ -323,8 +325,16 @@ def search(
     - ``budgets``: ``{metric: upper bound}`` or strings ``"latency_ms=15"``; every
       metric must have a predictor. Budgets are constraints: no Pareto member exceeds one.
     - ``accuracy``: ``"tabular[:cifar10|cifar100|imagenet16]"`` (nb201),
+      ``"table:FILE[:COLUMN]"`` (your CSV/Parquet table, optionally gzipped: ``arch`` and
+      an accuracy column; see ``hwnas.search.accuracy.TableAccuracy``),
       ``"proxy:naswot"``, ``"package.module:function"``, an ``AccuracySource``, or a
-      function ``archs -> scores`` (higher is better).
+      function ``archs -> scores`` (higher is better). Tables and functions are asked
+      once per equivalence class of architectures.
+    - ``jobs``: worker processes (>= 1) that evaluate a ``package.module:function`` or a
+      function given here, in chunks, order kept (``hwnas.executors.local_pool``); the
+      function must then be importable by name (not a lambda or a closure), and a
+      script that calls ``search`` must do so under ``if __name__ == "__main__":``. Other
+      sources ignore it.
     - ``population`` (>= 4), ``generations`` (>= 1), ``seed``: the size of a generation
       (NSGA-II's and regularized evolution's population), how many, and the seed; the
       same arguments give the same result.
@@ -368,7 +378,7 @@ def search(
     the_space = resolve_space(space)
     models, warnings = resolve_predictors(predictors, the_space, force=force)
     check_settings(population, generations, bounds, list(models))
-    source = resolve_accuracy(accuracy, the_space, seed=seed)
+    source = resolve_accuracy(accuracy, the_space, seed=seed, jobs=jobs)
     report = emitter(progress)
     for message in warnings:
         report(Event("warning", stage="search", message=message))
@@ -387,22 +397,26 @@ def search(
             **settings,
         )
 
-    if verify is None:
-        run = one_search(models)
-        return _result(run, the_space, source, bounds, sorted(models), settings, warnings)
-    loop = VerifySettings(verify, rounds, verify_per_round, max_measurements, store)
-    return _verified(
-        loop,
-        one_search,
-        models,
-        the_space,
-        source,
-        bounds,
-        settings,
-        warnings,
-        profile_settings=profile_settings,
-        progress=report,
-    )
+    try:
+        if verify is None:
+            run = one_search(models)
+            return _result(run, the_space, source, bounds, sorted(models), settings, warnings)
+        loop = VerifySettings(verify, rounds, verify_per_round, max_measurements, store)
+        return _verified(
+            loop,
+            one_search,
+            models,
+            the_space,
+            source,
+            bounds,
+            settings,
+            warnings,
+            profile_settings=profile_settings,
+            progress=report,
+        )
+    finally:
+        if source is not accuracy:  # made here: stop its worker processes (jobs > 1)
+            source.close()
 
 
 @dataclass(frozen=True)
@@ -743,15 +757,18 @@ def _predictor(
 
 
 def resolve_accuracy(
-    accuracy: AccuracyLike, space: SearchSpace, *, seed: int = 0
+    accuracy: AccuracyLike, space: SearchSpace, *, seed: int = 0, jobs: int = 1
 ) -> AccuracySource:
-    """An AccuracySource from a spec string (``accuracy_source``), a source, or a function."""
+    """An AccuracySource from a spec string (``accuracy_source``), a source, or a function
+    (evaluated once per canonical architecture, in ``jobs`` worker processes if > 1). A
+    source given as such is used as it is (``jobs`` does not change it)."""
+    check_jobs(jobs)
     if isinstance(accuracy, AccuracySource):
         return accuracy
     if isinstance(accuracy, str):
-        return accuracy_source(accuracy, space, seed=seed)
+        return accuracy_source(accuracy, space, seed=seed, jobs=jobs)
     if callable(accuracy):
-        return CallableAccuracy(accuracy)
+        return CallableAccuracy(accuracy, space=space, jobs=jobs)
     raise ParameterError(
         "accuracy",
         f"must be a spec such as 'tabular:cifar10', an AccuracySource or a function "

@@ -34,8 +34,15 @@ def search(
     accuracy: str = typer.Option(
         "tabular:cifar10",
         "--accuracy",
-        help="tabular[:cifar10|cifar100|imagenet16] (nb201), proxy:naswot, or "
+        help="tabular[:cifar10|cifar100|imagenet16] (nb201), table:FILE[:COLUMN] (your "
+        "CSV/Parquet table with arch and an accuracy column), proxy:naswot, or "
         "package.module:function.",
+    ),
+    jobs: int = typer.Option(
+        1,
+        "--jobs",
+        help="Worker processes that evaluate a package.module:function accuracy, in "
+        "chunks (other accuracy sources ignore it).",
     ),
     strategy: str = typer.Option(
         "nsga2",
@@ -93,6 +100,7 @@ def search(
                 predictors=predictor_dirs,
                 budgets=budget,
                 accuracy=accuracy,
+                jobs=jobs,
                 strategy=strategy,
                 population=population,
                 generations=generations,
@@ -154,5 +162,6 @@ def _show(result: SearchResult, output: Path) -> None:
     note(
         f"hypervolume {result.hypervolume:.4g} (random search with as many predictor "
         f"queries: {result.random_search_hypervolume:.4g}); wrote "
-        f"{output}/pareto.csv, search.json and pareto.png"
+        f"{output}/: pareto.csv, search.json, history.parquet, pareto.png, convergence.png "
+        f"(`hwnas report {output}` makes report.html)"
     )

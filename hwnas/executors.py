@@ -1,0 +1,119 @@
+"""Where slow work runs: worker processes on this machine now, a cluster later.
+
+The seam is :class:`concurrent.futures.Executor` (``submit(fn, *args)`` returning a
+future), which :func:`local_pool` returns and a Dask client offers too
+(``distributed.Client.get_executor()``). Code that fans work out takes an
+:data:`ExecutorFactory` (``jobs -> Executor``) instead of making a pool itself, so
+another kind of pool plugs in without touching it.
+
+What runs in a worker is sent there by pickling: a function by its importable name
+(``package.module.function``), its arguments by value. :func:`check_sendable` says,
+before any work starts, when that cannot work.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from typing import Any
+
+from hwnas.errors import ParameterError
+
+__all__ = ["ExecutorFactory", "check_jobs", "check_sendable", "local_pool", "map_ordered", "split"]
+
+#: Makes an executor of ``jobs`` workers; :func:`local_pool` is the default one.
+ExecutorFactory = Callable[[int], Executor]
+
+
+def check_jobs(jobs: Any, *, param: str = "jobs") -> int:
+    """``jobs`` as an int >= 1; a :class:`ParameterError` naming ``param`` otherwise."""
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ParameterError(param, f"must be a whole number >= 1 (worker processes), got {jobs!r}")
+    return jobs
+
+
+def local_pool(jobs: int) -> Executor:
+    """A pool of ``jobs`` worker processes on this machine.
+
+    Workers are started from a clean server process (``forkserver``; ``spawn`` where
+    the platform lacks it), never forked from the caller: a process that has run
+    OpenMP threads (LightGBM, torch) can deadlock a forked child that uses them again.
+    So a worker imports what it runs: the function must be importable by name, and a
+    script that starts a pool must do so under ``if __name__ == "__main__":``.
+    """
+    check_jobs(jobs)
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+
+
+def check_sendable(func: Callable[..., Any], *, param: str, why: str) -> None:
+    """A :class:`ParameterError` naming ``param`` unless worker processes can receive
+    ``func`` (with anything it binds, e.g. a ``functools.partial``'s arguments).
+
+    A lambda, a function defined inside another one, or a function of an interactive
+    session (``__main__`` without a file) pickles by a name that workers cannot import.
+    ``why`` says what needs the workers (``"jobs=2 runs it in worker processes"``).
+    """
+    what = getattr(func, "func", func)  # functools.partial: the function it wraps
+    name = getattr(what, "__qualname__", None) or repr(what)
+    advice = (
+        "define it at the top level of a module that workers can import (not a lambda, "
+        "a function inside a function, or one typed into an interactive session) and "
+        "pass it, or its package.module:function name; or use jobs=1"
+    )
+    main = sys.modules.get("__main__")
+    if getattr(what, "__module__", None) == "__main__" and not getattr(main, "__file__", None):
+        raise ParameterError(
+            param,
+            f"{name} is defined in an interactive session, where worker processes cannot "
+            f"import it; {why}: {advice}",
+        )
+    try:
+        pickle.dumps(func)
+    except (pickle.PicklingError, AttributeError, TypeError) as exc:
+        raise ParameterError(
+            param, f"{name} cannot be sent to worker processes ({exc}); {why}: {advice}"
+        ) from None
+
+
+def split(items: Sequence[Any], parts: int) -> list[list[Any]]:
+    """``items`` in at most ``parts`` consecutive chunks of sizes differing by at most
+    one, in order (no empty chunk)."""
+    count = max(1, min(parts, len(items)))
+    size, extra = divmod(len(items), count)
+    chunks, start = [], 0
+    for i in range(count):
+        end = start + size + (1 if i < extra else 0)
+        if end > start:
+            chunks.append(list(items[start:end]))
+        start = end
+    return chunks
+
+
+def map_ordered(
+    executor: Executor,
+    fn: Callable[..., Any],
+    calls: Sequence[tuple[Any, ...]],
+    *,
+    failed: Callable[[int, Exception], Exception],
+) -> list[Any]:
+    """``fn(*args)`` for each ``args`` of ``calls`` on ``executor``, all submitted at
+    once; the results in the order of ``calls``.
+
+    The first call (in that order) that raises stops the wait: the calls not started
+    are cancelled and ``failed(index, error)`` is raised, chained to the error.
+    """
+    futures = [executor.submit(fn, *args) for args in calls]
+    results = []
+    for index, future in enumerate(futures):
+        try:
+            results.append(future.result())
+        except Exception as exc:
+            for later in futures[index + 1 :]:
+                later.cancel()
+            raise failed(index, exc) from exc
+    return results
