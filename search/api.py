@@ -498,6 +498,8 @@ def _verified(
         "measured_before": sum(1 for c in refined.checked.values() if c.round == 0),
         "per_round": [r.to_dict() for r in refined.rounds],
         "stopped": refined.stopped,
+        # Which measurement each Pareto member's is: 0 the store's before, r the round.
+        "pareto_rounds": {c.arch: c.round for c in refined.pareto},
     }
     measured = {a: dict(c.measured) for a, c in refined.checked.items()}
     return _with_outputs(

@@ -10,7 +10,8 @@
    budget (the sample's median), verified on this CPU: rounds of search, measuring the
    candidates that matter, retraining (``hwnas.search(verify="local")``), so that every
    architecture returned was *measured* within the budget;
-5. with ``output``: the predictor, ``pareto.csv``, ``search.json`` and the plots there.
+5. with ``output``: the predictor, ``pareto.csv``, ``search.json``, ``history.parquet``,
+   the plots and ``report.html`` there.
 
 ::
 
@@ -298,6 +299,9 @@ def _write(
         return None
     directory = Path(output)
     _stage(report, 5, f"writing the predictor and the results to {directory}/")
+    from hwnas.search.report import write_report
+
     found.save(directory)
     predictor.save(directory / "predictor")
+    write_report(directory)
     return str(directory)

@@ -304,6 +304,7 @@ def test_quickstart_runs_the_whole_pipeline_on_this_cpu(capsys, monkeypatch, tmp
     written = tmp_path / "out"
     assert pipeline["output"] == str(written)
     assert (written / "predictor" / "meta.json").is_file() and (written / "search.json").is_file()
+    assert "plotly" in (written / "report.html").read_text()[:5_000_000]
     frame = pd.read_csv(written / "pareto.csv")
     assert sorted(frame["arch"]) == sorted(r["arch"] for r in pipeline["verified"])
     assert (frame["latency_ms_measured"] <= pipeline["budget_ms"]).all()

@@ -286,9 +286,7 @@ def table_device(tmp_path: Path) -> tuple[str, Path]:
     return "pi-table", store
 
 
-def test_search_with_verify_returns_only_cells_measured_within_budget(
-    table_device, truth
-) -> None:
+def test_search_with_verify_returns_only_cells_measured_within_budget(table_device, truth) -> None:
     import hwnas
     from hwnas.store import Store
 

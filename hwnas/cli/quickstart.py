@@ -95,7 +95,8 @@ def _render(result: object) -> None:
     )
     if result.output:
         note(
-            f"wrote {result.output}/: predictor/, pareto.csv, search.json, pareto.png. Next: "
+            f"wrote {result.output}/: predictor/, pareto.csv, search.json, history.parquet, "
+            f"report.html and plots. Next: "
             f"the README's devices section measures a Raspberry Pi the same way."
         )
 
