@@ -38,6 +38,7 @@ from hwnas.errors import ParameterError
 from hwnas.events import Event, ProgressCallback, emitter
 from hwnas.executors import check_jobs
 from hwnas.search.accuracy import AccuracySource, CallableAccuracy, accuracy_source
+from hwnas.search.checkpoint import Checkpoint
 from hwnas.search.nsga import (
     Candidate,
     MetricPredictor,
@@ -47,7 +48,13 @@ from hwnas.search.nsga import (
     reference_point,
 )
 from hwnas.search.report import convergence_png, pareto_png, software_versions
-from hwnas.search.strategies import SearchRun, check_evaluations, get_strategy, run_search
+from hwnas.search.strategies import (
+    SearchRun,
+    check_evaluations,
+    get_strategy,
+    predictor_identity,
+    run_search,
+)
 from hwnas.spaces import SearchSpace, get_space
 
 if TYPE_CHECKING:
@@ -312,6 +319,7 @@ def search(
     max_measurements: int = 100,
     store: Any = None,
     profile_settings: Mapping[str, Any] | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
     progress: ProgressCallback | None = None,
     force: bool = False,
 ) -> SearchResult:
@@ -361,6 +369,12 @@ def search(
       (``hwnas.train_predictor(device=...)``); ``store``: that store (default: the one
       the predictors were trained from); ``profile_settings``: timing settings of the
       verification measurements (as for :func:`hwnas.profile_space`).
+    - ``checkpoint``: a directory for the search's checkpoint, written after every
+      generation (``hwnas.search.checkpoint``: JSON, no pickle). Called again with the
+      same arguments and directory after an interruption (Ctrl-C, a crash), the search
+      takes its evaluations from there (and the device measurements of ``verify`` from
+      the store) and ends with the result of an uninterrupted run; a directory holding
+      another search's checkpoint is refused.
     - ``progress``: receives a ``"step"`` :class:`~hwnas.events.Event` per generation
       (stage ``"search"``), then stage ``"random search"`` (and with ``verify`` stage
       ``"verify"`` per round plus the profiling events), and ``"warning"`` events.
@@ -378,11 +392,29 @@ def search(
     the_space = resolve_space(space)
     models, warnings = resolve_predictors(predictors, the_space, force=force)
     check_settings(population, generations, bounds, list(models))
-    source = resolve_accuracy(accuracy, the_space, seed=seed, jobs=jobs)
+    made = resolve_accuracy(accuracy, the_space, seed=seed, jobs=jobs)
     report = emitter(progress)
     for message in warnings:
         report(Event("warning", stage="search", message=message))
     settings = {"population": population, "generations": generations, "seed": seed}
+    saved = _checkpoint(
+        checkpoint,
+        the_space,
+        made,
+        bounds,
+        models,
+        {
+            **settings,
+            "strategy": strategy,
+            "evaluations": evaluations,
+            "budget_quantile": budget_quantile,
+            "verify": None
+            if verify is None
+            else [verify, rounds, verify_per_round, max_measurements],
+        },
+    )
+    source = made if saved is None else saved.accuracy(made)
+    report = report if saved is None else saved.saving(report)
 
     def one_search(predicted_by: Mapping[str, MetricPredictor]) -> SearchRun:
         return run_search(
@@ -400,6 +432,8 @@ def search(
     try:
         if verify is None:
             run = one_search(models)
+            if saved is not None:
+                saved.finish()
             return _result(run, the_space, source, bounds, sorted(models), settings, warnings)
         loop = VerifySettings(verify, rounds, verify_per_round, max_measurements, store)
         return _verified(
@@ -413,10 +447,39 @@ def search(
             warnings,
             profile_settings=profile_settings,
             progress=report,
+            checkpoint=saved,
         )
     finally:
-        if source is not accuracy:  # made here: stop its worker processes (jobs > 1)
-            source.close()
+        if saved is not None:
+            saved.save()  # what the interrupted generation evaluated is kept too
+        if made is not accuracy:  # made here: stop its worker processes (jobs > 1)
+            made.close()
+
+
+def _checkpoint(
+    directory: str | os.PathLike[str] | None,
+    space: SearchSpace,
+    source: AccuracySource,
+    budgets: Mapping[str, float],
+    models: Mapping[str, MetricPredictor],
+    settings: Mapping[str, Any],
+) -> Checkpoint | None:
+    """The search's checkpoint in ``directory`` (None without one), identified by what
+    decides its result."""
+    if directory is None:
+        return None
+    from hwnas import __version__
+    from hwnas.spaces import space_reference
+
+    identity = {
+        "hwnas": __version__,
+        "space": space_reference(space),
+        "accuracy": source.name,
+        "budgets": dict(budgets),
+        "predictors": {m: predictor_identity(p) for m, p in sorted(models.items())},
+        **settings,
+    }
+    return Checkpoint(directory, identity)
 
 
 @dataclass(frozen=True)
@@ -442,6 +505,7 @@ def _verified(
     *,
     profile_settings: Mapping[str, Any] | None,
     progress: ProgressCallback,
+    checkpoint: Checkpoint | None = None,
 ) -> SearchResult:
     """The closed loop of :mod:`hwnas.search.verify` on ``loop.device``, as a result whose
     Pareto set holds only architectures measured within every budget."""
@@ -458,6 +522,8 @@ def _verified(
         settings=profile_settings,
         progress=progress,
     )
+    if checkpoint is not None:  # a resumed loop: what was measured before its first start
+        bound.before = checkpoint.measured_before(lambda: list(bound.known()))
     runs: list[SearchRun] = []
 
     def search_round(
@@ -480,6 +546,8 @@ def _verified(
         max_measurements=loop.max_measurements,
         progress=progress,
     )
+    if checkpoint is not None:
+        checkpoint.finish()
     result = _result(runs[-1], space, source, budgets, sorted(models), settings, warnings)
     result.pareto = _as_candidates(refined.pareto, refined.predictors)
     ref = reference_point([*result.pareto, *runs[-1].baseline], result.metrics)

@@ -23,6 +23,7 @@ a strategy (``verify=``).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -318,6 +319,12 @@ class DeviceLoop:
     progress: ProgressCallback | None = None
     #: Device measurements taken that ``profile_space`` did not reuse from the store.
     taken: int = 0
+    #: The architectures measured before the loop began (set by the first :meth:`known`,
+    #: or given to resume a loop); with ``asked``, what retraining learns from, so that
+    #: the loop's figures do not depend on what else reaches the store meanwhile.
+    before: set[str] | None = None
+    #: The architectures the loop asked to measure.
+    asked: set[str] = field(default_factory=set)
 
     @classmethod
     def for_predictors(
@@ -361,7 +368,7 @@ class DeviceLoop:
 
         statistic = self.statistic if metric == "latency_ms" else "p50"
         with Store(self.store) as db:
-            return from_store(
+            data = from_store(
                 db,
                 space=self.space,
                 metric=metric,
@@ -369,6 +376,13 @@ class DeviceLoop:
                 fingerprint=self.fingerprint,
                 statistic=statistic,
             )
+        if self.before is None:
+            return data
+        allowed = self.before | self.asked
+        keep = [i for i, a in enumerate(data.archs) if a in allowed]
+        return dataclasses.replace(
+            data, archs=[data.archs[i] for i in keep], values=data.values[keep]
+        )
 
     def _values(self, metric: str) -> dict[str, float]:
         data = self._data(metric)
@@ -376,9 +390,12 @@ class DeviceLoop:
 
     def known(self) -> dict[str, dict[str, float]]:
         """Every architecture measured on the device under the fingerprint, with a value of
-        every metric."""
+        every metric: at the first call, what the store holds (that becomes ``before``);
+        later, ``before`` and what the loop asked to measure."""
         per_metric = {m: self._values(m) for m in self.predictors}
         archs = set.intersection(*(set(v) for v in per_metric.values())) if per_metric else set()
+        if self.before is None:
+            self.before = set(archs)
         return {a: {m: v[a] for m, v in per_metric.items()} for a in sorted(archs)}
 
     def measure(self, archs: list[str]) -> dict[str, dict[str, float]]:
@@ -386,6 +403,7 @@ class DeviceLoop:
         is reused); their values as the predictors learn them."""
         from hwnas.profiler.api import profile_space
 
+        self.asked.update(archs)
         done = profile_space(
             self.space,
             archs=archs,

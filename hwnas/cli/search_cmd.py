@@ -6,10 +6,12 @@ its scoring and the files written live in the API.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from hwnas.cli._common import JsonOption, err, fail, note, options, out, print_json
@@ -20,13 +22,21 @@ if TYPE_CHECKING:
     from hwnas.search.api import SearchResult
 
 #: Python parameters of ``hwnas.search`` whose option is not ``--<name>``.
-FLAGS = {"predictors": "--predictor", "budgets": "--budget", "path": "-o"}
+FLAGS = {
+    "predictors": "--predictor",
+    "budgets": "--budget",
+    "path": "-o",
+    "checkpoint": "-o",
+}
+#: Where in -o DIR the search keeps its checkpoint and the command its arguments.
+CHECKPOINT = "checkpoint"
+ARGUMENTS = "arguments.json"
 
 
 def search(
-    space_name: str = typer.Option(..., "--space", help="The search space."),
+    space_name: str | None = typer.Option(None, "--space", help="The search space."),
     predictor_dirs: list[Path] = typer.Option(
-        ..., "--predictor", help="A predictor directory (repeat: one per metric)."
+        [], "--predictor", help="A predictor directory (repeat: one per metric)."
     ),
     budget: list[str] = typer.Option(
         [], "--budget", help="A hard limit, e.g. latency_ms=15 (repeatable)."
@@ -84,40 +94,60 @@ def search(
         "trained from).",
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the search."),
-    output: Path = typer.Option(..., "--output", "-o", help="Directory for the results."),
+    output: Path | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Directory for the results; it holds the search's checkpoint too.",
+    ),
+    resume: Path | None = typer.Option(
+        None,
+        "--resume",
+        help="Finish the interrupted search whose -o was this directory, with its own "
+        "arguments (other options are ignored).",
+    ),
     force: bool = typer.Option(False, "--force", help="Load predictors despite mismatches."),
     as_json: bool = JsonOption,
 ) -> None:
     """Search SPACE for the best accuracy within budgets; write the Pareto set to -o DIR."""
     from hwnas.search.api import search as run
 
+    given = {
+        "space": space_name,
+        "predictors": [str(d.absolute()) for d in predictor_dirs],
+        "budgets": budget,
+        "accuracy": accuracy,
+        "jobs": jobs,
+        "strategy": strategy,
+        "population": population,
+        "generations": generations,
+        "evaluations": evaluations,
+        "budget_quantile": budget_quantile,
+        "seed": seed,
+        "verify": verify,
+        "rounds": rounds,
+        "verify_per_round": verify_per_round,
+        "max_measurements": max_measurements,
+        "store": _absolute(store),
+        "force": force,
+    }
     try:
-        if output.exists() and not output.is_dir():
-            raise UsageError(f"-o {output} exists and is not a directory")
+        output, arguments = _arguments(given, output, resume)
         with options(**FLAGS), ProgressBars() as bars:
-            result = run(
-                space=space_name,
-                predictors=predictor_dirs,
-                budgets=budget,
-                accuracy=accuracy,
-                jobs=jobs,
-                strategy=strategy,
-                population=population,
-                generations=generations,
-                evaluations=evaluations,
-                budget_quantile=budget_quantile,
-                seed=seed,
-                verify=verify,
-                rounds=rounds,
-                verify_per_round=verify_per_round,
-                max_measurements=max_measurements,
-                store=store,
-                progress=bars,
-                force=force,
-            )
+            result = run(**arguments, checkpoint=output / CHECKPOINT, progress=bars)
             result.save(output)
     except HwnasError as exc:
         fail(exc, as_json=as_json)
+    except KeyboardInterrupt:
+        if output is None:  # before the search began: nothing to resume
+            raise typer.Exit(130) from None
+        err.print(
+            f"[yellow]interrupted[/yellow]: the search's checkpoint is in "
+            f"{escape(str(output))}/{CHECKPOINT}; `hwnas search --resume "
+            f"{escape(str(output))}` finishes it with the same result",
+            soft_wrap=True,
+        )
+        raise typer.Exit(130) from None
     if as_json:
         print_json(result.to_dict())
     else:
@@ -165,3 +195,47 @@ def _show(result: SearchResult, output: Path) -> None:
         f"{output}/: pareto.csv, search.json, history.parquet, pareto.png, convergence.png "
         f"(`hwnas report {output}` makes report.html)"
     )
+
+
+def _absolute(store: str | None) -> str | None:
+    """A store path made absolute (a URL such as postgresql+psycopg://... kept)."""
+    if store is None or "://" in store:
+        return store
+    return str(Path(store).absolute())
+
+
+def _arguments(
+    given: dict[str, Any], output: Path | None, resume: Path | None
+) -> tuple[Path, dict[str, Any]]:
+    """The directory and ``hwnas.search``'s arguments: with ``--resume DIR``, those DIR's
+    search was started with; else the options given (saved in DIR for a resume)."""
+    if resume is not None:
+        file = resume / CHECKPOINT / ARGUMENTS
+        try:
+            return resume, json.loads(file.read_text())
+        except (OSError, ValueError) as exc:
+            raise UsageError(
+                f"--resume {resume}: no search to resume there ({file}: {exc}); give the -o "
+                f"directory of an interrupted `hwnas search`"
+            ) from None
+    needed = (("--space", given["space"]), ("--predictor", given["predictors"]), ("-o", output))
+    missing = [flag for flag, value in needed if not value]
+    if missing:
+        raise UsageError(f"missing {', '.join(missing)} (or --resume DIR)")
+    assert output is not None
+    if output.exists() and not output.is_dir():
+        raise UsageError(f"-o {output} exists and is not a directory")
+    from hwnas.search.checkpoint import holds_unfinished_work
+
+    folder = output / CHECKPOINT
+    started = folder / ARGUMENTS
+    if started.is_file() and holds_unfinished_work(folder):
+        if json.loads(started.read_text()) != given:
+            raise UsageError(
+                f"-o {output} holds an interrupted search started with other arguments: "
+                f"`hwnas search --resume {output}` finishes it; or give another -o, or "
+                f"delete {folder} to drop it"
+            )
+    folder.mkdir(parents=True, exist_ok=True)
+    started.write_text(json.dumps(given, indent=1))
+    return output, given
