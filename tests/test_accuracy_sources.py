@@ -25,12 +25,11 @@ from hwnas.search.accuracy import (
     accuracy_source,
     split_table_spec,
 )
+from tests.data_files import nb201_accuracy_csv
 from tests.test_search import BUDGET, latency  # noqa: F401  (a fixture)
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "nb201_accuracy.csv"
+SHARED = nb201_accuracy_csv()
 SMALL = {"population": 12, "generations": 3}
-
-needs_shared = pytest.mark.skipif(not SHARED.exists(), reason=f"{SHARED} is not here")
 
 
 @pytest.fixture(scope="module")
@@ -110,11 +109,11 @@ def test_a_file_whose_name_has_a_colon_is_a_file(tmp_path: Path) -> None:
     assert split_table_spec(str(odd)) == (str(odd), None)
 
 
-@needs_shared
-def test_the_shared_table_agrees_with_the_bundled_one(nb201) -> None:
-    """Same NATS-Bench data: equal where a class has one member; elsewhere the table
-    source gives the mean of the class's members (the bundled source, keyed by the exact
-    string, gives the canonical member's own value)."""
+def test_the_public_accuracy_table_gives_class_means_and_agrees_with_tabular(nb201) -> None:
+    """``nb201_accuracy.csv`` (../shared/data's, here written from the identical bundled
+    data) read through ``table:``: equal to ``tabular:`` where a class has one member;
+    elsewhere the mean of the class's members (``tabular:``, keyed by the exact string,
+    gives the canonical member's own value)."""
     source = accuracy_source(f"table:{SHARED}:cifar10_test_acc", nb201)
     assert isinstance(source, TableAccuracy) and source.rows == 15_625
     assert len(source.values) == 6_466 and source.name == "cifar10_test_acc from nb201_accuracy.csv"
@@ -134,7 +133,6 @@ def test_the_shared_table_agrees_with_the_bundled_one(nb201) -> None:
     )
 
 
-@needs_shared
 def test_without_a_column_several_candidates_are_listed(nb201) -> None:
     with pytest.raises(DataError) as caught:
         accuracy_source(f"table:{SHARED}", nb201)

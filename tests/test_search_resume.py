@@ -21,9 +21,10 @@ from hwnas.predictors import LightGBMPredictor
 from hwnas.spaces import get_space
 from hwnas.store import Store
 from tests import slow_accuracy
+from tests.data_files import raspi4_csv
 from tests.helpers import hwnas_process, run_hwnas
 
-TABLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "nb201_latency_raspi4.csv"
+TABLE = raspi4_csv()
 NB201 = get_space("nb201")
 ACCURACY = "tests.slow_accuracy:score"
 

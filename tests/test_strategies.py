@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,9 +24,10 @@ from hwnas.search.nsga import Candidate, hypervolume, quantile_from_interval
 from hwnas.search.strategies import STRATEGIES, enumerate_space
 from hwnas.spaces import get_space
 from hwnas.spaces.nb201 import NB201Space
+from tests.data_files import raspi4_csv
 from tests.toy_space import ToySpace
 
-TABLE = Path("/work/shared/data/nb201_latency_raspi4.csv")
+TABLE = raspi4_csv()
 OP_COST = {"none": 0.0, "skip_connect": 0.05, "avg_pool_3x3": 0.4, "nor_conv_1x1": 1.0}
 
 

@@ -20,9 +20,10 @@ from hwnas.errors import DataError, ProfileError, TableDeviceError
 from hwnas.records import Arch, DeviceSpec
 from hwnas.spaces import get_space
 from hwnas.store import NewJob, Store
+from tests.data_files import raspi4_csv
 
 TOY = "tests.toy_space:ToySpace"
-RASPI4 = Path(__file__).resolve().parents[2] / "shared" / "data" / "nb201_latency_raspi4.csv"
+RASPI4 = raspi4_csv()
 TOY_LATENCY = {
     f"c{a}-c{b}": float(a + b) / 4
     for a in (4, 8, 16)

@@ -23,8 +23,9 @@ from hwnas.search.accuracy import accuracy_source
 from hwnas.search.nsga import Candidate, MetricPredictor, pareto_front
 from hwnas.search.verify import Checked, choose, measured_front, refine
 from hwnas.spaces import get_space
+from tests.data_files import raspi4_csv
 
-TABLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "nb201_latency_raspi4.csv"
+TABLE = raspi4_csv()
 NB201 = get_space("nb201")
 
 
