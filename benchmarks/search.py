@@ -31,6 +31,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
@@ -104,11 +105,15 @@ def score(
 
 def one_seed(seed: int, home: Path, truth: dict[str, float], budget: float, ref, best) -> list:
     """Every strategy, without and with verify, for one seed (its own store)."""
-    store = home / f"seed{seed}.db"
-    hwnas.profile_space("nb201", sample=SAMPLE, seed=seed, device=DEVICE, store=store)
+    pristine = home / f"seed{seed}.db"
+    hwnas.profile_space("nb201", sample=SAMPLE, seed=seed, device=DEVICE, store=pristine)
     rows = []
     for strategy in STRATEGIES:
         for verify in (False, True):
+            # Each run starts from the same 100 measurements: a run's verification
+            # measurements must not teach the next run's predictor.
+            store = home / f"seed{seed}-{strategy}-{verify}.db"
+            shutil.copyfile(pristine, store)
             predictor = hwnas.train_predictor(
                 space="nb201", metric="latency_ms", device=DEVICE, store=store, seed=seed
             )
