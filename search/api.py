@@ -403,15 +403,9 @@ def search(
         made,
         bounds,
         models,
-        {
-            **settings,
-            "strategy": strategy,
-            "evaluations": evaluations,
-            "budget_quantile": budget_quantile,
-            "verify": None
-            if verify is None
-            else [verify, rounds, verify_per_round, max_measurements],
-        },
+        {**settings, "strategy": strategy, "evaluations": evaluations},
+        budget_quantile=budget_quantile,
+        verify=None if verify is None else [verify, rounds, verify_per_round, max_measurements],
     )
     source = made if saved is None else saved.accuracy(made)
     report = report if saved is None else saved.saving(report)
@@ -436,19 +430,8 @@ def search(
                 saved.finish()
             return _result(run, the_space, source, bounds, sorted(models), settings, warnings)
         loop = VerifySettings(verify, rounds, verify_per_round, max_measurements, store)
-        return _verified(
-            loop,
-            one_search,
-            models,
-            the_space,
-            source,
-            bounds,
-            settings,
-            warnings,
-            profile_settings=profile_settings,
-            progress=report,
-            checkpoint=saved,
-        )
+        context = (models, the_space, source, bounds, settings, warnings)
+        return _verified(loop, one_search, *context, profile_settings, report, saved)
     finally:
         if saved is not None:
             saved.save()  # what the interrupted generation evaluated is kept too
@@ -463,16 +446,17 @@ def _checkpoint(
     budgets: Mapping[str, float],
     models: Mapping[str, MetricPredictor],
     settings: Mapping[str, Any],
+    **more: Any,
 ) -> Checkpoint | None:
     """The search's checkpoint in ``directory`` (None without one), identified by what
     decides its result."""
     if directory is None:
         return None
-    from hwnas import __version__
     from hwnas.spaces import space_reference
 
     identity = {
-        "hwnas": __version__,
+        "hwnas": software_versions()["hwnas"],
+        **more,
         "space": space_reference(space),
         "accuracy": source.name,
         "budgets": dict(budgets),
@@ -502,7 +486,6 @@ def _verified(
     budgets: dict[str, float],
     settings: dict[str, int],
     warnings: list[str],
-    *,
     profile_settings: Mapping[str, Any] | None,
     progress: ProgressCallback,
     checkpoint: Checkpoint | None = None,
@@ -557,22 +540,27 @@ def _verified(
     result.reason = None if result.pareto else _why_none_measured(refined, budgets)
     result.measurements = refined.measurements
     result.seconds = time.perf_counter() - started
-    result.verify = {
+    result.verify = _verify_summary(loop, bound.store, refined)
+    measured = {a: dict(c.measured) for a, c in refined.checked.items()}
+    return _with_outputs(
+        result, runs, space, budgets, predictors=refined.predictors, measured=measured
+    )
+
+
+def _verify_summary(loop: VerifySettings, store: str, refined: Any) -> dict[str, Any]:
+    """``SearchResult.verify``: the loop's settings, each round, why it stopped, and which
+    measurement each Pareto member's is (0: the store's before the loop, r: round r)."""
+    return {
         "device": loop.device,
-        "store": bound.store,
+        "store": store,
         "rounds": loop.rounds,
         "verify_per_round": loop.per_round,
         "max_measurements": loop.max_measurements,
         "measured_before": sum(1 for c in refined.checked.values() if c.round == 0),
         "per_round": [r.to_dict() for r in refined.rounds],
         "stopped": refined.stopped,
-        # Which measurement each Pareto member's is: 0 the store's before, r the round.
         "pareto_rounds": {c.arch: c.round for c in refined.pareto},
     }
-    measured = {a: dict(c.measured) for a, c in refined.checked.items()}
-    return _with_outputs(
-        result, runs, space, budgets, predictors=refined.predictors, measured=measured
-    )
 
 
 def _as_candidates(
