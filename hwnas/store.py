@@ -1,9 +1,9 @@
 """The measurement store: every measurement hwnas takes, raw samples included.
 
-SQLAlchemy Core (not the ORM) over SQLite by default; any SQLAlchemy URL works
-(``postgresql+psycopg://...``). Only :func:`_create_engine` and the small
-``_insert_ignore`` / ``_lock_for_migration`` helpers know about dialects; every
-query is plain Core.
+SQLAlchemy Core (not the ORM) over SQLite by default; any SQLAlchemy URL works, and
+PostgreSQL (``postgresql+psycopg://...``) is tested as SQLite is. Only
+:func:`_create_engine` and the small ``_insert_ignore`` / ``_serialise`` helpers know
+about dialects; every query is plain Core.
 
 Plain columns hold what people filter and export on; JSON text holds the nested
 rest, so that ``Measurement.from_dict(m.to_dict())`` round trips through the store
@@ -14,10 +14,18 @@ SQLite runs in WAL mode with a 30 s busy timeout, and every write transaction
 starts with ``BEGIN IMMEDIATE``: a writer takes the write lock up front instead of
 upgrading a read lock later, which is what makes two processes that write at once
 wait for each other rather than fail with "database is locked".
+
+PostgreSQL runs each transaction at READ COMMITTED, where two writers do not wait for
+each other unless they touch the same row: a read that decides a write locks what it
+read (``SELECT ... FOR UPDATE``: finishing or cancelling a job), and a check for a row
+that is not there yet takes a transaction-scoped advisory lock on what it checks
+(``_serialise``: the schema on open, a device's queue, a meta key). SQLite needs neither:
+its write lock is already the whole database's.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -470,11 +478,25 @@ def _insert_ignore(conn: Connection, table: Table, values: dict[str, Any], key: 
         conn.execute(insert(table).values(values))
 
 
-def _lock_for_migration(conn: Connection) -> None:
-    """Serialise concurrent openers while they check and migrate the schema."""
-    if conn.dialect.name == "postgresql":
-        # SQLite's BEGIN IMMEDIATE already serialises writers; PostgreSQL needs a lock.
-        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7268361)")
+# The advisory lock key of the schema check and migrations (kept as first released:
+# processes of another hwnas version must take the same lock).
+_MIGRATION_LOCK = 7268361
+
+
+def _serialise(conn: Connection, what: str | int) -> None:
+    """Hold, until the transaction ends, a lock that every transaction serialising on
+    ``what`` (a name, or a lock key) waits for.
+
+    SQLite's BEGIN IMMEDIATE already serialises writers; PostgreSQL needs a lock wherever
+    a transaction reads that a row is absent and then inserts it (two READ COMMITTED
+    transactions would both see it absent).
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    if isinstance(what, str):
+        digest = hashlib.sha256(f"hwnas:{what}".encode()).digest()
+        what = int.from_bytes(digest[:8], "big", signed=True)
+    conn.execute(select(func.pg_advisory_xact_lock(what)))
 
 
 # ---------------------------------------------------------------------------
@@ -705,9 +727,16 @@ class Store:
 
     def _translate(self, exc: DBAPIError) -> StoreError:
         reason = str(exc.orig) if exc.orig is not None else str(exc)
+        reason = " ".join(reason.split())  # libpq's messages span lines
         low = reason.lower()
         if "not a database" in low or "malformed" in low:
             return _not_a_store(self._where, reason)
+        if self._file is None and ("connection to server" in low or "connection failed" in low):
+            return StoreError(
+                f"cannot reach the database server of the measurement store {self._where} "
+                f"({reason}); start the server, or correct the host, port, user or database "
+                f"in the URL given to --store / HWNAS_STORE"
+            )
         if "locked" in low or "busy" in low:
             return StoreError(
                 f"the measurement store {self._where} stayed locked by another process for "
@@ -741,7 +770,7 @@ class Store:
         target = len(MIGRATIONS)
         while True:
             with self._transaction(write=True) as conn:
-                _lock_for_migration(conn)
+                _serialise(conn, _MIGRATION_LOCK)
                 version = self._read_version(conn)
                 if version < 0:
                     raise _not_a_store(self._where, "its schema version is missing or unreadable")
@@ -807,6 +836,7 @@ class Store:
         now = _now()
         out: list[Job] = []
         with self._transaction(write=True) as conn:
+            _serialise(conn, f"jobs:{device}")  # two queuers must not both find none pending
             for job in jobs:
                 settings = json.dumps(dict(job.settings), sort_keys=True)
                 existing = conn.execute(
@@ -894,7 +924,9 @@ class Store:
         if ids is not None:
             where.append(JOBS.c.id.in_(sorted({int(i) for i in ids})))
         with self._transaction(write=True) as conn:
-            found = [int(i) for i in conn.execute(select(JOBS.c.id).where(*where)).scalars()]
+            # Locked as read: a job being finished meanwhile is waited for and left done.
+            chosen = select(JOBS.c.id).where(*where).with_for_update()
+            found = [int(i) for i in conn.execute(chosen).scalars()]
             if found:
                 conn.execute(
                     update(JOBS)
@@ -921,10 +953,11 @@ class Store:
         measurement id is returned.
         """
         with self._transaction(write=True) as conn:
+            # Locked as read: a second finisher waits, then finds the job done.
             row = conn.execute(
-                select(JOBS.c.status, JOBS.c.measurement_id, JOBS.c.settings_json).where(
-                    JOBS.c.id == job_id
-                )
+                select(JOBS.c.status, JOBS.c.measurement_id, JOBS.c.settings_json)
+                .where(JOBS.c.id == job_id)
+                .with_for_update()
             ).first()
             if row is None:
                 raise StoreError(f"no job with id {job_id} in {self._where}")
@@ -1156,6 +1189,7 @@ class Store:
             raise StoreError("the meta key schema_version is the store's own; use another")
         text = _dumps(value, what=f"the value of {key!r}")
         with self._transaction(write=True) as conn:
+            _serialise(conn, f"meta:{key}")  # else two writers both insert the key
             conn.execute(delete(META).where(META.c.key == key))
             conn.execute(insert(META).values(key=key, value=text))
 

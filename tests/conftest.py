@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests import onnx_models
+
+if TYPE_CHECKING:
+    from tests.postgres import PostgresServer
 
 
 @pytest.fixture(autouse=True)
@@ -56,3 +63,45 @@ def sshd(tmp_path_factory: pytest.TempPathFactory):
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL cluster on a unix socket for the whole session (see
+    tests/postgres.py); a machine without PostgreSQL fails here, naming .ci/setup."""
+    from tests.postgres import PostgresServer, PostgresUnavailable
+
+    try:
+        server = PostgresServer.start()
+    except PostgresUnavailable as exc:
+        missing = str(exc)
+    else:
+        missing = ""
+    if missing:  # a failure, never a skip: CI must run these tests
+        pytest.fail(missing, pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def new_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """A maker of fresh, empty store locations on the test's backend: SQLite files in
+    ``tmp_path``, or new databases on the session's PostgreSQL (dropped after the test)."""
+    numbers = itertools.count(1)
+    server = request.getfixturevalue("postgres") if request.param == "postgresql" else None
+    with ExitStack() as stack:
+
+        def new() -> str:
+            if server is None:
+                return str(tmp_path / f"store-{next(numbers)}.db")
+            return stack.enter_context(server.database())
+
+        yield new
+
+
+@pytest.fixture
+def store_url(new_store_url: Callable[[], str]) -> str:
+    """A fresh, empty store location, once on SQLite and once on PostgreSQL."""
+    return new_store_url()

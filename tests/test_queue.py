@@ -1,6 +1,8 @@
 """The job queue a new user meets: listing and cancelling pending jobs, resume skipping
 what it cannot run (and taking the settings given to it), the summary after a double
-Ctrl-C, and a mistyped model path."""
+Ctrl-C, and a mistyped model path.
+
+The tests that take ``store_url`` (tests/conftest.py) run on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ def register(text: str) -> None:
     (home / "devices.toml").write_text(text)
 
 
-def queue(store: Path, device: str, models: list[Path], **settings: object) -> list[int]:
+def queue(store: str | Path, device: str, models: list[Path], **settings: object) -> list[int]:
     todo = {**SETTINGS.to_dict(), **settings}
     with Store(store) as s:
         jobs = s.add_jobs("old", device, [NewJob(str(m), str(m), None, todo) for m in models])
@@ -45,9 +47,9 @@ def queue(store: Path, device: str, models: list[Path], **settings: object) -> l
 
 
 def test_pending_jobs_are_listed_and_cancelled_never_deleting_a_measurement(
-    capsys, conv_onnx: Path, tmp_path: Path
+    capsys, conv_onnx: Path, tmp_path: Path, store_url: str
 ) -> None:
-    store = tmp_path / "s.db"
+    store = store_url
     api.profile([conv_onnx], store=store, **FAST)
     pi_ids = queue(store, "pi", [conv_onnx, tmp_path / "b.onnx"], energy="rapl")
     (local_id,) = queue(store, "local", [tmp_path / "c.onnx"])
@@ -68,7 +70,8 @@ def test_pending_jobs_are_listed_and_cancelled_never_deleting_a_measurement(
         api.cancel_jobs(store=store)
     code, _, err = run_cli(capsys, "queue", "cancel", "--store", store)
     assert code == 2 and "--all" in err
-    done_id = next(j.id for j in Store(store).jobs(status="done"))
+    with Store(store) as s:
+        done_id = next(j.id for j in s.jobs(status="done"))
     code, _, err = run_cli(capsys, "queue", "cancel", "--job", done_id, "--store", store)
     assert code == 2 and "--job" in err and "not pending" in err
     assert api.cancel_jobs(store=store, device="pi") == pi_ids
@@ -88,9 +91,9 @@ def test_queue_status_does_not_create_a_store(capsys, tmp_path: Path) -> None:
 
 
 def test_resume_skips_the_jobs_of_a_removed_device_and_says_so(
-    capsys, conv_onnx: Path, tmp_path: Path
+    capsys, conv_onnx: Path, store_url: str
 ) -> None:
-    store = tmp_path / "s.db"
+    store = store_url
     (gone,) = queue(store, "oldpi", [conv_onnx])
     (mine,) = queue(store, "local", [conv_onnx])
     result = api.resume(store=store, errors="collect")
@@ -108,7 +111,7 @@ def test_resume_skips_the_jobs_of_a_removed_device_and_says_so(
 
 
 def test_resume_skips_what_the_meter_cannot_measure_and_energy_none_overrides(
-    capsys, conv_onnx: Path, tmp_path: Path
+    capsys, conv_onnx: Path, tmp_path: Path, store_url: str
 ) -> None:
     # A device whose runner sees an empty /sys: it has no RAPL meter.
     empty = tmp_path / "sys"
@@ -117,7 +120,7 @@ def test_resume_skips_what_the_meter_cannot_measure_and_energy_none_overrides(
     python.write_text(f'#!/bin/sh\nexec {sys.executable} "$@" --sys-root {empty}\n')
     python.chmod(0o755)
     register(f'[devices.nometer]\ntransport = "local"\npython = "{python}"\n')
-    store = tmp_path / "s.db"
+    store = store_url
     (job,) = queue(store, "nometer", [conv_onnx], energy="rapl")
     result = api.resume(store=store, errors="collect")
     assert list(result) == [] and not result.device_errors
@@ -142,9 +145,9 @@ def test_resume_skips_what_the_meter_cannot_measure_and_energy_none_overrides(
 
 
 def test_a_mistyped_model_path_says_it_does_not_exist_and_is_not_queued(
-    capsys, conv_onnx: Path, tmp_path: Path
+    capsys, conv_onnx: Path, tmp_path: Path, store_url: str
 ) -> None:
-    store = tmp_path / "s.db"
+    store = store_url
     typo = tmp_path / "modle.onnx"
     result = api.profile([typo, conv_onnx], store=store, errors="collect", **FAST)
     assert len(result) == 1 and result.not_queued == [str(typo)]

@@ -1,5 +1,7 @@
 """A stored measurement is reused only when it measured the same thing: same device,
-same fingerprint and the same settings that change the result (``RESULT_SETTINGS``)."""
+same fingerprint and the same settings that change the result (``RESULT_SETTINGS``).
+
+The tests that take ``store_url`` (tests/conftest.py) run on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -89,11 +91,13 @@ def test_other_settings_measure_again_and_the_same_are_reused(tmp_path: Path) ->
         assert s.count(space="toy", settings_key=reused["settings_key"]) == 2
 
 
-def test_fresh_measures_again_whatever_is_stored(tmp_path: Path) -> None:
-    store = tmp_path / "s.db"
+def test_fresh_measures_again_whatever_is_stored(store_url: str) -> None:
+    store = store_url
     space = ToySpace()
     common = {"sample": 2, "seed": 3, "store": store, "exporter": "torchscript", **FAST}
     first = api.profile_space(space, **common)
+    again = api.profile_space(space, **common)  # without fresh: reused
+    assert len(again) == 0 and len(again.skipped) == 2
     fresh = api.profile_space(space, fresh=True, **common)
     assert sorted(m.arch.string for m in fresh if m.arch) == sorted(
         m.arch.string for m in first if m.arch

@@ -1,4 +1,7 @@
-"""The measurement store: round trips, filters, migrations, SQLite locking, bad locations."""
+"""The measurement store: round trips, filters, migrations, SQLite locking, bad locations.
+
+Every test of what the store does takes ``store_url`` (tests/conftest.py) and so runs
+twice: on a SQLite file and on a fresh database of the session's PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,14 +16,16 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import closing
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing, contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import Connection, create_engine, event, inspect, text
 
 from hwnas import store as store_module
 from hwnas.errors import DataError, StoreError
@@ -101,8 +106,8 @@ def make_measurement(
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(tmp_path / "store.db") as s:
+def store(store_url: str) -> Iterator[Store]:
+    with Store(store_url) as s:
         yield s
 
 
@@ -110,28 +115,51 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def schema_version(path: Path) -> int:
-    with closing(sqlite3.connect(path)) as db:
-        (value,) = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+def is_sqlite(location: str | Path) -> bool:
+    return "://" not in str(location) or str(location).startswith("sqlite:")
+
+
+@contextmanager
+def database(location: str | Path) -> Iterator[Connection]:
+    """A plain SQLAlchemy connection to the store at ``location`` (a path or a URL),
+    beside hwnas: one transaction, committed at the end of the block."""
+    url = str(location) if "://" in str(location) else f"sqlite:///{location}"
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
+def schema_versions(location: str | Path) -> list[str]:
+    with database(location) as db:
+        rows = db.execute(text("SELECT value FROM meta WHERE key = 'schema_version'")).all()
+    return [row[0] for row in rows]
+
+
+def schema_version(location: str | Path) -> int:
+    (value,) = schema_versions(location)
     return int(value)
 
 
-def count_rows(path: Path, table: str) -> int:
-    with closing(sqlite3.connect(path)) as db:
-        return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+def count_rows(location: str | Path, table: str) -> int:
+    with database(location) as db:
+        return int(db.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
 
 
-def downgrade(path: Path, version: int) -> None:
-    """Make the store at ``path`` what an hwnas of schema ``version`` (>= 1) left: the
+def downgrade(location: str | Path, version: int) -> None:
+    """Make the store at ``location`` what an hwnas of schema ``version`` (>= 1) left: the
     tables and columns later migrations added are dropped, the data kept."""
-    with closing(sqlite3.connect(path)) as db:
+    with database(location) as db:
         if version < 3:
-            db.execute("DROP INDEX ix_measurements_reuse")
-            db.execute("ALTER TABLE measurements DROP COLUMN settings_key")
+            db.execute(text("DROP INDEX ix_measurements_reuse"))
+            db.execute(text("ALTER TABLE measurements DROP COLUMN settings_key"))
         if version < 2:
-            db.execute("DROP TABLE jobs")
-        db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
-        db.commit()
+            db.execute(text("DROP TABLE jobs"))
+        db.execute(
+            text("UPDATE meta SET value = :v WHERE key = 'schema_version'"), {"v": str(version)}
+        )
 
 
 # -- round trips and queries --------------------------------------------------------
@@ -238,7 +266,7 @@ def test_fingerprints_counts_and_timestamps(store: Store) -> None:
     everywhere = store.fingerprints()
     assert [(u.device, u.count) for u in everywhere] == [("laptop", 1), ("rpi4", 2), ("rpi4", 1)]
     assert store.fingerprints(device="nowhere") == []
-    assert count_rows(Path(store.url.removeprefix("sqlite:///")), "fingerprints") == 2
+    assert count_rows(store.url, "fingerprints") == 2
 
 
 def test_has_measurement(store: Store) -> None:
@@ -268,8 +296,8 @@ def test_get_of_a_missing_id_says_so(store: Store) -> None:
         store.get(42)
 
 
-def test_closed_store_says_so(tmp_path: Path) -> None:
-    s = Store(tmp_path / "s.db")
+def test_closed_store_says_so(store_url: str) -> None:
+    s = Store(store_url)
     s.close()
     s.close()  # closing twice is harmless
     with pytest.raises(StoreError, match="was closed"):
@@ -306,51 +334,58 @@ def test_add_many_leaves_nothing_when_a_record_fails(store: Store) -> None:
         store.add_many([make_measurement(5), make_measurement(6).to_dict()])  # type: ignore[list-item]
     assert [s.measurement.model_hash for s in store.measurements()] == ["model0000"]
     assert len(store.fingerprints()) == 1
-    path = Path(store.url.removeprefix("sqlite:///"))
-    assert count_rows(path, "samples") == 1 and count_rows(path, "fingerprints") == 1
+    assert count_rows(store.url, "samples") == 1 and count_rows(store.url, "fingerprints") == 1
 
 
 # -- migrations --------------------------------------------------------------------
 
 
-def test_fresh_and_empty_files_get_the_current_schema(tmp_path: Path) -> None:
-    empty = tmp_path / "empty.db"
-    empty.touch()
-    for path in (tmp_path / "new.db", empty):
-        with Store(path) as s:
+def test_fresh_stores_and_empty_files_get_the_current_schema(new_store_url) -> None:
+    locations = [new_store_url()]
+    if is_sqlite(locations[0]):
+        empty = Path(new_store_url())
+        empty.touch()
+        locations.append(str(empty))
+    for location in locations:
+        with Store(location) as s:
             assert s.count() == 0
-        assert schema_version(path) == CURRENT_SCHEMA == len(store_module.MIGRATIONS)
-        with closing(sqlite3.connect(path)) as db:
-            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
-        assert {"meta", "fingerprints", "measurements", "samples"} <= tables
-        assert {
+        assert schema_version(location) == CURRENT_SCHEMA == len(store_module.MIGRATIONS)
+        with database(location) as db:
+            tables = set(inspect(db).get_table_names())
+            indexes = {i["name"] for i in inspect(db).get_indexes("measurements")}
+        assert tables == {"meta", "fingerprints", "measurements", "samples", "jobs"}
+        assert indexes == {
             "ix_measurements_device_fingerprint",
             "ix_measurements_model_hash",
             "ix_measurements_arch_space",
-        } <= tables
+            "ix_measurements_reuse",
+        }
 
 
-def test_a_store_from_a_newer_hwnas_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "future.db"
-    with Store(path) as s:
+def test_a_store_from_a_newer_hwnas_is_refused(store_url: str) -> None:
+    with Store(store_url) as s:
         s.add(make_measurement(0))
     future = CURRENT_SCHEMA + 3
-    with closing(sqlite3.connect(path)) as db, db:
-        db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(future),))
-    before = sha256(path)
+    with database(store_url) as db:
+        db.execute(
+            text("UPDATE meta SET value = :v WHERE key = 'schema_version'"), {"v": str(future)}
+        )
+    before = sha256(Path(store_url)) if is_sqlite(store_url) else None
     with pytest.raises(StoreError) as caught:
-        Store(path)
+        Store(store_url)
     message = caught.value.message
-    assert str(path) in message and "newer hwnas" in message
+    assert store_url in message and "newer hwnas" in message
     assert f"schema {future}, this one reads up to {CURRENT_SCHEMA}" in message
     assert "upgrade hwnas or use another --store" in message
-    assert sha256(path) == before
+    if before is not None:
+        assert sha256(Path(store_url)) == before
+    assert schema_version(store_url) == future and count_rows(store_url, "measurements") == 1
 
 
 def test_migrations_run_stepwise_and_keep_the_data(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "old.db"
+    path = store_url
     original = make_measurement(0)
     with Store(path) as s:
         id_ = s.add(original)
@@ -375,8 +410,8 @@ def test_migrations_run_stepwise_and_keep_the_data(
         assert s.count() == 2
     assert applied == [base]
     assert schema_version(path) == base + 1
-    with closing(sqlite3.connect(path)) as db:
-        notes = [r[0] for r in db.execute("SELECT note FROM measurements ORDER BY id")]
+    with database(path) as db:
+        notes = list(db.execute(text("SELECT note FROM measurements ORDER BY id")).scalars())
     assert notes == ["migrated", None]
 
     monkeypatch.undo()  # this hwnas knows one version less
@@ -385,9 +420,9 @@ def test_migrations_run_stepwise_and_keep_the_data(
 
 
 def test_a_failing_migration_changes_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "old.db"
+    path = store_url
     with Store(path) as s:
         s.add(make_measurement(0))
 
@@ -400,17 +435,17 @@ def test_a_failing_migration_changes_nothing(
         Store(path)
     monkeypatch.undo()
     assert schema_version(path) == store_module.CURRENT_SCHEMA
-    with closing(sqlite3.connect(path)) as db:
-        columns = {r[1] for r in db.execute("PRAGMA table_info(measurements)")}
-    assert "note" not in columns
+    with database(path) as db:
+        columns = {c["name"] for c in inspect(db).get_columns("measurements")}
+    assert "note" not in columns and "settings_key" in columns
     with Store(path) as s:
         assert s.count() == 1
 
 
 def test_a_version_1_store_gains_the_jobs_table_and_keeps_its_data(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "v1.db"
+    path = store_url
     monkeypatch.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:1])
     with Store(path):
         pass
@@ -447,8 +482,8 @@ RECORDED = {
 }
 
 
-def test_a_version_2_store_gains_settings_keys_from_jobs_and_records(tmp_path: Path) -> None:
-    path = tmp_path / "v2.db"
+def test_a_version_2_store_gains_settings_keys_from_jobs_and_records(store_url: str) -> None:
+    path = store_url
     asked = {
         "threads": 4,
         "max_seconds": 0.5,
@@ -470,9 +505,8 @@ def test_a_version_2_store_gains_settings_keys_from_jobs_and_records(tmp_path: P
     assert keys[recorded] == store_module.settings_key(RECORDED)
     assert keys[from_job] != keys[recorded]
     downgrade(path, 2)
-    with closing(sqlite3.connect(path)) as db:
-        db.execute("UPDATE measurements SET record_json = '{' WHERE id = ?", (corrupt,))
-        db.commit()
+    with database(path) as db:
+        db.execute(text("UPDATE measurements SET record_json = '{' WHERE id = :i"), {"i": corrupt})
     with Store(path) as s:
         assert schema_version(path) == CURRENT_SCHEMA
         fingerprint = make_fingerprint().hash
@@ -481,9 +515,10 @@ def test_a_version_2_store_gains_settings_keys_from_jobs_and_records(tmp_path: P
         )
         assert counts == {arch.string: 1}
         assert s.count(settings_key=keys[recorded]) == 1
-    with closing(sqlite3.connect(path)) as db:
-        migrated = dict(db.execute("SELECT id, settings_key FROM measurements").fetchall())
-        indexes = {r[1] for r in db.execute("PRAGMA index_list(measurements)")}
+    with database(path) as db:
+        rows = db.execute(text("SELECT id, settings_key FROM measurements")).all()
+        migrated = {row[0]: row[1] for row in rows}
+        indexes = {i["name"] for i in inspect(db).get_indexes("measurements")}
     # Filled as new rows are; a row whose record is unreadable gets none (never reused).
     assert migrated == {from_job: keys[from_job], recorded: keys[recorded], corrupt: None}
     assert "ix_measurements_reuse" in indexes
@@ -556,10 +591,11 @@ def test_jobs_are_queued_once_and_finished_atomically(store: Store) -> None:
         store.finish_job(999, make_measurement(1))
 
 
-# -- SQLite settings ---------------------------------------------------------------
+# -- SQLite settings and concurrency ---------------------------------------------------------------
 
 
-def test_wal_busy_timeout_and_begin_immediate(store: Store) -> None:
+def test_wal_busy_timeout_and_begin_immediate(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store.db")
     path = Path(store.url.removeprefix("sqlite:///"))
     with closing(sqlite3.connect(path)) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -582,6 +618,7 @@ def test_wal_busy_timeout_and_begin_immediate(store: Store) -> None:
         assert statements[0] == "BEGIN DEFERRED"
     finally:
         event.remove(engine, "before_cursor_execute", record)
+        store.close()
 
 
 WRITER = r"""
@@ -604,17 +641,18 @@ print("done", flush=True)
 """
 
 
-def test_two_processes_write_at_once(tmp_path: Path) -> None:
-    path = tmp_path / "shared.db"  # not created yet: both also race to create it
+def run_together(script: str, argvs: list[list[str]]) -> None:
+    """Run ``script`` in one process per argument list, released at the same moment
+    once all have started (their imports done); assert each ends cleanly, silent."""
     workers = [
         subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(REPO), str(path), str(w)],
+            [sys.executable, "-c", script, str(REPO), *argv],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for w in range(2)
+        for argv in argvs
     ]
     try:
         for proc in workers:
@@ -632,6 +670,11 @@ def test_two_processes_write_at_once(tmp_path: Path) -> None:
     for proc, (out, err) in zip(workers, results, strict=True):
         assert proc.returncode == 0, err
         assert out.strip() == "done" and err == ""
+
+
+def test_two_processes_write_at_once(store_url: str) -> None:
+    path = store_url  # not created yet: both also race to create it
+    run_together(WRITER, [[path, str(w)] for w in range(2)])
     assert count_rows(path, "measurements") == 200
     assert count_rows(path, "samples") == 200
     assert count_rows(path, "fingerprints") == 1
@@ -639,6 +682,116 @@ def test_two_processes_write_at_once(tmp_path: Path) -> None:
         hashes = {m.measurement.model_hash for m in s.measurements(samples=True)}
         assert hashes == {f"w{w}-{i}" for w in range(2) for i in range(100)}
         assert all(len(m.measurement.samples_ms) == 5 for m in s.measurements(samples=True))
+
+
+OPENER = r"""
+import sys
+sys.path.insert(0, sys.argv[1])
+from tests.test_store import make_measurement
+from hwnas.store import NewJob, Store
+
+locations, worker = sys.argv[2:4], int(sys.argv[4])
+jobs = [NewJob(f"m{i}.onnx", f"/m{i}.onnx", None, {"threads": 1}) for i in range(3)]
+print("ready", flush=True)
+sys.stdin.readline()  # start together
+for location in locations:
+    with Store(location) as store:
+        store.add_many([make_measurement(i, model_hash=f"w{worker}-{i}", n=5) for i in range(2)])
+        store.add_jobs(f"batch{worker}", "rpi4", jobs)
+        store.put_meta("last", worker)
+print("done", flush=True)
+"""
+
+
+def test_processes_that_open_a_new_and_an_old_store_at_once_make_one_schema(
+    new_store_url, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Creation and migration race (Optuna's RDB storage had table-creation races, optuna
+    #1092): six processes open an empty store, then a version-1 one, at the same moment."""
+    fresh, old = new_store_url(), new_store_url()
+    with Store(old) as s:
+        kept = s.add(make_measurement(0, model_hash="kept"))
+    downgrade(old, 1)
+    workers = 6
+    run_together(OPENER, [[fresh, old, str(w)] for w in range(workers)])
+    for location in (fresh, old):
+        assert schema_versions(location) == [str(CURRENT_SCHEMA)]
+        with database(location) as db:
+            tables = set(inspect(db).get_table_names())
+            indexes = {i["name"] for i in inspect(db).get_indexes("measurements")}
+        assert tables == {"meta", "fingerprints", "measurements", "samples", "jobs"}
+        assert "ix_measurements_reuse" in indexes and len(indexes) == 4
+        with Store(location) as s:
+            stored = s.measurements()
+            assert {m.measurement.model_hash for m in stored} >= {
+                f"w{w}-{i}" for w in range(workers) for i in range(2)
+            }
+            # The same jobs queued by every worker: pending once.
+            assert sorted(j.label for j in s.jobs(status="pending")) == [
+                "m0.onnx",
+                "m1.onnx",
+                "m2.onnx",
+            ]
+            assert s.get_meta("last") in range(workers)
+        assert count_rows(location, "fingerprints") == 1
+    assert count_rows(fresh, "measurements") == 2 * workers
+    assert count_rows(old, "measurements") == 2 * workers + 1
+    with Store(old) as s:
+        assert s.get(kept).measurement.to_dict() == make_measurement(0, model_hash="kept").to_dict()
+        assert s.get(kept).settings_key is not None  # filled by the migration
+
+
+@contextmanager
+def holding_job(location: str, job_id: int) -> Iterator[Callable[..., Any]]:
+    """Another writer's transaction that holds job ``job_id`` until the block ends and
+    then commits (PostgreSQL: the row locked FOR UPDATE; SQLite: the write lock). Yields
+    a function that runs SQL (named ``:parameters``) inside it."""
+    if is_sqlite(location):
+        db = sqlite3.connect(location.removeprefix("sqlite:///"), isolation_level=None)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            yield db.execute
+            db.execute("COMMIT")
+        finally:
+            db.close()
+        return
+    with database(location) as conn:
+        conn.execute(text("SELECT id FROM jobs WHERE id = :i FOR UPDATE"), {"i": job_id})
+        yield lambda sql, params: conn.execute(text(sql), params)
+
+
+def waits(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
+    """``call`` started in a thread, asserted to be still waiting 0.3 s later."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(call, *args, **kwargs)
+    pool.shutdown(wait=False)
+    time.sleep(0.3)
+    assert not future.done(), future.result()
+    return future
+
+
+DONE = "UPDATE jobs SET status = 'done', measurement_id = :m WHERE id = :i"
+
+
+def test_a_job_finished_elsewhere_meanwhile_is_not_stored_twice(store: Store) -> None:
+    (job,) = store.add_jobs("b1", "rpi4", [NewJob("a", "/a.onnx", None, {"threads": 1})])
+    theirs = store.add(make_measurement(0))
+    with holding_job(store.url, job.id) as other:
+        late = waits(store.finish_job, job.id, make_measurement(1))
+        other(DONE, {"m": theirs, "i": job.id})
+    assert late.result(timeout=60) == theirs
+    assert store.count() == 1
+
+
+def test_a_job_finished_elsewhere_while_cancelling_stays_done(store: Store) -> None:
+    new = [NewJob(label, None, None, {"threads": 1}) for label in ("a", "b")]
+    a, b = store.add_jobs("b1", "rpi4", new)
+    theirs = store.add(make_measurement(0))
+    with holding_job(store.url, a.id) as other:
+        cancelling = waits(store.cancel_jobs, device="rpi4")
+        other(DONE, {"m": theirs, "i": a.id})
+    assert cancelling.result(timeout=60) == [b.id]
+    assert [(j.id, j.status) for j in store.jobs()] == [(a.id, "done"), (b.id, "cancelled")]
 
 
 # -- locations that cannot be used ---------------------------------------------------
@@ -661,10 +814,10 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
         assert not Path(f"{path}-wal").exists()
 
 
-def test_a_foreign_sqlite_database_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "other.db"
-    with closing(sqlite3.connect(path)) as db, db:
-        db.execute("CREATE TABLE measurements (x INTEGER)")
+def test_a_foreign_database_is_refused(store_url: str) -> None:
+    path = store_url
+    with database(path) as db:
+        db.execute(text("CREATE TABLE measurements (x INTEGER)"))
     with pytest.raises(StoreError, match=r"not an hwnas measurement store .*no schema version"):
         Store(path)
 
