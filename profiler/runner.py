@@ -43,7 +43,9 @@ import math
 import os
 import platform
 import re
+import shlex
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -78,7 +80,9 @@ USER_ERROR_KINDS = (
     "energy",
     "reference",
 )
-ENERGY_BACKENDS = ("none", "auto", "rapl", "power_supply", "hwmon")
+ENERGY_BACKENDS = ("none", "auto", "rapl", "power_supply", "hwmon", "pmic")
+#: ``--energy command:CMD``: a meter command of the user's (see CommandEnergyMeter).
+ENERGY_COMMAND_PREFIX = "command:"
 
 GRAPH_OPT_LEVELS = ("all", "extended", "basic", "disable")
 
@@ -171,14 +175,38 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def energy_backend(text: str) -> str:
+    """An ``--energy`` value: one of ENERGY_BACKENDS, or ``command:CMD`` whose CMD splits
+    into shell words (it is run as that argument list, never through a shell)."""
+    if text in ENERGY_BACKENDS:
+        return text
+    if text.startswith(ENERGY_COMMAND_PREFIX):
+        try:
+            words = shlex.split(text[len(ENERGY_COMMAND_PREFIX) :])
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: the command does not parse ({exc})"
+            ) from None
+        if words:
+            return text
+        raise argparse.ArgumentTypeError(
+            f'{text!r} names no command; write command:"CMD ARGS", e.g. command:"usbmeter --read"'
+        )
+    raise argparse.ArgumentTypeError(
+        f'invalid choice {text!r} (choose from {", ".join(ENERGY_BACKENDS)}, or command:"CMD ARGS")'
+    )
+
+
 def _add_energy_options(add: Callable[..., Any]) -> None:
     """--energy and how long its idle and active phases last."""
     add(
         "--energy",
-        choices=ENERGY_BACKENDS,
+        type=energy_backend,
         default="none",
-        help="measure energy per inference after timing: rapl, power_supply, hwmon, auto "
-        "(the first that works) or none (default)",
+        metavar="BACKEND",
+        help="measure energy per inference after timing: rapl, power_supply, hwmon, pmic "
+        '(Raspberry Pi 5), command:"CMD ARGS" (a meter command printing joules or watts), '
+        "auto (the first of rapl, power_supply, hwmon, pmic that works) or none (default)",
     )
     add(
         "--energy-seconds",
@@ -1130,9 +1158,18 @@ class RaplMeter:
 
 
 class SampledMeter:
-    """Power sampled by a thread (W), integrated over time (trapezoids) into joules."""
+    """Power sampled by a thread (W), integrated over time (trapezoids) into joules.
+
+    A reading is dated at the middle of its read, and the integral spans the whole phase,
+    from start() to the end of stop(): the first reading's power is taken back to the start
+    and the closing one's on to the end. A sysfs read takes microseconds, so this changes
+    nothing there; a meter command (pmic, command:...) takes milliseconds or more, which
+    each phase would otherwise lose at its start.
+    """
 
     sampled = True
+    #: How the meter is read, where the energy document should say it (command meters).
+    reading = None  # type: str | None
 
     def __init__(
         self, name: str, read_watts: Callable[[], float], interval_s: float = 0.02
@@ -1144,11 +1181,17 @@ class SampledMeter:
         read_watts()  # fail now, before the model is loaded
         self._stop = None  # type: Any
         self._thread = None  # type: Any
+        self._started = 0.0
+
+    def _reading(self) -> tuple[float, float]:
+        before = time.perf_counter()
+        watts = self.read_watts()
+        return (before + time.perf_counter()) / 2, watts
 
     def _loop(self) -> None:
         while True:
             try:
-                self.readings.append((time.perf_counter(), self.read_watts()))
+                self.readings.append(self._reading())
             except (OSError, ValueError):
                 pass  # some fuel gauges fail a read now and then (EAGAIN): skip that sample
             if self._stop.wait(self.interval_s):
@@ -1160,6 +1203,7 @@ class SampledMeter:
         self.readings = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._started = time.perf_counter()
         self._thread.start()
 
     def stop(self) -> float:
@@ -1169,7 +1213,7 @@ class SampledMeter:
         self._stop.set()
         self._thread.join()
         try:
-            self.readings.append((time.perf_counter(), self.read_watts()))
+            self.readings.append(self._reading())
         except (OSError, ValueError) as exc:
             raise RunnerError(
                 "energy",
@@ -1184,6 +1228,8 @@ class SampledMeter:
                 "failed), so there is nothing to integrate; check the meter's files, or "
                 "use --energy none",
             )
+        pts.insert(0, (min(self._started, pts[0][0]), pts[0][1]))
+        pts.append((time.perf_counter(), pts[-1][1]))
         return sum((t1 - t0) * (w0 + w1) / 2 for (t0, w0), (t1, w1) in zip(pts, pts[1:]))  # noqa: B905 - py3.8
 
     def distinct_readings(self) -> int:
@@ -1236,10 +1282,263 @@ def _hwmon_meter(sys_root: str) -> SampledMeter:
     )
 
 
+# Meters read through a command, run as an argument list (never a shell): each read starts
+# a process, so they are sampled less often than sysfs files.
+
+#: Seconds between two reads of a sampled meter command, and the most one read may take.
+COMMAND_INTERVAL_S = 0.05
+COMMAND_TIMEOUT_S = 10.0
+
+
+class MeterReadError(ValueError):
+    """A meter command that failed or printed nothing readable, saying which and why.
+
+    A ValueError, like a bad sysfs read: a sampling thread skips that sample and a closing
+    read reports it (energy null, the latency kept); the opening read is turned into a
+    RunnerError("energy") that names the fix before anything is measured.
+    """
+
+
+def _excerpt(text: str, limit: int = 240) -> str:
+    """`text` on one line, its end kept (where a command says what went wrong)."""
+    flat = " ".join(text.split())
+    return repr(flat if len(flat) <= limit else "..." + flat[-limit:])
+
+
+def command_output(argv: Sequence[str]) -> str:
+    """What `argv` prints on stdout, run without a shell within COMMAND_TIMEOUT_S.
+    MeterReadError when it cannot start, times out or exits non-zero (with its output)."""
+    shown = shlex.join(argv)
+    try:
+        done = subprocess.run(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            errors="replace",  # a meter printing stray bytes still gives its number
+            timeout=COMMAND_TIMEOUT_S,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise MeterReadError(
+            f"command not found: {argv[0]!r} (looked for on PATH={os.environ.get('PATH', '')})"
+        ) from None
+    except PermissionError:
+        raise MeterReadError(f"{argv[0]!r} is not executable (chmod +x it)") from None
+    except OSError as exc:
+        raise MeterReadError(f"`{shown}` could not start ({exc})") from None
+    except subprocess.TimeoutExpired:
+        raise MeterReadError(f"`{shown}` did not finish within {COMMAND_TIMEOUT_S:g} s") from None
+    if done.returncode != 0:
+        said = (done.stderr or "").strip() or done.stdout.strip()
+        raise MeterReadError(
+            f"`{shown}` exited with status {done.returncode}"
+            + (f", printing {_excerpt(said)}" if said else "")
+        )
+    return done.stdout
+
+
+#: One rail of `vcgencmd pmic_read_adc` on a Raspberry Pi 5: a current line per rail,
+#: ``  VDD_CORE_A current(7)=0.75012000A``, then a voltage line per rail,
+#: ``  VDD_CORE_V volt(15)=0.72097620V`` (the ADC channel in parentheses differs), as the
+#: README of github.com/jfikar/RPi5-power and
+#: jeffgeerling.com/blog/2023/overclocking-and-underclocking-raspberry-pi-5 show them.
+#: EXT5V_V (the 5 V input) and BATT_V (the RTC battery) are voltages without a current and
+#: count for nothing. Older firmware, and other Pis, answer
+#: ``error=1 error_msg="Command not registered"`` (exit status 255).
+_PMIC_LINE = re.compile(r"^\s*(\S+)_([AV])\s+(?:current|volt)\(\d+\)=(\S+?)([AV])\s*$")
+PMIC_COMMAND = ("vcgencmd", "pmic_read_adc")
+
+
+def parse_pmic_rails(text: str) -> dict[str, float]:
+    """Watts of each rail of a `vcgencmd pmic_read_adc` output (``_A`` current times the
+    ``_V`` voltage of the same name); MeterReadError when no rail has both."""
+    amps: dict[str, float] = {}
+    volts: dict[str, float] = {}
+    for line in text.splitlines():
+        match = _PMIC_LINE.match(line)
+        if match is None or match.group(2) != match.group(4):
+            continue
+        try:
+            value = float(match.group(3))
+        except ValueError:
+            continue
+        (amps if match.group(2) == "A" else volts)[match.group(1)] = value
+    watts = {rail: amps[rail] * volts[rail] for rail in sorted(set(amps) & set(volts))}
+    if not watts:
+        raise MeterReadError(
+            "`vcgencmd pmic_read_adc` printed no rail with both a current and a voltage "
+            "(lines like `VDD_CORE_A current(7)=0.75A` and `VDD_CORE_V volt(15)=0.72V`); "
+            f"it printed {_excerpt(text)}"
+        )
+    if not all(map(math.isfinite, watts.values())):
+        raise MeterReadError(
+            f"`vcgencmd pmic_read_adc` printed a rail that is not a number: {_excerpt(text)}"
+        )
+    return watts
+
+
+def _pmic_fix(reason: str) -> str:
+    """`reason` a PMIC read failed, with the fix for the failures known to happen."""
+    if "command not found" in reason:
+        fix = (
+            "vcgencmd is not installed or not on PATH; it comes with Raspberry Pi OS "
+            "(package raspi-utils; libraspberrypi-bin before Bookworm), and --energy pmic "
+            "needs a Raspberry Pi 5"
+        )
+    elif "Command not registered" in reason:
+        fix = (
+            "this vcgencmd has no pmic_read_adc: the PMIC it reads is the Raspberry Pi 5's "
+            "(and CM5's); on one of those, update the firmware (`sudo apt full-upgrade`, "
+            "`sudo rpi-eeprom-update -a`, reboot)"
+        )
+    elif "/dev/vcio" in reason:
+        fix = (
+            "vcgencmd cannot open /dev/vcio: add the user to the video group (`sudo "
+            "usermod -aG video $USER`, then log in again)"
+        )
+    else:
+        return reason
+    return f"{reason}: {fix}"
+
+
+def read_pmic_watts() -> float:
+    """The Raspberry Pi 5's power over its PMIC rails, in W (sum of current x voltage)."""
+    try:
+        return sum(parse_pmic_rails(command_output(PMIC_COMMAND)).values())
+    except MeterReadError as exc:
+        raise MeterReadError(_pmic_fix(str(exc))) from None
+
+
+def _pmic_meter(sys_root: str) -> SampledMeter:
+    try:
+        rails = parse_pmic_rails(command_output(PMIC_COMMAND))
+    except MeterReadError as exc:
+        raise RunnerError(
+            "energy",
+            f"--energy pmic cannot read the PMIC: {_pmic_fix(str(exc))}; or use --energy none",
+        ) from None
+    name = f"pmic:{len(rails)} rails"
+    return SampledMeter(name, read_pmic_watts, interval_s=COMMAND_INTERVAL_S)
+
+
+#: Units a meter command may print after its last number: energy (cumulative, in J per
+#: unit; a bare number is joules) or power (sampled, in W per unit). Case does not matter.
+JOULE_UNITS = {
+    "": 1.0,
+    "j": 1.0,
+    "joule": 1.0,
+    "joules": 1.0,
+    "mj": 1e-3,
+    "kj": 1e3,
+    "mwh": 3.6,
+    "wh": 3600.0,
+    "kwh": 3.6e6,
+}
+WATT_UNITS = {"w": 1.0, "watt": 1.0, "watts": 1.0, "mw": 1e-3}
+_NUMBER_AND_UNIT = re.compile(r"([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z]*)")
+
+
+def parse_meter_reading(text: str) -> tuple[str, float]:
+    """("joules", J) or ("watts", W) from a meter command's output: the last number on its
+    last non-blank line and the unit right after it (``12.34 J``, ``5.1W``, ``830 mWh``;
+    a bare number is joules). MeterReadError for no number or another unit."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    found = _NUMBER_AND_UNIT.findall(lines[-1]) if lines else []
+    if not found:
+        raise MeterReadError(
+            "the meter command printed no number on its last line (it should end in a "
+            f"line like `12.34 J` or `5.1 W`); it printed {_excerpt(text)}"
+        )
+    number, unit = found[-1]
+    if unit.lower() in WATT_UNITS:
+        return "watts", float(number) * WATT_UNITS[unit.lower()]
+    if unit.lower() in JOULE_UNITS:
+        return "joules", float(number) * JOULE_UNITS[unit.lower()]
+    raise MeterReadError(
+        f"the meter command's last line ends in {number} {unit}, and {unit!r} is neither "
+        "energy (J, mJ, kJ, Wh, mWh, kWh, or a bare number: joules) nor power (W, mW)"
+    )
+
+
+class CommandEnergyMeter:
+    """A meter command that prints cumulative energy: read at each phase's start and end."""
+
+    sampled = False
+    reading = "joules (cumulative), read at the start and end of each phase"
+
+    def __init__(self, name: str, read_joules: Callable[[], float]) -> None:
+        self.name = name
+        self.read_joules = read_joules
+        self._start = 0.0
+
+    def _read(self) -> float:
+        try:
+            return self.read_joules()
+        except ValueError as exc:  # MeterReadError
+            raise RunnerError(
+                "energy",
+                f"the {self.name} meter failed a read ({exc}); measure again, or use --energy none",
+            ) from None
+
+    def start(self) -> None:
+        self._start = self._read()
+
+    def stop(self) -> float:
+        """Joules since start(); RunnerError("energy") when the count went down."""
+        end = self._read()
+        if end < self._start:
+            raise RunnerError(
+                "energy",
+                f"the {self.name} meter's count went down from {self._start:g} J to "
+                f"{end:g} J (it was reset or wrapped); measure again, or have the command "
+                "print energy that only grows",
+            )
+        return end - self._start
+
+
+def _command_reader(argv: Sequence[str], kind: str) -> Callable[[], float]:
+    """A read of the meter command `argv` that must keep printing `kind` (joules, watts)."""
+
+    def read() -> float:
+        got, value = parse_meter_reading(command_output(argv))
+        if got != kind:
+            raise MeterReadError(f"the meter command printed {got} where it began with {kind}")
+        return value
+
+    return read
+
+
+def _command_meter(backend: str) -> Any:
+    """The meter of ``command:CMD``: its first reading's unit decides how it is read."""
+    argv = shlex.split(backend[len(ENERGY_COMMAND_PREFIX) :])
+    name = ENERGY_COMMAND_PREFIX + shlex.join(argv)
+    try:
+        kind, _ = parse_meter_reading(command_output(argv))
+    except MeterReadError as exc:
+        raise RunnerError(
+            "energy",
+            f"--energy {name}: {exc}; fix the command (it runs without a shell and must "
+            "print a last line like `12.34 J`, cumulative, or `5.1 W`), or use --energy none",
+        ) from None
+    if kind == "joules":
+        return CommandEnergyMeter(name, _command_reader(argv, kind))
+    meter = SampledMeter(name, _command_reader(argv, kind), interval_s=COMMAND_INTERVAL_S)
+    meter.reading = "watts, sampled"
+    return meter
+
+
 def open_energy_meter(backend: str, sys_root: str = "/") -> Any:
-    """The meter of `backend`; `auto` takes the first of rapl, power_supply, hwmon that
-    works here. RunnerError("energy") with the fix when none does."""
-    makers = {"rapl": RaplMeter, "power_supply": _power_supply_meter, "hwmon": _hwmon_meter}
+    """The meter of `backend` (``command:CMD`` too); `auto` takes the first of rapl,
+    power_supply, hwmon, pmic that works here. RunnerError("energy") with the fix when none does."""
+    if backend.startswith(ENERGY_COMMAND_PREFIX):
+        return _command_meter(backend)
+    makers = {
+        "rapl": RaplMeter,
+        "power_supply": _power_supply_meter,
+        "hwmon": _hwmon_meter,
+        "pmic": _pmic_meter,
+    }
     if backend != "auto":
         return makers[backend](sys_root)
     reasons = []
@@ -1303,6 +1602,7 @@ def measure_energy(
         "runs": runs,
         "seconds": round(elapsed, 3),
         "idle_seconds": idle_seconds,
+        **({"reading": meter.reading} if getattr(meter, "reading", None) else {}),
     }, warnings
 
 
@@ -1598,7 +1898,22 @@ def energy_meters(sys_root: str = "/") -> list[dict[str, Any]]:
                 "readable": all(os.access(p, os.R_OK) for p in hwmon),
             }
         )
-    return found
+    pmic = _pmic_report()
+    return found if pmic is None else [*found, pmic]
+
+
+def _pmic_report() -> dict[str, Any] | None:
+    """The Raspberry Pi 5's PMIC when vcgencmd is on PATH: readable, or why not."""
+    import shutil
+
+    vcgencmd = shutil.which(PMIC_COMMAND[0])
+    if vcgencmd is None:
+        return None
+    try:
+        rails = parse_pmic_rails(command_output([vcgencmd, *PMIC_COMMAND[1:]]))
+    except MeterReadError as exc:
+        return {"meter": "pmic", "path": vcgencmd, "readable": False, "error": _pmic_fix(str(exc))}
+    return {"meter": "pmic", "path": vcgencmd, "rails": len(rails), "readable": True}
 
 
 def device_report(sys_root: str = "/", workdir: str | None = None) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from numbers import Integral, Real
@@ -15,7 +16,9 @@ from hwnas.errors import ParameterError
 #: Keys of a queued space job's settings that are for the host, not the runner.
 SPACE_JOB_KEYS = ("exporter", "space_ref", "repeat")
 GRAPH_OPT_LEVELS = ("all", "extended", "basic", "disable")
-ENERGY_BACKENDS = ("none", "auto", "rapl", "power_supply", "hwmon")
+ENERGY_BACKENDS = ("none", "auto", "rapl", "power_supply", "hwmon", "pmic")
+#: ``energy="command:CMD ARGS"``: a user's meter command (the runner's CommandEnergyMeter).
+ENERGY_COMMAND_PREFIX = "command:"
 
 #: The type each setting takes from a Python caller (``shapes``: name -> dimensions).
 SETTING_TYPES: dict[str, type] = {
@@ -36,6 +39,29 @@ SETTING_TYPES: dict[str, type] = {
 }
 
 _SHAPE = re.compile(r"^([^=]+)=(\d+(?:x\d+)*)$")
+
+
+def check_energy(value: Any) -> str:
+    """The energy setting `value` as it is kept: one of :data:`ENERGY_BACKENDS`, or
+    ``command:CMD ARGS`` with its words requoted the one way ``shlex.join`` writes them (so
+    a command written with other spacing or quotes is the same meter, and the same
+    measurement key). ``ParameterError`` naming ``energy`` otherwise."""
+    if isinstance(value, str) and value in ENERGY_BACKENDS:
+        return value
+    if isinstance(value, str) and value.startswith(ENERGY_COMMAND_PREFIX):
+        try:
+            words = shlex.split(value[len(ENERGY_COMMAND_PREFIX) :])
+        except ValueError as exc:
+            raise ParameterError(
+                "energy", f"{value!r}: the command does not parse ({exc})"
+            ) from None
+        if words:
+            return ENERGY_COMMAND_PREFIX + shlex.join(words)
+    raise ParameterError(
+        "energy",
+        f'must be one of {", ".join(ENERGY_BACKENDS)}, or command:"CMD ARGS" (a meter '
+        f"command printing joules or watts); got {value!r}",
+    )
 
 
 def parse_shape(spec: str) -> tuple[str, tuple[int, ...]]:
@@ -90,8 +116,7 @@ class ProfileSettings:
             raise bad("max_runs", self.max_runs, f">= the minimum number of runs ({self.min_runs})")
         if self.warmup < 0:
             raise bad("warmup", self.warmup, ">= 0")
-        if self.energy not in ENERGY_BACKENDS:
-            raise bad("energy", self.energy, f"one of {', '.join(ENERGY_BACKENDS)}")
+        object.__setattr__(self, "energy", check_energy(self.energy))  # frozen: canonical form
         if not self.energy_seconds > 0:
             raise bad("energy_seconds", self.energy_seconds, "> 0")
         if not self.energy_idle_seconds > 0:
