@@ -344,3 +344,17 @@ def test_trust_on_first_use_says_what_it_recorded(capsys, sshd, tmp_path, monkey
     assert code == 0, err
     assert "recorded" not in err
     assert known.read_text().count("ssh-ed25519") == 1
+
+
+def test_devices_add_takes_every_energy_meter_and_refuses_an_unknown_one(capsys) -> None:
+    from hwnas.devices.registry import get_device
+
+    code = main(
+        ["devices", "add", "meter", "--ssh", "pi@10.0.0.7", "--energy", 'command:"read watts" -n 1']
+    )
+    assert code == 0, capsys.readouterr().err
+    assert get_device("meter").energy == "command:'read watts' -n 1"  # one quoting
+    assert main(["devices", "add", "pi5", "--ssh", "pi@10.0.0.8", "--energy", "pmic"]) == 0
+    code = main(["devices", "add", "odd", "--ssh", "pi@10.0.0.9", "--energy", "thermocouple"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--energy" in err and "thermocouple" in err

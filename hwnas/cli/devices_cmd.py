@@ -65,7 +65,10 @@ def add(
     ),
     threads: int | None = typer.Option(None, "--threads", help="Default intra-op threads."),
     energy: str = typer.Option(
-        "none", "--energy", help="Energy meter: rapl, power_supply, hwmon, auto or none."
+        "none",
+        "--energy",
+        help="Energy meter: rapl, power_supply, hwmon, pmic (Raspberry Pi 5), "
+        'command:"CMD ARGS" (your meter), auto or none.',
     ),
     replace: bool = typer.Option(False, "--replace", help="Overwrite a device of that name."),
     as_json: bool = JsonOption,
@@ -143,12 +146,14 @@ def _transport_spec(
     """The spec of an SSH or adb device from the options."""
     from pathlib import Path
 
-    from hwnas.errors import DataError
-    from hwnas.profiler.settings import ENERGY_BACKENDS
+    from hwnas.errors import DataError, ParameterError
+    from hwnas.profiler.settings import check_energy
     from hwnas.records import DeviceSpec
 
-    if fields["energy"] not in ENERGY_BACKENDS:
-        raise UsageError(f"--energy {fields['energy']!r}: use one of {', '.join(ENERGY_BACKENDS)}")
+    try:
+        fields["energy"] = check_energy(fields["energy"])
+    except ParameterError as exc:
+        raise UsageError(f"--energy {exc.message.removeprefix('energy ')}") from None
     if ssh is not None:
         user, host, port = parse_ssh_target(ssh)
         fields |= {"transport": "ssh", "address": host, "user": user, "port": port}
