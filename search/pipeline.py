@@ -276,7 +276,9 @@ def _train(
     fingerprints = {m.fingerprint_hash for m in measured.values()}
     fingerprint = max(fingerprints)  # one, unless the machine changed mid-run
     _stage(
-        report, 3, f"training a latency predictor on this CPU's measurements ({len(measured)} new)"
+        report,
+        3,
+        f"training a latency predictor on this CPU's measurements ({len(measured)} of the sample)",
     )
     return train_predictor(
         space=space,
