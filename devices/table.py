@@ -37,10 +37,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from hwnas.errors import DataError, InvalidArchError, NotInTableError, TableDeviceError
+from hwnas.errors import DataError, NotInTableError, TableDeviceError
 from hwnas.records import Arch, DeviceSpec, Fingerprint, LatencyStats, Measurement
 from hwnas.spaces import SearchSpace, get_space
-from hwnas.tables import METRICS, read_table
+from hwnas.tables import METRICS, check_archs, read_table
 
 __all__ = [
     "KEYINGS",
@@ -256,31 +256,17 @@ def _refuse_missing_latency(source: Path, latency: Sequence[Any]) -> None:
 
 
 def _validated(source: Path, space: SearchSpace, archs: Sequence[Any]) -> list[str]:
-    """Each row's architecture as ``space.validate`` spells it; a ``DataError`` naming
-    the rows that have none or one not of ``space``."""
-    found: list[str] = []
-    bad: list[tuple[int, str]] = []
-    memo: dict[str, str] = {}
-    for i, arch in enumerate(archs):
-        if arch is None or (isinstance(arch, float) and math.isnan(arch)) or arch == "":
-            bad.append((i, "it has no arch"))
-            continue
-        text = str(arch).strip()
-        try:
-            if text not in memo:
-                memo[text] = space.validate(text)
-            found.append(memo[text])
-        except InvalidArchError as exc:
-            bad.append((i, exc.message))
-    if bad:
-        listed = "; ".join(f"{_row(source, i)}: {why}" for i, why in bad[:_SHOWN])
-        more = f" (and {len(bad) - _SHOWN} more)" if len(bad) > _SHOWN else ""
-        raise DataError(
-            f"{len(bad)} row(s) of the table {source} are not {space.name} architectures"
-            f"{more}: {listed}. Fix or drop those rows, or register the table with the "
-            f"space they belong to (--space)"
-        )
-    return found
+    """Each row's architecture (surrounding blanks dropped) as ``space.validate`` spells
+    it; a ``DataError`` naming the rows that have none or one not of ``space``."""
+    stripped = [a.strip() if isinstance(a, str) and a.strip() else a for a in archs]
+    return check_archs(
+        space,
+        stripped,
+        lambda i: _row(source, i),
+        f"the table {source}",
+        fix="register the table with the space they belong to (--space)",
+        shown=_SHOWN,
+    )
 
 
 def _merged(

@@ -12,15 +12,16 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from hwnas.errors import DataError, UsageError
+from hwnas.errors import DataError, InvalidArchError, UsageError
 
 if TYPE_CHECKING:
+    from hwnas.spaces import SearchSpace
     from hwnas.store import StoredMeasurement
 
 METRICS = ("latency_ms", "peak_memory_mb", "energy_mj")
@@ -307,3 +308,43 @@ def read_table(path: str | os.PathLike[str], *, metric: str | None = None) -> pd
             if name in found:
                 _check_metric(frame, source, name, required=False)
     return frame
+
+
+def check_archs(
+    space: SearchSpace,
+    archs: Sequence[Any],
+    where: Callable[[int], str],
+    source: str,
+    *,
+    fix: str = "train with the space they belong to",
+    shown: int = 5,
+) -> list[str]:
+    """The validated strings of ``archs`` (``space.validate``, once per distinct string);
+    a ``DataError`` naming the bad rows otherwise (at most ``shown`` of them).
+
+    ``where(i)`` names row ``i`` for a message ("row 3 (line 5 of the file)"); ``source``
+    names what they came from ("the table t.csv"); ``fix`` ends the message ("Fix or drop
+    those rows, or <fix>").
+    """
+    found: list[str] = []
+    bad: list[tuple[int, str]] = []
+    memo: dict[str, str] = {}
+    for i, arch in enumerate(archs):
+        if arch is None or (isinstance(arch, float) and math.isnan(arch)) or arch == "":
+            bad.append((i, "it has no arch"))
+            continue
+        text = str(arch)
+        try:
+            if text not in memo:
+                memo[text] = space.validate(text)
+            found.append(memo[text])
+        except InvalidArchError as exc:
+            bad.append((i, exc.message))
+    if bad:
+        listed = "; ".join(f"{where(i)}: {why}" for i, why in bad[:shown])
+        more = f" (and {len(bad) - shown} more)" if len(bad) > shown else ""
+        raise DataError(
+            f"{len(bad)} row(s) of {source} are not {space.name} architectures{more}: "
+            f"{listed}. Fix or drop those rows, or {fix}"
+        )
+    return found

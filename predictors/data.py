@@ -25,8 +25,8 @@ import numpy as np
 
 from hwnas.errors import DataError, ParameterError
 from hwnas.predictors.base import Origin, check_metric, resolve_space
-from hwnas.spaces import InvalidArchError, SearchSpace
-from hwnas.tables import read_table
+from hwnas.spaces import SearchSpace
+from hwnas.tables import check_archs, read_table
 
 if TYPE_CHECKING:
     from hwnas.store import Store, StoredMeasurement
@@ -63,33 +63,6 @@ def _aggregate(
         grouped[arch].append(float(value))
     names = list(grouped)
     return names, np.array([float(fold(grouped[a])) for a in names], dtype=np.float64)
-
-
-def check_archs(
-    space: SearchSpace, archs: Sequence[Any], where: Callable[[int], str], source: str
-) -> list[str]:
-    """The validated strings of ``archs``; a ``DataError`` naming the bad rows otherwise.
-
-    ``where(i)`` names row ``i`` for a message ("row 3 (line 5 of the file)").
-    """
-    found: list[str] = []
-    bad: list[tuple[int, str]] = []
-    for i, arch in enumerate(archs):
-        if arch is None or (isinstance(arch, float) and np.isnan(arch)) or arch == "":
-            bad.append((i, "it has no arch"))
-            continue
-        try:
-            found.append(space.validate(str(arch)))
-        except InvalidArchError as exc:
-            bad.append((i, exc.message))
-    if bad:
-        listed = "; ".join(f"{where(i)}: {why}" for i, why in bad[:SHOWN])
-        more = f" (and {len(bad) - SHOWN} more)" if len(bad) > SHOWN else ""
-        raise DataError(
-            f"{len(bad)} row(s) of {source} are not {space.name} architectures{more}: "
-            f"{listed}. Fix or drop those rows, or train with the space they belong to"
-        )
-    return found
 
 
 def _fingerprint_list(counts: Counter[str], details: dict[str, str]) -> str:
