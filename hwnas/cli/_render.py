@@ -1,16 +1,20 @@
 """Renderings shared by several commands (tables of measurements, op profiles, a
-kernel-level prediction), so that no command module imports another."""
+kernel-level prediction, a search's Pareto set), so that no command module imports
+another."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
 from hwnas.cli._common import note, out, print_json
 from hwnas.records import Measurement
+
+if TYPE_CHECKING:
+    from hwnas.search.api import SearchResult
 
 
 def results_table(measurements: list[Measurement], *, devices: bool = False) -> Table:
@@ -110,3 +114,31 @@ def render_kernel_prediction(
         f"{len(rows)} kernels; per-model overhead {predictor.overhead_model_ms_:.4g} ms; "
         f"total {total:.4g} ms" + ("" if math.isfinite(total) else " (not finite!)")
     )
+
+
+def pareto_table(result: SearchResult, title: str) -> Table:
+    """A search's Pareto set: architecture, accuracy, each metric predicted, its budget
+    quantile and measured value where there are any, and a mark on degenerate members."""
+    upper = sorted({m for c in result.pareto for m in c.upper})
+    measured = sorted({m for c in result.pareto for m in c.measured})
+    flagged = set(result.degenerate)
+    table = Table(title=title, title_justify="left")
+    table.add_column("arch", overflow="fold")
+    table.add_column("accuracy", justify="right")
+    for m in result.metrics:
+        table.add_column(f"{m} (predicted)", justify="right")
+    for m in upper:
+        table.add_column(f"{m} (q{result.budget_quantile:g})", justify="right")
+    for m in measured:
+        table.add_column(f"{m} (measured)", justify="right")
+    if flagged:
+        table.add_column("degenerate")
+    for c in result.pareto:
+        values = [c.metrics[m] for m in result.metrics]
+        values += [c.upper.get(m, math.nan) for m in upper]
+        values += [c.measured.get(m, math.nan) for m in measured]
+        cells = [c.arch, f"{c.accuracy:.4g}", *(f"{v:.4g}" for v in values)]
+        if flagged:
+            cells.append("yes" if c.arch in flagged else "")
+        table.add_row(*cells)
+    return table

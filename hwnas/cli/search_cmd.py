@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from hwnas.cli._common import JsonOption, err, fail, note, options, out, print_json
 from hwnas.cli._progress import ProgressBars
+from hwnas.cli._render import pareto_table
 from hwnas.errors import HwnasError, UsageError
 
 if TYPE_CHECKING:
@@ -161,26 +161,10 @@ def _show(result: SearchResult, output: Path) -> None:
     """The Pareto set as a table on stdout; the hypervolumes and files written on stderr."""
     used = result.strategy_used
     ran = used if used == result.strategy else f"{result.strategy}: {used}"
-    table = Table(
-        title=f"Pareto set ({len(result.pareto)} architectures, {result.evaluated} evaluated "
-        f"by {ran})",
-        title_justify="left",
+    title = (
+        f"Pareto set ({len(result.pareto)} architectures, {result.evaluated} evaluated by {ran})"
     )
-    table.add_column("arch", overflow="fold")
-    table.add_column("accuracy", justify="right")
-    for m in result.metrics:
-        table.add_column(f"{m} (predicted)", justify="right")
-    upper = sorted({m for c in result.pareto for m in c.upper})
-    for m in upper:
-        table.add_column(f"{m} (q{result.budget_quantile:g})", justify="right")
-    measured = sorted({m for c in result.pareto for m in c.measured})
-    for m in measured:
-        table.add_column(f"{m} (measured)", justify="right")
-    for c in result.pareto:
-        values = [c.metrics[m] for m in result.metrics] + [c.upper[m] for m in upper]
-        values += [c.measured[m] for m in measured]
-        table.add_row(c.arch, f"{c.accuracy:.4g}", *(f"{v:.4g}" for v in values))
-    out.print(table)
+    out.print(pareto_table(result, title))
     if result.verify is not None:
         before = result.verify["measured_before"]
         note(
