@@ -330,6 +330,9 @@ def test_quickstart_runs_the_whole_pipeline_on_this_cpu(capsys, monkeypatch, tmp
         assert v.source.split()[0] in out  # "training" or "verify" (the column may wrap)
     code, _, err = run_cli(capsys, "quickstart", "--sample", "3", "--store", store)
     assert code == 2 and "--sample must be >= 10" in err
+    for option in ("--rounds", "--verify"):
+        code, _, err = run_cli(capsys, "quickstart", option, "0", "--store", store)
+        assert code == 2 and f"{option} must be >= 1" in err
 
 
 def test_profile_with_a_reference_model_stores_the_ratio(capsys, conv_onnx, tmp_path):

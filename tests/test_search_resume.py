@@ -184,3 +184,14 @@ def test_the_cli_resumes_after_a_real_sigint(predictor, tmp_path) -> None:
     code, _, err = run_hwnas(["search", "--resume", str(tmp_path / "nowhere")], store)
     assert code == 2 and "no search to resume there" in err
     assert np.isfinite(resumed["latency_ms"]).all()
+
+
+def test_a_checkpoint_path_that_is_a_file_is_refused(predictor, tmp_path) -> None:
+    (tmp_path / "ck").write_text("not a directory")
+    with pytest.raises(ParameterError, match="checkpoint .* exists and is not a directory"):
+        hwnas.search(
+            space="nb201",
+            predictors={"latency_ms": predictor},
+            budgets={"latency_ms": 20.0},
+            checkpoint=tmp_path / "ck",
+        )
