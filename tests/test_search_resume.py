@@ -195,3 +195,10 @@ def test_a_checkpoint_path_that_is_a_file_is_refused(predictor, tmp_path) -> Non
             budgets={"latency_ms": 20.0},
             checkpoint=tmp_path / "ck",
         )
+
+
+def test_arguments_the_search_refuses_leave_no_checkpoint_behind(tmp_path) -> None:
+    args = ["search", "--space", "nb201", "--predictor", "nowhere", "--budget", "bad"]
+    code, _, err = run_hwnas([*args, "-o", str(tmp_path / "out")], tmp_path / "s.db")
+    assert code == 2 and "--budget 'bad'" in err
+    assert not (tmp_path / "out").exists()

@@ -133,9 +133,14 @@ def search(
     }
     try:
         output, arguments = _arguments(given, output, resume)
-        with options(**FLAGS), ProgressBars() as bars:
-            result = run(**arguments, checkpoint=output / CHECKPOINT, progress=bars)
-            result.save(output)
+        try:
+            with options(**FLAGS), ProgressBars() as bars:
+                result = run(**arguments, checkpoint=output / CHECKPOINT, progress=bars)
+                result.save(output)
+        except KeyboardInterrupt:
+            _keep_arguments(output / CHECKPOINT, arguments)
+            raise
+        _keep_arguments(output / CHECKPOINT, arguments)
     except HwnasError as exc:
         fail(exc, as_json=as_json)
     except KeyboardInterrupt:
@@ -192,7 +197,8 @@ def _arguments(
     given: dict[str, Any], output: Path | None, resume: Path | None
 ) -> tuple[Path, dict[str, Any]]:
     """The directory and ``hwnas.search``'s arguments: with ``--resume DIR``, those DIR's
-    search was started with; else the options given (saved in DIR for a resume)."""
+    search was started with; else the options given (:func:`_keep_arguments` saves them
+    for a resume)."""
     if resume is not None:
         file = resume / CHECKPOINT / ARGUMENTS
         try:
@@ -220,6 +226,14 @@ def _arguments(
                 f"`hwnas search --resume {output}` finishes it; or give another -o, or "
                 f"delete {folder} to drop it"
             )
-    folder.mkdir(parents=True, exist_ok=True)
-    started.write_text(json.dumps(given, indent=1))
     return output, given
+
+
+def _keep_arguments(folder: Path, arguments: dict[str, Any]) -> None:
+    """The arguments beside the search's checkpoint, for ``--resume``: after the search
+    ended or was interrupted, where it made one (arguments it refused, or a checkpoint
+    of another search it refused, leave nothing behind)."""
+    from hwnas.search.checkpoint import IDENTITY
+
+    if (folder / IDENTITY).is_file():
+        (folder / ARGUMENTS).write_text(json.dumps(arguments, indent=1))
