@@ -150,6 +150,14 @@ class StoreError(HwnasError):
     kind = "store"
 
 
+class LeaseLostError(StoreError):
+    """A worker no longer holds the lease of the device whose job it ran (its heartbeat
+    stopped for longer than the lease and another worker took the device): what it
+    measured is not stored, as the job went back to the queue."""
+
+    kind = "lease_lost"
+
+
 class ConfigError(HwnasError):
     """A configuration file (for example devices.toml) is malformed."""
 

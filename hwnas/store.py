@@ -58,6 +58,7 @@ from sqlalchemy import (
     func,
     insert,
     inspect,
+    or_,
     select,
     table,
     update,
@@ -67,7 +68,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
-from hwnas.errors import DataError, HwnasError, StoreError
+from hwnas.errors import DataError, HwnasError, LeaseLostError, ParameterError, StoreError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -86,11 +87,13 @@ __all__ = [
     "RESULT_SETTINGS",
     "FingerprintUsage",
     "Job",
+    "Lease",
     "NewJob",
     "Store",
     "StoredMeasurement",
     "result_settings",
     "settings_key",
+    "worker_id",
 ]
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -98,7 +101,7 @@ BUSY_TIMEOUT_MS = 30_000
 # Execution option that makes the SQLite "begin" hook emit BEGIN IMMEDIATE.
 _WRITE = "hwnas_write"
 # The tables this module owns; a database holding them without ``meta`` is not ours.
-_OWN_TABLES = ("fingerprints", "measurements", "samples", "jobs")
+_OWN_TABLES = ("fingerprints", "measurements", "samples", "jobs", "device_leases")
 
 
 @dataclass(frozen=True)
@@ -387,25 +390,63 @@ def _migrated_key(record_json: str, job_json: str | None) -> str | None:
         return None
 
 
+def _leases_table(metadata: MetaData) -> Table:
+    """Version 4: who holds each device (one worker at a time), until when.
+
+    Times are seconds since the epoch on the database's clock (:func:`_clock`), so that
+    workers on hosts whose clocks disagree still agree on when a lease expires."""
+    return Table(
+        "device_leases",
+        metadata,
+        Column("device", Text, primary_key=True),
+        Column("worker", Text, nullable=False),  # host:pid:uuid (hwnas.store.worker_id)
+        Column("acquired_at", Double, nullable=False),
+        Column("heartbeat_at", Double, nullable=False),
+        Column("expires_at", Double, nullable=False),
+    )
+
+
+#: The columns version 4 adds to ``jobs``: the worker that claimed a running job, when,
+#: and how often the job was claimed (more than once: a worker died while running it).
+_JOB_CLAIM_COLUMNS = (
+    ("worker", Text, "TEXT"),
+    ("claimed_at", Text, "TEXT"),
+    ("claims", Integer, "INTEGER NOT NULL DEFAULT 0"),
+)
+
+
+def _migrate_3_to_4(conn: Connection) -> None:
+    """Jobs are claimed (status ``running``, by a worker) and devices leased: add the
+    claim columns to ``jobs`` and the ``device_leases`` table."""
+    for name, _, sql_type in _JOB_CLAIM_COLUMNS:
+        conn.exec_driver_sql(f"ALTER TABLE jobs ADD COLUMN {name} {sql_type}")
+    _leases_table(MetaData()).create(conn)
+
+
 #: ``MIGRATIONS[i]`` brings the schema from version ``i`` to ``i + 1``. Append only;
 #: never edit one that has shipped. Each runs in its own write transaction.
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _migrate_0_to_1,
     _migrate_1_to_2,
     _migrate_2_to_3,
+    _migrate_3_to_4,
 ]
 CURRENT_SCHEMA = len(MIGRATIONS)
 
-# The tables the queries use: the current schema (v1, the jobs table of v2 and the
-# settings key of v3).
+# The tables the queries use: the current schema (v1, the jobs table of v2, the
+# settings key of v3, the claims and leases of v4).
 _TABLES = _schema_v1(MetaData())
 _TABLES["jobs"] = _jobs_table(next(iter(_TABLES.values())).metadata)
 _TABLES["measurements"].append_column(Column("settings_key", Text))
+for _name, _type, _ in _JOB_CLAIM_COLUMNS:
+    _TABLES["jobs"].append_column(Column(_name, _type))
+_TABLES["device_leases"] = _leases_table(_TABLES["jobs"].metadata)
 META = _TABLES["meta"]
 FINGERPRINTS = _TABLES["fingerprints"]
 MEASUREMENTS = _TABLES["measurements"]
 SAMPLES = _TABLES["samples"]
 JOBS = _TABLES["jobs"]
+LEASES = _TABLES["device_leases"]
 
 
 # ---------------------------------------------------------------------------
@@ -830,8 +871,8 @@ class Store:
     def add_jobs(self, batch: str, device: str, jobs: Iterable[NewJob]) -> list[Job]:
         """Queue ``jobs`` for ``device`` (status pending) in one transaction.
 
-        A job equal to one still pending (same device, label, architecture and settings)
-        is not queued twice: the pending one is returned instead.
+        A job equal to one still pending or running (same device, label, architecture and
+        settings) is not queued twice: that one is returned instead.
         """
         now = _now()
         out: list[Job] = []
@@ -842,7 +883,7 @@ class Store:
                 existing = conn.execute(
                     select(JOBS.c.id).where(
                         JOBS.c.device == device,
-                        JOBS.c.status == "pending",
+                        JOBS.c.status.in_(("pending", "running")),
                         JOBS.c.label == job.label,
                         JOBS.c.settings_json == settings,
                     )
@@ -945,14 +986,21 @@ class Store:
                 .values(settings_json=json.dumps(dict(settings), sort_keys=True), updated_at=_now())
             )
 
-    def finish_job(self, job_id: int, measurement: Measurement) -> int:
+    def finish_job(
+        self, job_id: int, measurement: Measurement, *, worker: str | None = None
+    ) -> int:
         """Store the job's measurement and mark it done, atomically; return the new id.
 
         The measurement is stored with the key of the job's settings (:func:`settings_key`),
         what "already measured" compares. A job already done is never stored twice: its
-        measurement id is returned.
+        measurement id is returned. With ``worker`` (the one that claimed the job:
+        :meth:`claim_job`), the job must still be running under that worker and the worker
+        must still hold the device's lease; otherwise nothing is stored and
+        :class:`~hwnas.errors.LeaseLostError` says so (the job went back to the queue).
         """
         with self._transaction(write=True) as conn:
+            if worker is not None:
+                self._check_claim(conn, job_id, worker)
             # Locked as read: a second finisher waits, then finds the job done.
             row = conn.execute(
                 select(JOBS.c.status, JOBS.c.measurement_id, JOBS.c.settings_json)
@@ -972,13 +1020,169 @@ class Store:
             )
         return new_id
 
-    def fail_job(self, job_id: int, error: Mapping[str, Any]) -> None:
-        """Mark a job failed (the model's fault); --resume does not retry it."""
+    def fail_job(self, job_id: int, error: Mapping[str, Any], *, worker: str | None = None) -> None:
+        """Mark a job failed (the model's fault); --resume does not retry it. With
+        ``worker``, as for :meth:`finish_job`: ``LeaseLostError`` unless it still runs there."""
         with self._transaction(write=True) as conn:
+            if worker is not None:
+                self._check_claim(conn, job_id, worker)
             conn.execute(
                 update(JOBS)
                 .where(JOBS.c.id == job_id)
                 .values(status="failed", error_json=json.dumps(dict(error)), updated_at=_now())
+            )
+
+    # -- leases and claims --------------------------------------------------
+
+    def acquire_device(self, device: str, worker: str, *, lease_seconds: float) -> Lease:
+        """Lease ``device`` to ``worker`` for ``lease_seconds`` (or renew its lease) unless
+        another worker's lease on it is still running; return the device's lease as it now
+        is: ``lease.worker == worker`` when acquired, else the holder's.
+
+        A lease that expired (its worker stopped renewing it: killed, stalled, cut off) is
+        taken over, and the jobs that worker was running go back to the queue, pending
+        (``lease.reclaimed``): nothing is lost, and what the old worker still measures is
+        refused by :meth:`finish_job`. ``ParameterError`` unless ``lease_seconds`` > 0.
+        """
+        seconds = _check_lease_seconds(lease_seconds)
+        with self._transaction(write=True) as conn:
+            _serialise(conn, f"lease:{device}")  # two workers must not both find no lease
+            now = _clock(conn)
+            row = (
+                conn.execute(select(LEASES).where(LEASES.c.device == device).with_for_update())
+                .mappings()
+                .first()
+            )
+            if row is not None and row["worker"] != worker and row["expires_at"] > now:
+                return _lease_from_row(row, now)
+            # Whatever runs on the device under another worker has no live lease: requeue it.
+            reclaimed = self._requeue(conn, device, JOBS.c.worker != worker)
+            mine = row is not None and row["worker"] == worker
+            values = {
+                "device": device,
+                "worker": worker,
+                "acquired_at": row["acquired_at"] if mine else now,  # type: ignore[index]
+                "heartbeat_at": now,
+                "expires_at": now + seconds,
+            }
+            conn.execute(delete(LEASES).where(LEASES.c.device == device))
+            conn.execute(insert(LEASES).values(values))
+        return _lease_from_row(values, now, reclaimed)
+
+    def renew_lease(self, device: str, worker: str, *, lease_seconds: float) -> bool:
+        """The heartbeat: push ``worker``'s lease on ``device`` to ``lease_seconds`` from
+        now; False when the lease is no longer this worker's (another took the device)."""
+        seconds = _check_lease_seconds(lease_seconds)
+        with self._transaction(write=True) as conn:
+            now = _clock(conn)
+            done = conn.execute(
+                update(LEASES)
+                .where(LEASES.c.device == device, LEASES.c.worker == worker)
+                .values(heartbeat_at=now, expires_at=now + seconds)
+            )
+            return done.rowcount == 1
+
+    def release_device(self, device: str, worker: str) -> list[int]:
+        """End ``worker``'s lease on ``device`` (if it still holds it); the jobs it was
+        running there go back to the queue. Returns their ids."""
+        with self._transaction(write=True) as conn:
+            conn.execute(
+                select(LEASES.c.device)
+                .where(LEASES.c.device == device, LEASES.c.worker == worker)
+                .with_for_update()
+            ).all()
+            requeued = self._requeue(conn, device, JOBS.c.worker == worker)
+            conn.execute(delete(LEASES).where(LEASES.c.device == device, LEASES.c.worker == worker))
+        return requeued
+
+    def leases(self) -> list[Lease]:
+        """Every device's lease, expired ones too, by device (``Lease.now``: the clock)."""
+        with self._transaction(write=False) as conn:
+            now = _clock(conn)
+            rows = conn.execute(select(LEASES).order_by(LEASES.c.device)).mappings().all()
+        return [_lease_from_row(r, now) for r in rows]
+
+    def claim_job(
+        self, device: str, worker: str, *, ids: Iterable[int] | None = None
+    ) -> Job | None:
+        """The oldest pending job of ``device`` (of those with ``ids``, if given), marked
+        running under ``worker`` in the same transaction: no other worker can claim it
+        (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite: the write lock). A job already
+        running under ``worker`` is returned as it is. None when nothing is left to claim.
+
+        ``worker`` must hold the device's lease (:meth:`acquire_device`), else
+        :class:`~hwnas.errors.LeaseLostError`.
+        """
+        where = [
+            JOBS.c.device == device,
+            or_(
+                JOBS.c.status == "pending",
+                and_(JOBS.c.status == "running", JOBS.c.worker == worker),
+            ),
+        ]
+        if ids is not None:
+            where.append(JOBS.c.id.in_(sorted({int(i) for i in ids})))
+        with self._transaction(write=True) as conn:
+            self._check_holder(conn, device, worker)
+            chosen = select(JOBS).where(*where).order_by(JOBS.c.id).limit(1)
+            row = conn.execute(chosen.with_for_update(skip_locked=True)).mappings().first()
+            if row is None:
+                return None
+            if row["status"] == "running":
+                return _job_from_row(row)
+            values = {"status": "running", "worker": worker, "claimed_at": _now()}
+            conn.execute(
+                update(JOBS)
+                .where(JOBS.c.id == row["id"])
+                .values(**values, claims=func.coalesce(JOBS.c.claims, 0) + 1, updated_at=_now())
+            )
+        return _job_from_row({**row, **values, "claims": int(row["claims"] or 0) + 1})
+
+    def _requeue(self, conn: Connection, device: str, whose: ColumnElement[bool]) -> list[int]:
+        """Put the running jobs of ``device`` that match ``whose`` back to pending."""
+        running = select(JOBS.c.id).where(JOBS.c.device == device, JOBS.c.status == "running")
+        ids = sorted(int(i) for i in conn.execute(running.where(whose).with_for_update()).scalars())
+        if ids:
+            conn.execute(
+                update(JOBS)
+                .where(JOBS.c.id.in_(ids))
+                .values(status="pending", worker=None, claimed_at=None, updated_at=_now())
+            )
+        return ids
+
+    def _check_holder(self, conn: Connection, device: str, worker: str) -> None:
+        """``LeaseLostError`` unless ``worker`` holds ``device``'s lease (locked till the end)."""
+        holder = conn.execute(
+            select(LEASES.c.worker).where(LEASES.c.device == device).with_for_update()
+        ).scalar()
+        if holder != worker:
+            now = f"worker {holder} holds it now" if holder else "nobody holds it now"
+            raise LeaseLostError(
+                f"worker {worker} does not hold device {device!r} in {self._where} ({now}); "
+                f"a worker claims and finishes jobs only under the device's lease "
+                f"(acquire_device). If it held it, the lease ran out without a heartbeat "
+                f"(the worker was stopped, or cut off from the database, for longer than the "
+                f"lease): its job went back to the queue and runs again, and nothing was "
+                f"stored. If the worker was only slow, give it a longer lease (--lease-seconds)"
+            )
+
+    def _check_claim(self, conn: Connection, job_id: int, worker: str) -> None:
+        """``LeaseLostError`` unless job ``job_id`` runs under ``worker``, which holds its
+        device (the lease is locked before the job: the order every claim takes)."""
+        device = conn.execute(select(JOBS.c.device).where(JOBS.c.id == job_id)).scalar()
+        if device is None:
+            raise StoreError(f"no job with id {job_id} in {self._where}")
+        self._check_holder(conn, device, worker)
+        row = conn.execute(
+            select(JOBS.c.status, JOBS.c.worker).where(JOBS.c.id == job_id).with_for_update()
+        ).first()
+        assert row is not None
+        if row.status != "running" or row.worker != worker:
+            raise LeaseLostError(
+                f"job {job_id} on device {device!r} is no longer worker {worker}'s (it is "
+                f"{row.status}{f' under worker {row.worker}' if row.worker else ''}): the worker "
+                f"lost the device's lease meanwhile, and the job went back to the queue. "
+                f"Nothing was stored; give workers a longer lease (--lease-seconds) if they stall"
             )
 
     # -- reading -----------------------------------------------------------
@@ -1229,6 +1433,11 @@ class Job:
     error: dict[str, Any] | None = None
     #: When it was queued (ISO 8601, UTC), where read from the store; not compared.
     created_at: str | None = field(default=None, compare=False)
+    #: The worker running it (status ``running``), when it claimed it, and how often the
+    #: job was claimed in all (more than once: a worker died or was stopped while running it).
+    worker: str | None = field(default=None, compare=False)
+    claimed_at: str | None = field(default=None, compare=False)
+    claims: int = field(default=0, compare=False)
 
 
 def _job_from_row(r: Any) -> Job:
@@ -1245,7 +1454,79 @@ def _job_from_row(r: Any) -> Job:
         measurement_id=r["measurement_id"],
         error=json.loads(r["error_json"]) if r["error_json"] else None,
         created_at=r["created_at"],
+        worker=r["worker"],
+        claimed_at=r["claimed_at"],
+        claims=int(r["claims"] or 0),
     )
+
+
+@dataclass(frozen=True)
+class Lease:
+    """Who holds a device (``worker``) and until when, in seconds on the database's clock:
+    ``now`` is that clock when the lease was read. ``reclaimed`` lists the jobs the
+    acquisition returned to the queue (running under a worker whose lease had expired)."""
+
+    device: str
+    worker: str
+    acquired_at: float
+    heartbeat_at: float
+    expires_at: float
+    now: float
+    reclaimed: tuple[int, ...] = ()
+
+    @property
+    def held_s(self) -> float:
+        """Seconds since the worker acquired the device."""
+        return max(0.0, self.now - self.acquired_at)
+
+    @property
+    def heartbeat_age_s(self) -> float:
+        """Seconds since the worker's last heartbeat."""
+        return max(0.0, self.now - self.heartbeat_at)
+
+    @property
+    def expired(self) -> bool:
+        """Whether the lease ran out (the worker is gone or stalled): the next worker to
+        ask for the device takes it, and the jobs it was running go back to the queue."""
+        return self.expires_at <= self.now
+
+
+def _lease_from_row(r: Any, now: float, reclaimed: Iterable[int] = ()) -> Lease:
+    return Lease(
+        device=r["device"],
+        worker=r["worker"],
+        acquired_at=float(r["acquired_at"]),
+        heartbeat_at=float(r["heartbeat_at"]),
+        expires_at=float(r["expires_at"]),
+        now=now,
+        reclaimed=tuple(reclaimed),
+    )
+
+
+def worker_id() -> str:
+    """A name for a new worker, unique across hosts and time: ``host:pid:uuid``."""
+    import socket
+    import uuid
+
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _clock(conn: Connection) -> float:
+    """Now, in seconds since the epoch, on the database's clock: PostgreSQL's (workers
+    on several hosts agree on it whatever their own clocks say), or this host's for
+    SQLite (whose file every worker reaches from this host)."""
+    if conn.dialect.name == "postgresql":
+        now = conn.execute(select(func.extract("epoch", func.clock_timestamp()))).scalar_one()
+        return float(now)
+    return time.time()
+
+
+def _check_lease_seconds(lease_seconds: object) -> float:
+    if isinstance(lease_seconds, bool) or not isinstance(lease_seconds, (int, float)):
+        raise ParameterError("lease_seconds", f"must be a number of seconds, got {lease_seconds!r}")
+    if not lease_seconds > 0:
+        raise ParameterError("lease_seconds", f"must be > 0, got {lease_seconds!r}")
+    return float(lease_seconds)
 
 
 def _filters(

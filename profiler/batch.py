@@ -396,6 +396,21 @@ def once_per_batch(measurement: Measurement, said: set[str]) -> Measurement:
     return replace(measurement, warnings=tuple(kept))
 
 
+def _keep(
+    job: ModelJob,
+    measurement: Measurement,
+    result: BatchResult,
+    said: set[str],
+    sink: Sink | None,
+    on_done: Callable[[str, Measurement | None, HwnasError | None], None] | None,
+) -> None:
+    """A job measured: to the sink (stored), into ``result`` and to ``on_done``."""
+    stored_id = sink(measurement, job) if sink else None
+    result.measurements.append((stored_id, once_per_batch(measurement, said)))
+    if on_done:
+        on_done(job.label, measurement, None)
+
+
 def profile_batch(
     transport: Transport,
     device: DeviceSpec,
@@ -411,6 +426,7 @@ def profile_batch(
     reconnect_timeout: float = 300.0,
     max_attempts: int = 3,
     sleep: Callable[[float], None] = time.sleep,
+    claim: Callable[[ModelJob], bool] | None = None,
 ) -> BatchResult:
     """Measure each model in turn. A bad model is reported in ``errors``; the rest go on.
 
@@ -427,7 +443,10 @@ def profile_batch(
     Ctrl-C (or ``should_stop()``) ends the batch early with ``interrupted`` set instead
     of raising. A warning about the machine (``MACHINE_WARNINGS``: its governor, say) is
     in the first measurement of ``measurements`` that has it, not repeated in the others
-    (``sink`` gets each measurement whole). Raises ``ParameterError`` for ``max_attempts`` < 1.
+    (``sink`` gets each measurement whole). ``claim(job)`` is asked before each job runs
+    (again after a reconnect): False skips the job, neither measured nor failed nor left
+    (another worker has it, or it is no longer pending). Raises ``ParameterError`` for
+    ``max_attempts`` < 1.
     """
     check_max_attempts(max_attempts)
     stop = should_stop or (lambda: False)
@@ -441,6 +460,9 @@ def profile_batch(
             if stop():
                 result.interrupted = True
                 break
+            if claim is not None and not claim(job):  # another worker's, or not pending
+                index, attempts = index + 1, 0
+                continue
             if on_start:
                 on_start(job.label)
             try:
@@ -452,9 +474,8 @@ def profile_batch(
             except ConnectionLostError as exc:
                 attempts += 1
                 if attempts >= max_attempts and not stop():  # a Ctrl-C drop is no attempt
-                    _record_failure(
-                        job, _gave_up(exc, device, attempts), result, on_failed, on_done
-                    )
+                    failure = _gave_up(exc, device, attempts)
+                    _record_failure(job, failure, result, on_failed, on_done)
                     index, attempts = index + 1, 0
                 reconnected = _reconnect_after_loss(
                     exc,
@@ -478,10 +499,7 @@ def profile_batch(
                 result.stopped_by = exc
                 break
             else:
-                stored_id = sink(measurement, job) if sink else None
-                result.measurements.append((stored_id, once_per_batch(measurement, said)))
-                if on_done:
-                    on_done(job.label, measurement, None)
+                _keep(job, measurement, result, said, sink, on_done)
             index, attempts = index + 1, 0
     except KeyboardInterrupt:
         # Everything measured so far is already in the sink; the caller reports the rest.

@@ -41,11 +41,12 @@ from hwnas.profiler.batch import (
     probe_fingerprint,
     profile_batch,
 )
+from hwnas.profiler.leases import DEFAULT_LEASE_SECONDS, DEFAULT_POLL_SECONDS, hold_device
 from hwnas.profiler.settings import ProfileSettings, result_key
 from hwnas.records import Arch, DeviceSpec, Fingerprint, Measurement
 from hwnas.sources import ModelSource
 from hwnas.spaces import SearchSpace, space_reference
-from hwnas.store import Job, NewJob, Store
+from hwnas.store import Job, NewJob, Store, worker_id
 
 #: The stage name of the fleet's events.
 STAGE = "measure"
@@ -291,6 +292,11 @@ class _Fleet:
     #: then on nothing more is stored, so the summary read from the store is the truth.
     abandoned: bool = False
     sink_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Who claims the jobs (``hwnas.store.worker_id``) and for how long a device's lease
+    #: lasts without a heartbeat (s); how often to look again while another holds it (s).
+    worker: str = field(default_factory=worker_id)
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
+    poll_seconds: float = DEFAULT_POLL_SECONDS
 
 
 def run_fleet(
@@ -303,9 +309,20 @@ def run_fleet(
     progress: ProgressCallback | None = None,
     reconnect_timeout: float = 300.0,
     max_attempts: int = 3,
+    worker: str | None = None,
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    stop: threading.Event | None = None,
 ) -> tuple[list[DeviceOutcome], bool]:
     """Run every plan, one thread per device; return the outcomes and whether Ctrl-C
     stopped the run. Nothing raises for a device's failure: it is in its outcome.
+
+    Each device's jobs run under its lease (``hwnas.profiler.leases``), held by
+    ``worker`` (default: a new ``hwnas.store.worker_id()``) and renewed every third of
+    ``lease_seconds``; each job is claimed before it runs, so a job another worker runs
+    or ran is not measured here: while another worker holds the device, this one waits
+    (a ``note`` event says so), and what that worker measured of the plan's jobs is in
+    the outcome as if measured here. ``stop``: set it to end the run after the jobs
+    running now (as a first Ctrl-C does; it is set on Ctrl-C).
 
     ``progress`` receives ``hwnas.events`` events from the worker threads: ``planned``
     (``total`` jobs, ``skipped``), ``start`` and ``done`` per job (``label``; ``done`` with
@@ -323,6 +340,9 @@ def run_fleet(
         report,
         reconnect_timeout,
         check_max_attempts(max_attempts),
+        stop=stop or threading.Event(),
+        worker=worker or worker_id(),
+        lease_seconds=lease_seconds,
     )
     outcomes = [DeviceOutcome(device=p.spec.name) for p in plans]
     finished = [threading.Event() for _ in plans]
@@ -335,10 +355,27 @@ def run_fleet(
     for t in threads:
         t.start()
     interrupted = _wait(fleet, finished)
+    if interrupted:
+        _release_abandoned(fleet, plans, finished)
     for o in outcomes:
         if interrupted:
             o.result.interrupted = True
     return outcomes, interrupted
+
+
+def _release_abandoned(
+    fleet: _Fleet, plans: Sequence[DevicePlan], finished: list[threading.Event]
+) -> None:
+    """Give back the devices whose workers were not waited for (a second Ctrl-C): their
+    running jobs return to the queue now, and what those workers still measure is
+    refused (``LeaseLostError``), instead of the jobs waiting for the leases to expire."""
+    try:
+        with Store(fleet.store_location) as store:
+            for plan, done in zip(plans, finished, strict=True):
+                if not done.is_set():
+                    store.release_device(plan.spec.name, fleet.worker)
+    except HwnasError as exc:  # the leases expire on their own
+        _log.warning("could not release the devices: %s", exc)
 
 
 def _work(fleet: _Fleet, plan: DevicePlan, out: DeviceOutcome, done: threading.Event) -> None:
@@ -359,13 +396,8 @@ def _work(fleet: _Fleet, plan: DevicePlan, out: DeviceOutcome, done: threading.E
                     skipped=len(out.skipped),
                 )
             )
-            for settings, model_jobs in _groups(jobs, fleet.space_loader):
-                result = _measure_or_skip(fleet, store, device, plan, model_jobs, settings, out)
-                _merge(out.result, result)
-                if result.stopped_by is not None:
-                    out.error = result.stopped_by  # what was measured before it is kept
-                if result.interrupted or result.connection_lost or result.stopped_by:
-                    break
+            if jobs:
+                _measure_held(fleet, store, device, plan, jobs, out)
     except HwnasError as exc:
         out.error = exc
     except Exception as exc:  # noqa: BLE001 - one device's bug must not hide the others
@@ -378,6 +410,66 @@ def _work(fleet: _Fleet, plan: DevicePlan, out: DeviceOutcome, done: threading.E
     finally:
         fleet.transports.pop(name, None)
         done.set()
+
+
+def _measure_held(
+    fleet: _Fleet,
+    store: Store,
+    device: Measurer,
+    plan: DevicePlan,
+    jobs: list[Job],
+    out: DeviceOutcome,
+) -> None:
+    """Measure ``jobs`` group by group of settings under the device's lease (waiting for
+    it while another worker holds it), then take in what other workers did of them."""
+    name = plan.spec.name
+    ids = [j.id for j in jobs]
+
+    def all_settled() -> bool:  # another worker finished every one: nothing left to wait for
+        return not store.jobs(ids=ids, status="pending") and not store.jobs(
+            ids=ids, status="running"
+        )
+
+    held = hold_device(
+        store,
+        fleet.store_location,
+        name,
+        fleet.worker,
+        lease_seconds=fleet.lease_seconds,
+        stop=fleet.stop,
+        give_up=all_settled,
+        report=lambda e: _noted(fleet, out, e),
+        poll_seconds=fleet.poll_seconds,
+    )
+    with held as lease:
+        for settings, model_jobs in _groups(jobs, fleet.space_loader) if lease else []:
+            result = _measure_or_skip(fleet, store, device, plan, model_jobs, settings, out)
+            _merge(out.result, result)
+            if result.stopped_by is not None:
+                out.error = result.stopped_by  # what was measured before it is kept
+            if result.interrupted or result.connection_lost or result.stopped_by:
+                break
+    _take_in_elsewhere(store, ids, out)
+
+
+def _noted(fleet: _Fleet, out: DeviceOutcome, event: Event) -> None:
+    """A note about the device's lease: reported now and kept with the outcome."""
+    fleet.report(event)
+    if event.message:
+        out.notes.append(event.message)
+
+
+def _take_in_elsewhere(store: Store, ids: list[int], out: DeviceOutcome) -> None:
+    """The plan's jobs another worker measured or failed (this one skipped them when it
+    could not claim them), into the outcome as if done here."""
+    measured = {i for i, _ in out.result.measurements}
+    failed = {e.get("model") for e in out.result.errors}
+    for job in store.jobs(ids=ids):
+        if job.status == "done" and job.measurement_id not in measured | {None}:
+            stored = store.get(int(job.measurement_id or 0), samples=False)
+            out.result.measurements.append((stored.id, stored.measurement))
+        elif job.status == "failed" and job.error and job.label not in failed:
+            out.result.errors.append({"model": job.label, **job.error})
 
 
 @contextmanager
@@ -449,7 +541,7 @@ def _measure_or_skip(
                 result.measurements.append(
                     (job.measurement_id, store.get(job.measurement_id).measurement)
                 )
-            elif job.status == "pending":
+            elif job.status in ("pending", "running"):  # running: claimed, requeued on release
                 reason = f"{plan.spec.name} cannot run them as queued: {exc.message}"
                 out.skipped_jobs.append(
                     {"id": job.id, "device": plan.spec.name, "model": job.label, "reason": reason}
@@ -477,15 +569,17 @@ def _measure(
         with fleet.sink_lock:
             if fleet.abandoned:  # the job stays queued for --resume
                 raise KeyboardInterrupt
-            return store.finish_job(j.job_id, m) if j.job_id else store.add(m)
+            return store.finish_job(j.job_id, m, worker=me) if j.job_id else store.add(m)
 
+    me = fleet.worker
     return profile_batch(
         transport,
         spec,
         jobs,
         settings,
         sink=sink,
-        on_failed=lambda j, e: store.fail_job(j.job_id, e) if j.job_id else None,
+        claim=lambda j: _claim(store, name, me, j),
+        on_failed=lambda j, e: store.fail_job(j.job_id, e, worker=me) if j.job_id else None,
         on_start=lambda label: report(Event(kind="start", stage=STAGE, device=name, label=label)),
         on_done=done,
         on_retry=lambda e, d: report(
@@ -495,6 +589,13 @@ def _measure(
         reconnect_timeout=fleet.reconnect_timeout,
         max_attempts=fleet.max_attempts,
     )
+
+
+def _claim(store: Store, device: str, worker: str, job: ModelJob) -> bool:
+    """Whether ``worker`` now runs ``job`` (claimed for it; a job never queued runs too)."""
+    if job.job_id is None:
+        return True
+    return store.claim_job(device, worker, ids=[job.job_id]) is not None
 
 
 def _measure_table(
@@ -510,6 +611,8 @@ def _measure_table(
         if fleet.stop.is_set():
             result.interrupted, result.left = True, jobs[index:]
             break
+        if not _claim(store, name, fleet.worker, job):
+            continue
         report(Event(kind="start", stage=STAGE, device=name, label=job.label))
         try:
             measurement = _looked_up(table, spec, job)
@@ -517,7 +620,7 @@ def _measure_table(
             error = {"model": job.label, **exc.to_dict()}
             result.errors.append(error)
             if job.job_id:
-                store.fail_job(job.job_id, error)
+                store.fail_job(job.job_id, error, worker=fleet.worker)
             report(Event(kind="done", stage=STAGE, device=name, label=job.label, error=exc))
             continue
         with fleet.sink_lock:
@@ -525,7 +628,9 @@ def _measure_table(
                 result.interrupted, result.left = True, jobs[index:]
                 break
             stored = (
-                store.finish_job(job.job_id, measurement) if job.job_id else store.add(measurement)
+                store.finish_job(job.job_id, measurement, worker=fleet.worker)
+                if job.job_id
+                else store.add(measurement)
             )
         result.measurements.append((stored, measurement))
         report(

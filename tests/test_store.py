@@ -152,6 +152,10 @@ def downgrade(location: str | Path, version: int) -> None:
     """Make the store at ``location`` what an hwnas of schema ``version`` (>= 1) left: the
     tables and columns later migrations added are dropped, the data kept."""
     with database(location) as db:
+        if version < 4:
+            db.execute(text("DROP TABLE device_leases"))
+            for name in ("worker", "claimed_at", "claims"):
+                db.execute(text(f"ALTER TABLE jobs DROP COLUMN {name}"))
         if version < 3:
             db.execute(text("DROP INDEX ix_measurements_reuse"))
             db.execute(text("ALTER TABLE measurements DROP COLUMN settings_key"))
@@ -353,7 +357,14 @@ def test_fresh_stores_and_empty_files_get_the_current_schema(new_store_url) -> N
         with database(location) as db:
             tables = set(inspect(db).get_table_names())
             indexes = {i["name"] for i in inspect(db).get_indexes("measurements")}
-        assert tables == {"meta", "fingerprints", "measurements", "samples", "jobs"}
+        assert tables == {
+            "meta",
+            "fingerprints",
+            "measurements",
+            "samples",
+            "jobs",
+            "device_leases",
+        }
         assert indexes == {
             "ix_measurements_device_fingerprint",
             "ix_measurements_model_hash",
@@ -719,7 +730,14 @@ def test_processes_that_open_a_new_and_an_old_store_at_once_make_one_schema(
         with database(location) as db:
             tables = set(inspect(db).get_table_names())
             indexes = {i["name"] for i in inspect(db).get_indexes("measurements")}
-        assert tables == {"meta", "fingerprints", "measurements", "samples", "jobs"}
+        assert tables == {
+            "meta",
+            "fingerprints",
+            "measurements",
+            "samples",
+            "jobs",
+            "device_leases",
+        }
         assert "ix_measurements_reuse" in indexes and len(indexes) == 4
         with Store(location) as s:
             stored = s.measurements()
