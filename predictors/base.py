@@ -32,6 +32,7 @@ from hwnas.errors import ParameterError
 from hwnas.predictors.errors import ArtifactError, NotFittedError, PredictorError
 from hwnas.predictors.features import LUT_FEATURE, FeatureSet, feature_set
 from hwnas.spaces import SearchSpace, get_space
+from hwnas.spaces.forms import CANONICAL
 from hwnas.tables import METRICS
 
 
@@ -52,6 +53,13 @@ class Origin:
     statistic: str | None = None
     #: Rows read from the source before repeated architectures were folded into one.
     rows: int | None = None
+    #: Which world the labels come from (``hwnas.spaces.forms``): ``canonical`` (one
+    #: network per equivalence class: the predictor sees ``space.canonical(arch)``),
+    #: ``as-written`` (each spelling measured itself), or None (a predictor that predates
+    #: forms, or one fitted on strings as given).
+    arch_form: str | None = None
+    #: Why that form: given by the user, the store's, or what the table showed.
+    arch_form_reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,6 +74,8 @@ class Origin:
             runtime=dict(data.get("runtime") or {}),
             statistic=data.get("statistic"),
             rows=None if data.get("rows") is None else int(data["rows"]),
+            arch_form=data.get("arch_form"),
+            arch_form_reason=data.get("arch_form_reason"),
         )
 
 
@@ -374,15 +384,31 @@ class FeaturePredictor(Predictor):
             )
         return x
 
+    @property
+    def arch_form(self) -> str | None:
+        """The form of the architectures learnt (``origin_.arch_form``; None before ``fit``
+        and for predictors that predate forms): every string predicted goes through it."""
+        origin: Origin | None = getattr(self, "origin_", None)
+        return None if origin is None else origin.arch_form
+
+    def _in_form(self, archs: Sequence[str], form: str | None = None) -> list[str]:
+        """``archs`` as the predictor sees them: canonical strings for a canonical form
+        (``form``, default the fitted one), else as given."""
+        found = form if form is not None else self.arch_form
+        if found != CANONICAL:
+            return list(archs)
+        return [self.space.canonical(a) for a in archs]
+
     def predict(self, archs: Sequence[str]) -> np.ndarray:
-        """Point predictions for architecture strings (``InvalidArchError`` if not in space)."""
+        """Point predictions for architecture strings (``InvalidArchError`` if not in space),
+        each through the predictor's :attr:`arch_form`."""
         self.check_is_fitted()
-        return self.predict_batch(self.features.matrix(list(archs)))
+        return self.predict_batch(self.features.matrix(self._in_form(archs)))
 
     def predict_interval(self, archs: Sequence[str]) -> Interval:
         """Point predictions and intervals for architecture strings."""
         self.check_is_fitted()
-        return self.predict_interval_batch(self.features.matrix(list(archs)))
+        return self.predict_interval_batch(self.features.matrix(self._in_form(archs)))
 
     def predict_encodings(self, genes: np.ndarray | Sequence[Sequence[int]]) -> np.ndarray:
         """Point predictions for integer encodings, shape (n, genes).
@@ -394,7 +420,24 @@ class FeaturePredictor(Predictor):
         self.check_is_fitted()
         if self.features.enumerable():
             return self._lookup_table()[self.features.flat_index(genes)]
-        return self.predict_batch(self.features.from_genes(genes))
+        return self.predict_batch(self.features.from_genes(self._genes_in_form(genes)))
+
+    def _genes_in_form(self, genes: np.ndarray | Sequence[Sequence[int]]) -> np.ndarray:
+        """Integer encodings as the predictor sees them: each replaced by its canonical
+        architecture's for a canonical form (unless the space's features are the same
+        within every class), else as given."""
+        checked = self.features.check_genes(genes)
+        if self.arch_form != CANONICAL or self.features.class_invariant:
+            return checked
+        space = self.space
+        memo: dict[tuple[int, ...], np.ndarray] = {}
+        rows = []
+        for row in checked:
+            key = tuple(int(g) for g in row)
+            if key not in memo:
+                memo[key] = space.encode(space.canonical(space.decode(row)))
+            rows.append(memo[key])
+        return np.array(rows, dtype=checked.dtype).reshape(checked.shape)
 
     def encoding_path(self) -> str:
         """Which path ``predict_encodings`` takes: ``"lookup-table"`` or ``"model"``."""
@@ -403,7 +446,8 @@ class FeaturePredictor(Predictor):
     def _lookup_table(self) -> np.ndarray:
         table: np.ndarray | None = getattr(self, "_table", None)  # set lazily
         if table is None:
-            table = self.predict_batch(self.features.from_genes(self.features.all_genes()))
+            genes = self._genes_in_form(self.features.all_genes())
+            table = self.predict_batch(self.features.from_genes(genes))
             table.setflags(write=False)
             self._table = table
         return table

@@ -26,6 +26,14 @@ import numpy as np
 from hwnas.errors import DataError, ParameterError
 from hwnas.predictors.base import Origin, check_metric, resolve_space
 from hwnas.spaces import SearchSpace
+from hwnas.spaces.forms import (
+    AS_WRITTEN,
+    AUTO,
+    CANONICAL,
+    FormDecision,
+    check_arch_form,
+    detect_arch_form,
+)
 from hwnas.tables import check_archs, read_table
 
 if TYPE_CHECKING:
@@ -78,8 +86,15 @@ def from_table(
     metric: str,
     device: str | None = None,
     fingerprint: str | None = None,
+    arch_form: str = AUTO,
 ) -> TrainingData:
     """Training data from a CSV or Parquet table with columns ``arch`` and ``metric``.
+
+    ``arch_form`` says which world the table's values come from (``hwnas.spaces.forms``):
+    ``canonical`` (one network measured per equivalence class: spellings of a class fold
+    into its canonical string, by their median), ``as-written`` (each spelling measured
+    itself), or ``auto``: what the table shows (:func:`~hwnas.spaces.forms.
+    detect_arch_form`). The decision and its reason are in ``origin.arch_form``.
 
     Optional columns of store exports are used when present: ``space`` (other spaces'
     rows are skipped), ``device`` and ``fingerprint`` (filtered by ``device`` and
@@ -125,11 +140,31 @@ def from_table(
     measured = frame[metric].to_numpy(dtype=np.float64)
     ids = frame["id"].tolist() if "id" in frame.columns else None
     _check_repeats(archs, measured, ids, where, f"the table {source}", metric)
-    names, values = _aggregate(archs, measured)
+    decision = _decide_form(the_space, archs, measured, arch_form)
+    names, values = _aggregate(_formed(the_space, archs, decision.form), measured)
     origin = Origin(
-        device=found_device, fingerprint=found_fp, source=f"table {source}", rows=len(archs)
+        device=found_device,
+        fingerprint=found_fp,
+        source=f"table {source}",
+        rows=len(archs),
+        arch_form=decision.form,
+        arch_form_reason=decision.reason,
     )
     return TrainingData(the_space.name, metric, names, values, origin, rows=len(archs))
+
+
+def _decide_form(
+    space: SearchSpace, archs: Sequence[str], values: np.ndarray, arch_form: str
+) -> FormDecision:
+    """The form ``arch_form`` names (checked), or the one the data show for ``auto``."""
+    if check_arch_form(arch_form) != AUTO:
+        return FormDecision(arch_form, "given (arch_form=, --arch-form)")
+    return detect_arch_form(space, archs, values)
+
+
+def _formed(space: SearchSpace, archs: Sequence[str], form: str) -> list[str]:
+    """Each architecture as a predictor of ``form`` learns it."""
+    return [space.canonical(a) for a in archs] if form == CANONICAL else list(archs)
 
 
 def _check_repeats(
@@ -252,6 +287,7 @@ def from_store(
     device: str,
     fingerprint: str | None = None,
     statistic: str = "p50",
+    arch_form: str = AUTO,
 ) -> TrainingData:
     """Training data from the store: ``space`` architectures measured on ``device``.
 
@@ -264,9 +300,15 @@ def from_store(
     times the reference's median over these measurements, which cancels slow phases
     of a shared machine (measurements without a reference are skipped). Several
     measurements of one architecture give their median, or for ``p10`` their minimum.
+
+    hwnas exports one canonical network per equivalence class, so with ``arch_form``
+    ``auto`` the store's measurements are canonical (every spelling of a class folds into
+    its canonical string), except those of a table device keyed by the exact string,
+    whose values are each spelling's own (``as-written``).
     """
     check_metric(metric)
     check_statistic(metric, statistic)
+    check_arch_form(arch_form)
     the_space = resolve_space(space)
     stored = store.measurements(device=device, fingerprint=fingerprint, space=the_space.name)
     chosen = f" with fingerprint {fingerprint!r}" if fingerprint else ""
@@ -293,12 +335,37 @@ def from_store(
     # except p10: contention only ever slows a run down, so the lowest p10 is the one
     # least disturbed.
     fold: Callable[[list[float]], float] = min if statistic == "p10" else np.median
-    names, values = _aggregate(archs, [v for _, v in with_value], fold)
+    decision = _store_form(with_value, arch_form)
+    formed = _formed(the_space, archs, decision.form)
+    names, values = _aggregate(formed, [v for _, v in with_value], fold)
     origin = _store_origin(stored[0], store, device, statistic if metric == "latency_ms" else None)
     origin = dataclasses.replace(
-        origin, runtime={**origin.runtime, **runtime_extra}, rows=len(archs)
+        origin,
+        runtime={**origin.runtime, **runtime_extra},
+        rows=len(archs),
+        arch_form=decision.form,
+        arch_form_reason=decision.reason,
     )
     return TrainingData(the_space.name, metric, names, values, origin, rows=len(archs))
+
+
+def _store_form(with_value: Valued, arch_form: str) -> FormDecision:
+    """The form of the store's measurements: ``arch_form`` when given, else canonical
+    (hwnas's exports), or as written for a table device keyed by the exact string."""
+    if arch_form != AUTO:
+        return FormDecision(arch_form, "given (arch_form=, --arch-form)")
+    exact = [s for s, _ in with_value if s.measurement.settings.get("table_keyed") == "exact"]
+    if exact and len(exact) == len(with_value):
+        table = exact[0].measurement.settings.get("table")
+        return FormDecision(
+            AS_WRITTEN,
+            f"looked up in a table device by the exact string ({table}): each spelling "
+            f"has its own value",
+        )
+    return FormDecision(
+        CANONICAL,
+        "measured in the store: hwnas exports one canonical network per equivalence class",
+    )
 
 
 def _store_origin(
@@ -419,17 +486,27 @@ def training_data(
     store: Store | str | os.PathLike[str] | None = None,
     fingerprint: str | None = None,
     statistic: str = "p50",
+    arch_form: str = AUTO,
 ) -> TrainingData:
     """Measured values of ``metric`` per architecture of ``space``: from the measurement
     ``table`` when given (``device`` and ``fingerprint`` then select its rows, see
     :func:`from_table`), else from the store's measurements on ``device`` (see
     :func:`from_store`). ``store`` is a :class:`~hwnas.store.Store`, or where to open one
     (default: ``$HWNAS_STORE``, else ``./hwnas.db``); a store opened here is closed here.
-    Raises ``ParameterError`` when neither ``table`` nor ``device`` is given, and
-    ``DataError`` naming what is wrong with the data."""
+    ``arch_form`` (``auto``, ``canonical``, ``as-written``) says which world the values
+    come from (see :func:`from_table` and :func:`from_store`). Raises ``ParameterError``
+    when neither ``table`` nor ``device`` is given, and ``DataError`` naming what is
+    wrong with the data."""
     check_source(table=table, device=device, statistic=statistic)
     if table is not None:
-        return from_table(table, space=space, metric=metric, device=device, fingerprint=fingerprint)
+        return from_table(
+            table,
+            space=space,
+            metric=metric,
+            device=device,
+            fingerprint=fingerprint,
+            arch_form=arch_form,
+        )
     assert device is not None  # check_source
     from hwnas.store import Store, open_store
 
@@ -441,6 +518,7 @@ def training_data(
             device=device,
             fingerprint=fingerprint,
             statistic=statistic,
+            arch_form=arch_form,
         )
     with open_store(store) as opened:
         return from_store(
@@ -450,6 +528,7 @@ def training_data(
             device=device,
             fingerprint=fingerprint,
             statistic=statistic,
+            arch_form=arch_form,
         )
 
 

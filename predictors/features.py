@@ -39,6 +39,10 @@ CACHE_LIMIT = 1 << 18
 class FeatureSet:
     """The features of ``space``'s architectures: ``space.features`` + ``flops``, ``params``."""
 
+    #: Whether every spelling of an equivalence class has the same features, so that a
+    #: canonical-form predictor need not canonicalise encodings first (unknown: no).
+    class_invariant = False
+
     def __init__(self, space: SearchSpace) -> None:
         self.space = space
         self._cache: dict[str, np.ndarray] = {}
@@ -262,7 +266,10 @@ class ChainFeatureSet(FeatureSet):
     (dense or depthwise, kernel size) and on the shape it runs at (early stages have
     large images and few channels, late ones the reverse), so each (segment, kind) pair
     gets its own column; a non-negative weighted sum of them is a per-device cost model.
+    Distinct chain strings are distinct networks, so its features are class-invariant.
     """
+
+    class_invariant = True
 
     def __init__(self, space: SearchSpace) -> None:
         super().__init__(space)
@@ -432,6 +439,7 @@ class LookupTableFeatureSet(FeatureSet):
         super().__init__(inner.space)
         self.inner = inner
         self.table = table
+        self.class_invariant = inner.class_invariant
 
     @property
     def names(self) -> list[str]:

@@ -247,6 +247,8 @@ class LightGBMPredictor(FeaturePredictor):
         ``ValueError`` for mismatched lengths or values that are not finite and >= 0.
         """
         arch_list, values = check_training_data(archs, y, min_rows=MIN_ROWS)
+        origin = origin or Origin()
+        arch_list = self._in_form(arch_list, origin.arch_form)
         features = self.features.matrix(arch_list)
         self.target_offset_, self.target_center_ = self._target_transform(values)
         n = values.size
@@ -291,7 +293,7 @@ class LightGBMPredictor(FeaturePredictor):
         self.validation_ = {**validation, "share": self.validation_fraction}
         self.training_hash_ = training_hash(arch_list, values)
         self.n_train_ = n
-        self.origin_ = origin or Origin()
+        self.origin_ = origin
         self.feature_names_ = list(self.features.names)
         self._forget_table()
         return self

@@ -173,6 +173,7 @@ def train_predictor(
     lut: LookupTable | PathLike | None = None,
     seed: int = 0,
     correction: str = "ridge",
+    arch_form: str = "auto",
     force: bool = False,
     progress: ProgressCallback | None = None,
     **options: Any,
@@ -195,6 +196,12 @@ def train_predictor(
     :class:`~hwnas.predictors.transfer.TransferPredictor` with ``correction``.
     ``options`` go to the predictor's constructor (``max_rounds=``, ``n_jobs=``,
     ``quantiles=`` ...). ``origin_`` of the result says where the data came from.
+
+    ``arch_form`` says which world the labels come from (``hwnas.spaces.forms``):
+    ``canonical`` (one network per equivalence class; every string is predicted as its
+    class's canonical one), ``as-written`` (each spelling measured itself), or ``auto``:
+    canonical for the store's measurements, what the table shows for a table.
+    ``origin_.arch_form`` and ``origin_.arch_form_reason`` record the decision.
 
     Raises ``ParameterError`` for bad arguments, ``DataError`` for data that cannot be
     learnt from (too few architectures, mixed fingerprints ...), ``SpaceError``,
@@ -232,6 +239,7 @@ def train_predictor(
         store=store,
         fingerprint=fingerprint,
         statistic=statistic,
+        arch_form=arch_form,
     )
     report(Event("step", stage="reading measurements", done=1, total=1))
     _check_enough(data, predictor, the_space)
@@ -314,12 +322,15 @@ def evaluate_predictor(
     store: Store | PathLike | None = None,
     fingerprint: str | None = None,
     statistic: str = "p50",
+    arch_form: str = "auto",
     force: bool = False,
 ) -> Evaluation:
     """Score ``predictor`` (or the predictor directory it names, loaded with ``force``)
     on measurements of its space and metric: the ``table``, or the store's measurements
-    on ``device`` (as in :func:`train_predictor`). Raises ``ParameterError``,
-    ``DataError`` and ``ArtifactError``; see :class:`Evaluation` for what it returns."""
+    on ``device`` (as in :func:`train_predictor`; ``arch_form`` says which world the
+    measured values come from, detected by default). A warning says when that world is
+    not the one the predictor learnt. Raises ``ParameterError``, ``DataError`` and
+    ``ArtifactError``; see :class:`Evaluation` for what it returns."""
     if not isinstance(predictor, Predictor):
         from hwnas.predictors.artifacts import load_predictor
 
@@ -340,6 +351,7 @@ def evaluate_predictor(
         store=store,
         fingerprint=fingerprint,
         statistic=statistic,
+        arch_form=arch_form,
     )
     interval = predictor.predict_interval(data.archs)
     inside = (interval.low <= data.values) & (data.values <= interval.high)
@@ -354,8 +366,21 @@ def evaluate_predictor(
         measured=data.values,
         interval=interval,
         origin=data.origin,
-        warnings=[TRAINING_SET_WARNING] if same else [],
+        warnings=([TRAINING_SET_WARNING] if same else []) + _form_warnings(predictor, data.origin),
     )
+
+
+def _form_warnings(predictor: Predictor, origin: Origin) -> list[str]:
+    """A warning when the measurements scored are of another world than the predictor's
+    labels (a canonical predictor scored on a table measured as written, or the reverse)."""
+    learnt = getattr(predictor, "arch_form", None)
+    if learnt is None or origin.arch_form in (None, learnt):
+        return []
+    return [
+        f"the predictor learnt {learnt} labels, but these measurements are {origin.arch_form} "
+        f"({origin.arch_form_reason}): spellings of one class are scored against values "
+        f"the predictor was not taught to tell apart"
+    ]
 
 
 __all__ = ["TRAINING_SET_WARNING", "Evaluation", "evaluate_predictor", "train_predictor"]

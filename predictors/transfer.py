@@ -170,6 +170,8 @@ class TransferPredictor(FeaturePredictor):
         self."""
         self.base.check_is_fitted()
         arch_list, values = check_training_data(archs, y, min_rows=MIN_ROWS)
+        origin = origin or Origin()
+        arch_list = self._in_form(arch_list, origin.arch_form)
         features = self.features.matrix(arch_list)
         positive = values[values > 0]
         offset = (
@@ -193,7 +195,7 @@ class TransferPredictor(FeaturePredictor):
         }
         self.training_hash_ = training_hash(arch_list, values)
         self.n_train_ = n
-        self.origin_ = origin or Origin()
+        self.origin_ = origin
         self.feature_names_ = list(self.base.feature_names_)
         self._forget_table()
         return self

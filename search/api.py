@@ -56,6 +56,7 @@ from hwnas.search.strategies import (
     run_search,
 )
 from hwnas.spaces import SearchSpace, get_space
+from hwnas.spaces.forms import AS_WRITTEN, written_as_is
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -393,6 +394,7 @@ def search(
     models, warnings = resolve_predictors(predictors, the_space, force=force)
     check_settings(population, generations, bounds, list(models))
     made = resolve_accuracy(accuracy, the_space, seed=seed, jobs=jobs)
+    the_space = searched_space(the_space, models)
     report = emitter(progress)
     for message in warnings:
         report(Event("warning", stage="search", message=message))
@@ -681,6 +683,15 @@ def _why_nothing(run: SearchRun, budgets: Mapping[str, float]) -> str:
     ]
     detail = f" ({run.evaluated} evaluated; {', '.join(missed)})" if missed else ""
     return f"{NOTHING_MET}{detail}; loosen the budgets or check the predictors' units"
+
+
+def searched_space(space: SearchSpace, models: Mapping[str, MetricPredictor]) -> SearchSpace:
+    """The space as the predictors tell its architectures apart: ``space`` itself when
+    they learnt one network per equivalence class (or predate forms), its
+    :func:`~hwnas.spaces.forms.written_as_is` view when any learnt spellings measured as
+    written, so the search samples, deduplicates and measures strings, not classes."""
+    forms = {getattr(p, "arch_form", None) for p in models.values()}
+    return written_as_is(space) if AS_WRITTEN in forms else space
 
 
 def resolve_space(space: str | SearchSpace) -> SearchSpace:

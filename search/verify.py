@@ -316,6 +316,8 @@ class DeviceLoop:
     fingerprint: str
     statistic: str
     settings: Mapping[str, Any] = field(default_factory=dict)
+    #: The form the predictors learnt (``hwnas.spaces.forms``), kept when refitting.
+    arch_form: str = "auto"
     progress: ProgressCallback | None = None
     #: Device measurements taken that ``profile_space`` did not reuse from the store.
     taken: int = 0
@@ -358,6 +360,7 @@ class DeviceLoop:
             fingerprint=str(first.fingerprint),
             statistic=str(first.statistic or "p50"),
             settings=dict(settings or {}),
+            arch_form=str(first.arch_form or "auto"),
             progress=progress,
         )
 
@@ -375,6 +378,7 @@ class DeviceLoop:
                 device=self.device,
                 fingerprint=self.fingerprint,
                 statistic=statistic,
+                arch_form=self.arch_form,
             )
         if self.before is None:
             return data

@@ -190,7 +190,13 @@ def test_train_from_the_store_and_refuse_mixed_fingerprints(capsys, tmp_path) ->
     assert code == 0, err
     doc = json.loads(out)
     assert doc["device"] == "rpi4" and doc["fingerprint"] == one.hash
-    assert doc["training_set"]["n"] == 30
+    classes = {get_space("nb201").canonical(a) for a in table["arch"][:30]}
+    assert doc["training_set"] == {
+        "n": len(classes),
+        "rows": 30,
+        "hash": doc["training_set"]["hash"],
+    }
+    assert doc["arch_form"]["form"] == "canonical"
     with Store(os.environ["HWNAS_STORE"]) as store:
         fill_store(store, table, 12, two, start=30)
     code, out, err = run_cli(

@@ -70,6 +70,14 @@ StatisticOption = typer.Option(
     "interruptions) or ratio (to the reference model of `profile --reference`, in ms "
     "at its typical speed; cancels slow phases of a shared machine).",
 )
+ArchFormOption = typer.Option(
+    "auto",
+    "--arch-form",
+    help="Which world the measured values come from: canonical (one network measured per "
+    "equivalence class, as hwnas profiles; every spelling is predicted as its class), "
+    "as-written (each spelling measured itself, dead edges and all, as some public "
+    "tables are) or auto (the store: canonical; a table: what it shows).",
+)
 LutOption = typer.Option(
     None,
     "--lut",
@@ -149,6 +157,7 @@ def train(
     table: Path | None = TableOption,
     fingerprint: str | None = FingerprintOption,
     statistic: str = StatisticOption,
+    arch_form: str = ArchFormOption,
     lut: Path | None = LutOption,
     output: Path = OutputOption,
     seed: int = SeedOption,
@@ -175,6 +184,7 @@ def train(
                 base=base,
                 fingerprint=fingerprint,
                 statistic=statistic,
+                arch_form=arch_form,
                 lut=lut,
                 seed=seed,
                 correction=correction,
@@ -206,6 +216,7 @@ def _show_training(
                 "fingerprint": origin.fingerprint,
                 "source": origin.source,
                 "statistic": origin.statistic,
+                "arch_form": {"form": origin.arch_form, "reason": origin.arch_form_reason},
                 "lookup_table": None if lut is None else str(lut),
                 "training_set": {"n": n, "rows": origin.rows, "hash": predictor.training_hash_},
                 "validation": json_ready(predictor.validation_),
@@ -215,11 +226,18 @@ def _show_training(
         return
     fold = "their lowest p10" if origin.statistic == "p10" else "median"
     duplicates = (origin.rows or n) - n
-    merged = f" ({duplicates} repeated rows merged by {fold})" if duplicates else ""
+    folded = (
+        "repeated rows and spellings of one class"
+        if origin.arch_form == "canonical"
+        else ("repeated rows")
+    )
+    merged = f" ({duplicates} {folded} merged by {fold})" if duplicates else ""
     note(
         f"trained a {predictor.kind} predictor of {predictor.metric} on {n:,} "
         f"{space.name} architectures from {origin.source}{merged} in {seconds:.1f} s"
     )
+    if origin.arch_form is not None:
+        note(f"architectures learnt {origin.arch_form}: {origin.arch_form_reason}")
     method = predictor.validation_.get("method") or "held-out split"
     out.print(_metrics_table(f"validation ({method})", {"validation": predictor.validation_}))
     note(f"wrote {written}; use it with `hwnas predict {written} --arch ARCH`")
@@ -238,6 +256,7 @@ def _load(directory: Path, force: bool) -> Predictor:
 def evaluate(
     directory: Path = typer.Argument(..., help="A predictor directory."),
     table: Path = typer.Option(..., "--table", help="Measurement table to test on."),
+    arch_form: str = ArchFormOption,
     plot: Path | None = typer.Option(
         None, "--plot", help="Write a predicted-vs-measured scatter plot to this PNG file."
     ),
@@ -250,7 +269,7 @@ def evaluate(
     try:
         predictor = _load(directory, force)
         with options(predictor=str(directory)):
-            result = evaluate_predictor(predictor, table=table)
+            result = evaluate_predictor(predictor, table=table, arch_form=arch_form)
         if plot is not None:
             _scatter(plot, result, predictor)
     except HwnasError as exc:
@@ -384,6 +403,7 @@ def _show_predictions(
                 "space": predictor.space.name if predictor.space is not None else None,
                 "metric": predictor.metric,
                 "device": predictor.origin_.device,
+                "arch_form": getattr(predictor, "arch_form", None),
                 "interval_nominal": nominal,
                 "predictions": rows,
             }
