@@ -18,12 +18,20 @@ class LocalTransport(Transport):
     def __init__(self, *, python: str | None = None) -> None:
         # The interpreter hwnas runs under has numpy and onnxruntime by construction.
         self.python = python or sys.executable
+        #: Run commands in a session of their own, out of the terminal's reach: a Ctrl-C
+        #: then stops hwnas only, and the runner finishes its model (``hwnas worker``).
+        self.own_session = False
 
     def run(self, argv: Sequence[str], *, timeout: float | None = None) -> CompletedRun:
         args = tuple(str(a) for a in argv)
         try:
             proc = subprocess.run(
-                args, capture_output=True, text=True, timeout=timeout, check=False
+                args,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+                start_new_session=self.own_session,
             )
         except subprocess.TimeoutExpired:
             # Locally a hang can only be the model's (or runner's): report it per model.

@@ -39,6 +39,8 @@ _EXPORTS: dict[str, str] = {
     "resume": "hwnas.profiler.api",
     "queue_status": "hwnas.profiler.api",
     "cancel_jobs": "hwnas.profiler.api",
+    "queue_add": "hwnas.profiler.worker",
+    "run_worker": "hwnas.profiler.worker",
     "check_device": "hwnas.profiler.api",
     "open_store": "hwnas.store",
     "build_lut": "hwnas.predictors.build",

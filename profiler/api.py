@@ -45,7 +45,7 @@ from hwnas.profiler.fleet import DeviceOutcome, DevicePlan, SpaceSample, job_spa
 from hwnas.profiler.settings import ProfileSettings
 from hwnas.records import DeviceSpec, Measurement
 from hwnas.spaces import SearchSpace, get_space, space_reference
-from hwnas.store import Job, NewJob, Store
+from hwnas.store import Job, Lease, NewJob, Store
 
 __all__ = [
     "RESUME_OVERRIDES",
@@ -405,21 +405,33 @@ def _registered(name: str, jobs: list[Job], run: _Run) -> DeviceSpec | None:
 
 @dataclass
 class QueueStatus:
-    """The store's job queue: ``counts`` (device -> ``pending``, ``failed``, ``done``,
-    ``cancelled`` -> how many jobs), the ``pending`` jobs (oldest first) and the store."""
+    """The store's job queue: ``counts`` (device -> ``pending``, ``running``, ``failed``,
+    ``done``, ``cancelled`` -> how many jobs), the ``pending`` jobs (oldest first), the
+    ``running`` ones (each with its ``worker``), the devices' ``leases`` (who holds each
+    device, since when, its last heartbeat) and the store."""
 
     store: str
     counts: dict[str, dict[str, int]]
     pending: list[Job]
+    running: list[Job] = field(default_factory=list)
+    leases: list[Lease] = field(default_factory=list)
 
     def to_dict(self, *, jobs: bool = False) -> dict[str, Any]:
-        """JSON-able: the store, per device its counts, and with ``jobs`` the pending jobs
-        (``id``, ``label``, ``device``, ``settings`` summary, ``age_s``)."""
+        """JSON-able: the store, per device its counts and ``workers`` (the lease: ``worker``,
+        ``lease_age_s`` since acquired, ``heartbeat_age_s``, ``expired``), and with ``jobs``
+        the pending and running jobs (``id``, ``label``, ``device``, ``status``,
+        ``settings`` summary, ``age_s``, ``worker``)."""
+        leases = {lease.device: lease for lease in self.leases}
+        devices = sorted(set(self.counts) | set(leases))
         doc: dict[str, Any] = {
             "store": self.store,
             "devices": [
-                {"device": d, **{k: c.get(k, 0) for k in JOB_STATUSES}}
-                for d, c in sorted(self.counts.items())
+                {
+                    "device": d,
+                    **{k: self.counts.get(d, {}).get(k, 0) for k in JOB_STATUSES},
+                    "workers": [_lease_dict(leases[d])] if d in leases else [],
+                }
+                for d in devices
             ],
         }
         if jobs:
@@ -428,27 +440,41 @@ class QueueStatus:
                     "id": j.id,
                     "label": j.label,
                     "device": j.device,
+                    "status": j.status,
                     "settings": settings_summary(j.settings),
                     "age_s": job_age(j),
+                    "worker": j.worker,
                 }
-                for j in self.pending
+                for j in sorted(self.pending + self.running, key=lambda j: j.id)
             ]
         return doc
 
 
-JOB_STATUSES = ("pending", "failed", "done", "cancelled")
+def _lease_dict(lease: Lease) -> dict[str, Any]:
+    return {
+        "worker": lease.worker,
+        "lease_age_s": round(lease.held_s, 1),
+        "heartbeat_age_s": round(lease.heartbeat_age_s, 1),
+        "expired": lease.expired,
+    }
+
+
+JOB_STATUSES = ("pending", "running", "failed", "done", "cancelled")
 
 
 def queue_status(*, store: StoreArg = None, device: str | None = None) -> QueueStatus:
     """The job queue of ``store`` (of one ``device``, if given): counts per device and
-    status, and the pending jobs. Reads only; raises ``StoreError`` for a bad store."""
+    status, the pending and running jobs and who holds each device (its lease). Reads
+    only; raises ``StoreError`` for a bad store."""
     with _open(store) as db:
         counts = db.job_counts()
         pending = db.jobs(status="pending", device=device)
+        running = db.jobs(status="running", device=device)
+        leases = [lease for lease in db.leases() if device in (None, lease.device)]
         url = db.url
     if device is not None:
         counts = {d: c for d, c in counts.items() if d == device}
-    return QueueStatus(store=url, counts=counts, pending=pending)
+    return QueueStatus(store=url, counts=counts, pending=pending, running=running, leases=leases)
 
 
 def cancel_jobs(

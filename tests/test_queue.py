@@ -59,7 +59,8 @@ def test_pending_jobs_are_listed_and_cancelled_never_deleting_a_measurement(
     code, out, err = run_cli(capsys, "queue", "status", "--jobs", "--json", "--store", store)
     assert code == 0, err
     doc = json.loads(out)
-    assert {"device": "pi", "pending": 2, "failed": 0, "done": 0, "cancelled": 0} in doc["devices"]
+    pi = {"device": "pi", "pending": 2, "running": 0, "failed": 0, "done": 0, "cancelled": 0}
+    assert {**pi, "workers": []} in doc["devices"]
     first = doc["jobs"][0]
     assert first["id"] == pi_ids[0] and first["device"] == "pi" and first["label"]
     assert "energy=rapl" in first["settings"] and 0 <= first["age_s"] < 600

@@ -16,6 +16,7 @@ from hwnas.cli import (
     report_cmd,
     search_cmd,
     spaces_cmd,
+    worker_cmd,
 )
 from hwnas.cli._common import report_error
 from hwnas.cli.profile_cmd import profile
@@ -61,6 +62,7 @@ app.add_typer(devices_cmd.app, name="devices")
 app.add_typer(lut_cmd.app, name="lut")
 app.add_typer(kernels_cmd.app, name="kernels")
 app.add_typer(queue_cmd.app, name="queue")
+app.command()(worker_cmd.worker)
 
 app.add_typer(predictor_cmd.app, name="predictor")
 app.command()(predictor_cmd.predict)

@@ -135,30 +135,14 @@ def profile(
                 repeats,
                 resume,
                 dict(
-                    device=_device_names(device) or None,
+                    device=device_names(device) or None,
                     store=store_path,
                     progress=_live(bars),
                     errors="collect",
                     reconnect_timeout=reconnect_timeout,
                     max_attempts=max_attempts,
                 ),
-                dict(
-                    threads=threads,
-                    target_ci=target_ci,
-                    max_seconds=max_seconds,
-                    min_runs=min_runs,
-                    max_runs=max_runs,
-                    warmup=warmup,
-                    graph_opt=graph_opt,
-                    shapes=parse_shapes(shape),
-                    op_profile=op_profile,
-                    energy=energy,
-                    energy_seconds=energy_seconds,
-                    energy_idle_seconds=energy_idle_seconds,
-                    reference=reference,
-                    seed=seed,
-                    exporter=exporter,
-                ),
+                settings_of(locals()),
                 given=_given(ctx),
             )
     except HwnasError as exc:
@@ -167,6 +151,36 @@ def profile(
         _nothing_to_resume(result, as_json=as_json)
         return
     _report(result, as_json=as_json)
+
+
+#: The options of `profile` that only running jobs needs; `hwnas queue add` takes the others.
+RUN_ONLY = ("resume", "reconnect_timeout", "max_attempts")
+#: The options of `profile` that are timing settings, as the API names them (by option).
+SETTINGS = {
+    "threads": "threads",
+    "target_ci": "target_ci",
+    "max_seconds": "max_seconds",
+    "min_runs": "min_runs",
+    "max_runs": "max_runs",
+    "warmup": "warmup",
+    "graph_opt": "graph_opt",
+    "shape": "shapes",
+    "op_profile": "op_profile",
+    "energy": "energy",
+    "energy_seconds": "energy_seconds",
+    "energy_idle_seconds": "energy_idle_seconds",
+    "reference": "reference",
+    "seed": "seed",
+    "exporter": "exporter",
+}
+
+
+def settings_of(values: dict[str, Any]) -> dict[str, Any]:
+    """The settings among the values of `profile`'s options, named as the API names them
+    (``--shape`` parsed; ``UsageError`` for a bad one)."""
+    out = {SETTINGS[name]: values[name] for name in SETTINGS}
+    out["shapes"] = parse_shapes(out["shapes"])
+    return out
 
 
 def _call_api(
@@ -190,7 +204,7 @@ def _call_api(
             )
         # Only the settings given on the command line replace the queued ones.
         return api.resume(**run, **{k: v for k, v in settings.items() if k in given})
-    _check_space_options(space_name, sample, models, repeats)
+    check_space_options(space_name, sample, models, repeats)
     run["device"] = run["device"] or "local"
     if space_name is None:
         settings.pop("exporter")
@@ -220,7 +234,9 @@ def _live(bars: ProgressBars) -> ProgressCallback:
     return show
 
 
-def _device_names(device: str | None) -> list[str]:
+def device_names(device: str | None) -> list[str]:
+    """The names of ``--device pi,phone`` (none when not given); ``UsageError`` for an
+    empty or repeated name."""
     if device is None:
         return []
     names = [d.strip() for d in device.split(",")]
@@ -234,7 +250,7 @@ def _device_names(device: str | None) -> list[str]:
     return names
 
 
-def _check_space_options(
+def check_space_options(
     space_name: str | None, sample: int | None, models: list[Path], repeats: int
 ) -> None:
     """Usage errors for options that do not go together (--space without --sample ...)."""
