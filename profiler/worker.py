@@ -293,9 +293,12 @@ def _wait(serving: _Serving, threads: list[threading.Thread]) -> None:
         while any(t.is_alive() for t in threads):
             time.sleep(0.1)
     except KeyboardInterrupt:
-        with Store(serving.url) as store:  # their late results are refused (LeaseLostError)
-            for name in serving.result.devices:
-                store.release_device(name, serving.result.worker)
+        try:
+            with Store(serving.url) as store:  # their late results are refused (LeaseLostError)
+                for name in serving.result.devices:
+                    store.release_device(name, serving.result.worker)
+        except HwnasError:  # the leases expire on their own, and their jobs return then
+            pass
 
 
 def _serve(serving: _Serving, spec: DeviceSpec) -> None:
