@@ -123,6 +123,46 @@ class _Rows:
         )
 
 
+#: How ``validation_`` was scored (shown by ``predictor train`` and ``show``).
+VALIDATION_METHOD = "held-out classes, apart from early stopping and calibration"
+
+
+def held_out(
+    groups: Sequence[str], fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Row indices for training, early stopping, interval calibration and the reported
+    validation score: disjoint, each of whole groups (equivalence classes, so no held-out
+    row has a functionally identical twin in training), about ``fraction`` of the rows
+    held out in all and shared in thirds between the three uses, chosen by ``seed``.
+    At least 5 rows train; each held-out part has a row (one part may lend its rows to
+    another when there are too few groups)."""
+    n = len(groups)
+    members: dict[str, list[int]] = {}
+    for i, g in enumerate(groups):
+        members.setdefault(g, []).append(i)
+    order = np.random.default_rng(seed).permutation(len(members))
+    names = list(members)
+    want = min(max(3, math.ceil(fraction * n)), n - 5)
+    parts: list[list[int]] = [[], [], []]
+    taken = 0
+    for k in order:
+        rows = members[names[k]]
+        if (taken + len(rows) > want and taken >= 3) or n - taken - len(rows) < 5:
+            continue
+        if taken >= want:
+            break
+        part = min(range(3), key=lambda p: len(parts[p]))
+        parts[part].extend(rows)
+        taken += len(rows)
+    for p in range(3):  # too few groups: share another part's rows
+        if not parts[p]:
+            parts[p] = list(parts[(p + 1) % 3] or parts[(p + 2) % 3])
+    held = set().union(*parts)
+    train = np.array([i for i in range(n) if i not in held], dtype=np.int64)
+    stop, calibrate, score = (np.array(sorted(p), dtype=np.int64) for p in parts)
+    return train, stop, calibrate, score
+
+
 def _lgb_name(name: str) -> str:
     """LightGBM refuses some characters in feature names; the artifact keeps the real ones."""
     return re.sub(r"[^A-Za-z0-9_]", "_", name) or "feature"
@@ -134,7 +174,9 @@ class LightGBMPredictor(FeaturePredictor):
 
     Keyword-only arguments: ``space`` (instance or name), ``metric`` (``latency_ms``,
     ``peak_memory_mb`` or ``energy_mj``), ``seed``, ``validation_fraction`` (share of
-    rows held out for early stopping and calibration), ``quantiles`` (the interval's
+    rows held out, whole equivalence classes, in thirds: early stopping, interval
+    calibration and the reported ``validation_`` score, each on its own rows),
+    ``quantiles`` (the interval's
     nominal low and high quantiles), ``max_rounds``, ``early_stopping_rounds``,
     ``params`` (LightGBM parameters over :data:`DEFAULT_PARAMS`), ``cost_model``
     (fit the feature set's cost columns first, where it has any), ``block_table`` (a
@@ -171,7 +213,7 @@ class LightGBMPredictor(FeaturePredictor):
         space: SearchSpace | str,
         metric: str = "latency_ms",
         seed: int = 0,
-        validation_fraction: float = 0.15,
+        validation_fraction: float = 0.3,
         quantiles: tuple[float, float] = (0.1, 0.9),
         max_rounds: int = 5000,
         early_stopping_rounds: int = 100,
@@ -252,9 +294,9 @@ class LightGBMPredictor(FeaturePredictor):
         features = self.features.matrix(arch_list)
         self.target_offset_, self.target_center_ = self._target_transform(values)
         n = values.size
-        n_val = min(max(3, math.ceil(self.validation_fraction * n)), n - 5)
-        order = np.random.default_rng(self.seed).permutation(n)
-        val, train = order[:n_val], order[n_val:]
+        train, stop, calibrate, score = held_out(
+            [self.space.canonical(a) for a in arch_list], self.validation_fraction, self.seed
+        )
         offset = self.target_offset_
         self.cost_columns_ = self.features.cost_columns() if self.cost_model else []
         self.cost_weights_ = (
@@ -268,29 +310,38 @@ class LightGBMPredictor(FeaturePredictor):
             names = [*names, COST_FEATURE]
         rows = _Rows(x, np.log(values + offset) - baseline, [_lgb_name(c) for c in names])
         train_set = rows.dataset(train)
-        val_set = rows.dataset(val, train_set)
-        point = self._train(self._lgb_params(), train_set, val_set)
+        stop_set = rows.dataset(stop, train_set)
+        point = self._train(self._lgb_params(), train_set, stop_set)
         best = max(1, point.best_iteration or point.current_iteration())
-        val_pred = self._from_log(
-            np.asarray(point.predict(x[val], num_iteration=best)), baseline[val]
+        scored = self._from_log(
+            np.asarray(point.predict(x[score], num_iteration=best)), baseline[score]
         )
         self.low_booster_, self.high_booster_ = (
             self._train(
                 self._lgb_params(objective="quantile", alpha=alpha, metric="quantile"),
                 train_set,
-                val_set,
+                stop_set,
             )
             for alpha in self.quantiles
         )
-        self.interval_offset_ = self._calibrate_interval(rows.x[val], rows.target[val])
+        self.interval_offset_ = self._calibrate_interval(rows.x[calibrate], rows.target[calibrate])
         # Refit the point model on every row with proportionally more trees.
         rounds = max(1, math.ceil(best * n / train.size))
         self.booster_ = lgb.train(
             self._lgb_params(), rows.dataset(np.arange(n)), num_boost_round=rounds
         )
         self.best_iteration_ = best
-        validation = metrics.report(values[val], val_pred)
-        self.validation_ = {**validation, "share": self.validation_fraction}
+        self.validation_ = {
+            **metrics.report(values[score], scored),
+            "share": self.validation_fraction,
+            "method": VALIDATION_METHOD,
+            "split": {
+                "train": int(train.size),
+                "early_stopping": int(stop.size),
+                "calibration": int(calibrate.size),
+                "scored": int(score.size),
+            },
+        }
         self.training_hash_ = training_hash(arch_list, values)
         self.n_train_ = n
         self.origin_ = origin

@@ -453,7 +453,9 @@ def test_artifact_files_and_meta_json(saved: Path, raspi4_900: LightGBMPredictor
     assert meta["feature_names"] == feature_set(SPACE).names
     assert meta["training_set"] == {"hash": raspi4_900.training_hash_, "n": 900, "source": "test"}
     assert set(meta["validation"]) >= {"n", "mape", "spearman", "within_10"}
-    assert meta["validation"]["n"] == 135
+    split = meta["validation"]["split"]  # 30% held out, in thirds, apart from training
+    assert meta["validation"]["n"] == split["scored"] == 90 == split["early_stopping"]
+    assert split["calibration"] == 90 and split["train"] == 630
     assert {"lightgbm", "numpy", "hwnas", "python"} <= set(meta["versions"])
     assert set(meta["files"]) == {"model.txt", "quantile_low.txt", "quantile_high.txt"}
     assert all(re.fullmatch(r"[0-9a-f]{64}", h) for h in meta["files"].values())
