@@ -714,6 +714,9 @@ class Store:
                 f"another --store"
             ) from None
         self._url = _display(location, url) if path is None else url.render_as_string()
+        self._location = (
+            str(path) if path is not None else url.render_as_string(hide_password=False)
+        )
         try:
             self._migrate()
         except BaseException:
@@ -724,8 +727,14 @@ class Store:
 
     @property
     def url(self) -> str:
-        """The store's SQLAlchemy URL (password hidden)."""
+        """The store's SQLAlchemy URL (password hidden): for messages."""
         return self._url
+
+    @property
+    def location(self) -> str:
+        """Where to open this store again (another thread or process): its SQLite path,
+        or its URL with the password kept. Never print it: :attr:`url` is for that."""
+        return self._location
 
     def close(self) -> None:
         """Release every connection; the store cannot be used afterwards."""

@@ -201,7 +201,7 @@ def profile(
     # A path that does not exist is never queued (errors="collect"; "raise" raised above).
     run.missing, paths = _missing_models(paths)
     with _open(store) as db:
-        run.url = db.url
+        run.url, run.location = db.url, db.location
         specs = [_device(n) for n in names]  # all known before any job is queued
         if not paths:
             return _with_missing(ProfileResult(store=run.url), run, names)
@@ -267,7 +267,7 @@ def profile_space(
     attempts = check_max_attempts(max_attempts)
     run = _Run(store, _batch(), the_space, progress, reconnect_timeout, errors, attempts)
     with _open(store) as db:  # opened now: an unusable store fails before anything runs
-        run.url = db.url
+        run.url, run.location = db.url, db.location
     work = SpaceSample(the_space, archs, exporter, repeats, fresh)
     plans = [
         DevicePlan(spec, _for_device(base, spec, energy_given), sample=work)
@@ -308,7 +308,7 @@ def resume(
     run = _Run(store, _batch(), None, progress, reconnect_timeout, errors, attempts)
     specs = {n: _device(n) for n in names or []}  # UnknownDeviceError for a named one
     with _open(store) as db:
-        run.url = db.url
+        run.url, run.location = db.url, db.location
         pending = [j for j in db.jobs(status="pending") if names is None or j.device in names]
         pending = _overridden(db, _loadable(pending, run), overrides)
     plans = []
@@ -699,6 +699,9 @@ class _Run:
     errors: str
     max_attempts: int = 3
     url: str = ""
+    #: Where the device threads open the store again (:attr:`Store.location`: the
+    #: password kept; ``url`` hides it and is only shown).
+    location: str = ""
     #: Queued jobs resume cannot run here (their device is no longer registered).
     skipped_jobs: list[dict[str, Any]] = field(default_factory=list)
     #: Model files that do not exist (never queued), each reported as an error.
@@ -724,7 +727,7 @@ def _run(plans: list[DevicePlan], run: _Run) -> ProfileResult:
     # (unless it is the caller's own Store), as the workers' opening would disturb it.
     outcomes, interrupted = run_fleet(
         plans,
-        store_location=run.url,
+        store_location=run.location,
         batch=run.batch,
         connect=connect,
         space_loader=space_loader,
@@ -737,7 +740,7 @@ def _run(plans: list[DevicePlan], run: _Run) -> ProfileResult:
     result.skipped_jobs = run.skipped_jobs + [j for o in outcomes for j in o.skipped_jobs]
     for text in [t for o in outcomes for t in o.notes]:  # a table device's changed table
         _note(result, report, text)
-    with _open(run.store if isinstance(run.store, Store) else run.url) as db:
+    with _open(run.store if isinstance(run.store, Store) else run.location) as db:
         if result.interrupted:
             _read_back(result, db, run.batch, [i for o in outcomes for i in o.job_ids])
         for name in sorted({m.device for m in result}):

@@ -304,7 +304,7 @@ def measure_lut(
     batch = uuid.uuid4().hex[:12]
     stages = StageOutcome("blocks", name), StageOutcome("networks", name)
     with opened_store(store) as db:
-        done = LutMeasurement(db.url, None, *stages)
+        done = LutMeasurement(db.location, None, *stages)
         try:
             plan = plan_blocks(
                 db, spec, settings, blocks, batch=batch, connect=connect, progress=progress

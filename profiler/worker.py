@@ -205,6 +205,7 @@ def _space_ref(space: SearchSpace) -> dict[str, str]:
 class _Serving:
     """What the device threads of one worker share."""
 
+    #: Where to open the store again (``Store.location``: the password kept; not shown).
     url: str
     result: WorkerResult
     report: ProgressCallback
@@ -254,9 +255,9 @@ def run_worker(
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise ParameterError(name, f"must be a number of seconds > 0, got {value!r}")
     with api._open(store) as db:
-        url = db.url
+        url, location = db.url, db.location
     serving = _Serving(
-        url,
+        location,
         WorkerResult(worker=worker_id(), store=url, devices=names),
         emitter(progress),
         stop or threading.Event(),

@@ -40,6 +40,32 @@ def test_the_url_hides_the_password(postgres: PostgresServer) -> None:
         with Store(with_password) as s:
             assert "s3cret" not in s.url and "s3cret" not in repr(s)
             assert s.count() == 0
+            # Reopening (the fleet's device threads, a worker's heartbeat) keeps it.
+            assert "postgres:s3cret@" in s.location
+
+
+def test_the_fleet_reopens_the_store_with_its_password(
+    postgres: PostgresServer, conv_onnx: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The device threads open the store again: from the URL with the password (a server
+    that checks passwords would refuse the hidden one), while results show it hidden."""
+    from hwnas.profiler import api
+
+    opened: list[str] = []
+    real = api.run_fleet
+
+    def spy(plans, *, store_location, **kwargs):
+        opened.append(store_location)
+        return real(plans, store_location=store_location, **kwargs)
+
+    monkeypatch.setattr(api, "run_fleet", spy)
+    with postgres.database() as url:
+        with_password = url.replace("postgres@", "postgres:s3cret@")
+        result = api.profile(
+            [conv_onnx], store=with_password, max_seconds=0.2, warmup=1, min_runs=3
+        )
+    assert len(result) == 1 and opened and all("postgres:s3cret@" in o for o in opened)
+    assert "s3cret" not in result.store
 
 
 def test_importing_the_store_does_not_import_the_driver() -> None:
