@@ -91,6 +91,47 @@ def report(measured: ArrayLike, predicted: ArrayLike) -> dict[str, float | int]:
     }
 
 
+#: The metrics :func:`bootstrap` gives an interval of.
+BOOTSTRAPPED = ("mape", "spearman", "kendall", "within_5", "within_10")
+
+
+def bootstrap(
+    measured: ArrayLike,
+    predicted: ArrayLike,
+    *,
+    resamples: int = 400,
+    level: float = 0.95,
+    seed: int = 0,
+) -> dict[str, list[float]]:
+    """A percentile-bootstrap interval (``level``, ``resamples`` seeded resamples of the
+    rows with replacement) of each metric in :data:`BOOTSTRAPPED`: ``[low, high]``, or
+    ``[nan, nan]`` where the metric is undefined. Rows should be independent: one per
+    equivalence class of architectures, as ``predictor eval`` scores them."""
+    y, p = _pair(measured, predicted)
+    if y.size < 2:
+        return {k: [math.nan, math.nan] for k in BOOTSTRAPPED}
+    rng = np.random.default_rng(seed)
+    draws: dict[str, list[float]] = {k: [] for k in BOOTSTRAPPED}
+    for _ in range(resamples):
+        rows = rng.integers(0, y.size, size=y.size)
+        a, b = y[rows], p[rows]
+        draws["mape"].append(mape(a, b))
+        draws["spearman"].append(spearman(a, b))
+        draws["kendall"].append(kendall(a, b))
+        draws["within_5"].append(within(a, b, 0.05))
+        draws["within_10"].append(within(a, b, 0.10))
+    tail = 100.0 * (1.0 - level) / 2.0
+    out = {}
+    for key, values in draws.items():
+        finite = np.array([v for v in values if math.isfinite(v)])
+        out[key] = (
+            [float(np.percentile(finite, tail)), float(np.percentile(finite, 100.0 - tail))]
+            if finite.size
+            else [math.nan, math.nan]
+        )
+    return out
+
+
 def json_ready(values: dict[str, Any]) -> dict[str, Any]:
     """``values`` with nan/inf floats replaced by ``None`` (JSON has no nan)."""
     return {
@@ -98,4 +139,14 @@ def json_ready(values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-__all__ = ["json_ready", "kendall", "mape", "report", "rmse", "spearman", "within"]
+__all__ = [
+    "BOOTSTRAPPED",
+    "bootstrap",
+    "json_ready",
+    "kendall",
+    "mape",
+    "report",
+    "rmse",
+    "spearman",
+    "within",
+]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -138,11 +139,22 @@ def test_eval_reports_connected_and_disconnected_cells_apart(
         "within_10",
     }
     assert groups["connected"]["spearman"] > 0.95 and groups["connected"]["within_10"] > 0.55
+    # 95% bootstrap intervals around every group's figures, narrower for more rows.
+    for name, group in groups.items():
+        for key in ("mape", "spearman", "kendall", "within_5", "within_10"):
+            low, high = doc["intervals"][name][key]
+            assert low <= group[key] <= high, (name, key)
+    width = {
+        g: doc["intervals"][g]["within_10"][1] - doc["intervals"][g]["within_10"][0] for g in groups
+    }
+    assert 0 < width["all"] < width["disconnected"]
     assert 0.6 < doc["interval"]["coverage"] <= 1.0 and doc["interval"]["nominal"] == 0.8
     assert doc["warnings"] == [] and doc["plot"] == str(plot)
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     code, out, err = run_cli(capsys, "predictor", "eval", trained, "--table", tables["test"])
     assert code == 0 and "disconnected" in out and "Kendall" in out and "coverage" in err
+    flat = " ".join(out.split())  # Rich wraps cells to the terminal's width
+    assert "(95% bootstrap intervals)" in flat and re.search(r"\(0\.9\d+–0\.9\d+\)", flat)
 
 
 def test_eval_on_the_training_table_warns(capsys, trained, tables) -> None:

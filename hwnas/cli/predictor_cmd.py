@@ -118,13 +118,32 @@ def _fmt(key: str, value: Any) -> str:
     return f"{value:.4g}"
 
 
-def _metrics_table(title: str, groups: dict[str, dict[str, Any]]) -> Table:
+def _with_interval(key: str, value: Any, ends: list[float] | None) -> str:
+    """A metric, with its 95% interval after it where there is one."""
+    shown = _fmt(key, value)
+    if not ends or shown == "—" or not all(math.isfinite(e) for e in ends):
+        return shown
+    return f"{shown} ({_fmt(key, ends[0])}–{_fmt(key, ends[1])})"
+
+
+def _metrics_table(
+    title: str,
+    groups: dict[str, dict[str, Any]],
+    intervals: dict[str, dict[str, list[float]]] | None = None,
+) -> Table:
+    """One column per group; with ``intervals``, each metric's 95% interval beside it."""
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("metric")
     for name in groups:
         table.add_column(name, justify="right")
     for key, label in _METRIC_LABELS.items():
-        table.add_row(label, *(_fmt(key, g.get(key)) for g in groups.values()))
+        table.add_row(
+            label,
+            *(
+                _with_interval(key, g.get(key), (intervals or {}).get(name, {}).get(key))
+                for name, g in groups.items()
+            ),
+        )
     return table
 
 
@@ -280,7 +299,8 @@ def evaluate(
         return
     for message in result.warnings:
         warn(message)
-    out.print(_metrics_table(f"{result.metric} of {directory} on {table}", result.groups))
+    title = f"{result.metric} of {directory} on {table} (95% bootstrap intervals)"
+    out.print(_metrics_table(title, result.groups, result.intervals))
     nominal = result.nominal
     nominal_text = f" (nominal {100 * nominal:.0f}%)" if nominal is not None else ""
     note(f"interval coverage: {100 * result.coverage:.1f}%{nominal_text}")
