@@ -8,6 +8,8 @@ Every workflow of the command line is a Python call::
     ms = hwnas.profile_space("nb201", sample=20, seed=0)     # sampled, exported, measured
     store = hwnas.open_store("hwnas.db")
     frame = store.to_frame(device="local")                   # a pandas table
+    hwnas.export_measurements("team.parquet", store)         # or a store URL: shared
+    hwnas.import_measurements("team.parquet", store)         # idempotent: adds what is new
     lut = hwnas.build_lut("chain", device="local")           # LookupTable
     pred = hwnas.train_predictor(space="nb201", metric="latency_ms", device="local")
     result = hwnas.search(space="nb201", predictors={"latency_ms": pred},
@@ -43,6 +45,8 @@ _EXPORTS: dict[str, str] = {
     "run_worker": "hwnas.profiler.worker",
     "check_device": "hwnas.profiler.api",
     "open_store": "hwnas.store",
+    "import_measurements": "hwnas.sharing",
+    "export_measurements": "hwnas.sharing",
     "build_lut": "hwnas.predictors.build",
     "build_kernel_predictor": "hwnas.predictors.build",
     "train_predictor": "hwnas.predictors.train",

@@ -91,6 +91,8 @@ __all__ = [
     "NewJob",
     "Store",
     "StoredMeasurement",
+    "is_sqlite_file",
+    "measurement_identity",
     "result_settings",
     "settings_key",
     "worker_id",
@@ -106,12 +108,14 @@ _OWN_TABLES = ("fingerprints", "measurements", "samples", "jobs", "device_leases
 
 @dataclass(frozen=True)
 class StoredMeasurement:
-    """A measurement as stored, with its row id and the key of the settings it was
-    measured with (:func:`settings_key`; ``None`` for a row whose settings were unreadable)."""
+    """A measurement as stored, with its row id, the key of the settings it was
+    measured with (:func:`settings_key`; ``None`` for a row whose settings were unreadable)
+    and its identity (:func:`measurement_identity`)."""
 
     id: int
     measurement: Measurement
     settings_key: str | None = field(default=None, compare=False)
+    identity: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -247,6 +251,51 @@ def _measured_key(recorded: Mapping[str, Any], job: Mapping[str, Any] | None) ->
     if values.get("reference") is not None and isinstance(report, Mapping):
         values["reference"] = report
     return settings_key(values)
+
+
+def measurement_identity(m: Measurement) -> str:
+    """What makes two measurement records the same measurement, wherever they are stored:
+    a hash of the model, device, fingerprint hash, timestamp, the settings as recorded,
+    the latency statistics and the raw samples. Importing a measurement whose identity a
+    store already holds adds nothing (``hwnas.import_measurements``).
+
+    All recorded settings count, not their :func:`settings_key`, so that a later change of
+    :data:`RESULT_SETTINGS` leaves every stored identity valid; the latency statistics
+    count so that two measurements without raw samples taken in the same second differ.
+    """
+    return _identity(
+        m.model_hash,
+        m.device,
+        m.fingerprint_hash,
+        m.timestamp,
+        m.settings,
+        m.latency_ms.to_dict(),
+        m.samples_ms,
+    )
+
+
+def _identity(
+    model_hash: str,
+    device: str,
+    fingerprint_hash: str,
+    timestamp: str,
+    settings: Mapping[str, Any],
+    latency: Mapping[str, Any],
+    samples: Iterable[float],
+) -> str:
+    """:func:`measurement_identity` of these parts (also of a stored row, in a migration)."""
+    return stable_hash(
+        {
+            "model_hash": model_hash,
+            "device": device,
+            "fingerprint": fingerprint_hash,
+            "timestamp": timestamp,
+            "settings": dict(settings),
+            "latency_ms": {k: float(latency[k]) for k in LATENCY_KEYS},
+            "samples_ms": [float(x) for x in samples],
+        },
+        length=32,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -423,6 +472,47 @@ def _migrate_3_to_4(conn: Connection) -> None:
     _leases_table(MetaData()).create(conn)
 
 
+def _migrate_4_to_5(conn: Connection) -> None:
+    """Add ``measurements.identity`` (:func:`measurement_identity`, indexed: imports look
+    it up) and fill it for the rows there, in pages; an unreadable row gets none."""
+    conn.exec_driver_sql("ALTER TABLE measurements ADD COLUMN identity TEXT")
+    conn.exec_driver_sql("CREATE INDEX ix_measurements_identity ON measurements (identity)")
+    names = ("id", "model_hash", "device", "fingerprint_hash", "timestamp", "record_json")
+    m = table("measurements", *(column(c) for c in (*names, *LATENCY_KEYS, "identity")))
+    s = table("samples", column("measurement_id"), column("latency_ms"))
+    joined = m.outerjoin(s, s.c.measurement_id == m.c.id)
+    fill = update(m).where(m.c.id == bindparam("row_id")).values(identity=bindparam("key"))
+    last = 0
+    while True:  # in pages, so that a large store is never all in memory
+        rows = (
+            conn.execute(
+                select(*(m.c[c] for c in (*names, *LATENCY_KEYS)), s.c.latency_ms)
+                .select_from(joined)
+                .where(m.c.id > last)
+                .order_by(m.c.id)
+                .limit(1000)
+            )
+            .mappings()
+            .all()
+        )
+        if not rows:
+            return
+        conn.execute(fill, [{"row_id": r["id"], "key": _migrated_identity(r)} for r in rows])
+        last = rows[-1]["id"]
+
+
+def _migrated_identity(row: Any) -> str | None:
+    """The identity of a stored row; ``None`` when its record or samples are unreadable."""
+    try:
+        settings = json.loads(row["record_json"]).get("settings") or {}
+        samples = json.loads(row["latency_ms"] or "[]")
+        latency = {k: row[k] for k in LATENCY_KEYS}
+        parts = (row["model_hash"], row["device"], row["fingerprint_hash"], row["timestamp"])
+        return _identity(*parts, settings, latency, samples)
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
 #: ``MIGRATIONS[i]`` brings the schema from version ``i`` to ``i + 1``. Append only;
 #: never edit one that has shipped. Each runs in its own write transaction.
 MIGRATIONS: list[Callable[[Connection], None]] = [
@@ -430,14 +520,16 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _migrate_1_to_2,
     _migrate_2_to_3,
     _migrate_3_to_4,
+    _migrate_4_to_5,
 ]
 CURRENT_SCHEMA = len(MIGRATIONS)
 
 # The tables the queries use: the current schema (v1, the jobs table of v2, the
-# settings key of v3, the claims and leases of v4).
+# settings key of v3, the claims and leases of v4, the identity of v5).
 _TABLES = _schema_v1(MetaData())
 _TABLES["jobs"] = _jobs_table(next(iter(_TABLES.values())).metadata)
 _TABLES["measurements"].append_column(Column("settings_key", Text))
+_TABLES["measurements"].append_column(Column("identity", Text))
 for _name, _type, _ in _JOB_CLAIM_COLUMNS:
     _TABLES["jobs"].append_column(Column(_name, _type))
 _TABLES["device_leases"] = _leases_table(_TABLES["jobs"].metadata)
@@ -579,6 +671,13 @@ def _is_sqlite_file(path: Path) -> bool:
         return "not a database" not in str(exc)
     finally:
         conn.close()
+
+
+def is_sqlite_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is an existing SQLite database file (asked of SQLite, safely while
+    this process has it open as a store)."""
+    found = Path(path)
+    return found.is_file() and _is_sqlite_file(found)
 
 
 def _full_disk(path: Path | None, reason: str) -> str | None:
@@ -861,12 +960,46 @@ class Store:
                 ids.append(self._insert_measurement(conn, m, job_settings=None))
         return ids
 
+    def add_new(self, measurements: Iterable[tuple[Measurement, str | None]]) -> list[int | None]:
+        """Store each ``(measurement, settings key)`` whose identity
+        (:func:`measurement_identity`) the store does not hold yet, in one transaction;
+        return the new ids, ``None`` for each one already there (or earlier in the batch).
+
+        This is how measurements are imported from another store or an export: twice
+        adds nothing. The settings key is kept as given (a job's measurement carries its
+        job's key, which its own settings do not determine); ``None`` computes it from the
+        settings the measurement recorded.
+        """
+        given = [(m, key, measurement_identity(m)) for m, key in measurements]
+        out: list[int | None] = []
+        with self._transaction(write=True) as conn:
+            # Two importers must not both find an identity absent and both insert it.
+            _serialise(conn, "measurements:identity")
+            wanted = sorted({identity for _, _, identity in given})
+            held: set[str] = set()
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                found = select(MEASUREMENTS.c.identity).where(MEASUREMENTS.c.identity.in_(chunk))
+                held.update(conn.execute(found).scalars())
+            for m, key, identity in given:
+                if identity in held:
+                    out.append(None)
+                    continue
+                held.add(identity)
+                out.append(self._insert_measurement(conn, m, job_settings=None, key=key))
+        return out
+
     @staticmethod
     def _insert_measurement(
-        conn: Connection, m: Measurement, *, job_settings: Mapping[str, Any] | None
+        conn: Connection,
+        m: Measurement,
+        *,
+        job_settings: Mapping[str, Any] | None,
+        key: str | None = None,
     ) -> int:
         fingerprint_row, row, samples_row = _to_rows(m)
-        row["settings_key"] = _measured_key(m.settings, job_settings)
+        row["settings_key"] = key if key is not None else _measured_key(m.settings, job_settings)
+        row["identity"] = measurement_identity(m)
         _insert_ignore(conn, FINGERPRINTS, fingerprint_row, "hash")
         result = conn.execute(insert(MEASUREMENTS).values(row))
         key = result.inserted_primary_key
@@ -1208,9 +1341,11 @@ class Store:
         limit: int | None = None,
         newest_first: bool = False,
         settings_key: str | None = None,
+        after_id: int | None = None,
     ) -> list[StoredMeasurement]:
         """Measurements matching every given filter, oldest id first (newest first with
-        ``newest_first=True``, so ``limit`` keeps the newest), at most ``limit``.
+        ``newest_first=True``, so ``limit`` keeps the newest), at most ``limit``; with
+        ``after_id``, only those of a greater id (to read a large store in pages).
 
         ``fingerprint`` is a fingerprint hash, ``space`` an arch space name,
         ``settings_key`` the key of the settings measured with (:func:`settings_key`).
@@ -1229,6 +1364,8 @@ class Store:
             ]
             joined = joined.outerjoin(SAMPLES, SAMPLES.c.measurement_id == m.c.id)
         where = _filters(device, fingerprint, model_hash, space, ids, settings_key)
+        if after_id is not None:
+            where.append(m.c.id > after_id)
         order = m.c.id.desc() if newest_first else m.c.id
         stmt = select(*columns).select_from(joined).where(*where).order_by(order)
         if limit is not None:
@@ -1391,7 +1528,7 @@ class Store:
                 measurement = replace(measurement, schema_version=version)
         except (ValueError, TypeError, AttributeError, DataError) as exc:
             raise self._corrupt(f"measurement {row['id']}", exc) from None
-        return StoredMeasurement(int(row["id"]), measurement, row["settings_key"])
+        return StoredMeasurement(int(row["id"]), measurement, row["settings_key"], row["identity"])
 
     # -- small documents beside the measurements ---------------------------
 

@@ -69,6 +69,11 @@ _FLOAT_COLUMNS = (
     "energy_mj",
     "model_size_mb",
 )
+#: The columns an export adds for ``hwnas measurements import`` (``records=True``): the
+#: key of the settings the measurement is reused for, its identity, and the whole
+#: measurement as JSON (``Measurement.to_dict()``, raw samples included), which is what
+#: an import reads; the other columns are for people and for predictor training.
+RECORD_COLUMNS = ("settings_key", "identity", "record")
 _INT_COLUMNS = ("id", "latency_n")
 _NULLABLE_INT_COLUMNS = ("threads",)
 _PARQUET_MAGIC = b"PAR1"
@@ -79,46 +84,25 @@ _CSV_OPTIONS: dict[str, Any] = (
 )
 
 
-def measurements_frame(stored: Sequence[StoredMeasurement]) -> pd.DataFrame:
-    """One row per stored measurement, with exactly the columns of :data:`EXPORT_COLUMNS`.
+def measurements_frame(
+    stored: Sequence[StoredMeasurement], *, records: bool = False
+) -> pd.DataFrame:
+    """One row per stored measurement, with exactly the columns of :data:`EXPORT_COLUMNS`
+    (and, with ``records``, :data:`RECORD_COLUMNS` after them: what an import needs; load
+    the measurements with their samples for it).
 
     Metric columns are float64 (NaN where not measured); ``arch`` and ``space`` are
     empty for models that do not come from a search space.
     """
-    rows: list[dict[str, Any]] = []
-    for s in stored:
-        m = s.measurement
-        lat = m.latency_ms
-        rows.append(
-            {
-                "id": s.id,
-                "arch": m.arch.string if m.arch else None,
-                "space": m.arch.space if m.arch else None,
-                "model_hash": m.model_hash,
-                "model_name": m.model_name,
-                "device": m.device,
-                "fingerprint": m.fingerprint_hash,
-                "latency_ms": lat.median,
-                "latency_mean": lat.mean,
-                "latency_std": lat.std,
-                "latency_p10": lat.p10,
-                "latency_p90": lat.p90,
-                "latency_p99": lat.p99,
-                "latency_ci_low": lat.ci_low,
-                "latency_ci_high": lat.ci_high,
-                "latency_n": lat.n,
-                "peak_memory_mb": m.peak_memory_mb,
-                "energy_mj": m.energy_mj,
-                "energy_method": m.energy_method,
-                "model_size_mb": m.model_size_mb,
-                "input_shapes": input_shapes(m.inputs),
-                "threads": m.settings.get("threads"),
-                "graph_opt": m.settings.get("graph_opt"),
-                "settings": settings_json(m.settings),
-                "timestamp": m.timestamp,
-            }
-        )
-    frame = pd.DataFrame(rows, columns=list(EXPORT_COLUMNS))
+    rows = [_export_row(s) for s in stored]
+    columns = list(EXPORT_COLUMNS)
+    if records:
+        columns += RECORD_COLUMNS
+        for row, s in zip(rows, stored, strict=True):
+            row["settings_key"] = s.settings_key
+            row["identity"] = s.identity
+            row["record"] = json.dumps(s.measurement.to_dict(samples=True), separators=(",", ":"))
+    frame = pd.DataFrame(rows, columns=columns)
     for column in _FLOAT_COLUMNS:
         frame[column] = frame[column].astype("float64")
     for column in _INT_COLUMNS:
@@ -126,6 +110,39 @@ def measurements_frame(stored: Sequence[StoredMeasurement]) -> pd.DataFrame:
     for column in _NULLABLE_INT_COLUMNS:
         frame[column] = frame[column].astype("Int64")
     return frame
+
+
+def _export_row(s: StoredMeasurement) -> dict[str, Any]:
+    """The :data:`EXPORT_COLUMNS` of one stored measurement."""
+    m = s.measurement
+    lat = m.latency_ms
+    return {
+        "id": s.id,
+        "arch": m.arch.string if m.arch else None,
+        "space": m.arch.space if m.arch else None,
+        "model_hash": m.model_hash,
+        "model_name": m.model_name,
+        "device": m.device,
+        "fingerprint": m.fingerprint_hash,
+        "latency_ms": lat.median,
+        "latency_mean": lat.mean,
+        "latency_std": lat.std,
+        "latency_p10": lat.p10,
+        "latency_p90": lat.p90,
+        "latency_p99": lat.p99,
+        "latency_ci_low": lat.ci_low,
+        "latency_ci_high": lat.ci_high,
+        "latency_n": lat.n,
+        "peak_memory_mb": m.peak_memory_mb,
+        "energy_mj": m.energy_mj,
+        "energy_method": m.energy_method,
+        "model_size_mb": m.model_size_mb,
+        "input_shapes": input_shapes(m.inputs),
+        "threads": m.settings.get("threads"),
+        "graph_opt": m.settings.get("graph_opt"),
+        "settings": settings_json(m.settings),
+        "timestamp": m.timestamp,
+    }
 
 
 def input_shapes(inputs: Mapping[str, Any]) -> str:
@@ -235,6 +252,12 @@ def _read_frame(path: Path) -> pd.DataFrame:
         ) from None
 
 
+def load_frame(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """The CSV or Parquet file at ``path`` as read, unchecked (Parquet by suffix or
+    content); a :class:`DataError` if it is missing, empty or neither."""
+    return _read_frame(Path(path))
+
+
 def _column_list(columns: list[str], *, most: int = 12) -> str:
     """Column names for a message, cut short when a file is not really a table."""
     if not columns:
@@ -244,7 +267,8 @@ def _column_list(columns: list[str], *, most: int = 12) -> str:
     return ", ".join(shown) + more
 
 
-def _row_name(path: Path, position: int) -> str:
+def row_name(path: Path, position: int) -> str:
+    """Row ``position`` (from 0) of the table ``path`` for a message, with its line in a CSV."""
     if path.suffix.lower() in (".parquet", ".pq"):
         return f"row {position + 1}"
     return f"row {position + 1} (line {position + 2} of the file)"
@@ -258,18 +282,18 @@ def _check_metric(frame: pd.DataFrame, path: Path, metric: str, *, required: boo
         if pd.isna(given):
             if required:
                 raise DataError(
-                    f"{_row_name(path, position)} of {path} has no {metric} value; every row "
+                    f"{row_name(path, position)} of {path} has no {metric} value; every row "
                     f"needs one (drop the row or measure it)"
                 )
             continue
         if math.isnan(value) or math.isinf(value):
             raise DataError(
-                f"{_row_name(path, position)} of {path} has {metric} = {given!r}, which is "
+                f"{row_name(path, position)} of {path} has {metric} = {given!r}, which is "
                 f"not a finite number"
             )
         if value < 0:
             raise DataError(
-                f"{_row_name(path, position)} of {path} has {metric} = {given!r}; a metric "
+                f"{row_name(path, position)} of {path} has {metric} = {given!r}; a metric "
                 f"cannot be negative"
             )
     frame[metric] = values

@@ -152,6 +152,9 @@ def downgrade(location: str | Path, version: int) -> None:
     """Make the store at ``location`` what an hwnas of schema ``version`` (>= 1) left: the
     tables and columns later migrations added are dropped, the data kept."""
     with database(location) as db:
+        if version < 5:
+            db.execute(text("DROP INDEX ix_measurements_identity"))
+            db.execute(text("ALTER TABLE measurements DROP COLUMN identity"))
         if version < 4:
             db.execute(text("DROP TABLE device_leases"))
             for name in ("worker", "claimed_at", "claims"):
@@ -370,6 +373,7 @@ def test_fresh_stores_and_empty_files_get_the_current_schema(new_store_url) -> N
             "ix_measurements_model_hash",
             "ix_measurements_arch_space",
             "ix_measurements_reuse",
+            "ix_measurements_identity",
         }
 
 
@@ -738,7 +742,8 @@ def test_processes_that_open_a_new_and_an_old_store_at_once_make_one_schema(
             "jobs",
             "device_leases",
         }
-        assert "ix_measurements_reuse" in indexes and len(indexes) == 4
+        assert {"ix_measurements_reuse", "ix_measurements_identity"} <= indexes
+        assert len(indexes) == 5
         with Store(location) as s:
             stored = s.measurements()
             assert {m.measurement.model_hash for m in stored} >= {
@@ -757,6 +762,7 @@ def test_processes_that_open_a_new_and_an_old_store_at_once_make_one_schema(
     with Store(old) as s:
         assert s.get(kept).measurement.to_dict() == make_measurement(0, model_hash="kept").to_dict()
         assert s.get(kept).settings_key is not None  # filled by the migration
+        assert s.get(kept).identity == store_module.measurement_identity(s.get(kept).measurement)
 
 
 @contextmanager

@@ -1,9 +1,9 @@
-"""`hwnas measurements`: list, show and export what the store holds."""
+"""`hwnas measurements`: list, show, export and import what the store holds."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import typer
@@ -17,13 +17,15 @@ from hwnas.cli._common import (
     missing_store,
     note,
     open_store,
+    options,
     out,
     print_json,
     warn,
 )
+from hwnas.config import store_location
 from hwnas.errors import HwnasError, UsageError
 
-app = typer.Typer(help="List, show and export stored measurements.", no_args_is_help=True)
+app = typer.Typer(help="List, show, export and import stored measurements.", no_args_is_help=True)
 
 DeviceFilter = typer.Option(None, "--device", "-d", help="Only this device.")
 FingerprintFilter = typer.Option(
@@ -37,7 +39,12 @@ def mixed_fingerprint_warning(stored: list[Any]) -> str | None:
     by_device: dict[str, set[str]] = defaultdict(set)
     for s in stored:
         by_device[s.measurement.device].add(s.measurement.fingerprint_hash)
-    mixed = {d: sorted(h) for d, h in by_device.items() if len(h) > 1}
+    return _mixed_warning(by_device)
+
+
+def _mixed_warning(by_device: Mapping[str, Iterable[str]]) -> str | None:
+    """The warning of :func:`mixed_fingerprint_warning` from device -> fingerprint hashes."""
+    mixed = {d: sorted(h) for d, h in by_device.items() if len(set(h)) > 1}
     if not mixed:
         return None
     parts = "; ".join(f"{d}: {', '.join(h)}" for d, h in sorted(mixed.items()))
@@ -165,7 +172,14 @@ def show_measurement(
 
 @app.command("export")
 def export_measurements(
-    output: Path = typer.Option(..., "--output", "-o", help="File to write.", show_default=False),
+    output: str = typer.Option(
+        ...,
+        "--output",
+        "-o",
+        help="File to write (.csv, .parquet), or a store to copy into: a .db path or a URL "
+        "such as postgresql+psycopg://HOST/DB (what it holds already is not added twice).",
+        show_default=False,
+    ),
     fmt: str | None = typer.Option(
         None, "--format", "-f", help="csv | parquet (default: from the file suffix)."
     ),
@@ -175,8 +189,10 @@ def export_measurements(
     store_path: str | None = StoreOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Write a measurement table (column `arch` plus one column per metric) as CSV or Parquet."""
-    from hwnas.tables import measurements_frame, write_table
+    """Write a measurement table (column `arch`, one column per metric, and each whole
+    measurement for `measurements import`) as CSV or Parquet, or copy into another store."""
+    from hwnas.cli._progress import ProgressBars
+    from hwnas.sharing import export_measurements as export
 
     try:
         if (absent := missing_store(store_path)) is not None:
@@ -184,24 +200,67 @@ def export_measurements(
                 f"there is no store at {absent}, so there is nothing to export; pass --store "
                 f"or set HWNAS_STORE, or measure first with `hwnas profile`."
             )
-        with open_store(store_path, create=False) as store:
-            where = store.url
-            stored = store.measurements(device=device, fingerprint=fingerprint, space=space)
-        if not stored:
-            raise UsageError(
-                f"no measurements in {where} match, so there is nothing to export; check "
-                f"--device and --fingerprint, or measure first with `hwnas profile`."
+        with options(), ProgressBars() as progress:
+            report = export(
+                output,
+                store_location(store_path),
+                format=fmt,
+                device=device,
+                fingerprint=fingerprint,
+                space=space,
+                progress=progress,
             )
-        written = write_table(measurements_frame(stored), output, format=fmt)
     except HwnasError as exc:
         fail(exc, as_json=as_json)
-    mixed = mixed_fingerprint_warning(stored)
+    mixed = _mixed_warning(report.fingerprints)
     if mixed:
         warn(mixed)
     if as_json:
-        warnings = [mixed] if mixed else []
-        print_json(
-            {"path": str(written), "rows": len(stored), "store": where, "warnings": warnings}
+        print_json({**report.to_dict(), "warnings": [mixed] if mixed else []})
+    elif report.format == "store":
+        note(
+            f"copied {report.added} new measurement(s) of {report.rows} from {report.store} "
+            f"into {report.destination} ({report.rows - (report.added or 0)} were there already)"
         )
     else:
-        note(f"wrote {len(stored)} row(s) of {where} to {written}")
+        note(f"wrote {report.rows} row(s) of {report.store} to {report.destination}")
+
+
+@app.command("import")
+def import_measurements(
+    source: str = typer.Argument(
+        ...,
+        help="What to import: a file written by `measurements export` (.csv, .parquet) or "
+        "another store (a .db path or a URL such as postgresql+psycopg://HOST/DB).",
+        show_default=False,
+    ),
+    device: str | None = DeviceFilter,
+    fingerprint: str | None = FingerprintFilter,
+    space: str | None = SpaceFilter,
+    store_path: str | None = StoreOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Add to the store the measurements of an export or of another store that it does
+    not hold yet (the same measurement twice is added once: importing again adds nothing)."""
+    from hwnas.cli._progress import ProgressBars
+    from hwnas.sharing import import_measurements as run_import
+
+    try:
+        with options(), ProgressBars() as progress:
+            report = run_import(
+                source,
+                store_location(store_path),
+                device=device,
+                fingerprint=fingerprint,
+                space=space,
+                progress=progress,
+            )
+    except HwnasError as exc:
+        fail(exc, as_json=as_json)
+    if as_json:
+        print_json(report.to_dict())
+        return
+    note(
+        f"imported {report.added} new measurement(s) of {report.read} from {report.source} "
+        f"into {report.store} ({report.already} were there already)"
+    )
