@@ -49,6 +49,7 @@ _EXPORTS: dict[str, str] = {
     "export_measurements": "hwnas.sharing",
     "build_lut": "hwnas.predictors.build",
     "build_kernel_predictor": "hwnas.predictors.build",
+    "estimate_memory": "hwnas.predictors.memory",
     "train_predictor": "hwnas.predictors.train",
     "evaluate_predictor": "hwnas.predictors.train",
     "load_predictor": "hwnas.predictors.artifacts",

@@ -11,6 +11,7 @@ from hwnas.cli import (
     kernels_cmd,
     lut_cmd,
     measurements_cmd,
+    memory_cmd,
     predictor_cmd,
     queue_cmd,
     report_cmd,
@@ -63,6 +64,7 @@ app.add_typer(lut_cmd.app, name="lut")
 app.add_typer(kernels_cmd.app, name="kernels")
 app.add_typer(queue_cmd.app, name="queue")
 app.command()(worker_cmd.worker)
+app.command()(memory_cmd.memory)
 
 app.add_typer(predictor_cmd.app, name="predictor")
 app.command()(predictor_cmd.predict)
