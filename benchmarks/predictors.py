@@ -1,8 +1,11 @@
 """Benchmarks of the per-device predictors (LightGBM, few-shot transfer, speed).
 
 (a) NAS-Bench-201 latency on the Raspberry Pi 4 and the Xeon Gold 6226 (the public
-    HELP tables bundled as ``hwnas.data.nb201_table()``): train on 100, 900 and 5,000
-    random architectures (seeded), test on all the others. Connected and disconnected
+    HELP tables bundled as ``hwnas.data.nb201_table()``, each cell measured as written,
+    so predictors learn spellings as written): train on 100, 900 and 5,000 random
+    cells (seeded), test on every cell of the *other* equivalence classes (split by
+    class: no test cell has a functionally identical twin in training). Each figure is
+    the mean over the seeds with a 95% t-interval over them. Connected and disconnected
     cells (341 cells whose output never sees the input; their latency is near zero and
     wrecks relative metrics) are reported apart. The naive baseline of FACTS.md (LightGBM
     with default settings on the one-hot edges plus op counts, raw latency) runs on the
@@ -14,7 +17,9 @@
 (speed) Predictions per second: the integer-encoding fast path (a lookup table of all
     15,625 cells), LightGBM on a feature matrix, and features from strings.
 
-Run:  .venv/bin/python benchmarks/predictors.py [--seeds 3] [--transfer-seeds 5] [--out DIR]
+Run:  .venv/bin/python benchmarks/predictors.py [--seeds 5] [--transfer-seeds 5] [--out DIR]
+Writes ``predictors.json`` (figures, machine, date, command, seeds) to ``--out``
+(default ``benchmarks/results``, committed).
 """
 
 from __future__ import annotations
@@ -25,10 +30,12 @@ import os
 import platform
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -36,6 +43,7 @@ import lightgbm as lgb  # noqa: E402
 
 from hwnas.data import nb201_table  # noqa: E402
 from hwnas.predictors import LightGBMPredictor, TransferPredictor, metrics  # noqa: E402
+from hwnas.predictors.base import Origin  # noqa: E402
 from hwnas.predictors.transfer import RIDGE_GRID  # noqa: E402
 from hwnas.spaces.nb201 import OPS, NB201Space  # noqa: E402
 
@@ -90,17 +98,79 @@ def mean_of(rows: list[dict[str, float]], key: str) -> float:
     return float(np.mean([r[key] for r in rows]))
 
 
+def spread(rows: list[dict[str, float]], key: str) -> dict[str, float]:
+    """Mean over the seeds and its 95% t-interval (Student's t, n - 1 degrees of freedom)."""
+    values = np.array([r[key] for r in rows], dtype=float)
+    mean = float(values.mean())
+    if values.size < 2:
+        return {"mean": mean, "low": mean, "high": mean}
+    half = float(stats.t.ppf(0.975, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size))
+    return {"mean": mean, "low": mean - half, "high": mean + half}
+
+
+def class_split(classes: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` random cells to train on, and every cell of the classes none of them is in."""
+    order = np.random.default_rng(seed).permutation(len(classes))
+    train = order[:n]
+    test = np.flatnonzero(~np.isin(classes, classes[train]))
+    return train, test
+
+
+KEYS = ("spearman", "kendall", "mape", "within_5", "within_10")
+
+
+def _cell(rows: list[dict[str, float]], key: str) -> str:
+    found = spread(rows, key)
+    scale, unit = (100.0, "%") if key.startswith("within") else (1.0, "")
+    digits = 2 if key == "mape" else (1 if unit else 4)
+    return (
+        f"{scale * found['mean']:.{digits}f}{unit} "
+        f"[{scale * found['low']:.{digits}f}, {scale * found['high']:.{digits}f}]"
+    )
+
+
+def _one_split(
+    space: NB201Space,
+    archs: list[str],
+    genes: np.ndarray,
+    y: np.ndarray,
+    apart: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    seed: int,
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    written = Origin(arch_form="as-written", arch_form_reason="the table's cells as written")
+    model = LightGBMPredictor(space=space, seed=seed).fit(
+        [archs[i] for i in train], y[train], origin=written
+    )
+    fit_s = time.perf_counter() - started
+    interval = model.predict_interval_batch(model.features.from_genes(genes[test]))
+    conn = ~apart[test]
+    inside = (interval.low <= y[test]) & (y[test] <= interval.high)
+    naive_pred = naive_baseline(genes, y, train, seed)[test]
+    return {
+        "ours": scores(y[test][conn], interval.value[conn]),
+        "naive": scores(y[test][conn], naive_pred[conn]),
+        "disconnected": scores(y[test][~conn], interval.value[~conn]),
+        "coverage": float(inside[conn].mean()),
+        "fit_s": fit_s,
+        "test": int(test.size),
+    }
+
+
 def part_a(seeds: int, results: dict[str, Any]) -> None:
     space = NB201Space()
     table = nb201_table()
     archs = table["arch"].tolist()
     genes = np.array([space.encode(a) for a in archs])
     apart = np.array([space.is_disconnected(a) for a in archs])
-    print("## (a) NAS-Bench-201 latency: train on n random architectures, test on the rest\n")
+    classes = np.array([space.canonical(a) for a in archs], dtype=object)
+    print("## (a) NAS-Bench-201 latency: train on n random cells, test on the other classes\n")
     print(
-        f"{seeds} seeds per row (mean; min-max of Spearman in brackets). Connected test "
-        f"cells: all but the training ones of the {int((~apart).sum()):,} connected cells; "
-        f"the {int(apart.sum())} disconnected cells are listed apart.\n"
+        f"{seeds} seeds per row: mean [95% t-interval over the seeds]. Test cells: every "
+        f"connected cell whose equivalence class has no training cell; the "
+        f"{int(apart.sum())} disconnected cells are listed apart.\n"
     )
     for device, column in DEVICES.items():
         y = table[column].to_numpy()
@@ -111,54 +181,35 @@ def part_a(seeds: int, results: dict[str, Any]) -> None:
         )
         print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
         for n in SIZES:
-            ours, naive, dis, cover, fit_s = [], [], [], [], []
+            runs = []
             for seed in range(seeds):
-                order = np.random.default_rng(seed).permutation(len(y))
-                train, test = order[:n], order[n:]
-                started = time.perf_counter()
-                model = LightGBMPredictor(space=space, seed=seed).fit(
-                    [archs[i] for i in train], y[train]
-                )
-                fit_s.append(time.perf_counter() - started)
-                interval = model.predict_interval_batch(model.features.from_genes(genes[test]))
-                conn = ~apart[test]
-                ours.append(scores(y[test][conn], interval.value[conn]))
-                dis.append(scores(y[test][~conn], interval.value[~conn]))
-                inside = (interval.low <= y[test]) & (y[test] <= interval.high)
-                cover.append(float(inside[conn].mean()))
-                naive_pred = naive_baseline(genes, y, train, seed)[test]
-                naive.append(scores(y[test][conn], naive_pred[conn]))
+                train, test = class_split(classes, n, seed)
+                runs.append(_one_split(space, archs, genes, y, apart, train, test, seed))
+            ours, naive = [r["ours"] for r in runs], [r["naive"] for r in runs]
+            dis = [r["disconnected"] for r in runs]
             for name, rows in (("hwnas LightGBM", ours), ("naive baseline", naive)):
-                rho = [r["spearman"] for r in rows]
                 extra = (
-                    f"{100 * np.mean(cover):.1f}% | {np.mean(fit_s):.1f} | "
+                    f"{100 * mean_of(runs, 'coverage'):.1f}% | {mean_of(runs, 'fit_s'):.1f} | "
                     f"{int(mean_of(dis, 'n'))}, {mean_of(dis, 'spearman'):.3f}, "
                     f"{mean_of(dis, 'mape'):.0f}, {100 * mean_of(dis, 'within_10'):.0f}%"
                     if name.startswith("hwnas")
                     else "— | — | —"
                 )
-                print(
-                    f"| {n:,} | {name} | {np.mean(rho):.4f} [{min(rho):.4f}-{max(rho):.4f}] "
-                    f"| {mean_of(rows, 'kendall'):.4f} | {mean_of(rows, 'mape'):.2f} | "
-                    f"{100 * mean_of(rows, 'within_5'):.1f}% | "
-                    f"{100 * mean_of(rows, 'within_10'):.1f}% | {extra} |"
-                )
+                cells = " | ".join(_cell(rows, k) for k in KEYS)
+                print(f"| {n:,} | {name} | {cells} | {extra} |")
             results["a"].append(
                 {
                     "device": device,
                     "n": n,
-                    "ours": ours,
-                    "naive": naive,
-                    "disconnected": dis,
-                    "coverage": cover,
-                    "fit_s": fit_s,
+                    "test_cells": [r["test"] for r in runs],
+                    "hwnas": {k: spread(ours, k) for k in KEYS},
+                    "naive": {k: spread(naive, k) for k in KEYS},
+                    "disconnected": {k: spread(dis, k) for k in KEYS},
+                    "coverage": spread(runs, "coverage"),
+                    "fit_s": spread(runs, "fit_s"),
                 }
             )
-        rho, w10 = FACTS_BASELINE[device]
-        print(
-            f"\nFACTS.md's naive baseline at 900 archs (5,000 test archs): Spearman {rho:.3f}, "
-            f"±10% {100 * w10:.1f}%.\n"
-        )
+        print()
 
 
 def part_c(seeds: int, results: dict[str, Any]) -> None:
@@ -166,6 +217,7 @@ def part_c(seeds: int, results: dict[str, Any]) -> None:
     table = nb201_table()
     archs = table["arch"].tolist()
     apart = np.array([space.is_disconnected(a) for a in archs])
+    classes = np.array([space.canonical(a) for a in archs], dtype=object)
     source, target = table[DEVICES["raspi4"]].to_numpy(), table[DEVICES["gold_6226"]].to_numpy()
     order = np.random.default_rng(0).permutation(len(archs))
     base_rows, pool = order[:900], order[900:]
@@ -179,8 +231,8 @@ def part_c(seeds: int, results: dict[str, Any]) -> None:
     print(
         f"Base: LightGBM on 900 raspi4 architectures (seed 0). k gold_6226 measurements drawn "
         f"from the other architectures ({seeds} seeds, mean); test: gold_6226 latency of "
-        f"every connected architecture not used for training. For scale: the two devices' "
-        f"measured latencies have Spearman {rho_devices:.3f} with each other (the Pi runs "
+        f"every connected architecture of the classes the k are not in. For scale: the two "
+        f"devices' measured latencies have Spearman {rho_devices:.3f} with each other (the Pi runs "
         f"only edges that reach the output, the Xeon every edge).\n"
     )
     print("| k | method | Spearman | ±10% | MAPE % |")
@@ -197,7 +249,7 @@ def part_c(seeds: int, results: dict[str, Any]) -> None:
         found: dict[str, list[dict[str, float]]] = {m: [] for m in methods}
         for seed in range(seeds):
             chosen = np.random.default_rng(100 + seed).choice(pool, k, replace=False)
-            test = np.setdiff1d(pool, chosen)
+            test = pool[~np.isin(classes[pool], classes[chosen])]  # other classes only
             test = test[connected[test]]
             few = [archs[i] for i in chosen]
             for label, correction in methods.items():
@@ -217,7 +269,9 @@ def part_c(seeds: int, results: dict[str, Any]) -> None:
                 f"| {k} | {label} | {mean_of(rows, 'spearman'):.4f} | "
                 f"{100 * mean_of(rows, 'within_10'):.1f}% | {mean_of(rows, 'mape'):.2f} |"
             )
-            results["c"].append({"k": k, "method": label, "runs": rows})
+            results["c"].append(
+                {"k": k, "method": label, **{key: spread(rows, key) for key in KEYS}}
+            )
     print()
 
 
@@ -281,9 +335,9 @@ def part_speed(results: dict[str, Any]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=3, help="seeds per row of (a)")
+    parser.add_argument("--seeds", type=int, default=5, help="seeds per row of (a)")
     parser.add_argument("--transfer-seeds", type=int, default=5, help="seeds per row of (c)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
     started = time.perf_counter()
     print("# hwnas predictors benchmark\n")
@@ -306,11 +360,30 @@ def main() -> None:
         "op counts and FLOPs under three execution rules, params; intervals from two "
         "quantile models with conformal calibration\n"
     )
-    results: dict[str, Any] = {"a": [], "c": []}
+    results: dict[str, Any] = {
+        "benchmark": "predictors",
+        "command": " ".join(["python", *sys.argv]),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": {
+            "cpu": platform.processor() or platform.machine(),
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "lightgbm": lgb.__version__,
+        },
+        "seeds": {
+            "a": list(range(args.seeds)),
+            "c": [100 + s for s in range(args.transfer_seeds)],
+        },
+        "split": "by equivalence class: no test cell has a functionally identical twin in training",
+        "interval": "95% t-interval of the mean over the seeds",
+        "a": [],
+        "c": [],
+    }
     part_a(args.seeds, results)
     part_c(args.transfer_seeds, results)
     part_speed(results)
     total = time.perf_counter() - started
+    results["seconds"] = round(total, 1)
     print(f"total time: {total:.0f} s")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "predictors.json").write_text(json.dumps(results, indent=1, default=float))
