@@ -16,6 +16,12 @@ corrections map it to B, all fit on ``log`` of B's values:
 Intervals come from the out-of-fold residuals (their ``quantiles``), and the reported
 validation metrics are out-of-fold too. The base predictor travels with the artifact
 as ``base/``.
+
+The base may be a set of several (:class:`hwnas.predictors.zoo.BaseSet`: the device zoo
+of ``zoo_bases()``, or predictor directories of your own). ``fit`` then first chooses
+among them from the same measurements (each base fitted alone and weighted by its
+leave-one-out error) and ``z`` is the log of that blend; ``base_choice`` says which bases
+were used and why, and only those travel in ``base/``.
 """
 
 from __future__ import annotations
@@ -49,6 +55,9 @@ MIN_ROWS = 3
 #: The ridge penalties tried, and the factors of the penalty on ``z`` (1e6: ignore A).
 RIDGE_GRID = tuple(float(v) for v in np.logspace(-3, 4, 15))
 Z_PENALTY_FACTORS = (0.01, 1.0, 1e6)
+#: With a set of bases: the penalties on the summary features tried (1e9: none of them),
+#: z unpenalised (chosen on development seeds 100-104 of ``benchmarks/zoo.py``).
+SET_RIDGE_GRID = (1.0, 3.0, 10.0, 30.0, 100.0, 1e9)
 _TINY = 1e-12
 
 
@@ -112,11 +121,24 @@ class TransferPredictor(FeaturePredictor):
     def _fitted_attributes(self) -> tuple[str, ...]:
         return ("coef_", "intercept_", "residual_interval_", "feature_names_")
 
+    def _source(self) -> FeaturePredictor:
+        """The predictor whose log is ``z``: the base, or the blend ``fit`` chose from a
+        set of bases."""
+        chosen: FeaturePredictor | None = getattr(self, "blend_", None)
+        return self.base if chosen is None else chosen
+
+    @property
+    def base_choice(self) -> dict[str, Any] | None:
+        """With a set of bases: which were used, with what weight and why (the blend's
+        ``choice_``, JSON-ready); None for a transfer from one base."""
+        chosen = getattr(self, "blend_", None)
+        return None if chosen is None else dict(chosen.choice_)
+
     # -- the correction -----------------------------------------------------------------
 
     def _design(self, features: np.ndarray) -> np.ndarray:
         """Columns ``[z, summary features...]`` (``linear``/``isotonic`` use only ``z``)."""
-        z = np.log(np.maximum(self.base.predict_batch(features), _TINY))
+        z = np.log(np.maximum(self._source().predict_batch(features), _TINY))
         if self.correction != "ridge":
             return z[:, None]
         return np.hstack([z[:, None], features[:, self.features.summary_columns()]])
@@ -168,9 +190,14 @@ class TransferPredictor(FeaturePredictor):
     ) -> TransferPredictor:
         """Fit the correction on ``y`` measured on the new device (at least 3 rows); return
         self."""
-        self.base.check_is_fitted()
         arch_list, values = check_training_data(archs, y, min_rows=MIN_ROWS)
         origin = origin or Origin()
+        self.__dict__.pop("blend_", None)
+        if getattr(self.base, "kind", None) == "base_set":
+            # Choose among the bases from these measurements; the blend becomes z.
+            self.blend_ = self.base.clone().fit(arch_list, values, origin=origin)
+        else:
+            self.base.check_is_fitted()
         arch_list = self._in_form(arch_list, origin.arch_form)
         features = self.features.matrix(arch_list)
         positive = values[values > 0]
@@ -196,7 +223,7 @@ class TransferPredictor(FeaturePredictor):
         self.training_hash_ = training_hash(arch_list, values)
         self.n_train_ = n
         self.origin_ = origin
-        self.feature_names_ = list(self.base.feature_names_)
+        self.feature_names_ = list(self._source().feature_names_)
         self._forget_table()
         return self
 
@@ -214,7 +241,11 @@ class TransferPredictor(FeaturePredictor):
                 found[test] = self._apply(model, design[test])
             return found
 
-        if self.correction == "ridge":
+        if self.correction == "ridge" and getattr(self, "blend_", None) is not None:
+            # A blend chosen from these rows: z is trusted (no penalty on it), the summary
+            # features only correct it, with penalties strong enough for k = 5..50 rows.
+            candidates = [(lam, 0.0) for lam in SET_RIDGE_GRID]
+        elif self.correction == "ridge":
             candidates = [(lam, zf) for zf in Z_PENALTY_FACTORS for lam in RIDGE_GRID]
         else:
             candidates = [(1e-9, 1.0)]
@@ -286,16 +317,17 @@ class TransferPredictor(FeaturePredictor):
             "residual_interval": list(self.residual_interval_),
             "target_offset": self.target_offset_,
             "base": {
-                "kind": self.base.kind,
-                "device": self.base.origin_.device,
-                "fingerprint": self.base.origin_.fingerprint,
+                "kind": self._source().kind,
+                "device": self._source().origin_.device,
+                "fingerprint": self._source().origin_.fingerprint,
             },
+            "base_choice": self.base_choice,
         }
 
     def _write_files(self, directory: Path) -> list[str]:
         from hwnas.predictors.artifacts import META, save_predictor
 
-        save_predictor(self.base, directory / "base")
+        save_predictor(self._source(), directory / "base")
         return [f"base/{META}"]
 
     @classmethod
@@ -307,6 +339,7 @@ class TransferPredictor(FeaturePredictor):
         *,
         force: bool = False,
     ) -> TransferPredictor:
+        from hwnas.predictors import zoo  # noqa: F401  (registers the base_set kind)
         from hwnas.predictors.artifacts import load_predictor
 
         state = meta["state"]
@@ -344,6 +377,8 @@ class TransferPredictor(FeaturePredictor):
         new.n_train_ = int(meta["training_set"]["n"])
         new.origin_ = Origin.from_dict(meta.get("origin"))
         new.feature_names_ = list(meta["feature_names"])
+        if base.kind == "base_set":
+            new.blend_ = base
         return new
 
 

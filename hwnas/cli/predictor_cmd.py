@@ -90,7 +90,9 @@ BaseOption = typer.Option(
     None,
     "--base",
     help="Few-shot transfer: correct this predictor of another device "
-    "with the given measurements instead of training from scratch.",
+    "with the given measurements instead of training from scratch. Repeatable, and 'zoo' "
+    "(the NAS-Bench-201 latency tables hwnas ships): several bases are weighted from the "
+    "measurements, and the choice is printed.",
 )
 CorrectionOption = typer.Option(
     "ridge", "--correction", help="With --base: ridge | linear | isotonic."
@@ -148,7 +150,7 @@ def _metrics_table(
 
 
 def _check_train_flags(
-    table: Path | None, device: str | None, statistic: str, lut: Path | None, base: Path | None
+    table: Path | None, device: str | None, statistic: str, lut: Path | None, base: object
 ) -> None:
     """What the library refuses in its own words, said in the words of the options."""
     from hwnas.predictors.data import LATENCY_STATISTICS
@@ -180,7 +182,7 @@ def train(
     lut: Path | None = LutOption,
     output: Path = OutputOption,
     seed: int = SeedOption,
-    base: Path | None = BaseOption,
+    base: list[str] | None = BaseOption,
     correction: str = CorrectionOption,
     force: bool = ForceOption,
     store_path: str | None = StoreOption,
@@ -189,18 +191,20 @@ def train(
     """Train a predictor of one metric on one device from the store or a table."""
     from hwnas.cli._progress import ProgressBars
     from hwnas.predictors.train import train_predictor
+    from hwnas.predictors.zoo import resolve_base
 
     started = time.perf_counter()
     try:
         _check_train_flags(table, device, statistic, lut, base)
         with options(store="--store", block_table="--lut"), ProgressBars() as bars:
+            bases = resolve_base(base, space=space, metric=metric, force=force)
             predictor = train_predictor(
                 space=space,
                 metric=metric,
                 table=table,
                 device=device,
                 store=store_path,
-                base=base,
+                base=bases,
                 fingerprint=fingerprint,
                 statistic=statistic,
                 arch_form=arch_form,
@@ -220,6 +224,7 @@ def _show_training(
     predictor: Predictor, written: Path, lut: Path | None, seconds: float, *, as_json: bool
 ) -> None:
     from hwnas.predictors.metrics import json_ready
+    from hwnas.predictors.zoo import describe_choice
 
     origin, space = predictor.origin_, predictor.space
     assert space is not None  # train_predictor's predictors learn one space
@@ -239,6 +244,7 @@ def _show_training(
                 "lookup_table": None if lut is None else str(lut),
                 "training_set": {"n": n, "rows": origin.rows, "hash": predictor.training_hash_},
                 "validation": json_ready(predictor.validation_),
+                "base_choice": getattr(predictor, "base_choice", None),
                 "seconds": round(seconds, 3),
             }
         )
@@ -257,6 +263,8 @@ def _show_training(
     )
     if origin.arch_form is not None:
         note(f"architectures learnt {origin.arch_form}: {origin.arch_form_reason}")
+    for line in describe_choice(getattr(predictor, "base_choice", None)):
+        note(line)
     method = predictor.validation_.get("method") or "held-out split"
     out.print(_metrics_table(f"validation ({method})", {"validation": predictor.validation_}))
     note(f"wrote {written}; use it with `hwnas predict {written} --arch ARCH`")
