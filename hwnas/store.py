@@ -981,12 +981,21 @@ class Store:
                 chunk = wanted[start : start + 500]
                 found = select(MEASUREMENTS.c.identity).where(MEASUREMENTS.c.identity.in_(chunk))
                 held.update(conn.execute(found).scalars())
+            fingerprints: set[str] = set()
             for m, key, identity in given:
                 if identity in held:
                     out.append(None)
                     continue
                 held.add(identity)
-                out.append(self._insert_measurement(conn, m, job_settings=None, key=key))
+                new_id = self._insert_measurement(
+                    conn,
+                    m,
+                    job_settings=None,
+                    key=key,
+                    identity=identity,
+                    fingerprints=fingerprints,
+                )
+                out.append(new_id)
         return out
 
     @staticmethod
@@ -996,16 +1005,23 @@ class Store:
         *,
         job_settings: Mapping[str, Any] | None,
         key: str | None = None,
+        identity: str | None = None,
+        fingerprints: set[str] | None = None,
     ) -> int:
+        """Insert ``m``; ``key``/``identity`` when known already; ``fingerprints``: the
+        hashes this transaction has stored (each fingerprint row is written once)."""
         fingerprint_row, row, samples_row = _to_rows(m)
         row["settings_key"] = key if key is not None else _measured_key(m.settings, job_settings)
-        row["identity"] = measurement_identity(m)
-        _insert_ignore(conn, FINGERPRINTS, fingerprint_row, "hash")
-        result = conn.execute(insert(MEASUREMENTS).values(row))
-        key = result.inserted_primary_key
-        assert key is not None  # every dialect hwnas supports reports it
-        new_id = int(key[0])
-        conn.execute(insert(SAMPLES).values(measurement_id=new_id, **samples_row))
+        row["identity"] = identity if identity is not None else measurement_identity(m)
+        if fingerprints is None or fingerprint_row["hash"] not in fingerprints:
+            _insert_ignore(conn, FINGERPRINTS, fingerprint_row, "hash")
+            if fingerprints is not None:
+                fingerprints.add(fingerprint_row["hash"])
+        # Values as parameters of one constant statement: compiled once, not per row.
+        inserted = conn.execute(insert(MEASUREMENTS), row).inserted_primary_key
+        assert inserted is not None  # every dialect hwnas supports reports it
+        new_id = int(inserted[0])
+        conn.execute(insert(SAMPLES), {"measurement_id": new_id, **samples_row})
         return new_id
 
     # -- jobs --------------------------------------------------------------
@@ -1725,8 +1741,12 @@ def _to_rows(m: Measurement) -> tuple[dict[str, Any], dict[str, Any], dict[str, 
         "warnings": list(m.warnings),
         "fingerprint_volatile": {name: getattr(fp, name) for name in VOLATILE_FINGERPRINT_FIELDS},
     }
-    for key, value in record.items():
-        _dumps(value, what=f"the {key} of the {what}")  # names the field that fails
+    try:
+        record_json = json.dumps(record, separators=(",", ":"))
+    except (TypeError, ValueError):
+        for key, value in record.items():
+            _dumps(value, what=f"the {key} of the {what}")  # names the field that fails
+        raise
     lat = m.latency_ms
     row = {
         "model_hash": m.model_hash,
@@ -1742,7 +1762,7 @@ def _to_rows(m: Measurement) -> tuple[dict[str, Any], dict[str, Any], dict[str, 
         "energy_mj": m.energy_mj,
         "energy_method": m.energy_method,
         "timestamp": m.timestamp,
-        "record_json": _dumps(record, what=f"the {what}"),
+        "record_json": record_json,
     }
     samples_row = {
         "latency_ms": _dumps(list(m.samples_ms), what=f"the samples of the {what}"),
