@@ -9,8 +9,8 @@ training). :func:`zoo_bases` gathers them into a :class:`BaseSet`.
 A :class:`BaseSet` holds several base predictors of one space and metric (the zoo's
 tables, or predictor directories of your own) and, fitted on the k measurements of a new
 device, chooses among them by themselves: each base alone is fitted to the measurements
-(``log y = a + b log base``) and scored by its leave-one-out error; the bases are then
-weighted by ``exp(-(error - best error) / temperature)`` (:data:`TEMPERATURE`, chosen on
+(``log y = a + b log base``, Huber loss) and scored by its leave-one-out error; the bases
+are then weighted by ``exp(-(error - best error) / temperature)`` (:data:`TEMPERATURE`, chosen on
 development seeds of ``benchmarks/zoo.py``), weights under :data:`MIN_WEIGHT` dropped, and
 the fitted bases averaged in log space. ``choice_`` records every base's error, rank
 correlation with the measurements and weight, and a sentence saying what was used and why.
@@ -87,6 +87,10 @@ MIN_WEIGHT = 1e-3
 #: Fewest measurements of the new device a base set is fitted on.
 MIN_ROWS = 3
 _TINY = 1e-12
+#: Each base's log-linear fit uses the Huber loss with this threshold on the log (about
+#: 10%, as LightGBM's ``alpha``): one wild measurement (a near-zero disconnected cell of the
+#: public Raspberry Pi table) does not tilt it.
+HUBER = 0.1
 
 
 # -- the shipped tables -----------------------------------------------------------------------
@@ -309,14 +313,22 @@ class TableBase(FeaturePredictor):
 # -- several bases, chosen from the new device's measurements -------------------------------
 
 
-def _affine_loo(z: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Least squares ``target ~ a + b z``: the coefficients ``(a, b)`` on every row and
-    the leave-one-out prediction of each row (closed form through the hat matrix)."""
+def _affine_loo(
+    z: np.ndarray, target: np.ndarray, huber: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """``target ~ a + b z``: the coefficients ``(a, b)`` on every row and the
+    leave-one-out prediction of each row (closed form through the hat matrix of the final
+    weights). ``huber`` > 0: Huber loss with that threshold (iteratively reweighted)."""
     x = np.column_stack([np.ones_like(z), z])
-    inverse = np.linalg.inv(x.T @ x + 1e-9 * np.eye(2))
-    coef = inverse @ x.T @ target
-    leverage = np.einsum("ij,jk,ik->i", x, inverse, x)
-    residual = target - x @ coef
+    weights = np.ones_like(target)
+    for _ in range(8 if huber > 0 else 1):
+        xw = x * weights[:, None]
+        inverse = np.linalg.inv(xw.T @ x + 1e-9 * np.eye(2))
+        coef = inverse @ xw.T @ target
+        residual = target - x @ coef
+        if huber > 0:
+            weights = np.minimum(1.0, huber / np.maximum(np.abs(residual), 1e-12))
+    leverage = np.einsum("ij,jk,ik->i", x, inverse, x) * weights
     return coef, target - residual / np.maximum(1.0 - leverage, 1e-6)
 
 
@@ -452,7 +464,7 @@ class BaseSet(FeaturePredictor):
         )
         target = np.log(values + offset)
         logs = self._logs(features)
-        fitted = [_affine_loo(logs[:, j], target) for j in range(logs.shape[1])]
+        fitted = [_affine_loo(logs[:, j], target, HUBER) for j in range(logs.shape[1])]
         errors = np.array([np.mean(np.abs(oof - target)) for _, oof in fitted])
         weights = np.exp(-(errors - errors.min()) / self.temperature)
         weights /= weights.sum()
@@ -594,7 +606,7 @@ def _choice(bases: BaseSet, errors: np.ndarray, ranks: np.ndarray, k: int) -> di
         worst = ", ".join(f"{r['base']} ({r['loo_error_pct']:.1f}%)" for r in unused[:3])
         reason += f"; not used: {len(unused)}, e.g. {worst}"
     return {
-        "method": "leave-one-out error weighting of log-linear fits",
+        "method": "leave-one-out error weighting of log-linear (Huber) fits",
         "temperature": bases.temperature,
         "used": [r["base"] for r in used],
         "bases": rows,
@@ -636,15 +648,16 @@ def advice(k: int, *, space: str = "nb201", metric: str = "latency_ms") -> str |
         if reached
         else f"{k} measurements are fewer than the zoo's curve starts with ({rows[0]['k']})"
     )
-    if not ahead:
-        return f"{now}; more measurements gain little beyond k = {rows[-1]['k']}"
+    best = rows[-1]["spearman_mean"]
+    if not ahead or (reached and reached[-1]["spearman_mean"] >= best - 0.005):
+        return f"{now}; more measurements gain little (k = {rows[-1]['k']}: {best:.3f})"
     steps = ", ".join(
         f"k = {r['k']}: {r['spearman_mean']:.3f} (worst {r['spearman_min']:.3f})" for r in ahead
     )
-    target = next((r for r in ahead if r["spearman_min"] >= 0.9), ahead[-1])
+    target = next(r for r in ahead if r["spearman_mean"] >= best - 0.005)
     return (
-        f"{now}; {steps}. Measuring {target['k'] - k} more (k = {target['k']}) would help "
-        f"most where the rank order matters"
+        f"{now}; {steps}. Measure about {target['k'] - k} more (k = {target['k']}): beyond "
+        f"that the curve flattens"
     )
 
 
