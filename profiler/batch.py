@@ -184,11 +184,15 @@ def profile_model(
     settings: ProfileSettings,
     *,
     arch: Arch | None = None,
+    idle_c: float | None = None,
 ) -> Measurement:
-    """Measure one checked model on one device with the runner."""
+    """Measure one checked model on one device with the runner (``idle_c``: the device's
+    idle temperature, which ``settings.cooldown_delta`` waits for it to come back near)."""
     runner = stage_runner(transport)
     remote_model = transport.stage(model.path, content_hash=model.hash, suffix=".onnx")
     argv = [transport.python, runner, remote_model, *settings.runner_args()]
+    if settings.cooldown_delta is not None and idle_c is not None:
+        argv += ["--idle-baseline-c", repr(idle_c)]
     if settings.reference is not None:
         reference = Path(settings.reference)
         argv += [
@@ -411,6 +415,23 @@ def _keep(
         on_done(job.label, measurement, None)
 
 
+def _measurer(
+    transport: Transport, device: DeviceSpec, settings: ProfileSettings
+) -> Callable[[ModelFile, Arch | None], Measurement]:
+    """:func:`profile_model` for one batch: with ``cooldown_delta``, the device's idle
+    temperature is read once, before the first model, and every model waits for it."""
+    idle: list[float | None] = []
+
+    def measure(model: ModelFile, arch: Arch | None) -> Measurement:
+        if settings.cooldown_delta is not None and not idle:
+            idle.append(probe_fingerprint(transport, settings).temperature_c)
+        return profile_model(
+            transport, device, model, settings, arch=arch, idle_c=idle[0] if idle else None
+        )
+
+    return measure
+
+
 def profile_batch(
     transport: Transport,
     device: DeviceSpec,
@@ -454,6 +475,7 @@ def profile_batch(
     said: set[str] = set()  # the kinds of the machine's warnings given so far
     jobs = [m if isinstance(m, ModelJob) else _file_job(m) for m in models]
     index = attempts = 0  # attempts: of jobs[index] so far
+    measure = _measurer(transport, device, settings)
     try:
         while index < len(jobs):
             job = jobs[index]
@@ -467,7 +489,7 @@ def profile_batch(
                 on_start(job.label)
             try:
                 model = check_model(job.prepare())
-                measurement = profile_model(transport, device, model, settings, arch=job.arch)
+                measurement = measure(model, job.arch)
             except RunInterrupted:
                 result.interrupted = True
                 break

@@ -107,6 +107,20 @@ BOOL_TYPES = {"tensor(bool)": "bool"}
 #: Thresholds of diagnose(): beyond them a measurement deserves a warning.
 MAX_CV = 0.05
 MAX_TEMPERATURE_RISE_C = 5.0
+#: A clock this much lower at the end of the timed runs than at their start: throttling.
+MAX_FREQUENCY_DROP = 0.05
+#: The last third of the runs this much slower (median) than the first, the middle third
+#: between them: a slowdown trend (throttling or growing contention), judged from at
+#: least TREND_MIN_RUNS runs.
+MAX_SLOWDOWN = 0.10
+TREND_MIN_RUNS = 30
+
+#: MLPerf Mobile's single-stream rule: at least this many queries and this long; p90.
+MLPERF_MIN_QUERIES = 1024
+MLPERF_MIN_SECONDS = 60.0
+PROTOCOLS = ("adaptive", "mlperf")
+#: How often the temperature is read while waiting for the device to cool down (s).
+COOLDOWN_POLL_S = 1.0
 
 MIB = 1024 * 1024
 
@@ -267,6 +281,22 @@ def _add_timing_options(add: Callable[..., Any]) -> None:
     add("--min-runs", type=_positive_int, default=20, help="timed runs at least (default 20)")
     add("--max-runs", type=_positive_int, default=100000, help="timed runs at most")
     add("--warmup", type=_non_negative_int, default=10, help="warmup runs (default 10)")
+    add(
+        "--protocol",
+        choices=PROTOCOLS,
+        default="adaptive",
+        help="adaptive: until --target-ci or a budget; mlperf: MLPerf Mobile's single-stream "
+        "rule, at least 1,024 runs and 60 s, p90 reported",
+    )
+    add(
+        "--cooldown-delta",
+        type=_non_negative_float,
+        default=None,
+        help="before warming up, wait until the temperature is within this many °C of "
+        "--idle-baseline-c",
+    )
+    add("--cooldown-timeout", type=_positive_float, default=120.0, help="longest wait (s)")
+    add("--idle-baseline-c", type=float, default=None, help="the device's idle temperature")
     add(
         "--warmup-seconds",
         type=_non_negative_float,
@@ -501,6 +531,82 @@ def adaptive_repeats(
             if budget_spent is not None:
                 return samples, budget_spent
             next_check = n + max(min_runs, n // 10)
+
+
+def fixed_protocol_runs(
+    run_once: Callable[[], object],
+    clock: Callable[[], int],
+    *,
+    min_runs: int,
+    min_seconds: float,
+    reference: Callable[[], object] | None = None,
+    reference_samples: list[int] | None = None,
+) -> tuple[list[int], str]:
+    """Time `run_once` until at least `min_runs` runs *and* `min_seconds` of timed runs
+    (MLPerf Mobile's single-stream rule: 1,024 queries and 60 s), with no precision
+    target. Returns the per-run ns and the stop reason ``"mlperf"``."""
+    if (reference is None) != (reference_samples is None):
+        raise ValueError("reference and reference_samples go together")
+    samples: list[int] = []
+    budget_ns = int(min_seconds * 1e9)
+    start = clock()
+    now = start
+    while len(samples) < min_runs or now - start < budget_ns:
+        t0 = clock()
+        run_once()
+        now = clock()
+        samples.append(now - t0)
+        if reference is not None and reference_samples is not None:
+            reference()
+            t2 = clock()
+            reference_samples.append(t2 - now)
+            now = t2
+    return samples, "mlperf"
+
+
+def slowdown(samples: Sequence[float]) -> float | None:
+    """How much slower the runs got: the median of the last third of the runs over the
+    median of the first third, minus 1 (0.08: 8% slower by the end), when the middle
+    third lies between them (a trend, not one slow phase); 0.0 without such a trend, and
+    None for fewer than TREND_MIN_RUNS runs."""
+    if len(samples) < TREND_MIN_RUNS:
+        return None
+    third = len(samples) // 3
+    first, middle, last = (
+        _sorted_median(sorted(part))
+        for part in (samples[:third], samples[third:-third], samples[-third:])
+    )
+    if first <= 0 or not first <= middle <= last:
+        return 0.0
+    return last / first - 1.0
+
+
+def wait_for_cooldown(
+    read_c: Callable[[], float | None],
+    baseline_c: float | None,
+    delta_c: float,
+    timeout_s: float,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict[str, Any]:
+    """Wait until the temperature is within `delta_c` of the idle `baseline_c`, or
+    `timeout_s` passed. What happened, for the measurement's environment: the seconds
+    waited, the temperatures at the start and end of the wait, and ``timed_out``;
+    ``skipped`` says why nothing was waited for (no baseline, no thermal sensor)."""
+    first = read_c()
+    report: dict[str, Any] = {"baseline_c": baseline_c, "delta_c": delta_c, "start_c": first}
+    if baseline_c is None or first is None:
+        why = "no idle baseline" if baseline_c is None else "no thermal sensor"
+        return {**report, "waited_s": 0.0, "end_c": first, "timed_out": False, "skipped": why}
+    started = clock()
+    now_c: float | None = first
+    while now_c is not None and now_c > baseline_c + delta_c:
+        if clock() - started >= timeout_s:
+            return {**report, "waited_s": clock() - started, "end_c": now_c, "timed_out": True}
+        sleep(COOLDOWN_POLL_S)
+        now_c = read_c()
+    return {**report, "waited_s": clock() - started, "end_c": now_c, "timed_out": False}
 
 
 def pair_ratios(samples: Sequence[float], reference_samples: Sequence[float]) -> list[float]:
@@ -1016,6 +1122,35 @@ def _percent(fraction: float) -> str:
     return f"{fraction:.1%}".replace(".0%", "%")
 
 
+def _thermal_warnings(environment: dict[str, Any]) -> list[str]:
+    """A cool-down that timed out, a clock that fell during the runs, runs that slowed
+    down through the measurement: each with what to do."""
+    warnings = []
+    cooldown = environment.get("cooldown") or {}
+    if cooldown.get("timed_out"):
+        warnings.append(
+            f"the device stayed at {cooldown['end_c']:.1f} °C, above its idle "
+            f"{cooldown['baseline_c']:.1f} °C + {cooldown['delta_c']:g} °C, for "
+            f"{cooldown['waited_s']:.0f} s, and was measured anyway: lengthen "
+            "--cooldown-timeout, cool the device (heatsink, fan) or raise --cooldown-delta"
+        )
+    start, end = environment.get("frequency_start_mhz"), environment.get("frequency_end_mhz")
+    if start and end and end < (1.0 - MAX_FREQUENCY_DROP) * start:
+        warnings.append(
+            f"the CPU clock fell from {start:.0f} MHz to {end:.0f} MHz during the timed runs: "
+            "the CPU throttled (heat or power), so later runs are slower; cool the device, "
+            "pin the governor to 'performance' and wait between models (--cooldown-delta 2)"
+        )
+    trend = environment.get("slowdown")
+    if trend is not None and trend > MAX_SLOWDOWN:
+        warnings.append(
+            f"the last third of the timed runs was {_percent(trend)} slower (median) than "
+            "the first: the device throttled or other work grew during the measurement; "
+            "cool it down between models (--cooldown-delta 2) and close other programs"
+        )
+    return warnings
+
+
 def diagnose(
     summary: dict[str, Any],
     fingerprint: dict[str, Any],
@@ -1055,6 +1190,7 @@ def diagnose(
             "measurement: the CPU may throttle and slow down later runs; let the device cool "
             "down, add a heatsink or fan, or pause between models"
         )
+    warnings += _thermal_warnings(environment)
     if stop_reason in ("max_seconds", "max_runs") and half_width > target:
         limit = "--max-seconds" if stop_reason == "max_seconds" else "--max-runs"
         what = "median ratio to the reference" if reference else "median"
@@ -1721,16 +1857,26 @@ def _timed_runs(
     gc.disable()
     try:
         started = time.perf_counter()
-        samples_ns, stop_reason = adaptive_repeats(
-            run_once,
-            clock,
-            target_ci=args.target_ci,
-            max_seconds=args.max_seconds,
-            min_runs=args.min_runs,
-            max_runs=args.max_runs,
-            reference=reference_once,
-            reference_samples=reference_ns,
-        )
+        if args.protocol == "mlperf":
+            samples_ns, stop_reason = fixed_protocol_runs(
+                run_once,
+                clock,
+                min_runs=MLPERF_MIN_QUERIES,
+                min_seconds=MLPERF_MIN_SECONDS,
+                reference=reference_once,
+                reference_samples=reference_ns,
+            )
+        else:
+            samples_ns, stop_reason = adaptive_repeats(
+                run_once,
+                clock,
+                target_ci=args.target_ci,
+                max_seconds=args.max_seconds,
+                min_runs=args.min_runs,
+                max_runs=args.max_runs,
+                reference=reference_once,
+                reference_samples=reference_ns,
+            )
         elapsed_s = time.perf_counter() - started
     finally:
         gc.enable()
@@ -1755,6 +1901,8 @@ def _run_settings(args: argparse.Namespace, shapes: dict[str, list[int]]) -> dic
         "op_profile": bool(args.op_profile),
         "energy": args.energy,
         "energy_seconds": args.energy_seconds if args.energy != "none" else None,
+        "protocol": args.protocol,
+        "cooldown_delta": args.cooldown_delta,
     }
 
 
@@ -1795,6 +1943,20 @@ def _op_profile_or_warning(
         return None
 
 
+def _cool_down(args: argparse.Namespace, environment: dict[str, Any]) -> None:
+    """With --cooldown-delta, wait for the device to cool down (``environment["cooldown"]``
+    says how it went) and read the start temperature and clock again after the wait."""
+    if args.cooldown_delta is None:
+        return
+    environment["cooldown"] = wait_for_cooldown(
+        lambda: read_temperature_c(args.sys_root),
+        args.idle_baseline_c,
+        args.cooldown_delta,
+        args.cooldown_timeout,
+    )
+    environment.update(_environment_reading(args.sys_root, "start"))
+
+
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     """Load, time and describe the model as parsed `args` say; the success document.
 
@@ -1817,11 +1979,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             args.reference, args.threads, args.graph_opt, args.provider, args.seed
         )
         reference_ns = []
+    _cool_down(args, environment)
     warmup_ns, samples_ns, stop_reason, elapsed_s = _timed_runs(
         args, run_once, reference_once, reference_ns
     )
     peak = peak_rss_mb()  # before op profiling, whose second session adds memory
     environment.update(_environment_reading(args.sys_root, "end"))
+    environment["slowdown"] = slowdown(samples_ns)
 
     settings = _run_settings(args, shapes)
     samples_ms = _ns_to_ms(samples_ns)

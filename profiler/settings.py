@@ -16,6 +16,9 @@ from hwnas.errors import ParameterError
 #: Keys of a queued space job's settings that are for the host, not the runner.
 SPACE_JOB_KEYS = ("exporter", "space_ref", "repeat")
 GRAPH_OPT_LEVELS = ("all", "extended", "basic", "disable")
+#: How the timed runs stop: ``adaptive`` (the 95% CI target or a budget) or ``mlperf``
+#: (MLPerf Mobile's single-stream rule: at least 1,024 runs and 60 s, p90 reported).
+PROTOCOLS = ("adaptive", "mlperf")
 ENERGY_BACKENDS = ("none", "auto", "rapl", "power_supply", "hwmon", "pmic")
 #: ``energy="command:CMD ARGS"``: a user's meter command (the runner's CommandEnergyMeter).
 ENERGY_COMMAND_PREFIX = "command:"
@@ -36,6 +39,9 @@ SETTING_TYPES: dict[str, type] = {
     "energy_seconds": float,
     "energy_idle_seconds": float,
     "reference": str,
+    "protocol": str,
+    "cooldown_delta": float,
+    "cooldown_timeout": float,
 }
 
 _SHAPE = re.compile(r"^([^=]+)=(\d+(?:x\d+)*)$")
@@ -97,6 +103,13 @@ class ProfileSettings:
     energy_idle_seconds: float = 1.0
     #: A reference ONNX file (on the host) timed after every timed run: see the runner.
     reference: str | None = None
+    #: ``adaptive`` or ``mlperf`` (:data:`PROTOCOLS`).
+    protocol: str = "adaptive"
+    #: Before each model, wait until the device is within this many °C of its idle
+    #: temperature (read when the batch starts); None: no wait.
+    cooldown_delta: float | None = None
+    #: The longest wait (s); then the model is measured with a warning.
+    cooldown_timeout: float = 120.0
 
     def __post_init__(self) -> None:
         """Raise ``ParameterError`` (also a ``ValueError``) naming the first bad field."""
@@ -123,6 +136,12 @@ class ProfileSettings:
             raise bad("energy_idle_seconds", self.energy_idle_seconds, "> 0")
         if self.graph_opt not in GRAPH_OPT_LEVELS:
             raise bad("graph_opt", self.graph_opt, f"one of {', '.join(GRAPH_OPT_LEVELS)}")
+        if self.protocol not in PROTOCOLS:
+            raise bad("protocol", self.protocol, f"one of {', '.join(PROTOCOLS)}")
+        if self.cooldown_delta is not None and not self.cooldown_delta >= 0:
+            raise bad("cooldown_delta", self.cooldown_delta, ">= 0 (°C above idle), or None")
+        if not self.cooldown_timeout > 0:
+            raise bad("cooldown_timeout", self.cooldown_timeout, "> 0 (seconds)")
 
     @classmethod
     def from_options(cls, **options: Any) -> ProfileSettings:
@@ -160,6 +179,12 @@ class ProfileSettings:
             "energy_seconds": self.energy_seconds,
             "energy_idle_seconds": self.energy_idle_seconds,
             **({"reference": self.reference} if self.reference is not None else {}),
+            **({"protocol": self.protocol} if self.protocol != "adaptive" else {}),
+            **(
+                {"cooldown_delta": self.cooldown_delta, "cooldown_timeout": self.cooldown_timeout}
+                if self.cooldown_delta is not None
+                else {}
+            ),
         }
 
     @classmethod
@@ -202,6 +227,11 @@ class ProfileSettings:
         if self.energy != "none":
             args += ["--energy-idle-seconds", repr(self.energy_idle_seconds)]
             args += ["--energy", self.energy, "--energy-seconds", repr(self.energy_seconds)]
+        if self.protocol != "adaptive":
+            args += ["--protocol", self.protocol]
+        if self.cooldown_delta is not None:
+            args += ["--cooldown-delta", repr(self.cooldown_delta)]
+            args += ["--cooldown-timeout", repr(self.cooldown_timeout)]
         return args
 
     def timeout_s(self) -> float:
@@ -212,8 +242,12 @@ class ProfileSettings:
             else 0.0
         )
         # With a reference, the budget bounds the model's runs; the reference's add to it.
-        timing = (4.0 if self.reference is not None else 2.0) * self.max_seconds
-        return 120.0 + timing + energy
+        # MLPerf's rule runs at least 60 s and 1,024 runs, whatever the budget says.
+        budget = max(self.max_seconds, 60.0) if self.protocol == "mlperf" else self.max_seconds
+        timing = (4.0 if self.reference is not None else 2.0) * budget
+        mlperf = 600.0 if self.protocol == "mlperf" else 0.0  # 1,024 runs of a slow model
+        cooldown = self.cooldown_timeout if self.cooldown_delta is not None else 0.0
+        return 120.0 + timing + energy + mlperf + cooldown
 
 
 def result_key(settings: Mapping[str, Any]) -> str:

@@ -753,6 +753,7 @@ def test_script_measures_the_small_model(models: dict[str, Path], tmp_path: Path
         "temperature_end_c",
         "frequency_start_mhz",
         "frequency_end_mhz",
+        "slowdown",  # runs slower by the end (a trend), None for fewer than 30 runs
     }
     assert doc["op_profile"] is None
     settings = doc["settings"]
