@@ -21,6 +21,7 @@ from hwnas.profiler import runner
 from hwnas.profiler.batch import profile_batch
 from hwnas.profiler.settings import ProfileSettings
 from hwnas.records import DeviceSpec
+from hwnas.store import settings_key
 from tests import onnx_models
 
 IDLE_C, HOT_C = 40.0, 55.0
@@ -171,6 +172,14 @@ def test_settings_carry_the_protocol_to_the_runner() -> None:
         ProfileSettings(protocol="tflite")
     with pytest.raises(ParameterError, match="cooldown_delta must be >= 0"):
         ProfileSettings(cooldown_delta=-1.0)
+    # A measurement under MLPerf's rule is not reused for the adaptive protocol, nor back;
+    # waiting to cool down changes nothing measured.
+    adaptive = ProfileSettings()
+    assert mlperf.result_key() != adaptive.result_key()
+    assert ProfileSettings(cooldown_delta=3.0).result_key() == adaptive.result_key()
+    assert settings_key({**adaptive.to_dict(), "protocol": "adaptive"}) == settings_key(
+        adaptive.to_dict()
+    )
     parsed = runner.parse_args(["m.onnx", "--protocol", "mlperf", "--cooldown-delta", "2"])
     assert parsed.protocol == "mlperf" and parsed.cooldown_delta == 2.0
 
