@@ -185,12 +185,35 @@ def write_curve(summary: dict[str, Any], ks: list[int], seeds: list[int]) -> Pat
     return path
 
 
+def previous(path: Path | None, note: str) -> dict[str, Any] | None:
+    """The headline figures of an earlier run of the same seeds, and what changed since."""
+    if path is None:
+        return None
+    old = json.loads(path.read_text())
+    keys = ("spearman_mean", "spearman_min", "worst_device", "within_10_mean")
+    return {
+        "note": note,
+        "date": old["date"],
+        "seeds": old["seeds"],
+        "summary": {
+            choice: {k: {key: row[key] for key in keys} for k, row in by_k.items()}
+            for choice, by_k in old["summary"].items()
+        },
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", default="0-4", help="e.g. 0-4 (reported) or 100-104 (dev)")
     parser.add_argument("--ks", default="5,10,20,50")
     parser.add_argument("--curve", action="store_true", help=f"write hwnas/data/{CURVE_FILE}")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "zoo.json")
+    parser.add_argument(
+        "--previous",
+        type=Path,
+        help="an earlier results file of the same seeds, kept (its summary) in this one",
+    )
+    parser.add_argument("--previous-note", default="", help="what changed since --previous")
     args = parser.parse_args()
     seeds, ks = seeds_of(args.seeds), [int(v) for v in args.ks.split(",")]
     started = time.perf_counter()
@@ -235,6 +258,7 @@ def main() -> None:
         ),
         "goal": "k = 10: mean Spearman >= 0.95 across devices, no device below 0.85",
         "seconds": round(time.perf_counter() - started, 1),
+        "previous": previous(args.previous, args.previous_note),
         "summary": summary,
         "runs": runs,
     }

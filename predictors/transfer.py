@@ -58,6 +58,10 @@ Z_PENALTY_FACTORS = (0.01, 1.0, 1e6)
 #: With a set of bases: the penalties on the summary features tried (1e9: none of them),
 #: z unpenalised (chosen on development seeds 100-104 of ``benchmarks/zoo.py``).
 SET_RIDGE_GRID = (1.0, 3.0, 10.0, 30.0, 100.0, 1e9)
+#: With a set of bases the correction is fitted with the Huber loss of this threshold on
+#: the log, as each base is (``hwnas.predictors.zoo.HUBER``): a near-zero measurement (a
+#: disconnected cell in the public Raspberry Pi table) must not tilt it.
+SET_HUBER = 0.1
 _TINY = 1e-12
 
 
@@ -145,17 +149,27 @@ class TransferPredictor(FeaturePredictor):
 
     @staticmethod
     def _ridge(
-        design: np.ndarray, target: np.ndarray, lam: float, z_factor: float
+        design: np.ndarray, target: np.ndarray, lam: float, z_factor: float, huber: float = 0.0
     ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+        """Ridge on the standardised design (the intercept unpenalised); with ``huber`` > 0
+        the Huber loss of that threshold (iteratively reweighted least squares)."""
         mean = design.mean(axis=0)
         scale = design.std(axis=0)
         scale[scale == 0] = 1.0
         z = (design - mean) / scale
         penalty = np.ones(design.shape[1])
         penalty[0] = z_factor
-        gram = z.T @ z + lam * np.diag(penalty)
-        coef = np.linalg.solve(gram + 1e-12 * np.eye(gram.shape[0]), z.T @ (target - target.mean()))
-        return float(target.mean()), coef, mean, scale
+        weights = np.ones_like(target)
+        for _ in range(8 if huber > 0 else 1):
+            centre = float(np.average(target, weights=weights))
+            zc = z - np.average(z, axis=0, weights=weights)
+            gram = (zc * weights[:, None]).T @ zc + lam * np.diag(penalty)
+            rhs = (zc * weights[:, None]).T @ (target - centre)
+            coef = np.linalg.solve(gram + 1e-12 * np.eye(gram.shape[0]), rhs)
+            intercept = centre - float(np.average(z, axis=0, weights=weights) @ coef)
+            residual = target - intercept - z @ coef
+            weights = np.minimum(1.0, huber / np.maximum(np.abs(residual), 1e-12))
+        return intercept, coef, mean, scale
 
     @staticmethod
     def _isotonic(z: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -170,7 +184,8 @@ class TransferPredictor(FeaturePredictor):
     ) -> dict[str, Any]:
         if self.correction == "isotonic":
             return {"knots": self._isotonic(design[:, 0], target)}
-        intercept, coef, mean, scale = self._ridge(design, target, lam, z_factor)
+        huber = SET_HUBER if getattr(self, "blend_", None) is not None else 0.0
+        intercept, coef, mean, scale = self._ridge(design, target, lam, z_factor, huber)
         return {"intercept": intercept, "coef": coef, "mean": mean, "scale": scale}
 
     @staticmethod
