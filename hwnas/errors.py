@@ -192,6 +192,14 @@ class ExportError(HwnasError):
     kind = "export"
 
 
+class ExecutorError(HwnasError):
+    """Work cannot be sent where it was asked to run: the Dask package is missing, the
+    scheduler is unreachable, or ``--executor`` is not an executor's address."""
+
+    exit_code = 2
+    kind = "executor"
+
+
 # -- search spaces ------------------------------------------------------------------
 
 

@@ -16,13 +16,28 @@ from __future__ import annotations
 import multiprocessing
 import pickle
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
-from hwnas.errors import ParameterError
+from hwnas.errors import ExecutorError, ParameterError
 
-__all__ = ["ExecutorFactory", "check_jobs", "check_sendable", "local_pool", "map_ordered", "split"]
+__all__ = [
+    "ExecutorFactory",
+    "check_executor",
+    "check_jobs",
+    "check_sendable",
+    "local_pool",
+    "map_ordered",
+    "open_executor",
+    "split",
+]
+
+#: How ``--executor`` names a Dask cluster: its scheduler's address.
+DASK_SCHEMES = ("dask://", "tcp://", "tls://")
+#: How long to wait for a Dask scheduler to answer (s).
+DASK_CONNECT_TIMEOUT = 15.0
 
 #: Makes an executor of ``jobs`` workers; :func:`local_pool` is the default one.
 ExecutorFactory = Callable[[int], Executor]
@@ -117,3 +132,74 @@ def map_ordered(
                 later.cancel()
             raise failed(index, exc) from exc
     return results
+
+
+def check_executor(executor: Any, *, param: str = "executor") -> str | None:
+    """``executor`` if it names one: ``None`` or ``"local"`` (worker processes on this
+    machine) or a Dask scheduler's address ``dask://HOST:PORT`` (``tcp://``, ``tls://``
+    too); a :class:`ParameterError` naming ``param`` otherwise."""
+    if executor is None or executor == "local":
+        return executor
+    if isinstance(executor, str) and executor.startswith(DASK_SCHEMES):
+        rest = executor.split("://", 1)[1]
+        host, _, port = rest.rpartition(":")
+        if host and port.isdigit():
+            return executor
+    raise ParameterError(
+        param,
+        f"must be 'local' or a Dask scheduler's address such as dask://HOST:8786, got {executor!r}",
+    )
+
+
+@contextmanager
+def open_executor(executor: str | None = None, *, jobs: int = 1) -> Iterator[Executor | None]:
+    """Where to send slow work while the block runs, shut down after it.
+
+    ``None`` when ``jobs`` is 1 and ``executor`` is ``None`` or ``"local"``: the work
+    runs in the caller's process. Otherwise a :func:`local_pool` of ``jobs`` processes,
+    or for ``dask://HOST:PORT`` the executor of a Dask client connected to that
+    scheduler (``distributed.Client(address).get_executor()``; its workers, however many
+    the cluster has, run the work). Raises :class:`ExecutorError` when the Dask package
+    is missing or the scheduler does not answer.
+    """
+    check_jobs(jobs)
+    check_executor(executor)
+    if executor is None or executor == "local":
+        if jobs == 1:
+            yield None
+            return
+        pool = local_pool(jobs)
+        try:
+            yield pool
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        return
+    with _dask_executor(executor) as remote:
+        yield remote
+
+
+@contextmanager
+def _dask_executor(address: str) -> Iterator[Executor]:
+    """The executor of a Dask client of the scheduler at ``address``, closed afterwards."""
+    try:
+        import distributed
+    except ImportError:
+        raise ExecutorError(
+            f"--executor {address} needs Dask's distributed package, which is not installed; "
+            f"install it with pip install 'hwnas[dask]', or leave --executor out to use "
+            f"local processes"
+        ) from None
+    scheme_free = address.split("://", 1)[1]
+    target = address if not address.startswith("dask://") else f"tcp://{scheme_free}"
+    try:
+        client = distributed.Client(target, timeout=DASK_CONNECT_TIMEOUT, set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise ExecutorError(
+            f"cannot reach the Dask scheduler at {address} ({exc}); start one (`dask "
+            f"scheduler`, then `dask worker tcp://{scheme_free}` on each host) or correct "
+            f"the address given to --executor"
+        ) from None
+    try:
+        yield client.get_executor()
+    finally:
+        client.close()

@@ -3,6 +3,13 @@ export cache: files named by the content hash of everything they depend on, unde
 ``<cache_dir>/onnx`` (:func:`cached_export`; architectures through :func:`export_arch`,
 lookup-table blocks through ``hwnas.profiler.lut.export_block``).
 
+Many architectures export in parallel on any ``concurrent.futures.Executor``
+(``hwnas.executors.open_executor``: local processes or a Dask cluster): a worker exports
+into its own cache and sends the file back (:func:`export_in_worker`), which lands in this
+host's cache (:func:`install_export`); :func:`exporting_ahead` submits a sample's exports
+before its measurements start, and :func:`export_arch` then waits for a file underway
+instead of exporting it again.
+
 torch is imported inside the functions: the core must stay importable without it.
 """
 
@@ -247,6 +254,8 @@ def export_arch(
     ``ParameterError`` for an unknown exporter and ``ExportError``."""
     canonical = space.canonical(arch)  # raises InvalidArchError for strings not in the space
     key = export_key(space, canonical, opset=opset, exporter=check_exporter(exporter))
+    if cache is None and (ahead := _ahead(key)) is not None:
+        return Exported(path=ahead, key=key, cached=True)
     return cached_export(
         key,
         lambda: space.to_torch(canonical),
@@ -256,3 +265,160 @@ def export_arch(
         opset=opset,
         exporter=exporter,
     )
+
+
+# --------------------------------------------------------------------------- in parallel
+
+
+@dataclass(frozen=True)
+class ExportedFile:
+    """An architecture exported by a worker (another process, another host): the file's
+    place under the export cache, its bytes and its sidecar record, so that this host's
+    cache gets it whether or not the worker shares it. ``error``: why the export failed."""
+
+    key: str
+    relative: str
+    data: bytes = b""
+    sidecar: str = ""
+    error: str | None = None
+
+
+def export_in_worker(space: SearchSpace, arch: str, exporter: str, opset: int = 18) -> ExportedFile:
+    """:func:`export_arch` in the worker's own cache, returned with the file's bytes (what
+    an executor runs; the result pickles). A failure is returned, not raised: exceptions
+    do not always travel back intact."""
+    from hwnas.errors import HwnasError
+
+    try:
+        # The cache named: never wait for an export submitted ahead (in a thread of the
+        # process that submitted it, as a Dask LocalCluster without processes runs, that
+        # would be waiting for itself).
+        done = export_arch(space, arch, cache=default_cache(), exporter=exporter, opset=opset)
+        data = done.path.read_bytes()
+        sidecar = done.path.with_suffix(".json").read_text()
+    except HwnasError as exc:
+        return ExportedFile(key="", relative="", error=exc.message)
+    except OSError as exc:
+        return ExportedFile(key="", relative="", error=f"reading the exported file: {exc}")
+    return ExportedFile(done.key, f"{done.key[:2]}/{done.key}.onnx", data, sidecar)
+
+
+def install_export(exported: ExportedFile, cache: str | Path | None = None) -> Path:
+    """Put a worker's export into ``cache`` (default: :func:`default_cache`) unless the same
+    file is there already; return its path here. ``ExportError`` for a failed export."""
+    if exported.error is not None:
+        raise ExportError(exported.error)
+    folder = Path(cache) if cache is not None else default_cache()
+    path = folder / exported.relative
+    if _cache_hit(path):
+        return path
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for target, content in ((path, exported.data), (path.with_suffix(".json"), None)):
+            fd, tmp = tempfile.mkstemp(suffix=target.suffix, dir=path.parent)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(content if content is not None else exported.sidecar.encode())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+    except OSError as exc:
+        raise ExportError(
+            f"cannot write the export cache at {folder}: {exc.strerror or exc}; free some "
+            f"space, fix its permissions, or point HWNAS_HOME at a writable directory."
+        ) from None
+    return path
+
+
+def _cache_hit(path: Path) -> bool:
+    """Whether ``path`` is in the cache with a sidecar that matches its content."""
+    sidecar = path.with_suffix(".json")
+    try:
+        return json.loads(sidecar.read_text()).get("sha256") == file_hash(path)
+    except (OSError, ValueError):
+        return False
+
+
+class _Ahead:
+    """An export running on an executor; :meth:`path` waits for it and installs it."""
+
+    def __init__(self, future: Any) -> None:
+        self._future = future
+        self._lock = threading.Lock()
+        self._path: Path | None = None
+
+    def path(self) -> Path:
+        with self._lock:
+            if self._path is None:
+                self._path = install_export(self._future.result())
+            return self._path
+
+
+#: Exports submitted ahead (:func:`exporting_ahead`), by their cache key: the
+#: :func:`export_arch` of such a key waits for it instead of exporting again.
+_AHEAD: dict[str, _Ahead] = {}
+_AHEAD_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def exporting_ahead(
+    space: SearchSpace,
+    archs: Sequence[str],
+    *,
+    executor: Any,
+    exporter: str = "dynamo",
+    opset: int = 18,
+) -> Iterator[int]:
+    """While the block runs, export ``archs`` on ``executor`` (a
+    ``concurrent.futures.Executor``: ``hwnas.executors.open_executor``), all submitted at
+    once in order, so that whoever measures them finds each file ready: an
+    :func:`export_arch` of one of them (to the default cache) waits for its export rather
+    than exporting it again. Architectures already in the cache are not submitted.
+    Yields how many were; exports not started when the block ends are cancelled."""
+    keys: list[str] = []
+    try:
+        for arch in dict.fromkeys(space.canonical(a) for a in archs):
+            key = export_key(space, arch, opset=opset, exporter=exporter)
+            if _cache_hit(default_cache() / key[:2] / f"{key}.onnx"):
+                continue
+            future = executor.submit(export_in_worker, space, arch, exporter, opset)
+            with _AHEAD_LOCK:
+                _AHEAD[key] = _Ahead(future)
+            keys.append(key)
+        yield len(keys)
+    finally:
+        with _AHEAD_LOCK:
+            gone = [_AHEAD.pop(k, None) for k in keys]
+        for ahead in gone:
+            if ahead is not None:
+                ahead._future.cancel()
+
+
+def _ahead(key: str) -> Path | None:
+    """The file of an export submitted ahead under ``key`` (waiting for it), else None."""
+    with _AHEAD_LOCK:
+        ahead = _AHEAD.get(key)
+    return ahead.path() if ahead is not None else None
+
+
+def export_archs(
+    space: SearchSpace,
+    archs: Sequence[str],
+    *,
+    executor: Any = None,
+    exporter: str = "dynamo",
+    opset: int = 18,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Path]:
+    """The ONNX files of ``archs`` (in order), exported on ``executor`` in parallel (or
+    here, one by one, when it is ``None``) into the default cache. ``progress(done,
+    total)`` after each one. Raises ``ExportError`` naming the first that failed."""
+    check_exporter(exporter)
+    ahead: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+    if executor is not None:
+        ahead = exporting_ahead(space, archs, executor=executor, exporter=exporter, opset=opset)
+    paths = []
+    with ahead:
+        for i, arch in enumerate(archs, start=1):
+            paths.append(export_arch(space, arch, exporter=exporter, opset=opset).path)
+            if progress is not None:
+                progress(i, len(archs))
+    return paths

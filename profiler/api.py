@@ -229,6 +229,8 @@ def profile_space(
     reference: str | PathLike[str] | None = None,
     reconnect_timeout: float = 300.0,
     max_attempts: int = 3,
+    jobs: int = 1,
+    executor: str | None = None,
     **settings: Any,
 ) -> ProfileResult:
     """Measure ``sample`` distinct architectures of a search space on one device or several.
@@ -247,6 +249,12 @@ def profile_space(
     (to verify a prediction, say).
     ``device``, ``store``, ``progress``, ``errors``, ``reference``, ``reconnect_timeout``,
     ``max_attempts`` and ``settings`` are as for :func:`profile`.
+
+    ``jobs`` > 1 exports ahead of the measurements, in that many worker processes
+    (``hwnas.executors.local_pool``), and ``executor="dask://HOST:PORT"`` on a Dask
+    cluster instead: every architecture's export is submitted at once, in order, so a
+    device finds each file ready (``hwnas.export.exporting_ahead``). With ``jobs=1`` each
+    is exported just before it is measured, in this process.
 
     Returns a :class:`ProfileResult`. Raises ``ParameterError`` for a bad argument,
     ``SpaceError`` for an unknown space or a sample larger than the space, and, with
@@ -273,7 +281,26 @@ def profile_space(
         DevicePlan(spec, _for_device(base, spec, energy_given), sample=work)
         for spec in [_device(n) for n in names]
     ]
-    return _run(plans, run)
+    return _run_exporting_ahead(plans, run, work, jobs=jobs, executor=executor)
+
+
+def _run_exporting_ahead(
+    plans: list[DevicePlan], run: _Run, work: SpaceSample, *, jobs: int, executor: str | None
+) -> ProfileResult:
+    """:func:`_run`, with the sample's exports submitted ahead to the executor of ``jobs``
+    and ``executor`` (none for ``jobs=1`` here, nor when only table devices measure)."""
+    from hwnas.executors import check_executor, check_jobs, open_executor
+    from hwnas.export import exporting_ahead
+
+    check_jobs(jobs)
+    check_executor(executor)
+    if all(p.spec.transport == "table" for p in plans) or not isinstance(work.space, SearchSpace):
+        return _run(plans, run)
+    with open_executor(executor, jobs=jobs) as pool:
+        if pool is None:
+            return _run(plans, run)
+        with exporting_ahead(work.space, work.archs, executor=pool, exporter=work.exporter):
+            return _run(plans, run)
 
 
 def resume(

@@ -113,6 +113,19 @@ def profile(
         "every timed run too; the per-pair ratio cancels slow phases of a shared machine "
         "(`predictor train --statistic ratio`).",
     ),
+    jobs: int = typer.Option(
+        1,
+        "--jobs",
+        "-j",
+        help="With --space: export in this many worker processes, ahead of the "
+        "measurements (1: each just before it is measured).",
+    ),
+    executor: str | None = typer.Option(
+        None,
+        "--executor",
+        help="With --space: export on this Dask cluster (dask://HOST:PORT; "
+        "pip install 'hwnas[dask]') instead of local processes.",
+    ),
     store_path: str | None = StoreOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -141,6 +154,8 @@ def profile(
                     errors="collect",
                     reconnect_timeout=reconnect_timeout,
                     max_attempts=max_attempts,
+                    jobs=jobs,
+                    executor=executor,
                 ),
                 settings_of(locals()),
                 given=_given(ctx),
@@ -154,7 +169,7 @@ def profile(
 
 
 #: The options of `profile` that only running jobs needs; `hwnas queue add` takes the others.
-RUN_ONLY = ("resume", "reconnect_timeout", "max_attempts")
+RUN_ONLY = ("resume", "reconnect_timeout", "max_attempts", "jobs", "executor")
 #: The options of `profile` that are timing settings, as the API names them (by option).
 SETTINGS = {
     "threads": "threads",
@@ -196,6 +211,12 @@ def _call_api(
     """Check how the options combine, then call the matching workflow of the API."""
     from hwnas.profiler import api
 
+    space_only = {k: run.pop(k) for k in ("jobs", "executor")}
+    if space_name is None and (space_only["jobs"] != 1 or space_only["executor"] is not None):
+        raise UsageError(
+            "--jobs and --executor export --space architectures; models given as files "
+            "and --resume need no export: leave them out"
+        )
     if resume:
         if models or space_name or sample is not None or repeats != 1:
             raise UsageError(
@@ -210,7 +231,9 @@ def _call_api(
         settings.pop("exporter")
         return api.profile(models, **run, **settings)
     assert sample is not None
-    return api.profile_space(space_name, sample=sample, repeats=repeats, **run, **settings)
+    return api.profile_space(
+        space_name, sample=sample, repeats=repeats, **run, **space_only, **settings
+    )
 
 
 def _given(ctx: typer.Context) -> set[str]:

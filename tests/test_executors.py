@@ -1,0 +1,128 @@
+"""Where exports run (issue 11 item 3): one executor interface, in this process, local
+worker processes or a Dask cluster (tested against a ``distributed.LocalCluster``), and
+exports submitted ahead of the measurements that need them."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import hwnas
+from hwnas import executors
+from hwnas.errors import ExecutorError, ExportError, ParameterError
+from hwnas.executors import check_executor, open_executor
+from hwnas.export import (
+    ExportedFile,
+    export_archs,
+    export_in_worker,
+    exporting_ahead,
+    file_hash,
+    install_export,
+)
+from hwnas.spaces import get_space
+
+FAST = {"max_seconds": 0.3, "target_ci": 0.2, "warmup": 1, "min_runs": 5}
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[str]:
+    """A Dask cluster of two worker threads in this process: its scheduler's address
+    as ``--executor`` takes it."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=False,
+        protocol="tcp",
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as local:
+        yield "dask://" + local.scheduler_address.split("://", 1)[1]
+
+
+def exports_run(address: str) -> int:
+    """A count that grows by the same amount with each export the cluster ran (the
+    scheduler's state transitions of export tasks)."""
+    import distributed
+
+    def count(dask_scheduler: object) -> int:
+        prefix = dask_scheduler.task_prefixes.get("export_in_worker")  # type: ignore[attr-defined]
+        return 0 if prefix is None else sum(prefix.state_counts.values())
+
+    with distributed.Client(address.replace("dask://", "tcp://")) as client:
+        return int(client.run_on_scheduler(count))
+
+
+def test_executor_names_are_checked_and_one_job_runs_here() -> None:
+    assert check_executor(None) is None and check_executor("local") == "local"
+    assert check_executor("dask://10.0.0.5:8786") == "dask://10.0.0.5:8786"
+    for bad in ("dask://host", "ray://h:1", "spark", 3):
+        with pytest.raises(ParameterError, match="executor must be 'local' or a Dask"):
+            check_executor(bad)
+    with open_executor(None, jobs=1) as here:
+        assert here is None
+    with pytest.raises(ParameterError, match="jobs must be a whole number >= 1"):
+        with open_executor("local", jobs=0):
+            pass
+
+
+def test_an_unreachable_scheduler_says_what_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(executors, "DASK_CONNECT_TIMEOUT", 0.5)
+    with pytest.raises(ExecutorError, match=r"cannot reach the Dask scheduler at dask://127"):
+        with open_executor("dask://127.0.0.1:9"):
+            pass
+
+
+def test_a_workers_export_lands_in_this_hosts_cache(tmp_path: Path) -> None:
+    space = get_space("nb201")
+    (arch,) = space.sample_distinct(3, 1)
+    # What a process pool sends: the function by name, the space and arch by value.
+    pickle.loads(pickle.dumps((export_in_worker, space, arch, "torchscript")))
+    exported = export_in_worker(space, arch, "torchscript")
+    assert exported.error is None and exported.relative.endswith(f"{exported.key}.onnx")
+    elsewhere = install_export(exported, cache=tmp_path / "other-host")
+    assert elsewhere.read_bytes() == exported.data
+    assert json.loads(elsewhere.with_suffix(".json").read_text())["sha256"] == file_hash(elsewhere)
+    assert install_export(exported, cache=tmp_path / "other-host") == elsewhere  # a hit
+    with pytest.raises(ExportError, match="torch said no"):
+        install_export(ExportedFile(key="", relative="", error="torch said no"))
+
+
+def test_exports_run_on_a_dask_cluster_ahead_of_the_measurements(cluster: str) -> None:
+    space = get_space("nb201")
+    archs = space.sample_distinct(11, 2)
+    with open_executor(cluster) as pool:
+        assert pool is not None
+        with exporting_ahead(space, archs, executor=pool, exporter="torchscript") as submitted:
+            assert submitted == 2
+            paths = export_archs(space, archs, exporter="torchscript")
+        # Now in the cache: nothing is submitted again.
+        with exporting_ahead(space, archs, executor=pool, exporter="torchscript") as again:
+            assert again == 0
+    assert all(p.exists() for p in paths)
+    before = exports_run(cluster)
+    result = hwnas.profile_space(
+        "nb201",
+        archs=space.sample_distinct(12, 2),
+        exporter="torchscript",
+        executor=cluster,
+        **FAST,
+    )
+    assert exports_run(cluster) == 2 * before > 0  # profile_space's two ran there too
+    assert len(result) == 2 and not result.errors
+
+
+def test_profile_says_when_jobs_and_executor_do_not_apply(
+    capsys: pytest.CaptureFixture[str], conv_onnx: Path
+) -> None:
+    from hwnas.cli import main
+
+    assert main(["profile", str(conv_onnx), "--jobs", "2"]) == 2
+    assert "--jobs and --executor export --space architectures" in capsys.readouterr().err
+    assert main(["profile", "--space", "nb201", "--sample", "1", "--executor", "spark"]) == 2
+    assert "--executor must be 'local' or a Dask" in capsys.readouterr().err
