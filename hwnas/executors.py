@@ -16,6 +16,7 @@ from __future__ import annotations
 import multiprocessing
 import pickle
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from hwnas.errors import ExecutorError, ParameterError
 
 __all__ = [
     "ExecutorFactory",
+    "ambient_executor",
     "check_executor",
     "check_jobs",
     "check_sendable",
@@ -32,6 +34,7 @@ __all__ = [
     "map_ordered",
     "open_executor",
     "split",
+    "using_executor",
 ]
 
 #: How ``--executor`` names a Dask cluster: its scheduler's address.
@@ -203,3 +206,31 @@ def _dask_executor(address: str) -> Iterator[Executor]:
         yield client.get_executor()
     finally:
         client.close()
+
+
+_AMBIENT: list[Executor] = []
+_AMBIENT_LOCK = threading.Lock()
+
+
+@contextmanager
+def using_executor(executor: Executor | None) -> Iterator[None]:
+    """While the block runs, :func:`ambient_executor` is ``executor`` (for this process,
+    all its threads): the workflows that export many files (lookup-table blocks and
+    networks) submit their exports there ahead of measuring them. ``None`` changes
+    nothing."""
+    if executor is None:
+        yield
+        return
+    with _AMBIENT_LOCK:
+        _AMBIENT.append(executor)
+    try:
+        yield
+    finally:
+        with _AMBIENT_LOCK:
+            _AMBIENT.remove(executor)
+
+
+def ambient_executor() -> Executor | None:
+    """The executor of the innermost :func:`using_executor` block, or ``None``."""
+    with _AMBIENT_LOCK:
+        return _AMBIENT[-1] if _AMBIENT else None

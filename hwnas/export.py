@@ -207,6 +207,8 @@ def cached_export(
     exporters of one key are safe (atomic renames, same content). Raises ``ExportError``
     when the export fails or the cache is not writable.
     """
+    if cache is None and (ahead := _ahead(key)) is not None:
+        return ahead  # submitted ahead to an executor (exporting_ahead): its file
     folder = Path(cache) if cache is not None else default_cache()
     path = folder / key[:2] / f"{key}.onnx"
     sidecar = path.with_suffix(".json")
@@ -254,8 +256,6 @@ def export_arch(
     ``ParameterError`` for an unknown exporter and ``ExportError``."""
     canonical = space.canonical(arch)  # raises InvalidArchError for strings not in the space
     key = export_key(space, canonical, opset=opset, exporter=check_exporter(exporter))
-    if cache is None and (ahead := _ahead(key)) is not None:
-        return Exported(path=ahead, key=key, cached=True)
     return cached_export(
         key,
         lambda: space.to_torch(canonical),
@@ -272,35 +272,44 @@ def export_arch(
 
 @dataclass(frozen=True)
 class ExportedFile:
-    """An architecture exported by a worker (another process, another host): the file's
-    place under the export cache, its bytes and its sidecar record, so that this host's
-    cache gets it whether or not the worker shares it. ``error``: why the export failed."""
+    """A file exported by a worker (another process, another host): its place under the
+    export cache, its bytes and its sidecar record, so that this host's cache gets it
+    whether or not the worker shares it; ``cached``: the worker found it in its cache.
+    ``error``: why the export failed."""
 
     key: str
     relative: str
     data: bytes = b""
     sidecar: str = ""
+    cached: bool = False
     error: str | None = None
 
 
-def export_in_worker(space: SearchSpace, arch: str, exporter: str, opset: int = 18) -> ExportedFile:
-    """:func:`export_arch` in the worker's own cache, returned with the file's bytes (what
-    an executor runs; the result pickles). A failure is returned, not raised: exceptions
-    do not always travel back intact."""
+def exported_file(export: Callable[[], Exported]) -> ExportedFile:
+    """Run ``export`` (in a worker) and return its file with its bytes; a failure is
+    returned, not raised: exceptions do not always travel back intact."""
     from hwnas.errors import HwnasError
 
     try:
-        # The cache named: never wait for an export submitted ahead (in a thread of the
-        # process that submitted it, as a Dask LocalCluster without processes runs, that
-        # would be waiting for itself).
-        done = export_arch(space, arch, cache=default_cache(), exporter=exporter, opset=opset)
+        done = export()
         data = done.path.read_bytes()
         sidecar = done.path.with_suffix(".json").read_text()
     except HwnasError as exc:
         return ExportedFile(key="", relative="", error=exc.message)
     except OSError as exc:
         return ExportedFile(key="", relative="", error=f"reading the exported file: {exc}")
-    return ExportedFile(done.key, f"{done.key[:2]}/{done.key}.onnx", data, sidecar)
+    return ExportedFile(done.key, f"{done.key[:2]}/{done.key}.onnx", data, sidecar, done.cached)
+
+
+def export_in_worker(space: SearchSpace, arch: str, exporter: str, opset: int = 18) -> ExportedFile:
+    """:func:`export_arch` in the worker's own cache, returned with the file's bytes (what
+    an executor runs; the result pickles)."""
+    # The cache named: never wait for an export submitted ahead (in a thread of the
+    # process that submitted it, as a Dask LocalCluster without processes runs, that
+    # would be waiting for itself).
+    return exported_file(
+        lambda: export_arch(space, arch, cache=default_cache(), exporter=exporter, opset=opset)
+    )
 
 
 def install_export(exported: ExportedFile, cache: str | Path | None = None) -> Path:
@@ -338,27 +347,56 @@ def _cache_hit(path: Path) -> bool:
 
 
 class _Ahead:
-    """An export running on an executor; :meth:`path` waits for it and installs it."""
+    """An export running on an executor; :meth:`result` waits for it and installs it."""
 
-    def __init__(self, future: Any) -> None:
-        self._future = future
+    def __init__(self, key: str, future: Any) -> None:
+        self.key, self.future = key, future
         self._lock = threading.Lock()
-        self._path: Path | None = None
+        self._done: Exported | None = None
 
-    def path(self) -> Path:
+    def result(self) -> Exported:
         with self._lock:
-            if self._path is None:
-                self._path = install_export(self._future.result())
-            return self._path
+            if self._done is None:
+                exported = self.future.result()
+                path = install_export(exported)
+                self._done = Exported(path=path, key=self.key, cached=exported.cached)
+            return self._done
 
 
-#: Exports submitted ahead (:func:`exporting_ahead`), by their cache key: the
-#: :func:`export_arch` of such a key waits for it instead of exporting again.
+#: Exports submitted ahead (:func:`submitting_ahead`), by their cache key: a
+#: :func:`cached_export` of such a key waits for it instead of exporting again.
 _AHEAD: dict[str, _Ahead] = {}
 _AHEAD_LOCK = threading.Lock()
 
+#: One export to submit ahead: its cache key, the function a worker runs (importable by
+#: name, returning an :class:`ExportedFile`) and its arguments.
+AheadTask = tuple[str, Callable[..., ExportedFile], tuple[Any, ...]]
+
 
 @contextlib.contextmanager
+def submitting_ahead(executor: Any, tasks: Sequence[AheadTask]) -> Iterator[int]:
+    """While the block runs, the ``tasks`` (those whose file is not in the default cache
+    yet) run on ``executor``, all submitted at once in order; a :func:`cached_export` of
+    one of their keys (to the default cache) waits for it rather than exporting again.
+    Yields how many were submitted; those not started when the block ends are cancelled."""
+    keys: list[str] = []
+    try:
+        for key, fn, args in tasks:
+            if key in keys or _cache_hit(default_cache() / key[:2] / f"{key}.onnx"):
+                continue
+            ahead = _Ahead(key, executor.submit(fn, *args))
+            with _AHEAD_LOCK:
+                _AHEAD[key] = ahead
+            keys.append(key)
+        yield len(keys)
+    finally:
+        with _AHEAD_LOCK:
+            gone = [_AHEAD.pop(k, None) for k in keys]
+        for pending in gone:
+            if pending is not None:
+                pending.future.cancel()
+
+
 def exporting_ahead(
     space: SearchSpace,
     archs: Sequence[str],
@@ -366,37 +404,22 @@ def exporting_ahead(
     executor: Any,
     exporter: str = "dynamo",
     opset: int = 18,
-) -> Iterator[int]:
-    """While the block runs, export ``archs`` on ``executor`` (a
-    ``concurrent.futures.Executor``: ``hwnas.executors.open_executor``), all submitted at
-    once in order, so that whoever measures them finds each file ready: an
-    :func:`export_arch` of one of them (to the default cache) waits for its export rather
-    than exporting it again. Architectures already in the cache are not submitted.
-    Yields how many were; exports not started when the block ends are cancelled."""
-    keys: list[str] = []
-    try:
-        for arch in dict.fromkeys(space.canonical(a) for a in archs):
-            key = export_key(space, arch, opset=opset, exporter=exporter)
-            if _cache_hit(default_cache() / key[:2] / f"{key}.onnx"):
-                continue
-            future = executor.submit(export_in_worker, space, arch, exporter, opset)
-            with _AHEAD_LOCK:
-                _AHEAD[key] = _Ahead(future)
-            keys.append(key)
-        yield len(keys)
-    finally:
-        with _AHEAD_LOCK:
-            gone = [_AHEAD.pop(k, None) for k in keys]
-        for ahead in gone:
-            if ahead is not None:
-                ahead._future.cancel()
+) -> contextlib.AbstractContextManager[int]:
+    """:func:`submitting_ahead` for the exports of ``archs`` (``executor``: a
+    ``concurrent.futures.Executor``, e.g. of ``hwnas.executors.open_executor``), so that
+    whoever measures them finds each file ready."""
+    tasks: list[AheadTask] = []
+    for arch in dict.fromkeys(space.canonical(a) for a in archs):
+        key = export_key(space, arch, opset=opset, exporter=check_exporter(exporter))
+        tasks.append((key, export_in_worker, (space, arch, exporter, opset)))
+    return submitting_ahead(executor, tasks)
 
 
-def _ahead(key: str) -> Path | None:
+def _ahead(key: str) -> Exported | None:
     """The file of an export submitted ahead under ``key`` (waiting for it), else None."""
     with _AHEAD_LOCK:
         ahead = _AHEAD.get(key)
-    return ahead.path() if ahead is not None else None
+    return ahead.result() if ahead is not None else None
 
 
 def export_archs(

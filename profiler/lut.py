@@ -21,6 +21,7 @@ lacks, then the whole networks it is calibrated and checked on.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import uuid
 from collections.abc import Callable, Sequence
@@ -30,7 +31,20 @@ from typing import Any
 
 from hwnas.devices.transport import Transport
 from hwnas.events import ProgressCallback
-from hwnas.export import Exported, ExportError, cached_export, check_exporter, content_key
+from hwnas.executors import ambient_executor
+from hwnas.export import (
+    AheadTask,
+    Exported,
+    ExportedFile,
+    ExportError,
+    cached_export,
+    check_exporter,
+    content_key,
+    default_cache,
+    exported_file,
+    exporting_ahead,
+    submitting_ahead,
+)
 from hwnas.profiler.batch import probe_fingerprint
 from hwnas.profiler.contention import local_contention
 from hwnas.profiler.fleet import DevicePlan, SpaceSample, plan_missing
@@ -115,6 +129,16 @@ def export_block(
     )
 
 
+def export_block_in_worker(
+    space: SearchSpace, block: Block, exporter: str, opset: int = 18
+) -> ExportedFile:
+    """:func:`export_block` in a worker's own cache, returned with the file's bytes (what
+    an executor runs: ``hwnas.export.submitting_ahead``)."""
+    return exported_file(
+        lambda: export_block(space, block, cache=default_cache(), opset=opset, exporter=exporter)
+    )
+
+
 def _floor_module() -> Any:
     from torch import nn
 
@@ -184,6 +208,22 @@ class BlockSet:
         """Path of the ONNX file of block ``key`` (exported once, then cached)."""
         return self.export(key, exporter=exporter).path
 
+    def exporting_ahead(self, executor: Any) -> contextlib.AbstractContextManager[int]:
+        """While the block runs, every block's export (those not cached) runs on
+        ``executor``, ahead of whoever needs the files (``hwnas.export.submitting_ahead``);
+        nothing when the set has a cache of its own."""
+        if self.cache is not None:
+            return contextlib.nullcontext(0)
+        tasks: list[AheadTask] = []
+        for key in self.keys():
+            block = self.block(key)
+            export_key = block_export_key(
+                self.space, block, opset=self.opset, exporter=self.exporter
+            )
+            args = (self.space, block, self.exporter, self.opset)
+            tasks.append((export_key, export_block_in_worker, args))
+        return submitting_ahead(executor, tasks)
+
     def loader(self) -> Callable[[str], ModelSource]:
         """A fleet ``space_loader`` that knows this block set and its space by name (other
         names: ``hwnas.spaces.get_space``)."""
@@ -240,16 +280,21 @@ def plan_blocks(
         plan.exported += not exported.cached
         return str(exported.path)
 
-    missing = plan_missing(
-        store,
-        device=spec.name,
-        fingerprint=fingerprint.hash,
-        archs=[blocks.record(key) for key in keys],
-        settings={**settings.to_dict(), "exporter": blocks.exporter},
-        batch=batch,
-        model_path=model_path,
-        progress=progress,
-    )
+    # With an executor (``hwnas.executors.using_executor``), the blocks export there,
+    # in parallel, and model_path collects them in order.
+    executor = ambient_executor()
+    ahead = blocks.exporting_ahead(executor) if executor is not None else contextlib.nullcontext()
+    with ahead:
+        missing = plan_missing(
+            store,
+            device=spec.name,
+            fingerprint=fingerprint.hash,
+            archs=[blocks.record(key) for key in keys],
+            settings={**settings.to_dict(), "exporter": blocks.exporter},
+            batch=batch,
+            model_path=model_path,
+            progress=progress,
+        )
     plan.skipped = [a.string for a in missing.skipped]
     plan.jobs = missing.jobs
     return plan
@@ -328,6 +373,19 @@ def measure_lut(
     if not done.blocks.interrupted:
         sample = SpaceSample(blocks.space, list(networks), blocks.exporter)
         sample_plan = DevicePlan(spec=spec, settings=settings, sample=sample)
-        done.networks = run(sample_plan, stage="networks")
+        with _networks_ahead(blocks, networks):
+            done.networks = run(sample_plan, stage="networks")
     done.interrupted = done.blocks.interrupted or done.networks.interrupted
     return done
+
+
+def _networks_ahead(
+    blocks: BlockSet, networks: Sequence[str]
+) -> contextlib.AbstractContextManager[int]:
+    """The networks' exports submitted ahead to the ambient executor, if there is one."""
+    executor = ambient_executor()
+    if executor is None or blocks.cache is not None or not networks:
+        return contextlib.nullcontext(0)
+    return exporting_ahead(
+        blocks.space, networks, executor=executor, exporter=blocks.exporter, opset=blocks.opset
+    )

@@ -44,13 +44,13 @@ def cluster() -> Iterator[str]:
         yield "dask://" + local.scheduler_address.split("://", 1)[1]
 
 
-def exports_run(address: str) -> int:
+def exports_run(address: str, name: str = "export_in_worker") -> int:
     """A count that grows by the same amount with each export the cluster ran (the
-    scheduler's state transitions of export tasks)."""
+    scheduler's state transitions of ``name`` tasks)."""
     import distributed
 
     def count(dask_scheduler: object) -> int:
-        prefix = dask_scheduler.task_prefixes.get("export_in_worker")  # type: ignore[attr-defined]
+        prefix = dask_scheduler.task_prefixes.get(name)  # type: ignore[attr-defined]
         return 0 if prefix is None else sum(prefix.state_counts.values())
 
     with distributed.Client(address.replace("dask://", "tcp://")) as client:
@@ -126,3 +126,22 @@ def test_profile_says_when_jobs_and_executor_do_not_apply(
     assert "--jobs and --executor export --space architectures" in capsys.readouterr().err
     assert main(["profile", "--space", "nb201", "--sample", "1", "--executor", "spark"]) == 2
     assert "--executor must be 'local' or a Dask" in capsys.readouterr().err
+
+
+def test_lookup_table_blocks_export_on_the_ambient_executor(cluster: str, tmp_path: Path) -> None:
+    from hwnas.devices.registry import connect, get_device
+    from hwnas.executors import ambient_executor, using_executor
+    from hwnas.profiler.lut import BlockSet, plan_blocks
+    from hwnas.profiler.settings import ProfileSettings
+    from hwnas.store import Store
+    from tests.test_lut import ToyLutSpace
+
+    blocks = BlockSet(ToyLutSpace())
+    settings = ProfileSettings(max_seconds=0.2, target_ci=0.2, warmup=1, min_runs=5)
+    with open_executor(cluster) as pool, using_executor(pool), Store(tmp_path / "s.db") as db:
+        assert ambient_executor() is pool
+        plan = plan_blocks(db, get_device("local"), settings, blocks, batch="b", connect=connect)
+    assert ambient_executor() is None
+    assert len(plan.jobs) == plan.exported == 16
+    assert all(j.model_path and Path(j.model_path).exists() for j in plan.jobs)
+    assert exports_run(cluster, "export_block_in_worker") > 0

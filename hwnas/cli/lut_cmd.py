@@ -117,6 +117,19 @@ def build(
     reconnect_timeout: float = typer.Option(
         300.0, "--reconnect-timeout", help="How long to keep reconnecting to a lost device (s)."
     ),
+    jobs: int = typer.Option(
+        1,
+        "--jobs",
+        "-j",
+        help="Export blocks and networks in this many worker processes, ahead of "
+        "measuring them (1: each in this process, just before it is needed).",
+    ),
+    executor: str | None = typer.Option(
+        None,
+        "--executor",
+        help="Export on this Dask cluster (dask://HOST:PORT; pip install 'hwnas[dask]') "
+        "instead of local processes.",
+    ),
     store_path: str | None = StoreOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -129,10 +142,16 @@ def build(
     --holdout more) are measured whole, the per-network scale and offset are fitted on
     the calibration networks, and the additivity error is reported on the others.
     """
+    from hwnas.executors import open_executor, using_executor
     from hwnas.predictors.build import run_lut_build
 
     try:
-        with options(store="--store"), StageBars() as bars:
+        with (
+            options(store="--store"),
+            open_executor(executor, jobs=jobs) as pool,
+            using_executor(pool),
+            StageBars() as bars,
+        ):
             result = run_lut_build(
                 space_name,
                 device=device or "local",
