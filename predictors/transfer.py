@@ -208,7 +208,7 @@ class TransferPredictor(FeaturePredictor):
         arch_list, values = check_training_data(archs, y, min_rows=MIN_ROWS)
         origin = origin or Origin()
         self.__dict__.pop("blend_", None)
-        if getattr(self.base, "kind", None) == "base_set":
+        if getattr(self.base, "kind", None) == "weighted_bases":
             # Choose among the bases from these measurements; the blend becomes z.
             self.blend_ = self.base.clone().fit(arch_list, values, origin=origin)
         else:
@@ -354,8 +354,10 @@ class TransferPredictor(FeaturePredictor):
         *,
         force: bool = False,
     ) -> TransferPredictor:
-        from hwnas.predictors import zoo  # noqa: F401  (registers the base_set kind)
         from hwnas.predictors.artifacts import load_predictor
+        from hwnas.predictors.zoo import register_kinds
+
+        register_kinds()  # a base/ of several bases is weighted_bases
 
         state = meta["state"]
         base = load_predictor(
@@ -392,7 +394,7 @@ class TransferPredictor(FeaturePredictor):
         new.n_train_ = int(meta["training_set"]["n"])
         new.origin_ = Origin.from_dict(meta.get("origin"))
         new.feature_names_ = list(meta["feature_names"])
-        if base.kind == "base_set":
+        if base.kind == "weighted_bases":
             new.blend_ = base
         return new
 

@@ -5,9 +5,11 @@ with identical predictions and hold no pickle."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,6 +21,7 @@ from hwnas.data import nb201_latency_table
 from hwnas.errors import DataError, ParameterError
 from hwnas.predictors import LightGBMPredictor, TransferPredictor, load_predictor, metrics
 from hwnas.predictors.base import Origin
+from hwnas.predictors.contract import ContractCase, parametrize_with_checks
 from hwnas.predictors.zoo import (
     ZOO_DEVICES,
     BaseSet,
@@ -127,7 +130,7 @@ def test_base_zoo_end_to_end_through_the_cli(capsys, tmp_path: Path) -> None:
     choice = doc["base_choice"]
     assert choice["used"][0] == "2080ti_1"  # the zoo holds the device itself: found
     assert "leave-one-out error" in choice["reason"]
-    assert json.loads((out_dir / "base" / "meta.json").read_text())["kind"] == "base_set"
+    assert json.loads((out_dir / "base" / "meta.json").read_text())["kind"] == "weighted_bases"
     meta = json.loads((out_dir / "meta.json").read_text())
     assert meta["state"]["base_choice"]["used"] == choice["used"]
     code, out, err = run_cli(capsys, "predict", out_dir, "--arch", CELL, "--json")
@@ -244,3 +247,38 @@ def test_the_learning_curve_says_how_many_more_would_help() -> None:
     assert said is not None and "with 5 measurements" in said and "Measure about" in said
     assert "gain little" in (advice(80) or "")
     assert advice(10, space="chain") is None
+
+
+@functools.cache
+def _three_bases() -> dict[str, Any]:
+    zoo = zoo_bases()
+    return {name: zoo.bases[name] for name in ("gold_6226", "raspi4", "1080ti_1")}
+
+
+def _set_case() -> ContractCase:
+    """Made lazily: a kind registered while tests are collected would be parametrized
+    over by the built-in contract suite, which has no case for it."""
+    rows = few("titan_rtx_1", 12, seed=5)
+    return ContractCase(
+        make=lambda: BaseSet(bases=_three_bases()),
+        fit_args=(rows["arch"].tolist(), rows["latency_ms"].to_numpy()),
+        fit_kwargs={"origin": WRITTEN},
+        inputs=rows["arch"].tolist()[:4],
+        name="weighted_bases",
+    )
+
+
+def _table_case() -> ContractCase:
+    table = zoo_table("samsung_s7")
+    return ContractCase(
+        make=lambda: TableBase(space="nb201", device="samsung_s7"),
+        fit_args=(table["arch"].tolist(), table["latency_ms"].to_numpy()),
+        fit_kwargs={"origin": WRITTEN},
+        inputs=table["arch"].tolist()[:4],
+        name="table_base",
+    )
+
+
+@parametrize_with_checks([_set_case(), _table_case()])
+def test_the_zoo_kinds_keep_the_predictor_contract(case: ContractCase, check: Any) -> None:
+    check(case)
