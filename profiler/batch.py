@@ -32,7 +32,7 @@ from hwnas.errors import (
 )
 from hwnas.export import ExportError
 from hwnas.onnx_model import ModelFile, check_model, file_hash
-from hwnas.profiler.settings import ProfileSettings
+from hwnas.profiler.settings import ProfileSettings, check_provider, provider_args
 from hwnas.records import Arch, DeviceSpec, Fingerprint, LatencyStats, Measurement
 
 RUNNER_PATH = Path(__file__).with_name("runner.py")
@@ -191,6 +191,7 @@ def profile_model(
     runner = stage_runner(transport)
     remote_model = transport.stage(model.path, content_hash=model.hash, suffix=".onnx")
     argv = [transport.python, runner, remote_model, *settings.runner_args()]
+    argv += _device_provider(device, settings)
     if settings.cooldown_delta is not None and idle_c is not None:
         argv += ["--idle-baseline-c", repr(idle_c)]
     if settings.reference is not None:
@@ -208,7 +209,17 @@ def profile_model(
     return measurement_from_runner(doc, model=model, device=device, arch=arch)
 
 
-def probe_fingerprint(transport: Transport, settings: ProfileSettings) -> Fingerprint:
+def _device_provider(device: DeviceSpec, settings: ProfileSettings) -> list[str]:
+    """The runner's provider options for the device's registered provider, unless the
+    settings name one (then ``runner_args`` has it) or it is the CPU (the default)."""
+    if settings.provider is not None or device.execution_provider == "CPUExecutionProvider":
+        return []
+    return provider_args(check_provider(device.execution_provider))
+
+
+def probe_fingerprint(
+    transport: Transport, settings: ProfileSettings, device: DeviceSpec | None = None
+) -> Fingerprint:
     """The fingerprint a measurement with ``settings`` would carry on this device now.
 
     Lets a batch skip what is already measured under the same fingerprint before it
@@ -216,6 +227,7 @@ def probe_fingerprint(transport: Transport, settings: ProfileSettings) -> Finger
     """
     runner = stage_runner(transport)
     argv = [transport.python, runner, "--fingerprint-only", *settings.runner_args()]
+    argv += _device_provider(device, settings) if device is not None else []
     done = transport.run(argv, timeout=60.0)
     doc = parse_runner_output(done.stdout, done.stderr, done.returncode)
     return Fingerprint.from_dict(doc["fingerprint"])
@@ -424,7 +436,7 @@ def _measurer(
 
     def measure(model: ModelFile, arch: Arch | None) -> Measurement:
         if settings.cooldown_delta is not None and not idle:
-            idle.append(probe_fingerprint(transport, settings).temperature_c)
+            idle.append(probe_fingerprint(transport, settings, device).temperature_c)
         return profile_model(
             transport, device, model, settings, arch=arch, idle_c=idle[0] if idle else None
         )

@@ -63,7 +63,7 @@ class SpaceSample:
 
     space: ModelSource  # a search space, a lookup table's blocks, sampled kernels
     archs: list[str]
-    exporter: str = "dynamo"
+    exporter: str = "torchscript"  # hwnas.export.DEFAULT_EXPORTER
     #: Measurements wanted per architecture, each in its own runner process. Repeats run
     #: pass by pass (every architecture once, then every one again), so a slow phase of a
     #: shared machine lands on different architectures each pass.
@@ -123,6 +123,7 @@ def job_to_model_job(job: Job, space_loader: Callable[[str], ModelSource]) -> Mo
         if job.model_path and Path(job.model_path).exists():
             return job.model_path
         if job.arch is not None:
+            # A job queued without an exporter predates the setting: dynamo then.
             exporter = str(job.settings.get("exporter", "dynamo"))
             space = space_loader(job_space(job))
             return Path(space.to_onnx(job.arch.string, exporter=exporter))
@@ -249,7 +250,7 @@ def _plan_sample(
         fingerprint = device.fingerprint
         settings = ProfileSettings(seed=plan.settings.seed).to_dict()
     else:
-        fingerprint = probe_fingerprint(device, plan.settings)
+        fingerprint = probe_fingerprint(device, plan.settings, plan.spec)
         settings = {**plan.settings.to_dict(), "exporter": sample.exporter}
     planned = plan_missing(
         store,

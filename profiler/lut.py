@@ -33,6 +33,7 @@ from hwnas.devices.transport import Transport
 from hwnas.events import ProgressCallback
 from hwnas.executors import ambient_executor
 from hwnas.export import (
+    DEFAULT_EXPORTER,
     AheadTask,
     Exported,
     ExportedFile,
@@ -60,9 +61,9 @@ from hwnas.store import Job, Store
 BLOCKS_SUFFIX = ":blocks"
 #: Bump when the way a block becomes an ONNX file changes (invalidates cached block files).
 BLOCK_EXPORT_FORMAT_VERSION = 1
-#: Blocks export through the legacy tracer by default: about 10x faster than dynamo, and a
-#: space has hundreds to thousands of blocks.
-DEFAULT_BLOCK_EXPORTER = "torchscript"
+#: Blocks export as everything does by default (``hwnas.export.DEFAULT_EXPORTER``): a space
+#: has hundreds to thousands of blocks.
+DEFAULT_BLOCK_EXPORTER = DEFAULT_EXPORTER
 
 
 #: A pseudo-block measured with every table: the identity on one number, i.e. the cost of
@@ -268,7 +269,7 @@ def plan_blocks(
     with ``hwnas.profiler.fleet.run_fleet``.
     """
     with connect(spec) as transport:
-        fingerprint = probe_fingerprint(transport, settings)
+        fingerprint = probe_fingerprint(transport, settings, spec)
     keys = blocks.keys()
     plan = BlockPlan(fingerprint=fingerprint, total=len(keys))
 

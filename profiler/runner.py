@@ -323,6 +323,13 @@ def _add_session_options(add: Callable[..., Any]) -> None:
     add("--sys-root", default="/", help="where /proc and /sys are (default /; for tests)")
     add("--provider", default="CPUExecutionProvider", help="onnxruntime execution provider")
     add(
+        "--provider-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an option of --provider (repeatable), e.g. intra_op_num_threads=2",
+    )
+    add(
         "--reference",
         default=None,
         metavar="REFERENCE.onnx",
@@ -365,6 +372,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
             f"--max-runs {args.max_runs} is below --min-runs {args.min_runs}; "
             "raise --max-runs or lower --min-runs",
         )
+    args.provider = provider_spec(args.provider, args.provider_option)
     return args
 
 
@@ -803,13 +811,33 @@ def session_options(threads: int, graph_opt: str) -> Any:
     return options
 
 
+def provider_spec(name: str, options: Sequence[str]) -> str:
+    """``--provider`` and its ``--provider-option`` values as one string,
+    ``Name:key=value,...`` (options sorted): what the fingerprint records, so that the
+    options are part of what makes two measurements comparable."""
+    for option in options:
+        if "=" not in option or not option.split("=", 1)[0]:
+            raise RunnerError("usage", f"--provider-option {option!r} is not KEY=VALUE")
+    return name + (":" + ",".join(sorted(options)) if options else "")
+
+
+def session_providers(provider: str) -> list[Any]:
+    """The ``providers`` argument of an InferenceSession for a provider spec: the provider
+    with its options, then the CPU for the ops it cannot run (as onnxruntime's mobile
+    providers are meant to be used)."""
+    name, _, options = provider.partition(":")
+    pairs = dict(o.split("=", 1) for o in options.split(",") if o) if options else {}
+    chosen: list[Any] = [(name, pairs) if pairs else name]
+    return chosen if name == "CPUExecutionProvider" else [*chosen, "CPUExecutionProvider"]
+
+
 def check_provider(provider: str) -> None:
-    """RunnerError("usage") unless onnxruntime here offers `provider`.
+    """RunnerError("usage") unless onnxruntime here offers `provider` (a spec's name).
 
     onnxruntime itself only warns and silently falls back to the CPU.
     """
     available = ort.get_available_providers()
-    if provider not in available:
+    if provider.partition(":")[0] not in available:
         raise RunnerError(
             "usage",
             f"execution provider {provider!r} is not available in this onnxruntime "
@@ -831,7 +859,7 @@ def load_session(model_path: str, options: Any, provider: str) -> Any:
             f"from {os.getcwd()!r})",
         )
     try:
-        return ort.InferenceSession(model_path, options, providers=[provider])
+        return ort.InferenceSession(model_path, options, providers=session_providers(provider))
     except Exception as exc:
         if _is_invalid_protobuf(exc):
             raise RunnerError(
@@ -1051,15 +1079,23 @@ def summarize_profile_events(
     """
     total_us: dict[str, float] = {}
     nodes: dict[str, set[str]] = {}
+    by_provider: dict[str, dict[str, Any]] = {}
     for event in events:
         name = str(event.get("name", ""))
         if event.get("cat") != "Node" or not name.endswith("_kernel_time"):
             continue
         if skip_before_us is not None and float(event.get("ts", 0)) < skip_before_us:
             continue
-        op = str((event.get("args") or {}).get("op_name", "unknown"))
+        details = event.get("args") or {}
+        op = str(details.get("op_name", "unknown"))
         total_us[op] = total_us.get(op, 0.0) + float(event.get("dur", 0))
         nodes.setdefault(op, set()).add(name)
+        place = by_provider.setdefault(
+            str(details.get("provider", "unknown")), {"us": 0.0, "nodes": set(), "ops": set()}
+        )
+        place["us"] += float(event.get("dur", 0))
+        place["nodes"].add(name)
+        place["ops"].add(op)
     grand_total = sum(total_us.values())
     ops = {}
     for op in sorted(total_us, key=lambda o: -total_us[o]):
@@ -1068,7 +1104,37 @@ def summarize_profile_events(
             "ms_per_inference": total_us[op] / runs / 1000,
             "share": total_us[op] / grand_total if grand_total > 0 else 0.0,
         }
-    return {"runs": runs, "ops": ops}
+    all_nodes = sum(len(p["nodes"]) for p in by_provider.values())
+    providers = {
+        name: {
+            "nodes": len(p["nodes"]),
+            "node_share": len(p["nodes"]) / all_nodes if all_nodes else 0.0,
+            "time_share": p["us"] / grand_total if grand_total > 0 else 0.0,
+            "ops": sorted(p["ops"]),
+        }
+        for name, p in sorted(by_provider.items(), key=lambda kv: -kv[1]["us"])
+    }
+    return {
+        "runs": runs,
+        "ops": ops,
+        "providers": providers,
+        "ms_per_inference": grand_total / runs / 1000 if runs else 0.0,
+    }
+
+
+def provider_warnings(profile: dict[str, Any], asked: str) -> list[str]:
+    """A warning naming the ops that ran on the CPU when another provider was asked for
+    (they fell back: the provider does not support them, e.g. quantized ops), and the
+    share of the time they took."""
+    name = asked.partition(":")[0]
+    cpu = (profile.get("providers") or {}).get("CPUExecutionProvider")
+    if name == "CPUExecutionProvider" or not cpu or not cpu["nodes"]:
+        return []
+    return [
+        f"{cpu['nodes']} node(s) ran on the CPU, not on {name} ({_percent(cpu['time_share'])} "
+        f"of the profiled time; ops: {', '.join(cpu['ops'])}): {name} does not support them "
+        "here; check its supported operators or export the model with ops it supports"
+    ]
 
 
 def _first_run_end_us(events: Sequence[dict[str, Any]]) -> float | None:
@@ -1101,7 +1167,7 @@ def op_profile(
     options.enable_profiling = True
     with tempfile.TemporaryDirectory(prefix="hwnas-runner-") as tmp:
         options.profile_file_prefix = os.path.join(tmp, "profile")
-        session = ort.InferenceSession(model_path, options, providers=[provider])
+        session = ort.InferenceSession(model_path, options, providers=session_providers(provider))
         binding = bind_inputs(session, arrays)
         for _ in range(runs + 1):
             session.run_with_iobinding(binding)
@@ -1822,7 +1888,9 @@ def _load_bound_model(
     --shape's; a later failure would be unexpected ("runner").
     """
     session = load_session(args.model, session_options(args.threads, args.graph_opt), args.provider)
-    provider = session.get_providers()[0]
+    # The spec asked for (with its options) when onnxruntime took it, else what it runs on.
+    first = session.get_providers()[0]
+    provider = args.provider if first == args.provider.partition(":")[0] else first
     model_inputs = session.get_inputs()
     shapes = resolve_input_shapes(model_inputs, overrides)
     arrays = make_inputs(model_inputs, shapes, args.seed)
@@ -1919,14 +1987,16 @@ def _reference_report(
 
 
 def _op_profile_or_warning(
-    args: argparse.Namespace, arrays: dict[str, Any], warnings: list[str]
+    args: argparse.Namespace, arrays: dict[str, Any], warnings: list[str], median_ms: float
 ) -> dict[str, Any] | None:
     """The op profile when --op-profile asks for one; a failure of it becomes a warning
-    (and None), because the latency measurement is still good."""
+    (and None), because the latency measurement is still good. Ops that fell back to the
+    CPU from another provider are warned about; ``sum_to_median`` says how the per-op
+    times add up against the timed median (the profiler's own clock reads inflate them)."""
     if not args.op_profile:
         return None
     try:
-        return op_profile(
+        profile = op_profile(
             args.model,
             arrays,
             threads=args.threads,
@@ -1941,6 +2011,10 @@ def _op_profile_or_warning(
             "unaffected; rerun without --op-profile or report the model"
         )
         return None
+    warnings.extend(provider_warnings(profile, args.provider))
+    if median_ms > 0:
+        profile["sum_to_median"] = profile["ms_per_inference"] / median_ms
+    return profile
 
 
 def _cool_down(args: argparse.Namespace, environment: dict[str, Any]) -> None:
@@ -1994,7 +2068,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         settings["reference"] = _reference_report(args.reference, samples_ms, reference_ns)
     warnings = diagnose(summary, fingerprint, environment, settings, stop_reason)
     energy = None if meter is None else energy_or_reason(meter, run_once, args, warnings)
-    profile = _op_profile_or_warning(args, arrays, warnings)
+    profile = _op_profile_or_warning(args, arrays, warnings, summary["median"])
 
     return {
         "ok": True,

@@ -42,9 +42,59 @@ SETTING_TYPES: dict[str, type] = {
     "protocol": str,
     "cooldown_delta": float,
     "cooldown_timeout": float,
+    "provider": str,
 }
 
+#: Settings whose value may be None (not set: no reference, no cool-down wait, the
+#: device's own provider).
+OPTIONAL_SETTINGS = ("reference", "cooldown_delta", "provider")
+
 _SHAPE = re.compile(r"^([^=]+)=(\d+(?:x\d+)*)$")
+#: onnxruntime's names of the execution providers users ask for most, by short name
+#: (any other full ``...ExecutionProvider`` name is taken as it is).
+PROVIDER_NAMES = {
+    "cpu": "CPUExecutionProvider",
+    "xnnpack": "XnnpackExecutionProvider",
+    "nnapi": "NnapiExecutionProvider",
+    "qnn": "QNNExecutionProvider",
+    "coreml": "CoreMLExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "tensorrt": "TensorrtExecutionProvider",
+    "openvino": "OpenVINOExecutionProvider",
+}
+_OPTION = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*=[^,]*$")
+
+
+def check_provider(value: Any) -> str:
+    """An execution provider as settings keep it: onnxruntime's name (a short name such as
+    ``xnnpack`` is expanded), then ``:key=value,...`` with its options sorted, e.g.
+    ``XnnpackExecutionProvider:intra_op_num_threads=2``. ``ParameterError`` naming
+    ``provider`` and the form otherwise. Whether the device's onnxruntime has it is the
+    runner's to say (it lists the ones it has)."""
+    form = "NAME[:key=value,...], e.g. xnnpack or XnnpackExecutionProvider:intra_op_num_threads=2"
+    if not isinstance(value, str) or not value.strip():
+        raise ParameterError("provider", f"must be {form}; got {value!r}")
+    name, _, options = value.strip().partition(":")
+    name = PROVIDER_NAMES.get(name.strip().lower(), name.strip())
+    if not name.endswith("ExecutionProvider"):
+        known = ", ".join(PROVIDER_NAMES)
+        raise ParameterError(
+            "provider",
+            f"{value!r} names no execution provider: give onnxruntime's name "
+            f"(...ExecutionProvider) or one of {known}",
+        )
+    pairs = [p.strip() for p in options.split(",") if p.strip()] if options else []
+    bad = [p for p in pairs if not _OPTION.match(p)]
+    if bad:
+        raise ParameterError("provider", f"option {bad[0]!r} is not key=value; write {form}")
+    return name + (":" + ",".join(sorted(pairs)) if pairs else "")
+
+
+def provider_parts(provider: str) -> tuple[str, dict[str, str]]:
+    """A provider as :func:`check_provider` keeps it, as its name and its options."""
+    name, _, options = provider.partition(":")
+    pairs = (p.split("=", 1) for p in options.split(",") if p) if options else ()
+    return name, {k: v for k, v in pairs}
 
 
 def check_energy(value: Any) -> str:
@@ -110,6 +160,9 @@ class ProfileSettings:
     cooldown_delta: float | None = None
     #: The longest wait (s); then the model is measured with a warning.
     cooldown_timeout: float = 120.0
+    #: onnxruntime's execution provider and its options (:func:`check_provider`); None:
+    #: the device's registered one (CPU unless ``devices add --provider`` said otherwise).
+    provider: str | None = None
 
     def __post_init__(self) -> None:
         """Raise ``ParameterError`` (also a ``ValueError``) naming the first bad field."""
@@ -142,6 +195,8 @@ class ProfileSettings:
             raise bad("cooldown_delta", self.cooldown_delta, ">= 0 (°C above idle), or None")
         if not self.cooldown_timeout > 0:
             raise bad("cooldown_timeout", self.cooldown_timeout, "> 0 (seconds)")
+        if self.provider is not None:
+            object.__setattr__(self, "provider", check_provider(self.provider))
 
     @classmethod
     def from_options(cls, **options: Any) -> ProfileSettings:
@@ -180,6 +235,7 @@ class ProfileSettings:
             "energy_idle_seconds": self.energy_idle_seconds,
             **({"reference": self.reference} if self.reference is not None else {}),
             **({"protocol": self.protocol} if self.protocol != "adaptive" else {}),
+            **({"provider": self.provider} if self.provider is not None else {}),
             **(
                 {"cooldown_delta": self.cooldown_delta, "cooldown_timeout": self.cooldown_timeout}
                 if self.cooldown_delta is not None
@@ -229,6 +285,8 @@ class ProfileSettings:
             args += ["--energy", self.energy, "--energy-seconds", repr(self.energy_seconds)]
         if self.protocol != "adaptive":
             args += ["--protocol", self.protocol]
+        if self.provider is not None:
+            args += provider_args(self.provider)
         if self.cooldown_delta is not None:
             args += ["--cooldown-delta", repr(self.cooldown_delta)]
             args += ["--cooldown-timeout", repr(self.cooldown_timeout)]
@@ -248,6 +306,15 @@ class ProfileSettings:
         mlperf = 600.0 if self.protocol == "mlperf" else 0.0  # 1,024 runs of a slow model
         cooldown = self.cooldown_timeout if self.cooldown_delta is not None else 0.0
         return 120.0 + timing + energy + mlperf + cooldown
+
+
+def provider_args(provider: str) -> list[str]:
+    """The runner's options for ``provider`` (as :func:`check_provider` keeps it)."""
+    name, options = provider_parts(provider)
+    args = ["--provider", name]
+    for key, value in options.items():
+        args += ["--provider-option", f"{key}={value}"]
+    return args
 
 
 def result_key(settings: Mapping[str, Any]) -> str:
@@ -272,7 +339,7 @@ def result_key(settings: Mapping[str, Any]) -> str:
 def _checked(name: str, value: Any) -> Any:
     """``value`` for setting ``name`` in the type the dataclass holds, or ``ParameterError``."""
     want = SETTING_TYPES[name]
-    if name == "reference" and value is None:
+    if name in OPTIONAL_SETTINGS and value is None:
         return None
     if name == "shapes":
         return _checked_shapes(value)

@@ -5,6 +5,7 @@ another."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,10 +57,14 @@ def results_table(measurements: list[Measurement], *, devices: bool = False) -> 
 
 
 def op_profile_table(m: Measurement) -> Table:
-    table = Table(title=f"Op profile of {m.model_name}", title_justify="left")
+    """The op profile per op type, with the share of nodes and time each execution
+    provider took and how the per-op times add up against the timed median."""
+    profile = m.op_profile or {}
+    caption = _op_profile_caption(profile)
+    table = Table(title=f"Op profile of {m.model_name}", title_justify="left", caption=caption)
     for col in ("op type", "nodes", "ms / inference", "share"):
         table.add_column(col, justify="left" if col == "op type" else "right")
-    ops = (m.op_profile or {}).get("ops", {})
+    ops = profile.get("ops", {})
     for name, row in sorted(ops.items(), key=lambda kv: -kv[1].get("ms_per_inference", 0)):
         table.add_row(
             name,
@@ -68,6 +73,23 @@ def op_profile_table(m: Measurement) -> Table:
             f"{100 * row.get('share', 0):.1f}%",
         )
     return table
+
+
+def _op_profile_caption(profile: Mapping[str, Any]) -> str | None:
+    lines = [
+        f"{name}: {100 * p['node_share']:.0f}% of nodes, {100 * p['time_share']:.0f}% of time"
+        for name, p in (profile.get("providers") or {}).items()
+    ]
+    ratio = profile.get("sum_to_median")
+    if ratio is not None:
+        lines.append(
+            f"the per-op times sum to {ratio:.2f}× the timed median: the profiling session "
+            "reads the clock around every node and runs apart from the timed runs, so "
+            "compare shares, not absolute times"
+            if abs(ratio - 1.0) > 0.1
+            else f"the per-op times sum to {ratio:.2f}× the timed median"
+        )
+    return "\n".join(lines) or None
 
 
 def render_kernel_prediction(

@@ -70,6 +70,13 @@ def add(
         help="Energy meter: rapl, power_supply, hwmon, pmic (Raspberry Pi 5), "
         'command:"CMD ARGS" (your meter), auto or none.',
     ),
+    provider: str = typer.Option(
+        "CPUExecutionProvider",
+        "--provider",
+        help="onnxruntime execution provider its models run on, NAME[:key=value,...] "
+        "(xnnpack, nnapi, qnn, coreml, cuda, tensorrt, openvino or onnxruntime's name); "
+        "`profile --provider` overrides it.",
+    ),
     replace: bool = typer.Option(False, "--replace", help="Overwrite a device of that name."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -79,6 +86,7 @@ def add(
     --space SPACE --device NAME` looks its architectures up there instead of running
     them. The table is checked now (a malformed one is refused, naming the row)."""
     from hwnas.devices.registry import add_device
+    from hwnas.profiler.settings import check_provider
 
     described: dict[str, Any] | None = None
     try:
@@ -99,6 +107,7 @@ def add(
                 "workdir": workdir,
                 "threads": threads,
                 "energy": energy,
+                "execution_provider": check_provider(provider),
             }
             spec = _transport_spec(fields, ssh, adb, key, known_hosts)
         path = add_device(spec, replace=replace)

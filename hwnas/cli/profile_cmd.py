@@ -85,9 +85,9 @@ def profile(
         0, "--seed", help="Seed of the architecture sample (--space) and of the random inputs."
     ),
     exporter: str = typer.Option(
-        "dynamo",
+        "torchscript",
         "--exporter",
-        help="torch exporter for --space: dynamo, or torchscript (legacy, ~10x faster).",
+        help="torch exporter for --space: torchscript (about 6x faster), or dynamo.",
     ),
     resume: bool = typer.Option(
         False,
@@ -105,6 +105,28 @@ def profile(
         "--max-attempts",
         help="Tries per model when the connection drops while it runs; then the model "
         "fails (it may crash or reboot the device) and the batch goes on.",
+    ),
+    provider: str | None = typer.Option(
+        None,
+        "--provider",
+        help="onnxruntime execution provider, NAME[:key=value,...] (xnnpack, nnapi, qnn, "
+        "coreml, cuda, tensorrt, openvino or onnxruntime's name; default: the device's). "
+        "Refused before measuring when the device's onnxruntime lacks it.",
+    ),
+    protocol: str = typer.Option(
+        "adaptive",
+        "--protocol",
+        help="adaptive (until --target-ci or a budget) or mlperf (MLPerf Mobile's "
+        "single-stream rule: at least 1,024 runs and 60 s; quote its p90).",
+    ),
+    cooldown_delta: float | None = typer.Option(
+        None,
+        "--cooldown-delta",
+        help="Before each model, wait until the device is within this many °C of its idle "
+        "temperature (read before the first model).",
+    ),
+    cooldown_timeout: float = typer.Option(
+        120.0, "--cooldown-timeout", help="Longest cool-down wait (s); then measure and warn."
     ),
     reference: str | None = typer.Option(
         None,
@@ -185,6 +207,10 @@ SETTINGS = {
     "energy_seconds": "energy_seconds",
     "energy_idle_seconds": "energy_idle_seconds",
     "reference": "reference",
+    "provider": "provider",
+    "protocol": "protocol",
+    "cooldown_delta": "cooldown_delta",
+    "cooldown_timeout": "cooldown_timeout",
     "seed": "seed",
     "exporter": "exporter",
 }
