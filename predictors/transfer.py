@@ -140,9 +140,11 @@ class TransferPredictor(FeaturePredictor):
 
     # -- the correction -----------------------------------------------------------------
 
-    def _design(self, features: np.ndarray) -> np.ndarray:
-        """Columns ``[z, summary features...]`` (``linear``/``isotonic`` use only ``z``)."""
-        z = np.log(np.maximum(self._source().predict_batch(features), _TINY))
+    def _design(self, features: np.ndarray, source: FeaturePredictor | None = None) -> np.ndarray:
+        """Columns ``[z, summary features...]`` (``linear``/``isotonic`` use only ``z``);
+        ``z`` is the log of ``source``'s prediction (default :meth:`_source`)."""
+        found = (source or self._source()).predict_batch(features)
+        z = np.log(np.maximum(found, _TINY))
         if self.correction != "ridge":
             return z[:, None]
         return np.hstack([z[:, None], features[:, self.features.summary_columns()]])
@@ -213,6 +215,7 @@ class TransferPredictor(FeaturePredictor):
             self.blend_ = self.base.clone().fit(arch_list, values, origin=origin)
         else:
             self.base.check_is_fitted()
+        given = arch_list
         arch_list = self._in_form(arch_list, origin.arch_form)
         features = self.features.matrix(arch_list)
         positive = values[values > 0]
@@ -226,6 +229,10 @@ class TransferPredictor(FeaturePredictor):
         n = values.size
         lam, zf, oof = self._select(design, target)
         self._keep(self._fit_once(design, target, lam, zf))
+        method = f"{min(n, 10)}-fold cross-validation"
+        if getattr(self, "blend_", None) is not None and n - math.ceil(n / 10) >= MIN_ROWS:
+            oof = self._oof_with_choice(given, values, origin, features, target, lam, zf)
+            method += ", the choice of bases redone in each fold"
         low, high = np.quantile(target - oof, self.quantiles)
         self.lambda_ = float(lam)
         self.z_penalty_ = float(zf)
@@ -233,7 +240,7 @@ class TransferPredictor(FeaturePredictor):
         self.target_offset_ = offset
         self.validation_ = {
             **metrics.report(values, np.maximum(np.exp(oof) - offset, 0.0)),
-            "method": f"{min(n, 10)}-fold cross-validation",
+            "method": method,
         }
         self.training_hash_ = training_hash(arch_list, values)
         self.n_train_ = n
@@ -241,6 +248,31 @@ class TransferPredictor(FeaturePredictor):
         self.feature_names_ = list(self._source().feature_names_)
         self._forget_table()
         return self
+
+    def _oof_with_choice(
+        self,
+        archs: Sequence[str],
+        values: np.ndarray,
+        origin: Origin,
+        features: np.ndarray,
+        target: np.ndarray,
+        lam: float,
+        z_factor: float,
+    ) -> np.ndarray:
+        """Out-of-fold log predictions (the folds of :meth:`_select`) with the choice of
+        bases redone on each fold's training rows, so that neither the choice nor the
+        correction saw the rows they are scored on: the honest validation and intervals."""
+        n = target.size
+        folds = np.random.default_rng(self.seed).permutation(n) % min(n, 10)
+        found = np.empty(n)
+        for f in np.unique(folds):
+            test = folds == f
+            kept = [a for a, held in zip(archs, test, strict=True) if not held]
+            blend = self.base.clone().fit(kept, values[~test], origin=origin)
+            design = self._design(features, blend)
+            model = self._fit_once(design[~test], target[~test], lam, z_factor)
+            found[test] = self._apply(model, design[test])
+        return found
 
     def _select(self, design: np.ndarray, target: np.ndarray) -> tuple[float, float, np.ndarray]:
         """The ridge penalty and ``z`` factor with the lowest out-of-fold error (seeded

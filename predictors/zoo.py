@@ -603,7 +603,7 @@ def _choice(bases: BaseSet, errors: np.ndarray, ranks: np.ndarray, k: int) -> di
     small = sum(1 for r in used if r["weight"] < 0.01)
     listed += f", and {small} more under 1% each" if small else ""
     reason = (
-        f"each of {len(rows)} bases fitted alone to the {k} measurements (log-linear) and "
+        f"each of {len(rows)} bases fitted alone to the {k} measurements (log-linear, Huber) and "
         f"weighted by its leave-one-out error (temperature {bases.temperature:g}): {listed}"
     )
     if unused:
