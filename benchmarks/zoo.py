@@ -20,7 +20,8 @@ summary-feature penalties 1..100 or none) and the Huber loss of each base's fit 
 threshold 0.1 fixed beforehand, as LightGBM's); seeds 0-4 were then run once for the
 results file. With ``--curve`` the
 learning curve of the weighted transfer (mean and worst device Spearman at each k) is
-written to ``hwnas/data/nb201_zoo_curve.parquet``, which ``hwnas predictor train`` quotes.
+written to ``hwnas/data/nb201_zoo_curve.parquet``, which ``hwnas predictor train`` quotes
+(the shipped one is from the hold-out seeds 200-204).
 
 Run:  .venv/bin/python benchmarks/zoo.py [--seeds 0-4] [--ks 5,10,20,50] [--curve]
           [--out benchmarks/results/zoo.json]
