@@ -21,6 +21,6 @@ class ModelSource(Protocol):
         """The ``Arch.space`` its measurements are stored under."""
         ...
 
-    def to_onnx(self, key: str, *, exporter: str = "dynamo") -> str | os.PathLike[str]:
+    def to_onnx(self, key: str, *, exporter: str = "torchscript") -> str | os.PathLike[str]:
         """The ONNX file of ``key`` (exported once, then served from the cache)."""
         ...

@@ -222,7 +222,7 @@ def profile_space(
     device: DeviceArg = "local",
     store: StoreArg = None,
     repeats: int = 1,
-    exporter: str = "dynamo",
+    exporter: str = "torchscript",
     fresh: bool = False,
     progress: ProgressCallback | None = None,
     errors: str = "raise",
@@ -239,7 +239,8 @@ def profile_space(
     :class:`~hwnas.spaces.SearchSpace`. ``sample``: how many distinct architectures,
     drawn with ``seed`` (which also seeds the runner's random inputs); or ``archs``:
     these architectures (canonicalised, duplicates dropped) instead of a sample. Each is exported
-    to ONNX with ``exporter`` (``"dynamo"`` or ``"torchscript"``; cached) just before it
+    to ONNX with ``exporter`` (``"torchscript"``, the default of every command:
+    ``hwnas.export.DEFAULT_EXPORTER``, or ``"dynamo"``; cached) just before it
     is measured. Architectures already measured ``repeats`` times on a device under its
     current fingerprint, with settings that measure the same thing (the timing protocol,
     shapes, energy, reference, exporter: ``hwnas.store.RESULT_SETTINGS``; not ``seed``),

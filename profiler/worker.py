@@ -109,7 +109,7 @@ def queue_add(
     archs: Sequence[str] | None = None,
     seed: int = 0,
     repeats: int = 1,
-    exporter: str = "dynamo",
+    exporter: str = "torchscript",
     fresh: bool = False,
     device: api.DeviceArg = "local",
     store: api.StoreArg = None,

@@ -70,6 +70,19 @@ def test_executor_names_are_checked_and_one_job_runs_here() -> None:
             pass
 
 
+def test_a_factory_of_dask_executors_for_code_that_takes_one(cluster: str) -> None:
+    from hwnas.executors import executor_factory, local_pool
+
+    assert executor_factory() is local_pool and executor_factory("local") is local_pool
+    pool = executor_factory(cluster)(2)
+    try:
+        assert pool.submit(pow, 2, 10).result() == 1024
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    with pytest.raises(ParameterError, match="executor must be"):
+        executor_factory("dask:/x")
+
+
 def test_an_unreachable_scheduler_says_what_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("distributed")
     monkeypatch.setattr(executors, "DASK_CONNECT_TIMEOUT", 0.5)

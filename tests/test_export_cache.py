@@ -65,15 +65,23 @@ def test_unwritable_cache_is_a_clear_error(tmp_path: Path) -> None:
     assert blocker.read_text().startswith("a file")
 
 
-def test_the_fast_legacy_exporter_is_cached_apart_and_matches_torch(tmp_path: Path) -> None:
+def test_the_default_exporter_is_the_fast_one_cached_apart_and_matches_torch(
+    tmp_path: Path,
+) -> None:
     import numpy as np
     import onnxruntime as ort
     import torch
 
+    from hwnas.export import DEFAULT_EXPORTER
+
     space = ToySpace()
-    fast = export_arch(space, "c8-c16", cache=tmp_path, exporter="torchscript")
-    default = export_arch(space, "c8-c16", cache=tmp_path)
-    assert fast.key != default.key and not default.cached
+    fast = export_arch(space, "c8-c16", cache=tmp_path)
+    assert (
+        DEFAULT_EXPORTER == "torchscript"
+        and fast.key == export_arch(space, "c8-c16", cache=tmp_path, exporter="torchscript").key
+    )
+    dynamo = export_arch(space, "c8-c16", cache=tmp_path, exporter="dynamo")
+    assert fast.key != dynamo.key and not dynamo.cached
     x = torch.randn(1, 3, 8, 8, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         expected = space.to_torch("c8-c16")(x).numpy()

@@ -220,7 +220,7 @@ class SearchSpace(abc.ABC):
         )
 
     def to_onnx(
-        self, arch: str, *, cache: Any = None, opset: int = 18, exporter: str = "dynamo"
+        self, arch: str, *, cache: Any = None, opset: int = 18, exporter: str = "torchscript"
     ) -> Any:
         """Path of the ONNX file of ``arch``: exported through torch once, then cached
         by content hash (see ``hwnas.export.export_arch``)."""

@@ -340,7 +340,10 @@ def check_identity(space: SearchSpace) -> None:
 
 
 def check_onnx_export(space: SearchSpace) -> None:
-    """The exported ONNX file runs in onnxruntime and matches torch within tolerance."""
+    """The exported ONNX file runs in onnxruntime and matches torch within tolerance.
+
+    Exported with ``hwnas.export.DEFAULT_EXPORTER``, the exporter every command uses
+    unless told otherwise: this check is what keeps that default honest for every space."""
     import onnxruntime as ort
     import torch
 
