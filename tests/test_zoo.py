@@ -282,3 +282,23 @@ def _table_case() -> ContractCase:
 @parametrize_with_checks([_set_case(), _table_case()])
 def test_the_zoo_kinds_keep_the_predictor_contract(case: ContractCase, check: Any) -> None:
     check(case)
+
+
+def test_base_zoo_from_the_stores_measurements(capsys, tmp_path: Path) -> None:
+    """The common path: a device's measurements in the store (canonical exports) and
+    --device NAME --base zoo."""
+    from hwnas.store import Store
+    from tests.test_predictors import fill_store, make_fingerprint
+
+    table = zoo_table("raspi4").rename(columns={"latency_ms": "latency_raspi4_ms"})
+    with Store(tmp_path / "s.db") as store:
+        fill_store(store, table.sample(15, random_state=0), 15, make_fingerprint())
+    code, out, err = run_cli(
+        capsys,
+        *("predictor", "train", "--space", "nb201", "--device", "rpi4", "--base", "zoo"),
+        *("--store", tmp_path / "s.db", "-o", tmp_path / "pred", "--json"),
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["arch_form"]["form"] == "canonical" and doc["base_choice"]["used"]
+    assert doc["base_choice"]["advice"].startswith("with 15 measurements")
