@@ -50,6 +50,7 @@ _EXPORTS: dict[str, str] = {
     "build_lut": "hwnas.predictors.build",
     "build_kernel_predictor": "hwnas.predictors.build",
     "estimate_memory": "hwnas.predictors.memory",
+    "quantize_model": "hwnas.profiler.quantize",
     "train_predictor": "hwnas.predictors.train",
     "evaluate_predictor": "hwnas.predictors.train",
     "load_predictor": "hwnas.predictors.artifacts",

@@ -13,6 +13,7 @@ from hwnas.cli import (
     measurements_cmd,
     memory_cmd,
     predictor_cmd,
+    quantize_cmd,
     queue_cmd,
     report_cmd,
     search_cmd,
@@ -65,6 +66,7 @@ app.add_typer(kernels_cmd.app, name="kernels")
 app.add_typer(queue_cmd.app, name="queue")
 app.command()(worker_cmd.worker)
 app.command()(memory_cmd.memory)
+app.command()(quantize_cmd.quantize)
 
 app.add_typer(predictor_cmd.app, name="predictor")
 app.command()(predictor_cmd.predict)
