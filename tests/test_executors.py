@@ -23,7 +23,7 @@ from hwnas.export import (
     file_hash,
     install_export,
 )
-from hwnas.spaces import get_space
+from tests.toy_space import ToySpace
 
 FAST = {"max_seconds": 0.3, "target_ci": 0.2, "warmup": 1, "min_runs": 5}
 
@@ -92,8 +92,7 @@ def test_an_unreachable_scheduler_says_what_to_start(monkeypatch: pytest.MonkeyP
 
 
 def test_a_workers_export_lands_in_this_hosts_cache(tmp_path: Path) -> None:
-    space = get_space("nb201")
-    (arch,) = space.sample_distinct(3, 1)
+    space, arch = ToySpace(), "c8-c16"
     # What a process pool sends: the function by name, the space and arch by value.
     pickle.loads(pickle.dumps((export_in_worker, space, arch, "torchscript")))
     exported = export_in_worker(space, arch, "torchscript")
@@ -107,8 +106,8 @@ def test_a_workers_export_lands_in_this_hosts_cache(tmp_path: Path) -> None:
 
 
 def test_exports_run_on_a_dask_cluster_ahead_of_the_measurements(cluster: str) -> None:
-    space = get_space("nb201")
-    archs = space.sample_distinct(11, 2)
+    space = ToySpace()
+    archs = ["c4-c8", "c16-c4"]
     with open_executor(cluster) as pool:
         assert pool is not None
         with exporting_ahead(space, archs, executor=pool, exporter="torchscript") as submitted:
@@ -120,8 +119,8 @@ def test_exports_run_on_a_dask_cluster_ahead_of_the_measurements(cluster: str) -
     assert all(p.exists() for p in paths)
     before = exports_run(cluster)
     result = hwnas.profile_space(
-        "nb201",
-        archs=space.sample_distinct(12, 2),
+        space,
+        archs=["c8-c8", "c4-c16"],
         exporter="torchscript",
         executor=cluster,
         **FAST,
