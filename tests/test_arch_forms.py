@@ -77,7 +77,14 @@ def test_detection_tells_the_two_kinds_of_table_apart(written, canonical_table) 
     )  # one spelling per class, not the canonical one
     assert not (one_each["arch"] == one_each["class"]).all()
     found = detect_arch_form(NB201, one_each["arch"].tolist(), one_each["latency_ms"])
-    assert found.form == "canonical" and "one spelling of each of its 6,466" in found.reason
+    assert found.form == "as-written" and "6,466 architectures are one spelling" in found.reason
+    # A handful of cells of an as-written table (10 rows: no class twice) is as written;
+    # the same classes written canonically are one network per class.
+    few = written.sample(10, random_state=0)
+    assert detect_arch_form(NB201, few["arch"].tolist(), few["latency_ms"]).form == "as-written"
+    canon = few["class"].tolist()
+    found = detect_arch_form(NB201, canon, few["latency_ms"])
+    assert found.form == "canonical" and "canonical form" in found.reason
     # Mostly equal within classes (a few rows noisy): still canonical, by the majority.
     noisy = canonical_table["latency_ms"].to_numpy().copy()
     noisy[:300] *= 1.01

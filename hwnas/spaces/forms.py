@@ -69,20 +69,15 @@ def detect_arch_form(
     Classes the table writes in several spellings decide: when most of them give every
     spelling one value, one network was measured per class (canonical); when most
     differ, each spelling was measured as written. A table with one spelling per class
-    shows nothing either way and is taken as canonical: any spelling of a class is then
-    predicted as the measured one.
+    is canonical when every row is in canonical form, else taken as measured as written
+    (a sample of a public table of spellings, which rarely holds two of one class).
     """
     classes: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for arch, value in zip(archs, np.asarray(values, dtype=float).tolist(), strict=True):
         classes[space.canonical(arch)][arch].append(value)
     written = [c for c in classes.values() if len(c) > 1]
     if not written:
-        return FormDecision(
-            CANONICAL,
-            f"the data hold one spelling of each of its {len(classes):,} equivalence "
-            f"classes, so nothing in them tells spellings apart: taken as one network "
-            f"measured per class",
-        )
+        return _one_spelling_each(classes)
     equal = sum(_same([float(np.median(v)) for v in c.values()]) for c in written)
     counted = f"{equal:,} of the {len(written):,} classes written in several spellings"
     if 2 * equal >= len(written):
@@ -93,6 +88,25 @@ def detect_arch_form(
         AS_WRITTEN,
         f"only {counted} give every spelling the same value: each spelling was measured "
         f"as written (dead edges and all)",
+    )
+
+
+def _one_spelling_each(classes: dict[str, dict[str, list[float]]]) -> FormDecision:
+    """No class written twice: the spellings themselves tell. All in canonical form: a
+    table of one network per class. Otherwise a sample of spellings as they were measured
+    (public device tables measure every spelling; a handful of cells from one rarely
+    holds two spellings of a class)."""
+    if all(arch == canonical for canonical, c in classes.items() for arch in c):
+        return FormDecision(
+            CANONICAL,
+            f"every one of its {len(classes):,} architectures is written in canonical form: "
+            f"one network per equivalence class",
+        )
+    return FormDecision(
+        AS_WRITTEN,
+        f"its {len(classes):,} architectures are one spelling per class, not all in "
+        f"canonical form: taken as measured as written (pass arch_form='canonical', "
+        f"--arch-form canonical, if one network was measured per class)",
     )
 
 
