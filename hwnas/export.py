@@ -427,10 +427,24 @@ def exporting_ahead(
 
 
 def _ahead(key: str) -> Exported | None:
-    """The file of an export submitted ahead under ``key`` (waiting for it), else None."""
+    """The file of an export submitted ahead under ``key`` (waiting for it), else None:
+    also when the executor could not run it (a worker process died, a cluster went away),
+    so that the caller exports it itself. A failed export is its ``ExportError``."""
+    from hwnas.errors import HwnasError
+
     with _AHEAD_LOCK:
         ahead = _AHEAD.get(key)
-    return ahead.result() if ahead is not None else None
+    if ahead is None:
+        return None
+    try:
+        return ahead.result()
+    except HwnasError:
+        raise
+    except Exception:  # the executor's failure, not the export's: export here instead
+        with _AHEAD_LOCK:
+            if _AHEAD.get(key) is ahead:
+                del _AHEAD[key]
+        return None
 
 
 def export_archs(

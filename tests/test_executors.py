@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import pickle
 from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,18 @@ def test_lookup_table_blocks_export_on_the_ambient_executor(cluster: str, tmp_pa
     assert len(plan.jobs) == plan.exported == 16
     assert all(j.model_path and Path(j.model_path).exists() for j in plan.jobs)
     assert exports_run(cluster, "export_block_in_worker") > 0
+
+
+class BrokenPool:
+    """An executor whose workers are gone: every future fails."""
+
+    def submit(self, fn: object, *args: object) -> Future[object]:
+        future: Future[object] = Future()
+        future.set_exception(RuntimeError("A process in the process pool was terminated"))
+        return future
+
+
+def test_an_executor_that_fails_leaves_the_export_to_this_process(tmp_path: Path) -> None:
+    space = ToySpace()
+    paths = export_archs(space, ["c4-c4", "c8-c4"], executor=BrokenPool())
+    assert all(p.exists() for p in paths)
