@@ -193,7 +193,9 @@ def train_predictor(
     The predictor: a :class:`~hwnas.predictors.lgbm.LightGBMPredictor` (``seed``; ``lut``,
     a :class:`~hwnas.predictors.lut.LookupTable` of the device or its file, adds its
     block sum as a feature), or with ``base`` (a predictor of another device, or its
-    directory, loaded with ``force``) a few-shot
+    directory, loaded with ``force``; or a set of bases to choose and weight from the
+    measurements alone: ``hwnas.predictors.zoo.zoo_bases()``, the shipped device zoo, or
+    ``base_set([...])``) a few-shot
     :class:`~hwnas.predictors.transfer.TransferPredictor` with ``correction``.
     ``options`` go to the predictor's constructor (``max_rounds=``, ``n_jobs=``,
     ``quantiles=`` ...). ``origin_`` of the result says where the data came from.
