@@ -154,6 +154,9 @@ def held_out(
         part = min(range(3), key=lambda p: len(parts[p]))
         parts[part].extend(rows)
         taken += len(rows)
+    if not any(parts):  # a few huge groups: split rows, as there is nothing else to do
+        rows = [int(i) for i in np.random.default_rng(seed).permutation(n)[:want]]
+        parts = [rows[p::3] for p in range(3)]
     for p in range(3):  # too few groups: share another part's rows
         if not parts[p]:
             parts[p] = list(parts[(p + 1) % 3] or parts[(p + 2) % 3])

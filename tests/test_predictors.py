@@ -869,3 +869,22 @@ def test_ratio_labels_are_milliseconds_at_the_reference_s_typical_speed(
     assert data.origin.statistic == "ratio"
     assert data.origin.runtime["reference_model"] == "ref.onnx"
     assert data.origin.runtime["reference_ms"] == pytest.approx(typical)
+
+
+def test_the_held_out_rows_are_whole_classes_in_three_disjoint_parts() -> None:
+    from hwnas.predictors.lgbm import held_out
+
+    groups = [f"class{i // 3}" for i in range(300)]  # 100 classes of 3 spellings
+    train, stop, calibrate, score = held_out(groups, 0.3, seed=0)
+    parts = [set(train.tolist()), set(stop.tolist()), set(calibrate.tolist()), set(score.tolist())]
+    assert sum(len(p) for p in parts) == 300 and len(set().union(*parts)) == 300
+    for part in parts:  # every class lies in one part only
+        classes = {groups[i] for i in part}
+        assert all(groups[i] in classes for i in range(300) if groups[i] in classes)
+        assert all(
+            {groups[j] for j in other}.isdisjoint(classes) for other in parts if other is not part
+        )
+    assert 80 <= sum(len(p) for p in parts[1:]) <= 100 and min(len(p) for p in parts[1:]) >= 27
+    # One class only: nothing to group by, so rows are split (and training keeps >= 5).
+    train, stop, calibrate, score = held_out(["x"] * 10, 0.3, seed=0)
+    assert len(train) >= 5 and len(stop) and len(calibrate) and len(score)
