@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from os import PathLike
@@ -38,6 +38,8 @@ from hwnas.errors import (
     UnknownDeviceError,
 )
 from hwnas.events import Event, ProgressCallback, emitter
+from hwnas.executors import check_executor, check_jobs, open_executor
+from hwnas.export import exporting_ahead
 from hwnas.profiler.batch import check_max_attempts
 from hwnas.profiler.check import DeviceCheck, check_device
 from hwnas.profiler.contention import local_contention
@@ -290,11 +292,7 @@ def _run_exporting_ahead(
 ) -> ProfileResult:
     """:func:`_run`, with the sample's exports submitted ahead to the executor of ``jobs``
     and ``executor`` (none for ``jobs=1`` here, nor when only table devices measure)."""
-    from hwnas.executors import check_executor, check_jobs, open_executor
-    from hwnas.export import exporting_ahead
-
-    check_jobs(jobs)
-    check_executor(executor)
+    _check_ahead(jobs, executor)
     if all(p.spec.transport == "table" for p in plans) or not isinstance(work.space, SearchSpace):
         return _run(plans, run)
     with open_executor(executor, jobs=jobs) as pool:
@@ -312,6 +310,8 @@ def resume(
     errors: str = "raise",
     reconnect_timeout: float = 300.0,
     max_attempts: int = 3,
+    jobs: int = 1,
+    executor: str | None = None,
     **settings: Any,
 ) -> ProfileResult:
     """Measure the jobs that interrupted or disconnected runs left queued in the store.
@@ -328,8 +328,11 @@ def resume(
     nothing is queued, the result is empty and its ``notes`` say so. ``store``,
     ``progress``, ``errors``, ``reconnect_timeout`` and ``max_attempts`` are as for
     :func:`profile` (attempts are counted afresh); failed and cancelled jobs are not run.
+    ``jobs`` and ``executor`` export the queued architectures ahead, as for
+    :func:`profile_space`.
     """
     _check_errors(errors)
+    _check_ahead(jobs, executor)
     names = None if device is None else _device_names(device)
     overrides = _overrides(settings)
     attempts = check_max_attempts(max_attempts)
@@ -341,10 +344,10 @@ def resume(
         pending = _overridden(db, _loadable(pending, run), overrides)
     plans = []
     for name in names or sorted({j.device for j in pending}):
-        jobs = [j for j in pending if j.device == name]
-        spec = specs.get(name) or _registered(name, jobs, run)
-        if jobs and spec is not None:
-            plans.append(DevicePlan(spec, ProfileSettings(), jobs=jobs, skip_unrunnable=True))
+        queued = [j for j in pending if j.device == name]
+        spec = specs.get(name) or _registered(name, queued, run)
+        if queued and spec is not None:
+            plans.append(DevicePlan(spec, ProfileSettings(), jobs=queued, skip_unrunnable=True))
     if not plans:
         result = ProfileResult(store=run.url)
         result.skipped_jobs = run.skipped_jobs
@@ -354,7 +357,35 @@ def resume(
             for_whom = f" for {', '.join(names)}" if names else ""
             _note(result, emitter(progress), f"nothing to resume: no queued jobs{for_whom}")
         return result
-    return _run(plans, run)
+    with open_executor(executor, jobs=jobs) as pool, ExitStack() as ahead:
+        for space, exporter, archs in _to_export(pending) if pool is not None else []:
+            with suppress(HwnasError):  # a string not in the space: its job fails with it
+                ahead.enter_context(exporting_ahead(space, archs, executor=pool, exporter=exporter))
+        return _run(plans, run)
+
+
+def _check_ahead(jobs: int, executor: str | None) -> None:
+    check_jobs(jobs)
+    check_executor(executor)
+
+
+def _to_export(pending: Sequence[Job]) -> list[tuple[SearchSpace, str, list[str]]]:
+    """The queued architectures a resume will export, by space and exporter (those of a
+    space that does not load here are left to the job, which fails with its error)."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for job in pending:
+        if job.arch is None or (job.model_path and Path(job.model_path).exists()):
+            continue
+        exporter = str(job.settings.get("exporter", "dynamo"))  # as job_to_model_job reads it
+        groups.setdefault((job_space(job), exporter), []).append(job.arch.string)
+    out = []
+    for (reference, exporter), archs in groups.items():
+        try:
+            space = get_space(reference)
+        except HwnasError:
+            continue
+        out.append((space, exporter, archs))
+    return out
 
 
 def _overrides(settings: dict[str, Any]) -> dict[str, Any]:

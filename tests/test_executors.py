@@ -137,6 +137,8 @@ def test_profile_says_when_jobs_and_executor_do_not_apply(
 
     assert main(["profile", str(conv_onnx), "--jobs", "2"]) == 2
     assert "--jobs and --executor export --space architectures" in capsys.readouterr().err
+    assert main(["profile", "--resume", "--jobs", "0"]) == 2
+    assert "--jobs must be a whole number >= 1" in capsys.readouterr().err
     assert main(["profile", "--space", "nb201", "--sample", "1", "--executor", "spark"]) == 2
     assert "--executor must be 'local' or a Dask" in capsys.readouterr().err
 
@@ -173,3 +175,13 @@ def test_an_executor_that_fails_leaves_the_export_to_this_process(tmp_path: Path
     space = ToySpace()
     paths = export_archs(space, ["c4-c4", "c8-c4"], executor=BrokenPool())
     assert all(p.exists() for p in paths)
+
+
+def test_resume_exports_the_queued_architectures_ahead(cluster: str, tmp_path: Path) -> None:
+    store = tmp_path / "s.db"
+    queued = hwnas.queue_add(space=ToySpace(), archs=["c16-c16", "c4-c16"], store=store, **FAST)
+    assert len(queued.jobs) == 2
+    before = exports_run(cluster)
+    result = hwnas.resume(store=store, executor=cluster)
+    assert len(result) == 2 and not result.errors
+    assert exports_run(cluster) > before

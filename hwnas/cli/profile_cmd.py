@@ -139,13 +139,13 @@ def profile(
         1,
         "--jobs",
         "-j",
-        help="With --space: export in this many worker processes, ahead of the "
-        "measurements (1: each just before it is measured).",
+        help="With --space or --resume: export in this many worker processes, ahead of "
+        "the measurements (1: each just before it is measured).",
     ),
     executor: str | None = typer.Option(
         None,
         "--executor",
-        help="With --space: export on this Dask cluster (dask://HOST:PORT; "
+        help="With --space or --resume: export on this Dask cluster (dask://HOST:PORT; "
         "pip install 'hwnas[dask]') instead of local processes.",
     ),
     store_path: str | None = StoreOption,
@@ -238,10 +238,11 @@ def _call_api(
     from hwnas.profiler import api
 
     space_only = {k: run.pop(k) for k in ("jobs", "executor")}
-    if space_name is None and (space_only["jobs"] != 1 or space_only["executor"] is not None):
+    ahead = space_only["jobs"] != 1 or space_only["executor"] is not None
+    if space_name is None and not resume and ahead:
         raise UsageError(
-            "--jobs and --executor export --space architectures; models given as files "
-            "and --resume need no export: leave them out"
+            "--jobs and --executor export --space architectures (and those --resume finds "
+            "queued); models given as files need no export: leave them out"
         )
     if resume:
         if models or space_name or sample is not None or repeats != 1:
@@ -250,7 +251,8 @@ def _call_api(
                 "--sample or --repeats with it"
             )
         # Only the settings given on the command line replace the queued ones.
-        return api.resume(**run, **{k: v for k, v in settings.items() if k in given})
+        overrides = {k: v for k, v in settings.items() if k in given}
+        return api.resume(**run, **space_only, **overrides)
     check_space_options(space_name, sample, models, repeats)
     run["device"] = run["device"] or "local"
     if space_name is None:
