@@ -1,11 +1,13 @@
 """Export throughput and the export cache (issue 4).
 
 For each built-in space: export N sampled architectures into an empty cache (torch's
-dynamo exporter, opset 18, onnx.checker), then ask for the same N again (cache hits:
+exporter named by --exporter, dynamo unless told: the README's figures are dynamo's;
+opset 18, onnx.checker), then ask for the same N again (cache hits:
 key computation + a SHA-256 check of the file). Prints seconds per architecture,
 model sizes, and the speed-up of a hit.
 
 Run:  .venv/bin/python benchmarks/export.py [--n 8] [--spaces nb201,chain,multibranch]
+      [--exporter dynamo|torchscript]
 """
 
 from __future__ import annotations
@@ -25,22 +27,22 @@ from hwnas.export import export_arch  # noqa: E402
 from hwnas.spaces import get_space  # noqa: E402
 
 
-def bench_space(name: str, n: int, seed: int) -> dict:
+def bench_space(name: str, n: int, seed: int, exporter: str = "dynamo") -> dict:
     space = get_space(name)
     archs = space.sample_distinct(seed, n)
     with tempfile.TemporaryDirectory() as cache:
-        export_arch(space, space.sample(seed + 1, 1)[0], cache=cache)  # warm torch up
+        export_arch(space, space.sample(seed + 1, 1)[0], cache=cache, exporter=exporter)
         cold, sizes = [], []
         for arch in archs:
             t0 = time.perf_counter()
-            done = export_arch(space, arch, cache=cache)
+            done = export_arch(space, arch, cache=cache, exporter=exporter)
             cold.append(time.perf_counter() - t0)
             assert not done.cached
             sizes.append(done.path.stat().st_size / 1e6)
         warm = []
         for arch in archs:
             t0 = time.perf_counter()
-            done = export_arch(space, arch, cache=cache)
+            done = export_arch(space, arch, cache=cache, exporter=exporter)
             warm.append(time.perf_counter() - t0)
             assert done.cached
     return {
@@ -59,12 +61,14 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--spaces", default="nb201,chain,multibranch")
+    parser.add_argument("--exporter", default="dynamo", choices=("dynamo", "torchscript"))
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("out"))
     args = parser.parse_args()
     import onnxruntime
     import torch
 
-    rows = [bench_space(name, args.n, args.seed) for name in args.spaces.split(",")]
+    spaces = args.spaces.split(",")
+    rows = [bench_space(name, args.n, args.seed, args.exporter) for name in spaces]
     machine = (
         f"{platform.processor() or platform.machine()}, {platform.python_version()}, "
         f"torch {torch.__version__}, onnxruntime {onnxruntime.__version__}"
