@@ -18,12 +18,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import hwnas  # noqa: E402
+from benchmarks._results import provenance  # noqa: E402
 from hwnas.export import export_arch  # noqa: E402
 from hwnas.predictors import metrics  # noqa: E402
 from hwnas.spaces import get_space  # noqa: E402
@@ -121,11 +119,7 @@ def main() -> None:
             for row in measure(name, args.per_space, args.seed, Path(tmp) / "s.db")
         ]
     doc = {
-        "benchmark": "memory",
-        "command": " ".join(["python", *sys.argv]),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()},
-        "python": platform.python_version(),
+        **provenance("memory"),
         "hwnas": hwnas.__version__,
         "seed": args.seed,
         "settings": SETTINGS,

@@ -33,13 +33,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +47,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import hwnas  # noqa: E402
+from benchmarks._results import provenance  # noqa: E402
 from hwnas.search.accuracy import accuracy_source  # noqa: E402
 from hwnas.search.nsga import Candidate, hypervolume, pareto_front  # noqa: E402
 from hwnas.spaces import get_space  # noqa: E402
@@ -196,11 +195,7 @@ def main() -> None:
         ]
         total = time.perf_counter() - started
     doc = {
-        "benchmark": "search",
-        "command": " ".join(["python", *sys.argv]),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()},
-        "python": platform.python_version(),
+        **provenance("search"),
         "hwnas": hwnas.__version__,
         "table": TABLE.name,
         "budget_ms": budget,

@@ -33,11 +33,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +43,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._results import provenance  # noqa: E402
 from hwnas.predictors import metrics  # noqa: E402
 from hwnas.predictors.base import Origin  # noqa: E402
 from hwnas.predictors.transfer import TransferPredictor  # noqa: E402
@@ -241,11 +239,7 @@ def main() -> None:
     summary = summarise(runs, ks)
     print_table(summary, ks)
     document = {
-        "benchmark": "zoo: leave-one-device-out transfer from the NAS-Bench-201 device zoo",
-        "command": " ".join(["python", *sys.argv]),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()},
-        "python": platform.python_version(),
+        **provenance("zoo: leave-one-device-out transfer from the NAS-Bench-201 device zoo"),
         "seeds": seeds,
         "ks": ks,
         "tuning": (
