@@ -89,6 +89,21 @@ class Interval:
     high: np.ndarray
 
 
+def log_residual_interval(
+    value: np.ndarray, offset: float, residuals: tuple[float, float]
+) -> Interval:
+    """The interval of point predictions ``value`` of a model fitted on
+    ``log(y + offset)`` whose residuals (in log space) lie within ``residuals`` (low <= 0
+    <= high): each end scaled in that space, clipped at 0, and ordered around ``value``."""
+    low, high = residuals
+    shifted = value + offset
+    return Interval(
+        value,
+        np.minimum(np.maximum(shifted * np.exp(low) - offset, 0.0), value),
+        np.maximum(shifted * np.exp(high) - offset, value),
+    )
+
+
 def resolve_space(space: SearchSpace | str) -> SearchSpace:
     """A space instance from an instance or a registered name."""
     if isinstance(space, SearchSpace):
@@ -471,6 +486,7 @@ __all__ = [
     "Predictor",
     "check_metric",
     "check_training_data",
+    "log_residual_interval",
     "resolve_space",
     "training_hash",
 ]

@@ -43,6 +43,7 @@ from hwnas.predictors.base import (
     Predictor,
     check_metric,
     check_training_data,
+    log_residual_interval,
     training_hash,
 )
 from hwnas.predictors.errors import ArtifactError
@@ -338,13 +339,7 @@ class TransferPredictor(FeaturePredictor):
 
     def predict_interval_batch(self, features: np.ndarray) -> Interval:
         value = self.predict_batch(features)
-        low, high = self.residual_interval_
-        shifted = value + self.target_offset_
-        return Interval(
-            value,
-            np.minimum(np.maximum(shifted * math.exp(low) - self.target_offset_, 0.0), value),
-            np.maximum(shifted * math.exp(high) - self.target_offset_, value),
-        )
+        return log_residual_interval(value, self.target_offset_, self.residual_interval_)
 
     # -- artifact hooks ----------------------------------------------------------------------
 

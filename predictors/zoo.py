@@ -50,6 +50,7 @@ from hwnas.predictors.base import (
     Predictor,
     check_metric,
     check_training_data,
+    log_residual_interval,
     resolve_space,
     training_hash,
 )
@@ -503,13 +504,7 @@ class BaseSet(FeaturePredictor):
 
     def predict_interval_batch(self, features: np.ndarray) -> Interval:
         value = self.predict_batch(features)
-        low, high = self.residual_interval_
-        shifted = value + self.target_offset_
-        return Interval(
-            value,
-            np.minimum(np.maximum(shifted * np.exp(low) - self.target_offset_, 0.0), value),
-            np.maximum(shifted * np.exp(high) - self.target_offset_, value),
-        )
+        return log_residual_interval(value, self.target_offset_, self.residual_interval_)
 
     # -- artifact hooks ----------------------------------------------------------------------
 
