@@ -92,6 +92,7 @@ def export_onnx(
     try:
         with _quiet_exporter():
             _torch_export(module, example, tmp, opset=opset, exporter=exporter)
+        _keep_input(tmp, input_shape)
         onnx.checker.check_model(tmp)
         os.chmod(tmp, 0o644)  # mkstemp makes it owner-only
         os.replace(tmp, path)
@@ -101,6 +102,22 @@ def export_onnx(
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def _keep_input(path: str, input_shape: Sequence[int]) -> None:
+    """Give the model back the input torchscript's exporter dropped: a module whose output
+    does not depend on its input (an NB201 cell with no path from input to output) exports
+    without graph inputs, and a runner fed the model's one input would find none. The
+    input is added unused, as the dynamo exporter leaves it."""
+    import onnx
+
+    model = onnx.load(path)
+    if len(model.graph.input) > 0:
+        return
+    model.graph.input.append(
+        onnx.helper.make_tensor_value_info("input", onnx.TensorProto.FLOAT, list(input_shape))
+    )
+    onnx.save(model, path)
 
 
 @contextlib.contextmanager
@@ -149,7 +166,7 @@ def _torch_export(module: Any, example: Any, tmp: str, *, opset: int, exporter: 
 # --------------------------------------------------------------------------- cache
 
 #: Bump when the way a space's module becomes an ONNX file changes (invalidates the cache).
-EXPORT_FORMAT_VERSION = 1
+EXPORT_FORMAT_VERSION = 2  # 2: a graph input always (_keep_input)
 
 
 @dataclass(frozen=True)

@@ -1202,7 +1202,9 @@ class Store:
         is: ``lease.worker == worker`` when acquired, else the holder's.
 
         A lease that expired (its worker stopped renewing it: killed, stalled, cut off) is
-        taken over, and the jobs that worker was running go back to the queue, pending
+        taken over, and so is one whose worker ran on this host and has exited
+        (:func:`worker_gone`: a killed ``hwnas profile`` is resumed at once, not a lease
+        later), and the jobs that worker was running go back to the queue, pending
         (``lease.reclaimed``): nothing is lost, and what the old worker still measures is
         refused by :meth:`finish_job`. ``ParameterError`` unless ``lease_seconds`` > 0.
         """
@@ -1215,7 +1217,12 @@ class Store:
                 .mappings()
                 .first()
             )
-            if row is not None and row["worker"] != worker and row["expires_at"] > now:
+            if (
+                row is not None
+                and row["worker"] != worker
+                and row["expires_at"] > now
+                and not worker_gone(row["worker"])
+            ):
                 return _lease_from_row(row, now)
             # Whatever runs on the device under another worker has no live lease: requeue it.
             reclaimed = self._requeue(conn, device, JOBS.c.worker != worker)
@@ -1670,11 +1677,39 @@ def _lease_from_row(r: Any, now: float, reclaimed: Iterable[int] = ()) -> Lease:
 
 
 def worker_id() -> str:
-    """A name for a new worker, unique across hosts and time: ``host:pid:uuid``."""
+    """A name for a new worker, unique across hosts and time: ``host:pid:uuid``, the host
+    suffixed with this process's PID namespace (``host/ns``) where ``/proc`` shows it, so
+    that :func:`worker_gone` never mistakes a worker in another container for a dead one."""
     import socket
     import uuid
 
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    host = socket.gethostname()
+    ns = _pid_namespace()
+    if ns:
+        host = f"{host}/{ns}"
+    return f"{host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _pid_namespace() -> str:
+    try:
+        link = os.readlink("/proc/self/ns/pid")  # "pid:[4026531836]"
+    except OSError:
+        return ""
+    return link.partition("[")[2].rstrip("]")
+
+
+def worker_gone(worker: str) -> bool:
+    """True when ``worker`` (a :func:`worker_id`) ran on this host, in this PID namespace,
+    and its process no longer exists; False whenever that cannot be told (another host,
+    another container, no ``/proc``): such a worker's lease is left to expire."""
+    import socket
+
+    host, _, rest = worker.partition(":")
+    pid_text = rest.partition(":")[0]
+    ns = _pid_namespace()
+    if not ns or host != f"{socket.gethostname()}/{ns}" or not pid_text.isdigit():
+        return False
+    return not os.path.exists(f"/proc/{int(pid_text)}")
 
 
 def _clock(conn: Connection) -> float:

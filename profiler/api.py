@@ -47,7 +47,7 @@ from hwnas.profiler.fleet import DeviceOutcome, DevicePlan, SpaceSample, job_spa
 from hwnas.profiler.settings import ProfileSettings
 from hwnas.records import DeviceSpec, Measurement
 from hwnas.spaces import SearchSpace, get_space, space_reference
-from hwnas.store import Job, Lease, NewJob, Store
+from hwnas.store import Job, Lease, NewJob, Store, worker_gone
 
 __all__ = [
     "RESUME_OVERRIDES",
@@ -340,7 +340,11 @@ def resume(
     specs = {n: _device(n) for n in names or []}  # UnknownDeviceError for a named one
     with _open(store) as db:
         run.url, run.location = db.url, db.location
-        pending = [j for j in db.jobs(status="pending") if names is None or j.device in names]
+        pending = [
+            j
+            for j in db.jobs(status="pending") + _orphaned(db)
+            if names is None or j.device in names
+        ]
         pending = _overridden(db, _loadable(pending, run), overrides)
     plans = []
     for name in names or sorted({j.device for j in pending}):
@@ -362,6 +366,25 @@ def resume(
             with suppress(HwnasError):  # a string not in the space: its job fails with it
                 ahead.enter_context(exporting_ahead(space, archs, executor=pool, exporter=exporter))
         return _run(plans, run)
+
+
+def _orphaned(db: Store) -> list[Job]:
+    """The jobs marked running under a worker that no longer runs them: its lease on the
+    device expired or went to another, or its process exited on this host (a killed
+    ``hwnas profile``). Taking the device's lease puts them back in the queue, so a resume
+    runs them; a job a live worker holds is that worker's."""
+    leases = {lease.device: lease for lease in db.leases()}
+    out = []
+    for job in db.jobs(status="running"):
+        lease = leases.get(job.device)
+        if (
+            lease is None
+            or lease.worker != job.worker
+            or lease.expired
+            or (job.worker is not None and worker_gone(job.worker))
+        ):
+            out.append(job)
+    return out
 
 
 def _check_ahead(jobs: int, executor: str | None) -> None:

@@ -278,24 +278,32 @@ def test_drill_sigkill_mid_batch_then_resume_equals_an_uninterrupted_run(tmp_pat
     args += ["--exporter", "torchscript", *FAST, "--json"]
     killed, whole = tmp_path / "killed.db", tmp_path / "whole.db"
     uninterrupted = hwnas_process(args, whole)  # alongside, to save time
-    proc = hwnas_process(args, killed)
     try:
-        wait_for_count(killed, 2)
+        proc = hwnas_process(args, killed)
+        try:
+            wait_for_count(killed, 2)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate(timeout=30)
+        assert proc.returncode == -signal.SIGKILL
+        counts, _, statuses = stored_archs(killed)
+        assert 2 <= sum(counts.values()) < 5 and set(counts.values()) == {1}
+        # The rest is queued; the job the kill interrupted is still marked running under the
+        # dead process, whose lease the resume takes over at once (its pid is gone).
+        assert statuses.count("running") <= 1
+        assert statuses.count("pending") + statuses.count("running") == 5 - sum(counts.values())
+        code, out, err = hwnas("profile", "--resume", "--json", store=killed)
+        assert code == 0, err
+        resumed = [m["arch"]["string"] for m in json.loads(out)["measurements"]]
+        assert len(resumed) == 5 - sum(counts.values()) and not set(resumed) & set(counts)
+        code, out, err = hwnas(*args, store=killed)  # the same command again: nothing to do
+        assert code == 0, err
+        again = json.loads(out)
+        assert again["measurements"] == [] and len(again["skipped"]) == 5
     finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
-    counts, _, statuses = stored_archs(killed)
-    assert 2 <= sum(counts.values()) < 5 and set(counts.values()) == {1}
-    assert statuses.count("pending") == 5 - sum(counts.values())  # the rest is queued
-    code, out, err = hwnas("profile", "--resume", "--json", store=killed)
-    assert code == 0, err
-    resumed = [m["arch"]["string"] for m in json.loads(out)["measurements"]]
-    assert len(resumed) == 5 - sum(counts.values()) and not set(resumed) & set(counts)
-    code, out, err = hwnas(*args, store=killed)  # the same command again: nothing to do
-    assert code == 0, err
-    again = json.loads(out)
-    assert again["measurements"] == [] and len(again["skipped"]) == 5
+        if uninterrupted.poll() is None and sys.exc_info()[0] is not None:
+            uninterrupted.kill()
+            uninterrupted.communicate()
     _, err = uninterrupted.communicate(timeout=120)
     assert uninterrupted.returncode == 0, err
     got, expected = stored_archs(killed), stored_archs(whole)

@@ -6,13 +6,14 @@ Every test takes ``store_url`` (tests/conftest.py): it runs on SQLite and on Pos
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 
 import pytest
 
 from hwnas.errors import LeaseLostError, ParameterError
-from hwnas.store import CURRENT_SCHEMA, NewJob, Store
+from hwnas.store import CURRENT_SCHEMA, NewJob, Store, worker_gone, worker_id
 from tests.test_store import count_rows, downgrade, make_measurement, run_together, schema_version
 
 A, B = "hostA:1:aaaa", "hostB:2:bbbb"
@@ -84,6 +85,39 @@ def test_an_expired_lease_returns_the_device_and_its_job_and_refuses_the_late_re
     stored = store.finish_job(job, make_measurement(0), worker=B)
     (done,) = store.jobs(ids=[job])
     assert (done.status, done.measurement_id, store.count()) == ("done", stored, 1)
+
+
+def test_a_lease_of_a_process_gone_from_this_host_is_taken_over_at_once(store: Store) -> None:
+    import subprocess
+    import sys
+
+    (job,) = queue(store, "pi", 1)
+    # A worker of this host whose process has exited (a killed `hwnas profile`)...
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    me_now = worker_id()
+    host = me_now.split(":")[0]
+    dead = f"{host}:{int(child.stdout)}:dead"
+    assert worker_gone(dead) and not worker_gone(me_now)
+    store.acquire_device("pi", dead, lease_seconds=300)
+    store.claim_job("pi", dead)
+    taken = store.acquire_device("pi", A, lease_seconds=30)  # ...does not hold it for 300 s
+    assert taken.worker == A and taken.reclaimed == (job,)
+    # One alive here, or one of another host or container, keeps its lease till it expires.
+    alive = f"{host}:{os.getpid()}:live"
+    for other in (
+        alive,
+        f"elsewhere:{int(child.stdout)}:x",
+        f"{host.split('/')[0]}/1:{int(child.stdout)}:x",
+    ):
+        assert not worker_gone(other)
+    store.release_device("pi", A)
+    store.acquire_device("pi", alive, lease_seconds=300)
+    assert store.acquire_device("pi", B, lease_seconds=30).worker == alive
 
 
 def test_a_released_device_requeues_what_its_worker_was_running(store: Store) -> None:

@@ -80,7 +80,8 @@ def test_history_holds_every_evaluated_architecture_with_its_generation(saved) -
     assert (history["feasible"] == (history["latency_ms"] <= BUDGET)).all()
     disconnected = history["arch"].map(NB201.is_disconnected)
     assert (history["degenerate"] == disconnected).all()
-    assert history.loc[history["degenerate"], "accuracy"].max() < 11  # chance on CIFAR-10
+    # Chance on CIFAR-10, wherever the search went into a cell that computes nothing.
+    assert (history.loc[history["degenerate"], "accuracy"] < 11).all()
     assert {c.arch for c in result.pareto} <= set(history["arch"])
     loaded = SearchResult.load(out)
     pd.testing.assert_frame_equal(loaded.evaluated_frame(), history)
