@@ -7,6 +7,7 @@ are the real ones."""
 from __future__ import annotations
 
 import argparse
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -43,7 +44,11 @@ class HotDevice(LocalTransport):
         self.cooling.start()
 
     def _write(self) -> None:
-        self.zone.write_text(f"{int(self.celsius * 1000)}\n")
+        # Whole readings only, as sysfs gives them: a reader must never see the file
+        # truncated and not yet written.
+        tmp = self.zone.with_name(f"temp.{threading.get_ident()}")
+        tmp.write_text(f"{int(self.celsius * 1000)}\n")
+        os.replace(tmp, self.zone)
 
     def _cool(self) -> None:
         while not self.done.wait(0.1):
