@@ -503,11 +503,41 @@ def _kernel_case() -> ContractCase:
     )
 
 
+def _table_base_case() -> ContractCase:
+    """The bundled NAS-Bench-201 table (every cell once) as a base."""
+    from hwnas.predictors.zoo import TableBase
+
+    archs, y = _nb201_rows("latency_gold_6226_ms", slice(None))
+    return ContractCase(
+        make=lambda: TableBase(space="nb201", device="gold_6226"),
+        fit_args=(archs, y),
+        inputs=_nb201_inputs(),
+    )
+
+
+def _weighted_bases_case() -> ContractCase:
+    """Two bases (a LightGBM model of one device, the complete table of another) weighed
+    on 12 measurements of a third."""
+    from hwnas.predictors.zoo import BaseSet, TableBase
+
+    archs, y = _nb201_rows("latency_gold_6226_ms", slice(None))
+    table = TableBase(space="nb201", device="gold_6226").fit(archs, y)
+    bases = {"lightgbm": _transfer_base(), "gold_6226": table}
+    few, values = _nb201_rows("latency_raspi4_ms", slice(11, 1200, 100))  # 12 rows
+    return ContractCase(
+        make=lambda: BaseSet(bases=bases),
+        fit_args=(few, values),
+        inputs=_nb201_inputs(),
+    )
+
+
 _BUILTIN_CASES: dict[str, Callable[[], ContractCase]] = {
     "kernel": _kernel_case,
     "lightgbm": _lightgbm_case,
     "lookup_table": _lookup_table_case,
+    "table_base": _table_base_case,
     "transfer": _transfer_case,
+    "weighted_bases": _weighted_bases_case,
 }
 
 

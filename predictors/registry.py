@@ -32,7 +32,9 @@ BUILTIN_MODULES = {
     "kernel": "hwnas.predictors.kernels",
     "lightgbm": "hwnas.predictors.lgbm",
     "lookup_table": "hwnas.predictors.lut",
+    "table_base": "hwnas.predictors.zoo",
     "transfer": "hwnas.predictors.transfer",
+    "weighted_bases": "hwnas.predictors.zoo",
 }
 ENTRY_POINT_GROUP = "hwnas.predictors"
 _KIND = re.compile(r"[a-z][a-z0-9_.-]*")

@@ -382,9 +382,6 @@ class TransferPredictor(FeaturePredictor):
         force: bool = False,
     ) -> TransferPredictor:
         from hwnas.predictors.artifacts import load_predictor
-        from hwnas.predictors.zoo import register_kinds
-
-        register_kinds()  # a base/ of several bases is weighted_bases
 
         state = meta["state"]
         base = load_predictor(

@@ -196,6 +196,7 @@ def _table_base(space: SearchSpace, device: str) -> TableBase:
 # -- a complete table as a predictor -----------------------------------------------------------
 
 
+@register_predictor("table_base")
 class TableBase(FeaturePredictor):
     """The measured value of every architecture of an enumerable space whose features
     start with a one-hot of each gene (NAS-Bench-201), looked up: the most accurate base a
@@ -208,7 +209,6 @@ class TableBase(FeaturePredictor):
     def __init__(
         self, *, space: SearchSpace | str, metric: str = "latency_ms", device: str = "table"
     ) -> None:
-        register_kinds()
         self.space = resolve_space(space)
         self.metric = check_metric(metric)
         self.device = str(device)
@@ -390,6 +390,7 @@ def _check_bases(named: Mapping[str, Predictor], metric: str | None) -> tuple[Se
     return first.space, check_metric(metric if metric is not None else first.metric)
 
 
+@register_predictor("weighted_bases")
 class BaseSet(FeaturePredictor):
     """Several base predictors of one space, weighted by how well each alone fits the
     measurements of a new device (see the module docstring).
@@ -420,7 +421,6 @@ class BaseSet(FeaturePredictor):
         temperature: float = TEMPERATURE,
         quantiles: tuple[float, float] = (0.1, 0.9),
     ) -> None:
-        register_kinds()
         named = _named(bases)
         self.space, self.metric = _check_bases(named, metric)
         if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
@@ -612,15 +612,6 @@ def _choice(bases: BaseSet, errors: np.ndarray, ranks: np.ndarray, k: int) -> di
         "reason": reason,
         "advice": advice(k, space=bases.space.name, metric=bases.metric),
     }
-
-
-def register_kinds() -> None:
-    """Register the kinds ``table_base`` and ``weighted_bases`` (idempotent). Done when
-    one is made or a transfer holding one is loaded, not when this module is imported:
-    the contract suite parametrizes over every registered kind and has cases for the
-    built-in kinds only (``hwnas.predictors.contract``)."""
-    register_predictor("table_base", TableBase)
-    register_predictor("weighted_bases", BaseSet)
 
 
 # -- the learning curve ------------------------------------------------------------------------
