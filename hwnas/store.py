@@ -160,6 +160,9 @@ class FingerprintUsage:
 #: - ``reference``: the content hash of the reference model timed between the runs
 #:   (the ratios are to that model); a moved file is the same reference, an edited one not.
 #: - ``exporter``: a space's architecture exported by another exporter is another graph.
+#: - ``precision`` (and ``quantize_mode``): an ``int8`` job measures the quantized model;
+#:   counted only when it is not ``fp32`` (see :func:`result_settings`), so the keys of
+#:   measurements taken before it was a setting stay valid.
 #:
 #: Out, and why: ``seed`` (it draws the random input values, which do not change the
 #: latency of the networks measured here, and the sample, which is the architecture
@@ -217,6 +220,10 @@ def result_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     # (every key before it existed) stays out, so no stored key changes.
     if given.get("protocol") not in (None, "adaptive"):
         out["protocol"] = str(given["protocol"])
+    # An int8 job measures another model (quantized on the host); fp32 stays out likewise.
+    if given.get("precision") not in (None, "fp32"):
+        out["precision"] = str(given["precision"])
+        out["quantize_mode"] = str(given.get("quantize_mode") or "static")
     return out
 
 

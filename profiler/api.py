@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from os import PathLike
@@ -181,7 +181,15 @@ def profile(
     ``settings``: the timing protocol, fields of :class:`ProfileSettings` (``threads``,
     ``target_ci``, ``max_seconds``, ``min_runs``, ``max_runs``, ``warmup``, ``graph_opt``,
     ``op_profile``, ``seed``, ``shapes`` such as ``{"x": (1, 3, 224, 224)}``, ``energy``
-    (default: the device's meter), ``energy_seconds``).
+    (default: the device's meter), ``energy_seconds``), and what is measured:
+    ``precision`` ``"fp32"`` (the default: each model as it is) or ``"int8"``: each model
+    is quantized on this host first (``quantize_mode`` ``"static"``, the default: QDQ,
+    calibrated on 16 seeded random inputs, what NNAPI, QNN and XNNPACK take; or
+    ``"dynamic"``), cached by the content hash of the model and the options
+    (``hwnas.profiler.quantize.quantized_file``), and the int8 file is measured. Every
+    measurement records its ``precision`` (and ``quantize_mode``) in its settings; int8
+    and fp32 measurements of one model have different settings keys, so neither is
+    reused for the other.
 
     Returns a :class:`ProfileResult`, the list of measurements in device order.
     Raises ``ParameterError`` for a bad argument or setting (before anything runs).
@@ -245,7 +253,8 @@ def profile_space(
     ``hwnas.export.DEFAULT_EXPORTER``, or ``"dynamo"``; cached) just before it
     is measured. Architectures already measured ``repeats`` times on a device under its
     current fingerprint, with settings that measure the same thing (the timing protocol,
-    shapes, energy, reference, exporter: ``hwnas.store.RESULT_SETTINGS``; not ``seed``),
+    shapes, energy, reference, exporter, precision: ``hwnas.store.RESULT_SETTINGS``; not
+    ``seed``),
     are skipped there (``result.skipped``, ``result.reused``); otherwise each is measured
     until it has ``repeats`` measurements, each in its own runner process, pass by pass.
     ``fresh=True`` measures every architecture ``repeats`` times now, whatever is stored
@@ -256,8 +265,10 @@ def profile_space(
     ``jobs`` > 1 exports ahead of the measurements, in that many worker processes
     (``hwnas.executors.local_pool``), and ``executor="dask://HOST:PORT"`` on a Dask
     cluster instead: every architecture's export is submitted at once, in order, so a
-    device finds each file ready (``hwnas.export.exporting_ahead``). With ``jobs=1`` each
-    is exported just before it is measured, in this process.
+    device finds each file ready (``hwnas.export.exporting_ahead``; with
+    ``precision="int8"`` each is quantized there too). With ``jobs=1`` each is exported
+    (and quantized) just before it is measured, in this process. A table device measures
+    ``fp32`` only (``TableDeviceError`` for ``int8``).
 
     Returns a :class:`ProfileResult`. Raises ``ParameterError`` for a bad argument,
     ``SpaceError`` for an unknown space or a sample larger than the space, and, with
@@ -298,8 +309,21 @@ def _run_exporting_ahead(
     with open_executor(executor, jobs=jobs) as pool:
         if pool is None:
             return _run(plans, run)
-        with exporting_ahead(work.space, work.archs, executor=pool, exporter=work.exporter):
+        with _ahead(work.space, work.archs, pool, work.exporter, plans[0].settings.to_dict()):
             return _run(plans, run)
+
+
+def _ahead(
+    space: SearchSpace, archs: Sequence[str], pool: Any, exporter: str, settings: Mapping[str, Any]
+) -> AbstractContextManager[int]:
+    """The exports of ``archs`` submitted ahead to ``pool``, each quantized there too when
+    the jobs' ``settings`` measure ``int8`` (``hwnas.profiler.quantize.quantizing_ahead``)."""
+    if str(settings.get("precision") or "fp32") == "fp32":
+        return exporting_ahead(space, archs, executor=pool, exporter=exporter)
+    from hwnas.profiler.quantize import quantizing_ahead
+
+    mode = str(settings.get("quantize_mode") or "static")
+    return quantizing_ahead(space, archs, executor=pool, exporter=exporter, mode=mode)
 
 
 def resume(
@@ -362,9 +386,9 @@ def resume(
             _note(result, emitter(progress), f"nothing to resume: no queued jobs{for_whom}")
         return result
     with open_executor(executor, jobs=jobs) as pool, ExitStack() as ahead:
-        for space, exporter, archs in _to_export(pending) if pool is not None else []:
+        for space, exporter, archs, precision in _to_export(pending) if pool is not None else []:
             with suppress(HwnasError):  # a string not in the space: its job fails with it
-                ahead.enter_context(exporting_ahead(space, archs, executor=pool, exporter=exporter))
+                ahead.enter_context(_ahead(space, archs, pool, exporter, precision))
         return _run(plans, run)
 
 
@@ -392,22 +416,28 @@ def _check_ahead(jobs: int, executor: str | None) -> None:
     check_executor(executor)
 
 
-def _to_export(pending: Sequence[Job]) -> list[tuple[SearchSpace, str, list[str]]]:
-    """The queued architectures a resume will export, by space and exporter (those of a
-    space that does not load here are left to the job, which fails with its error)."""
-    groups: dict[tuple[str, str], list[str]] = {}
+def _to_export(
+    pending: Sequence[Job],
+) -> list[tuple[SearchSpace, str, list[str], dict[str, Any]]]:
+    """The queued architectures a resume will export, by space, exporter and precision
+    (those of a space that does not load here are left to the job, which fails with its
+    error), each group with the precision settings its jobs keep."""
+    groups: dict[tuple[str, str, str, str], list[str]] = {}
     for job in pending:
         if job.arch is None or (job.model_path and Path(job.model_path).exists()):
             continue
         exporter = str(job.settings.get("exporter", "dynamo"))  # as job_to_model_job reads it
-        groups.setdefault((job_space(job), exporter), []).append(job.arch.string)
+        precision = str(job.settings.get("precision") or "fp32")
+        mode = str(job.settings.get("quantize_mode") or "static")
+        key = (job_space(job), exporter, precision, mode)
+        groups.setdefault(key, []).append(job.arch.string)
     out = []
-    for (reference, exporter), archs in groups.items():
+    for (reference, exporter, precision, mode), archs in groups.items():
         try:
             space = get_space(reference)
         except HwnasError:
             continue
-        out.append((space, exporter, archs))
+        out.append((space, exporter, archs, {"precision": precision, "quantize_mode": mode}))
     return out
 
 

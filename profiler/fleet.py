@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ from hwnas.profiler.batch import (
     profile_batch,
 )
 from hwnas.profiler.leases import DEFAULT_LEASE_SECONDS, DEFAULT_POLL_SECONDS, hold_device
+from hwnas.profiler.quantize import for_precision
 from hwnas.profiler.settings import ProfileSettings, result_key
 from hwnas.records import Arch, DeviceSpec, Fingerprint, Measurement
 from hwnas.sources import ModelSource
@@ -117,9 +118,11 @@ def job_space(job: Job) -> str:
 
 def job_to_model_job(job: Job, space_loader: Callable[[str], ModelSource]) -> ModelJob:
     """A batch job for a queued one; a space architecture whose exported file is gone is
-    exported again (from the cache, usually)."""
+    exported again (from the cache, usually). A job of ``precision`` ``int8`` measures
+    the model's int8 copy (``hwnas.profiler.quantize.for_precision``: quantized here, on
+    the host, and cached), whatever the model: an exported architecture, a block, a file."""
 
-    def prepare() -> str | Path:
+    def source() -> str | Path:
         if job.model_path and Path(job.model_path).exists():
             return job.model_path
         if job.arch is not None:
@@ -131,6 +134,9 @@ def job_to_model_job(job: Job, space_loader: Callable[[str], ModelSource]) -> Mo
             f"model file {job.model_path or job.label!r} does not exist; check the path "
             f"(its job {job.id} is marked failed: profile the file again once it is there)."
         )
+
+    def prepare() -> str | Path:
+        return Path(for_precision(source(), job.settings))
 
     return ModelJob(label=job.label, prepare=prepare, arch=job.arch, job_id=job.id)
 
@@ -247,6 +253,7 @@ def _plan_sample(
     sample = plan.sample
     fingerprint: Fingerprint
     if isinstance(device, DeviceTable):
+        _table_precision(device, plan.spec, plan.settings)
         fingerprint = device.fingerprint
         settings = ProfileSettings(seed=plan.settings.seed).to_dict()
     else:
@@ -265,6 +272,18 @@ def _plan_sample(
     out.skipped = [a.string for a in planned.skipped]
     out.fingerprint, out.settings_key = fingerprint.hash, planned.settings_key
     return planned.jobs
+
+
+def _table_precision(table: DeviceTable, spec: DeviceSpec, settings: ProfileSettings) -> None:
+    """``TableDeviceError`` unless ``settings`` measure fp32: a table holds the values it
+    was given, of no quantized model."""
+    if settings.precision != "fp32":
+        raise TableDeviceError(
+            f"device {spec.name!r} is a table of measured values ({table.path}); it cannot "
+            f"measure {settings.precision} models. Profile precision={settings.precision!r} "
+            f"(--precision {settings.precision}) on a device that runs models (e.g. --device "
+            f"local), or drop it for the table"
+        )
 
 
 def _space_ref(sample: SpaceSample) -> dict[str, str]:
@@ -560,20 +579,23 @@ def _measure(
 ) -> BatchResult:
     """Measure one group of jobs, storing each measurement as its job finishes."""
     if isinstance(device, DeviceTable):
+        _table_precision(device, spec, settings)
         return _measure_table(fleet, store, device, spec, jobs)
     transport, name, report = device, spec.name, fleet.report
 
     def done(label: str, m: Measurement | None, e: HwnasError | None) -> None:
+        m = None if m is None else with_precision(m, settings)
         report(Event(kind="done", stage=STAGE, device=name, label=label, measurement=m, error=e))
 
     def sink(m: Measurement, j: ModelJob) -> int:
+        m = with_precision(m, settings)
         with fleet.sink_lock:
             if fleet.abandoned:  # the job stays queued for --resume
                 raise KeyboardInterrupt
             return store.finish_job(j.job_id, m, worker=me) if j.job_id else store.add(m)
 
     me = fleet.worker
-    return profile_batch(
+    result = profile_batch(
         transport,
         spec,
         jobs,
@@ -590,6 +612,20 @@ def _measure(
         reconnect_timeout=fleet.reconnect_timeout,
         max_attempts=fleet.max_attempts,
     )
+    result.measurements = [(i, with_precision(m, settings)) for i, m in result.measurements]
+    return result
+
+
+def with_precision(measurement: Measurement, settings: ProfileSettings) -> Measurement:
+    """``measurement`` with the precision it measured in its settings: ``precision``
+    (``fp32`` too, so every new record says it) and, for ``int8``, ``quantize_mode``. The
+    runner times whatever file it gets; the host knows what that file was."""
+    extra: dict[str, Any] = {"precision": settings.precision}
+    if settings.precision != "fp32":
+        extra["quantize_mode"] = settings.quantize_mode
+    if all(measurement.settings.get(k) == v for k, v in extra.items()):
+        return measurement
+    return replace(measurement, settings={**measurement.settings, **extra})
 
 
 def _claim(store: Store, device: str, worker: str, job: ModelJob) -> bool:

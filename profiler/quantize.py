@@ -14,20 +14,30 @@
 The model is pre-processed first (``quant_pre_process``: shape inference and graph
 optimisation, as onnxruntime recommends); a model it cannot pre-process is quantized as
 it is. Every failure is a :class:`~hwnas.errors.HwnasError` that says what to change.
+
+``profile(..., precision="int8")`` measures :func:`quantized_file`: the model quantized
+the one way profiling does (:data:`PROFILE_QUANTIZATION`), cached under
+``<cache_dir>/int8`` by the content hash of the source file and the options, like exports.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
+import json
 import os
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hwnas.config import cache_dir
 from hwnas.errors import InvalidModelError, ParameterError, ShapeError
-from hwnas.onnx_model import check_model
+from hwnas.export import AheadTask, Exported, ExportedFile
+from hwnas.onnx_model import check_model, file_hash
+from hwnas.records import stable_hash
 
 MODES = ("dynamic", "static")
 FORMATS = ("qdq", "qoperator")
@@ -253,4 +263,167 @@ def quantize_model(
     )
 
 
-__all__ = ["FORMATS", "MODES", "Quantized", "quantize_model"]
+# --------------------------------------------------------------------------- cache
+
+#: Bump when the way profiling quantizes changes (invalidates the int8 cache).
+QUANTIZE_CACHE_VERSION = 1
+#: How ``precision="int8"`` quantizes, besides its mode: QDQ (what NNAPI, QNN and XNNPACK
+#: take), per-tensor weights, 16 standard-normal calibration inputs of seed 0 (fixed, so
+#: the file depends on the model and the mode only; a run's ``seed`` draws its sample).
+PROFILE_QUANTIZATION: dict[str, Any] = {
+    "format": "qdq",
+    "per_channel": False,
+    "calibration": 16,
+    "seed": 0,
+}
+# onnxruntime's quantization tools keep module state; device workers quantize from threads.
+_QUANTIZE_LOCK = threading.Lock()
+
+
+def default_quantize_cache() -> Path:
+    """The int8 cache of this user: ``<cache_dir>/int8`` (``hwnas.config.cache_dir``)."""
+    return cache_dir() / "int8"
+
+
+def quantize_key(
+    source_hash: str, *, mode: str, shapes: Mapping[str, Sequence[int]] | None = None
+) -> str:
+    """Content hash of everything :func:`quantized_file` writes depends on: the source
+    file's SHA-256, the mode, :data:`PROFILE_QUANTIZATION`, the input shapes given,
+    onnxruntime's version and :data:`QUANTIZE_CACHE_VERSION`."""
+    import onnxruntime
+
+    return stable_hash(
+        {
+            "source": source_hash,
+            "mode": mode,
+            **(PROFILE_QUANTIZATION if mode == "static" else {}),
+            "shapes": {k: [int(d) for d in v] for k, v in sorted((shapes or {}).items())},
+            "onnxruntime": onnxruntime.__version__,
+            "version": QUANTIZE_CACHE_VERSION,
+        }
+    )
+
+
+def quantized_file(
+    model: str | os.PathLike[str],
+    *,
+    mode: str = "static",
+    shapes: Mapping[str, Sequence[int]] | None = None,
+    cache: str | os.PathLike[str] | None = None,
+) -> Exported:
+    """The int8 copy of the ONNX file ``model`` that ``precision="int8"`` measures:
+    :func:`quantize_model` with ``mode`` and :data:`PROFILE_QUANTIZATION` (``shapes`` for
+    inputs with dynamic dimensions), made once and then served from ``cache`` (default:
+    :func:`default_quantize_cache`) under :func:`quantize_key` (``cached``: it was there).
+    A cached file counts only if its sidecar record's SHA-256 matches it. Raises
+    ``ModelNotFoundError``, ``InvalidModelError`` (onnxruntime cannot quantize it, or the
+    cache is not writable), ``ShapeError`` and ``ParameterError`` for a bad ``mode``."""
+    if mode not in MODES:
+        raise ParameterError("quantize_mode", f"must be one of {', '.join(MODES)}, got {mode!r}")
+    source = check_model(Path(model)).path
+    key = quantize_key(file_hash(source), mode=mode, shapes=shapes)
+    folder = Path(cache) if cache is not None else default_quantize_cache()
+    path = folder / key[:2] / f"{key}.onnx"
+    if _cache_hit(path):
+        return Exported(path=path, key=key, cached=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=path.parent)
+        os.close(fd)
+        try:
+            with _QUANTIZE_LOCK:
+                done = quantize_model(source, tmp, mode=mode, shapes=shapes, **PROFILE_QUANTIZATION)
+            record = {"key": key, "source": str(source), **done.to_dict()}
+            record.update(path=str(path), sha256=file_hash(Path(tmp)))
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        _write_sidecar(path, record)
+    except OSError as exc:
+        raise InvalidModelError(
+            f"cannot write the int8 cache at {folder}: {exc.strerror or exc}; free some "
+            f"space, fix its permissions, or point HWNAS_HOME at a writable directory."
+        ) from None
+    return Exported(path=path, key=key, cached=False)
+
+
+def _write_sidecar(path: Path, record: Mapping[str, Any]) -> None:
+    fd, tmp = tempfile.mkstemp(suffix=".json", dir=path.parent)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(record, fh)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path.with_suffix(".json"))
+
+
+def _cache_hit(path: Path) -> bool:
+    """Whether ``path`` is in the cache with a sidecar that matches its content."""
+    try:
+        sidecar = json.loads(path.with_suffix(".json").read_text())
+        return bool(sidecar.get("sha256") == file_hash(path))
+    except (OSError, ValueError):
+        return False
+
+
+def export_quantized_in_worker(
+    space: Any, arch: str, exporter: str, opset: int, mode: str
+) -> ExportedFile:
+    """``hwnas.export.export_in_worker``, then the file quantized into the worker's int8
+    cache (:func:`quantized_file`): a worker sharing this host's cache (a local process)
+    leaves the int8 file ready too. A quantization failure is left to the job (which
+    quantizes again and fails with the error)."""
+    from hwnas.errors import HwnasError
+    from hwnas.export import default_cache, export_arch, exported_file
+
+    def export() -> Exported:
+        done = export_arch(space, arch, cache=default_cache(), exporter=exporter, opset=opset)
+        try:
+            quantized_file(done.path, mode=mode)
+        except HwnasError:
+            pass
+        return done
+
+    return exported_file(export)
+
+
+def quantizing_ahead(
+    space: Any, archs: Sequence[str], *, executor: Any, exporter: str, mode: str, opset: int = 18
+) -> contextlib.AbstractContextManager[int]:
+    """``hwnas.export.exporting_ahead`` for ``precision="int8"``: each architecture's
+    export is submitted with its quantization (:func:`export_quantized_in_worker`)."""
+    from hwnas.export import check_exporter, export_key, submitting_ahead
+
+    tasks: list[AheadTask] = []
+    for arch in dict.fromkeys(space.canonical(a) for a in archs):
+        key = export_key(space, arch, opset=opset, exporter=check_exporter(exporter))
+        tasks.append((key, export_quantized_in_worker, (space, arch, exporter, opset, mode)))
+    return submitting_ahead(executor, tasks)
+
+
+def for_precision(
+    path: str | os.PathLike[str], settings: Mapping[str, Any]
+) -> str | os.PathLike[str]:
+    """The file a job with ``settings`` (``ProfileSettings.to_dict()``) measures for the
+    model ``path``: the path itself for ``fp32``, its :func:`quantized_file` for
+    ``int8`` (``quantize_mode``, ``shapes`` as the settings say)."""
+    if str(settings.get("precision") or "fp32") == "fp32":
+        return path
+    mode = str(settings.get("quantize_mode") or "static")
+    return quantized_file(path, mode=mode, shapes=settings.get("shapes") or None).path
+
+
+__all__ = [
+    "FORMATS",
+    "MODES",
+    "PROFILE_QUANTIZATION",
+    "Quantized",
+    "default_quantize_cache",
+    "export_quantized_in_worker",
+    "for_precision",
+    "quantize_key",
+    "quantize_model",
+    "quantized_file",
+    "quantizing_ahead",
+]

@@ -20,6 +20,12 @@ GRAPH_OPT_LEVELS = ("all", "extended", "basic", "disable")
 #: (MLPerf Mobile's single-stream rule: at least 1,024 runs and 60 s, p90 reported).
 PROTOCOLS = ("adaptive", "mlperf")
 ENERGY_BACKENDS = ("none", "auto", "rapl", "power_supply", "hwmon", "pmic")
+#: What a model is measured as: ``fp32`` (as exported or given) or ``int8`` (quantized on
+#: the host first: ``hwnas.profiler.quantize.quantized_file``, cached by content hash).
+PRECISIONS = ("fp32", "int8")
+#: How an ``int8`` model is quantized: ``static`` (QDQ, weights and activations, calibrated
+#: on seeded random inputs: what NNAPI, QNN and XNNPACK take) or ``dynamic``.
+QUANTIZE_MODES = ("static", "dynamic")
 #: ``energy="command:CMD ARGS"``: a user's meter command (the runner's CommandEnergyMeter).
 ENERGY_COMMAND_PREFIX = "command:"
 
@@ -43,6 +49,8 @@ SETTING_TYPES: dict[str, type] = {
     "cooldown_delta": float,
     "cooldown_timeout": float,
     "provider": str,
+    "precision": str,
+    "quantize_mode": str,
 }
 
 #: Settings whose value may be None (not set: no reference, no cool-down wait, the
@@ -163,6 +171,11 @@ class ProfileSettings:
     #: onnxruntime's execution provider and its options (:func:`check_provider`); None:
     #: the device's registered one (CPU unless ``devices add --provider`` said otherwise).
     provider: str | None = None
+    #: ``fp32`` or ``int8`` (:data:`PRECISIONS`): an ``int8`` job's model is quantized on
+    #: the host before it is sent (the runner times whatever file it gets).
+    precision: str = "fp32"
+    #: How ``int8`` quantizes (:data:`QUANTIZE_MODES`); only with ``precision="int8"``.
+    quantize_mode: str = "static"
 
     def __post_init__(self) -> None:
         """Raise ``ParameterError`` (also a ``ValueError``) naming the first bad field."""
@@ -197,6 +210,16 @@ class ProfileSettings:
             raise bad("cooldown_timeout", self.cooldown_timeout, "> 0 (seconds)")
         if self.provider is not None:
             object.__setattr__(self, "provider", check_provider(self.provider))
+        if self.precision not in PRECISIONS:
+            raise bad("precision", self.precision, f"one of {', '.join(PRECISIONS)}")
+        if self.quantize_mode not in QUANTIZE_MODES:
+            raise bad("quantize_mode", self.quantize_mode, f"one of {', '.join(QUANTIZE_MODES)}")
+        if self.precision == "fp32" and self.quantize_mode != "static":
+            raise ParameterError(
+                "quantize_mode",
+                f"is {self.quantize_mode!r}, but it applies to precision='int8' only; add "
+                f"precision='int8' (--precision int8) or drop it",
+            )
 
     @classmethod
     def from_options(cls, **options: Any) -> ProfileSettings:
@@ -236,6 +259,12 @@ class ProfileSettings:
             **({"reference": self.reference} if self.reference is not None else {}),
             **({"protocol": self.protocol} if self.protocol != "adaptive" else {}),
             **({"provider": self.provider} if self.provider is not None else {}),
+            # fp32 (every job before precision existed) stays out: no stored key changes.
+            **(
+                {"precision": self.precision, "quantize_mode": self.quantize_mode}
+                if self.precision != "fp32"
+                else {}
+            ),
             **(
                 {"cooldown_delta": self.cooldown_delta, "cooldown_timeout": self.cooldown_timeout}
                 if self.cooldown_delta is not None
@@ -306,6 +335,16 @@ class ProfileSettings:
         mlperf = 600.0 if self.protocol == "mlperf" else 0.0  # 1,024 runs of a slow model
         cooldown = self.cooldown_timeout if self.cooldown_delta is not None else 0.0
         return 120.0 + timing + energy + mlperf + cooldown
+
+
+def precision_of(settings: Mapping[str, Any]) -> str:
+    """The precision a job's or a measurement's ``settings`` measured, as predictors keep
+    precisions apart: ``fp32`` (also when the settings predate precision), ``int8``
+    (static QDQ, the default quantization) or ``int8-dynamic``."""
+    precision = str(settings.get("precision") or "fp32")
+    if precision != "fp32" and settings.get("quantize_mode") == "dynamic":
+        return f"{precision}-dynamic"
+    return precision
 
 
 def provider_args(provider: str) -> list[str]:

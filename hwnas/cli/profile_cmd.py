@@ -128,6 +128,18 @@ def profile(
     cooldown_timeout: float = typer.Option(
         120.0, "--cooldown-timeout", help="Longest cool-down wait (s); then measure and warn."
     ),
+    precision: str = typer.Option(
+        "fp32",
+        "--precision",
+        help="fp32 (each model as it is) or int8: quantized on this host first (cached), "
+        "then measured; recorded with every measurement, never reused for the other.",
+    ),
+    quantize_mode: str = typer.Option(
+        "static",
+        "--quantize-mode",
+        help="With --precision int8: static (QDQ, calibrated on 16 seeded random inputs: "
+        "what NNAPI, QNN, XNNPACK take) or dynamic.",
+    ),
     reference: str | None = typer.Option(
         None,
         "--reference",
@@ -211,6 +223,8 @@ SETTINGS = {
     "protocol": "protocol",
     "cooldown_delta": "cooldown_delta",
     "cooldown_timeout": "cooldown_timeout",
+    "precision": "precision",
+    "quantize_mode": "quantize_mode",
     "seed": "seed",
     "exporter": "exporter",
 }
