@@ -142,6 +142,7 @@ def _meta(predictor: Predictor, directory: Path, names: list[str]) -> dict[str, 
         "metric": predictor.metric,
         "device": origin.device,
         "fingerprint": origin.fingerprint,
+        "precision": origin.precision,
         "origin": origin.to_dict(),
         "feature_names": list(predictor.feature_names_),
         "training_set": {

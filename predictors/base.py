@@ -60,6 +60,10 @@ class Origin:
     arch_form: str | None = None
     #: Why that form: given by the user, the store's, or what the table showed.
     arch_form_reason: str | None = None
+    #: What the measured models were (``hwnas.profiler.settings.precision_of``): ``fp32``,
+    #: ``int8``, ``int8-dynamic``; None when unknown (a table without the column, a
+    #: predictor that predates precisions). Predictors of different ones are not mixed.
+    precision: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,6 +80,7 @@ class Origin:
             rows=None if data.get("rows") is None else int(data["rows"]),
             arch_form=data.get("arch_form"),
             arch_form_reason=data.get("arch_form_reason"),
+            precision=data.get("precision"),
         )
 
 

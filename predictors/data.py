@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 
 #: How many bad rows an error message lists.
 SHOWN = 5
+#: What ``precision=`` selects (``hwnas.profiler.settings.precision_of``).
+MEASURED_PRECISIONS = ("fp32", "int8", "int8-dynamic")
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ def from_table(
     device: str | None = None,
     fingerprint: str | None = None,
     arch_form: str = AUTO,
+    precision: str | None = None,
 ) -> TrainingData:
     """Training data from a CSV or Parquet table with columns ``arch`` and ``metric``.
 
@@ -98,7 +101,9 @@ def from_table(
 
     Optional columns of store exports are used when present: ``space`` (other spaces'
     rows are skipped), ``device`` and ``fingerprint`` (filtered by ``device`` and
-    ``fingerprint`` when given; several fingerprints are refused), ``id`` (rows of one
+    ``fingerprint`` when given; several fingerprints are refused), ``precision``
+    (filtered by ``precision``; several are refused; without the column the table's
+    precision is taken to be ``precision``, unknown when None), ``id`` (rows of one
     architecture with distinct ids are separate measurements, folded by their median).
     An architecture given different values in rows without distinct ids is a
     ``DataError`` naming those rows; rows that repeat one value are merged.
@@ -118,6 +123,7 @@ def from_table(
         frame = frame[spaces.isna() | (spaces == the_space.name)]
     if device is not None and "device" in frame.columns:
         frame = frame[frame["device"] == device]
+    frame, found_precision = _table_precision(frame, source, precision)
     if fingerprint is not None:
         if "fingerprint" not in frame.columns:
             raise DataError(
@@ -149,8 +155,27 @@ def from_table(
         rows=len(archs),
         arch_form=decision.form,
         arch_form_reason=decision.reason,
+        precision=found_precision,
     )
     return TrainingData(the_space.name, metric, names, values, origin, rows=len(archs))
+
+
+def _table_precision(frame: Any, source: Path, precision: str | None) -> tuple[Any, str | None]:
+    """The rows of ``precision`` (all, without a ``precision`` column) and the one
+    precision they have; a table mixing several with none chosen is a ``DataError``."""
+    if "precision" not in frame.columns:
+        return frame, precision
+    found = frame["precision"].fillna("fp32").astype(str)
+    if precision is not None:
+        return frame[found == precision], precision
+    kinds = sorted(set(found))
+    if len(kinds) > 1:
+        raise DataError(
+            f"the table {source} mixes {len(kinds)} precisions ({', '.join(kinds)}): an int8 "
+            f"model's latency is not an fp32 one's; pass precision=NAME (--precision NAME) "
+            f"to train on one"
+        )
+    return frame, kinds[0] if kinds else None
 
 
 def _decide_form(
@@ -288,8 +313,14 @@ def from_store(
     fingerprint: str | None = None,
     statistic: str = "p50",
     arch_form: str = AUTO,
+    precision: str | None = None,
 ) -> TrainingData:
     """Training data from the store: ``space`` architectures measured on ``device``.
+
+    Measurements of several precisions (``fp32``, ``int8``, ``int8-dynamic``: what
+    ``hwnas profile --precision`` measured, ``hwnas.profiler.settings.precision_of``) are
+    refused (the message lists them) unless ``precision`` selects one; ``origin.precision``
+    records it.
 
     Several fingerprints among them are refused (the message lists them) unless
     ``fingerprint`` (a hash or its start) selects one. Measurements without a value of
@@ -319,6 +350,7 @@ def from_store(
             f"{the_space.name} --sample 200 --device {device}` (hwnas.profile_space) or check "
             f"device= and fingerprint= (--device, --fingerprint)"
         )
+    stored, found_precision = _one_precision(stored, device, the_space.name, precision)
     _check_one_fingerprint(stored, device)
     with_value = _values(stored, metric, statistic, device)
     runtime_extra: dict[str, Any] = {}
@@ -345,8 +377,48 @@ def from_store(
         rows=len(archs),
         arch_form=decision.form,
         arch_form_reason=decision.reason,
+        precision=found_precision,
     )
     return TrainingData(the_space.name, metric, names, values, origin, rows=len(archs))
+
+
+def check_precision(precision: str | None) -> str | None:
+    """``precision`` if it is None or one a measurement can have (``fp32``, ``int8``,
+    ``int8-dynamic``); ``ParameterError`` naming them otherwise."""
+    if precision is not None and precision not in MEASURED_PRECISIONS:
+        raise ParameterError(
+            "precision", f"must be one of {', '.join(MEASURED_PRECISIONS)}, got {precision!r}"
+        )
+    return precision
+
+
+def _one_precision(
+    stored: Sequence[StoredMeasurement], device: str, space: str, precision: str | None
+) -> tuple[list[StoredMeasurement], str]:
+    """The measurements of one precision (``precision``, or the only one there is) and
+    which; ``DataError`` when they mix precisions and none is chosen, or none is left."""
+    from hwnas.profiler.settings import precision_of
+
+    counts = Counter(precision_of(s.measurement.settings) for s in stored)
+    listed = ", ".join(f"{p} ({n} measurement(s))" for p, n in sorted(counts.items()))
+    if precision is None and len(counts) > 1:
+        raise DataError(
+            f"the measurements of {space} architectures on device {device!r} were taken at "
+            f"{len(counts)} precisions: {listed}. An int8 model's latency is not an fp32 "
+            f"one's; pass precision=NAME (--precision NAME, one of "
+            f"{', '.join(sorted(counts))}) to train on one"
+        )
+    chosen = precision or next(iter(counts))
+    kept = [s for s in stored if precision_of(s.measurement.settings) == chosen]
+    if not kept:
+        raise DataError(
+            f"none of the measurements of {space} architectures on device {device!r} is of "
+            f"precision {chosen!r}; they are {listed}. Measure {chosen} with `hwnas profile "
+            f"--space {space} --precision {chosen.split('-')[0]}"
+            f"{' --quantize-mode dynamic' if chosen.endswith('-dynamic') else ''}` or choose "
+            f"one of those"
+        )
+    return kept, chosen
 
 
 def _store_form(with_value: Valued, arch_form: str) -> FormDecision:
@@ -487,6 +559,7 @@ def training_data(
     fingerprint: str | None = None,
     statistic: str = "p50",
     arch_form: str = AUTO,
+    precision: str | None = None,
 ) -> TrainingData:
     """Measured values of ``metric`` per architecture of ``space``: from the measurement
     ``table`` when given (``device`` and ``fingerprint`` then select its rows, see
@@ -494,10 +567,13 @@ def training_data(
     :func:`from_store`). ``store`` is a :class:`~hwnas.store.Store`, or where to open one
     (default: ``$HWNAS_STORE``, else ``./hwnas.db``); a store opened here is closed here.
     ``arch_form`` (``auto``, ``canonical``, ``as-written``) says which world the values
-    come from (see :func:`from_table` and :func:`from_store`). Raises ``ParameterError``
-    when neither ``table`` nor ``device`` is given, and ``DataError`` naming what is
-    wrong with the data."""
+    come from (see :func:`from_table` and :func:`from_store`). ``precision`` (``fp32``,
+    ``int8``, ``int8-dynamic``) selects the measurements of one precision: required when
+    the store's (or the table's ``precision`` column) mix several. Raises
+    ``ParameterError`` when neither ``table`` nor ``device`` is given, and ``DataError``
+    naming what is wrong with the data."""
     check_source(table=table, device=device, statistic=statistic)
+    check_precision(precision)
     if table is not None:
         return from_table(
             table,
@@ -506,6 +582,7 @@ def training_data(
             device=device,
             fingerprint=fingerprint,
             arch_form=arch_form,
+            precision=precision,
         )
     assert device is not None  # check_source
     from hwnas.store import Store, open_store
@@ -519,6 +596,7 @@ def training_data(
             fingerprint=fingerprint,
             statistic=statistic,
             arch_form=arch_form,
+            precision=precision,
         )
     with open_store(store) as opened:
         return from_store(
@@ -529,11 +607,14 @@ def training_data(
             fingerprint=fingerprint,
             statistic=statistic,
             arch_form=arch_form,
+            precision=precision,
         )
 
 
 __all__ = [
     "LATENCY_STATISTICS",
+    "MEASURED_PRECISIONS",
+    "check_precision",
     "TrainingData",
     "check_archs",
     "check_source",

@@ -171,6 +171,7 @@ def train_predictor(
     base: Predictor | PathLike | None = None,
     fingerprint: str | None = None,
     statistic: str = "p50",
+    precision: str | None = None,
     lut: LookupTable | PathLike | None = None,
     seed: int = 0,
     correction: str = "ridge",
@@ -187,7 +188,9 @@ def train_predictor(
     :class:`~hwnas.store.Store` or where to open one; default ``$HWNAS_STORE`` or
     ``./hwnas.db``), of one ``fingerprint`` (a hash or its start; required when there
     are several), learning ``statistic`` of each latency distribution (``p50``, ``p10``
-    or ``ratio``, see :func:`hwnas.predictors.data.from_store`). One of ``table`` and
+    or ``ratio``, see :func:`hwnas.predictors.data.from_store`), of one ``precision``
+    (``fp32``, ``int8``, ``int8-dynamic``: what ``profile --precision`` measured; required
+    when there are several, recorded in ``origin_.precision``). One of ``table`` and
     ``device`` must be given.
 
     The predictor: a :class:`~hwnas.predictors.lgbm.LightGBMPredictor` (``seed``; ``lut``,
@@ -243,6 +246,7 @@ def train_predictor(
         fingerprint=fingerprint,
         statistic=statistic,
         arch_form=arch_form,
+        precision=precision,
     )
     report(Event("step", stage="reading measurements", done=1, total=1))
     _check_enough(data, predictor, the_space)
@@ -352,13 +356,15 @@ def evaluate_predictor(
     statistic: str = "p50",
     arch_form: str = "auto",
     force: bool = False,
+    precision: str | None = None,
 ) -> Evaluation:
     """Score ``predictor`` (or the predictor directory it names, loaded with ``force``)
     on measurements of its space and metric: the ``table``, or the store's measurements
     on ``device`` (as in :func:`train_predictor`; ``arch_form`` says which world the
     measured values come from, detected by default). A warning says when that world is
-    not the one the predictor learnt. Raises ``ParameterError``, ``DataError`` and
-    ``ArtifactError``; see :class:`Evaluation` for what it returns."""
+    not the one the predictor learnt. ``precision``: of the measurements scored (default:
+    the one the predictor learnt, ``origin_.precision``). Raises ``ParameterError``,
+    ``DataError`` and ``ArtifactError``; see :class:`Evaluation` for what it returns."""
     if not isinstance(predictor, Predictor):
         from hwnas.predictors.artifacts import load_predictor
 
@@ -380,6 +386,7 @@ def evaluate_predictor(
         fingerprint=fingerprint,
         statistic=statistic,
         arch_form=arch_form,
+        precision=precision or getattr(predictor.origin_, "precision", None),
     )
     interval = predictor.predict_interval(data.archs)
     inside = (interval.low <= data.values) & (data.values <= interval.high)

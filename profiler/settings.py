@@ -347,6 +347,16 @@ def precision_of(settings: Mapping[str, Any]) -> str:
     return precision
 
 
+def precision_settings(precision: str | None) -> dict[str, str]:
+    """The settings that measure ``precision`` (as :func:`precision_of` names it; None or
+    ``fp32``: none, the default), e.g. ``{"precision": "int8", "quantize_mode":
+    "dynamic"}`` for ``int8-dynamic``."""
+    if precision in (None, "fp32"):
+        return {}
+    base, _, mode = str(precision).partition("-")
+    return {"precision": base, "quantize_mode": mode or "static"}
+
+
 def provider_args(provider: str) -> list[str]:
     """The runner's options for ``provider`` (as :func:`check_provider` keeps it)."""
     name, options = provider_parts(provider)

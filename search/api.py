@@ -762,7 +762,29 @@ def resolve_predictors(
         found = _by_metric(_as_list(predictors), space, force=force, warnings=warnings)
     if not found:
         raise ParameterError("predictors", "is empty; give at least one predictor")
+    check_one_precision(found)
     return found, warnings
+
+
+def check_one_precision(predictors: Mapping[str, Any]) -> None:
+    """Refuse predictors that learnt measurements of different precisions (their
+    ``origin_.precision``: ``fp32``, ``int8``, ``int8-dynamic``; one that does not say is
+    not counted): a search predicts one network, quantized or not, for every metric."""
+    precisions = {
+        metric: str(origin.precision)
+        for metric, model in predictors.items()
+        if (origin := getattr(model, "origin_", None)) is not None
+        and getattr(origin, "precision", None) is not None
+    }
+    if len(set(precisions.values())) <= 1:
+        return
+    listed = ", ".join(f"{m}: {p}" for m, p in sorted(precisions.items()))
+    raise ParameterError(
+        "predictors",
+        f"were trained on measurements of different precisions ({listed}); a search "
+        f"predicts one model for every metric. Train them on one: `hwnas predictor train "
+        f"... --precision {sorted(set(precisions.values()))[0]}` (train_predictor(precision=...))",
+    )
 
 
 def _as_list(predictors: Any) -> list[Any]:

@@ -398,7 +398,7 @@ def run_search(
 def predictor_identity(model: Any) -> dict[str, Any]:
     """What identifies a predictor, as far as it says: ``kind`` (else its class),
     ``metric``, ``training_hash`` and ``n_train`` (its training set) and, from
-    ``origin_``, the ``device``, ``fingerprint`` and ``source`` of its data."""
+    ``origin_``, the ``device``, ``fingerprint``, ``source`` and ``precision`` of its data."""
     origin = getattr(model, "origin_", None)
     found = {
         "kind": getattr(model, "kind", None) or type(model).__name__,
@@ -408,6 +408,7 @@ def predictor_identity(model: Any) -> dict[str, Any]:
         "device": getattr(origin, "device", None),
         "fingerprint": getattr(origin, "fingerprint", None),
         "source": getattr(origin, "source", None),
+        "precision": getattr(origin, "precision", None),
     }
     return {k: (int(v) if k == "n_train" else str(v)) for k, v in found.items() if v is not None}
 

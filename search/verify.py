@@ -318,6 +318,9 @@ class DeviceLoop:
     settings: Mapping[str, Any] = field(default_factory=dict)
     #: The form the predictors learnt (``hwnas.spaces.forms``), kept when refitting.
     arch_form: str = "auto"
+    #: The precision the predictors learnt (``Origin.precision``): what is measured and
+    #: refitted on (None: whatever the store holds, as before precisions).
+    precision: str | None = None
     progress: ProgressCallback | None = None
     #: Device measurements taken that ``profile_space`` did not reuse from the store.
     taken: int = 0
@@ -361,6 +364,7 @@ class DeviceLoop:
             statistic=str(first.statistic or "p50"),
             settings=dict(settings or {}),
             arch_form=str(first.arch_form or "auto"),
+            precision=getattr(first, "precision", None),
             progress=progress,
         )
 
@@ -379,6 +383,7 @@ class DeviceLoop:
                 fingerprint=self.fingerprint,
                 statistic=statistic,
                 arch_form=self.arch_form,
+                precision=self.precision,
             )
         if self.before is None:
             return data
@@ -406,6 +411,7 @@ class DeviceLoop:
         """Measure ``archs`` on the device (a stored measurement with the same settings
         is reused); their values as the predictors learn them."""
         from hwnas.profiler.api import profile_space
+        from hwnas.profiler.settings import precision_settings
 
         self.asked.update(archs)
         done = profile_space(
@@ -415,7 +421,7 @@ class DeviceLoop:
             store=self.store,
             errors="collect",
             progress=self.progress,
-            **self.settings,
+            **{**self.settings, **precision_settings(self.precision)},
         )
         if done.interrupted:
             raise KeyboardInterrupt

@@ -62,6 +62,12 @@ TableOption = typer.Option(
 FingerprintOption = typer.Option(
     None, "--fingerprint", help="Only measurements with this fingerprint (hash or its start)."
 )
+PrecisionOption = typer.Option(
+    None,
+    "--precision",
+    help="Only measurements of this precision: fp32, int8 or int8-dynamic (`profile "
+    "--precision`); required when the data mix several.",
+)
 StatisticOption = typer.Option(
     "p50",
     "--statistic",
@@ -178,6 +184,7 @@ def train(
     table: Path | None = TableOption,
     fingerprint: str | None = FingerprintOption,
     statistic: str = StatisticOption,
+    precision: str | None = PrecisionOption,
     arch_form: str = ArchFormOption,
     lut: Path | None = LutOption,
     output: Path = OutputOption,
@@ -207,6 +214,7 @@ def train(
                 base=bases,
                 fingerprint=fingerprint,
                 statistic=statistic,
+                precision=precision,
                 arch_form=arch_form,
                 lut=lut,
                 seed=seed,
@@ -240,6 +248,7 @@ def _show_training(
                 "fingerprint": origin.fingerprint,
                 "source": origin.source,
                 "statistic": origin.statistic,
+                "precision": origin.precision,
                 "arch_form": {"form": origin.arch_form, "reason": origin.arch_form_reason},
                 "lookup_table": None if lut is None else str(lut),
                 "training_set": {"n": n, "rows": origin.rows, "hash": predictor.training_hash_},
@@ -260,6 +269,7 @@ def _show_training(
     note(
         f"trained a {predictor.kind} predictor of {predictor.metric} on {n:,} "
         f"{space.name} architectures from {origin.source}{merged} in {seconds:.1f} s"
+        + (f" (precision {origin.precision})" if origin.precision else "")
     )
     if origin.arch_form is not None:
         note(f"architectures learnt {origin.arch_form}: {origin.arch_form_reason}")
