@@ -349,6 +349,15 @@ KINDS = (
     "resize",
     "view",
     "other",
+    # int8 (hwnas.predictors.kernel_quant): QDQ units, QLinear and Integer ops.
+    "qconv",
+    "qdwconv",
+    "qgemm",
+    "qmatmul",
+    "qelementwise",
+    "qpool",
+    "quantize",
+    "dequantize",
 )
 
 #: Activations by code (0: none), as fused into Conv or Gemm.
@@ -1303,6 +1312,12 @@ def split_kernels(
 
     ``shapes`` fixes input shapes (``{"input": (1, 3, 224, 224)}``); an input with a
     dynamic dimension and no shape here is a ``ShapeError`` that says what to pass.
-    See the module docstring for the fusion rules.
+    See the module docstring for the fusion rules. A quantized model's int8 kernels
+    (QDQ units, QLinear and Integer ops) come out in kinds of their own
+    (``hwnas.predictors.kernel_quant``: ``qconv``, ``quantize`` ...).
     """
-    return _Splitter(prepare_graph(model, shapes)).run()
+    from hwnas.predictors.kernel_quant import dequantized, requantized
+
+    graph, marks = dequantized(model)
+    kernels = _Splitter(prepare_graph(graph, shapes)).run()
+    return requantized(kernels, marks) if graph is not model else kernels

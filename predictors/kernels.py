@@ -70,6 +70,7 @@ from hwnas.errors import ParameterError
 from hwnas.predictors.base import Interval, Origin, Predictor, resolve_space, training_hash
 from hwnas.predictors.errors import ArtifactError, PredictorError
 from hwnas.predictors.kernel_features import FEATURE_NAMES, Kernel, kernel_features, split_kernels
+from hwnas.predictors.kernel_quant import FLOAT_KIND
 from hwnas.predictors.kernel_sampler import (
     OVERHEAD_KIND,
     REORDER_KIND,
@@ -410,7 +411,7 @@ class KernelPredictor(Predictor):
             if k.kind == "view":
                 ms[i] = self.overhead_kernel_ms_
             else:
-                by_model.setdefault(k.kind if k.kind in self.models_ else GENERIC, []).append(i)
+                by_model.setdefault(self._model_of(k.kind), []).append(i)
         for name, idx in by_model.items():
             ms[idx] = np.exp(
                 self._log_ms(name, np.vstack([kernel_features(kernels[i]) for i in idx]))
@@ -418,9 +419,17 @@ class KernelPredictor(Predictor):
             for i in idx:
                 source[i] = name
         for i, k in enumerate(kernels):
-            if k.kind in ("conv", "dwconv") and k.attrs.get("residual"):
+            if k.kind in ("conv", "dwconv", "qconv", "qdwconv") and k.attrs.get("residual"):
                 ms[i] += self._residual_ms(k)
         return ms, source
+
+    def _model_of(self, kind: str) -> str:
+        """The model that predicts kernels of ``kind``: its own; for an int8 kind without
+        one, its float kind's (``kernel_quant.FLOAT_KIND``); else the generic one."""
+        if kind in self.models_:
+            return kind
+        floating = FLOAT_KIND.get(kind)
+        return floating if floating in self.models_ else GENERIC
 
     def _residual_ms(self, conv: Kernel) -> float:
         """Approximate cost of a residual sum fused into a conv (see the module doc)."""
