@@ -108,12 +108,13 @@ def dequantized(model: onnx.ModelProto) -> tuple[onnx.ModelProto, dict[str, str]
         pairs = [u for u in users if u.op_type == "DequantizeLinear"]
         if not users or len(pairs) != len(users) or node.output[0] in outputs:
             continue
-        if any(u.output[0] in outputs for u in pairs):
-            continue
+        into_q.add(node.input[0])
         if node.input[0] not in inputs:  # the model's input is quantized by a kernel of its own
             dropped.add(id(node))
-        into_q.add(node.input[0])
         for dq in pairs:
+            if dq.output[0] in outputs:  # the model's output is dequantized by one of its own
+                dq.input[0] = node.input[0]
+                continue
             dropped.add(id(dq))
             alias[dq.output[0]] = node.input[0]
     weight_dq = {
