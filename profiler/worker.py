@@ -26,7 +26,7 @@ from typing import Any
 
 from hwnas.devices.local import LocalTransport
 from hwnas.devices.transport import Transport
-from hwnas.errors import HwnasError, ParameterError
+from hwnas.errors import HwnasError, ParameterError, StoreError
 from hwnas.events import Event, ProgressCallback, emitter
 from hwnas.profiler import api
 from hwnas.profiler.batch import check_max_attempts
@@ -38,6 +38,10 @@ from hwnas.spaces import SearchSpace, get_space, space_reference
 from hwnas.store import Job, NewJob, Store, worker_id
 
 __all__ = ["QueuedJobs", "WorkerResult", "queue_add", "run_worker"]
+
+#: The first pause after the store fails (s), doubled at each failure up to the last.
+_STORE_RETRY_FIRST = 0.5
+_STORE_RETRY_MAX = 10.0
 
 
 @dataclass
@@ -243,7 +247,11 @@ def run_worker(
     third of it: if this worker dies, another takes the device over after at most that
     long. ``progress`` receives the events of :func:`hwnas.profile` per job (``start``,
     ``done``) and ``note`` events about leases. ``store``, ``reconnect_timeout`` and
-    ``max_attempts`` are as for :func:`hwnas.profile`.
+    ``max_attempts`` are as for :func:`hwnas.profile`. A store that fails while serving
+    (the database restarting, connections cut) is tried again with backoff for up to
+    ``reconnect_timeout`` s, with a note each time: the worker then carries on where it
+    was, and a job it had claimed runs once all the same (under its lease, or by the
+    worker that takes the device over if the lease ran out meanwhile).
 
     Raises ``UnknownDeviceError`` for a device not registered and ``ParameterError`` for
     a bad argument, before anything runs; a device that fails while serving is in
@@ -305,9 +313,11 @@ def _wait(serving: _Serving, threads: list[threading.Thread]) -> None:
 def _serve(serving: _Serving, spec: DeviceSpec) -> None:
     """One device: run its queued jobs, batch after batch, until stopped (or idle)."""
     skipped: set[int] = set()  # jobs this worker cannot run: left queued for others
+    outage = _Outage()
     while not serving.stop.is_set():
         try:
             jobs = _work_for(serving, spec.name, skipped)
+            outage.over()
             if not jobs:
                 if serving.exit_when_idle:
                     return
@@ -316,6 +326,8 @@ def _serve(serving: _Serving, spec: DeviceSpec) -> None:
             error = _run_batch(serving, spec, jobs, skipped)
         except HwnasError as exc:
             error = exc
+        if isinstance(error, StoreError) and _store_back_soon(serving, spec.name, error, outage):
+            continue  # the store failed, not the device: its jobs are still there
         if error is not None:
             with serving.lock:
                 serving.result.device_errors[spec.name] = error
@@ -325,13 +337,47 @@ def _serve(serving: _Serving, spec: DeviceSpec) -> None:
             serving.stop.wait(30.0)
 
 
+@dataclass
+class _Outage:
+    """Since when (monotonic s) a device's store has been failing, and how often."""
+
+    since: float | None = None
+    failures: int = 0
+
+    def over(self) -> None:
+        self.since, self.failures = None, 0
+
+
+def _store_back_soon(serving: _Serving, device: str, error: StoreError, outage: _Outage) -> bool:
+    """After the store failed (the database restarting, a dropped connection, a lease
+    lost while cut off): wait, with backoff, and say whether to try again; False once it
+    has failed for longer than ``reconnect_timeout`` (the device's error then).
+
+    Nothing is lost meanwhile: a job this worker had claimed is still running under it
+    (taken up again on its return, while the lease holds) or went back to the queue."""
+    now = time.monotonic()
+    outage.since = now if outage.since is None else outage.since
+    if now - outage.since >= serving.reconnect_timeout:
+        return False
+    delay = min(_STORE_RETRY_FIRST * 2**outage.failures, _STORE_RETRY_MAX)
+    outage.failures += 1
+    _note(
+        serving,
+        device,
+        f"{device}: the store failed ({error.message}); trying again in {delay:.1f} s "
+        f"(for up to {serving.reconnect_timeout:.0f} s, --reconnect-timeout)",
+    )
+    serving.stop.wait(delay)
+    return True
+
+
 def _work_for(serving: _Serving, device: str, skipped: set[int]) -> list[Job]:
-    """The device's pending jobs, and those running under another worker (they come back
-    to the queue if that worker's lease has expired: the fleet waits for it otherwise)."""
+    """The device's pending and running jobs: those running under another worker come
+    back to the queue if that worker's lease has expired (the fleet waits for it
+    otherwise), and those running under this one were cut off by a store failure (its
+    lease, still held, lets it take them up again)."""
     with Store(serving.url) as db:
-        jobs = db.jobs(device=device, status="pending") + [
-            j for j in db.jobs(device=device, status="running") if j.worker != serving.result.worker
-        ]
+        jobs = db.jobs(device=device, status="pending") + db.jobs(device=device, status="running")
     return sorted((j for j in jobs if j.id not in skipped), key=lambda j: j.id)
 
 
