@@ -150,6 +150,7 @@ def test_a_version_3_store_gains_claims_and_leases_and_keeps_its_jobs(store_url:
 
 CLAIMER = r"""
 import sys
+import time
 sys.path.insert(0, sys.argv[1])
 from tests.test_store import make_measurement
 from hwnas.errors import LeaseLostError
@@ -169,6 +170,10 @@ with Store(location) as store:
             if job is None:
                 idle.add(device)
             else:
+                # A measurement takes a moment, out of any transaction: without it, one
+                # process could take SQLite's write lock back each time before the others'
+                # busy handlers wake (the lock is not fair), and claim every job alone.
+                time.sleep(0.005)
                 m = make_measurement(job.id, device=device, model_hash=f"{job.id}:{me}", n=3)
                 store.finish_job(job.id, m, worker=me)
             store.release_device(device, me)
