@@ -14,6 +14,7 @@ from typing import Any
 from hwnas.devices.registry import connect
 from hwnas.errors import HwnasError, ParameterError
 from hwnas.events import ProgressCallback
+from hwnas.executors import open_executor, using_executor
 from hwnas.export import check_exporter
 from hwnas.predictors.lut import (
     CALIBRATION_MODES,
@@ -288,6 +289,8 @@ def run_lut_build(
     warmup: int = 10,
     graph_opt: str = "all",
     reconnect_timeout: float = 300.0,
+    jobs: int = 1,
+    executor: str | None = None,
     progress: ProgressCallback | None = None,
 ) -> LutBuild:
     """Measure what the lookup table of ``space`` on ``device`` lacks, then calibrate it;
@@ -311,16 +314,17 @@ def run_lut_build(
     job = _lut_job(
         space, device, calibration, holdout=holdout, exporter=exporter, settings=settings
     )
-    measured = measure_lut(
-        store,
-        job.spec,
-        job.settings,
-        job.blocks,
-        job.networks,
-        connect=connect,
-        progress=progress,
-        reconnect_timeout=reconnect_timeout,
-    )
+    with open_executor(executor, jobs=jobs) as pool, using_executor(pool):
+        measured = measure_lut(
+            store,
+            job.spec,
+            job.settings,
+            job.blocks,
+            job.networks,
+            connect=connect,
+            progress=progress,
+            reconnect_timeout=reconnect_timeout,
+        )
     result = LutBuild(job.blocks.space, job.spec.name, statistic, measured)
     if not measured.interrupted:
         _calibrate(result, store if isinstance(store, Store) else measured.store_url, job)
@@ -354,7 +358,10 @@ def build_lut(
     ``options``: ``holdout=0`` (networks measured besides the calibration ones, for the
     additivity report), ``seed=0``, ``fit="affine"`` (``"offset"``, ``"none"``),
     ``statistic="p50"`` (or ``"p10"``), ``exporter="torchscript"`` (or ``"dynamo"``),
-    ``reconnect_timeout=300.0`` (s), and the timing settings of ``ProfileSettings``:
+    ``reconnect_timeout=300.0`` (s), ``jobs=1`` (export blocks and networks in this many
+    worker processes, ahead of measuring them) or ``executor="dask://HOST:PORT"`` (export
+    on that Dask cluster; ``hwnas.executors.open_executor``), and the timing settings of
+    ``ProfileSettings``:
     ``threads=1``, ``target_ci=0.01``, ``max_seconds=10.0``, ``min_runs=20``,
     ``max_runs=100_000``, ``warmup=10``, ``graph_opt="all"``.
 

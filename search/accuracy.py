@@ -30,8 +30,10 @@ from hwnas.errors import AccuracyError as AccuracyError  # re-exported: its old 
 from hwnas.errors import DataError, InvalidArchError, ParameterError
 from hwnas.executors import (
     ExecutorFactory,
+    check_executor,
     check_jobs,
     check_sendable,
+    executor_factory,
     local_pool,
     map_ordered,
     split,
@@ -170,11 +172,13 @@ class CallableAccuracy(AccuracySource):
 
     With ``jobs`` > 1 the architectures of a call not evaluated before are split into
     about two chunks per worker, in order, and each chunk is one call of the function
-    in a worker process of ``executor(jobs)`` (default
-    :func:`hwnas.executors.local_pool`, kept for the life of the source: :meth:`close`
-    or a ``with`` block stops it, as does garbage collection). The values are those of
-    ``jobs=1`` for a function that gives the same value each time. Workers import the
-    function by name, so it must be defined at the top level of a module (a lambda or
+    in a worker process of ``executor(jobs)`` (``executor``: a factory, default
+    :func:`hwnas.executors.local_pool`, or a Dask scheduler's address
+    ``dask://HOST:PORT``, whose workers then run the chunks even with ``jobs=1``, as
+    :func:`hwnas.executors.executor_factory` connects), kept for the life of the source
+    (:meth:`close` or a ``with`` block stops it, as does garbage collection). The values
+    are those of ``jobs=1`` for a function that gives the same value each time. Workers
+    import the function by name, so it must be defined at the top level of a module (a lambda or
     a closure is a ``ParameterError`` saying so); a chunk that raises in a worker is an
     ``AccuracyError`` naming the chunk's architectures and the original error.
     """
@@ -188,7 +192,7 @@ class CallableAccuracy(AccuracySource):
         name: str | None = None,
         space: SearchSpace | None = None,
         jobs: int = 1,
-        executor: ExecutorFactory = local_pool,
+        executor: ExecutorFactory | str | None = local_pool,
     ) -> None:
         if not callable(func):
             raise AccuracyError(f"{name or func!r} is not a function")
@@ -196,9 +200,17 @@ class CallableAccuracy(AccuracySource):
         self.name = name or getattr(func, "__qualname__", None) or repr(func)
         self.space = space
         self.jobs = check_jobs(jobs)
-        if self.jobs > 1:
-            check_sendable(func, param="accuracy", why=f"jobs={jobs} runs it in worker processes")
-        self._executor_factory = executor
+        # A cluster's address (dask://HOST:PORT) sends the chunks there whatever jobs is.
+        remote = isinstance(executor, str) and executor != "local"
+        self._parallel = self.jobs > 1 or remote
+        if self._parallel:
+            why = f"executor={executor}" if remote else f"jobs={jobs}"
+            check_sendable(func, param="accuracy", why=f"{why} runs it in worker processes")
+        self._executor_factory = (
+            executor_factory(executor)
+            if executor is None or isinstance(executor, str)
+            else executor
+        )
         self._pool: Executor | None = None
         self._stop_pool: weakref.finalize | None = None
         self._known: dict[str, float] = {}
@@ -227,7 +239,7 @@ class CallableAccuracy(AccuracySource):
         self.close()
 
     def _compute(self, todo: list[str]) -> np.ndarray:
-        if self.jobs == 1:
+        if not self._parallel:
             return self._checked(self.func(list(todo)), todo)
         chunks = split(todo, 2 * self.jobs)
 
@@ -302,7 +314,9 @@ class UserAccuracy(CallableAccuracy):
     strings (and the space as keyword ``space``), returning one number per architecture;
     with ``jobs`` > 1, in worker processes (see :class:`CallableAccuracy`)."""
 
-    def __init__(self, space: SearchSpace, reference: str, *, jobs: int = 1) -> None:
+    def __init__(
+        self, space: SearchSpace, reference: str, *, jobs: int = 1, executor: str | None = None
+    ) -> None:
         module_name, _, attr = reference.partition(":")
         if not module_name or not attr:
             raise ParameterError(
@@ -320,7 +334,11 @@ class UserAccuracy(CallableAccuracy):
         if not callable(func):
             raise AccuracyError(f"{reference!r} is not a function")
         super().__init__(
-            functools.partial(func, space=space), name=reference, space=space, jobs=jobs
+            functools.partial(func, space=space),
+            name=reference,
+            space=space,
+            jobs=jobs,
+            executor=executor,
         )
 
 
@@ -510,16 +528,17 @@ def split_table_spec(arg: str) -> tuple[str, str | None]:
 
 
 def accuracy_source(
-    spec: str, space: SearchSpace, *, seed: int = 0, jobs: int = 1
+    spec: str, space: SearchSpace, *, seed: int = 0, jobs: int = 1, executor: str | None = None
 ) -> AccuracySource:
     """``tabular[:cifar10|cifar100|imagenet16]``, ``table:FILE[:COLUMN]`` (see
     :func:`split_table_spec`), ``proxy:naswot`` or ``package.module:function``.
 
     ``jobs`` > 1 evaluates a ``package.module:function`` in that many worker processes
-    (:class:`CallableAccuracy`); the other sources are lookups or one forward pass per
-    architecture, and ignore it.
+    (:class:`CallableAccuracy`), ``executor="dask://HOST:PORT"`` on that Dask cluster; the
+    other sources are lookups or one forward pass per architecture, and ignore both.
     """
     check_jobs(jobs)
+    check_executor(executor, param="executor")
     kind, _, arg = spec.partition(":")
     if kind == "tabular":
         return TabularAccuracy(space, arg or "cifar10")
@@ -531,4 +550,4 @@ def accuracy_source(
         if arg not in ("", "naswot"):
             raise AccuracyError(f"unknown proxy {arg!r}; available: naswot")
         return NaswotProxy(space, seed=seed)
-    return UserAccuracy(space, spec, jobs=jobs)
+    return UserAccuracy(space, spec, jobs=jobs, executor=executor)

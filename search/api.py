@@ -36,7 +36,7 @@ import numpy as np
 
 from hwnas.errors import ParameterError
 from hwnas.events import Event, ProgressCallback, emitter
-from hwnas.executors import check_jobs
+from hwnas.executors import check_executor, check_jobs
 from hwnas.search.accuracy import AccuracySource, CallableAccuracy, accuracy_source
 from hwnas.search.checkpoint import Checkpoint
 from hwnas.search.nsga import (
@@ -308,6 +308,7 @@ def search(
     budgets: Mapping[str, float] | Sequence[str] | str,
     accuracy: AccuracyLike = "tabular:cifar10",
     jobs: int = 1,
+    executor: str | None = None,
     population: int = 50,
     generations: int = 30,
     seed: int = 0,
@@ -344,6 +345,9 @@ def search(
       function must then be importable by name (not a lambda or a closure), and a
       script that calls ``search`` must do so under ``if __name__ == "__main__":``. Other
       sources ignore it.
+    - ``executor``: ``"dask://HOST:PORT"`` evaluates that function on a Dask cluster's
+      workers instead (``pip install 'hwnas[dask]'``; ``hwnas.executors``), in about
+      ``2 * jobs`` chunks; ``None`` or ``"local"``: local processes as ``jobs`` says.
     - ``population`` (>= 4), ``generations`` (>= 1), ``seed``: the size of a generation
       (NSGA-II's and regularized evolution's population), how many, and the seed; the
       same arguments give the same result.
@@ -393,7 +397,7 @@ def search(
     the_space = resolve_space(space)
     models, warnings = resolve_predictors(predictors, the_space, force=force)
     check_settings(population, generations, bounds, list(models))
-    made = resolve_accuracy(accuracy, the_space, seed=seed, jobs=jobs)
+    made = resolve_accuracy(accuracy, the_space, seed=seed, jobs=jobs, executor=executor)
     the_space = searched_space(the_space, models)
     report = emitter(progress)
     for message in warnings:
@@ -848,18 +852,25 @@ def _predictor(
 
 
 def resolve_accuracy(
-    accuracy: AccuracyLike, space: SearchSpace, *, seed: int = 0, jobs: int = 1
+    accuracy: AccuracyLike,
+    space: SearchSpace,
+    *,
+    seed: int = 0,
+    jobs: int = 1,
+    executor: str | None = None,
 ) -> AccuracySource:
     """An AccuracySource from a spec string (``accuracy_source``), a source, or a function
     (evaluated once per canonical architecture, in ``jobs`` worker processes if > 1). A
-    source given as such is used as it is (``jobs`` does not change it)."""
+    source given as such is used as it is (``jobs`` does not change it). ``executor``: a
+    Dask scheduler's address to evaluate a function there (:func:`search`)."""
     check_jobs(jobs)
+    check_executor(executor)
     if isinstance(accuracy, AccuracySource):
         return accuracy
     if isinstance(accuracy, str):
-        return accuracy_source(accuracy, space, seed=seed, jobs=jobs)
+        return accuracy_source(accuracy, space, seed=seed, jobs=jobs, executor=executor)
     if callable(accuracy):
-        return CallableAccuracy(accuracy, space=space, jobs=jobs)
+        return CallableAccuracy(accuracy, space=space, jobs=jobs, executor=executor)
     raise ParameterError(
         "accuracy",
         f"must be a spec such as 'tabular:cifar10', an AccuracySource or a function "

@@ -185,3 +185,42 @@ def test_resume_exports_the_queued_architectures_ahead(cluster: str, tmp_path: P
     result = hwnas.resume(store=store, executor=cluster)
     assert len(result) == 2 and not result.errors
     assert exports_run(cluster) > before
+
+
+def test_a_user_accuracy_function_runs_on_the_dask_cluster(cluster: str) -> None:
+    from hwnas.search.accuracy import accuracy_source
+    from tests import slow_accuracy
+
+    space = hwnas.get_space("nb201")
+    archs = space.sample(12, 4)
+    here = accuracy_source("tests.slow_accuracy:score", space).evaluate(archs)
+    before = exports_run(cluster, "call")  # Dask's task prefix of search.accuracy._call
+    remote = accuracy_source("tests.slow_accuracy:score", space, executor=cluster)
+    try:
+        got = remote.evaluate(archs)
+    finally:
+        remote.close()
+    assert got.tolist() == here.tolist()
+    assert exports_run(cluster, "call") > before  # the chunks ran as the cluster's tasks
+    assert len(slow_accuracy.CALLS) >= 2 * len({space.canonical(a) for a in archs})
+    with pytest.raises(ParameterError, match="executor must be 'local' or a Dask"):
+        accuracy_source("tests.slow_accuracy:score", space, executor="spark://x:1")
+
+
+def test_build_lut_exports_its_blocks_on_the_executor_it_is_given(
+    cluster: str, tmp_path: Path
+) -> None:
+    from hwnas.predictors.build import run_lut_build
+
+    before = exports_run(cluster, "export_block_in_worker")
+    result = run_lut_build(
+        "tests.test_lut:ToyLutSpace",
+        store=tmp_path / "s.db",
+        calibrate=0,
+        executor=cluster,
+        **FAST,
+    )
+    assert not result.errors and result.table is not None
+    assert exports_run(cluster, "export_block_in_worker") > before
+    with pytest.raises(ParameterError, match="jobs must be a whole number"):
+        run_lut_build("tests.test_lut:ToyLutSpace", store=tmp_path / "s.db", calibrate=0, jobs=0)

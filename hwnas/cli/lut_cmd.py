@@ -142,16 +142,10 @@ def build(
     --holdout more) are measured whole, the per-network scale and offset are fitted on
     the calibration networks, and the additivity error is reported on the others.
     """
-    from hwnas.executors import open_executor, using_executor
     from hwnas.predictors.build import run_lut_build
 
     try:
-        with (
-            options(store="--store"),
-            open_executor(executor, jobs=jobs) as pool,
-            using_executor(pool),
-            StageBars() as bars,
-        ):
+        with options(store="--store"), StageBars() as bars:
             result = run_lut_build(
                 space_name,
                 device=device or "local",
@@ -170,6 +164,8 @@ def build(
                 warmup=warmup,
                 graph_opt=graph_opt,
                 reconnect_timeout=reconnect_timeout,
+                jobs=jobs,
+                executor=executor,
                 progress=bars,
             )
     except HwnasError as exc:

@@ -54,6 +54,12 @@ def search(
         help="Worker processes that evaluate a package.module:function accuracy, in "
         "chunks (other accuracy sources ignore it).",
     ),
+    executor: str | None = typer.Option(
+        None,
+        "--executor",
+        help="Evaluate a package.module:function accuracy on this Dask cluster "
+        "(dask://HOST:PORT; pip install 'hwnas[dask]') instead of local processes.",
+    ),
     strategy: str = typer.Option(
         "nsga2",
         "--strategy",
@@ -118,6 +124,7 @@ def search(
         "budgets": budget,
         "accuracy": accuracy,
         "jobs": jobs,
+        "executor": executor,
         "strategy": strategy,
         "population": population,
         "generations": generations,
