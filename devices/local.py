@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from hwnas.devices.running import LocalCommand
 from hwnas.devices.transport import CompletedRun, Transport
 from hwnas.errors import DeviceError, RunnerError
 
@@ -42,6 +43,10 @@ class LocalTransport(Transport):
         except OSError as exc:
             raise DeviceError(f"cannot start {args[0]!r} on the local device: {exc}") from None
         return CompletedRun(args, proc.returncode, proc.stdout, proc.stderr)
+
+    def start(self, argv: Sequence[str]) -> LocalCommand:
+        """A child process left running (in a session of its own with ``own_session``)."""
+        return LocalCommand(argv, own_session=self.own_session)
 
     def put(self, local: Path, remote: str) -> None:
         Path(remote).parent.mkdir(parents=True, exist_ok=True)

@@ -61,6 +61,7 @@ from hwnas.devices.known_hosts import (
     fingerprint,
     known_hosts_name,
 )
+from hwnas.devices.running import CLOSE_GRACE_S, RunningCommand
 from hwnas.devices.ssh_files import ExecFiles, SftpFiles
 from hwnas.devices.transport import CompletedRun, RemoteFiles
 from hwnas.errors import (
@@ -497,6 +498,31 @@ class SSHTransport(RemoteFiles):
             stderr.decode("utf-8", errors="replace"),
         )
 
+    def start(self, argv: Sequence[str]) -> RunningCommand:
+        """Start ``argv`` on the device on a channel of its own and leave it running (under
+        the PID-printing wrapper, so :meth:`RunningCommand.stop` can stop it).
+
+        Raises :class:`ConnectionLostError` if the connection is down, ``DeviceError``
+        if the device does not start it.
+        """
+        args = tuple(str(a) for a in argv)
+        if not args:
+            raise ValueError("argv must name a command, got an empty sequence")
+        label = _label(args)
+        transport = self._require_client().get_transport()
+        if transport is None or not transport.is_active():
+            raise self._lost(f"starting `{label}`")
+        try:
+            chan = transport.open_session(timeout=self.connect_timeout)
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise self._start_failed(exc, label) from None
+        try:
+            chan.exec_command(_wrapped(args))
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            chan.close()
+            raise self._start_failed(exc, label) from None
+        return _SSHCommand(self, chan, label)
+
     def _exec(
         self, command: str, timeout: float | None, label: str, stdin: Path | None = None
     ) -> tuple[int | None, bytes, bytes]:
@@ -713,6 +739,73 @@ class SSHTransport(RemoteFiles):
                 self._files().remove(remote)
             except (OSError, paramiko.SSHException, DeviceError):
                 pass
+
+
+class _SSHCommand(RunningCommand):
+    """A command left running on its own SSH channel (:meth:`SSHTransport.start`)."""
+
+    def __init__(self, ssh: SSHTransport, chan: paramiko.Channel, label: str) -> None:
+        super().__init__(label)
+        self._ssh, self._chan = ssh, chan
+        #: The command's PID on the device, once the wrapper printed it.
+        self.pid: int | None = None
+        self._in_thread("out", self._pump_stdout)
+        self._read_in_thread("err", lambda: chan.recv_stderr(_CHUNK))
+
+    def _pump_stdout(self) -> None:
+        """Read stdout to its end, the wrapper's PID line taken out; then the exit status
+        (-1: killed by a signal, or the link went down: then reading fails with
+        ``ConnectionLostError``)."""
+        head = bytearray()  # stdout before the PID line: a shell start-up file's chatter
+        failure = None
+        try:
+            while data := self._chan.recv(_CHUNK):
+                if self.pid is None:
+                    head += data
+                    match = _PID_LINE.search(head)
+                    if match is None:
+                        continue
+                    self.pid = int(match.group(1))
+                    data = bytes(head[: match.start()] + head[match.end() :])
+                self._feed("out", data)
+            if self.pid is None:
+                self._feed("out", bytes(head))
+            status = self._chan.recv_exit_status()
+            if status == -1 and not self._ssh._alive(grace=0.3):
+                failure = self._ssh._lost(f"running `{self.label}`")
+        except (paramiko.SSHException, EOFError, OSError):
+            if not self._ssh._alive(grace=0.3):
+                failure = self._ssh._lost(f"running `{self.label}`")
+        finally:
+            self._ended("out", failure)
+
+    def send(self, text: str) -> None:
+        try:
+            self._chan.sendall(text.encode("utf-8"))
+        except (paramiko.SSHException, EOFError, OSError):
+            if not self._ssh._alive(grace=0.2):
+                raise self._ssh._lost(f"running `{self.label}`") from None
+
+    def finish(self, timeout: float = CLOSE_GRACE_S) -> int | None:
+        if not self._chan.status_event.wait(timeout):
+            return None
+        self._join_readers(timeout)
+        return self._chan.exit_status
+
+    def stop(self) -> None:
+        if not self._chan.exit_status_ready():
+            self._ssh._stop_remote(self.pid)
+        self._chan.close()
+        self._join_readers(CLOSE_GRACE_S)
+
+    def close(self) -> None:
+        try:
+            self._chan.shutdown_write()
+        except (paramiko.SSHException, EOFError, OSError):
+            pass
+        if self.finish(CLOSE_GRACE_S) is None:
+            self.stop()
+        self._chan.close()
 
 
 def _short_type(key: paramiko.PKey) -> str:

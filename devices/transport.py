@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from hwnas.devices.running import RunningCommand
 from hwnas.errors import ConnectionLostError, DeviceError, DeviceFullError, RunnerError
 
 #: A staged file's name on a device: content hash plus suffix, nothing a shell or a path
@@ -81,6 +82,15 @@ class Transport(abc.ABC):
     @abc.abstractmethod
     def run(self, argv: Sequence[str], *, timeout: float | None = None) -> CompletedRun:
         """Run ``argv`` on the device and wait for it; raise ``DeviceError`` on timeout."""
+
+    def start(self, argv: Sequence[str]) -> RunningCommand:
+        """Start ``argv`` on the device and leave it running, its stdin open for
+        :meth:`RunningCommand.send` (a runner serving a batch: ``runner.py --serve``).
+
+        Raises ``NotImplementedError`` where the transport runs one command at a time;
+        the caller then runs one command per job with :meth:`run`.
+        """
+        raise NotImplementedError(f"{type(self).__name__} runs one command at a time")
 
     @abc.abstractmethod
     def put(self, local: Path, remote: str) -> None:

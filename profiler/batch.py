@@ -1,13 +1,12 @@
 """Host side of profiling: send a model to a device's runner, turn its answer into a record.
 
-Every model runs in a fresh runner process, so peak memory is the model's own and
-one model's state never leaks into the next one's timings.
+A batch keeps one runner process per device where it can (:mod:`hwnas.profiler.serving`),
+which resets its peak memory before each model, so peak memory is the model's own;
+elsewhere every model runs in a fresh runner process.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -21,119 +20,23 @@ from hwnas.errors import (
     ConnectionLostError,
     DeviceError,
     HwnasError,
-    InvalidModelError,
     ModelError,
-    ModelLoadError,
-    ModelNotFoundError,
     ParameterError,
     RunnerError,
-    ShapeError,
-    UsageError,
 )
 from hwnas.export import ExportError
 from hwnas.onnx_model import ModelFile, check_model, file_hash
+from hwnas.profiler.runner_output import RESULT_BEGIN as RESULT_BEGIN
+from hwnas.profiler.runner_output import RESULT_END as RESULT_END
+from hwnas.profiler.runner_output import RUNNER_PATH as RUNNER_PATH
+from hwnas.profiler.runner_output import (
+    RunInterrupted,
+    parse_runner_output,
+    stage_runner,
+)
+from hwnas.profiler.serving import RunnerSession
 from hwnas.profiler.settings import ProfileSettings, check_provider, provider_args
 from hwnas.records import Arch, DeviceSpec, Fingerprint, LatencyStats, Measurement
-
-RUNNER_PATH = Path(__file__).with_name("runner.py")
-
-
-def stage_runner(transport: Transport) -> str:
-    """The runner's path on the device, sent once per content (an upgraded runner is
-    sent again, never confused with an old copy)."""
-    return transport.stage(RUNNER_PATH, content_hash=_runner_hash(), suffix=".py")
-
-
-@lru_cache(maxsize=1)
-def _runner_hash() -> str:
-    return "runner-" + file_hash(RUNNER_PATH)[:16]
-
-
-_ERRORS: dict[str, type[HwnasError]] = {
-    "model_not_found": ModelNotFoundError,
-    "invalid_model": InvalidModelError,
-    "model_load": ModelLoadError,
-    "shape": ShapeError,
-    "usage": UsageError,
-    "energy": UsageError,  # the device has no such meter: not one model's fault
-    "reference": UsageError,  # the --reference model fails: every model would
-    "runner": RunnerError,
-}
-
-
-def _tail(text: str, lines: int = 5) -> str:
-    return " | ".join(text.strip().splitlines()[-lines:])
-
-
-#: The lines around the runner's JSON document on its stdout (runner.py has the same).
-RESULT_BEGIN = "@@hwnas-result-begin@@"
-RESULT_END = "@@hwnas-result-end@@"
-# The document is one line (JSON escapes every newline), right between the markers. The
-# begin marker may follow text without a line break (a prompt of the device's shell).
-_FRAME = re.compile(re.escape(RESULT_BEGIN) + r"\r?\n([^\r\n]*)\r?\n" + re.escape(RESULT_END))
-
-
-def parse_runner_output(stdout: str, stderr: str, returncode: int) -> dict[str, Any]:
-    """The runner's JSON document, or the ``HwnasError`` it reports.
-
-    The document is read from between the runner's marker lines (``RESULT_BEGIN``,
-    ``RESULT_END``), so whatever else reached stdout (a login banner, ``conda activate``
-    chatter or a logout message from the device's shell start-up files) is ignored. A
-    stdout that is one runner document and nothing else is accepted without markers too
-    (a runner from before them printed that); anything else without a complete frame
-    raises ``RunnerError`` saying what stdout and stderr held and what to check.
-    """
-    match = _FRAME.search(stdout)
-    if match is None:
-        doc = _unframed_document(stdout)
-        if doc is None:
-            raise RunnerError(_no_result(stdout, stderr, returncode))
-    else:
-        try:
-            doc = json.loads(match.group(1))
-        except json.JSONDecodeError as exc:
-            raise RunnerError(
-                f"the runner's result is not valid JSON ({exc}): {match.group(1)[:200]!r}; "
-                f"please report this with the model and the command line"
-            ) from None
-    if not isinstance(doc, dict) or "ok" not in doc:
-        raise RunnerError(f"the runner answered something unexpected: {json.dumps(doc)[:200]}")
-    if not doc["ok"]:
-        err = doc.get("error") or {}
-        cls = _ERRORS.get(err.get("kind", "runner"), RunnerError)
-        raise cls(err.get("message") or "the runner failed without saying why")
-    return doc
-
-
-def _unframed_document(stdout: str) -> dict[str, Any] | None:
-    """The document of a runner from before the frame: all of stdout, or None."""
-    try:
-        doc = json.loads(stdout)
-    except json.JSONDecodeError:
-        return None
-    return doc if isinstance(doc, dict) and "ok" in doc else None
-
-
-def _no_result(stdout: str, stderr: str, returncode: int) -> str:
-    """Why there is no result, from what the runner left on stdout and stderr."""
-    said = f": {_tail(stderr)}" if stderr.strip() else ""
-    if RESULT_BEGIN in stdout:
-        return (
-            f"the runner's result was cut off (exit code {returncode}){said}; it was stopped "
-            f"while writing it (killed, or out of memory?): measure the model again."
-        )
-    chatter = ""
-    if stdout.strip():
-        chatter = (
-            f" Its stdout held only other text ({_tail(stdout, 3)!r}), such as a shell "
-            f"start-up file on the device prints (a banner, `conda activate`); that is "
-            f"ignored and not the problem."
-        )
-    return (
-        f"the runner exited with code {returncode} without a result{said}.{chatter} Check "
-        f"that the device's Python runs the runner and has numpy and onnxruntime: "
-        f"`hwnas devices check DEVICE` says what is missing."
-    )
 
 
 @lru_cache(maxsize=8)
@@ -185,23 +88,26 @@ def profile_model(
     *,
     arch: Arch | None = None,
     idle_c: float | None = None,
+    runner: RunnerSession | None = None,
 ) -> Measurement:
     """Measure one checked model on one device with the runner (``idle_c``: the device's
-    idle temperature, which ``settings.cooldown_delta`` waits for it to come back near)."""
-    runner = stage_runner(transport)
+    idle temperature, which ``settings.cooldown_delta`` waits for it to come back near).
+
+    ``runner``: the batch's :class:`RunnerSession` (a runner process kept for many
+    models); without one, the model gets a runner process of its own.
+    """
     remote_model = transport.stage(model.path, content_hash=model.hash, suffix=".onnx")
-    argv = [transport.python, runner, remote_model, *settings.runner_args()]
-    argv += _device_provider(device, settings)
+    args = [remote_model, *settings.runner_args(), *_device_provider(device, settings)]
     if settings.cooldown_delta is not None and idle_c is not None:
-        argv += ["--idle-baseline-c", repr(idle_c)]
+        args += ["--idle-baseline-c", repr(idle_c)]
     if settings.reference is not None:
         reference = Path(settings.reference)
-        argv += [
+        args += [
             "--reference",
             transport.stage(reference, content_hash=_file_hash(reference), suffix=".onnx"),
         ]
-    done = transport.run(argv, timeout=settings.timeout_s())
-    doc = parse_runner_output(done.stdout, done.stderr, done.returncode)
+    session = runner or RunnerSession(transport, reuse=False)
+    doc = session.run(args, timeout=settings.timeout_s())
     if settings.reference is not None and (doc.get("settings") or {}).get("reference"):
         # The device knows the file by its staged name; the record names it as the host does.
         reference = Path(settings.reference)
@@ -231,15 +137,6 @@ def probe_fingerprint(
     done = transport.run(argv, timeout=60.0)
     doc = parse_runner_output(done.stdout, done.stderr, done.returncode)
     return Fingerprint.from_dict(doc["fingerprint"])
-
-
-class RunInterrupted(RunnerError):
-    """The runner was stopped by Ctrl-C/SIGINT: the job is not done, and not the model's fault."""
-
-    kind = "interrupted"
-
-
-_ERRORS["interrupted"] = RunInterrupted
 
 
 @dataclass(frozen=True)
@@ -428,20 +325,27 @@ def _keep(
 
 
 def _measurer(
-    transport: Transport, device: DeviceSpec, settings: ProfileSettings
-) -> Callable[[ModelFile, Arch | None], Measurement]:
-    """:func:`profile_model` for one batch: with ``cooldown_delta``, the device's idle
-    temperature is read once, before the first model, and every model waits for it."""
+    transport: Transport,
+    device: DeviceSpec,
+    settings: ProfileSettings,
+    runner: RunnerSession | None,
+) -> tuple[Callable[[ModelFile, Arch | None], Measurement], Callable[[], None]]:
+    """:func:`profile_model` for one batch, and what ends it: the models go to ``runner``
+    (a session of the batch's own, closed by the second function, when None). With
+    ``cooldown_delta``, the device's idle temperature is read once, before the first
+    model, and every model waits for it."""
     idle: list[float | None] = []
+    session = runner or RunnerSession(transport)
 
     def measure(model: ModelFile, arch: Arch | None) -> Measurement:
         if settings.cooldown_delta is not None and not idle:
             idle.append(probe_fingerprint(transport, settings, device).temperature_c)
+        idle_c = idle[0] if idle else None
         return profile_model(
-            transport, device, model, settings, arch=arch, idle_c=idle[0] if idle else None
+            transport, device, model, settings, arch=arch, idle_c=idle_c, runner=session
         )
 
-    return measure
+    return measure, (session.close if runner is None else lambda: None)
 
 
 def profile_batch(
@@ -460,6 +364,7 @@ def profile_batch(
     max_attempts: int = 3,
     sleep: Callable[[float], None] = time.sleep,
     claim: Callable[[ModelJob], bool] | None = None,
+    runner: RunnerSession | None = None,
 ) -> BatchResult:
     """Measure each model in turn. A bad model is reported in ``errors``; the rest go on.
 
@@ -480,6 +385,11 @@ def profile_batch(
     (again after a reconnect): False skips the job, neither measured nor failed nor left
     (another worker has it, or it is no longer pending). Raises ``ParameterError`` for
     ``max_attempts`` < 1.
+
+    The models share one runner process where the transport can keep one running and
+    the device can reset a process's peak memory (:class:`RunnerSession`; each model's
+    figures stay its own); ``runner`` passes a session of the caller's (left open),
+    ``RunnerSession(transport, reuse=False)`` one process per model.
     """
     check_max_attempts(max_attempts)
     stop = should_stop or (lambda: False)
@@ -487,7 +397,7 @@ def profile_batch(
     said: set[str] = set()  # the kinds of the machine's warnings given so far
     jobs = [m if isinstance(m, ModelJob) else _file_job(m) for m in models]
     index = attempts = 0  # attempts: of jobs[index] so far
-    measure = _measurer(transport, device, settings)
+    measure, close = _measurer(transport, device, settings, runner)
     try:
         while index < len(jobs):
             job = jobs[index]
@@ -511,7 +421,7 @@ def profile_batch(
                     failure = _gave_up(exc, device, attempts)
                     _record_failure(job, failure, result, on_failed, on_done)
                     index, attempts = index + 1, 0
-                reconnected = _reconnect_after_loss(
+                if not _reconnect_after_loss(
                     exc,
                     transport,
                     device,
@@ -520,8 +430,7 @@ def profile_batch(
                     on_retry=on_retry,
                     reconnect_timeout=reconnect_timeout,
                     sleep=sleep,
-                )
-                if not reconnected:
+                ):
                     break
                 continue  # the same job again (it was not stored), or the next one
             except (ModelError, RunnerError, ExportError) as exc:
@@ -538,5 +447,7 @@ def profile_batch(
     except KeyboardInterrupt:
         # Everything measured so far is already in the sink; the caller reports the rest.
         result.interrupted = True
+    finally:
+        close()
     result.left = jobs[index:]
     return result

@@ -9,6 +9,16 @@ It imports only the Python standard library, numpy and onnxruntime, and runs on
 Python 3.8 or newer. One runner process measures one model, so the process is
 fresh and its peak resident memory belongs to that model.
 
+A batch runs ``python3 runner.py --serve`` instead: one process that reads one request
+a line on stdin, ``{"argv": ["MODEL.onnx", options...]}`` (the command line above), and
+answers each with the document below, measured by the same code. Before each model it
+resets the peak (``/proc/self/clear_refs``, after giving freed memory back with glibc's
+``malloc_trim``) and adds onnxruntime's once-per-process set-up, measured at start, so
+that ``peak_over_baseline_mb`` means what a fresh process reads (:class:`ReusedProcess`).
+Where the peak cannot be reset it measures its first model only and answers the next
+with ``{"ok": false, "error": {"kind": "fresh_process", ...}}`` and exits: the host then
+starts a new process for it. It also exits after an interrupt or a runner failure.
+
 Output contract: exactly one JSON document on stdout, on one line between two marker
 lines, and nothing else from the runner there (what native code prints goes to stderr)::
 
@@ -36,6 +46,7 @@ enough (``--target-ci``), or a time or run budget is spent. Every run calls
 from __future__ import annotations
 
 import argparse
+import base64
 import gc
 import glob
 import json
@@ -53,6 +64,10 @@ import traceback
 from collections.abc import Callable, Iterable, Sequence
 from typing import IO, Any, NoReturn
 
+#: When this script started running (after the interpreter's own start-up): the host
+#: tells process start-up from the runner's work with it (``phases_s``).
+_SCRIPT_STARTED = time.perf_counter()
+
 # numpy and onnxruntime are imported here (not lazily) so the memory baseline,
 # read in main(), already includes them. A device without them still gets a
 # JSON error document instead of a traceback.
@@ -62,11 +77,13 @@ try:
     import onnxruntime as ort
 except ImportError as _import_error:  # pragma: no cover - depends on the device
     _MISSING_DEPENDENCY = str(_import_error)
+#: Seconds the two imports took.
+_IMPORTS_S = time.perf_counter() - _SCRIPT_STARTED
 
 RUNNER_VERSION = 1
 
 #: The lines around the JSON document on stdout (see "Output contract"); the host's
-#: copies are in hwnas.profiler.batch, as this file imports nothing from hwnas.
+#: copies are in hwnas.profiler.runner_output, as this file imports nothing from hwnas.
 RESULT_BEGIN = "@@hwnas-result-begin@@"
 RESULT_END = "@@hwnas-result-end@@"
 
@@ -2031,19 +2048,24 @@ def _cool_down(args: argparse.Namespace, environment: dict[str, Any]) -> None:
     environment.update(_environment_reading(args.sys_root, "start"))
 
 
-def measure(args: argparse.Namespace) -> dict[str, Any]:
+def measure(args: argparse.Namespace, reused: ReusedProcess | None = None) -> dict[str, Any]:
     """Load, time and describe the model as parsed `args` say; the success document.
 
-    Raises RunnerError for anything the user can fix.
+    ``reused``: this process measured models before (``--serve``) and its peak was reset
+    since; the memory figures then mean what a fresh process would have read (see
+    :class:`ReusedProcess`). Raises RunnerError for anything the user can fix.
     """
     overrides = parse_shape_specs(args.shape)  # fail fast on typos, before loading
     check_provider(args.provider)
     meter = None if args.energy == "none" else open_energy_meter(args.energy, args.sys_root)
-    # The process is fresh and numpy/onnxruntime are imported: this is the baseline.
+    # A fresh process with numpy/onnxruntime imported (or one whose peak was just reset):
+    # this is the baseline.
     baseline = peak_rss_mb()
     fingerprint = collect_fingerprint(args.threads, args.provider, args.graph_opt, args.sys_root)
     environment = _environment_reading(args.sys_root, "start")
+    loading = time.perf_counter()
     provider, shapes, arrays, run_once = _load_bound_model(args, overrides)
+    phases = {"session": time.perf_counter() - loading}
     fingerprint["execution_provider"] = provider
 
     reference_once = None
@@ -2054,9 +2076,11 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         )
         reference_ns = []
     _cool_down(args, environment)
+    running = time.perf_counter()
     warmup_ns, samples_ns, stop_reason, elapsed_s = _timed_runs(
         args, run_once, reference_once, reference_ns
     )
+    phases.update(warmup=time.perf_counter() - running - elapsed_s, timed=elapsed_s)
     peak = peak_rss_mb()  # before op profiling, whose second session adds memory
     environment.update(_environment_reading(args.sys_root, "end"))
     environment["slowdown"] = slowdown(samples_ns)
@@ -2069,7 +2093,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     warnings = diagnose(summary, fingerprint, environment, settings, stop_reason)
     energy = None if meter is None else energy_or_reason(meter, run_once, args, warnings)
     profile = _op_profile_or_warning(args, arrays, warnings, summary["median"])
-
+    memory = memory_document(baseline, peak) if reused is None else reused.memory(baseline, peak)
     return {
         "ok": True,
         "runner_version": RUNNER_VERSION,
@@ -2082,13 +2106,14 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             name: {"shape": shapes[name], "dtype": str(array.dtype)}
             for name, array in arrays.items()
         },
-        "memory": memory_document(baseline, peak),
+        "memory": memory,
         "fingerprint": fingerprint,
         "environment": environment,
         "op_profile": profile,
         "energy": energy,
         "warnings": warnings,
         "settings": settings,
+        "phases_s": phases,
     }
 
 
@@ -2201,8 +2226,9 @@ def fingerprint_document(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def run_cli(argv: Sequence[str]) -> tuple[dict[str, Any], int]:
-    """(document, exit code) for a command line; never raises for ordinary failures."""
+def run_cli(argv: Sequence[str], reused: ReusedProcess | None = None) -> tuple[dict[str, Any], int]:
+    """(document, exit code) for a command line; never raises for ordinary failures
+    (``reused``: see :func:`measure`)."""
     try:
         args = parse_args(argv)
         if args.check:
@@ -2215,15 +2241,11 @@ def run_cli(argv: Sequence[str]) -> tuple[dict[str, Any], int]:
             )
         if args.fingerprint_only:
             return fingerprint_document(args), 0
-        return measure(args), 0
+        return (measure(args) if reused is None else measure(args, reused)), 0
     except RunnerError as exc:
         return error_document(exc.kind, exc.message), exc.exit_code
     except KeyboardInterrupt:
-        return error_document(
-            "interrupted",
-            "interrupted (Ctrl-C or SIGINT) before the measurement finished; "
-            "run the runner again and let it finish (it stops by --max-seconds)",
-        ), 1
+        return _interrupted_document(), 1
     except Exception as exc:
         traceback.print_exc(file=sys.stderr)  # stderr only: stdout carries the JSON document
         return error_document(
@@ -2231,6 +2253,259 @@ def run_cli(argv: Sequence[str]) -> tuple[dict[str, Any], int]:
             f"unexpected {type(exc).__name__}: {exc}; this is a bug in the runner, please "
             "report it with the model and the command line (the traceback is on stderr)",
         ), 1
+
+
+# --------------------------------------------------------------------------- --serve
+
+#: A one-node model (Identity, opset 9, IR version 4): at the start of --serve, its session
+#: makes onnxruntime set up what it sets up once per process.
+_WARMUP_MODEL = base64.b64decode(
+    "CAQSADo3ChAKAXgSAXkiCElkZW50aXR5EgF3Wg8KAXgSCgoICAESBAoCCAFiDwoBeRIKCggIARIECgIIAUIECgAQCQ=="
+)
+#: After a reset, VmHWM is within this of VmRSS (MiB), or the reset did not work.
+_RESET_SLACK_MB = 1.0
+#: The block the start-up check touches and frees to see that a reset lowers VmHWM (MiB).
+_PROBE_MB = 32
+CPU_PROVIDER = "CPUExecutionProvider"
+
+
+def malloc_trim() -> Callable[[], object] | None:
+    """glibc's ``malloc_trim(0)``, which hands freed heap memory back to the kernel, so
+    that the next model's allocations raise the resident size (and its peak) again
+    instead of reusing pages the model before freed; None where the C library has none."""
+    try:
+        import ctypes
+
+        trim = ctypes.CDLL(None).malloc_trim
+    except (ImportError, OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    return lambda: trim(0)
+
+
+def resident_mb(status_path: str = "/proc/self/status") -> float | None:
+    """VmRSS of this process in MiB, or None where /proc does not say."""
+    match = re.search(r"^VmRSS:\s*(\d+)\s*kB", _read_text(status_path) or "", re.MULTILINE)
+    return int(match.group(1)) / 1024 if match else None
+
+
+def reset_peak(
+    trim: Callable[[], object],
+    clear_refs: str = "/proc/self/clear_refs",
+    status_path: str = "/proc/self/status",
+) -> bool:
+    """Free what can be freed, then reset VmHWM to the resident size (``5`` written to
+    ``clear_refs``, Linux 4.0+). True if VmHWM is now within ``_RESET_SLACK_MB`` of VmRSS."""
+    gc.collect()
+    trim()
+    try:
+        with open(clear_refs, "w") as handle:
+            handle.write("5")
+    except OSError:  # no such file (not Linux, old kernel) or not allowed
+        return False
+    method, peak = peak_rss_mb(status_path)
+    rss = resident_mb(status_path)
+    if method != "VmHWM" or peak is None or rss is None:
+        return False
+    return peak - rss <= _RESET_SLACK_MB
+
+
+def peak_reset_works(trim: Callable[[], object]) -> bool:
+    """Whether :func:`reset_peak` really lowers VmHWM here: a block of ``_PROBE_MB`` is
+    touched and freed first, so the peak stands that far above the resident size."""
+    block = np.ones(_PROBE_MB * MIB // 8)  # written, so resident
+    del block
+    _, before = peak_rss_mb()
+    if not reset_peak(trim):
+        return False
+    _, after = peak_rss_mb()
+    return before is not None and after is not None and before - after >= _PROBE_MB / 2
+
+
+class ReusedProcess:
+    """A ``--serve`` process whose peak memory is reset before each model.
+
+    Its first onnxruntime session set up what the runtime keeps for the whole process
+    (about 17 MB on x86-64). A fresh process counts that in every model's peak over its
+    baseline (README, "Peak memory"), a reused one would count it in none. So it is
+    measured once, at start, as the peak of ``_WARMUP_MODEL``'s session over the
+    imports-only baseline (``runtime_init_mb``), and added to each model's own peak over
+    the baseline read after its reset: the figure then means what a fresh process reads.
+    ``baseline_mb`` stays the imports-only reading; the raw readings are kept under
+    ``memory["reused_process"]``.
+    """
+
+    def __init__(self, baseline_mb: float, runtime_init_mb: float, trim: Callable[[], object]):
+        self.baseline_mb = baseline_mb
+        self.runtime_init_mb = runtime_init_mb
+        self.reset = lambda: reset_peak(trim)
+
+    def memory(
+        self, baseline: tuple[str | None, float | None], peak: tuple[str | None, float | None]
+    ) -> dict[str, Any]:
+        """The memory document from the readings after the reset and after the runs."""
+        method, now_mb = baseline
+        _, peak_mb = peak
+        if now_mb is None or peak_mb is None:
+            return memory_document(baseline, peak)
+        over = peak_mb - now_mb + self.runtime_init_mb
+        return {
+            "method": method,
+            "baseline_mb": self.baseline_mb,
+            "peak_mb": self.baseline_mb + over,
+            "peak_over_baseline_mb": over,
+            "reused_process": {
+                "reset": "clear_refs",
+                "runtime_init_mb": self.runtime_init_mb,
+                "baseline_mb": now_mb,
+                "peak_mb": peak_mb,
+            },
+        }
+
+
+def reused_process() -> ReusedProcess | None:
+    """At the start of ``--serve``: a :class:`ReusedProcess` if the peak can be reset here
+    (Linux with a writable clear_refs, glibc), else None (each process then measures one
+    model, as without ``--serve``)."""
+    trim = malloc_trim()
+    if _MISSING_DEPENDENCY is not None or trim is None or peak_rss_mb()[0] != "VmHWM":
+        return None
+    memory = _warmup_memory()
+    baseline, init = memory.get("baseline_mb"), memory.get("peak_over_baseline_mb")
+    if baseline is None or init is None or not peak_reset_works(trim):
+        return None
+    return ReusedProcess(float(baseline), float(init), trim)
+
+
+def _warmup_memory() -> dict[str, Any]:
+    """The memory document of ``_WARMUP_MODEL`` measured as any model is (in this fresh
+    process, one short run): its peak over the baseline is what the runtime and this
+    script set up once per process (sessions' shared state, the random generator, the
+    fingerprint's readers). Empty if it cannot be measured (an onnxruntime too old for
+    the model, no temporary directory)."""
+    try:
+        handle, path = tempfile.mkstemp(suffix=".onnx", prefix="hwnas-warmup-")
+    except OSError:
+        return {}
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(_WARMUP_MODEL)
+        options = ["--warmup", "1", "--min-runs", "1", "--max-runs", "1", "--max-seconds", "1"]
+        return dict(measure(parse_args([path, *options]))["memory"])
+    except Exception:  # RunnerError or an OSError: measure each model the plain way
+        return {}
+    finally:
+        os.unlink(path)
+
+
+def _request_argv(line: str) -> list[str]:
+    """The runner's command line from one ``--serve`` request: ``{"argv": [...]}``."""
+    try:
+        request = json.loads(line)
+    except ValueError as exc:
+        raise RunnerError(
+            "usage", f"a --serve request is not JSON ({exc}): {line[:200]!r}"
+        ) from None
+    argv = request.get("argv") if isinstance(request, dict) else None
+    if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
+        raise RunnerError(
+            "usage", f'a --serve request must be {{"argv": [strings]}}, got {line[:200]!r}'
+        )
+    return argv
+
+
+def _provider_of(argv: Sequence[str]) -> str:
+    """The provider a request asks for (the CPU one if its command line does not parse:
+    run_cli then reports that)."""
+    try:
+        return str(parse_args(argv).provider).partition(":")[0]
+    except RunnerError:
+        return CPU_PROVIDER
+
+
+def fresh_process_document(reason: str) -> dict[str, Any]:
+    """The answer to a request this process must not measure: the host starts a new one."""
+    return error_document("fresh_process", f"{reason}; measure this model in a new runner process")
+
+
+def serve_request(
+    line: str, reused: ReusedProcess | None, handled: int, extra: Sequence[str] = ()
+) -> tuple[dict[str, Any], bool]:
+    """(document, whether the process ends after it) for one ``--serve`` request, the
+    ``handled + 1``-th this process runs (a request that is not JSON is not run), with
+    the options ``extra`` after its own.
+
+    Without a :class:`ReusedProcess` only the first is run; a model on a provider other
+    than the CPU's only as the first (the provider's own set-up counts in its figure as
+    in a fresh process, then the process ends). An interrupt or a runner failure ends
+    the process too.
+    """
+    try:
+        argv = [*_request_argv(line), *extra]
+    except RunnerError as exc:
+        return {**error_document(exc.kind, exc.message), "not_run": True}, False
+    other_provider = _provider_of(argv) != CPU_PROVIDER
+    if handled and reused is None:
+        return fresh_process_document("this device cannot reset the peak memory"), True
+    if handled and other_provider:
+        return fresh_process_document("a provider other than the CPU's is set up"), True
+    if reused is not None and not reused.reset():
+        return fresh_process_document("the reset of the peak memory failed"), True
+    document, _ = run_cli(argv, reused)
+    kind = (document.get("error") or {}).get("kind")
+    return document, other_provider or kind in ("interrupted", "runner")
+
+
+def _with_phases(document: dict[str, Any], since: float, first: float | None) -> dict[str, Any]:
+    """A success document with the runner's time in ``phases_s``: ``runner``, since
+    ``since``; for a process's first document (``first``: its runtime set-up in s) also
+    its imports."""
+    if document.get("ok"):
+        phases = document.setdefault("phases_s", {})
+        phases["runner"] = time.perf_counter() - since
+        if first is not None:
+            phases.update(imports=_IMPORTS_S, runtime_init=first)
+    return document
+
+
+def serve(stdin: IO[str], out: IO[str], extra: Sequence[str] = ()) -> int:
+    """``--serve``: measure the model of each line of ``stdin`` (``{"argv": [MODEL.onnx,
+    options...]}``, the one-model command line) and write each document as the one-model
+    mode does, framed, on ``out`` (``extra``: the options after ``--serve``, added to
+    every request's), until stdin ends (exit 0), an answer ends the process
+    (:func:`serve_request`) or Ctrl-C comes between models."""
+    setting_up = time.perf_counter()
+    reused = reused_process()
+    first: float | None = time.perf_counter() - setting_up
+    handled = 0
+    while True:
+        try:
+            line = stdin.readline()
+        except KeyboardInterrupt:
+            return 1
+        if not line:
+            return 0
+        if not line.strip():
+            continue
+        since = _SCRIPT_STARTED if first is not None else time.perf_counter()
+        try:
+            document, last = serve_request(line, reused, handled, extra)
+        except KeyboardInterrupt:
+            document, last = _interrupted_document(), True
+        run = not document.pop("not_run", False)
+        code = write_document(out, _with_phases(document, since, first if run else None))
+        if run:
+            handled, first = handled + 1, None
+        if last:
+            return code
+
+
+def _interrupted_document() -> dict[str, Any]:
+    return error_document(
+        "interrupted",
+        "interrupted (Ctrl-C or SIGINT) before the measurement finished; "
+        "run the runner again and let it finish (it stops by --max-seconds)",
+    )
 
 
 def _claim_stdout() -> IO[str]:
@@ -2245,20 +2520,11 @@ def _claim_stdout() -> IO[str]:
     return real_stdout
 
 
-def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> int:
-    """Run the command line, write one framed JSON document to `stdout` (between the
-    RESULT_BEGIN and RESULT_END lines), return the exit code.
-
-    With `stdout` None (the script), the process's real stdout is used and
-    everything else written to fd 1 goes to stderr. `--help` prints the usage
-    on stdout and returns 0 without a JSON document.
-    """
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if "-h" in argv or "--help" in argv:
-        build_parser().print_help(stdout or sys.stdout)
-        return 0
-    out = _claim_stdout() if stdout is None else stdout
-    document, code = run_cli(argv)
+def write_document(out: IO[str], document: dict[str, Any]) -> int:
+    """Write one framed document on ``out`` (between the RESULT_BEGIN and RESULT_END
+    lines); its exit code (0 for success, else the error's). A document that is not valid
+    JSON (NaN, infinity) becomes a "runner" error."""
+    code = 0 if document.get("ok") else RunnerError(document["error"]["kind"], "").exit_code
     try:
         text = json.dumps(document, allow_nan=False)
     except ValueError as exc:  # NaN or infinity: not valid JSON
@@ -2271,6 +2537,31 @@ def main(argv: Sequence[str] | None = None, stdout: IO[str] | None = None) -> in
     out.write(RESULT_BEGIN + "\n" + text + "\n" + RESULT_END + "\n")
     out.flush()
     return code
+
+
+def main(
+    argv: Sequence[str] | None = None, stdout: IO[str] | None = None, stdin: IO[str] | None = None
+) -> int:
+    """Run the command line, write one framed JSON document to `stdout` (between the
+    RESULT_BEGIN and RESULT_END lines), return the exit code.
+
+    With `stdout` None (the script), the process's real stdout is used and
+    everything else written to fd 1 goes to stderr. `--help` prints the usage
+    on stdout and returns 0 without a JSON document. ``--serve [OPTIONS]`` reads one
+    request a line from `stdin` and answers each (:func:`serve`; OPTIONS are added to
+    each request's, e.g. a device's ``--sys-root``).
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "-h" in argv or "--help" in argv:
+        build_parser().print_help(stdout or sys.stdout)
+        return 0
+    out = _claim_stdout() if stdout is None else stdout
+    if argv[:1] == ["--serve"]:
+        return serve(stdin or sys.stdin, out, argv[1:])
+    document, _ = run_cli(argv)
+    if "phases_s" in document:  # a measurement: since the script started, imports included
+        _with_phases(document, _SCRIPT_STARTED, 0.0)
+    return write_document(out, document)
 
 
 if __name__ == "__main__":

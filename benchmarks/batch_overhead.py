@@ -1,0 +1,161 @@
+"""Time per model that is not timed runs: one runner process per model against one kept
+for the batch (issue 11 item 4).
+
+The batch is the 18 whole models of ``benchmarks/kernels.py`` (MobileNetV2-like CNNs at
+six widths and resolutions, four ``chain`` and three ``multibranch`` networks, five
+transformer encoders; 1-24 ms each here), exported once into ``--out`` (torch). Each
+round measures them all with ``profile_batch`` on the local device and the default
+settings of ``hwnas profile``, first with one runner process per model
+(``RunnerSession(reuse=False)``, as before), then with one ``runner.py --serve`` process
+for the batch (the default now), and the other way round in the next round. Printed per
+mode: the batch's wall time, the sum of the timed runs and their ratio, and where the
+rest went: process start (the host's wall time of a call minus the runner's own time in
+it, for calls that started a process), imports (numpy, onnxruntime), runtime set-up
+(``--serve``'s once-per-process warm-up model and peak-reset check), session creation,
+warm-up runs, timed runs, and other (host-side model checks, sending requests, reading
+answers, fingerprints, statistics). Also each model's ``peak_memory_mb`` in both modes,
+which must agree (the reused process resets its peak between models).
+
+Run:  .venv/bin/python benchmarks/batch_overhead.py [--rounds 2] [--out benchmarks/out]
+Writes benchmarks/results/batch_overhead.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._results import provenance  # noqa: E402
+from benchmarks.kernels import whole_models  # noqa: E402
+from hwnas.devices.local import LocalTransport  # noqa: E402
+from hwnas.profiler.batch import profile_batch  # noqa: E402
+from hwnas.profiler.serving import RunnerSession  # noqa: E402
+from hwnas.profiler.settings import ProfileSettings  # noqa: E402
+from hwnas.records import DeviceSpec  # noqa: E402
+
+PARTS = (
+    "process_start",
+    "imports",
+    "runtime_setup",
+    "session",
+    "warmup",
+    "timed",
+    "other",
+)
+MODES = {"one process per model": False, "one process per batch": True}
+
+
+def breakdown(calls: list[Any], wall_s: float) -> dict[str, float]:
+    """Where the batch's wall time went, in seconds (``PARTS``)."""
+    parts = dict.fromkeys(PARTS, 0.0)
+    for call in calls:
+        phases = call.phases
+        if call.new_process:
+            parts["process_start"] += call.wall_s - phases.get("runner", 0.0)
+        parts["imports"] += phases.get("imports", 0.0)
+        parts["runtime_setup"] += phases.get("runtime_init", 0.0)
+        for name in ("session", "warmup", "timed"):
+            parts[name] += phases.get(name, 0.0)
+    parts["other"] = wall_s - sum(parts.values())
+    return {name: round(value, 3) for name, value in parts.items()}
+
+
+def run_batch(paths: list[Path], settings: ProfileSettings, reuse: bool) -> dict[str, Any]:
+    """One batch in one mode: wall time, breakdown, ratio, each model's figures."""
+    transport = LocalTransport()
+    with RunnerSession(transport, reuse=reuse) as runner:
+        started = time.perf_counter()
+        result = profile_batch(transport, DeviceSpec(name="local"), paths, settings, runner=runner)
+        wall_s = time.perf_counter() - started
+    if result.errors:
+        raise SystemExit(f"models failed: {result.errors}")
+    parts = breakdown(runner.calls, wall_s)
+    return {
+        "wall_s": round(wall_s, 3),
+        "timed_s": parts["timed"],
+        "ratio": round(wall_s / parts["timed"], 3),
+        "processes": runner.started,
+        "breakdown_s": parts,
+        "models": {
+            m.model_name: {"median_ms": m.latency_ms.median, "peak_memory_mb": m.peak_memory_mb}
+            for _, m in result.measurements
+        },
+    }
+
+
+def memory_agreement(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """How far each model's peak memory with a reused process is from a fresh one's."""
+    fresh = [r["one process per model"]["models"] for r in rounds]
+    reused = [r["one process per batch"]["models"] for r in rounds]
+    rows = {}
+    for name in fresh[0]:
+        a = statistics.median(f[name]["peak_memory_mb"] for f in fresh)
+        b = statistics.median(r[name]["peak_memory_mb"] for r in reused)
+        rows[name] = {"fresh_mb": round(a, 2), "reused_mb": round(b, 2), "diff_mb": round(b - a, 2)}
+    diffs = [abs(r["diff_mb"]) for r in rows.values()]
+    relative = [abs(r["diff_mb"]) / r["fresh_mb"] for r in rows.values()]
+    return {"max_abs_diff_mb": max(diffs), "max_rel_diff": round(max(relative), 4), "rows": rows}
+
+
+def show(mode: str, runs: list[dict[str, Any]]) -> None:
+    wall = statistics.median(r["wall_s"] for r in runs)
+    timed = statistics.median(r["timed_s"] for r in runs)
+    ratios = ", ".join(f"{r['ratio']:.2f}x" for r in runs)
+    print(f"\n{mode}: {wall:.1f} s for {timed:.1f} s of timed runs ({ratios} per round)")
+    for part in PARTS:
+        value = statistics.median(r["breakdown_s"][part] for r in runs)
+        print(f"  {part:<14} {value:7.2f} s  ({100 * value / wall:4.1f}%)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
+    args = parser.parse_args()
+    models = whole_models(args.out / "kernel_models")
+    paths = [path for _, _, path in models]
+    settings = ProfileSettings()  # hwnas profile's defaults
+    rounds = []
+    for index in range(args.rounds):
+        order = list(MODES) if index % 2 == 0 else list(reversed(MODES))
+        rounds.append({mode: run_batch(paths, settings, MODES[mode]) for mode in order})
+    print(f"{len(paths)} models, {args.rounds} rounds, default settings")
+    for mode in MODES:
+        show(mode, [r[mode] for r in rounds])
+    memory = memory_agreement(rounds)
+    print(
+        f"\npeak memory, reused process against fresh: at most {memory['max_abs_diff_mb']} MB "
+        f"({100 * memory['max_rel_diff']:.1f}%) apart"
+    )
+    doc = {
+        **provenance("batch_overhead"),
+        "models": [{"family": f, "name": n, "file": p.name} for f, n, p in models],
+        "settings": settings.to_dict(),
+        "summary": {
+            mode: {
+                "wall_s": statistics.median(r[mode]["wall_s"] for r in rounds),
+                "timed_s": statistics.median(r[mode]["timed_s"] for r in rounds),
+                "ratio": statistics.median(r[mode]["ratio"] for r in rounds),
+                "breakdown_s": {
+                    p: statistics.median(r[mode]["breakdown_s"][p] for r in rounds) for p in PARTS
+                },
+            }
+            for mode in MODES
+        },
+        "peak_memory": memory,
+        "rounds": rounds,
+    }
+    results = Path(__file__).parent / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "batch_overhead.json").write_text(json.dumps(doc, indent=1))
+
+
+if __name__ == "__main__":
+    main()
