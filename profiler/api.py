@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Executor
 from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -385,11 +386,20 @@ def resume(
             for_whom = f" for {', '.join(names)}" if names else ""
             _note(result, emitter(progress), f"nothing to resume: no queued jobs{for_whom}")
         return result
-    with open_executor(executor, jobs=jobs) as pool, ExitStack() as ahead:
+    with open_executor(executor, jobs=jobs) as pool, queued_exports_ahead(pending, pool):
+        return _run(plans, run)
+
+
+@contextmanager
+def queued_exports_ahead(pending: Sequence[Job], pool: Executor | None) -> Iterator[None]:
+    """While the block runs, the model files ``pending`` jobs lack (their architectures'
+    exports, quantized where the job measures int8) are made on ``pool`` ahead of the
+    measurements that need them; nothing without a pool (each job exports its own)."""
+    with ExitStack() as ahead:
         for space, exporter, archs, precision in _to_export(pending) if pool is not None else []:
             with suppress(HwnasError):  # a string not in the space: its job fails with it
                 ahead.enter_context(_ahead(space, archs, pool, exporter, precision))
-        return _run(plans, run)
+        yield
 
 
 def _orphaned(db: Store) -> list[Job]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,7 @@ from hwnas.devices.local import LocalTransport
 from hwnas.devices.transport import Transport
 from hwnas.errors import HwnasError, ParameterError, StoreError
 from hwnas.events import Event, ProgressCallback, emitter
+from hwnas.executors import open_executor
 from hwnas.profiler import api
 from hwnas.profiler.batch import check_max_attempts
 from hwnas.profiler.fleet import DevicePlan, plan_missing, run_fleet
@@ -219,6 +221,8 @@ class _Serving:
     poll_seconds: float
     reconnect_timeout: float
     max_attempts: int
+    #: Where the jobs' model files are made ahead of the measurements (None: by each job).
+    pool: Executor | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     spaces: dict[str, Any] = field(default_factory=dict)
 
@@ -234,6 +238,8 @@ def run_worker(
     reconnect_timeout: float = 300.0,
     max_attempts: int = 3,
     stop: threading.Event | None = None,
+    jobs: int = 1,
+    executor: str | None = None,
 ) -> WorkerResult:
     """Run the queued jobs of ``device`` (a registered name or several, served in
     parallel, one job at a time each) from ``store`` until stopped; return what was done.
@@ -253,6 +259,12 @@ def run_worker(
     was, and a job it had claimed runs once all the same (under its lease, or by the
     worker that takes the device over if the lease ran out meanwhile).
 
+    ``jobs`` > 1 (worker processes on this host) or ``executor="dask://HOST:PORT"`` (a
+    Dask cluster) make the model files of each batch of queued architectures ahead of
+    their measurements (exports, quantized for int8 jobs), so a device does not wait for
+    the exporter while this host has cores to spare (:func:`hwnas.profiler.api.resume`
+    does the same).
+
     Raises ``UnknownDeviceError`` for a device not registered and ``ParameterError`` for
     a bad argument, before anything runs; a device that fails while serving is in
     ``device_errors`` (and tried again after a pause unless ``exit_when_idle``).
@@ -262,6 +274,7 @@ def run_worker(
     for name, value in (("lease_seconds", lease_seconds), ("poll_seconds", poll_seconds)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise ParameterError(name, f"must be a number of seconds > 0, got {value!r}")
+    api._check_ahead(jobs, executor)
     with api._open(store) as db:
         url, location = db.url, db.location
     serving = _Serving(
@@ -279,10 +292,11 @@ def run_worker(
         threading.Thread(target=_serve, args=(serving, s), name=f"hwnas-worker-{s.name}")
         for s in specs
     ]
-    for t in threads:
-        t.daemon = True
-        t.start()
-    _wait(serving, threads)
+    with open_executor(executor, jobs=jobs) as serving.pool:
+        for t in threads:
+            t.daemon = True
+            t.start()
+        _wait(serving, threads)
     return serving.result
 
 
@@ -390,19 +404,20 @@ def _run_batch(
     error = None
     if loadable:
         plan = DevicePlan(spec, ProfileSettings(), jobs=loadable, skip_unrunnable=True)
-        (outcome,), _ = run_fleet(
-            [plan],
-            store_location=serving.url,
-            batch=run.batch,
-            connect=_connect,
-            space_loader=lambda name: _space(serving, name),
-            progress=lambda e: _count(serving, e),
-            reconnect_timeout=serving.reconnect_timeout,
-            max_attempts=serving.max_attempts,
-            worker=serving.result.worker,
-            lease_seconds=serving.lease_seconds,
-            stop=serving.stop,
-        )
+        with api.queued_exports_ahead(loadable, serving.pool):
+            (outcome,), _ = run_fleet(
+                [plan],
+                store_location=serving.url,
+                batch=run.batch,
+                connect=_connect,
+                space_loader=lambda name: _space(serving, name),
+                progress=lambda e: _count(serving, e),
+                reconnect_timeout=serving.reconnect_timeout,
+                max_attempts=serving.max_attempts,
+                worker=serving.result.worker,
+                lease_seconds=serving.lease_seconds,
+                stop=serving.stop,
+            )
         run.skipped_jobs += outcome.skipped_jobs
         error = outcome.error
     skipped.update(int(j["id"]) for j in run.skipped_jobs)

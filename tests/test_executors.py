@@ -187,6 +187,20 @@ def test_resume_exports_the_queued_architectures_ahead(cluster: str, tmp_path: P
     assert exports_run(cluster) > before
 
 
+def test_a_worker_exports_its_queued_architectures_ahead(cluster: str, tmp_path: Path) -> None:
+    from hwnas.profiler.worker import run_worker
+
+    store = tmp_path / "s.db"
+    archs = ["c16-c8", "c8-c4", "c4-c4"]
+    hwnas.queue_add(space=ToySpace(), archs=archs, store=store, **FAST)
+    before = exports_run(cluster)
+    result = run_worker("local", store=store, exit_when_idle=True, executor=cluster)
+    assert result.to_dict()["devices"] == [{"device": "local", "measured": 3, "failed": 0}]
+    assert exports_run(cluster) > before
+    with pytest.raises(ParameterError, match="jobs must be a whole number"):
+        run_worker("local", store=store, exit_when_idle=True, jobs=0)
+
+
 def test_a_user_accuracy_function_runs_on_the_dask_cluster(cluster: str) -> None:
     from hwnas.search.accuracy import accuracy_source
     from tests import slow_accuracy

@@ -99,6 +99,19 @@ def worker(
     max_attempts: int = typer.Option(
         3, "--max-attempts", help="Tries per model when the connection drops while it runs."
     ),
+    jobs: int = typer.Option(
+        1,
+        "--jobs",
+        "-j",
+        help="Export (and quantize) the queued architectures in this many worker "
+        "processes, ahead of measuring them (1: each job exports its own).",
+    ),
+    executor: str | None = typer.Option(
+        None,
+        "--executor",
+        help="Export on this Dask cluster (dask://HOST:PORT; pip install 'hwnas[dask]') "
+        "instead of local processes.",
+    ),
     store_path: str | None = StoreOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -130,6 +143,8 @@ def worker(
                 progress=lines,
                 reconnect_timeout=reconnect_timeout,
                 max_attempts=max_attempts,
+                jobs=jobs,
+                executor=executor,
             )
     except HwnasError as exc:
         fail(exc, as_json=as_json)
