@@ -101,8 +101,9 @@ def from_table(
 
     Optional columns of store exports are used when present: ``space`` (other spaces'
     rows are skipped), ``device`` and ``fingerprint`` (filtered by ``device`` and
-    ``fingerprint`` when given; several fingerprints are refused), ``precision``
-    (filtered by ``precision``; several are refused; without the column the table's
+    ``fingerprint`` when given; several fingerprints are refused), ``precision`` (or
+    the precision in an export's ``settings``: filtered by ``precision``; several are
+    refused; without either the table's
     precision is taken to be ``precision``, unknown when None), ``id`` (rows of one
     architecture with distinct ids are separate measurements, folded by their median).
     An architecture given different values in rows without distinct ids is a
@@ -161,11 +162,15 @@ def from_table(
 
 
 def _table_precision(frame: Any, source: Path, precision: str | None) -> tuple[Any, str | None]:
-    """The rows of ``precision`` (all, without a ``precision`` column) and the one
-    precision they have; a table mixing several with none chosen is a ``DataError``."""
-    if "precision" not in frame.columns:
+    """The rows of ``precision`` (all, without a ``precision`` column or the ``settings``
+    column of an export to read it from) and the one precision they have; a table mixing
+    several with none chosen is a ``DataError``."""
+    if "precision" in frame.columns:
+        found = frame["precision"].fillna("fp32").astype(str)
+    elif "settings" in frame.columns:  # `hwnas measurements export`: each row's settings
+        found = frame["settings"].map(_settings_precision)
+    else:
         return frame, precision
-    found = frame["precision"].fillna("fp32").astype(str)
     if precision is not None:
         return frame[found == precision], precision
     kinds = sorted(set(found))
@@ -176,6 +181,19 @@ def _table_precision(frame: Any, source: Path, precision: str | None) -> tuple[A
             f"to train on one"
         )
     return frame, kinds[0] if kinds else None
+
+
+def _settings_precision(settings: Any) -> str:
+    """The precision of a table row's ``settings`` (JSON, as exports write it)."""
+    import json
+
+    from hwnas.profiler.settings import precision_of
+
+    try:
+        parsed = json.loads(settings) if isinstance(settings, str) else None
+    except ValueError:
+        parsed = None
+    return precision_of(parsed if isinstance(parsed, dict) else {})
 
 
 def _decide_form(

@@ -105,6 +105,14 @@ def test_training_data_refuses_mixed_precisions_unless_one_is_chosen(
         training_data(store=measured.store, precision="int8-dynamic", **ask)
     with pytest.raises(ParameterError, match="precision must be one of fp32, int8"):
         training_data(store=measured.store, precision="int4", **ask)
+    # An export (`hwnas measurements export`) keeps them apart too, by its settings column.
+    table = measured.home / "export.csv"
+    with Store(measured.store) as db:
+        db.to_frame().to_csv(table, index=False)
+    ask.pop("device")
+    with pytest.raises(DataError, match=r"mixes 2 precisions \(fp32, int8\)"):
+        training_data(table=table, **ask)
+    assert training_data(table=table, precision="fp32", **ask).origin.precision == "fp32"
 
 
 def test_resume_keeps_a_jobs_precision_and_files_take_it_too(
