@@ -104,12 +104,11 @@ def hold_device(
             yield None
             return
         if not waiting:
-            report(_note(device, _held_by(lease)))
+            report(_note(device, held_by(lease)))
             waiting = True
         stop.wait(poll_seconds)
     if lease.reclaimed:
-        ids = ", ".join(map(str, lease.reclaimed))
-        report(_note(device, f"took over {device} from an expired lease: job(s) {ids} requeued"))
+        report(_note(device, took_over(lease)))
     heartbeat = Heartbeat(location, device, worker, lease_seconds).start()
     try:
         yield lease
@@ -121,7 +120,15 @@ def hold_device(
             _log.warning("releasing %s for %s failed: %s", device, worker, exc)
 
 
-def _held_by(lease: Lease) -> str:
+def took_over(lease: Lease) -> str:
+    """What a worker says when its acquisition of a device put back in the queue the jobs
+    an expired lease (or a worker gone) left running (``lease.reclaimed``)."""
+    ids = ", ".join(map(str, lease.reclaimed))
+    return f"took over {lease.device} from an expired lease: job(s) {ids} requeued"
+
+
+def held_by(lease: Lease) -> str:
+    """What a worker that finds ``lease``'s device held says while it waits for it."""
     left = max(0.0, lease.expires_at - lease.now)
     return (
         f"{lease.device} is held by worker {lease.worker} (for {lease.held_s:.0f} s; its "

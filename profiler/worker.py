@@ -18,6 +18,7 @@ lost. Jobs come from :func:`queue_add` (``hwnas queue add``) or an interrupted
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -33,14 +34,20 @@ from hwnas.executors import open_executor
 from hwnas.profiler import api
 from hwnas.profiler.batch import check_max_attempts
 from hwnas.profiler.fleet import DevicePlan, plan_missing, run_fleet
-from hwnas.profiler.leases import DEFAULT_LEASE_SECONDS, DEFAULT_POLL_SECONDS
+from hwnas.profiler.leases import (
+    DEFAULT_LEASE_SECONDS,
+    DEFAULT_POLL_SECONDS,
+    held_by,
+    took_over,
+)
 from hwnas.profiler.settings import ProfileSettings
 from hwnas.records import Arch, DeviceSpec
 from hwnas.spaces import SearchSpace, get_space, space_reference
-from hwnas.store import Job, NewJob, Store, worker_id
+from hwnas.store import Job, Lease, NewJob, Store, worker_gone, worker_id
 
 __all__ = ["QueuedJobs", "WorkerResult", "queue_add", "run_worker"]
 
+_log = logging.getLogger(__name__)
 #: The first pause after the store fails (s), doubled at each failure up to the last.
 _STORE_RETRY_FIRST = 0.5
 _STORE_RETRY_MAX = 10.0
@@ -325,30 +332,113 @@ def _wait(serving: _Serving, threads: list[threading.Thread]) -> None:
 
 
 def _serve(serving: _Serving, spec: DeviceSpec) -> None:
-    """One device: run its queued jobs, batch after batch, until stopped (or idle)."""
+    """One device: run its queued jobs, batch after batch, until stopped (or idle).
+
+    The device thread takes the device's lease itself before a batch, and waits outside
+    any batch while another worker holds it: with many workers on one queue, a batch
+    waiting in the fleet would read the device's whole queue at every look."""
     skipped: set[int] = set()  # jobs this worker cannot run: left queued for others
     outage = _Outage()
-    while not serving.stop.is_set():
-        try:
-            jobs = _work_for(serving, spec.name, skipped)
-            outage.over()
-            if not jobs:
+    looks = _Looks(serving.url, serving.result.worker)
+    try:
+        while not serving.stop.is_set():
+            try:
+                if _held_elsewhere(serving, spec.name, looks):
+                    outage.over()
+                    serving.stop.wait(serving.poll_seconds)
+                    continue
+                jobs = _work_for(looks.store(), spec.name, skipped)
+                outage.over()
+                if not jobs:
+                    if serving.exit_when_idle:
+                        return
+                    serving.stop.wait(serving.poll_seconds)
+                    continue
+                if not _acquired(serving, spec.name, looks):
+                    serving.stop.wait(serving.poll_seconds)
+                    continue
+                error = _run_batch(serving, spec, jobs, skipped)
+            except HwnasError as exc:
+                error = exc
+            looks.give_back(spec.name)  # for the next batch, whoever asks first
+            if isinstance(error, StoreError) and _store_back_soon(
+                serving, spec.name, error, outage
+            ):
+                continue  # the store failed, not the device: its jobs are still there
+            if error is not None:
+                with serving.lock:
+                    serving.result.device_errors[spec.name] = error
                 if serving.exit_when_idle:
                     return
-                serving.stop.wait(serving.poll_seconds)
-                continue
-            error = _run_batch(serving, spec, jobs, skipped)
+                _note(serving, spec.name, f"{spec.name}: {error.message}; trying again in 30 s")
+                serving.stop.wait(30.0)
+    finally:
+        looks.give_back(spec.name)
+        looks.close()
+
+
+@dataclass
+class _Looks:
+    """A device thread's own store handle for looking at the queue and the device's lease
+    between batches (opened once: each opening of a store is a write, and a connection),
+    and the holder it last said it waits for."""
+
+    url: str
+    worker: str
+    opened: Store | None = None
+    noted: str | None = None
+
+    def store(self) -> Store:
+        if self.opened is None:
+            self.opened = Store(self.url)
+        return self.opened
+
+    def give_back(self, device: str) -> None:
+        """Release the device if this worker still holds it (its running jobs, if any,
+        return to the queue); a store that fails leaves the lease to expire."""
+        try:
+            self.store().release_device(device, self.worker)
         except HwnasError as exc:
-            error = exc
-        if isinstance(error, StoreError) and _store_back_soon(serving, spec.name, error, outage):
-            continue  # the store failed, not the device: its jobs are still there
-        if error is not None:
-            with serving.lock:
-                serving.result.device_errors[spec.name] = error
-            if serving.exit_when_idle:
-                return
-            _note(serving, spec.name, f"{spec.name}: {error.message}; trying again in 30 s")
-            serving.stop.wait(30.0)
+            _log.warning("releasing %s for %s failed: %s", device, self.worker, exc)
+
+    def close(self) -> None:
+        if self.opened is not None:
+            self.opened.close()
+            self.opened = None
+
+
+def _held_elsewhere(serving: _Serving, device: str, looks: _Looks) -> bool:
+    """Whether another worker holds ``device`` under a lease still running (nothing to do
+    here until it gives the device back or its lease expires): a look at one small table.
+    Says so once per holder."""
+    lease = next((x for x in looks.store().leases() if x.device == device), None)
+    if lease is None or lease.worker == looks.worker or lease.expired:
+        return False
+    if worker_gone(lease.worker):
+        return False
+    _waiting_for(serving, lease, looks)
+    return True
+
+
+def _acquired(serving: _Serving, device: str, looks: _Looks) -> bool:
+    """Take the device's lease (the fleet's heartbeat renews it); False when another
+    worker took it first. Says which jobs an expired lease left running and went back to
+    the queue."""
+    lease = looks.store().acquire_device(device, looks.worker, lease_seconds=serving.lease_seconds)
+    if lease.worker != looks.worker:
+        _waiting_for(serving, lease, looks)
+        return False
+    looks.noted = None
+    if lease.reclaimed:
+        _note(serving, device, took_over(lease))
+    return True
+
+
+def _waiting_for(serving: _Serving, lease: Lease, looks: _Looks) -> None:
+    """Say (once per holder) that the device is held by ``lease``'s worker."""
+    if looks.noted != lease.worker:
+        looks.noted = lease.worker
+        _note(serving, lease.device, held_by(lease))
 
 
 @dataclass
@@ -385,13 +475,12 @@ def _store_back_soon(serving: _Serving, device: str, error: StoreError, outage: 
     return True
 
 
-def _work_for(serving: _Serving, device: str, skipped: set[int]) -> list[Job]:
+def _work_for(db: Store, device: str, skipped: set[int]) -> list[Job]:
     """The device's pending and running jobs: those running under another worker come
     back to the queue if that worker's lease has expired (the fleet waits for it
     otherwise), and those running under this one were cut off by a store failure (its
     lease, still held, lets it take them up again)."""
-    with Store(serving.url) as db:
-        jobs = db.jobs(device=device, status="pending") + db.jobs(device=device, status="running")
+    jobs = db.jobs(device=device, status="pending") + db.jobs(device=device, status="running")
     return sorted((j for j in jobs if j.id not in skipped), key=lambda j: j.id)
 
 
