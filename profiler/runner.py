@@ -9,15 +9,17 @@ It imports only the Python standard library, numpy and onnxruntime, and runs on
 Python 3.8 or newer. One runner process measures one model, so the process is
 fresh and its peak resident memory belongs to that model.
 
-A batch runs ``python3 runner.py --serve`` instead: one process that reads one request
-a line on stdin, ``{"argv": ["MODEL.onnx", options...]}`` (the command line above), and
-answers each with the document below, measured by the same code. Before each model it
-resets the peak (``/proc/self/clear_refs``, after giving freed memory back with glibc's
-``malloc_trim``) and adds onnxruntime's once-per-process set-up, measured at start, so
-that ``peak_over_baseline_mb`` means what a fresh process reads (:class:`ReusedProcess`).
-Where the peak cannot be reset it measures its first model only and answers the next
-with ``{"ok": false, "error": {"kind": "fresh_process", ...}}`` and exits: the host then
-starts a new process for it. It also exits after an interrupt or a runner failure.
+A batch runs ``python3 runner.py --serve`` instead: one process that imports and sets
+up onnxruntime once, reads one request a line on stdin, ``{"argv": ["MODEL.onnx",
+options...]}`` (the command line above), and answers each with the document below,
+measured by the same code in a child forked for the model (which dies with it: nothing of
+one model reaches the next). The child resets its peak (``/proc/self/clear_refs``, after
+giving freed memory back with glibc's ``malloc_trim``) and adds onnxruntime's
+once-per-process set-up, measured at start, so that ``peak_over_baseline_mb`` means what
+a fresh process reads (:class:`ReusedProcess`). Where the peak cannot be reset it
+measures its first model only, itself, and answers the next with ``{"ok": false,
+"error": {"kind": "fresh_process", ...}}`` and exits: the host then starts a new process
+for it. It also exits after an interrupt.
 
 Output contract: exactly one JSON document on stdout, on one line between two marker
 lines, and nothing else from the runner there (what native code prints goes to stderr)::
@@ -2266,7 +2268,6 @@ _WARMUP_MODEL = base64.b64decode(
 _RESET_SLACK_MB = 1.0
 #: The block the start-up check touches and frees to see that a reset lowers VmHWM (MiB).
 _PROBE_MB = 32
-CPU_PROVIDER = "CPUExecutionProvider"
 
 
 def malloc_trim() -> Callable[[], object] | None:
@@ -2323,21 +2324,24 @@ def peak_reset_works(trim: Callable[[], object]) -> bool:
 
 
 class ReusedProcess:
-    """A ``--serve`` process whose peak memory is reset before each model.
+    """A ``--serve`` process that measures each model in a child forked for it, whose
+    peak memory is reset first (:func:`measure_in_child`).
 
     Its first onnxruntime session set up what the runtime keeps for the whole process
-    (about 17 MB on x86-64). A fresh process counts that in every model's peak over its
-    baseline (README, "Peak memory"), a reused one would count it in none. So it is
-    measured once, at start, as the peak of ``_WARMUP_MODEL``'s session over the
-    imports-only baseline (``runtime_init_mb``), and added to each model's own peak over
-    the baseline read after its reset: the figure then means what a fresh process reads.
-    ``baseline_mb`` stays the imports-only reading; the raw readings are kept under
-    ``memory["reused_process"]``.
+    (about 17 MB on x86-64), which the children inherit. A fresh process counts that in
+    every model's peak over its baseline (README, "Peak memory"), a child would not, but
+    a child maps the runtime's code again (a fork copies no page table entries of code),
+    which a fresh process counted once. Both are measured at start on ``_WARMUP_MODEL``
+    (:func:`reused_process`) and their difference, ``added_mb``, is added to each
+    model's own peak over the baseline read after its reset: the figure then means what
+    a fresh process reads. ``baseline_mb`` stays the imports-only reading; the raw
+    readings are kept under ``memory["reused_process"]``.
     """
 
-    def __init__(self, baseline_mb: float, runtime_init_mb: float, trim: Callable[[], object]):
+    def __init__(self, baseline_mb: float, added_mb: float, trim: Callable[[], object]):
         self.baseline_mb = baseline_mb
-        self.runtime_init_mb = runtime_init_mb
+        #: What each model's own peak gets added (see :func:`reused_process`).
+        self.added_mb = added_mb
         self.reset = lambda: reset_peak(trim)
 
     def memory(
@@ -2348,15 +2352,16 @@ class ReusedProcess:
         _, peak_mb = peak
         if now_mb is None or peak_mb is None:
             return memory_document(baseline, peak)
-        over = peak_mb - now_mb + self.runtime_init_mb
+        over = peak_mb - now_mb + self.added_mb
         return {
             "method": method,
             "baseline_mb": self.baseline_mb,
             "peak_mb": self.baseline_mb + over,
             "peak_over_baseline_mb": over,
             "reused_process": {
+                "isolation": "fork",
                 "reset": "clear_refs",
-                "runtime_init_mb": self.runtime_init_mb,
+                "added_mb": self.added_mb,
                 "baseline_mb": now_mb,
                 "peak_mb": peak_mb,
             },
@@ -2365,37 +2370,46 @@ class ReusedProcess:
 
 def reused_process() -> ReusedProcess | None:
     """At the start of ``--serve``: a :class:`ReusedProcess` if the peak can be reset here
-    (Linux with a writable clear_refs, glibc), else None (each process then measures one
-    model, as without ``--serve``)."""
+    (Linux with a writable clear_refs, glibc, fork), else None (each process then
+    measures one model, as without ``--serve``).
+
+    ``_WARMUP_MODEL`` is measured twice, as any model: here, in this fresh process (its
+    figure: what the runtime and this script set up once per process, the random
+    generator and the fingerprint's readers included), and in a forked child as the
+    models will be (its figure: the code of the runtime that a child maps again, which a
+    fork does not copy, as every model does). The difference is added to each model's.
+    """
     trim = malloc_trim()
     if _MISSING_DEPENDENCY is not None or trim is None or peak_rss_mb()[0] != "VmHWM":
         return None
-    memory = _warmup_memory()
-    baseline, init = memory.get("baseline_mb"), memory.get("peak_over_baseline_mb")
-    if baseline is None or init is None or not peak_reset_works(trim):
+    if not hasattr(os, "fork"):
         return None
-    return ReusedProcess(float(baseline), float(init), trim)
-
-
-def _warmup_memory() -> dict[str, Any]:
-    """The memory document of ``_WARMUP_MODEL`` measured as any model is (in this fresh
-    process, one short run): its peak over the baseline is what the runtime and this
-    script set up once per process (sessions' shared state, the random generator, the
-    fingerprint's readers). Empty if it cannot be measured (an onnxruntime too old for
-    the model, no temporary directory)."""
     try:
         handle, path = tempfile.mkstemp(suffix=".onnx", prefix="hwnas-warmup-")
     except OSError:
-        return {}
+        return None
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(_WARMUP_MODEL)
-        options = ["--warmup", "1", "--min-runs", "1", "--max-runs", "1", "--max-seconds", "1"]
-        return dict(measure(parse_args([path, *options]))["memory"])
+        return _calibrated(path, trim)
     except Exception:  # RunnerError or an OSError: measure each model the plain way
-        return {}
+        return None
     finally:
         os.unlink(path)
+
+
+def _calibrated(warmup_path: str, trim: Callable[[], object]) -> ReusedProcess | None:
+    """The :class:`ReusedProcess` of :func:`reused_process`, from the warm-up model."""
+    argv = [warmup_path, "--warmup", "1", "--min-runs", "1", "--max-runs", "1"]
+    here = measure(parse_args(argv))["memory"]
+    baseline, fresh_mb = here["baseline_mb"], here["peak_over_baseline_mb"]
+    if baseline is None or fresh_mb is None or not peak_reset_works(trim):
+        return None
+    document, _ = measure_in_child(argv, ReusedProcess(baseline, 0.0, trim))
+    child_mb = (document.get("memory") or {}).get("peak_over_baseline_mb")
+    if child_mb is None:
+        return None
+    return ReusedProcess(baseline, fresh_mb - child_mb, trim)
 
 
 def _request_argv(line: str) -> list[str]:
@@ -2414,15 +2428,6 @@ def _request_argv(line: str) -> list[str]:
     return argv
 
 
-def _provider_of(argv: Sequence[str]) -> str:
-    """The provider a request asks for (the CPU one if its command line does not parse:
-    run_cli then reports that)."""
-    try:
-        return str(parse_args(argv).provider).partition(":")[0]
-    except RunnerError:
-        return CPU_PROVIDER
-
-
 def fresh_process_document(reason: str) -> dict[str, Any]:
     """The answer to a request this process must not measure: the host starts a new one."""
     return error_document("fresh_process", f"{reason}; measure this model in a new runner process")
@@ -2435,25 +2440,125 @@ def serve_request(
     ``handled + 1``-th this process runs (a request that is not JSON is not run), with
     the options ``extra`` after its own.
 
-    Without a :class:`ReusedProcess` only the first is run; a model on a provider other
-    than the CPU's only as the first (the provider's own set-up counts in its figure as
-    in a fresh process, then the process ends). An interrupt or a runner failure ends
-    the process too.
+    With a :class:`ReusedProcess`, each model is measured in a child forked for it
+    (:func:`measure_in_child`). Without, only the first is run, here (an interrupt or a
+    runner failure ends the process); the next are answered with "fresh_process".
     """
     try:
         argv = [*_request_argv(line), *extra]
     except RunnerError as exc:
         return {**error_document(exc.kind, exc.message), "not_run": True}, False
-    other_provider = _provider_of(argv) != CPU_PROVIDER
-    if handled and reused is None:
+    if reused is not None:
+        return measure_in_child(argv, reused)
+    if handled:
         return fresh_process_document("this device cannot reset the peak memory"), True
-    if handled and other_provider:
-        return fresh_process_document("a provider other than the CPU's is set up"), True
-    if reused is not None and not reused.reset():
-        return fresh_process_document("the reset of the peak memory failed"), True
-    document, _ = run_cli(argv, reused)
+    document, _ = run_cli(argv)
+    return document, (document.get("error") or {}).get("kind") in ("interrupted", "runner")
+
+
+def measure_in_child(argv: Sequence[str], reused: ReusedProcess) -> tuple[dict[str, Any], bool]:
+    """Run ``argv`` in a child forked for it: (its document, whether this process ends).
+
+    The child starts from this process's state, the same for every model (the runtime
+    set up, nothing of the models before: their sessions, lazily set-up state and the
+    allocator's thresholds, which a freed big model raises, stay in their children),
+    resets its peak and dies with this process. A child that dies without a document
+    (a crash in native code) is that model's "crashed" error; Ctrl-C reaches the child,
+    which answers "interrupted", and this process ends after it.
+    """
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        code = 0
+        try:
+            os.close(read_end)
+            _die_with_parent()
+            document = _child_document(argv, reused)
+            with os.fdopen(write_end, "w", encoding="utf-8") as pipe:
+                pipe.write(json.dumps(document, allow_nan=True))
+        except BaseException:  # noqa: B036 - nothing may escape a forked child
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    interrupted, text, status = _wait_for_child(pid, read_end)
+    if not text:
+        return _crashed_document(status), interrupted
+    document = json.loads(text)
     kind = (document.get("error") or {}).get("kind")
-    return document, other_provider or kind in ("interrupted", "runner")
+    return document, interrupted or kind in ("interrupted", "fresh_process")
+
+
+def _child_document(argv: Sequence[str], reused: ReusedProcess) -> dict[str, Any]:
+    """In a forked child: reset the peak, then measure (see :func:`measure_in_child`)."""
+    try:
+        if not reused.reset():
+            return fresh_process_document("the reset of the peak memory failed")
+        document, _ = run_cli(argv, reused)
+    except KeyboardInterrupt:
+        document = _interrupted_document()
+    return document
+
+
+def _die_with_parent() -> None:
+    """Ask the kernel to kill this child when its parent dies (Linux ``PR_SET_PDEATHSIG``):
+    a runner stopped by the host for a timeout takes its child with it."""
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except (ImportError, OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _wait_for_child(pid: int, read_end: int) -> tuple[bool, str, int]:
+    """(whether Ctrl-C came, what the child sent, its wait status): read its pipe to the
+    end and reap it; a Ctrl-C (which reaches the child too) does not stop the waiting."""
+    chunks: list[bytes] = []
+    interrupted = False
+    with os.fdopen(read_end, "rb") as pipe:
+        while True:
+            try:
+                chunk = pipe.read1(65536)
+            except KeyboardInterrupt:
+                interrupted = True
+                continue
+            if not chunk:
+                break
+            chunks.append(chunk)
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except KeyboardInterrupt:
+            interrupted = True
+    return interrupted, b"".join(chunks).decode("utf-8", errors="replace"), status
+
+
+def _crashed_document(status: int) -> dict[str, Any]:
+    """The error of a child that died without a document (``status``: from waitpid)."""
+    how = f"exit code {os.WEXITSTATUS(status)}"
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        how = f"signal {number} ({_signal_name(number)})"
+    return error_document(
+        "crashed",
+        f"the runner's process for this model died with {how} before it had a result "
+        "(out of memory, or a crash in onnxruntime: its message, if any, is on the "
+        "runner's stderr); measure the model alone to see, or leave it out",
+    )
+
+
+def _signal_name(number: int) -> str:
+    import signal
+
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return "unknown"
 
 
 def _with_phases(document: dict[str, Any], since: float, first: float | None) -> dict[str, Any]:

@@ -134,12 +134,12 @@ class RunnerSession:
             raise
         kind = (doc.get("error") or {}).get("kind")
         if kind in ("fresh_process", "interrupted", "runner"):  # it ends after these
-            self._discard(stop=False)
+            self.close()
         return doc
 
     def _discard(self, *, stop: bool) -> int:
-        """Forget the process (stopped now with ``stop``, else given time to end); its
-        exit code (-1 if unknown)."""
+        """Forget the process (stopped now with ``stop``, else one whose stdout ended given
+        time to exit); its exit code (-1 if unknown)."""
         command, self._command = self._command, None
         if command is None:
             return -1

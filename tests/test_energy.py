@@ -71,36 +71,42 @@ def cpu_seconds(pid):
 
 
 def find(marker):
-    """The process (not this one) whose command line holds `marker`, or None."""
+    """The processes (not this one) whose command line holds `marker`."""
+    found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit() and int(entry) != os.getpid():
             try:
                 with open(f"/proc/{entry}/cmdline", "rb") as fh:
                     if marker.encode() in fh.read():
-                        return int(entry)
+                        found.append(int(entry))
             except OSError:
                 pass
-    return None
+    return found
 
 
 fixed = int(watch) if watch.isdigit() else None  # a pid, or else a command line's text
-pid = fixed
-last_cpu = None
+# The CPU clock last read of each watched process: the runner processes the test starts
+# later and the children a serving runner forks per model, whichever are running.
+last_cpu = {fixed: None} if fixed is not None else {}
+scanned = 0.0
 busy = 0.0  # CPU seconds the watched process(es) used since this meter started
 start = time.monotonic()
 recent = collections.deque([(start, 0.0)])  # (time, busy) over the last 20 ms
 first = True
 while True:
-    if pid is None:
-        pid = fixed or find(watch)  # runner processes the test starts later, one by one
-    if pid is not None:
+    if fixed is None and time.monotonic() - scanned >= 0.02:
+        for pid in find(watch):
+            last_cpu.setdefault(pid, None)
+        scanned = time.monotonic()
+    for pid in list(last_cpu):
         try:
             cpu = cpu_seconds(pid)
-        except OSError:  # it exited: wait for the next one
-            pid = last_cpu = None
-        else:
-            busy += 0.0 if last_cpu is None else cpu - last_cpu
-            last_cpu = cpu
+        except OSError:  # it exited
+            if pid != fixed:
+                del last_cpu[pid]
+            continue
+        busy += 0.0 if last_cpu[pid] is None else cpu - last_cpu[pid]
+        last_cpu[pid] = cpu
     now = time.monotonic()
     recent.append((now, busy))
     while now - recent[1][0] >= 0.020:
