@@ -365,11 +365,25 @@ def _report(result: ProfileResult, *, as_json: bool) -> None:
         err.print(f"[red]failed[/red] {escape(model)}: {escape(why)}", soft_wrap=True)
     for text in result.notes:
         note(text)
+    _precision_note(result)
     for device, error in result.device_errors.items():
         err.print(f"[red]{device}:[/red] {error.message}", soft_wrap=True)
     for device, why in result.connection_lost.items():
         err.print(f"[red]{device}:[/red] {why}", soft_wrap=True)
     _summary(result)
+
+
+def _precision_note(result: ProfileResult) -> None:
+    """Say that what was measured is int8 copies, and where they are."""
+    from hwnas.profiler.quantize import default_quantize_cache
+    from hwnas.profiler.settings import precision_of
+
+    precisions = sorted({precision_of(m.settings) for m in result} - {"fp32"})
+    if precisions:
+        note(
+            f"measured at {', '.join(precisions)}: each model's int8 copy, quantized on this "
+            f"host and cached in {default_quantize_cache()}"
+        )
 
 
 def _summary(result: ProfileResult) -> None:
