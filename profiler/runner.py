@@ -16,10 +16,10 @@ measured by the same code in a child forked for the model (which dies with it: n
 one model reaches the next). The child resets its peak (``/proc/self/clear_refs``, after
 giving freed memory back with glibc's ``malloc_trim``) and adds onnxruntime's
 once-per-process set-up, measured at start, so that ``peak_over_baseline_mb`` means what
-a fresh process reads (:class:`ReusedProcess`). Where the peak cannot be reset it
-measures its first model only, itself, and answers the next with ``{"ok": false,
-"error": {"kind": "fresh_process", ...}}`` and exits: the host then starts a new process
-for it. It also exits after an interrupt.
+a fresh process reads (:class:`ReusedProcess`). Where the peak cannot be reset (no
+``clear_refs``, not glibc, no fork) it answers ``{"ok": false, "error": {"kind":
+"fresh_process", ...}}`` and exits: the host then runs one process per model, as
+without ``--serve``. It also exits after an interrupt.
 
 Output contract: exactly one JSON document on stdout, on one line between two marker
 lines, and nothing else from the runner there (what native code prints goes to stderr)::
@@ -2338,11 +2338,25 @@ class ReusedProcess:
     readings are kept under ``memory["reused_process"]``.
     """
 
-    def __init__(self, baseline_mb: float, added_mb: float, trim: Callable[[], object]):
+    def __init__(
+        self,
+        baseline_mb: float,
+        added_mb: float,
+        trim: Callable[[], object],
+        mapped: Sequence[tuple[int, int]] = (),
+    ):
         self.baseline_mb = baseline_mb
         #: What each model's own peak gets added (see :func:`reused_process`).
         self.added_mb = added_mb
-        self.reset = lambda: reset_peak(trim)
+        #: (address, length) of the file pages this process has mapped (code, read-only
+        #: data), which a child maps again (:func:`map_again`) before its reset.
+        self.mapped = mapped
+        self._trim = trim
+
+    def reset(self) -> bool:
+        """In a child: map what the parent mapped, then reset the peak (:func:`reset_peak`)."""
+        map_again(self.mapped)
+        return reset_peak(self._trim)
 
     def memory(
         self, baseline: tuple[str | None, float | None], peak: tuple[str | None, float | None]
@@ -2405,11 +2419,64 @@ def _calibrated(warmup_path: str, trim: Callable[[], object]) -> ReusedProcess |
     baseline, fresh_mb = here["baseline_mb"], here["peak_over_baseline_mb"]
     if baseline is None or fresh_mb is None or not peak_reset_works(trim):
         return None
-    document, _ = measure_in_child(argv, ReusedProcess(baseline, 0.0, trim))
+    mapped = mapped_file_pages()
+    document, _ = measure_in_child(argv, ReusedProcess(baseline, 0.0, trim, mapped))
     child_mb = (document.get("memory") or {}).get("peak_over_baseline_mb")
     if child_mb is None:
         return None
-    return ReusedProcess(baseline, fresh_mb - child_mb, trim)
+    return ReusedProcess(baseline, fresh_mb - child_mb, trim, mapped)
+
+
+#: madvise(2)'s MADV_POPULATE_READ (Linux 5.14): map a range's pages, reading them in.
+_MADV_POPULATE_READ = 22
+
+
+def mapped_file_pages(
+    maps: str = "/proc/self/maps", pagemap: str = "/proc/self/pagemap"
+) -> list[tuple[int, int]]:
+    """(address, length) of each run of pages this process has mapped from files (the
+    present bit of /proc/self/pagemap, readable by the process itself); empty where it
+    cannot be read. A forked child starts without them (fork copies no page table entries
+    of mappings that hold nothing but file pages)."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    runs: list[tuple[int, int]] = []
+    try:
+        with open(maps, encoding="utf-8") as lines, open(pagemap, "rb") as entries:
+            for line in lines:
+                fields = line.split()
+                if len(fields) < 6 or fields[4] == "0" or not fields[5].startswith("/"):
+                    continue  # anonymous memory (copied by fork), or a special mapping
+                start, end = (int(x, 16) for x in fields[0].split("-"))
+                entries.seek(start // page * 8)
+                present = np.frombuffer(entries.read((end - start) // page * 8), np.uint64) >> 63
+                runs += _runs(start, present.astype(bool), page)
+    except (OSError, ValueError):
+        return []
+    return runs
+
+
+def _runs(start: int, present: Any, page: int) -> list[tuple[int, int]]:
+    """(address, length) of each run of True in ``present`` (one flag a page from ``start``)."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], present.view(np.int8), [0]))))
+    return [(start + int(a) * page, int(b - a) * page) for a, b in edges.reshape(-1, 2)]
+
+
+def map_again(runs: Sequence[tuple[int, int]]) -> None:
+    """Map ``runs`` (from :func:`mapped_file_pages` in the parent) in this child, so that
+    the model's peak counts only the pages it maps beyond them, as in a fresh process
+    where they were mapped before its baseline. Best effort (MADV_POPULATE_READ, else a
+    read of a byte of each page)."""
+    if not runs:
+        return
+    import ctypes
+
+    madvise = ctypes.CDLL(None).madvise
+    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    page = os.sysconf("SC_PAGE_SIZE")
+    for address, length in runs:
+        if madvise(address, length, _MADV_POPULATE_READ) != 0:  # before Linux 5.14
+            for offset in range(0, length, page):
+                ctypes.string_at(address + offset, 1)
 
 
 def _request_argv(line: str) -> list[str]:
@@ -2434,26 +2501,23 @@ def fresh_process_document(reason: str) -> dict[str, Any]:
 
 
 def serve_request(
-    line: str, reused: ReusedProcess | None, handled: int, extra: Sequence[str] = ()
+    line: str, reused: ReusedProcess | None, extra: Sequence[str] = ()
 ) -> tuple[dict[str, Any], bool]:
-    """(document, whether the process ends after it) for one ``--serve`` request, the
-    ``handled + 1``-th this process runs (a request that is not JSON is not run), with
+    """(document, whether the process ends after it) for one ``--serve`` request, with
     the options ``extra`` after its own.
 
-    With a :class:`ReusedProcess`, each model is measured in a child forked for it
-    (:func:`measure_in_child`). Without, only the first is run, here (an interrupt or a
-    runner failure ends the process); the next are answered with "fresh_process".
+    With a :class:`ReusedProcess`, the model is measured in a child forked for it
+    (:func:`measure_in_child`). Without (the peak cannot be reset here), it is answered
+    with "fresh_process" and the process ends: the host then measures each model in a
+    process of its own, without ``--serve``.
     """
     try:
         argv = [*_request_argv(line), *extra]
     except RunnerError as exc:
         return {**error_document(exc.kind, exc.message), "not_run": True}, False
-    if reused is not None:
-        return measure_in_child(argv, reused)
-    if handled:
+    if reused is None:
         return fresh_process_document("this device cannot reset the peak memory"), True
-    document, _ = run_cli(argv)
-    return document, (document.get("error") or {}).get("kind") in ("interrupted", "runner")
+    return measure_in_child(argv, reused)
 
 
 def measure_in_child(argv: Sequence[str], reused: ReusedProcess) -> tuple[dict[str, Any], bool]:
@@ -2582,7 +2646,6 @@ def serve(stdin: IO[str], out: IO[str], extra: Sequence[str] = ()) -> int:
     setting_up = time.perf_counter()
     reused = reused_process()
     first: float | None = time.perf_counter() - setting_up
-    handled = 0
     while True:
         try:
             line = stdin.readline()
@@ -2594,13 +2657,13 @@ def serve(stdin: IO[str], out: IO[str], extra: Sequence[str] = ()) -> int:
             continue
         since = _SCRIPT_STARTED if first is not None else time.perf_counter()
         try:
-            document, last = serve_request(line, reused, handled, extra)
+            document, last = serve_request(line, reused, extra)
         except KeyboardInterrupt:
             document, last = _interrupted_document(), True
         run = not document.pop("not_run", False)
         code = write_document(out, _with_phases(document, since, first if run else None))
         if run:
-            handled, first = handled + 1, None
+            first = None
         if last:
             return code
 

@@ -65,6 +65,8 @@ class RunnerSession:
 
     def __init__(self, transport: Transport, *, reuse: bool = True) -> None:
         self.transport = transport
+        #: Whether models share a runner process (False once the device said it cannot
+        #: reset a process's peak memory).
         self.reuse = reuse and keeps_runner(transport)
         self.calls: list[RunnerCall] = []
         self.started = 0
@@ -84,17 +86,16 @@ class RunnerSession:
             doc = parse_runner_output(done.stdout, done.stderr, done.returncode)
             self.started += 1
             return self._record(doc, started, new_process=True)
-        for _ in range(2):  # once more in a fresh process when the runner asks for one
+        for _ in range(2):  # once more in a new process when the runner asks for one
             new_process = self._command is None
             doc = self._served(args, timeout)
             if (doc.get("error") or {}).get("kind") != "fresh_process":
                 return self._record(checked_document(doc), started, new_process=new_process)
             if new_process:
                 break
-        raise RunnerError(
-            f"a new runner process refused to measure a model ({doc['error'].get('message')}); "
-            f"please report this with the device and the command line"
-        )
+        # A new runner cannot reset its peak memory here: one process per model from now on.
+        self.reuse = False
+        return self.run(args, timeout=timeout)
 
     def _record(self, doc: dict[str, Any], started: float, *, new_process: bool) -> dict[str, Any]:
         phases = {k: float(v) for k, v in (doc.get("phases_s") or {}).items()}

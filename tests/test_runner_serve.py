@@ -47,6 +47,18 @@ def test_a_small_model_after_a_big_one_reports_its_own_peak(small: Path, tmp_pat
     assert small_mb == pytest.approx(small_alone.peak_memory_mb, abs=1.5)
     assert after_big.memory["reused_process"]["reset"] == "clear_refs"
     assert "reused_process" not in small_alone.memory
+    phases = {"imports", "runtime_init", "session", "warmup", "timed", "runner"}
+    assert phases <= set(served.calls[0].phases) and not served.calls[1].new_process
+
+
+def test_a_model_whose_process_dies_fails_alone_and_the_runner_goes_on(small: Path) -> None:
+    killer = ProfileSettings(**{**SETTINGS.to_dict(), "energy": "command:sh -c 'kill -9 $PPID'"})
+    args = [str(small), *SETTINGS.runner_args()]
+    with RunnerSession(LocalTransport()) as session:
+        with pytest.raises(RunnerError, match=r"died with signal 9 \(SIGKILL\)"):
+            session.run([str(small), *killer.runner_args()], timeout=60)
+        assert session.run(args, timeout=60)["ok"]
+    assert session.started == 1
 
 
 def test_a_runner_that_dies_or_hangs_fails_that_model_and_the_next_gets_a_new_one(
@@ -84,11 +96,12 @@ def test_without_a_peak_reset_each_model_gets_a_fresh_process(small: Path) -> No
     assert keeps_runner(transport)
     with RunnerSession(transport) as session:
         result = profile_batch(transport, LOCAL, [small, small], SETTINGS, runner=session)
-    assert result.errors == [] and session.started == 2
+    # The serving runner says it cannot; then each model runs in a process of its own.
+    assert result.errors == [] and session.started == 3 and not session.reuse
     assert all("reused_process" not in m.memory for _, m in result.measurements)
 
 
-def test_serve_answers_each_line_and_says_when_a_fresh_process_is_needed(
+def test_serve_answers_each_line_and_says_when_it_cannot_reset_the_peak(
     small: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(runner, "reused_process", lambda: None)
@@ -96,10 +109,9 @@ def test_serve_answers_each_line_and_says_when_a_fresh_process_is_needed(
     out = io.StringIO()
     code = runner.main(["--serve"], stdout=out, stdin=io.StringIO(f"nope\n{request}\n{request}\n"))
     docs = [json.loads(line) for line in out.getvalue().splitlines() if line.startswith("{")]
-    assert [d["ok"] for d in docs] == [False, True, False] and code == 1
+    assert [d["ok"] for d in docs] == [False, False] and code == 1  # it ends after the 2nd
     assert docs[0]["error"]["kind"] == "usage" and "not JSON" in docs[0]["error"]["message"]
-    assert docs[2]["error"]["kind"] == "fresh_process"
-    assert {"imports", "session", "warmup", "timed", "runner"} <= set(docs[1]["phases_s"])
+    assert docs[1]["error"]["kind"] == "fresh_process"
 
 
 def test_fake_transports_that_change_how_commands_run_get_one_process_per_model() -> None:
