@@ -234,3 +234,22 @@ def test_kernels_of_an_int8_model(
     by = dict(zip((k.kind for k in kernels), source_of, strict=True))
     assert by["qconv"] == "conv" and by["quantize"] == "elementwise"  # the float kinds' models
     assert predictor.predict([done.path])[0] > 0
+
+
+@pytest.mark.parametrize("name", ["chain", "multibranch", "nb201"])
+def test_an_int8_network_of_every_built_in_space_is_measured_and_split_into_kernels(
+    name: str, kernel_predictor: KernelPredictor, tmp_path: Path
+) -> None:
+    space = get_space(name)
+    result = api.profile_space(
+        space, sample=1, seed=2, store=tmp_path / "s.db", precision="int8", **FAST
+    )
+    assert result.ok and len(result) == 1
+    (m,) = result
+    assert m.settings["precision"] == "int8" and m.latency_ms.median > 0
+    assert m.arch is not None
+    copy = quantized_file(space.to_onnx(m.arch.string))
+    assert file_hash(copy.path) == m.model_hash
+    kinds = {k.kind for k in split_kernels(onnx.load(str(copy.path)))}
+    assert "other" not in kinds and kinds & {"qconv", "qdwconv", "qgemm", "qmatmul"}
+    assert kernel_predictor.predict([copy.path])[0] > 0
