@@ -11,11 +11,13 @@ the batch, as in the issue's 15.3 s batch), first with one runner process per mo
 for the batch (the default now), and the other way round in the next round. Printed per
 mode: the batch's wall time, the sum of the timed runs and their ratio, and where the
 rest went: process start (the host's wall time of a call minus the runner's own time in
-it, for calls that started a process), imports (numpy, onnxruntime), runtime set-up
-(``--serve``'s once-per-process warm-up model and peak-reset check), session creation,
-warm-up runs, timed runs, and other (host-side model checks, sending requests, reading
-answers, fingerprints, statistics). Also each model's ``peak_memory_mb`` in both modes,
-which must agree (the reused process resets its peak between models).
+it, for calls that started a process), imports (numpy, onnxruntime), serve set-up
+(``--serve``'s checks that it can reset a process's peak, once per batch), session
+creation (onnxruntime's set-up included: each model's process or forked child makes its
+own), warm-up runs, timed runs, and other (host-side model checks, forking, sending
+requests, reading answers, fingerprints, statistics). Also each model's
+``peak_memory_mb`` in both modes, which must agree (each model runs in a child forked
+from a process that has only imported, and resets its peak).
 
 Run:  .venv/bin/python benchmarks/batch_overhead.py [--rounds 3] [--max-seconds 0.4]
       [--out benchmarks/out]
@@ -45,7 +47,7 @@ from hwnas.records import DeviceSpec  # noqa: E402
 PARTS = (
     "process_start",
     "imports",
-    "runtime_setup",
+    "serve_setup",
     "session",
     "warmup",
     "timed",
@@ -62,7 +64,7 @@ def breakdown(calls: list[Any], wall_s: float) -> dict[str, float]:
         if call.new_process:
             parts["process_start"] += call.wall_s - phases.get("runner", 0.0)
         parts["imports"] += phases.get("imports", 0.0)
-        parts["runtime_setup"] += phases.get("runtime_init", 0.0)
+        parts["serve_setup"] += phases.get("setup", 0.0)
         for name in ("session", "warmup", "timed"):
             parts[name] += phases.get(name, 0.0)
     parts["other"] = wall_s - sum(parts.values())

@@ -13,10 +13,11 @@ A batch runs ``python3 runner.py --serve`` instead: one process that imports and
 up onnxruntime once, reads one request a line on stdin, ``{"argv": ["MODEL.onnx",
 options...]}`` (the command line above), and answers each with the document below,
 measured by the same code in a child forked for the model (which dies with it: nothing of
-one model reaches the next). The child resets its peak (``/proc/self/clear_refs``, after
-giving freed memory back with glibc's ``malloc_trim``) and adds onnxruntime's
-once-per-process set-up, measured at start, so that ``peak_over_baseline_mb`` means what
-a fresh process reads (:class:`ReusedProcess`). Where the peak cannot be reset (no
+one model reaches the next). The serving process creates no session, so each child
+starts from the state of a fresh process after its imports; it maps again the code its
+parent had mapped and resets its peak (``/proc/self/clear_refs``, after giving freed
+memory back with glibc's ``malloc_trim``), so that ``peak_over_baseline_mb`` means what a
+fresh process reads (:class:`ReusedProcess`). Where the peak cannot be reset (no
 ``clear_refs``, not glibc, no fork) it answers ``{"ok": false, "error": {"kind":
 "fresh_process", ...}}`` and exits: the host then runs one process per model, as
 without ``--serve``. It also exits after an interrupt.
@@ -48,7 +49,6 @@ enough (``--target-ci``), or a time or run budget is spent. Every run calls
 from __future__ import annotations
 
 import argparse
-import base64
 import gc
 import glob
 import json
@@ -2259,11 +2259,6 @@ def run_cli(argv: Sequence[str], reused: ReusedProcess | None = None) -> tuple[d
 
 # --------------------------------------------------------------------------- --serve
 
-#: A one-node model (Identity, opset 9, IR version 4): at the start of --serve, its session
-#: makes onnxruntime set up what it sets up once per process.
-_WARMUP_MODEL = base64.b64decode(
-    "CAQSADo3ChAKAXgSAXkiCElkZW50aXR5EgF3Wg8KAXgSCgoICAESBAoCCAFiDwoBeRIKCggIARIECgIIAUIECgAQCQ=="
-)
 #: After a reset, VmHWM is within this of VmRSS (MiB), or the reset did not work.
 _RESET_SLACK_MB = 1.0
 #: The block the start-up check touches and frees to see that a reset lowers VmHWM (MiB).
@@ -2313,9 +2308,15 @@ def reset_peak(
 
 def peak_reset_works(trim: Callable[[], object]) -> bool:
     """Whether :func:`reset_peak` really lowers VmHWM here: a block of ``_PROBE_MB`` is
-    touched and freed first, so the peak stands that far above the resident size."""
-    block = np.ones(_PROBE_MB * MIB // 8)  # written, so resident
-    del block
+    touched and freed first, so the peak stands that far above the resident size. The
+    block is mapped directly, not through malloc: freeing a big malloc block would raise
+    glibc's mmap threshold for the models after (and their peaks)."""
+    import mmap
+
+    page = mmap.PAGESIZE
+    with mmap.mmap(-1, _PROBE_MB * MIB) as block:
+        for offset in range(0, _PROBE_MB * MIB, page):
+            block[offset] = 1  # written, so resident
     _, before = peak_rss_mb()
     if not reset_peak(trim):
         return False
@@ -2324,30 +2325,19 @@ def peak_reset_works(trim: Callable[[], object]) -> bool:
 
 
 class ReusedProcess:
-    """A ``--serve`` process that measures each model in a child forked for it, whose
-    peak memory is reset first (:func:`measure_in_child`).
-
-    Its first onnxruntime session set up what the runtime keeps for the whole process
-    (about 17 MB on x86-64), which the children inherit. A fresh process counts that in
-    every model's peak over its baseline (README, "Peak memory"), a child would not, but
-    a child maps the runtime's code again (a fork copies no page table entries of code),
-    which a fresh process counted once. Both are measured at start on ``_WARMUP_MODEL``
-    (:func:`reused_process`) and their difference, ``added_mb``, is added to each
-    model's own peak over the baseline read after its reset: the figure then means what
-    a fresh process reads. ``baseline_mb`` stays the imports-only reading; the raw
-    readings are kept under ``memory["reused_process"]``.
+    """A ``--serve`` process that measures each model in a child forked for it
+    (:func:`measure_in_child`): the child maps again the file pages this process has
+    mapped (a fork copies no page table entries of code) and resets its peak, so that its
+    baseline is what a fresh process reads after its imports, and its peak over that
+    baseline what a fresh process reads (README, "Peak memory"). ``baseline_mb`` is this
+    process's imports-only reading; the child's raw readings are kept under
+    ``memory["reused_process"]``.
     """
 
     def __init__(
-        self,
-        baseline_mb: float,
-        added_mb: float,
-        trim: Callable[[], object],
-        mapped: Sequence[tuple[int, int]] = (),
+        self, baseline_mb: float, trim: Callable[[], object], mapped: Sequence[tuple[int, int]]
     ):
         self.baseline_mb = baseline_mb
-        #: What each model's own peak gets added (see :func:`reused_process`).
-        self.added_mb = added_mb
         #: (address, length) of the file pages this process has mapped (code, read-only
         #: data), which a child maps again (:func:`map_again`) before its reset.
         self.mapped = mapped
@@ -2366,7 +2356,7 @@ class ReusedProcess:
         _, peak_mb = peak
         if now_mb is None or peak_mb is None:
             return memory_document(baseline, peak)
-        over = peak_mb - now_mb + self.added_mb
+        over = peak_mb - now_mb
         return {
             "method": method,
             "baseline_mb": self.baseline_mb,
@@ -2375,7 +2365,6 @@ class ReusedProcess:
             "reused_process": {
                 "isolation": "fork",
                 "reset": "clear_refs",
-                "added_mb": self.added_mb,
                 "baseline_mb": now_mb,
                 "peak_mb": peak_mb,
             },
@@ -2384,47 +2373,20 @@ class ReusedProcess:
 
 def reused_process() -> ReusedProcess | None:
     """At the start of ``--serve``: a :class:`ReusedProcess` if the peak can be reset here
-    (Linux with a writable clear_refs, glibc, fork), else None (each process then
-    measures one model, as without ``--serve``).
+    (Linux with a writable clear_refs, glibc, fork), else None (the host then runs each
+    model in a process of its own).
 
-    ``_WARMUP_MODEL`` is measured twice, as any model: here, in this fresh process (its
-    figure: what the runtime and this script set up once per process, the random
-    generator and the fingerprint's readers included), and in a forked child as the
-    models will be (its figure: the code of the runtime that a child maps again, which a
-    fork does not copy, as every model does). The difference is added to each model's.
+    This process creates no onnxruntime session: each child starts from the state a
+    fresh process has after its imports (the allocator's included), sets up the runtime
+    itself and so counts that set-up in its peak, as a fresh process does.
     """
     trim = malloc_trim()
-    if _MISSING_DEPENDENCY is not None or trim is None or peak_rss_mb()[0] != "VmHWM":
+    if _MISSING_DEPENDENCY is not None or trim is None or not hasattr(os, "fork"):
         return None
-    if not hasattr(os, "fork"):
+    method, baseline = peak_rss_mb()
+    if method != "VmHWM" or baseline is None or not peak_reset_works(trim):
         return None
-    try:
-        handle, path = tempfile.mkstemp(suffix=".onnx", prefix="hwnas-warmup-")
-    except OSError:
-        return None
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(_WARMUP_MODEL)
-        return _calibrated(path, trim)
-    except Exception:  # RunnerError or an OSError: measure each model the plain way
-        return None
-    finally:
-        os.unlink(path)
-
-
-def _calibrated(warmup_path: str, trim: Callable[[], object]) -> ReusedProcess | None:
-    """The :class:`ReusedProcess` of :func:`reused_process`, from the warm-up model."""
-    argv = [warmup_path, "--warmup", "1", "--min-runs", "1", "--max-runs", "1"]
-    here = measure(parse_args(argv))["memory"]
-    baseline, fresh_mb = here["baseline_mb"], here["peak_over_baseline_mb"]
-    if baseline is None or fresh_mb is None or not peak_reset_works(trim):
-        return None
-    mapped = mapped_file_pages()
-    document, _ = measure_in_child(argv, ReusedProcess(baseline, 0.0, trim, mapped))
-    child_mb = (document.get("memory") or {}).get("peak_over_baseline_mb")
-    if child_mb is None:
-        return None
-    return ReusedProcess(baseline, fresh_mb - child_mb, trim, mapped)
+    return ReusedProcess(baseline, trim, mapped_file_pages())
 
 
 #: madvise(2)'s MADV_POPULATE_READ (Linux 5.14): map a range's pages, reading them in.
@@ -2447,9 +2409,13 @@ def mapped_file_pages(
                 if len(fields) < 6 or fields[4] == "0" or not fields[5].startswith("/"):
                     continue  # anonymous memory (copied by fork), or a special mapping
                 start, end = (int(x, 16) for x in fields[0].split("-"))
-                entries.seek(start // page * 8)
-                present = np.frombuffer(entries.read((end - start) // page * 8), np.uint64) >> 63
-                runs += _runs(start, present.astype(bool), page)
+                # In pieces of 8,192 pages: a big read buffer, freed, would raise glibc's
+                # mmap threshold (see peak_reset_works).
+                for at in range(start, end, 8192 * page):
+                    entries.seek(at // page * 8)
+                    chunk = entries.read((min(end, at + 8192 * page) - at) // page * 8)
+                    present = np.frombuffer(chunk, np.uint64) >> 63
+                    runs += _runs(at, present.astype(bool), page)
     except (OSError, ValueError):
         return []
     return runs
@@ -2627,13 +2593,13 @@ def _signal_name(number: int) -> str:
 
 def _with_phases(document: dict[str, Any], since: float, first: float | None) -> dict[str, Any]:
     """A success document with the runner's time in ``phases_s``: ``runner``, since
-    ``since``; for a process's first document (``first``: its runtime set-up in s) also
+    ``since``; for a process's first document (``first``: its set-up in s, --serve's checks) also
     its imports."""
     if document.get("ok"):
         phases = document.setdefault("phases_s", {})
         phases["runner"] = time.perf_counter() - since
         if first is not None:
-            phases.update(imports=_IMPORTS_S, runtime_init=first)
+            phases.update(imports=_IMPORTS_S, setup=first)
     return document
 
 

@@ -36,7 +36,8 @@ from hwnas.profiler.runner_output import (
 class RunnerCall:
     """How one model's runner call went (for benchmarks): the host's wall time, whether a
     runner process was started for it, and the runner's own phases (``phases_s``: its
-    imports, runtime set-up, session creation, warm-up, timed runs, and its whole time)."""
+    imports, set-up (``--serve``'s checks), session creation, warm-up, timed runs, and its
+    whole time)."""
 
     wall_s: float
     new_process: bool

@@ -47,7 +47,7 @@ def test_a_small_model_after_a_big_one_reports_its_own_peak(small: Path, tmp_pat
     assert small_mb == pytest.approx(small_alone.peak_memory_mb, abs=1.5)
     assert after_big.memory["reused_process"]["reset"] == "clear_refs"
     assert "reused_process" not in small_alone.memory
-    phases = {"imports", "runtime_init", "session", "warmup", "timed", "runner"}
+    phases = {"imports", "setup", "session", "warmup", "timed", "runner"}
     assert phases <= set(served.calls[0].phases) and not served.calls[1].new_process
 
 
