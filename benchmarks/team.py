@@ -268,7 +268,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
-    started = time.perf_counter()
+    started, load_before = time.perf_counter(), os.getloadavg()
     folder = Path(tempfile.mkdtemp(prefix="hwnas-team-"))
     os.environ["HWNAS_HOME"] = str(folder)  # devices and export cache, workers' too
     import tests.postgres as pg
@@ -288,6 +288,9 @@ def main() -> None:
         "batch_overhead": BATCH_OVERHEAD,
     }
     doc["seconds"] = round(time.perf_counter() - started, 1)
+    # Other work on the host slows every figure: the load averages (1, 5, 15 min) say how
+    # busy it was when the run started and ended.
+    doc["load_average"] = {"start": load_before, "end": os.getloadavg()}
     show(doc)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "team.json").write_text(json.dumps(doc, indent=1) + "\n")
