@@ -94,7 +94,8 @@ def worker(
     reconnect_timeout: float = typer.Option(
         300.0,
         "--reconnect-timeout",
-        help="How long to keep reconnecting to a lost device (s); 0: do not reconnect.",
+        help="How long to keep reconnecting to a lost device, or to the store (s); 0: do not "
+        "reconnect.",
     ),
     max_attempts: int = typer.Option(
         3, "--max-attempts", help="Tries per model when the connection drops while it runs."
