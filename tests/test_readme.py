@@ -123,5 +123,7 @@ def test_every_option_the_readme_mentions_exists_somewhere() -> None:
     for script in (ROOT / "benchmarks").glob("*.py"):
         known.update(re.findall(r"add_argument\(\s*\"(--[a-z0-9-]+)\"", script.read_text()))
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    mentioned = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", text))
+    # Command lines of other tools the README quotes (PostgreSQL's, Dask's) have theirs.
+    others = re.compile(r"^\s*(sudo|dask|pip|createdb|createuser|psql)\b.*$", flags=re.M)
+    mentioned = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", others.sub("", text)))
     assert not mentioned - known, sorted(mentioned - known)
