@@ -2,14 +2,15 @@
 transport can keep one running, one process per model otherwise.
 
 Starting a runner costs about 0.4 s on a laptop (the interpreter, numpy and onnxruntime
-imports, onnxruntime's set-up), as much as timing a fast model. A
-:class:`RunnerSession` starts ``runner.py --serve`` once and sends it each model's
-command line as one JSON line on stdin; the runner answers with the same framed document
-as for one model, so the measurement is made by the same code. Each model's figures stay
-its own: the runner resets the peak memory before each model (``/proc/self/clear_refs``)
-and asks for a fresh process where it cannot (then each model gets one, as before). A
-model that crashes the runner or outlives its timeout is that model's error; the next
-model starts a new runner.
+imports), as much as timing a fast model. A :class:`RunnerSession` starts
+``runner.py --serve`` once and sends it each model's command line as one JSON line on
+stdin; the runner answers with the same framed document as for one model, so the
+measurement is made by the same code. Each model's figures stay its own: the runner
+measures each model in a child forked for it from a process that has only imported,
+which resets its peak memory first (``/proc/self/clear_refs``); where it cannot, it says
+so and the session runs one process per model, as before. A model whose child dies is
+that model's error and the runner goes on; a model that outlives its timeout is stopped
+with the runner, and the next model starts a new runner.
 """
 
 from __future__ import annotations
