@@ -251,10 +251,22 @@ def test_pmic_through_the_cli_with_vcgencmd_on_path(capsys, conv_onnx, fake_path
     from hwnas.store import Store
 
     store = tmp_path / "s.db"
-    argv = ["profile", str(conv_onnx), "--energy", "pmic", "--max-seconds", "0.2"]
-    argv += ["--energy-seconds", "1.0", "--energy-idle-seconds", "0.5"]
-    # The runner's process is the one whose command line names the model.
-    with drawing(watch=str(conv_onnx)):
+    # A device whose Python marks the runner's command line (-X takes any name): the
+    # runner's processes (the serving one and the child it forks per model) are the ones
+    # the fake meter follows, and no other test's.
+    marker = f"hwnas_test={tmp_path}"
+    python = tmp_path / "bin" / "python"
+    python.parent.mkdir()
+    python.write_text(
+        f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -X {shlex.quote(marker)} "$@"\n'
+    )
+    python.chmod(0o755)
+    home = Path(os.environ["HWNAS_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "devices.toml").write_text(f'[devices.pi5]\ntransport = "local"\npython = "{python}"\n')
+    argv = ["profile", str(conv_onnx), "--device", "pi5", "--energy", "pmic"]
+    argv += ["--max-seconds", "0.2", "--energy-seconds", "1.0", "--energy-idle-seconds", "0.5"]
+    with drawing(watch=marker):
         code = main([*argv, "--json", "--store", str(store)])
     out, err = capsys.readouterr()
     assert code == 0, err
