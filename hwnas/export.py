@@ -237,21 +237,11 @@ def cached_export(
         return ahead  # submitted ahead to an executor (exporting_ahead): its file
     folder = Path(cache) if cache is not None else default_cache()
     path = folder / key[:2] / f"{key}.onnx"
-    sidecar = path.with_suffix(".json")
-    if path.exists() and sidecar.exists():
-        try:
-            if json.loads(sidecar.read_text()).get("sha256") == file_hash(path):
-                return Exported(path=path, key=key, cached=True)
-        except (OSError, ValueError):
-            pass  # unreadable record: export again below
+    if cache_hit(path):
+        return Exported(path=path, key=key, cached=True)  # else missing or damaged: export
     try:
         export_onnx(module(), input_shape, path, opset=opset, exporter=exporter)
-        meta = {**record, "key": key, "sha256": file_hash(path)}
-        fd, tmp = tempfile.mkstemp(suffix=".json", dir=path.parent)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(meta, fh)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, sidecar)
+        write_sidecar(path, {**record, "key": key, "sha256": file_hash(path)})
     except OSError as exc:
         raise ExportError(
             f"cannot write the export cache at {folder}: {exc.strerror or exc}; free some "
@@ -347,7 +337,7 @@ def install_export(exported: ExportedFile, cache: str | Path | None = None) -> P
         raise ExportError(exported.error)
     folder = Path(cache) if cache is not None else default_cache()
     path = folder / exported.relative
-    if _cache_hit(path):
+    if cache_hit(path):
         return path
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -365,13 +355,24 @@ def install_export(exported: ExportedFile, cache: str | Path | None = None) -> P
     return path
 
 
-def _cache_hit(path: Path) -> bool:
-    """Whether ``path`` is in the cache with a sidecar that matches its content."""
+def cache_hit(path: Path) -> bool:
+    """Whether ``path`` is in a file cache (exports, int8 copies) with a sidecar record
+    (``path`` with ``.json``) whose ``sha256`` matches its content."""
     sidecar = path.with_suffix(".json")
     try:
-        return json.loads(sidecar.read_text()).get("sha256") == file_hash(path)
+        return bool(json.loads(sidecar.read_text()).get("sha256") == file_hash(path))
     except (OSError, ValueError):
         return False
+
+
+def write_sidecar(path: Path, record: Mapping[str, Any]) -> None:
+    """Write ``record`` (with the file's ``sha256``: see :func:`cache_hit`) beside the
+    cached file ``path``, atomically and readable by all."""
+    fd, tmp = tempfile.mkstemp(suffix=".json", dir=path.parent)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(dict(record), fh)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path.with_suffix(".json"))
 
 
 class _Ahead:
@@ -410,7 +411,7 @@ def submitting_ahead(executor: Any, tasks: Sequence[AheadTask]) -> Iterator[int]
     keys: list[str] = []
     try:
         for key, fn, args in tasks:
-            if key in keys or _cache_hit(default_cache() / key[:2] / f"{key}.onnx"):
+            if key in keys or cache_hit(default_cache() / key[:2] / f"{key}.onnx"):
                 continue
             ahead = _Ahead(key, executor.submit(fn, *args))
             with _AHEAD_LOCK:

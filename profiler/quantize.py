@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import json
 import os
 import tempfile
 import threading
@@ -35,7 +34,7 @@ from typing import Any
 
 from hwnas.config import cache_dir
 from hwnas.errors import InvalidModelError, ParameterError, ShapeError
-from hwnas.export import AheadTask, Exported, ExportedFile
+from hwnas.export import AheadTask, Exported, ExportedFile, cache_hit, write_sidecar
 from hwnas.onnx_model import check_model, file_hash
 from hwnas.records import stable_hash
 
@@ -325,7 +324,7 @@ def quantized_file(
     key = quantize_key(file_hash(source), mode=mode, shapes=shapes)
     folder = Path(cache) if cache is not None else default_quantize_cache()
     path = folder / key[:2] / f"{key}.onnx"
-    if _cache_hit(path):
+    if cache_hit(path):
         return Exported(path=path, key=key, cached=True)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -341,30 +340,13 @@ def quantized_file(
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
-        _write_sidecar(path, record)
+        write_sidecar(path, record)
     except OSError as exc:
         raise InvalidModelError(
             f"cannot write the int8 cache at {folder}: {exc.strerror or exc}; free some "
             f"space, fix its permissions, or point HWNAS_HOME at a writable directory."
         ) from None
     return Exported(path=path, key=key, cached=False)
-
-
-def _write_sidecar(path: Path, record: Mapping[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(suffix=".json", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(record, fh)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path.with_suffix(".json"))
-
-
-def _cache_hit(path: Path) -> bool:
-    """Whether ``path`` is in the cache with a sidecar that matches its content."""
-    try:
-        sidecar = json.loads(path.with_suffix(".json").read_text())
-        return bool(sidecar.get("sha256") == file_hash(path))
-    except (OSError, ValueError):
-        return False
 
 
 def export_quantized_in_worker(
