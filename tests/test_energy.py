@@ -129,6 +129,21 @@ while True:
 '''
 
 
+def local_device(tmp_path: Path, name: str, python_line: str, *, extra: str = "") -> None:
+    """Register ``name``: this machine, its runner started by a ``python`` script in
+    ``tmp_path`` that runs ``exec PYTHON_LINE`` (a way to add arguments to the runner's
+    command line), with ``extra`` lines in its ``devices.toml`` entry."""
+    python = tmp_path / "bin" / "python"
+    python.parent.mkdir()
+    python.write_text(f"#!/bin/sh\nexec {python_line}\n")
+    python.chmod(0o755)
+    home = Path(os.environ["HWNAS_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "devices.toml").write_text(
+        f'[devices.{name}]\ntransport = "local"\npython = "{python}"\n{extra}'
+    )
+
+
 @contextmanager
 def load_driven_meter(
     path: Path, unit: str, *, idle_w: float, k_w: float = K_W, watch: str | None = None
@@ -497,17 +512,8 @@ def test_rapl_through_the_cli_on_a_device_with_a_fake_tree(
     assert settings.runner_args()[-4:] == ["--energy", "rapl", "--energy-seconds", "0.5"]
     root = sys_root
     counter = rapl_tree(root)
-    python = tmp_path / "bin" / "python"
-    python.parent.mkdir()
-    python.write_text(
-        f'#!/bin/sh\nexec {shlex.quote(sys.executable)} "$@" --sys-root {shlex.quote(str(root))}\n'
-    )
-    python.chmod(0o755)
-    home = Path(os.environ["HWNAS_HOME"])
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "devices.toml").write_text(
-        f'[devices.laptop]\ntransport = "local"\npython = "{python}"\nenergy = "rapl"\n'
-    )
+    python_line = f'{shlex.quote(sys.executable)} "$@" --sys-root {shlex.quote(str(root))}'
+    local_device(tmp_path, "laptop", python_line, extra='energy = "rapl"\n')
     store = tmp_path / "s.db"
     argv = ["profile", str(conv_onnx), "--device", "laptop", "--max-seconds", "0.2"]
     argv += ["--energy-seconds", "0.5", "--json", "--store", str(store)]

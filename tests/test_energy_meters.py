@@ -32,6 +32,7 @@ from tests.test_energy import (
     PhaseSpy,
     expected_dynamic_mj,
     load_driven_meter,
+    local_device,
 )
 from tests.test_runner import run_in_process
 
@@ -255,15 +256,7 @@ def test_pmic_through_the_cli_with_vcgencmd_on_path(capsys, conv_onnx, fake_path
     # runner's processes (the serving one and the child it forks per model) are the ones
     # the fake meter follows, and no other test's.
     marker = f"hwnas_test={tmp_path}"
-    python = tmp_path / "bin" / "python"
-    python.parent.mkdir()
-    python.write_text(
-        f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -X {shlex.quote(marker)} "$@"\n'
-    )
-    python.chmod(0o755)
-    home = Path(os.environ["HWNAS_HOME"])
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "devices.toml").write_text(f'[devices.pi5]\ntransport = "local"\npython = "{python}"\n')
+    local_device(tmp_path, "pi5", f'{shlex.quote(sys.executable)} -X {shlex.quote(marker)} "$@"')
     argv = ["profile", str(conv_onnx), "--device", "pi5", "--energy", "pmic"]
     argv += ["--max-seconds", "0.2", "--energy-seconds", "1.0", "--energy-idle-seconds", "0.5"]
     with drawing(watch=marker):
