@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +41,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._results import provenance  # noqa: E402
 from benchmarks.kernels import whole_models  # noqa: E402
 from hwnas.devices.local import LocalTransport  # noqa: E402
+from hwnas.onnx_model import check_model  # noqa: E402
 from hwnas.profiler.batch import profile_batch  # noqa: E402
 from hwnas.profiler.serving import RunnerSession  # noqa: E402
 from hwnas.profiler.settings import ProfileSettings  # noqa: E402
 from hwnas.records import DeviceSpec  # noqa: E402
+
+LOAD_AT_START = os.getloadavg()
 
 PARTS = (
     "process_start",
@@ -54,6 +59,18 @@ PARTS = (
     "other",
 )
 MODES = {"one process per model": False, "one process per batch": True}
+#: The batch again with the whole --warmup (10 runs) before every model, as before the
+#: warm-up had a time cap: its medians must agree with the capped warm-up's.
+FULL = "one process per batch, full warm-up"
+
+
+@dataclass(frozen=True, kw_only=True)
+class FullWarmup(ProfileSettings):
+    """The settings with the warm-up's time cap lifted (``--warmup-share`` so high that
+    every model warms up ``warmup`` times)."""
+
+    def runner_args(self) -> list[str]:
+        return [*super().runner_args(), "--warmup-share", "1000"]
 
 
 def breakdown(calls: list[Any], wall_s: float) -> dict[str, float]:
@@ -119,6 +136,30 @@ def memory_agreement(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def warmup_agreement(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each model's median latency after the capped warm-up against the full one (same
+    process mode), as ratios; beside them the same ratio between two rounds of the capped
+    mode, the noise a change of warm-up has to stand out of."""
+    batch, full = "one process per batch", FULL
+    rows = {}
+    for name in rounds[0][batch]["models"]:
+        capped = [r[batch]["models"][name]["median_ms"] for r in rounds]
+        whole = [r[full]["models"][name]["median_ms"] for r in rounds]
+        rows[name] = {
+            "capped_over_full": round(statistics.median(capped) / statistics.median(whole), 4),
+            "round_to_round": round(max(capped) / min(capped), 4),
+        }
+    ratios = [row["capped_over_full"] for row in rows.values()]
+    return {
+        "median_capped_over_full": round(statistics.median(ratios), 4),
+        "max_abs_deviation": round(max(abs(r - 1) for r in ratios), 4),
+        "median_round_to_round_spread": round(
+            statistics.median(row["round_to_round"] - 1 for row in rows.values()), 4
+        ),
+        "rows": rows,
+    }
+
+
 def show(mode: str, runs: list[dict[str, Any]]) -> None:
     wall = statistics.median(r["wall_s"] for r in runs)
     timed = statistics.median(r["timed_s"] for r in runs)
@@ -137,14 +178,30 @@ def main() -> None:
     args = parser.parse_args()
     models = whole_models(args.out / "kernel_models")
     paths = [path for _, _, path in models]
+    # The host of `hwnas profile` has onnx imported (it exported or checked models
+    # before the batch): the first model's check does not pay for the import here either.
+    check_model(paths[0])
     settings = ProfileSettings(max_seconds=args.max_seconds)
+    full = FullWarmup(max_seconds=args.max_seconds)
     rounds = []
     for index in range(args.rounds):
-        order = list(MODES) if index % 2 == 0 else list(reversed(MODES))
-        rounds.append({mode: run_batch(paths, settings, MODES[mode]) for mode in order})
+        order = [*MODES, FULL] if index % 2 == 0 else [FULL, *reversed(MODES)]
+        rounds.append(
+            {
+                mode: run_batch(paths, full if mode == FULL else settings, MODES.get(mode, True))
+                for mode in order
+            }
+        )
     print(f"{len(paths)} models, {args.rounds} rounds, max_seconds={args.max_seconds}")
-    for mode in MODES:
+    for mode in [*MODES, FULL]:
         show(mode, [r[mode] for r in rounds])
+    warmup = warmup_agreement(rounds)
+    print(
+        f"\nmedian latency, capped warm-up over the full one: median "
+        f"{warmup['median_capped_over_full']:.3f}, at most "
+        f"{100 * warmup['max_abs_deviation']:.1f}% apart (the same mode from round to "
+        f"round: {100 * warmup['median_round_to_round_spread']:.1f}% at the median)"
+    )
     memory = memory_agreement(rounds)
     print(
         f"\npeak memory, reused process against fresh processes: every figure within "
@@ -154,6 +211,7 @@ def main() -> None:
     )
     doc = {
         **provenance("batch_overhead"),
+        "load_average": {"start": LOAD_AT_START, "end": os.getloadavg()},
         "models": [{"family": f, "name": n, "file": p.name} for f, n, p in models],
         "settings": settings.to_dict(),
         "summary": {
@@ -165,8 +223,9 @@ def main() -> None:
                     p: statistics.median(r[mode]["breakdown_s"][p] for r in rounds) for p in PARTS
                 },
             }
-            for mode in MODES
+            for mode in [*MODES, FULL]
         },
+        "warmup": warmup,
         "peak_memory": memory,
         "rounds": rounds,
     }

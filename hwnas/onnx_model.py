@@ -45,14 +45,13 @@ def check_model(path: str | Path) -> ModelFile:
     if not p.is_file():
         raise ModelNotFoundError(f"{str(p)!r} is not a file; pass the path of a .onnx file.")
     try:
-        size = p.stat().st_size
-        if size == 0:
-            raise InvalidModelError(f"{p} is empty (0 bytes); re-export the model.")
-        model = onnx.load(str(p), load_external_data=False)
-    except InvalidModelError:
-        raise
+        data = p.read_bytes()  # read once: parsed, checked and hashed from memory
     except OSError as exc:
         raise ModelNotFoundError(f"cannot read model file {p}: {exc.strerror or exc}") from None
+    if not data:
+        raise InvalidModelError(f"{p} is empty (0 bytes); re-export the model.")
+    try:
+        model = onnx.load_model_from_string(data)
     except Exception as exc:  # onnx raises protobuf's DecodeError and friends
         raise InvalidModelError(
             f"{p} is not a valid ONNX model (it does not parse: {type(exc).__name__}); "
@@ -64,11 +63,11 @@ def check_model(path: str | Path) -> ModelFile:
             f"or not ONNX. Re-export it."
         )
     try:
-        onnx.checker.check_model(model)
+        onnx.checker.check_model(data)  # the bytes: a ModelProto would be serialized again
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InvalidModelError(
             f"{p} fails onnx's model checker ({first}); the file is truncated or was written "
             f"by a broken exporter. Re-export it."
         ) from None
-    return ModelFile(path=p.resolve(), hash=file_hash(p), size_bytes=size)
+    return ModelFile(path=p.resolve(), hash=hashlib.sha256(data).hexdigest(), size_bytes=len(data))

@@ -150,6 +150,9 @@ class FingerprintUsage:
 #: - ``target_ci``, ``max_seconds``, ``min_runs``, ``max_runs``, ``warmup``: the timing
 #:   protocol decides how many runs are timed after how much warm-up, so how precise the
 #:   median is and which phase of the machine it saw (a 0.5 s budget is not a 10 s one).
+#:   The runner's warm-up ends early once it took a tenth of ``max_seconds`` (after two
+#:   runs); before it did, a model slower than ``max_seconds / (10 * warmup)`` warmed
+#:   up longer under the same key: the same settled runs, so the key stays.
 #: - ``shapes``: the input sizes measured.
 #: - ``op_profile``: a record has a per-operator profile only when it was asked for.
 #: - ``energy``, ``energy_seconds``: which meter, if any, and for how long it read;

@@ -295,6 +295,44 @@ def test_warmup_runs_counts_runs_and_seconds() -> None:
     assert runner.warmup_runs(fake_runs(clock, iter(lambda: 1, None)), clock, runs=0) == []
 
 
+def test_warmup_ends_early_once_it_took_its_share_of_the_time() -> None:
+    # 30 ms runs, 10 asked, a cap of 0.1 s: the fourth run ends past the cap.
+    clock = FakeClock()
+    slow = runner.warmup_runs(
+        fake_runs(clock, iter(lambda: 30_000_000, None)), clock, runs=10, max_seconds=0.1
+    )
+    assert slow == [30_000_000] * 4
+    # A run longer than the cap: still WARMUP_MIN_RUNS runs.
+    clock = FakeClock()
+    slower = runner.warmup_runs(
+        fake_runs(clock, iter(lambda: 500_000_000, None)), clock, runs=10, max_seconds=0.1
+    )
+    assert len(slower) == runner.WARMUP_MIN_RUNS
+    # A fast model does all its runs; --warmup-seconds still holds past the cap.
+    clock = FakeClock()
+    fast = runner.warmup_runs(
+        fake_runs(clock, iter(lambda: 1_000_000, None)), clock, runs=10, max_seconds=0.1
+    )
+    assert len(fast) == 10
+    clock = FakeClock()
+    held = runner.warmup_runs(
+        fake_runs(clock, iter(lambda: 30_000_000, None)),
+        clock,
+        runs=10,
+        min_seconds=0.2,
+        max_seconds=0.1,
+    )
+    assert len(held) == 7
+
+
+def test_the_warm_up_share_applies_to_max_seconds_and_is_reported(tmp_path: Path) -> None:
+    args = runner.parse_args([str(tmp_path / "m.onnx"), "--max-seconds", "0.4"])
+    assert args.warmup_share == runner.WARMUP_SHARE
+    assert runner._run_settings(args, {})["warmup_share"] == runner.WARMUP_SHARE
+    custom = runner.parse_args([str(tmp_path / "m.onnx"), "--warmup-share", "1"])
+    assert custom.warmup_share == 1.0
+
+
 # --------------------------------------------------------------------------- statistics
 
 

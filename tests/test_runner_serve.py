@@ -71,7 +71,10 @@ def test_a_runner_that_dies_or_hangs_fails_that_model_and_the_next_gets_a_new_on
         session._command._proc.kill()  # as the kernel's OOM killer would
         with pytest.raises(RunnerError, match="exited with code -9 without a result"):
             session.run(args, timeout=60)
-        slow = [str(small), "--max-seconds", "30", "--target-ci", "1e-9", "--max-runs", "10000000"]
+        # At least 10 million runs: no precision reached (a coarse clock reads many equal
+        # times, whose interval is 0 wide) ends it before the timeout.
+        runs = ["--min-runs", "10000000", "--max-runs", "10000000"]
+        slow = [str(small), "--max-seconds", "30", *runs]
         with pytest.raises(RunnerError, match="did not finish the model small.onnx within 1 s"):
             session.run(slow, timeout=1.0)
         assert session.run(args, timeout=60)["ok"]
