@@ -6,15 +6,26 @@ lacks on a device, train a kernel-level predictor, and return it
 
 from __future__ import annotations
 
+import json
 import shutil
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hwnas.config import cache_dir
 from hwnas.devices.registry import connect
+from hwnas.errors import ParameterError
 from hwnas.events import Event, ProgressCallback, emitter
+from hwnas.predictors.kernel_context import (
+    CONTEXT_KIND,
+    TERMS,
+    ContextSpace,
+    context_configs,
+    context_measurements,
+    fit_on_networks,
+)
 from hwnas.predictors.kernel_sampler import (
     SPACE_PREFIX,
     Config,
@@ -117,7 +128,10 @@ def measure_kernels(
         return fingerprint, StageOutcome("kernels", spec.name, skipped=skipped), []
     warnings = local_contention([spec], progress)
     cache = cache_dir() / "kernels" / batch
-    spaces = {space_name(kind): KernelSpace(kind, cache) for kind in plan}
+    spaces: dict[str, Any] = {
+        space_name(kind): KernelSpace(kind, cache) for kind in plan if kind != CONTEXT_KIND
+    }
+    spaces[space_name(CONTEXT_KIND)] = ContextSpace(context_cache())
     try:
         stage = run_stage(
             DevicePlan(spec=spec, settings=settings, jobs=missing.jobs),
@@ -166,6 +180,7 @@ def run_kernel_build(
     threads: int = 1,
     max_seconds: float = 2.0,
     reconnect_timeout: float = 300.0,
+    context: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> KernelBuild:
     """Sample, measure what the store lacks and train a kernel predictor; return a report
@@ -178,7 +193,10 @@ def run_kernel_build(
     ``ConnectionLostError`` if it stays unreachable, ``StoreError`` and
     ``PredictorError`` (too little to train on).
     """
-    plan = plan_kernels(per_kind, seed, kinds)
+    plan = dict(plan_kernels(per_kind, seed, kinds))
+    networks = context_networks(per_kind, context)
+    if networks:
+        plan[CONTEXT_KIND] = context_configs(networks, seed)
     settings = kernel_settings(threads=threads, max_seconds=max_seconds, seed=seed)
     spec = resolve_device(device)
     planned = sum(len(configs) for configs in plan.values())
@@ -196,9 +214,31 @@ def run_kernel_build(
         emitter(progress)(Event(kind="note", message=message))
     with opened_store(store) as opened:
         samples = measured_samples(opened, device=spec.name, fingerprint=fingerprint)
+        measured = context_measurements(opened, device=spec.name, fingerprint=fingerprint)
     predictor = KernelPredictor(seed=seed)
     result.predictor = predictor.fit(samples, device=spec.name, fingerprint=fingerprint)
+    wanted = {c["seed"] for c in plan.get(CONTEXT_KIND, [])}
+    seeds = sorted(s for s in measured if s in wanted)
+    if len(seeds) >= len(TERMS):
+        space = ContextSpace(context_cache())
+        paths = [space.to_onnx(json.dumps({"kind": CONTEXT_KIND, "seed": s})) for s in seeds]
+        predictor.context_ = fit_on_networks(predictor, paths, [measured[s] for s in seeds])
     return result
+
+
+def context_cache() -> Path:
+    """Where the random context networks are exported (kept: re-exporting costs time)."""
+    return cache_dir() / "kernels" / "context"
+
+
+def context_networks(per_kind: int, context: int | None) -> int:
+    """How many random networks to measure: ``context``, or by default ``per_kind``
+    (none below 20 kernels a kind: such a build is a smoke test)."""
+    if context is None:
+        return per_kind if per_kind >= 20 else 0
+    if isinstance(context, bool) or not isinstance(context, int) or context < 0:
+        raise ParameterError("context", f"must be an int >= 0, got {context!r}")
+    return context
 
 
 def build_kernel_predictor(
@@ -225,7 +265,9 @@ def build_kernel_predictor(
     ``progress``: a ``hwnas.events`` callback (stage ``"kernels"``; called from a worker
     thread). ``options``: ``kinds`` (a subset of ``kernel_sampler.SAMPLED_KINDS``;
     default all), ``threads=1``, ``max_seconds=2.0`` (timing budget per kernel),
-    ``reconnect_timeout=300.0`` (s).
+    ``reconnect_timeout=300.0`` (s), ``context`` (how many random whole networks to
+    measure and fit the in-context correction on, ``hwnas.predictors.kernel_context``;
+    default ``per_kind``, none below 20).
 
     Raises ``ParameterError`` naming a bad argument before anything is measured,
     ``UnknownDeviceError``, the device's error, ``ConnectionLostError``,

@@ -703,6 +703,8 @@ def samples_from_measurements(measurements: Iterable[Any]) -> list[KernelSample]
     for m in measurements:
         if m.arch is None or not m.arch.space.startswith(SPACE_PREFIX):
             continue
+        if m.arch.space == SPACE_PREFIX + "context":  # whole networks (kernel_context)
+            continue
         grouped.setdefault(m.arch.string, []).append(m)
     out: list[KernelSample] = []
     for text, ms in sorted(grouped.items()):

@@ -278,6 +278,8 @@ class KernelPredictor(Predictor):
     overhead_model_ms_: float
     overhead_kernel_ms_: float
     profiler_node_ms_: float
+    #: Whole-network correction (``kernel_context``), fitted on random networks; None: none.
+    context_: dict[str, float] | None = None
 
     def __init__(
         self,
@@ -341,6 +343,7 @@ class KernelPredictor(Predictor):
         self.device_, self.fingerprint_ = device, fingerprint
         self.overhead_model_ms_, self.overhead_kernel_ms_ = model_ms, kernel_ms
         self.profiler_node_ms_ = node_ms
+        self.context_ = None  # fitted afterwards on whole networks (kernel_context)
         self._set_summary(samples, origin)
         return self
 
@@ -458,6 +461,22 @@ class KernelPredictor(Predictor):
         shapes: Mapping[str, Sequence[int]] | None = None,
     ) -> tuple[float, list[dict[str, Any]]]:
         """(predicted total ms, one row per kernel) for an ONNX file or model."""
+        total, rows = self.predict_onnx_raw(model, shapes=shapes)
+        context = getattr(self, "context_", None)
+        if context:
+            from hwnas.predictors.kernel_context import apply_context
+
+            total = apply_context(context, rows)
+        return total, rows
+
+    def predict_onnx_raw(
+        self,
+        model: str | Path | onnx.ModelProto,
+        *,
+        shapes: Mapping[str, Sequence[int]] | None = None,
+    ) -> tuple[float, list[dict[str, Any]]]:
+        """Like :meth:`predict_onnx`, without the whole-network (context) correction: the
+        sum of the kernels as timed alone, plus the per-model overhead."""
         self.check_is_fitted()
         proto = model if isinstance(model, onnx.ModelProto) else onnx.load(str(model))
         kernels = split_kernels(proto, shapes)
@@ -553,6 +572,7 @@ class KernelPredictor(Predictor):
             "generic_features": list(GENERIC_FEATURES),
             "sampled_kinds": list(SAMPLED_KINDS),
             "models": models,
+            "context": getattr(self, "context_", None),
         }
 
     def _write_files(self, directory: Path) -> list[str]:
@@ -615,6 +635,8 @@ class KernelPredictor(Predictor):
         self.overhead_kernel_ms_ = float(state["overhead"]["kernel_ms"])
         self.profiler_node_ms_ = float(state["overhead"].get("profiler_node_ms", 0.0))
         self.feature_names_ = list(FEATURE_NAMES)
+        context = state.get("context")
+        self.context_ = dict(context) if isinstance(context, Mapping) else None
         return self
 
     @classmethod

@@ -1,0 +1,93 @@
+"""The in-context correction of the kernel predictor: its terms, fit and use, the random
+network generator it is fitted on, and its round trip through a saved predictor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hwnas.errors import ParameterError, UsageError
+from hwnas.predictors.kernel_build import context_networks
+from hwnas.predictors.kernel_context import (
+    GROUPS,
+    TERMS,
+    ContextSpace,
+    apply_context,
+    context_configs,
+    fit_context,
+    network_terms,
+    random_network,
+)
+from hwnas.predictors.kernels import KernelPredictor
+from tests.test_kernels import small_cnn, synthetic_samples
+
+
+def _row(kind: str, ms: float, params: int = 0) -> dict[str, object]:
+    return {"kind": kind, "ms": ms, "params": params}
+
+
+def test_terms_sum_the_kernels_by_group_and_count_weights() -> None:
+    rows = [_row("conv", 1.0, 250_000), _row("qconv", 0.5), _row("matmul", 2.0)]
+    rows += [_row("softmax", 0.25), _row("view", 0.125), _row("elementwise", 0.5, 10)]
+    x = dict(zip(TERMS, network_terms(rows), strict=True))
+    assert x["ms_conv"] == 1.5 and x["ms_gemm"] == 2.0 and x["ms_norm"] == 0.25
+    assert x["ms_dwconv"] == 0.0 and x["ms_other"] == 0.625
+    assert x["weight_mb"] == pytest.approx(4 * 250_010 / 1e6)
+    assert x["kernels"] == 6 and x["one"] == 1
+
+
+def test_fit_recovers_multipliers_and_overheads_from_networks() -> None:
+    rng = np.random.default_rng(0)
+    truth = np.array([1.3, 1.1, 1.2, 1.5, 1.8, 0.4, 0.002, 0.05])
+    terms = np.column_stack(
+        [rng.uniform(0, 5, (60, len(GROUPS))), rng.uniform(0, 20, 60), rng.integers(10, 200, 60)]
+    )
+    terms = np.column_stack([terms, np.ones(60)])
+    coef = fit_context(terms, terms @ truth)
+    got = np.array([coef[t] for t in TERMS])
+    np.testing.assert_allclose(got, truth, rtol=0.02, atol=1e-2)
+    rows = [_row("conv", 2.0, 1000), _row("gemm", 1.0)]
+    assert apply_context(coef, rows) == pytest.approx(network_terms(rows) @ got)
+    with pytest.raises(UsageError, match="needs >= 8 networks"):
+        fit_context(terms[:3], terms[:3] @ truth)
+
+
+def test_random_networks_are_seeded_diverse_and_export(tmp_path: Path) -> None:
+    import torch
+
+    shapes = [random_network(s)[1] for s in range(12)]
+    assert shapes == [random_network(s)[1] for s in range(12)]
+    assert {len(s) for s in shapes} == {3, 4}  # tokens or 1-D signals, and images
+    module, shape = random_network(6)
+    assert module(torch.randn(*shape)).shape == (1, 100)
+    space = ContextSpace(tmp_path)
+    config = context_configs(2, seed=3)[1]
+    assert config == {"kind": "context", "seed": 300_001}
+    path = space.to_onnx('{"kind": "context", "seed": 6}')
+    assert path.exists() and space.to_onnx('{"kind": "context", "seed": 6}') == path
+    with pytest.raises(UsageError, match="not a random context network"):
+        space.to_onnx('{"kind": "conv"}')
+
+
+def test_how_many_networks_a_build_measures() -> None:
+    assert context_networks(120, None) == 120 and context_networks(5, None) == 0
+    assert context_networks(5, 30) == 30
+    with pytest.raises(ParameterError, match="context"):
+        context_networks(120, -1)
+
+
+def test_saved_predictor_keeps_and_applies_its_correction(tmp_path: Path) -> None:
+    predictor = KernelPredictor(seed=0, rounds=20).fit(
+        synthetic_samples(), device="local", fingerprint="abc"
+    )
+    raw, rows = predictor.predict_onnx(small_cnn())
+    assert predictor.context_ is None and predictor.predict_onnx_raw(small_cnn())[0] == raw
+    predictor.context_ = dict.fromkeys(TERMS, 0.0) | {"ms_conv": 2.0, "one": 0.5}
+    conv_ms = sum(r["ms"] for r in rows if r["kind"] == "conv")
+    assert predictor.predict_onnx(small_cnn())[0] == pytest.approx(2 * conv_ms + 0.5)
+    loaded = KernelPredictor.load(predictor.save(tmp_path / "p"))
+    assert loaded.context_ == predictor.context_
+    assert loaded.predict_onnx(small_cnn())[0] == pytest.approx(2 * conv_ms + 0.5)
+    assert loaded.predict_onnx_raw(small_cnn())[0] == pytest.approx(raw)
