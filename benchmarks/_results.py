@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import sys
+import time
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 
@@ -19,3 +22,27 @@ def provenance(benchmark: str) -> dict[str, Any]:
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()},
         "python": platform.python_version(),
     }
+
+
+#: Where the committed results files live.
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def started() -> dict[str, Any]:
+    """The wall clock and the load average at the start of a run, for :func:`write_results`."""
+    return {"clock": time.perf_counter(), "load_average": list(os.getloadavg())}
+
+
+def write_results(doc: dict[str, Any], start: dict[str, Any], path: Path | None = None) -> Path:
+    """Write ``doc`` (headed by :func:`provenance`) with the run's wall time in seconds and
+    the load average at its start and end, to ``path`` (``RESULTS/<benchmark>.json`` unless
+    told); returns the path written."""
+    path = path if path is not None else RESULTS / f"{doc['benchmark']}.json"
+    full = {
+        **doc,
+        "seconds": round(time.perf_counter() - start["clock"], 1),
+        "load_average": {"start": start["load_average"], "end": list(os.getloadavg())},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(full, indent=1, default=float) + "\n")
+    return path

@@ -23,13 +23,15 @@ where the store has reference measurements, with the median ratio to the referen
 local --statistic S`` reads them.
 
 Run:  .venv/bin/python benchmarks/chain_cpu.py [--store benchmarks/out/chain_cpu.db]
+      [--results benchmarks/results/chain_cpu.json]
+
+Writes benchmarks/results/chain_cpu.json (``chain_cpu_ref.json`` for a store with
+reference measurements, so the two runs the README quotes keep a file each).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
 import sys
 import time
@@ -41,6 +43,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._results import RESULTS, provenance, started, write_results  # noqa: E402
 from hwnas.predictors import LightGBMPredictor  # noqa: E402
 from hwnas.predictors import metrics as M  # noqa: E402
 from hwnas.predictors.data import from_store  # noqa: E402
@@ -111,6 +114,32 @@ def lookup_table(path: Path, space: Any, fingerprint: str, statistic: str) -> An
         return None
 
 
+def test_retest(
+    seen: dict[str, list[float]],
+    space: Any,
+    train_archs: list[str],
+    test_archs: list[str],
+    seed: int,
+) -> dict[str, Any] | None:
+    """The ceiling: how well one measurement of a test network predicts another, and
+    beside it a predictor trained on first measurements only, scored on the same
+    second measurements (which neither has seen); None if no test network was measured
+    twice."""
+    twice = [a for a in test_archs if len(seen[a]) >= 2]
+    if not twice:
+        return None
+    first = np.array([seen[a][0] for a in twice])
+    second = np.array([seen[a][1] for a in twice])
+    once = LightGBMPredictor(space=space, seed=seed).fit(
+        train_archs, [seen[a][0] for a in train_archs]
+    )
+    return {
+        "n": len(twice),
+        "first measurement of the same network": scores(second, first),
+        "hwnas predictor trained on first measurements": scores(second, once.predict(twice)),
+    }
+
+
 def run(store: Store, args: argparse.Namespace, statistic: str) -> dict[str, Any]:
     space = get_space("chain")
     fingerprint = most_common_fingerprint(store)
@@ -146,23 +175,8 @@ def run(store: Store, args: argparse.Namespace, statistic: str) -> dict[str, Any
             test_archs
         )
 
-    # The ceiling: how well one measurement of a test network predicts another, and
-    # beside it a predictor trained on first measurements only, scored on the same
-    # second measurements (which neither has seen).
     seen = repeats(store, fingerprint, statistic)
-    twice = [a for a in test_archs if len(seen[a]) >= 2]
-    retest: dict[str, Any] | None = None
-    if twice:
-        first = np.array([seen[a][0] for a in twice])
-        second = np.array([seen[a][1] for a in twice])
-        once = LightGBMPredictor(space=space, seed=args.seed).fit(
-            train_archs, [seen[a][0] for a in train_archs]
-        )
-        retest = {
-            "n": len(twice),
-            "first measurement of the same network": scores(second, first),
-            "hwnas predictor trained on first measurements": scores(second, once.predict(twice)),
-        }
+    retest = test_retest(seen, space, train_archs, test_archs, args.seed)
     results = {name: scores(truth, pred) for name, pred in rows.items()}
     return {
         "statistic": statistic,
@@ -216,7 +230,29 @@ def show(doc: dict[str, Any]) -> None:
                 line(name, r)
 
 
-def main() -> None:
+def evaluate(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """One document per label statistic (``ratio`` only where the store has references)."""
+    with Store(args.store, create=False) as store:
+        chosen = ("p50", "p10", "ratio") if has_reference(store) else ("p50", "p10")
+        return [run(store, args, statistic) for statistic in chosen]
+
+
+def summarise(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per label: the hwnas predictor's scores and, where measured, the test-retest ceiling."""
+    out = {}
+    for doc in docs:
+        hwnas_row = next(k for k in doc["results"] if k.startswith("hwnas"))
+        retest = doc["test_retest"] or {}
+        out[doc["statistic"]] = {
+            "hwnas": doc["results"][hwnas_row],
+            "first_measurement_predicting_second": retest.get(
+                "first measurement of the same network"
+            ),
+        }
+    return out
+
+
+def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, default=Path("benchmarks/out/chain_cpu.db"))
     parser.add_argument("--train", type=int, default=800)
@@ -228,16 +264,30 @@ def main() -> None:
         help="store with the chain block table of this device "
         "(benchmarks/lut.py writes it); (d) is skipped without it",
     )
-    args = parser.parse_args()
-    print(f"# chain on this CPU ({platform.machine()}, Python {platform.python_version()})")
-    with Store(args.store, create=False) as store:
-        chosen = ("p50", "p10", "ratio") if has_reference(store) else ("p50", "p10")
-        docs = [run(store, args, statistic) for statistic in chosen]
-    for doc in docs:
-        show(doc)
-    out = Path(__file__).with_name("out")
-    out.mkdir(exist_ok=True)
-    (out / "chain_cpu.json").write_text(json.dumps(docs, indent=1))
+    parser.add_argument("--results", type=Path, default=None, help="results file")
+    args = parser.parse_args(argv)
+    start = started()
+    doc: dict[str, Any] = provenance("chain_cpu")
+    print(f"# chain on this CPU ({doc['machine']}, Python {doc['python']})")
+    docs = evaluate(args)
+    for label in docs:
+        show(label)
+    doc |= {
+        "seed": args.seed,
+        "settings": {
+            "store": str(args.store),
+            "train": args.train,
+            "lut_store": str(args.lut_store),
+        },
+        "summary": summarise(docs),
+        "labels": docs,
+    }
+    default = RESULTS / (
+        "chain_cpu_ref.json" if any(d["statistic"] == "ratio" for d in docs) else "chain_cpu.json"
+    )
+    path = write_results(doc, start, args.results or default)
+    print(f"results: {path}")
+    return path
 
 
 if __name__ == "__main__":

@@ -7,14 +7,14 @@ key computation + a SHA-256 check of the file). Prints seconds per architecture,
 model sizes, and the speed-up of a hit.
 
 Run:  .venv/bin/python benchmarks/export.py [--n 8] [--spaces nb201,chain,multibranch]
-      [--exporter dynamo|torchscript]
+      [--exporter dynamo|torchscript] [--results benchmarks/results/export.json]
+
+Writes benchmarks/results/export.json.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
 import sys
 import tempfile
@@ -23,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._results import provenance, started, write_results  # noqa: E402
 from hwnas.export import export_arch  # noqa: E402
 from hwnas.spaces import get_space  # noqa: E402
 
@@ -56,24 +57,22 @@ def bench_space(name: str, n: int, seed: int, exporter: str = "dynamo") -> dict:
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--spaces", default="nb201,chain,multibranch")
     parser.add_argument("--exporter", default="dynamo", choices=("dynamo", "torchscript"))
-    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("out"))
-    args = parser.parse_args()
+    parser.add_argument("--results", type=Path, default=None, help="results file")
+    args = parser.parse_args(argv)
+    start = started()
     import onnxruntime
     import torch
 
-    spaces = args.spaces.split(",")
-    rows = [bench_space(name, args.n, args.seed, args.exporter) for name in spaces]
-    machine = (
-        f"{platform.processor() or platform.machine()}, {platform.python_version()}, "
-        f"torch {torch.__version__}, onnxruntime {onnxruntime.__version__}"
-    )
-    print(f"export throughput and cache, {args.n} archs per space ({machine})")
+    rows = [bench_space(name, args.n, args.seed, args.exporter) for name in args.spaces.split(",")]
+    doc = provenance("export")
+    versions = {"torch": torch.__version__, "onnxruntime": onnxruntime.__version__}
+    print(f"export throughput and cache, {args.n} archs per space ({doc['machine']}, {versions})")
     print("| space | export s (median) | export s (max) | model MB | cache hit ms | speed-up |")
     print("|---|---|---|---|---|---|")
     for r in rows:
@@ -82,8 +81,25 @@ def main() -> None:
             f"{r['model_mb_median']:.2f} | {r['hit_ms_median']:.2f} | "
             f"{r['speedup']:.0f}× |"
         )
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "export.json").write_text(json.dumps({"machine": machine, "rows": rows}, indent=1))
+    doc |= {
+        **versions,
+        "seed": args.seed,
+        "settings": {"n": args.n, "spaces": args.spaces, "exporter": args.exporter},
+        "summary": {
+            "export_s_median_range": [
+                min(r["export_s_median"] for r in rows),
+                max(r["export_s_median"] for r in rows),
+            ],
+            "hit_ms_median_range": [
+                min(r["hit_ms_median"] for r in rows),
+                max(r["hit_ms_median"] for r in rows),
+            ],
+        },
+        "rows": rows,
+    }
+    path = write_results(doc, start, args.results)
+    print(f"results: {path}")
+    return path
 
 
 if __name__ == "__main__":

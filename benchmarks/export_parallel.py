@@ -9,20 +9,24 @@ long-lived pool pays it once). Prints architectures per second and the speed-up 
 process.
 
 Run:  .venv/bin/python benchmarks/export_parallel.py [--n 32] [--space chain]
+      [--results benchmarks/results/export_parallel.json]
+
+Writes benchmarks/results/export_parallel.json.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._results import provenance, started, write_results  # noqa: E402
 
 
 def timed(space, archs, executor, exporter: str) -> float:  # type: ignore[no-untyped-def]
@@ -42,24 +46,17 @@ def warm(executor, space, arch) -> None:  # type: ignore[no-untyped-def]
         f.result()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=32)
-    parser.add_argument("--space", default="chain")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=None)
-    args = parser.parse_args()
-    os.environ["HWNAS_HOME"] = tempfile.mkdtemp(prefix="hwnas-bench-")
-
+def measure(n: int, space_name: str, seed: int) -> list[tuple[str, str, float]]:
+    """(where, exporter, seconds) of each configuration, ``n`` architectures each."""
     from distributed import LocalCluster
 
     from hwnas.executors import local_pool, open_executor
     from hwnas.export import DEFAULT_EXPORTER
     from hwnas.spaces import get_space
 
-    space = get_space(args.space)
-    sample = space.sample_distinct(args.seed, 6 * args.n + 1)
-    parts = [sample[i * args.n : (i + 1) * args.n] for i in range(6)]
+    space = get_space(space_name)
+    sample = space.sample_distinct(seed, 6 * n + 1)
+    parts = [sample[i * n : (i + 1) * n] for i in range(6)]
     spare = sample[-1]
     timed(space, [spare], None, "torchscript")  # torch imported here too
     rows = []
@@ -76,25 +73,48 @@ def main() -> None:
         address = "dask://" + cluster.scheduler_address.split("://", 1)[1]
         with open_executor(address) as remote:
             warm(remote, space, spare)
-            rows.append(
-                (
-                    "LocalCluster, 2 workers",
-                    DEFAULT_EXPORTER,
-                    timed(space, parts[4], remote, "torchscript"),
-                )
-            )
+            seconds = timed(space, parts[4], remote, "torchscript")
+            rows.append(("LocalCluster, 2 workers", DEFAULT_EXPORTER, seconds))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=32)
+    parser.add_argument("--space", default="chain")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--results", type=Path, default=None, help="results file")
+    args = parser.parse_args(argv)
+    start = started()
+    os.environ["HWNAS_HOME"] = tempfile.mkdtemp(prefix="hwnas-bench-")
+    rows = measure(args.n, args.space, args.seed)
     base = rows[1][2]
-    print(
-        f"{args.n} {args.space} architectures each, {os.cpu_count()} cores, {platform.platform()}"
-    )
+    doc: dict[str, Any] = provenance("export_parallel")
+    print(f"{args.n} {args.space} architectures each, {doc['machine']}")
     print(f"{'where':26} {'exporter':12} {'s':>7} {'arch/s':>7} {'vs 1':>6}")
+    table = []
     for where, exporter, seconds in rows:
+        table.append(
+            {
+                "where": where,
+                "exporter": exporter,
+                "seconds": seconds,
+                "arch_per_s": args.n / seconds,
+                "speedup_vs_1_process_torchscript": base / seconds,
+            }
+        )
         print(
             f"{where:26} {exporter:12} {seconds:7.1f} {args.n / seconds:7.2f} {base / seconds:6.2f}"
         )
-    if args.out is not None:
-        doc = [{"where": w, "exporter": e, "seconds": s, "n": args.n} for w, e, s in rows]
-        args.out.write_text(json.dumps(doc, indent=2) + "\n")
+    doc |= {
+        "seed": args.seed,
+        "settings": {"n": args.n, "space": args.space},
+        "summary": {r["where"] + ", " + r["exporter"]: r["arch_per_s"] for r in table},
+        "rows": table,
+    }
+    path = write_results(doc, start, args.results)
+    print(f"results: {path}")
+    return path
 
 
 if __name__ == "__main__":

@@ -15,7 +15,9 @@ every stage depth, expansion and kernel. The store is kept (``--store``), so a s
 only recomputes the tables; ``--fresh`` starts over.
 
 Run:  .venv/bin/python benchmarks/lut.py [--spaces nb201,chain-subset] [--calibrate 10]
-      [--holdout 50] [--max-seconds 3] [--fresh]
+      [--holdout 50] [--max-seconds 3] [--fresh] [--out benchmarks/results/lut.json]
+
+Writes benchmarks/results/lut.json.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._results import RESULTS, provenance, started, write_results  # noqa: E402
 from hwnas.spaces.chain import ChainSpace  # noqa: E402
 
 SPACES = {
@@ -154,30 +157,8 @@ def _f(value: Any, digits: int = 2) -> str:
     return f"{value:.{digits}f}"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument(
-        "--spaces", default="nb201,chain-subset", help=f"comma-separated, of {', '.join(SPACES)}"
-    )
-    parser.add_argument("--calibrate", type=int, default=10)
-    parser.add_argument("--holdout", type=int, default=50)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-seconds", type=float, default=3.0, help="per model")
-    parser.add_argument("--store", type=Path, default=Path("benchmarks/out/lut.db"))
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/out/lut.json"))
-    parser.add_argument("--fresh", action="store_true", help="delete the store first")
-    args = parser.parse_args()
-    names = [n.strip() for n in args.spaces.split(",") if n.strip()]
-    unknown = [n for n in names if n not in SPACES]
-    if unknown:
-        parser.error(f"unknown space(s) {unknown}; choose from {', '.join(SPACES)}")
-    if args.fresh:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{args.store}{suffix}").unlink(missing_ok=True)
-    args.store.parent.mkdir(parents=True, exist_ok=True)
-
-    info = machine()
-    load_before = os.getloadavg()
+def measure(names: list[str], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Build each space's table (or reuse the store's) and score the variants on it."""
     results = []
     for name in names:
         command = (
@@ -204,15 +185,73 @@ def main() -> None:
                 ),
             }
         )
+    return results
+
+
+def results_document(
+    info: dict[str, Any], results: list[dict[str, Any]], args: argparse.Namespace
+) -> dict[str, Any]:
+    """The results file: provenance, settings, hwnas' default per space first, then all."""
+    return {
+        **provenance("lut"),
+        "versions": info,
+        "seed": args.seed,
+        "settings": {
+            k: str(v) if isinstance(v, Path) else v
+            for k, v in vars(args).items()
+            if k in ("spaces", "calibrate", "holdout", "max_seconds", "store", "fresh")
+        },
+        "summary": {
+            r["space"]: next(
+                {k: v[k] for k in ("sum", "calibration", "mape", "spearman", "within_10")}
+                for v in r["variants"]
+                if v["default"]
+            )
+            for r in results
+        },
+        "results": results,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument(
+        "--spaces", default="nb201,chain-subset", help=f"comma-separated, of {', '.join(SPACES)}"
+    )
+    parser.add_argument("--calibrate", type=int, default=10)
+    parser.add_argument("--holdout", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-seconds", type=float, default=3.0, help="per model")
+    parser.add_argument("--store", type=Path, default=Path("benchmarks/out/lut.db"))
+    parser.add_argument("--out", type=Path, default=RESULTS / "lut.json", help="results file")
+    parser.add_argument("--fresh", action="store_true", help="delete the store first")
+    args = parser.parse_args(argv)
+    start = started()
+    names = [n.strip() for n in args.spaces.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SPACES]
+    if unknown:
+        parser.error(f"unknown space(s) {unknown}; choose from {', '.join(SPACES)}")
+    if args.fresh:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{args.store}{suffix}").unlink(missing_ok=True)
+    args.store.parent.mkdir(parents=True, exist_ok=True)
+
+    info = machine()
+    load_before = start["load_average"]
+    results = measure(names, args)
     load_after = os.getloadavg()
     info["loadavg_1min"] = [round(load_before[0], 2), round(load_after[0], 2)]
-    args.out.write_text(json.dumps({"machine": info, "results": results}, indent=2) + "\n")
+    write_results(results_document(info, results, args), start, args.out)
+    show(info, results, args)
 
+
+def show(info: dict[str, Any], results: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    load_before, load_after = info["loadavg_1min"]
     print(
         f"Machine: {info['cpu']}, {info['cores']} cores, {info['os']}; Python "
         f"{info['python']}, onnxruntime {info['onnxruntime']}, torch {info['torch']}, one "
-        f"thread; {info['date']}; 1-min load average {load_before[0]:.2f} before, "
-        f"{load_after[0]:.2f} after.\n"
+        f"thread; {info['date']}; 1-min load average {load_before:.2f} before, "
+        f"{load_after:.2f} after.\n"
     )
     print(
         "| space | distinct blocks | blocks measured now | networks (calibration + held out) "

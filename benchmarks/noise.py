@@ -9,22 +9,27 @@ the spread of the ratio over the spread of the medians says how much a reference
 timed alongside would remove. This is what the predictor benchmark (b) fights on a VM.
 
 Run:  .venv/bin/python benchmarks/noise.py [--processes 8] [--pairs 80]
+      [--results benchmarks/results/noise.json]
+
+Writes benchmarks/results/noise.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._results import provenance, started, write_results  # noqa: E402
 from hwnas.spaces import get_space  # noqa: E402
 
 INTERLEAVED = r"""
@@ -49,37 +54,71 @@ print(json.dumps([float(np.median(ta)), float(np.median(tb)), float(np.median(ta
 """
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--processes", type=int, default=8)
-    parser.add_argument("--pairs", type=int, default=80)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+QUANTITIES = ("median_a_ms", "median_b_ms", "median_ratio_a_b")
+
+
+def measure(seed: int, processes: int, pairs: int) -> tuple[list[str], list[list[float]]]:
+    """The two networks (small A, large B) and, per fresh process, [median of A, median
+    of B, median of the per-pair ratio A/B]."""
     space = get_space("chain")
-    small, large = sorted(space.sample_distinct(args.seed, 20), key=space.flops)[::19]
+    small, large = sorted(space.sample_distinct(seed, 20), key=space.flops)[::19]
     paths = [str(space.to_onnx(a, exporter="torchscript")) for a in (small, large)]
     rows = []
-    for _ in range(args.processes):
+    for _ in range(processes):
         out = subprocess.run(
-            [sys.executable, "-c", INTERLEAVED, *paths, str(args.pairs)],
+            [sys.executable, "-c", INTERLEAVED, *paths, str(pairs)],
             capture_output=True,
             text=True,
             check=True,
         )
         rows.append(json.loads(out.stdout))
         time.sleep(1.0)
-    table = np.array(rows)
+    return [small, large], rows
+
+
+def summarise(rows: list[list[float]]) -> dict[str, dict[str, float]]:
+    """Per quantity: mean, CV % and (max - min) / median % over the processes."""
+    table = np.array(rows, dtype=float)
+    return {
+        name: {
+            "mean": float(column.mean()),
+            "cv_pct": float(100 * column.std() / column.mean()),
+            "spread_pct": float(100 * (column.max() - column.min()) / np.median(column)),
+        }
+        for name, column in zip(QUANTITIES, table.T, strict=True)
+    }
+
+
+def main(argv: list[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--processes", type=int, default=8)
+    parser.add_argument("--pairs", type=int, default=80)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--results", type=Path, default=None, help="results file")
+    args = parser.parse_args(argv)
+    start = started()
+    archs, rows = measure(args.seed, args.processes, args.pairs)
+    summary = summarise(rows)
+    doc: dict[str, Any] = provenance("noise")
     print(
-        f"# timing noise between processes ({platform.machine()}, Python "
-        f"{platform.python_version()}, {args.processes} processes x {args.pairs} pairs)"
+        f"# timing noise between processes ({doc['machine']}, Python {doc['python']}, "
+        f"{args.processes} processes x {args.pairs} pairs)"
     )
     print("| quantity | mean | CV % | (max - min) / median % |")
     print("|---|---|---|---|")
-    names = ("median of A, ms", "median of B, ms", "median of A/B per pair")
-    for name, column in zip(names, table.T, strict=True):
-        cv = 100 * column.std() / column.mean()
-        spread = 100 * (column.max() - column.min()) / np.median(column)
-        print(f"| {name} | {column.mean():.4g} | {cv:.2f} | {spread:.1f} |")
+    for name, s in summary.items():
+        print(f"| {name} | {s['mean']:.4g} | {s['cv_pct']:.2f} | {s['spread_pct']:.1f} |")
+    doc |= {
+        "seed": args.seed,
+        "settings": {"processes": args.processes, "pairs": args.pairs, "exporter": "torchscript"},
+        "affinity": sorted(os.sched_getaffinity(0)),
+        "networks": {"a": archs[0], "b": archs[1]},
+        "summary": summary,
+        "processes": [dict(zip(QUANTITIES, row, strict=True)) for row in rows],
+    }
+    path = write_results(doc, start, args.results)
+    print(f"results: {path}")
+    return path
 
 
 if __name__ == "__main__":

@@ -10,23 +10,28 @@
     profiles of the same model for each.
 
 Run:  .venv/bin/python benchmarks/profiling.py [--rounds 5] [--out benchmarks/out]
+      [--results benchmarks/results/profiling.json]
+
+Writes benchmarks/results/profiling.json (the models are exported into --out).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._models import benchmark_models  # noqa: E402
+from benchmarks._models import MODELS, benchmark_models  # noqa: E402
+from benchmarks._results import provenance, started, write_results  # noqa: E402
 from hwnas.profiler.batch import RUNNER_PATH  # noqa: E402
+from hwnas.profiler.runner_output import parse_runner_output  # noqa: E402
 
 BARE_LOOP = r"""
 import json, sys, time
@@ -57,8 +62,11 @@ def run_json(argv: list[str]) -> dict:
 
 
 def hwnas_profile(model: Path, *extra: str) -> dict:
-    """The runner exactly as `hwnas profile` starts it on the local device."""
-    return run_json([sys.executable, str(RUNNER_PATH), str(model), *extra])
+    """The runner exactly as `hwnas profile` starts it on the local device (its document
+    is read from between its marker lines, as `hwnas profile` reads it)."""
+    argv = [sys.executable, str(RUNNER_PATH), str(model), *extra]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    return parse_runner_output(done.stdout, done.stderr, done.returncode)
 
 
 def bare_loop(model: Path, runs: int) -> dict:
@@ -129,44 +137,80 @@ def efficiency(models: list[Path], repeats: int) -> list[dict]:
     return rows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds / repeats")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/out"))
-    args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    models = benchmark_models(args.out)
-    machine = f"{platform.processor() or platform.machine()}, {platform.python_version()}"
-    print(f"# profiling benchmark on {machine}, {len(models)} models, rounds={args.rounds}\n")
+def summarise(rows_a: list[dict], rows_b: list[dict], rounds: int) -> dict[str, Any]:
+    """The headline figures: overhead range, profiles that reached a 1% CI, median spread."""
+    protocols = ("adaptive", "fixed_10_50")
+    return {
+        "difference_pct_range": [
+            min(r["difference_pct"] for r in rows_a),
+            max(r["difference_pct"] for r in rows_a),
+        ],
+        "reached_1pct": {p: sum(r[p]["reached_1pct"] for r in rows_b) for p in protocols},
+        "profiles": {p: rounds * len(rows_b) for p in protocols},
+        "median_spread_pct_range": {
+            p: [
+                min(r[p]["median_spread_pct"] for r in rows_b),
+                max(r[p]["median_spread_pct"] for r in rows_b),
+            ]
+            for p in protocols
+        },
+    }
 
+
+def show(rows_a: list[dict], rows_b: list[dict], rounds: int) -> None:
     print("## (a) harness overhead: hwnas median vs bare session.run loop (medians of rounds)")
     print(f"{'model':18} {'hwnas ms':>10} {'bare ms':>10} {'diff %':>8}")
-    rows_a = overhead(models, args.rounds)
     for r in rows_a:
         print(
             f"{r['model']:18} {r['hwnas_median_ms']:10.4f} {r['bare_median_ms']:10.4f} "
             f"{r['difference_pct']:+8.2f}"
         )
-
     print("\n## (b) protocol efficiency: adaptive (1% CI target) vs fixed 10 warmup + 50 runs")
     print(
         f"{'model':18} {'protocol':10} {'runs':>6} {'meas s':>7} {'wall s':>7} "
         f"{'CI% med':>8} {'CI% max':>8} {'<=1%':>5} {'spread%':>8}"
     )
-    rows_b = efficiency(models, args.rounds)
     for r in rows_b:
         for name in ("adaptive", "fixed_10_50"):
             s = r[name]
             print(
                 f"{r['model']:18} {name:10} {s['runs_median']:6.0f} {s['measure_s_median']:7.2f} "
                 f"{s['wall_s_median']:7.2f} {s['ci_halfwidth_pct_median']:8.2f} "
-                f"{s['ci_halfwidth_pct_max']:8.2f} {s['reached_1pct']:>3}/{args.rounds} "
+                f"{s['ci_halfwidth_pct_max']:8.2f} {s['reached_1pct']:>3}/{rounds} "
                 f"{s['median_spread_pct']:8.2f}"
             )
-    (args.out / "profiling.json").write_text(
-        json.dumps({"machine": machine, "overhead": rows_a, "efficiency": rows_b}, indent=2)
-    )
-    print(f"\nraw figures: {args.out / 'profiling.json'}")
+
+
+def main(argv: list[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds / repeats")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/out"), help="models")
+    parser.add_argument("--results", type=Path, default=None, help="results file")
+    args = parser.parse_args(argv)
+    start = started()
+    args.out.mkdir(parents=True, exist_ok=True)
+    models = benchmark_models(args.out)
+    doc = provenance("profiling")
+    print(f"# profiling benchmark on {doc['machine']}, {len(models)} models, rounds={args.rounds}")
+    rows_a = overhead(models, args.rounds)
+    rows_b = efficiency(models, args.rounds)
+    show(rows_a, rows_b, args.rounds)
+    doc |= {
+        "seed": 0,  # the bare loop's input; the runner's inputs are its own fixed ones
+        "settings": {
+            "rounds": args.rounds,
+            "bare_loop": {"warmup": 10, "runs": 200},
+            "fixed_protocol": {"warmup": 10, "runs": 50},
+            "adaptive_protocol": "the runner's defaults",
+            "models": [{"name": n, "width": w, "resolution": r} for n, w, r in MODELS],
+        },
+        "summary": summarise(rows_a, rows_b, args.rounds),
+        "overhead": rows_a,
+        "efficiency": rows_b,
+    }
+    path = write_results(doc, start, args.results)
+    print(f"\nresults: {path}")
+    return path
 
 
 if __name__ == "__main__":

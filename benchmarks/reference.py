@@ -13,26 +13,35 @@ latency (``--statistic ratio``: median per-pair ratio times the reference's typi
 median). The more repeatable label is the one a predictor can learn to ±10%.
 
 Run:  taskset -c 0 .venv/bin/python benchmarks/reference.py [--networks 100]
-      [--store benchmarks/out/chain_ref.db]
+      [--store benchmarks/out/chain_ref.db] [--results benchmarks/results/reference.json]
+
+Writes benchmarks/results/reference.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._results import provenance, started, write_results  # noqa: E402
 from hwnas.predictors import metrics as M  # noqa: E402
 from hwnas.spaces import get_space  # noqa: E402
 from hwnas.store import Store  # noqa: E402
+
+
+def reference_model() -> Path:
+    """The reference: a `chain` network outside the sample (seed 99)."""
+    space = get_space("chain")
+    return Path(space.to_onnx(space.sample_distinct(99, 1)[0], exporter="torchscript"))
 
 
 def measure(store: Path, networks: int, reference: Path) -> None:
@@ -74,37 +83,74 @@ def pairs(store_path: Path) -> dict[str, tuple[list[float], list[float]]]:
     return {a: v for a, v in found.items() if len(v[0]) >= 2}
 
 
-def main() -> None:
+LABELS = {
+    "median": "median latency (plain profile)",
+    "ratio": "reference-normalised (--statistic ratio)",
+}
+
+
+def agreement(found: dict[str, tuple[list[float], list[float]]]) -> dict[str, dict[str, float]]:
+    """Per label: how the second measurement of each network agrees with the first."""
+    out = {}
+    for index, label in enumerate(LABELS):
+        first = np.array([v[index][0] for v in found.values()])
+        second = np.array([v[index][1] for v in found.values()])
+        diff = np.abs(second / first - 1.0)
+        out[label] = {
+            "spearman": float(M.spearman(first, second)),
+            "median_abs_difference_pct": float(100 * np.median(diff)),
+            "within_5_pct": float(100 * M.within(first, second, 0.05)),
+            "within_10_pct": float(100 * M.within(first, second, 0.10)),
+        }
+    return out
+
+
+def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--networks", type=int, default=100)
     parser.add_argument("--store", type=Path, default=Path("benchmarks/out/chain_ref.db"))
     parser.add_argument("--skip-measuring", action="store_true")
-    args = parser.parse_args()
-    space = get_space("chain")
-    reference = Path(space.to_onnx(space.sample_distinct(99, 1)[0], exporter="torchscript"))
+    parser.add_argument("--results", type=Path, default=None, help="results file")
+    args = parser.parse_args(argv)
+    start = started()
     if not args.skip_measuring:
         args.store.parent.mkdir(parents=True, exist_ok=True)
-        measure(args.store, args.networks, reference)
+        measure(args.store, args.networks, reference_model())
     found = pairs(args.store)
+    summary = agreement(found)
+    doc: dict[str, Any] = provenance("reference")
+    affinity = sorted(os.sched_getaffinity(0))
     print(
         f"# test-retest of {len(found)} chain networks measured twice "
-        f"({platform.machine()}, Python {platform.python_version()}, affinity "
-        f"{sorted(os.sched_getaffinity(0))})"
+        f"({doc['machine']}, Python {doc['python']}, affinity {affinity})"
     )
     print("| label | Spearman | median abs. difference % | within ±5% | within ±10% |")
     print("|---|---|---|---|---|")
-    for name, index in (
-        ("median latency (plain profile)", 0),
-        ("reference-normalised (--statistic ratio)", 1),
-    ):
-        first = np.array([v[index][0] for v in found.values()])
-        second = np.array([v[index][1] for v in found.values()])
-        diff = np.abs(second / first - 1.0)
+    for label, r in summary.items():
         print(
-            f"| {name} | {M.spearman(first, second):.4f} | {100 * np.median(diff):.2f} | "
-            f"{100 * M.within(first, second, 0.05):.1f}% | "
-            f"{100 * M.within(first, second, 0.10):.1f}% |"
+            f"| {LABELS[label]} | {r['spearman']:.4f} | {r['median_abs_difference_pct']:.2f} "
+            f"| {r['within_5_pct']:.1f}% | {r['within_10_pct']:.1f}% |"
         )
+    doc |= {
+        "seed": 0,
+        "settings": {
+            "networks": args.networks,
+            "repeats": 2,
+            "max_seconds": 1,
+            "exporter": "torchscript",
+            "reference": "chain, sample_distinct(99, 1)[0]",
+            "measured_now": not args.skip_measuring,
+        },
+        "affinity": affinity,
+        "networks_measured_twice": len(found),
+        "summary": summary,
+        "networks": [
+            {"arch": a, "medians_ms": v[0][:2], "ratio_ms": v[1][:2]} for a, v in found.items()
+        ],
+    }
+    path = write_results(doc, start, args.results)
+    print(f"results: {path}")
+    return path
 
 
 if __name__ == "__main__":

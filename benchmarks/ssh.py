@@ -7,21 +7,24 @@ The overhead of a model is its wall time minus the runner's own timing loop
 (``elapsed_s``); the figure that matters is how much SSH adds to the local overhead.
 
 Run:  .venv/bin/python benchmarks/ssh.py [--models 20]   (needs /usr/sbin/sshd)
+      [--results benchmarks/results/ssh.json]
+
+Writes benchmarks/results/ssh.json.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._results import provenance, started, write_results  # noqa: E402
 from hwnas.devices.local import LocalTransport  # noqa: E402
 from hwnas.devices.ssh import SSHTransport  # noqa: E402
 from hwnas.profiler.batch import profile_batch  # noqa: E402
@@ -51,16 +54,13 @@ def overheads(transport, spec: DeviceSpec, models: list[Path]) -> tuple[list[flo
     return walls, time.perf_counter() - start
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", type=int, default=20)
-    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("out"))
-    args = parser.parse_args()
+def measure(n_models: int) -> dict[str, tuple[list[float], float]]:
+    """Per path (local, SSH with uploads, SSH staged): per-model overheads, batch wall."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         models = [
             onnx_models.conv_model(folder / f"m{i:02d}.onnx", channels=3 + i, size=16)
-            for i in range(args.models)
+            for i in range(n_models)
         ]
         server = SSHServer.start(folder / "sshd")
         try:
@@ -77,11 +77,19 @@ def main() -> None:
                 assert ssh.uploads == uploads, "staged files were sent again"
         finally:
             server.stop()
+    return runs
+
+
+def main(argv: list[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=int, default=20)
+    parser.add_argument("--results", type=Path, default=None, help="results file")
+    args = parser.parse_args(argv)
+    start = started()
+    runs = measure(args.models)
     base = statistics.median(runs["local"][0])
-    print(
-        f"SSH overhead on loopback, {args.models} models "
-        f"({platform.processor() or platform.machine()}, Python {platform.python_version()})"
-    )
+    doc: dict[str, Any] = provenance("ssh")
+    print(f"SSH overhead on loopback, {args.models} models ({doc['machine']}, {doc['python']})")
     print("| path | overhead per model, median s | p90 s | vs local, s | batch wall s |")
     print("|---|---|---|---|---|")
     rows = []
@@ -89,11 +97,25 @@ def main() -> None:
         med = statistics.median(walls)
         p90 = statistics.quantiles(walls, n=10)[-1]
         rows.append(
-            {"path": name, "median_s": med, "p90_s": p90, "extra_s": med - base, "batch_s": total}
+            {
+                "path": name,
+                "median_s": med,
+                "p90_s": p90,
+                "extra_s": med - base,
+                "batch_s": total,
+                "overheads_s": walls,
+            }
         )
         print(f"| {name} | {med:.3f} | {p90:.3f} | {med - base:+.3f} | {total:.1f} |")
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "ssh.json").write_text(json.dumps(rows, indent=1))
+    doc |= {
+        "seed": 0,  # tests.onnx_models.conv_model draws its weights with seed 0
+        "settings": {"models": args.models, "profile": SETTINGS.to_dict()},
+        "summary": {"extra_s_median": {r["path"]: r["extra_s"] for r in rows}},
+        "rows": rows,
+    }
+    path = write_results(doc, start, args.results)
+    print(f"results: {path}")
+    return path
 
 
 if __name__ == "__main__":

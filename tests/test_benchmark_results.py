@@ -1,0 +1,264 @@
+"""Benchmark results files (issue 14 item 3): every committed file says where it came from,
+and every benchmark that prints figures also writes them, with its load average.
+
+The writers are run for real, each on small synthetic figures put in place of its
+measurements (which take minutes), into tmp_path."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from benchmarks import (
+    _results,
+    chain_cpu,
+    export,
+    export_parallel,
+    lut,
+    noise,
+    profiling,
+    reference,
+    ssh,
+)
+
+COMMITTED = sorted(_results.RESULTS.glob("*.json"))
+
+
+def check_provenance(doc: dict[str, Any]) -> None:
+    for key in ("benchmark", "command", "date", "machine"):
+        assert doc.get(key), f"no {key!r}"
+    assert isinstance(doc["command"], str)
+    assert isinstance(doc["machine"]["cpu"], str) and doc["machine"]["cpu"]
+    assert isinstance(doc["machine"]["cores"], int) and doc["machine"]["cores"] >= 1
+    # predictors.json (written before provenance() existed) keeps python under machine
+    assert doc.get("python") or doc["machine"].get("python")
+    assert datetime.fromisoformat(doc["date"]).year >= 2026
+
+
+def test_results_are_committed() -> None:
+    names = {p.stem for p in COMMITTED}
+    assert {"profiling", "export", "noise", "memory", "precision"} <= names
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=[p.name for p in COMMITTED])
+def test_committed_file_says_where_it_came_from(path: Path) -> None:
+    doc = json.loads(path.read_text())
+    check_provenance(doc)
+    assert "benchmarks/" in doc["command"], doc["command"]
+    if "load_average" in doc:  # the 1-minute figure, or all three (write_results)
+        for when in ("start", "end"):
+            assert min(np.atleast_1d(doc["load_average"][when])) >= 0
+
+
+def written(path: Path, benchmark: str) -> dict[str, Any]:
+    """The file a benchmark wrote, checked for what every new results file carries."""
+    doc = json.loads(path.read_text())
+    check_provenance(doc)
+    assert doc["benchmark"] == benchmark
+    assert doc["python"]
+    assert "seed" in doc and "settings" in doc and "summary" in doc
+    assert 0 <= doc["seconds"] < 60
+    assert [len(doc["load_average"][k]) for k in ("start", "end")] == [3, 3]
+    assert list(doc)[:5] == ["benchmark", "command", "date", "machine", "python"]
+    return doc
+
+
+def test_write_results_adds_time_and_load(tmp_path: Path) -> None:
+    start = _results.started()
+    doc = {**_results.provenance("demo"), "seed": 3, "figure": 1.5}
+    path = _results.write_results(doc, start, tmp_path / "sub" / "demo.json")
+    assert path == tmp_path / "sub" / "demo.json"
+    back = json.loads(path.read_text())
+    assert back["figure"] == 1.5 and back["seed"] == 3
+    assert back["load_average"]["start"] == start["load_average"]
+    assert list(back)[-2:] == ["seconds", "load_average"]
+
+
+def efficiency_row(model: str, reached: int) -> dict[str, Any]:
+    summary = {
+        "runs_median": 50,
+        "measure_s_median": 0.1,
+        "wall_s_median": 0.3,
+        "ci_halfwidth_pct_median": 0.8,
+        "ci_halfwidth_pct_max": 1.2,
+        "reached_1pct": reached,
+        "median_spread_pct": 2.0 + reached,
+        "medians_ms": [1.0, 1.02],
+    }
+    return {"model": model, "adaptive": summary, "fixed_10_50": {**summary, "reached_1pct": 0}}
+
+
+def test_profiling_writes_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(profiling, "benchmark_models", lambda out: [Path("a.onnx")] * 2)
+    over = [
+        {"model": m, "hwnas_median_ms": 1.0, "bare_median_ms": 1.0, "difference_pct": d}
+        for m, d in (("a", -2.0), ("b", 0.5))
+    ]
+    monkeypatch.setattr(profiling, "overhead", lambda models, rounds: over)
+    rows = [efficiency_row("a", 2), efficiency_row("b", 1)]
+    monkeypatch.setattr(profiling, "efficiency", lambda models, rounds: rows)
+    argv = ["--rounds", "2", "--out", str(tmp_path), "--results", str(tmp_path / "p.json")]
+    doc = written(profiling.main(argv), "profiling")
+    assert doc["summary"]["difference_pct_range"] == [-2.0, 0.5]
+    assert doc["summary"]["reached_1pct"] == {"adaptive": 3, "fixed_10_50": 0}
+    assert doc["summary"]["profiles"]["adaptive"] == 4
+    assert doc["settings"]["rounds"] == 2 and doc["overhead"] == over
+
+
+def test_export_writes_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def fake(name: str, n: int, seed: int, exporter: str) -> dict[str, Any]:
+        cold = {"nb201": 1.0, "chain": 3.0}[name]
+        return {
+            "space": name,
+            "n": n,
+            "export_s_median": cold,
+            "export_s_max": cold,
+            "hit_ms_median": cold,
+            "model_mb_median": 1.0,
+            "speedup": 1000.0,
+        }
+
+    monkeypatch.setattr(export, "bench_space", fake)
+    argv = ["--n", "2", "--seed", "4", "--spaces", "nb201,chain", "--exporter", "torchscript"]
+    doc = written(export.main([*argv, "--results", str(tmp_path / "e.json")]), "export")
+    assert doc["seed"] == 4 and doc["settings"]["exporter"] == "torchscript"
+    assert doc["summary"]["export_s_median_range"] == [1.0, 3.0]
+    assert [r["space"] for r in doc["rows"]] == ["nb201", "chain"]
+    assert doc["torch"] and doc["onnxruntime"]
+
+
+def test_export_parallel_writes_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [
+        ("1 process (here)", "dynamo", 8.0),
+        ("1 process (here)", "torchscript", 2.0),
+        ("local pool, 2", "torchscript", 1.0),
+    ]
+    monkeypatch.setattr(export_parallel, "measure", lambda n, space, seed: rows)
+    monkeypatch.setenv("HWNAS_HOME", str(tmp_path / "home"))  # main points it elsewhere
+    path = export_parallel.main(["--n", "4", "--results", str(tmp_path / "x.json")])
+    doc = written(path, "export_parallel")
+    assert doc["settings"] == {"n": 4, "space": "chain"}
+    assert doc["summary"]["local pool, 2, torchscript"] == 4.0
+    assert [r["speedup_vs_1_process_torchscript"] for r in doc["rows"]] == [0.25, 1.0, 2.0]
+
+
+def test_ssh_writes_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runs = {"local": ([0.1, 0.2, 0.3], 1.0), "ssh, staged": ([0.2, 0.3, 0.4], 2.0)}
+    monkeypatch.setattr(ssh, "measure", lambda n: runs)
+    doc = written(ssh.main(["--models", "3", "--results", str(tmp_path / "s.json")]), "ssh")
+    assert doc["summary"]["extra_s_median"] == pytest.approx({"local": 0.0, "ssh, staged": 0.1})
+    assert doc["rows"][1]["overheads_s"] == [0.2, 0.3, 0.4]
+    assert doc["settings"]["models"] == 3 and doc["settings"]["profile"]["max_seconds"] == 0.5
+
+
+def test_noise_writes_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [[1.0, 10.0, 0.1], [2.0, 20.0, 0.1], [3.0, 30.0, 0.1]]
+    monkeypatch.setattr(noise, "measure", lambda seed, processes, pairs: (["a", "b"], rows))
+    doc = written(noise.main(["--processes", "3", "--results", str(tmp_path / "n.json")]), "noise")
+    a, ratio = doc["summary"]["median_a_ms"], doc["summary"]["median_ratio_a_b"]
+    assert a["mean"] == pytest.approx(2.0)
+    assert a["cv_pct"] == pytest.approx(100 * np.std([1, 2, 3]) / 2)
+    assert a["spread_pct"] == pytest.approx(100.0)
+    assert ratio["cv_pct"] == pytest.approx(0.0, abs=1e-9)
+    assert doc["processes"][1] == {"median_a_ms": 2.0, "median_b_ms": 20.0, "median_ratio_a_b": 0.1}
+
+
+def test_reference_writes_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = {
+        f"arch{i}": ([1.0 + i, (1.0 + i) * (1.2 if i % 2 else 1.0)], [1.0 + i] * 2)
+        for i in range(4)
+    }
+    monkeypatch.setattr(reference, "pairs", lambda store: found)
+    argv = ["--skip-measuring", "--store", str(tmp_path / "r.db")]
+    doc = written(reference.main([*argv, "--results", str(tmp_path / "r.json")]), "reference")
+    assert doc["summary"]["median"]["within_10_pct"] == pytest.approx(50.0)
+    assert doc["summary"]["ratio"]["within_5_pct"] == pytest.approx(100.0)
+    assert doc["summary"]["ratio"]["median_abs_difference_pct"] == pytest.approx(0.0)
+    assert doc["networks_measured_twice"] == 4 and doc["settings"]["measured_now"] is False
+
+
+def test_lut_writes_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    report = {
+        "errors": [],
+        "interrupted": False,
+        "fingerprint": "f",
+        "blocks": {"total": 3, "measured": 2},
+        "networks": {"measured": 5},
+        "floor_ms": 0.01,
+        "calibration": {},
+    }
+    variant = {
+        "statistic": "p50",
+        "sum": "Σ p50",
+        "calibration": "affine",
+        "scale": 1.0,
+        "offset_ms": 0.0,
+        "mape": 8.0,
+        "spearman": 0.99,
+        "kendall": 0.9,
+        "within_10": 0.8,
+        "within_5": 0.5,
+        "worst": {"predicted_ms": 1.1, "measured_ms": 1.0},
+    }
+    monkeypatch.setattr(lut, "build", lambda space, args: (report, 2.5))
+    monkeypatch.setattr(
+        lut,
+        "machine",
+        lambda: {
+            "cpu": "x",
+            "cores": 2,
+            "python": "3",
+            "onnxruntime": "1",
+            "torch": "2",
+            "os": "linux",
+            "date": "today",
+        },
+    )
+    rows = [{**variant, "default": False}, {**variant, "mape": 5.0, "default": True}]
+    monkeypatch.setattr(lut, "variants", lambda *a, **k: rows)
+    argv = ["--spaces", "nb201", "--store", str(tmp_path / "l.db"), "--seed", "7"]
+    lut.main([*argv, "--out", str(tmp_path / "l.json")])
+    doc = written(tmp_path / "l.json", "lut")
+    assert doc["seed"] == 7 and doc["settings"]["spaces"] == "nb201"
+    assert doc["summary"]["nb201"]["mape"] == 5.0
+    assert doc["results"][0]["seconds"] == 2.5 and doc["results"][0]["variants"] == rows
+
+
+def test_chain_cpu_writes_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    scores = {
+        "spearman": 0.9,
+        "kendall": 0.8,
+        "mape": 9.0,
+        "rmse": 0.5,
+        "within5": 0.4,
+        "within10": 0.7,
+    }
+    label = {
+        "statistic": "p50",
+        "fingerprint": "f",
+        "n": 10,
+        "train": 8,
+        "test": 2,
+        "rows": 12,
+        "range_ms": [1.0, 5.0],
+        "fit_s": 0.1,
+        "test_retest": {
+            "n": 2,
+            "first measurement of the same network": {**scores, "spearman": 0.5},
+        },
+        "results": {
+            "hwnas: cost model x LightGBM (8 networks)": scores,
+            "baseline: linear in MACs": {**scores, "mape": 12.0},
+        },
+    }
+    monkeypatch.setattr(chain_cpu, "evaluate", lambda args: [label])
+    path = chain_cpu.main(["--train", "8", "--results", str(tmp_path / "c.json")])
+    doc = written(path, "chain_cpu")
+    assert doc["summary"]["p50"]["hwnas"] == scores
+    assert doc["summary"]["p50"]["first_measurement_predicting_second"]["spearman"] == 0.5
+    assert doc["settings"]["train"] == 8 and doc["labels"] == [label]
