@@ -64,6 +64,31 @@ def summarise(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
     return out
 
 
+def score(
+    models: list[tuple[str, str, Path]], predictor: Any, first: list[float], second: list[float]
+) -> list[dict[str, Any]]:
+    """One row per model: both measurements, test-retest, raw and corrected prediction and
+    their errors against the mean of the two passes."""
+    rows = []
+    for (family, name, path), a, b in zip(models, first, second, strict=True):
+        truth = (a + b) / 2
+        raw = predictor.predict_onnx_raw(path)[0]
+        corrected = predictor.predict_onnx(path)[0]
+        rows.append(
+            {
+                "family": family,
+                "model": name,
+                "measured_ms": [round(a, 4), round(b, 4)],
+                "retest_pct": round(100 * abs(a - b) / truth, 2),
+                "raw_ms": round(raw, 4),
+                "corrected_ms": round(corrected, 4),
+                "raw_error_pct": round(100 * (raw - truth) / truth, 2),
+                "error_pct": round(100 * (corrected - truth) / truth, 2),
+            }
+        )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--per-kind", type=int, default=80)
@@ -91,23 +116,7 @@ def main() -> None:
     models = export_zoo(args.out / "zoo")
     paths = [p for _, _, p in models]
     first, second = measure(paths, args.max_seconds), measure(paths, args.max_seconds)
-    rows = []
-    for (family, name, path), a, b in zip(models, first, second, strict=True):
-        truth = (a + b) / 2
-        raw = predictor.predict_onnx_raw(path)[0]
-        corrected = predictor.predict_onnx(path)[0]
-        rows.append(
-            {
-                "family": family,
-                "model": name,
-                "measured_ms": [round(a, 4), round(b, 4)],
-                "retest_pct": round(100 * abs(a - b) / truth, 2),
-                "raw_ms": round(raw, 4),
-                "corrected_ms": round(corrected, 4),
-                "raw_error_pct": round(100 * (raw - truth) / truth, 2),
-                "error_pct": round(100 * (corrected - truth) / truth, 2),
-            }
-        )
+    rows = score(models, predictor, first, second)
     doc = {
         **provenance("kernels"),
         "seed": args.seed,
