@@ -64,10 +64,12 @@ VERIFY = {"rounds": 4, "verify_per_round": 25, "max_measurements": 100}
 CHANCE = 10.5
 
 
-def true_front(space: Any, budget: float) -> tuple[dict[str, float], list[Candidate], np.ndarray]:
+def true_front(
+    space: Any, budget: float, table: Path = TABLE
+) -> tuple[dict[str, float], list[Candidate], np.ndarray]:
     """The table's latency of every cell, the true Pareto front within ``budget`` over all
     15,625 cells, and the hypervolume reference point."""
-    frame = pd.read_csv(TABLE)
+    frame = pd.read_csv(table)
     truth = dict(zip(frame["arch"], frame["latency_ms"].astype(float), strict=True))
     archs = list(truth)
     scores = accuracy_source("tabular:cifar10", space).evaluate(archs)
@@ -106,15 +108,24 @@ def score(
     }
 
 
-def one_seed(seed: int, home: Path, truth: dict[str, float], budget: float, ref, best) -> list:
-    """Every strategy, without and with verify, for one seed (its own store)."""
+def one_seed(
+    seed: int,
+    home: Path,
+    truth: dict[str, float],
+    budget: float,
+    ref,
+    best,
+    strategies: tuple[str, ...] = STRATEGIES,
+    modes: tuple[bool, ...] = (False, True),
+) -> list:
+    """Each strategy, without and with verify (``modes``), for one seed (its own store)."""
     pristine = home / f"seed{seed}.db"
     hwnas.profile_space(
         written_as_is(get_space("nb201")), sample=SAMPLE, seed=seed, device=DEVICE, store=pristine
     )
     rows = []
-    for strategy in STRATEGIES:
-        for verify in (False, True):
+    for strategy in strategies:
+        for verify in modes:
             # Each run starts from the same 100 measurements: a run's verification
             # measurements must not teach the next run's predictor.
             store = home / f"seed{seed}-{strategy}-{verify}.db"
@@ -158,6 +169,8 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for strategy in STRATEGIES:
         for verify in (False, True):
             group = [r for r in rows if r["strategy"] == strategy and r["verify"] == verify]
+            if not group:
+                continue
             entry: dict[str, Any] = {"strategy": strategy, "verify": verify, "seeds": len(group)}
             for key in keys:
                 values = [float(r[key]) for r in group]
@@ -174,11 +187,20 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds from this one on")
+    parser.add_argument("--table", type=Path, default=TABLE, help="a 15,625-cell NB201 table")
+    parser.add_argument("--strategies", default=",".join(STRATEGIES), help="comma-separated")
+    parser.add_argument("--verify-only", action="store_true", help="only the runs with verify")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--name", default="search", help="the results file: OUT/NAME.json")
     args = parser.parse_args()
+    table: Path = args.table
+    strategies = tuple(args.strategies.split(","))
+    modes = (True,) if args.verify_only else (False, True)
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     space = get_space("nb201")
-    budget = float(pd.read_csv(TABLE)["latency_ms"].median())
-    truth, front, ref = true_front(space, budget)
+    budget = float(pd.read_csv(table)["latency_ms"].median())
+    truth, front, ref = true_front(space, budget, table)
     best = hypervolume(front, ["latency_ms"], ref)
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
@@ -186,18 +208,18 @@ def main() -> None:
         from hwnas.devices.registry import add_device
         from hwnas.devices.table import table_device_spec
 
-        add_device(table_device_spec(DEVICE, TABLE, "nb201")[0])
+        add_device(table_device_spec(DEVICE, table, "nb201")[0])
         started = time.perf_counter()
         rows = [
             row
-            for seed in range(args.seeds)
-            for row in one_seed(seed, home, truth, budget, ref, best)
+            for seed in seeds
+            for row in one_seed(seed, home, truth, budget, ref, best, strategies, modes)
         ]
         total = time.perf_counter() - started
     doc = {
         **provenance("search"),
         "hwnas": hwnas.__version__,
-        "table": TABLE.name,
+        "table": table.name,
         "budget_ms": budget,
         "true_front": len(front),
         "canonical_reachable_share": round(reachable(space, truth, budget, ref, best), 4),
@@ -205,13 +227,13 @@ def main() -> None:
         "sample": SAMPLE,
         "search": SEARCH,
         "verify": VERIFY,
-        "seeds": list(range(args.seeds)),
+        "seeds": seeds,
         "seconds": round(total, 1),
         "summary": summarise(rows),
         "runs": rows,
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "search.json").write_text(json.dumps(doc, indent=1))
+    (args.out / f"{args.name}.json").write_text(json.dumps(doc, indent=1))
     for entry in doc["summary"]:
         hv, within = entry["hypervolume_share"], entry["within_budget_share"]
         print(

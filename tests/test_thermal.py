@@ -6,7 +6,6 @@ are the real ones."""
 
 from __future__ import annotations
 
-import argparse
 import os
 import threading
 import time
@@ -150,14 +149,10 @@ def test_mlperf_runs_at_least_its_queries_and_its_seconds(monkeypatch) -> None:
     assert len(samples) == 10  # the query minimum decides
     monkeypatch.setattr(runner, "MLPERF_MIN_QUERIES", 7)
     monkeypatch.setattr(runner, "MLPERF_MIN_SECONDS", 0.0)
-    args = argparse.Namespace(
-        warmup=0,
-        warmup_seconds=0.0,
-        protocol="mlperf",
-        target_ci=0.5,
-        max_seconds=0.01,
-        min_runs=1,
-        max_runs=2,
+    # The runner's own parser, so options added later keep their defaults here.
+    args = runner.build_parser().parse_args(
+        ["m.onnx", "--warmup", "0", "--warmup-seconds", "0", "--protocol", "mlperf"]
+        + ["--target-ci", "0.5", "--max-seconds", "0.01", "--min-runs", "1", "--max-runs", "2"]
     )
     _, timed, reason, _ = runner._timed_runs(args, lambda: None, None, None)
     assert reason == "mlperf" and len(timed) == 7  # max_runs and the budget do not stop it
