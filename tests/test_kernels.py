@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -562,6 +563,32 @@ def test_cli_build_bad_inputs(tmp_path: Path, capsys) -> None:
     assert "Traceback" not in captured.err and not (tmp_path / "k.db").exists()
 
 
+def test_cli_build_passes_context_and_refuses_bad_values(tmp_path: Path, capsys, monkeypatch):
+    """`--context N` reaches the build (None by default, 0 for no correction); a negative
+    count or fewer networks than the correction has terms is refused before anything runs."""
+    import hwnas.predictors.build as build_module
+    from hwnas.errors import UsageError
+    from hwnas.predictors.kernel_context import TERMS
+
+    seen: list[Any] = []
+
+    def fake_build(**kwargs: Any) -> Any:
+        seen.append(kwargs["context"])
+        raise UsageError("stopped by the test")
+
+    monkeypatch.setattr(build_module, "run_kernel_build", fake_build)
+    out = ["-o", str(tmp_path / "kp"), "--store", str(tmp_path / "k.db")]
+    for extra, expected in (([], None), (["--context", "0"], 0), (["--context", "40"], 40)):
+        assert main(["kernels", "build", *out, *extra]) == 2
+        assert seen.pop() == expected
+        assert "stopped by the test" in capsys.readouterr().err
+    for bad in ("-1", "1", str(len(TERMS) - 1)):
+        assert main(["kernels", "build", *out, "--context", bad]) == 2
+        err = capsys.readouterr().err
+        assert "--context must be 0" in err and "Traceback" not in err
+    assert not seen and not (tmp_path / "k.db").exists()
+
+
 def test_build_measures_trains_resumes_and_predicts_an_unseen_model(tmp_path: Path, capsys) -> None:
     """End to end on the local CPU with tiny settings (a few kernels per kind)."""
     from hwnas.devices.local import LocalTransport
@@ -590,6 +617,7 @@ def test_build_measures_trains_resumes_and_predicts_an_unseen_model(tmp_path: Pa
     ]
     assert main(argv) == 0
     first = json.loads(capsys.readouterr().out)
+    assert first["context_correction"] is None  # --per-kind 8: no whole networks by default
     with Store(store) as s:
         measured = s.count()
     planned = plan_kernels(8, 0, ["conv", "dwconv", "pool", "gemm"])

@@ -3,7 +3,8 @@
 ``build`` runs ``hwnas.predictors.build.run_kernel_build`` (samples single-kernel models
 of every kind, measures those not yet measured on the device under its current
 fingerprint, queued in the store first so that Ctrl-C or a lost device loses nothing and
-the same command finishes the job, and trains one regressor per kind) and writes the
+the same command finishes the job, and trains one regressor per kind, then the
+network-level correction on ``--context`` random whole networks) and writes the
 predictor directory. ``predict`` splits a model into kernels and prints the predicted
 total and a per-kernel table.
 """
@@ -48,6 +49,18 @@ def _check_output(output: Path, force: bool) -> None:
         )
 
 
+def _check_context(context: int | None) -> None:
+    """Refuse a --context the correction cannot be fitted on: it has one coefficient per
+    term, so fewer networks than terms (but more than 0) would be measured for nothing."""
+    from hwnas.predictors.kernel_context import TERMS
+
+    if context is not None and (context < 0 or 0 < context < len(TERMS)):
+        raise UsageError(
+            f"--context must be 0 (no network-level correction) or at least {len(TERMS)} "
+            f"(random networks to fit its {len(TERMS)} coefficients on), got {context}"
+        )
+
+
 @app.command("build")
 def build(
     device: str = typer.Option("local", "--device", "-d", help="Registered device name."),
@@ -59,6 +72,12 @@ def build(
     kinds: str | None = typer.Option(
         None, "--kinds", help="Comma-separated kinds to sample (default: all)."
     ),
+    context: int | None = typer.Option(
+        None,
+        "--context",
+        help="Random whole networks to measure and fit the network-level correction on "
+        "(default: as many as --per-kind, none below 20; 0: no correction).",
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite a non-empty output directory."),
     store_path: str | None = StoreOption,
     as_json: bool = JsonOption,
@@ -68,6 +87,7 @@ def build(
 
     try:
         wanted = [k.strip() for k in kinds.split(",")] if kinds else None
+        _check_context(context)
         _check_output(output, force)
         with options(store="--store"), StageBars(show_failures=False) as bars:
             result = run_kernel_build(
@@ -78,6 +98,7 @@ def build(
                 kinds=wanted,
                 threads=threads,
                 max_seconds=max_seconds,
+                context=context,
                 progress=bars,
             )
         if result.interrupted:
@@ -97,7 +118,16 @@ def _report_build(result: Any, output: Path, *, as_json: bool) -> None:
     summary = result.predictor.summary()
     if as_json:
         failed = len(result.failed)
-        print_json({"output": str(output), "planned": result.planned, "failed": failed, **summary})
+        context = result.predictor.context_
+        print_json(
+            {
+                "output": str(output),
+                "planned": result.planned,
+                "failed": failed,
+                "context_correction": context,
+                **summary,
+            }
+        )
         return
     table = Table(
         title=f"Kernel predictor for {result.device} ({result.fingerprint})", title_justify="left"
@@ -114,6 +144,8 @@ def _report_build(result: Any, output: Path, *, as_json: bool) -> None:
         )
     out.print(table)
     over = summary["overhead"]
+    if result.predictor.context_ is None:
+        note("no network-level correction fitted (see --context)")
     note(
         f"overhead: {over['model_ms'] * 1000:.1f} µs per model, "
         f"{over['kernel_ms'] * 1000:.2f} µs per kernel; wrote {output}"
