@@ -33,6 +33,20 @@ def started() -> dict[str, Any]:
     return {"clock": time.perf_counter(), "load_average": list(os.getloadavg())}
 
 
+def mean_interval(values: Any) -> dict[str, float]:
+    """The mean of ``values`` (one figure per seed or split) and its 95% t-interval
+    (Student's t, n - 1 degrees of freedom); the interval is the mean alone for one value."""
+    import numpy as np
+    from scipy import stats
+
+    array = np.asarray(values, dtype=float)
+    mean = float(array.mean())
+    if array.size < 2:
+        return {"mean": mean, "low": mean, "high": mean}
+    half = float(stats.t.ppf(0.975, array.size - 1) * array.std(ddof=1) / np.sqrt(array.size))
+    return {"mean": mean, "low": mean - half, "high": mean + half}
+
+
 def write_results(doc: dict[str, Any], start: dict[str, Any], path: Path | None = None) -> Path:
     """Write ``doc`` (headed by :func:`provenance`) with the run's wall time in seconds and
     the load average at its start and end, to ``path`` (``RESULTS/<benchmark>.json`` unless

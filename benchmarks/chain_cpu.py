@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -43,9 +42,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._results import RESULTS, provenance, started, write_results  # noqa: E402
+from benchmarks._results import (  # noqa: E402
+    RESULTS,
+    mean_interval,
+    provenance,
+    started,
+    write_results,
+)
 from hwnas.predictors import LightGBMPredictor  # noqa: E402
 from hwnas.predictors import metrics as M  # noqa: E402
+from hwnas.predictors.artifacts import load_predictor, read_meta, save_predictor  # noqa: E402
 from hwnas.predictors.data import from_store  # noqa: E402
 from hwnas.predictors.lut import STATISTICS  # noqa: E402
 from hwnas.spaces import get_space  # noqa: E402
@@ -140,7 +146,36 @@ def test_retest(
     }
 
 
+def class_split(classes: list[str], n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` seeded random networks to train on, and every network of a functional class
+    (canonical form) none of them is in, to test on."""
+    order = np.random.default_rng(seed).permutation(len(classes))
+    train = order[:n]
+    seen = {classes[i] for i in train}
+    test = np.array([i for i in range(len(classes)) if classes[i] not in seen], dtype=int)
+    return train, test
+
+
+def one_split(
+    space: Any, archs: list[str], y: np.ndarray, train: np.ndarray, test: np.ndarray, seed: int
+) -> dict[str, np.ndarray]:
+    """Each model's predictions of the ``test`` networks, trained on ``train``."""
+    train_archs, test_archs = [archs[i] for i in train], [archs[i] for i in test]
+    rows: dict[str, np.ndarray] = {}
+    model = LightGBMPredictor(space=space, seed=seed).fit(train_archs, y[train])
+    rows[f"hwnas: cost model x LightGBM ({len(train)} networks)"] = model.predict(test_archs)
+    trees = LightGBMPredictor(space=space, seed=seed, cost_model=False)
+    rows["LightGBM alone, same features"] = trees.fit(train_archs, y[train]).predict(test_archs)
+    flops = np.array([space.flops(a) for a in archs], dtype=float)
+    slope = np.polyfit(flops[train], y[train], 1)
+    rows["baseline: linear in MACs"] = np.polyval(slope, flops[test])
+    return rows
+
+
 def run(store: Store, args: argparse.Namespace, statistic: str) -> dict[str, Any]:
+    """``args.splits`` seeded splits by functional class: each model's scores per split,
+    their mean and 95% t-interval; the lookup table (where there is one) and the
+    test-retest ceiling on the first split."""
     space = get_space("chain")
     fingerprint = most_common_fingerprint(store)
     data = from_store(
@@ -152,42 +187,45 @@ def run(store: Store, args: argparse.Namespace, statistic: str) -> dict[str, Any
         statistic=statistic,
     )
     archs, y = data.archs, data.values
-    order = np.random.default_rng(args.seed).permutation(len(archs))
-    train, test = order[: args.train], order[args.train :]
-    if len(test) == 0:
-        raise SystemExit(f"only {len(archs)} networks measured; need more than {args.train}")
-    train_archs, test_archs = [archs[i] for i in train], [archs[i] for i in test]
-    truth = y[test]
-    rows: dict[str, np.ndarray] = {}
-    started = time.perf_counter()
-    model = LightGBMPredictor(space=space, seed=args.seed).fit(train_archs, y[train])
-    fit_s = time.perf_counter() - started
-    rows[f"hwnas: cost model x LightGBM ({len(train)} networks)"] = model.predict(test_archs)
-    trees = LightGBMPredictor(space=space, seed=args.seed, cost_model=False)
-    rows["LightGBM alone, same features"] = trees.fit(train_archs, y[train]).predict(test_archs)
-    flops = np.array([space.flops(a) for a in archs], dtype=float)
-    slope = np.polyfit(flops[train], y[train], 1)
-    rows["baseline: linear in MACs"] = np.polyval(slope, flops[test])
+    classes = [space.canonical(a) for a in archs]
     lut = lookup_table(args.lut_store, space, fingerprint, statistic)
-    if lut is not None:  # (d): the lookup table on the same test networks
-        calib = {archs[i]: float(y[i]) for i in train[:10]}
-        rows["lookup table (blocks, 10 networks to calibrate)"] = lut.calibrate(calib).predict_many(
-            test_archs
-        )
-
-    seen = repeats(store, fingerprint, statistic)
-    retest = test_retest(seen, space, train_archs, test_archs, args.seed)
-    results = {name: scores(truth, pred) for name, pred in rows.items()}
+    per_split: dict[str, list[dict[str, float]]] = defaultdict(list)
+    retest = None
+    for k in range(args.splits):
+        seed = args.seed + k
+        train, test = class_split(classes, args.train, seed)
+        if len(test) == 0:
+            raise SystemExit(f"only {len(archs)} networks measured; need more than {args.train}")
+        rows = one_split(space, archs, y, train, test, seed)
+        test_archs = [archs[i] for i in test]
+        if lut is not None:  # (d): the lookup table on the same test networks
+            calib = {archs[i]: float(y[i]) for i in train[:10]}
+            rows["lookup table (blocks, 10 networks to calibrate)"] = lut.calibrate(
+                calib
+            ).predict_many(test_archs)
+        for name, pred in rows.items():
+            per_split[name].append(scores(y[test], pred))
+        if k == 0:
+            seen = repeats(store, fingerprint, statistic)
+            train_archs = [archs[i] for i in train]
+            retest = test_retest(seen, space, train_archs, test_archs, seed)
+    results = {
+        name: {key: mean_interval([r[key] for r in splits]) for key in splits[0]}
+        for name, splits in per_split.items()
+    }
     return {
         "statistic": statistic,
         "fingerprint": fingerprint,
         "n": len(archs),
-        "train": len(train),
-        "test": len(test),
+        "classes": len(set(classes)),
+        "train": args.train,
+        "test": len(archs) - args.train,
+        "splits": args.splits,
+        "seeds": [args.seed + k for k in range(args.splits)],
         "rows": data.rows,
         "range_ms": [float(y.min()), float(y.max())],
-        "fit_s": fit_s,
         "results": results,
+        "per_split": dict(per_split),
         "test_retest": retest,
     }
 
@@ -203,7 +241,7 @@ def show(doc: dict[str, Any]) -> None:
     print(
         f"\n## label: {what} ({doc['rows']} measurements of "
         f"{doc['n']} networks, repeats folded by their {fold}); {doc['train']} train, "
-        f"{doc['test']} test; {doc['range_ms'][0]:.1f}-{doc['range_ms'][1]:.1f} ms"
+        f"about {doc['test']} test; {doc['range_ms'][0]:.1f}-{doc['range_ms'][1]:.1f} ms"
     )
     print("| model | Spearman | Kendall | MAPE % | RMSE ms | within ±5% | within ±10% |")
     print("|---|---|---|---|---|---|---|")
@@ -214,9 +252,19 @@ def show(doc: dict[str, Any]) -> None:
             f"{r['rmse']:.3f} | {100 * r['within5']:.1f}% | {100 * r['within10']:.1f}% |"
         )
 
+    def cell(found: dict[str, float], scale: float, digits: int) -> str:
+        return (
+            f"{scale * found['mean']:.{digits}f} "
+            f"[{scale * found['low']:.{digits}f}, {scale * found['high']:.{digits}f}]"
+        )
+
+    print(f"(mean and 95% interval over {doc['splits']} splits by functional class)")
     for name, r in doc["results"].items():
-        line(name, r)
-    print(f"fit: {doc['fit_s']:.1f} s")
+        print(
+            f"| {name} | {cell(r['spearman'], 1, 4)} | {cell(r['kendall'], 1, 4)} | "
+            f"{cell(r['mape'], 1, 2)} | {cell(r['rmse'], 1, 3)} | {cell(r['within5'], 100, 1)}% "
+            f"| {cell(r['within10'], 100, 1)}% |"
+        )
     if doc["test_retest"]:
         retest = doc["test_retest"]
         print(f"\nagainst a second, independent measurement of {retest['n']} test networks:")
@@ -237,6 +285,87 @@ def evaluate(args: argparse.Namespace) -> list[dict[str, Any]]:
         return [run(store, args, statistic) for statistic in chosen]
 
 
+def label_statistic(store: Store) -> str:
+    """The label the frozen predictor learns: reference ratios where measured, else p50."""
+    return "ratio" if has_reference(store) else "p50"
+
+
+def freeze(args: argparse.Namespace) -> dict[str, Any]:
+    """Train hwnas' predictor on every network of ``--store`` and save it to ``--freeze``
+    (a fresh directory): the model the hold-out set scores, once, later."""
+    space = get_space("chain")
+    with Store(args.store, create=False) as store:
+        statistic = label_statistic(store)
+        data = from_store(
+            store,
+            space=space,
+            metric="latency_ms",
+            device="local",
+            fingerprint=most_common_fingerprint(store),
+            statistic=statistic,
+        )
+    model = LightGBMPredictor(space=space, seed=args.seed).fit(
+        data.archs, data.values, origin=data.origin
+    )
+    directory = save_predictor(model, args.freeze)
+    meta = read_meta(directory)
+    print(f"froze a predictor of {len(data.archs)} networks ({statistic}) in {directory}")
+    return {
+        "statistic": statistic,
+        "n": len(data.archs),
+        "seal": meta.get("seal"),
+        "directory": str(directory),
+        "runtime": data.origin.runtime,
+    }
+
+
+def score_holdout(args: argparse.Namespace) -> dict[str, Any]:
+    """Score the predictor frozen in ``--frozen`` on the networks of ``--holdout``
+    (measured after it was frozen, none of them in its training set): one score with a
+    bootstrap interval. Ratios are put in ms at the frozen predictor's reference speed."""
+    space = get_space("chain")
+    model = load_predictor(args.frozen, space=space)
+    statistic = model.origin_.statistic or "p50"
+    with Store(args.holdout, create=False) as store:
+        data = from_store(
+            store,
+            space=space,
+            metric="latency_ms",
+            device="local",
+            fingerprint=most_common_fingerprint(store),
+            statistic=statistic,
+        )
+    with Store(args.store, create=False) as store:  # what it trained on, to leave out
+        trained = {
+            space.canonical(s.measurement.arch.string)
+            for s in store.measurements(space="chain", device="local")
+            if s.measurement.arch is not None
+        }
+    keep = [i for i, a in enumerate(data.archs) if space.canonical(a) not in trained]
+    archs = [data.archs[i] for i in keep]
+    truth = data.values[keep]
+    if statistic == "ratio":
+        truth = truth / data.origin.runtime["reference_ms"] * model.origin_.runtime["reference_ms"]
+    pred = model.predict(archs)
+    found = scores(truth, pred)
+    interval = M.bootstrap(truth, pred, seed=args.seed)
+    print(
+        f"hold-out: {len(archs)} networks, {statistic}: "
+        + ", ".join(f"{k} {v:.4f}" for k, v in found.items())
+    )
+    print("95% bootstrap intervals: " + ", ".join(f"{k} {v}" for k, v in interval.items()))
+    return {
+        "statistic": statistic,
+        "n": len(archs),
+        "dropped_as_seen": len(data.archs) - len(archs),
+        "frozen": str(args.frozen),
+        "seal": read_meta(args.frozen).get("seal"),
+        "scores": found,
+        "bootstrap_95": interval,
+        "range_ms": [float(truth.min()), float(truth.max())],
+    }
+
+
 def summarise(docs: list[dict[str, Any]]) -> dict[str, Any]:
     """Per label: the hwnas predictor's scores and, where measured, the test-retest ceiling."""
     out = {}
@@ -252,11 +381,12 @@ def summarise(docs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def main(argv: list[str] | None = None) -> Path:
+def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, default=Path("benchmarks/out/chain_cpu.db"))
     parser.add_argument("--train", type=int, default=800)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--splits", type=int, default=5, help="seeded splits by class")
     parser.add_argument(
         "--lut-store",
         type=Path,
@@ -264,24 +394,43 @@ def main(argv: list[str] | None = None) -> Path:
         help="store with the chain block table of this device "
         "(benchmarks/lut.py writes it); (d) is skipped without it",
     )
+    parser.add_argument(
+        "--freeze", type=Path, default=None, help="train on all of --store, save the predictor here"
+    )
+    parser.add_argument(
+        "--holdout", type=Path, default=None, help="score the --frozen predictor on this store"
+    )
+    parser.add_argument("--frozen", type=Path, default=None, help="a predictor --freeze saved")
     parser.add_argument("--results", type=Path, default=None, help="results file")
     args = parser.parse_args(argv)
+    if args.holdout is not None and args.frozen is None:
+        parser.error("--holdout needs --frozen DIR (the predictor --freeze saved)")
+    return args
+
+
+def main(argv: list[str] | None = None) -> Path:
+    args = parse(argv)
     start = started()
     doc: dict[str, Any] = provenance("chain_cpu")
+    settings = {"store": str(args.store), "train": args.train, "lut_store": str(args.lut_store)}
+    doc |= {"seed": args.seed, "settings": settings}
+    if args.freeze is not None or args.holdout is not None:
+        if args.freeze is not None:
+            doc["frozen"] = freeze(args)
+        if args.holdout is not None:
+            doc["holdout"] = score_holdout(args)
+        part = doc.get("holdout") or doc["frozen"]
+        doc["summary"] = {k: part[k] for k in ("statistic", "n", "seal") if k in part}
+        doc["summary"] |= {"scores": part.get("scores"), "bootstrap_95": part.get("bootstrap_95")}
+        default = RESULTS / ("chain_holdout.json" if args.holdout else "chain_frozen.json")
+        path = write_results(doc, start, args.results or default)
+        print(f"results: {path}")
+        return path
     print(f"# chain on this CPU ({doc['machine']}, Python {doc['python']})")
     docs = evaluate(args)
     for label in docs:
         show(label)
-    doc |= {
-        "seed": args.seed,
-        "settings": {
-            "store": str(args.store),
-            "train": args.train,
-            "lut_store": str(args.lut_store),
-        },
-        "summary": summarise(docs),
-        "labels": docs,
-    }
+    doc |= {"splits": args.splits, "summary": summarise(docs), "labels": docs}
     default = RESULTS / (
         "chain_cpu_ref.json" if any(d["statistic"] == "ratio" for d in docs) else "chain_cpu.json"
     )

@@ -35,12 +35,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import lightgbm as lgb  # noqa: E402
 
+from benchmarks._results import mean_interval  # noqa: E402
 from hwnas.data import nb201_table  # noqa: E402
 from hwnas.predictors import LightGBMPredictor, TransferPredictor, metrics  # noqa: E402
 from hwnas.predictors.base import Origin  # noqa: E402
@@ -100,12 +100,7 @@ def mean_of(rows: list[dict[str, float]], key: str) -> float:
 
 def spread(rows: list[dict[str, float]], key: str) -> dict[str, float]:
     """Mean over the seeds and its 95% t-interval (Student's t, n - 1 degrees of freedom)."""
-    values = np.array([r[key] for r in rows], dtype=float)
-    mean = float(values.mean())
-    if values.size < 2:
-        return {"mean": mean, "low": mean, "high": mean}
-    half = float(stats.t.ppf(0.975, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size))
-    return {"mean": mean, "low": mean - half, "high": mean + half}
+    return mean_interval([r[key] for r in rows])
 
 
 def class_split(classes: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -229,36 +229,90 @@ def test_lut_writes_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert doc["results"][0]["seconds"] == 2.5 and doc["results"][0]["variants"] == rows
 
 
-def test_chain_cpu_writes_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    scores = {
-        "spearman": 0.9,
-        "kendall": 0.8,
-        "mape": 9.0,
-        "rmse": 0.5,
-        "within5": 0.4,
-        "within10": 0.7,
-    }
-    label = {
-        "statistic": "p50",
-        "fingerprint": "f",
-        "n": 10,
-        "train": 8,
-        "test": 2,
-        "rows": 12,
-        "range_ms": [1.0, 5.0],
-        "fit_s": 0.1,
-        "test_retest": {
-            "n": 2,
-            "first measurement of the same network": {**scores, "spearman": 0.5},
-        },
-        "results": {
-            "hwnas: cost model x LightGBM (8 networks)": scores,
-            "baseline: linear in MACs": {**scores, "mape": 12.0},
-        },
-    }
-    monkeypatch.setattr(chain_cpu, "evaluate", lambda args: [label])
-    path = chain_cpu.main(["--train", "8", "--results", str(tmp_path / "c.json")])
-    doc = written(path, "chain_cpu")
-    assert doc["summary"]["p50"]["hwnas"] == scores
-    assert doc["summary"]["p50"]["first_measurement_predicting_second"]["spearman"] == 0.5
-    assert doc["settings"]["train"] == 8 and doc["labels"] == [label]
+def chain_store(path: Path, archs: list[str], speed: float, seed: int) -> None:
+    """A store of ``archs`` measured on "local" with a reference model beside each: the
+    latency follows the MACs, the machine runs ``speed`` times slower (varying from
+    measurement to measurement), and the ratio to the reference cancels the speed."""
+    from hwnas.records import Arch, Fingerprint, LatencyStats, Measurement
+    from hwnas.spaces import get_space
+    from hwnas.store import Store
+
+    space = get_space("chain")
+    rng = np.random.default_rng(seed)
+    fp = Fingerprint(
+        cpu_model="x",
+        cores=2,
+        os="Linux",
+        python="3.11",
+        onnxruntime="1.18.0",
+        execution_provider="CPUExecutionProvider",
+        threads=1,
+    )
+    records = []
+    for arch in archs:
+        true_ms = 0.5 + 2e-8 * space.flops(arch)
+        phase = speed * rng.uniform(0.8, 1.2)
+        ms = true_ms * phase
+        stats = LatencyStats(
+            n=5, median=ms, mean=ms, std=0.01, p10=ms, p90=ms, p99=ms, ci_low=ms, ci_high=ms
+        )
+        reference = {
+            "model": "ref.onnx",
+            "latency_ms": {"median": 4.0 * phase},
+            "ratio": {"median": true_ms / 4.0},
+        }
+        records.append(
+            Measurement(
+                model_hash=f"m-{arch}",
+                device="local",
+                fingerprint=fp,
+                latency_ms=stats,
+                timestamp="2026-12-01T00:00:00+00:00",
+                arch=Arch(space="chain", string=arch),
+                settings={"reference": reference},
+            )
+        )
+    with Store(path) as store:
+        store.add_many(records)
+
+
+def test_chain_cpu_splits_by_class_and_scores_a_frozen_predictor_on_a_hold_out(
+    tmp_path: Path,
+) -> None:
+    from hwnas.spaces import get_space
+
+    archs = get_space("chain").sample_distinct(3, 80)
+    train, later = tmp_path / "train.db", tmp_path / "later.db"
+    chain_store(train, archs[:60], speed=1.0, seed=0)
+    # The hold-out set runs on a machine 1.4x slower, and repeats one training network.
+    chain_store(later, archs[59:], speed=1.4, seed=1)
+    common = ["--store", str(train), "--lut-store", str(tmp_path / "none.db")]
+    out = str(tmp_path / "c.json")
+    doc = written(
+        chain_cpu.main([*common, "--train", "40", "--splits", "3", "--results", out]), "chain_cpu"
+    )
+    ratio = next(label for label in doc["labels"] if label["statistic"] == "ratio")
+    assert ratio["splits"] == 3 and ratio["classes"] == 60 and ratio["seeds"] == [0, 1, 2]
+    name = next(k for k in ratio["results"] if k.startswith("hwnas"))
+    for key in ("spearman", "within10"):
+        found = ratio["results"][name][key]
+        assert found["low"] <= found["mean"] <= found["high"]
+        assert found["mean"] == pytest.approx(np.mean([s[key] for s in ratio["per_split"][name]]))
+    assert ratio["results"][name]["spearman"]["mean"] > 0.8  # ratio labels are clean here
+    t, rest = chain_cpu.class_split(archs[:60], 40, 5)
+    assert len(t) == 40 and not set(t) & set(rest) and len(rest) == 20
+
+    frozen = tmp_path / "frozen"
+    chain_cpu.main([*common, "--freeze", str(frozen), "--results", str(tmp_path / "f.json")])
+    out = str(tmp_path / "h.json")
+    path = chain_cpu.main(
+        [*common, "--holdout", str(later), "--frozen", str(frozen), "--results", out]
+    )
+    held = written(path, "chain_cpu")["holdout"]
+    assert held["statistic"] == "ratio" and held["n"] == 20 and held["dropped_as_seen"] == 1
+    # In ms at the frozen predictor's reference speed, not the slower machine's.
+    assert held["scores"]["mape"] < 15
+    low, high = held["bootstrap_95"]["spearman"]
+    assert low <= held["scores"]["spearman"] <= high
+    with pytest.raises(SystemExit):
+        chain_cpu.main([*common, "--holdout", str(later)])
