@@ -25,6 +25,7 @@ import numpy as np
 
 from hwnas.errors import DataError, ParameterError
 from hwnas.predictors.base import Origin, check_metric, resolve_space
+from hwnas.predictors.reference import ratio_median, reference_scale
 from hwnas.spaces import SearchSpace
 from hwnas.spaces.forms import (
     AS_WRITTEN,
@@ -314,8 +315,7 @@ def _metric_value(stored: StoredMeasurement, metric: str, statistic: str) -> flo
 
     m = stored.measurement
     if metric == "latency_ms" and statistic == "ratio":
-        reference = m.settings.get("reference")
-        return None if not reference else float(reference["ratio"]["median"])
+        return ratio_median(m)
     if metric == "latency_ms":
         return float(getattr(m.latency_ms, STATISTICS[statistic][1]))
     value = getattr(m, metric)
@@ -520,33 +520,12 @@ def _values(
 
 def _ratios_in_ms(with_value: Valued, device: str) -> tuple[Valued, dict[str, Any]]:
     """Ratios become milliseconds at the reference's typical speed: the median over these
-    measurements of its own median. The reference must be one model. Also returns what
-    the origin's runtime records of the reference."""
-    references = {
-        str(
-            s.measurement.settings["reference"].get("model_hash")
-            or s.measurement.settings["reference"]["model"]
-        )
-        for s, _ in with_value
-    }
-    if len(references) > 1:
-        raise DataError(
-            f"the measurements on device {device!r} were timed against "
-            f"{len(references)} reference models ({', '.join(sorted(references))}); "
-            f"their ratios are not comparable. Measure again with one --reference"
-        )
-    typical = float(
-        np.median(
-            [s.measurement.settings["reference"]["latency_ms"]["median"] for s, _ in with_value]
-        )
+    measurements of its own median (``hwnas.predictors.reference``). The reference must be
+    one model. Also returns what the origin's runtime records of the reference."""
+    scale = reference_scale(
+        [s.measurement for s, _ in with_value], f"the measurements on device {device!r}"
     )
-    first = with_value[0][0].measurement.settings["reference"]
-    runtime = {
-        "reference_model": first["model"],
-        "reference_hash": first.get("model_hash"),
-        "reference_ms": typical,
-    }
-    return [(s, v * typical) for s, v in with_value], runtime
+    return [(s, scale.in_ms(v)) for s, v in with_value], scale.runtime()
 
 
 def check_source(

@@ -23,6 +23,14 @@ networks only the offset is fitted (scale 1).
 busy or shared machine preemption inflates a long network run far more often than a short
 block run, and the p10 of both is much less affected.
 
+``statistic="ratio"`` reads blocks measured with a reference model timed beside them
+(``hwnas lut build --reference REF.onnx``): every statistic of a block is then its ratio
+to the reference times the reference's typical median over the blocks
+(``reference_ms``; ``hwnas.predictors.reference``), and the whole networks it is
+calibrated on are measured as their ratio labels, the same as ``hwnas predictor train
+--statistic ratio`` learns. That cancels the process-to-process speed drift of a shared
+machine, which a table of thousands of separately timed blocks otherwise adds up.
+
 ``additivity_report`` says how well that works on networks the calibration did not see.
 Tables are saved and loaded as JSON (or written as CSV); nothing is pickled.
 
@@ -50,6 +58,7 @@ from hwnas.errors import ParameterError, UsageError
 from hwnas.predictors import metrics
 from hwnas.predictors.base import Interval, Origin, Predictor, check_training_data, training_hash
 from hwnas.predictors.errors import ArtifactError, LookupTableError
+from hwnas.predictors.reference import ReferenceScale, ratio_median, reference_scale
 from hwnas.predictors.registry import register_predictor
 from hwnas.spaces.base import Block, InvalidArchError, SearchSpace
 from hwnas.store import Store
@@ -63,7 +72,9 @@ CALIBRATION_MODES = ("affine", "offset", "none")
 #: ``p50`` (the median) by default; ``p10`` resists contention (a busy or shared machine,
 #: a phone's background work): preemption inflates a long network run far more often than
 #: a short block run, which inflates the network medians against the block medians.
-STATISTICS = {"p50": ("p50_ms", "median"), "p10": ("p10_ms", "p10")}
+#: ``ratio``: the median of the per-pair ratios to a reference model, in ms at the
+#: reference's typical speed (a ratio table's block statistics are all ratios in ms).
+STATISTICS = {"p50": ("p50_ms", "median"), "p10": ("p10_ms", "p10"), "ratio": ("p50_ms", "median")}
 #: An affine fit needs this many networks; with two it would interpolate their noise.
 MIN_AFFINE_NETWORKS = 3
 TABLE_FORMATS = ("csv", "json")
@@ -160,6 +171,13 @@ def _shape(value: Any) -> tuple[int, ...]:
     if isinstance(value, str):
         return tuple(int(d) for d in value.split("x"))
     return tuple(int(d) for d in value)
+
+
+def _optional_float(value: Any) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        raise _damaged(f"its reference_ms is {value!r}, not a number") from None
 
 
 def _optional_int(value: Any) -> int | None:
@@ -275,6 +293,8 @@ class LookupTable(Predictor):
     blocks: dict[str, BlockStats] = field(default_factory=dict)
     floor_correction: bool = True
     statistic: str = "p50"
+    #: With ``statistic="ratio"``: the reference's typical median (ms) its blocks are at.
+    reference_ms: float | None = None
     calibration_: Calibration = field(default_factory=Calibration)
     metric: str = field(default="latency_ms", init=False, repr=False, compare=False)
 
@@ -300,47 +320,52 @@ class LookupTable(Predictor):
 
         ``fingerprint`` (a hash or its start) selects one; without it the device's block
         measurements must all share one. Every block of ``space.distinct_blocks()`` must
-        be measured (the latest measurement of a block counts). Raises
+        be measured (the latest measurement of a block counts; for ``statistic="ratio"``
+        the latest one timed with a reference, ``hwnas lut build --reference``). Raises
         ``LookupTableError`` saying what is missing or mixed and which command fixes it.
         """
+        if statistic not in STATISTICS:
+            raise ParameterError(
+                "statistic", f"must be one of {', '.join(STATISTICS)}, got {statistic!r}"
+            )
         wanted = [FLOOR_BLOCK, *space.distinct_blocks()]
-        name = space.name + _BLOCKS_SUFFIX
         build = f"hwnas lut build --space {space.name} --device {device}"
-        stored = store.measurements(space=name, device=device, fingerprint=fingerprint)
+        stored = store.measurements(
+            space=space.name + _BLOCKS_SUFFIX, device=device, fingerprint=fingerprint
+        )
         if not stored:
             under = f" under fingerprint {fingerprint}" if fingerprint else ""
             raise LookupTableError(
                 f"no block of space {space.name!r} is measured on device {device!r}{under}; "
                 f"measure them with `{build}`."
             )
-        by_fp: dict[str, list[Any]] = {}
-        for s in stored:
-            by_fp.setdefault(s.measurement.fingerprint_hash, []).append(s)
-        if len(by_fp) > 1:
-            listing = "; ".join(
-                f"{fp} ({len(rows)} block measurement(s), last {rows[-1].measurement.timestamp})"
-                for fp, rows in by_fp.items()
-            )
-            raise LookupTableError(
-                f"the block measurements of space {space.name!r} on device {device!r} mix "
-                f"{len(by_fp)} fingerprints, whose numbers are not comparable: {listing}. "
-                f"Choose one with fingerprint=HASH (--fingerprint HASH; the last one is usually "
-                f"current)."
-            )
-        ((fp_hash, rows),) = by_fp.items()
+        if statistic == "ratio":
+            stored, build = _with_reference(stored, space, device), f"{build} --reference REF"
+        fp_hash, rows = _one_fingerprint(stored, space, device)
         latest = {s.measurement.arch.string: s for s in rows}  # oldest first: the last wins
         missing = [b.key for b in wanted if b.key not in latest]
         if missing:
             shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+            timed = " timed with a reference model" if statistic == "ratio" else ""
             raise LookupTableError(
                 f"{len(missing)} of the {len(wanted)} blocks of space {space.name!r} (its "
-                f"{len(wanted) - 1} distinct blocks and the runner floor) have no measurement "
-                f"on device {device!r} under fingerprint {fp_hash} ({shown}); "
+                f"{len(wanted) - 1} distinct blocks and the runner floor) have no measurement"
+                f"{timed} on device {device!r} under fingerprint {fp_hash} ({shown}); "
                 f"measure them with `{build}` (it skips the measured ones)."
             )
-        table = {b.key: _stats(b, latest[b.key]) for b in wanted}
+        scale = None
+        if statistic == "ratio":
+            what = f"the block measurements of space {space.name!r} on device {device!r}"
+            used = [latest[b.key].measurement for b in wanted]
+            scale = reference_scale(used, what, error=LookupTableError)
+        table = {b.key: _stats(b, latest[b.key], scale) for b in wanted}
         return cls(
-            space=space, device=device, fingerprint=fp_hash, blocks=table, statistic=statistic
+            space=space,
+            device=device,
+            fingerprint=fp_hash,
+            blocks=table,
+            statistic=statistic,
+            reference_ms=None if scale is None else scale.typical_ms,
         )
 
     # -- predicting ---------------------------------------------------------------------
@@ -589,6 +614,7 @@ class LookupTable(Predictor):
             "device": self.device,
             "fingerprint": self.fingerprint,
             "statistic": self.statistic,
+            "reference_ms": self.reference_ms,
             "floor_ms": self.floor_ms,
             "floor_correction": self.floor_correction,
             "calibration": self.calibration_.to_dict(),
@@ -627,6 +653,7 @@ class LookupTable(Predictor):
             blocks=_unique_blocks(BlockStats.from_dict(b) for b in rows),
             floor_correction=bool(data.get("floor_correction", True)),
             statistic=statistic,
+            reference_ms=_optional_float(data.get("reference_ms")),
             calibration_=Calibration.from_dict(data.get("calibration") or {}),
         )
 
@@ -757,16 +784,28 @@ def network_latencies(
     """Measured latency (ms; the median, or another key of :data:`STATISTICS`) per canonical
     architecture of ``space`` on ``device`` under ``fingerprint`` (the latest measurement
     of an architecture counts; strings not in this configuration of the space are left
-    out)."""
+    out). ``ratio``: the ratio label of ``hwnas predictor train --statistic ratio``, the
+    median ratio to the reference times the reference's typical median over every
+    network measured with one (those without are left out)."""
+    stored = store.measurements(space=space.name, device=device, fingerprint=fingerprint)
+    scale = None
+    if statistic == "ratio":
+        stored = [s for s in stored if ratio_median(s.measurement) is not None]
+        if stored:
+            what = f"the measurements of {space.name} networks on device {device!r}"
+            scale = reference_scale([s.measurement for s in stored], what, error=LookupTableError)
     field_name = STATISTICS[statistic][1]
     out: dict[str, float] = {}
-    for s in store.measurements(space=space.name, device=device, fingerprint=fingerprint):
+    for s in stored:
         arch = s.measurement.arch
         assert arch is not None  # the space filter selects measurements with an arch
         try:
-            out[space.canonical(arch.string)] = getattr(s.measurement.latency_ms, field_name)
+            canonical = space.canonical(arch.string)
         except InvalidArchError:
             continue
+        ratio = ratio_median(s.measurement) if scale is not None else None
+        value = getattr(s.measurement.latency_ms, field_name)
+        out[canonical] = value if scale is None or ratio is None else scale.in_ms(ratio)
     return out
 
 
@@ -784,21 +823,67 @@ def split_networks(
     return calibration, held_out
 
 
-def _stats(block: Block, stored: Any) -> BlockStats:
+def _with_reference(stored: Sequence[Any], space: SearchSpace, device: str) -> list[Any]:
+    """The block measurements timed with a reference model; ``LookupTableError`` naming
+    the fix (``--reference``) when there are none."""
+    kept = [s for s in stored if ratio_median(s.measurement) is not None]
+    if not kept:
+        raise LookupTableError(
+            f"none of the {len(stored)} block measurement(s) of space {space.name!r} on "
+            f"device {device!r} was timed with a reference model, so they have no ratio "
+            f"statistic; measure the blocks with `hwnas lut build --space {space.name} "
+            f"--device {device} --reference REF.onnx` (or --reference builtin), or use "
+            f"--statistic p50 (statistic='p50')."
+        )
+    return kept
+
+
+def _one_fingerprint(
+    stored: Sequence[Any], space: SearchSpace, device: str
+) -> tuple[str, list[Any]]:
+    """(fingerprint hash, measurements) when the block measurements share one
+    fingerprint; ``LookupTableError`` listing them otherwise."""
+    by_fp: dict[str, list[Any]] = {}
+    for s in stored:
+        by_fp.setdefault(s.measurement.fingerprint_hash, []).append(s)
+    if len(by_fp) > 1:
+        listing = "; ".join(
+            f"{fp} ({len(rows)} block measurement(s), last {rows[-1].measurement.timestamp})"
+            for fp, rows in by_fp.items()
+        )
+        raise LookupTableError(
+            f"the block measurements of space {space.name!r} on device {device!r} mix "
+            f"{len(by_fp)} fingerprints, whose numbers are not comparable: {listing}. "
+            f"Choose one with fingerprint=HASH (--fingerprint HASH; the last one is usually "
+            f"current)."
+        )
+    ((fp_hash, rows),) = by_fp.items()
+    return fp_hash, rows
+
+
+def _stats(block: Block, stored: Any, scale: ReferenceScale | None = None) -> BlockStats:
+    """A block's statistics from its measurement: its latency (ms), or with ``scale`` its
+    ratios to the reference in ms at the reference's typical speed."""
     m = stored.measurement
-    lat = m.latency_ms
+    names = ("mean", "std", "p10", "median", "p90")
+    if scale is None:
+        n, values = m.latency_ms.n, [float(getattr(m.latency_ms, k)) for k in names]
+    else:
+        ratio = m.settings["reference"]["ratio"]
+        n, values = int(ratio["n"]), [scale.in_ms(float(ratio[k])) for k in names]
+    mean, std, p10, p50, p90 = values
     return BlockStats(
         key=block.key,
         op=block.op,
         input_shape=tuple(block.input_shape),
         output_shape=tuple(block.output_shape),
         params=dict(block.params),
-        n=lat.n,
-        mean_ms=lat.mean,
-        std_ms=lat.std,
-        p10_ms=lat.p10,
-        p50_ms=lat.median,
-        p90_ms=lat.p90,
+        n=n,
+        mean_ms=mean,
+        std_ms=std,
+        p10_ms=p10,
+        p50_ms=p50,
+        p90_ms=p90,
         measurement_id=stored.id,
         model_hash=m.model_hash,
     )

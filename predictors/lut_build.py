@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from os import PathLike
 from typing import Any
 
 from hwnas.devices.registry import connect
@@ -30,6 +31,7 @@ from hwnas.predictors.workflow import (
     resolve_device,
     resolve_space,
 )
+from hwnas.profiler.api import reference_model
 from hwnas.profiler.lut import DEFAULT_BLOCK_EXPORTER, BlockSet, LutMeasurement, measure_lut
 from hwnas.profiler.settings import ProfileSettings
 from hwnas.profiler.stage import StageOutcome, StoreLike, opened_store
@@ -162,6 +164,8 @@ class LutBuild:
     measurement: LutMeasurement
     table: CalibratedTable | None = None
     table_error: HwnasError | None = None
+    #: The reference model timed beside every block and network (absolute path), if any.
+    reference: str | None = None
 
     @property
     def interrupted(self) -> bool:
@@ -198,6 +202,8 @@ class LutBuild:
             "device": self.device,
             "fingerprint": m.fingerprint,
             "statistic": self.statistic,
+            "reference": self.reference,
+            "reference_ms": t.table.reference_ms if t else None,
             "blocks": blocks,
             "networks": networks,
             "floor_ms": t.table.floor_ms if t else None,
@@ -235,14 +241,22 @@ def _lut_job(
     holdout: int,
     exporter: str,
     settings: Mapping[str, Any],
+    reference: str | PathLike[str] | None = None,
 ) -> _LutJob:
     """Every argument checked, in the order the command line has always reported them."""
     calibrate, seed = calibration["calibrate"], calibration["seed"]
     check_calibration(calibrate, calibration["fit"], calibration["statistic"])
     if holdout < 0:
         raise ParameterError("holdout", f"must be >= 0, got {holdout}")
+    if calibration["statistic"] == "ratio" and reference is None:
+        raise ParameterError(
+            "statistic",
+            "ratio needs every block timed beside a reference model: give one "
+            '(--reference REF.onnx or builtin; reference="builtin")',
+        )
     check_exporter(exporter)
     checked = ProfileSettings.from_options(**settings, seed=seed)
+    checked = replace(checked, reference=reference_model(reference))
     resolved = resolve_space(space)
     blocks = BlockSet(resolved, exporter=exporter)
     wanted = calibrate + holdout
@@ -288,6 +302,7 @@ def run_lut_build(
     max_runs: int = 100_000,
     warmup: int = 10,
     graph_opt: str = "all",
+    reference: str | PathLike[str] | None = None,
     reconnect_timeout: float = 300.0,
     jobs: int = 1,
     executor: str | None = None,
@@ -312,7 +327,13 @@ def run_lut_build(
     }
     calibration = {"calibrate": calibrate, "seed": seed, "fit": fit, "statistic": statistic}
     job = _lut_job(
-        space, device, calibration, holdout=holdout, exporter=exporter, settings=settings
+        space,
+        device,
+        calibration,
+        holdout=holdout,
+        exporter=exporter,
+        settings=settings,
+        reference=reference,
     )
     with open_executor(executor, jobs=jobs) as pool, using_executor(pool):
         measured = measure_lut(
@@ -325,7 +346,9 @@ def run_lut_build(
             progress=progress,
             reconnect_timeout=reconnect_timeout,
         )
-    result = LutBuild(job.blocks.space, job.spec.name, statistic, measured)
+    result = LutBuild(
+        job.blocks.space, job.spec.name, statistic, measured, reference=job.settings.reference
+    )
     if not measured.interrupted:
         _calibrate(result, store if isinstance(store, Store) else measured.store_url, job)
     return result
@@ -357,7 +380,11 @@ def build_lut(
 
     ``options``: ``holdout=0`` (networks measured besides the calibration ones, for the
     additivity report), ``seed=0``, ``fit="affine"`` (``"offset"``, ``"none"``),
-    ``statistic="p50"`` (or ``"p10"``), ``exporter="torchscript"`` (or ``"dynamo"``),
+    ``statistic="p50"`` (or ``"p10"``; ``"ratio"`` with a ``reference``),
+    ``reference=None`` (an ONNX file, or ``"builtin"``, timed after every timed run of
+    every block and network, as ``hwnas.profile(..., reference=)`` does: the blocks'
+    ratios to it cancel slow phases of a shared machine; ``statistic="ratio"`` adds them
+    up), ``exporter="torchscript"`` (or ``"dynamo"``),
     ``reconnect_timeout=300.0`` (s), ``jobs=1`` (export blocks and networks in this many
     worker processes, ahead of measuring them) or ``executor="dask://HOST:PORT"`` (export
     on that Dask cluster; ``hwnas.executors.open_executor``), and the timing settings of

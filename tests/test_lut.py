@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import itertools
 import json
@@ -558,3 +559,152 @@ def test_lut_show_uses_the_calibration_the_build_used(
     code, out, err = run_cli(capsys, *show, "--fit", "none")  # an option given still wins
     assert code == 0, err
     assert json.loads(out)["calibration"]["mode"] == "none"
+
+
+# -- ratio tables: blocks timed beside a reference model ----------------------------------
+
+#: The reference model's median in each process, drifting ±30% as on a shared machine.
+DRIFT = (1.0, 1.3, 0.7, 1.1, 0.9)
+
+
+def _with_reference(m: Measurement, ratio: float, reference_ms: float) -> Measurement:
+    """``m`` as `--reference` records it: the reference's median and the per-pair ratios."""
+    summary = {"n": 40, "median": ratio, "mean": ratio * 1.01, "std": ratio * 0.02}
+    summary.update(p10=ratio * 0.98, p90=ratio * 1.03)
+    report = {
+        "model": "ref.onnx",
+        "model_hash": "refhash",
+        "latency_ms": {"median": reference_ms},
+        "ratio": summary,
+    }
+    return dataclasses.replace(m, settings={**m.settings, "reference": report})
+
+
+def _store_ratio_blocks(store: Store, space: Any, fp: Fingerprint) -> dict[str, float]:
+    """Every block timed beside a reference whose speed drifts from process to process:
+    the block's latency drifts with it, its ratio (block ms / 1 ms) does not. Returns the
+    ratios by block key."""
+    blocks = [FLOOR_BLOCK, *space.distinct_blocks()]
+    ratios = {b.key: _block_ms(b) for b in blocks}
+    for i, b in enumerate(blocks):
+        drift = DRIFT[i % len(DRIFT)]
+        m = _measurement(Arch(block_space_name(space.name), b.key), ratios[b.key] * drift, fp)
+        store.add(_with_reference(m, ratios[b.key], drift))
+    return ratios
+
+
+def test_the_ratio_statistic_adds_up_ratios_at_the_reference_s_typical_speed(
+    tmp_path: Path,
+) -> None:
+    from hwnas.predictors.data import from_store
+
+    space, fp = ToyLutSpace(), _fingerprint()
+    with Store(tmp_path / "s.db") as store:
+        ratios = _store_ratio_blocks(store, space, fp)
+        lut = LookupTable.from_store(store, space, "dev", statistic="ratio")
+        n = len(ratios)
+        typical = float(np.median([DRIFT[i % len(DRIFT)] for i in range(n)]))
+        assert lut.statistic == "ratio" and lut.reference_ms == pytest.approx(typical)
+        assert lut.floor_ms == pytest.approx(ratios[FLOOR_KEY] * typical)
+        arch = "c8-c16"
+        keys = [b.key for b in space.blocks(arch)]
+        assert lut.plain_sum(arch) == pytest.approx(typical * sum(ratios[k] for k in keys))
+        assert lut.block_sum(arch) == pytest.approx(
+            typical * sum(ratios[k] - ratios[FLOOR_KEY] for k in keys)
+        )
+        assert lut.blocks[keys[0]].p10_ms == pytest.approx(0.98 * typical * ratios[keys[0]])
+        # The drifting latencies add up to something else: the p50 table is not the ratio one.
+        p50 = LookupTable.from_store(store, space, "dev")
+        assert p50.plain_sum(arch) != pytest.approx(lut.plain_sum(arch), rel=1e-3)
+        # Networks: their ratio labels, exactly those `predictor train --statistic ratio` learns.
+        archs = [space.decode(list(g)) for g in itertools.product(range(3), repeat=2)]
+        for i, a in enumerate(archs):
+            m = _measurement(Arch("toy", a), 9.0 * DRIFT[i % len(DRIFT)], fp)
+            store.add(_with_reference(m, 2.0 * lut.block_sum(a) + 0.1, DRIFT[i % len(DRIFT)]))
+        networks = network_latencies(store, space, "dev", fp.hash, statistic="ratio")
+        labels = from_store(
+            store, space=space, metric="latency_ms", device="dev", statistic="ratio"
+        )
+        assert networks == pytest.approx(dict(zip(labels.archs, labels.values, strict=True)))
+        typical_networks = float(np.median([DRIFT[i % len(DRIFT)] for i in range(len(archs))]))
+        lut.calibrate(networks)
+        assert lut.calibration_.scale == pytest.approx(2.0 * typical_networks)
+        assert lut.calibration_.offset == pytest.approx(0.1 * typical_networks)
+        again = read_table(lut.write(tmp_path / "t.json"), space=space)
+        assert (again.statistic, again.reference_ms) == ("ratio", pytest.approx(typical))
+        assert again.predict(arch) == pytest.approx(lut.predict(arch))
+
+
+def test_a_ratio_table_without_reference_measurements_names_the_fix(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    space, fp = ToyLutSpace(), _fingerprint()
+    with Store(tmp_path / "s.db") as store:
+        _store_blocks(store, space, fp)
+        with pytest.raises(LookupTableError, match="timed with a reference model") as info:
+            LookupTable.from_store(store, space, "dev", statistic="ratio")
+        assert "--reference" in info.value.message and "--statistic p50" in info.value.message
+        block = FLOOR_BLOCK  # only the floor timed beside the reference: the rest are missing
+        m = _measurement(Arch(block_space_name(space.name), block.key), 0.002, fp)
+        store.add(_with_reference(m, 0.002, 1.0))
+        with pytest.raises(LookupTableError, match="15 of the 16 blocks") as info:
+            LookupTable.from_store(store, space, "dev", statistic="ratio")
+        assert "timed with a reference model" in info.value.message
+        assert "--reference" in info.value.message
+        assert LookupTable.from_store(store, space, "dev").statistic == "p50"
+    show = ["lut", "show", "--space", "tests.test_lut:ToyLutSpace", "--device", "dev"]
+    code, out, err = run_cli(capsys, *show, "--statistic", "ratio", "--store", tmp_path / "s.db")
+    assert code == 2 and "--reference" in err and "Traceback" not in err
+
+
+def test_lut_build_passes_reference_to_the_measurements(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hwnas.predictors.build as build_module
+    import hwnas.predictors.lut_build as lut_build
+    from hwnas.profiler.lut import LutMeasurement
+    from hwnas.profiler.stage import StageOutcome
+
+    seen: dict[str, Any] = {}
+    real = build_module.run_lut_build
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen["kwargs"] = kwargs
+        return real(*args, **kwargs)
+
+    def measured(store: Any, spec: Any, settings: Any, *args: Any, **kwargs: Any) -> Any:
+        seen["settings"] = settings  # what every block and network job is measured with
+        stages = StageOutcome("blocks", spec.name), StageOutcome("networks", spec.name)
+        return LutMeasurement("sqlite:///x", None, *stages, interrupted=True)
+
+    monkeypatch.setattr(build_module, "run_lut_build", spy)
+    monkeypatch.setattr(lut_build, "measure_lut", measured)
+    base = ["lut", "build", "--space", "tests.test_lut:ToyLutSpace", "--calibrate", "0"]
+    base += ["--store", tmp_path / "s.db"]
+    code, out, err = run_cli(capsys, *base, "--reference", "builtin", "--statistic", "ratio")
+    assert code == 130, err
+    assert seen["kwargs"]["reference"] == "builtin" and seen["kwargs"]["statistic"] == "ratio"
+    from hwnas.examples import example_onnx
+
+    assert seen["settings"].reference == str(example_onnx())
+    assert seen["settings"].to_dict()["reference"] == str(example_onnx())
+    code, out, err = run_cli(capsys, *base, "--statistic", "ratio")
+    assert code == 2 and "--statistic ratio needs every block timed beside a reference" in " ".join(
+        err.split()
+    )
+    missing = tmp_path / "nosuch.onnx"
+    code, out, err = run_cli(capsys, *base, "--reference", missing)
+    code_profile, _, err_profile = run_cli(
+        capsys,
+        "profile",
+        "--space",
+        "nb201",
+        "--sample",
+        "1",
+        "--reference",
+        missing,
+        "--store",
+        tmp_path / "p.db",
+    )
+    assert code == code_profile == 2 and "does not exist" in err
+    assert " ".join(err.split()) == " ".join(err_profile.split())

@@ -51,8 +51,9 @@ FitOption = typer.Option(
 StatisticOption = typer.Option(
     "p50",
     "--statistic",
-    help="What to add up and predict: p50 (the median), or p10 (resists contention on a busy "
-    "or shared device).",
+    help="What to add up and predict: p50 (the median), p10 (resists contention on a busy "
+    "or shared device), or ratio (each block's median ratio to the --reference model, in ms "
+    "at the reference's typical speed; cancels a shared machine's speed drift).",
 )
 _BUILT = " Default: what `hwnas lut build` used for this table, else {}."
 # Reading a table (show, export, predict): what is not given is what its build used.
@@ -114,6 +115,13 @@ def build(
     max_runs: int = typer.Option(100_000, "--max-runs", help="Upper bound on timed runs."),
     warmup: int = typer.Option(10, "--warmup", help="Untimed warm-up runs."),
     graph_opt: str = typer.Option("all", "--graph-opt", help="all | extended | basic | disable"),
+    reference: str | None = typer.Option(
+        None,
+        "--reference",
+        help="Time this ONNX model (or `builtin`, a small CNN) after every timed run of "
+        "every block and network, as `hwnas profile --reference` does; "
+        "`--statistic ratio` then adds up the blocks' ratios to it.",
+    ),
     reconnect_timeout: float = typer.Option(
         300.0, "--reconnect-timeout", help="How long to keep reconnecting to a lost device (s)."
     ),
@@ -163,6 +171,7 @@ def build(
                 max_runs=max_runs,
                 warmup=warmup,
                 graph_opt=graph_opt,
+                reference=reference,
                 reconnect_timeout=reconnect_timeout,
                 jobs=jobs,
                 executor=executor,
@@ -221,6 +230,10 @@ def _build_table(doc: dict[str, Any]) -> Table:
     table.add_row("distinct blocks + runner floor", f"{b['total'] - 1} + 1")
     table.add_row("blocks measured now / already", f"{b['measured']} / {b['skipped']}")
     table.add_row("networks measured now / already", f"{n['measured']} / {n['skipped']}")
+    if doc.get("reference"):
+        typical = doc.get("reference_ms")
+        at = f" (typical median {typical:.4g} ms)" if typical is not None else ""
+        table.add_row("timed beside", escape(Path(doc["reference"]).name) + at)
     cal = doc["calibration"]
     if cal:
         table.add_row("calibration", f"{cal['mode']} on {cal['n']} network(s)")
