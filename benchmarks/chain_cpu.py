@@ -178,14 +178,7 @@ def run(store: Store, args: argparse.Namespace, statistic: str) -> dict[str, Any
     test-retest ceiling on the first split."""
     space = get_space("chain")
     fingerprint = most_common_fingerprint(store)
-    data = from_store(
-        store,
-        space=space,
-        metric="latency_ms",
-        device="local",
-        fingerprint=fingerprint,
-        statistic=statistic,
-    )
+    data = labels(store, space, statistic)
     archs, y = data.archs, data.values
     classes = [space.canonical(a) for a in archs]
     lut = lookup_table(args.lut_store, space, fingerprint, statistic)
@@ -285,6 +278,19 @@ def evaluate(args: argparse.Namespace) -> list[dict[str, Any]]:
         return [run(store, args, statistic) for statistic in chosen]
 
 
+def labels(store: Store, space: Any, statistic: str) -> Any:
+    """The store's chain networks on "local" under its most common fingerprint, with
+    ``statistic`` labels, as ``hwnas predictor train`` reads them."""
+    return from_store(
+        store,
+        space=space,
+        metric="latency_ms",
+        device="local",
+        fingerprint=most_common_fingerprint(store),
+        statistic=statistic,
+    )
+
+
 def label_statistic(store: Store) -> str:
     """The label the frozen predictor learns: reference ratios where measured, else p50."""
     return "ratio" if has_reference(store) else "p50"
@@ -296,14 +302,7 @@ def freeze(args: argparse.Namespace) -> dict[str, Any]:
     space = get_space("chain")
     with Store(args.store, create=False) as store:
         statistic = label_statistic(store)
-        data = from_store(
-            store,
-            space=space,
-            metric="latency_ms",
-            device="local",
-            fingerprint=most_common_fingerprint(store),
-            statistic=statistic,
-        )
+        data = labels(store, space, statistic)
     model = LightGBMPredictor(space=space, seed=args.seed).fit(
         data.archs, data.values, origin=data.origin
     )
@@ -327,14 +326,7 @@ def score_holdout(args: argparse.Namespace) -> dict[str, Any]:
     model = load_predictor(args.frozen, space=space)
     statistic = model.origin_.statistic or "p50"
     with Store(args.holdout, create=False) as store:
-        data = from_store(
-            store,
-            space=space,
-            metric="latency_ms",
-            device="local",
-            fingerprint=most_common_fingerprint(store),
-            statistic=statistic,
-        )
+        data = labels(store, space, statistic)
     with Store(args.store, create=False) as store:  # what it trained on, to leave out
         trained = {
             space.canonical(s.measurement.arch.string)
