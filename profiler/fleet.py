@@ -27,6 +27,7 @@ from hwnas.devices.table import DeviceTable, open_table_device
 from hwnas.devices.transport import Transport
 from hwnas.errors import (
     HwnasError,
+    LeaseLostError,
     ModelNotFoundError,
     NotInTableError,
     ParameterError,
@@ -317,6 +318,13 @@ class _Fleet:
     worker: str = field(default_factory=worker_id)
     lease_seconds: float = DEFAULT_LEASE_SECONDS
     poll_seconds: float = DEFAULT_POLL_SECONDS
+    #: Per device, set by its heartbeat once its lease is lost: no job more starts there.
+    lost: dict[str, threading.Event] = field(default_factory=dict)
+
+    def halted(self, device: str) -> bool:
+        """Whether ``device`` starts no job more: the run is stopped, or its lease lost."""
+        lost = self.lost.get(device)
+        return self.stop.is_set() or (lost is not None and lost.is_set())
 
 
 def run_fleet(
@@ -341,8 +349,11 @@ def run_fleet(
     ``lease_seconds``; each job is claimed before it runs, so a job another worker runs
     or ran is not measured here: while another worker holds the device, this one waits
     (a ``note`` event says so), and what that worker measured of the plan's jobs is in
-    the outcome as if measured here. ``stop``: set it to end the run after the jobs
-    running now (as a first Ctrl-C does; it is set on Ctrl-C).
+    the outcome as if measured here. A device whose lease is lost meanwhile (another
+    worker took it over: this one stalled longer than the lease) starts no job more: a
+    ``note`` says so at once, and its outcome's ``error`` is a ``LeaseLostError`` (the
+    jobs it did not store stay queued for the device's holder). ``stop``: set it to end
+    the run after the jobs running now (as a first Ctrl-C does; it is set on Ctrl-C).
 
     ``progress`` receives ``hwnas.events`` events from the worker threads: ``planned``
     (``total`` jobs, ``skipped``), ``start`` and ``done`` per job (``label``; ``done`` with
@@ -450,6 +461,7 @@ def _measure_held(
             ids=ids, status="running"
         )
 
+    lost = fleet.lost[name] = threading.Event()
     held = hold_device(
         store,
         fleet.store_location,
@@ -460,16 +472,32 @@ def _measure_held(
         give_up=all_settled,
         report=lambda e: _noted(fleet, out, e),
         poll_seconds=fleet.poll_seconds,
+        on_lost=lost.set,
     )
     with held as lease:
         for settings, model_jobs in _groups(jobs, fleet.space_loader) if lease else []:
             result = _measure_or_skip(fleet, store, device, plan, model_jobs, settings, out)
+            gone = result.interrupted and lost.is_set() and not fleet.stop.is_set()
+            if gone:  # not a Ctrl-C: the jobs left are for the device's holder
+                result.interrupted = False
+                out.error = out.error or _lease_lost(fleet, name, result)
             _merge(out.result, result)
             if result.stopped_by is not None:
                 out.error = result.stopped_by  # what was measured before it is kept
-            if result.interrupted or result.connection_lost or result.stopped_by:
+            if gone or result.interrupted or result.connection_lost or result.stopped_by:
                 break
     _take_in_elsewhere(store, ids, out)
+
+
+def _lease_lost(fleet: _Fleet, device: str, result: BatchResult) -> LeaseLostError:
+    """Why a device's batch stopped before its ``result.left`` jobs: its lease was lost."""
+    return LeaseLostError(
+        f"worker {fleet.worker} lost its lease on {device} (another worker took the device "
+        f"over after the lease ran out without a heartbeat, or it was released) and started "
+        f"no job more there: the {len(result.left)} job(s) it had not started stay queued, for "
+        f"whoever holds the device. If this worker only stalled, give it a longer lease "
+        f"(--lease-seconds)"
+    )
 
 
 def _noted(fleet: _Fleet, out: DeviceOutcome, event: Event) -> None:
@@ -608,7 +636,7 @@ def _measure(
         on_retry=lambda e, d: report(
             Event(kind="retry", stage=STAGE, device=name, error=e, delay=d)
         ),
-        should_stop=fleet.stop.is_set,
+        should_stop=lambda: fleet.halted(name),
         reconnect_timeout=fleet.reconnect_timeout,
         max_attempts=fleet.max_attempts,
     )
@@ -645,7 +673,7 @@ def _measure_table(
     name, report = spec.name, fleet.report
     result = BatchResult()
     for index, job in enumerate(jobs):
-        if fleet.stop.is_set():
+        if fleet.halted(name):
             result.interrupted, result.left = True, jobs[index:]
             break
         if not _claim(store, name, fleet.worker, job):

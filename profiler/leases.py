@@ -31,13 +31,23 @@ _log = logging.getLogger(__name__)
 class Heartbeat:
     """Renews ``worker``'s lease on ``device`` every ``lease_seconds / 3`` from its own
     thread, with its own store handle, until :meth:`stop`. ``lost`` is set once the lease
-    is no longer the worker's; a store that fails meanwhile (the database restarting) is
-    tried again at the next beat, as the lease may well outlast the failure."""
+    is no longer the worker's (another worker took the device over, or it was released),
+    then ``on_lost()`` is called, from the heartbeat's thread, and the beats end; a store
+    that fails meanwhile (the database restarting) is tried again at the next beat, as
+    the lease may well outlast the failure."""
 
-    def __init__(self, location: str, device: str, worker: str, lease_seconds: float) -> None:
+    def __init__(
+        self,
+        location: str,
+        device: str,
+        worker: str,
+        lease_seconds: float,
+        on_lost: Callable[[], None] | None = None,
+    ) -> None:
         self.location, self.device, self.worker = location, device, worker
         self.lease_seconds = lease_seconds
         self.lost = threading.Event()
+        self.on_lost = on_lost
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name=f"hwnas-heartbeat-{device}", daemon=True
@@ -64,6 +74,8 @@ class Heartbeat:
                         self.device, self.worker, lease_seconds=self.lease_seconds
                     ):
                         self.lost.set()
+                        if self.on_lost is not None:
+                            self.on_lost()
                         return
                 except HwnasError as exc:
                     _log.warning("heartbeat of %s on %s failed: %s", self.worker, self.device, exc)
@@ -84,6 +96,7 @@ def hold_device(
     give_up: Callable[[], bool],
     report: ProgressCallback,
     poll_seconds: float = DEFAULT_POLL_SECONDS,
+    on_lost: Callable[[], None] | None = None,
 ) -> Iterator[Lease | None]:
     """Hold ``device`` for the block: its lease, acquired for ``worker`` and renewed by a
     :class:`Heartbeat` (which opens ``location``, the store of ``store``), then released
@@ -94,6 +107,13 @@ def hold_device(
     ``stop`` is set or ``give_up()`` says the wait is pointless (the jobs it was for were
     all finished by the other worker). A note also says which jobs an expired lease left
     running and the acquisition put back in the queue.
+
+    If the lease is lost while held (another worker took the device over once it ran out
+    without a heartbeat, as when this worker was stopped or cut off from the store for
+    longer than the lease; or it was released), a ``note`` event says so and
+    ``on_lost()`` is called, both from the heartbeat's thread, as soon as the heartbeat
+    finds out: the block must start no job more under it (the store would refuse
+    the claim, and the result of a job claimed under it: :func:`lost_lease`).
     """
     waiting = False
     while True:
@@ -109,7 +129,13 @@ def hold_device(
         stop.wait(poll_seconds)
     if lease.reclaimed:
         report(_note(device, took_over(lease)))
-    heartbeat = Heartbeat(location, device, worker, lease_seconds).start()
+
+    def lost() -> None:
+        report(_note(device, lost_lease(device, worker)))
+        if on_lost is not None:
+            on_lost()
+
+    heartbeat = Heartbeat(location, device, worker, lease_seconds, on_lost=lost).start()
     try:
         yield lease
     finally:
@@ -125,6 +151,18 @@ def took_over(lease: Lease) -> str:
     an expired lease (or a worker gone) left running (``lease.reclaimed``)."""
     ids = ", ".join(map(str, lease.reclaimed))
     return f"took over {lease.device} from an expired lease: job(s) {ids} requeued"
+
+
+def lost_lease(device: str, worker: str) -> str:
+    """What a worker says when its heartbeat finds its lease on ``device`` gone."""
+    return (
+        f"worker {worker} lost its lease on {device}: another worker took the device over "
+        f"after the lease ran out without a heartbeat (this worker was stopped, or cut off "
+        f"from the store, for longer than --lease-seconds), or it was released. No job "
+        f"more starts here under it; the job measuring now, if any, is not stored as this "
+        f"worker's (it went back to the queue and is measured again under the device's "
+        f"lease, so nothing is lost or measured twice)"
+    )
 
 
 def held_by(lease: Lease) -> str:

@@ -28,7 +28,7 @@ from typing import Any
 
 from hwnas.devices.local import LocalTransport
 from hwnas.devices.transport import Transport
-from hwnas.errors import HwnasError, ParameterError, StoreError
+from hwnas.errors import HwnasError, LeaseLostError, ParameterError, StoreError
 from hwnas.events import Event, ProgressCallback, emitter
 from hwnas.executors import open_executor
 from hwnas.profiler import api
@@ -59,8 +59,9 @@ class WorkerResult:
     that ``failed`` (each failure in ``errors``: ``device``, ``model``, ``error``,
     ``message``); ``device_errors``: the error that last stopped a device's batch;
     ``skipped_jobs``: queued jobs it cannot run (left queued, with the reason);
-    ``interrupted``: stopped by Ctrl-C (or ``stop``); ``notes``: leases waited for or
-    taken over. ``worker`` is its id (``host:pid:uuid``), ``store`` the store's URL."""
+    ``interrupted``: stopped by Ctrl-C (or ``stop``); ``notes``: leases waited for,
+    taken over or lost. ``worker`` is its id (``host:pid:uuid``), ``store`` the store's
+    URL."""
 
     worker: str
     store: str
@@ -266,6 +267,13 @@ def run_worker(
     was, and a job it had claimed runs once all the same (under its lease, or by the
     worker that takes the device over if the lease ran out meanwhile).
 
+    A worker that loses a device's lease (stopped or cut off for longer than
+    ``lease_seconds``, another worker took the device over) starts no job more there:
+    a ``note`` says so as soon as its heartbeat finds out, the job it was measuring then
+    is not stored as its own (the store put it back in the queue: the device's holder
+    measures it), and once the batch has stopped a second note says it waits for the
+    device again; it takes the device back when it is free (not a device error).
+
     ``jobs`` > 1 (worker processes on this host) or ``executor="dask://HOST:PORT"`` (a
     Dask cluster) make the model files of each batch of queued architectures ahead of
     their measurements (exports, quantized for int8 jobs), so a device does not wait for
@@ -361,6 +369,10 @@ def _serve(serving: _Serving, spec: DeviceSpec) -> None:
             except HwnasError as exc:
                 error = exc
             looks.give_back(spec.name)  # for the next batch, whoever asks first
+            if isinstance(error, LeaseLostError):
+                _note(serving, spec.name, _back_to_waiting(spec.name, error))
+                serving.stop.wait(serving.poll_seconds)
+                continue  # not the device's fault: wait for it, take it back when free
             if isinstance(error, StoreError) and _store_back_soon(
                 serving, spec.name, error, outage
             ):
@@ -405,6 +417,14 @@ class _Looks:
         if self.opened is not None:
             self.opened.close()
             self.opened = None
+
+
+def _back_to_waiting(device: str, error: LeaseLostError) -> str:
+    """What a worker says when a batch ended because it lost the device's lease."""
+    return (
+        f"{device}: {error.message}. Waiting for {device} again: this worker takes its "
+        f"lease back once it is free (`hwnas queue status` shows who holds it)"
+    )
 
 
 def _held_elsewhere(serving: _Serving, device: str, looks: _Looks) -> bool:
@@ -453,9 +473,9 @@ class _Outage:
 
 
 def _store_back_soon(serving: _Serving, device: str, error: StoreError, outage: _Outage) -> bool:
-    """After the store failed (the database restarting, a dropped connection, a lease
-    lost while cut off): wait, with backoff, and say whether to try again; False once it
-    has failed for longer than ``reconnect_timeout`` (the device's error then).
+    """After the store failed (the database restarting, a dropped connection): wait,
+    with backoff, and say whether to try again; False once it has failed for longer than
+    ``reconnect_timeout`` (the device's error then).
 
     Nothing is lost meanwhile: a job this worker had claimed is still running under it
     (taken up again on its return, while the lease holds) or went back to the queue."""

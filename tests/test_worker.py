@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -197,3 +198,133 @@ def test_queue_add_needs_models_or_a_space(bad: dict[str, object]) -> None:
 
     with pytest.raises(ParameterError, match="models or space must be given"):
         queue_add(**bad)  # type: ignore[arg-type]
+
+
+class Thief:
+    """Worker B of another host (only its lease tells whether it lives), which takes a
+    worker's device over as if that worker had stalled past its lease: the lease is
+    expired in the database, then B acquires the device."""
+
+    worker = "elsewhere:1:thief"
+
+    def __init__(self, store: str, device: str) -> None:
+        self.store, self.device = store, device
+        self.reclaimed: tuple[int, ...] | None = None
+
+    def take_over(self) -> None:
+        from sqlalchemy import text
+
+        from tests.test_store import database
+
+        with Store(self.store) as s:
+            for _ in range(20):  # the worker's heartbeat may renew it in between: again
+                with database(self.store) as db:
+                    db.execute(text("UPDATE device_leases SET expires_at = expires_at - 3600"))
+                lease = s.acquire_device(self.device, self.worker, lease_seconds=60)
+                if lease.worker == self.worker:
+                    self.reclaimed = lease.reclaimed
+                    return
+        raise AssertionError("the thief could not take the device over")
+
+    def release(self) -> None:
+        with Store(self.store) as s:
+            s.release_device(self.device, self.worker)
+
+
+def table_jobs(tmp_path: Path, store: str, n: int) -> list[int]:
+    """Device ``tab``, a table of NAS-Bench-201 cells, with ``n`` jobs queued for it."""
+    from hwnas.devices.registry import add_device
+    from hwnas.devices.table import table_device_spec
+    from hwnas.spaces import get_space
+
+    archs = get_space("nb201").sample_distinct(0, n)
+    table = tmp_path / "latency.csv"
+    rows = "\n".join(f"{a},{1.0 + i / 100}" for i, a in enumerate(archs))
+    table.write_text(f"arch,latency_ms\n{rows}\n")
+    add_device(table_device_spec("tab", table, "nb201")[0])
+    return [j.id for j in queue_add(space="nb201", archs=archs, device="tab", store=store).jobs]
+
+
+def message(event: object) -> str:
+    return str(getattr(event, "message", None) or "")
+
+
+WAITING_AGAIN = "Waiting for tab again: this worker takes its lease back once it is free"
+
+
+@pytest.mark.parametrize("when", ["mid-job", "between jobs"])
+def test_a_worker_that_loses_its_lease_stops_waits_and_takes_the_device_back(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, when: str
+) -> None:
+    """Worker A's device is taken over by worker B (A stalled past its lease) while A
+    looks up its first job, or just after it stored it: A's heartbeat says at once that
+    the lease is lost; a job running then is not stored (it went back to the queue); A
+    starts no job more under the lost lease nor while B holds the device, and takes it
+    back once B releases it, measuring every job once. Not a device error, nor a store
+    outage: with ``reconnect_timeout=0`` a lost lease used to end the worker."""
+    from hwnas.devices.table import DeviceTable
+    from hwnas.profiler.worker import WorkerResult, run_worker
+
+    queued, thief = table_jobs(tmp_path, store_url, 4), Thief(store_url, "tab")
+    events: list[object] = []
+    lost = threading.Event()
+    look_up, lookups = DeviceTable.lookup, []
+
+    def steal() -> None:
+        if thief.reclaimed is None:  # the first time only
+            thief.take_over()
+            assert lost.wait(20), "the heartbeat did not say the lease was lost"
+
+    def progress(event: object) -> None:
+        events.append(event)
+        lost.set() if "lost its lease on tab" in message(event) else None
+        if when == "between jobs" and getattr(event, "kind", "") == "done":
+            steal()
+
+    def slow(self: DeviceTable, arch: str) -> object:
+        lookups.append(arch)
+        steal() if when == "mid-job" else None
+        return look_up(self, arch)
+
+    monkeypatch.setattr(DeviceTable, "lookup", slow)
+    done: list[WorkerResult] = []
+    options = {"lease_seconds": 1.5, "poll_seconds": 0.05, "reconnect_timeout": 0}
+    serve = lambda: done.append(  # noqa: E731
+        run_worker("tab", store=store_url, exit_when_idle=True, progress=progress, **options)
+    )
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not any(WAITING_AGAIN in message(e) for e in events):
+        assert time.monotonic() < deadline and thread.is_alive(), events
+        time.sleep(0.02)
+    time.sleep(0.5)  # A waits while B holds the device...
+    events.append("released")
+    thief.release()  # ...and takes it back once it is free
+    thread.join(60)
+    (result,) = done
+    assert (result.device_errors, result.failed, result.interrupted) == ({}, {}, False)
+    assert result.measured == {"tab": 4}
+    said = [n for n in result.notes if "lost its lease on tab: another worker took" in n]
+    assert len(said) == 1 and "the job measuring now, if any, is not stored" in said[0]
+    back = [n for n in result.notes if n.startswith("tab: ") and WAITING_AGAIN in n]
+    assert len(back) == 1 and result.notes.index(said[0]) < result.notes.index(back[0])
+    assert any(f"held by worker {thief.worker}" in n for n in result.notes)
+    assert not any("the store failed" in n for n in result.notes)
+    # No job started from the loss until the device was free again.
+    at = next(i for i, e in enumerate(events) if "lost its lease" in message(e))
+    assert not [
+        e for e in events[at : events.index("released")] if getattr(e, "kind", "") == "start"
+    ]
+    with Store(store_url) as s:
+        jobs = s.jobs()
+        assert [j.id for j in jobs] == queued and s.leases() == []
+        assert [j.status for j in jobs] == ["done"] * 4 and s.count() == 4
+        assert len({j.measurement_id for j in jobs}) == 4
+        claims = [j.claims for j in jobs]
+    if when == "mid-job":  # its late result refused, the job measured again
+        assert thief.reclaimed == (queued[0],) and claims == [2, 1, 1, 1]
+        assert "nothing was stored" in back[0] and len(lookups) == 5
+    else:  # stopped before the next job
+        assert thief.reclaimed == () and claims == [1, 1, 1, 1] and len(lookups) == 4
+        assert "started no job more there: the 3 job(s) it had not started" in back[0]

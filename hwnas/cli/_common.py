@@ -31,6 +31,33 @@ StoreOption = typer.Option(
 JsonOption = typer.Option(False, "--json", help="Print exactly one JSON document on stdout.")
 
 
+def jobs_option(what: str) -> Any:
+    """``--jobs``/``-j``: how many worker processes on this host do ``what`` says."""
+    return typer.Option(1, "--jobs", "-j", help=what)
+
+
+def _checked_executor(value: str | None) -> str | None:
+    """An ``--executor`` that names none is refused while parsing, before anything runs."""
+    from hwnas.executors import check_executor
+
+    try:
+        return check_executor(value)
+    except ParameterError as exc:
+        raise typer.BadParameter(exc.problem) from None
+
+
+def executor_option(doing: str) -> Any:
+    """``--executor``: ``doing`` (e.g. "Export") on a Dask cluster instead of local
+    processes; a value that names no executor is a usage error (exit 2)."""
+    return typer.Option(
+        None,
+        "--executor",
+        help=f"{doing} on this Dask cluster (dask://HOST:PORT; pip install 'hwnas[dask]') "
+        "instead of local processes ('local', the default).",
+        callback=_checked_executor,
+    )
+
+
 def print_json(doc: Any) -> None:
     """Write one JSON document to stdout (never through Rich: no wrapping, no markup)."""
     sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")

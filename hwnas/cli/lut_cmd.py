@@ -13,7 +13,9 @@ from hwnas.cli._common import (
     JsonOption,
     StoreOption,
     err,
+    executor_option,
     fail,
+    jobs_option,
     note,
     open_store,
     options,
@@ -125,19 +127,11 @@ def build(
     reconnect_timeout: float = typer.Option(
         300.0, "--reconnect-timeout", help="How long to keep reconnecting to a lost device (s)."
     ),
-    jobs: int = typer.Option(
-        1,
-        "--jobs",
-        "-j",
-        help="Export blocks and networks in this many worker processes, ahead of "
-        "measuring them (1: each in this process, just before it is needed).",
+    jobs: int = jobs_option(
+        "Export blocks and networks in this many worker processes, ahead of "
+        "measuring them (1: each in this process, just before it is needed)."
     ),
-    executor: str | None = typer.Option(
-        None,
-        "--executor",
-        help="Export on this Dask cluster (dask://HOST:PORT; pip install 'hwnas[dask]') "
-        "instead of local processes.",
-    ),
+    executor: str | None = executor_option("Export"),
     store_path: str | None = StoreOption,
     as_json: bool = JsonOption,
 ) -> None:

@@ -16,7 +16,9 @@ from hwnas.cli._common import (
     JsonOption,
     StoreOption,
     err,
+    executor_option,
     fail,
+    jobs_option,
     note,
     options,
     out,
@@ -147,19 +149,11 @@ def profile(
         "every timed run too; the per-pair ratio cancels slow phases of a shared machine "
         "(`predictor train --statistic ratio`).",
     ),
-    jobs: int = typer.Option(
-        1,
-        "--jobs",
-        "-j",
-        help="With --space or --resume: export in this many worker processes, ahead of "
-        "the measurements (1: each just before it is measured).",
+    jobs: int = jobs_option(
+        "With --space or --resume: export in this many worker processes, ahead of "
+        "the measurements (1: each just before it is measured)."
     ),
-    executor: str | None = typer.Option(
-        None,
-        "--executor",
-        help="With --space or --resume: export on this Dask cluster (dask://HOST:PORT; "
-        "pip install 'hwnas[dask]') instead of local processes.",
-    ),
+    executor: str | None = executor_option("With --space or --resume: export"),
     store_path: str | None = StoreOption,
     as_json: bool = JsonOption,
 ) -> None:

@@ -13,7 +13,17 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.markup import escape
 
-from hwnas.cli._common import JsonOption, err, fail, note, options, out, print_json
+from hwnas.cli._common import (
+    JsonOption,
+    err,
+    executor_option,
+    fail,
+    jobs_option,
+    note,
+    options,
+    out,
+    print_json,
+)
 from hwnas.cli._progress import ProgressBars
 from hwnas.cli._render import pareto_table
 from hwnas.errors import HwnasError, UsageError
@@ -48,18 +58,11 @@ def search(
         "CSV/Parquet table with arch and an accuracy column), proxy:naswot, or "
         "package.module:function.",
     ),
-    jobs: int = typer.Option(
-        1,
-        "--jobs",
-        help="Worker processes that evaluate a package.module:function accuracy, in "
-        "chunks (other accuracy sources ignore it).",
+    jobs: int = jobs_option(
+        "Worker processes that evaluate a package.module:function accuracy, in "
+        "chunks (other accuracy sources ignore it)."
     ),
-    executor: str | None = typer.Option(
-        None,
-        "--executor",
-        help="Evaluate a package.module:function accuracy on this Dask cluster "
-        "(dask://HOST:PORT; pip install 'hwnas[dask]') instead of local processes.",
-    ),
+    executor: str | None = executor_option("Evaluate a package.module:function accuracy"),
     strategy: str = typer.Option(
         "nsga2",
         "--strategy",

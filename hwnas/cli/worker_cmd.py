@@ -15,7 +15,17 @@ import typer
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from hwnas.cli._common import JsonOption, StoreOption, err, fail, note, options, print_json
+from hwnas.cli._common import (
+    JsonOption,
+    StoreOption,
+    err,
+    executor_option,
+    fail,
+    jobs_option,
+    note,
+    options,
+    print_json,
+)
 from hwnas.cli.profile_cmd import device_names
 from hwnas.errors import HwnasError, UsageError
 from hwnas.events import Event
@@ -100,19 +110,11 @@ def worker(
     max_attempts: int = typer.Option(
         3, "--max-attempts", help="Tries per model when the connection drops while it runs."
     ),
-    jobs: int = typer.Option(
-        1,
-        "--jobs",
-        "-j",
-        help="Export (and quantize) the queued architectures in this many worker "
-        "processes, ahead of measuring them (1: each job exports its own).",
+    jobs: int = jobs_option(
+        "Export (and quantize) the queued architectures in this many worker "
+        "processes, ahead of measuring them (1: each job exports its own)."
     ),
-    executor: str | None = typer.Option(
-        None,
-        "--executor",
-        help="Export on this Dask cluster (dask://HOST:PORT; pip install 'hwnas[dask]') "
-        "instead of local processes.",
-    ),
+    executor: str | None = executor_option("Export"),
     store_path: str | None = StoreOption,
     as_json: bool = JsonOption,
 ) -> None:
