@@ -51,7 +51,7 @@ from benchmarks._results import (  # noqa: E402
 )
 from hwnas.predictors import LightGBMPredictor  # noqa: E402
 from hwnas.predictors import metrics as M  # noqa: E402
-from hwnas.predictors.artifacts import load_predictor, read_meta, save_predictor  # noqa: E402
+from hwnas.predictors.artifacts import SEAL, load_predictor, read_meta, save_predictor  # noqa: E402
 from hwnas.predictors.data import from_store  # noqa: E402
 from hwnas.predictors.lut import STATISTICS  # noqa: E402
 from hwnas.spaces import get_space  # noqa: E402
@@ -312,7 +312,7 @@ def freeze(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "statistic": statistic,
         "n": len(data.archs),
-        "seal": meta.get("seal"),
+        "seal": meta.get(SEAL),
         "directory": str(directory),
         "runtime": data.origin.runtime,
     }
@@ -351,7 +351,7 @@ def score_holdout(args: argparse.Namespace) -> dict[str, Any]:
         "n": len(archs),
         "dropped_as_seen": len(data.archs) - len(archs),
         "frozen": str(args.frozen),
-        "seal": read_meta(args.frozen).get("seal"),
+        "seal": read_meta(args.frozen).get(SEAL),
         "scores": found,
         "bootstrap_95": interval,
         "range_ms": [float(truth.min()), float(truth.max())],

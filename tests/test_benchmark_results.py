@@ -309,6 +309,8 @@ def test_chain_cpu_splits_by_class_and_scores_a_frozen_predictor_on_a_hold_out(
         [*common, "--holdout", str(later), "--frozen", str(frozen), "--results", out]
     )
     held = written(path, "chain_cpu")["holdout"]
+    sealed = json.loads((tmp_path / "f.json").read_text())["frozen"]["seal"]
+    assert sealed and held["seal"] == sealed  # scored with the very predictor frozen
     assert held["statistic"] == "ratio" and held["n"] == 20 and held["dropped_as_seen"] == 1
     # In ms at the frozen predictor's reference speed, not the slower machine's.
     assert held["scores"]["mape"] < 15
