@@ -96,6 +96,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-seconds", type=float, default=3.0)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
+    parser.add_argument(
+        "--name", default="kernels", help="results file benchmarks/results/NAME.json"
+    )
     args = parser.parse_args()
     load_start, clock = list(os.getloadavg()), time.perf_counter()
     os.environ.setdefault("HWNAS_HOME", str(args.out / "hwnas_home"))
@@ -118,7 +121,7 @@ def main() -> None:
     first, second = measure(paths, args.max_seconds), measure(paths, args.max_seconds)
     rows = score(models, predictor, first, second)
     doc = {
-        **provenance("kernels"),
+        **provenance(args.name),
         "seed": args.seed,
         "settings": {
             "per_kind": args.per_kind,
@@ -136,7 +139,7 @@ def main() -> None:
         "load_average": {"start": load_start, "end": list(os.getloadavg())},
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "kernels.json").write_text(json.dumps(doc, indent=1) + "\n")
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(doc, indent=1) + "\n")
     print(json.dumps({k: doc[k] for k in ("corrected", "uncorrected", "retest_median_pct")}))
 
 

@@ -1,0 +1,246 @@
+"""Validates whole-network corrections of the kernel predictor on random networks it was
+not fitted on (``hwnas.predictors.kernel_context.random_network``), never on the zoo.
+
+Takes a kernel predictor and the store ``hwnas kernels build --context N`` measured it
+in (at least ``--fit + --val`` random networks: build with ``--context`` that large).
+Networks of seeds ``0 .. fit-1`` are fitted on, ``fit .. fit+val-1`` scored. Each
+network is also profiled here per node (onnxruntime profiler, 1 thread, the optimized
+graph), which gives the in-network labels of ``hwnas.predictors.kernel_incontext``.
+Methods scored on the validation networks (error of each against the build's measured
+median):
+
+* ``raw``: per-model overhead + sum of isolated kernel predictions;
+* ``context``: the current network-level NNLS correction (``kernel_context``), refit on
+  the fit networks only;
+* ``kind_ratio``: each kernel times its kind's in-network / isolated ratio;
+* ``incontext``: each kernel times a LightGBM multiplier learnt from in-network labels;
+* ``incontext+context``: the NNLS correction fitted on top of ``incontext``.
+
+``--retest`` measures the validation networks once more (the build's protocol, a
+fresh runner process each) to give the labels' own test-retest.
+
+Run (pinned to one quiet core):
+  flock /tmp/hwnas-bench.lock taskset -c 0 .venv/bin/python benchmarks/kernels_validate.py \\
+      --predictor DIR --store kernels.db --fit 100 --val 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np  # noqa: E402
+from _results import RESULTS, provenance  # noqa: E402
+
+METHODS = ("raw", "context", "kind_ratio", "incontext", "incontext+context")
+
+
+def node_profile(path: Path, runs: int) -> list[tuple[str, str, float]]:
+    """(node name, op type, mean us per run) of the optimized graph, execution order; the
+    first run is left out."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.enable_profiling = True
+    with tempfile.TemporaryDirectory(prefix="hwnas-validate-") as tmp:
+        options.profile_file_prefix = os.path.join(tmp, "p")
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        feed = {
+            i.name: np.random.default_rng(0).random(i.shape, dtype=np.float32)
+            for i in session.get_inputs()
+        }
+        for _ in range(runs + 1):
+            session.run(None, feed)
+        events = json.loads(Path(session.end_profiling()).read_text())
+    nodes = [e for e in events if e.get("cat") == "Node" and e["name"].endswith("_kernel_time")]
+    per_run = len(nodes) // (runs + 1)
+    order: dict[str, tuple[str, float]] = {}
+    for e in nodes[per_run:]:
+        name = e["name"][: -len("_kernel_time")]
+        op, us = order.get(name, (e["args"]["op_name"], 0.0))
+        order[name] = (op, us + float(e["dur"]) / runs)
+    return [(name, op, us) for name, (op, us) in order.items()]
+
+
+def mode_of(shape: tuple[int, ...]) -> str:
+    return "image" if len(shape) == 4 else "signal" if shape[1] == 1 else "tokens"
+
+
+def collect(predictor: Any, seeds: list[int], measured: dict[int, float], runs: int) -> list:
+    """Per network: seed, mode, measured ms, kernel features, kinds, params, isolated ms,
+    in-network labels."""
+    import onnx
+
+    from hwnas.predictors.kernel_build import context_cache
+    from hwnas.predictors.kernel_context import ContextSpace
+    from hwnas.predictors.kernel_features import kernel_features, split_kernels
+    from hwnas.predictors.kernel_incontext import in_network_labels
+
+    space = ContextSpace(context_cache())
+    nets = []
+    for seed in seeds:
+        path = space.to_onnx(json.dumps({"kind": "context", "seed": seed}))
+        proto = onnx.load(str(path))
+        kernels = split_kernels(proto)
+        isolated, _ = predictor.predict_kernels(kernels)
+        dims = proto.graph.input[0].type.tensor_type.shape.dim
+        labels = in_network_labels(
+            [k.nodes for k in kernels],
+            node_profile(path, runs),
+            measured_ms=measured[seed],
+            model_ms=predictor.overhead_model_ms_,
+            node_us=1000 * predictor.profiler_node_ms_,
+        )
+        nets.append(
+            {
+                "seed": seed,
+                "mode": mode_of(tuple(d.dim_value for d in dims)),
+                "measured": measured[seed],
+                "x": np.vstack([kernel_features(k) for k in kernels]),
+                "kinds": [k.kind for k in kernels],
+                "params": [k.params for k in kernels],
+                "isolated": np.asarray(isolated),
+                "labels": labels,
+            }
+        )
+    return nets
+
+
+def _rows(net: dict[str, Any], ms: np.ndarray) -> list[dict[str, Any]]:
+    return [
+        {"kind": k, "ms": float(t), "params": p}
+        for k, t, p in zip(net["kinds"], ms, net["params"], strict=True)
+    ]
+
+
+def predictions(predictor: Any, fit: list, val: list) -> dict[str, list[float]]:
+    """Each method's predicted ms of every validation network (fitted on ``fit``)."""
+    from hwnas.predictors.kernel_context import apply_context, fit_context, network_terms
+    from hwnas.predictors.kernel_incontext import InContextCorrection, per_kind_ratios
+
+    base = predictor.overhead_model_ms_
+    truth = np.array([n["measured"] for n in fit])
+    ctx = fit_context(np.array([network_terms(_rows(n, n["isolated"])) for n in fit]), truth)
+    ratios = per_kind_ratios([(n["kinds"], n["isolated"], n["labels"]) for n in fit])
+    model = InContextCorrection().fit([(n["x"], n["isolated"], n["labels"]) for n in fit])
+    fitted = [model.kernel_ms(n["x"], n["isolated"]) for n in fit]
+    ctx2 = fit_context(
+        np.array([network_terms(_rows(n, ms)) for n, ms in zip(fit, fitted, strict=True)]), truth
+    )
+    out: dict[str, list[float]] = {m: [] for m in METHODS}
+    for n in val:
+        corrected = model.kernel_ms(n["x"], n["isolated"])
+        scale = np.array([ratios.get(k, 1.0) for k in n["kinds"]])
+        out["raw"].append(base + float(n["isolated"].sum()))
+        out["context"].append(apply_context(ctx, _rows(n, n["isolated"])))
+        out["kind_ratio"].append(base + float((n["isolated"] * scale).sum()))
+        out["incontext"].append(base + float(corrected.sum()))
+        out["incontext+context"].append(apply_context(ctx2, _rows(n, corrected)))
+    return out
+
+
+def scores(errors: np.ndarray) -> dict[str, Any]:
+    return {
+        "n": len(errors),
+        "within_10": round(float(np.mean(np.abs(errors) <= 10)), 3),
+        "within_5": round(float(np.mean(np.abs(errors) <= 5)), 3),
+        "mape": round(float(np.mean(np.abs(errors))), 2),
+        "mean_error_pct": round(float(np.mean(errors)), 2),
+    }
+
+
+def report(val: list, preds: dict[str, list[float]]) -> dict[str, Any]:
+    truth = np.array([n["measured"] for n in val])
+    modes = sorted({n["mode"] for n in val})
+    out: dict[str, Any] = {}
+    for method, ms in preds.items():
+        err = 100 * (np.asarray(ms) - truth) / truth
+        out[method] = {"all": scores(err)}
+        for mode in modes:
+            sel = np.array([n["mode"] == mode for n in val])
+            out[method][mode] = scores(err[sel])
+    return out
+
+
+def retest(seeds: list[int], measured: dict[int, float], max_seconds: float) -> dict[str, Any]:
+    """The validation networks measured once more (the build's settings, fresh runners):
+    the share of them whose two measurements agree within ±10%, and the median gap."""
+    from hwnas.devices.local import LocalTransport
+    from hwnas.predictors.kernel_build import context_cache, kernel_settings
+    from hwnas.predictors.kernel_context import ContextSpace
+    from hwnas.profiler.batch import profile_model
+    from hwnas.records import DeviceSpec
+
+    space, settings = ContextSpace(context_cache()), kernel_settings(max_seconds=max_seconds)
+    from hwnas.onnx_model import check_model
+
+    gaps = []
+    for seed in seeds:
+        path = space.to_onnx(json.dumps({"kind": "context", "seed": seed}))
+        m = profile_model(LocalTransport(), DeviceSpec(name="local"), check_model(path), settings)
+        gaps.append(100 * (float(m.latency_ms.median) - measured[seed]) / measured[seed])
+    g = np.asarray(gaps)
+    return {
+        "n": len(g),
+        "within_10": round(float(np.mean(np.abs(g) <= 10)), 3),
+        "median_abs_pct": round(float(np.median(np.abs(g))), 2),
+        "mean_pct": round(float(np.mean(g)), 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--predictor", type=Path, required=True)
+    parser.add_argument("--store", type=Path, required=True)
+    parser.add_argument("--fit", type=int, default=100)
+    parser.add_argument("--val", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=20, help="profiled runs per network")
+    parser.add_argument("--retest", action="store_true")
+    parser.add_argument("--name", default="kernels_validate")
+    args = parser.parse_args()
+    load_start, clock = list(os.getloadavg()), time.perf_counter()
+
+    from hwnas.predictors.kernel_context import context_measurements
+    from hwnas.predictors.kernels import KernelPredictor
+    from hwnas.store import Store
+
+    predictor = KernelPredictor.load(args.predictor)
+    with Store(args.store) as store:
+        measured = context_measurements(
+            store, device=predictor.device_, fingerprint=predictor.fingerprint_
+        )
+    fit_seeds = [s for s in range(args.fit) if s in measured]
+    val_seeds = [s for s in range(args.fit, args.fit + args.val) if s in measured]
+    fit = collect(predictor, fit_seeds, measured, args.runs)
+    val = collect(predictor, val_seeds, measured, args.runs)
+    doc = {
+        **provenance(args.name),
+        "predictor": str(args.predictor),
+        "fit_networks": len(fit),
+        "val_networks": len(val),
+        "profiled_runs": args.runs,
+        "scores": report(val, predictions(predictor, fit, val)),
+        "retest": retest(val_seeds, measured, 2.0) if args.retest else None,
+        "seconds": round(time.perf_counter() - clock, 1),
+        "load_average": {"start": load_start, "end": list(os.getloadavg())},
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(doc, indent=1) + "\n")
+    print(json.dumps({m: doc["scores"][m]["all"] for m in METHODS}, indent=1))
+    print(json.dumps(doc["retest"]))
+
+
+if __name__ == "__main__":
+    main()

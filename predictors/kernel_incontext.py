@@ -1,0 +1,163 @@
+"""In-network kernel labels: what each kernel costs inside a whole network.
+
+The kernel predictor's models are trained on kernels timed alone. Inside a network the
+same kernel runs after others (cold weights, other data in cache) and onnxruntime adds
+work the single kernels do not show (NCHWc reorders between layouts, ops it does not
+fuse the way the rules expect). This module turns an onnxruntime per-node profile of a
+whole network into one in-network time per hwnas kernel, and fits a per-kernel
+correction on those labels:
+
+1. :func:`attribute_profile` maps each profiled node (optimized graph, in execution
+   order) to the hwnas kernel whose node name is the longest prefix of the profiled
+   node's name (onnxruntime names a fused NCHWc conv after its last fused output,
+   ``<node>_output_0_nchwc``, and a fusion after its first node, ``<node>/...Fusion``).
+   Nodes of no kernel (reorders, ops it inserted) go to a neighbour: a ``ReorderInput``
+   to the next matched node's kernel, anything else to the previous one.
+2. :func:`in_network_labels` scales the per-kernel profiled shares (each node's time
+   less what the profiler adds to a node) to the network's measured latency less the
+   per-model overhead, so that labels sum to what was measured, and the profile
+   contributes only how the time splits.
+3. :class:`InContextCorrection` learns the log ratio in-network label / isolated
+   prediction from the kernel's features and its isolated prediction (LightGBM, each
+   network's kernels weighted by their share of it, so every network counts alike) and
+   multiplies each kernel's prediction by it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from hwnas.errors import UsageError
+
+#: Profiled node (name, op type, microseconds per run), in execution order.
+ProfiledNode = tuple[str, str, float]
+#: The profiled nodes attributed to the next kernel rather than the previous one.
+LEADING_OPS = frozenset({"ReorderInput"})
+
+
+def _owner(name: str, index: Mapping[str, int]) -> int | None:
+    """The kernel whose node name is the longest prefix of ``name`` (ending at the end of
+    ``name`` or before ``_`` or ``/``)."""
+    best, length = None, -1
+    for node, k in index.items():
+        if len(node) > length and name.startswith(node):
+            rest = name[len(node) :]
+            if not rest or rest[0] in "_/":
+                best, length = k, len(node)
+    return best
+
+
+def attribute_profile(
+    kernel_nodes: Sequence[Sequence[str]], profile: Sequence[ProfiledNode]
+) -> tuple[np.ndarray, float]:
+    """(time of each kernel in us, time of nodes that could not be placed) from a per-node
+    profile; ``kernel_nodes``: the ONNX node names of each kernel."""
+    index = {str(n): k for k, nodes in enumerate(kernel_nodes) for n in nodes}
+    owners = [_owner(name, index) for name, _, _ in profile]
+    out = np.zeros(len(kernel_nodes))
+    lost = 0.0
+    for i, ((_, op, us), owner) in enumerate(zip(profile, owners, strict=True)):
+        if owner is None:
+            ahead = owners[i + 1 :] if op in LEADING_OPS else owners[:i][::-1]
+            behind = owners[:i][::-1] if op in LEADING_OPS else owners[i + 1 :]
+            owner = next((o for o in [*ahead, *behind] if o is not None), None)
+        if owner is None:
+            lost += us
+        else:
+            out[owner] += us
+    return out, lost
+
+
+def in_network_labels(
+    kernel_nodes: Sequence[Sequence[str]],
+    profile: Sequence[ProfiledNode],
+    *,
+    measured_ms: float,
+    model_ms: float,
+    node_us: float,
+) -> np.ndarray:
+    """Each kernel's in-network time (ms): its share of the profiled time (each node less
+    ``node_us``, what the profiler adds to a node) times the measured latency less the
+    per-model overhead ``model_ms``."""
+    clean = [(name, op, max(us - node_us, 0.0)) for name, op, us in profile]
+    us, lost = attribute_profile(kernel_nodes, clean)
+    total = float(us.sum() + lost)
+    if total <= 0:
+        raise UsageError("the profile holds no time: profile more runs")
+    return us / total * max(measured_ms - model_ms, 0.0)
+
+
+def _params(seed: int) -> dict[str, Any]:
+    return {
+        "objective": "huber",
+        "alpha": 0.5,
+        "learning_rate": 0.05,
+        "num_leaves": 7,
+        "min_data_in_leaf": 10,
+        "feature_fraction": 0.9,
+        "bagging_fraction": 0.9,
+        "bagging_freq": 1,
+        "lambda_l2": 5.0,
+        "seed": seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        "num_threads": 1,
+        "verbose": -1,
+    }
+
+
+class InContextCorrection:
+    """A per-kernel multiplier ``exp(g(features, log isolated ms))`` of the isolated
+    kernel predictions, fitted on in-network labels (:func:`in_network_labels`).
+
+    ``floor_ms``: added to both sides of the ratio (kernels that vanish inside a network,
+    like a transpose onnxruntime optimised away, have labels near 0)."""
+
+    def __init__(self, *, floor_ms: float = 0.002, rounds: int = 200, seed: int = 0) -> None:
+        self.floor_ms, self.rounds, self.seed = floor_ms, rounds, seed
+        self.booster_: Any = None
+
+    def _x(self, features: np.ndarray, isolated_ms: np.ndarray) -> np.ndarray:
+        return np.column_stack([features, np.log(isolated_ms + self.floor_ms)])
+
+    def fit(
+        self,
+        networks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    ) -> InContextCorrection:
+        """``networks``: per network (kernel features, isolated ms, in-network label ms)."""
+        import lightgbm as lgb
+
+        if not networks:
+            raise UsageError("fitting the in-context correction needs networks")
+        xs, ys, ws = [], [], []
+        for features, isolated, label in networks:
+            xs.append(self._x(features, isolated))
+            ys.append(np.log((label + self.floor_ms) / (isolated + self.floor_ms)))
+            ws.append((isolated + self.floor_ms) / float(np.sum(isolated + self.floor_ms)))
+        data = lgb.Dataset(np.vstack(xs), np.concatenate(ys), weight=np.concatenate(ws))
+        self.booster_ = lgb.train(_params(self.seed), data, num_boost_round=self.rounds)
+        return self
+
+    def kernel_ms(self, features: np.ndarray, isolated_ms: np.ndarray) -> np.ndarray:
+        """The corrected (in-network) ms of each kernel."""
+        if self.booster_ is None:
+            raise UsageError("the in-context correction is not fitted")
+        ratio = np.exp(self.booster_.predict(self._x(features, isolated_ms)))
+        return np.maximum((isolated_ms + self.floor_ms) * ratio - self.floor_ms, 0.0)
+
+
+def per_kind_ratios(
+    networks: Sequence[tuple[Sequence[str], np.ndarray, np.ndarray]],
+) -> dict[str, float]:
+    """The simplest in-network correction: per kernel kind, summed in-network labels over
+    summed isolated predictions, over all ``networks`` (kinds, isolated ms, labels)."""
+    pred: dict[str, float] = {}
+    real: dict[str, float] = {}
+    for kinds, isolated, label in networks:
+        for kind, p, y in zip(kinds, isolated, label, strict=True):
+            pred[kind] = pred.get(kind, 0.0) + float(p)
+            real[kind] = real.get(kind, 0.0) + float(y)
+    return {k: real[k] / pred[k] for k in pred if pred[k] > 0}
