@@ -1,32 +1,39 @@
-"""Issue 6 benchmark (b): a latency predictor for this CPU from 1,000 `chain` networks.
+"""Issues 6 and 14 benchmark: a latency predictor for this CPU from 800 `chain` networks,
+beside a linear model, LightGBM alone and the block lookup table, and a hold-out set
+measured after the predictor was frozen.
 
-Step 1 measures, pinned to one core (resumable; the exports are cached). Each network is
-measured twice, pass by pass, in separate runner processes (``--repeats 2``), so that the
-agreement of two measurements of the same network, the ceiling of any predictor on this
-machine, can be reported beside the predictors:
+Step 1 measures, pinned to one core (resumable; the exports are cached), with a
+reference model timed beside every run (a `chain` network outside the sample,
+``space.to_onnx(space.sample_distinct(99, 1)[0], exporter="torchscript")``):
 
-    HWNAS_HOME=benchmarks/out/home taskset -c 0 .venv/bin/hwnas profile --space chain \\
-        --sample 1000 --seed 0 --repeats 2 --exporter torchscript --max-seconds 1 \\
-        --store benchmarks/out/chain_cpu.db
+    taskset -c 1 .venv/bin/hwnas profile --space chain --sample 800 --seed 0 \
+        --exporter torchscript --max-seconds 1 --reference REF.onnx \
+        --store benchmarks/out/chain/train.db
 
-and, for the reference-normalised labels, the same with a reference model (a `chain`
-network outside the sample, ``space.to_onnx(space.sample_distinct(99, 1)[0],
-exporter="torchscript")``) in a store of its own:
+(``--repeats 2`` measures each network twice, for the test-retest ceiling). The lookup
+table of the same device, with the same reference (``--lut-store``):
 
-    ... --reference REF.onnx --store benchmarks/out/chain_ref.db
+    taskset -c 0 .venv/bin/hwnas lut build --space chain --reference REF.onnx \
+        --statistic ratio --exporter torchscript --max-seconds 1 --calibrate 10 \
+        --store benchmarks/out/chain/lut.db
 
-Step 2 (this script) trains on 800 networks (seeded split) and tests on the other 200,
-with the median of each measurement as the label (``--statistic p50``, repeats folded by
-their median), with the 10th percentile (``p10``, repeats folded by their minimum) and,
-where the store has reference measurements, with the median ratio to the reference
-(``ratio``). Labels come from the store exactly as ``hwnas predictor train --device
-local --statistic S`` reads them.
+Step 2 (this script) trains on ``--train`` networks (600) and tests on every network of
+a functional class none of them is in, over ``--splits`` seeded splits (5): the mean of
+each figure and its 95% t-interval. Labels: the median of each measurement (``p50``), the
+10th percentile (``p10``, repeats folded by their minimum) and, where the store has
+reference measurements, the median ratio to the reference (``ratio``), read from the
+store exactly as ``hwnas predictor train --device local --statistic S`` reads them.
 
-Run:  .venv/bin/python benchmarks/chain_cpu.py [--store benchmarks/out/chain_cpu.db]
-      [--results benchmarks/results/chain_cpu.json]
+Step 3 freezes hwnas' predictor on every network of the store (``--freeze DIR``: the
+results file records the predictor's seal); step 4 measures a hold-out set *after* that
+(``profile ... --sample 200 --seed 1 --store benchmarks/out/chain/holdout.db``), and
+``--holdout STORE --frozen DIR`` scores it once, with a bootstrap interval.
+
+Run:  .venv/bin/python benchmarks/chain_cpu.py --store benchmarks/out/chain/train.db
+      [--lut-store benchmarks/out/chain/lut.db] [--freeze DIR | --holdout STORE --frozen DIR]
 
 Writes benchmarks/results/chain_cpu.json (``chain_cpu_ref.json`` for a store with
-reference measurements, so the two runs the README quotes keep a file each).
+reference measurements; ``chain_frozen.json``, ``chain_holdout.json`` for steps 3 and 4).
 """
 
 from __future__ import annotations
@@ -106,7 +113,10 @@ def scores(truth: np.ndarray, pred: np.ndarray) -> dict[str, float]:
 
 
 def lookup_table(path: Path, space: Any, fingerprint: str, statistic: str) -> Any:
-    """The chain block table of the local device under ``fingerprint``, or None."""
+    """The chain block table of the local device in the store ``path``, or None: under
+    ``fingerprint`` where the table has it, else under the table's own most common one
+    (the blocks measured pinned to another core, say: the fingerprint records the
+    affinity), with a note saying so."""
     from hwnas.errors import HwnasError
     from hwnas.predictors.lut import LookupTable
 
@@ -114,6 +124,16 @@ def lookup_table(path: Path, space: Any, fingerprint: str, statistic: str) -> An
         return None
     try:
         with Store(path, create=False) as store:
+            found = {s.measurement.fingerprint_hash for s in store.measurements(device="local")}
+            if found and fingerprint not in found:
+                own = statistics.mode(
+                    s.measurement.fingerprint_hash for s in store.measurements(device="local")
+                )
+                print(
+                    f"note: the table's blocks are under fingerprint {own[:16]}, not "
+                    f"{fingerprint[:16]}; using them"
+                )
+                fingerprint = own
             return LookupTable.from_store(store, space, "local", fingerprint, statistic=statistic)
     except HwnasError as exc:
         print(f"note: {exc.message}")
@@ -376,7 +396,7 @@ def summarise(docs: list[dict[str, Any]]) -> dict[str, Any]:
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, default=Path("benchmarks/out/chain_cpu.db"))
-    parser.add_argument("--train", type=int, default=800)
+    parser.add_argument("--train", type=int, default=600, help="networks to train on per split")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--splits", type=int, default=5, help="seeded splits by class")
     parser.add_argument(

@@ -2,7 +2,8 @@
 
 (a) Harness overhead: the median ``hwnas profile`` reports against a bare
     ``session.run`` loop on the same model, interleaved in one run, each side in
-    fresh processes (a median moves 2-5% between processes, so one pair proves
+    fresh processes (a median moves by several percent between processes, up to 26% in
+    benchmarks/results/profiling.json, so one pair proves
     nothing: we take several rounds and compare medians of medians).
 (b) Protocol efficiency: runs and wall time the adaptive protocol needs to reach
     a 1% CI of the median, against a fixed 10 warmup + 50 runs protocol (TFLite
