@@ -32,20 +32,28 @@ import numpy as np  # noqa: E402
 from _results import RESULTS, provenance  # noqa: E402
 
 
-def measure(paths: list[Path], max_seconds: float) -> list[float]:
-    """Median latency (ms) of each file, a fresh runner process each."""
+def measure(
+    paths: list[Path], max_seconds: float, reference: tuple[Path, float] | None = None
+) -> list[float]:
+    """Median latency (ms) of each file, a fresh runner process each; with ``reference``
+    (a model and its typical ms), the median ratio to that model timed beside it, in ms
+    at that speed."""
     from hwnas.devices.local import LocalTransport
     from hwnas.onnx_model import check_model
+    from hwnas.predictors.reference import ratio_median
     from hwnas.profiler.batch import profile_model
     from hwnas.profiler.settings import ProfileSettings
     from hwnas.records import DeviceSpec
 
     transport, spec = LocalTransport(), DeviceSpec(name="local")
-    settings = ProfileSettings(max_seconds=max_seconds, target_ci=0.01)
-    return [
-        float(profile_model(transport, spec, check_model(p), settings).latency_ms.median)
-        for p in paths
-    ]
+    ref = None if reference is None else str(reference[0])
+    settings = ProfileSettings(max_seconds=max_seconds, target_ci=0.01, reference=ref)
+    out = []
+    for p in paths:
+        m = profile_model(transport, spec, check_model(p), settings)
+        ratio = ratio_median(m) if reference is not None else None
+        out.append(float(m.latency_ms.median) if ratio is None else ratio * reference[1])
+    return out
 
 
 def summarise(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
@@ -65,15 +73,27 @@ def summarise(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
 
 
 def score(
-    models: list[tuple[str, str, Path]], predictor: Any, first: list[float], second: list[float]
+    models: list[tuple[str, str, Path]],
+    predictor: Any,
+    first: list[float],
+    second: list[float],
+    incontext: Any = None,
 ) -> list[dict[str, Any]]:
     """One row per model: both measurements, test-retest, raw and corrected prediction and
-    their errors against the mean of the two passes."""
+    their errors against the mean of the two passes (and, given ``incontext``, the
+    in-network correction's prediction: ``incontext(path)`` in ms)."""
     rows = []
     for (family, name, path), a, b in zip(models, first, second, strict=True):
         truth = (a + b) / 2
         raw = predictor.predict_onnx_raw(path)[0]
         corrected = predictor.predict_onnx(path)[0]
+        extra = {}
+        if incontext is not None:
+            ms = incontext(path)
+            extra = {
+                "incontext_ms": round(ms, 4),
+                "incontext_error_pct": round(100 * (ms - truth) / truth, 2),
+            }
         rows.append(
             {
                 "family": family,
@@ -84,12 +104,63 @@ def score(
                 "corrected_ms": round(corrected, 4),
                 "raw_error_pct": round(100 * (raw - truth) / truth, 2),
                 "error_pct": round(100 * (corrected - truth) / truth, 2),
+                **extra,
             }
         )
     return rows
 
 
-def main() -> None:
+def incontext_predictor(
+    predictor: Any, store: Path, labels: dict[int, float] | None, runs: int = 20
+) -> Any:
+    """``path -> ms`` of the in-network correction (``hwnas.predictors.kernel_incontext``,
+    NNLS context correction on top) fitted on every random network measured in ``store``
+    (or labelled in ``labels``; profiled per node here: benchmarks/kernels_validate.py)."""
+    import onnx
+    from kernels_validate import _rows, collect
+
+    from hwnas.predictors.kernel_context import (
+        apply_context,
+        context_measurements,
+        fit_context,
+        network_terms,
+    )
+    from hwnas.predictors.kernel_features import kernel_features, split_kernels
+    from hwnas.predictors.kernel_incontext import InContextCorrection
+    from hwnas.store import Store
+
+    with Store(store) as db:
+        measured = context_measurements(
+            db, device=predictor.device_, fingerprint=predictor.fingerprint_
+        )
+    measured = labels or measured
+    nets = collect(predictor, sorted(measured), measured, runs)
+    model = InContextCorrection().fit([(n["x"], n["isolated"], n["labels"]) for n in nets])
+    terms = [network_terms(_rows(n, model.kernel_ms(n["x"], n["isolated"]))) for n in nets]
+    coef = fit_context(np.array(terms), np.array([n["measured"] for n in nets]))
+
+    def predict(path: Path) -> float:
+        kernels = split_kernels(onnx.load(str(path)))
+        isolated, _ = predictor.predict_kernels(kernels)
+        x = np.vstack([kernel_features(k) for k in kernels])
+        net = {"kinds": [k.kind for k in kernels], "params": [k.params for k in kernels]}
+        return apply_context(coef, _rows(net, model.kernel_ms(x, np.asarray(isolated))))
+
+    return predict
+
+
+def refit_context(predictor: Any, labels: dict[int, float]) -> dict[str, float]:
+    """The NNLS context correction fitted on ``labels`` (ms by context seed)."""
+    from hwnas.predictors.kernel_build import context_cache
+    from hwnas.predictors.kernel_context import ContextSpace, fit_on_networks
+
+    space = ContextSpace(context_cache())
+    seeds = sorted(labels)
+    paths = [space.to_onnx(json.dumps({"kind": "context", "seed": s})) for s in seeds]
+    return fit_on_networks(predictor, paths, [labels[s] for s in seeds])
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--per-kind", type=int, default=80)
     parser.add_argument("--context", type=int, default=None)
@@ -99,7 +170,24 @@ def main() -> None:
     parser.add_argument(
         "--name", default="kernels", help="results file benchmarks/results/NAME.json"
     )
-    args = parser.parse_args()
+    parser.add_argument(
+        "--incontext",
+        action="store_true",
+        help="also score the in-network correction (kernel_incontext, NNLS on top)",
+    )
+    parser.add_argument(
+        "--labels",
+        type=Path,
+        help="context-network labels by reference ratio (kernels_validate.py --reference "
+        "writes them): the corrections are refitted on them and the zoo is measured by "
+        "ratio to --reference at their reference speed",
+    )
+    parser.add_argument("--reference", type=Path, help="the reference model of --labels")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
     load_start, clock = list(os.getloadavg()), time.perf_counter()
     os.environ.setdefault("HWNAS_HOME", str(args.out / "hwnas_home"))
 
@@ -118,8 +206,17 @@ def main() -> None:
     build_s = time.perf_counter() - clock
     models = export_zoo(args.out / "zoo")
     paths = [p for _, _, p in models]
-    first, second = measure(paths, args.max_seconds), measure(paths, args.max_seconds)
-    rows = score(models, predictor, first, second)
+    labels, reference = None, None
+    if args.labels is not None:
+        doc = json.loads(args.labels.read_text())
+        labels = {int(s): float(ms) for s, ms in doc["labels"].items()}
+        reference = (args.reference, float(doc["reference_ms"]))
+        predictor.context_ = refit_context(predictor, labels)
+    first, second = (measure(paths, args.max_seconds, reference) for _ in range(2))
+    incontext = (
+        incontext_predictor(predictor, args.out / "kernels.db", labels) if args.incontext else None
+    )
+    rows = score(models, predictor, first, second, incontext)
     doc = {
         **provenance(args.name),
         "seed": args.seed,
@@ -128,10 +225,13 @@ def main() -> None:
             "context_networks": args.context if args.context is not None else args.per_kind,
             "zoo_max_seconds": args.max_seconds,
             "threads": 1,
+            "labels": None if args.labels is None else str(args.labels),
+            "reference": None if args.reference is None else str(args.reference),
         },
         "context_correction": predictor.context_,
         "corrected": summarise(rows, "error_pct"),
         "uncorrected": summarise(rows, "raw_error_pct"),
+        "incontext": summarise(rows, "incontext_error_pct") if args.incontext else None,
         "retest_median_pct": round(float(np.median([r["retest_pct"] for r in rows])), 2),
         "rows": rows,
         "build_s": round(build_s, 1),

@@ -200,6 +200,52 @@ def retest(seeds: list[int], measured: dict[int, float], max_seconds: float) -> 
     }
 
 
+def _agreement(a: dict[int, float], b: dict[int, float]) -> dict[str, Any]:
+    g = np.array([100 * (b[s] - a[s]) / a[s] for s in a if s in b])
+    return {
+        "n": len(g),
+        "within_10": round(float(np.mean(np.abs(g) <= 10)), 3),
+        "median_abs_pct": round(float(np.median(np.abs(g))), 2),
+        "mean_pct": round(float(np.mean(g)), 2),
+    }
+
+
+def reference_labels(
+    seeds: list[int], reference: Path, max_seconds: float
+) -> tuple[dict[int, float], dict[str, Any]]:
+    """The networks measured twice beside ``reference`` (the build's settings plus the
+    reference, fresh runners): pass-1 labels as ratios in ms at the reference's typical
+    speed, and the test-retest of ratio labels and of plain medians over the same runs."""
+    import dataclasses
+
+    from hwnas.devices.local import LocalTransport
+    from hwnas.onnx_model import check_model
+    from hwnas.predictors.kernel_build import context_cache, kernel_settings
+    from hwnas.predictors.kernel_context import ContextSpace
+    from hwnas.predictors.reference import ratio_median, reference_scale
+    from hwnas.profiler.batch import profile_model
+    from hwnas.records import DeviceSpec
+
+    space = ContextSpace(context_cache())
+    settings = dataclasses.replace(
+        kernel_settings(max_seconds=max_seconds), reference=str(reference), op_profile=False
+    )
+    passes: list[dict[int, Any]] = [{}, {}]
+    for runs in passes:
+        for seed in seeds:
+            path = check_model(space.to_onnx(json.dumps({"kind": "context", "seed": seed})))
+            runs[seed] = profile_model(LocalTransport(), DeviceSpec(name="local"), path, settings)
+    scale = reference_scale([m for runs in passes for m in runs.values()], "the networks")
+    ratio = [{s: scale.in_ms(float(ratio_median(m))) for s, m in r.items()} for r in passes]
+    plain = [{s: float(m.latency_ms.median) for s, m in r.items()} for r in passes]
+    retest = {
+        "reference_ms": scale.typical_ms,
+        "ratio": _agreement(*ratio),
+        "plain": _agreement(*plain),
+    }
+    return ratio[0], retest
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--predictor", type=Path, required=True)
@@ -209,10 +255,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20, help="profiled runs per network")
     parser.add_argument("--retest", action="store_true")
     parser.add_argument("--name", default="kernels_validate")
+    parser.add_argument(
+        "--reference",
+        type=Path,
+        help="label the networks by ratios to this model (measured twice here) instead "
+        "of the build's medians",
+    )
     args = parser.parse_args()
     load_start, clock = list(os.getloadavg()), time.perf_counter()
 
     from hwnas.predictors.kernel_context import context_measurements
+    from hwnas.predictors.kernel_incontext import per_kind_ratios
     from hwnas.predictors.kernels import KernelPredictor
     from hwnas.store import Store
 
@@ -223,6 +276,11 @@ def main() -> None:
         )
     fit_seeds = [s for s in range(args.fit) if s in measured]
     val_seeds = [s for s in range(args.fit, args.fit + args.val) if s in measured]
+    ref_retest = None
+    if args.reference is not None:
+        measured, ref_retest = reference_labels(fit_seeds + val_seeds, args.reference, 2.0)
+        labels = {"reference_ms": ref_retest["reference_ms"], "labels": measured}
+        (RESULTS / f"{args.name}.labels.json").write_text(json.dumps(labels) + "\n")
     fit = collect(predictor, fit_seeds, measured, args.runs)
     val = collect(predictor, val_seeds, measured, args.runs)
     doc = {
@@ -232,14 +290,22 @@ def main() -> None:
         "val_networks": len(val),
         "profiled_runs": args.runs,
         "scores": report(val, predictions(predictor, fit, val)),
+        "in_sample": report(fit, predictions(predictor, fit, fit)),
+        "kind_ratios_fit": {
+            k: round(v, 3)
+            for k, v in per_kind_ratios(
+                [(n["kinds"], n["isolated"], n["labels"]) for n in fit]
+            ).items()
+        },
         "retest": retest(val_seeds, measured, 2.0) if args.retest else None,
+        "reference_retest": ref_retest,
         "seconds": round(time.perf_counter() - clock, 1),
         "load_average": {"start": load_start, "end": list(os.getloadavg())},
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{args.name}.json").write_text(json.dumps(doc, indent=1) + "\n")
     print(json.dumps({m: doc["scores"][m]["all"] for m in METHODS}, indent=1))
-    print(json.dumps(doc["retest"]))
+    print(json.dumps(doc["retest"]), json.dumps(ref_retest))
 
 
 if __name__ == "__main__":
