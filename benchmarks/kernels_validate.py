@@ -246,7 +246,18 @@ def reference_labels(
     return ratio[0], retest
 
 
-def main() -> None:
+def split(args: argparse.Namespace, measured: dict[int, float]) -> tuple[list[int], list[int]]:
+    """Fit and validation seeds among those measured: ``block`` (the first ``--fit``
+    seeds, then ``--val``), or ``interleave`` (even and odd seeds of the first
+    ``--fit + --val``: both halves measured at the same times, so drift of the machine
+    over the build does not separate them)."""
+    seeds = [s for s in range(args.fit + args.val) if s in measured]
+    if args.split == "interleave":
+        return [s for s in seeds if s % 2 == 0], [s for s in seeds if s % 2]
+    return [s for s in seeds if s < args.fit], [s for s in seeds if s >= args.fit]
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--predictor", type=Path, required=True)
     parser.add_argument("--store", type=Path, required=True)
@@ -255,13 +266,21 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20, help="profiled runs per network")
     parser.add_argument("--retest", action="store_true")
     parser.add_argument("--name", default="kernels_validate")
+    parser.add_argument("--split", choices=("block", "interleave"), default="block")
+    parser.add_argument(
+        "--labels", type=Path, help="labels a --reference run wrote (NAME.labels.json)"
+    )
     parser.add_argument(
         "--reference",
         type=Path,
         help="label the networks by ratios to this model (measured twice here) instead "
         "of the build's medians",
     )
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
     load_start, clock = list(os.getloadavg()), time.perf_counter()
 
     from hwnas.predictors.kernel_context import context_measurements
@@ -274,10 +293,13 @@ def main() -> None:
         measured = context_measurements(
             store, device=predictor.device_, fingerprint=predictor.fingerprint_
         )
-    fit_seeds = [s for s in range(args.fit) if s in measured]
-    val_seeds = [s for s in range(args.fit, args.fit + args.val) if s in measured]
+    fit_seeds, val_seeds = split(args, measured)
     ref_retest = None
-    if args.reference is not None:
+    if args.labels is not None:
+        labels = json.loads(args.labels.read_text())["labels"]
+        measured = {int(s): float(ms) for s, ms in labels.items()}
+        fit_seeds, val_seeds = split(args, measured)
+    elif args.reference is not None:
         measured, ref_retest = reference_labels(fit_seeds + val_seeds, args.reference, 2.0)
         labels = {"reference_ms": ref_retest["reference_ms"], "labels": measured}
         (RESULTS / f"{args.name}.labels.json").write_text(json.dumps(labels) + "\n")
@@ -289,6 +311,8 @@ def main() -> None:
         "fit_networks": len(fit),
         "val_networks": len(val),
         "profiled_runs": args.runs,
+        "split": args.split,
+        "labels": None if args.labels is None else str(args.labels),
         "scores": report(val, predictions(predictor, fit, val)),
         "in_sample": report(fit, predictions(predictor, fit, fit)),
         "kind_ratios_fit": {
