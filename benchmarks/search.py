@@ -117,6 +117,7 @@ def one_seed(
     best,
     strategies: tuple[str, ...] = STRATEGIES,
     modes: tuple[bool, ...] = (False, True),
+    loop: dict[str, int] = VERIFY,
 ) -> list:
     """Each strategy, without and with verify (``modes``), for one seed (its own store)."""
     pristine = home / f"seed{seed}.db"
@@ -133,7 +134,7 @@ def one_seed(
             predictor = hwnas.train_predictor(
                 space="nb201", metric="latency_ms", device=DEVICE, store=store, seed=seed
             )
-            extra = {"verify": DEVICE, "store": store, **VERIFY} if verify else {}
+            extra = {"verify": DEVICE, "store": store, **loop} if verify else {}
             started = time.perf_counter()
             result = hwnas.search(
                 space="nb201",
@@ -193,11 +194,16 @@ def main() -> None:
     parser.add_argument("--verify-only", action="store_true", help="only the runs with verify")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--name", default="search", help="the results file: OUT/NAME.json")
+    parser.add_argument("--rounds", type=int, default=VERIFY["rounds"], help="verify rounds")
+    parser.add_argument(
+        "--verify-per-round", type=int, default=VERIFY["verify_per_round"], help="at most"
+    )
     args = parser.parse_args()
     table: Path = args.table
     strategies = tuple(args.strategies.split(","))
     modes = (True,) if args.verify_only else (False, True)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    loop = {**VERIFY, "rounds": args.rounds, "verify_per_round": args.verify_per_round}
     space = get_space("nb201")
     budget = float(pd.read_csv(table)["latency_ms"].median())
     truth, front, ref = true_front(space, budget, table)
@@ -213,7 +219,7 @@ def main() -> None:
         rows = [
             row
             for seed in seeds
-            for row in one_seed(seed, home, truth, budget, ref, best, strategies, modes)
+            for row in one_seed(seed, home, truth, budget, ref, best, strategies, modes, loop)
         ]
         total = time.perf_counter() - started
     doc = {
@@ -226,7 +232,7 @@ def main() -> None:
         "reference_point": ref.tolist(),
         "sample": SAMPLE,
         "search": SEARCH,
-        "verify": VERIFY,
+        "verify": loop,
         "seeds": seeds,
         "seconds": round(total, 1),
         "summary": summarise(rows),
