@@ -26,7 +26,11 @@ from benchmarks import (
     ssh,
 )
 
-COMMITTED = sorted(_results.RESULTS.glob("*.json"))
+# Results files; a ``*.labels.json`` beside them is data a benchmark reads back
+# (``kernels_context.py --labels``), named by the results file that made it.
+COMMITTED = sorted(
+    p for p in _results.RESULTS.glob("*.json") if not p.name.endswith(".labels.json")
+)
 
 
 def check_provenance(doc: dict[str, Any]) -> None:
@@ -38,6 +42,13 @@ def check_provenance(doc: dict[str, Any]) -> None:
     # predictors.json (written before provenance() existed) keeps python under machine
     assert doc.get("python") or doc["machine"].get("python")
     assert datetime.fromisoformat(doc["date"]).year >= 2026
+
+
+def test_a_labels_file_sits_beside_the_results_file_that_made_it() -> None:
+    for labels in _results.RESULTS.glob("*.labels.json"):
+        made_by = labels.with_name(labels.name.replace(".labels.json", ".json"))
+        assert made_by.exists(), f"{labels.name} has no results file {made_by.name}"
+        assert json.loads(labels.read_text())["labels"], labels.name
 
 
 def test_results_are_committed() -> None:

@@ -140,7 +140,7 @@ def test_profile_says_when_jobs_and_executor_do_not_apply(
     assert main(["profile", "--resume", "--jobs", "0"]) == 2
     assert "--jobs must be a whole number >= 1" in capsys.readouterr().err
     assert main(["profile", "--space", "nb201", "--sample", "1", "--executor", "spark"]) == 2
-    assert "--executor must be 'local' or a Dask" in capsys.readouterr().err
+    assert "Invalid value for '--executor': must be 'local' or a Dask" in capsys.readouterr().err
 
 
 def test_lookup_table_blocks_export_on_the_ambient_executor(cluster: str, tmp_path: Path) -> None:
