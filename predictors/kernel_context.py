@@ -280,16 +280,19 @@ def random_network(seed: int) -> tuple[Any, tuple[int, ...]]:
     c = int(rng.choice([8, 12, 16, 24, 32, 48]))
     stride = int(rng.choice([2, 4])) if dim == 2 else int(rng.choice([4, 8, 16]))
     layers: list[Any] = [conv(3 if dim == 2 else 1, c, stride + 1, stride, stride // 2)]
-    size = res // stride
+    # ``size`` is the floor the choices below were first made with (a seed names the same
+    # network in every store); ``exact`` is the real one: odd kernels with padding k // 2
+    # give ceil(size / stride), which the token-mixing MLPs must match.
+    size, exact = res // stride, -(-res // stride)
     for stage in range(int(rng.integers(2, 6))):
         cout = int(min(512, c * rng.choice([1.0, 1.5, 2.0, 2.0])))
         for i in range(int(rng.integers(1, 4))):
             s = 2 if (i == 0 and stage > 0 and size >= 4) else 1
             layers.append(_conv_block(nn, rng, c, cout, s, dim))
-            size, c = size // s, cout
-    tokens = size**dim
+            size, exact, c = size // s, -(-exact // s), cout
     token_layers = []
-    if dim == 2 and tokens <= 256 and rng.random() < 0.4:
+    if dim == 2 and size**dim <= 256 and rng.random() < 0.4:
+        tokens = exact**dim
         token_layers = [_token_block(nn, rng, c, tokens) for _ in range(int(rng.integers(1, 4)))]
     return _Net.build(nn, layers, token_layers, c, mode).eval(), (1, 3, res, res) if dim == 2 else (
         1,

@@ -91,3 +91,18 @@ def test_saved_predictor_keeps_and_applies_its_correction(tmp_path: Path) -> Non
     assert loaded.context_ == predictor.context_
     assert loaded.predict_onnx(small_cnn())[0] == pytest.approx(2 * conv_ms + 0.5)
     assert loaded.predict_onnx_raw(small_cnn())[0] == pytest.approx(raw)
+
+
+@pytest.mark.parametrize("seed", [57, 235, 100025])
+def test_token_mixing_follows_the_real_size_of_an_odd_feature_map(seed: int) -> None:
+    # These seeds reach an odd feature map before a token-mixing MLP: its width was the
+    # floor of the halved size, one short of what the strided convs give, and the
+    # network could not run (nor be exported). The choices made before are unchanged.
+    import torch
+
+    net, shape = random_network(seed)
+    with torch.no_grad():
+        out = net(torch.zeros(shape))
+    assert tuple(out.shape) == (1, 100)
+    token_mlps = [m for m in net.tokens.modules() if isinstance(m, torch.nn.Linear)]
+    assert token_mlps, "the seed should still build token blocks"
