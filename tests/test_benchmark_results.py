@@ -329,3 +329,21 @@ def test_chain_cpu_splits_by_class_and_scores_a_frozen_predictor_on_a_hold_out(
     assert low <= held["scores"]["spearman"] <= high
     with pytest.raises(SystemExit):
         chain_cpu.main([*common, "--holdout", str(later)])
+
+
+def test_kernels_rescore_adds_bootstrap_intervals_from_the_rows(tmp_path: Path) -> None:
+    from benchmarks import kernels_context
+
+    errors = [2.0, -4.0, 12.0, -30.0, 8.0, 1.0, -15.0, 5.0]
+    rows = [{"error_pct": e, "raw_error_pct": 2 * e} for e in errors]
+    path = tmp_path / "k.json"
+    path.write_text(json.dumps({"rows": rows, "incontext": None, "other": 1}))
+    kernels_context.rescore(path)
+    doc = json.loads(path.read_text())
+    assert doc["other"] == 1 and set(doc["intervals_95"]) == {"corrected", "uncorrected"}
+    low, high = doc["intervals_95"]["corrected"]["within_10"]
+    assert low <= 5 / 8 <= high and high - low > 0.1  # 5 of 8 within ±10%, 8 models: wide
+    low, high = doc["intervals_95"]["corrected"]["mape"]
+    assert low <= float(np.mean(np.abs(errors))) <= high
+    raw = doc["intervals_95"]["uncorrected"]["mape"]
+    assert raw[0] > low and raw[1] > high  # twice the errors
