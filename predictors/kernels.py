@@ -141,7 +141,9 @@ def profiler_node_ms(samples: Sequence[KernelSample], kernel_ms: float) -> float
     return max(float(np.median(per_node)) - kernel_ms, 0.0) if per_node else 0.0
 
 
-def _booster_params(seed: int) -> dict[str, Any]:
+def booster_params(seed: int) -> dict[str, Any]:
+    """The LightGBM settings of a per-kind kernel model (Huber loss, small trees,
+    deterministic, one thread)."""
     return {
         "objective": "huber",
         "alpha": 0.3,
@@ -201,7 +203,7 @@ def _train_residual(
     import lightgbm as lgb
 
     data = lgb.Dataset(x, r, feature_name=list(names), params={"feature_pre_filter": False})
-    return lgb.train(_booster_params(seed), data, num_boost_round=rounds)
+    return lgb.train(booster_params(seed), data, num_boost_round=rounds)
 
 
 def fit_kind(
