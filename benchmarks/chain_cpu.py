@@ -124,11 +124,9 @@ def lookup_table(path: Path, space: Any, fingerprint: str, statistic: str) -> An
         return None
     try:
         with Store(path, create=False) as store:
-            found = {s.measurement.fingerprint_hash for s in store.measurements(device="local")}
+            found = [s.measurement.fingerprint_hash for s in store.measurements(device="local")]
             if found and fingerprint not in found:
-                own = statistics.mode(
-                    s.measurement.fingerprint_hash for s in store.measurements(device="local")
-                )
+                own = statistics.mode(found)
                 print(
                     f"note: the table's blocks are under fingerprint {own[:16]}, not "
                     f"{fingerprint[:16]}; using them"
@@ -415,6 +413,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--frozen", type=Path, default=None, help="a predictor --freeze saved")
     parser.add_argument("--results", type=Path, default=None, help="results file")
     args = parser.parse_args(argv)
+    if args.splits < 1 or args.train < 1:
+        parser.error("--splits and --train must be 1 or more")
     if args.holdout is not None and args.frozen is None:
         parser.error("--holdout needs --frozen DIR (the predictor --freeze saved)")
     return args

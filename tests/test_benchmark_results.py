@@ -329,6 +329,8 @@ def test_chain_cpu_splits_by_class_and_scores_a_frozen_predictor_on_a_hold_out(
     assert low <= held["scores"]["spearman"] <= high
     with pytest.raises(SystemExit):
         chain_cpu.main([*common, "--holdout", str(later)])
+    with pytest.raises(SystemExit):
+        chain_cpu.main([*common, "--splits", "0"])
 
 
 def test_kernels_rescore_adds_bootstrap_intervals_from_the_rows(tmp_path: Path) -> None:
