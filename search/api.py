@@ -51,6 +51,7 @@ from hwnas.search.report import convergence_png, pareto_png, software_versions
 from hwnas.search.strategies import (
     SearchRun,
     check_evaluations,
+    degenerate_archs,
     get_strategy,
     predictor_identity,
     run_search,
@@ -534,6 +535,7 @@ def _verified(
         per_round=loop.per_round,
         max_measurements=loop.max_measurements,
         progress=progress,
+        degenerate=lambda archs: degenerate_archs(space, archs),
     )
     if checkpoint is not None:
         checkpoint.finish()

@@ -43,6 +43,10 @@ Measure = Callable[[list[str]], Mapping[str, Mapping[str, float]]]
 Retrain = Callable[[], Mapping[str, MetricPredictor]]
 
 
+#: How a round chooses what to measure (:func:`refine`'s ``selection``).
+SELECTIONS = ("ehvi", "front")
+
+
 @dataclass(frozen=True)
 class Checked:
     """An architecture measured on the device: accuracy, the values predicted when it was
@@ -123,16 +127,26 @@ def refine(
     per_round: int = 10,
     max_measurements: int = 100,
     progress: ProgressCallback | None = None,
+    degenerate: Callable[[Sequence[str]], set[str]] | None = None,
+    selection: str = "ehvi",
 ) -> Refined:
     """Search, measure the candidates that matter, retrain; ``rounds`` times at most.
 
     ``known``: architectures measured before (the training data: arch -> measured
     values); they are never measured again and may be returned. The loop stops early
     when ``max_measurements`` are taken or a round finds nothing new worth measuring
-    (``stopped`` says which). Each round is announced as a ``"step"`` event of stage
-    ``"verify"``; a ``"note"`` event sums it up.
+    (``stopped`` says which). What a round measures: :func:`hwnas.search.acquire.choose_ehvi`
+    (greatest expected hypervolume improvement over the measured front; ``degenerate``
+    names architectures it leaves out), else, where it expects no improvement at all,
+    :func:`choose`; ``selection="front"`` uses :func:`choose` alone (the rule before,
+    kept to compare: ``benchmarks/verify_selection.py``). Each round is announced as a
+    ``"step"`` event of stage ``"verify"``; a ``"note"`` event sums it up.
     """
     check_verify_settings(rounds, per_round, max_measurements)
+    if selection not in SELECTIONS:
+        raise ParameterError(
+            "selection", f"must be one of {', '.join(SELECTIONS)}, got {selection!r}"
+        )
     report = emitter(progress)
     checked = _known(known or {}, accuracy)
     out = Refined(pareto=[], checked=checked, rounds=[], measurements=0, predictors=predictors)
@@ -141,7 +155,11 @@ def refine(
         front, evaluated = search_round(out.predictors)
         out.last_front, out.last_evaluated = front, evaluated
         room = min(per_round, max_measurements - out.measurements)
-        chosen = choose(front, evaluated, out.predictors, budgets, set(checked), room)
+        chosen = (
+            _next_batch(front, evaluated, out.predictors, budgets, checked, room, degenerate)
+            if selection == "ehvi"
+            else choose(front, evaluated, out.predictors, budgets, set(checked), room)
+        )
         if not chosen:
             out.stopped = "nothing new to measure: every candidate that matters is measured"
             break
@@ -157,6 +175,24 @@ def refine(
     report(Event("step", stage="verify", done=rounds, total=rounds))
     out.pareto = measured_front(list(checked.values()), budgets, sorted(predictors))
     return out
+
+
+def _next_batch(
+    front: Sequence[Candidate],
+    evaluated: Sequence[Candidate],
+    predictors: Mapping[str, MetricPredictor],
+    budgets: Mapping[str, float],
+    checked: Mapping[str, Checked],
+    room: int,
+    degenerate: Callable[[Sequence[str]], set[str]] | None,
+) -> list[Candidate]:
+    """The round's batch: expected hypervolume improvement, else :func:`choose`."""
+    from hwnas.search.acquire import choose_ehvi
+
+    pool = list({c.arch: c for c in [*front, *evaluated]}.values())
+    measured = {a: (c.accuracy, c.measured) for a, c in checked.items()}
+    picked = choose_ehvi(pool, predictors, budgets, measured, room, degenerate=degenerate)
+    return picked or choose(front, evaluated, predictors, budgets, set(checked), room)
 
 
 def _known(

@@ -7,6 +7,7 @@ measurements (which take minutes), into tmp_path."""
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -349,3 +350,29 @@ def test_kernels_rescore_adds_bootstrap_intervals_from_the_rows(tmp_path: Path) 
     assert low <= float(np.mean(np.abs(errors))) <= high
     raw = doc["intervals_95"]["uncorrected"]["mape"]
     assert raw[0] > low and raw[1] > high  # twice the errors
+
+
+def test_verify_selection_writes_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks import verify_selection
+
+    monkeypatch.setattr(verify_selection, "load", lambda name: {"name": name})
+    share = {"ehvi": 0.99, "front": 0.96}
+    monkeypatch.setattr(
+        verify_selection, "one_run", lambda table, seed, sel: share[sel] - 0.001 * (seed % 3)
+    )
+    argv = ["--tables", "a,b", "--seeds", "3", "--first-seed", "7", "--out", str(tmp_path)]
+    monkeypatch.setattr(sys, "argv", ["verify_selection.py", *argv])
+    verify_selection.main()
+    doc = written(tmp_path / "verify_selection.json", "verify_selection")
+    assert doc["seeds"] == [7, 8, 9] and doc["settings"]["tables"] == "a,b"
+    assert [(r["table"], r["selection"]) for r in doc["rows"]] == [
+        ("a", "ehvi"),
+        ("a", "front"),
+        ("b", "ehvi"),
+        ("b", "front"),
+    ]
+    assert doc["summary"]["ehvi"]["mean"] > doc["summary"]["front"]["mean"]
+    assert doc["rows"][0]["per_seed"] == [0.989, 0.988, 0.99]
+    monkeypatch.setattr(sys, "argv", ["verify_selection.py", "--selections", "best"])
+    with pytest.raises(SystemExit):
+        verify_selection.main()

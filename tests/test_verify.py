@@ -250,12 +250,39 @@ def test_the_loop_stops_when_nothing_is_left_to_measure() -> None:
     assert result.pareto == [Checked("only", 50.0, {"latency_ms": 1.0}, {"latency_ms": 1.2}, 1)]
 
 
+@pytest.mark.parametrize("selection", ["ehvi", "front"])
+def test_a_degenerate_cell_is_measured_only_by_the_rule_before(selection: str) -> None:
+    """EHVI leaves out what ``degenerate`` names (chance accuracy, however fast); the
+    rule before measures the predicted front whatever it holds."""
+    cands = [
+        Candidate("junk", 95.0, {"latency_ms": 0.5}),
+        Candidate("good", 90.0, {"latency_ms": 3.0}),
+    ]
+    table = {"junk": (0.4, 0.5, 0.6), "good": (2.5, 3.0, 3.5)}
+    calls: list[list[str]] = []
+    refine(
+        search_round=lambda p: (pareto_front(cands, ["latency_ms"], {"latency_ms": 5.0}), cands),
+        predictors={"latency_ms": Fixed(table)},
+        measure=lambda archs: (
+            calls.append(archs) or {a: {"latency_ms": table[a][1]} for a in archs}
+        ),
+        retrain=lambda: {"latency_ms": Fixed(table)},
+        accuracy=lambda archs: np.array([{"junk": 95.0, "good": 90.0}[a] for a in archs]),
+        budgets={"latency_ms": 5.0},
+        rounds=1,
+        degenerate=lambda archs: {"junk"} & set(archs),
+        selection=selection,
+    )
+    assert calls == ([["good"]] if selection == "ehvi" else [["junk"]])
+
+
 @pytest.mark.parametrize(
     ("name", "settings"),
     [
         ("rounds", {"rounds": 0}),
         ("verify_per_round", {"per_round": -1}),
         ("max_measurements", {"max_measurements": 2.5}),
+        ("selection", {"selection": "best"}),
     ],
 )
 def test_bad_settings_name_the_parameter(name: str, settings: dict) -> None:
