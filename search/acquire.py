@@ -195,8 +195,9 @@ def _measured_front(
     budgets: Mapping[str, float],
     metrics: Sequence[str],
 ) -> np.ndarray:
-    """Objectives (rows ``-accuracy, metrics``) of what was measured within every budget
-    with a value of every metric, degenerate ones left out."""
+    """Objectives (rows ``-accuracy, metrics``) of the non-dominated architectures among
+    those measured within every budget with a value of every metric, degenerate ones
+    left out."""
     rows = [
         [-acc, *(values[m] for m in metrics)]
         for arch, (acc, values) in measured.items()
@@ -204,7 +205,12 @@ def _measured_front(
         and all(m in values for m in metrics)
         and all(m in values and values[m] <= b for m, b in budgets.items())
     ]
-    return np.array(rows, dtype=float).reshape(len(rows), 1 + len(metrics))
+    points = np.array(rows, dtype=float).reshape(len(rows), 1 + len(metrics))
+    if len(points) < 2:
+        return points
+    from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+    return points[NonDominatedSorting().do(points, only_non_dominated_front=True)]
 
 
 def _greedy(

@@ -6,6 +6,7 @@ predicted front, then the straddlers) with as many measurements, over several se
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from hwnas.predictors.base import Interval
 from hwnas.search.acquire import (
@@ -163,3 +164,22 @@ def test_it_finds_more_of_the_true_front_than_the_old_rule() -> None:
         wins += a > b
         shares.append((round(a, 3), round(b, 3)))
     assert wins >= 5, (wins, shares)
+
+
+def test_the_reference_comes_from_the_measured_front_alone() -> None:
+    """A slow, poor cell measured within budget (dominated) is not on the measured front
+    and does not move the reference; a degenerate one is left out; one over budget too."""
+    from hwnas.search.acquire import _measured_front, reference
+
+    lat = "latency_ms"
+    measured = {
+        "m1": (85.0, {lat: 4.0}),
+        "m2": (88.0, {lat: 7.0}),
+        "poor": (20.0, {lat: 9.0}),
+        "junk": (10.0, {lat: 0.1}),
+        "over": (95.0, {lat: 12.0}),
+    }
+    front = _measured_front(measured, {"junk"}, {lat: 10.0}, [lat])
+    assert sorted(front[:, 0]) == [-88.0, -85.0]
+    ref = reference(front, np.array([[-90.0, 8.0]]), [10.0])
+    assert ref[1] == 10.0 and ref[0] == pytest.approx(-85.0 + 0.25 * 5.0)
