@@ -5,10 +5,11 @@ budget (the predictor is off by a few percent near it) and misses better ones pr
 just over it. :func:`refine` runs rounds of
 
 1. a search with the current predictors;
-2. the *candidates that matter* measured on the device: the predicted Pareto set, then
-   the architectures whose predictive interval straddles a budget and that would be
-   non-dominated if their optimistic (interval-low) values held, most accurate first,
-   at most ``per_round`` per round and ``max_measurements`` in all;
+2. the *candidates that matter* measured on the device, at most ``per_round`` per round
+   and ``max_measurements`` in all: the batch of greatest expected hypervolume
+   improvement over the front measured so far (:mod:`hwnas.search.acquire`) for half
+   the batch, and for the other half the predicted Pareto set, most accurate first, then
+   the architectures whose predictive interval straddles a budget (:func:`choose`);
 3. the predictors retrained on their training data plus these measurements (same
    options, same seed: :meth:`~hwnas.predictors.base.FeaturePredictor.clone`);
 
@@ -44,7 +45,7 @@ Retrain = Callable[[], Mapping[str, MetricPredictor]]
 
 
 #: How a round chooses what to measure (:func:`refine`'s ``selection``).
-SELECTIONS = ("ehvi", "front")
+SELECTIONS = ("ehvi", "front", "hybrid")
 
 
 @dataclass(frozen=True)
@@ -128,19 +129,22 @@ def refine(
     max_measurements: int = 100,
     progress: ProgressCallback | None = None,
     degenerate: Callable[[Sequence[str]], set[str]] | None = None,
-    selection: str = "ehvi",
+    selection: str = "hybrid",
 ) -> Refined:
     """Search, measure the candidates that matter, retrain; ``rounds`` times at most.
 
     ``known``: architectures measured before (the training data: arch -> measured
     values); they are never measured again and may be returned. The loop stops early
     when ``max_measurements`` are taken or a round finds nothing new worth measuring
-    (``stopped`` says which). What a round measures: :func:`hwnas.search.acquire.choose_ehvi`
-    (greatest expected hypervolume improvement over the measured front; ``degenerate``
-    names architectures it leaves out), else, where it expects no improvement at all,
-    :func:`choose`; ``selection="front"`` uses :func:`choose` alone (the rule before,
-    kept to compare: ``benchmarks/verify_selection.py``). Each round is announced as a
-    ``"step"`` event of stage ``"verify"``; a ``"note"`` event sums it up.
+    (``stopped`` says which). What a round measures (``selection``): ``"hybrid"``
+    (default), half the room by :func:`choose` (the predicted front, most accurate
+    first, then the straddlers), the rest by :func:`hwnas.search.acquire.choose_ehvi`
+    (greatest expected hypervolume improvement over the measured front, the first half
+    taken to measure as predicted); ``"ehvi"``, all by expected improvement; ``"front"``,
+    all by :func:`choose` (the rule before). Expected improvement leaves out what
+    ``degenerate`` names; where neither half picks anything, :func:`choose`'s batch is
+    measured. ``benchmarks/verify_selection.py`` compares the three. Each round
+    is announced as a ``"step"`` event of stage ``"verify"``; a ``"note"`` event sums it up.
     """
     check_verify_settings(rounds, per_round, max_measurements)
     if selection not in SELECTIONS:
@@ -155,10 +159,8 @@ def refine(
         front, evaluated = search_round(out.predictors)
         out.last_front, out.last_evaluated = front, evaluated
         room = min(per_round, max_measurements - out.measurements)
-        chosen = (
-            _next_batch(front, evaluated, out.predictors, budgets, checked, room, degenerate)
-            if selection == "ehvi"
-            else choose(front, evaluated, out.predictors, budgets, set(checked), room)
+        chosen = _next_batch(
+            front, evaluated, out.predictors, budgets, checked, room, degenerate, selection
         )
         if not chosen:
             out.stopped = "nothing new to measure: every candidate that matters is measured"
@@ -185,14 +187,24 @@ def _next_batch(
     checked: Mapping[str, Checked],
     room: int,
     degenerate: Callable[[Sequence[str]], set[str]] | None,
+    selection: str = "ehvi",
 ) -> list[Candidate]:
-    """The round's batch: expected hypervolume improvement, else :func:`choose`."""
+    """The round's batch: expected hypervolume improvement, else :func:`choose`
+    (``"front"``: :func:`choose` alone; ``"hybrid"``: half the room by :func:`choose`,
+    the rest by expected improvement with those taken to measure as predicted)."""
     from hwnas.search.acquire import choose_ehvi
 
+    old = choose(front, evaluated, predictors, budgets, set(checked), room)
+    if selection == "front":
+        return old
+    first = old[: room // 2] if selection == "hybrid" else []
     pool = list({c.arch: c for c in [*front, *evaluated]}.values())
     measured = {a: (c.accuracy, c.measured) for a, c in checked.items()}
-    picked = choose_ehvi(pool, predictors, budgets, measured, room, degenerate=degenerate)
-    return picked or choose(front, evaluated, predictors, budgets, set(checked), room)
+    measured.update({c.arch: (c.accuracy, dict(c.metrics)) for c in first})
+    picked = choose_ehvi(
+        pool, predictors, budgets, measured, room - len(first), degenerate=degenerate
+    )
+    return [*first, *picked] or old
 
 
 def _known(

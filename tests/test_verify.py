@@ -250,6 +250,42 @@ def test_the_loop_stops_when_nothing_is_left_to_measure() -> None:
     assert result.pareto == [Checked("only", 50.0, {"latency_ms": 1.0}, {"latency_ms": 1.2}, 1)]
 
 
+def test_hybrid_takes_half_by_the_rule_before_and_half_by_expected_improvement() -> None:
+    from hwnas.search.acquire import choose_ehvi
+
+    rng = np.random.default_rng(3)
+    table, cands = {}, []
+    for i in range(60):
+        work = float(rng.uniform(1, 10))
+        table[f"c{i}"] = (0.9 * work, work, 1.1 * work)
+        cands.append(
+            Candidate(f"c{i}", 60 + 3 * work + float(rng.normal(0, 2)), {"latency_ms": work})
+        )
+    budgets = {"latency_ms": 8.0}
+    front = pareto_front(cands, ["latency_ms"], budgets)
+    predictors = {"latency_ms": Fixed(table)}
+    calls: list[list[str]] = []
+    refine(
+        search_round=lambda p: (front, cands),
+        predictors=predictors,
+        measure=lambda archs: (
+            calls.append(archs) or {a: {"latency_ms": table[a][1]} for a in archs}
+        ),
+        retrain=lambda: predictors,
+        accuracy=lambda archs: np.array(
+            [next(c.accuracy for c in cands if c.arch == a) for a in archs]
+        ),
+        budgets=budgets,
+        rounds=1,
+        per_round=6,
+    )
+    old = [c.arch for c in choose(front, cands, predictors, budgets, set(), 6)]
+    first = {c.arch: (c.accuracy, dict(c.metrics)) for c in cands if c.arch in old[:3]}
+    rest = [c.arch for c in choose_ehvi(cands, predictors, budgets, first, 3)]
+    assert calls == [old[:3] + rest]
+    assert len(set(calls[0])) == 6 and calls[0] != old
+
+
 @pytest.mark.parametrize("selection", ["ehvi", "front"])
 def test_a_degenerate_cell_is_measured_only_by_the_rule_before(selection: str) -> None:
     """EHVI leaves out what ``degenerate`` names (chance accuracy, however fast); the
