@@ -22,11 +22,10 @@ The reference point: each budget (a value over it adds nothing); elsewhere, accu
 included, the worst value on the measured and predicted fronts (degenerate architectures
 left out) plus :data:`MARGIN` of the range they span. A reference at the fronts' own
 least accurate member makes extending the front to faster, less accurate cells worth
-nothing, and one at zero accuracy spends measurements on fast cells of poor accuracy.
-Compared on six NB201 device tables of the zoo (not the benchmark's raspi4 table), 5
-seeds each, 100 + 100 measurements: margin 0.25 of the range, 0.979 of the true
-front's hypervolume on average; margin 0.1, 0.972; no margin, 0.970; reference at zero
-accuracy, 0.941; the rule before (the predicted front, then the straddlers), 0.963.
+nothing, and one at zero accuracy spends measurements on fast cells of poor accuracy
+(margins 0, 0.1, 0.25 and 0.5 were tried on six zoo tables other than raspi4; 0.25 did
+best). :func:`hwnas.search.verify.refine` uses it for half of each batch by default
+(``benchmarks/verify_selection.py`` has the comparison).
 """
 
 from __future__ import annotations
