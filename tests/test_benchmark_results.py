@@ -356,7 +356,7 @@ def test_verify_selection_writes_results(tmp_path: Path, monkeypatch: pytest.Mon
     from benchmarks import verify_selection
 
     monkeypatch.setattr(verify_selection, "load", lambda name: {"name": name})
-    share = {"ehvi": 0.99, "front": 0.96}
+    share = {"ehvi": 0.99, "front": 0.96, "hybrid": 0.98}
     monkeypatch.setattr(
         verify_selection, "one_run", lambda table, seed, sel: share[sel] - 0.001 * (seed % 3)
     )
@@ -366,10 +366,7 @@ def test_verify_selection_writes_results(tmp_path: Path, monkeypatch: pytest.Mon
     doc = written(tmp_path / "verify_selection.json", "verify_selection")
     assert doc["seeds"] == [7, 8, 9] and doc["settings"]["tables"] == "a,b"
     assert [(r["table"], r["selection"]) for r in doc["rows"]] == [
-        ("a", "ehvi"),
-        ("a", "front"),
-        ("b", "ehvi"),
-        ("b", "front"),
+        (t, s) for t in "ab" for s in ("ehvi", "front", "hybrid")
     ]
     assert doc["summary"]["ehvi"]["mean"] > doc["summary"]["front"]["mean"]
     assert doc["rows"][0]["per_seed"] == [0.989, 0.988, 0.99]
