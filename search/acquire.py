@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwnas.search.nsga import Candidate, MetricPredictor, pareto_front
+from hwnas.search.nsga import Candidate, MetricPredictor, objectives, pareto_front
 
 #: The standard normal quantile of an 80% interval's ends (0.1 and 0.9).
 INTERVAL_Z = 1.2816
@@ -174,15 +174,11 @@ def choose_ehvi(
         return []
     front = _measured_front(measured, flagged, budgets, metrics)
     useful = [c for c in pool if c.arch not in flagged]
-    predicted = pareto_front(useful, metrics, dict(budgets))
-    guess = np.array([[-c.accuracy, *(c.metrics[m] for m in metrics)] for c in predicted])
+    predicted = pareto_front(useful, metrics, budgets)
+    guess = objectives(predicted, metrics).reshape(-1, 1 + len(metrics))
     if not len(front) and not len(guess):
         return []
-    ref = reference(
-        front if len(front) else guess,
-        guess if len(guess) else front,
-        [budgets.get(m) for m in metrics],
-    )
+    ref = reference(front, guess, [budgets.get(m) for m in metrics])
     if not np.all(np.isfinite(ref)):
         return []
     return _greedy(cands, spread(cands, predictors, metrics), front, ref, room, seed)
@@ -197,19 +193,13 @@ def _measured_front(
     """Objectives (rows ``-accuracy, metrics``) of the non-dominated architectures among
     those measured within every budget with a value of every metric, degenerate ones
     left out."""
-    rows = [
-        [-acc, *(values[m] for m in metrics)]
+    kept = [
+        Candidate(arch, acc, dict(values))
         for arch, (acc, values) in measured.items()
-        if arch not in flagged
-        and all(m in values for m in metrics)
-        and all(m in values and values[m] <= b for m, b in budgets.items())
+        if arch not in flagged and all(m in values for m in {*metrics, *budgets})
     ]
-    points = np.array(rows, dtype=float).reshape(len(rows), 1 + len(metrics))
-    if len(points) < 2:
-        return points
-    from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
-
-    return points[NonDominatedSorting().do(points, only_non_dominated_front=True)]
+    front = pareto_front(kept, metrics, budgets)
+    return objectives(front, metrics).reshape(-1, 1 + len(metrics))
 
 
 def _greedy(

@@ -187,7 +187,7 @@ def _next_batch(
     checked: Mapping[str, Checked],
     room: int,
     degenerate: Callable[[Sequence[str]], set[str]] | None,
-    selection: str = "ehvi",
+    selection: str,
 ) -> list[Candidate]:
     """The round's batch: expected hypervolume improvement, else :func:`choose`
     (``"front"``: :func:`choose` alone; ``"hybrid"``: half the room by :func:`choose`,

@@ -1,4 +1,5 @@
-"""Shared test helpers: run hwnas as a real process and interrupt it at the right time."""
+"""Shared test helpers: run hwnas as a real process and interrupt it at the right time;
+a predictor of fixed values and intervals."""
 
 from __future__ import annotations
 
@@ -9,7 +10,24 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
+from hwnas.predictors.base import Interval
 from hwnas.store import Store
+
+
+class Fixed:
+    """A predictor with given ``(low, value, high)`` per architecture."""
+
+    def __init__(self, values: dict[str, tuple[float, float, float]]) -> None:
+        self.values = values
+
+    def predict(self, archs):  # type: ignore[no-untyped-def]
+        return np.array([self.values[a][1] for a in archs])
+
+    def predict_interval(self, archs):  # type: ignore[no-untyped-def]
+        v = np.array([self.values[a] for a in archs], dtype=float).reshape(-1, 3)
+        return Interval(value=v[:, 1], low=v[:, 0], high=v[:, 2])
 
 
 def wait_for_count(store: Path, n: int, timeout: float = 120.0) -> int:

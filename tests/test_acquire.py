@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hwnas.predictors.base import Interval
 from hwnas.search.acquire import (
     INTERVAL_Z,
     Spread,
@@ -18,20 +17,7 @@ from hwnas.search.acquire import (
 )
 from hwnas.search.nsga import Candidate, hypervolume, pareto_front
 from hwnas.search.verify import choose
-
-
-class Fixed:
-    """A predictor with given (low, value, high) per architecture and metric."""
-
-    def __init__(self, values: dict[str, tuple[float, float, float]]) -> None:
-        self.values = values
-
-    def predict(self, archs):  # type: ignore[no-untyped-def]
-        return np.array([self.values[a][1] for a in archs])
-
-    def predict_interval(self, archs):  # type: ignore[no-untyped-def]
-        v = np.array([self.values[a] for a in archs], dtype=float).reshape(-1, 3)
-        return Interval(value=v[:, 1], low=v[:, 0], high=v[:, 2])
+from tests.helpers import Fixed
 
 
 def _brute_hvi(acc: float, mu: float, sigma: float, front: np.ndarray, ref: np.ndarray) -> float:

@@ -373,3 +373,13 @@ def test_verify_selection_writes_results(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(sys, "argv", ["verify_selection.py", "--selections", "best"])
     with pytest.raises(SystemExit):
         verify_selection.main()
+
+
+def test_verify_selection_refuses_bad_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks import verify_selection
+
+    with pytest.raises(SystemExit, match="no table nb201_latency_nope"):
+        verify_selection.load("nope")
+    monkeypatch.setattr(sys, "argv", ["verify_selection.py", "--seeds", "0"])
+    with pytest.raises(SystemExit):
+        verify_selection.main()

@@ -24,6 +24,7 @@ from hwnas.search.nsga import Candidate, MetricPredictor, pareto_front
 from hwnas.search.verify import Checked, choose, measured_front, refine
 from hwnas.spaces import get_space
 from tests.data_files import raspi4_csv
+from tests.helpers import Fixed
 
 TABLE = raspi4_csv()
 NB201 = get_space("nb201")
@@ -191,26 +192,6 @@ def test_a_failed_measurement_is_not_returned(truth, pool, accuracy) -> None:
         per_round=4,
     )
     assert result.pareto == [] and [r.failed for r in result.rounds] == [4, 4]
-
-
-class Fixed:
-    """A predictor with given values and intervals."""
-
-    def __init__(self, values: dict[str, tuple[float, float, float]]) -> None:
-        self.values = values
-
-    def predict(self, archs):  # type: ignore[no-untyped-def]
-        return np.array([self.values[a][1] for a in archs])
-
-    def predict_interval(self, archs):  # type: ignore[no-untyped-def]
-        from hwnas.predictors.base import Interval
-
-        v = [self.values[a] for a in archs]
-        return Interval(
-            value=np.array([x[1] for x in v]),
-            low=np.array([x[0] for x in v]),
-            high=np.array([x[2] for x in v]),
-        )
 
 
 def test_choose_takes_the_front_then_the_straddlers_that_could_be_on_it() -> None:
