@@ -9,7 +9,13 @@ held-out zoo of real-world architectures (benchmarks/realworld_zoo.py) — once 
    (``profile_model`` on the local transport, a fresh runner each; the two passes are the
    test-retest noise) and predicts each from its ONNX file, raw and corrected.
 3. Writes ``benchmarks/results/kernels.json``: per model and per family, error against
-   the mean of both passes, share within ±10%, test-retest, settings, seed, load average.
+   the mean of both passes, share within ±10%, test-retest, settings, seed, load average,
+   and (``previous``) the overall figures of the file it replaces.
+
+"Corrected" is what ``hwnas kernels build`` gives: each kernel corrected to its
+in-network time (``hwnas.predictors.kernel_incontext``, fitted on the random networks'
+per-node profiles), then the network-level correction; "uncorrected" sums the kernels as
+timed alone.
 
 Run (never alongside other measurements):
   flock /tmp/hwnas-bench.lock .venv/bin/python benchmarks/kernels_context.py --per-kind 80
@@ -108,7 +114,10 @@ def score(
     rows = []
     for (family, name, path), a, b in zip(models, first, second, strict=True):
         truth = (a + b) / 2
-        raw = predictor.predict_onnx_raw(path)[0]
+        # Uncorrected: the kernels as timed alone (predict_onnx_raw's rows carry both).
+        raw = predictor.overhead_model_ms_ + sum(
+            r["isolated_ms"] for r in predictor.predict_onnx_raw(path)[1]
+        )
         corrected = predictor.predict_onnx(path)[0]
         extra = {}
         if incontext is not None:
@@ -181,6 +190,20 @@ def refit_context(predictor: Any, labels: dict[int, float]) -> dict[str, float]:
     seeds = sorted(labels)
     paths = [space.to_onnx(json.dumps({"kind": "context", "seed": s})) for s in seeds]
     return fit_on_networks(predictor, paths, [labels[s] for s in seeds])
+
+
+def previous(path: Path) -> dict[str, Any] | None:
+    """What the results file this run replaces said (command, date, overall figures), so
+    that a change's before and after stay side by side."""
+    if not path.is_file():
+        return None
+    old = json.loads(path.read_text())
+    keep = ("command", "date", "in_network_correction", "intervals_95")
+    return {
+        **{k: old.get(k) for k in keep},
+        "corrected_all": (old.get("corrected") or {}).get("all"),
+        "uncorrected_all": (old.get("uncorrected") or {}).get("all"),
+    }
 
 
 def parse_args() -> argparse.Namespace:
@@ -266,6 +289,8 @@ def main() -> None:
         "seconds": round(time.perf_counter() - clock, 1),
         "load_average": {"start": load_start, "end": list(os.getloadavg())},
     }
+    doc["in_network_correction"] = predictor.incontext_ is not None
+    doc["previous"] = previous(RESULTS / f"{args.name}.json")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{args.name}.json").write_text(json.dumps(doc, indent=1) + "\n")
     rescore(RESULTS / f"{args.name}.json")

@@ -24,8 +24,10 @@ from hwnas.predictors.kernel_context import (
     ContextSpace,
     context_configs,
     context_measurements,
+    context_profiles,
     fit_on_networks,
 )
+from hwnas.predictors.kernel_incontext import fit_in_network
 from hwnas.predictors.kernel_sampler import (
     SPACE_PREFIX,
     Config,
@@ -215,15 +217,52 @@ def run_kernel_build(
     with opened_store(store) as opened:
         samples = measured_samples(opened, device=spec.name, fingerprint=fingerprint)
         measured = context_measurements(opened, device=spec.name, fingerprint=fingerprint)
+        profiles = context_profiles(opened, device=spec.name, fingerprint=fingerprint)
     predictor = KernelPredictor(seed=seed)
     result.predictor = predictor.fit(samples, device=spec.name, fingerprint=fingerprint)
     wanted = {c["seed"] for c in plan.get(CONTEXT_KIND, [])}
     seeds = sorted(s for s in measured if s in wanted)
     if len(seeds) >= len(TERMS):
-        space = ContextSpace(context_cache())
-        paths = [space.to_onnx(json.dumps({"kind": CONTEXT_KIND, "seed": s})) for s in seeds]
-        predictor.context_ = fit_on_networks(predictor, paths, [measured[s] for s in seeds])
+        fit_whole_networks(predictor, seeds, measured, profiles, seed=seed, progress=progress)
     return result
+
+
+def fit_whole_networks(
+    predictor: KernelPredictor,
+    seeds: Sequence[int],
+    measured: Mapping[int, float],
+    profiles: Mapping[int, Sequence[Any]],
+    *,
+    seed: int = 0,
+    progress: ProgressCallback | None = None,
+) -> None:
+    """Fit ``predictor``'s corrections on the random networks ``seeds`` (measured ms and
+    per-node profiles by seed): the in-network correction of each kernel where at least
+    :data:`TERMS`-many networks have a profile, then the whole-network correction on
+    the corrected kernels."""
+    space = ContextSpace(context_cache())
+    paths = {s: space.to_onnx(json.dumps({"kind": CONTEXT_KIND, "seed": s})) for s in seeds}
+    profiled = [s for s in seeds if s in profiles]
+    if len(profiled) >= len(TERMS):
+        predictor.incontext_ = fit_in_network(
+            predictor, [(paths[s], measured[s], profiles[s]) for s in profiled], seed=seed
+        )
+    else:
+        predictor.incontext_ = None
+        emitter(progress)(
+            Event(
+                kind="note",
+                message=(
+                    f"only {len(profiled)} of the {len(seeds)} random networks have a per-node "
+                    "profile (measured by an older hwnas): each kernel is predicted as timed "
+                    "alone; build into a new store (--store) to measure them with profiles "
+                    "and fit the in-network correction"
+                ),
+            )
+        )
+    predictor.context_ = fit_on_networks(
+        predictor, [paths[s] for s in seeds], [measured[s] for s in seeds]
+    )
 
 
 def context_cache() -> Path:

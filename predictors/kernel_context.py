@@ -364,6 +364,23 @@ def context_measurements(store: Any, *, device: str, fingerprint: str) -> dict[i
     return {k: sorted(v)[(len(v) - 1) // 2] for k, v in by_seed.items()}
 
 
+def context_profiles(store: Any, *, device: str, fingerprint: str) -> dict[int, list[Any]]:
+    """The per-node profile (``kernel_incontext.node_profile``) of every random network
+    measured on ``device`` under ``fingerprint`` that has one, by seed (the first
+    measurement that has one)."""
+    from hwnas.predictors.kernel_incontext import node_profile
+
+    out: dict[int, list[Any]] = {}
+    for s in store.measurements(
+        device=device, fingerprint=fingerprint, space=f"kernels:{CONTEXT_KIND}"
+    ):
+        seed = int(json.loads(s.measurement.arch.string)["seed"])
+        profile = node_profile(s.measurement.op_profile)
+        if profile is not None and seed not in out:
+            out[seed] = profile
+    return out
+
+
 def fit_on_networks(
     predictor: Any, paths: Sequence[str | os.PathLike[str]], measured: Sequence[float]
 ) -> dict[str, float]:

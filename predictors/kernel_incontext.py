@@ -21,6 +21,12 @@ correction on those labels:
    prediction from the kernel's features and its isolated prediction (LightGBM, each
    network's kernels weighted by their share of it, so every network counts alike) and
    multiplies each kernel's prediction by it.
+
+:func:`fit_in_network` does all three for a fitted kernel predictor and the random
+networks ``hwnas kernels build`` measured (``hwnas.predictors.kernel_context``): the
+runner's op profile lists every node's time in execution order (``op_profile["nodes"]``).
+The kernel predictor keeps the correction (``incontext_``, a LightGBM text model) and
+applies it to every kernel before its whole-network correction.
 """
 
 from __future__ import annotations
@@ -129,12 +135,64 @@ class InContextCorrection:
         self.booster_ = lgb.train(_params(self.seed), data, num_boost_round=self.rounds)
         return self
 
+    def to_text(self) -> str:
+        """The fitted booster as LightGBM's text model (what a saved predictor keeps)."""
+        if self.booster_ is None:
+            raise UsageError("the in-context correction is not fitted")
+        return str(self.booster_.model_to_string())
+
+    @classmethod
+    def from_booster(cls, booster: Any, *, floor_ms: float) -> InContextCorrection:
+        """A fitted correction from a loaded LightGBM booster and its ``floor_ms``."""
+        self = cls(floor_ms=floor_ms)
+        self.booster_ = booster
+        return self
+
     def kernel_ms(self, features: np.ndarray, isolated_ms: np.ndarray) -> np.ndarray:
         """The corrected (in-network) ms of each kernel."""
         if self.booster_ is None:
             raise UsageError("the in-context correction is not fitted")
         ratio = np.exp(self.booster_.predict(self._x(features, isolated_ms)))
         return np.maximum((isolated_ms + self.floor_ms) * ratio - self.floor_ms, 0.0)
+
+
+def node_profile(op_profile: Mapping[str, Any] | None) -> list[ProfiledNode] | None:
+    """The per-node profile (name, op, us per run) of a runner's ``op_profile``, or None
+    when it has none (measured by a runner before per-node profiles were recorded)."""
+    nodes = (op_profile or {}).get("nodes")
+    if not nodes:
+        return None
+    return [(str(name), str(op), 1000.0 * float(ms)) for name, op, ms in nodes]
+
+
+def fit_in_network(
+    predictor: Any,
+    networks: Sequence[tuple[Any, float, Sequence[ProfiledNode]]],
+    *,
+    seed: int = 0,
+) -> InContextCorrection:
+    """The in-context correction of ``predictor`` (a fitted ``KernelPredictor``) from
+    whole ``networks``: (ONNX path or model, measured ms, its per-node profile)."""
+    import onnx
+
+    from hwnas.predictors.kernel_features import kernel_features, split_kernels
+
+    rows = []
+    for model, measured_ms, profile in networks:
+        proto = model if isinstance(model, onnx.ModelProto) else onnx.load(str(model))
+        kernels = split_kernels(proto)
+        isolated, _ = predictor.predict_kernels(kernels)
+        labels = in_network_labels(
+            [k.nodes for k in kernels],
+            profile,
+            measured_ms=float(measured_ms),
+            model_ms=predictor.overhead_model_ms_,
+            node_us=1000.0 * predictor.profiler_node_ms_,
+        )
+        rows.append(
+            (np.vstack([kernel_features(k) for k in kernels]), np.asarray(isolated), labels)
+        )
+    return InContextCorrection(seed=seed).fit(rows)
 
 
 def per_kind_ratios(

@@ -91,6 +91,8 @@ FORMAT_VERSION = 1
 #: What ``predict`` takes: an ONNX path or model, or an architecture string of ``space``.
 ModelLike = str | os.PathLike[str] | onnx.ModelProto
 GENERIC = "generic"
+#: The saved in-context correction's LightGBM text model, beside the kinds' models.
+INCONTEXT_FILE = "incontext.txt"
 #: Kind-agnostic features of the generic regressor (``other`` kernels, thin kinds).
 GENERIC_FEATURES = (
     "n_inputs",
@@ -282,6 +284,9 @@ class KernelPredictor(Predictor):
     profiler_node_ms_: float
     #: Whole-network correction (``kernel_context``), fitted on random networks; None: none.
     context_: dict[str, float] | None = None
+    #: Per-kernel in-network correction (``kernel_incontext``), fitted on the same random
+    #: networks' per-node profiles; None: kernels are summed as timed alone.
+    incontext_: Any = None
 
     def __init__(
         self,
@@ -345,7 +350,8 @@ class KernelPredictor(Predictor):
         self.device_, self.fingerprint_ = device, fingerprint
         self.overhead_model_ms_, self.overhead_kernel_ms_ = model_ms, kernel_ms
         self.profiler_node_ms_ = node_ms
-        self.context_ = None  # fitted afterwards on whole networks (kernel_context)
+        # Both fitted afterwards on whole networks (kernel_incontext, kernel_context).
+        self.context_ = self.incontext_ = None
         self._set_summary(samples, origin)
         return self
 
@@ -478,14 +484,20 @@ class KernelPredictor(Predictor):
         shapes: Mapping[str, Sequence[int]] | None = None,
     ) -> tuple[float, list[dict[str, Any]]]:
         """Like :meth:`predict_onnx`, without the whole-network (context) correction: the
-        sum of the kernels as timed alone, plus the per-model overhead."""
+        sum of the kernels plus the per-model overhead. Each row's ``ms`` is the kernel's
+        in-network time where the predictor has that correction (``incontext_``), and
+        ``isolated_ms`` its time as timed alone."""
         self.check_is_fitted()
         proto = model if isinstance(model, onnx.ModelProto) else onnx.load(str(model))
         kernels = split_kernels(proto, shapes)
-        ms, source = self.predict_kernels(kernels)
+        isolated, source = self.predict_kernels(kernels)
+        ms = isolated
+        if getattr(self, "incontext_", None) is not None and kernels:
+            features = np.vstack([kernel_features(k) for k in kernels])
+            ms = self.incontext_.kernel_ms(features, isolated)
         rows = [
-            {"index": i, **k.to_dict(), "ms": float(t), "regressor": src}
-            for i, (k, t, src) in enumerate(zip(kernels, ms, source, strict=True))
+            {"index": i, **k.to_dict(), "ms": float(t), "isolated_ms": float(a), "regressor": src}
+            for i, (k, t, a, src) in enumerate(zip(kernels, ms, isolated, source, strict=True))
         ]
         return float(self.overhead_model_ms_ + ms.sum()), rows
 
@@ -575,6 +587,9 @@ class KernelPredictor(Predictor):
             "sampled_kinds": list(SAMPLED_KINDS),
             "models": models,
             "context": getattr(self, "context_", None),
+            "incontext": None
+            if getattr(self, "incontext_", None) is None
+            else {"file": INCONTEXT_FILE, "floor_ms": self.incontext_.floor_ms},
         }
 
     def _write_files(self, directory: Path) -> list[str]:
@@ -583,6 +598,9 @@ class KernelPredictor(Predictor):
             if booster is not None:
                 (directory / f"{name}.txt").write_text(booster.model_to_string(), encoding="utf-8")
                 names.append(f"{name}.txt")
+        if getattr(self, "incontext_", None) is not None:
+            (directory / INCONTEXT_FILE).write_text(self.incontext_.to_text(), encoding="utf-8")
+            names.append(INCONTEXT_FILE)
         return names
 
     @classmethod
@@ -639,6 +657,7 @@ class KernelPredictor(Predictor):
         self.feature_names_ = list(FEATURE_NAMES)
         context = state.get("context")
         self.context_ = dict(context) if isinstance(context, Mapping) else None
+        self.incontext_ = _incontext(state.get("incontext"), path)
         return self
 
     @classmethod
@@ -758,6 +777,21 @@ def _booster(entry: Mapping[str, Any], path: Path) -> Any:
         raise ArtifactError(
             f"{file} is not a readable LightGBM text model ({exc}); build the predictor again"
         ) from None
+
+
+def _incontext(entry: Any, path: Path) -> Any:
+    """The saved in-context correction (``state["incontext"]``), or None."""
+    if not isinstance(entry, Mapping):
+        return None
+    from hwnas.predictors.kernel_incontext import InContextCorrection
+
+    floor = entry.get("floor_ms")
+    if isinstance(floor, bool) or not isinstance(floor, int | float) or not floor > 0:
+        raise ArtifactError(
+            f"{path}/meta.json has a bad in-context correction (floor_ms {floor!r}); "
+            "build the predictor again"
+        )
+    return InContextCorrection.from_booster(_booster(entry, path), floor_ms=float(floor))
 
 
 def _check_legacy_hash(path: Path, entry: Mapping[str, Any]) -> None:

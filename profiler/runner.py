@@ -1122,9 +1122,12 @@ def summarize_profile_events(
     `skip_before_us`, to drop a warmup run), groups them by args["op_name"],
     and returns {"runs": runs, "ops": {op: {"count": distinct nodes,
     "ms_per_inference": summed dur (us) / runs / 1000, "share": fraction of the
-    total}}}, ops sorted by time, largest first.
+    total}}}, ops sorted by time, largest first, and "nodes": [[node name, op,
+    ms per inference], ...] in the order the nodes first ran (how
+    ``hwnas.predictors.kernel_incontext`` splits a network's time among its kernels).
     """
     total_us: dict[str, float] = {}
+    per_node: dict[str, list[Any]] = {}
     nodes: dict[str, set[str]] = {}
     by_provider: dict[str, dict[str, Any]] = {}
     for event in events:
@@ -1137,6 +1140,8 @@ def summarize_profile_events(
         op = str(details.get("op_name", "unknown"))
         total_us[op] = total_us.get(op, 0.0) + float(event.get("dur", 0))
         nodes.setdefault(op, set()).add(name)
+        node = per_node.setdefault(name[: -len("_kernel_time")], [op, 0.0])
+        node[1] += float(event.get("dur", 0))
         place = by_provider.setdefault(
             str(details.get("provider", "unknown")), {"us": 0.0, "nodes": set(), "ops": set()}
         )
@@ -1166,6 +1171,9 @@ def summarize_profile_events(
         "ops": ops,
         "providers": providers,
         "ms_per_inference": grand_total / runs / 1000 if runs else 0.0,
+        "nodes": [
+            [name, op, us / runs / 1000 if runs else 0.0] for name, (op, us) in per_node.items()
+        ],
     }
 
 

@@ -105,3 +105,90 @@ def test_every_profiled_node_of_a_real_network_finds_a_kernel(tmp_path: Path) ->
     assert lost == 0.0 and us.sum() == pytest.approx(sum(t for *_, t in profile))
     convs = [i for i, k in enumerate(kernels) if k.kind in ("conv", "dwconv")]
     assert all(us[i] > 0 for i in convs)  # every conv matched by name, not as a neighbour
+
+
+def test_build_fits_the_in_network_correction_on_the_runners_node_profiles(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """End to end on the local CPU: ``kernels build --context 8`` measures eight random
+    networks, each with the runner's per-node profile, fits every kernel's in-network
+    correction on them and then the network-level one; the saved predictor applies both."""
+    from hwnas.cli import main
+    from hwnas.events import Event
+    from hwnas.predictors.kernel_build import context_cache, fit_whole_networks
+    from hwnas.predictors.kernel_context import TERMS, context_measurements, context_profiles
+    from hwnas.predictors.kernels import KernelPredictor
+    from hwnas.store import Store
+
+    out_dir, store = tmp_path / "kp", tmp_path / "k.db"
+    argv = ["kernels", "build", "-o", str(out_dir), "--per-kind", "8"]
+    argv += ["--kinds", "conv,dwconv,pool,gemm", "--context", str(len(TERMS))]
+    argv += ["--max-seconds", "0.2", "--store", str(store), "--json"]
+    assert main(argv) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["in_network_correction"] is True and doc["context_correction"] is not None
+    with Store(store) as db:
+        measured = context_measurements(db, device="local", fingerprint=doc["fingerprint"])
+        profiles = context_profiles(db, device="local", fingerprint=doc["fingerprint"])
+    assert len(measured) == len(TERMS) and sorted(profiles) == sorted(measured)
+    space = ContextSpace(context_cache())
+    predictor = KernelPredictor.load(out_dir)
+    assert predictor.incontext_ is not None
+    raw_errors, corrected_errors = [], []
+    for seed, profile in profiles.items():
+        path = space.to_onnx(json.dumps({"kind": "context", "seed": seed}))
+        kernels = split_kernels(onnx.load(str(path)))
+        _, lost = attribute_profile([k.nodes for k in kernels], profile)
+        assert lost == 0.0 and all(us > 0 for *_, us in profile)
+        total, rows = predictor.predict_onnx_raw(path)
+        isolated = predictor.overhead_model_ms_ + sum(r["isolated_ms"] for r in rows)
+        raw_errors.append(abs(np.log(isolated / measured[seed])))
+        corrected_errors.append(abs(np.log(total / measured[seed])))
+    # Fitted on these networks, the corrected kernels sum closer to what was measured
+    # than the kernels timed alone (eight samples a kind leave them far off).
+    assert np.mean(corrected_errors) < np.mean(raw_errors), (corrected_errors, raw_errors)
+
+    # Networks measured by a runner without per-node profiles: a note, no in-network
+    # correction, the network-level one still fitted.
+    events: list[Event] = []
+    fit_whole_networks(predictor, sorted(measured), measured, {}, progress=events.append)
+    assert predictor.incontext_ is None and predictor.context_ is not None
+    assert any("per-node profile" in e.message for e in events if e.kind == "note")
+
+
+def test_saved_in_network_correction_round_trips_and_bad_files_are_refused(
+    tmp_path: Path,
+) -> None:
+    from hwnas.predictors.artifacts import load_predictor
+    from hwnas.predictors.errors import ArtifactError
+    from hwnas.predictors.kernel_incontext import fit_in_network
+    from hwnas.predictors.kernels import INCONTEXT_FILE, KernelPredictor
+    from tests.test_kernels import small_cnn, synthetic_samples
+
+    predictor = KernelPredictor(seed=0, rounds=20).fit(
+        synthetic_samples(), device="local", fingerprint="abc"
+    )
+    model = small_cnn()
+    kernels = split_kernels(model)
+    # A profile in which the first kernel takes four times its share: the correction
+    # learns to raise it against the others.
+    profile = [(k.nodes[0], "Op", 400.0 if i == 0 else 100.0) for i, k in enumerate(kernels)]
+    before, _ = predictor.predict_onnx_raw(model)
+    predictor.incontext_ = fit_in_network(predictor, [(model, 2 * before, profile)] * 4)
+    after, rows = predictor.predict_onnx_raw(model)
+    assert rows[0]["ms"] / rows[0]["isolated_ms"] > rows[1]["ms"] / rows[1]["isolated_ms"]
+    assert after != pytest.approx(before)
+
+    saved = predictor.save(tmp_path / "p")
+    loaded = KernelPredictor.load(saved)
+    assert loaded.predict_onnx_raw(model)[0] == pytest.approx(after)
+    meta = json.loads((saved / "meta.json").read_text())
+    meta["state"]["incontext"]["floor_ms"] = -1
+    (saved / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match="in-context correction"):
+        load_predictor(saved, force=True)
+    meta["state"]["incontext"]["floor_ms"] = 0.002
+    (saved / "meta.json").write_text(json.dumps(meta))
+    (saved / INCONTEXT_FILE).unlink()
+    with pytest.raises(ArtifactError, match=f"lacks its model file {INCONTEXT_FILE}"):
+        load_predictor(saved, force=True)

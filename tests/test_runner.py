@@ -723,6 +723,12 @@ def test_summarize_profile_events() -> None:
     assert list(profile["ops"]) == ["Conv", "Relu"]  # largest first
     assert profile["ops"]["Conv"] == {"count": 2, "ms_per_inference": 0.6, "share": 0.75}
     assert profile["ops"]["Relu"] == {"count": 1, "ms_per_inference": 0.2, "share": 0.25}
+    # Each node's time per inference, in the order the nodes ran.
+    assert profile["nodes"] == [
+        ["conv0", "Conv", 0.3],
+        ["conv1", "Conv", 0.3],
+        ["relu0", "Relu", 0.2],
+    ]
 
 
 def test_op_profile_of_the_small_model(

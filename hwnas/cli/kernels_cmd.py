@@ -75,8 +75,8 @@ def build(
     context: int | None = typer.Option(
         None,
         "--context",
-        help="Random whole networks to measure and fit the network-level correction on "
-        "(default: as many as --per-kind, none below 20; 0: no correction).",
+        help="Random whole networks to measure and fit the in-network and network-level "
+        "corrections on (default: as many as --per-kind, none below 20; 0: no correction).",
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite a non-empty output directory."),
     store_path: str | None = StoreOption,
@@ -125,6 +125,7 @@ def _report_build(result: Any, output: Path, *, as_json: bool) -> None:
                 "planned": result.planned,
                 "failed": failed,
                 "context_correction": context,
+                "in_network_correction": result.predictor.incontext_ is not None,
                 **summary,
             }
         )
@@ -146,6 +147,11 @@ def _report_build(result: Any, output: Path, *, as_json: bool) -> None:
     over = summary["overhead"]
     if result.predictor.context_ is None:
         note("no network-level correction fitted (see --context)")
+    elif result.predictor.incontext_ is not None:
+        note(
+            "each kernel is corrected to its in-network time (fitted on the random networks' "
+            "per-node profiles), then the network-level correction is applied"
+        )
     note(
         f"overhead: {over['model_ms'] * 1000:.1f} µs per model, "
         f"{over['kernel_ms'] * 1000:.2f} µs per kernel; wrote {output}"
