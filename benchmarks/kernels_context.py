@@ -181,15 +181,19 @@ def incontext_predictor(
     return predict
 
 
-def refit_context(predictor: Any, labels: dict[int, float]) -> dict[str, float]:
-    """The NNLS context correction fitted on ``labels`` (ms by context seed)."""
-    from hwnas.predictors.kernel_build import context_cache
-    from hwnas.predictors.kernel_context import ContextSpace, fit_on_networks
+def refit_context(predictor: Any, labels: dict[int, float], store: Path) -> None:
+    """Refit both corrections of ``predictor`` on ``labels`` (ms by context seed): the
+    in-network one from the per-node profiles ``store`` holds, scaled to the labels, and
+    the network-level one on top (``hwnas.predictors.kernel_build.fit_whole_networks``)."""
+    from hwnas.predictors.kernel_build import fit_whole_networks
+    from hwnas.predictors.kernel_context import context_profiles
+    from hwnas.store import Store
 
-    space = ContextSpace(context_cache())
-    seeds = sorted(labels)
-    paths = [space.to_onnx(json.dumps({"kind": "context", "seed": s})) for s in seeds]
-    return fit_on_networks(predictor, paths, [labels[s] for s in seeds])
+    with Store(store) as db:
+        profiles = context_profiles(
+            db, device=predictor.device_, fingerprint=predictor.fingerprint_
+        )
+    fit_whole_networks(predictor, sorted(labels), labels, profiles, seed=predictor.seed)
 
 
 def previous(path: Path) -> dict[str, Any] | None:
@@ -262,7 +266,7 @@ def main() -> None:
         doc = json.loads(args.labels.read_text())
         labels = {int(s): float(ms) for s, ms in doc["labels"].items()}
         reference = (args.reference, float(doc["reference_ms"]))
-        predictor.context_ = refit_context(predictor, labels)
+        refit_context(predictor, labels, args.out / "kernels.db")
     first, second = (measure(paths, args.max_seconds, reference) for _ in range(2))
     incontext = (
         incontext_predictor(predictor, args.out / "kernels.db", labels) if args.incontext else None

@@ -13,7 +13,9 @@ correction is linear in network-level aggregates of the per-kernel prediction::
 
     corrected = sum_g a_g * predicted_g + b * weight_MB + c * kernels + d
 
-(``predicted_g``: the summed prediction of the kernels of group ``g``; ``weight_MB``: the
+(``predicted_g``: the summed prediction of the kernels of group ``g``, each kernel
+already corrected to its in-network time where the predictor has that correction,
+:mod:`hwnas.predictors.kernel_incontext`; ``weight_MB``: the
 network's parameters in MB; non-negative coefficients fitted by least squares on relative
 error, so a big network does not outweigh a small one.) ``hwnas kernels build`` measures
 the random networks (configuration ``{"kind": "context", "seed": s}`` in space

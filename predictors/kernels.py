@@ -28,11 +28,14 @@ sample (its regressor sees kind-agnostic features only: MACs, bytes, elements,
 parameters). A conv's fused residual sum is approximated as a third of a standalone
 ``Add`` of its output (it streams one tensor where the ``Add`` streams three).
 
-Limits: kernels are measured warm (a sampled model runs again and again, so its
-weights and inputs stay in the caches); inside a network other layers evict them, so
-memory-bound kernels with large weights (a classifier Gemm at batch 1, 1x1 convs on tiny
-feature maps) run slower there than predicted; the benchmark's MobileNetV2-like chains
-come out 10-18% low for this reason. Fusions and layouts are onnxruntime's CPU
+Kernels are measured warm (a sampled model runs again and again, so its weights and
+inputs stay in the caches); inside a network other layers evict them, so memory-bound
+kernels with large weights (a classifier Gemm at batch 1, 1x1 convs on tiny feature
+maps) run slower there. Two corrections fitted on random whole networks (never on a
+model anyone scores the predictor on) address this: ``incontext_`` multiplies each
+kernel's prediction by its learnt in-network ratio
+(:mod:`hwnas.predictors.kernel_incontext`), then ``context_`` corrects the network's
+total (:mod:`hwnas.predictors.kernel_context`). Fusions and layouts are onnxruntime's CPU
 provider's (see :mod:`hwnas.predictors.kernel_features`); other runtimes need other rules.
 
 The :class:`KernelPredictor` is a :class:`~hwnas.predictors.base.Predictor` (kind
