@@ -13,7 +13,8 @@ budget over the true front's, reference at the budget and the least accurate tru
 cell above chance. Mean and 95% interval over the seeds per table and rule.
 
 Run:  .venv/bin/python benchmarks/verify_selection.py [--tables gold_6226,...] [--seeds 5]
-      [--first-seed 100] [--selections ehvi,front] [--out benchmarks/results]
+      [--first-seed 100] [--selections ehvi,front] [--rounds 4] [--per-round 25]
+      [--out benchmarks/results] [--name verify_selection]
 """
 
 from __future__ import annotations
@@ -75,7 +76,9 @@ def _train(archs: list[str], table: dict[str, Any], seed: int, where: Path) -> A
     )
 
 
-def one_run(table: dict[str, Any], seed: int, selection: str) -> float:
+def one_run(
+    table: dict[str, Any], seed: int, selection: str, loop: dict[str, int] | None = None
+) -> float:
     """The hypervolume share of one seed's verified loop under ``selection``."""
     truth, acc, budget = table["truth"], table["accuracy"], table["budget"]
     archs = list(truth)
@@ -108,7 +111,7 @@ def one_run(table: dict[str, Any], seed: int, selection: str) -> float:
             known={a: {"latency_ms": truth[a]} for a in start},
             degenerate=lambda a: degenerate_archs(space, a),
             selection=selection,
-            **LOOP,
+            **(loop or LOOP),
         )
     front = [Candidate(c.arch, c.accuracy, dict(c.measured)) for c in done.pareto]
     return hypervolume(front, ["latency_ms"], table["ref"]) / table["best"]
@@ -120,10 +123,20 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--first-seed", type=int, default=100)
     parser.add_argument("--selections", default=",".join(SELECTIONS), help="comma-separated")
+    parser.add_argument("--rounds", type=int, default=LOOP["rounds"], help="verify rounds")
+    parser.add_argument(
+        "--per-round", type=int, default=LOOP["per_round"], help="measurements per round"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
+    parser.add_argument(
+        "--name", default="verify_selection", help="the results file: OUT/NAME.json"
+    )
     args = parser.parse_args()
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
+    if args.rounds < 1 or args.per_round < 1:
+        parser.error("--rounds and --per-round must be at least 1")
+    loop = {**LOOP, "rounds": args.rounds, "per_round": args.per_round}
     selections = args.selections.split(",")
     unknown = sorted(set(selections) - set(SELECTIONS))
     if unknown:
@@ -135,7 +148,7 @@ def main() -> None:
         table = load(name)
         for selection in selections:
             began = time.perf_counter()
-            shares = [one_run(table, seed, selection) for seed in seeds]
+            shares = [one_run(table, seed, selection, loop) for seed in seeds]
             row = {
                 "table": name,
                 "selection": selection,
@@ -152,14 +165,14 @@ def main() -> None:
     for s, figures in overall.items():
         print(f"all tables      {s:6s} {figures}")
     doc = {
-        **provenance("verify_selection"),
+        **provenance(args.name),
         "seed": seeds[0],
         "seeds": seeds,
-        "settings": {"sample": SAMPLE, **LOOP, "tables": args.tables, "selections": selections},
+        "settings": {"sample": SAMPLE, **loop, "tables": args.tables, "selections": selections},
         "summary": overall,
         "rows": rows,
     }
-    print(write_results(doc, start, args.out / "verify_selection.json"))
+    print(write_results(doc, start, args.out / f"{args.name}.json"))
 
 
 if __name__ == "__main__":

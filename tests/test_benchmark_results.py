@@ -357,13 +357,20 @@ def test_verify_selection_writes_results(tmp_path: Path, monkeypatch: pytest.Mon
 
     monkeypatch.setattr(verify_selection, "load", lambda name: {"name": name})
     share = {"ehvi": 0.99, "front": 0.96, "hybrid": 0.98}
-    monkeypatch.setattr(
-        verify_selection, "one_run", lambda table, seed, sel: share[sel] - 0.001 * (seed % 3)
-    )
+    loops: list[dict[str, int]] = []
+
+    def one_run(table: Any, seed: int, sel: str, loop: dict[str, int]) -> float:
+        loops.append(loop)
+        return share[sel] - 0.001 * (seed % 3)
+
+    monkeypatch.setattr(verify_selection, "one_run", one_run)
     argv = ["--tables", "a,b", "--seeds", "3", "--first-seed", "7", "--out", str(tmp_path)]
     monkeypatch.setattr(sys, "argv", ["verify_selection.py", *argv])
     verify_selection.main()
     doc = written(tmp_path / "verify_selection.json", "verify_selection")
+    assert loops[-1] == verify_selection.LOOP == {
+        k: doc["settings"][k] for k in ("rounds", "per_round", "max_measurements")
+    }
     assert doc["seeds"] == [7, 8, 9] and doc["settings"]["tables"] == "a,b"
     assert [(r["table"], r["selection"]) for r in doc["rows"]] == [
         (t, s) for t in "ab" for s in ("ehvi", "front", "hybrid")
@@ -373,6 +380,13 @@ def test_verify_selection_writes_results(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(sys, "argv", ["verify_selection.py", "--selections", "best"])
     with pytest.raises(SystemExit):
         verify_selection.main()
+    # Smaller rounds, written under another name.
+    argv += ["--rounds", "10", "--per-round", "10", "--name", "rounds"]
+    monkeypatch.setattr(sys, "argv", ["verify_selection.py", *argv])
+    verify_selection.main()
+    doc = written(tmp_path / "rounds.json", "rounds")
+    assert doc["settings"]["rounds"] == doc["settings"]["per_round"] == 10
+    assert loops[-1]["rounds"] == 10 and loops[-1]["per_round"] == 10
 
 
 def test_verify_selection_refuses_bad_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -380,6 +394,7 @@ def test_verify_selection_refuses_bad_arguments(monkeypatch: pytest.MonkeyPatch)
 
     with pytest.raises(SystemExit, match="no table nb201_latency_nope"):
         verify_selection.load("nope")
-    monkeypatch.setattr(sys, "argv", ["verify_selection.py", "--seeds", "0"])
-    with pytest.raises(SystemExit):
-        verify_selection.main()
+    for bad in (["--seeds", "0"], ["--rounds", "0"], ["--per-round", "0"]):
+        monkeypatch.setattr(sys, "argv", ["verify_selection.py", *bad])
+        with pytest.raises(SystemExit):
+            verify_selection.main()
