@@ -368,9 +368,11 @@ def test_verify_selection_writes_results(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(sys, "argv", ["verify_selection.py", *argv])
     verify_selection.main()
     doc = written(tmp_path / "verify_selection.json", "verify_selection")
-    assert loops[-1] == verify_selection.LOOP == {
-        k: doc["settings"][k] for k in ("rounds", "per_round", "max_measurements")
-    }
+    assert (
+        loops[-1]
+        == verify_selection.LOOP
+        == {k: doc["settings"][k] for k in ("rounds", "per_round", "max_measurements")}
+    )
     assert doc["seeds"] == [7, 8, 9] and doc["settings"]["tables"] == "a,b"
     assert [(r["table"], r["selection"]) for r in doc["rows"]] == [
         (t, s) for t in "ab" for s in ("ehvi", "front", "hybrid")
