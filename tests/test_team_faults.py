@@ -112,6 +112,15 @@ def wait_until_done(store: Store, n: int, timeout: float = 60.0) -> None:
         time.sleep(0.02)
 
 
+def wait_stopped(pid: int, timeout: float = 5.0) -> None:
+    """Until process ``pid`` is in the stopped state (``T`` in /proc/PID/stat)."""
+    deadline = time.monotonic() + timeout
+    stat = Path(f"/proc/{pid}/stat")
+    while stat.read_text().rsplit(")", 1)[1].split()[0] != "T":
+        assert time.monotonic() < deadline, f"process {pid} did not stop in {timeout} s"
+        time.sleep(0.001)
+
+
 def freeze_one_mid_job(store: Store, workers: list[Worker]) -> tuple[Worker, list[Job]]:
     """A worker stopped (SIGSTOP) while it has a job claimed and not finished, and its
     jobs running then (one per device it holds); a worker caught between jobs is let go
@@ -123,6 +132,9 @@ def freeze_one_mid_job(store: Store, workers: list[Worker]) -> tuple[Worker, lis
             assert job.worker is not None
             worker = by_pid[int(job.worker.split(":")[1])]
             os.kill(worker.proc.pid, signal.SIGSTOP)
+            # A signal is delivered when the process next runs: on another core it may
+            # still commit a claim after kill() returns. Read its jobs once it has stopped.
+            wait_stopped(worker.proc.pid)
             # Frozen now: what is running under it stays so until it is killed.
             still = [j for j in store.jobs(status="running") if j.worker == job.worker]
             if still:
