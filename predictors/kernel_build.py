@@ -6,6 +6,7 @@ lacks on a device, train a kernel-level predictor, and return it
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import uuid
@@ -16,7 +17,7 @@ from typing import Any
 
 from hwnas.config import cache_dir
 from hwnas.devices.registry import connect
-from hwnas.errors import ParameterError
+from hwnas.errors import ParameterError, UsageError
 from hwnas.events import Event, ProgressCallback, emitter
 from hwnas.predictors.kernel_context import (
     CONTEXT_KIND,
@@ -243,20 +244,20 @@ def fit_whole_networks(
     space = ContextSpace(context_cache())
     paths = {s: space.to_onnx(json.dumps({"kind": CONTEXT_KIND, "seed": s})) for s in seeds}
     profiled = [s for s in seeds if s in profiles]
+    predictor.incontext_ = None
     if len(profiled) >= len(TERMS):
-        predictor.incontext_ = fit_in_network(
-            predictor, [(paths[s], measured[s], profiles[s]) for s in profiled], seed=seed
-        )
-    else:
-        predictor.incontext_ = None
+        networks = [(paths[s], measured[s], profiles[s]) for s in profiled]
+        with contextlib.suppress(UsageError):  # no profile held any time: noted below
+            predictor.incontext_ = fit_in_network(predictor, networks, seed=seed)
+    if predictor.incontext_ is None:
         emitter(progress)(
             Event(
                 kind="note",
                 message=(
-                    f"only {len(profiled)} of the {len(seeds)} random networks have a per-node "
-                    "profile (measured by an older hwnas): each kernel is predicted as timed "
-                    "alone; build into a new store (--store) to measure them with profiles "
-                    "and fit the in-network correction"
+                    f"only {len(profiled)} of the {len(seeds)} random networks have a usable "
+                    "per-node profile (older hwnas versions did not record one): each kernel "
+                    "is predicted as timed alone; build into a new store (--store) to measure "
+                    "them with profiles and fit the in-network correction"
                 ),
             )
         )

@@ -172,7 +172,8 @@ def fit_in_network(
     seed: int = 0,
 ) -> InContextCorrection:
     """The in-context correction of ``predictor`` (a fitted ``KernelPredictor``) from
-    whole ``networks``: (ONNX path or model, measured ms, its per-node profile)."""
+    whole ``networks``: (ONNX path or model, measured ms, its per-node profile). A
+    network whose profile holds no time is left out; ``UsageError`` if none is left."""
     import onnx
 
     from hwnas.predictors.kernel_features import kernel_features, split_kernels
@@ -182,13 +183,16 @@ def fit_in_network(
         proto = model if isinstance(model, onnx.ModelProto) else onnx.load(str(model))
         kernels = split_kernels(proto)
         isolated, _ = predictor.predict_kernels(kernels)
-        labels = in_network_labels(
-            [k.nodes for k in kernels],
-            profile,
-            measured_ms=float(measured_ms),
-            model_ms=predictor.overhead_model_ms_,
-            node_us=1000.0 * predictor.profiler_node_ms_,
-        )
+        try:
+            labels = in_network_labels(
+                [k.nodes for k in kernels],
+                profile,
+                measured_ms=float(measured_ms),
+                model_ms=predictor.overhead_model_ms_,
+                node_us=1000.0 * predictor.profiler_node_ms_,
+            )
+        except UsageError:
+            continue
         rows.append(
             (np.vstack([kernel_features(k) for k in kernels]), np.asarray(isolated), labels)
         )

@@ -134,26 +134,41 @@ def test_build_fits_the_in_network_correction_on_the_runners_node_profiles(
     space = ContextSpace(context_cache())
     predictor = KernelPredictor.load(out_dir)
     assert predictor.incontext_ is not None
+    floor = predictor.incontext_.floor_ms
     raw_errors, corrected_errors = [], []
     for seed, profile in profiles.items():
         path = space.to_onnx(json.dumps({"kind": "context", "seed": seed}))
         kernels = split_kernels(onnx.load(str(path)))
         _, lost = attribute_profile([k.nodes for k in kernels], profile)
-        assert lost == 0.0 and all(us > 0 for *_, us in profile)
+        assert lost == 0.0 and sum(us for *_, us in profile) > 0
+        labels = in_network_labels(
+            [k.nodes for k in kernels],
+            profile,
+            measured_ms=measured[seed],
+            model_ms=predictor.overhead_model_ms_,
+            node_us=1000 * predictor.profiler_node_ms_,
+        )
         total, rows = predictor.predict_onnx_raw(path)
-        isolated = predictor.overhead_model_ms_ + sum(r["isolated_ms"] for r in rows)
-        raw_errors.append(abs(np.log(isolated / measured[seed])))
-        corrected_errors.append(abs(np.log(total / measured[seed])))
-    # Fitted on these networks, the corrected kernels sum closer to what was measured
-    # than the kernels timed alone (eight samples a kind leave them far off).
+        assert total == pytest.approx(predictor.overhead_model_ms_ + sum(r["ms"] for r in rows))
+        isolated = np.array([r["isolated_ms"] for r in rows])
+        corrected = np.array([r["ms"] for r in rows])
+        share = (isolated + floor) / np.sum(isolated + floor)
+        raw_errors.append(share @ np.abs(np.log((isolated + floor) / (labels + floor))))
+        corrected_errors.append(share @ np.abs(np.log((corrected + floor) / (labels + floor))))
+    # Fitted on these networks' kernels, the corrected kernels are nearer their
+    # in-network labels than the kernels timed alone (what the correction minimises).
     assert np.mean(corrected_errors) < np.mean(raw_errors), (corrected_errors, raw_errors)
 
     # Networks measured by a runner without per-node profiles: a note, no in-network
     # correction, the network-level one still fitted.
-    events: list[Event] = []
-    fit_whole_networks(predictor, sorted(measured), measured, {}, progress=events.append)
-    assert predictor.incontext_ is None and predictor.context_ is not None
-    assert any("per-node profile" in e.message for e in events if e.kind == "note")
+    # Profiles that hold no time (nothing to split a network's latency by) likewise.
+    empty = {s: [(name, op, 0.0) for name, op, _ in p] for s, p in profiles.items()}
+    for given in ({}, empty):
+        events: list[Event] = []
+        fit_whole_networks(predictor, sorted(measured), measured, given, progress=events.append)
+        assert predictor.incontext_ is None and predictor.context_ is not None
+        notes = [e.message for e in events if e.kind == "note"]
+        assert len(notes) == 1 and "usable per-node profile" in notes[0]
 
 
 def test_saved_in_network_correction_round_trips_and_bad_files_are_refused(
