@@ -172,7 +172,7 @@ def test_build_fits_the_in_network_correction_on_the_runners_node_profiles(
 
 
 def test_saved_in_network_correction_round_trips_and_bad_files_are_refused(
-    tmp_path: Path,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from hwnas.predictors.artifacts import load_predictor
     from hwnas.predictors.errors import ArtifactError
@@ -197,6 +197,18 @@ def test_saved_in_network_correction_round_trips_and_bad_files_are_refused(
     saved = predictor.save(tmp_path / "p")
     loaded = KernelPredictor.load(saved)
     assert loaded.predict_onnx_raw(model)[0] == pytest.approx(after)
+    # `kernels predict` shows each kernel inside the network and alone.
+    from hwnas.cli import main
+
+    onnx.save(model, str(tmp_path / "cnn.onnx"))
+    assert main(["kernels", "predict", str(saved), str(tmp_path / "cnn.onnx")]) == 0
+    shown = capsys.readouterr()
+    assert "alone" in shown.out and "timed alone" in shown.out + shown.err
+    assert main(["kernels", "predict", str(saved), str(tmp_path / "cnn.onnx"), "--json"]) == 0
+    kernels_json = json.loads(capsys.readouterr().out)["kernels"]
+    assert [k["isolated_ms"] for k in kernels_json] == pytest.approx(
+        [r["isolated_ms"] for r in rows]
+    )
     meta = json.loads((saved / "meta.json").read_text())
     meta["state"]["incontext"]["floor_ms"] = -1
     (saved / "meta.json").write_text(json.dumps(meta))

@@ -118,8 +118,11 @@ def render_kernel_prediction(
     table = Table(
         title=f"{model.name}: predicted {total:.4g} ms on {predictor.device_}", title_justify="left"
     )
-    for col in ("#", "kind", "op", "output", "MMACs", "ms", "share"):
-        table.add_column(col, justify="right" if col in ("#", "MMACs", "ms", "share") else "left")
+    # With the in-network correction, each kernel's time alone is shown beside it.
+    alone = getattr(predictor, "incontext_", None) is not None
+    columns = ("#", "kind", "op", "output", "MMACs", "ms", *(("alone",) if alone else ()))
+    for col in (*columns, "share"):
+        table.add_column(col, justify="left" if col in ("kind", "op", "output") else "right")
     shown = sorted(rows, key=lambda r: -r["ms"])[:top] if top > 0 else rows
     for row in shown:
         table.add_row(
@@ -129,12 +132,15 @@ def render_kernel_prediction(
             "x".join(map(str, row["output"])),
             f"{row['macs'] / 1e6:.3g}",
             f"{row['ms']:.4g}",
+            *((f"{row.get('isolated_ms', row['ms']):.4g}",) if alone else ()),
             f"{100 * row['ms'] / total:.1f}%",
         )
     out.print(table)
     note(
         f"{len(rows)} kernels; per-model overhead {predictor.overhead_model_ms_:.4g} ms; "
-        f"total {total:.4g} ms" + ("" if math.isfinite(total) else " (not finite!)")
+        f"total {total:.4g} ms"
+        + ("" if math.isfinite(total) else " (not finite!)")
+        + ("; ms: each kernel's time inside the network, alone: timed alone" if alone else "")
     )
 
 
