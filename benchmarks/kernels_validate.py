@@ -16,6 +16,9 @@ median):
 * ``incontext``: each kernel times a LightGBM multiplier learnt from in-network labels;
 * ``incontext+context``: the NNLS correction fitted on top of ``incontext``.
 
+``--curve 25,50`` also fits the methods on the first 25, 50 ... fit networks alone and
+scores each on the same validation networks: how many random networks a build needs.
+
 ``--retest`` measures the validation networks once more (the build's protocol, a
 fresh runner process each) to give the labels' own test-retest.
 
@@ -174,6 +177,18 @@ def report(val: list, preds: dict[str, list[float]]) -> dict[str, Any]:
     return out
 
 
+def learning_curve(predictor: Any, fit: list, val: list, sizes: list[int]) -> dict[str, Any]:
+    """Each method's scores on ``val`` when fitted on the first ``n`` of ``fit`` only, for
+    each ``n`` in ``sizes`` (at most all of ``fit``)."""
+    out: dict[str, Any] = {}
+    for n in sizes:
+        if n > len(fit):
+            continue
+        scored = report(val, predictions(predictor, fit[:n], val))
+        out[str(n)] = {method: scored[method]["all"] for method in METHODS}
+    return out
+
+
 def retest(seeds: list[int], measured: dict[int, float], max_seconds: float) -> dict[str, Any]:
     """The validation networks measured once more (the build's settings, fresh runners):
     the share of them whose two measurements agree within ±10%, and the median gap."""
@@ -265,6 +280,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--val", type=int, default=100)
     parser.add_argument("--runs", type=int, default=20, help="profiled runs per network")
     parser.add_argument("--retest", action="store_true")
+    parser.add_argument(
+        "--curve", default="", help="comma-separated numbers of fit networks to score too"
+    )
     parser.add_argument("--name", default="kernels_validate")
     parser.add_argument("--split", choices=("block", "interleave"), default="block")
     parser.add_argument(
@@ -303,6 +321,9 @@ def main() -> None:
         measured, ref_retest = reference_labels(fit_seeds + val_seeds, args.reference, 2.0)
         labels = {"reference_ms": ref_retest["reference_ms"], "labels": measured}
         (RESULTS / f"{args.name}.labels.json").write_text(json.dumps(labels) + "\n")
+    sizes = sorted({int(n) for n in args.curve.split(",") if n.strip()})
+    if any(n < 10 for n in sizes):
+        raise SystemExit("--curve sizes must be at least 10 networks (LightGBM leaves of 10)")
     fit = collect(predictor, fit_seeds, measured, args.runs)
     val = collect(predictor, val_seeds, measured, args.runs)
     doc = {
@@ -321,6 +342,7 @@ def main() -> None:
                 [(n["kinds"], n["isolated"], n["labels"]) for n in fit]
             ).items()
         },
+        "curve": learning_curve(predictor, fit, val, sizes),
         "retest": retest(val_seeds, measured, 2.0) if args.retest else None,
         "reference_retest": ref_retest,
         "seconds": round(time.perf_counter() - clock, 1),

@@ -400,3 +400,41 @@ def test_verify_selection_refuses_bad_arguments(monkeypatch: pytest.MonkeyPatch)
         monkeypatch.setattr(sys, "argv", ["verify_selection.py", *bad])
         with pytest.raises(SystemExit):
             verify_selection.main()
+
+
+def test_kernels_validate_curve_scores_each_fit_size_on_the_same_networks() -> None:
+    """Synthetic networks whose convs cost 1.5x their isolated prediction inside a
+    network: fitted on more networks, the in-network correction gets nearer the truth
+    than the raw sum, and every size is scored on the same validation networks."""
+    from benchmarks import kernels_validate
+    from hwnas.predictors.kernel_features import FEATURE_NAMES
+
+    rng = np.random.default_rng(0)
+
+    def network(seed: int) -> dict[str, Any]:
+        kinds = list(rng.choice(["conv", "elementwise"], size=12))
+        isolated = rng.uniform(0.05, 1.0, size=12)
+        labels = np.where(np.array(kinds) == "conv", 1.5, 1.0) * isolated
+        x = rng.random((12, len(FEATURE_NAMES)))
+        x[:, 0] = [kind == "conv" for kind in kinds]  # op_code tells the kinds apart
+        return {
+            "seed": seed,
+            "mode": "image",
+            "measured": 0.1 + float(labels.sum()),
+            "x": x,
+            "kinds": kinds,
+            "params": [0] * 12,
+            "isolated": isolated,
+            "labels": labels,
+        }
+
+    fit, val = [network(s) for s in range(40)], [network(s) for s in range(40, 60)]
+    predictor = type("P", (), {"overhead_model_ms_": 0.1})()
+    curve = kernels_validate.learning_curve(predictor, fit, val, [10, 40, 80])
+    assert list(curve) == ["10", "40"]  # 80 is more than there are
+    for scored in curve.values():
+        assert set(scored) == set(kernels_validate.METHODS)
+        assert all(m["n"] == len(val) for m in scored.values())
+    best = curve["40"]
+    assert best["incontext"]["mape"] < best["raw"]["mape"]
+    assert best["raw"]["mean_error_pct"] < -10  # the convs' extra half is missing
