@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hwnas.errors import ParameterError, UsageError
-from hwnas.predictors.kernel_build import context_networks
+from hwnas.predictors.kernel_build import DEFAULT_CONTEXT, context_networks
 from hwnas.predictors.kernel_context import (
     GROUPS,
     TERMS,
@@ -72,7 +72,8 @@ def test_random_networks_are_seeded_diverse_and_export(tmp_path: Path) -> None:
 
 
 def test_how_many_networks_a_build_measures() -> None:
-    assert context_networks(120, None) == 120 and context_networks(5, None) == 0
+    assert context_networks(120, None) == context_networks(20, None) == DEFAULT_CONTEXT == 200
+    assert context_networks(5, None) == 0
     assert context_networks(5, 30) == 30
     with pytest.raises(ParameterError, match="context"):
         context_networks(120, -1)
