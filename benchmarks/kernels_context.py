@@ -249,6 +249,7 @@ def main() -> None:
     from realworld_zoo import export_zoo
 
     import hwnas
+    from hwnas.predictors.kernel_build import context_networks
 
     predictor = hwnas.build_kernel_predictor(
         device="local",
@@ -277,7 +278,7 @@ def main() -> None:
         "seed": args.seed,
         "settings": {
             "per_kind": args.per_kind,
-            "context_networks": args.context if args.context is not None else args.per_kind,
+            "context_networks": context_networks(args.per_kind, args.context),
             "zoo_max_seconds": args.max_seconds,
             "threads": 1,
             "labels": None if args.labels is None else str(args.labels),
