@@ -68,6 +68,8 @@ SCHEMA_VERSION = 1
 #: Per-block statistics (ms except ``n``), the columns of an exported table.
 STAT_KEYS = ("n", "mean_ms", "std_ms", "p10_ms", "p50_ms", "p90_ms")
 CALIBRATION_MODES = ("affine", "offset", "none")
+#: The least latency a calibrated table predicts (1 µs): below any real network's.
+MIN_PREDICTED_MS = 1e-3
 #: What a table adds up and predicts: name -> (BlockStats field, LatencyStats field).
 #: ``p50`` (the median) by default; ``p10`` resists contention (a busy or shared machine,
 #: a phone's background work): preemption inflates a long network run far more often than
@@ -198,7 +200,10 @@ class Calibration:
     note: str | None = None
 
     def apply(self, block_sum: float | np.ndarray) -> Any:
-        return self.scale * block_sum + self.offset
+        """The calibrated prediction, never below :data:`MIN_PREDICTED_MS` (a negative
+        offset, fitted on networks whose blocks sum above their measurement, would
+        otherwise give a small network a negative latency)."""
+        return np.maximum(self.scale * block_sum + self.offset, MIN_PREDICTED_MS)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "archs": list(self.archs)}

@@ -708,3 +708,14 @@ def test_lut_build_passes_reference_to_the_measurements(
     )
     assert code == code_profile == 2 and "does not exist" in err
     assert " ".join(err.split()) == " ".join(err_profile.split())
+
+
+def test_a_negative_offset_never_predicts_a_negative_latency() -> None:
+    """Calibrated on networks whose blocks sum above their measurement, the offset is
+    negative: a small network is predicted at the floor, not below zero."""
+    from hwnas.predictors.lut import MIN_PREDICTED_MS, Calibration
+
+    calibration = Calibration("offset", 1.0, -0.5, ("a", "b"))
+    got = calibration.apply(np.array([0.2, 0.5, 2.0]))
+    assert got == pytest.approx([MIN_PREDICTED_MS, MIN_PREDICTED_MS, 1.5])
+    assert float(calibration.apply(0.1)) == MIN_PREDICTED_MS
