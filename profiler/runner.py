@@ -63,6 +63,7 @@ import sys
 import tempfile
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import IO, Any, NoReturn
 
@@ -1128,7 +1129,6 @@ def summarize_profile_events(
     """
     total_us: dict[str, float] = {}
     per_node: dict[str, list[Any]] = {}
-    nodes: dict[str, set[str]] = {}
     by_provider: dict[str, dict[str, Any]] = {}
     for event in events:
         name = str(event.get("name", ""))
@@ -1139,7 +1139,6 @@ def summarize_profile_events(
         details = event.get("args") or {}
         op = str(details.get("op_name", "unknown"))
         total_us[op] = total_us.get(op, 0.0) + float(event.get("dur", 0))
-        nodes.setdefault(op, set()).add(name)
         node = per_node.setdefault(name[: -len("_kernel_time")], [op, 0.0])
         node[1] += float(event.get("dur", 0))
         place = by_provider.setdefault(
@@ -1149,10 +1148,11 @@ def summarize_profile_events(
         place["nodes"].add(name)
         place["ops"].add(op)
     grand_total = sum(total_us.values())
+    counts = Counter(op for op, _ in per_node.values())
     ops = {}
     for op in sorted(total_us, key=lambda o: -total_us[o]):
         ops[op] = {
-            "count": len(nodes[op]),
+            "count": counts[op],
             "ms_per_inference": total_us[op] / runs / 1000,
             "share": total_us[op] / grand_total if grand_total > 0 else 0.0,
         }

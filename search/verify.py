@@ -194,17 +194,21 @@ def _next_batch(
     the rest by expected improvement with those taken to measure as predicted)."""
     from hwnas.search.acquire import choose_ehvi
 
-    old = choose(front, evaluated, predictors, budgets, set(checked), room)
+    def rule_before() -> list[Candidate]:
+        return choose(front, evaluated, predictors, budgets, set(checked), room)
+
     if selection == "front":
-        return old
-    first = old[: room // 2] if selection == "hybrid" else []
+        return rule_before()
+    # "ehvi" needs the rule before only when expected improvement picks nothing.
+    old = rule_before() if selection == "hybrid" else None
+    first = old[: room // 2] if old is not None else []
     pool = list({c.arch: c for c in [*front, *evaluated]}.values())
     measured = {a: (c.accuracy, c.measured) for a, c in checked.items()}
     measured.update({c.arch: (c.accuracy, dict(c.metrics)) for c in first})
     picked = choose_ehvi(
         pool, predictors, budgets, measured, room - len(first), degenerate=degenerate
     )
-    return [*first, *picked] or old
+    return [*first, *picked] or (old if old is not None else rule_before())
 
 
 def _known(
