@@ -272,6 +272,18 @@ def split(args: argparse.Namespace, measured: dict[int, float]) -> tuple[list[in
     return [s for s in seeds if s < args.fit], [s for s in seeds if s >= args.fit]
 
 
+def curve_sizes(text: str) -> list[int]:
+    """``--curve``'s sizes, sorted; refused (before anything is measured) unless each is
+    a whole number of at least 10 networks (the correction's LightGBM leaves hold 10)."""
+    try:
+        sizes = sorted({int(n) for n in text.split(",") if n.strip()})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of whole numbers") from None
+    if any(n < 10 for n in sizes):
+        raise argparse.ArgumentTypeError(f"{text!r}: each size must be at least 10 networks")
+    return sizes
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--predictor", type=Path, required=True)
@@ -281,7 +293,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=20, help="profiled runs per network")
     parser.add_argument("--retest", action="store_true")
     parser.add_argument(
-        "--curve", default="", help="comma-separated numbers of fit networks to score too"
+        "--curve",
+        type=curve_sizes,
+        default=[],
+        help="comma-separated numbers of fit networks to score too (each at least 10)",
     )
     parser.add_argument("--name", default="kernels_validate")
     parser.add_argument("--split", choices=("block", "interleave"), default="block")
@@ -321,9 +336,6 @@ def main() -> None:
         measured, ref_retest = reference_labels(fit_seeds + val_seeds, args.reference, 2.0)
         labels = {"reference_ms": ref_retest["reference_ms"], "labels": measured}
         (RESULTS / f"{args.name}.labels.json").write_text(json.dumps(labels) + "\n")
-    sizes = sorted({int(n) for n in args.curve.split(",") if n.strip()})
-    if any(n < 10 for n in sizes):
-        raise SystemExit("--curve sizes must be at least 10 networks (LightGBM leaves of 10)")
     fit = collect(predictor, fit_seeds, measured, args.runs)
     val = collect(predictor, val_seeds, measured, args.runs)
     doc = {
@@ -342,7 +354,7 @@ def main() -> None:
                 [(n["kinds"], n["isolated"], n["labels"]) for n in fit]
             ).items()
         },
-        "curve": learning_curve(predictor, fit, val, sizes),
+        "curve": learning_curve(predictor, fit, val, args.curve),
         "retest": retest(val_seeds, measured, 2.0) if args.retest else None,
         "reference_retest": ref_retest,
         "seconds": round(time.perf_counter() - clock, 1),

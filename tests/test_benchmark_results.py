@@ -438,3 +438,17 @@ def test_kernels_validate_curve_scores_each_fit_size_on_the_same_networks() -> N
     best = curve["40"]
     assert best["incontext"]["mape"] < best["raw"]["mape"]
     assert best["raw"]["mean_error_pct"] < -10  # the convs' extra half is missing
+
+
+@pytest.mark.parametrize("bad", ["12,x", "5,50"])
+def test_kernels_validate_refuses_a_bad_curve_before_measuring(
+    bad: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchmarks import kernels_validate
+
+    argv = ["kernels_validate.py", "--predictor", "p", "--store", "s", "--curve", bad]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as exit_:
+        kernels_validate.main()  # the predictor "p" does not exist: never reached
+    assert exit_.value.code == 2 and "--curve" in capsys.readouterr().err
+    assert kernels_validate.curve_sizes("50, 12,50") == [12, 50]
