@@ -262,14 +262,14 @@ def reference_labels(
 
 
 def split(args: argparse.Namespace, measured: dict[int, float]) -> tuple[list[int], list[int]]:
-    """Fit and validation seeds among those measured: ``block`` (the first ``--fit``
-    seeds, then ``--val``), or ``interleave`` (even and odd seeds of the first
-    ``--fit + --val``: both halves measured at the same times, so drift of the machine
-    over the build does not separate them)."""
-    seeds = [s for s in range(args.fit + args.val) if s in measured]
+    """Fit and validation seeds among the first ``--fit + --val`` measured (in seed
+    order): ``block`` (the first ``--fit``, then the rest), or ``interleave`` (every
+    other one: both halves measured at the same times, so drift of the machine over the
+    build does not separate them)."""
+    seeds = sorted(measured)[: args.fit + args.val]
     if args.split == "interleave":
-        return [s for s in seeds if s % 2 == 0], [s for s in seeds if s % 2]
-    return [s for s in seeds if s < args.fit], [s for s in seeds if s >= args.fit]
+        return seeds[::2], seeds[1::2]
+    return seeds[: args.fit], seeds[args.fit :]
 
 
 def curve_sizes(text: str) -> list[int]:

@@ -260,8 +260,15 @@ def _token_block(nn: Any, rng: np.random.Generator, d: int, tokens: int) -> Any:
 def random_network(seed: int) -> tuple[Any, tuple[int, ...]]:
     """A random diverse network (torch module, eval mode) and its input shape, from
     ``seed``: an image (2-D), signal (1-D) or token model; convolutional stages of random
-    blocks and widths, then (sometimes) token blocks, then a head."""
+    blocks and widths, then (sometimes) token blocks, then a head. Seeds from
+    :data:`~hwnas.predictors.kernel_networks.GENERATION_2` draw the second generation
+    (:mod:`hwnas.predictors.kernel_networks`), which ``hwnas kernels build`` measures."""
     import torch
+
+    from hwnas.predictors.kernel_networks import GENERATION_2, random_network_2
+
+    if seed >= GENERATION_2:
+        return random_network_2(seed)
 
     nn = torch.nn
     rng = np.random.default_rng([seed, 0xC0DE])
@@ -349,8 +356,12 @@ class ContextSpace:
 
 
 def context_configs(n: int, seed: int = 0) -> list[dict[str, Any]]:
-    """The configurations of ``n`` random networks (seeds ``seed*100000 + i``)."""
-    return [{"kind": CONTEXT_KIND, "seed": seed * 100_000 + i} for i in range(n)]
+    """The configurations of ``n`` random networks of the second generation (seeds
+    ``GENERATION_2 + seed*100000 + i``; stores keep what earlier builds measured of the
+    first generation, seeds ``seed*100000 + i``, but builds no longer fit on it)."""
+    from hwnas.predictors.kernel_networks import GENERATION_2
+
+    return [{"kind": CONTEXT_KIND, "seed": GENERATION_2 + seed * 100_000 + i} for i in range(n)]
 
 
 def context_measurements(store: Any, *, device: str, fingerprint: str) -> dict[int, float]:

@@ -20,6 +20,7 @@ from hwnas.predictors.kernel_context import (
     network_terms,
     random_network,
 )
+from hwnas.predictors.kernel_networks import GENERATION_2, MAX_MACS, macs
 from hwnas.predictors.kernels import KernelPredictor
 from tests.test_kernels import small_cnn, synthetic_samples
 
@@ -64,7 +65,7 @@ def test_random_networks_are_seeded_diverse_and_export(tmp_path: Path) -> None:
     assert module(torch.randn(*shape)).shape == (1, 100)
     space = ContextSpace(tmp_path)
     config = context_configs(2, seed=3)[1]
-    assert config == {"kind": "context", "seed": 300_001}
+    assert config == {"kind": "context", "seed": GENERATION_2 + 300_001}
     path = space.to_onnx('{"kind": "context", "seed": 6}')
     assert path.exists() and space.to_onnx('{"kind": "context", "seed": 6}') == path
     with pytest.raises(UsageError, match="not a random context network"):
@@ -107,3 +108,54 @@ def test_token_mixing_follows_the_real_size_of_an_odd_feature_map(seed: int) -> 
     assert tuple(out.shape) == (1, 100)
     token_mlps = [m for m in net.tokens.modules() if isinstance(m, torch.nn.Linear)]
     assert token_mlps, "the seed should still build token blocks"
+
+
+def _designs(net: object) -> set[str]:
+    """What a network is built of: block classes and layer types, by name."""
+    import torch
+
+    assert isinstance(net, torch.nn.Module)
+    names = {type(m).__qualname__.split(".")[0] for m in net.modules()}  # the builder
+    names |= {type(m).__name__ for m in net.modules()}
+    grouped = any(
+        isinstance(m, torch.nn.Conv2d) and 1 < m.groups < m.in_channels for m in net.modules()
+    )
+    return names | ({"grouped"} if grouped else set())
+
+
+def test_second_generation_networks_are_seeded_bounded_and_cover_new_blocks() -> None:
+    import torch
+
+    seeds = [GENERATION_2 + i for i in range(40)]
+    nets = [random_network(s) for s in seeds]
+    again = random_network(seeds[5])
+    assert again[1] == nets[5][1]
+    assert sum(p.numel() for p in again[0].parameters()) == sum(
+        p.numel() for p in nets[5][0].parameters()
+    )
+    seen: set[str] = set()
+    for net, shape in nets:
+        assert macs(net, shape) <= MAX_MACS
+        with torch.no_grad():
+            assert tuple(net(torch.zeros(shape)).shape) == (1, 100)
+        seen |= _designs(net)
+    assert {len(shape) for _, shape in nets} == {3, 4}
+    # Blocks the first generation never draws: residual blocks with projection
+    # shortcuts, grouped convolutions, transformers with attention and an MLP, pools.
+    assert {"_Residual", "Attention", "Transformer", "grouped", "MaxPool2d"} <= seen, seen
+    assert random_network(6)[1] == (1, 3, 32, 32)  # the first generation is unchanged
+
+
+def test_second_generation_draws_again_until_a_network_is_small_enough(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hwnas.predictors import kernel_networks
+
+    net, shape = random_network(GENERATION_2 + 7)
+    cost = macs(net, shape)
+    monkeypatch.setattr(kernel_networks, "MAX_MACS", cost - 1)
+    smaller, small_shape = random_network(GENERATION_2 + 7)
+    assert macs(smaller, small_shape) < cost
+    monkeypatch.setattr(kernel_networks, "MAX_MACS", 0)
+    with pytest.raises(AssertionError, match="within 0 MACs"):
+        random_network(GENERATION_2 + 7)
