@@ -116,8 +116,10 @@ def _conv_block(nn: Any, rng: np.random.Generator, design: str, shape: tuple[int
             *_bn_act(nn, dim, cout, None),
         )
         return _Residual.build(nn, body, c, cout, s, dim, act)
-    # The first generation's blocks draw their own design: redraw until it is this one.
-    return first_generation(nn, _Fixed(rng, design), c, cout, s, dim)
+    # The first generation's builder draws its own design: hand it a stream whose first
+    # design choice is this one.
+    fixed: Any = _Fixed(rng, design)
+    return first_generation(nn, fixed, c, cout, s, dim)
 
 
 class _Fixed:
@@ -308,6 +310,7 @@ def random_transformer(seed: int | list[int]) -> tuple[Any, tuple[int, ...]]:
     d = _choice(rng, [64, 96, 128, 192, 256, 384, 512])
     design = _choice(rng, ["pre", "pre", "post", "mixer"])
     images = rng.random() < 0.5
+    shape: tuple[int, ...]
     if images:
         patch, grid = _choice(rng, [4, 8, 16]), _choice(rng, [4, 6, 7, 8, 12, 14])
         tokens, shape = grid * grid, (1, 3, patch * grid, patch * grid)
