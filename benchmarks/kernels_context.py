@@ -229,7 +229,8 @@ def parse_args() -> argparse.Namespace:
         "--labels",
         type=Path,
         help="context-network labels by reference ratio (kernels_validate.py --reference "
-        "writes them): the corrections are refitted on them and the zoo is measured by "
+        "writes them; it must hold every random network the build planned, and only those "
+        "are used): the corrections are refitted on them and the zoo is measured by "
         "ratio to --reference at their reference speed",
     )
     parser.add_argument("--reference", type=Path, help="the reference model of --labels")
@@ -250,6 +251,7 @@ def main() -> None:
 
     import hwnas
     from hwnas.predictors.kernel_build import context_networks
+    from hwnas.predictors.kernel_context import context_configs
 
     predictor = hwnas.build_kernel_predictor(
         device="local",
@@ -265,7 +267,16 @@ def main() -> None:
     labels, reference = None, None
     if args.labels is not None:
         doc = json.loads(args.labels.read_text())
-        labels = {int(s): float(ms) for s, ms in doc["labels"].items()}
+        # The build's own random networks, labelled by ratio (a file may hold more).
+        planned = {
+            c["seed"]
+            for c in context_configs(context_networks(args.per_kind, args.context), args.seed)
+        }
+        labels = {int(s): float(ms) for s, ms in doc["labels"].items() if int(s) in planned}
+        if len(labels) < len(planned):
+            raise SystemExit(
+                f"--labels holds {len(labels)} of the build's {len(planned)} random networks"
+            )
         reference = (args.reference, float(doc["reference_ms"]))
         refit_context(predictor, labels, args.out / "kernels.db")
     first, second = (measure(paths, args.max_seconds, reference) for _ in range(2))

@@ -44,6 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 from _results import RESULTS, provenance  # noqa: E402
 
+from hwnas.predictors.kernel_networks import GENERATION_2  # noqa: E402
+
 METHODS = ("raw", "context", "kind_ratio", "incontext", "incontext+context")
 
 
@@ -229,8 +231,9 @@ def reference_labels(
     seeds: list[int], reference: Path, max_seconds: float
 ) -> tuple[dict[int, float], dict[str, Any]]:
     """The networks measured twice beside ``reference`` (the build's settings plus the
-    reference, fresh runners): pass-1 labels as ratios in ms at the reference's typical
-    speed, and the test-retest of ratio labels and of plain medians over the same runs."""
+    reference, fresh runners): labels as ratios in ms at the reference's typical speed
+    (the geometric mean of both passes; files before kernels_validate_v2 kept pass 1
+    only), and the test-retest of ratio labels and of plain medians over the same runs."""
     import dataclasses
 
     from hwnas.devices.local import LocalTransport
@@ -258,15 +261,32 @@ def reference_labels(
         "ratio": _agreement(*ratio),
         "plain": _agreement(*plain),
     }
-    return ratio[0], retest
+    # Both passes, averaged (geometric mean): half the variance of one pass's label.
+    return {s: float(np.sqrt(ratio[0][s] * ratio[1][s])) for s in ratio[0]}, retest
+
+
+def merged_labels(paths: list[Path]) -> dict[int, float]:
+    """Labels (ms by seed) of several ``NAME.labels.json`` files, each rescaled to the
+    first one's reference speed (a label is a ratio to the reference model, in ms at its
+    typical speed that day)."""
+    docs = [json.loads(p.read_text()) for p in paths]
+    speed = float(docs[0]["reference_ms"])
+    out: dict[int, float] = {}
+    for doc in docs:
+        scale = speed / float(doc["reference_ms"])
+        out |= {int(s): float(ms) * scale for s, ms in doc["labels"].items()}
+    return out
 
 
 def split(args: argparse.Namespace, measured: dict[int, float]) -> tuple[list[int], list[int]]:
-    """Fit and validation seeds among the first ``--fit + --val`` measured (in seed
-    order): ``block`` (the first ``--fit``, then the rest), or ``interleave`` (every
-    other one: both halves measured at the same times, so drift of the machine over the
-    build does not separate them)."""
-    seeds = sorted(measured)[: args.fit + args.val]
+    """Fit and validation seeds among the first ``--fit + --val`` measured of generation
+    ``--generation`` (in seed order): ``block`` (the first ``--fit``, then the rest), or
+    ``interleave`` (every other one: both halves measured at the same times, so drift of
+    the machine over the build does not separate them)."""
+    first = GENERATION_2 if args.generation == 2 else 0
+    last = None if args.generation == 2 else GENERATION_2
+    seeds = [s for s in sorted(measured) if s >= first and (last is None or s < last)]
+    seeds = seeds[: args.fit + args.val]
     if args.split == "interleave":
         return seeds[::2], seeds[1::2]
     return seeds[: args.fit], seeds[args.fit :]
@@ -282,6 +302,32 @@ def curve_sizes(text: str) -> list[int]:
     if any(n < 10 for n in sizes):
         raise argparse.ArgumentTypeError(f"{text!r}: each size must be at least 10 networks")
     return sizes
+
+
+def cross_generation(predictor: Any, nets: list, reps: int = 2) -> dict[str, Any]:
+    """Which generation of random networks to fit on: 5-fold splits of ``nets`` (both
+    generations) by network, ``reps`` times; the in-network + NNLS correction fitted on
+    the training folds' first-generation networks, second-generation ones, or all, and
+    scored on each generation's held-out networks."""
+    gen = np.array([2 if n["seed"] >= GENERATION_2 else 1 for n in nets])
+    errors: dict[tuple[str, int], list[np.ndarray]] = {}
+    for rep in range(reps):
+        fold = np.random.default_rng(100 + rep).permutation(len(nets)) % 5
+        for f in range(5):
+            val = [n for n, g in zip(nets, fold, strict=True) if g == f]
+            truth = np.array([n["measured"] for n in val])
+            for name, keep in (("first", 1), ("second", 2), ("both", 0)):
+                fit = [
+                    n for n, g, k in zip(nets, fold, gen, strict=True) if g != f and keep in (0, k)
+                ]
+                ms = np.asarray(predictions(predictor, fit, val)["incontext+context"])
+                err = 100 * (ms - truth) / truth
+                for g in (1, 2):
+                    errors.setdefault((name, g), []).append(err[gen[fold == f] == g])
+    return {
+        f"fit_{name}_score_{'first' if g == 1 else 'second'}": scores(np.concatenate(e))
+        for (name, g), e in errors.items()
+    }
 
 
 def parse_args() -> argparse.Namespace:
@@ -301,7 +347,23 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--name", default="kernels_validate")
     parser.add_argument("--split", choices=("block", "interleave"), default="block")
     parser.add_argument(
-        "--labels", type=Path, help="labels a --reference run wrote (NAME.labels.json)"
+        "--cross-generation",
+        action="store_true",
+        help="with --labels of both generations: fit on one, both, score each (5-fold)",
+    )
+    parser.add_argument(
+        "--generation",
+        type=int,
+        choices=(1, 2),
+        default=2,
+        help="which generation of random networks (2: what builds measure now)",
+    )
+    parser.add_argument(
+        "--labels",
+        type=Path,
+        action="append",
+        help="labels a --reference run wrote (NAME.labels.json); several are merged, each "
+        "rescaled to the first one's reference speed",
     )
     parser.add_argument(
         "--reference",
@@ -328,24 +390,24 @@ def main() -> None:
         )
     fit_seeds, val_seeds = split(args, measured)
     ref_retest = None
-    if args.labels is not None:
-        labels = json.loads(args.labels.read_text())["labels"]
-        measured = {int(s): float(ms) for s, ms in labels.items()}
+    if args.labels:
+        measured = merged_labels(args.labels)
         fit_seeds, val_seeds = split(args, measured)
     elif args.reference is not None:
         measured, ref_retest = reference_labels(fit_seeds + val_seeds, args.reference, 2.0)
         labels = {"reference_ms": ref_retest["reference_ms"], "labels": measured}
         (RESULTS / f"{args.name}.labels.json").write_text(json.dumps(labels) + "\n")
+    if args.cross_generation:
+        nets = collect(predictor, sorted(measured), measured, args.runs)
+        return write(
+            args, {"cross_generation": cross_generation(predictor, nets)}, clock, load_start
+        )
     fit = collect(predictor, fit_seeds, measured, args.runs)
     val = collect(predictor, val_seeds, measured, args.runs)
-    doc = {
-        **provenance(args.name),
-        "predictor": str(args.predictor),
+    body = {
         "fit_networks": len(fit),
         "val_networks": len(val),
-        "profiled_runs": args.runs,
         "split": args.split,
-        "labels": None if args.labels is None else str(args.labels),
         "scores": report(val, predictions(predictor, fit, val)),
         "in_sample": report(fit, predictions(predictor, fit, fit)),
         "kind_ratios_fit": {
@@ -357,13 +419,26 @@ def main() -> None:
         "curve": learning_curve(predictor, fit, val, args.curve),
         "retest": retest(val_seeds, measured, 2.0) if args.retest else None,
         "reference_retest": ref_retest,
+    }
+    write(args, body, clock, load_start)
+    print(json.dumps({m: body["scores"][m]["all"] for m in METHODS}, indent=1))
+    print(json.dumps(body["retest"]), json.dumps(ref_retest))
+
+
+def write(args: argparse.Namespace, body: dict[str, Any], clock: float, load: list) -> None:
+    """Write ``benchmarks/results/NAME.json``: provenance, the inputs, ``body``, time."""
+    doc = {
+        **provenance(args.name),
+        "predictor": str(args.predictor),
+        "profiled_runs": args.runs,
+        "generation": args.generation,
+        "labels": [str(p) for p in args.labels or []],
+        **body,
         "seconds": round(time.perf_counter() - clock, 1),
-        "load_average": {"start": load_start, "end": list(os.getloadavg())},
+        "load_average": {"start": load, "end": list(os.getloadavg())},
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{args.name}.json").write_text(json.dumps(doc, indent=1) + "\n")
-    print(json.dumps({m: doc["scores"][m]["all"] for m in METHODS}, indent=1))
-    print(json.dumps(doc["retest"]), json.dumps(ref_retest))
 
 
 if __name__ == "__main__":

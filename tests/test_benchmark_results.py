@@ -452,3 +452,70 @@ def test_kernels_validate_refuses_a_bad_curve_before_measuring(
         kernels_validate.main()  # the predictor "p" does not exist: never reached
     assert exit_.value.code == 2 and "--curve" in capsys.readouterr().err
     assert kernels_validate.curve_sizes("50, 12,50") == [12, 50]
+
+
+def test_kernels_validate_splits_one_generation_of_networks_by_position() -> None:
+    import argparse
+
+    from benchmarks import kernels_validate
+    from hwnas.predictors.kernel_networks import GENERATION_2
+
+    measured = {s: 1.0 for s in [0, 1, 3, 5, GENERATION_2 + 2, GENERATION_2, GENERATION_2 + 7]}
+    args = argparse.Namespace(fit=2, val=1, split="block", generation=2)
+    assert kernels_validate.split(args, measured) == (
+        [GENERATION_2, GENERATION_2 + 2],
+        [GENERATION_2 + 7],
+    )
+    args = argparse.Namespace(fit=2, val=2, split="interleave", generation=1)
+    assert kernels_validate.split(args, measured) == ([0, 3], [1, 5])
+
+
+def test_kernels_validate_cross_generation_fits_on_each_and_scores_each() -> None:
+    """Synthetic networks whose convs cost 1.2x their isolated prediction in the first
+    generation and 2x in the second (an op code only the second uses marks its convs):
+    fitted on the first alone, the second is predicted too low; fitted on the second,
+    it is predicted near the truth."""
+    from benchmarks import kernels_validate
+    from hwnas.predictors.kernel_features import FEATURE_NAMES
+    from hwnas.predictors.kernel_networks import GENERATION_2
+
+    rng = np.random.default_rng(1)
+
+    def network(seed: int) -> dict[str, Any]:
+        second = seed >= GENERATION_2
+        kinds = list(rng.choice(["conv", "elementwise"], size=10))
+        isolated = rng.uniform(0.05, 1.0, size=10)
+        labels = np.where(np.array(kinds) == "conv", 2.0 if second else 1.2, 1.0) * isolated
+        x = rng.random((10, len(FEATURE_NAMES)))
+        x[:, 0] = [(2 if second else 1) * (kind == "conv") for kind in kinds]
+        return {
+            "seed": seed,
+            "measured": float(labels.sum()),
+            "x": x,
+            "kinds": kinds,
+            "params": [0] * 10,
+            "isolated": isolated,
+            "labels": labels,
+        }
+
+    nets = [network(s) for s in range(60)] + [network(GENERATION_2 + s) for s in range(60)]
+    predictor = type("P", (), {"overhead_model_ms_": 0.0})()
+    got = kernels_validate.cross_generation(predictor, nets, reps=1)
+    assert set(got) == {
+        f"fit_{a}_score_{b}" for a in ("first", "second", "both") for b in ("first", "second")
+    }
+    assert got["fit_first_score_second"]["n"] == 60
+    assert got["fit_first_score_second"]["mean_error_pct"] < -10
+    assert abs(got["fit_second_score_second"]["mean_error_pct"]) < 5
+    assert got["fit_second_score_second"]["mape"] < got["fit_first_score_second"]["mape"]
+
+
+def test_kernels_validate_merges_labels_at_the_first_files_reference_speed(
+    tmp_path: Path,
+) -> None:
+    from benchmarks import kernels_validate
+
+    a, b = tmp_path / "a.labels.json", tmp_path / "b.labels.json"
+    a.write_text(json.dumps({"reference_ms": 10.0, "labels": {"1": 2.0, "2": 4.0}}))
+    b.write_text(json.dumps({"reference_ms": 5.0, "labels": {"7": 1.0}}))
+    assert kernels_validate.merged_labels([a, b]) == {1: 2.0, 2: 4.0, 7: 2.0}
