@@ -52,7 +52,12 @@ SAMPLED_KINDS = (
     "elementwise",
     "memory",
     "resize",
+    "conv1d",
 )
+#: The kernel kind a sampled kind measures, where they differ: 1-D convolutions are
+#: ``conv`` kernels, sampled apart so that 1-D shapes (long signals, wide kernels) are in
+#: the conv model's training data and not extrapolated from 2-D ones.
+KERNEL_KIND = {"conv1d": "conv"}
 OVERHEAD_KIND = "overhead"
 #: Pairs of onnxruntime's NCHWc layout reorders (x86 only): what a lone conv pays extra.
 REORDER_KIND = "reorder"
@@ -124,6 +129,32 @@ def _draw_conv(rng: np.random.Generator) -> Config | None:
         "cin": cin,
         "cout": cout,
         "hw": hw,
+        "k": k,
+        "stride": stride,
+        "groups": groups,
+        "act": act,
+    }
+
+
+def _draw_conv1d(rng: np.random.Generator) -> Config | None:
+    cin = 1 if rng.random() < 0.1 else _channels(rng, 8, 512)
+    cout = _channels(rng, 8, 512)
+    k = _pick(rng, {1: 0.2, 3: 0.3, 5: 0.1, 7: 0.1, 9: 0.1, 15: 0.1, 31: 0.05, 81: 0.05})
+    stride = _pick(rng, {1: 0.65, 2: 0.2, 4: 0.1, 16: 0.05})
+    length = _log_int(rng, 16, 64_000)
+    groups = 1
+    if rng.random() < 0.15:
+        shared = [g for g in (2, 4, 8, 16, 32) if cin % g == 0 and cout % g == 0]
+        groups = int(rng.choice(shared)) if shared else 1
+    out = _out_hw(length, k, stride)
+    macs = cout * out * (cin // groups) * k
+    if out < 1 or macs > MAX_MACS or max(cin * length, cout * out) > MAX_ELEMENTS:
+        return None
+    act = _pick(rng, {"": 0.3, "Relu": 0.4, "Clip": 0.2, "Sigmoid": 0.1})
+    return {
+        "cin": cin,
+        "cout": cout,
+        "length": length,
         "k": k,
         "stride": stride,
         "groups": groups,
@@ -296,6 +327,7 @@ _DRAW: dict[str, Callable[[np.random.Generator], Config | None]] = {
     "elementwise": _draw_elementwise,
     "memory": _draw_memory,
     "resize": _draw_resize,
+    "conv1d": _draw_conv1d,
 }
 
 
@@ -307,6 +339,13 @@ def _draw_reorder(rng: np.random.Generator) -> Config | None:
 _DRAW[REORDER_KIND] = _draw_reorder
 #: Every kind the sampler knows, in the order they are measured.
 ALL_KINDS = (*SAMPLED_KINDS, REORDER_KIND, OVERHEAD_KIND)
+#: Each kind's random stream (fixed: a kind added later must not move the others').
+_STREAM = {
+    kind: i
+    for i, kind in enumerate(
+        (*(k for k in SAMPLED_KINDS if k != "conv1d"), REORDER_KIND, OVERHEAD_KIND, "conv1d")
+    )
+}
 
 
 def _check_kind(kind: str) -> None:
@@ -329,7 +368,7 @@ def sample_configs(kind: str, n: int, seed: int = 0) -> list[Config]:
         return [{"kind": kind, "chain": c} for c in OVERHEAD_CHAINS]
     if kind == REORDER_KIND:
         n = max(n // 2, min(n, 8))
-    rng = np.random.default_rng([seed, ALL_KINDS.index(kind)])
+    rng = np.random.default_rng([seed, _STREAM[kind]])
     out: list[Config] = []
     seen: set[str] = set()
     attempts = 0
@@ -452,6 +491,13 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
         return _build_reorder(b, c)
     elif kind in ("conv", "dwconv"):
         y = _build_conv(b, c, depthwise=kind == "dwconv")
+    elif kind == "conv1d":
+        x = b.input([1, c["cin"], c["length"]])
+        w = b.weight([c["cout"], c["cin"] // c["groups"], c["k"]])
+        conv = [x, w, b.weight([c["cout"]])]
+        pads, strides = [c["k"] // 2] * 2, [c["stride"]]
+        y = b.node("Conv", conv, pads=pads, strides=strides, group=c["groups"])[0]
+        y = _activation(b, y, c["act"])
     elif kind == "gemm":
         x = b.input([c["m"], c["k"]])
         y = b.node("MatMul", [x, b.weight([c["k"], c["n"]], scale=0.02)])[0]
@@ -680,7 +726,7 @@ def main_kernel(config: Mapping[str, Any]) -> Kernel:
     if kind == REORDER_KIND:
         return reorder_kernel((1, int(config["c"]), int(config["hw"]), int(config["hw"])))
     kernels = split_kernels(build_kernel_model(config))
-    mine = [k for k in kernels if k.kind == kind]
+    mine = [k for k in kernels if k.kind == KERNEL_KIND.get(kind, kind)]
     if len(mine) != 1:  # the sampler builds exactly one; anything else is a bug
         raise RuntimeError(f"{config_string(config)} split into {[k.label for k in kernels]}")
     return mine[0]

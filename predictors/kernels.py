@@ -75,6 +75,7 @@ from hwnas.predictors.errors import ArtifactError, PredictorError
 from hwnas.predictors.kernel_features import FEATURE_NAMES, Kernel, kernel_features, split_kernels
 from hwnas.predictors.kernel_quant import FLOAT_KIND
 from hwnas.predictors.kernel_sampler import (
+    KERNEL_KIND,
     OVERHEAD_KIND,
     REORDER_KIND,
     SAMPLED_KINDS,
@@ -336,7 +337,7 @@ class KernelPredictor(Predictor):
                 continue
             kernel = main_kernel(s.config)
             own = self._own_ms(s, kernel, model_ms, node_ms)
-            xs, ys = rows.setdefault(s.kind, ([], []))
+            xs, ys = rows.setdefault(KERNEL_KIND.get(s.kind, s.kind), ([], []))
             xs.append(kernel_features(kernel))
             ys.append(math.log(max(own, floor)))
         if not rows:
