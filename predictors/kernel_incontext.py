@@ -182,7 +182,8 @@ def fit_in_network(
     for model, measured_ms, profile in networks:
         proto = model if isinstance(model, onnx.ModelProto) else onnx.load(str(model))
         kernels = split_kernels(proto)
-        isolated, _ = predictor.predict_kernels(kernels)
+        features = np.vstack([kernel_features(k) for k in kernels])
+        isolated, _ = predictor.predict_kernels(kernels, features)
         try:
             labels = in_network_labels(
                 [k.nodes for k in kernels],
@@ -193,9 +194,7 @@ def fit_in_network(
             )
         except UsageError:
             continue
-        rows.append(
-            (np.vstack([kernel_features(k) for k in kernels]), np.asarray(isolated), labels)
-        )
+        rows.append((features, np.asarray(isolated), labels))
     return InContextCorrection(seed=seed).fit(rows)
 
 

@@ -415,10 +415,14 @@ class KernelPredictor(Predictor):
             out = out + booster.predict(x[:, _GENERIC_COLS] if name == GENERIC else x)
         return out
 
-    def predict_kernels(self, kernels: Sequence[Kernel]) -> tuple[np.ndarray, list[str]]:
+    def predict_kernels(
+        self, kernels: Sequence[Kernel], features: np.ndarray | None = None
+    ) -> tuple[np.ndarray, list[str]]:
         """Predicted ms of each kernel and which model said so (its kind, ``generic`` or
-        ``overhead``)."""
+        ``overhead``); ``features``: the kernels' feature rows, if already computed."""
         self.check_is_fitted()
+        if features is None:
+            features = _feature_rows(kernels)
         ms = np.zeros(len(kernels))
         source = ["overhead"] * len(kernels)
         by_model: dict[str, list[int]] = {}
@@ -428,9 +432,7 @@ class KernelPredictor(Predictor):
             else:
                 by_model.setdefault(self._model_of(k.kind), []).append(i)
         for name, idx in by_model.items():
-            ms[idx] = np.exp(
-                self._log_ms(name, np.vstack([kernel_features(kernels[i]) for i in idx]))
-            )
+            ms[idx] = np.exp(self._log_ms(name, features[idx]))
             for i in idx:
                 source[i] = name
         for i, k in enumerate(kernels):
@@ -494,10 +496,10 @@ class KernelPredictor(Predictor):
         self.check_is_fitted()
         proto = model if isinstance(model, onnx.ModelProto) else onnx.load(str(model))
         kernels = split_kernels(proto, shapes)
-        isolated, source = self.predict_kernels(kernels)
+        features = _feature_rows(kernels)
+        isolated, source = self.predict_kernels(kernels, features)
         ms = isolated
         if getattr(self, "incontext_", None) is not None and kernels:
-            features = np.vstack([kernel_features(k) for k in kernels])
             ms = self.incontext_.kernel_ms(features, isolated)
         rows = [
             {"index": i, **k.to_dict(), "ms": float(t), "isolated_ms": float(a), "regressor": src}
@@ -781,6 +783,13 @@ def _booster(entry: Mapping[str, Any], path: Path) -> Any:
         raise ArtifactError(
             f"{file} is not a readable LightGBM text model ({exc}); build the predictor again"
         ) from None
+
+
+def _feature_rows(kernels: Sequence[Kernel]) -> np.ndarray:
+    """The kernels' feature vectors as rows (``(0, n)`` for no kernels)."""
+    if not kernels:
+        return np.zeros((0, len(FEATURE_NAMES)))
+    return np.vstack([kernel_features(k) for k in kernels])
 
 
 def _incontext(entry: Any, path: Path) -> Any:
