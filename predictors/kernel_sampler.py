@@ -120,6 +120,8 @@ def _draw_conv(rng: np.random.Generator) -> Config | None:
     if rng.random() < 0.15:
         shared = [g for g in (2, 4, 8, 16, 32) if cin % g == 0 and cout % g == 0]
         groups = int(rng.choice(shared)) if shared else 1
+        if 1 < groups == cin:  # that would be a depthwise conv, another kind: halve it
+            groups //= 2
     act = _pick(rng, {"": 0.3, "Relu": 0.35, "Clip": 0.3, "Sigmoid": 0.05})
     ho = _out_hw(hw, k, stride)
     macs = cout * ho * ho * (cin // groups) * k * k
@@ -146,6 +148,8 @@ def _draw_conv1d(rng: np.random.Generator) -> Config | None:
     if rng.random() < 0.15:
         shared = [g for g in (2, 4, 8, 16, 32) if cin % g == 0 and cout % g == 0]
         groups = int(rng.choice(shared)) if shared else 1
+        if 1 < groups == cin:  # that would be a depthwise conv, another kind: halve it
+            groups //= 2
     out = _out_hw(length, k, stride)
     macs = cout * out * (cin // groups) * k
     if out < 1 or macs > MAX_MACS or max(cin * length, cout * out) > MAX_ELEMENTS:

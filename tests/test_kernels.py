@@ -645,3 +645,15 @@ def test_build_measures_trains_resumes_and_predicts_an_unseen_model(tmp_path: Pa
     # predictor from a broken one (the benchmark reports the accuracy with 120 samples
     # per kind).
     assert 0.8 * measured_ms < predicted < 2 * measured_ms, (predicted, measured_ms)
+
+
+@pytest.mark.parametrize("kind", ["conv", "conv1d"])
+def test_grouped_conv_samples_are_never_depthwise(kind: str) -> None:
+    # A grouped conv with as many groups as input channels is a depthwise conv, another
+    # kernel kind: such a sample (cin 8, groups 8) could not train the conv model and
+    # stopped a build (main_kernel refused it).
+    for seed in range(4):
+        grouped = [c for c in sample_configs(kind, 600, seed) if c["groups"] > 1]
+        assert grouped and all(c["groups"] < c["cin"] for c in grouped)
+        for config in grouped[:20]:
+            assert main_kernel(config).kind == "conv"
