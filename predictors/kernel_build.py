@@ -225,6 +225,12 @@ def run_kernel_build(
         profiles = context_profiles(opened, device=spec.name, fingerprint=fingerprint)
     predictor = KernelPredictor(seed=seed)
     result.predictor = predictor.fit(samples, device=spec.name, fingerprint=fingerprint)
+    if predictor.skipped_samples_:
+        message = (
+            f"left out {predictor.skipped_samples_} measured kernel sample(s) whose model "
+            "is not the kernel its kind names (drawn by an older hwnas sampler)"
+        )
+        emitter(progress)(Event(kind="note", message=message))
     wanted = {c["seed"] for c in plan.get(CONTEXT_KIND, [])}
     seeds = sorted(s for s in measured if s in wanted)
     if len(seeds) >= len(TERMS):

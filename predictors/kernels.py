@@ -285,6 +285,8 @@ class KernelPredictor(Predictor):
     fingerprint_: str
     overhead_model_ms_: float
     overhead_kernel_ms_: float
+    #: Measured samples ``fit`` left out (their model is not the kernel their kind names).
+    skipped_samples_: int = 0
     profiler_node_ms_: float
     #: Whole-network correction (``kernel_context``), fitted on random networks; None: none.
     context_: dict[str, float] | None = None
@@ -330,12 +332,17 @@ class KernelPredictor(Predictor):
         node_ms = profiler_node_ms(samples, kernel_ms)
         floor = max(0.5 * kernel_ms, 1e-6)
         self.models_, self.training_ = {}, {}
+        self.skipped_samples_ = 0
         self._fit_reorders(samples, model_ms, floor)
         rows: dict[str, tuple[list[np.ndarray], list[float]]] = {}
         for s in samples:
             if s.kind in (OVERHEAD_KIND, REORDER_KIND):
                 continue
-            kernel = main_kernel(s.config)
+            try:
+                kernel = main_kernel(s.config)
+            except RuntimeError:  # measured by an hwnas whose sampler drew a bad config
+                self.skipped_samples_ += 1
+                continue
             own = self._own_ms(s, kernel, model_ms, node_ms)
             xs, ys = rows.setdefault(KERNEL_KIND.get(s.kind, s.kind), ([], []))
             xs.append(kernel_features(kernel))

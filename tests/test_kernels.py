@@ -657,3 +657,18 @@ def test_grouped_conv_samples_are_never_depthwise(kind: str) -> None:
         assert grouped and all(c["groups"] < c["cin"] for c in grouped)
         for config in grouped[:20]:
             assert main_kernel(config).kind == "conv"
+
+
+def test_fit_leaves_out_a_sample_an_older_sampler_drew_wrongly() -> None:
+    # An older sampler drew grouped convs with groups == cin (depthwise convs measured
+    # as the conv kind); a store that holds one must still train.
+    bad = {"kind": "conv", "cin": 8, "cout": 16, "hw": 8, "k": 3, "stride": 1}
+    bad |= {"groups": 8, "act": ""}
+    samples = [*synthetic_samples(), KernelSample("conv", bad, 0.01, {})]
+    predictor = KernelPredictor(seed=0, rounds=20).fit(samples, device="d", fingerprint="f")
+    assert predictor.skipped_samples_ == 1
+    clean = KernelPredictor(seed=0, rounds=20).fit(synthetic_samples(), device="d", fingerprint="f")
+    assert clean.skipped_samples_ == 0
+    assert predictor.predict_onnx(small_cnn())[0] == pytest.approx(
+        clean.predict_onnx(small_cnn())[0]
+    )
