@@ -397,6 +397,11 @@ def main() -> None:
         measured, ref_retest = reference_labels(fit_seeds + val_seeds, args.reference, 2.0)
         labels = {"reference_ms": ref_retest["reference_ms"], "labels": measured}
         (RESULTS / f"{args.name}.labels.json").write_text(json.dumps(labels) + "\n")
+    if not args.cross_generation and (not fit_seeds or not val_seeds):
+        raise SystemExit(
+            f"no measured random networks of generation {args.generation} to fit and score "
+            "(a store of an older build holds the first generation: --generation 1)"
+        )
     if args.cross_generation:
         nets = collect(predictor, sorted(measured), measured, args.runs)
         return write(

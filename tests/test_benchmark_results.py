@@ -530,3 +530,24 @@ def test_kernels_validate_merges_labels_at_the_first_files_reference_speed(
     a.write_text(json.dumps({"reference_ms": 10.0, "labels": {"1": 2.0, "2": 4.0}}))
     b.write_text(json.dumps({"reference_ms": 5.0, "labels": {"7": 1.0}}))
     assert kernels_validate.merged_labels([a, b]) == {1: 2.0, 2: 4.0, 7: 2.0}
+
+
+def test_kernels_validate_says_which_generation_a_store_lacks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import contextlib
+    import sys
+
+    from benchmarks import kernels_validate
+    from hwnas import store
+    from hwnas.predictors import kernel_context, kernels
+
+    stub = type("P", (), {"device_": "local", "fingerprint_": "f"})()
+    monkeypatch.setattr(kernels.KernelPredictor, "load", staticmethod(lambda path: stub))
+    monkeypatch.setattr(store, "Store", lambda path: contextlib.nullcontext(None))
+    first_generation = {s: 1.0 for s in range(30)}
+    monkeypatch.setattr(kernel_context, "context_measurements", lambda *a, **k: first_generation)
+    argv = ["kernels_validate.py", "--predictor", "p", "--store", "s", "--fit", "10"]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit, match="--generation 1"):
+        kernels_validate.main()
