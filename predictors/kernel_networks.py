@@ -32,6 +32,8 @@ GENERATION_2 = 10_000_000
 #: The largest network drawn (multiply-accumulates; about 10 to 30 ms on one laptop core).
 MAX_MACS = 600_000_000
 MODES = ("image", "image", "image", "signal", "tokens", "tokens")
+#: Draws of one seed before giving up (over 120 seeds: 1.4 draws on average, at most 4).
+MAX_ATTEMPTS = 100
 
 _CONV_BLOCKS = (
     "plain",
@@ -368,7 +370,7 @@ def random_network_2(seed: int) -> tuple[Any, tuple[int, ...]]:
     """A random network of the second generation from ``seed``: a 2-D convnet (half of
     them), a 1-D one or a transformer, of at most :data:`MAX_MACS` (drawn again, from the
     seed's next stream, until one is)."""
-    for attempt in range(100):
+    for attempt in range(MAX_ATTEMPTS):
         stream = [seed, attempt] if attempt else seed
         mode = _choice(np.random.default_rng([seed, 0xC0DE, 2, attempt]), MODES)
         if mode == "tokens":

@@ -157,5 +157,6 @@ def test_second_generation_draws_again_until_a_network_is_small_enough(
     smaller, small_shape = random_network(GENERATION_2 + 7)
     assert macs(smaller, small_shape) < cost
     monkeypatch.setattr(kernel_networks, "MAX_MACS", 0)
+    monkeypatch.setattr(kernel_networks, "MAX_ATTEMPTS", 3)
     with pytest.raises(AssertionError, match="within 0 MACs"):
         random_network(GENERATION_2 + 7)
