@@ -112,18 +112,23 @@ def _out_hw(hw: int, k: int, stride: int) -> int:
     return (hw + 2 * (k // 2) - k) // stride + 1
 
 
+def _groups(rng: np.random.Generator, cin: int, cout: int) -> int:
+    """A grouped conv's groups (15% of convs; else 1): a power of two dividing both
+    channel counts, never as many as ``cin`` (that is a depthwise conv, another kind)."""
+    if rng.random() >= 0.15:
+        return 1
+    shared = [g for g in (2, 4, 8, 16, 32) if cin % g == 0 and cout % g == 0]
+    groups = int(rng.choice(shared)) if shared else 1
+    return groups // 2 if 1 < groups == cin else groups
+
+
 def _draw_conv(rng: np.random.Generator) -> Config | None:
     cin = 3 if rng.random() < 0.08 else _channels(rng)
     cout = _channels(rng)
     k = _pick(rng, {1: 0.4, 3: 0.4, 5: 0.1, 7: 0.1})
     stride = _pick(rng, {1: 0.75, 2: 0.25})
     hw = _hw(rng)
-    groups = 1
-    if rng.random() < 0.15:
-        shared = [g for g in (2, 4, 8, 16, 32) if cin % g == 0 and cout % g == 0]
-        groups = int(rng.choice(shared)) if shared else 1
-        if 1 < groups == cin:  # that would be a depthwise conv, another kind: halve it
-            groups //= 2
+    groups = _groups(rng, cin, cout)
     act = _pick(rng, {"": 0.3, "Relu": 0.35, "Clip": 0.3, "Sigmoid": 0.05})
     ho = _out_hw(hw, k, stride)
     macs = cout * ho * ho * (cin // groups) * k * k
@@ -146,12 +151,7 @@ def _draw_conv1d(rng: np.random.Generator) -> Config | None:
     k = _pick(rng, {1: 0.2, 3: 0.3, 5: 0.1, 7: 0.1, 9: 0.1, 15: 0.1, 31: 0.05, 81: 0.05})
     stride = _pick(rng, {1: 0.65, 2: 0.2, 4: 0.1, 16: 0.05})
     length = _log_int(rng, 16, 64_000)
-    groups = 1
-    if rng.random() < 0.15:
-        shared = [g for g in (2, 4, 8, 16, 32) if cin % g == 0 and cout % g == 0]
-        groups = int(rng.choice(shared)) if shared else 1
-        if 1 < groups == cin:  # that would be a depthwise conv, another kind: halve it
-            groups //= 2
+    groups = _groups(rng, cin, cout)
     out = _out_hw(length, k, stride)
     macs = cout * out * (cin // groups) * k
     if out < 1 or macs > MAX_MACS or max(cin * length, cout * out) > MAX_ELEMENTS:
