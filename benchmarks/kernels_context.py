@@ -196,6 +196,29 @@ def refit_context(predictor: Any, labels: dict[int, float], store: Path) -> None
     fit_whole_networks(predictor, sorted(labels), labels, profiles, seed=predictor.seed)
 
 
+def planned_labels(
+    args: argparse.Namespace,
+) -> tuple[dict[int, float] | None, tuple[Path, float] | None]:
+    """``--labels`` of the random networks the build plans (ms by seed; a file may hold
+    more) and the reference (model, typical ms) they were measured by, or (None, None)
+    without ``--labels``. Exits naming the problem when the file lacks any of them."""
+    from hwnas.predictors.kernel_build import context_networks
+    from hwnas.predictors.kernel_context import context_configs
+
+    if args.labels is None:
+        return None, None
+    doc = json.loads(args.labels.read_text())
+    networks = context_networks(args.per_kind, args.context)
+    planned = {c["seed"] for c in context_configs(networks, args.seed)}
+    labels = {int(s): float(ms) for s, ms in doc["labels"].items() if int(s) in planned}
+    if len(labels) < len(planned):
+        raise SystemExit(
+            f"--labels {args.labels} holds {len(labels)} of the build's {len(planned)} random "
+            "networks: label them with kernels_validate.py --reference (generation 2)"
+        )
+    return labels, (args.reference, float(doc["reference_ms"]))
+
+
 def previous(path: Path) -> dict[str, Any] | None:
     """What the results file this run replaces said (command, date, overall figures), so
     that a change's before and after stay side by side."""
@@ -251,8 +274,8 @@ def main() -> None:
 
     import hwnas
     from hwnas.predictors.kernel_build import context_networks
-    from hwnas.predictors.kernel_context import context_configs
 
+    labels, reference = planned_labels(args)  # checked before anything is measured
     predictor = hwnas.build_kernel_predictor(
         device="local",
         per_kind=args.per_kind,
@@ -264,20 +287,7 @@ def main() -> None:
     build_s = time.perf_counter() - clock
     models = export_zoo(args.out / "zoo")
     paths = [p for _, _, p in models]
-    labels, reference = None, None
-    if args.labels is not None:
-        doc = json.loads(args.labels.read_text())
-        # The build's own random networks, labelled by ratio (a file may hold more).
-        planned = {
-            c["seed"]
-            for c in context_configs(context_networks(args.per_kind, args.context), args.seed)
-        }
-        labels = {int(s): float(ms) for s, ms in doc["labels"].items() if int(s) in planned}
-        if len(labels) < len(planned):
-            raise SystemExit(
-                f"--labels holds {len(labels)} of the build's {len(planned)} random networks"
-            )
-        reference = (args.reference, float(doc["reference_ms"]))
+    if labels is not None:
         refit_context(predictor, labels, args.out / "kernels.db")
     first, second = (measure(paths, args.max_seconds, reference) for _ in range(2))
     incontext = (

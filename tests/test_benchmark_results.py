@@ -551,3 +551,31 @@ def test_kernels_validate_says_which_generation_a_store_lacks(
     monkeypatch.setattr(sys, "argv", argv)
     with pytest.raises(SystemExit, match="--generation 1"):
         kernels_validate.main()
+
+
+def test_kernels_context_refuses_labels_that_miss_the_builds_networks_before_measuring(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    import hwnas
+    from benchmarks import kernels_context
+    from hwnas.predictors.kernel_networks import GENERATION_2
+
+    labels = tmp_path / "first.labels.json"
+    first = {str(s): 1.0 for s in range(20)}  # the first generation only
+    labels.write_text(json.dumps({"reference_ms": 10.0, "labels": first}))
+
+    def no_build(**_: Any) -> None:
+        raise AssertionError("nothing may be measured with unusable labels")
+
+    monkeypatch.setattr(hwnas, "build_kernel_predictor", no_build)
+    argv = ["kernels_context.py", "--context", "10", "--out", str(tmp_path), "--labels"]
+    monkeypatch.setattr(sys, "argv", [*argv, str(labels), "--reference", "ref.onnx"])
+    with pytest.raises(SystemExit, match="holds 0 of the build's 10 random networks"):
+        kernels_context.main()
+    both = {**first, **{str(GENERATION_2 + i): 2.0 for i in range(12)}}
+    labels.write_text(json.dumps({"reference_ms": 10.0, "labels": both}))
+    got, reference = kernels_context.planned_labels(kernels_context.parse_args())
+    assert got == {GENERATION_2 + i: 2.0 for i in range(10)}
+    assert reference == (Path("ref.onnx"), 10.0)
