@@ -5,8 +5,8 @@ a larger ``n`` with the same seed extends the earlier sample) and builds each as
 ONNX model with ``onnx.helper``: graph inputs in, the kernel, its output out. Ranges
 follow what CNNs and transformers contain (conv channels 8-512, feature maps 4-224,
 kernels 1/3/5/7, strides 1/2, grouped and depthwise; 1-D convs on signals of 16-64,000
-samples, kernels 1-81, strides 1-16 (kind ``conv1d``, which trains the ``conv`` model:
-:data:`KERNEL_KIND`); gemms with transformer and
+samples, kernels 1-81, strides 1-16 (kind ``conv1d``: ``conv`` kernels, see
+:data:`KERNEL_KIND`, with a model of their own); gemms with transformer and
 classifier sizes; attention-shaped batched matmuls and softmaxes, seq 16-512, 1-16
 heads, head dim 16-128; ...), and every model is kept under about 4e8 MACs and 8M
 elements per tensor so that one inference stays well under 50 ms on a laptop core.
@@ -57,8 +57,9 @@ SAMPLED_KINDS = (
     "conv1d",
 )
 #: The kernel kind a sampled kind measures, where they differ: 1-D convolutions are
-#: ``conv`` kernels, sampled apart so that 1-D shapes (long signals, wide kernels) are in
-#: the conv model's training data and not extrapolated from 2-D ones.
+#: ``conv`` kernels, sampled apart so that 1-D shapes (long signals, wide kernels) are
+#: measured and not extrapolated from 2-D ones (they train their own model:
+#: ``hwnas.predictors.kernels.model_kind``).
 KERNEL_KIND = {"conv1d": "conv"}
 OVERHEAD_KIND = "overhead"
 #: Pairs of onnxruntime's NCHWc layout reorders (x86 only): what a lone conv pays extra.

@@ -25,7 +25,9 @@ on a device without them, by the op profile's shares (corrected for what the pro
 adds to each node). ``view`` kernels cost the per-kernel overhead; kinds with fewer than
 ``min_samples`` samples and ``other`` kernels go to a generic model trained on every
 sample (its regressor sees kind-agnostic features only: MACs, bytes, elements,
-parameters). A conv's fused residual sum is approximated as a third of a standalone
+parameters). Dense 1-D convs have a model of their own (:func:`model_kind`), trained on
+the sampled ``conv1d`` kind; predictors fitted before it predict them with the conv
+model. A conv's fused residual sum is approximated as a third of a standalone
 ``Add`` of its output (it streams one tensor where the ``Add`` streams three).
 
 Kernels are measured warm (a sampled model runs again and again, so its weights and
@@ -75,7 +77,6 @@ from hwnas.predictors.errors import ArtifactError, PredictorError
 from hwnas.predictors.kernel_features import FEATURE_NAMES, Kernel, kernel_features, split_kernels
 from hwnas.predictors.kernel_quant import FLOAT_KIND
 from hwnas.predictors.kernel_sampler import (
-    KERNEL_KIND,
     OVERHEAD_KIND,
     REORDER_KIND,
     SAMPLED_KINDS,
@@ -114,6 +115,18 @@ GENERIC_FEATURES = (
 _GENERIC_COLS = [FEATURE_NAMES.index(f) for f in GENERIC_FEATURES]
 #: A fused residual sum costs this fraction of a standalone Add of the same tensor.
 RESIDUAL_FRACTION = 1.0 / 3.0
+#: The model of dense and grouped 1-D convs (``conv`` kernels on a 3-D input), trained on
+#: the sampled ``conv1d`` kind: onnxruntime runs them without the NCHWc layout of 2-D
+#: convs, and their shapes (long signals, wide kernels) are not the 2-D ones'.
+CONV1D_MODEL = "conv1d"
+
+
+def model_kind(kernel: Kernel) -> str:
+    """The model a kernel trains and is predicted by: :data:`CONV1D_MODEL` for a ``conv``
+    kernel on a 3-D input, else its kind."""
+    if kernel.kind == "conv" and kernel.inputs and len(kernel.inputs[0]) == 3:
+        return CONV1D_MODEL
+    return kernel.kind
 
 
 def estimate_overhead(samples: Sequence[KernelSample]) -> tuple[float, float]:
@@ -344,7 +357,7 @@ class KernelPredictor(Predictor):
                 self.skipped_samples_ += 1
                 continue
             own = self._own_ms(s, kernel, model_ms, node_ms)
-            xs, ys = rows.setdefault(KERNEL_KIND.get(s.kind, s.kind), ([], []))
+            xs, ys = rows.setdefault(model_kind(kernel), ([], []))
             xs.append(kernel_features(kernel))
             ys.append(math.log(max(own, floor)))
         if not rows:
@@ -352,6 +365,11 @@ class KernelPredictor(Predictor):
                 f"no measured kernel samples for device {device!r} under fingerprint "
                 f"{fingerprint}; run `hwnas kernels build --device {device}` to measure them"
             )
+        if len(rows.get(CONV1D_MODEL, ((), ()))[1]) < self.min_samples and CONV1D_MODEL in rows:
+            # Too few 1-D convs for a model of their own: they train the conv model.
+            xs, ys = rows.pop(CONV1D_MODEL)
+            rows.setdefault("conv", ([], []))[0].extend(xs)
+            rows["conv"][1].extend(ys)
         for kind, (xs, ys) in sorted(rows.items()):
             if len(ys) >= self.min_samples:
                 self._fit_model(kind, np.vstack(xs), np.asarray(ys))
@@ -437,7 +455,7 @@ class KernelPredictor(Predictor):
             if k.kind == "view":
                 ms[i] = self.overhead_kernel_ms_
             else:
-                by_model.setdefault(self._model_of(k.kind), []).append(i)
+                by_model.setdefault(self._model_of(model_kind(k)), []).append(i)
         for name, idx in by_model.items():
             ms[idx] = np.exp(self._log_ms(name, features[idx]))
             for i in idx:
@@ -448,10 +466,14 @@ class KernelPredictor(Predictor):
         return ms, source
 
     def _model_of(self, kind: str) -> str:
-        """The model that predicts kernels of ``kind``: its own; for an int8 kind without
-        one, its float kind's (``kernel_quant.FLOAT_KIND``); else the generic one."""
+        """The model that predicts kernels of ``kind`` (a :func:`model_kind`): its own;
+        1-D convs without one, the conv model's (predictors fitted before they had their
+        own); for an int8 kind without one, its float kind's
+        (``kernel_quant.FLOAT_KIND``); else the generic one."""
         if kind in self.models_:
             return kind
+        if kind == CONV1D_MODEL and "conv" in self.models_:
+            return "conv"
         floating = FLOAT_KIND.get(kind)
         return floating if floating in self.models_ else GENERIC
 

@@ -26,7 +26,12 @@ from hwnas.predictors.kernel_sampler import (
     sample_configs,
     sample_kernel_models,
 )
-from hwnas.predictors.kernels import KernelPredictor, estimate_overhead, profiler_node_ms
+from hwnas.predictors.kernels import (
+    KernelPredictor,
+    estimate_overhead,
+    model_kind,
+    profiler_node_ms,
+)
 
 RNG = np.random.default_rng(0)
 
@@ -672,3 +677,54 @@ def test_fit_leaves_out_a_sample_an_older_sampler_drew_wrongly() -> None:
     assert predictor.predict_onnx(small_cnn())[0] == pytest.approx(
         clean.predict_onnx(small_cnn())[0]
     )
+
+
+def _with_conv1d(per_mac_s: float, n: int = 24) -> list[KernelSample]:
+    """The synthetic samples plus ``n`` 1-D conv samples at ``per_mac_s`` seconds a MAC."""
+    extra = []
+    for cfg in sample_configs("conv1d", n, seed=0):
+        k = main_kernel(cfg)
+        extra.append(KernelSample("conv1d", cfg, 0.003 + k.macs * per_mac_s * 1e3, {}))
+    return [*synthetic_samples(), *extra]
+
+
+def test_1d_convs_have_a_model_of_their_own() -> None:
+    # 1-D convs (long signals, wide kernels, no NCHWc layout) run at their own speed: a
+    # model of their own learns it, and the 2-D conv model is what it was without them.
+    plain = KernelPredictor(seed=0, rounds=20).fit(synthetic_samples(), device="d", fingerprint="f")
+    split = KernelPredictor(seed=0, rounds=20).fit(
+        _with_conv1d(per_mac_s=2e-10), device="d", fingerprint="f"
+    )
+    assert "conv1d" in split.models_ and "conv1d" not in plain.models_
+    one_d = [main_kernel(c) for c in sample_configs("conv1d", 40, seed=1)][24:]
+    two_d = [main_kernel(c) for c in sample_configs("conv", 40, seed=1)][24:]
+    assert all(model_kind(k) == "conv1d" for k in one_d)
+    assert all(model_kind(k) == "conv" and k.kind == "conv" for k in two_d)
+    ms, source = split.predict_kernels(one_d)
+    assert set(source) == {"conv1d"}
+    truth = np.array([0.003 + k.macs * 2e-7 for k in one_d])
+    assert np.median(np.abs(np.log(ms / truth))) < np.log(1.3)
+    # Without a model of their own (a predictor fitted before), the conv model.
+    assert set(plain.predict_kernels(one_d)[1]) == {"conv"}
+    assert split.predict_kernels(two_d)[0] == pytest.approx(plain.predict_kernels(two_d)[0])
+    assert split.predict_kernels(two_d)[1] == ["conv"] * len(two_d)
+
+
+def test_too_few_1d_conv_samples_train_the_conv_model() -> None:
+    few = KernelPredictor(seed=0, rounds=20, min_samples=8).fit(
+        _with_conv1d(per_mac_s=2e-10, n=5), device="d", fingerprint="f"
+    )
+    assert "conv1d" not in few.models_
+    assert few.training_["conv"]["n"] == 24 + 5
+    one_d = [main_kernel(c) for c in sample_configs("conv1d", 3, seed=1)]
+    assert set(few.predict_kernels(one_d)[1]) == {"conv"}
+
+
+def test_a_saved_predictor_keeps_its_1d_conv_model(tmp_path: Path) -> None:
+    split = KernelPredictor(seed=0, rounds=20).fit(
+        _with_conv1d(per_mac_s=2e-10), device="d", fingerprint="f"
+    )
+    loaded = KernelPredictor.load(split.save(tmp_path / "p"))
+    one_d = [main_kernel(c) for c in sample_configs("conv1d", 6, seed=1)]
+    assert loaded.predict_kernels(one_d)[0] == pytest.approx(split.predict_kernels(one_d)[0])
+    assert set(loaded.predict_kernels(one_d)[1]) == {"conv1d"}
