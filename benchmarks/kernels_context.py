@@ -238,6 +238,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--per-kind", type=int, default=80)
     parser.add_argument("--context", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--zoo",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="the held-out zoo to score: 1 (realworld_zoo.py) or 2 (realworld_zoo2.py)",
+    )
     parser.add_argument("--max-seconds", type=float, default=3.0)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
     parser.add_argument(
@@ -270,6 +277,7 @@ def main() -> None:
     load_start, clock = list(os.getloadavg()), time.perf_counter()
     os.environ.setdefault("HWNAS_HOME", str(args.out / "hwnas_home"))
 
+    import realworld_zoo2
     from realworld_zoo import export_zoo
 
     import hwnas
@@ -285,7 +293,7 @@ def main() -> None:
     )
     predictor.save(args.out / "kernel_predictor")
     build_s = time.perf_counter() - clock
-    models = export_zoo(args.out / "zoo")
+    models = export_zoo(args.out / "zoo", realworld_zoo2.zoo() if args.zoo == 2 else None)
     paths = [p for _, _, p in models]
     if labels is not None:
         refit_context(predictor, labels, args.out / "kernels.db")
@@ -300,6 +308,7 @@ def main() -> None:
         "settings": {
             "per_kind": args.per_kind,
             "context_networks": context_networks(args.per_kind, args.context),
+            "zoo": args.zoo,
             "zoo_max_seconds": args.max_seconds,
             "threads": 1,
             "labels": None if args.labels is None else str(args.labels),

@@ -386,14 +386,17 @@ def zoo() -> list[tuple[str, str, Builder, tuple[int, ...]]]:
     return rows
 
 
-def export_zoo(out: Path) -> list[tuple[str, str, Path]]:
-    """Export every zoo model once into ``out``; (family, name, path)."""
+def export_zoo(
+    out: Path, rows: list[tuple[str, str, Builder, tuple[int, ...]]] | None = None
+) -> list[tuple[str, str, Path]]:
+    """Export every model of ``rows`` (default: this zoo) once into ``out``; (family,
+    name, path)."""
     import torch
 
     from hwnas.export import export_onnx
 
     models = []
-    for family, name, build, shape in zoo():
+    for family, name, build, shape in zoo() if rows is None else rows:
         path = out / f"zoo_{name}.onnx"
         if not path.exists():
             torch.manual_seed(0)
