@@ -241,9 +241,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--zoo",
         type=int,
-        choices=(1, 2),
+        choices=(1, 2, 3),
         default=1,
-        help="the held-out zoo to score: 1 (realworld_zoo.py) or 2 (realworld_zoo2.py)",
+        help="the held-out zoo to score: 1 (realworld_zoo.py), 2 or 3 (realworld_zoo2.py, 3)",
     )
     parser.add_argument("--max-seconds", type=float, default=3.0)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
@@ -278,6 +278,7 @@ def main() -> None:
     os.environ.setdefault("HWNAS_HOME", str(args.out / "hwnas_home"))
 
     import realworld_zoo2
+    import realworld_zoo3
     from realworld_zoo import export_zoo
 
     import hwnas
@@ -293,7 +294,8 @@ def main() -> None:
     )
     predictor.save(args.out / "kernel_predictor")
     build_s = time.perf_counter() - clock
-    models = export_zoo(args.out / "zoo", realworld_zoo2.zoo() if args.zoo == 2 else None)
+    rows = {1: None, 2: realworld_zoo2.zoo(), 3: realworld_zoo3.zoo()}[args.zoo]
+    models = export_zoo(args.out / "zoo", rows)
     paths = [p for _, _, p in models]
     if labels is not None:
         refit_context(predictor, labels, args.out / "kernels.db")

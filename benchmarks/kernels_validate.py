@@ -45,6 +45,7 @@ import numpy as np  # noqa: E402
 from _results import RESULTS, provenance  # noqa: E402
 
 from hwnas.predictors.kernel_networks import GENERATION_2  # noqa: E402
+from hwnas.predictors.kernel_networks3 import GENERATION_3  # noqa: E402
 
 METHODS = ("raw", "context", "kind_ratio", "incontext", "incontext+context")
 
@@ -283,9 +284,7 @@ def split(args: argparse.Namespace, measured: dict[int, float]) -> tuple[list[in
     ``--generation`` (in seed order): ``block`` (the first ``--fit``, then the rest), or
     ``interleave`` (every other one: both halves measured at the same times, so drift of
     the machine over the build does not separate them)."""
-    first = GENERATION_2 if args.generation == 2 else 0
-    last = None if args.generation == 2 else GENERATION_2
-    seeds = [s for s in sorted(measured) if s >= first and (last is None or s < last)]
+    seeds = [s for s in sorted(measured) if generation(s) == args.generation]
     seeds = seeds[: args.fit + args.val]
     if args.split == "interleave":
         return seeds[::2], seeds[1::2]
@@ -304,28 +303,38 @@ def curve_sizes(text: str) -> list[int]:
     return sizes
 
 
+def generation(seed: int) -> int:
+    """The generation of random networks that ``seed`` draws (1, 2 or 3)."""
+    return 3 if seed >= GENERATION_3 else 2 if seed >= GENERATION_2 else 1
+
+
+_ORDINAL = {1: "first", 2: "second", 3: "third"}
+
+
 def cross_generation(predictor: Any, nets: list, reps: int = 2) -> dict[str, Any]:
-    """Which generation of random networks to fit on: 5-fold splits of ``nets`` (both
-    generations) by network, ``reps`` times; the in-network + NNLS correction fitted on
-    the training folds' first-generation networks, second-generation ones, or all, and
+    """Which generations of random networks to fit on: 5-fold splits of ``nets`` (two or
+    more generations) by network, ``reps`` times; the in-network + NNLS correction fitted
+    on the training folds' networks of each generation alone, or of all (``both``), and
     scored on each generation's held-out networks."""
-    gen = np.array([2 if n["seed"] >= GENERATION_2 else 1 for n in nets])
+    gen = np.array([generation(n["seed"]) for n in nets])
+    present = sorted({int(g) for g in gen})
+    fits = [(_ORDINAL[g], g) for g in present] + [("both", 0)]
     errors: dict[tuple[str, int], list[np.ndarray]] = {}
     for rep in range(reps):
         fold = np.random.default_rng(100 + rep).permutation(len(nets)) % 5
         for f in range(5):
             val = [n for n, g in zip(nets, fold, strict=True) if g == f]
             truth = np.array([n["measured"] for n in val])
-            for name, keep in (("first", 1), ("second", 2), ("both", 0)):
+            for name, keep in fits:
                 fit = [
                     n for n, g, k in zip(nets, fold, gen, strict=True) if g != f and keep in (0, k)
                 ]
                 ms = np.asarray(predictions(predictor, fit, val)["incontext+context"])
                 err = 100 * (ms - truth) / truth
-                for g in (1, 2):
+                for g in present:
                     errors.setdefault((name, g), []).append(err[gen[fold == f] == g])
     return {
-        f"fit_{name}_score_{'first' if g == 1 else 'second'}": scores(np.concatenate(e))
+        f"fit_{name}_score_{_ORDINAL[g]}": scores(np.concatenate(e))
         for (name, g), e in errors.items()
     }
 
@@ -349,14 +358,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--cross-generation",
         action="store_true",
-        help="with --labels of both generations: fit on one, both, score each (5-fold)",
+        help="with --labels of several generations: fit on each, all, score each (5-fold)",
     )
     parser.add_argument(
         "--generation",
         type=int,
-        choices=(1, 2),
+        choices=(1, 2, 3),
         default=2,
-        help="which generation of random networks (2: what builds measure now)",
+        help="which generation of random networks (builds measure 2 and 3 now)",
     )
     parser.add_argument(
         "--labels",

@@ -262,11 +262,16 @@ def random_network(seed: int) -> tuple[Any, tuple[int, ...]]:
     ``seed``: an image (2-D), signal (1-D) or token model; convolutional stages of random
     blocks and widths, then (sometimes) token blocks, then a head. Seeds from
     :data:`~hwnas.predictors.kernel_networks.GENERATION_2` draw the second generation
-    (:mod:`hwnas.predictors.kernel_networks`), which ``hwnas kernels build`` measures."""
+    (:mod:`hwnas.predictors.kernel_networks`), seeds from
+    :data:`~hwnas.predictors.kernel_networks3.GENERATION_3` the third
+    (:mod:`hwnas.predictors.kernel_networks3`); ``hwnas kernels build`` measures both."""
     import torch
 
     from hwnas.predictors.kernel_networks import GENERATION_2, random_network_2
+    from hwnas.predictors.kernel_networks3 import GENERATION_3, random_network_3
 
+    if seed >= GENERATION_3:
+        return random_network_3(seed)
     if seed >= GENERATION_2:
         return random_network_2(seed)
 
@@ -356,12 +361,17 @@ class ContextSpace:
 
 
 def context_configs(n: int, seed: int = 0) -> list[dict[str, Any]]:
-    """The configurations of ``n`` random networks of the second generation (seeds
-    ``GENERATION_2 + seed*100000 + i``; stores keep what earlier builds measured of the
-    first generation, seeds ``seed*100000 + i``, but builds no longer fit on it)."""
+    """The configurations of ``n`` random networks: the first half (rounded up) of the
+    second generation (seeds ``GENERATION_2 + seed*100000 + i``), the rest of the third
+    (``GENERATION_3 + seed*100000 + i``). Stores keep what earlier builds measured (of
+    the first generation, seeds ``seed*100000 + i``, too), and a larger ``n`` measures
+    only the networks it adds."""
     from hwnas.predictors.kernel_networks import GENERATION_2
+    from hwnas.predictors.kernel_networks3 import GENERATION_3
 
-    return [{"kind": CONTEXT_KIND, "seed": GENERATION_2 + seed * 100_000 + i} for i in range(n)]
+    second = [GENERATION_2 + seed * 100_000 + i for i in range(n - n // 2)]
+    third = [GENERATION_3 + seed * 100_000 + i for i in range(n // 2)]
+    return [{"kind": CONTEXT_KIND, "seed": s} for s in [*second, *third]]
 
 
 def context_measurements(store: Any, *, device: str, fingerprint: str) -> dict[int, float]:

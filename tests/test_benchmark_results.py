@@ -561,6 +561,7 @@ def test_kernels_context_refuses_labels_that_miss_the_builds_networks_before_mea
     import hwnas
     from benchmarks import kernels_context
     from hwnas.predictors.kernel_networks import GENERATION_2
+    from hwnas.predictors.kernel_networks3 import GENERATION_3
 
     labels = tmp_path / "first.labels.json"
     first = {str(s): 1.0 for s in range(20)}  # the first generation only
@@ -574,8 +575,14 @@ def test_kernels_context_refuses_labels_that_miss_the_builds_networks_before_mea
     monkeypatch.setattr(sys, "argv", [*argv, str(labels), "--reference", "ref.onnx"])
     with pytest.raises(SystemExit, match="holds 0 of the build's 10 random networks"):
         kernels_context.main()
-    both = {**first, **{str(GENERATION_2 + i): 2.0 for i in range(12)}}
+    second = {**first, **{str(GENERATION_2 + i): 2.0 for i in range(12)}}
+    labels.write_text(json.dumps({"reference_ms": 10.0, "labels": second}))
+    with pytest.raises(SystemExit, match="holds 5 of the build's 10 random networks"):
+        kernels_context.main()  # the build plans half its networks of the third generation
+    both = {**second, **{str(GENERATION_3 + i): 3.0 for i in range(12)}}
     labels.write_text(json.dumps({"reference_ms": 10.0, "labels": both}))
     got, reference = kernels_context.planned_labels(kernels_context.parse_args())
-    assert got == {GENERATION_2 + i: 2.0 for i in range(10)}
+    assert got == {GENERATION_2 + i: 2.0 for i in range(5)} | {
+        GENERATION_3 + i: 3.0 for i in range(5)
+    }
     assert reference == (Path("ref.onnx"), 10.0)

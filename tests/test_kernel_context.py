@@ -21,6 +21,7 @@ from hwnas.predictors.kernel_context import (
     random_network,
 )
 from hwnas.predictors.kernel_networks import GENERATION_2, MAX_MACS, macs
+from hwnas.predictors.kernel_networks3 import GENERATION_3
 from hwnas.predictors.kernels import KernelPredictor
 from tests.test_kernels import small_cnn, synthetic_samples
 
@@ -64,8 +65,12 @@ def test_random_networks_are_seeded_diverse_and_export(tmp_path: Path) -> None:
     module, shape = random_network(6)
     assert module(torch.randn(*shape)).shape == (1, 100)
     space = ContextSpace(tmp_path)
-    config = context_configs(2, seed=3)[1]
-    assert config == {"kind": "context", "seed": GENERATION_2 + 300_001}
+    # Half the second generation, half the third; a larger build only adds networks.
+    seeds = [c["seed"] for c in context_configs(5, seed=3)]
+    assert seeds == [GENERATION_2 + 300_000 + i for i in range(3)] + [
+        GENERATION_3 + 300_000 + i for i in range(2)
+    ]
+    assert {c["seed"] for c in context_configs(4, seed=3)} <= set(seeds)
     path = space.to_onnx('{"kind": "context", "seed": 6}')
     assert path.exists() and space.to_onnx('{"kind": "context", "seed": 6}') == path
     with pytest.raises(UsageError, match="not a random context network"):
@@ -160,3 +165,52 @@ def test_second_generation_draws_again_until_a_network_is_small_enough(
     monkeypatch.setattr(kernel_networks, "MAX_ATTEMPTS", 3)
     with pytest.raises(AssertionError, match="within 0 MACs"):
         random_network(GENERATION_2 + 7)
+
+
+def test_third_generation_networks_are_seeded_bounded_and_cover_new_structures() -> None:
+    import torch
+
+    seeds = [GENERATION_3 + i for i in range(24)]
+    nets = [random_network(s) for s in seeds]
+    again = random_network(seeds[9])
+    assert again[1] == nets[9][1]
+    assert sum(p.numel() for p in again[0].parameters()) == sum(
+        p.numel() for p in nets[9][0].parameters()
+    )
+    seen: set[str] = set()
+    for net, shape in nets:
+        assert macs(net, shape) <= MAX_MACS
+        with torch.no_grad():
+            out = net(torch.zeros(shape))
+        # Classifiers end in 100 logits, encoder-decoders in a map of the input's size.
+        assert tuple(out.shape) == (1, 100) or tuple(out.shape[2:]) == shape[2:]
+        seen |= _designs(net)
+    shapes = {shape for _, shape in nets}
+    assert {len(s) for s in shapes} == {3, 4}
+    assert any(len(s) == 4 and s[2] != s[3] for s in shapes), "non-square inputs"
+    assert any(len(s) == 3 and s[1] > 1 for s in shapes), "multichannel signals"
+    # What the second generation never draws: concatenated branches, upsampling
+    # decoders, dilated convs, many-group convs.
+    assert {"Concat", "UNet", "grouped"} <= seen, seen
+    convs = (torch.nn.Conv1d, torch.nn.Conv2d)
+    dilated = [
+        m for net, _ in nets for m in net.modules() if isinstance(m, convs) and m.dilation[0] > 1
+    ]
+    assert dilated
+    assert random_network(GENERATION_2 + 7)[1] == random_network(GENERATION_2 + 7)[1]
+
+
+def test_third_generation_draws_again_until_a_network_is_small_enough(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hwnas.predictors import kernel_networks3
+
+    net, shape = random_network(GENERATION_3 + 3)
+    cost = macs(net, shape)
+    monkeypatch.setattr(kernel_networks3, "MAX_MACS", cost - 1)
+    smaller, small_shape = random_network(GENERATION_3 + 3)
+    assert macs(smaller, small_shape) < cost
+    monkeypatch.setattr(kernel_networks3, "MAX_MACS", 0)
+    monkeypatch.setattr(kernel_networks3, "MAX_ATTEMPTS", 2)
+    with pytest.raises(AssertionError, match="within 0 MACs"):
+        random_network(GENERATION_3 + 3)
