@@ -199,24 +199,30 @@ def refit_context(predictor: Any, labels: dict[int, float], store: Path) -> None
 def planned_labels(
     args: argparse.Namespace,
 ) -> tuple[dict[int, float] | None, tuple[Path, float] | None]:
-    """``--labels`` of the random networks the build plans (ms by seed; a file may hold
-    more) and the reference (model, typical ms) they were measured by, or (None, None)
-    without ``--labels``. Exits naming the problem when the file lacks any of them."""
+    """``--labels`` of the random networks the build plans (ms by seed at the first
+    file's reference speed, ``kernels_validate.merged_labels``; files may hold more) and
+    the reference (model, typical ms) they were measured by, or (None, None) without
+    ``--labels``. Exits naming the problem when the files lack any of them."""
+    from kernels_validate import generation, merged_labels
+
     from hwnas.predictors.kernel_build import context_networks
     from hwnas.predictors.kernel_context import context_configs
 
-    if args.labels is None:
+    if not args.labels:
         return None, None
-    doc = json.loads(args.labels.read_text())
+    merged = merged_labels(args.labels)
     networks = context_networks(args.per_kind, args.context)
     planned = {c["seed"] for c in context_configs(networks, args.seed)}
-    labels = {int(s): float(ms) for s, ms in doc["labels"].items() if int(s) in planned}
+    labels = {s: ms for s, ms in merged.items() if s in planned}
     if len(labels) < len(planned):
+        missing = sorted({generation(s) for s in planned - set(labels)})
         raise SystemExit(
-            f"--labels {args.labels} holds {len(labels)} of the build's {len(planned)} random "
-            "networks: label them with kernels_validate.py --reference (generation 2)"
+            f"--labels {' '.join(map(str, args.labels))} holds {len(labels)} of the build's "
+            f"{len(planned)} random networks: label them with kernels_validate.py "
+            f"--reference (--generation {' and '.join(map(str, missing))})"
         )
-    return labels, (args.reference, float(doc["reference_ms"]))
+    speed = float(json.loads(args.labels[0].read_text())["reference_ms"])
+    return labels, (args.reference, speed)
 
 
 def previous(path: Path) -> dict[str, Any] | None:
@@ -258,9 +264,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--labels",
         type=Path,
+        action="append",
         help="context-network labels by reference ratio (kernels_validate.py --reference "
-        "writes them; it must hold every random network the build planned, and only those "
-        "are used): the corrections are refitted on them and the zoo is measured by "
+        "writes them; several are merged at the first one's reference speed; together they "
+        "must hold every random network the build planned, and only those are used): the "
+        "corrections are refitted on them and the zoo is measured by "
         "ratio to --reference at their reference speed",
     )
     parser.add_argument("--reference", type=Path, help="the reference model of --labels")
@@ -313,7 +321,7 @@ def main() -> None:
             "zoo": args.zoo,
             "zoo_max_seconds": args.max_seconds,
             "threads": 1,
-            "labels": None if args.labels is None else str(args.labels),
+            "labels": [str(p) for p in args.labels or []] or None,
             "reference": None if args.reference is None else str(args.reference),
         },
         "context_correction": predictor.context_,
