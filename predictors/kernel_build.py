@@ -51,10 +51,12 @@ from hwnas.profiler.settings import ProfileSettings
 from hwnas.profiler.stage import StageOutcome, StoreLike, opened_store, run_stage
 from hwnas.records import Arch, DeviceSpec
 
-#: Random whole networks a build measures by default. Fitted on more of them, the
-#: corrections keep improving on held-out random networks: MAPE 25% from 50, 18% from
-#: 100, 15% from 146 (benchmarks/results/kernels_validate_curve_block.json).
-DEFAULT_CONTEXT = 200
+#: Random whole networks a build measures by default: 200 of the second generation and
+#: 200 of the third (``context_configs``), as the benchmarks scored it (kernels_v9.json;
+#: about 5 minutes on one core here). Fitted on more of them, the first generation's
+#: corrections kept improving on held-out random networks: MAPE 25% from 50, 18% from
+#: 100, 15% from 146 (kernels_validate_curve_block.json).
+DEFAULT_CONTEXT = 400
 #: How sampled kernels are timed: shorter than profiling's defaults, since there are many
 #: and each is small; the op profile tells the kernel's own share of the time.
 KERNEL_SETTINGS: dict[str, Any] = {

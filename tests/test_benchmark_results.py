@@ -579,10 +579,14 @@ def test_kernels_context_refuses_labels_that_miss_the_builds_networks_before_mea
     labels.write_text(json.dumps({"reference_ms": 10.0, "labels": second}))
     with pytest.raises(SystemExit, match="holds 5 of the build's 10 random networks"):
         kernels_context.main()  # the build plans half its networks of the third generation
-    both = {**second, **{str(GENERATION_3 + i): 3.0 for i in range(12)}}
-    labels.write_text(json.dumps({"reference_ms": 10.0, "labels": both}))
+    # The third generation's labels in a second file, measured when the reference ran at
+    # 20 ms: merged at the first file's reference speed.
+    third = tmp_path / "third.labels.json"
+    labels_3 = {str(GENERATION_3 + i): 3.0 for i in range(12)}
+    third.write_text(json.dumps({"reference_ms": 20.0, "labels": labels_3}))
+    monkeypatch.setattr(sys, "argv", [*sys.argv, "--labels", str(third)])
     got, reference = kernels_context.planned_labels(kernels_context.parse_args())
     assert got == {GENERATION_2 + i: 2.0 for i in range(5)} | {
-        GENERATION_3 + i: 3.0 for i in range(5)
+        GENERATION_3 + i: 1.5 for i in range(5)
     }
     assert reference == (Path("ref.onnx"), 10.0)
