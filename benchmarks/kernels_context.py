@@ -1,5 +1,6 @@
-"""Scores the kernel-level predictor, with and without its in-context correction, on the
-held-out zoo of real-world architectures (benchmarks/realworld_zoo.py) — once per change.
+"""Scores the kernel-level predictor, with and without its in-context correction, on a
+held-out zoo of real-world architectures (``--zoo 1``: benchmarks/realworld_zoo.py; 2 and
+3: realworld_zoo2.py, realworld_zoo3.py) — once per change.
 
 1. Builds (or finishes, resumable) the kernel predictor exactly as ``hwnas kernels
    build`` does: single kernels of every kind, then ``--context`` random whole networks
@@ -210,6 +211,12 @@ def planned_labels(
 
     if not args.labels:
         return None, None
+    absent = [str(p) for p in args.labels if not p.is_file()]
+    if absent:
+        raise SystemExit(
+            f"--labels {' '.join(absent)}: no such file (kernels_validate.py --reference "
+            "--name NAME writes benchmarks/results/NAME.labels.json)"
+        )
     merged = merged_labels(args.labels)
     networks = context_networks(args.per_kind, args.context)
     planned = {c["seed"] for c in context_configs(networks, args.seed)}

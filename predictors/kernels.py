@@ -116,8 +116,9 @@ _GENERIC_COLS = [FEATURE_NAMES.index(f) for f in GENERIC_FEATURES]
 #: A fused residual sum costs this fraction of a standalone Add of the same tensor.
 RESIDUAL_FRACTION = 1.0 / 3.0
 #: The model of dense and grouped 1-D convs (``conv`` kernels on a 3-D input), trained on
-#: the sampled ``conv1d`` kind: onnxruntime runs them without the NCHWc layout of 2-D
-#: convs, and their shapes (long signals, wide kernels) are not the 2-D ones'.
+#: the sampled ``conv1d`` kind: their shapes (long signals, wide kernels, large strides)
+#: are not the 2-D ones', and training one model on both bent the 2-D fit (README, "Any
+#: ONNX model").
 CONV1D_MODEL = "conv1d"
 
 
@@ -365,7 +366,7 @@ class KernelPredictor(Predictor):
                 f"no measured kernel samples for device {device!r} under fingerprint "
                 f"{fingerprint}; run `hwnas kernels build --device {device}` to measure them"
             )
-        if len(rows.get(CONV1D_MODEL, ((), ()))[1]) < self.min_samples and CONV1D_MODEL in rows:
+        if CONV1D_MODEL in rows and len(rows[CONV1D_MODEL][1]) < self.min_samples:
             # Too few 1-D convs for a model of their own: they train the conv model.
             xs, ys = rows.pop(CONV1D_MODEL)
             rows.setdefault("conv", ([], []))[0].extend(xs)

@@ -575,6 +575,10 @@ def test_kernels_context_refuses_labels_that_miss_the_builds_networks_before_mea
     monkeypatch.setattr(sys, "argv", [*argv, str(labels), "--reference", "ref.onnx"])
     with pytest.raises(SystemExit, match="holds 0 of the build's 10 random networks"):
         kernels_context.main()
+    monkeypatch.setattr(sys, "argv", [*argv, str(tmp_path / "absent.json")])
+    with pytest.raises(SystemExit, match=r"absent.json: no such file \(kernels_validate"):
+        kernels_context.main()
+    monkeypatch.setattr(sys, "argv", [*argv, str(labels), "--reference", "ref.onnx"])
     second = {**first, **{str(GENERATION_2 + i): 2.0 for i in range(12)}}
     labels.write_text(json.dumps({"reference_ms": 10.0, "labels": second}))
     with pytest.raises(SystemExit, match="holds 5 of the build's 10 random networks"):
