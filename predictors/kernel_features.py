@@ -1019,7 +1019,30 @@ class _Splitter:
         ):
             if op in ops:
                 return [self.make(kind, op, [i], i)]
+        if op == "ConvTranspose":
+            return [self.conv_transpose(i)]
         return [self.make("other", op, [i], i)]
+
+    def conv_transpose(self, i: int) -> Kernel:
+        """A transposed conv: an ``other`` kernel (no sampled kind; the generic model), with
+        its work counted (each input element is multiplied into ``cout / groups`` times
+        the window outputs) so that the generic model sees what it costs."""
+        node = self.g.nodes[i]
+        w_shape = self.shape(node.input[1])
+        x_shape = self.shape(node.input[0])
+        groups = int(_attr(node, "group", 1))
+        kernel, strides, dilations = _conv_window(node, w_shape)
+        per = (w_shape[1] if len(w_shape) > 1 else 0) * math.prod(kernel)
+        macs = math.prod(x_shape) * per if x_shape else 0
+        attrs = {
+            "kernel_h": kernel[0],
+            "kernel_w": kernel[-1],
+            "stride_h": strides[0],
+            "stride_w": strides[-1],
+            "dilation": max(dilations),
+            "groups": groups,
+        }
+        return self.make("other", "ConvTranspose", [i], i, macs=macs, flops=2 * macs, attrs=attrs)
 
     def conv(self, i: int) -> Kernel:
         g, node = self.g, self.g.nodes[i]

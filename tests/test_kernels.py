@@ -327,6 +327,26 @@ def test_unknown_op_is_other() -> None:
     assert features.shape == (len(FEATURE_NAMES),) and np.isfinite(features).all()
 
 
+def test_a_transposed_conv_is_other_with_its_work_counted() -> None:
+    # Upsampling decoders (autoencoders, U-Nets, GAN generators): each input element is
+    # multiplied into cout x the window outputs; with no MACs the generic model priced a
+    # 100M-MAC transposed conv like a copy.
+    model = graph_model(
+        [helper.make_node("ConvTranspose", ["x", "w", "b"], ["y"], strides=[2, 2])],
+        {"x": [1, 8, 16, 16]},
+        ["y"],
+        [weight("w", [8, 4, 2, 2]), weight("b", [4])],
+    )
+    (kernel,) = split_kernels(model)
+    assert kernel.kind == "other" and kernel.op == "ConvTranspose"
+    assert kernel.macs == 8 * 16 * 16 * 4 * 2 * 2 and kernel.flops == 2 * kernel.macs
+    assert kernel.params == 8 * 4 * 2 * 2 + 4
+    assert kernel.output == (1, 4, 32, 32)
+    assert kernel.attrs["kernel_h"] == 2 and kernel.attrs["stride_w"] == 2
+    features = kernel_features(kernel)
+    assert features[FEATURE_NAMES.index("macs")] == kernel.macs
+
+
 def _ort_kernel_count(model: onnx.ModelProto, tmp_path: Path) -> int:
     """Nodes onnxruntime runs after optimization, less layout reorders and views."""
     options = ort.SessionOptions()
