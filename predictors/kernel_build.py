@@ -52,7 +52,7 @@ from hwnas.profiler.stage import StageOutcome, StoreLike, opened_store, run_stag
 from hwnas.records import Arch, DeviceSpec
 
 #: Random whole networks a build measures by default: 200 of the second generation and
-#: 200 of the third (``context_configs``), as the benchmarks scored it (kernels_v9.json;
+#: 200 of the third (``context_configs``), as the benchmarks scored it (kernels_v10.json;
 #: about 5 minutes on one core here). Fitted on more of them, the first generation's
 #: corrections kept improving on held-out random networks: MAPE 25% from 50, 18% from
 #: 100, 15% from 146 (kernels_validate_curve_block.json).

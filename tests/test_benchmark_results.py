@@ -594,3 +594,27 @@ def test_kernels_context_refuses_labels_that_miss_the_builds_networks_before_mea
         GENERATION_3 + i: 1.5 for i in range(5)
     }
     assert reference == (Path("ref.onnx"), 10.0)
+
+
+def test_kernels_pooled_scores_against_the_truth_of_all_sessions() -> None:
+    from benchmarks import kernels_pooled
+
+    def session(truth: dict[str, float], predicted: dict[str, float]) -> dict[str, Any]:
+        rows = [
+            {"model": m, "measured_ms": [t, t], "corrected_ms": predicted[m]}
+            for m, t in truth.items()
+        ]
+        return {"rows": rows}
+
+    # Session 1 measured model b at 1.0 ms, session 2 at 1.44: the pooled truth is 1.2.
+    first = session({"a": 2.0, "b": 1.0}, {"a": 2.0, "b": 1.2})
+    second = session({"a": 2.0, "b": 1.44, "c": 5.0}, {"a": 2.0, "b": 1.2, "c": 5.0})
+    truth = kernels_pooled.pooled_truth([first, second])
+    assert set(truth) == {"a", "b"}  # c: measured in one session only
+    assert truth["b"]["ms"] == pytest.approx(1.2) and truth["b"]["spread_pct"] == 44.0
+    got = kernels_pooled.score(first, truth)
+    assert got["n"] == 2 and got["within_10"] == 1.0 and got["errors_pct"]["b"] == 0.0
+    # Against session 1's own truth b is 20% high: pooling changes the verdict.
+    assert kernels_pooled.score(first, kernels_pooled.pooled_truth([first]))["within_10"] == 0.5
+    with pytest.raises(SystemExit, match="no such results file"):
+        kernels_pooled.load("no_such_results_file")
