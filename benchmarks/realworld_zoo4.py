@@ -700,8 +700,8 @@ def _new_families() -> list[tuple[str, str, Builder, tuple[int, ...]]]:
         ("pointnet", "pointnet_cls_1024", lambda: pointnet(40), (1, 3, 1024)),
         (
             "tabular",
-            "tabular_mlp_256",
-            lambda: tabular_mlp(256, (1024, 1024, 512, 256), 2),
+            "tabular_mlp_256_w2048",
+            lambda: tabular_mlp(256, (2048, 1024, 1024, 512), 2),
             (1, 256),
         ),
         ("siamese", "siamese_koch_w16_105", lambda: siamese(16, 512), (1, 2, 105, 105)),
