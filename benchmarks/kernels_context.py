@@ -1,6 +1,6 @@
 """Scores the kernel-level predictor, with and without its in-context correction, on a
-held-out zoo of real-world architectures (``--zoo 1``: benchmarks/realworld_zoo.py; 2 and
-3: realworld_zoo2.py, realworld_zoo3.py) — once per change.
+held-out zoo of real-world architectures (``--zoo 1``: benchmarks/realworld_zoo.py; 2 to
+4: realworld_zoo2.py ... realworld_zoo4.py) — once per change.
 
 1. Builds (or finishes, resumable) the kernel predictor exactly as ``hwnas kernels
    build`` does: single kernels of every kind, then ``--context`` random whole networks
@@ -254,9 +254,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--zoo",
         type=int,
-        choices=(1, 2, 3),
+        choices=(1, 2, 3, 4),
         default=1,
-        help="the held-out zoo to score: 1 (realworld_zoo.py), 2 or 3 (realworld_zoo2.py, 3)",
+        help="the held-out zoo to score: 1 (realworld_zoo.py), 2-4 (realworld_zoo2.py ...)",
     )
     parser.add_argument("--max-seconds", type=float, default=3.0)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
@@ -294,6 +294,7 @@ def main() -> None:
 
     import realworld_zoo2
     import realworld_zoo3
+    import realworld_zoo4
     from realworld_zoo import export_zoo
 
     import hwnas
@@ -309,7 +310,9 @@ def main() -> None:
     )
     predictor.save(args.out / "kernel_predictor")
     build_s = time.perf_counter() - clock
-    rows = {1: None, 2: realworld_zoo2.zoo(), 3: realworld_zoo3.zoo()}[args.zoo]
+    rows = {1: None, 2: realworld_zoo2.zoo(), 3: realworld_zoo3.zoo(), 4: realworld_zoo4.zoo()}[
+        args.zoo
+    ]
     models = export_zoo(args.out / "zoo", rows)
     paths = [p for _, _, p in models]
     if labels is not None:
