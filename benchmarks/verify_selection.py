@@ -77,9 +77,16 @@ def _train(archs: list[str], table: dict[str, Any], seed: int, where: Path) -> A
 
 
 def one_run(
-    table: dict[str, Any], seed: int, selection: str, loop: dict[str, int] | None = None
+    table: dict[str, Any],
+    seed: int,
+    selection: str,
+    loop: dict[str, int] | None = None,
+    train: Any = None,
 ) -> float:
-    """The hypervolume share of one seed's verified loop under ``selection``."""
+    """The hypervolume share of one seed's verified loop under ``selection``.
+    ``train(archs, table, seed, where)`` fits the predictor on the cells measured so far
+    (default: LightGBM on exactly those cells)."""
+    train = train or _train
     truth, acc, budget = table["truth"], table["accuracy"], table["budget"]
     archs = list(truth)
     start = [str(a) for a in np.random.default_rng(seed).choice(archs, SAMPLE, replace=False)]
@@ -103,9 +110,9 @@ def one_run(
 
         done = refine(
             search_round=search_round,
-            predictors={"latency_ms": _train(start, table, seed, where)},
+            predictors={"latency_ms": train(start, table, seed, where)},
             measure=measure,
-            retrain=lambda: {"latency_ms": _train(measured, table, seed, where)},
+            retrain=lambda: {"latency_ms": train(measured, table, seed, where)},
             accuracy=lambda a: np.array([acc[x] for x in a]),
             budgets=budgets,
             known={a: {"latency_ms": truth[a]} for a in start},

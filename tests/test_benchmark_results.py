@@ -618,3 +618,52 @@ def test_kernels_pooled_scores_against_the_truth_of_all_sessions() -> None:
     assert kernels_pooled.score(first, kernels_pooled.pooled_truth([first]))["within_10"] == 0.5
     with pytest.raises(SystemExit, match="no such results file"):
         kernels_pooled.load("no_such_results_file")
+
+
+def test_search_bound_scores_out_of_fold_errors_near_the_front(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A predictor 10% high everywhere: every cell near the front is 9.1% below its
+    prediction (within ±10%), folds train on four fifths, and only the loop tables run
+    the loop, once as it is and once with the every-cell predictor."""
+    from benchmarks import search_bound, verify_selection
+
+    rng = np.random.default_rng(0)
+    cells = [f"c{i}" for i in range(60)]
+    truth = dict(zip(cells, rng.uniform(1, 10, 60).tolist(), strict=True))
+    acc = dict(zip(cells, rng.uniform(80, 95, 60).tolist(), strict=True))
+    table = {"truth": truth, "accuracy": acc, "budget": 6.0, "ref": np.array([-85.0, 6.0])}
+    monkeypatch.setattr(verify_selection, "load", lambda name: table)
+    trained: list[int] = []
+
+    class High:
+        def predict(self, archs: list[str]) -> np.ndarray:
+            return np.array([truth[a] * 1.1 for a in archs])
+
+    def train(archs: list[str], tab: Any, seed: int, where: Path) -> High:
+        trained.append(len(archs))
+        return High()
+
+    def one_run(tab: Any, seed: int, sel: str, loop: Any = None, train: Any = None) -> float:
+        (train or verify_selection._train)(list(truth), tab, seed, tmp_path)
+        return 0.95 if train else 0.9
+
+    monkeypatch.setattr(verify_selection, "_train", train)
+    monkeypatch.setattr(verify_selection, "one_run", one_run)
+    argv = ["--tables", "a,b", "--loop-tables", "a", "--seeds", "2", "--out", str(tmp_path)]
+    monkeypatch.setattr(sys, "argv", ["search_bound.py", *argv])
+    search_bound.main()
+    doc = written(tmp_path / "search_bound.json", "search_bound")
+    assert trained[:5] == [48] * 5
+    a, b = doc["rows"]
+    p = a["predictability"]
+    assert p["cells"]["mean"] == sum(acc[c] >= 85 and truth[c] <= 6 for c in cells)
+    assert p["median_abs_error_pct"]["mean"] == pytest.approx(100 / 11)
+    assert p["front_median_error_pct"]["mean"] == pytest.approx(-100 / 11)
+    assert p["within_10"]["mean"] == 1.0
+    assert a["per_seed"] == {"measured_cells": [0.9, 0.9], "every_cell": [0.95, 0.95]}
+    assert "hypervolume_share" not in b and doc["summary"]["a"]["every_cell"] == 0.95
+    for bad in (["--seeds", "1"], ["--tables", "a", "--loop-tables", "c"]):
+        monkeypatch.setattr(sys, "argv", ["search_bound.py", *bad])
+        with pytest.raises(SystemExit):
+            search_bound.main()
