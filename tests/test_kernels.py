@@ -29,6 +29,7 @@ from hwnas.predictors.kernel_sampler import (
 from hwnas.predictors.kernels import (
     KernelPredictor,
     estimate_overhead,
+    fit_kind,
     model_kind,
     profiler_node_ms,
 )
@@ -748,3 +749,38 @@ def test_a_saved_predictor_keeps_its_1d_conv_model(tmp_path: Path) -> None:
     one_d = [main_kernel(c) for c in sample_configs("conv1d", 6, seed=1)]
     assert loaded.predict_kernels(one_d)[0] == pytest.approx(split.predict_kernels(one_d)[0])
     assert set(loaded.predict_kernels(one_d)[1]) == {"conv1d"}
+
+
+def test_validation_reports_shares_within_5_and_10_pooled_over_kinds() -> None:
+    """A kind's line fits its kernels to about 3% but for two near-zero kernels off by a
+    factor of 20: the MAPE jumps, the shares within ±5% / ±10% do not; the predictor's
+    ``validation_`` pools the shares exactly (weighted by samples)."""
+    from hwnas.predictors.kernels import _validation
+
+    rng = np.random.default_rng(1)
+    macs = rng.uniform(1e5, 1e8, 60)
+    x = np.zeros((60, len(FEATURE_NAMES)))
+    x[:, FEATURE_NAMES.index("macs")] = macs
+    y = np.log(1e-9 * macs * np.exp(rng.normal(0, 0.02, 60)))
+    _, _, clean = fit_kind(x, y, seed=0, rounds=20)
+    y[:2] += np.log(20)
+    _, _, spiked = fit_kind(x, y, seed=0, rounds=20)
+    assert clean["cv_within_10"] >= 0.9 and clean["cv_mape"] < 10
+    assert spiked["cv_mape"] > 3 * clean["cv_mape"]
+    assert spiked["cv_within_10"] >= clean["cv_within_10"] - 0.1
+    assert 0 <= spiked["cv_within_5"] <= spiked["cv_within_10"] <= 1
+    training = {
+        "conv": {**clean, "n": 60},
+        "gemm": {**spiked, "n": 20},
+        "generic": {"n": 80, "cv_mape": None},
+    }
+    pooled = _validation(training)
+    assert pooled["n"] == 80
+    assert pooled["within_10"] == pytest.approx(
+        (60 * clean["cv_within_10"] + 20 * spiked["cv_within_10"]) / 80
+    )
+    old = {
+        k: {kk: v for kk, v in r.items() if not kk.startswith("cv_within")}
+        for k, r in training.items()
+    }
+    assert "within_10" not in _validation(old) and _validation(old)["mape"] == pooled["mape"]

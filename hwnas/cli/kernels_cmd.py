@@ -134,14 +134,15 @@ def _report_build(result: Any, output: Path, *, as_json: bool) -> None:
     table = Table(
         title=f"Kernel predictor for {result.device} ({result.fingerprint})", title_justify="left"
     )
-    for col in ("kind", "samples", "CV MAPE % (kernel)", "model"):
+    for col in ("kind", "samples", "CV MAPE % (kernel)", "CV within ±10%", "model"):
         table.add_column(col, justify="left" if col in ("kind", "model") else "right")
     for kind, row in summary["kinds"].items():
-        mape = row.get("cv_mape")
+        mape, within = row.get("cv_mape"), row.get("cv_within_10")
         table.add_row(
             kind,
             str(row["n"]),
             "—" if mape is None else f"{mape:.1f}",
+            "—" if within is None else f"{100 * within:.0f}%",
             "cost model + LightGBM" if row["residual_model"] else "cost model",
         )
     out.print(table)
