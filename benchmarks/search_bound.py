@@ -18,8 +18,12 @@ benchmark's, and the six that ``verify_selection.py`` scores):
    instead of the cells measured so far, beside the loop as it is; hypervolume share of
    the measured front, as in ``benchmarks/search.py``.
 
+   With ``--rounds 8,16``: the loop as it is with more rounds of 25 (300 and 500 device
+   measurements in all), to see how many it takes.
+
 Run:  .venv/bin/python benchmarks/search_bound.py [--tables raspi4,gold_6226,...]
-      [--loop-tables raspi4] [--seeds 5] [--first-seed 100] [--out benchmarks/results]
+      [--loop-tables raspi4] [--rounds 4] [--no-every-cell] [--seeds 5]
+      [--first-seed 100] [--out benchmarks/results] [--name search_bound]
 """
 
 from __future__ import annotations
@@ -89,8 +93,12 @@ def predictability(table: dict[str, Any], seed: int) -> dict[str, float]:
     }
 
 
-def loop_shares(table: dict[str, Any], seed: int) -> dict[str, float]:
-    """The verified loop's hypervolume share as it is and with an all-cell predictor."""
+def loop_shares(
+    table: dict[str, Any], seed: int, rounds: list[int], every: bool
+) -> dict[str, float]:
+    """The verified loop's hypervolume share as it is, at each number of ``rounds`` of
+    the default size (``measured_cells`` at the default number, else
+    ``measured_cells_R_rounds``), and with ``every`` the all-cell predictor's."""
 
     @cache
     def every_cell() -> Any:
@@ -100,24 +108,31 @@ def loop_shares(table: dict[str, Any], seed: int) -> dict[str, float]:
     def all_cells(archs: list[str], tab: dict[str, Any], s: int, where: Path) -> Any:
         return every_cell()
 
-    return {
-        "measured_cells": verify_selection.one_run(table, seed, "hybrid"),
-        "every_cell": verify_selection.one_run(table, seed, "hybrid", train=all_cells),
-    }
+    loop = verify_selection.LOOP
+    shares = {}
+    for r in rounds:
+        key = "measured_cells" if r == loop["rounds"] else f"measured_cells_{r}_rounds"
+        sized = {**loop, "rounds": r, "max_measurements": r * loop["per_round"]}
+        shares[key] = verify_selection.one_run(table, seed, "hybrid", sized)
+    if every:
+        shares["every_cell"] = verify_selection.one_run(table, seed, "hybrid", train=all_cells)
+    return shares
 
 
 def _summarize(per_seed: list[dict[str, float]]) -> dict[str, Any]:
     return {k: mean_interval([row[k] for row in per_seed]) for k in per_seed[0]}
 
 
-def run(name: str, seeds: list[int], loop: bool) -> dict[str, Any]:
-    """One table's figures over the seeds."""
+def run(
+    name: str, seeds: list[int], loop: bool, rounds: list[int], every: bool = True
+) -> dict[str, Any]:
+    """One table's figures over the seeds (with ``loop``, the loop's too)."""
     began = time.perf_counter()
     table = verify_selection.load(name)
     row: dict[str, Any] = {"table": name, "budget_ms": round(table["budget"], 3)}
     row["predictability"] = _summarize([predictability(table, s) for s in seeds])
     if loop:
-        shares = [loop_shares(table, s) for s in seeds]
+        shares = [loop_shares(table, s, rounds, every) for s in seeds]
         row["hypervolume_share"] = _summarize(shares)
         row["per_seed"] = {k: [round(s[k], 4) for s in shares] for k in shares[0]}
     row["seconds"] = round(time.perf_counter() - began, 1)
@@ -140,10 +155,7 @@ def _line(row: dict[str, Any]) -> str:
     )
     if "hypervolume_share" in row:
         hv = row["hypervolume_share"]
-        text += (
-            f"; loop {hv['measured_cells']['mean']:.3f}, "
-            f"every-cell predictor {hv['every_cell']['mean']:.3f}"
-        )
+        text += "; loop " + ", ".join(f"{k} {v['mean']:.3f}" for k, v in hv.items())
     return text
 
 
@@ -152,6 +164,17 @@ def main() -> None:
     parser.add_argument("--tables", default=",".join(TABLES), help="comma-separated")
     parser.add_argument(
         "--loop-tables", default="raspi4", help="tables to run the loop on (comma-separated)"
+    )
+    parser.add_argument(
+        "--rounds",
+        default=str(verify_selection.LOOP["rounds"]),
+        help="comma-separated numbers of verify rounds (of 25) to run the loop with",
+    )
+    parser.add_argument(
+        "--every-cell",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run the loop with a predictor trained on every cell",
     )
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--first-seed", type=int, default=100)
@@ -163,17 +186,29 @@ def main() -> None:
     tables, looped = args.tables.split(","), set(filter(None, args.loop_tables.split(",")))
     if looped - set(tables):
         parser.error(f"--loop-tables {sorted(looped - set(tables))} not in --tables")
+    try:
+        rounds = [int(r) for r in args.rounds.split(",")]
+    except ValueError:
+        parser.error(f"--rounds takes whole numbers separated by commas, got {args.rounds!r}")
+    if min(rounds) < 1:
+        parser.error("--rounds must be at least 1")
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     start = started()
     rows = []
     for name in tables:
-        rows.append(run(name, seeds, name in looped))
+        rows.append(run(name, seeds, name in looped, rounds, args.every_cell))
         print(_line(rows[-1]), flush=True)
     doc = {
         **provenance(args.name),
         "seed": seeds[0],
         "seeds": seeds,
-        "settings": {"folds": FOLDS, "sample": verify_selection.SAMPLE, **verify_selection.LOOP},
+        "settings": {
+            "folds": FOLDS,
+            "sample": verify_selection.SAMPLE,
+            **verify_selection.LOOP,
+            "rounds_run": rounds,
+            "every_cell": args.every_cell,
+        },
         "summary": {row["table"]: _means(row) for row in rows},
         "rows": rows,
     }

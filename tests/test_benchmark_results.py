@@ -644,8 +644,11 @@ def test_search_bound_scores_out_of_fold_errors_near_the_front(
         trained.append(len(archs))
         return High()
 
+    loops: list[Any] = []
+
     def one_run(tab: Any, seed: int, sel: str, loop: Any = None, train: Any = None) -> float:
         (train or verify_selection._train)(list(truth), tab, seed, tmp_path)
+        loops.append(loop)
         return 0.95 if train else 0.9
 
     monkeypatch.setattr(verify_selection, "_train", train)
@@ -663,7 +666,13 @@ def test_search_bound_scores_out_of_fold_errors_near_the_front(
     assert p["within_10"]["mean"] == 1.0
     assert a["per_seed"] == {"measured_cells": [0.9, 0.9], "every_cell": [0.95, 0.95]}
     assert "hypervolume_share" not in b and doc["summary"]["a"]["every_cell"] == 0.95
-    for bad in (["--seeds", "1"], ["--tables", "a", "--loop-tables", "c"]):
+    argv += ["--rounds", "4,8", "--no-every-cell", "--name", "more"]
+    monkeypatch.setattr(sys, "argv", ["search_bound.py", *argv])
+    search_bound.main()
+    more = written(tmp_path / "more.json", "more")
+    assert list(more["rows"][0]["per_seed"]) == ["measured_cells", "measured_cells_8_rounds"]
+    assert loops[-1] == {**verify_selection.LOOP, "rounds": 8, "max_measurements": 200}
+    for bad in (["--seeds", "1"], ["--tables", "a", "--loop-tables", "c"], ["--rounds", "x"]):
         monkeypatch.setattr(sys, "argv", ["search_bound.py", *bad])
         with pytest.raises(SystemExit):
             search_bound.main()
