@@ -15,7 +15,8 @@ median). The more repeatable label is the one a predictor can learn to ±10%.
 Run:  taskset -c 0 .venv/bin/python benchmarks/reference.py [--networks 100]
       [--store benchmarks/out/chain_ref.db] [--results benchmarks/results/reference.json]
 
-Writes benchmarks/results/reference.json.
+Writes benchmarks/results/reference.json. ``--write-reference ref.onnx`` only writes the
+reference model (the ``ref.onnx`` of the README's commands) and prints its SHA-256.
 """
 
 from __future__ import annotations
@@ -37,11 +38,35 @@ from hwnas.predictors import metrics as M  # noqa: E402
 from hwnas.spaces import get_space  # noqa: E402
 from hwnas.store import Store  # noqa: E402
 
+#: SHA-256 of :func:`reference_model`'s file: the ``ref.onnx`` every committed
+#: reference-ratio result was measured against (``chain_frozen.json`` records it).
+REFERENCE_SHA256 = "de52809206d0b145918c928054aa13b81748acbfb9a49dc3d29cf716a1593f16"
+
 
 def reference_model() -> Path:
     """The reference: a `chain` network outside the sample (seed 99)."""
     space = get_space("chain")
     return Path(space.to_onnx(space.sample_distinct(99, 1)[0], exporter="torchscript"))
+
+
+def write_reference(path: Path) -> str:
+    """Copy the reference model to ``path`` (the ``ref.onnx`` the README's commands
+    pass to ``--reference``); its SHA-256, with a warning on stderr where it is not the
+    model the committed results were measured against."""
+    import hashlib
+    import shutil
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(reference_model(), path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != REFERENCE_SHA256:
+        print(
+            f"warning: {path} (sha256 {digest[:12]}) is not the reference the committed "
+            f"results were measured against ({REFERENCE_SHA256[:12]}): this torch or hwnas "
+            f"exports it differently, so ratios to it are not comparable with theirs",
+            file=sys.stderr,
+        )
+    return digest
 
 
 def measure(store: Path, networks: int, reference: Path) -> None:
@@ -111,7 +136,16 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--store", type=Path, default=Path("benchmarks/out/chain_ref.db"))
     parser.add_argument("--skip-measuring", action="store_true")
     parser.add_argument("--results", type=Path, default=None, help="results file")
+    parser.add_argument(
+        "--write-reference",
+        type=Path,
+        metavar="PATH",
+        help="only write the reference model to PATH (the README's ref.onnx) and exit",
+    )
     args = parser.parse_args(argv)
+    if args.write_reference:
+        print(f"{args.write_reference}  sha256 {write_reference(args.write_reference)}")
+        return args.write_reference
     start = started()
     if not args.skip_measuring:
         args.store.parent.mkdir(parents=True, exist_ok=True)

@@ -676,3 +676,19 @@ def test_search_bound_scores_out_of_fold_errors_near_the_front(
         monkeypatch.setattr(sys, "argv", ["search_bound.py", *bad])
         with pytest.raises(SystemExit):
             search_bound.main()
+
+
+def test_the_reference_model_is_the_one_the_committed_results_used(tmp_path: Path) -> None:
+    """``reference.py --write-reference`` writes the ref.onnx of the README's commands,
+    byte for byte the model every committed reference-ratio result was timed against."""
+    out = tmp_path / "sub" / "ref.onnx"
+    assert reference.main(["--write-reference", str(out)]) == out
+    assert _sha256(out) == reference.REFERENCE_SHA256
+    frozen = json.loads((_results.RESULTS / "chain_frozen.json").read_text())
+    assert json.dumps(frozen).count(reference.REFERENCE_SHA256) >= 1
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()

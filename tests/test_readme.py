@@ -121,7 +121,10 @@ def test_every_option_the_readme_mentions_exists_somewhere() -> None:
 
     collect(typer.main.get_command(app))
     for script in (ROOT / "benchmarks").glob("*.py"):
-        known.update(re.findall(r"add_argument\(\s*\"(--[a-z0-9-]+)\"", script.read_text()))
+        code = script.read_text()
+        known.update(re.findall(r"add_argument\(\s*\"(--[a-z0-9-]+)\"", code))
+        negated = r"add_argument\(\s*\"--([a-z0-9-]+)\",\s*action=argparse.BooleanOptionalAction"
+        known.update(f"--no-{name}" for name in re.findall(negated, code))
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     # Command lines of other tools the README quotes (PostgreSQL's, Dask's) have theirs.
     others = re.compile(r"^\s*(sudo|dask|pip|createdb|createuser|psql)\b.*$", flags=re.M)
