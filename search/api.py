@@ -370,8 +370,10 @@ def search(
       them to the predictors' training data and refit them (same options, same seed).
       The result then holds only architectures *measured* within every budget (those
       measured before included), each with ``measured`` values beside the predicted ones;
-      ``measurements`` counts the device measurements and ``verify`` sums up the rounds.
-      Every predictor must have been trained on that device's measurements in a store
+      ``measurements`` counts the device measurements and ``verify`` sums up the rounds
+      (with ``advice`` where the last round's measurements joined the front: more
+      measurements would likely find more; :func:`still_improving`). Every predictor
+      must have been trained on that device's measurements in a store
       (``hwnas.train_predictor(device=...)``); ``store``: that store (default: the one
       the predictors were trained from); ``profile_settings``: timing settings of the
       verification measurements (as for :func:`hwnas.profile_space`).
@@ -556,8 +558,9 @@ def _verified(
 
 
 def _verify_summary(loop: VerifySettings, store: str, refined: Any) -> dict[str, Any]:
-    """``SearchResult.verify``: the loop's settings, each round, why it stopped, and which
-    measurement each Pareto member's is (0: the store's before the loop, r: round r)."""
+    """``SearchResult.verify``: the loop's settings, each round, why it stopped, which
+    measurement each Pareto member's is (0: the store's before the loop, r: round r), and
+    ``advice`` (:func:`still_improving`)."""
     return {
         "device": loop.device,
         "store": store,
@@ -568,7 +571,31 @@ def _verify_summary(loop: VerifySettings, store: str, refined: Any) -> dict[str,
         "per_round": [r.to_dict() for r in refined.rounds],
         "stopped": refined.stopped,
         "pareto_rounds": {c.arch: c.round for c in refined.pareto},
+        "advice": still_improving(refined, loop.rounds, loop.max_measurements),
     }
+
+
+def still_improving(refined: Any, rounds: int, max_measurements: int) -> str | None:
+    """Advice when the front was still growing: the last round's measurements are on the
+    returned front, and the loop ended on its ``rounds`` or ``max_measurements`` (not for
+    want of candidates worth measuring). On a device whose single measurements scatter,
+    the front is made of the architectures that happened to measure fast, and only more
+    measurements find more of them (``benchmarks/search_bound.py``: on the raspi4 table,
+    200 measurements reach 0.968 of the true front's hypervolume, 300 reach 0.978).
+    ``None`` otherwise."""
+    bounded = len(refined.rounds) == rounds or refined.measurements >= max_measurements
+    if not refined.rounds or not bounded:
+        return None
+    last = refined.rounds[-1].round
+    joined = sum(1 for c in refined.pareto if c.round == last)
+    if not joined:
+        return None
+    return (
+        f"the front was still improving: {joined} of the {len(refined.pareto)} returned "
+        f"architecture(s) came from the last round's measurements; more rounds (rounds=, "
+        f"--rounds) or measurements (max_measurements=, --max-measurements) would likely "
+        f"find more"
+    )
 
 
 def _as_candidates(

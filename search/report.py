@@ -320,6 +320,8 @@ def _verify_table(result: SearchResult) -> str:
     ]
     stopped = result.verify.get("stopped")
     note = f'<p class="note">stopped early: {html.escape(str(stopped))}</p>' if stopped else ""
+    if result.verify.get("advice"):
+        note += f'<p class="note">{html.escape(str(result.verify["advice"]))}</p>'
     before = result.verify.get("measured_before", 0)
     intro = (
         f'<p class="note">{result.measurements} device measurement(s) on '

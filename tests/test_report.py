@@ -211,9 +211,32 @@ def test_the_report_renders_in_a_headless_browser(
     for c in result.pareto:
         assert c.arch in text
     assert 'id="pareto-table"' in text and 'id="verify-table"' in text
+    advice = result.verify["advice"] if result.verify else None
+    assert ("the front was still improving" in text) == (advice is not None)
     assert text.count("<tr") >= len(result.pareto) + 2
     caught = text.split('id="caught-errors">', 1)[1].split("</pre>", 1)[0]
     assert caught == "[]", caught
     console = [line for line in dom_err.splitlines() if "CONSOLE" in line]
     assert not [line for line in console if "rror" in line], console
     assert seconds < 60, f"the browser took {seconds:.1f} s"
+
+
+def test_the_verify_section_shows_the_advice_to_measure_more() -> None:
+    from types import SimpleNamespace
+
+    from hwnas.search.report import _verify_table
+
+    verify = {
+        "device": "pi <4>",
+        "per_round": [{"round": 1, "predicted_front": 3, "measured": 2, "over_budget": 0}],
+        "pareto_rounds": {"a": 1},
+        "stopped": None,
+        "measured_before": 5,
+        "advice": "the front was still improving: 1 of the 1 returned <architecture>",
+    }
+    result = SimpleNamespace(verify=verify, measurements=2, convergence=[])
+    page = _verify_table(result)  # type: ignore[arg-type]
+    assert "the front was still improving: 1 of the 1 returned &lt;architecture&gt;" in page
+    assert "improving" not in _verify_table(
+        SimpleNamespace(verify={**verify, "advice": None}, measurements=2, convergence=[])
+    )  # type: ignore[arg-type]

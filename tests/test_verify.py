@@ -420,5 +420,34 @@ def test_the_cli_verifies_on_a_device_and_says_so(table_device, truth, tmp_path,
     assert (frame["latency_ms_measured"] <= budget).all()
     reloaded = hwnas.SearchResult.load(tmp_path / "out")
     assert reloaded.measurements == doc["measurements"] and reloaded.pareto[0].measured
+    # Advice where the last round's measurements are on the front (and it is said).
+    ran = doc["verify"]["per_round"]
+    last = sum(r == ran[-1]["round"] for r in doc["verify"]["pareto_rounds"].values())
+    bounded = len(ran) == 2 or doc["measurements"] >= doc["verify"]["max_measurements"]
+    growing = bounded and last > 0
+    assert (doc["verify"]["advice"] is not None) == growing
+    assert ("the front was still improving" in " ".join(captured.err.split())) == growing
     code = main([*args, "--rounds", "0", "-o", str(tmp_path / "bad")])
     assert code == 2 and "--rounds must be an int >= 1" in capsys.readouterr().err
+
+
+def test_advice_to_measure_more_only_while_the_front_still_grows() -> None:
+    from hwnas.search.api import still_improving
+    from hwnas.search.verify import Refined, RoundReport
+
+    def refined(pareto_rounds: list[int], ran: int, stopped: str | None = None) -> Refined:
+        pareto = [
+            Checked(f"a{i}", 90.0 - i, {}, {"latency_ms": 1.0 + i}, r)
+            for i, r in enumerate(pareto_rounds)
+        ]
+        rounds = [RoundReport(r, 5, ["x"], 0) for r in range(1, ran + 1)]
+        return Refined(pareto, {}, rounds, 5 * ran, {}, stopped=stopped)
+
+    said = still_improving(refined([0, 3, 3, 1], 3), 3, 100)
+    assert said is not None and "2 of the 4 returned" in said and "--rounds" in said
+    assert still_improving(refined([0, 2, 1], 3), 3, 100) is None  # the last round added nothing
+    # Stopped at max_measurements (10 taken) while the front grew: advice.
+    assert still_improving(refined([0, 2, 2], 2, stopped="reached max_measurements"), 3, 10)
+    # Stopped because nothing was left worth measuring: none.
+    assert still_improving(refined([0, 2], 2, stopped="nothing new to measure"), 3, 100) is None
+    assert still_improving(refined([], 0), 3, 100) is None

@@ -188,6 +188,8 @@ def _show(result: SearchResult, output: Path) -> None:
             f"{before} measured before; every architecture above was measured within budget"
             + (f" ({result.verify['stopped']})" if result.verify["stopped"] else "")
         )
+        if result.verify.get("advice"):
+            note(result.verify["advice"])
     note(
         f"hypervolume {result.hypervolume:.4g} (random search with as many predictor "
         f"queries: {result.random_search_hypervolume:.4g}); wrote "
