@@ -19,7 +19,10 @@ benchmark's, and the six that ``verify_selection.py`` scores):
    the measured front, as in ``benchmarks/search.py``.
 
    With ``--rounds 8,16``: the loop as it is with more rounds of 25 (300 and 500 device
-   measurements in all), to see how many it takes.
+   measurements in all), to see how many it takes. Each run also records whether
+   ``hwnas.search`` would have advised measuring more (``advised_...``: 1 or 0,
+   :func:`hwnas.search.api.still_improving`), so ``--rounds 4,8`` says how often that
+   advice is right.
 
 Run:  .venv/bin/python benchmarks/search_bound.py [--tables raspi4,gold_6226,...]
       [--loop-tables raspi4] [--rounds 4] [--no-every-cell] [--seeds 5]
@@ -42,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import verify_selection  # noqa: E402
 from benchmarks._results import RESULTS, mean_interval, provenance, started, write_results  # noqa: E402
+from hwnas.search.api import still_improving  # noqa: E402
 from hwnas.search.nsga import Candidate, pareto_front  # noqa: E402
 
 TABLES = ("raspi4", *verify_selection.TABLES)
@@ -113,7 +117,11 @@ def loop_shares(
     for r in rounds:
         key = "measured_cells" if r == loop["rounds"] else f"measured_cells_{r}_rounds"
         sized = {**loop, "rounds": r, "max_measurements": r * loop["per_round"]}
-        shares[key] = verify_selection.one_run(table, seed, "hybrid", sized)
+        kept: dict[str, Any] = {}
+        shares[key] = verify_selection.one_run(table, seed, "hybrid", sized, keep=kept)
+        if "refined" in kept:  # whether hwnas.search would have advised measuring more
+            said = still_improving(kept["refined"], r, sized["max_measurements"])
+            shares[f"advised_{key}"] = float(said is not None)
     if every:
         shares["every_cell"] = verify_selection.one_run(table, seed, "hybrid", train=all_cells)
     return shares

@@ -82,10 +82,12 @@ def one_run(
     selection: str,
     loop: dict[str, int] | None = None,
     train: Any = None,
+    keep: dict[str, Any] | None = None,
 ) -> float:
     """The hypervolume share of one seed's verified loop under ``selection``.
     ``train(archs, table, seed, where)`` fits the predictor on the cells measured so far
-    (default: LightGBM on exactly those cells)."""
+    (default: LightGBM on exactly those cells); ``keep`` receives the loop's result
+    (``hwnas.search.verify.Refined``) under ``"refined"``."""
     train = train or _train
     truth, acc, budget = table["truth"], table["accuracy"], table["budget"]
     archs = list(truth)
@@ -120,6 +122,8 @@ def one_run(
             selection=selection,
             **(loop or LOOP),
         )
+    if keep is not None:
+        keep["refined"] = done
     front = [Candidate(c.arch, c.accuracy, dict(c.measured)) for c in done.pareto]
     return hypervolume(front, ["latency_ms"], table["ref"]) / table["best"]
 

@@ -646,9 +646,17 @@ def test_search_bound_scores_out_of_fold_errors_near_the_front(
 
     loops: list[Any] = []
 
-    def one_run(tab: Any, seed: int, sel: str, loop: Any = None, train: Any = None) -> float:
+    def one_run(
+        tab: Any, seed: int, sel: str, loop: Any = None, train: Any = None, keep: Any = None
+    ) -> float:
+        from hwnas.search.verify import Checked, Refined, RoundReport
+
         (train or verify_selection._train)(list(truth), tab, seed, tmp_path)
         loops.append(loop)
+        if keep is not None:  # the last round joined the front on even seeds
+            front = [Checked("c0", 90.0, {}, {"latency_ms": 1.0}, loop["rounds"] - seed % 2)]
+            ran = [RoundReport(r, 1, ["c0"], 0) for r in range(1, loop["rounds"] + 1)]
+            keep["refined"] = Refined(front, {}, ran, 25 * loop["rounds"], {})
         return 0.95 if train else 0.9
 
     monkeypatch.setattr(verify_selection, "_train", train)
@@ -664,13 +672,22 @@ def test_search_bound_scores_out_of_fold_errors_near_the_front(
     assert p["median_abs_error_pct"]["mean"] == pytest.approx(100 / 11)
     assert p["front_median_error_pct"]["mean"] == pytest.approx(-100 / 11)
     assert p["within_10"]["mean"] == 1.0
-    assert a["per_seed"] == {"measured_cells": [0.9, 0.9], "every_cell": [0.95, 0.95]}
+    assert a["per_seed"] == {
+        "measured_cells": [0.9, 0.9],
+        "advised_measured_cells": [1.0, 0.0],
+        "every_cell": [0.95, 0.95],
+    }
     assert "hypervolume_share" not in b and doc["summary"]["a"]["every_cell"] == 0.95
     argv += ["--rounds", "4,8", "--no-every-cell", "--name", "more"]
     monkeypatch.setattr(sys, "argv", ["search_bound.py", *argv])
     search_bound.main()
     more = written(tmp_path / "more.json", "more")
-    assert list(more["rows"][0]["per_seed"]) == ["measured_cells", "measured_cells_8_rounds"]
+    assert list(more["rows"][0]["per_seed"]) == [
+        "measured_cells",
+        "advised_measured_cells",
+        "measured_cells_8_rounds",
+        "advised_measured_cells_8_rounds",
+    ]
     assert loops[-1] == {**verify_selection.LOOP, "rounds": 8, "max_measurements": 200}
     for bad in (["--seeds", "1"], ["--tables", "a", "--loop-tables", "c"], ["--rounds", "x"]):
         monkeypatch.setattr(sys, "argv", ["search_bound.py", *bad])
