@@ -66,8 +66,6 @@ class _Residual:
 
     @staticmethod
     def build(nn: Any, body: Any, c: int, cout: int, s: int, dim: int, act: str) -> Any:
-        import torch
-
         from hwnas.predictors.kernel_context import _act
 
         conv = nn.Conv2d if dim == 2 else nn.Conv1d
@@ -76,7 +74,13 @@ class _Residual:
             if c == cout and s == 1
             else nn.Sequential(conv(c, cout, 1, s, bias=False), *_bn_act(nn, dim, cout, None))
         )
-        out_act = _act(nn, act)
+        return _Residual.block(nn, body, short, _act(nn, act))
+
+    @staticmethod
+    def block(nn: Any, body: Any, short: Any, out_act: Any) -> Any:
+        """``out_act(body(x) + short(x))`` of given modules (``nn.Identity()``: no
+        activation after the sum)."""
+        import torch
 
         class Block(nn.Module):
             def __init__(self) -> None:

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from hwnas.predictors.kernel_networks import MAX_ATTEMPTS, MAX_MACS, _choice, macs
+from hwnas.predictors.kernel_networks import MAX_ATTEMPTS, MAX_MACS, _choice, _Residual, macs
 
 #: The first seed of the third generation.
 GENERATION_3 = 20_000_000
@@ -93,25 +93,6 @@ class _Concat:
         return Concat()
 
 
-class _Res:
-    """``act(body(x) + shortcut(x))`` or ``body(x) + x``."""
-
-    @staticmethod
-    def build(nn: Any, body: Any, short: Any, act: bool) -> Any:
-        import torch
-
-        class Res(nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.body, self.short = body, short
-
-            def forward(self, x: torch.Tensor) -> torch.Tensor:
-                y = self.body(x) + self.short(x)
-                return torch.relu(y) if act else y
-
-        return Res()
-
-
 def _branches(p: _Parts, rng: np.random.Generator, c: int, cout: int) -> Any:
     nn = p.nn
     n = int(rng.integers(2, 5))
@@ -162,7 +143,7 @@ def _ghost(p: _Parts, rng: np.random.Generator, c: int, cout: int) -> Any:
     cheap = p.cna(half, cout - half, k, groups=half if (cout - half) % half == 0 else 1)
     # cat([y, cheap(y)]) of y = primary(x)
     body = nn.Sequential(primary, _Concat.build(nn, [cheap], keep_input=True))
-    return _Res.build(nn, body, nn.Identity(), False) if c == cout else body
+    return _Residual.block(nn, body, nn.Identity(), nn.Identity()) if c == cout else body
 
 
 def _grouped(p: _Parts, rng: np.random.Generator, c: int, cout: int) -> Any:
@@ -172,7 +153,7 @@ def _grouped(p: _Parts, rng: np.random.Generator, c: int, cout: int) -> Any:
         p.cna(c, cout), p.cna(cout, cout, 3, groups=cout // width), p.cna(cout, cout, act=None)
     )
     short = nn.Identity() if c == cout else p.cna(c, cout, act=None)
-    return _Res.build(nn, body, short, True)
+    return _Residual.block(nn, body, short, nn.ReLU())
 
 
 def _dilated(p: _Parts, rng: np.random.Generator, c: int, cout: int, i: int) -> Any:
@@ -181,7 +162,7 @@ def _dilated(p: _Parts, rng: np.random.Generator, c: int, cout: int, i: int) -> 
     k = 3 if p.dim == 2 else _choice(rng, [3, 5, 7])
     body = nn.Sequential(p.cna(c, cout, k, dilation=d), p.cna(cout, cout, k, dilation=d, act=None))
     short = nn.Identity() if c == cout else p.cna(c, cout, act=None)
-    return _Res.build(nn, body, short, True)
+    return _Residual.block(nn, body, short, nn.ReLU())
 
 
 def _stage(p: _Parts, rng: np.random.Generator, c: int, cout: int) -> tuple[list[Any], int]:
