@@ -35,7 +35,7 @@ from realworld_zoo import (
     vit,
 )
 from realworld_zoo2 import _bn1, ds_cnn, squeezenet
-from realworld_zoo3 import conformer, gpt
+from realworld_zoo3 import _image, conformer, gpt
 
 #: MixNet-S: (expansion, channels, depthwise kernels, stride, swish, SE, repeats).
 MixRow = tuple[int, int, tuple[int, ...], int, bool, bool, int]
@@ -648,10 +648,6 @@ def siamese(width: int, embed: int) -> Any:
             return torch.sigmoid(self.out(torch.abs(self.f(a) - self.f(b))))
 
     return Siamese()
-
-
-def _image(h: int, w: int | None = None) -> tuple[int, ...]:
-    return (1, 3, h, h if w is None else w)
 
 
 def _new_families() -> list[tuple[str, str, Builder, tuple[int, ...]]]:
