@@ -4,6 +4,7 @@ network generator it is fitted on, and its round trip through a saved predictor.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -128,22 +129,29 @@ def _designs(net: object) -> set[str]:
     return names | ({"grouped"} if grouped else set())
 
 
-def test_second_generation_networks_are_seeded_bounded_and_cover_new_blocks() -> None:
+def _drawn(seeds: list[int], redo: int) -> tuple[list[Any], list[Any], set[str]]:
+    """The networks of ``seeds`` (the one at ``redo`` drawn again must be the same, each
+    within the MAC bound), their outputs on a zero input, and what they are built of."""
     import torch
 
-    seeds = [GENERATION_2 + i for i in range(40)]
     nets = [random_network(s) for s in seeds]
-    again = random_network(seeds[5])
-    assert again[1] == nets[5][1]
+    again = random_network(seeds[redo])
+    assert again[1] == nets[redo][1]
     assert sum(p.numel() for p in again[0].parameters()) == sum(
-        p.numel() for p in nets[5][0].parameters()
+        p.numel() for p in nets[redo][0].parameters()
     )
-    seen: set[str] = set()
+    outs, seen = [], set()
     for net, shape in nets:
         assert macs(net, shape) <= MAX_MACS
         with torch.no_grad():
-            assert tuple(net(torch.zeros(shape)).shape) == (1, 100)
+            outs.append(net(torch.zeros(shape)))
         seen |= _designs(net)
+    return nets, outs, seen
+
+
+def test_second_generation_networks_are_seeded_bounded_and_cover_new_blocks() -> None:
+    nets, outs, seen = _drawn([GENERATION_2 + i for i in range(40)], 5)
+    assert all(tuple(out.shape) == (1, 100) for out in outs)
     assert {len(shape) for _, shape in nets} == {3, 4}
     # Blocks the first generation never draws: residual blocks with projection
     # shortcuts, grouped convolutions, transformers with attention and an MLP, pools.
@@ -170,21 +178,10 @@ def test_second_generation_draws_again_until_a_network_is_small_enough(
 def test_third_generation_networks_are_seeded_bounded_and_cover_new_structures() -> None:
     import torch
 
-    seeds = [GENERATION_3 + i for i in range(24)]
-    nets = [random_network(s) for s in seeds]
-    again = random_network(seeds[9])
-    assert again[1] == nets[9][1]
-    assert sum(p.numel() for p in again[0].parameters()) == sum(
-        p.numel() for p in nets[9][0].parameters()
-    )
-    seen: set[str] = set()
-    for net, shape in nets:
-        assert macs(net, shape) <= MAX_MACS
-        with torch.no_grad():
-            out = net(torch.zeros(shape))
+    nets, outs, seen = _drawn([GENERATION_3 + i for i in range(24)], 9)
+    for (_, shape), out in zip(nets, outs, strict=True):
         # Classifiers end in 100 logits, encoder-decoders in a map of the input's size.
         assert tuple(out.shape) == (1, 100) or tuple(out.shape[2:]) == shape[2:]
-        seen |= _designs(net)
     shapes = {shape for _, shape in nets}
     assert {len(s) for s in shapes} == {3, 4}
     assert any(len(s) == 4 and s[2] != s[3] for s in shapes), "non-square inputs"
