@@ -144,7 +144,11 @@ def main(argv: list[str] | None = None) -> Path:
     )
     args = parser.parse_args(argv)
     if args.write_reference:
-        print(f"{args.write_reference}  sha256 {write_reference(args.write_reference)}")
+        try:
+            digest = write_reference(args.write_reference)
+        except OSError as exc:
+            parser.error(f"--write-reference: cannot write {args.write_reference}: {exc}")
+        print(f"{args.write_reference}  sha256 {digest}")
         return args.write_reference
     start = started()
     if not args.skip_measuring:

@@ -703,6 +703,10 @@ def test_the_reference_model_is_the_one_the_committed_results_used(tmp_path: Pat
     assert _sha256(out) == reference.REFERENCE_SHA256
     frozen = json.loads((_results.RESULTS / "chain_frozen.json").read_text())
     assert json.dumps(frozen).count(reference.REFERENCE_SHA256) >= 1
+    (tmp_path / "file").write_text("")
+    with pytest.raises(SystemExit) as exc:  # a path under a file: exit 2, not a traceback
+        reference.main(["--write-reference", str(tmp_path / "file" / "ref.onnx")])
+    assert exc.value.code == 2
 
 
 def _sha256(path: Path) -> str:
