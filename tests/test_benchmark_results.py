@@ -713,3 +713,32 @@ def _sha256(path: Path) -> str:
     import hashlib
 
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_intervals_benchmark_compares_both_calibrations_on_unseen_classes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real fits on one zoo table: cross-conformal intervals are narrower than the
+    split's at 60 rows, and no scored cell shares a class with a training cell."""
+    from benchmarks import intervals
+
+    frames: list[Any] = []
+    real_load = intervals.load
+    monkeypatch.setattr(
+        intervals, "load", lambda name: frames.append(real_load(name)) or frames[-1]
+    )
+    argv = ["--tables", "gold_6226", "--sizes", "60", "--seeds", "2", "--test", "300"]
+    monkeypatch.setattr(sys, "argv", ["intervals.py", *argv, "--out", str(tmp_path)])
+    intervals.main()
+    doc = written(tmp_path / "intervals.json", "intervals")
+    auto, split = doc["summary"]["60 rows, auto"], doc["summary"]["60 rows, split"]
+    assert auto["median_log_width_mean"] < split["median_log_width_mean"]
+    assert 0.5 < auto["coverage_mean"] <= split["coverage_mean"] <= 1.0
+    assert [r["calibration"] for r in doc["rows"]] == ["auto", "split"]
+    train, scored = intervals.draw(frames[0], 60, 100, 10**6)  # every unseen cell
+    assert len(train) == 60 and not set(train["cls"]) & set(scored["cls"])
+    assert len(train) + len(scored) == (~frames[0]["cls"].isin(train["cls"])).sum() + 60
+    for bad in (["--sizes", "10"], ["--seeds", "0"]):
+        monkeypatch.setattr(sys, "argv", ["intervals.py", *bad])
+        with pytest.raises(SystemExit):
+            intervals.main()
