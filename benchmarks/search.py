@@ -118,8 +118,10 @@ def one_seed(
     strategies: tuple[str, ...] = STRATEGIES,
     modes: tuple[bool, ...] = (False, True),
     loop: dict[str, int] = VERIFY,
+    calibration: str = "auto",
 ) -> list:
-    """Each strategy, without and with verify (``modes``), for one seed (its own store)."""
+    """Each strategy, without and with verify (``modes``), for one seed (its own store);
+    ``calibration``: the predictor's ``interval_calibration``."""
     pristine = home / f"seed{seed}.db"
     hwnas.profile_space(
         written_as_is(get_space("nb201")), sample=SAMPLE, seed=seed, device=DEVICE, store=pristine
@@ -132,7 +134,12 @@ def one_seed(
             store = home / f"seed{seed}-{strategy}-{verify}.db"
             shutil.copyfile(pristine, store)
             predictor = hwnas.train_predictor(
-                space="nb201", metric="latency_ms", device=DEVICE, store=store, seed=seed
+                space="nb201",
+                metric="latency_ms",
+                device=DEVICE,
+                store=store,
+                seed=seed,
+                interval_calibration=calibration,
             )
             extra = {"verify": DEVICE, "store": store, **loop} if verify else {}
             started = time.perf_counter()
@@ -198,12 +205,19 @@ def main() -> None:
     parser.add_argument(
         "--verify-per-round", type=int, default=VERIFY["verify_per_round"], help="at most"
     )
+    parser.add_argument(
+        "--interval-calibration",
+        default="auto",
+        choices=("auto", "split", "cross"),
+        help="how the predictor's intervals are calibrated (hwnas.predictors.lgbm)",
+    )
     args = parser.parse_args()
     table: Path = args.table
     strategies = tuple(args.strategies.split(","))
     modes = (True,) if args.verify_only else (False, True)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     loop = {**VERIFY, "rounds": args.rounds, "verify_per_round": args.verify_per_round}
+    calibration: str = args.interval_calibration
     space = get_space("nb201")
     budget = float(pd.read_csv(table)["latency_ms"].median())
     truth, front, ref = true_front(space, budget, table)
@@ -219,7 +233,9 @@ def main() -> None:
         rows = [
             row
             for seed in seeds
-            for row in one_seed(seed, home, truth, budget, ref, best, strategies, modes, loop)
+            for row in one_seed(
+                seed, home, truth, budget, ref, best, strategies, modes, loop, calibration
+            )
         ]
         total = time.perf_counter() - started
     doc = {
@@ -233,6 +249,7 @@ def main() -> None:
         "sample": SAMPLE,
         "search": SEARCH,
         "verify": loop,
+        "interval_calibration": calibration,
         "seeds": seeds,
         "seconds": round(total, 1),
         "summary": summarise(rows),

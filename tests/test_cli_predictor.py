@@ -99,6 +99,32 @@ def test_train_from_a_table_prints_one_json_document(capsys, tables, tmp_path) -
     assert meta["state"]["training"]["seed"] == 3 and meta["training_set"]["n"] == 600
 
 
+def test_train_calibrates_intervals_as_told(capsys, tables, tmp_path) -> None:
+    """--interval-calibration reaches the predictor and its artifact; auto takes the
+    cross-conformal path on a few hundred rows (60 calibration rows of 600)."""
+    methods = {}
+    for how in ("auto", "split"):
+        out_dir = tmp_path / how
+        code, _, err = run_cli(
+            capsys,
+            "predictor",
+            "train",
+            "--space",
+            "nb201",
+            "--table",
+            tables["train"],
+            "-o",
+            out_dir,
+            "--interval-calibration",
+            how,
+        )
+        assert code == 0, err
+        meta = json.loads((out_dir / "meta.json").read_text())
+        assert meta["state"]["training"]["interval_calibration"] == how
+        methods[how] = meta["state"]["interval"]["method"]
+    assert methods == {"auto": "cross-conformal, 5 folds of classes", "split": "split-conformal"}
+
+
 def test_train_shows_validation_scores(capsys, trained, tables, tmp_path) -> None:
     code, out, err = run_cli(
         capsys,
@@ -453,6 +479,16 @@ def test_a_tampered_predictor_needs_force(capsys, trained, tmp_path) -> None:
         (
             ["predictor", "train", "--space", "chain", "--table", "{train}", "-o", "{out}"],
             "are not chain architectures",
+        ),
+        (
+            ["predictor", "train", "--space", "nb201", "--table", "{train}", "-o", "{out}"]
+            + ["--interval-calibration", "jackknife"],
+            "--interval-calibration must be one of auto, split, cross, got 'jackknife'",
+        ),
+        (
+            ["predictor", "train", "--space", "nb201", "--table", "{train}", "-o", "{out}"]
+            + ["--base", "{trained}", "--interval-calibration", "split"],
+            "--interval-calibration is for a new LightGBM predictor",
         ),
         (["predictor", "eval", "{missing}", "--table", "{train}"], "there is no predictor at"),
         (

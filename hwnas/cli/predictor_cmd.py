@@ -84,6 +84,13 @@ ArchFormOption = typer.Option(
     "as-written (each spelling measured itself, dead edges and all, as some public "
     "tables are) or auto (the store: canonical; a table: what it shows).",
 )
+IntervalOption = typer.Option(
+    "auto",
+    "--interval-calibration",
+    help="How the 80% prediction intervals are calibrated: split (on a third of the "
+    "held-out classes), cross (out of fold over every row, 5 folds of classes) or auto "
+    "(cross below 200 calibration rows, about 2,000 measurements; split above).",
+)
 LutOption = typer.Option(
     None,
     "--lut",
@@ -156,7 +163,12 @@ def _metrics_table(
 
 
 def _check_train_flags(
-    table: Path | None, device: str | None, statistic: str, lut: Path | None, base: object
+    table: Path | None,
+    device: str | None,
+    statistic: str,
+    lut: Path | None,
+    base: object,
+    calibration: str = "auto",
 ) -> None:
     """What the library refuses in its own words, said in the words of the options."""
     from hwnas.predictors.data import LATENCY_STATISTICS
@@ -174,6 +186,11 @@ def _check_train_flags(
         raise UsageError(
             "--lut is for a new predictor; a transfer (--base) uses its base predictor's features"
         )
+    if calibration != "auto" and base is not None:
+        raise UsageError(
+            "--interval-calibration is for a new LightGBM predictor; a transfer (--base) "
+            "keeps its base predictor's intervals: leave the option out"
+        )
 
 
 @app.command("train")
@@ -186,6 +203,7 @@ def train(
     statistic: str = StatisticOption,
     precision: str | None = PrecisionOption,
     arch_form: str = ArchFormOption,
+    interval_calibration: str = IntervalOption,
     lut: Path | None = LutOption,
     output: Path = OutputOption,
     seed: int = SeedOption,
@@ -202,8 +220,16 @@ def train(
 
     started = time.perf_counter()
     try:
-        _check_train_flags(table, device, statistic, lut, base)
-        with options(store="--store", block_table="--lut"), ProgressBars() as bars:
+        _check_train_flags(table, device, statistic, lut, base, interval_calibration)
+        extra = {} if base else {"interval_calibration": interval_calibration}
+        with (
+            options(
+                store="--store",
+                block_table="--lut",
+                interval_calibration="--interval-calibration",
+            ),
+            ProgressBars() as bars,
+        ):
             bases = resolve_base(base, space=space, metric=metric, force=force)
             predictor = train_predictor(
                 space=space,
@@ -221,6 +247,7 @@ def train(
                 correction=correction,
                 force=force,
                 progress=bars,
+                **extra,
             )
             written = predictor.save(output)
     except HwnasError as exc:
