@@ -189,7 +189,7 @@ def _check_train_flags(
     if calibration != "auto" and base is not None:
         raise UsageError(
             "--interval-calibration is for a new LightGBM predictor; a transfer (--base) "
-            "keeps its base predictor's intervals: leave the option out"
+            "calibrates its interval on its own cross-validated residuals: leave the option out"
         )
 
 
