@@ -417,7 +417,9 @@ def test_migrations_run_stepwise_and_keep_the_data(
     def schema_version_inside(conn: Any) -> int:
         return int(conn.exec_driver_sql("SELECT value FROM meta").scalar())
 
-    monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS, add_note_column])
+    monkeypatch.setattr(
+        store_module.schema, "MIGRATIONS", [*store_module.MIGRATIONS, add_note_column]
+    )
     with Store(path) as s:
         assert s.get(id_).measurement.to_dict() == original.to_dict()
         s.add(make_measurement(1))  # the new column is optional: old writes still work
@@ -445,7 +447,7 @@ def test_a_failing_migration_changes_nothing(
         conn.exec_driver_sql("ALTER TABLE measurements ADD COLUMN note TEXT")
         raise RuntimeError("migration bug")
 
-    monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS, broken])
+    monkeypatch.setattr(store_module.schema, "MIGRATIONS", [*store_module.MIGRATIONS, broken])
     with pytest.raises(RuntimeError, match="migration bug"):
         Store(path)
     monkeypatch.undo()
@@ -461,7 +463,7 @@ def test_a_version_1_store_gains_the_jobs_table_and_keeps_its_data(
     store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = store_url
-    monkeypatch.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:1])
+    monkeypatch.setattr(store_module.schema, "MIGRATIONS", store_module.MIGRATIONS[:1])
     with Store(path):
         pass
     monkeypatch.undo()
