@@ -47,11 +47,16 @@ METHODS = ("auto", "split")
 
 
 def load(name: str) -> pd.DataFrame:
-    """The table's ``arch`` and ``latency_ms`` columns, with each cell's class."""
+    """The table's ``arch`` and ``latency_ms`` columns, with each cell's class: from
+    ``../shared/data``, else (raspi4 and gold_6226, where that folder is not beside the
+    checkout) the copy hwnas bundles (``hwnas.data.nb201_latency_table``)."""
+    from hwnas.data import NB201_DEVICES, nb201_latency_table
+
     path = next(DATA.glob(f"nb201_latency_{name}.csv*"), None)
-    if path is None:
+    if path is None and name not in NB201_DEVICES:
         raise SystemExit(f"no table nb201_latency_{name}.csv[.gz] in {DATA}")
-    frame = pd.read_csv(path)[["arch", "latency_ms"]]
+    table = nb201_latency_table(name) if path is None else pd.read_csv(path)
+    frame = table[["arch", "latency_ms"]]
     space = get_space("nb201")
     return frame.assign(cls=[space.canonical(a) for a in frame["arch"]])
 
