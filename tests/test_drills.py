@@ -163,7 +163,7 @@ def test_drill_sshd_killed_mid_batch_and_restarted(tmp_path: Path) -> None:
         register(server, tmp_path, tmp_path / "box-work")
         models = [
             onnx_models.conv_model(tmp_path / f"m{i}.onnx", channels=3 + i, size=16)
-            for i in range(8)
+            for i in range(16)  # enough left after the third that the kill lands mid-batch
         ]
         store = tmp_path / "s.db"
         proc = hwnas_process(
@@ -188,14 +188,14 @@ def test_drill_sshd_killed_mid_batch_and_restarted(tmp_path: Path) -> None:
     # Lost, then refused while sshd was down (so a reconnect failed), then back.
     assert "connection to box lost" in err and "box still unreachable" in err
     assert doc["reconnects"]["box"] >= 1 and "Traceback" not in err
-    assert len(doc["measurements"]) == 8 and doc["errors"] == [] and doc["left"] == 0
+    assert len(doc["measurements"]) == 16 and doc["errors"] == [] and doc["left"] == 0
     with Store(str(store)) as s:
         stored = s.measurements(device="box")
         jobs = s.jobs(device="box")
     # Exactly one measurement per model, each the one its job points to.
     assert sorted(x.measurement.model_name for x in stored) == sorted(m.name for m in models)
-    assert len({x.measurement.model_hash for x in stored}) == 8
-    assert [j.status for j in jobs] == ["done"] * 8
+    assert len({x.measurement.model_hash for x in stored}) == 16
+    assert [j.status for j in jobs] == ["done"] * 16
     assert sorted(j.measurement_id for j in jobs) == sorted(x.id for x in stored)
 
 
