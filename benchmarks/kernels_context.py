@@ -158,8 +158,9 @@ def incontext_predictor(
         fit_context,
         network_terms,
     )
-    from hwnas.predictors.kernel_features import kernel_features, split_kernels
+    from hwnas.predictors.kernel_features import kernel_features
     from hwnas.predictors.kernel_incontext import InContextCorrection
+    from hwnas.predictors.kernel_split import split_kernels
     from hwnas.store import Store
 
     with Store(store) as db:

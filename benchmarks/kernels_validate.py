@@ -91,8 +91,9 @@ def collect(predictor: Any, seeds: list[int], measured: dict[int, float], runs: 
 
     from hwnas.predictors.kernel_build import context_cache
     from hwnas.predictors.kernel_context import ContextSpace
-    from hwnas.predictors.kernel_features import kernel_features, split_kernels
+    from hwnas.predictors.kernel_features import kernel_features
     from hwnas.predictors.kernel_incontext import in_network_labels
+    from hwnas.predictors.kernel_split import split_kernels
 
     space = ContextSpace(context_cache())
     nets = []

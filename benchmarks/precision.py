@@ -90,7 +90,7 @@ def fallbacks(path: Path) -> dict[str, int]:
     """Float compute kernels left in an int8 graph, by kind:op."""
     import onnx
 
-    from hwnas.predictors.kernel_features import split_kernels
+    from hwnas.predictors.kernel_split import split_kernels
 
     kernels = split_kernels(onnx.load(str(path)))
     return dict(collections.Counter(f"{k.kind}:{k.op}" for k in kernels if k.kind in FLOAT_COMPUTE))

@@ -176,7 +176,8 @@ def fit_in_network(
     network whose profile holds no time is left out; ``UsageError`` if none is left."""
     import onnx
 
-    from hwnas.predictors.kernel_features import kernel_features, split_kernels
+    from hwnas.predictors.kernel_features import kernel_features
+    from hwnas.predictors.kernel_split import split_kernels
 
     rows = []
     for model, measured_ms, profile in networks:

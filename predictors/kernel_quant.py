@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 import onnx
 
-if TYPE_CHECKING:  # kernel_features imports this module
+if TYPE_CHECKING:
     from hwnas.predictors.kernel_features import Kernel
 
 #: A float kernel kind -> the kind of the same kernel run in int8.

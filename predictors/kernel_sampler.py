@@ -40,7 +40,8 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from hwnas.errors import ParameterError, UsageError
-from hwnas.predictors.kernel_features import Kernel, split_kernels
+from hwnas.predictors.kernel_features import Kernel
+from hwnas.predictors.kernel_split import split_kernels
 
 #: Kinds with a sampler (``view`` and ``other`` have none; ``overhead`` is fixed).
 SAMPLED_KINDS = (

@@ -1,7 +1,7 @@
 """Kernel-level latency prediction for arbitrary ONNX models.
 
 A model is split into the kernels onnxruntime's CPU provider runs
-(:func:`~hwnas.predictors.kernel_features.split_kernels`, which documents the fusion rules);
+(:func:`~hwnas.predictors.kernel_split.split_kernels`, which documents the fusion rules);
 each kernel is predicted by a model of its kind, trained on single-kernel models
 sampled and measured on the device (:mod:`hwnas.predictors.kernel_sampler`); the model's
 latency is
@@ -38,7 +38,7 @@ model anyone scores the predictor on) address this: ``incontext_`` multiplies ea
 kernel's prediction by its learnt in-network ratio
 (:mod:`hwnas.predictors.kernel_incontext`), then ``context_`` corrects the network's
 total (:mod:`hwnas.predictors.kernel_context`). Fusions and layouts are onnxruntime's CPU
-provider's (see :mod:`hwnas.predictors.kernel_features`); other runtimes need other rules.
+provider's (see :mod:`hwnas.predictors.kernel_split`); other runtimes need other rules.
 
 The :class:`KernelPredictor` is a :class:`~hwnas.predictors.base.Predictor` (kind
 ``kernel``) of ``latency_ms``. ``predict(models)`` takes ONNX models: paths (``str`` or
@@ -74,7 +74,7 @@ import onnx
 from hwnas.errors import ParameterError
 from hwnas.predictors.base import Interval, Origin, Predictor, resolve_space, training_hash
 from hwnas.predictors.errors import ArtifactError, PredictorError
-from hwnas.predictors.kernel_features import FEATURE_NAMES, Kernel, kernel_features, split_kernels
+from hwnas.predictors.kernel_features import FEATURE_NAMES, Kernel, kernel_features
 from hwnas.predictors.kernel_quant import FLOAT_KIND
 from hwnas.predictors.kernel_sampler import (
     OVERHEAD_KIND,
@@ -85,6 +85,7 @@ from hwnas.predictors.kernel_sampler import (
     main_kernel,
     reorder_kernel,
 )
+from hwnas.predictors.kernel_split import split_kernels
 from hwnas.predictors.registry import register_predictor
 from hwnas.spaces import SearchSpace
 

@@ -3,7 +3,7 @@
 Two parts, in MiB:
 
 - **weights**: the bytes of the constants the runtime graph reads (initializers, after
-  constant folding: :func:`hwnas.predictors.kernel_features.prepare_graph`);
+  constant folding: :func:`hwnas.predictors.kernel_graph.prepare_graph`);
 - **activations**: the largest total size of the intermediate tensors alive at once when
   the nodes run in the graph's (topological) order: a tensor is allocated when its node
   runs and freed after its last reader; graph inputs live from the start, graph outputs
@@ -26,7 +26,7 @@ from typing import Any
 
 import onnx
 
-from hwnas.predictors.kernel_features import Graph, prepare_graph
+from hwnas.predictors.kernel_graph import Graph, prepare_graph
 
 #: Ops whose output is a view of their first input (no new buffer in onnxruntime).
 VIEW_OPS = frozenset({"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity"})

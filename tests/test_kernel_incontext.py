@@ -12,13 +12,13 @@ import pytest
 
 from hwnas.errors import UsageError
 from hwnas.predictors.kernel_context import ContextSpace
-from hwnas.predictors.kernel_features import split_kernels
 from hwnas.predictors.kernel_incontext import (
     InContextCorrection,
     attribute_profile,
     in_network_labels,
     per_kind_ratios,
 )
+from hwnas.predictors.kernel_split import split_kernels
 
 # hwnas kernels and onnxruntime 1.2x's optimized-graph profile of a random network
 # (seed 3 of kernel_context.random_network), names as onnxruntime wrote them.

@@ -16,7 +16,7 @@ from onnx import TensorProto, helper, numpy_helper
 from hwnas.cli import main
 from hwnas.errors import HwnasError, ShapeError
 from hwnas.predictors.errors import ArtifactError, NotFittedError
-from hwnas.predictors.kernel_features import FEATURE_NAMES, kernel_features, split_kernels
+from hwnas.predictors.kernel_features import FEATURE_NAMES, kernel_features
 from hwnas.predictors.kernel_sampler import (
     KERNEL_KIND,
     OVERHEAD_CHAINS,
@@ -26,6 +26,7 @@ from hwnas.predictors.kernel_sampler import (
     sample_configs,
     sample_kernel_models,
 )
+from hwnas.predictors.kernel_split import split_kernels
 from hwnas.predictors.kernels import (
     KernelPredictor,
     estimate_overhead,

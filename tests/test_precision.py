@@ -23,7 +23,7 @@ from hwnas.errors import DataError, ParameterError, TableDeviceError
 from hwnas.onnx_model import file_hash
 from hwnas.predictors.base import Origin
 from hwnas.predictors.data import training_data
-from hwnas.predictors.kernel_features import split_kernels
+from hwnas.predictors.kernel_split import split_kernels
 from hwnas.predictors.kernels import KernelPredictor
 from hwnas.profiler import api
 from hwnas.profiler import quantize as quantize_module

@@ -1,0 +1,811 @@
+"""From an ONNX graph to the kernels onnxruntime runs, and their feature vectors.
+
+:func:`split_kernels` prepares the graph (:func:`~hwnas.predictors.kernel_graph.prepare_graph`),
+applies the fusion rules below, and returns
+:class:`~hwnas.predictors.kernel_features.Kernel` records (op type, shapes, MACs, bytes
+moved, parameters, attributes), which
+:func:`~hwnas.predictors.kernel_features.kernel_features` turns into feature vectors.
+
+Preparation (:func:`prepare_graph`): fix the input shapes a caller passes, run ONNX
+shape inference (with data propagation, so ``Shape -> Gather -> Concat -> Reshape``
+chains resolve), fold what onnxruntime folds before it runs anything (``Constant``
+nodes, nodes whose inputs are all constant, ``Shape``/``Size`` of a tensor with a
+static shape) and drop what it eliminates (``Identity``, ``Dropout``). Shapes that
+inference leaves unknown are taken from one run of the model in onnxruntime with every
+intermediate tensor exposed; a graph input with a dynamic dimension is an error that
+says which input and what to pass.
+
+Fusion rules (checked against onnxruntime 1.32's optimized graphs in the tests; all of
+them need the intermediate tensor to have one consumer and not be a graph output):
+
+* folded away (no kernel): ``Constant``, nodes whose inputs are all constant, ``Shape``
+  and ``Size`` of static shapes; removed: ``Identity``, ``Dropout``;
+* **conv** / **dwconv** (``groups == C_in > 1``): ``Conv`` + ``BatchNormalization`` (folded
+  into the weights) + ``Mul``/``Add`` by a per-channel constant (folded) + an ``Add`` of a
+  same-shaped tensor that another node produced (the residual "sum" of the NCHWc conv) +
+  one of ``Relu, Clip, Sigmoid, Tanh, LeakyRelu, HardSigmoid``;
+* **gemm** (constant weights) / **matmul** (two activations): ``MatMul`` + scalar
+  ``Mul``/``Div`` after it or on its inputs (FusedMatMul's alpha); for two activations,
+  also the ``Transpose`` ops (keeping the last axis among the last two) and unit-dim
+  ``Reshape`` ops that feed it (FusedMatMul's trans and transBatch flags); ``MatMul`` +
+  bias ``Add`` (to Gemm: for a 2-D input, or an
+  N-D input with constant 2-D weights, which onnxruntime wraps in two Reshapes, counted
+  as two view kernels), ``Gemm``/fused Gemm + ``Relu, Sigmoid, Tanh, LeakyRelu,
+  HardSigmoid, Elu`` (only where the Gemm is 2-D);
+* **layernorm**: ``LayerNormalization``, preceded by an ``Add`` of two activations
+  (SkipLayerNormalization), or the decomposed form ``ReduceMean, Sub, Pow, ReduceMean,
+  Add, Sqrt, Div[, Mul][, Add]``;
+* **elementwise**: one op each (onnxruntime does not chain them on CPU), except the erf
+  GELU pattern and ``x * Sigmoid(x)`` (one kernel each), and ``HardSwish`` (two:
+  onnxruntime runs it as HardSigmoid and Mul); standalone ``BatchNormalization`` too;
+* **softmax**, **pool** (Max/Average/Global pooling), **resize**, **memory** (Concat,
+  Transpose, Split, Slice, Gather, Pad, Tile, Expand, ...; Gathers of every index of an
+  axis by scalar constants are one Split), **view** (Reshape, Flatten,
+  Squeeze, Unsqueeze; a chain of them is one); anything else is **other**.
+
+Attention (``MatMul -> scale -> Softmax -> MatMul``) is split into its parts (a
+FusedMatMul, a Softmax, a MatMul), because that is what onnxruntime's CPU provider runs
+for the attention that exporters write: its ``Attention`` contrib-op fusion only matches
+BERT-style graphs, and ``torch.nn.TransformerEncoderLayer`` exports are not fused. The
+sampler therefore measures attention-shaped batched matmuls and softmaxes.
+
+Limits: the rules mirror onnxruntime's x86 CPU optimizer; they do not model the NCHWc
+reorders it inserts where a channel count does not fit its block size or a non-NCHWc op
+(Flatten, Reshape, Gemm) follows a conv, constant-folding beyond the cases above,
+common-subexpression elimination, or other providers' fusions. Quantized and control
+flow ops (``If``, ``Loop``, ``Scan``) are ``other``; their sub-graphs are not predicted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import onnx
+from onnx import helper
+
+from hwnas.predictors.kernel_features import ACTIVATIONS, Kernel
+from hwnas.predictors.kernel_graph import Graph, Shape, prepare_graph
+
+CONV_ACTIVATIONS = frozenset({"Relu", "Clip", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid"})
+GEMM_ACTIVATIONS = frozenset({"Relu", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "Elu"})
+POOL_OPS = frozenset(
+    {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LpPool", "GlobalLpPool"}
+)
+SOFTMAX_OPS = frozenset({"Softmax", "LogSoftmax"})
+RESIZE_OPS = frozenset({"Resize", "Upsample"})
+VIEW_OPS = frozenset({"Reshape", "Flatten", "Squeeze", "Unsqueeze"})
+MEMORY_OPS = frozenset(
+    {
+        "Concat",
+        "Transpose",
+        "Split",
+        "Slice",
+        "Gather",
+        "GatherElements",
+        "Pad",
+        "Tile",
+        "Expand",
+        "DepthToSpace",
+        "SpaceToDepth",
+        "ScatterND",
+        "ScatterElements",
+        "ReverseSequence",
+    }
+)
+ELEMENTWISE_OPS = frozenset(
+    {
+        "Add",
+        "Sub",
+        "Mul",
+        "Div",
+        "Pow",
+        "Max",
+        "Min",
+        "Sum",
+        "Mean",
+        "Where",
+        "Equal",
+        "Less",
+        "Greater",
+        "LessOrEqual",
+        "GreaterOrEqual",
+        "And",
+        "Or",
+        "Xor",
+        "Mod",
+        "PRelu",
+        "Relu",
+        "Clip",
+        "Sigmoid",
+        "Tanh",
+        "LeakyRelu",
+        "HardSigmoid",
+        "HardSwish",
+        "Elu",
+        "Selu",
+        "Celu",
+        "Softplus",
+        "Softsign",
+        "Erf",
+        "Exp",
+        "Log",
+        "Sqrt",
+        "Neg",
+        "Abs",
+        "Reciprocal",
+        "Floor",
+        "Ceil",
+        "Round",
+        "Sign",
+        "Sin",
+        "Cos",
+        "Not",
+        "Cast",
+        "Gelu",
+        "Mish",
+        "ThresholdedRelu",
+        "BatchNormalization",
+        "IsNaN",
+        "IsInf",
+    }
+)
+#: Nominal operations per output element of elementwise ops not listed (default 1).
+_ELEMENT_FLOPS = {
+    "Gelu": 8,
+    "QuickGelu": 4,
+    "Sigmoid": 4,
+    "Tanh": 4,
+    "Erf": 4,
+    "Exp": 4,
+    "Log": 4,
+    "Softplus": 4,
+    "Mish": 8,
+    "Elu": 3,
+    "Selu": 3,
+    "Pow": 4,
+    "HardSigmoid": 2,
+    "BatchNormalization": 2,
+    "Div": 2,
+}
+
+
+def _attr(node: onnx.NodeProto, name: str, default: Any = None) -> Any:
+    for a in node.attribute:
+        if a.name == name:
+            return helper.get_attribute_value(a)
+    return default
+
+
+def _swaps_last_two(perm: Sequence[int] | None) -> bool:
+    if not perm or len(perm) < 2:
+        return False
+    n = len(perm)
+    return list(perm) == [*range(n - 2), n - 1, n - 2]
+
+
+def _conv_window(node: onnx.NodeProto, w_shape: Shape) -> tuple[list[int], list[int], list[int]]:
+    """A Conv's kernel size, strides and dilations per spatial axis (the kernel size from
+    the weights when the attribute is absent; 1 where a Conv leaves them out)."""
+    kernel = [int(k) for k in (_attr(node, "kernel_shape") or w_shape[2:])] or [1]
+    strides = [int(s) for s in (_attr(node, "strides") or [1] * len(kernel))]
+    dilations = [int(d) for d in (_attr(node, "dilations") or [1] * len(kernel))]
+    return kernel, strides, dilations
+
+
+def _gemm_sizes(
+    node: onnx.NodeProto, a_shape: Shape, b_shape: Shape, attrs: dict[str, int]
+) -> tuple[int, int, int]:
+    """``m, k, n`` of a Gemm node, whose bias and transpose flags go into ``attrs``."""
+    attrs["bias"] = int(len(node.input) > 2 and bool(node.input[2]))
+    ta, tb = int(_attr(node, "transA", 0)), int(_attr(node, "transB", 0))
+    attrs["trans_a"], attrs["trans_b"] = ta, tb
+    m, k = (a_shape[1], a_shape[0]) if ta else (a_shape[0], a_shape[1])
+    n = b_shape[0] if tb else b_shape[1]
+    return m, k, n
+
+
+def _pool_macs(
+    node: onnx.NodeProto, inputs: Sequence[Shape], elements: int, a: dict[str, int]
+) -> int:
+    """Window reads of a pooling kernel (a global pool's window is the whole map); its
+    window and strides go into ``a``."""
+    kernel = [int(v) for v in (_attr(node, "kernel_shape") or [])]
+    strides = [int(v) for v in (_attr(node, "strides") or [])]
+    x = inputs[0] if inputs else ()
+    window = math.prod(kernel) if kernel else math.prod(x[2:]) if len(x) > 2 else 1
+    a.update(
+        kernel_h=kernel[0] if kernel else (x[2] if len(x) > 2 else 1),
+        kernel_w=kernel[-1] if kernel else (x[-1] if len(x) > 2 else 1),
+        stride_h=strides[0] if strides else 1,
+        stride_w=strides[-1] if strides else 1,
+    )
+    return elements * window
+
+
+def _normalization_flops(
+    kind: str, node: onnx.NodeProto, x: Shape, elements: int, a: dict[str, int]
+) -> int:
+    """FLOPs of a layernorm or softmax over ``x``; the size of the normalized axes goes
+    into ``a``."""
+    axis = int(_attr(node, "axis", -1))
+    axis = axis % max(len(x), 1)
+    a["axis_size"] = math.prod(x[axis:]) if x else 1
+    return (8 if kind == "layernorm" else 5) * elements
+
+
+def _resize_flops(node: onnx.NodeProto, x: Shape, elements: int, a: dict[str, int]) -> int:
+    """FLOPs of a Resize from ``x``; its scale and whether it interpolates (``bias``,
+    for linear modes) go into ``a``."""
+    a["scale"] = round(elements / max(math.prod(x), 1))
+    a["bias"] = int(str(_attr(node, "mode", b"nearest")).find("linear") >= 0)
+    return elements * (4 if a["bias"] else 1)
+
+
+class _Splitter:
+    """Greedy fusion over the topologically ordered nodes (ONNX requires that order)."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.g = graph
+        self.taken = [False] * len(graph.nodes)
+        self.groups: dict[int, tuple[str, str, list[int]]] = {}  # first node -> pattern
+        self.absorbed: dict[int, int] = {}  # node -> the node whose kernel it joins
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def op(self, i: int | None) -> str | None:
+        return None if i is None else self.g.nodes[i].op_type
+
+    def other_input(self, i: int, mine: str) -> str | None:
+        """The input of binary node ``i`` that is not ``mine``."""
+        ins = [x for x in self.g.nodes[i].input if x]
+        if len(ins) != 2 or ins.count(mine) != 1:
+            return None
+        return ins[1] if ins[0] == mine else ins[0]
+
+    def follower(self, i: int, ops: frozenset[str] | set[str]) -> int | None:
+        """Node ``i``'s sole consumer if its op is in ``ops`` and it is free."""
+        j = self.g.sole_consumer(i)
+        if j is None or self.taken[j] or self.g.nodes[j].op_type not in ops:
+            return None
+        return j
+
+    def const_operand(self, i: int, mine: str, *, max_numel: int | None = None) -> bool:
+        other = self.other_input(i, mine)
+        if other is None or not self.g.is_const(other):
+            return False
+        return max_numel is None or self.g.numel(other) <= max_numel
+
+    def out(self, i: int) -> str:
+        return self.g.nodes[i].output[0]
+
+    def shape(self, name: str) -> Shape:
+        return self.g.shapes.get(name, ())
+
+    # -- patterns matched before the greedy pass ---------------------------------------
+
+    def _claim(self, kind: str, op: str, nodes: list[int]) -> None:
+        if any(self.taken[n] for n in nodes):
+            return
+        for n in nodes:
+            self.taken[n] = True
+        self.groups[min(nodes)] = (kind, op, sorted(nodes))
+
+    def match_patterns(self) -> None:
+        g = self.g
+        for i, node in enumerate(g.nodes):
+            if node.op_type == "ReduceMean" and not self.taken[i]:
+                nodes = self._match_layernorm(i)
+                if nodes:
+                    self._claim("layernorm", "LayerNormalization", nodes)
+            elif node.op_type == "Erf" and not self.taken[i]:
+                nodes = self._match_gelu(i)
+                if nodes:
+                    self._claim("elementwise", "Gelu", nodes)
+            elif node.op_type == "Sigmoid" and not self.taken[i]:
+                j = self.follower(i, {"Mul"})
+                if j is not None and self.other_input(j, self.out(i)) == node.input[0]:
+                    self._claim("elementwise", "QuickGelu", [i, j])
+            elif node.op_type == "LayerNormalization":
+                p = g.producer_of(node.input[0])
+                if (
+                    p is not None
+                    and self.op(p) == "Add"
+                    and g.sole_consumer(p) == i
+                    and not any(g.is_const(x) for x in g.nodes[p].input)
+                ):
+                    self.taken[p], self.absorbed[p] = True, i
+            elif node.op_type == "MatMul" and not g.is_const(node.input[1]):
+                for x in node.input[:2]:
+                    for p in self._matmul_prologue(x, i):
+                        self.taken[p], self.absorbed[p] = True, i
+        self._match_gather_split()
+
+    def _match_gather_split(self) -> None:
+        """Gathers of every index of one axis by scalar constants: onnxruntime runs them
+        as one Split (GatherToSplitFusion)."""
+        g = self.g
+        groups: dict[tuple[str, int], list[int]] = {}
+        for i, node in enumerate(g.nodes):
+            if (
+                node.op_type == "Gather"
+                and not self.taken[i]
+                and len(node.input) == 2
+                and g.is_const(node.input[1])
+                and self.shape(node.input[1]) == ()
+            ):
+                rank = len(self.shape(node.input[0]))
+                axis = int(_attr(node, "axis", 0)) % max(rank, 1)
+                groups.setdefault((node.input[0], axis), []).append(i)
+        for (x, axis), nodes in groups.items():
+            dims = self.shape(x)
+            if len(nodes) > 1 and axis < len(dims) and len(nodes) == dims[axis]:
+                self._claim("memory", "Split", nodes)
+
+    def _matmul_prologue(self, x: str, matmul: int) -> list[int]:
+        """Nodes before a MatMul input that FusedMatMul absorbs: scalar Mul/Div, Reshapes
+        that only add or drop unit dims, and Transposes that keep the last axis among the
+        last two (its trans and transBatch flags)."""
+        g, chain, consumer = self.g, [], matmul
+        while (p := g.producer_of(x)) is not None and not self.taken[p]:
+            node = g.nodes[p]
+            if g.consumers.get(x) != [consumer] or x in g.outputs:
+                break
+            op = node.op_type
+            if op in ("Mul", "Div") and self.const_operand(p, node.input[0], max_numel=1):
+                x = node.input[0]
+            elif op == "Mul" and self.const_operand(p, node.input[1], max_numel=1):
+                x = node.input[1]
+            elif op in VIEW_OPS and [d for d in self.shape(node.input[0]) if d != 1] == [
+                d for d in self.shape(x) if d != 1
+            ]:
+                x = node.input[0]
+            elif (
+                op == "Transpose"
+                and (perm := _attr(node, "perm"))
+                and len(perm) > 1
+                and (len(perm) - 1 in perm[-2:])
+            ):
+                x = node.input[0]
+            else:
+                break
+            chain.append(p)
+            consumer = p
+        while chain and g.nodes[chain[-1]].op_type in VIEW_OPS:  # a view ahead stays a view
+            chain.pop()
+        return chain if any(g.nodes[c].op_type not in VIEW_OPS for c in chain) else []
+
+    def _match_layernorm(self, r1: int) -> list[int] | None:
+        g = self.g
+        x = g.nodes[r1].input[0]
+        sub = g.sole_consumer(r1)
+        if sub is None or self.op(sub) != "Sub" or list(g.nodes[sub].input) != [x, self.out(r1)]:
+            return None
+        users = g.consumers.get(self.out(sub), [])
+        powers = [u for u in users if self.op(u) == "Pow"]
+        divs = [u for u in users if self.op(u) == "Div"]
+        if len(users) != 2 or len(powers) != 1 or len(divs) != 1:
+            return None
+        pw, div = powers[0], divs[0]
+        r2 = self.follower(pw, {"ReduceMean"})
+        if r2 is None:
+            return None
+        add = self.follower(r2, {"Add"})
+        if add is None or not self.const_operand(add, self.out(r2)):
+            return None
+        sqrt = self.follower(add, {"Sqrt"})
+        if sqrt is None or g.sole_consumer(sqrt) != div:
+            return None
+        nodes = [r1, sub, pw, r2, add, sqrt, div]
+        cur = div
+        for op in ("Mul", "Add"):
+            j = self.follower(cur, {op})
+            if j is not None and self.const_operand(j, self.out(cur)):
+                nodes.append(j)
+                cur = j
+        return nodes
+
+    def _match_gelu(self, erf: int) -> list[int] | None:
+        g = self.g
+        p = g.producer_of(g.nodes[erf].input[0])
+        if p is None or self.op(p) not in ("Div", "Mul") or g.sole_consumer(p) != erf:
+            return None
+        x = next((v for v in g.nodes[p].input if not g.is_const(v)), None)
+        add = self.follower(erf, {"Add"})
+        if x is None or add is None or not self.const_operand(add, self.out(erf)):
+            return None
+        mul = self.follower(add, {"Mul"})
+        if mul is None:
+            return None
+        other = self.other_input(mul, self.out(add))
+        if other == x:
+            half = self.follower(mul, {"Mul"})
+            if half is None or not self.const_operand(half, self.out(mul)):
+                return None
+            return [p, erf, add, mul, half]
+        h = g.producer_of(other) if other else None
+        if (
+            h is not None
+            and self.op(h) == "Mul"
+            and x in g.nodes[h].input
+            and g.sole_consumer(h) == mul
+            and self.const_operand(h, x)
+        ):
+            return [h, p, erf, add, mul]
+        return None
+
+    # -- the greedy pass ----------------------------------------------------------------
+
+    def run(self) -> list[Kernel]:
+        self.match_patterns()
+        kernels: list[Kernel] = []
+        for i, node in enumerate(self.g.nodes):
+            if i in self.groups:
+                kind, op, nodes = self.groups[i]
+                kernels.append(self.make(kind, op, nodes, nodes[-1], main=None))
+                continue
+            if self.taken[i]:
+                continue
+            self.taken[i] = True
+            kernels.extend(self.kernels_at(i, node))
+        return kernels
+
+    def kernels_at(self, i: int, node: onnx.NodeProto) -> list[Kernel]:
+        op = node.op_type
+        if op == "Conv":
+            return [self.conv(i)]
+        if op in ("MatMul", "Gemm"):
+            return self.gemm(i)
+        if op == "LayerNormalization":
+            pre = [p for p, j in self.absorbed.items() if j == i]
+            return [
+                self.make("layernorm", op, [*pre, i], i, main=i, attrs={"residual": int(bool(pre))})
+            ]
+        if op == "HardSwish":
+            shape = self.shape(self.out(i))
+            return [
+                self.make("elementwise", "HardSigmoid", [i], i),
+                self.make("elementwise", "Mul", [i], i, inputs=[shape, shape]),
+            ]
+        if op in VIEW_OPS:
+            nodes, cur = [i], i
+            while (j := self.follower(cur, VIEW_OPS)) is not None:
+                self.taken[j] = True
+                nodes.append(j)
+                cur = j
+            return [self.make("view", op, nodes, cur)]
+        for kind, ops in (
+            ("pool", POOL_OPS),
+            ("softmax", SOFTMAX_OPS),
+            ("resize", RESIZE_OPS),
+            ("memory", MEMORY_OPS),
+            ("elementwise", ELEMENTWISE_OPS),
+        ):
+            if op in ops:
+                return [self.make(kind, op, [i], i)]
+        if op == "ConvTranspose":
+            return [self.conv_transpose(i)]
+        return [self.make("other", op, [i], i)]
+
+    def conv_transpose(self, i: int) -> Kernel:
+        """A transposed conv: an ``other`` kernel (no sampled kind; the generic model), with
+        its work counted (each input element is multiplied into ``cout / groups`` times
+        the window outputs) so that the generic model sees what it costs."""
+        node = self.g.nodes[i]
+        w_shape = self.shape(node.input[1])
+        x_shape = self.shape(node.input[0])
+        groups = int(_attr(node, "group", 1))
+        kernel, strides, dilations = _conv_window(node, w_shape)
+        per = (w_shape[1] if len(w_shape) > 1 else 0) * math.prod(kernel)
+        macs = math.prod(x_shape) * per if x_shape else 0
+        attrs = {
+            "kernel_h": kernel[0],
+            "kernel_w": kernel[-1],
+            "stride_h": strides[0],
+            "stride_w": strides[-1],
+            "dilation": max(dilations),
+            "groups": groups,
+        }
+        return self.make("other", "ConvTranspose", [i], i, macs=macs, flops=2 * macs, attrs=attrs)
+
+    def conv(self, i: int) -> Kernel:
+        g, node = self.g, self.g.nodes[i]
+        w_shape = self.shape(node.input[1])
+        cout = w_shape[0] if w_shape else 0
+        nodes, cur, attrs, residual = self._conv_epilogue(i, cout)
+        x_shape, y_shape = self.shape(node.input[0]), self.shape(self.out(i))
+        groups = int(_attr(node, "group", 1))
+        kernel, strides, dilations = _conv_window(node, w_shape)
+        cin = x_shape[1] if len(x_shape) > 1 else 0
+        macs = math.prod(y_shape) * (cin // max(groups, 1)) * math.prod(kernel)
+        params = math.prod(w_shape) + (cout if attrs["bias"] else 0)
+        attrs.update(
+            kernel_h=kernel[0],
+            kernel_w=kernel[-1],
+            stride_h=strides[0],
+            stride_w=strides[-1],
+            dilation=max(dilations),
+            groups=groups,
+            residual=int(residual is not None),
+        )
+        kind = "dwconv" if groups > 1 and groups == cin else "conv"
+        esize = g.elem_size.get(node.input[0], 4)
+        inputs = [x_shape] if residual is None else [x_shape, residual]
+        read = sum(math.prod(s) for s in inputs) * esize + params * esize
+        return self.make(
+            kind,
+            "Conv",
+            nodes,
+            cur,
+            inputs=inputs,
+            macs=macs,
+            flops=2 * macs,
+            params=params,
+            read=read,
+            attrs=attrs,
+            main=i,
+        )
+
+    def _conv_epilogue(
+        self, i: int, cout: int
+    ) -> tuple[list[int], int, dict[str, int], Shape | None]:
+        """What fuses into conv node ``i``, in the order onnxruntime fuses it: a constant
+        BatchNormalization, per-channel constant Mul/Add, a residual Add, an activation.
+        Returns the kernel's nodes, its last node, the bias/activation attributes, and
+        the residual's shape (``None`` without one)."""
+        g, node = self.g, self.g.nodes[i]
+        nodes, cur = [i], i
+        attrs: dict[str, int] = {"bias": int(len(node.input) > 2 and bool(node.input[2]))}
+        j = self.follower(cur, {"BatchNormalization"})
+        if j is not None and all(g.is_const(x) for x in g.nodes[j].input[1:]):
+            nodes.append(j)
+            cur, attrs["bias"] = j, 1
+        while (j := self.follower(cur, {"Mul", "Add"})) is not None and self.const_operand(
+            j, self.out(cur), max_numel=max(cout, 1)
+        ):
+            nodes.append(j)
+            cur = j
+            attrs["bias"] |= int(g.nodes[j].op_type == "Add")
+        residual: Shape | None = None
+        j = self.follower(cur, {"Add"})
+        if j is not None:
+            other = self.other_input(j, self.out(cur))
+            if (
+                other
+                and not g.is_const(other)
+                and other not in g.inputs
+                and self.shape(other) == self.shape(self.out(cur))
+            ):
+                nodes.append(j)
+                cur, residual = j, self.shape(other)
+        j = self.follower(cur, CONV_ACTIVATIONS)
+        if j is not None and all(g.is_const(x) for x in g.nodes[j].input[1:] if x):
+            nodes.append(j)
+            cur = j
+            attrs["activation"] = ACTIVATIONS.index(g.nodes[j].op_type) + 1
+        return nodes, cur, attrs, residual
+
+    def gemm(self, i: int) -> list[Kernel]:
+        g, node = self.g, self.g.nodes[i]
+        a, b = node.input[0], node.input[1]
+        pre = [p for p, j in self.absorbed.items() if j == i]
+        attrs = self._prologue_attrs(b, pre)
+        a_shape, b_shape = self.shape(a), self.shape(b)
+        b_const = g.is_const(b)
+        nodes, cur, views = [*pre, i], i, 0
+        if node.op_type == "Gemm":
+            m, k, n = _gemm_sizes(node, a_shape, b_shape, attrs)
+            batch, fusable = 1, True
+        else:
+            m = math.prod(a_shape[:-1]) if len(a_shape) > 1 else 1
+            k = a_shape[-1] if a_shape else 1
+            n = b_shape[-1] if len(b_shape) > 1 else 1
+            batch = 1
+            cur, views = self._matmul_epilogue(i, nodes, attrs, a_shape, b_shape, n)
+            fusable = attrs.get("bias", 0) == 1 and len(a_shape) == 2
+            if not (b_const and len(b_shape) == 2) and not attrs.get("bias"):
+                out = self.shape(self.out(i))
+                m = a_shape[-2] if len(a_shape) > 1 else 1
+                batch = math.prod(out[:-2]) if len(out) > 2 else 1
+        if fusable:
+            j = self.follower(cur, GEMM_ACTIVATIONS)
+            if j is not None:
+                nodes.append(j)
+                cur = j
+                attrs["activation"] = ACTIVATIONS.index(g.nodes[j].op_type) + 1
+        macs = batch * m * k * n
+        kind = "gemm" if b_const else "matmul"
+        params = (math.prod(b_shape) if b_const else 0) + (n if attrs.get("bias") else 0)
+        esize = g.elem_size.get(a, 4)
+        inputs = [a_shape] if b_const else [a_shape, b_shape]
+        read = (sum(math.prod(s) for s in inputs) + params) * esize
+        attrs.update(m=m, k=k, n=n, batch=batch)
+        main = self.make(
+            kind,
+            node.op_type,
+            nodes,
+            cur,
+            inputs=inputs,
+            macs=macs,
+            flops=2 * macs,
+            params=params,
+            read=read,
+            attrs=attrs,
+            main=i,
+        )
+        if not views:
+            return [main]
+        return self._between_reshapes(i, main, a_shape, (m, k), (m, n), self.shape(self.out(cur)))
+
+    def _prologue_attrs(self, b: str, pre: list[int]) -> dict[str, int]:
+        """FusedMatMul flags of the nodes absorbed before a matmul: a Transpose sets
+        ``trans_a`` or ``trans_b`` (by the operand it feeds), a Mul/Div sets ``scale``."""
+        attrs: dict[str, int] = {}
+        for p in pre:
+            if self.g.nodes[p].op_type == "Transpose":
+                side = "trans_b" if self._feeds(p, b, pre) else "trans_a"
+                attrs[side] = 1
+            elif self.g.nodes[p].op_type in ("Mul", "Div"):
+                attrs["scale"] = 1
+        return attrs
+
+    def _matmul_epilogue(
+        self,
+        i: int,
+        nodes: list[int],
+        attrs: dict[str, int],
+        a_shape: Shape,
+        b_shape: Shape,
+        n: int,
+    ) -> tuple[int, int]:
+        """Fuse what follows MatMul node ``i`` into ``nodes`` and ``attrs``: a scalar
+        Mul/Div (FusedMatMul's alpha), else a bias Add where onnxruntime makes a Gemm of
+        it. Returns the kernel's last node and how many view kernels wrap it (2 for the
+        Reshapes around a Gemm on an N-D input, else 0)."""
+        g, cur, views = self.g, i, 0
+        b_const = g.is_const(g.nodes[i].input[1])
+        j = self.follower(cur, {"Mul", "Div"})
+        if j is not None and self.const_operand(j, self.out(cur), max_numel=1):
+            nodes.append(j)
+            cur, attrs["scale"] = j, 1
+        gemm_like = len(b_shape) == 2 and (b_const or len(a_shape) == 2)
+        j = self.follower(cur, {"Add"}) if "scale" not in attrs else None
+        if gemm_like and j is not None and self.const_operand(j, self.out(cur), max_numel=n):
+            nodes.append(j)
+            cur, attrs["bias"] = j, 1
+            views = 2 if len(a_shape) > 2 else 0
+        return cur, views
+
+    def _between_reshapes(
+        self, i: int, main: Kernel, a_shape: Shape, flat_in: Shape, flat: Shape, output: Shape
+    ) -> list[Kernel]:
+        """``main`` between the two Reshape view kernels onnxruntime wraps around a Gemm
+        on an N-D input (to ``flat_in`` before it, from ``flat`` to ``output`` after)."""
+        name = self.g.names[i]
+        reshape_in = Kernel(
+            "view", "Reshape", (), (f"{name}/reshape_in",), (a_shape,), flat_in, 0, 0, 0, 0, 0
+        )
+        reshape_out = Kernel(
+            "view", "Reshape", (), (f"{name}/reshape_out",), (flat,), output, 0, 0, 0, 0, 0
+        )
+        return [reshape_in, main, reshape_out]
+
+    def _feeds(self, p: int, x: str, chain: list[int]) -> bool:
+        """Whether node ``p`` reaches tensor ``x`` through nodes of ``chain``."""
+        while True:
+            if self.g.nodes[p].output[0] == x:
+                return True
+            users = [u for u in self.g.consumers.get(self.g.nodes[p].output[0], []) if u in chain]
+            if not users:
+                return False
+            p = users[0]
+
+    def make(
+        self,
+        kind: str,
+        op: str,
+        nodes: list[int],
+        last: int,
+        *,
+        inputs: Sequence[Shape] | None = None,
+        macs: int | None = None,
+        flops: int | None = None,
+        params: int | None = None,
+        read: int | None = None,
+        attrs: Mapping[str, int] | None = None,
+        main: int | None = -1,
+    ) -> Kernel:
+        """A kernel of ``nodes``; what is not given is derived from the tensors it touches.
+
+        ``main`` is the node whose op the kernel is named after (default: the first node
+        if its op is ``op``; ``None``: every node is listed as fused).
+        """
+        g = self.g
+        if main == -1:
+            main = nodes[0] if g.nodes[nodes[0]].op_type == op else None
+        for n in nodes:
+            self.taken[n] = True
+        acts, weights, outs = self._boundary(nodes, last)
+        output = self.shape(outs[0]) if outs[0] in g.shapes else ()
+        if inputs is None:
+            inputs = [self.shape(x) for x in acts]
+        if params is None:
+            params = sum(
+                g.numel(w) for w in weights if kind in ("layernorm", "elementwise", "other")
+            )
+        a = dict(attrs or {})
+        elements = math.prod(output) if output else 1
+        node = g.nodes[nodes[0]] if len(nodes) == 1 else g.nodes[last]
+        if kind == "pool":
+            macs = flops = _pool_macs(node, inputs, elements, a)
+        elif kind in ("layernorm", "softmax"):
+            norm_node = g.nodes[last] if kind == "layernorm" else node
+            x = inputs[0] if inputs else output
+            flops = _normalization_flops(kind, norm_node, x, elements, a)
+        elif kind == "elementwise":
+            flops = _ELEMENT_FLOPS.get(op, 1) * elements * max(len(nodes), 1)
+            a["broadcast"] = int(any(s != output for s in inputs))
+            a["const_operand"] = int(bool(weights) and op not in ("Clip",))
+        elif kind == "resize":
+            flops = _resize_flops(node, inputs[0] if inputs else output, elements, a)
+        elif kind == "memory":
+            a["n_outputs"] = len(outs)
+            if op == "Transpose":
+                perm = _attr(node, "perm") or []
+                a["trans_a"] = int(bool(perm) and perm[-1] != len(perm) - 1)
+        esize = g.elem_size.get(acts[0], 4) if acts else 4
+        if read is None:
+            read = sum(math.prod(s) for s in inputs) * esize + (params or 0) * esize
+        written = sum(g.nbytes(o) for o in outs)
+        if kind == "view":
+            read = written = 0
+        return Kernel(
+            kind=kind,
+            op=op,
+            fused=tuple(g.nodes[n].op_type for n in nodes if n != main),
+            nodes=tuple(g.names[n] for n in nodes),
+            inputs=tuple(tuple(s) for s in inputs),
+            output=tuple(output),
+            macs=int(macs or 0),
+            flops=int(flops or 0),
+            bytes_read=int(read),
+            bytes_written=int(written),
+            params=int(params or 0),
+            attrs=a,
+        )
+
+    def _boundary(self, nodes: list[int], last: int) -> tuple[list[str], list[str], list[str]]:
+        """The tensors crossing the edge of a kernel of ``nodes``: the activations and the
+        constants it reads (each once, in order) and the tensors it writes that anything
+        outside reads (at least the output of ``last``)."""
+        g = self.g
+        inside = {o for n in nodes for o in g.nodes[n].output}
+        external = [x for n in nodes for x in g.nodes[n].input if x and x not in inside]
+        acts = list(dict.fromkeys(x for x in external if not g.is_const(x)))
+        weights = list(dict.fromkeys(x for x in external if g.is_const(x)))
+        outs = [
+            o
+            for n in nodes
+            for o in g.nodes[n].output
+            if o and (o in g.outputs or any(u not in nodes for u in g.consumers.get(o, [])))
+        ]
+        return acts, weights, outs or [g.nodes[last].output[0]]
+
+
+def split_kernels(
+    model: onnx.ModelProto, shapes: Mapping[str, Sequence[int]] | None = None
+) -> list[Kernel]:
+    """The kernels onnxruntime's CPU provider would run for ``model``, in graph order.
+
+    ``shapes`` fixes input shapes (``{"input": (1, 3, 224, 224)}``); an input with a
+    dynamic dimension and no shape here is a ``ShapeError`` that says what to pass.
+    See the module docstring for the fusion rules. A quantized model's int8 kernels
+    (QDQ units, QLinear and Integer ops) come out in kinds of their own
+    (``hwnas.predictors.kernel_quant``: ``qconv``, ``quantize`` ...).
+    """
+    from hwnas.predictors.kernel_quant import dequantized, requantized
+
+    graph, marks = dequantized(model)
+    kernels = _Splitter(prepare_graph(graph, shapes)).run()
+    return requantized(kernels, marks) if graph is not model else kernels
