@@ -38,11 +38,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from hwnas.predictors.base import Predictor, resolve_space
+from hwnas.predictors.base import Predictor
 from hwnas.predictors.errors import ArtifactError, UnknownKindError
 from hwnas.predictors.metrics import json_ready
 from hwnas.predictors.registry import class_for_legacy_format, predictor_class
-from hwnas.spaces import SearchSpace
+from hwnas.spaces import SearchSpace, resolve_space
 
 FORMAT = "hwnas-predictor"
 #: ``major.minor``: a new major version cannot be read by older code (nor the reverse).

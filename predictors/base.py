@@ -31,7 +31,7 @@ import numpy as np
 from hwnas.errors import ParameterError
 from hwnas.predictors.errors import ArtifactError, NotFittedError, PredictorError
 from hwnas.predictors.features import LUT_FEATURE, FeatureSet, feature_set
-from hwnas.spaces import SearchSpace, get_space
+from hwnas.spaces import SearchSpace
 from hwnas.spaces.forms import CANONICAL
 from hwnas.tables import METRICS
 
@@ -107,15 +107,6 @@ def log_residual_interval(
         np.minimum(np.maximum(shifted * np.exp(low) - offset, 0.0), value),
         np.maximum(shifted * np.exp(high) - offset, value),
     )
-
-
-def resolve_space(space: SearchSpace | str) -> SearchSpace:
-    """A space instance from an instance or a registered name."""
-    if isinstance(space, SearchSpace):
-        return space
-    if isinstance(space, str):
-        return get_space(space)
-    raise ParameterError("space", f"must be a SearchSpace or a space name, got {space!r}")
 
 
 def check_metric(metric: str) -> str:
@@ -492,6 +483,5 @@ __all__ = [
     "check_metric",
     "check_training_data",
     "log_residual_interval",
-    "resolve_space",
     "training_hash",
 ]

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hwnas.errors import DataError, ParameterError
-from hwnas.predictors.base import Origin, check_metric, resolve_space
+from hwnas.predictors.base import Origin, check_metric
 from hwnas.predictors.reference import ratio_median, reference_scale
-from hwnas.spaces import SearchSpace
+from hwnas.spaces import SearchSpace, resolve_space
 from hwnas.spaces.forms import (
     AS_WRITTEN,
     AUTO,

@@ -1,19 +1,10 @@
-"""From an ONNX graph to the kernels onnxruntime runs, and their feature vectors.
+"""From an ONNX graph to the kernels onnxruntime runs.
 
-:func:`split_kernels` prepares the graph (:func:`~hwnas.predictors.kernel_graph.prepare_graph`),
-applies the fusion rules below, and returns
-:class:`~hwnas.predictors.kernel_features.Kernel` records (op type, shapes, MACs, bytes
-moved, parameters, attributes), which
+:func:`split_kernels` prepares the graph (:func:`~hwnas.predictors.kernel_graph.prepare_graph`:
+static shapes, constants folded and nodes eliminated as onnxruntime does), applies the
+fusion rules below, and returns :class:`~hwnas.predictors.kernel_features.Kernel`
+records (op type, shapes, MACs, bytes moved, parameters, attributes), which
 :func:`~hwnas.predictors.kernel_features.kernel_features` turns into feature vectors.
-
-Preparation (:func:`prepare_graph`): fix the input shapes a caller passes, run ONNX
-shape inference (with data propagation, so ``Shape -> Gather -> Concat -> Reshape``
-chains resolve), fold what onnxruntime folds before it runs anything (``Constant``
-nodes, nodes whose inputs are all constant, ``Shape``/``Size`` of a tensor with a
-static shape) and drop what it eliminates (``Identity``, ``Dropout``). Shapes that
-inference leaves unknown are taken from one run of the model in onnxruntime with every
-intermediate tensor exposed; a graph input with a dynamic dimension is an error that
-says which input and what to pass.
 
 Fusion rules (checked against onnxruntime 1.32's optimized graphs in the tests; all of
 them need the intermediate tensor to have one consumer and not be a graph output):

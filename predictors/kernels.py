@@ -72,7 +72,7 @@ import numpy as np
 import onnx
 
 from hwnas.errors import ParameterError
-from hwnas.predictors.base import Interval, Origin, Predictor, resolve_space, training_hash
+from hwnas.predictors.base import Interval, Origin, Predictor, training_hash
 from hwnas.predictors.errors import ArtifactError, PredictorError
 from hwnas.predictors.kernel_features import FEATURE_NAMES, Kernel, kernel_features
 from hwnas.predictors.kernel_quant import FLOAT_KIND
@@ -87,7 +87,7 @@ from hwnas.predictors.kernel_sampler import (
 )
 from hwnas.predictors.kernel_split import split_kernels
 from hwnas.predictors.registry import register_predictor
-from hwnas.spaces import SearchSpace
+from hwnas.spaces import SearchSpace, resolve_space
 
 __all__ = ["FORMAT", "KernelPredictor", "estimate_overhead", "is_kernel_predictor", "split_kernels"]
 

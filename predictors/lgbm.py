@@ -52,12 +52,11 @@ from hwnas.predictors.base import (
     Origin,
     check_metric,
     check_training_data,
-    resolve_space,
     training_hash,
 )
 from hwnas.predictors.errors import ArtifactError, PredictorError
 from hwnas.predictors.registry import register_predictor
-from hwnas.spaces import SearchSpace
+from hwnas.spaces import SearchSpace, resolve_space
 
 #: LightGBM parameters of every model; ``params=`` overrides or adds to them.
 DEFAULT_PARAMS: dict[str, Any] = {

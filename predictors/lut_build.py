@@ -29,13 +29,13 @@ from hwnas.predictors.workflow import (
     check_options,
     raise_stage_problems,
     resolve_device,
-    resolve_space,
 )
 from hwnas.profiler.api import reference_model
 from hwnas.profiler.lut import DEFAULT_BLOCK_EXPORTER, BlockSet, LutMeasurement, measure_lut
 from hwnas.profiler.settings import ProfileSettings
 from hwnas.profiler.stage import StageOutcome, StoreLike, opened_store
 from hwnas.records import DeviceSpec
+from hwnas.spaces import resolve_space
 from hwnas.spaces.base import SearchSpace
 from hwnas.store import Store
 

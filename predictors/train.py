@@ -30,12 +30,11 @@ from hwnas.predictors.base import (
     Origin,
     Predictor,
     check_metric,
-    resolve_space,
     training_hash,
 )
 from hwnas.predictors.data import LATENCY_STATISTICS, TrainingData, check_source, training_data
 from hwnas.predictors.transfer import CORRECTIONS
-from hwnas.spaces import SearchSpace
+from hwnas.spaces import SearchSpace, resolve_space
 
 if TYPE_CHECKING:
     from hwnas.predictors.lut import LookupTable

@@ -14,18 +14,6 @@ from hwnas.devices.registry import get_device
 from hwnas.errors import ConnectionLostError, ParameterError, ProfileError
 from hwnas.profiler.stage import StageOutcome
 from hwnas.records import DeviceSpec
-from hwnas.spaces import get_space
-from hwnas.spaces.base import SearchSpace
-
-
-def resolve_space(space: str | SearchSpace) -> SearchSpace:
-    """``space`` itself, or the space registered under that name (or
-    ``package.module:Class``); raises ``SpaceError`` or ``ParameterError``."""
-    if isinstance(space, SearchSpace):
-        return space
-    if isinstance(space, str) and space:
-        return get_space(space)
-    raise ParameterError("space", f"must be a space name or a SearchSpace, got {space!r}")
 
 
 def resolve_device(device: str | DeviceSpec) -> DeviceSpec:

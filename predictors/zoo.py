@@ -51,12 +51,11 @@ from hwnas.predictors.base import (
     check_metric,
     check_training_data,
     log_residual_interval,
-    resolve_space,
     training_hash,
 )
 from hwnas.predictors.errors import ArtifactError
 from hwnas.predictors.registry import register_predictor
-from hwnas.spaces import SearchSpace
+from hwnas.spaces import SearchSpace, resolve_space
 from hwnas.spaces.forms import AS_WRITTEN
 
 if TYPE_CHECKING:

@@ -158,7 +158,7 @@ def test_a_lookup_table_feature_and_the_warning_for_another_device(
             "max_round is not an option of a lightgbm predictor; it takes cost_model, ",
         ),
         ({"table": "{train}", "block_table": 3}, "block_table", "pass lut= instead"),
-        ({"table": "{train}", "space": 3}, "space", "space must be a SearchSpace or a space"),
+        ({"table": "{train}", "space": 3}, "space", "space must be a space name or a SearchSpace"),
     ],
 )
 def test_bad_arguments_name_the_python_parameter(

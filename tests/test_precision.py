@@ -29,7 +29,7 @@ from hwnas.profiler import api
 from hwnas.profiler import quantize as quantize_module
 from hwnas.profiler.quantize import quantize_model, quantized_file
 from hwnas.profiler.settings import ProfileSettings, precision_of, precision_settings
-from hwnas.search.api import resolve_predictors
+from hwnas.search.inputs import resolve_predictors
 from hwnas.spaces import get_space
 from hwnas.store import Store
 from tests import onnx_models

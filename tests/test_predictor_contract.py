@@ -14,7 +14,7 @@ import pytest
 
 from hwnas.predictors import registry
 from hwnas.predictors.artifacts import load_predictor
-from hwnas.predictors.base import Interval, Origin, Predictor, resolve_space, training_hash
+from hwnas.predictors.base import Interval, Origin, Predictor, training_hash
 from hwnas.predictors.contract import (
     ALL_CHECKS,
     ContractCase,
@@ -29,7 +29,7 @@ from hwnas.predictors.errors import (
     UnknownKindError,
 )
 from hwnas.predictors.registry import predictor_class, predictor_kinds, register_predictor
-from hwnas.spaces import SearchSpace
+from hwnas.spaces import SearchSpace, resolve_space
 
 
 @parametrize_with_checks([builtin_case(kind) for kind in predictor_kinds()])

@@ -232,7 +232,7 @@ def test_contract_bad_training_input_is_a_value_error_naming_it(case: Any) -> No
         ({"quantiles": (0.9, 0.1)}, "quantiles must satisfy 0 < low < high < 1"),
         ({"max_rounds": 0}, "max_rounds must be >= 1, got 0"),
         ({"params": {"seed": 3}}, "params must not set seed"),
-        ({"space": 3}, "space must be a SearchSpace or a space name, got 3"),
+        ({"space": 3}, "space must be a space name or a SearchSpace, got 3"),
     ],
 )
 def test_lightgbm_arguments_are_checked_by_name(kwargs: dict[str, Any], message: str) -> None:

@@ -17,6 +17,7 @@ __all__ = [
     "SearchSpace",
     "SpaceError",
     "get_space",
+    "resolve_space",
     "space_names",
     "space_reference",
 ]
@@ -92,6 +93,19 @@ def get_space(name: str) -> SearchSpace:
         return cls()
     except TypeError as exc:
         raise SpaceError(f"cannot create space {name!r} with no arguments: {exc}") from None
+
+
+def resolve_space(space: SearchSpace | str) -> SearchSpace:
+    """``space`` itself, or the space registered under that name (or
+    ``package.module:Class``): ``SpaceError`` for an unknown name, ``ParameterError`` for
+    anything that is neither."""
+    if isinstance(space, SearchSpace):
+        return space
+    if isinstance(space, str) and space:
+        return get_space(space)
+    from hwnas.errors import ParameterError
+
+    raise ParameterError("space", f"must be a space name or a SearchSpace, got {space!r}")
 
 
 def space_reference(space: SearchSpace) -> str:
