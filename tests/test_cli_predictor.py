@@ -94,6 +94,7 @@ def test_train_from_a_table_prints_one_json_document(capsys, tables, tmp_path) -
     assert doc["kind"] == "lightgbm" and doc["space"] == "nb201" and doc["metric"] == "latency_ms"
     assert doc["training_set"]["n"] == 600 and doc["training_set"]["rows"] == 600
     assert doc["validation"]["n"] == 60 and doc["validation"]["spearman"] > 0.9  # a third of 30%
+    assert doc["interval"] == {"nominal": 0.8, "method": "cross-conformal, 5 folds of classes"}
     assert doc["source"] == f"table {tables['train']}"
     meta = json.loads((tmp_path / "p" / "meta.json").read_text())
     assert meta["state"]["training"]["seed"] == 3 and meta["training_set"]["n"] == 600
@@ -122,6 +123,7 @@ def test_train_calibrates_intervals_as_told(capsys, tables, tmp_path) -> None:
         meta = json.loads((out_dir / "meta.json").read_text())
         assert meta["state"]["training"]["interval_calibration"] == how
         methods[how] = meta["state"]["interval"]["method"]
+        assert f"80% prediction intervals, calibrated {methods[how]}" in " ".join(err.split())
     assert methods == {"auto": "cross-conformal, 5 folds of classes", "split": "split-conformal"}
 
 
@@ -336,6 +338,7 @@ def test_transfer_with_a_base_predictor(capsys, trained, tables, tmp_path) -> No
     doc = json.loads(out)
     assert doc["kind"] == "transfer" and doc["device"] == "gold"
     assert doc["validation"]["method"] == "10-fold cross-validation"
+    assert doc["interval"] == {"nominal": 0.8, "method": "on out-of-fold residuals"}
     assert (tmp_path / "gold" / "base" / "model.txt").exists()
     code, out, err = run_cli(capsys, "predict", tmp_path / "gold", "--arch", CELL, "--json")
     assert code == 0, err

@@ -280,6 +280,7 @@ def _show_training(
                 "lookup_table": None if lut is None else str(lut),
                 "training_set": {"n": n, "rows": origin.rows, "hash": predictor.training_hash_},
                 "validation": json_ready(predictor.validation_),
+                "interval": _interval_doc(predictor),
                 "base_choice": getattr(predictor, "base_choice", None),
                 "seconds": round(seconds, 3),
             }
@@ -304,7 +305,20 @@ def _show_training(
         note(line)
     method = predictor.validation_.get("method") or "held-out split"
     out.print(_metrics_table(f"validation ({method})", {"validation": predictor.validation_}))
+    interval = _interval_doc(predictor)
+    if interval["method"]:
+        note(f"{interval['nominal']:.0%} prediction intervals, calibrated {interval['method']}")
     note(f"wrote {written}; use it with `hwnas predict {written} --arch ARCH`")
+
+
+def _interval_doc(predictor: Predictor) -> dict[str, Any]:
+    """The intervals' nominal coverage and, where the predictor says, how they were
+    calibrated (LightGBM: split- or cross-conformal)."""
+    low, high = getattr(predictor, "quantiles", (0.1, 0.9))
+    method = getattr(predictor, "interval_method_", None)
+    if method is None and hasattr(predictor, "residual_interval_"):
+        method = "on out-of-fold residuals"  # a transfer or a weighted set of bases
+    return {"nominal": round(high - low, 6), "method": method}
 
 
 def _load(directory: Path, force: bool) -> Predictor:
