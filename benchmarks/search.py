@@ -48,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import hwnas  # noqa: E402
 from benchmarks._results import provenance  # noqa: E402
+from hwnas.predictors.lgbm import CALIBRATIONS  # noqa: E402
 from hwnas.search.accuracy import accuracy_source  # noqa: E402
 from hwnas.search.nsga import Candidate, hypervolume, pareto_front  # noqa: E402
 from hwnas.spaces import get_space  # noqa: E402
@@ -208,7 +209,7 @@ def main() -> None:
     parser.add_argument(
         "--interval-calibration",
         default="auto",
-        choices=("auto", "split", "cross"),
+        choices=CALIBRATIONS,
         help="how the predictor's intervals are calibrated (hwnas.predictors.lgbm)",
     )
     args = parser.parse_args()
