@@ -1,6 +1,6 @@
 """Scores the kernel-level predictor, with and without its in-context correction, on a
 held-out zoo of real-world architectures (``--zoo 1``: benchmarks/realworld_zoo.py; 2 to
-4: realworld_zoo2.py ... realworld_zoo4.py) — once per change.
+5: realworld_zoo2.py ... realworld_zoo5.py) — once per change.
 
 1. Builds (or finishes, resumable) the kernel predictor exactly as ``hwnas kernels
    build`` does: single kernels of every kind, then ``--context`` random whole networks
@@ -25,10 +25,12 @@ Run (never alongside other measurements):
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -230,7 +232,33 @@ def planned_labels(
             f"--reference (--generation {' and '.join(map(str, missing))})"
         )
     speed = float(json.loads(args.labels[0].read_text())["reference_ms"])
+    stale = {str(p): age for p in args.labels if (age := labels_age_hours(p)) is not None}
+    if any(age > STALE_HOURS for age in stale.values()):
+        print(
+            f"warning: --labels measured {max(stale.values()):.0f} h ago: a session's fixed "
+            "cost per inference moves the small networks' labels (benchmarks/results/"
+            "kernels_relabel.json); label them again in this session "
+            "(kernels_validate.py --reference)",
+            file=sys.stderr,
+        )
     return labels, (args.reference, speed)
+
+
+#: Labels older than this (hours) were measured in another session of the machine.
+STALE_HOURS = 3.0
+
+
+def labels_age_hours(path: Path, now: datetime | None = None) -> float | None:
+    """Hours since the run that wrote ``path`` (``NAME.labels.json``: the date of
+    ``NAME.json`` beside it), or None where that file or its date is absent."""
+    results = path.with_name(path.name.removesuffix(".labels.json") + ".json")
+    if not results.is_file():
+        return None
+    date = json.loads(results.read_text()).get("date")
+    if not date:
+        return None
+    now = now or datetime.now(timezone.utc)
+    return round((now - datetime.fromisoformat(date)).total_seconds() / 3600, 2)
 
 
 def previous(path: Path) -> dict[str, Any] | None:
@@ -255,9 +283,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--zoo",
         type=int,
-        choices=(1, 2, 3, 4),
+        choices=(1, 2, 3, 4, 5),
         default=1,
-        help="the held-out zoo to score: 1 (realworld_zoo.py), 2-4 (realworld_zoo2.py ...)",
+        help="the held-out zoo to score: 1 (realworld_zoo.py), 2-5 (realworld_zoo2.py ...)",
     )
     parser.add_argument("--max-seconds", type=float, default=3.0)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
@@ -293,9 +321,6 @@ def main() -> None:
     load_start, clock = list(os.getloadavg()), time.perf_counter()
     os.environ.setdefault("HWNAS_HOME", str(args.out / "hwnas_home"))
 
-    import realworld_zoo2
-    import realworld_zoo3
-    import realworld_zoo4
     from realworld_zoo import export_zoo
 
     import hwnas
@@ -311,9 +336,7 @@ def main() -> None:
     )
     predictor.save(args.out / "kernel_predictor")
     build_s = time.perf_counter() - clock
-    rows = {1: None, 2: realworld_zoo2.zoo(), 3: realworld_zoo3.zoo(), 4: realworld_zoo4.zoo()}[
-        args.zoo
-    ]
+    rows = None if args.zoo == 1 else importlib.import_module(f"realworld_zoo{args.zoo}").zoo()
     models = export_zoo(args.out / "zoo", rows)
     paths = [p for _, _, p in models]
     if labels is not None:
@@ -333,6 +356,7 @@ def main() -> None:
             "zoo_max_seconds": args.max_seconds,
             "threads": 1,
             "labels": [str(p) for p in args.labels or []] or None,
+            "labels_age_hours": [labels_age_hours(p) for p in args.labels or []] or None,
             "reference": None if args.reference is None else str(args.reference),
         },
         "context_correction": predictor.context_,

@@ -532,6 +532,76 @@ def test_kernels_validate_merges_labels_at_the_first_files_reference_speed(
     assert kernels_validate.merged_labels([a, b]) == {1: 2.0, 2: 4.0, 7: 2.0}
 
 
+def test_kernels_relabel_recovers_a_fixed_cost_per_inference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Labels measured in a session with 0.06 ms more per inference (and a reference 20%
+    slower): the fit finds the constant and a scale of 1, at the file's reference speed."""
+    import importlib
+    import sys
+
+    from benchmarks import kernels_relabel
+
+    # The benchmark imports its sibling by the name it runs under (benchmarks/ on the path).
+    kernels_validate = importlib.import_module("kernels_validate")
+    rng = np.random.default_rng(1)
+    now = {s: float(ms) for s, ms in enumerate(np.exp(rng.uniform(-1.6, 2.5, size=60)))}
+    then = {s: ms + 0.06 for s, ms in now.items()}
+    labels = tmp_path / "old.labels.json"
+    labels.write_text(json.dumps({"reference_ms": 12.0, "labels": then}))
+    ref = tmp_path / "ref.onnx"
+    ref.write_bytes(b"x")
+
+    def measure(seeds: list[int], reference: Path, max_seconds: float) -> tuple:
+        assert reference == ref and len(set(seeds)) == len(seeds)
+        # Today's labels are in ms at today's reference speed (10 ms, not 12).
+        return {s: now[s] * 10 / 12 for s in seeds}, {"reference_ms": 10.0, "ratio": {}}
+
+    monkeypatch.setattr(kernels_validate, "reference_labels", measure)
+    written: list[dict[str, Any]] = []
+    monkeypatch.setattr(kernels_relabel, "write_results", lambda d, s: written.append(d))
+    argv = ["kernels_relabel.py", "--labels", str(labels), "--reference", str(ref)]
+    monkeypatch.setattr(sys, "argv", argv)
+    kernels_relabel.main()
+    fit = written[0]["summary"][str(labels)]
+    assert fit["c_ms"] == pytest.approx(0.06, abs=1e-3) and fit["a"] == pytest.approx(1.0, abs=1e-3)
+    assert fit["ratio_change_pct"]["below_1ms_mean"] < fit["ratio_change_pct"]["from_1ms_mean"]
+    # Stratified: every size band that has networks is sampled.
+    sizes = [r["then_ms"] for r in written[0]["files"][0]["rows"]]
+    assert min(sizes) < 0.5 and max(sizes) > 5
+    assert written[0]["seed"] == 0 and written[0]["settings"]["passes"] == 2
+
+
+def test_kernels_relabel_compares_two_labels_files_without_measuring(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from benchmarks import kernels_relabel
+
+    later = {str(s): 0.2 * (s + 1) for s in range(40)}
+    earlier = {s: 2 * (ms + 0.03) for s, ms in later.items()}  # reference twice as slow
+    a, b = tmp_path / "a.labels.json", tmp_path / "b.labels.json"
+    a.write_text(json.dumps({"reference_ms": 20.0, "labels": earlier}))
+    b.write_text(json.dumps({"reference_ms": 10.0, "labels": later}))
+    written: list[dict[str, Any]] = []
+    monkeypatch.setattr(kernels_relabel, "write_results", lambda d, s: written.append(d))
+    monkeypatch.setattr(sys, "argv", ["x", "--labels", str(a), "--against", str(b)])
+    kernels_relabel.main()
+    fit = written[0]["files"][0]["fit"]
+    # At a's reference speed the later labels are 2x and the fixed cost 0.06 ms.
+    assert fit["c_ms"] == pytest.approx(0.06, abs=1e-6) and fit["a"] == pytest.approx(1.0)
+    assert written[0]["files"][0]["networks"] == 40
+    for argv, match in [
+        (["--labels", str(a)], "give --reference"),
+        (["--labels", str(a), "--against", str(b), "--reference", str(b)], "give --reference"),
+        (["--labels", str(a), "--against", str(tmp_path / "c.json")], "no such file"),
+    ]:
+        monkeypatch.setattr(sys, "argv", ["x", *argv])
+        with pytest.raises(SystemExit, match=match):
+            kernels_relabel.main()
+
+
 def test_kernels_validate_says_which_generation_a_store_lacks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -594,6 +664,35 @@ def test_kernels_context_refuses_labels_that_miss_the_builds_networks_before_mea
         GENERATION_3 + i: 1.5 for i in range(5)
     }
     assert reference == (Path("ref.onnx"), 10.0)
+
+
+def test_kernels_context_warns_of_labels_from_another_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+    from datetime import timedelta, timezone
+
+    from benchmarks import kernels_context
+    from hwnas.predictors.kernel_networks import GENERATION_2
+    from hwnas.predictors.kernel_networks3 import GENERATION_3
+
+    labels = tmp_path / "old.labels.json"
+    seeds = [GENERATION_2 + i for i in range(5)] + [GENERATION_3 + i for i in range(5)]
+    labels.write_text(json.dumps({"reference_ms": 10.0, "labels": {s: 1.0 for s in seeds}}))
+    now = datetime.now(timezone.utc)
+    # No results file beside the labels: their age is unknown, and nothing is said.
+    assert kernels_context.labels_age_hours(labels) is None
+    written = (now - timedelta(hours=26)).isoformat(timespec="seconds")
+    (tmp_path / "old.json").write_text(json.dumps({"date": written}))
+    assert kernels_context.labels_age_hours(labels, now) == pytest.approx(26, abs=0.01)
+    argv = ["kernels_context.py", "--context", "10", "--labels", str(labels)]
+    monkeypatch.setattr(sys, "argv", [*argv, "--reference", "ref.onnx"])
+    got, _ = kernels_context.planned_labels(kernels_context.parse_args())
+    assert len(got) == 10
+    assert "measured 26 h ago" in capsys.readouterr().err
+    (tmp_path / "old.json").write_text(json.dumps({"date": now.isoformat()}))
+    kernels_context.planned_labels(kernels_context.parse_args())
+    assert "warning" not in capsys.readouterr().err
 
 
 def test_kernels_pooled_scores_against_the_truth_of_all_sessions() -> None:
