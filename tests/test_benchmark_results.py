@@ -602,6 +602,32 @@ def test_kernels_relabel_compares_two_labels_files_without_measuring(
             kernels_relabel.main()
 
 
+def test_kernels_fc_draws_seeded_mlps_and_summarises_their_errors() -> None:
+    from benchmarks import kernels_fc
+
+    a, shape_a = kernels_fc.random_mlp(np.random.default_rng(3))
+    b, shape_b = kernels_fc.random_mlp(np.random.default_rng(3))
+    assert shape_a == shape_b and str(a) == str(b)  # a seed names one network
+    linears = [m for m in a if type(m).__name__ == "Linear"]
+    assert 3 <= len(linears) <= 6 and linears[0].in_features == shape_a[1]
+    mlps = [
+        {"weights_mb": 16.0, "measured_ms": 0.8, "error_pct": -60.0},
+        {"weights_mb": 32.0, "measured_ms": 1.6, "error_pct": 5.0},
+        {"weights_mb": 2.0, "measured_ms": 0.3, "error_pct": -20.0},
+    ]
+    alone = [
+        {"m": 1, "weights_mb": 16.0, "error_pct": -50.0},
+        {"m": 1, "weights_mb": 0.3, "error_pct": 90.0},  # too small to count
+        {"m": 16, "weights_mb": 16.0, "error_pct": -10.0},
+    ]
+    sampled = [{"m": 1, "k": 1000, "n": 1000}, {"m": 8, "k": 100, "n": 10}]
+    got = kernels_fc.summary(mlps, alone, sampled)
+    assert got["within_10"] == pytest.approx(1 / 3, abs=1e-3)
+    assert got["measured_ms_per_weight_mb_median"] == pytest.approx(0.05)
+    assert got["one_row_gemm_alone_mean_error_pct"] == -50.0
+    assert got["sampled_gemms_one_row"] == 1 and got["sampled_gemm_max_weights_mb"] == 4.0
+
+
 def test_kernels_validate_says_which_generation_a_store_lacks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
