@@ -9,7 +9,8 @@ predictions, and is it the isolated kernels or their in-network time?
    refitted on ``--labels`` (``kernels_context.refit_context``);
 2. single gemm kernels (``kernel_sampler.build_kernel_model``) of one row and of 16 and
    64 rows, timed alone and predicted alone: the isolated kernel model's error;
-3. how many of the build's sampled gemm kernels have one row.
+3. how many of the build's sampled gemm kernels (and ``gemv`` kernels, one-row gemms of
+   up to 64 MB of weights, where the sampler has that kind) have one row.
 
 Run (pinned to one quiet core, the predictor and store of a build, labels of this
 session):
@@ -146,7 +147,7 @@ def main() -> None:
     from kernels_context import refit_context
     from kernels_validate import merged_labels
 
-    from hwnas.predictors.kernel_sampler import sample_configs
+    from hwnas.predictors.kernel_sampler import SAMPLED_KINDS, sample_configs
     from hwnas.predictors.kernels import KernelPredictor
 
     predictor = KernelPredictor.load(args.out / "kernel_predictor")
@@ -156,7 +157,9 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     mlps = networks(predictor, work, args.networks, args.seed, (args.reference, speed))
     alone = kernels_alone(predictor, work)
-    sampled = sample_configs("gemm", args.per_kind, 0)
+    # One-row gemms a build samples: its gemm draws, and the gemv kind where it has one.
+    kinds = [k for k in ("gemm", "gemv") if k in SAMPLED_KINDS]
+    sampled = [c for kind in kinds for c in sample_configs(kind, args.per_kind, 0)]
     doc = {
         **provenance(args.name),
         "seed": args.seed,

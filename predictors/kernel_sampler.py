@@ -7,9 +7,11 @@ follow what CNNs and transformers contain (conv channels 8-512, feature maps 4-2
 kernels 1/3/5/7, strides 1/2, grouped and depthwise; 1-D convs on signals of 16-64,000
 samples, kernels 1-81, strides 1-16 (kind ``conv1d``: ``conv`` kernels, see
 :data:`KERNEL_KIND`, with a model of their own); gemms with transformer and
-classifier sizes; attention-shaped batched matmuls and softmaxes, seq 16-512, 1-16
-heads, head dim 16-128; ...), and every model is kept under about 4e8 MACs and 8M
-elements per tensor so that one inference stays well under 50 ms on a laptop core.
+classifier sizes, and one-row gemms of up to 64 MB of weights (kind ``gemv``: batch-1
+``Linear`` layers, trained with the gemms); attention-shaped batched matmuls and
+softmaxes, seq 16-512, 1-16 heads, head dim 16-128; ...), and every model is kept under
+about 4e8 MACs and 8M elements per activation so that one inference stays well under
+50 ms on a laptop core.
 
 Two kinds serve the training of the others. ``overhead`` is a fixed set of chains of
 1-64 tiny ``Neg`` ops: their latencies against the chain length give the per-model and
@@ -56,12 +58,16 @@ SAMPLED_KINDS = (
     "memory",
     "resize",
     "conv1d",
+    "gemv",
 )
 #: The kernel kind a sampled kind measures, where they differ: 1-D convolutions are
 #: ``conv`` kernels, sampled apart so that 1-D shapes (long signals, wide kernels) are
 #: measured and not extrapolated from 2-D ones (they train their own model:
-#: ``hwnas.predictors.kernels.model_kind``).
-KERNEL_KIND = {"conv1d": "conv"}
+#: ``hwnas.predictors.kernels.model_kind``); ``gemv`` kernels are one-row ``gemm``
+#: kernels with up to :data:`MAX_GEMV_PARAMS` weights (a batch-1 ``Linear`` layer:
+#: every weight read once, memory-bound, which the ``gemm`` draws, of at most
+#: :data:`MAX_PARAMS` weights and mostly many rows, seldom show), trained with them.
+KERNEL_KIND = {"conv1d": "conv", "gemv": "gemm"}
 OVERHEAD_KIND = "overhead"
 #: Pairs of onnxruntime's NCHWc layout reorders (x86 only): what a lone conv pays extra.
 REORDER_KIND = "reorder"
@@ -72,6 +78,8 @@ OPSET = 17
 MAX_MACS = 4e8
 MAX_ELEMENTS = 8_000_000
 MAX_PARAMS = 4_000_000
+#: Weights of the largest one-row gemm sampled (64 MB in float32: beyond a CPU's caches).
+MAX_GEMV_PARAMS = 16_000_000
 _COMMON_HW = (7, 8, 10, 14, 16, 20, 28, 32, 40, 56, 64, 80, 112, 128, 160, 224)
 
 Config = dict[str, Any]
@@ -198,6 +206,16 @@ def _draw_gemm(rng: np.random.Generator) -> Config | None:
     bias = bool(rng.random() < 0.9)  # onnxruntime fuses an activation only with a bias
     act = _pick(rng, {"": 0.6, "Relu": 0.3, "Sigmoid": 0.05, "Tanh": 0.05}) if bias else ""
     return {"m": m, "k": k, "n": n, "bias": bias, "act": act}
+
+
+def _draw_gemv(rng: np.random.Generator) -> Config | None:
+    """A batch-1 ``Linear`` layer: one row, 64-8,192 inputs and 16-8,192 outputs."""
+    k, n = _log_int(rng, 64, 8192), _log_int(rng, 16, 8192)
+    if k * n > MAX_GEMV_PARAMS:
+        return None
+    bias = bool(rng.random() < 0.9)
+    act = _pick(rng, {"": 0.6, "Relu": 0.3, "Sigmoid": 0.05, "Tanh": 0.05}) if bias else ""
+    return {"m": 1, "k": k, "n": n, "bias": bias, "act": act}
 
 
 def _draw_matmul(rng: np.random.Generator) -> Config | None:
@@ -336,6 +354,7 @@ _DRAW: dict[str, Callable[[np.random.Generator], Config | None]] = {
     "memory": _draw_memory,
     "resize": _draw_resize,
     "conv1d": _draw_conv1d,
+    "gemv": _draw_gemv,
 }
 
 
@@ -347,11 +366,18 @@ def _draw_reorder(rng: np.random.Generator) -> Config | None:
 _DRAW[REORDER_KIND] = _draw_reorder
 #: Every kind the sampler knows, in the order they are measured.
 ALL_KINDS = (*SAMPLED_KINDS, REORDER_KIND, OVERHEAD_KIND)
+#: Kinds added after the first ones, in the order they were added.
+_LATER_KINDS = ("conv1d", "gemv")
 #: Each kind's random stream (fixed: a kind added later must not move the others').
 _STREAM = {
     kind: i
     for i, kind in enumerate(
-        (*(k for k in SAMPLED_KINDS if k != "conv1d"), REORDER_KIND, OVERHEAD_KIND, "conv1d")
+        (
+            *(k for k in SAMPLED_KINDS if k not in _LATER_KINDS),
+            REORDER_KIND,
+            OVERHEAD_KIND,
+            *_LATER_KINDS,
+        )
     )
 }
 
@@ -506,7 +532,7 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
         pads, strides = [c["k"] // 2] * 2, [c["stride"]]
         y = b.node("Conv", conv, pads=pads, strides=strides, group=c["groups"])[0]
         y = _activation(b, y, c["act"])
-    elif kind == "gemm":
+    elif kind in ("gemm", "gemv"):
         x = b.input([c["m"], c["k"]])
         y = b.node("MatMul", [x, b.weight([c["k"], c["n"]], scale=0.02)])[0]
         if c["bias"]:

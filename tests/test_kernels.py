@@ -406,6 +406,21 @@ def test_sampler_is_seeded_and_extends_its_sample() -> None:
         sample_configs("convolution", 3)
 
 
+def test_gemv_samples_are_batch_one_linear_layers_beyond_the_gemm_draws() -> None:
+    from hwnas.predictors import kernel_sampler
+
+    configs = sample_configs("gemv", 40, seed=0)
+    weights = [c["k"] * c["n"] for c in configs]
+    assert all(c["m"] == 1 for c in configs)
+    assert max(weights) <= kernel_sampler.MAX_GEMV_PARAMS
+    assert sum(w > kernel_sampler.MAX_PARAMS for w in weights) >= 5  # what gemm never draws
+    assert main_kernel(configs[0]).kind == "gemm"  # trained and predicted as gemm kernels
+    # A kind added later leaves the earlier kinds' streams (and so their samples) alone.
+    first = [k for k in SAMPLED_KINDS if k not in ("conv1d", "gemv")]
+    assert [kernel_sampler._STREAM[k] for k in first] == list(range(len(first)))
+    assert kernel_sampler._STREAM["gemv"] == kernel_sampler._STREAM["conv1d"] + 1
+
+
 @pytest.mark.parametrize("kind", SAMPLED_KINDS)
 def test_sampled_models_are_valid_single_kernels_that_run(kind: str) -> None:
     for model, config in sample_kernel_models(kind, 2, seed=3):
