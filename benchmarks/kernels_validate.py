@@ -46,6 +46,7 @@ from _results import RESULTS, provenance  # noqa: E402
 
 from hwnas.predictors.kernel_networks import GENERATION_2  # noqa: E402
 from hwnas.predictors.kernel_networks3 import GENERATION_3  # noqa: E402
+from hwnas.predictors.kernel_networks4 import GENERATION_4  # noqa: E402
 
 METHODS = ("raw", "context", "kind_ratio", "incontext", "incontext+context")
 
@@ -305,11 +306,13 @@ def curve_sizes(text: str) -> list[int]:
 
 
 def generation(seed: int) -> int:
-    """The generation of random networks that ``seed`` draws (1, 2 or 3)."""
+    """The generation of random networks that ``seed`` draws (1 to 4)."""
+    if seed >= GENERATION_4:
+        return 4
     return 3 if seed >= GENERATION_3 else 2 if seed >= GENERATION_2 else 1
 
 
-_ORDINAL = {1: "first", 2: "second", 3: "third"}
+_ORDINAL = {1: "first", 2: "second", 3: "third", 4: "fourth"}
 
 
 def cross_generation(predictor: Any, nets: list, reps: int = 2) -> dict[str, Any]:
@@ -364,9 +367,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--generation",
         type=int,
-        choices=(1, 2, 3),
+        choices=(1, 2, 3, 4),
         default=2,
-        help="which generation of random networks (builds measure 2 and 3 now)",
+        help="which generation of random networks (builds measure 2, 3 and 4 now)",
     )
     parser.add_argument(
         "--labels",

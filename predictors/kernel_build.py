@@ -51,12 +51,13 @@ from hwnas.profiler.settings import ProfileSettings
 from hwnas.profiler.stage import StageOutcome, StoreLike, opened_store, run_stage
 from hwnas.records import Arch, DeviceSpec
 
-#: Random whole networks a build measures by default: 200 of the second generation and
-#: 200 of the third (``context_configs``), as the benchmarks scored it (kernels_v10.json;
-#: about 5 minutes on one core here). Fitted on more of them, the first generation's
+#: Random whole networks a build measures by default: 200 each of the second, third and
+#: fourth generations (``context_configs``; about 8 minutes on one core here; builds
+#: before the fourth generation measured 200 of the second and 200 of the third, as
+#: kernels_v10.json scored them). Fitted on more of them, the first generation's
 #: corrections kept improving on held-out random networks: MAPE 25% from 50, 18% from
 #: 100, 15% from 146 (kernels_validate_curve_block.json).
-DEFAULT_CONTEXT = 400
+DEFAULT_CONTEXT = 600
 #: How sampled kernels are timed: shorter than profiling's defaults, since there are many
 #: and each is small; the op profile tells the kernel's own share of the time.
 KERNEL_SETTINGS: dict[str, Any] = {

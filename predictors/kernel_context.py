@@ -264,12 +264,18 @@ def random_network(seed: int) -> tuple[Any, tuple[int, ...]]:
     :data:`~hwnas.predictors.kernel_networks.GENERATION_2` draw the second generation
     (:mod:`hwnas.predictors.kernel_networks`), seeds from
     :data:`~hwnas.predictors.kernel_networks3.GENERATION_3` the third
-    (:mod:`hwnas.predictors.kernel_networks3`); ``hwnas kernels build`` measures both."""
+    (:mod:`hwnas.predictors.kernel_networks3`), seeds from
+    :data:`~hwnas.predictors.kernel_networks4.GENERATION_4` the fourth
+    (:mod:`hwnas.predictors.kernel_networks4`); ``hwnas kernels build`` measures those
+    three."""
     import torch
 
     from hwnas.predictors.kernel_networks import GENERATION_2, random_network_2
     from hwnas.predictors.kernel_networks3 import GENERATION_3, random_network_3
+    from hwnas.predictors.kernel_networks4 import GENERATION_4, random_network_4
 
+    if seed >= GENERATION_4:
+        return random_network_4(seed)
     if seed >= GENERATION_3:
         return random_network_3(seed)
     if seed >= GENERATION_2:
@@ -361,17 +367,24 @@ class ContextSpace:
 
 
 def context_configs(n: int, seed: int = 0) -> list[dict[str, Any]]:
-    """The configurations of ``n`` random networks: the first half (rounded up) of the
-    second generation (seeds ``GENERATION_2 + seed*100000 + i``), the rest of the third
-    (``GENERATION_3 + seed*100000 + i``). Stores keep what earlier builds measured (of
-    the first generation, seeds ``seed*100000 + i``, too), and a larger ``n`` measures
-    only the networks it adds."""
+    """The configurations of ``n`` random networks: a third each (the second generation
+    rounded up, then the third) of the second generation (seeds ``GENERATION_2 +
+    seed*100000 + i``), the third (``GENERATION_3 + ...``) and the fourth
+    (``GENERATION_4 + ...``). Stores keep what earlier builds measured (builds before the
+    fourth generation planned half of ``n`` from each of the second and third, and
+    earlier ones the first generation, seeds ``seed*100000 + i``), and a larger ``n``
+    measures only the networks it adds."""
     from hwnas.predictors.kernel_networks import GENERATION_2
     from hwnas.predictors.kernel_networks3 import GENERATION_3
+    from hwnas.predictors.kernel_networks4 import GENERATION_4
 
-    second = [GENERATION_2 + seed * 100_000 + i for i in range(n - n // 2)]
-    third = [GENERATION_3 + seed * 100_000 + i for i in range(n // 2)]
-    return [{"kind": CONTEXT_KIND, "seed": s} for s in [*second, *third]]
+    counts = ((n + 2) // 3, (n + 1) // 3, n // 3)
+    seeds = [
+        first + seed * 100_000 + i
+        for first, count in zip((GENERATION_2, GENERATION_3, GENERATION_4), counts, strict=True)
+        for i in range(count)
+    ]
+    return [{"kind": CONTEXT_KIND, "seed": s} for s in seeds]
 
 
 def context_measurements(store: Any, *, device: str, fingerprint: str) -> dict[int, float]:

@@ -122,6 +122,24 @@ OP_CODES = (
     "Flatten",
     "Squeeze",
     "Unsqueeze",
+    # Added with the fourth generation of random networks (their kernels are ``other``
+    # kernels, told apart by code for the generic and in-network models).
+    "ConvTranspose",
+    "InstanceNormalization",
+    "GroupNormalization",
+    "ReduceMean",
+    "ReduceSum",
+    "ReduceMax",
+    "ReduceL2",
+    "LpNormalization",
+    "MaxUnpool",
+    "Einsum",
+    "ArgMax",
+    "TopK",
+    "CumSum",
+    "GridSample",
+    "LSTM",
+    "GRU",
 )
 
 
@@ -211,7 +229,7 @@ _ATTR_FEATURES = (
 #: The feature vector of a kernel, in this order (fixed slots: shapes are padded on the
 #: left with 1 to rank 4, and leading dimensions of higher ranks are multiplied together).
 FEATURE_NAMES: tuple[str, ...] = (
-    "op_code",
+    "op_code_v2",  # v2: the codes of OP_CODES' second list (older predictors are refused)
     "n_inputs",
     *(f"in0_d{i}" for i in range(4)),
     *(f"in1_d{i}" for i in range(4)),

@@ -8,8 +8,10 @@ kernels 1/3/5/7, strides 1/2, grouped and depthwise; 1-D convs on signals of 16-
 samples, kernels 1-81, strides 1-16 (kind ``conv1d``: ``conv`` kernels, see
 :data:`KERNEL_KIND`, with a model of their own); gemms with transformer and
 classifier sizes, and one-row gemms of up to 64 MB of weights (kind ``gemv``: batch-1
-``Linear`` layers, trained with the gemms); attention-shaped batched matmuls and
-softmaxes, seq 16-512, 1-16 heads, head dim 16-128; ...), and every model is kept under
+``Linear`` layers, trained with the gemms); transposed convs, 2-D and 1-D, strides 1-8
+(kind ``convt``); resizes by 2-4, half of them cubic (kind ``upsample``, trained with the
+resizes); attention-shaped batched matmuls and softmaxes, seq 16-512, 1-16 heads, head
+dim 16-128; ...), and every model is kept under
 about 4e8 MACs and 8M elements per activation so that one inference stays well under
 50 ms on a laptop core.
 
@@ -59,6 +61,8 @@ SAMPLED_KINDS = (
     "resize",
     "conv1d",
     "gemv",
+    "convt",
+    "upsample",
 )
 #: The kernel kind a sampled kind measures, where they differ: 1-D convolutions are
 #: ``conv`` kernels, sampled apart so that 1-D shapes (long signals, wide kernels) are
@@ -66,8 +70,13 @@ SAMPLED_KINDS = (
 #: ``hwnas.predictors.kernels.model_kind``); ``gemv`` kernels are one-row ``gemm``
 #: kernels with up to :data:`MAX_GEMV_PARAMS` weights (a batch-1 ``Linear`` layer:
 #: every weight read once, memory-bound, which the ``gemm`` draws, of at most
-#: :data:`MAX_PARAMS` weights and mostly many rows, seldom show), trained with them.
-KERNEL_KIND = {"conv1d": "conv", "gemv": "gemm"}
+#: :data:`MAX_PARAMS` weights and mostly many rows, seldom show), trained with them;
+#: ``convt`` kernels are transposed convs (2-D and 1-D: decoders, super-resolution,
+#: waveform synthesis), ``other`` kernels with a model of their own
+#: (``hwnas.predictors.kernels.model_kind``); ``upsample`` kernels are ``resize`` kernels
+#: at scales 2-4 and in cubic mode too (which costs several times a linear one), trained
+#: with the other resizes.
+KERNEL_KIND = {"conv1d": "conv", "gemv": "gemm", "convt": "other", "upsample": "resize"}
 OVERHEAD_KIND = "overhead"
 #: Pairs of onnxruntime's NCHWc layout reorders (x86 only): what a lone conv pays extra.
 REORDER_KIND = "reorder"
@@ -218,6 +227,48 @@ def _draw_gemv(rng: np.random.Generator) -> Config | None:
     return {"m": 1, "k": k, "n": n, "bias": bias, "act": act}
 
 
+def _draw_convt(rng: np.random.Generator) -> Config | None:
+    """A transposed conv: 2-D (three in four) or 1-D, kernel 2-16, stride 1-8 (at most the
+    kernel), padding that makes the output ``stride`` times the input."""
+    dim = 2 if rng.random() < 0.75 else 1
+    cin, cout = _channels(rng, 4, 512), _channels(rng, 1, 256)
+    stride = _pick(rng, {1: 0.1, 2: 0.55, 3: 0.1, 4: 0.15, 8: 0.1})
+    k = int(stride * _pick(rng, {1: 0.5, 2: 0.3, 3: 0.2}) + (rng.random() < 0.3))
+    if dim == 2:
+        size, k = _hw(rng, 2, 128), max(min(k, 9), stride)
+    else:
+        size = _log_int(rng, 16, 16_000)
+        cout = 1 if rng.random() < 0.3 else cout
+    k += stride == 1 and k % 2 == 0  # an even kernel at stride 1 cannot keep the size
+    pad = (k - stride + 1) // 2
+    groups = _groups(rng, cin, cout)
+    out = size * stride
+    macs = size**dim * cin * (cout // groups) * k**dim
+    if macs > MAX_MACS or max(cin * size**dim, cout * out**dim) > MAX_ELEMENTS:
+        return None
+    return {
+        "dim": dim,
+        "cin": cin,
+        "cout": cout,
+        "size": size,
+        "k": k,
+        "stride": stride,
+        "pad": pad,
+        "groups": groups,
+    }
+
+
+def _draw_upsample(rng: np.random.Generator) -> Config | None:
+    """A resize by 2-4 (nearest, linear or cubic, half the draws cubic), square or not."""
+    c, h = _channels(rng, 1, 256), _hw(rng, 4, 128)
+    w = h if rng.random() < 0.6 else _hw(rng, 4, 160)
+    scale = _pick(rng, {2: 0.5, 3: 0.2, 4: 0.3})
+    mode = _pick(rng, {"nearest": 0.25, "linear": 0.25, "cubic": 0.5})
+    if c * h * w * scale**2 > MAX_ELEMENTS:
+        return None
+    return {"c": c, "h": h, "w": w, "scale": scale, "mode": mode}
+
+
 def _draw_matmul(rng: np.random.Generator) -> Config | None:
     if rng.random() < 0.7:
         heads = int(rng.choice([1, 2, 4, 6, 8, 12, 16]))
@@ -355,6 +406,8 @@ _DRAW: dict[str, Callable[[np.random.Generator], Config | None]] = {
     "resize": _draw_resize,
     "conv1d": _draw_conv1d,
     "gemv": _draw_gemv,
+    "convt": _draw_convt,
+    "upsample": _draw_upsample,
 }
 
 
@@ -367,7 +420,7 @@ _DRAW[REORDER_KIND] = _draw_reorder
 #: Every kind the sampler knows, in the order they are measured.
 ALL_KINDS = (*SAMPLED_KINDS, REORDER_KIND, OVERHEAD_KIND)
 #: Kinds added after the first ones, in the order they were added.
-_LATER_KINDS = ("conv1d", "gemv")
+_LATER_KINDS = ("conv1d", "gemv", "convt", "upsample")
 #: Each kind's random stream (fixed: a kind added later must not move the others').
 _STREAM = {
     kind: i
@@ -525,6 +578,8 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
         return _build_reorder(b, c)
     elif kind in ("conv", "dwconv"):
         y = _build_conv(b, c, depthwise=kind == "dwconv")
+    elif kind in ("convt", "upsample"):
+        y = _build_convt(b, c) if kind == "convt" else _build_upsample(b, c)
     elif kind == "conv1d":
         x = b.input([1, c["cin"], c["length"]])
         w = b.weight([c["cout"], c["cin"] // c["groups"], c["k"]])
@@ -561,6 +616,27 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
         scales = b.weight([4], value=[1, 1, c["scale"], c["scale"]])
         y = b.node("Resize", [x, "", scales], mode=c["mode"])[0]
     return b.model([y], f"kernel_{kind}")
+
+
+def _build_convt(b: _Builder, c: Mapping[str, Any]) -> str:
+    dim, size = int(c["dim"]), int(c["size"])
+    x = b.input([1, c["cin"], *([size] * dim)])
+    w = b.weight([c["cin"], c["cout"] // c["groups"], *([c["k"]] * dim)])
+    pad, extra = int(c["pad"]), int(c["stride"]) - int(c["k"]) + 2 * int(c["pad"])
+    return b.node(
+        "ConvTranspose",
+        [x, w, b.weight([c["cout"]])],
+        strides=[c["stride"]] * dim,
+        pads=[pad] * (2 * dim),
+        output_padding=[extra] * dim,
+        group=c["groups"],
+    )[0]
+
+
+def _build_upsample(b: _Builder, c: Mapping[str, Any]) -> str:
+    x = b.input([1, c["c"], c["h"], c["w"]])
+    scales = b.weight([4], value=[1, 1, c["scale"], c["scale"]])
+    return b.node("Resize", [x, "", scales], mode=c["mode"])[0]
 
 
 def _build_reorder(b: _Builder, c: Mapping[str, Any]) -> onnx.ModelProto:

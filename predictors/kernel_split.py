@@ -227,11 +227,12 @@ def _normalization_flops(
 
 
 def _resize_flops(node: onnx.NodeProto, x: Shape, elements: int, a: dict[str, int]) -> int:
-    """FLOPs of a Resize from ``x``; its scale and whether it interpolates (``bias``,
-    for linear modes) go into ``a``."""
+    """FLOPs of a Resize from ``x``; its scale and how it interpolates (``bias``: 0 for
+    nearest, 1 for linear modes, 2 for cubic: 1, 4 and 16 taps) go into ``a``."""
     a["scale"] = round(elements / max(math.prod(x), 1))
-    a["bias"] = int(str(_attr(node, "mode", b"nearest")).find("linear") >= 0)
-    return elements * (4 if a["bias"] else 1)
+    mode = str(_attr(node, "mode", b"nearest"))
+    a["bias"] = 2 if "cubic" in mode else int("linear" in mode)
+    return elements * (1, 4, 16)[a["bias"]]
 
 
 class _Splitter:

@@ -121,13 +121,19 @@ RESIDUAL_FRACTION = 1.0 / 3.0
 #: are not the 2-D ones', and training one model on both bent the 2-D fit (README, "Any
 #: ONNX model").
 CONV1D_MODEL = "conv1d"
+#: The model of transposed convs (``other`` kernels of op ``ConvTranspose``).
+CONVT_MODEL = "convt"
 
 
 def model_kind(kernel: Kernel) -> str:
     """The model a kernel trains and is predicted by: :data:`CONV1D_MODEL` for a ``conv``
-    kernel on a 3-D input, else its kind."""
+    kernel on a 3-D input, :data:`CONVT_MODEL` for a transposed conv (an ``other``
+    kernel), else its kind. Predictors without such a model predict those kernels with
+    the conv or the generic model (``KernelPredictor._model_of``)."""
     if kernel.kind == "conv" and kernel.inputs and len(kernel.inputs[0]) == 3:
         return CONV1D_MODEL
+    if kernel.kind == "other" and kernel.op == "ConvTranspose":
+        return CONVT_MODEL
     return kernel.kind
 
 

@@ -23,6 +23,7 @@ from hwnas.predictors.kernel_context import (
 )
 from hwnas.predictors.kernel_networks import GENERATION_2, MAX_MACS, macs
 from hwnas.predictors.kernel_networks3 import GENERATION_3
+from hwnas.predictors.kernel_networks4 import GENERATION_4, MAX_MLP_PARAMS, macs4
 from hwnas.predictors.kernels import KernelPredictor
 from tests.test_kernels import small_cnn, synthetic_samples
 
@@ -66,12 +67,24 @@ def test_random_networks_are_seeded_diverse_and_export(tmp_path: Path) -> None:
     module, shape = random_network(6)
     assert module(torch.randn(*shape)).shape == (1, 100)
     space = ContextSpace(tmp_path)
-    # Half the second generation, half the third; a larger build only adds networks.
+    # A third each of the second, third and fourth generations; a larger build only adds
+    # networks.
     seeds = [c["seed"] for c in context_configs(5, seed=3)]
-    assert seeds == [GENERATION_2 + 300_000 + i for i in range(3)] + [
-        GENERATION_3 + 300_000 + i for i in range(2)
+    assert seeds == [
+        GENERATION_2 + 300_000,
+        GENERATION_2 + 300_001,
+        GENERATION_3 + 300_000,
+        GENERATION_3 + 300_001,
+        GENERATION_4 + 300_000,
     ]
-    assert {c["seed"] for c in context_configs(4, seed=3)} <= set(seeds)
+    for n in range(1, 12):
+        smaller = {c["seed"] for c in context_configs(n, seed=3)}
+        assert smaller <= {c["seed"] for c in context_configs(n + 1, seed=3)}
+    assert [c["seed"] for c in context_configs(600)][::200] == [
+        GENERATION_2,
+        GENERATION_3,
+        GENERATION_4,
+    ]
     path = space.to_onnx('{"kind": "context", "seed": 6}')
     assert path.exists() and space.to_onnx('{"kind": "context", "seed": 6}') == path
     with pytest.raises(UsageError, match="not a random context network"):
@@ -79,7 +92,7 @@ def test_random_networks_are_seeded_diverse_and_export(tmp_path: Path) -> None:
 
 
 def test_how_many_networks_a_build_measures() -> None:
-    assert context_networks(120, None) == context_networks(20, None) == DEFAULT_CONTEXT == 400
+    assert context_networks(120, None) == context_networks(20, None) == DEFAULT_CONTEXT == 600
     assert context_networks(5, None) == 0
     assert context_networks(5, 30) == 30
     with pytest.raises(ParameterError, match="context"):
@@ -211,3 +224,49 @@ def test_third_generation_draws_again_until_a_network_is_small_enough(
     monkeypatch.setattr(kernel_networks3, "MAX_ATTEMPTS", 2)
     with pytest.raises(AssertionError, match="within 0 MACs"):
         random_network(GENERATION_3 + 3)
+
+
+def test_fourth_generation_is_seeded_bounded_and_runs_the_ops_zoo5_missed(
+    tmp_path: Path,
+) -> None:
+    import onnx
+    import onnxruntime as ort
+    import torch
+
+    seeds = [GENERATION_4 + i for i in range(30)]
+    nets = [random_network(s) for s in seeds]
+    again, shape = random_network(seeds[4])
+    assert shape == nets[4][1]
+    assert [p.shape for p in again.parameters()] == [p.shape for p in nets[4][0].parameters()]
+    ops: set[str] = set()
+    space = ContextSpace(tmp_path)
+    for seed, (net, shape) in zip(seeds, nets, strict=True):
+        assert macs4(net, shape) <= MAX_MACS
+        path = space.to_onnx(f'{{"kind": "context", "seed": {seed}}}')
+        ops |= {n.op_type for n in onnx.load(path).graph.node}
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        x = torch.randn(shape)
+        with torch.no_grad():
+            expected = net(x).numpy()
+        (got,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-3)
+    # Batch-1 Linear stacks (one row), PReLU, pixel shuffle, transposed convs (2-D and
+    # 1-D), instance and group norm, reflection padding, resizing.
+    assert {"PRelu", "ConvTranspose", "InstanceNormalization", "Pad", "Resize"} <= ops, ops
+    assert {"Gemm", "DepthToSpace"} <= ops, ops
+    one_row = [net for net, shape in nets if len(shape) == 2]
+    assert one_row and all(
+        sum(p.numel() for p in net.parameters()) <= MAX_MLP_PARAMS * 1.01 for net in one_row
+    )
+    assert any(len(shape) == 3 and shape[2] >= 1000 for _, shape in nets), "1-D separators"
+
+
+def test_macs_count_transposed_convolutions() -> None:
+    import torch
+
+    up = torch.nn.ConvTranspose2d(4, 6, 3, 2, 1, output_padding=1)
+    # Each of the 4 x 5 x 5 input elements is multiplied into 6 x 3 x 3 outputs.
+    assert macs4(up, (1, 4, 5, 5)) == 4 * 5 * 5 * 6 * 9
+    assert macs(up, (1, 4, 5, 5)) == 0  # the earlier generations' count ignores them
+    assert macs4(torch.nn.Linear(7, 3), (1, 7)) == 21

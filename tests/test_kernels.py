@@ -22,6 +22,7 @@ from hwnas.predictors.kernel_sampler import (
     OVERHEAD_CHAINS,
     SAMPLED_KINDS,
     KernelSample,
+    build_kernel_model,
     main_kernel,
     sample_configs,
     sample_kernel_models,
@@ -416,9 +417,41 @@ def test_gemv_samples_are_batch_one_linear_layers_beyond_the_gemm_draws() -> Non
     assert sum(w > kernel_sampler.MAX_PARAMS for w in weights) >= 5  # what gemm never draws
     assert main_kernel(configs[0]).kind == "gemm"  # trained and predicted as gemm kernels
     # A kind added later leaves the earlier kinds' streams (and so their samples) alone.
-    first = [k for k in SAMPLED_KINDS if k not in ("conv1d", "gemv")]
+    first = [k for k in SAMPLED_KINDS if k not in ("conv1d", "gemv", "convt", "upsample")]
     assert [kernel_sampler._STREAM[k] for k in first] == list(range(len(first)))
-    assert kernel_sampler._STREAM["gemv"] == kernel_sampler._STREAM["conv1d"] + 1
+    later = [kernel_sampler._STREAM[k] for k in ("conv1d", "gemv", "convt", "upsample")]
+    assert later == list(range(later[0], later[0] + 4))
+
+
+def test_transposed_convs_and_cubic_resizes_are_sampled_with_models_of_their_own() -> None:
+    import onnxruntime as ort
+
+    from hwnas.predictors.kernels import CONVT_MODEL, model_kind
+
+    configs = sample_configs("convt", 30, seed=0)
+    assert {c["dim"] for c in configs} == {1, 2} and {c["stride"] for c in configs} > {1, 2}
+    for c in configs[:8]:
+        kernel = main_kernel(c)
+        assert (kernel.kind, kernel.op, model_kind(kernel)) == ("other", "ConvTranspose", "convt")
+        window = c["k"] ** c["dim"]
+        assert kernel.macs == c["size"] ** c["dim"] * c["cin"] * c["cout"] // c["groups"] * window
+        session = ort.InferenceSession(
+            build_kernel_model(c).SerializeToString(), providers=["CPUExecutionProvider"]
+        )
+        x = np.zeros([1, c["cin"], *[c["size"]] * c["dim"]], np.float32)
+        (y,) = session.run(None, {session.get_inputs()[0].name: x})
+        assert y.shape == (1, c["cout"], *[c["size"] * c["stride"]] * c["dim"])
+    resizes = sample_configs("upsample", 30, seed=0)
+    assert {c["mode"] for c in resizes} == {"nearest", "linear", "cubic"}
+    by_mode = {c["mode"]: main_kernel(c) for c in resizes}
+    assert {k.kind for k in by_mode.values()} == {"resize"}  # trained with the resizes
+    assert [by_mode[m].attrs["bias"] for m in ("nearest", "linear", "cubic")] == [0, 1, 2]
+    cubic = by_mode["cubic"]
+    assert cubic.flops == 16 * math.prod(cubic.output)
+    # A predictor without a transposed-conv model predicts them with the generic one.
+    predictor = KernelPredictor(seed=0, rounds=20)
+    predictor.models_ = {"generic": (None, None)}
+    assert predictor._model_of(CONVT_MODEL) == "generic"
 
 
 @pytest.mark.parametrize("kind", SAMPLED_KINDS)

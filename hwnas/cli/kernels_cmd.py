@@ -76,8 +76,8 @@ def build(
         None,
         "--context",
         help="Random whole networks to measure and fit the in-network and network-level "
-        "corrections on (default: 400, half of the second generation, half of the third; "
-        "none below 20 kernels a kind; 0: no correction).",
+        "corrections on (default: 600, a third each of the second, third and fourth "
+        "generations; none below 20 kernels a kind; 0: no correction).",
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite a non-empty output directory."),
     store_path: str | None = StoreOption,
