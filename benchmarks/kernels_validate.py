@@ -318,11 +318,14 @@ _ORDINAL = {1: "first", 2: "second", 3: "third", 4: "fourth"}
 def cross_generation(predictor: Any, nets: list, reps: int = 2) -> dict[str, Any]:
     """Which generations of random networks to fit on: 5-fold splits of ``nets`` (two or
     more generations) by network, ``reps`` times; the in-network + NNLS correction fitted
-    on the training folds' networks of each generation alone, or of all (``both``), and
-    scored on each generation's held-out networks."""
+    on the training folds' networks of each generation alone, of all (``both`` for two
+    generations, ``all`` for more), or, with three or more, of all but one
+    (``without_<generation>``), and scored on each generation's held-out networks."""
     gen = np.array([generation(n["seed"]) for n in nets])
     present = sorted({int(g) for g in gen})
-    fits = [(_ORDINAL[g], g) for g in present] + [("both", 0)]
+    fits = [(_ORDINAL[g], g) for g in present] + [("both" if len(present) == 2 else "all", 0)]
+    if len(present) >= 3:
+        fits += [(f"without_{_ORDINAL[g]}", -g) for g in present]
     errors: dict[tuple[str, int], list[np.ndarray]] = {}
     for rep in range(reps):
         fold = np.random.default_rng(100 + rep).permutation(len(nets)) % 5
@@ -331,7 +334,9 @@ def cross_generation(predictor: Any, nets: list, reps: int = 2) -> dict[str, Any
             truth = np.array([n["measured"] for n in val])
             for name, keep in fits:
                 fit = [
-                    n for n, g, k in zip(nets, fold, gen, strict=True) if g != f and keep in (0, k)
+                    n
+                    for n, g, k in zip(nets, fold, gen, strict=True)
+                    if g != f and (keep in (0, k) or (keep < 0 and k != -keep))
                 ]
                 ms = np.asarray(predictions(predictor, fit, val)["incontext+context"])
                 err = 100 * (ms - truth) / truth
