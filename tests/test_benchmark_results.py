@@ -658,6 +658,7 @@ def test_kernels_context_refuses_labels_that_miss_the_builds_networks_before_mea
     from benchmarks import kernels_context
     from hwnas.predictors.kernel_networks import GENERATION_2
     from hwnas.predictors.kernel_networks3 import GENERATION_3
+    from hwnas.predictors.kernel_networks4 import GENERATION_4
 
     labels = tmp_path / "first.labels.json"
     first = {str(s): 1.0 for s in range(20)}  # the first generation only
@@ -677,18 +678,28 @@ def test_kernels_context_refuses_labels_that_miss_the_builds_networks_before_mea
     monkeypatch.setattr(sys, "argv", [*argv, str(labels), "--reference", "ref.onnx"])
     second = {**first, **{str(GENERATION_2 + i): 2.0 for i in range(12)}}
     labels.write_text(json.dumps({"reference_ms": 10.0, "labels": second}))
-    with pytest.raises(SystemExit, match="holds 5 of the build's 10 random networks"):
-        kernels_context.main()  # the build plans half its networks of the third generation
+    # The build plans its networks in thirds of the second, third and fourth generations
+    # (4, 3 and 3 of 10): both missing generations are named.
+    with pytest.raises(SystemExit, match=r"holds 4 of the build's 10 .*generation 3 and 4\)"):
+        kernels_context.main()
     # The third generation's labels in a second file, measured when the reference ran at
     # 20 ms: merged at the first file's reference speed.
     third = tmp_path / "third.labels.json"
     labels_3 = {str(GENERATION_3 + i): 3.0 for i in range(12)}
     third.write_text(json.dumps({"reference_ms": 20.0, "labels": labels_3}))
     monkeypatch.setattr(sys, "argv", [*sys.argv, "--labels", str(third)])
+    with pytest.raises(SystemExit, match=r"holds 7 of the build's 10 .*\(--generation 4\)"):
+        kernels_context.main()
+    fourth = tmp_path / "fourth.labels.json"
+    labels_4 = {str(GENERATION_4 + i): 4.0 for i in range(12)}
+    fourth.write_text(json.dumps({"reference_ms": 5.0, "labels": labels_4}))
+    monkeypatch.setattr(sys, "argv", [*sys.argv, "--labels", str(fourth)])
     got, reference = kernels_context.planned_labels(kernels_context.parse_args())
-    assert got == {GENERATION_2 + i: 2.0 for i in range(5)} | {
-        GENERATION_3 + i: 1.5 for i in range(5)
-    }
+    assert got == (
+        {GENERATION_2 + i: 2.0 for i in range(4)}
+        | {GENERATION_3 + i: 1.5 for i in range(3)}
+        | {GENERATION_4 + i: 8.0 for i in range(3)}
+    )
     assert reference == (Path("ref.onnx"), 10.0)
 
 
@@ -701,9 +712,11 @@ def test_kernels_context_warns_of_labels_from_another_session(
     from benchmarks import kernels_context
     from hwnas.predictors.kernel_networks import GENERATION_2
     from hwnas.predictors.kernel_networks3 import GENERATION_3
+    from hwnas.predictors.kernel_networks4 import GENERATION_4
 
     labels = tmp_path / "old.labels.json"
-    seeds = [GENERATION_2 + i for i in range(5)] + [GENERATION_3 + i for i in range(5)]
+    seeds = [GENERATION_2 + i for i in range(4)] + [GENERATION_3 + i for i in range(3)]
+    seeds += [GENERATION_4 + i for i in range(3)]
     labels.write_text(json.dumps({"reference_ms": 10.0, "labels": {s: 1.0 for s in seeds}}))
     now = datetime.now(timezone.utc)
     # No results file beside the labels: their age is unknown, and nothing is said.
