@@ -93,7 +93,7 @@ def collect(predictor: Any, seeds: list[int], measured: dict[int, float], runs: 
     from hwnas.predictors.kernel_build import context_cache
     from hwnas.predictors.kernel_context import ContextSpace
     from hwnas.predictors.kernel_features import kernel_features
-    from hwnas.predictors.kernel_incontext import in_network_labels
+    from hwnas.predictors.kernel_incontext import in_network_labels, kernel_names
     from hwnas.predictors.kernel_split import split_kernels
 
     space = ContextSpace(context_cache())
@@ -105,7 +105,7 @@ def collect(predictor: Any, seeds: list[int], measured: dict[int, float], runs: 
         isolated, _ = predictor.predict_kernels(kernels)
         dims = proto.graph.input[0].type.tensor_type.shape.dim
         labels = in_network_labels(
-            [k.nodes for k in kernels],
+            kernel_names(proto, kernels),
             node_profile(path, runs),
             measured_ms=measured[seed],
             model_ms=predictor.overhead_model_ms_,

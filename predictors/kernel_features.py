@@ -247,6 +247,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "log_elements",
     "align_in",
     "align_out",
+    "pad8_out",
+    "pad16_out",
 )
 
 
@@ -269,6 +271,16 @@ def _alignment(shape: Shape | None) -> float:
     while align < 64 and c % (2 * align) == 0 and c > 0:
         align *= 2
     return float(align)
+
+
+def _padding(shape: Shape | None, block: int) -> float:
+    """How many times larger the channel dimension (as :func:`_alignment` reads it) is
+    once rounded up to whole blocks of ``block`` (blocked layouts compute the padding:
+    a conv of 3 output channels costs about one of 16 here)."""
+    if not shape:
+        return 1.0
+    c = shape[1] if len(shape) == 4 else shape[-1]
+    return float(-(-c // block) * block / c) if c > 0 else 1.0
 
 
 def kernel_features(kernel: Kernel) -> np.ndarray:
@@ -295,5 +307,7 @@ def kernel_features(kernel: Kernel) -> np.ndarray:
         math.log1p(elements),
         _alignment(ins[0] if ins else None),
         _alignment(kernel.output),
+        _padding(kernel.output, 8),
+        _padding(kernel.output, 16),
     ]
     return np.asarray(values, dtype=np.float64)

@@ -45,9 +45,25 @@ ProfiledNode = tuple[str, str, float]
 LEADING_OPS = frozenset({"ReorderInput"})
 
 
+#: Prefixes onnxruntime puts before the name of the node a fusion keeps
+#: (``GemmActivationFusion``: ``fused <Gemm node>``, run as ``FusedGemm``).
+FUSION_PREFIXES = ("fused ",)
+
+
+def kernel_names(proto: Any, kernels: Sequence[Any]) -> list[tuple[str, ...]]:
+    """Each kernel's ONNX node names and the names of those nodes' outputs: onnxruntime
+    names an NCHWc conv after its output tensor (``<tensor>_nchwc``), which is not
+    prefixed by a node name where the tensor is a graph output (``output_nchwc``)."""
+    outputs = {n.name: tuple(o for o in n.output if o) for n in proto.graph.node}
+    return [(*k.nodes, *(o for node in k.nodes for o in outputs.get(node, ()))) for k in kernels]
+
+
 def _owner(name: str, index: Mapping[str, int]) -> int | None:
     """The kernel whose node name is the longest prefix of ``name`` (ending at the end of
-    ``name`` or before ``_`` or ``/``)."""
+    ``name`` or before ``_`` or ``/``), once a fusion's prefix (:data:`FUSION_PREFIXES`)
+    is left out."""
+    for prefix in FUSION_PREFIXES:
+        name = name.removeprefix(prefix)
     best, length = None, -1
     for node, k in index.items():
         if len(node) > length and name.startswith(node):
@@ -187,7 +203,7 @@ def fit_in_network(
         isolated, _ = predictor.predict_kernels(kernels, features)
         try:
             labels = in_network_labels(
-                [k.nodes for k in kernels],
+                kernel_names(proto, kernels),
                 profile,
                 measured_ms=float(measured_ms),
                 model_ms=predictor.overhead_model_ms_,

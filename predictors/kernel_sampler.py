@@ -141,9 +141,16 @@ def _groups(rng: np.random.Generator, cin: int, cout: int) -> int:
     return groups // 2 if 1 < groups == cin else groups
 
 
+def _head_channels(rng: np.random.Generator, hi: int = 512) -> int:
+    """A conv's output channels: 12% of them 1-15 (heads and output layers: a mask,
+    three colours, a handful of classes), which onnxruntime's blocked convs pad to a
+    whole block and so cost about as much as 16 here; else :func:`_channels`."""
+    return _log_int(rng, 1, 15) if rng.random() < 0.12 else _channels(rng, 8, hi)
+
+
 def _draw_conv(rng: np.random.Generator) -> Config | None:
     cin = 3 if rng.random() < 0.08 else _channels(rng)
-    cout = _channels(rng)
+    cout = _head_channels(rng)
     k = _pick(rng, {1: 0.4, 3: 0.4, 5: 0.1, 7: 0.1})
     stride = _pick(rng, {1: 0.75, 2: 0.25})
     hw = _hw(rng)
@@ -166,7 +173,7 @@ def _draw_conv(rng: np.random.Generator) -> Config | None:
 
 def _draw_conv1d(rng: np.random.Generator) -> Config | None:
     cin = 1 if rng.random() < 0.1 else _channels(rng, 8, 512)
-    cout = _channels(rng, 8, 512)
+    cout = _head_channels(rng)
     k = _pick(rng, {1: 0.2, 3: 0.3, 5: 0.1, 7: 0.1, 9: 0.1, 15: 0.1, 31: 0.05, 81: 0.05})
     stride = _pick(rng, {1: 0.65, 2: 0.2, 4: 0.1, 16: 0.05})
     length = _log_int(rng, 16, 64_000)
@@ -339,6 +346,13 @@ _ELEMENTWISE = {
     "Erf": 0.02,
     "BatchNormalization": 0.04,
     "Neg": 0.03,
+    # Activations onnxruntime runs far slower than Relu, alone (not fused into a conv):
+    # PRelu (a learnt slope per channel or one for all; ~40x Relu here), Elu (~15x),
+    # Softplus (Mish's, ~100x); LeakyRelu where it follows no conv.
+    "PRelu": 0.06,
+    "LeakyRelu": 0.03,
+    "Elu": 0.02,
+    "Softplus": 0.02,
 }
 _BINARY = ("Add", "Mul", "Sub", "Div")
 
@@ -357,6 +371,8 @@ def _draw_elementwise(rng: np.random.Generator) -> Config | None:
     operand = ""
     if op in _BINARY:
         operand = _pick(rng, {"same": 0.6, "broadcast": 0.25, "scalar": 0.15})
+    elif op == "PRelu":  # nn.PReLU(channels), or nn.PReLU(): one slope
+        operand = _pick(rng, {"channel": 0.7, "scalar": 0.3})
     return (
         {"op": op, "shape": shape, "operand": operand} if math.prod(shape) <= MAX_ELEMENTS else None
     )
@@ -701,6 +717,9 @@ def _build_elementwise(b: _Builder, c: Mapping[str, Any]) -> str:
         else:
             other = b.input(shape)
         return b.node(op, [x, other])[0]
+    if op == "PRelu":  # the slope as torch exports it: (C, 1, 1), (C, 1) or (1,)
+        slope = [shape[1], *([1] * (len(shape) - 2))] if c["operand"] == "channel" else [1]
+        return b.node(op, [x, b.weight(slope, value=np.full(slope, 0.25))])[0]
     if op == "Gelu":
         a = b.node("Div", [x, b.weight([], value=math.sqrt(2.0))])[0]
         e = b.node("Add", [b.node("Erf", [a])[0], b.weight([], value=1.0)])[0]

@@ -189,7 +189,7 @@ def test_saved_in_network_correction_round_trips_and_bad_files_are_refused(
     # learns to raise it against the others.
     profile = [(k.nodes[0], "Op", 400.0 if i == 0 else 100.0) for i, k in enumerate(kernels)]
     before, _ = predictor.predict_onnx_raw(model)
-    predictor.incontext_ = fit_in_network(predictor, [(model, 2 * before, profile)] * 4)
+    predictor.incontext_ = fit_in_network(predictor, [(model, 2 * before, profile)] * 8)
     after, rows = predictor.predict_onnx_raw(model)
     assert rows[0]["ms"] / rows[0]["isolated_ms"] > rows[1]["ms"] / rows[1]["isolated_ms"]
     assert after != pytest.approx(before)
@@ -219,3 +219,51 @@ def test_saved_in_network_correction_round_trips_and_bad_files_are_refused(
     (saved / INCONTEXT_FILE).unlink()
     with pytest.raises(ArtifactError, match=f"lacks its model file {INCONTEXT_FILE}"):
         load_predictor(saved, force=True)
+
+
+def _node_profile(path: Path, tmp_path: Path) -> list[tuple[str, str, float]]:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.enable_profiling = True
+    options.profile_file_prefix = str(tmp_path / "p")
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    x = session.get_inputs()[0]
+    session.run(None, {x.name: np.zeros(x.shape, np.float32)})
+    events = json.loads(Path(session.end_profiling()).read_text())
+    return [
+        (e["name"][: -len("_kernel_time")], e["args"]["op_name"], float(e["dur"]) + 1.0)
+        for e in events
+        if e.get("cat") == "Node" and e["name"].endswith("_kernel_time")
+    ]
+
+
+def test_fused_gemms_and_a_conv_writing_the_graph_output_are_matched_by_name(
+    tmp_path: Path,
+) -> None:
+    """onnxruntime runs Gemm+Tanh as ``FusedGemm`` named ``fused <Gemm>``, and names an
+    NCHWc conv after its output tensor (``output_nchwc`` for a graph output). Before
+    these were matched, a Linear stack's whole time went to its one plain Gemm."""
+    from torch import nn
+
+    from hwnas.export import export_onnx
+    from hwnas.predictors.kernel_incontext import kernel_names
+
+    mlp = nn.Sequential(nn.Linear(64, 256), nn.Tanh(), nn.Linear(256, 128), nn.Tanh())
+    convs = nn.Sequential(nn.Conv2d(8, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 16, 3))
+    for name, net, shape in (("mlp", mlp, (1, 64)), ("conv", convs, (1, 8, 32, 32))):
+        path = tmp_path / f"{name}.onnx"
+        export_onnx(net, shape, path)  # names the graph output "output"
+        proto = onnx.load(str(path))
+        kernels = split_kernels(proto)
+        profile = _node_profile(path, tmp_path)
+        ops = {op for _, op, _ in profile}
+        assert ("FusedGemm" in ops) if name == "mlp" else ("Conv" in ops), ops
+        us, lost = attribute_profile(kernel_names(proto, kernels), profile)
+        assert lost == 0.0
+        # every kernel is matched by name, so none is left at zero
+        assert all(t > 0 for t in us), (name, us, profile)
+        if name == "conv":  # by node names alone, the last conv went to its neighbour
+            by_nodes, _ = attribute_profile([k.nodes for k in kernels], profile)
+            assert by_nodes[-1] == 0.0

@@ -454,6 +454,34 @@ def test_transposed_convs_and_cubic_resizes_are_sampled_with_models_of_their_own
     assert predictor._model_of(CONVT_MODEL) == "generic"
 
 
+def test_slow_activations_are_sampled_as_single_elementwise_kernels() -> None:
+    """PRelu (per-channel or one slope, as torch exports nn.PReLU), Elu, Softplus and
+    LeakyRelu run alone many times slower than Relu: each is drawn, is one elementwise
+    kernel of its own op, and runs."""
+    from hwnas.predictors.kernel_sampler import build_kernel_model
+
+    configs = sample_configs("elementwise", 400, seed=0)
+    drawn = {c["op"] for c in configs}
+    assert {"PRelu", "Elu", "Softplus", "LeakyRelu"} <= drawn
+    prelus = [c for c in configs if c["op"] == "PRelu"]
+    assert {c["operand"] for c in prelus} == {"channel", "scalar"}
+    for c in prelus[:4] + [next(c for c in configs if c["op"] == "Softplus")]:
+        model = build_kernel_model({"kind": "elementwise", **c})
+        (kernel,) = split_kernels(model)
+        assert (kernel.kind, kernel.op) == ("elementwise", c["op"])
+        slope = [i for i in model.graph.initializer]
+        if c["op"] == "PRelu":
+            want = [c["shape"][1], *[1] * (len(c["shape"]) - 2)]
+            assert list(slope[0].dims) == (want if c["operand"] == "channel" else [1])
+        session = ort.InferenceSession(
+            model.SerializeToString(), providers=["CPUExecutionProvider"]
+        )
+        x = -np.ones(c["shape"], np.float32)
+        (y,) = session.run(None, {session.get_inputs()[0].name: x})
+        if c["op"] == "PRelu":
+            assert np.allclose(y, -0.25)  # the slope, on negative inputs
+
+
 @pytest.mark.parametrize("kind", SAMPLED_KINDS)
 def test_sampled_models_are_valid_single_kernels_that_run(kind: str) -> None:
     for model, config in sample_kernel_models(kind, 2, seed=3):
