@@ -63,6 +63,7 @@ SAMPLED_KINDS = (
     "gemv",
     "convt",
     "upsample",
+    "dwconv1d",
 )
 #: The kernel kind a sampled kind measures, where they differ: 1-D convolutions are
 #: ``conv`` kernels, sampled apart so that 1-D shapes (long signals, wide kernels) are
@@ -75,8 +76,16 @@ SAMPLED_KINDS = (
 #: waveform synthesis), ``other`` kernels with a model of their own
 #: (``hwnas.predictors.kernels.model_kind``); ``upsample`` kernels are ``resize`` kernels
 #: at scales 2-4 and in cubic mode too (which costs several times a linear one), trained
-#: with the other resizes.
-KERNEL_KIND = {"conv1d": "conv", "gemv": "gemm", "convt": "other", "upsample": "resize"}
+#: with the other resizes; ``dwconv1d`` kernels are 1-D depthwise convs, dilated too
+#: (Conv-TasNet, Conformer convolution modules), which onnxruntime runs by another path
+#: than 2-D ones: ``dwconv`` kernels with a model of their own.
+KERNEL_KIND = {
+    "conv1d": "conv",
+    "gemv": "gemm",
+    "convt": "other",
+    "upsample": "resize",
+    "dwconv1d": "dwconv",
+}
 OVERHEAD_KIND = "overhead"
 #: Pairs of onnxruntime's NCHWc layout reorders (x86 only): what a lone conv pays extra.
 REORDER_KIND = "reorder"
@@ -183,7 +192,7 @@ def _draw_conv1d(rng: np.random.Generator) -> Config | None:
     if out < 1 or macs > MAX_MACS or max(cin * length, cout * out) > MAX_ELEMENTS:
         return None
     act = _pick(rng, {"": 0.3, "Relu": 0.4, "Clip": 0.2, "Sigmoid": 0.1})
-    return {
+    cfg = {
         "cin": cin,
         "cout": cout,
         "length": length,
@@ -192,6 +201,21 @@ def _draw_conv1d(rng: np.random.Generator) -> Config | None:
         "groups": groups,
         "act": act,
     }
+    if k > 1 and stride == 1 and rng.random() < 0.25:  # WaveNet-like dilated convs
+        cfg["dilation"] = _pick(rng, {2: 0.3, 4: 0.3, 8: 0.2, 16: 0.1, 64: 0.1})
+    return cfg
+
+
+def _draw_dwconv1d(rng: np.random.Generator) -> Config | None:
+    c = _channels(rng, 8, 1024)
+    k = _pick(rng, {3: 0.5, 5: 0.1, 7: 0.1, 15: 0.1, 31: 0.2})
+    stride = _pick(rng, {1: 0.85, 2: 0.15})
+    length = _log_int(rng, 16, 32_000)
+    dilation = 1 if stride > 1 or rng.random() < 0.5 else _log_int(rng, 2, 128)
+    if c * length > MAX_ELEMENTS or length < k:
+        return None
+    act = _pick(rng, {"": 0.5, "Relu": 0.3, "Clip": 0.1, "Sigmoid": 0.1})
+    return {"c": c, "length": length, "k": k, "stride": stride, "dilation": dilation, "act": act}
 
 
 def _draw_dwconv(rng: np.random.Generator) -> Config | None:
@@ -421,6 +445,7 @@ _DRAW: dict[str, Callable[[np.random.Generator], Config | None]] = {
     "memory": _draw_memory,
     "resize": _draw_resize,
     "conv1d": _draw_conv1d,
+    "dwconv1d": _draw_dwconv1d,
     "gemv": _draw_gemv,
     "convt": _draw_convt,
     "upsample": _draw_upsample,
@@ -436,7 +461,7 @@ _DRAW[REORDER_KIND] = _draw_reorder
 #: Every kind the sampler knows, in the order they are measured.
 ALL_KINDS = (*SAMPLED_KINDS, REORDER_KIND, OVERHEAD_KIND)
 #: Kinds added after the first ones, in the order they were added.
-_LATER_KINDS = ("conv1d", "gemv", "convt", "upsample")
+_LATER_KINDS = ("conv1d", "gemv", "convt", "upsample", "dwconv1d")
 #: Each kind's random stream (fixed: a kind added later must not move the others').
 _STREAM = {
     kind: i
@@ -596,13 +621,8 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
         y = _build_conv(b, c, depthwise=kind == "dwconv")
     elif kind in ("convt", "upsample"):
         y = _build_convt(b, c) if kind == "convt" else _build_upsample(b, c)
-    elif kind == "conv1d":
-        x = b.input([1, c["cin"], c["length"]])
-        w = b.weight([c["cout"], c["cin"] // c["groups"], c["k"]])
-        conv = [x, w, b.weight([c["cout"]])]
-        pads, strides = [c["k"] // 2] * 2, [c["stride"]]
-        y = b.node("Conv", conv, pads=pads, strides=strides, group=c["groups"])[0]
-        y = _activation(b, y, c["act"])
+    elif kind in ("conv1d", "dwconv1d"):
+        y = _build_conv1d(b, c, depthwise=kind == "dwconv1d")
     elif kind in ("gemm", "gemv"):
         x = b.input([c["m"], c["k"]])
         y = b.node("MatMul", [x, b.weight([c["k"], c["n"]], scale=0.02)])[0]
@@ -632,6 +652,23 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
         scales = b.weight([4], value=[1, 1, c["scale"], c["scale"]])
         y = b.node("Resize", [x, "", scales], mode=c["mode"])[0]
     return b.model([y], f"kernel_{kind}")
+
+
+def _build_conv1d(b: _Builder, c: Mapping[str, Any], *, depthwise: bool) -> str:
+    cin = c["c"] if depthwise else c["cin"]
+    cout, groups = (cin, cin) if depthwise else (c["cout"], c["groups"])
+    dilation = int(c.get("dilation", 1))
+    x = b.input([1, cin, c["length"]])
+    conv = [x, b.weight([cout, cin // groups, c["k"]]), b.weight([cout])]
+    y = b.node(
+        "Conv",
+        conv,
+        pads=[dilation * (c["k"] // 2)] * 2,
+        strides=[c["stride"]],
+        dilations=[dilation],
+        group=groups,
+    )[0]
+    return _activation(b, y, c["act"])
 
 
 def _build_convt(b: _Builder, c: Mapping[str, Any]) -> str:

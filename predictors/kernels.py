@@ -123,15 +123,21 @@ RESIDUAL_FRACTION = 1.0 / 3.0
 CONV1D_MODEL = "conv1d"
 #: The model of transposed convs (``other`` kernels of op ``ConvTranspose``).
 CONVT_MODEL = "convt"
+#: The model of 1-D depthwise convs (``dwconv`` kernels on a 3-D input).
+DWCONV1D_MODEL = "dwconv1d"
+#: Models of a kind's 1-D kernels, and the model that takes them without enough samples
+#: (and predicts them for predictors fitted before they had their own).
+ONE_D_MODELS = {CONV1D_MODEL: "conv", DWCONV1D_MODEL: "dwconv"}
 
 
 def model_kind(kernel: Kernel) -> str:
     """The model a kernel trains and is predicted by: :data:`CONV1D_MODEL` for a ``conv``
-    kernel on a 3-D input, :data:`CONVT_MODEL` for a transposed conv (an ``other``
-    kernel), else its kind. Predictors without such a model predict those kernels with
-    the conv or the generic model (``KernelPredictor._model_of``)."""
-    if kernel.kind == "conv" and kernel.inputs and len(kernel.inputs[0]) == 3:
-        return CONV1D_MODEL
+    kernel on a 3-D input, :data:`DWCONV1D_MODEL` for such a ``dwconv`` one,
+    :data:`CONVT_MODEL` for a transposed conv (an ``other`` kernel), else its kind.
+    Predictors without such a model predict those kernels with the 2-D conv's
+    (:data:`ONE_D_MODELS`) or the generic model (``KernelPredictor._model_of``)."""
+    if kernel.kind in ("conv", "dwconv") and kernel.inputs and len(kernel.inputs[0]) == 3:
+        return CONV1D_MODEL if kernel.kind == "conv" else DWCONV1D_MODEL
     if kernel.kind == "other" and kernel.op == "ConvTranspose":
         return CONVT_MODEL
     return kernel.kind
@@ -378,11 +384,12 @@ class KernelPredictor(Predictor):
                 f"no measured kernel samples for device {device!r} under fingerprint "
                 f"{fingerprint}; run `hwnas kernels build --device {device}` to measure them"
             )
-        if CONV1D_MODEL in rows and len(rows[CONV1D_MODEL][1]) < self.min_samples:
-            # Too few 1-D convs for a model of their own: they train the conv model.
-            xs, ys = rows.pop(CONV1D_MODEL)
-            rows.setdefault("conv", ([], []))[0].extend(xs)
-            rows["conv"][1].extend(ys)
+        for one_d, two_d in ONE_D_MODELS.items():
+            if one_d in rows and len(rows[one_d][1]) < self.min_samples:
+                # Too few 1-D convs for a model of their own: they train the 2-D model.
+                xs, ys = rows.pop(one_d)
+                rows.setdefault(two_d, ([], []))[0].extend(xs)
+                rows[two_d][1].extend(ys)
         for kind, (xs, ys) in sorted(rows.items()):
             if len(ys) >= self.min_samples:
                 self._fit_model(kind, np.vstack(xs), np.asarray(ys))
@@ -485,8 +492,8 @@ class KernelPredictor(Predictor):
         (``kernel_quant.FLOAT_KIND``); else the generic one."""
         if kind in self.models_:
             return kind
-        if kind == CONV1D_MODEL and "conv" in self.models_:
-            return "conv"
+        if ONE_D_MODELS.get(kind) in self.models_:
+            return ONE_D_MODELS[kind]
         floating = FLOAT_KIND.get(kind)
         return floating if floating in self.models_ else GENERIC
 

@@ -417,10 +417,30 @@ def test_gemv_samples_are_batch_one_linear_layers_beyond_the_gemm_draws() -> Non
     assert sum(w > kernel_sampler.MAX_PARAMS for w in weights) >= 5  # what gemm never draws
     assert main_kernel(configs[0]).kind == "gemm"  # trained and predicted as gemm kernels
     # A kind added later leaves the earlier kinds' streams (and so their samples) alone.
-    first = [k for k in SAMPLED_KINDS if k not in ("conv1d", "gemv", "convt", "upsample")]
+    added = ("conv1d", "gemv", "convt", "upsample", "dwconv1d")
+    first = [k for k in SAMPLED_KINDS if k not in added]
     assert [kernel_sampler._STREAM[k] for k in first] == list(range(len(first)))
-    later = [kernel_sampler._STREAM[k] for k in ("conv1d", "gemv", "convt", "upsample")]
-    assert later == list(range(later[0], later[0] + 4))
+    later = [kernel_sampler._STREAM[k] for k in added]
+    assert later == list(range(later[0], later[0] + len(added)))
+
+
+def test_one_d_depthwise_and_dilated_convs_are_sampled_with_a_model_of_their_own() -> None:
+    from hwnas.predictors.kernels import DWCONV1D_MODEL, model_kind
+
+    configs = sample_configs("dwconv1d", 60, seed=0)
+    assert max(c["dilation"] for c in configs) > 8 and min(c["dilation"] for c in configs) == 1
+    assert max(c["k"] for c in configs) == 31
+    kernel = main_kernel(configs[0])
+    assert kernel.kind == "dwconv" and len(kernel.inputs[0]) == 3
+    assert model_kind(kernel) == DWCONV1D_MODEL
+    dilated = next(c for c in configs if c["dilation"] > 1)
+    assert main_kernel(dilated).attrs["dilation"] == dilated["dilation"]
+    wavenet = [c for c in sample_configs("conv1d", 80, seed=0) if c.get("dilation", 1) > 1]
+    assert wavenet and main_kernel(wavenet[0]).attrs["dilation"] == wavenet[0]["dilation"]
+    # A predictor without the 1-D depthwise model predicts them with the dwconv one.
+    predictor = KernelPredictor(seed=0, rounds=20)
+    predictor.models_ = {"dwconv": (None, None), "generic": (None, None)}
+    assert predictor._model_of(DWCONV1D_MODEL) == "dwconv"
 
 
 def test_transposed_convs_and_cubic_resizes_are_sampled_with_models_of_their_own() -> None:
