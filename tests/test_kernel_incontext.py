@@ -66,17 +66,32 @@ def test_labels_split_the_measured_time_by_profiled_shares() -> None:
 
 
 def test_correction_learns_a_feature_dependent_ratio() -> None:
+    from hwnas.predictors.kernel_features import FEATURE_NAMES
+
+    params = FEATURE_NAMES.index("params")
     rng = np.random.default_rng(0)
+
+    def kernels(first: np.ndarray, network_mb: float) -> np.ndarray:
+        x = np.zeros((len(first), len(FEATURE_NAMES)))
+        x[:, 0] = first
+        x[:, params] = network_mb * 1e6 / 4 / len(first)  # the network's weights
+        return x
+
     nets = []
-    for _ in range(60):
-        x = rng.uniform(0, 1, (20, 3))
+    for _ in range(80):
+        mb = float(rng.choice([1.0, 100.0]))
+        x = kernels(rng.uniform(0, 1, 20), mb)
         isolated = rng.uniform(0.05, 1.0, 20)
-        label = isolated * np.where(x[:, 0] > 0.5, 1.5, 0.8)
+        # slower where the first feature is high, and in a network of 100 MB of weights
+        label = isolated * np.where(x[:, 0] > 0.5, 1.5, 0.8) * (2.0 if mb > 50 else 1.0)
         nets.append((x, isolated, label))
     model = InContextCorrection(rounds=150).fit(nets)
-    x = np.array([[0.9, 0.5, 0.5], [0.1, 0.5, 0.5]])
+    x = kernels(np.array([0.9, 0.1]), 1.0)
     got = model.kernel_ms(x, np.array([0.5, 0.5]))
     np.testing.assert_allclose(got, [0.75, 0.4], rtol=0.1)
+    # the same two kernels in a network of 100 MB of weights
+    got = model.kernel_ms(kernels(np.array([0.9, 0.1]), 100.0), np.array([0.5, 0.5]))
+    np.testing.assert_allclose(got, [1.5, 0.8], rtol=0.1)
     with pytest.raises(UsageError, match="not fitted"):
         InContextCorrection().kernel_ms(x, np.array([0.5, 0.5]))
     ratios = per_kind_ratios([(["conv", "gemm"], np.array([1.0, 2.0]), np.array([1.5, 1.0]))])
