@@ -64,6 +64,7 @@ SAMPLED_KINDS = (
     "convt",
     "upsample",
     "dwconv1d",
+    "activation",
 )
 #: The kernel kind a sampled kind measures, where they differ: 1-D convolutions are
 #: ``conv`` kernels, sampled apart so that 1-D shapes (long signals, wide kernels) are
@@ -78,13 +79,17 @@ SAMPLED_KINDS = (
 #: at scales 2-4 and in cubic mode too (which costs several times a linear one), trained
 #: with the other resizes; ``dwconv1d`` kernels are 1-D depthwise convs, dilated too
 #: (Conv-TasNet, Conformer convolution modules), which onnxruntime runs by another path
-#: than 2-D ones: ``dwconv`` kernels with a model of their own.
+#: than 2-D ones: ``dwconv`` kernels with a model of their own; ``activation`` kernels
+#: are elementwise kernels of the activations that cost far more per element than an
+#: add (PRelu, Softplus, Elu, Erf ...: each a few draws among the ``elementwise`` kind's
+#: many ops, too few for the cost offset of its op), trained with them.
 KERNEL_KIND = {
     "conv1d": "conv",
     "gemv": "gemm",
     "convt": "other",
     "upsample": "resize",
     "dwconv1d": "dwconv",
+    "activation": "elementwise",
 }
 OVERHEAD_KIND = "overhead"
 #: Pairs of onnxruntime's NCHWc layout reorders (x86 only): what a lone conv pays extra.
@@ -381,14 +386,35 @@ _ELEMENTWISE = {
 _BINARY = ("Add", "Mul", "Sub", "Div")
 
 
+#: The ``activation`` kind's ops (unary, or PRelu with its slope).
+_SLOW_ACTIVATIONS = {
+    "PRelu": 0.25,
+    "Softplus": 0.1,
+    "Elu": 0.1,
+    "Selu": 0.05,
+    "LeakyRelu": 0.1,
+    "Sigmoid": 0.1,
+    "Tanh": 0.1,
+    "Erf": 0.1,
+    "Exp": 0.05,
+    "HardSigmoid": 0.05,
+}
+
+
+def _draw_activation(rng: np.random.Generator) -> Config | None:
+    return _draw_elementwise(rng, _SLOW_ACTIVATIONS)
+
+
 def _activation_shape(rng: np.random.Generator) -> list[int]:
     if rng.random() < 0.6:
         return [1, _channels(rng, 8, 1024), *([_hw(rng, 2, 224)] * 2)]
     return [1, _log_int(rng, 1, 1024), _log_int(rng, 16, 4096)]
 
 
-def _draw_elementwise(rng: np.random.Generator) -> Config | None:
-    op = _pick(rng, _ELEMENTWISE)
+def _draw_elementwise(
+    rng: np.random.Generator, ops: Mapping[str, float] | None = None
+) -> Config | None:
+    op = _pick(rng, ops or _ELEMENTWISE)
     shape = _activation_shape(rng)
     if op == "BatchNormalization" and len(shape) != 4:
         return None
@@ -442,6 +468,7 @@ _DRAW: dict[str, Callable[[np.random.Generator], Config | None]] = {
     "softmax": _draw_softmax,
     "pool": _draw_pool,
     "elementwise": _draw_elementwise,
+    "activation": _draw_activation,
     "memory": _draw_memory,
     "resize": _draw_resize,
     "conv1d": _draw_conv1d,
@@ -461,7 +488,7 @@ _DRAW[REORDER_KIND] = _draw_reorder
 #: Every kind the sampler knows, in the order they are measured.
 ALL_KINDS = (*SAMPLED_KINDS, REORDER_KIND, OVERHEAD_KIND)
 #: Kinds added after the first ones, in the order they were added.
-_LATER_KINDS = ("conv1d", "gemv", "convt", "upsample", "dwconv1d")
+_LATER_KINDS = ("conv1d", "gemv", "convt", "upsample", "dwconv1d", "activation")
 #: Each kind's random stream (fixed: a kind added later must not move the others').
 _STREAM = {
     kind: i
@@ -642,7 +669,7 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
         y = b.node("Softmax", [b.input(list(c["shape"]))], axis=-1)[0]
     elif kind == "pool":
         y = _build_pool(b, c)
-    elif kind == "elementwise":
+    elif kind in ("elementwise", "activation"):
         y = _build_elementwise(b, c)
     elif kind == "memory":
         outs = _build_memory(b, c)

@@ -10,7 +10,9 @@ latency is
 
 A kind's model is a linear cost model ``c0 + c1 MACs + c2 bytes + c3 elements`` with
 non-negative coefficients fitted for relative error (it extrapolates like a roofline,
-where trees would stay flat) times ``exp`` of a LightGBM regressor (text format,
+where trees would stay flat), times a factor per op of the kind (from 2 samples of it:
+an elementwise PRelu costs 40 times a Relu per element here), times ``exp`` of a
+LightGBM regressor (text format,
 seeded) of its log residual on every kernel feature; the regressor is kept only where
 5-fold cross-validation says it helps (it learns what the line cannot: channel
 alignment, kernel sizes, activations, cache effects).
@@ -201,17 +203,21 @@ _COST_COLS = [
 ]
 
 
+_OP_COL = FEATURE_NAMES.index("op_code_v2")
+#: Samples an op needs for a cost offset of its own.
+OP_OFFSET_MIN = 2
+
+
 def _cost_terms(x: np.ndarray) -> np.ndarray:
     """Columns of the linear cost model: 1, MACs, bytes moved, output elements."""
     macs, read, written, elements = (x[:, c] for c in _COST_COLS)
     return np.column_stack([np.ones(len(x)), macs, read + written, elements])
 
 
-def fit_cost_model(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Non-negative coefficients of ``ms = c0 + c1 MACs + c2 bytes + c3 elements`` that
-    minimise the absolute relative error of ``exp(y)`` (a roofline-like baseline that
-    extrapolates sensibly, unlike trees). Least squares reweighted a few times towards
-    absolute error, so that a few noisy samples do not pull the line."""
+def _fit_line(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Non-negative ``c0 .. c3`` of ``ms = c0 + c1 MACs + c2 bytes + c3 elements`` that
+    minimise the absolute relative error of ``exp(y)``: least squares reweighted a few
+    times towards absolute error, so that a few noisy samples do not pull the line."""
     from scipy.optimize import nnls
 
     t = np.exp(y)
@@ -226,8 +232,46 @@ def fit_cost_model(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return coef
 
 
+def _line_log_ms(x: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    return np.log(np.maximum(_cost_terms(x) @ coef[:4], 1e-6))
+
+
+def _op_offsets(x: np.ndarray, residual: np.ndarray) -> np.ndarray:
+    """(op code, log offset) rows: each op's median log residual over its samples (ops
+    with at least :data:`OP_OFFSET_MIN`; not shrunk: the effects are large, 40-100x)."""
+    ops = x[:, _OP_COL]
+    rows = []
+    for op in np.unique(ops):
+        mine = residual[ops == op]
+        if len(mine) >= OP_OFFSET_MIN:
+            rows.append((op, float(np.median(mine))))
+    return np.asarray(rows, dtype=np.float64).reshape(-1, 2)
+
+
+def _offsets_of(x: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(x))
+    for op, offset in pairs:
+        out[x[:, _OP_COL] == op] = offset
+    return out
+
+
+def fit_cost_model(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The cost model of one kind: a roofline-like line (``c0 .. c3``, :func:`_fit_line`;
+    it extrapolates sensibly, unlike trees) and a log offset per op (op code, offset
+    pairs after the first four values): one kind lumps ops of very different cost per
+    element (an elementwise PRelu or Softplus runs 40-100 times slower than a Relu here),
+    which a line through all of them prices alike. The line is fitted again without the
+    ops' offsets, twice."""
+    coef = _fit_line(x, y)
+    pairs = _op_offsets(x, y - _line_log_ms(x, coef))
+    for _ in range(2):
+        coef = _fit_line(x, y - _offsets_of(x, pairs))
+        pairs = _op_offsets(x, y - _line_log_ms(x, coef))
+    return np.concatenate([coef, pairs.ravel()])
+
+
 def cost_model_log_ms(x: np.ndarray, coef: np.ndarray) -> np.ndarray:
-    return np.log(np.maximum(_cost_terms(x) @ coef, 1e-6))
+    return _line_log_ms(x, coef) + _offsets_of(x, np.asarray(coef[4:]).reshape(-1, 2))
 
 
 def _train_residual(
@@ -813,7 +857,13 @@ def _feature_set_changed(path: Path) -> str:
 
 def _cost_model(entry: Mapping[str, Any], name: str, path: Path) -> np.ndarray:
     coef = np.asarray(entry["cost_model"], dtype=np.float64)
-    if coef.shape != (4,) or not np.all(np.isfinite(coef)) or np.any(coef < 0):
+    if (
+        coef.ndim != 1
+        or len(coef) < 4
+        or len(coef) % 2
+        or not np.all(np.isfinite(coef))
+        or np.any(coef[:4] < 0)
+    ):
         raise ArtifactError(
             f"{path}/meta.json has a bad cost model for {name!r}; build the predictor again"
         )

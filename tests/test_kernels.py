@@ -417,7 +417,7 @@ def test_gemv_samples_are_batch_one_linear_layers_beyond_the_gemm_draws() -> Non
     assert sum(w > kernel_sampler.MAX_PARAMS for w in weights) >= 5  # what gemm never draws
     assert main_kernel(configs[0]).kind == "gemm"  # trained and predicted as gemm kernels
     # A kind added later leaves the earlier kinds' streams (and so their samples) alone.
-    added = ("conv1d", "gemv", "convt", "upsample", "dwconv1d")
+    added = ("conv1d", "gemv", "convt", "upsample", "dwconv1d", "activation")
     first = [k for k in SAMPLED_KINDS if k not in added]
     assert [kernel_sampler._STREAM[k] for k in first] == list(range(len(first)))
     later = [kernel_sampler._STREAM[k] for k in added]
@@ -474,6 +474,48 @@ def test_transposed_convs_and_cubic_resizes_are_sampled_with_models_of_their_own
     assert predictor._model_of(CONVT_MODEL) == "generic"
 
 
+def test_the_cost_model_gives_each_op_of_a_kind_its_own_factor() -> None:
+    """Elementwise kernels of one kind: Adds at 1 ns an element, PRelus at 40, a
+    Softplus (two samples) at 100. One line through all prices them alike; the op
+    offsets recover each op's cost, and an op without samples gets the line's."""
+    import dataclasses
+
+    from hwnas.predictors.kernel_features import Kernel
+    from hwnas.predictors.kernels import cost_model_log_ms, fit_cost_model
+
+    rng = np.random.default_rng(0)
+    per_element = {"Add": 1e-6, "PRelu": 40e-6, "Softplus": 100e-6, "Relu": 1e-6}
+    ops = ["Add"] * 30 + ["PRelu"] * 6 + ["Softplus"] * 2
+    kernels = []
+    for op in ops:
+        shape = (1, int(rng.integers(8, 256)), int(rng.integers(8, 64)), 32)
+        kernels.append(
+            Kernel(
+                kind="elementwise",
+                op=op,
+                fused=(),
+                nodes=(op,),
+                inputs=(shape,),
+                output=shape,
+                macs=0,
+                flops=math.prod(shape),
+                bytes_read=8 * math.prod(shape),
+                bytes_written=4 * math.prod(shape),
+                params=0,
+            )
+        )
+    x = np.vstack([kernel_features(k) for k in kernels])
+    ms = np.array([per_element[k.op] * math.prod(k.output) for k in kernels])
+    coef = fit_cost_model(x, np.log(ms * rng.uniform(0.97, 1.03, len(ms))))
+    ratio = np.exp(cost_model_log_ms(x, coef)) / ms
+    by_op = {op: np.median(ratio[[k.op == op for k in kernels]]) for op in set(ops)}
+    assert 0.8 < by_op["Add"] < 1.25 and 0.8 < by_op["PRelu"] < 1.25
+    assert 0.8 < by_op["Softplus"] < 1.25  # from two samples
+    relu = dataclasses.replace(kernels[0], op="Relu")
+    (relu_ms,) = np.exp(cost_model_log_ms(kernel_features(relu)[None, :], coef))
+    assert 0.8 < relu_ms / (1e-6 * math.prod(relu.output)) < 1.25  # no offset: the line
+
+
 def test_slow_activations_are_sampled_as_single_elementwise_kernels() -> None:
     """PRelu (per-channel or one slope, as torch exports nn.PReLU), Elu, Softplus and
     LeakyRelu run alone many times slower than Relu: each is drawn, is one elementwise
@@ -481,6 +523,9 @@ def test_slow_activations_are_sampled_as_single_elementwise_kernels() -> None:
     from hwnas.predictors.kernel_sampler import build_kernel_model
 
     configs = sample_configs("elementwise", 400, seed=0)
+    activations = sample_configs("activation", 80, seed=0)
+    assert {main_kernel(c).kind for c in activations} == {"elementwise"}
+    assert sum(c["op"] == "PRelu" for c in activations) >= 10
     drawn = {c["op"] for c in configs}
     assert {"PRelu", "Elu", "Softplus", "LeakyRelu"} <= drawn
     prelus = [c for c in configs if c["op"] == "PRelu"]
