@@ -65,6 +65,7 @@ SAMPLED_KINDS = (
     "upsample",
     "dwconv1d",
     "activation",
+    "instnorm",
 )
 #: The kernel kind a sampled kind measures, where they differ: 1-D convolutions are
 #: ``conv`` kernels, sampled apart so that 1-D shapes (long signals, wide kernels) are
@@ -82,7 +83,10 @@ SAMPLED_KINDS = (
 #: than 2-D ones: ``dwconv`` kernels with a model of their own; ``activation`` kernels
 #: are elementwise kernels of the activations that cost far more per element than an
 #: add (PRelu, Softplus, Elu, Erf ...: each a few draws among the ``elementwise`` kind's
-#: many ops, too few for the cost offset of its op), trained with them.
+#: many ops, too few for the cost offset of its op), trained with them; ``instnorm``
+#: kernels are ``InstanceNormalization`` (style transfer, and torch's export of group
+#: norm: one instance per group of a reshaped tensor), ``other`` kernels with a model of
+#: their own.
 KERNEL_KIND = {
     "conv1d": "conv",
     "gemv": "gemm",
@@ -90,6 +94,7 @@ KERNEL_KIND = {
     "upsample": "resize",
     "dwconv1d": "dwconv",
     "activation": "elementwise",
+    "instnorm": "other",
 }
 OVERHEAD_KIND = "overhead"
 #: Pairs of onnxruntime's NCHWc layout reorders (x86 only): what a lone conv pays extra.
@@ -294,6 +299,15 @@ def _draw_convt(rng: np.random.Generator) -> Config | None:
     }
 
 
+def _draw_instnorm(rng: np.random.Generator) -> Config | None:
+    if rng.random() < 0.5:  # InstanceNorm2d on an image
+        shape = [1, _channels(rng, 3, 512), *([_hw(rng, 4, 256)] * 2)]
+    else:  # GroupNorm as torch exports it: (1, groups, channels / groups * positions)
+        groups = _pick(rng, {1: 0.35, 2: 0.1, 4: 0.1, 8: 0.15, 16: 0.1, 32: 0.2})
+        shape = [1, groups, _log_int(rng, 64, MAX_ELEMENTS // groups)]
+    return {"shape": shape} if math.prod(shape) <= MAX_ELEMENTS else None
+
+
 def _draw_upsample(rng: np.random.Generator) -> Config | None:
     """A resize by 2-4 (nearest, linear or cubic, half the draws cubic), square or not."""
     c, h = _channels(rng, 1, 256), _hw(rng, 4, 128)
@@ -469,6 +483,7 @@ _DRAW: dict[str, Callable[[np.random.Generator], Config | None]] = {
     "pool": _draw_pool,
     "elementwise": _draw_elementwise,
     "activation": _draw_activation,
+    "instnorm": _draw_instnorm,
     "memory": _draw_memory,
     "resize": _draw_resize,
     "conv1d": _draw_conv1d,
@@ -488,7 +503,7 @@ _DRAW[REORDER_KIND] = _draw_reorder
 #: Every kind the sampler knows, in the order they are measured.
 ALL_KINDS = (*SAMPLED_KINDS, REORDER_KIND, OVERHEAD_KIND)
 #: Kinds added after the first ones, in the order they were added.
-_LATER_KINDS = ("conv1d", "gemv", "convt", "upsample", "dwconv1d", "activation")
+_LATER_KINDS = ("conv1d", "gemv", "convt", "upsample", "dwconv1d", "activation", "instnorm")
 #: Each kind's random stream (fixed: a kind added later must not move the others').
 _STREAM = {
     kind: i
@@ -671,6 +686,10 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
         y = _build_pool(b, c)
     elif kind in ("elementwise", "activation"):
         y = _build_elementwise(b, c)
+    elif kind == "instnorm":
+        x, ch = b.input(list(c["shape"])), int(c["shape"][1])
+        scale, bias = b.weight([ch], value=np.ones(ch)), b.weight([ch], value=np.zeros(ch))
+        y = b.node("InstanceNormalization", [x, scale, bias], epsilon=1e-5)[0]
     elif kind == "memory":
         outs = _build_memory(b, c)
         return b.model(outs, f"kernel_{kind}")

@@ -125,6 +125,9 @@ RESIDUAL_FRACTION = 1.0 / 3.0
 CONV1D_MODEL = "conv1d"
 #: The model of transposed convs (``other`` kernels of op ``ConvTranspose``).
 CONVT_MODEL = "convt"
+#: The model of instance norms (``other`` kernels of op ``InstanceNormalization``; torch
+#: exports group norm as one).
+INSTNORM_MODEL = "instnorm"
 #: The model of 1-D depthwise convs (``dwconv`` kernels on a 3-D input).
 DWCONV1D_MODEL = "dwconv1d"
 #: Models of a kind's 1-D kernels, and the model that takes them without enough samples
@@ -135,13 +138,16 @@ ONE_D_MODELS = {CONV1D_MODEL: "conv", DWCONV1D_MODEL: "dwconv"}
 def model_kind(kernel: Kernel) -> str:
     """The model a kernel trains and is predicted by: :data:`CONV1D_MODEL` for a ``conv``
     kernel on a 3-D input, :data:`DWCONV1D_MODEL` for such a ``dwconv`` one,
-    :data:`CONVT_MODEL` for a transposed conv (an ``other`` kernel), else its kind.
+    :data:`CONVT_MODEL` for a transposed conv and :data:`INSTNORM_MODEL` for an instance
+    norm (``other`` kernels), else its kind.
     Predictors without such a model predict those kernels with the 2-D conv's
     (:data:`ONE_D_MODELS`) or the generic model (``KernelPredictor._model_of``)."""
     if kernel.kind in ("conv", "dwconv") and kernel.inputs and len(kernel.inputs[0]) == 3:
         return CONV1D_MODEL if kernel.kind == "conv" else DWCONV1D_MODEL
     if kernel.kind == "other" and kernel.op == "ConvTranspose":
         return CONVT_MODEL
+    if kernel.kind == "other" and kernel.op == "InstanceNormalization":
+        return INSTNORM_MODEL
     return kernel.kind
 
 

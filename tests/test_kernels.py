@@ -417,7 +417,7 @@ def test_gemv_samples_are_batch_one_linear_layers_beyond_the_gemm_draws() -> Non
     assert sum(w > kernel_sampler.MAX_PARAMS for w in weights) >= 5  # what gemm never draws
     assert main_kernel(configs[0]).kind == "gemm"  # trained and predicted as gemm kernels
     # A kind added later leaves the earlier kinds' streams (and so their samples) alone.
-    added = ("conv1d", "gemv", "convt", "upsample", "dwconv1d", "activation")
+    added = ("conv1d", "gemv", "convt", "upsample", "dwconv1d", "activation", "instnorm")
     first = [k for k in SAMPLED_KINDS if k not in added]
     assert [kernel_sampler._STREAM[k] for k in first] == list(range(len(first)))
     later = [kernel_sampler._STREAM[k] for k in added]
@@ -437,6 +437,12 @@ def test_one_d_depthwise_and_dilated_convs_are_sampled_with_a_model_of_their_own
     assert main_kernel(dilated).attrs["dilation"] == dilated["dilation"]
     wavenet = [c for c in sample_configs("conv1d", 80, seed=0) if c.get("dilation", 1) > 1]
     assert wavenet and main_kernel(wavenet[0]).attrs["dilation"] == wavenet[0]["dilation"]
+    # Instance norms (and group norms as torch exports them) have a model of their own.
+    from hwnas.predictors.kernels import INSTNORM_MODEL
+
+    norms = sample_configs("instnorm", 40, seed=0)
+    assert {len(c["shape"]) for c in norms} == {3, 4}
+    assert {model_kind(main_kernel(c)) for c in norms} == {INSTNORM_MODEL}
     # A predictor without the 1-D depthwise model predicts them with the dwconv one.
     predictor = KernelPredictor(seed=0, rounds=20)
     predictor.models_ = {"dwconv": (None, None), "generic": (None, None)}
