@@ -682,18 +682,20 @@ def test_kernels_context_refuses_labels_that_miss_the_builds_networks_before_mea
     # (4, 3 and 3 of 10): both missing generations are named.
     with pytest.raises(SystemExit, match=r"holds 4 of the build's 10 .*generation 3 and 4\)"):
         kernels_context.main()
+
+    def add_labels(name: str, first_seed: int, ms: float, reference_ms: float) -> None:
+        """A labels file of 12 networks from ``first_seed``, one more ``--labels``."""
+        path = tmp_path / f"{name}.labels.json"
+        labels = {str(first_seed + i): ms for i in range(12)}
+        path.write_text(json.dumps({"reference_ms": reference_ms, "labels": labels}))
+        monkeypatch.setattr(sys, "argv", [*sys.argv, "--labels", str(path)])
+
     # The third generation's labels in a second file, measured when the reference ran at
     # 20 ms: merged at the first file's reference speed.
-    third = tmp_path / "third.labels.json"
-    labels_3 = {str(GENERATION_3 + i): 3.0 for i in range(12)}
-    third.write_text(json.dumps({"reference_ms": 20.0, "labels": labels_3}))
-    monkeypatch.setattr(sys, "argv", [*sys.argv, "--labels", str(third)])
+    add_labels("third", GENERATION_3, 3.0, 20.0)
     with pytest.raises(SystemExit, match=r"holds 7 of the build's 10 .*\(--generation 4\)"):
         kernels_context.main()
-    fourth = tmp_path / "fourth.labels.json"
-    labels_4 = {str(GENERATION_4 + i): 4.0 for i in range(12)}
-    fourth.write_text(json.dumps({"reference_ms": 5.0, "labels": labels_4}))
-    monkeypatch.setattr(sys, "argv", [*sys.argv, "--labels", str(fourth)])
+    add_labels("fourth", GENERATION_4, 4.0, 5.0)
     got, reference = kernels_context.planned_labels(kernels_context.parse_args())
     assert got == (
         {GENERATION_2 + i: 2.0 for i in range(4)}

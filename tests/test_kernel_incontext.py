@@ -98,11 +98,10 @@ def test_correction_learns_a_feature_dependent_ratio() -> None:
     assert ratios == {"conv": 1.5, "gemm": 0.5}
 
 
-def test_every_profiled_node_of_a_real_network_finds_a_kernel(tmp_path: Path) -> None:
+def _node_profile(path: Path, tmp_path: Path) -> list[tuple[str, str, float]]:
+    """onnxruntime's per-node profile of one run of ``path`` (name, op, us + 1)."""
     import onnxruntime as ort
 
-    path = ContextSpace(tmp_path).to_onnx(json.dumps({"kind": "context", "seed": 3}))
-    kernels = split_kernels(onnx.load(str(path)))
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.enable_profiling = True
@@ -111,11 +110,17 @@ def test_every_profiled_node_of_a_real_network_finds_a_kernel(tmp_path: Path) ->
     x = session.get_inputs()[0]
     session.run(None, {x.name: np.zeros(x.shape, np.float32)})
     events = json.loads(Path(session.end_profiling()).read_text())
-    profile = [
+    return [
         (e["name"][: -len("_kernel_time")], e["args"]["op_name"], float(e["dur"]) + 1.0)
         for e in events
         if e.get("cat") == "Node" and e["name"].endswith("_kernel_time")
     ]
+
+
+def test_every_profiled_node_of_a_real_network_finds_a_kernel(tmp_path: Path) -> None:
+    path = ContextSpace(tmp_path).to_onnx(json.dumps({"kind": "context", "seed": 3}))
+    kernels = split_kernels(onnx.load(str(path)))
+    profile = _node_profile(path, tmp_path)
     us, lost = attribute_profile([k.nodes for k in kernels], profile)
     assert lost == 0.0 and us.sum() == pytest.approx(sum(t for *_, t in profile))
     convs = [i for i, k in enumerate(kernels) if k.kind in ("conv", "dwconv")]
@@ -234,24 +239,6 @@ def test_saved_in_network_correction_round_trips_and_bad_files_are_refused(
     (saved / INCONTEXT_FILE).unlink()
     with pytest.raises(ArtifactError, match=f"lacks its model file {INCONTEXT_FILE}"):
         load_predictor(saved, force=True)
-
-
-def _node_profile(path: Path, tmp_path: Path) -> list[tuple[str, str, float]]:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.enable_profiling = True
-    options.profile_file_prefix = str(tmp_path / "p")
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    x = session.get_inputs()[0]
-    session.run(None, {x.name: np.zeros(x.shape, np.float32)})
-    events = json.loads(Path(session.end_profiling()).read_text())
-    return [
-        (e["name"][: -len("_kernel_time")], e["args"]["op_name"], float(e["dur"]) + 1.0)
-        for e in events
-        if e.get("cat") == "Node" and e["name"].endswith("_kernel_time")
-    ]
 
 
 def test_fused_gemms_and_a_conv_writing_the_graph_output_are_matched_by_name(

@@ -667,6 +667,16 @@ def test_artifact_mismatches_are_refused(fitted, tmp_path: Path) -> None:
     (tampered / "conv.txt").write_text((tampered / "conv.txt").read_text() + "\n")
     with pytest.raises(ArtifactError, match="does not match the hash"):
         KernelPredictor.load(tampered)
+    # A cost model is a line of four non-negative values, then (op code, offset) pairs.
+    from hwnas.predictors.artifacts import load_predictor
+
+    for bad in ([1.0, 2.0, 3.0], [1.0, -2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0, 17.0]):
+        broken = _copy(path, tmp_path / f"cost{len(bad)}{bad[1]}")
+        meta = json.loads((broken / "meta.json").read_text())
+        meta["state"]["models"]["conv"]["cost_model"] = bad
+        (broken / "meta.json").write_text(json.dumps(meta))
+        with pytest.raises(ArtifactError, match="bad cost model for 'conv'"):
+            load_predictor(broken, force=True)  # past the hash: the cost model itself
     version = _copy(path, tmp_path / "version")
     meta = json.loads((version / "meta.json").read_text())
     meta["format_version"] = 99
