@@ -161,7 +161,7 @@ def incontext_predictor(
         network_terms,
     )
     from hwnas.predictors.kernel_features import kernel_features
-    from hwnas.predictors.kernel_incontext import InContextCorrection
+    from hwnas.predictors.kernel_incontext import InContextCorrection, incontext_features
     from hwnas.predictors.kernel_split import split_kernels
     from hwnas.store import Store
 
@@ -176,9 +176,11 @@ def incontext_predictor(
     coef = fit_context(np.array(terms), np.array([n["measured"] for n in nets]))
 
     def predict(path: Path) -> float:
-        kernels = split_kernels(onnx.load(str(path)))
-        isolated, _ = predictor.predict_kernels(kernels)
+        proto = onnx.load(str(path))
+        kernels = split_kernels(proto)
         x = np.vstack([kernel_features(k) for k in kernels])
+        isolated, _ = predictor.predict_kernels(kernels, x)
+        x = incontext_features(proto, kernels, x)
         net = {"kinds": [k.kind for k in kernels], "params": [k.params for k in kernels]}
         return apply_context(coef, _rows(net, model.kernel_ms(x, np.asarray(isolated))))
 

@@ -93,7 +93,11 @@ def collect(predictor: Any, seeds: list[int], measured: dict[int, float], runs: 
     from hwnas.predictors.kernel_build import context_cache
     from hwnas.predictors.kernel_context import ContextSpace
     from hwnas.predictors.kernel_features import kernel_features
-    from hwnas.predictors.kernel_incontext import in_network_labels, kernel_names
+    from hwnas.predictors.kernel_incontext import (
+        in_network_labels,
+        incontext_features,
+        kernel_names,
+    )
     from hwnas.predictors.kernel_split import split_kernels
 
     space = ContextSpace(context_cache())
@@ -102,7 +106,8 @@ def collect(predictor: Any, seeds: list[int], measured: dict[int, float], runs: 
         path = space.to_onnx(json.dumps({"kind": "context", "seed": seed}))
         proto = onnx.load(str(path))
         kernels = split_kernels(proto)
-        isolated, _ = predictor.predict_kernels(kernels)
+        features = np.vstack([kernel_features(k) for k in kernels])
+        isolated, _ = predictor.predict_kernels(kernels, features)
         dims = proto.graph.input[0].type.tensor_type.shape.dim
         labels = in_network_labels(
             kernel_names(proto, kernels),
@@ -116,7 +121,7 @@ def collect(predictor: Any, seeds: list[int], measured: dict[int, float], runs: 
                 "seed": seed,
                 "mode": mode_of(tuple(d.dim_value for d in dims)),
                 "measured": measured[seed],
-                "x": np.vstack([kernel_features(k) for k in kernels]),
+                "x": incontext_features(proto, kernels, features),
                 "kinds": [k.kind for k in kernels],
                 "params": [k.params for k in kernels],
                 "isolated": np.asarray(isolated),

@@ -209,7 +209,7 @@ _COST_COLS = [
 ]
 
 
-_OP_COL = FEATURE_NAMES.index("op_code_v2")
+_OP_COL = FEATURE_NAMES.index("op_code_v3")
 #: Samples an op needs for a cost offset of its own.
 OP_OFFSET_MIN = 2
 
@@ -599,7 +599,9 @@ class KernelPredictor(Predictor):
         isolated, source = self.predict_kernels(kernels, features)
         ms = isolated
         if getattr(self, "incontext_", None) is not None and kernels:
-            ms = self.incontext_.kernel_ms(features, isolated)
+            from hwnas.predictors.kernel_incontext import incontext_features
+
+            ms = self.incontext_.kernel_ms(incontext_features(proto, kernels, features), isolated)
         rows = [
             {"index": i, **k.to_dict(), "ms": float(t), "isolated_ms": float(a), "regressor": src}
             for i, (k, t, a, src) in enumerate(zip(kernels, ms, isolated, source, strict=True))

@@ -269,3 +269,73 @@ def test_fused_gemms_and_a_conv_writing_the_graph_output_are_matched_by_name(
         if name == "conv":  # by node names alone, the last conv went to its neighbour
             by_nodes, _ = attribute_profile([k.nodes for k in kernels], profile)
             assert by_nodes[-1] == 0.0
+
+
+def _branchy_graph(names: bool = True) -> onnx.ModelProto:
+    """A conv, a max pool read by two convs, their sum, then a relu: real ONNX."""
+    from onnx import TensorProto, helper
+
+    def w(name: str, shape: list[int]) -> onnx.TensorProto:
+        return helper.make_tensor(name, TensorProto.FLOAT, shape, np.ones(int(np.prod(shape))))
+
+    nodes = [
+        helper.make_node("Conv", ["x", "w0"], ["a"], pads=[1, 1, 1, 1]),
+        helper.make_node("MaxPool", ["a"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Conv", ["p", "w1"], ["b"], pads=[1, 1, 1, 1]),
+        helper.make_node("Conv", ["p", "w2"], ["c"]),
+        helper.make_node("Add", ["b", "c"], ["s"]),
+        helper.make_node("Sigmoid", ["s"], ["y"]),
+    ]
+    for i, node in enumerate(nodes):
+        node.name = f"n{i}" if names else ""
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 16, 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16, 8, 8])],
+        [w("w0", [16, 8, 3, 3]), w("w1", [16, 16, 3, 3]), w("w2", [16, 16, 1, 1])],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_neighbour_features_say_who_feeds_and_reads_each_kernel() -> None:
+    from hwnas.predictors.kernel_features import KINDS
+    from hwnas.predictors.kernel_incontext import NEIGHBOUR_NAMES, neighbour_features
+
+    proto = _branchy_graph()
+    kernels = split_kernels(proto)
+    by_node = {k.nodes[0]: i for i, k in enumerate(kernels)}
+    nb = neighbour_features(proto, kernels)
+    assert nb.shape == (len(kernels), len(NEIGHBOUR_NAMES))
+    code = {kind: float(i) for i, kind in enumerate(KINDS)}
+    first, pool = nb[by_node["n0"]], nb[by_node["n1"]]
+    assert first[0] == -1.0 and first[1] == code["pool"] and first[2] == 0 and first[3] == 1
+    assert pool[0] == code["conv"] and pool[2] == 1 and pool[3] == 2  # read by two convs
+    assert pool[4] == pytest.approx(np.log1p(4 * 16 * 8 * 9 / 1e6))  # the conv's weights
+    # the sum and the sigmoid fuse into the 3x3 conv, which the 1x1 conv feeds too
+    fused, side = nb[by_node["n2"]], nb[by_node["n3"]]
+    assert kernels[by_node["n2"]].nodes == ("n2", "n4", "n5")
+    assert fused[2] == 2 and fused[3] == 0 and fused[1] == -1.0 and fused[0] == code["pool"]
+    assert side[1] == code["conv"] and side[3] == 1
+    # nodes without names cannot be matched: unknown, not wrong
+    unnamed = _branchy_graph(names=False)
+    blank = neighbour_features(unnamed, split_kernels(unnamed))
+    assert np.all(blank[:, :2] == -1.0) and np.all(blank[:, 2:] == 0.0)
+
+
+def test_a_correction_saved_before_neighbours_reads_the_kernel_features_alone() -> None:
+    from hwnas.predictors.kernel_features import FEATURE_NAMES
+    from hwnas.predictors.kernel_incontext import NEIGHBOUR_NAMES
+
+    rng = np.random.default_rng(1)
+    nets = []
+    for _ in range(30):
+        x = rng.uniform(0, 1, (12, len(FEATURE_NAMES)))
+        isolated = rng.uniform(0.05, 1.0, 12)
+        nets.append((x, isolated, isolated * np.where(x[:, 0] > 0.5, 1.5, 0.8)))
+    old = InContextCorrection(rounds=50).fit(nets)
+    x, isolated = nets[0][0], nets[0][1]
+    wide = np.column_stack([x, rng.uniform(0, 3, (12, len(NEIGHBOUR_NAMES)))])
+    np.testing.assert_allclose(old.kernel_ms(wide, isolated), old.kernel_ms(x, isolated))
+    new = InContextCorrection(rounds=50).fit([(wide, isolated, label) for _, _, label in nets])
+    assert new.booster_.num_feature() == len(FEATURE_NAMES) + len(NEIGHBOUR_NAMES) + 2

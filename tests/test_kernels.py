@@ -944,3 +944,23 @@ def test_validation_reports_shares_within_5_and_10_pooled_over_kinds() -> None:
         for k, r in training.items()
     }
     assert "within_10" not in _validation(old) and _validation(old)["mape"] == pooled["mape"]
+
+
+def test_resize_kernels_are_coded_by_interpolation() -> None:
+    """Bicubic reads 16 taps an output element, linear 4, nearest 1: one code for all
+    priced bicubic 3.4x low."""
+    from hwnas.predictors.kernel_features import FEATURE_NAMES, OP_CODES, kernel_features
+    from hwnas.predictors.kernel_sampler import build_kernel_model
+    from hwnas.predictors.kernel_split import split_kernels
+
+    col = FEATURE_NAMES.index("op_code_v3")
+    codes = {}
+    for mode in ("nearest", "linear", "cubic"):
+        config = {"kind": "upsample", "c": 4, "h": 8, "w": 8, "scale": 2, "mode": mode}
+        (kernel,) = split_kernels(build_kernel_model(config))
+        codes[mode] = kernel_features(kernel)[col]
+    assert codes == {
+        "nearest": OP_CODES.index("Resize"),
+        "linear": OP_CODES.index("Resize:linear"),
+        "cubic": OP_CODES.index("Resize:cubic"),
+    }
