@@ -66,6 +66,7 @@ SAMPLED_KINDS = (
     "dwconv1d",
     "activation",
     "instnorm",
+    "conv3d",
 )
 #: The kernel kind a sampled kind measures, where they differ: 1-D convolutions are
 #: ``conv`` kernels, sampled apart so that 1-D shapes (long signals, wide kernels) are
@@ -86,7 +87,10 @@ SAMPLED_KINDS = (
 #: many ops, too few for the cost offset of its op), trained with them; ``instnorm``
 #: kernels are ``InstanceNormalization`` (style transfer, and torch's export of group
 #: norm: one instance per group of a reshaped tensor), ``other`` kernels with a model of
-#: their own.
+#: their own; ``conv3d`` kernels are 3-D convs on (1, C, T, H, W) clips and volumes
+#: (C3D, I3D stems, R(2+1)D's (1, k, k) and (k, 1, 1) factorised pairs), ``conv`` kernels
+#: with a model of their own (the 2-D conv model priced an R(2+1)D net's 3-D convs 30%
+#: high).
 KERNEL_KIND = {
     "conv1d": "conv",
     "gemv": "gemm",
@@ -95,6 +99,7 @@ KERNEL_KIND = {
     "dwconv1d": "dwconv",
     "activation": "elementwise",
     "instnorm": "other",
+    "conv3d": "conv",
 }
 OVERHEAD_KIND = "overhead"
 #: Pairs of onnxruntime's NCHWc layout reorders (x86 only): what a lone conv pays extra.
@@ -226,6 +231,44 @@ def _draw_dwconv1d(rng: np.random.Generator) -> Config | None:
         return None
     act = _pick(rng, {"": 0.5, "Relu": 0.3, "Clip": 0.1, "Sigmoid": 0.1})
     return {"c": c, "length": length, "k": k, "stride": stride, "dilation": dilation, "act": act}
+
+
+#: 3-D kernel shapes (t, h, w) a conv3d draw takes, and how often.
+_KERNELS_3D = {
+    (3, 3, 3): 0.3,
+    (1, 3, 3): 0.2,
+    (3, 1, 1): 0.2,
+    (1, 1, 1): 0.15,
+    (5, 3, 3): 0.05,
+    (3, 7, 7): 0.05,
+    (1, 7, 7): 0.05,
+}
+
+
+def _draw_conv3d(rng: np.random.Generator) -> Config | None:
+    """A 3-D conv on a (1, cin, t, hw, hw) clip: full, (1, k, k) spatial or (k, 1, 1)
+    temporal kernels, strided in space or in both."""
+    cin = 3 if rng.random() < 0.1 else _channels(rng, 4, 512)
+    cout = _channels(rng, 8, 512)
+    k = _pick(rng, _KERNELS_3D)
+    stride = _pick(rng, {(1, 1, 1): 0.6, (1, 2, 2): 0.25, (2, 2, 2): 0.15})
+    t, hw = _log_int(rng, 2, 32), _hw(rng, 4, 112)
+    out = [_out_hw(n, kk, ss) for n, kk, ss in zip((t, hw, hw), k, stride, strict=True)]
+    macs = cout * math.prod(out) * cin * math.prod(k)
+    if min(out) < 1 or macs > MAX_MACS:
+        return None
+    if max(cin * t * hw * hw, cout * math.prod(out)) > MAX_ELEMENTS:
+        return None
+    act = _pick(rng, {"": 0.4, "Relu": 0.5, "Clip": 0.1})
+    return {
+        "cin": cin,
+        "cout": cout,
+        "t": t,
+        "hw": hw,
+        "k": list(k),
+        "stride": list(stride),
+        "act": act,
+    }
 
 
 def _draw_dwconv(rng: np.random.Generator) -> Config | None:
@@ -491,6 +534,7 @@ _DRAW: dict[str, Callable[[np.random.Generator], Config | None]] = {
     "gemv": _draw_gemv,
     "convt": _draw_convt,
     "upsample": _draw_upsample,
+    "conv3d": _draw_conv3d,
 }
 
 
@@ -503,7 +547,16 @@ _DRAW[REORDER_KIND] = _draw_reorder
 #: Every kind the sampler knows, in the order they are measured.
 ALL_KINDS = (*SAMPLED_KINDS, REORDER_KIND, OVERHEAD_KIND)
 #: Kinds added after the first ones, in the order they were added.
-_LATER_KINDS = ("conv1d", "gemv", "convt", "upsample", "dwconv1d", "activation", "instnorm")
+_LATER_KINDS = (
+    "conv1d",
+    "gemv",
+    "convt",
+    "upsample",
+    "dwconv1d",
+    "activation",
+    "instnorm",
+    "conv3d",
+)
 #: Each kind's random stream (fixed: a kind added later must not move the others').
 _STREAM = {
     kind: i
@@ -665,6 +718,8 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
         y = _build_convt(b, c) if kind == "convt" else _build_upsample(b, c)
     elif kind in ("conv1d", "dwconv1d"):
         y = _build_conv1d(b, c, depthwise=kind == "dwconv1d")
+    elif kind == "conv3d":
+        y = _build_conv3d(b, c)
     elif kind in ("gemm", "gemv"):
         x = b.input([c["m"], c["k"]])
         y = b.node("MatMul", [x, b.weight([c["k"], c["n"]], scale=0.02)])[0]
@@ -714,6 +769,14 @@ def _build_conv1d(b: _Builder, c: Mapping[str, Any], *, depthwise: bool) -> str:
         dilations=[dilation],
         group=groups,
     )[0]
+    return _activation(b, y, c["act"])
+
+
+def _build_conv3d(b: _Builder, c: Mapping[str, Any]) -> str:
+    k, stride = [int(v) for v in c["k"]], [int(v) for v in c["stride"]]
+    x = b.input([1, c["cin"], c["t"], c["hw"], c["hw"]])
+    conv = [x, b.weight([c["cout"], c["cin"], *k]), b.weight([c["cout"]])]
+    y = b.node("Conv", conv, pads=[v // 2 for v in k] * 2, strides=stride)[0]
     return _activation(b, y, c["act"])
 
 

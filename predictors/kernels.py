@@ -130,20 +130,26 @@ CONVT_MODEL = "convt"
 INSTNORM_MODEL = "instnorm"
 #: The model of 1-D depthwise convs (``dwconv`` kernels on a 3-D input).
 DWCONV1D_MODEL = "dwconv1d"
-#: Models of a kind's 1-D kernels, and the model that takes them without enough samples
-#: (and predicts them for predictors fitted before they had their own).
-ONE_D_MODELS = {CONV1D_MODEL: "conv", DWCONV1D_MODEL: "dwconv"}
+#: The model of dense 3-D convs (``conv`` kernels on a 5-D input), trained on the sampled
+#: ``conv3d`` kind.
+CONV3D_MODEL = "conv3d"
+#: Models of a kind's 1-D (and 3-D) kernels, and the model that takes them without enough
+#: samples (and predicts them for predictors fitted before they had their own).
+ONE_D_MODELS = {CONV1D_MODEL: "conv", DWCONV1D_MODEL: "dwconv", CONV3D_MODEL: "conv"}
 
 
 def model_kind(kernel: Kernel) -> str:
     """The model a kernel trains and is predicted by: :data:`CONV1D_MODEL` for a ``conv``
     kernel on a 3-D input, :data:`DWCONV1D_MODEL` for such a ``dwconv`` one,
+    :data:`CONV3D_MODEL` for a ``conv`` kernel on a 5-D input,
     :data:`CONVT_MODEL` for a transposed conv and :data:`INSTNORM_MODEL` for an instance
     norm (``other`` kernels), else its kind.
     Predictors without such a model predict those kernels with the 2-D conv's
     (:data:`ONE_D_MODELS`) or the generic model (``KernelPredictor._model_of``)."""
     if kernel.kind in ("conv", "dwconv") and kernel.inputs and len(kernel.inputs[0]) == 3:
         return CONV1D_MODEL if kernel.kind == "conv" else DWCONV1D_MODEL
+    if kernel.kind == "conv" and kernel.inputs and len(kernel.inputs[0]) == 5:
+        return CONV3D_MODEL
     if kernel.kind == "other" and kernel.op == "ConvTranspose":
         return CONVT_MODEL
     if kernel.kind == "other" and kernel.op == "InstanceNormalization":

@@ -417,7 +417,16 @@ def test_gemv_samples_are_batch_one_linear_layers_beyond_the_gemm_draws() -> Non
     assert sum(w > kernel_sampler.MAX_PARAMS for w in weights) >= 5  # what gemm never draws
     assert main_kernel(configs[0]).kind == "gemm"  # trained and predicted as gemm kernels
     # A kind added later leaves the earlier kinds' streams (and so their samples) alone.
-    added = ("conv1d", "gemv", "convt", "upsample", "dwconv1d", "activation", "instnorm")
+    added = (
+        "conv1d",
+        "gemv",
+        "convt",
+        "upsample",
+        "dwconv1d",
+        "activation",
+        "instnorm",
+        "conv3d",
+    )
     first = [k for k in SAMPLED_KINDS if k not in added]
     assert [kernel_sampler._STREAM[k] for k in first] == list(range(len(first)))
     later = [kernel_sampler._STREAM[k] for k in added]
@@ -964,3 +973,26 @@ def test_resize_kernels_are_coded_by_interpolation() -> None:
         "linear": OP_CODES.index("Resize:linear"),
         "cubic": OP_CODES.index("Resize:cubic"),
     }
+
+
+def test_3d_convs_have_a_model_of_their_own() -> None:
+    """Video and volume nets' 3-D convs train the conv3d model; a predictor fitted before
+    they were sampled prices them with the 2-D conv model, as it did."""
+    extra = []
+    for cfg in sample_configs("conv3d", 24, seed=0):
+        assert cfg["kind"] == "conv3d" and len(cfg["k"]) == 3
+        k = main_kernel(cfg)
+        extra.append(KernelSample("conv3d", cfg, 0.003 + k.macs * 3e-10 * 1e3, {}))
+    plain = KernelPredictor(seed=0, rounds=20).fit(synthetic_samples(), device="d", fingerprint="f")
+    split = KernelPredictor(seed=0, rounds=20).fit(
+        [*synthetic_samples(), *extra], device="d", fingerprint="f"
+    )
+    assert "conv3d" in split.models_ and "conv3d" not in plain.models_
+    three_d = [main_kernel(c) for c in sample_configs("conv3d", 40, seed=1)][24:]
+    assert all(k.kind == "conv" and len(k.inputs[0]) == 5 for k in three_d)
+    assert {model_kind(k) for k in three_d} == {"conv3d"}
+    ms, source = split.predict_kernels(three_d)
+    assert set(source) == {"conv3d"}
+    truth = np.array([0.003 + k.macs * 3e-7 for k in three_d])
+    assert np.median(np.abs(np.log(ms / truth))) < np.log(1.3)
+    assert set(plain.predict_kernels(three_d)[1]) == {"conv"}
