@@ -198,8 +198,9 @@ class InContextCorrection:
     like a transpose onnxruntime optimised away, have labels near 0). ``num_leaves`` and
     ``rounds``: with the kernel models' 7 leaves and 200 rounds the correction underfitted
     its own training labels (in-sample, 39% of one design of random networks within
-    ±10%); 31 leaves and 400 rounds put 79% of a build's 600 random networks within
-    ±10% out of fold, against 67% (``benchmarks/kernels_incontext_cv.py``)."""
+    ±10%); 31 leaves and 400 rounds put 80% of a build's 600 random networks within
+    ±10% out of fold, against 68% (``benchmarks/kernels_incontext_cv.py``,
+    ``kernels_incontext_cv.json``)."""
 
     def __init__(
         self, *, floor_ms: float = 0.002, rounds: int = 400, num_leaves: int = 31, seed: int = 0
