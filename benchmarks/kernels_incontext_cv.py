@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 
@@ -44,39 +45,25 @@ SETTINGS = {
 
 
 def design(seed: int) -> str:
-    """The generation (and for the fourth, the design) of a random network's seed: the
-    design of the first draw within the MACs bound, as ``random_network_4`` draws."""
-    from hwnas.predictors.kernel_networks import MAX_ATTEMPTS, _choice
-    from hwnas.predictors.kernel_networks3 import GENERATION_3
-    from hwnas.predictors.kernel_networks4 import _DRAW, GENERATION_4, MAX_MACS, MODES, macs4
+    """The generation (and for the fourth, the design) of a random network's seed."""
+    from kernels_validate import generation
 
-    if seed < GENERATION_4:
-        return "g3" if seed >= GENERATION_3 else "g2"
-    for attempt in range(MAX_ATTEMPTS):
-        mode = _choice(np.random.default_rng([seed, 0xC0DE, 4, attempt]), MODES)
-        if macs4(*_DRAW[mode]([seed, attempt] if attempt else seed)) <= MAX_MACS:
-            return f"g4:{mode}"
-    raise AssertionError(f"no network of seed {seed} within {MAX_MACS} MACs")
+    from hwnas.predictors.kernel_networks4 import drawn_4
+
+    found = generation(seed)
+    return f"g4:{drawn_4(seed)[0]}" if found == 4 else f"g{found}"
 
 
 def networks(predictor: Any, store: Path) -> list[dict[str, Any]]:
     """Per measured random network with a profile: design, measured ms, kernel rows
     (features with neighbours, isolated ms, in-network labels, kinds, params)."""
-    import onnx
-
     from hwnas.predictors.kernel_build import context_cache
     from hwnas.predictors.kernel_context import (
         ContextSpace,
         context_measurements,
         context_profiles,
     )
-    from hwnas.predictors.kernel_features import kernel_features
-    from hwnas.predictors.kernel_incontext import (
-        in_network_labels,
-        incontext_features,
-        kernel_names,
-    )
-    from hwnas.predictors.kernel_split import split_kernels
+    from hwnas.predictors.kernel_incontext import network_rows
     from hwnas.store import Store
 
     key = {"device": predictor.device_, "fingerprint": predictor.fingerprint_}
@@ -84,23 +71,14 @@ def networks(predictor: Any, store: Path) -> list[dict[str, Any]]:
         measured, profiles = context_measurements(db, **key), context_profiles(db, **key)
     space, out = ContextSpace(context_cache()), []
     for seed in sorted(set(measured) & set(profiles)):
-        proto = onnx.load(str(space.to_onnx(json.dumps({"kind": "context", "seed": seed}))))
-        kernels = split_kernels(proto)
-        x = np.vstack([kernel_features(k) for k in kernels])
-        isolated, _ = predictor.predict_kernels(kernels, x)
-        labels = in_network_labels(
-            kernel_names(proto, kernels),
-            profiles[seed],
-            measured_ms=measured[seed],
-            model_ms=predictor.overhead_model_ms_,
-            node_us=1000 * predictor.profiler_node_ms_,
-        )
+        path = space.to_onnx(json.dumps({"kind": "context", "seed": seed}))
+        kernels, x, isolated, labels = network_rows(predictor, path, measured[seed], profiles[seed])
         out.append(
             {
                 "design": design(seed),
                 "ms": measured[seed],
-                "x": incontext_features(proto, kernels, x),
-                "isolated": np.asarray(isolated),
+                "x": x,
+                "isolated": isolated,
                 "labels": labels,
                 "rows": [{"kind": k.kind, "params": k.params} for k in kernels],
             }

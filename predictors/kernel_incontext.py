@@ -276,6 +276,33 @@ def node_profile(op_profile: Mapping[str, Any] | None) -> list[ProfiledNode] | N
     return [(str(name), str(op), 1000.0 * float(ms)) for name, op, ms in nodes]
 
 
+def network_rows(
+    predictor: Any, model: Any, measured_ms: float, profile: Sequence[ProfiledNode]
+) -> tuple[list[Any], np.ndarray, np.ndarray, np.ndarray]:
+    """One measured network's kernels, their correction inputs
+    (:func:`incontext_features`), isolated predictions by ``predictor`` (a fitted
+    ``KernelPredictor``) and in-network labels from its per-node ``profile``
+    (:func:`in_network_labels`; ``UsageError`` where the profile holds no time).
+    ``model``: an ONNX path or model."""
+    import onnx
+
+    from hwnas.predictors.kernel_features import kernel_features
+    from hwnas.predictors.kernel_split import split_kernels
+
+    proto = model if isinstance(model, onnx.ModelProto) else onnx.load(str(model))
+    kernels = split_kernels(proto)
+    features = np.vstack([kernel_features(k) for k in kernels])
+    isolated, _ = predictor.predict_kernels(kernels, features)
+    labels = in_network_labels(
+        kernel_names(proto, kernels),
+        profile,
+        measured_ms=float(measured_ms),
+        model_ms=predictor.overhead_model_ms_,
+        node_us=1000.0 * predictor.profiler_node_ms_,
+    )
+    return kernels, incontext_features(proto, kernels, features), np.asarray(isolated), labels
+
+
 def fit_in_network(
     predictor: Any,
     networks: Sequence[tuple[Any, float, Sequence[ProfiledNode]]],
@@ -285,29 +312,13 @@ def fit_in_network(
     """The in-context correction of ``predictor`` (a fitted ``KernelPredictor``) from
     whole ``networks``: (ONNX path or model, measured ms, its per-node profile). A
     network whose profile holds no time is left out; ``UsageError`` if none is left."""
-    import onnx
-
-    from hwnas.predictors.kernel_features import kernel_features
-    from hwnas.predictors.kernel_split import split_kernels
-
     rows = []
     for model, measured_ms, profile in networks:
-        proto = model if isinstance(model, onnx.ModelProto) else onnx.load(str(model))
-        kernels = split_kernels(proto)
-        features = np.vstack([kernel_features(k) for k in kernels])
-        isolated, _ = predictor.predict_kernels(kernels, features)
-        features = incontext_features(proto, kernels, features)
         try:
-            labels = in_network_labels(
-                kernel_names(proto, kernels),
-                profile,
-                measured_ms=float(measured_ms),
-                model_ms=predictor.overhead_model_ms_,
-                node_us=1000.0 * predictor.profiler_node_ms_,
-            )
+            _, features, isolated, labels = network_rows(predictor, model, measured_ms, profile)
         except UsageError:
             continue
-        rows.append((features, np.asarray(isolated), labels))
+        rows.append((features, isolated, labels))
     return InContextCorrection(seed=seed).fit(rows)
 
 

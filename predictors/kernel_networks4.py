@@ -393,14 +393,20 @@ _DRAW = {
 }
 
 
-def random_network_4(seed: int) -> tuple[Any, tuple[int, ...]]:
-    """A random network of the fourth generation from ``seed``, one of :data:`MODES`, of
-    at most :data:`MAX_MACS` MACs (drawn again, from the seed's next stream, until one
-    is)."""
+def drawn_4(seed: int) -> tuple[str, Any, tuple[int, ...]]:
+    """(design, network, input shape) of the fourth-generation network of ``seed``: one
+    of :data:`MODES`, of at most :data:`MAX_MACS` MACs (drawn again, from the seed's
+    next stream, until one is)."""
     for attempt in range(MAX_ATTEMPTS):
         stream = [seed, attempt] if attempt else seed
         mode = _choice(np.random.default_rng([seed, 0xC0DE, 4, attempt]), MODES)
         net, shape = _DRAW[mode](stream)
         if macs4(net, shape) <= MAX_MACS:
-            return net, shape
+            return mode, net, shape
     raise AssertionError(f"no network of seed {seed} within {MAX_MACS} MACs")
+
+
+def random_network_4(seed: int) -> tuple[Any, tuple[int, ...]]:
+    """A random network of the fourth generation from ``seed`` (:func:`drawn_4`)."""
+    _, net, shape = drawn_4(seed)
+    return net, shape
