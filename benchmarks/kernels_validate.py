@@ -92,39 +92,26 @@ def collect(predictor: Any, seeds: list[int], measured: dict[int, float], runs: 
 
     from hwnas.predictors.kernel_build import context_cache
     from hwnas.predictors.kernel_context import ContextSpace
-    from hwnas.predictors.kernel_features import kernel_features
-    from hwnas.predictors.kernel_incontext import (
-        in_network_labels,
-        incontext_features,
-        kernel_names,
-    )
-    from hwnas.predictors.kernel_split import split_kernels
+    from hwnas.predictors.kernel_incontext import network_rows
 
     space = ContextSpace(context_cache())
     nets = []
     for seed in seeds:
         path = space.to_onnx(json.dumps({"kind": "context", "seed": seed}))
         proto = onnx.load(str(path))
-        kernels = split_kernels(proto)
-        features = np.vstack([kernel_features(k) for k in kernels])
-        isolated, _ = predictor.predict_kernels(kernels, features)
-        dims = proto.graph.input[0].type.tensor_type.shape.dim
-        labels = in_network_labels(
-            kernel_names(proto, kernels),
-            node_profile(path, runs),
-            measured_ms=measured[seed],
-            model_ms=predictor.overhead_model_ms_,
-            node_us=1000 * predictor.profiler_node_ms_,
+        kernels, x, isolated, labels = network_rows(
+            predictor, proto, measured[seed], node_profile(path, runs)
         )
+        dims = proto.graph.input[0].type.tensor_type.shape.dim
         nets.append(
             {
                 "seed": seed,
                 "mode": mode_of(tuple(d.dim_value for d in dims)),
                 "measured": measured[seed],
-                "x": incontext_features(proto, kernels, features),
+                "x": x,
                 "kinds": [k.kind for k in kernels],
                 "params": [k.params for k in kernels],
-                "isolated": np.asarray(isolated),
+                "isolated": isolated,
                 "labels": labels,
             }
         )
