@@ -884,3 +884,33 @@ def test_intervals_benchmark_compares_both_calibrations_on_unseen_classes(
         monkeypatch.setattr(sys, "argv", ["intervals.py", *bad])
         with pytest.raises(SystemExit):
             intervals.main()
+
+
+@pytest.mark.parametrize(
+    ("module", "args", "said"),
+    [
+        ("kernels_label", ["--generation", "2", "--count", "0", "--reference", "R"], "--count"),
+        ("kernels_label", ["--generation", "2", "--first", "-1", "--reference", "R"], "--first"),
+        ("kernels_label", ["--generation", "5", "--reference", "R"], "invalid choice"),
+        ("kernels_label", ["--generation", "2", "--reference", "absent.onnx"], "no such file"),
+        ("kernels_incontext_cv", ["--predictor", "P", "--store", "S", "--folds", "1"], "--folds"),
+        ("kernels_incontext_cv", ["--predictor", "P", "--store", "S", "--seeds", "0"], "--seeds"),
+    ],
+)
+def test_kernel_labelling_and_cv_benchmarks_refuse_bad_arguments(
+    module: str, args: list[str], said: str, tmp_path: Path, monkeypatch: Any, capsys: Any
+) -> None:
+    """Refused before anything is measured or loaded, naming the argument."""
+    import importlib
+
+    reference = tmp_path / "ref.onnx"
+    reference.write_bytes(b"")
+    args = [str(reference) if a == "R" else a for a in args]
+    if module == "kernels_label":
+        args += ["--name", "x"]
+    main = importlib.import_module(f"benchmarks.{module}").main
+    monkeypatch.setattr(sys, "argv", [f"{module}.py", *args])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 2
+    assert said in capsys.readouterr().err
