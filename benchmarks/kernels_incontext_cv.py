@@ -45,13 +45,16 @@ SETTINGS = {
 
 
 def design(seed: int) -> str:
-    """The generation (and for the fourth, the design) of a random network's seed."""
+    """The generation (and for the fourth and fifth, the design) of a random network's
+    seed."""
     from kernels_validate import generation
 
     from hwnas.predictors.kernel_networks4 import drawn_4
+    from hwnas.predictors.kernel_networks5 import drawn_5
 
     found = generation(seed)
-    return f"g4:{drawn_4(seed)[0]}" if found == 4 else f"g{found}"
+    drawn = {4: drawn_4, 5: drawn_5}.get(found)
+    return f"g{found}:{drawn(seed)[0]}" if drawn else f"g{found}"
 
 
 def networks(predictor: Any, store: Path) -> list[dict[str, Any]]:

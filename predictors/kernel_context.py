@@ -266,14 +266,19 @@ def random_network(seed: int) -> tuple[Any, tuple[int, ...]]:
     :data:`~hwnas.predictors.kernel_networks3.GENERATION_3` the third
     (:mod:`hwnas.predictors.kernel_networks3`), seeds from
     :data:`~hwnas.predictors.kernel_networks4.GENERATION_4` the fourth
-    (:mod:`hwnas.predictors.kernel_networks4`); ``hwnas kernels build`` measures those
-    three."""
+    (:mod:`hwnas.predictors.kernel_networks4`), seeds from
+    :data:`~hwnas.predictors.kernel_networks5.GENERATION_5` the fifth
+    (:mod:`hwnas.predictors.kernel_networks5`); ``hwnas kernels build`` measures the
+    second to fifth."""
     import torch
 
     from hwnas.predictors.kernel_networks import GENERATION_2, random_network_2
     from hwnas.predictors.kernel_networks3 import GENERATION_3, random_network_3
     from hwnas.predictors.kernel_networks4 import GENERATION_4, random_network_4
+    from hwnas.predictors.kernel_networks5 import GENERATION_5, random_network_5
 
+    if seed >= GENERATION_5:
+        return random_network_5(seed)
     if seed >= GENERATION_4:
         return random_network_4(seed)
     if seed >= GENERATION_3:
@@ -367,21 +372,24 @@ class ContextSpace:
 
 
 def context_configs(n: int, seed: int = 0) -> list[dict[str, Any]]:
-    """The configurations of ``n`` random networks: a third each (the second generation
-    rounded up, then the third) of the second generation (seeds ``GENERATION_2 +
-    seed*100000 + i``), the third (``GENERATION_3 + ...``) and the fourth
-    (``GENERATION_4 + ...``). Stores keep what earlier builds measured (builds before the
-    fourth generation planned half of ``n`` from each of the second and third, and
-    earlier ones the first generation, seeds ``seed*100000 + i``), and a larger ``n``
-    measures only the networks it adds."""
+    """The configurations of ``n`` random networks: a quarter each (the earlier
+    generations rounded up) of the second generation (seeds ``GENERATION_2 +
+    seed*100000 + i``), the third (``GENERATION_3 + ...``), the fourth (``GENERATION_4 +
+    ...``) and the fifth (``GENERATION_5 + ...``). Stores keep what earlier builds
+    measured (builds before the fifth generation planned a third of ``n`` from each of
+    the second to fourth, builds before the fourth half from each of the second and
+    third, and earlier ones the first generation, seeds ``seed*100000 + i``), and a
+    larger ``n`` measures only the networks it adds."""
     from hwnas.predictors.kernel_networks import GENERATION_2
     from hwnas.predictors.kernel_networks3 import GENERATION_3
     from hwnas.predictors.kernel_networks4 import GENERATION_4
+    from hwnas.predictors.kernel_networks5 import GENERATION_5
 
-    counts = ((n + 2) // 3, (n + 1) // 3, n // 3)
+    firsts = (GENERATION_2, GENERATION_3, GENERATION_4, GENERATION_5)
+    counts = ((n + 3) // 4, (n + 2) // 4, (n + 1) // 4, n // 4)
     seeds = [
         first + seed * 100_000 + i
-        for first, count in zip((GENERATION_2, GENERATION_3, GENERATION_4), counts, strict=True)
+        for first, count in zip(firsts, counts, strict=True)
         for i in range(count)
     ]
     return [{"kind": CONTEXT_KIND, "seed": s} for s in seeds]

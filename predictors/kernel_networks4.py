@@ -23,8 +23,8 @@ designs, at random sizes:
   with residual and skip outputs, a sigmoid mask and a 1-D transposed conv decoder.
 
 A seed names the same network forever; this generation reads its own random stream
-(``default_rng([seed, 0xC0DE, 4])``). Builds plan a third of their networks from each of
-the second, third and fourth generations
+(``default_rng([seed, 0xC0DE, 4])``). Builds plan a quarter of their networks from each of
+the second to fifth generations
 (:func:`hwnas.predictors.kernel_context.context_configs`).
 """
 

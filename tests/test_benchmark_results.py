@@ -659,6 +659,7 @@ def test_kernels_context_refuses_labels_that_miss_the_builds_networks_before_mea
     from hwnas.predictors.kernel_networks import GENERATION_2
     from hwnas.predictors.kernel_networks3 import GENERATION_3
     from hwnas.predictors.kernel_networks4 import GENERATION_4
+    from hwnas.predictors.kernel_networks5 import GENERATION_5
 
     labels = tmp_path / "first.labels.json"
     first = {str(s): 1.0 for s in range(20)}  # the first generation only
@@ -678,9 +679,9 @@ def test_kernels_context_refuses_labels_that_miss_the_builds_networks_before_mea
     monkeypatch.setattr(sys, "argv", [*argv, str(labels), "--reference", "ref.onnx"])
     second = {**first, **{str(GENERATION_2 + i): 2.0 for i in range(12)}}
     labels.write_text(json.dumps({"reference_ms": 10.0, "labels": second}))
-    # The build plans its networks in thirds of the second, third and fourth generations
-    # (4, 3 and 3 of 10): both missing generations are named.
-    with pytest.raises(SystemExit, match=r"holds 4 of the build's 10 .*generation 3 and 4\)"):
+    # The build plans its networks in quarters of the second to fifth generations
+    # (3, 3, 2 and 2 of 10): the missing generations are named.
+    with pytest.raises(SystemExit, match=r"holds 3 of the build's 10 .*generation 3 and 4 and 5\)"):
         kernels_context.main()
 
     def add_labels(name: str, first_seed: int, ms: float, reference_ms: float) -> None:
@@ -693,14 +694,18 @@ def test_kernels_context_refuses_labels_that_miss_the_builds_networks_before_mea
     # The third generation's labels in a second file, measured when the reference ran at
     # 20 ms: merged at the first file's reference speed.
     add_labels("third", GENERATION_3, 3.0, 20.0)
-    with pytest.raises(SystemExit, match=r"holds 7 of the build's 10 .*\(--generation 4\)"):
+    with pytest.raises(SystemExit, match=r"holds 6 of the build's 10 .*\(--generation 4 and 5\)"):
         kernels_context.main()
     add_labels("fourth", GENERATION_4, 4.0, 5.0)
+    with pytest.raises(SystemExit, match=r"holds 8 of the build's 10 .*\(--generation 5\)"):
+        kernels_context.main()
+    add_labels("fifth", GENERATION_5, 1.0, 10.0)
     got, reference = kernels_context.planned_labels(kernels_context.parse_args())
     assert got == (
-        {GENERATION_2 + i: 2.0 for i in range(4)}
+        {GENERATION_2 + i: 2.0 for i in range(3)}
         | {GENERATION_3 + i: 1.5 for i in range(3)}
-        | {GENERATION_4 + i: 8.0 for i in range(3)}
+        | {GENERATION_4 + i: 8.0 for i in range(2)}
+        | {GENERATION_5 + i: 1.0 for i in range(2)}
     )
     assert reference == (Path("ref.onnx"), 10.0)
 
@@ -715,10 +720,11 @@ def test_kernels_context_warns_of_labels_from_another_session(
     from hwnas.predictors.kernel_networks import GENERATION_2
     from hwnas.predictors.kernel_networks3 import GENERATION_3
     from hwnas.predictors.kernel_networks4 import GENERATION_4
+    from hwnas.predictors.kernel_networks5 import GENERATION_5
 
     labels = tmp_path / "old.labels.json"
-    seeds = [GENERATION_2 + i for i in range(4)] + [GENERATION_3 + i for i in range(3)]
-    seeds += [GENERATION_4 + i for i in range(3)]
+    seeds = [GENERATION_2 + i for i in range(3)] + [GENERATION_3 + i for i in range(3)]
+    seeds += [GENERATION_4 + i for i in range(2)] + [GENERATION_5 + i for i in range(2)]
     labels.write_text(json.dumps({"reference_ms": 10.0, "labels": {s: 1.0 for s in seeds}}))
     now = datetime.now(timezone.utc)
     # No results file beside the labels: their age is unknown, and nothing is said.
@@ -891,7 +897,7 @@ def test_intervals_benchmark_compares_both_calibrations_on_unseen_classes(
     [
         ("kernels_label", ["--generation", "2", "--count", "0", "--reference", "R"], "--count"),
         ("kernels_label", ["--generation", "2", "--first", "-1", "--reference", "R"], "--first"),
-        ("kernels_label", ["--generation", "5", "--reference", "R"], "invalid choice"),
+        ("kernels_label", ["--generation", "6", "--reference", "R"], "invalid choice"),
         ("kernels_label", ["--generation", "2", "--reference", "absent.onnx"], "no such file"),
         ("kernels_incontext_cv", ["--predictor", "P", "--store", "S", "--folds", "1"], "--folds"),
         ("kernels_incontext_cv", ["--predictor", "P", "--store", "S", "--seeds", "0"], "--seeds"),

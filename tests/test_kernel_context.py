@@ -24,6 +24,7 @@ from hwnas.predictors.kernel_context import (
 from hwnas.predictors.kernel_networks import GENERATION_2, MAX_MACS, macs
 from hwnas.predictors.kernel_networks3 import GENERATION_3
 from hwnas.predictors.kernel_networks4 import GENERATION_4, MAX_MLP_PARAMS, macs4
+from hwnas.predictors.kernel_networks5 import GENERATION_5, MODES, drawn_5, macs5
 from hwnas.predictors.kernels import KernelPredictor
 from tests.test_kernels import small_cnn, synthetic_samples
 
@@ -67,24 +68,31 @@ def test_random_networks_are_seeded_diverse_and_export(tmp_path: Path) -> None:
     module, shape = random_network(6)
     assert module(torch.randn(*shape)).shape == (1, 100)
     space = ContextSpace(tmp_path)
-    # A third each of the second, third and fourth generations; a larger build only adds
+    # A quarter each of the second to fifth generations; a larger build only adds
     # networks.
-    seeds = [c["seed"] for c in context_configs(5, seed=3)]
+    seeds = [c["seed"] for c in context_configs(6, seed=3)]
     assert seeds == [
         GENERATION_2 + 300_000,
         GENERATION_2 + 300_001,
         GENERATION_3 + 300_000,
         GENERATION_3 + 300_001,
         GENERATION_4 + 300_000,
+        GENERATION_5 + 300_000,
     ]
     for n in range(1, 12):
         smaller = {c["seed"] for c in context_configs(n, seed=3)}
         assert smaller <= {c["seed"] for c in context_configs(n + 1, seed=3)}
-    assert [c["seed"] for c in context_configs(600)][::200] == [
+    assert [c["seed"] for c in context_configs(1200)][::300] == [
         GENERATION_2,
         GENERATION_3,
         GENERATION_4,
+        GENERATION_5,
     ]
+    # The default build plans the 300 of each of the three earlier generations that a
+    # build of 900 planned before the fifth generation, and adds the fifth's.
+    planned = {c["seed"] for c in context_configs(DEFAULT_CONTEXT)}
+    earlier = {g + i for g in (GENERATION_2, GENERATION_3, GENERATION_4) for i in range(300)}
+    assert earlier <= planned and len(planned - earlier) == 300
     path = space.to_onnx('{"kind": "context", "seed": 6}')
     assert path.exists() and space.to_onnx('{"kind": "context", "seed": 6}') == path
     with pytest.raises(UsageError, match="not a random context network"):
@@ -92,7 +100,7 @@ def test_random_networks_are_seeded_diverse_and_export(tmp_path: Path) -> None:
 
 
 def test_how_many_networks_a_build_measures() -> None:
-    assert context_networks(120, None) == context_networks(20, None) == DEFAULT_CONTEXT == 900
+    assert context_networks(120, None) == context_networks(20, None) == DEFAULT_CONTEXT == 1200
     assert context_networks(5, None) == 0
     assert context_networks(5, 30) == 30
     with pytest.raises(ParameterError, match="context"):
@@ -260,6 +268,72 @@ def test_fourth_generation_is_seeded_bounded_and_runs_the_ops_zoo5_missed(
         sum(p.numel() for p in net.parameters()) <= MAX_MLP_PARAMS * 1.01 for net in one_row
     )
     assert any(len(shape) == 3 and shape[2] >= 1000 for _, shape in nets), "1-D separators"
+
+
+def _fifth_generation_seeds(per_mode: int) -> dict[int, str]:
+    """The first ``per_mode`` fifth-generation seeds of each design, by seed."""
+    found: dict[int, str] = {}
+    counts = dict.fromkeys(MODES, 0)
+    seed = GENERATION_5
+    while min(counts.values()) < per_mode:
+        mode = drawn_5(seed)[0]
+        if counts[mode] < per_mode:
+            found[seed] = mode
+            counts[mode] += 1
+        seed += 1
+    return found
+
+
+def test_fifth_generation_is_seeded_bounded_and_runs_the_ops_zoo7_missed(
+    tmp_path: Path,
+) -> None:
+    import onnx
+    import onnxruntime as ort
+    import torch
+
+    seeds = _fifth_generation_seeds(2)
+    assert set(seeds.values()) == set(MODES)
+    again = drawn_5(next(iter(seeds)))
+    ops: set[str] = set()
+    ranks: set[int] = set()
+    constants = 0
+    space = ContextSpace(tmp_path)
+    for seed, mode in seeds.items():
+        drawn, net, shape = drawn_5(seed)
+        assert drawn == mode and macs5(net, shape) <= MAX_MACS
+        if seed == next(iter(seeds)):
+            assert shape == again[2]
+            assert [p.shape for p in net.parameters()] == [p.shape for p in again[1].parameters()]
+        path = space.to_onnx(f'{{"kind": "context", "seed": {seed}}}')
+        graph = onnx.load(path).graph
+        ops |= {n.op_type for n in graph.node}
+        ranks |= {len(t.dims) for t in graph.initializer}
+        constants = max([constants, *(int(np.prod(t.dims)) for t in graph.initializer)])
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        x = torch.rand(shape)
+        with torch.no_grad():
+            expected = net(x).numpy()
+        (got,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+        np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-3)
+    # 3-D convs (5-D weights), TopK and gathers of k nearest neighbours, embedding
+    # gathers, batched MatMuls, channels-last LayerNorm and Linear layers.
+    assert 5 in ranks and {"Conv", "TopK", "Gather", "MatMul", "LayerNormalization"} <= ops
+    assert "Transpose" in ops, ops
+    assert constants >= 64 * 64  # a graph's dense adjacency, or an embedding table
+
+
+def test_macs5_counts_matmuls_and_3d_convolutions() -> None:
+    import torch
+
+    conv = torch.nn.Conv3d(2, 4, 3, padding=1)
+    assert macs5(conv, (1, 2, 3, 5, 5)) == 4 * 3 * 5 * 5 * 2 * 27
+    assert macs(conv, (1, 2, 3, 5, 5)) == 0  # the earlier generations' count ignores them
+
+    class Product(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x @ x.transpose(1, 2)
+
+    assert macs5(Product(), (1, 6, 7)) == 6 * 6 * 7
 
 
 def test_macs_count_transposed_convolutions() -> None:
