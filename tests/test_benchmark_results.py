@@ -901,6 +901,10 @@ def test_intervals_benchmark_compares_both_calibrations_on_unseen_classes(
         ("kernels_label", ["--generation", "2", "--reference", "absent.onnx"], "no such file"),
         ("kernels_incontext_cv", ["--predictor", "P", "--store", "S", "--folds", "1"], "--folds"),
         ("kernels_incontext_cv", ["--predictor", "P", "--store", "S", "--seeds", "0"], "--seeds"),
+        ("kernels_ablation", ["--results", "Z", "--out", "T", "--generations", "2,9"], "1 to 5"),
+        ("kernels_ablation", ["--results", "Z", "--out", "T", "--generations", "x"], "not a list"),
+        ("kernels_ablation", ["--results", "absent", "--out", "T", "--generations", "2"], "no "),
+        ("kernels_ablation", ["--results", "Z", "--out", "T", "--generations", "2"], "kernels.db"),
     ],
 )
 def test_kernel_labelling_and_cv_benchmarks_refuse_bad_arguments(
@@ -912,7 +916,9 @@ def test_kernel_labelling_and_cv_benchmarks_refuse_bad_arguments(
     reference = tmp_path / "ref.onnx"
     reference.write_bytes(b"")
     args = [str(reference) if a == "R" else a for a in args]
-    if module == "kernels_label":
+    args = [str(tmp_path) if a == "T" else "kernels_zoo7_v16" if a == "Z" else a for a in args]
+    (tmp_path / "kernel_predictor").mkdir()
+    if module in ("kernels_label", "kernels_ablation"):
         args += ["--name", "x"]
     main = importlib.import_module(f"benchmarks.{module}").main
     monkeypatch.setattr(sys, "argv", [f"{module}.py", *args])
@@ -920,3 +926,31 @@ def test_kernel_labelling_and_cv_benchmarks_refuse_bad_arguments(
         main()
     assert exit_.value.code == 2
     assert said in capsys.readouterr().err
+
+
+def test_kernels_ablation_keeps_the_profiled_networks_of_the_generations_asked(
+    tmp_path: Path,
+) -> None:
+    from benchmarks import kernels_ablation
+    from hwnas.predictors.kernel_context import context_configs
+    from hwnas.predictors.kernel_networks import GENERATION_2
+    from hwnas.predictors.kernel_networks5 import GENERATION_5
+
+    planned = [c["seed"] for c in context_configs(8)]  # 2 of each of four generations
+    first, second = tmp_path / "a.labels.json", tmp_path / "b.labels.json"
+    labels = {str(s): 2.0 for s in planned[:6]} | {str(GENERATION_2 + 50): 9.0}
+    first.write_text(json.dumps({"reference_ms": 10.0, "labels": labels}))
+    fifth = {str(s): 1.0 for s in planned[6:]}
+    second.write_text(json.dumps({"reference_ms": 5.0, "labels": fifth}))
+    run = {"seed": 0, "settings": {"context_networks": 8, "labels": [str(first), str(second)]}}
+    got = kernels_ablation.ablated_labels(run, {2, 5}, set(planned))
+    # Only profiled networks (not GENERATION_2 + 50), of the second and fifth
+    # generations, the fifth's rescaled to the first file's reference speed.
+    assert got == {planned[0]: 2.0, planned[1]: 2.0} | {s: 2.0 for s in planned[6:]}
+    assert all(s >= GENERATION_5 for s in planned[6:])
+    assert kernels_ablation.ablated_labels(run, {2})[GENERATION_2 + 50] == 9.0
+    assert kernels_ablation.ablated_labels(run, {1}, set(planned)) == {}
+    with pytest.raises(SystemExit, match="no --labels"):
+        kernels_ablation.ablated_labels(
+            {**run, "settings": {**run["settings"], "labels": None}}, {2}
+        )
