@@ -67,6 +67,9 @@ SAMPLED_KINDS = (
     "activation",
     "instnorm",
     "conv3d",
+    "reduce",
+    "gather",
+    "dwconv3d",
 )
 #: The kernel kind a sampled kind measures, where they differ: 1-D convolutions are
 #: ``conv`` kernels, sampled apart so that 1-D shapes (long signals, wide kernels) are
@@ -90,7 +93,15 @@ SAMPLED_KINDS = (
 #: their own; ``conv3d`` kernels are 3-D convs on (1, C, T, H, W) clips and volumes
 #: (C3D, I3D stems, R(2+1)D's (1, k, k) and (k, 1, 1) factorised pairs), ``conv`` kernels
 #: with a model of their own (the 2-D conv model priced an R(2+1)D net's 3-D convs 30%
-#: high).
+#: high); ``reduce`` kernels are reductions and selections (TopK of the k nearest on
+#: square distance matrices and of detection scores, ReduceMax/Mean/Sum/Min/L2 over
+#: channels, positions or the last axis, CumSum), ``other`` kernels with a model of their
+#: own (before, the generic model priced a DGCNN's TopKs 100 times low); ``gather``
+#: kernels are row gathers by an index tensor (embedding lookups, k-nearest-neighbour
+#: features), GatherElements, Expand and Tile, ``memory`` kernels trained with them
+#: (their in-network time was 6 times what the memory model priced); ``dwconv3d``
+#: kernels are depthwise 3-D convs (X3D, CSN), ``dwconv`` kernels with a model of their
+#: own (the 2-D depthwise model priced them 6 times low inside random video nets).
 KERNEL_KIND = {
     "conv1d": "conv",
     "gemv": "gemm",
@@ -100,6 +111,9 @@ KERNEL_KIND = {
     "activation": "elementwise",
     "instnorm": "other",
     "conv3d": "conv",
+    "reduce": "other",
+    "gather": "memory",
+    "dwconv3d": "dwconv",
 }
 OVERHEAD_KIND = "overhead"
 #: Pairs of onnxruntime's NCHWc layout reorders (x86 only): what a lone conv pays extra.
@@ -269,6 +283,20 @@ def _draw_conv3d(rng: np.random.Generator) -> Config | None:
         "stride": list(stride),
         "act": act,
     }
+
+
+def _draw_dwconv3d(rng: np.random.Generator) -> Config | None:
+    """A depthwise 3-D conv on a (1, c, t, hw, hw) clip (X3D's 3x3x3 bottlenecks, CSN's
+    channel-separated convs), strided in space or not."""
+    c = _channels(rng, 8, 1024)
+    k = _pick(rng, {(3, 3, 3): 0.5, (1, 3, 3): 0.2, (3, 1, 1): 0.1, (5, 3, 3): 0.1, (1, 5, 5): 0.1})
+    stride = _pick(rng, {(1, 1, 1): 0.7, (1, 2, 2): 0.3})
+    t, hw = _log_int(rng, 1, 32), _hw(rng, 4, 112)
+    out = [_out_hw(n, kk, ss) for n, kk, ss in zip((t, hw, hw), k, stride, strict=True)]
+    if min(out) < 1 or c * t * hw * hw > MAX_ELEMENTS:
+        return None
+    act = _pick(rng, {"": 0.5, "Relu": 0.3, "Clip": 0.2})
+    return {"c": c, "t": t, "hw": hw, "k": list(k), "stride": list(stride), "act": act}
 
 
 def _draw_dwconv(rng: np.random.Generator) -> Config | None:
@@ -506,6 +534,61 @@ def _draw_memory(rng: np.random.Generator) -> Config | None:
     return cfg if math.prod(shape) * (parts if op == "Concat" else 1) <= MAX_ELEMENTS else None
 
 
+#: Reductions and selections of the ``reduce`` kind, by share of the draws.
+_REDUCE_OPS = {
+    "TopK": 0.35,
+    "ReduceMax": 0.15,
+    "ReduceMean": 0.15,
+    "ReduceSum": 0.1,
+    "ReduceMin": 0.05,
+    "ReduceL2": 0.05,
+    "CumSum": 0.15,
+}
+
+
+def _draw_reduce(rng: np.random.Generator) -> Config | None:
+    """A TopK along the last axis (of a square distance matrix, or of a few rows of many
+    scores), or a reduction over channels, positions or the last axis, or a CumSum."""
+    op = _pick(rng, _REDUCE_OPS)
+    if op == "TopK":
+        if rng.random() < 0.5:
+            n = _log_int(rng, 32, 2048)
+            shape = [1, n, n]
+        else:
+            shape = [1, _log_int(rng, 1, 512), _log_int(rng, 16, 65536)]
+        k = _pick(rng, {1: 0.1, 5: 0.1, 10: 0.1, 16: 0.15, 20: 0.2, 32: 0.1, 64: 0.1, 100: 0.15})
+        cfg: Config = {"op": op, "shape": shape, "k": min(k, shape[-1])}
+    else:
+        shape = _activation_shape(rng)
+        options = [[len(shape) - 1], [1]] + ([[2, 3]] if len(shape) == 4 else [])
+        axes = options[0] if op == "CumSum" else options[int(rng.integers(len(options)))]
+        cfg = {"op": op, "shape": shape, "axes": axes, "keepdims": int(rng.random() < 0.5)}
+    return cfg if math.prod(shape) <= MAX_ELEMENTS else None
+
+
+def _draw_gather(rng: np.random.Generator) -> Config | None:
+    """Rows of a table by an index tensor (an embedding lookup: the table a weight; or the
+    k nearest points' features: an activation), GatherElements along the last axis, an
+    Expand of a singleton axis, or a Tile."""
+    op = _pick(rng, {"Gather": 0.5, "GatherElements": 0.15, "Expand": 0.2, "Tile": 0.15})
+    if op == "Gather":
+        rows, c = _log_int(rng, 16, 200_000), _log_int(rng, 3, 1024)
+        m = _log_int(rng, 1, 65536)
+        table = "weight" if rng.random() < 0.5 else "input"
+        limit = MAX_GEMV_PARAMS if table == "weight" else MAX_ELEMENTS
+        ok = rows * c <= limit and m * c <= MAX_ELEMENTS
+        return {"op": op, "rows": rows, "c": c, "m": m, "table": table} if ok else None
+    n, c = _log_int(rng, 16, 4096), _log_int(rng, 3, 512)
+    k = _pick(rng, {2: 0.1, 4: 0.15, 8: 0.15, 16: 0.2, 20: 0.2, 32: 0.2})
+    if op == "Tile":
+        shape = [1, _channels(rng, 8, 512), *([_hw(rng, 2, 112)] * 2)]
+        cfg: Config = {"op": op, "shape": shape, "repeats": _pick(rng, {2: 0.7, 4: 0.3})}
+        out = math.prod(shape) * cfg["repeats"] ** 2
+    else:
+        cfg, out = {"op": op, "n": n, "c": c, "k": k}, n * c * k
+    return cfg if out <= MAX_ELEMENTS else None
+
+
 def _draw_resize(rng: np.random.Generator) -> Config | None:
     c, hw, scale = _channels(rng, 8, 512), _hw(rng, 2, 112), _pick(rng, {2: 0.8, 4: 0.2})
     mode = _pick(rng, {"nearest": 0.6, "linear": 0.4})
@@ -535,6 +618,9 @@ _DRAW: dict[str, Callable[[np.random.Generator], Config | None]] = {
     "convt": _draw_convt,
     "upsample": _draw_upsample,
     "conv3d": _draw_conv3d,
+    "reduce": _draw_reduce,
+    "gather": _draw_gather,
+    "dwconv3d": _draw_dwconv3d,
 }
 
 
@@ -556,6 +642,9 @@ _LATER_KINDS = (
     "activation",
     "instnorm",
     "conv3d",
+    "reduce",
+    "gather",
+    "dwconv3d",
 )
 #: Each kind's random stream (fixed: a kind added later must not move the others').
 _STREAM = {
@@ -718,7 +807,7 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
         y = _build_convt(b, c) if kind == "convt" else _build_upsample(b, c)
     elif kind in ("conv1d", "dwconv1d"):
         y = _build_conv1d(b, c, depthwise=kind == "dwconv1d")
-    elif kind == "conv3d":
+    elif kind in ("conv3d", "dwconv3d"):
         y = _build_conv3d(b, c)
     elif kind in ("gemm", "gemv"):
         x = b.input([c["m"], c["k"]])
@@ -748,6 +837,10 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
     elif kind == "memory":
         outs = _build_memory(b, c)
         return b.model(outs, f"kernel_{kind}")
+    elif kind == "reduce":
+        y = _build_reduce(b, c)
+    elif kind == "gather":
+        y = _build_gather(b, c)
     else:  # resize
         x = b.input([1, c["c"], c["hw"], c["hw"]])
         scales = b.weight([4], value=[1, 1, c["scale"], c["scale"]])
@@ -773,10 +866,13 @@ def _build_conv1d(b: _Builder, c: Mapping[str, Any], *, depthwise: bool) -> str:
 
 
 def _build_conv3d(b: _Builder, c: Mapping[str, Any]) -> str:
+    """A dense 3-D conv, or (``c`` without ``cin``: the ``dwconv3d`` kind) a depthwise one."""
     k, stride = [int(v) for v in c["k"]], [int(v) for v in c["stride"]]
-    x = b.input([1, c["cin"], c["t"], c["hw"], c["hw"]])
-    conv = [x, b.weight([c["cout"], c["cin"], *k]), b.weight([c["cout"]])]
-    y = b.node("Conv", conv, pads=[v // 2 for v in k] * 2, strides=stride)[0]
+    cin, cout, groups = (c["cin"], c["cout"], 1) if "cin" in c else (c["c"], c["c"], c["c"])
+    x = b.input([1, cin, c["t"], c["hw"], c["hw"]])
+    conv = [x, b.weight([cout, cin // groups, *k]), b.weight([cout])]
+    pads = [v // 2 for v in k] * 2
+    y = b.node("Conv", conv, pads=pads, strides=stride, group=groups)[0]
     return _activation(b, y, c["act"])
 
 
@@ -908,6 +1004,39 @@ def _build_memory(b: _Builder, c: Mapping[str, Any]) -> list[str]:
         return b.node("Slice", [x, starts, ends, axes])
     pads = b.weight([8], dtype=np.int64, value=[0, 0, 1, 1, 0, 0, 1, 1])
     return b.node("Pad", [x, pads])
+
+
+def _build_reduce(b: _Builder, c: Mapping[str, Any]) -> str:
+    x = b.input(list(c["shape"]))
+    if c["op"] == "TopK":
+        k = b.weight([1], dtype=np.int64, value=[c["k"]])
+        return b.node("TopK", [x, k], n_out=2, axis=-1)[0]
+    if c["op"] == "CumSum":
+        return b.node("CumSum", [x, b.weight([], dtype=np.int64, value=c["axes"][0])])[0]
+    if c["op"] == "ReduceSum":  # axes an input since opset 13
+        axes = b.weight([len(c["axes"])], dtype=np.int64, value=c["axes"])
+        return b.node("ReduceSum", [x, axes], keepdims=c["keepdims"])[0]
+    return b.node(c["op"], [x], axes=list(c["axes"]), keepdims=c["keepdims"])[0]
+
+
+def _build_gather(b: _Builder, c: Mapping[str, Any]) -> str:
+    op = c["op"]
+    if op == "Gather":
+        rows, width = int(c["rows"]), int(c["c"])
+        table = b.weight([rows, width]) if c["table"] == "weight" else b.input([rows, width])
+        index = b.weight([c["m"]], dtype=np.int64, value=b.rng.integers(0, rows, c["m"]))
+        return b.node("Gather", [table, index], axis=0)[0]
+    if op == "Tile":
+        r = int(c["repeats"])
+        return b.node(
+            "Tile", [b.input(list(c["shape"])), b.weight([4], dtype=np.int64, value=[1, 1, r, r])]
+        )[0]
+    n, width, k = int(c["n"]), int(c["c"]), int(c["k"])
+    if op == "Expand":
+        shape = b.weight([4], dtype=np.int64, value=[1, n, k, width])
+        return b.node("Expand", [b.input([1, n, 1, width]), shape])[0]
+    index = b.weight([1, n, k], dtype=np.int64, value=b.rng.integers(0, width, n * k))
+    return b.node("GatherElements", [b.input([1, n, width]), index], axis=2)[0]
 
 
 # --------------------------------------------------------------------------- as a "space"

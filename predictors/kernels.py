@@ -133,27 +133,45 @@ DWCONV1D_MODEL = "dwconv1d"
 #: The model of dense 3-D convs (``conv`` kernels on a 5-D input), trained on the sampled
 #: ``conv3d`` kind.
 CONV3D_MODEL = "conv3d"
+#: The model of depthwise 3-D convs (``dwconv`` kernels on a 5-D input), trained on the
+#: sampled ``dwconv3d`` kind.
+DWCONV3D_MODEL = "dwconv3d"
+#: The model of reductions and selections (``other`` kernels of :data:`REDUCE_OPS`),
+#: trained on the sampled ``reduce`` kind.
+REDUCE_MODEL = "reduce"
+REDUCE_OPS = frozenset(
+    {"TopK", "ReduceMax", "ReduceMean", "ReduceSum", "ReduceMin", "ReduceL2", "CumSum"}
+)
 #: Models of a kind's 1-D (and 3-D) kernels, and the model that takes them without enough
 #: samples (and predicts them for predictors fitted before they had their own).
-ONE_D_MODELS = {CONV1D_MODEL: "conv", DWCONV1D_MODEL: "dwconv", CONV3D_MODEL: "conv"}
+ONE_D_MODELS = {
+    CONV1D_MODEL: "conv",
+    DWCONV1D_MODEL: "dwconv",
+    CONV3D_MODEL: "conv",
+    DWCONV3D_MODEL: "dwconv",
+}
 
 
 def model_kind(kernel: Kernel) -> str:
     """The model a kernel trains and is predicted by: :data:`CONV1D_MODEL` for a ``conv``
     kernel on a 3-D input, :data:`DWCONV1D_MODEL` for such a ``dwconv`` one,
-    :data:`CONV3D_MODEL` for a ``conv`` kernel on a 5-D input,
-    :data:`CONVT_MODEL` for a transposed conv and :data:`INSTNORM_MODEL` for an instance
-    norm (``other`` kernels), else its kind.
+    :data:`CONV3D_MODEL` for a ``conv`` kernel on a 5-D input (:data:`DWCONV3D_MODEL`
+    for a ``dwconv`` one),
+    :data:`CONVT_MODEL` for a transposed conv, :data:`INSTNORM_MODEL` for an instance
+    norm and :data:`REDUCE_MODEL` for a reduction or TopK (``other`` kernels), else its
+    kind.
     Predictors without such a model predict those kernels with the 2-D conv's
     (:data:`ONE_D_MODELS`) or the generic model (``KernelPredictor._model_of``)."""
     if kernel.kind in ("conv", "dwconv") and kernel.inputs and len(kernel.inputs[0]) == 3:
         return CONV1D_MODEL if kernel.kind == "conv" else DWCONV1D_MODEL
-    if kernel.kind == "conv" and kernel.inputs and len(kernel.inputs[0]) == 5:
-        return CONV3D_MODEL
+    if kernel.kind in ("conv", "dwconv") and kernel.inputs and len(kernel.inputs[0]) == 5:
+        return CONV3D_MODEL if kernel.kind == "conv" else DWCONV3D_MODEL
     if kernel.kind == "other" and kernel.op == "ConvTranspose":
         return CONVT_MODEL
     if kernel.kind == "other" and kernel.op == "InstanceNormalization":
         return INSTNORM_MODEL
+    if kernel.kind == "other" and kernel.op in REDUCE_OPS:
+        return REDUCE_MODEL
     return kernel.kind
 
 

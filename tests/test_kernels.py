@@ -426,6 +426,9 @@ def test_gemv_samples_are_batch_one_linear_layers_beyond_the_gemm_draws() -> Non
         "activation",
         "instnorm",
         "conv3d",
+        "reduce",
+        "gather",
+        "dwconv3d",
     )
     first = [k for k in SAMPLED_KINDS if k not in added]
     assert [kernel_sampler._STREAM[k] for k in first] == list(range(len(first)))
@@ -996,3 +999,56 @@ def test_3d_convs_have_a_model_of_their_own() -> None:
     truth = np.array([0.003 + k.macs * 3e-7 for k in three_d])
     assert np.median(np.abs(np.log(ms / truth))) < np.log(1.3)
     assert set(plain.predict_kernels(three_d)[1]) == {"conv"}
+    # Depthwise 3-D convs are dwconv kernels with a model of their own (the 2-D depthwise
+    # model's without one).
+    from hwnas.predictors.kernels import DWCONV3D_MODEL
+
+    depthwise = [main_kernel(c) for c in sample_configs("dwconv3d", 12, seed=0)]
+    assert {(k.kind, len(k.inputs[0]), model_kind(k)) for k in depthwise} == {
+        ("dwconv", 5, DWCONV3D_MODEL)
+    }
+    assert all(k.attrs["groups"] == k.inputs[0][1] for k in depthwise)
+    split.models_ = {"dwconv": (None, None), "generic": (None, None)}
+    assert split._model_of(DWCONV3D_MODEL) == "dwconv"
+
+
+def test_reductions_topk_and_gathers_are_sampled_and_run() -> None:
+    """TopK and reductions (``other`` kernels) train a model of their own; row gathers,
+    GatherElements, Expand and Tile are ``memory`` kernels; every sampled model runs."""
+    import onnxruntime as ort
+
+    from hwnas.predictors.kernel_sampler import build_kernel_model
+    from hwnas.predictors.kernels import REDUCE_MODEL, model_kind
+
+    reduce, gather = sample_configs("reduce", 40, seed=0), sample_configs("gather", 40, seed=0)
+    assert {c["op"] for c in reduce} >= {"TopK", "ReduceMax", "ReduceMean", "CumSum"}
+    assert {c["op"] for c in gather} == {"Gather", "GatherElements", "Expand", "Tile"}
+    # k-nearest-neighbour searches: TopK over the last axis of a square distance matrix.
+    assert any(c["op"] == "TopK" and c["shape"][1] == c["shape"][2] >= 512 for c in reduce)
+    assert {c["table"] for c in gather if c["op"] == "Gather"} == {"weight", "input"}
+    for cfg in [*reduce[:12], *gather[:12]]:
+        kernel = main_kernel(cfg)
+        if cfg["kind"] == "reduce":
+            assert (kernel.kind, kernel.op, model_kind(kernel)) == (
+                "other",
+                cfg["op"],
+                REDUCE_MODEL,
+            )
+        else:
+            assert (kernel.kind, kernel.op, model_kind(kernel)) == ("memory", cfg["op"], "memory")
+        model = build_kernel_model(cfg)
+        session = ort.InferenceSession(
+            model.SerializeToString(), providers=["CPUExecutionProvider"]
+        )
+        feeds = {
+            i.name: np.zeros([d.dim_value for d in i.type.tensor_type.shape.dim], np.float32)
+            for i in model.graph.input
+        }
+        (out, *_) = session.run(None, feeds)
+        assert tuple(out.shape) == tuple(kernel.output)
+    topk = next(c for c in reduce if c["op"] == "TopK")
+    assert main_kernel(topk).output[-1] == topk["k"]  # k is in the output shape feature
+    # A predictor fitted before reductions were sampled prices them with the generic model.
+    predictor = KernelPredictor(seed=0, rounds=20)
+    predictor.models_ = {"generic": (None, None)}
+    assert predictor._model_of(REDUCE_MODEL) == "generic"
