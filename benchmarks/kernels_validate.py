@@ -48,6 +48,7 @@ from hwnas.predictors.kernel_networks import GENERATION_2  # noqa: E402
 from hwnas.predictors.kernel_networks3 import GENERATION_3  # noqa: E402
 from hwnas.predictors.kernel_networks4 import GENERATION_4  # noqa: E402
 from hwnas.predictors.kernel_networks5 import GENERATION_5  # noqa: E402
+from hwnas.predictors.kernel_networks6 import GENERATION_6  # noqa: E402
 
 METHODS = ("raw", "context", "kind_ratio", "incontext", "incontext+context")
 
@@ -299,7 +300,9 @@ def curve_sizes(text: str) -> list[int]:
 
 
 def generation(seed: int) -> int:
-    """The generation of random networks that ``seed`` draws (1 to 5)."""
+    """The generation of random networks that ``seed`` draws (1 to 6)."""
+    if seed >= GENERATION_6:
+        return 6
     if seed >= GENERATION_5:
         return 5
     if seed >= GENERATION_4:
@@ -307,7 +310,7 @@ def generation(seed: int) -> int:
     return 3 if seed >= GENERATION_3 else 2 if seed >= GENERATION_2 else 1
 
 
-_ORDINAL = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth"}
+_ORDINAL = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", 6: "sixth"}
 
 
 def cross_generation(predictor: Any, nets: list, reps: int = 2) -> dict[str, Any]:
@@ -367,9 +370,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--generation",
         type=int,
-        choices=(1, 2, 3, 4, 5),
+        choices=(1, 2, 3, 4, 5, 6),
         default=2,
-        help="which generation of random networks (builds measure 2 to 5 now)",
+        help="which generation of random networks (builds measure 2 to 6 now)",
     )
     parser.add_argument(
         "--labels",

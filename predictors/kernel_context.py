@@ -268,15 +268,20 @@ def random_network(seed: int) -> tuple[Any, tuple[int, ...]]:
     :data:`~hwnas.predictors.kernel_networks4.GENERATION_4` the fourth
     (:mod:`hwnas.predictors.kernel_networks4`), seeds from
     :data:`~hwnas.predictors.kernel_networks5.GENERATION_5` the fifth
-    (:mod:`hwnas.predictors.kernel_networks5`); ``hwnas kernels build`` measures the
-    second to fifth."""
+    (:mod:`hwnas.predictors.kernel_networks5`), seeds from
+    :data:`~hwnas.predictors.kernel_networks6.GENERATION_6` the sixth
+    (:mod:`hwnas.predictors.kernel_networks6`); ``hwnas kernels build`` measures the
+    second to sixth."""
     import torch
 
     from hwnas.predictors.kernel_networks import GENERATION_2, random_network_2
     from hwnas.predictors.kernel_networks3 import GENERATION_3, random_network_3
     from hwnas.predictors.kernel_networks4 import GENERATION_4, random_network_4
     from hwnas.predictors.kernel_networks5 import GENERATION_5, random_network_5
+    from hwnas.predictors.kernel_networks6 import GENERATION_6, random_network_6
 
+    if seed >= GENERATION_6:
+        return random_network_6(seed)
     if seed >= GENERATION_5:
         return random_network_5(seed)
     if seed >= GENERATION_4:
@@ -372,21 +377,23 @@ class ContextSpace:
 
 
 def context_configs(n: int, seed: int = 0) -> list[dict[str, Any]]:
-    """The configurations of ``n`` random networks: a quarter each (the earlier
+    """The configurations of ``n`` random networks: a fifth each (the earlier
     generations rounded up) of the second generation (seeds ``GENERATION_2 +
     seed*100000 + i``), the third (``GENERATION_3 + ...``), the fourth (``GENERATION_4 +
-    ...``) and the fifth (``GENERATION_5 + ...``). Stores keep what earlier builds
-    measured (builds before the fifth generation planned a third of ``n`` from each of
-    the second to fourth, builds before the fourth half from each of the second and
-    third, and earlier ones the first generation, seeds ``seed*100000 + i``), and a
-    larger ``n`` measures only the networks it adds."""
+    ...``), the fifth (``GENERATION_5 + ...``) and the sixth (``GENERATION_6 + ...``).
+    Stores keep what earlier builds measured (builds before the sixth generation planned
+    a quarter of ``n`` from each of the second to fifth, builds before the fifth a third
+    from each of the second to fourth, builds before the fourth half from each of the
+    second and third, and earlier ones the first generation, seeds ``seed*100000 + i``),
+    and a larger ``n`` measures only the networks it adds."""
     from hwnas.predictors.kernel_networks import GENERATION_2
     from hwnas.predictors.kernel_networks3 import GENERATION_3
     from hwnas.predictors.kernel_networks4 import GENERATION_4
     from hwnas.predictors.kernel_networks5 import GENERATION_5
+    from hwnas.predictors.kernel_networks6 import GENERATION_6
 
-    firsts = (GENERATION_2, GENERATION_3, GENERATION_4, GENERATION_5)
-    counts = ((n + 3) // 4, (n + 2) // 4, (n + 1) // 4, n // 4)
+    firsts = (GENERATION_2, GENERATION_3, GENERATION_4, GENERATION_5, GENERATION_6)
+    counts = tuple((n + 4 - i) // 5 for i in range(5))
     seeds = [
         first + seed * 100_000 + i
         for first, count in zip(firsts, counts, strict=True)

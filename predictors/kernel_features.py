@@ -145,6 +145,13 @@ OP_CODES = (
     # every mode shared one code (a (1, 32, 32, 32) x2 bicubic: 9.2 ms, predicted 2.7).
     "Resize:linear",
     "Resize:cubic",
+    # Reductions the sampled ``reduce_axes`` kind draws (before, coded as unknown ops).
+    "ReduceMin",
+    "ReduceSumSquare",
+    "ReduceL1",
+    "ReduceProd",
+    "ReduceLogSumExp",
+    "ArgMin",
 )
 #: The ``bias`` attribute of a resize kernel (its interpolation: 1 linear, 2 cubic) to
 #: the op name it is coded as.

@@ -70,6 +70,11 @@ SAMPLED_KINDS = (
     "reduce",
     "gather",
     "dwconv3d",
+    "patchify",
+    "dwconv_large",
+    "shuffle",
+    "unary",
+    "reduce_axes",
 )
 #: The kernel kind a sampled kind measures, where they differ: 1-D convolutions are
 #: ``conv`` kernels, sampled apart so that 1-D shapes (long signals, wide kernels) are
@@ -101,7 +106,19 @@ SAMPLED_KINDS = (
 #: features), GatherElements, Expand and Tile, ``memory`` kernels trained with them
 #: (their in-network time was 6 times what the memory model priced); ``dwconv3d``
 #: kernels are depthwise 3-D convs (X3D, CSN), ``dwconv`` kernels with a model of their
-#: own (the 2-D depthwise model priced them 6 times low inside random video nets).
+#: own (the 2-D depthwise model priced them 6 times low inside random video nets);
+#: ``patchify`` kernels are the stems and merges of vision transformers and hierarchical
+#: nets (a conv whose stride is its kernel, 2-32; or an overlapping 7x7/4, 11x11/4 or
+#: 3x3/2 one), ``conv`` kernels trained with them (the ``conv`` kind draws kernels of at
+#: most 7 and strides of at most 2); ``dwconv_large`` kernels are depthwise convs of 9x9
+#: to 31x31 (RepLKNet, SLaK, MixNet, ConvMixer), ``dwconv`` kernels trained with them
+#: (the ``dwconv`` kind stops at 7x7); ``shuffle`` kernels are DepthToSpace and
+#: SpaceToDepth (pixel shuffles of super-resolution nets, space-to-depth stems):
+#: ``memory`` kernels; ``unary`` kernels are the math ops of hand-written norms and
+#: encodings (Pow, Sqrt, Reciprocal, Exp, Log, Abs, Sin, Cos, Floor): ``elementwise``
+#: kernels; ``reduce_axes`` kernels are reductions over the channels of an NCHW map
+#: (a channels-first layer norm's means), the last axis, positions or all, and ArgMax:
+#: trained with the ``reduce`` kind.
 KERNEL_KIND = {
     "conv1d": "conv",
     "gemv": "gemm",
@@ -114,6 +131,11 @@ KERNEL_KIND = {
     "reduce": "other",
     "gather": "memory",
     "dwconv3d": "dwconv",
+    "patchify": "conv",
+    "dwconv_large": "dwconv",
+    "shuffle": "memory",
+    "unary": "elementwise",
+    "reduce_axes": "other",
 }
 OVERHEAD_KIND = "overhead"
 #: Pairs of onnxruntime's NCHWc layout reorders (x86 only): what a lone conv pays extra.
@@ -599,6 +621,109 @@ def _draw_resize(rng: np.random.Generator) -> Config | None:
     )
 
 
+def _draw_patchify(rng: np.random.Generator) -> Config | None:
+    """A patch embedding (a conv whose stride is its kernel, on an image or as a
+    patch merge between stages) or an overlapping strided stem."""
+    cin = 3 if rng.random() < 0.5 else _channels(rng, 8, 512)
+    cout = _channels(rng, 16, 1024)
+    if rng.random() < 0.75:
+        k = _pick(rng, {2: 0.25, 4: 0.3, 8: 0.1, 14: 0.1, 16: 0.2, 32: 0.05})
+        stride, pad = k, 0
+    else:
+        k, stride, pad = _pick(rng, {(7, 4, 3): 0.4, (11, 4, 2): 0.2, (3, 2, 1): 0.4})
+    hw = _log_int(rng, 2 * k, 384) if cin == 3 else _hw(rng, max(2 * stride, 4), 112)
+    ho = (hw + 2 * pad - k) // stride + 1
+    macs = cout * ho * ho * cin * k * k
+    if ho < 1 or macs > MAX_MACS or max(cin * hw * hw, cout * ho * ho) > MAX_ELEMENTS:
+        return None
+    act = _pick(rng, {"": 0.7, "Relu": 0.3})
+    return {
+        "cin": cin,
+        "cout": cout,
+        "hw": hw,
+        "k": k,
+        "stride": stride,
+        "pad": pad,
+        "groups": 1,
+        "act": act,
+    }
+
+
+def _draw_dwconv_large(rng: np.random.Generator) -> Config | None:
+    """A depthwise conv of a large kernel (9x9 to 31x31), same padding."""
+    c = _channels(rng, 16, 1024)
+    k = _pick(rng, {9: 0.2, 11: 0.1, 13: 0.15, 15: 0.05, 17: 0.1, 21: 0.1, 27: 0.1, 31: 0.2})
+    stride = _pick(rng, {1: 0.9, 2: 0.1})
+    hw = _hw(rng, 4, 112)
+    if c * hw * hw > MAX_ELEMENTS or c * hw * hw * k * k // stride**2 > MAX_MACS:
+        return None
+    act = _pick(rng, {"": 0.5, "Relu": 0.3, "Clip": 0.2})
+    return {"c": c, "hw": hw, "k": k, "stride": stride, "act": act}
+
+
+def _draw_shuffle(rng: np.random.Generator) -> Config | None:
+    """A DepthToSpace (CRD, as torch exports PixelShuffle, or DCR) or a SpaceToDepth
+    of block 2-4 on a (1, C, H, W) map, as the input of its op."""
+    op = _pick(rng, {"DepthToSpace": 0.75, "SpaceToDepth": 0.25})
+    block = _pick(rng, {2: 0.6, 3: 0.1, 4: 0.3})
+    hw = _hw(rng, 4, 224) // block * block if op == "SpaceToDepth" else _hw(rng, 4, 128)
+    c = _channels(rng, 1, 256) * (block * block if op == "DepthToSpace" else 1)
+    if hw < block or c * hw * hw > MAX_ELEMENTS:
+        return None
+    mode = _pick(rng, {"CRD": 0.6, "DCR": 0.4}) if op == "DepthToSpace" else "DCR"
+    return {"op": op, "shape": [1, c, hw, hw], "block": block, "mode": mode}
+
+
+#: The ``unary`` kind's ops (Pow by a constant exponent), by share of the draws.
+_UNARY = {
+    "Pow": 0.3,
+    "Sqrt": 0.12,
+    "Reciprocal": 0.1,
+    "Exp": 0.1,
+    "Log": 0.08,
+    "Abs": 0.08,
+    "Sin": 0.08,
+    "Cos": 0.06,
+    "Floor": 0.08,
+}
+
+
+def _draw_unary(rng: np.random.Generator) -> Config | None:
+    """A math op of :data:`_UNARY` on an activation (Pow by 2, 0.5 or 3)."""
+    op, shape = _pick(rng, _UNARY), _activation_shape(rng)
+    cfg: Config = {"op": op, "shape": shape}
+    if op == "Pow":
+        cfg["exponent"] = _pick(rng, {2.0: 0.7, 0.5: 0.15, 3.0: 0.15})
+    return cfg if math.prod(shape) <= MAX_ELEMENTS else None
+
+
+#: The ``reduce_axes`` kind's reductions, by share of the draws.
+_REDUCE_AXES_OPS = {
+    "ReduceMean": 0.4,
+    "ReduceSum": 0.15,
+    "ReduceMax": 0.15,
+    "ReduceL2": 0.05,
+    "ReduceSumSquare": 0.1,
+    "ArgMax": 0.15,
+}
+
+
+def _draw_reduce_axes(rng: np.random.Generator) -> Config | None:
+    """A reduction over the channels of an NCHW map (most draws), its last axis, its
+    positions or all of it; over the first or last axis of a (1, N, C) sequence."""
+    op = _pick(rng, _REDUCE_AXES_OPS)
+    if rng.random() < 0.7:
+        shape = [1, _channels(rng, 4, 1024), *([_hw(rng, 2, 224)] * 2)]
+        options = {(1,): 0.55, (3,): 0.15, (2, 3): 0.2, (1, 2, 3): 0.1}
+    else:
+        shape = [1, _log_int(rng, 1, 4096), _log_int(rng, 4, 2048)]
+        options = {(1,): 0.5, (2,): 0.5}
+    axes = list(_pick(rng, {a: p for a, p in options.items() if op != "ArgMax" or len(a) == 1}))
+    keepdims = int(rng.random() < 0.75)
+    cfg = {"op": op, "shape": shape, "axes": axes, "keepdims": keepdims}
+    return cfg if math.prod(shape) <= MAX_ELEMENTS else None
+
+
 _DRAW: dict[str, Callable[[np.random.Generator], Config | None]] = {
     "conv": _draw_conv,
     "dwconv": _draw_dwconv,
@@ -621,6 +746,11 @@ _DRAW: dict[str, Callable[[np.random.Generator], Config | None]] = {
     "reduce": _draw_reduce,
     "gather": _draw_gather,
     "dwconv3d": _draw_dwconv3d,
+    "patchify": _draw_patchify,
+    "dwconv_large": _draw_dwconv_large,
+    "shuffle": _draw_shuffle,
+    "unary": _draw_unary,
+    "reduce_axes": _draw_reduce_axes,
 }
 
 
@@ -645,6 +775,11 @@ _LATER_KINDS = (
     "reduce",
     "gather",
     "dwconv3d",
+    "patchify",
+    "dwconv_large",
+    "shuffle",
+    "unary",
+    "reduce_axes",
 )
 #: Each kind's random stream (fixed: a kind added later must not move the others').
 _STREAM = {
@@ -764,12 +899,14 @@ class _Builder:
         self.nodes.append(helper.make_node(op, inputs, outs, **attrs))
         return outs
 
-    def model(self, outputs: list[str], name: str, domain: str = "") -> onnx.ModelProto:
+    def model(
+        self, outputs: list[str], name: str, domain: str = "", dtype: int = TensorProto.FLOAT
+    ) -> onnx.ModelProto:
         graph = helper.make_graph(
             self.nodes,
             name,
             self.inputs,
-            [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs],
+            [helper.make_tensor_value_info(o, dtype, None) for o in outputs],
             initializer=self.inits,
         )
         opsets = [helper.make_opsetid("", OPSET)]
@@ -801,8 +938,8 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
             y = b.node("Neg", [y])[0]
     elif kind == REORDER_KIND:
         return _build_reorder(b, c)
-    elif kind in ("conv", "dwconv"):
-        y = _build_conv(b, c, depthwise=kind == "dwconv")
+    elif kind in ("conv", "dwconv", "patchify", "dwconv_large"):
+        y = _build_conv(b, c, depthwise=kind in ("dwconv", "dwconv_large"))
     elif kind in ("convt", "upsample"):
         y = _build_convt(b, c) if kind == "convt" else _build_upsample(b, c)
     elif kind in ("conv1d", "dwconv1d"):
@@ -837,15 +974,24 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
     elif kind == "memory":
         outs = _build_memory(b, c)
         return b.model(outs, f"kernel_{kind}")
-    elif kind == "reduce":
+    elif kind in ("reduce", "reduce_axes"):
         y = _build_reduce(b, c)
+    elif kind == "shuffle":
+        x, block = b.input(list(c["shape"])), int(c["block"])
+        extra = {"mode": c["mode"]} if c["op"] == "DepthToSpace" else {}
+        y = b.node(c["op"], [x], blocksize=block, **extra)[0]
+    elif kind == "unary":
+        x = b.input(list(c["shape"]))
+        operands = [x, b.weight([], value=c["exponent"])] if c["op"] == "Pow" else [x]
+        y = b.node(c["op"], operands)[0]
     elif kind == "gather":
         y = _build_gather(b, c)
     else:  # resize
         x = b.input([1, c["c"], c["hw"], c["hw"]])
         scales = b.weight([4], value=[1, 1, c["scale"], c["scale"]])
         y = b.node("Resize", [x, "", scales], mode=c["mode"])[0]
-    return b.model([y], f"kernel_{kind}")
+    dtype = TensorProto.INT64 if c.get("op") == "ArgMax" else TensorProto.FLOAT
+    return b.model([y], f"kernel_{kind}", dtype=dtype)
 
 
 def _build_conv1d(b: _Builder, c: Mapping[str, Any], *, depthwise: bool) -> str:
@@ -920,7 +1066,7 @@ def _build_conv(b: _Builder, c: Mapping[str, Any], *, depthwise: bool) -> str:
     y = b.node(
         "Conv",
         [x, w, b.weight([cout])],
-        pads=[c["k"] // 2] * 4,
+        pads=[c.get("pad", c["k"] // 2)] * 4,
         strides=[c["stride"]] * 2,
         group=groups,
     )[0]
@@ -1011,6 +1157,8 @@ def _build_reduce(b: _Builder, c: Mapping[str, Any]) -> str:
     if c["op"] == "TopK":
         k = b.weight([1], dtype=np.int64, value=[c["k"]])
         return b.node("TopK", [x, k], n_out=2, axis=-1)[0]
+    if c["op"] == "ArgMax":
+        return b.node("ArgMax", [x], axis=c["axes"][0], keepdims=c["keepdims"])[0]
     if c["op"] == "CumSum":
         return b.node("CumSum", [x, b.weight([], dtype=np.int64, value=c["axes"][0])])[0]
     if c["op"] == "ReduceSum":  # axes an input since opset 13

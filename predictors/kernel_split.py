@@ -226,6 +226,74 @@ def _normalization_flops(
     return (8 if kind == "layernorm" else 5) * elements
 
 
+#: Reductions whose kernels carry the sizes they reduce (``m`` outer, ``k`` reduced,
+#: ``n`` inner elements): a mean over the channels of an NCHW map reads with a stride
+#: of H x W and costs several times one over its last axis.
+_REDUCTIONS = frozenset(
+    {
+        "ReduceMean",
+        "ReduceSum",
+        "ReduceMax",
+        "ReduceMin",
+        "ReduceL1",
+        "ReduceL2",
+        "ReduceSumSquare",
+        "ReduceProd",
+        "ReduceLogSumExp",
+        "ArgMax",
+        "ArgMin",
+    }
+)
+
+
+def _reduced_axes(node: onnx.NodeProto, x: Shape, out: Shape) -> list[int]:
+    """The axes of ``x`` a reduction node reduces: its ``axes`` (or ``axis``) attribute,
+    else (opset 18's axes input) the axes whose size the output changes, else all."""
+    rank = len(x)
+    axes = _attr(node, "axes")
+    if axes is None and node.op_type in ("ArgMax", "ArgMin"):
+        axes = [_attr(node, "axis", 0)]
+    if axes is None and len(node.input) > 1 and node.input[1]:
+        axes = _axes_from_shapes(x, out)
+    if axes is None:
+        axes = list(range(rank))
+    return sorted({int(a) % max(rank, 1) for a in axes})
+
+
+def _axes_from_shapes(x: Shape, out: Shape) -> list[int]:
+    """The axes a reduction of ``x`` to ``out`` took away (kept as 1, or dropped)."""
+    if len(out) == len(x):
+        return [i for i in range(len(x)) if x[i] != out[i]]
+    axes, j = [], 0
+    for i, d in enumerate(x):
+        if j < len(out) and out[j] == d:
+            j += 1
+        else:
+            axes.append(i)
+    return axes
+
+
+def trailing_axes(node: onnx.NodeProto, x: Shape, out: Shape) -> bool:
+    """Whether a reduction reduces the last axes of ``x`` only (what onnxruntime's
+    layer-norm fusion needs; true where the shapes are unknown)."""
+    if not x:
+        return True
+    axes = _reduced_axes(node, x, out)
+    return bool(axes) and axes == list(range(len(x) - len(axes), len(x)))
+
+
+def _reduction_sizes(node: onnx.NodeProto, x: Shape, out: Shape, a: dict[str, int]) -> None:
+    """``m``, ``k`` and ``n`` of a reduction (elements before, in and after the reduced
+    axes) into ``a``."""
+    if not x:
+        return
+    axes = _reduced_axes(node, x, out)
+    a["k"] = math.prod(x[i] for i in axes)
+    a["n"] = math.prod(x[axes[-1] + 1 :])
+    a["m"] = math.prod(x) // max(a["k"] * a["n"], 1)
+    a["axis_size"] = a["k"]
+
+
 def _resize_flops(node: onnx.NodeProto, x: Shape, elements: int, a: dict[str, int]) -> int:
     """FLOPs of a Resize from ``x``; its scale and how it interpolates (``bias``: 0 for
     nearest, 1 for linear modes, 2 for cubic: 1, 4 and 16 taps) go into ``a``."""
@@ -371,6 +439,8 @@ class _Splitter:
     def _match_layernorm(self, r1: int) -> list[int] | None:
         g = self.g
         x = g.nodes[r1].input[0]
+        if not trailing_axes(g.nodes[r1], self.shape(x), self.shape(self.out(r1))):
+            return None  # over channels (a channels-first layer norm): not fused
         sub = g.sole_consumer(r1)
         if sub is None or self.op(sub) != "Sub" or list(g.nodes[sub].input) != [x, self.out(r1)]:
             return None
@@ -739,6 +809,8 @@ class _Splitter:
             flops = _ELEMENT_FLOPS.get(op, 1) * elements * max(len(nodes), 1)
             a["broadcast"] = int(any(s != output for s in inputs))
             a["const_operand"] = int(bool(weights) and op not in ("Clip",))
+        elif kind == "other" and op in _REDUCTIONS and len(nodes) == 1:
+            _reduction_sizes(node, inputs[0] if inputs else (), output, a)
         elif kind == "resize":
             flops = _resize_flops(node, inputs[0] if inputs else output, elements, a)
         elif kind == "memory":

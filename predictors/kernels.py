@@ -137,10 +137,24 @@ CONV3D_MODEL = "conv3d"
 #: sampled ``dwconv3d`` kind.
 DWCONV3D_MODEL = "dwconv3d"
 #: The model of reductions and selections (``other`` kernels of :data:`REDUCE_OPS`),
-#: trained on the sampled ``reduce`` kind.
+#: trained on the sampled ``reduce`` and ``reduce_axes`` kinds.
 REDUCE_MODEL = "reduce"
 REDUCE_OPS = frozenset(
-    {"TopK", "ReduceMax", "ReduceMean", "ReduceSum", "ReduceMin", "ReduceL2", "CumSum"}
+    {
+        "TopK",
+        "ReduceMax",
+        "ReduceMean",
+        "ReduceSum",
+        "ReduceMin",
+        "ReduceL2",
+        "CumSum",
+        "ReduceL1",
+        "ReduceSumSquare",
+        "ReduceProd",
+        "ReduceLogSumExp",
+        "ArgMax",
+        "ArgMin",
+    }
 )
 #: Models of a kind's 1-D (and 3-D) kernels, and the model that takes them without enough
 #: samples (and predicts them for predictors fitted before they had their own).

@@ -660,6 +660,7 @@ def test_kernels_context_refuses_labels_that_miss_the_builds_networks_before_mea
     from hwnas.predictors.kernel_networks3 import GENERATION_3
     from hwnas.predictors.kernel_networks4 import GENERATION_4
     from hwnas.predictors.kernel_networks5 import GENERATION_5
+    from hwnas.predictors.kernel_networks6 import GENERATION_6
 
     labels = tmp_path / "first.labels.json"
     first = {str(s): 1.0 for s in range(20)}  # the first generation only
@@ -679,9 +680,11 @@ def test_kernels_context_refuses_labels_that_miss_the_builds_networks_before_mea
     monkeypatch.setattr(sys, "argv", [*argv, str(labels), "--reference", "ref.onnx"])
     second = {**first, **{str(GENERATION_2 + i): 2.0 for i in range(12)}}
     labels.write_text(json.dumps({"reference_ms": 10.0, "labels": second}))
-    # The build plans its networks in quarters of the second to fifth generations
-    # (3, 3, 2 and 2 of 10): the missing generations are named.
-    with pytest.raises(SystemExit, match=r"holds 3 of the build's 10 .*generation 3 and 4 and 5\)"):
+    # The build plans its networks in fifths of the second to sixth generations
+    # (2 of each of 10): the missing generations are named.
+    with pytest.raises(
+        SystemExit, match=r"holds 2 of the build's 10 .*generation 3 and 4 and 5 and 6\)"
+    ):
         kernels_context.main()
 
     def add_labels(name: str, first_seed: int, ms: float, reference_ms: float) -> None:
@@ -694,18 +697,24 @@ def test_kernels_context_refuses_labels_that_miss_the_builds_networks_before_mea
     # The third generation's labels in a second file, measured when the reference ran at
     # 20 ms: merged at the first file's reference speed.
     add_labels("third", GENERATION_3, 3.0, 20.0)
-    with pytest.raises(SystemExit, match=r"holds 6 of the build's 10 .*\(--generation 4 and 5\)"):
+    with pytest.raises(
+        SystemExit, match=r"holds 4 of the build's 10 .*\(--generation 4 and 5 and 6\)"
+    ):
         kernels_context.main()
     add_labels("fourth", GENERATION_4, 4.0, 5.0)
-    with pytest.raises(SystemExit, match=r"holds 8 of the build's 10 .*\(--generation 5\)"):
+    with pytest.raises(SystemExit, match=r"holds 6 of the build's 10 .*\(--generation 5 and 6\)"):
         kernels_context.main()
     add_labels("fifth", GENERATION_5, 1.0, 10.0)
+    with pytest.raises(SystemExit, match=r"holds 8 of the build's 10 .*\(--generation 6\)"):
+        kernels_context.main()
+    add_labels("sixth", GENERATION_6, 3.0, 30.0)
     got, reference = kernels_context.planned_labels(kernels_context.parse_args())
     assert got == (
-        {GENERATION_2 + i: 2.0 for i in range(3)}
-        | {GENERATION_3 + i: 1.5 for i in range(3)}
+        {GENERATION_2 + i: 2.0 for i in range(2)}
+        | {GENERATION_3 + i: 1.5 for i in range(2)}
         | {GENERATION_4 + i: 8.0 for i in range(2)}
         | {GENERATION_5 + i: 1.0 for i in range(2)}
+        | {GENERATION_6 + i: 1.0 for i in range(2)}
     )
     assert reference == (Path("ref.onnx"), 10.0)
 
@@ -723,8 +732,10 @@ def test_kernels_context_warns_of_labels_from_another_session(
     from hwnas.predictors.kernel_networks5 import GENERATION_5
 
     labels = tmp_path / "old.labels.json"
-    seeds = [GENERATION_2 + i for i in range(3)] + [GENERATION_3 + i for i in range(3)]
-    seeds += [GENERATION_4 + i for i in range(2)] + [GENERATION_5 + i for i in range(2)]
+    from hwnas.predictors.kernel_networks6 import GENERATION_6
+
+    firsts = (GENERATION_2, GENERATION_3, GENERATION_4, GENERATION_5, GENERATION_6)
+    seeds = [g + i for g in firsts for i in range(2)]  # a fifth of 10 from each
     labels.write_text(json.dumps({"reference_ms": 10.0, "labels": {s: 1.0 for s in seeds}}))
     now = datetime.now(timezone.utc)
     # No results file beside the labels: their age is unknown, and nothing is said.
@@ -897,7 +908,7 @@ def test_intervals_benchmark_compares_both_calibrations_on_unseen_classes(
     [
         ("kernels_label", ["--generation", "2", "--count", "0", "--reference", "R"], "--count"),
         ("kernels_label", ["--generation", "2", "--first", "-1", "--reference", "R"], "--first"),
-        ("kernels_label", ["--generation", "6", "--reference", "R"], "invalid choice"),
+        ("kernels_label", ["--generation", "7", "--reference", "R"], "invalid choice"),
         ("kernels_label", ["--generation", "2", "--reference", "absent.onnx"], "no such file"),
         ("kernels_incontext_cv", ["--predictor", "P", "--store", "S", "--folds", "1"], "--folds"),
         ("kernels_incontext_cv", ["--predictor", "P", "--store", "S", "--seeds", "0"], "--seeds"),
@@ -932,11 +943,13 @@ def test_kernels_ablation_keeps_the_profiled_networks_of_the_generations_asked(
     tmp_path: Path,
 ) -> None:
     from benchmarks import kernels_ablation
-    from hwnas.predictors.kernel_context import context_configs
     from hwnas.predictors.kernel_networks import GENERATION_2
+    from hwnas.predictors.kernel_networks3 import GENERATION_3
+    from hwnas.predictors.kernel_networks4 import GENERATION_4
     from hwnas.predictors.kernel_networks5 import GENERATION_5
 
-    planned = [c["seed"] for c in context_configs(8)]  # 2 of each of four generations
+    firsts = (GENERATION_2, GENERATION_3, GENERATION_4, GENERATION_5)
+    planned = [g + i for g in firsts for i in range(2)]  # 2 of each of four generations
     first, second = tmp_path / "a.labels.json", tmp_path / "b.labels.json"
     labels = {str(s): 2.0 for s in planned[:6]} | {str(GENERATION_2 + 50): 9.0}
     first.write_text(json.dumps({"reference_ms": 10.0, "labels": labels}))

@@ -68,9 +68,11 @@ def test_random_networks_are_seeded_diverse_and_export(tmp_path: Path) -> None:
     module, shape = random_network(6)
     assert module(torch.randn(*shape)).shape == (1, 100)
     space = ContextSpace(tmp_path)
-    # A quarter each of the second to fifth generations; a larger build only adds
+    from hwnas.predictors.kernel_networks6 import GENERATION_6
+
+    # A fifth each of the second to sixth generations; a larger build only adds
     # networks.
-    seeds = [c["seed"] for c in context_configs(6, seed=3)]
+    seeds = [c["seed"] for c in context_configs(7, seed=3)]
     assert seeds == [
         GENERATION_2 + 300_000,
         GENERATION_2 + 300_001,
@@ -78,20 +80,23 @@ def test_random_networks_are_seeded_diverse_and_export(tmp_path: Path) -> None:
         GENERATION_3 + 300_001,
         GENERATION_4 + 300_000,
         GENERATION_5 + 300_000,
+        GENERATION_6 + 300_000,
     ]
     for n in range(1, 12):
         smaller = {c["seed"] for c in context_configs(n, seed=3)}
         assert smaller <= {c["seed"] for c in context_configs(n + 1, seed=3)}
-    assert [c["seed"] for c in context_configs(1200)][::300] == [
+    assert [c["seed"] for c in context_configs(1500)][::300] == [
         GENERATION_2,
         GENERATION_3,
         GENERATION_4,
         GENERATION_5,
+        GENERATION_6,
     ]
-    # The default build plans the 300 of each of the three earlier generations that a
-    # build of 900 planned before the fifth generation, and adds the fifth's.
+    # The default build plans the 300 of each of the four earlier generations that a
+    # build of 1200 planned before the sixth generation, and adds the sixth's.
     planned = {c["seed"] for c in context_configs(DEFAULT_CONTEXT)}
-    earlier = {g + i for g in (GENERATION_2, GENERATION_3, GENERATION_4) for i in range(300)}
+    firsts = (GENERATION_2, GENERATION_3, GENERATION_4, GENERATION_5)
+    earlier = {g + i for g in firsts for i in range(300)}
     assert earlier <= planned and len(planned - earlier) == 300
     path = space.to_onnx('{"kind": "context", "seed": 6}')
     assert path.exists() and space.to_onnx('{"kind": "context", "seed": 6}') == path
@@ -100,7 +105,7 @@ def test_random_networks_are_seeded_diverse_and_export(tmp_path: Path) -> None:
 
 
 def test_how_many_networks_a_build_measures() -> None:
-    assert context_networks(120, None) == context_networks(20, None) == DEFAULT_CONTEXT == 1200
+    assert context_networks(120, None) == context_networks(20, None) == DEFAULT_CONTEXT == 1500
     assert context_networks(5, None) == 0
     assert context_networks(5, 30) == 30
     with pytest.raises(ParameterError, match="context"):
@@ -344,3 +349,52 @@ def test_macs_count_transposed_convolutions() -> None:
     assert macs4(up, (1, 4, 5, 5)) == 4 * 5 * 5 * 6 * 9
     assert macs(up, (1, 4, 5, 5)) == 0  # the earlier generations' count ignores them
     assert macs4(torch.nn.Linear(7, 3), (1, 7)) == 21
+
+
+def test_sixth_generation_is_seeded_bounded_and_runs_the_ops_zoo8_missed(
+    tmp_path: Path,
+) -> None:
+    """Each design of the sixth generation is drawn, within the MAC bound, the same for a
+    seed every time; its export matches torch; together they run channels-first means,
+    Pow and Sqrt, pixel shuffles, PReLU, depthwise convs of 9x9 and more,
+    and RMSNorm's root of a mean of squares."""
+    import onnx
+    import onnxruntime as ort
+    import torch
+
+    from hwnas.predictors.kernel_networks6 import GENERATION_6, drawn_6
+    from hwnas.predictors.kernel_networks6 import MODES as MODES_6
+
+    found: dict[int, str] = {}
+    seed = GENERATION_6
+    while set(found.values()) != set(MODES_6):
+        mode = drawn_6(seed)[0]
+        if mode not in found.values():
+            found[seed] = mode
+        seed += 1
+    first = next(iter(found))
+    again = drawn_6(first)
+    ops: set[str] = set()
+    depthwise: list[int] = []
+    space = ContextSpace(tmp_path)
+    for seed, mode in found.items():
+        drawn, net, shape = drawn_6(seed)
+        assert drawn == mode and macs5(net, shape) <= MAX_MACS
+        if seed == first:
+            assert [p.shape for p in net.parameters()] == [p.shape for p in again[1].parameters()]
+        path = space.to_onnx(f'{{"kind": "context", "seed": {seed}}}')
+        graph = onnx.load(path).graph
+        ops |= {n.op_type for n in graph.node}
+        depthwise += [
+            int(t.dims[-1])
+            for t in graph.initializer
+            if len(t.dims) == 4 and t.dims[1] == 1 and t.dims[-1] > 1
+        ]
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        x = torch.rand(shape)
+        with torch.no_grad():
+            expected = net(x).numpy()
+        (got,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+        np.testing.assert_allclose(got, expected, rtol=2e-3, atol=2e-3)
+    assert {"ReduceMean", "Pow", "Sqrt", "DepthToSpace", "PRelu"} <= ops, ops
+    assert max(depthwise) >= 9

@@ -29,6 +29,7 @@ from hwnas.predictors.kernel_sampler import (
 )
 from hwnas.predictors.kernel_split import split_kernels
 from hwnas.predictors.kernels import (
+    REDUCE_MODEL,
     KernelPredictor,
     estimate_overhead,
     fit_kind,
@@ -134,21 +135,25 @@ def skip_layernorm() -> onnx.ModelProto:
     )
 
 
-def decomposed_layernorm() -> onnx.ModelProto:
-    consts = [weight("g", [64]), weight("b", [64]), weight("two", [], 2.0), weight("eps", [], 1e-5)]
+def decomposed_layernorm(axis: int = -1, shape: tuple[int, ...] = (1, 10, 64)) -> onnx.ModelProto:
+    """x - mean(x), over ``axis``, divided by the root of its variance, scaled, shifted."""
+    c = shape[axis]
+    consts = [weight("g", [c]), weight("b", [c]), weight("two", [], 2.0), weight("eps", [], 1e-5)]
+    if axis == 1:  # a channels-first norm scales by (C, 1, 1)
+        consts[:2] = [weight("g", [c, 1, 1]), weight("b", [c, 1, 1])]
     return graph_model(
         [
-            helper.make_node("ReduceMean", ["x"], ["mu"], axes=[-1]),
+            helper.make_node("ReduceMean", ["x"], ["mu"], axes=[axis]),
             helper.make_node("Sub", ["x", "mu"], ["d"]),
             helper.make_node("Pow", ["d", "two"], ["d2"]),
-            helper.make_node("ReduceMean", ["d2"], ["var"], axes=[-1]),
+            helper.make_node("ReduceMean", ["d2"], ["var"], axes=[axis]),
             helper.make_node("Add", ["var", "eps"], ["ve"]),
             helper.make_node("Sqrt", ["ve"], ["sd"]),
             helper.make_node("Div", ["d", "sd"], ["n"]),
             helper.make_node("Mul", ["n", "g"], ["sc"]),
             helper.make_node("Add", ["sc", "b"], ["y"]),
         ],
-        {"x": [1, 10, 64]},
+        {"x": list(shape)},
         ["y"],
         consts,
     )
@@ -290,6 +295,33 @@ def test_layernorm_forms() -> None:
     assert decomposed.kind == "layernorm" and len(decomposed.nodes) == 9
 
 
+def test_a_channels_first_layer_norm_is_not_fused(tmp_path: Path) -> None:
+    """onnxruntime fuses the decomposed layer norm only over the last axes; over the
+    channels of an NCHW map (ConvNeXt's and NAFNet's LayerNorm2d) each op is a kernel,
+    and the two means carry the sizes they reduce."""
+
+    def fused_by_onnxruntime(model: onnx.ModelProto) -> list[str]:
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+        options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
+        ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        return [n.op_type for n in onnx.load(options.optimized_model_filepath).graph.node]
+
+    model = decomposed_layernorm(axis=1, shape=(1, 16, 12, 20))
+    assert "LayerNormalization" not in fused_by_onnxruntime(model)
+    kernels = split_kernels(model)
+    assert [k.op for k in kernels] == [
+        *("ReduceMean", "Sub", "Pow", "ReduceMean", "Add", "Sqrt", "Div", "Mul", "Add")
+    ]
+    means = [k for k in kernels if k.op == "ReduceMean"]
+    assert all(k.kind == "other" and model_kind(k) == REDUCE_MODEL for k in means)
+    assert [(k.attrs["m"], k.attrs["k"], k.attrs["n"]) for k in means] == [(1, 16, 240)] * 2
+    last_axis = decomposed_layernorm(axis=3, shape=(1, 16, 12, 20))
+    (last,) = split_kernels(last_axis)
+    assert last.kind == "layernorm"  # axis 3 of 4 is the last: fused
+    assert fused_by_onnxruntime(last_axis) == ["LayerNormalization"]
+
+
 def test_attention_is_split_into_its_parts() -> None:
     scores, softmax, context = split_kernels(attention())
     assert scores.kind == "matmul" and scores.label == "MatMul+Transpose+Mul"
@@ -429,6 +461,11 @@ def test_gemv_samples_are_batch_one_linear_layers_beyond_the_gemm_draws() -> Non
         "reduce",
         "gather",
         "dwconv3d",
+        "patchify",
+        "dwconv_large",
+        "shuffle",
+        "unary",
+        "reduce_axes",
     )
     first = [k for k in SAMPLED_KINDS if k not in added]
     assert [kernel_sampler._STREAM[k] for k in first] == list(range(len(first)))
@@ -1047,8 +1084,62 @@ def test_reductions_topk_and_gathers_are_sampled_and_run() -> None:
         (out, *_) = session.run(None, feeds)
         assert tuple(out.shape) == tuple(kernel.output)
     topk = next(c for c in reduce if c["op"] == "TopK")
+    assert "m" not in main_kernel(topk).attrs  # a TopK is not a reduction
     assert main_kernel(topk).output[-1] == topk["k"]  # k is in the output shape feature
     # A predictor fitted before reductions were sampled prices them with the generic model.
     predictor = KernelPredictor(seed=0, rounds=20)
     predictor.models_ = {"generic": (None, None)}
     assert predictor._model_of(REDUCE_MODEL) == "generic"
+
+
+def test_patch_stems_large_depthwise_shuffles_math_and_channel_reductions_are_sampled() -> None:
+    """The kinds added for what the conv, dwconv, memory, elementwise and reduce kinds
+    never drew: each trains the model its kernels belong to and runs."""
+    from hwnas.predictors.kernel_sampler import KERNEL_KIND, build_kernel_model
+
+    patch = sample_configs("patchify", 60, seed=0)
+    assert sum(c["k"] == c["stride"] >= 4 and c["pad"] == 0 for c in patch) >= 30
+    assert {(c["k"], c["stride"]) for c in patch} >= {(16, 16), (7, 4)}
+    large = sample_configs("dwconv_large", 60, seed=0)
+    assert min(c["k"] for c in large) >= 9 and max(c["k"] for c in large) == 31
+    shuffle = sample_configs("shuffle", 40, seed=0)
+    assert {c["op"] for c in shuffle} == {"DepthToSpace", "SpaceToDepth"}
+    unary = sample_configs("unary", 60, seed=0)
+    assert {"Pow", "Sqrt", "Reciprocal"} <= {c["op"] for c in unary}
+    reduce = sample_configs("reduce_axes", 60, seed=0)
+    channels = [c for c in reduce if len(c["shape"]) == 4 and c["axes"] == [1]]
+    assert len(channels) >= 15  # a channels-first norm's means, what ``reduce`` seldom drew
+    for cfg in [*patch[:4], *large[:4], *shuffle[:4], *unary[:4], *reduce[:8]]:
+        kernel = main_kernel(cfg)
+        assert kernel.kind == KERNEL_KIND[cfg["kind"]]
+        assert model_kind(kernel) == (REDUCE_MODEL if cfg["kind"] == "reduce_axes" else kernel.kind)
+        model = build_kernel_model(cfg)
+        session = ort.InferenceSession(
+            model.SerializeToString(), providers=["CPUExecutionProvider"]
+        )
+        feeds = {
+            i.name: np.ones([d.dim_value for d in i.type.tensor_type.shape.dim], np.float32)
+            for i in model.graph.input
+        }
+        (out, *_) = session.run(None, feeds)
+        assert tuple(out.shape) == tuple(kernel.output)
+        if cfg["kind"] == "reduce_axes":  # the sizes before, in and after the reduced axes
+            shape, axes = cfg["shape"], cfg["axes"]
+            assert kernel.attrs["k"] == math.prod(shape[a] for a in axes)
+            assert kernel.attrs["n"] == math.prod(shape[axes[-1] + 1 :])
+            assert kernel.attrs["m"] * kernel.attrs["k"] * kernel.attrs["n"] == math.prod(shape)
+
+
+@pytest.mark.parametrize("keepdims", [0, 1])
+def test_a_reduction_with_its_axes_as_an_input_is_sized_from_its_shapes(keepdims: int) -> None:
+    """Opset 13's ReduceSum (and opset 18's other reductions) take the axes as an input:
+    the reduced axes are read off the input and output shapes."""
+    axes = numpy_helper.from_array(np.array([1], np.int64), "axes")
+    model = graph_model(
+        [helper.make_node("ReduceSum", ["x", "axes"], ["y"], keepdims=keepdims)],
+        {"x": [1, 24, 10, 12]},
+        ["y"],
+        [axes],
+    )
+    (kernel,) = split_kernels(model)
+    assert (kernel.attrs["m"], kernel.attrs["k"], kernel.attrs["n"]) == (1, 24, 120)
