@@ -298,7 +298,10 @@ def _metaformer_block(rng: np.random.Generator, d: int, mixer: str) -> list[Any]
     """A MetaFormer block (norm, token mixer: a 3x3 average pool less its input or a 7x7
     depthwise conv; residual with a layer scale) and its 1x1-conv MLP (norm, 1x1 up, GELU,
     1x1 down; residual with a layer scale)."""
-    nn, ln, _, _, residual = _layers()
+    import torch
+
+    nn = torch.nn
+    _, ln, _, _, residual = _layers()
     norm = ln if rng.random() < 0.5 else (lambda ch: nn.GroupNorm(1, ch))
 
     class PoolMixer(nn.Module):
