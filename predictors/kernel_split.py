@@ -229,7 +229,7 @@ def _normalization_flops(
 #: Reductions whose kernels carry the sizes they reduce (``m`` outer, ``k`` reduced,
 #: ``n`` inner elements): a mean over the channels of an NCHW map reads with a stride
 #: of H x W and costs several times one over its last axis.
-_REDUCTIONS = frozenset(
+REDUCTIONS = frozenset(
     {
         "ReduceMean",
         "ReduceSum",
@@ -285,9 +285,9 @@ def trailing_axes(node: onnx.NodeProto, x: Shape, out: Shape) -> bool:
 def _reduction_sizes(node: onnx.NodeProto, x: Shape, out: Shape, a: dict[str, int]) -> None:
     """``m``, ``k`` and ``n`` of a reduction (elements before, in and after the reduced
     axes) into ``a``."""
-    if not x:
+    axes = _reduced_axes(node, x, out) if x else []
+    if not axes:  # unknown shapes, or no axes (noop_with_empty_axes)
         return
-    axes = _reduced_axes(node, x, out)
     a["k"] = math.prod(x[i] for i in axes)
     a["n"] = math.prod(x[axes[-1] + 1 :])
     a["m"] = math.prod(x) // max(a["k"] * a["n"], 1)
@@ -809,7 +809,7 @@ class _Splitter:
             flops = _ELEMENT_FLOPS.get(op, 1) * elements * max(len(nodes), 1)
             a["broadcast"] = int(any(s != output for s in inputs))
             a["const_operand"] = int(bool(weights) and op not in ("Clip",))
-        elif kind == "other" and op in _REDUCTIONS and len(nodes) == 1:
+        elif kind == "other" and op in REDUCTIONS and len(nodes) == 1:
             _reduction_sizes(node, inputs[0] if inputs else (), output, a)
         elif kind == "resize":
             flops = _resize_flops(node, inputs[0] if inputs else output, elements, a)

@@ -87,7 +87,7 @@ from hwnas.predictors.kernel_sampler import (
     main_kernel,
     reorder_kernel,
 )
-from hwnas.predictors.kernel_split import split_kernels
+from hwnas.predictors.kernel_split import REDUCTIONS, split_kernels
 from hwnas.predictors.registry import register_predictor
 from hwnas.spaces import SearchSpace, resolve_space
 
@@ -139,23 +139,7 @@ DWCONV3D_MODEL = "dwconv3d"
 #: The model of reductions and selections (``other`` kernels of :data:`REDUCE_OPS`),
 #: trained on the sampled ``reduce`` and ``reduce_axes`` kinds.
 REDUCE_MODEL = "reduce"
-REDUCE_OPS = frozenset(
-    {
-        "TopK",
-        "ReduceMax",
-        "ReduceMean",
-        "ReduceSum",
-        "ReduceMin",
-        "ReduceL2",
-        "CumSum",
-        "ReduceL1",
-        "ReduceSumSquare",
-        "ReduceProd",
-        "ReduceLogSumExp",
-        "ArgMax",
-        "ArgMin",
-    }
-)
+REDUCE_OPS = REDUCTIONS | {"TopK", "CumSum"}
 #: Models of a kind's 1-D (and 3-D) kernels, and the model that takes them without enough
 #: samples (and predicts them for predictors fitted before they had their own).
 ONE_D_MODELS = {
