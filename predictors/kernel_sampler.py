@@ -947,20 +947,11 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
     elif kind in ("conv3d", "dwconv3d"):
         y = _build_conv3d(b, c)
     elif kind in ("gemm", "gemv"):
-        x = b.input([c["m"], c["k"]])
-        y = b.node("MatMul", [x, b.weight([c["k"], c["n"]], scale=0.02)])[0]
-        if c["bias"]:
-            y = b.node("Add", [y, b.weight([c["n"]])])[0]
-        y = _activation(b, y, c["act"])
+        y = _build_gemm(b, c)
     elif kind == "matmul":
         y = _build_matmul(b, c)
     elif kind == "layernorm":
-        x = b.input([1, c["rows"], c["dim"]])
-        if c["skip"]:
-            x = b.node("Add", [x, b.input([1, c["rows"], c["dim"]])])[0]
-        y = b.node("LayerNormalization", [x, b.weight([c["dim"]]), b.weight([c["dim"]])], axis=-1)[
-            0
-        ]
+        y = _build_layernorm(b, c)
     elif kind == "softmax":
         y = b.node("Softmax", [b.input(list(c["shape"]))], axis=-1)[0]
     elif kind == "pool":
@@ -976,14 +967,8 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
         return b.model(outs, f"kernel_{kind}")
     elif kind in ("reduce", "reduce_axes"):
         y = _build_reduce(b, c)
-    elif kind == "shuffle":
-        x, block = b.input(list(c["shape"])), int(c["block"])
-        extra = {"mode": c["mode"]} if c["op"] == "DepthToSpace" else {}
-        y = b.node(c["op"], [x], blocksize=block, **extra)[0]
-    elif kind == "unary":
-        x = b.input(list(c["shape"]))
-        operands = [x, b.weight([], value=c["exponent"])] if c["op"] == "Pow" else [x]
-        y = b.node(c["op"], operands)[0]
+    elif kind in ("shuffle", "unary"):
+        y = _build_shuffle_or_unary(b, c)
     elif kind == "gather":
         y = _build_gather(b, c)
     else:  # resize
@@ -992,6 +977,32 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
         y = b.node("Resize", [x, "", scales], mode=c["mode"])[0]
     dtype = TensorProto.INT64 if c.get("op") == "ArgMax" else TensorProto.FLOAT
     return b.model([y], f"kernel_{kind}", dtype=dtype)
+
+
+def _build_gemm(b: _Builder, c: Mapping[str, Any]) -> str:
+    x = b.input([c["m"], c["k"]])
+    y = b.node("MatMul", [x, b.weight([c["k"], c["n"]], scale=0.02)])[0]
+    if c["bias"]:
+        y = b.node("Add", [y, b.weight([c["n"]])])[0]
+    return _activation(b, y, c["act"])
+
+
+def _build_layernorm(b: _Builder, c: Mapping[str, Any]) -> str:
+    x = b.input([1, c["rows"], c["dim"]])
+    if c["skip"]:
+        x = b.node("Add", [x, b.input([1, c["rows"], c["dim"]])])[0]
+    scale, bias = b.weight([c["dim"]]), b.weight([c["dim"]])
+    return b.node("LayerNormalization", [x, scale, bias], axis=-1)[0]
+
+
+def _build_shuffle_or_unary(b: _Builder, c: Mapping[str, Any]) -> str:
+    """A DepthToSpace or SpaceToDepth (``shuffle``), or a math op (``unary``)."""
+    x = b.input(list(c["shape"]))
+    if c["kind"] == "shuffle":
+        extra = {"mode": c["mode"]} if c["op"] == "DepthToSpace" else {}
+        return b.node(c["op"], [x], blocksize=int(c["block"]), **extra)[0]
+    operands = [x, b.weight([], value=c["exponent"])] if c["op"] == "Pow" else [x]
+    return b.node(c["op"], operands)[0]
 
 
 def _build_conv1d(b: _Builder, c: Mapping[str, Any], *, depthwise: bool) -> str:
