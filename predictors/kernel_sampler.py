@@ -75,6 +75,8 @@ SAMPLED_KINDS = (
     "shuffle",
     "unary",
     "reduce_axes",
+    "rnn",
+    "gemm_wide",
 )
 #: The kernel kind a sampled kind measures, where they differ: 1-D convolutions are
 #: ``conv`` kernels, sampled apart so that 1-D shapes (long signals, wide kernels) are
@@ -118,7 +120,12 @@ SAMPLED_KINDS = (
 #: encodings (Pow, Sqrt, Reciprocal, Exp, Log, Abs, Sin, Cos, Floor): ``elementwise``
 #: kernels; ``reduce_axes`` kernels are reductions over the channels of an NCHW map
 #: (a channels-first layer norm's means), the last axis, positions or all, and ArgMax:
-#: trained with the ``reduce`` kind.
+#: trained with the ``reduce`` kind; ``rnn`` kernels are LSTM and GRU layers (one or
+#: two directions, 1-512 steps), ``other`` kernels with a model of their own (before,
+#: the generic model priced two recurrent nets 80-86% low); ``gemm_wide`` kernels are
+#: gemms of 2,000-50,000 outputs with up to 16M weights and many rows (a language
+#: model's vocabulary head), which neither ``gemm`` (4M weights) nor ``gemv`` (one
+#: row) draws: ``gemm`` kernels trained with them.
 KERNEL_KIND = {
     "conv1d": "conv",
     "gemv": "gemm",
@@ -136,6 +143,8 @@ KERNEL_KIND = {
     "shuffle": "memory",
     "unary": "elementwise",
     "reduce_axes": "other",
+    "rnn": "other",
+    "gemm_wide": "gemm",
 }
 OVERHEAD_KIND = "overhead"
 #: Pairs of onnxruntime's NCHWc layout reorders (x86 only): what a lone conv pays extra.
@@ -724,6 +733,27 @@ def _draw_reduce_axes(rng: np.random.Generator) -> Config | None:
     return cfg if math.prod(shape) <= MAX_ELEMENTS else None
 
 
+def _draw_rnn(rng: np.random.Generator) -> Config | None:
+    """An LSTM or GRU layer on a (T, 1, I) sequence, forward or bidirectional."""
+    op = _pick(rng, {"LSTM": 0.5, "GRU": 0.5})
+    steps, size = _log_int(rng, 1, 512), _log_int(rng, 8, 1024)
+    hidden = _log_int(rng, 16, 1024)
+    dirs = _pick(rng, {1: 0.75, 2: 0.25})
+    gates = 4 if op == "LSTM" else 3
+    if dirs * steps * gates * hidden * (size + hidden) > MAX_MACS:
+        return None
+    return {"op": op, "steps": steps, "input": size, "hidden": hidden, "dirs": dirs}
+
+
+def _draw_gemm_wide(rng: np.random.Generator) -> Config | None:
+    """A gemm of many outputs (2,000-50,000) and rows (1-512): a vocabulary head."""
+    m, k = _log_int(rng, 1, 512), int(rng.choice([64, 128, 256, 288, 384, 512, 768, 1024]))
+    n = _log_int(rng, 2000, 50_000)
+    if k * n > MAX_GEMV_PARAMS or m * k * n > 5 * MAX_MACS or m * n > MAX_ELEMENTS:
+        return None
+    return {"m": m, "k": k, "n": n, "bias": bool(rng.random() < 0.5), "act": ""}
+
+
 _DRAW: dict[str, Callable[[np.random.Generator], Config | None]] = {
     "conv": _draw_conv,
     "dwconv": _draw_dwconv,
@@ -751,6 +781,8 @@ _DRAW: dict[str, Callable[[np.random.Generator], Config | None]] = {
     "shuffle": _draw_shuffle,
     "unary": _draw_unary,
     "reduce_axes": _draw_reduce_axes,
+    "rnn": _draw_rnn,
+    "gemm_wide": _draw_gemm_wide,
 }
 
 
@@ -780,6 +812,8 @@ _LATER_KINDS = (
     "shuffle",
     "unary",
     "reduce_axes",
+    "rnn",
+    "gemm_wide",
 )
 #: Each kind's random stream (fixed: a kind added later must not move the others').
 _STREAM = {
@@ -946,7 +980,7 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
         y = _build_conv1d(b, c, depthwise=kind == "dwconv1d")
     elif kind in ("conv3d", "dwconv3d"):
         y = _build_conv3d(b, c)
-    elif kind in ("gemm", "gemv"):
+    elif kind in ("gemm", "gemv", "gemm_wide"):
         y = _build_gemm(b, c)
     elif kind == "matmul":
         y = _build_matmul(b, c)
@@ -969,6 +1003,8 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
         y = _build_reduce(b, c)
     elif kind in ("shuffle", "unary"):
         y = _build_shuffle_or_unary(b, c)
+    elif kind == "rnn":
+        y = _build_rnn(b, c)
     elif kind == "gather":
         y = _build_gather(b, c)
     else:  # resize
@@ -985,6 +1021,18 @@ def _build_gemm(b: _Builder, c: Mapping[str, Any]) -> str:
     if c["bias"]:
         y = b.node("Add", [y, b.weight([c["n"]])])[0]
     return _activation(b, y, c["act"])
+
+
+def _build_rnn(b: _Builder, c: Mapping[str, Any]) -> str:
+    """An LSTM or GRU node as torch exports one (GRU: linear before reset); its output Y."""
+    gates, dirs, hidden = (4 if c["op"] == "LSTM" else 3), int(c["dirs"]), int(c["hidden"])
+    x = b.input([c["steps"], 1, c["input"]])
+    w = b.weight([dirs, gates * hidden, c["input"]])
+    r = b.weight([dirs, gates * hidden, hidden])
+    bias = b.weight([dirs, 2 * gates * hidden])
+    extra = {"linear_before_reset": 1} if c["op"] == "GRU" else {}
+    direction = "bidirectional" if dirs == 2 else "forward"
+    return b.node(c["op"], [x, w, r, bias], hidden_size=hidden, direction=direction, **extra)[0]
 
 
 def _build_layernorm(b: _Builder, c: Mapping[str, Any]) -> str:

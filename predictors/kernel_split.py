@@ -260,6 +260,10 @@ def _reduced_axes(node: onnx.NodeProto, x: Shape, out: Shape) -> list[int]:
     return sorted({int(a) % max(rank, 1) for a in axes})
 
 
+#: Recurrent ops and their gates (rows of the weights per unit of hidden size).
+RECURRENT_GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
+
+
 def _axes_from_shapes(x: Shape, out: Shape) -> list[int]:
     """The axes a reduction of ``x`` to ``out`` took away (kept as 1, or dropped)."""
     if len(out) == len(x):
@@ -548,7 +552,28 @@ class _Splitter:
                 return [self.make(kind, op, [i], i)]
         if op == "ConvTranspose":
             return [self.conv_transpose(i)]
+        if op in RECURRENT_GATES:
+            return [self.recurrent(i)]
         return [self.make("other", op, [i], i)]
+
+    def recurrent(self, i: int) -> Kernel:
+        """An LSTM, GRU or RNN node: an ``other`` kernel with its work counted (each step
+        multiplies the input and the hidden state into every gate of every direction):
+        ``m`` the steps, ``k`` input plus hidden size, ``n`` the gates' rows, ``batch`` the
+        directions."""
+        node = self.g.nodes[i]
+        x = self.shape(node.input[0])
+        w = self.shape(node.input[1])
+        hidden = int(_attr(node, "hidden_size", 0)) or (
+            w[1] // RECURRENT_GATES[node.op_type] if len(w) > 1 else 0
+        )
+        steps, batch = (x[1], x[0]) if int(_attr(node, "layout", 0)) and x else (x or (0, 0))[:2]
+        size = x[2] if len(x) > 2 else 0
+        dirs = w[0] if w else 1
+        rows = RECURRENT_GATES[node.op_type] * hidden
+        macs = dirs * steps * batch * rows * (size + hidden)
+        attrs = {"m": steps, "k": size + hidden, "n": rows, "batch": dirs}
+        return self.make("other", node.op_type, [i], i, macs=macs, flops=2 * macs, attrs=attrs)
 
     def conv_transpose(self, i: int) -> Kernel:
         """A transposed conv: an ``other`` kernel (no sampled kind; the generic model), with

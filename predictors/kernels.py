@@ -87,7 +87,7 @@ from hwnas.predictors.kernel_sampler import (
     main_kernel,
     reorder_kernel,
 )
-from hwnas.predictors.kernel_split import REDUCTIONS, split_kernels
+from hwnas.predictors.kernel_split import RECURRENT_GATES, REDUCTIONS, split_kernels
 from hwnas.predictors.registry import register_predictor
 from hwnas.spaces import SearchSpace, resolve_space
 
@@ -140,6 +140,9 @@ DWCONV3D_MODEL = "dwconv3d"
 #: trained on the sampled ``reduce`` and ``reduce_axes`` kinds.
 REDUCE_MODEL = "reduce"
 REDUCE_OPS = REDUCTIONS | {"TopK", "CumSum"}
+#: The model of recurrent layers (``other`` kernels of op LSTM, GRU or RNN), trained on the
+#: sampled ``rnn`` kind.
+RNN_MODEL = "rnn"
 #: Models of a kind's 1-D (and 3-D) kernels, and the model that takes them without enough
 #: samples (and predicts them for predictors fitted before they had their own).
 ONE_D_MODELS = {
@@ -156,7 +159,8 @@ def model_kind(kernel: Kernel) -> str:
     :data:`CONV3D_MODEL` for a ``conv`` kernel on a 5-D input (:data:`DWCONV3D_MODEL`
     for a ``dwconv`` one),
     :data:`CONVT_MODEL` for a transposed conv, :data:`INSTNORM_MODEL` for an instance
-    norm and :data:`REDUCE_MODEL` for a reduction or TopK (``other`` kernels), else its
+    norm, :data:`REDUCE_MODEL` for a reduction or TopK and :data:`RNN_MODEL` for an LSTM,
+    GRU or RNN (``other`` kernels), else its
     kind.
     Predictors without such a model predict those kernels with the 2-D conv's
     (:data:`ONE_D_MODELS`) or the generic model (``KernelPredictor._model_of``)."""
@@ -170,6 +174,8 @@ def model_kind(kernel: Kernel) -> str:
         return INSTNORM_MODEL
     if kernel.kind == "other" and kernel.op in REDUCE_OPS:
         return REDUCE_MODEL
+    if kernel.kind == "other" and kernel.op in RECURRENT_GATES:
+        return RNN_MODEL
     return kernel.kind
 
 

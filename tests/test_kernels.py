@@ -466,6 +466,8 @@ def test_gemv_samples_are_batch_one_linear_layers_beyond_the_gemm_draws() -> Non
         "shuffle",
         "unary",
         "reduce_axes",
+        "rnn",
+        "gemm_wide",
     )
     first = [k for k in SAMPLED_KINDS if k not in added]
     assert [kernel_sampler._STREAM[k] for k in first] == list(range(len(first)))
@@ -1143,3 +1145,58 @@ def test_a_reduction_with_its_axes_as_an_input_is_sized_from_its_shapes(keepdims
     )
     (kernel,) = split_kernels(model)
     assert (kernel.attrs["m"], kernel.attrs["k"], kernel.attrs["n"]) == (1, 24, 120)
+
+
+@pytest.mark.parametrize("layer", ["LSTM", "GRU"])
+def test_recurrent_layers_count_their_work_and_have_a_model_of_their_own(
+    layer: str, tmp_path: Path
+) -> None:
+    """An exported LSTM or GRU is one ``other`` kernel that counts every gate's products
+    of input and hidden state, at each step, in each direction, and trains the ``rnn``
+    model (sampled as ``rnn``; before, the generic model saw no work at all)."""
+    import torch
+
+    from hwnas.export import export_onnx
+    from hwnas.predictors.kernel_sampler import KERNEL_KIND, build_kernel_model
+    from hwnas.predictors.kernels import RNN_MODEL
+
+    class Net(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            kind = torch.nn.LSTM if layer == "LSTM" else torch.nn.GRU
+            self.rnn = kind(16, 32, batch_first=True, bidirectional=True)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.rnn(x)[0]
+
+    path = tmp_path / "rnn.onnx"
+    export_onnx(Net().eval(), (1, 10, 16), path, opset=17, exporter="torchscript")
+    (kernel,) = [k for k in split_kernels(onnx.load(path)) if k.op == layer]
+    gates = 4 if layer == "LSTM" else 3
+    assert kernel.kind == "other" and model_kind(kernel) == RNN_MODEL
+    assert kernel.macs == 2 * 10 * gates * 32 * (16 + 32)  # directions, steps, rows, k
+    assert (kernel.attrs["m"], kernel.attrs["k"], kernel.attrs["n"]) == (10, 48, gates * 32)
+    sampled = sample_configs("rnn", 40, seed=0)
+    assert {c["op"] for c in sampled} == {"LSTM", "GRU"} and {c["dirs"] for c in sampled} == {1, 2}
+    for cfg in sampled[:6]:
+        main = main_kernel(cfg)
+        assert KERNEL_KIND["rnn"] == main.kind and model_kind(main) == RNN_MODEL
+        model = build_kernel_model(cfg)
+        session = ort.InferenceSession(
+            model.SerializeToString(), providers=["CPUExecutionProvider"]
+        )
+        (x,) = model.graph.input
+        (y,) = session.run(
+            None, {x.name: np.ones([d.dim_value for d in x.type.tensor_type.shape.dim], np.float32)}
+        )
+        assert tuple(y.shape) == tuple(main.output)
+
+
+def test_wide_gemms_reach_beyond_the_gemm_and_gemv_draws() -> None:
+    """Vocabulary heads: many outputs and rows at once, more weights than ``gemm`` draws."""
+    from hwnas.predictors import kernel_sampler
+
+    wide = sample_configs("gemm_wide", 40, seed=0)
+    assert min(c["n"] for c in wide) >= 2000 and max(c["m"] for c in wide) > 64
+    assert sum(c["k"] * c["n"] > kernel_sampler.MAX_PARAMS and c["m"] > 1 for c in wide) >= 5
+    assert all(main_kernel(c).kind == "gemm" for c in wide[:5])
