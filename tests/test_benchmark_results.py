@@ -912,7 +912,7 @@ def test_intervals_benchmark_compares_both_calibrations_on_unseen_classes(
         ("kernels_label", ["--generation", "2", "--reference", "absent.onnx"], "no such file"),
         ("kernels_incontext_cv", ["--predictor", "P", "--store", "S", "--folds", "1"], "--folds"),
         ("kernels_incontext_cv", ["--predictor", "P", "--store", "S", "--seeds", "0"], "--seeds"),
-        ("kernels_ablation", ["--results", "Z", "--out", "T", "--generations", "2,9"], "1 to 5"),
+        ("kernels_ablation", ["--results", "Z", "--out", "T", "--generations", "2,9"], "1 to 6"),
         ("kernels_ablation", ["--results", "Z", "--out", "T", "--generations", "x"], "not a list"),
         ("kernels_ablation", ["--results", "absent", "--out", "T", "--generations", "2"], "no "),
         ("kernels_ablation", ["--results", "Z", "--out", "T", "--generations", "2"], "kernels.db"),
@@ -967,3 +967,39 @@ def test_kernels_ablation_keeps_the_profiled_networks_of_the_generations_asked(
         kernels_ablation.ablated_labels(
             {**run, "settings": {**run["settings"], "labels": None}}, {2}
         )
+
+
+def test_kernels_ops_refuses_bad_arguments_and_writes_every_case(tmp_path: Path) -> None:
+    """The held-out single-op check: refuses a directory that is not a predictor and too
+    few runs, naming them; every case writes a model onnxruntime runs; the summary gives
+    each group's median, lowest and highest ratio per predictor."""
+    import onnxruntime as ort
+
+    from benchmarks import kernels_ops
+
+    with pytest.raises(SystemExit):
+        kernels_ops.parse_args(["--predictor", str(tmp_path), "--name", "x"])
+    (tmp_path / "meta.json").write_text("{}")
+    with pytest.raises(SystemExit):
+        kernels_ops.parse_args(["--predictor", str(tmp_path), "--runs", "2", "--name", "x"])
+    assert kernels_ops.parse_args(["--predictor", str(tmp_path), "--name", "x"]).runs == 30
+    found = kernels_ops.cases()
+    groups = [g for g, _, _ in found]
+    assert {g: groups.count(g) for g in dict.fromkeys(groups)} == {
+        **dict.fromkeys(("Pow", "Sqrt", "ReduceMean", "DepthToSpace"), 6),
+        "LSTM": 3,
+        "GRU": 3,
+        "head": 5,
+    }
+    for group, _, write in [found[0], found[-1], next(c for c in found if c[0] == "GRU")]:
+        path = tmp_path / f"{group}.onnx"
+        write(path)
+        assert ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_inputs()
+    rows = [
+        {"group": "Pow", "ratio": {"a": 1.0, "b": 2.0}},
+        {"group": "Pow", "ratio": {"a": 3.0, "b": 4.0}},
+        {"group": "GRU", "ratio": {"a": 0.5, "b": 0.5}},
+    ]
+    got = kernels_ops.summary(rows, ["a", "b"])
+    assert got["Pow"]["a"] == {"median": 2.0, "low": 1.0, "high": 3.0}
+    assert got["GRU"]["b"] == {"median": 0.5, "low": 0.5, "high": 0.5}
