@@ -52,7 +52,8 @@ from hwnas.profiler.stage import StageOutcome, StoreLike, opened_store, run_stag
 from hwnas.records import Arch, DeviceSpec
 
 #: Random whole networks a build measures by default: 300 each of the second to sixth
-#: generations (``context_configs``; about 20 minutes on one core here; builds before
+#: generations (``context_configs``; the 1,200 of the second to fifth took about 16
+#: minutes on one core here, the sixth's 300 another 5; builds before
 #: the fourth generation measured 200 of the second and 200 of the third, as
 #: kernels_v10.json scored them, until 2026-12-05 200 of each of the three, then,
 #: before the fifth, 300 of each, and before the sixth 300 of each of four).
