@@ -1,9 +1,11 @@
 """Single ops at shapes no build samples, priced by one or more kernel predictors and timed
-alone: a check of the sampled kinds (``unary``, ``shuffle``, ``reduce_axes``, ``rnn``,
-``gemm_wide``) on what they were added for, not a zoo score.
+alone: a check of the sampled kinds (``unary``, ``shuffle``, ``reduce_axes``,
+``transpose_nd``, ``rnn``, ``gemm_wide``) on what they were added for, not a zoo score.
 
 Each case is a one-layer ONNX model: ``Pow`` by 2, ``Sqrt``, a mean over the channels and
-a ``DepthToSpace`` of six NCHW maps from (1, 512, 7, 7) to (1, 16, 224, 224); six LSTM and
+a ``DepthToSpace`` of six NCHW maps from (1, 512, 7, 7) to (1, 16, 224, 224); six 5-D and
+6-D transposes (channel shuffles, a pixel unshuffle and shuffle, a window partition, a
+QKV split); six LSTM and
 GRU layers as torch exports them (batch first, some bidirectional); five ``Linear``
 vocabulary heads (1-128 rows, 8,000-32,000 outputs). Each predictor prices it with its
 kernels' isolated times plus its per-model overhead; onnxruntime times it in this
@@ -47,12 +49,23 @@ RECURRENT = (
     ("LSTM", 300, 80, 128, True),
     ("GRU", 16, 512, 512, False),
 )
+#: (shape, perm) of the high-rank transposes: channel shuffles, a pixel unshuffle and
+#: shuffle written as reshapes, a window partition, a fused QKV split.
+TRANSPOSES = (
+    ((1, 2, 58, 28, 28), (0, 2, 1, 3, 4)),
+    ((1, 4, 60, 20, 36), (0, 2, 1, 3, 4)),
+    ((1, 16, 48, 2, 32, 2), (0, 1, 3, 5, 2, 4)),
+    ((1, 24, 2, 2, 60, 44), (0, 1, 4, 2, 5, 3)),
+    ((1, 9, 7, 9, 7, 96), (0, 1, 3, 2, 4, 5)),
+    ((1, 197, 3, 6, 64), (2, 0, 3, 1, 4)),
+)
 #: (rows, inputs, outputs) of the vocabulary heads.
 HEADS = ((48, 288, 32000), (16, 512, 10000), (128, 256, 8000), (1, 768, 30522), (64, 384, 21128))
 
 
-def _one_op(op: str, shape: tuple[int, ...]) -> Any:
-    """A model of one ``op`` (Pow by 2, Sqrt, ReduceMean over axis 1, DepthToSpace by 2)."""
+def _one_op(op: str, shape: tuple[int, ...], perm: tuple[int, ...] = ()) -> Any:
+    """A model of one ``op`` (Pow by 2, Sqrt, ReduceMean over axis 1, DepthToSpace by 2,
+    Transpose by ``perm``)."""
     from onnx import TensorProto, helper, numpy_helper
 
     inits, attrs, inputs = [], {}, ["x"]
@@ -63,6 +76,8 @@ def _one_op(op: str, shape: tuple[int, ...]) -> Any:
         attrs = {"axes": [1], "keepdims": 1}
     elif op == "DepthToSpace":
         attrs = {"blocksize": 2, "mode": "CRD"}
+    elif op == "Transpose":
+        attrs = {"perm": list(perm)}
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
     node = helper.make_node(op, inputs, ["y"], **attrs)
@@ -80,6 +95,11 @@ def cases() -> list[tuple[str, str, Callable[[Path], None]]]:
         for shape in MAPS:
             name = f"{op} {'x'.join(map(str, shape[1:]))}"
             out.append((op, name, lambda p, o=op, s=shape: onnx.save(_one_op(o, s), p)))
+    for shape, perm in TRANSPOSES:
+        name = f"Transpose {'x'.join(map(str, shape[1:]))}"
+        out.append(
+            ("Transpose", name, lambda p, s=shape, q=perm: onnx.save(_one_op("Transpose", s, q), p))
+        )
 
     class Recurrent(torch.nn.Module):
         def __init__(self, layer: str, size: int, hidden: int, bi: bool) -> None:

@@ -77,6 +77,7 @@ SAMPLED_KINDS = (
     "reduce_axes",
     "rnn",
     "gemm_wide",
+    "transpose_nd",
 )
 #: The kernel kind a sampled kind measures, where they differ: 1-D convolutions are
 #: ``conv`` kernels, sampled apart so that 1-D shapes (long signals, wide kernels) are
@@ -125,7 +126,10 @@ SAMPLED_KINDS = (
 #: the generic model priced two recurrent nets 80-86% low); ``gemm_wide`` kernels are
 #: gemms of 2,000-50,000 outputs with up to 16M weights and many rows (a language
 #: model's vocabulary head), which neither ``gemm`` (4M weights) nor ``gemv`` (one
-#: row) draws: ``gemm`` kernels trained with them.
+#: row) draws: ``gemm`` kernels trained with them; ``transpose_nd`` kernels are the 5-D
+#: and 6-D transposes of channel shuffles, pixel (un)shuffles written as reshapes, window
+#: partitions and fused QKV head splits (the ``memory`` kind draws 3-D and 4-D ones):
+#: ``memory`` kernels.
 KERNEL_KIND = {
     "conv1d": "conv",
     "gemv": "gemm",
@@ -145,6 +149,7 @@ KERNEL_KIND = {
     "reduce_axes": "other",
     "rnn": "other",
     "gemm_wide": "gemm",
+    "transpose_nd": "memory",
 }
 OVERHEAD_KIND = "overhead"
 #: Pairs of onnxruntime's NCHWc layout reorders (x86 only): what a lone conv pays extra.
@@ -754,6 +759,31 @@ def _draw_gemm_wide(rng: np.random.Generator) -> Config | None:
     return {"m": m, "k": k, "n": n, "bias": bool(rng.random() < 0.5), "act": ""}
 
 
+def _draw_transpose_nd(rng: np.random.Generator) -> Config | None:
+    """A 5-D or 6-D transpose as models write them: a channel shuffle (1, g, C/g, H, W),
+    a pixel unshuffle (1, C, H/b, b, W/b, b) or shuffle (1, C, b, b, H, W), a window
+    partition (1, H/w, w, W/w, w, C), a fused QKV split into heads (1, T, 3, h, d)."""
+    style = _pick(rng, {"shuffle": 0.2, "unshuffle": 0.2, "pixel": 0.2, "window": 0.2, "qkv": 0.2})
+    c, hw = _channels(rng, 8, 512), _hw(rng, 4, 128)
+    b = _pick(rng, {2: 0.7, 4: 0.3})
+    if style == "shuffle":
+        g = _pick(rng, {2: 0.5, 4: 0.25, 8: 0.25})
+        shape, perm = [1, g, max(1, c // g), hw, hw], [0, 2, 1, 3, 4]
+    elif style == "unshuffle":
+        shape, perm = [1, c, max(1, hw // b), b, max(1, hw // b), b], [0, 1, 3, 5, 2, 4]
+    elif style == "pixel":
+        shape, perm = [1, c, b, b, hw, hw], [0, 1, 4, 2, 5, 3]
+    elif style == "window":
+        w = _pick(rng, {4: 0.2, 7: 0.5, 8: 0.3})
+        n = max(1, hw // w)
+        shape, perm = [1, n, w, n, w, c], [0, 1, 3, 2, 4, 5]
+    else:
+        heads = _pick(rng, {2: 0.2, 4: 0.3, 8: 0.3, 12: 0.2})
+        d = _pick(rng, {16: 0.2, 32: 0.3, 64: 0.5})
+        shape, perm = [1, _log_int(rng, 4, 2048), 3, heads, d], [2, 0, 3, 1, 4]
+    return {"shape": shape, "perm": perm} if math.prod(shape) <= MAX_ELEMENTS else None
+
+
 _DRAW: dict[str, Callable[[np.random.Generator], Config | None]] = {
     "conv": _draw_conv,
     "dwconv": _draw_dwconv,
@@ -783,6 +813,7 @@ _DRAW: dict[str, Callable[[np.random.Generator], Config | None]] = {
     "reduce_axes": _draw_reduce_axes,
     "rnn": _draw_rnn,
     "gemm_wide": _draw_gemm_wide,
+    "transpose_nd": _draw_transpose_nd,
 }
 
 
@@ -814,6 +845,7 @@ _LATER_KINDS = (
     "reduce_axes",
     "rnn",
     "gemm_wide",
+    "transpose_nd",
 )
 #: Each kind's random stream (fixed: a kind added later must not move the others').
 _STREAM = {
@@ -1003,6 +1035,8 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
         y = _build_reduce(b, c)
     elif kind in ("shuffle", "unary"):
         y = _build_shuffle_or_unary(b, c)
+    elif kind == "transpose_nd":
+        y = b.node("Transpose", [b.input(list(c["shape"]))], perm=list(c["perm"]))[0]
     elif kind == "rnn":
         y = _build_rnn(b, c)
     elif kind == "gather":

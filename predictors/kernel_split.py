@@ -298,6 +298,21 @@ def _reduction_sizes(node: onnx.NodeProto, x: Shape, out: Shape, a: dict[str, in
     a["axis_size"] = a["k"]
 
 
+def _transpose_runs(perm: Sequence[int], x: Shape, a: dict[str, int]) -> None:
+    """A transpose's rank (``k``), the elements of its innermost run that stays
+    contiguous (``n``: the trailing input axes it keeps in place) and how many such runs
+    it moves (``m``): a 6-D pixel unshuffle moves runs of one element, a transpose of the
+    two middle axes of a 4-D tensor runs of a whole row."""
+    if not perm or len(x) != len(perm):
+        return
+    kept = 0
+    while kept < len(perm) and perm[len(perm) - 1 - kept] == len(perm) - 1 - kept:
+        kept += 1
+    a["k"] = len(perm)
+    a["n"] = math.prod(x[len(x) - kept :]) if kept else 1
+    a["m"] = math.prod(x) // max(a["n"], 1)
+
+
 def _resize_flops(node: onnx.NodeProto, x: Shape, elements: int, a: dict[str, int]) -> int:
     """FLOPs of a Resize from ``x``; its scale and how it interpolates (``bias``: 0 for
     nearest, 1 for linear modes, 2 for cubic: 1, 4 and 16 taps) go into ``a``."""
@@ -843,6 +858,7 @@ class _Splitter:
             if op == "Transpose":
                 perm = _attr(node, "perm") or []
                 a["trans_a"] = int(bool(perm) and perm[-1] != len(perm) - 1)
+                _transpose_runs(perm, inputs[0] if inputs else (), a)
         esize = g.elem_size.get(acts[0], 4) if acts else 4
         if read is None:
             read = sum(math.prod(s) for s in inputs) * esize + (params or 0) * esize

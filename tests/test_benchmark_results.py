@@ -986,7 +986,7 @@ def test_kernels_ops_refuses_bad_arguments_and_writes_every_case(tmp_path: Path)
     found = kernels_ops.cases()
     groups = [g for g, _, _ in found]
     assert {g: groups.count(g) for g in dict.fromkeys(groups)} == {
-        **dict.fromkeys(("Pow", "Sqrt", "ReduceMean", "DepthToSpace"), 6),
+        **dict.fromkeys(("Pow", "Sqrt", "ReduceMean", "DepthToSpace", "Transpose"), 6),
         "LSTM": 3,
         "GRU": 3,
         "head": 5,

@@ -468,6 +468,7 @@ def test_gemv_samples_are_batch_one_linear_layers_beyond_the_gemm_draws() -> Non
         "reduce_axes",
         "rnn",
         "gemm_wide",
+        "transpose_nd",
     )
     first = [k for k in SAMPLED_KINDS if k not in added]
     assert [kernel_sampler._STREAM[k] for k in first] == list(range(len(first)))
@@ -1200,3 +1201,36 @@ def test_wide_gemms_reach_beyond_the_gemm_and_gemv_draws() -> None:
     assert min(c["n"] for c in wide) >= 2000 and max(c["m"] for c in wide) > 64
     assert sum(c["k"] * c["n"] > kernel_sampler.MAX_PARAMS and c["m"] > 1 for c in wide) >= 5
     assert all(main_kernel(c).kind == "gemm" for c in wide[:5])
+
+
+def test_high_rank_transposes_are_sampled_with_their_contiguous_runs() -> None:
+    """Channel shuffles, pixel (un)shuffles, window partitions and QKV splits are 5-D and
+    6-D transposes, sampled as ``transpose_nd`` (memory kernels); a transpose's kernel
+    carries its rank and the innermost run it keeps contiguous."""
+    from hwnas.predictors.kernel_sampler import build_kernel_model
+
+    drawn = sample_configs("transpose_nd", 40, seed=0)
+    assert {len(c["shape"]) for c in drawn} == {5, 6}
+    assert {tuple(c["perm"]) for c in drawn} >= {(0, 2, 1, 3, 4), (0, 1, 3, 5, 2, 4)}
+    for cfg in drawn[:8]:
+        kernel = main_kernel(cfg)
+        assert (kernel.kind, kernel.op, kernel.attrs["k"]) == (
+            "memory",
+            "Transpose",
+            len(cfg["perm"]),
+        )
+        model = build_kernel_model(cfg)
+        session = ort.InferenceSession(
+            model.SerializeToString(), providers=["CPUExecutionProvider"]
+        )
+        (x,) = model.graph.input
+        (y,) = session.run(None, {x.name: np.ones(cfg["shape"], np.float32)})
+        assert tuple(y.shape) == tuple(kernel.output)
+    unshuffle = main_kernel(
+        {"kind": "transpose_nd", "shape": [1, 8, 4, 2, 4, 2], "perm": [0, 1, 3, 5, 2, 4]}
+    )
+    assert (unshuffle.attrs["n"], unshuffle.attrs["m"]) == (1, 8 * 4 * 2 * 4 * 2)
+    shuffle = main_kernel(
+        {"kind": "transpose_nd", "shape": [1, 2, 8, 6, 5], "perm": [0, 2, 1, 3, 4]}
+    )
+    assert (shuffle.attrs["n"], shuffle.attrs["m"]) == (30, 16)  # whole H x W maps move
