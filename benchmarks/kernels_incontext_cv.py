@@ -45,16 +45,17 @@ SETTINGS = {
 
 
 def design(seed: int) -> str:
-    """The generation (and for the fourth to sixth, the design) of a random network's
+    """The generation (and for the fourth to seventh, the design) of a random network's
     seed."""
     from kernels_validate import generation
 
     from hwnas.predictors.kernel_networks4 import drawn_4
     from hwnas.predictors.kernel_networks5 import drawn_5
     from hwnas.predictors.kernel_networks6 import drawn_6
+    from hwnas.predictors.kernel_networks7 import drawn_7
 
     found = generation(seed)
-    drawn = {4: drawn_4, 5: drawn_5, 6: drawn_6}.get(found)
+    drawn = {4: drawn_4, 5: drawn_5, 6: drawn_6, 7: drawn_7}.get(found)
     return f"g{found}:{drawn(seed)[0]}" if drawn else f"g{found}"
 
 

@@ -1,6 +1,6 @@
 """Labels random context networks by reference ratio, without validating anything: for a
 build that plans more networks than ``kernels_validate.py --fit F --val V`` labelled
-(``--context 1500`` plans 300 of each generation; the validation labels the first 200),
+(``--context 1800`` plans 300 of each generation; the validation labels the first 200),
 so that ``kernels_context.py --labels`` holds every network the build planned.
 
 Measures the networks of seeds ``--first .. --first + --count - 1`` of one generation
@@ -32,6 +32,7 @@ from hwnas.predictors.kernel_networks3 import GENERATION_3  # noqa: E402
 from hwnas.predictors.kernel_networks4 import GENERATION_4  # noqa: E402
 from hwnas.predictors.kernel_networks5 import GENERATION_5  # noqa: E402
 from hwnas.predictors.kernel_networks6 import GENERATION_6  # noqa: E402
+from hwnas.predictors.kernel_networks7 import GENERATION_7  # noqa: E402
 
 FIRST_SEED = {
     2: GENERATION_2,
@@ -39,6 +40,7 @@ FIRST_SEED = {
     4: GENERATION_4,
     5: GENERATION_5,
     6: GENERATION_6,
+    7: GENERATION_7,
 }
 
 

@@ -49,6 +49,7 @@ from hwnas.predictors.kernel_networks3 import GENERATION_3  # noqa: E402
 from hwnas.predictors.kernel_networks4 import GENERATION_4  # noqa: E402
 from hwnas.predictors.kernel_networks5 import GENERATION_5  # noqa: E402
 from hwnas.predictors.kernel_networks6 import GENERATION_6  # noqa: E402
+from hwnas.predictors.kernel_networks7 import GENERATION_7  # noqa: E402
 
 METHODS = ("raw", "context", "kind_ratio", "incontext", "incontext+context")
 
@@ -300,7 +301,9 @@ def curve_sizes(text: str) -> list[int]:
 
 
 def generation(seed: int) -> int:
-    """The generation of random networks that ``seed`` draws (1 to 6)."""
+    """The generation of random networks that ``seed`` draws (1 to 7)."""
+    if seed >= GENERATION_7:
+        return 7
     if seed >= GENERATION_6:
         return 6
     if seed >= GENERATION_5:
@@ -310,7 +313,7 @@ def generation(seed: int) -> int:
     return 3 if seed >= GENERATION_3 else 2 if seed >= GENERATION_2 else 1
 
 
-_ORDINAL = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", 6: "sixth"}
+_ORDINAL = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", 6: "sixth", 7: "seventh"}
 
 
 def cross_generation(predictor: Any, nets: list, reps: int = 2) -> dict[str, Any]:

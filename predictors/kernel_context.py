@@ -270,8 +270,10 @@ def random_network(seed: int) -> tuple[Any, tuple[int, ...]]:
     :data:`~hwnas.predictors.kernel_networks5.GENERATION_5` the fifth
     (:mod:`hwnas.predictors.kernel_networks5`), seeds from
     :data:`~hwnas.predictors.kernel_networks6.GENERATION_6` the sixth
-    (:mod:`hwnas.predictors.kernel_networks6`); ``hwnas kernels build`` measures the
-    second to sixth."""
+    (:mod:`hwnas.predictors.kernel_networks6`), seeds from
+    :data:`~hwnas.predictors.kernel_networks7.GENERATION_7` the seventh
+    (:mod:`hwnas.predictors.kernel_networks7`); ``hwnas kernels build`` measures the
+    second to seventh."""
     import torch
 
     from hwnas.predictors.kernel_networks import GENERATION_2, random_network_2
@@ -279,7 +281,10 @@ def random_network(seed: int) -> tuple[Any, tuple[int, ...]]:
     from hwnas.predictors.kernel_networks4 import GENERATION_4, random_network_4
     from hwnas.predictors.kernel_networks5 import GENERATION_5, random_network_5
     from hwnas.predictors.kernel_networks6 import GENERATION_6, random_network_6
+    from hwnas.predictors.kernel_networks7 import GENERATION_7, random_network_7
 
+    if seed >= GENERATION_7:
+        return random_network_7(seed)
     if seed >= GENERATION_6:
         return random_network_6(seed)
     if seed >= GENERATION_5:
@@ -377,11 +382,13 @@ class ContextSpace:
 
 
 def context_configs(n: int, seed: int = 0) -> list[dict[str, Any]]:
-    """The configurations of ``n`` random networks: a fifth each (the earlier
+    """The configurations of ``n`` random networks: a sixth each (the earlier
     generations rounded up) of the second generation (seeds ``GENERATION_2 +
     seed*100000 + i``), the third (``GENERATION_3 + ...``), the fourth (``GENERATION_4 +
-    ...``), the fifth (``GENERATION_5 + ...``) and the sixth (``GENERATION_6 + ...``).
-    Stores keep what earlier builds measured (builds before the sixth generation planned
+    ...``), the fifth (``GENERATION_5 + ...``), the sixth (``GENERATION_6 + ...``) and
+    the seventh (``GENERATION_7 + ...``). Stores keep what earlier builds measured
+    (builds before the seventh generation planned a fifth of ``n`` from each of the
+    second to sixth, builds before the sixth generation planned
     a quarter of ``n`` from each of the second to fifth, builds before the fifth a third
     from each of the second to fourth, builds before the fourth half from each of the
     second and third, and earlier ones the first generation, seeds ``seed*100000 + i``),
@@ -391,9 +398,10 @@ def context_configs(n: int, seed: int = 0) -> list[dict[str, Any]]:
     from hwnas.predictors.kernel_networks4 import GENERATION_4
     from hwnas.predictors.kernel_networks5 import GENERATION_5
     from hwnas.predictors.kernel_networks6 import GENERATION_6
+    from hwnas.predictors.kernel_networks7 import GENERATION_7
 
-    firsts = (GENERATION_2, GENERATION_3, GENERATION_4, GENERATION_5, GENERATION_6)
-    counts = tuple((n + 4 - i) // 5 for i in range(5))
+    firsts = (GENERATION_2, GENERATION_3, GENERATION_4, GENERATION_5, GENERATION_6, GENERATION_7)
+    counts = tuple((n + 5 - i) // 6 for i in range(6))
     seeds = [
         first + seed * 100_000 + i
         for first, count in zip(firsts, counts, strict=True)

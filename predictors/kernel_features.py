@@ -243,6 +243,7 @@ _ATTR_FEATURES = (
     "const_operand",
     "axis_size",
     "n_outputs",
+    "computed_weights",  # a conv whose weights are computed at run time (not pre-packed)
 )
 
 #: The feature vector of a kernel, in this order (fixed slots: shapes are padded on the

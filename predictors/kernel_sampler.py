@@ -78,6 +78,7 @@ SAMPLED_KINDS = (
     "rnn",
     "gemm_wide",
     "transpose_nd",
+    "conv_computed",
 )
 #: The kernel kind a sampled kind measures, where they differ: 1-D convolutions are
 #: ``conv`` kernels, sampled apart so that 1-D shapes (long signals, wide kernels) are
@@ -129,7 +130,11 @@ SAMPLED_KINDS = (
 #: row) draws: ``gemm`` kernels trained with them; ``transpose_nd`` kernels are the 5-D
 #: and 6-D transposes of channel shuffles, pixel (un)shuffles written as reshapes, window
 #: partitions and fused QKV head splits (the ``memory`` kind draws 3-D and 4-D ones):
-#: ``memory`` kernels.
+#: ``memory`` kernels; ``conv_computed`` kernels are 2-D convs whose weights are an
+#: input of the model, computed at run time (StyleGAN2's modulated convs, CondConv and
+#: dynamic convs): onnxruntime can neither pre-pack them nor run them in its blocked
+#: layout, so they take another path than constant-weight convs: ``conv`` kernels with
+#: a model of their own.
 KERNEL_KIND = {
     "conv1d": "conv",
     "gemv": "gemm",
@@ -150,6 +155,7 @@ KERNEL_KIND = {
     "rnn": "other",
     "gemm_wide": "gemm",
     "transpose_nd": "memory",
+    "conv_computed": "conv",
 }
 OVERHEAD_KIND = "overhead"
 #: Pairs of onnxruntime's NCHWc layout reorders (x86 only): what a lone conv pays extra.
@@ -784,6 +790,30 @@ def _draw_transpose_nd(rng: np.random.Generator) -> Config | None:
     return {"shape": shape, "perm": perm} if math.prod(shape) <= MAX_ELEMENTS else None
 
 
+def _draw_conv_computed(rng: np.random.Generator) -> Config | None:
+    """A conv with computed weights: 1x1 to 5x5 (mostly 3x3), groups 1 (or a few), widths
+    and maps of generators and dynamic-conv backbones."""
+    cin, cout = _channels(rng, 8, 512), _head_channels(rng)
+    k = _pick(rng, {1: 0.3, 3: 0.55, 5: 0.15})
+    stride = _pick(rng, {1: 0.85, 2: 0.15})
+    hw = _hw(rng, 4, 256)
+    groups = _groups(rng, cin, cout)
+    ho = _out_hw(hw, k, stride)
+    macs = cout * ho * ho * (cin // groups) * k * k
+    if macs > MAX_MACS or max(cin * hw * hw, cout * ho * ho) > MAX_ELEMENTS:
+        return None
+    act = _pick(rng, {"": 0.6, "Relu": 0.2, "LeakyRelu": 0.2})
+    return {
+        "cin": cin,
+        "cout": cout,
+        "hw": hw,
+        "k": k,
+        "stride": stride,
+        "groups": groups,
+        "act": act,
+    }
+
+
 _DRAW: dict[str, Callable[[np.random.Generator], Config | None]] = {
     "conv": _draw_conv,
     "dwconv": _draw_dwconv,
@@ -814,6 +844,7 @@ _DRAW: dict[str, Callable[[np.random.Generator], Config | None]] = {
     "rnn": _draw_rnn,
     "gemm_wide": _draw_gemm_wide,
     "transpose_nd": _draw_transpose_nd,
+    "conv_computed": _draw_conv_computed,
 }
 
 
@@ -846,6 +877,7 @@ _LATER_KINDS = (
     "rnn",
     "gemm_wide",
     "transpose_nd",
+    "conv_computed",
 )
 #: Each kind's random stream (fixed: a kind added later must not move the others').
 _STREAM = {
@@ -1004,7 +1036,7 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
             y = b.node("Neg", [y])[0]
     elif kind == REORDER_KIND:
         return _build_reorder(b, c)
-    elif kind in ("conv", "dwconv", "patchify", "dwconv_large"):
+    elif kind in ("conv", "dwconv", "patchify", "dwconv_large", "conv_computed"):
         y = _build_conv(b, c, depthwise=kind in ("dwconv", "dwconv_large"))
     elif kind in ("convt", "upsample"):
         y = _build_convt(b, c) if kind == "convt" else _build_upsample(b, c)
@@ -1155,7 +1187,8 @@ def _build_conv(b: _Builder, c: Mapping[str, Any], *, depthwise: bool) -> str:
     cin = c["c"] if depthwise else c["cin"]
     cout, groups = (c["c"], c["c"]) if depthwise else (c["cout"], c["groups"])
     x = b.input([1, cin, c["hw"], c["hw"]])
-    w = b.weight([cout, cin // groups, c["k"], c["k"]])
+    w_shape = [cout, cin // groups, c["k"], c["k"]]
+    w = b.input(w_shape, "w") if c["kind"] == "conv_computed" else b.weight(w_shape)
     y = b.node(
         "Conv",
         [x, w, b.weight([cout])],

@@ -630,6 +630,7 @@ class _Splitter:
             dilation=max(dilations),
             groups=groups,
             residual=int(residual is not None),
+            computed_weights=int(not g.is_const(node.input[1])),
         )
         kind = "dwconv" if groups > 1 and groups == cin else "conv"
         esize = g.elem_size.get(node.input[0], 4)

@@ -143,6 +143,9 @@ REDUCE_OPS = REDUCTIONS | {"TopK", "CumSum"}
 #: The model of recurrent layers (``other`` kernels of op LSTM, GRU or RNN), trained on the
 #: sampled ``rnn`` kind.
 RNN_MODEL = "rnn"
+#: The model of 2-D convs whose weights are computed at run time (``conv`` and ``dwconv``
+#: kernels with ``computed_weights``), trained on the sampled ``conv_computed`` kind.
+CONV_COMPUTED_MODEL = "conv_computed"
 #: Models of a kind's 1-D (and 3-D) kernels, and the model that takes them without enough
 #: samples (and predicts them for predictors fitted before they had their own).
 ONE_D_MODELS = {
@@ -150,6 +153,7 @@ ONE_D_MODELS = {
     DWCONV1D_MODEL: "dwconv",
     CONV3D_MODEL: "conv",
     DWCONV3D_MODEL: "dwconv",
+    CONV_COMPUTED_MODEL: "conv",
 }
 
 
@@ -160,10 +164,13 @@ def model_kind(kernel: Kernel) -> str:
     for a ``dwconv`` one),
     :data:`CONVT_MODEL` for a transposed conv, :data:`INSTNORM_MODEL` for an instance
     norm, :data:`REDUCE_MODEL` for a reduction or TopK and :data:`RNN_MODEL` for an LSTM,
-    GRU or RNN (``other`` kernels), else its
+    GRU or RNN (``other`` kernels), :data:`CONV_COMPUTED_MODEL` for a conv whose weights
+    are computed at run time, else its
     kind.
     Predictors without such a model predict those kernels with the 2-D conv's
     (:data:`ONE_D_MODELS`) or the generic model (``KernelPredictor._model_of``)."""
+    if kernel.kind in ("conv", "dwconv") and kernel.attrs.get("computed_weights"):
+        return CONV_COMPUTED_MODEL
     if kernel.kind in ("conv", "dwconv") and kernel.inputs and len(kernel.inputs[0]) == 3:
         return CONV1D_MODEL if kernel.kind == "conv" else DWCONV1D_MODEL
     if kernel.kind in ("conv", "dwconv") and kernel.inputs and len(kernel.inputs[0]) == 5:

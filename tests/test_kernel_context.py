@@ -69,33 +69,35 @@ def test_random_networks_are_seeded_diverse_and_export(tmp_path: Path) -> None:
     assert module(torch.randn(*shape)).shape == (1, 100)
     space = ContextSpace(tmp_path)
     from hwnas.predictors.kernel_networks6 import GENERATION_6
+    from hwnas.predictors.kernel_networks7 import GENERATION_7
 
-    # A fifth each of the second to sixth generations; a larger build only adds
+    # A sixth each of the second to seventh generations; a larger build only adds
     # networks.
     seeds = [c["seed"] for c in context_configs(7, seed=3)]
     assert seeds == [
         GENERATION_2 + 300_000,
         GENERATION_2 + 300_001,
         GENERATION_3 + 300_000,
-        GENERATION_3 + 300_001,
         GENERATION_4 + 300_000,
         GENERATION_5 + 300_000,
         GENERATION_6 + 300_000,
+        GENERATION_7 + 300_000,
     ]
     for n in range(1, 12):
         smaller = {c["seed"] for c in context_configs(n, seed=3)}
         assert smaller <= {c["seed"] for c in context_configs(n + 1, seed=3)}
-    assert [c["seed"] for c in context_configs(1500)][::300] == [
+    assert [c["seed"] for c in context_configs(1800)][::300] == [
         GENERATION_2,
         GENERATION_3,
         GENERATION_4,
         GENERATION_5,
         GENERATION_6,
+        GENERATION_7,
     ]
-    # The default build plans the 300 of each of the four earlier generations that a
-    # build of 1200 planned before the sixth generation, and adds the sixth's.
+    # The default build plans the 300 of each of the five earlier generations that a
+    # build of 1500 planned before the seventh generation, and adds the seventh's.
     planned = {c["seed"] for c in context_configs(DEFAULT_CONTEXT)}
-    firsts = (GENERATION_2, GENERATION_3, GENERATION_4, GENERATION_5)
+    firsts = (GENERATION_2, GENERATION_3, GENERATION_4, GENERATION_5, GENERATION_6)
     earlier = {g + i for g in firsts for i in range(300)}
     assert earlier <= planned and len(planned - earlier) == 300
     path = space.to_onnx('{"kind": "context", "seed": 6}')
@@ -105,7 +107,7 @@ def test_random_networks_are_seeded_diverse_and_export(tmp_path: Path) -> None:
 
 
 def test_how_many_networks_a_build_measures() -> None:
-    assert context_networks(120, None) == context_networks(20, None) == DEFAULT_CONTEXT == 1500
+    assert context_networks(120, None) == context_networks(20, None) == DEFAULT_CONTEXT == 1800
     assert context_networks(5, None) == 0
     assert context_networks(5, 30) == 30
     with pytest.raises(ParameterError, match="context"):
@@ -398,3 +400,50 @@ def test_sixth_generation_is_seeded_bounded_and_runs_the_ops_zoo8_missed(
         np.testing.assert_allclose(got, expected, rtol=2e-3, atol=2e-3)
     assert {"ReduceMean", "Pow", "Sqrt", "DepthToSpace", "PRelu"} <= ops, ops
     assert max(depthwise) >= 9
+
+
+def test_seventh_generation_is_seeded_bounded_and_runs_the_ops_zoo9_missed(
+    tmp_path: Path,
+) -> None:
+    """Each design of the seventh generation is drawn, within the MAC bound, the same for
+    a seed every time; its export matches torch; together they run recurrent layers,
+    convs whose weights are computed at run time (split as such), transposed convs, and
+    frames as a batch."""
+    import onnx
+    import onnxruntime as ort
+    import torch
+
+    from hwnas.predictors.kernel_networks7 import GENERATION_7, drawn_7
+    from hwnas.predictors.kernel_networks7 import MODES as MODES_7
+    from hwnas.predictors.kernel_split import split_kernels
+
+    found: dict[int, str] = {}
+    seed = GENERATION_7
+    while set(found.values()) != set(MODES_7):
+        mode = drawn_7(seed)[0]
+        if mode not in found.values():
+            found[seed] = mode
+        seed += 1
+    ops: set[str] = set()
+    computed, batches = 0, set()
+    space = ContextSpace(tmp_path)
+    for seed, mode in found.items():
+        drawn, net, shape = drawn_7(seed)
+        again = drawn_7(seed)[1]
+        assert drawn == mode and macs5(net, shape) <= MAX_MACS
+        assert [p.shape for p in net.parameters()] == [p.shape for p in again.parameters()]
+        path = space.to_onnx(f'{{"kind": "context", "seed": {seed}}}')
+        model = onnx.load(path)
+        ops |= {n.op_type for n in model.graph.node}
+        computed += sum(
+            bool(k.attrs.get("computed_weights")) for k in split_kernels(model) if k.op == "Conv"
+        )
+        batches.add(shape[0])
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        x = torch.rand(shape)
+        with torch.no_grad():
+            expected = net(x).numpy()
+        (got,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+        np.testing.assert_allclose(got, expected, rtol=2e-3, atol=2e-3)
+    assert {"ConvTranspose", "Conv"} <= ops and ops & {"LSTM", "GRU", "RNN"}, ops
+    assert computed >= 1 and max(batches) > 1

@@ -469,6 +469,7 @@ def test_gemv_samples_are_batch_one_linear_layers_beyond_the_gemm_draws() -> Non
         "rnn",
         "gemm_wide",
         "transpose_nd",
+        "conv_computed",
     )
     first = [k for k in SAMPLED_KINDS if k not in added]
     assert [kernel_sampler._STREAM[k] for k in first] == list(range(len(first)))
@@ -1190,6 +1191,52 @@ def test_recurrent_layers_count_their_work_and_have_a_model_of_their_own(
         (y,) = session.run(
             None, {x.name: np.ones([d.dim_value for d in x.type.tensor_type.shape.dim], np.float32)}
         )
+        assert tuple(y.shape) == tuple(main.output)
+
+
+def test_convs_with_computed_weights_are_split_apart_and_sampled(tmp_path: Path) -> None:
+    """A conv whose weights are computed at run time (a modulated conv) is a conv kernel
+    marked ``computed_weights`` that the ``conv_computed`` model predicts (the conv
+    model for predictors without one); constant-weight convs are not marked. The
+    sampled kind builds such convs, with the weights an input of the model."""
+    import torch
+
+    from hwnas.export import export_onnx
+    from hwnas.predictors.kernel_sampler import KERNEL_KIND, build_kernel_model
+    from hwnas.predictors.kernels import CONV_COMPUTED_MODEL, ONE_D_MODELS
+
+    class Modulated(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fixed = torch.nn.Conv2d(8, 8, 3, padding=1)
+            self.weight = torch.nn.Parameter(torch.randn(8, 8, 3, 3))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            style = x.mean((0, 2, 3)).view(1, 8, 1, 1)
+            return torch.nn.functional.conv2d(self.fixed(x), self.weight * style, padding=1)
+
+    path = tmp_path / "modulated.onnx"
+    export_onnx(Modulated().eval(), (1, 8, 12, 12), path, opset=17, exporter="torchscript")
+    convs = [k for k in split_kernels(onnx.load(path)) if k.op == "Conv"]
+    assert [k.attrs.get("computed_weights") for k in convs] == [0, 1]
+    assert [model_kind(k) for k in convs] == ["conv", CONV_COMPUTED_MODEL]
+    assert ONE_D_MODELS[CONV_COMPUTED_MODEL] == "conv"
+    sampled = sample_configs("conv_computed", 30, seed=0)
+    assert len({c["k"] for c in sampled}) == 3
+    for cfg in sampled[:4]:
+        main = main_kernel(cfg)
+        assert KERNEL_KIND["conv_computed"] == main.kind == "conv"
+        assert model_kind(main) == CONV_COMPUTED_MODEL
+        model = build_kernel_model(cfg)
+        assert [i.name for i in model.graph.input] == ["x0", "w"]
+        session = ort.InferenceSession(
+            model.SerializeToString(), providers=["CPUExecutionProvider"]
+        )
+        feeds = {
+            i.name: np.ones([d.dim_value for d in i.type.tensor_type.shape.dim], np.float32)
+            for i in model.graph.input
+        }
+        (y,) = session.run(None, feeds)
         assert tuple(y.shape) == tuple(main.output)
 
 
