@@ -391,14 +391,14 @@ def _svtr_merge(cin: int, cout: int, h: int, w: int) -> Any:
 def svtr(
     dims: tuple[int, ...], depths: tuple[int, ...], heads: tuple[int, ...], locals_: int
 ) -> Any:
-    """SVTR (Du et al., IJCAI 2022; PaddleOCR's SVTRNet, pre-norm) text recognition on a
-    (1, 3, 32, 100) word crop: a patch embedding of two 3x3 stride-2 conv-BN-GELUs to
-    ``dims[0]`` (8 x 25 tokens) and learned positions; three stages of ``depths[i]``
-    mixing blocks of ``heads[i]`` heads (the first ``locals_`` blocks overall local mixing
-    in 7 x 11 windows, the rest global), merged between stages by height-halving convs; a
-    layer norm, pooling to one row of 25, a 1x1 conv to 192 with hardswish and a linear
-    CTC head to 37 classes per position. SVTR-T is ``((64, 128, 256), (3, 6, 3), (2, 4,
-    8), 6)``."""
+    """SVTR (Du et al., IJCAI 2022; PaddleOCR's SVTRNet with ``prenorm`` off, a layer norm
+    before each mixer and MLP) text recognition on a (1, 3, 32, 100) word crop: a patch
+    embedding of two 3x3 stride-2 conv-BN-GELUs to ``dims[0]`` (8 x 25 tokens) and learned
+    positions; three stages of ``depths[i]`` mixing blocks of ``heads[i]`` heads (the first
+    ``locals_`` blocks overall local mixing in 7 x 11 windows, the rest global), merged
+    between stages by height-halving convs; a layer norm, pooling to one row of 25, a 1x1
+    conv to 192 with hardswish and a linear CTC head to 37 classes per position. SVTR-T is
+    ``((64, 128, 256), (3, 6, 3), (2, 4, 8), 6)``."""
     import torch
 
     nn = _nn()
@@ -459,9 +459,8 @@ def yunet(stages: tuple[int, ...], feat: int) -> Any:
     class YuNet(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.stages = nn.ModuleList(
-                [nn.Sequential(_cbr(3, stages[0], 3, 2, act=nn.ReLU), _dp_unit(stages[0], stages[0]))]
-            )
+            stem = _cbr(3, stages[0], 3, 2, act=nn.ReLU)
+            self.stages = nn.ModuleList([nn.Sequential(stem, _dp_unit(stages[0], stages[0]))])
             for a, b in zip(stages[:-1], stages[1:], strict=True):
                 self.stages.append(nn.Sequential(_dp_unit(a, a), _dp_unit(a, b)))
             self.laterals = nn.ModuleList(_dp_unit(feat, feat) for _ in range(3))
@@ -645,13 +644,15 @@ def ddrnet(planes: int, spp: int, head: int, classes: int, h: int, w: int) -> An
             x2 = self.layer2(torch.relu(self.stem(x)))
             x = self.layer3(torch.relu(x2))
             x_ = self.layer3_(torch.relu(x2))
-            x, x_ = x + self.down3(torch.relu(x_)), x_ + f.interpolate(
-                self.compression3(torch.relu(x)), size, mode="bilinear"
+            x, x_ = (
+                x + self.down3(torch.relu(x_)),
+                x_ + f.interpolate(self.compression3(torch.relu(x)), size, mode="bilinear"),
             )
             x = self.layer4(torch.relu(x))
             x_ = self.layer4_(torch.relu(x_))
-            x, x_ = x + self.down4(torch.relu(x_)), x_ + f.interpolate(
-                self.compression4(torch.relu(x)), size, mode="bilinear"
+            x, x_ = (
+                x + self.down4(torch.relu(x_)),
+                x_ + f.interpolate(self.compression4(torch.relu(x)), size, mode="bilinear"),
             )
             x_ = self.layer5_(torch.relu(x_))
             x = f.interpolate(self.spp(self.layer5(torch.relu(x))), size, mode="bilinear")
@@ -912,7 +913,8 @@ def impala_cnn(depths: tuple[int, ...], hidden: int, actions: int) -> Any:
             layers: list[Any] = []
             c = 3
             for d in depths:
-                layers += [nn.Conv2d(c, d, 3, 1, 1), nn.MaxPool2d(3, 2, 1), Residual(d), Residual(d)]
+                layers += [nn.Conv2d(c, d, 3, 1, 1), nn.MaxPool2d(3, 2, 1)]
+                layers += [Residual(d), Residual(d)]
                 c = d
             side = 64 // 2 ** len(depths)
             layers += [nn.ReLU(), nn.Flatten(), nn.Linear(c * side * side, hidden), nn.ReLU()]
@@ -978,8 +980,9 @@ def patchtst(
     class PatchTST(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.gain, self.bias = nn.Parameter(torch.ones(channels)), nn.Parameter(
-                torch.zeros(channels)
+            self.gain, self.bias = (
+                nn.Parameter(torch.ones(channels)),
+                nn.Parameter(torch.zeros(channels)),
             )
             self.embed, self.pos = nn.Linear(16, d), nn.Parameter(torch.randn(patches, d) * 0.02)
             self.layers = nn.ModuleList(_patchtst_layer(d, heads, ff) for _ in range(layers))
@@ -1063,3 +1066,315 @@ def din(items: int, cates: int, dim: int, history: int) -> Any:
             return torch.sigmoid(y)[None]
 
     return DIN()
+
+
+def _ssp(x: Any) -> Any:
+    """The shifted softplus, softplus(x) - log 2."""
+    import torch
+
+    return torch.nn.functional.softplus(x) - math.log(2.0)
+
+
+def _schnet_interaction(c: int, rbf: int) -> Any:
+    """SchNet's interaction block on (n, ``c``) atom features, (n, n, ``rbf``) distance
+    expansions and the (n, n) cosine cutoffs: the filter-generating net (linear to ``c``,
+    shifted softplus, linear) times the cutoff, a continuous-filter conv (a bias-free
+    linear layer on the neighbours, filtered and summed over them), a linear layer,
+    shifted softplus and a linear layer; residual."""
+    import torch
+
+    nn = _nn()
+
+    class Interaction(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.filt1, self.filt2 = nn.Linear(rbf, c), nn.Linear(c, c)
+            self.lin1 = nn.Linear(c, c, bias=False)
+            self.lin2, self.lin3 = nn.Linear(c, c), nn.Linear(c, c)
+
+        def forward(self, h: torch.Tensor, e: torch.Tensor, cut: torch.Tensor) -> torch.Tensor:
+            w = self.filt2(_ssp(self.filt1(e))) * cut[..., None]
+            m = (w * self.lin1(h)[None]).sum(1)
+            return h + self.lin3(_ssp(self.lin2(m)))
+
+    return Interaction()
+
+
+def schnet(c: int, rbf: int, blocks: int, cutoff: float, types: int) -> Any:
+    """SchNet (Schuett et al., NeurIPS 2017; PyTorch Geometric's) energy of a molecule
+    given as (1, atoms, 4) rows of coordinates and an atom type (read like an id): type
+    embeddings of ``c``; all pair distances expanded in ``rbf`` Gaussians up to
+    ``cutoff``, a cosine cutoff that also drops each atom's pair with itself; ``blocks``
+    interaction blocks; a linear layer to ``c``/2, shifted softplus, a linear layer to
+    one value per atom, summed. PyG's QM9 model is ``(128, 50, 6, 10.0, 100)``."""
+    import torch
+
+    nn = _nn()
+    centers = torch.linspace(0.0, cutoff, rbf)
+    gamma = -0.5 / float(centers[1] - centers[0]) ** 2
+
+    class SchNet(nn.Module):
+        centers: torch.Tensor
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.emb = nn.Parameter(torch.randn(types, c))
+            self.register_buffer("centers", centers)
+            self.blocks = nn.ModuleList(_schnet_interaction(c, rbf) for _ in range(blocks))
+            self.out1, self.out2 = nn.Linear(c, c // 2), nn.Linear(c // 2, 1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            pos, n = x[0, :, :3], x.shape[1]
+            h = self.emb[torch.remainder((x[0, :, 3].abs() * 1000).long(), types)]
+            dist = ((pos[:, None] - pos[None]).pow(2).sum(-1) + 1e-9).sqrt()
+            e = torch.exp(gamma * (dist[..., None] - self.centers).pow(2))
+            near = (dist < cutoff).float() * (1 - torch.eye(n))
+            cut = 0.5 * (torch.cos(dist * math.pi / cutoff) + 1) * near
+            for block in self.blocks:
+                h = block(h, e, cut)
+            return self.out2(_ssp(self.out1(h))).sum(0, keepdim=True)
+
+    return SchNet()
+
+
+def _divided_block(d: int, heads: int, n: int, t: int) -> Any:
+    """TimeSformer's divided space-time block on (1, 1 + ``n`` ``t``, ``d``) tokens (a
+    class token, then patches in (space, time) order): temporal attention over each
+    patch's ``t`` frames (a layer norm, attention, a linear layer), residual; spatial
+    attention over each frame's ``n`` patches with the class token (a layer norm,
+    attention; the class token's outputs averaged over the frames), residual; a layer norm
+    and a 4x GELU MLP, residual."""
+    import torch
+
+    nn = _nn()
+
+    class Block(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.tnorm, self.tattn = nn.LayerNorm(d), _attention(d, heads, 0)
+            self.tfc = nn.Linear(d, d)
+            self.n1, self.attn, self.n2 = nn.LayerNorm(d), _attention(d, heads, 0), nn.LayerNorm(d)
+            self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            cls, xt = x[:, :1], x[:, 1:]
+            r = self.tattn(self.tnorm(xt.reshape(n, t, d)))
+            xt = xt + self.tfc(r.reshape(1, n * t, d))
+            xs = torch.cat([cls.expand(t, 1, d), xt.reshape(n, t, d).transpose(0, 1)], 1)
+            r = self.attn(self.n1(xs))
+            rs = r[:, 1:].transpose(0, 1).reshape(1, n * t, d)
+            x = torch.cat([cls, xt], 1) + torch.cat([r[:, :1].mean(0, keepdim=True), rs], 1)
+            return x + self.mlp(self.n2(x))
+
+    return Block()
+
+
+def timesformer(
+    frames: int, side: int, patch: int, d: int, heads: int, layers: int, classes: int
+) -> Any:
+    """TimeSformer (Bertasius, Wang and Torresani, ICML 2021; divided space-time attention)
+    on a (1, 3, ``frames``, ``side``, ``side``) clip: per frame a ``patch`` x ``patch``
+    patch embedding, a class token and learned space positions; learned time positions;
+    ``layers`` divided space-time blocks; a layer norm and a classifier on the class
+    token. TimeSformer is ViT-B's (768, 12 heads, 12 layers) on 8 x 224^2; Kinetics-400
+    has 400 classes."""
+    import torch
+
+    nn = _nn()
+    n = (side // patch) ** 2
+
+    class TimeSformer(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embed = nn.Conv2d(3, d, patch, patch)
+            self.cls = nn.Parameter(torch.zeros(1, 1, d))
+            self.pos = nn.Parameter(torch.randn(1, n + 1, d) * 0.02)
+            self.time = nn.Parameter(torch.randn(1, frames, d) * 0.02)
+            self.blocks = nn.Sequential(
+                *[_divided_block(d, heads, n, frames) for _ in range(layers)]
+            )
+            self.norm, self.head = nn.LayerNorm(d), nn.Linear(d, classes)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = self.embed(x[0].transpose(0, 1)).flatten(2).transpose(1, 2)
+            y = torch.cat([self.cls.expand(frames, 1, d), y], 1) + self.pos
+            cls, y = y[:1, :1], (y[:, 1:].transpose(0, 1) + self.time).reshape(1, n * frames, d)
+            return self.head(self.norm(self.blocks(torch.cat([cls, y], 1)))[:, 0])
+
+    return TimeSformer()
+
+
+def _no_norm(d: int) -> Any:
+    """MobileBERT's NoNorm: a per-channel scale and shift in place of a layer norm."""
+    import torch
+
+    nn = _nn()
+
+    class NoNorm(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w, self.b = nn.Parameter(torch.ones(d)), nn.Parameter(torch.zeros(d))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x * self.w + self.b
+
+    return NoNorm()
+
+
+def _mobilebert_layer(d: int, inner: int, heads: int, ffn: int, stacked: int) -> Any:
+    """A MobileBERT layer on (1, seq, ``d``): a linear bottleneck to ``inner`` with NoNorm,
+    shared as query and key input (the value projected from the ``d``-wide input);
+    attention of ``heads`` heads, an output projection, the bottleneck added, NoNorm;
+    ``stacked`` ReLU feed-forward nets of ``ffn`` (each with a residual and NoNorm); a
+    linear layer back to ``d``, the layer's input added, NoNorm."""
+    import torch
+
+    nn = _nn()
+    hd = inner // heads
+
+    class Layer(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bottleneck = nn.Sequential(nn.Linear(d, inner), _no_norm(inner))
+            self.q, self.k, self.v = (
+                nn.Linear(inner, inner),
+                nn.Linear(inner, inner),
+                nn.Linear(d, inner),
+            )
+            self.o, self.n_att = nn.Linear(inner, inner), _no_norm(inner)
+            self.ffns = nn.ModuleList(
+                nn.Sequential(nn.Linear(inner, ffn), nn.ReLU(), nn.Linear(ffn, inner))
+                for _ in range(stacked)
+            )
+            self.n_ffn = nn.ModuleList(_no_norm(inner) for _ in range(stacked))
+            self.out, self.n_out = nn.Linear(inner, d), _no_norm(d)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            b, t, _ = x.shape
+            s = self.bottleneck(x)
+            q = self.q(s).reshape(b, t, heads, hd).transpose(1, 2)
+            k = self.k(s).reshape(b, t, heads, hd).transpose(1, 2)
+            v = self.v(x).reshape(b, t, heads, hd).transpose(1, 2)
+            a = torch.softmax(q @ k.transpose(-1, -2) * hd**-0.5, dim=-1)
+            y = self.n_att(self.o((a @ v).transpose(1, 2).reshape(b, t, inner)) + s)
+            for ffn_, norm in zip(self.ffns, self.n_ffn, strict=True):
+                y = norm(ffn_(y) + y)
+            return self.n_out(self.out(y) + x)
+
+    return Layer()
+
+
+def mobilebert(embed: int, d: int, inner: int, heads: int, layers: int, seq: int) -> Any:
+    """MobileBERT (Sun et al., ACL 2020) on (1, ``seq``, ``embed``) token embeddings: the
+    trigram embedding (the next, the same and the previous token's embeddings
+    concatenated, a linear layer to ``d``), learned positions and NoNorm; ``layers``
+    MobileBERT layers (bottleneck ``inner``, 4 stacked feed-forward nets of 512); the first
+    token through a linear classifier of 2 classes. MobileBERT is ``(128, 512, 128, 4, 24,
+    ...)``."""
+    import torch
+
+    nn = _nn()
+    f = nn.functional
+
+    class MobileBERT(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.trigram = nn.Linear(3 * embed, d)
+            self.pos = nn.Parameter(torch.randn(1, seq, d) * 0.02)
+            self.norm = _no_norm(d)
+            self.layers = nn.Sequential(
+                *[_mobilebert_layer(d, inner, heads, 512, 4) for _ in range(layers)]
+            )
+            self.cls = nn.Linear(d, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            nxt, prv = f.pad(x[:, 1:], (0, 0, 0, 1)), f.pad(x[:, :-1], (0, 0, 1, 0))
+            y = self.norm(self.trigram(torch.cat([nxt, x, prv], -1)) + self.pos)
+            return self.cls(self.layers(y)[:, 0])
+
+    return MobileBERT()
+
+
+def _new_families() -> list[tuple[str, str, Builder, tuple[int, ...]]]:
+    """The models of families none of the earlier zoos has."""
+    edge_xxs = partial(edgenext, (24, 48, 88, 168), (2, 2, 6, 2), (3, 5, 7, 9), (2, 2, 3, 4))
+    svtr_t = partial(svtr, (64, 128, 256), (3, 6, 3), (2, 4, 8), 6)
+    ddr_slim = partial(ddrnet, 32, 128, 64, 19, 160, 320)
+    tst = partial(patchtst, 336, 21, 128, 16, 256, 3, 96)
+    return [
+        ("edgenext", "edgenext_xxs_256", partial(edge_xxs, 256, 256), _image(256)),
+        ("yamnet", "yamnet_mbv1_96x64", partial(yamnet, 521), (1, 1, 96, 64)),
+        ("bcresnet", "bcresnet8_40x101", partial(bc_resnet, 64, 12), (1, 1, 40, 101)),
+        ("crepe", "crepe_small_1024", partial(crepe, 8), (1, 1024)),
+        ("svtr", "svtr_t_32x100", svtr_t, _image(32, 100)),
+        (
+            "yunet",
+            "yunet_n_480x640",
+            partial(yunet, (16, 64, 64, 64, 64, 64), 64),
+            _image(480, 640),
+        ),
+        ("superpoint", "superpoint_96x128", partial(superpoint, 96, 128), (1, 1, 96, 128)),
+        ("ddrnet", "ddrnet23_slim_160x320", ddr_slim, _image(160, 320)),
+        ("osnet", "osnet_x1.0_256x128", partial(osnet, (64, 256, 384, 512), 512), _image(256, 128)),
+        ("taesd", "taesd_decoder_8x8", partial(taesd_decoder, 64, 4), (1, 4, 8, 8)),
+        ("imdn", "imdn_x4_32x48", partial(imdn, 64, 6, 4), _image(32, 48)),
+        ("aodnet", "aod_net_240x320", aod_net, _image(240, 320)),
+        ("dqn", "nature_dqn_atari_84", partial(nature_dqn, 18), (1, 4, 84, 84)),
+        ("impala", "impala_cnn_procgen_64", partial(impala_cnn, (16, 32, 32), 256, 15), _image(64)),
+        ("patchtst", "patchtst_weather_336x21", tst, (1, 336, 21)),
+        ("din", "din_amazon_h100_c64", partial(din, 63001, 801, 64, 100), (1, 164, 2)),
+        ("schnet", "schnet_qm9_29atoms", partial(schnet, 128, 50, 6, 10.0, 100), (1, 29, 4)),
+        (
+            "timesformer",
+            "timesformer_d192_l4_8x96",
+            partial(timesformer, 8, 96, 16, 192, 3, 4, 400),
+            (1, 3, 8, 96, 96),
+        ),
+        (
+            "mobilebert",
+            "mobilebert_s32",
+            partial(mobilebert, 128, 512, 128, 4, 24, 32),
+            (1, 32, 128),
+        ),
+    ]
+
+
+def _known_families() -> list[tuple[str, str, Builder, tuple[int, ...]]]:
+    """The earlier zoos' families at widths, depths and input shapes none of them has."""
+    return [
+        (
+            "resnet",
+            "resnet18_w64_192x160",
+            partial(resnet, (2, 2, 2, 2), 64, False),
+            _image(192, 160),
+        ),
+        ("mobilenetv2", "mbv2_x1.0_224", partial(mobilenet, _MBV2, 1.0, False), _image(224)),
+        ("mobilenetv3", "mbv3_x0.75_64x48", partial(mobilenet, _MBV3, 0.75, True), _image(64, 48)),
+        (
+            "shufflenetv2",
+            "shufflev2_x0.5_48x64",
+            partial(shufflenet, (48, 96, 192)),
+            _image(48, 64),
+        ),
+        ("efficientnet", "effnet_b0_288x224", partial(efficientnet, 1.0, 1.0), _image(288, 224)),
+        (
+            "vit",
+            "vit_s_d384_l12_96x128",
+            partial(vit_rect, 96, 128, 16, 384, 6, 12),
+            _image(96, 128),
+        ),
+        ("text", "bert_d384_l12_s32", partial(text_encoder, 384, 12, 12), (1, 32, 384)),
+        (
+            "llama",
+            "llama2c_d512_l8_s16",
+            partial(llama, 512, 8, 8, 8, 1376, 16, 32000),
+            (1, 16, 512),
+        ),
+        ("pointnet", "pointnet_cls10_512", partial(pointnet, 10), (1, 3, 512)),
+        ("yolo", "yolov8s_csp_w32_160x288", partial(yolo_csp, 32, (1, 2, 2, 1)), _image(160, 288)),
+    ]
+
+
+def zoo() -> list[tuple[str, str, Builder, tuple[int, ...]]]:
+    """(family, name, builder, input shape) of every model of the tenth zoo."""
+    return _new_families() + _known_families()
