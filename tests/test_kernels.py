@@ -1255,6 +1255,7 @@ def test_high_rank_transposes_are_sampled_with_their_contiguous_runs() -> None:
     6-D transposes, sampled as ``transpose_nd`` (memory kernels); a transpose's kernel
     carries its rank and the innermost run it keeps contiguous."""
     from hwnas.predictors.kernel_sampler import build_kernel_model
+    from hwnas.predictors.kernel_split import moves_one_axis
 
     drawn = sample_configs("transpose_nd", 40, seed=0)
     assert {len(c["shape"]) for c in drawn} == {5, 6}
@@ -1281,3 +1282,8 @@ def test_high_rank_transposes_are_sampled_with_their_contiguous_runs() -> None:
         {"kind": "transpose_nd", "shape": [1, 2, 8, 6, 5], "perm": [0, 2, 1, 3, 4]}
     )
     assert (shuffle.attrs["n"], shuffle.attrs["m"]) == (30, 16)  # whole H x W maps move
+    # Element by element: the pixel unshuffle; not the channel shuffle (runs of 30) nor
+    # NCHW to NHWC (runs of one, but one axis moved: onnxruntime's fast path).
+    assert (unshuffle.attrs["scatter"], shuffle.attrs["scatter"]) == (1, 0)
+    assert moves_one_axis([0, 2, 3, 1]) and moves_one_axis([0, 3, 1, 2])
+    assert not moves_one_axis([0, 1, 3, 5, 2, 4]) and not moves_one_axis([2, 0, 3, 1, 4])
