@@ -1,12 +1,14 @@
 """Single ops at shapes no build samples, priced by one or more kernel predictors and timed
 alone: a check of the sampled kinds (``unary``, ``shuffle``, ``reduce_axes``,
-``transpose_nd``, ``rnn``, ``gemm_wide``) on what they were added for, not a zoo score.
+``transpose_nd``, ``rnn``, ``gemm_wide``, ``conv_computed``) on what they were added for,
+not a zoo score.
 
 Each case is a one-layer ONNX model: ``Pow`` by 2, ``Sqrt``, a mean over the channels and
 a ``DepthToSpace`` of six NCHW maps from (1, 512, 7, 7) to (1, 16, 224, 224); six 5-D and
 6-D transposes (channel shuffles, a pixel unshuffle and shuffle, a window partition, a
 QKV split); six LSTM and
-GRU layers as torch exports them (batch first, some bidirectional); five ``Linear``
+GRU layers as torch exports them (batch first, some bidirectional); five convs whose
+weights are computed at run time (``conv_computed``: StyleGAN2-like modulation); five ``Linear``
 vocabulary heads (1-128 rows, 8,000-32,000 outputs). Each predictor prices it with its
 kernels' isolated times plus its per-model overhead; onnxruntime times it in this
 process (one thread, standard normal input as the profiler feeds, the median of
@@ -58,6 +60,16 @@ TRANSPOSES = (
     ((1, 24, 2, 2, 60, 44), (0, 1, 4, 2, 5, 3)),
     ((1, 9, 7, 9, 7, 96), (0, 1, 3, 2, 4, 5)),
     ((1, 197, 3, 6, 64), (2, 0, 3, 1, 4)),
+)
+#: (input channels, output channels, map size, kernel) of the convs with computed weights
+#: (StyleGAN2-like modulated convs: the weight scaled by an affine map of the input's
+#: channel means).
+MODULATED = (
+    (512, 512, 8, 3),
+    (256, 256, 16, 3),
+    (128, 128, 32, 3),
+    (64, 64, 64, 3),
+    (32, 3, 128, 1),
 )
 #: (rows, inputs, outputs) of the vocabulary heads.
 HEADS = ((48, 288, 32000), (16, 512, 10000), (128, 256, 8000), (1, 768, 30522), (64, 384, 21128))
@@ -113,6 +125,15 @@ def cases() -> list[tuple[str, str, Callable[[Path], None]]]:
         name = f"{layer} T{steps} I{size} H{hidden}{' bi' if bi else ''}"
         module = Recurrent(layer, size, hidden, bi).eval()
         out.append((layer, name, lambda p, m=module, s=(1, steps, size): _export(m, s, p)))
+    for cin, cout, hw, k in MODULATED:
+        module = _modulated(cin, cout, k)
+        out.append(
+            (
+                "computed conv",
+                f"Conv {cin}->{cout} {k}x{k} on {hw}x{hw}, computed weights",
+                lambda p, m=module, s=(1, cin, hw, hw): _export(m, s, p),
+            )
+        )
     for rows, k, n in HEADS:
         module = torch.nn.Linear(k, n).eval()
         out.append(
@@ -123,6 +144,24 @@ def cases() -> list[tuple[str, str, Callable[[Path], None]]]:
             )
         )
     return out
+
+
+def _modulated(cin: int, cout: int, k: int) -> Any:
+    """A conv whose weight is computed at run time: a constant weight scaled per input
+    channel by an affine map of the input's channel means (StyleGAN2's modulation)."""
+    import torch
+
+    class Modulated(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.randn(cout, cin, k, k) / (cin * k * k) ** 0.5)
+            self.affine = torch.nn.Linear(cin, cin)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            style = self.affine(x.mean((2, 3))).view(1, cin, 1, 1)
+            return torch.nn.functional.conv2d(x, self.weight * style, padding=k // 2)
+
+    return Modulated().eval()
 
 
 def _export(module: Any, shape: tuple[int, ...], path: Path) -> None:

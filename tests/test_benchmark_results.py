@@ -997,12 +997,22 @@ def test_kernels_ops_refuses_bad_arguments_and_writes_every_case(tmp_path: Path)
         **dict.fromkeys(("Pow", "Sqrt", "ReduceMean", "DepthToSpace", "Transpose"), 6),
         "LSTM": 3,
         "GRU": 3,
+        "computed conv": 5,
         "head": 5,
     }
-    for group, _, write in [found[0], found[-1], next(c for c in found if c[0] == "GRU")]:
+    computed = next(c for c in found if c[0] == "computed conv")
+    for group, _, write in [found[0], found[-1], next(c for c in found if c[0] == "GRU"), computed]:
         path = tmp_path / f"{group}.onnx"
         write(path)
         assert ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_inputs()
+    import onnx
+
+    from hwnas.predictors.kernel_split import split_kernels
+
+    (conv,) = [
+        k for k in split_kernels(onnx.load(tmp_path / "computed conv.onnx")) if k.op == "Conv"
+    ]
+    assert conv.attrs["computed_weights"] == 1
     rows = [
         {"group": "Pow", "ratio": {"a": 1.0, "b": 2.0}},
         {"group": "Pow", "ratio": {"a": 3.0, "b": 4.0}},
