@@ -329,6 +329,7 @@ def main() -> None:
     from hwnas.predictors.kernel_build import context_networks
 
     labels, reference = planned_labels(args)  # checked before anything is measured
+    args.out.mkdir(parents=True, exist_ok=True)  # the store goes in it
     predictor = hwnas.build_kernel_predictor(
         device="local",
         per_kind=args.per_kind,
