@@ -1256,6 +1256,7 @@ def test_high_rank_transposes_are_sampled_with_their_contiguous_runs() -> None:
     carries its rank and the innermost run it keeps contiguous."""
     from hwnas.predictors.kernel_sampler import build_kernel_model
     from hwnas.predictors.kernel_split import moves_one_axis
+    from hwnas.predictors.kernels import ONE_D_MODELS, SCATTER_MODEL
 
     drawn = sample_configs("transpose_nd", 40, seed=0)
     assert {len(c["shape"]) for c in drawn} == {5, 6}
@@ -1285,5 +1286,8 @@ def test_high_rank_transposes_are_sampled_with_their_contiguous_runs() -> None:
     # Element by element: the pixel unshuffle; not the channel shuffle (runs of 30) nor
     # NCHW to NHWC (runs of one, but one axis moved: onnxruntime's fast path).
     assert (unshuffle.attrs["scatter"], shuffle.attrs["scatter"]) == (1, 0)
+    # Their own model (the memory model's for predictors without one).
+    assert (model_kind(unshuffle), model_kind(shuffle)) == (SCATTER_MODEL, "memory")
+    assert ONE_D_MODELS[SCATTER_MODEL] == "memory"
     assert moves_one_axis([0, 2, 3, 1]) and moves_one_axis([0, 3, 1, 2])
     assert not moves_one_axis([0, 1, 3, 5, 2, 4]) and not moves_one_axis([2, 0, 3, 1, 4])
