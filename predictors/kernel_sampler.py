@@ -79,6 +79,7 @@ SAMPLED_KINDS = (
     "gemm_wide",
     "transpose_nd",
     "conv_computed",
+    "conv_reach",
 )
 #: The kernel kind a sampled kind measures, where they differ: 1-D convolutions are
 #: ``conv`` kernels, sampled apart so that 1-D shapes (long signals, wide kernels) are
@@ -134,7 +135,10 @@ SAMPLED_KINDS = (
 #: input of the model, computed at run time (StyleGAN2's modulated convs, CondConv and
 #: dynamic convs): onnxruntime can neither pre-pack them nor run them in its blocked
 #: layout, so they take another path than constant-weight convs: ``conv`` kernels with
-#: a model of their own.
+#: a model of their own; ``conv_reach`` kernels are convs beyond the ``conv`` kind's
+#: reach (maps of 225-640 a side, as face and object detectors and dehazing nets run
+#: them, and even kernels with strides of 2-4: the 8x8/4 and 4x4/2 convs of Atari
+#: policies), ``conv`` kernels trained with them.
 KERNEL_KIND = {
     "conv1d": "conv",
     "gemv": "gemm",
@@ -156,6 +160,7 @@ KERNEL_KIND = {
     "gemm_wide": "gemm",
     "transpose_nd": "memory",
     "conv_computed": "conv",
+    "conv_reach": "conv",
 }
 OVERHEAD_KIND = "overhead"
 #: Pairs of onnxruntime's NCHWc layout reorders (x86 only): what a lone conv pays extra.
@@ -814,6 +819,36 @@ def _draw_conv_computed(rng: np.random.Generator) -> Config | None:
     }
 
 
+def _draw_conv_reach(rng: np.random.Generator) -> Config | None:
+    """A conv the ``conv`` kind never draws: on a map of 225-640 a side (few channels),
+    or with an even kernel and a stride of 2-4 (8x8/4, 4x4/2, 6x6/2; no padding)."""
+    if rng.random() < 0.6:
+        cin = _pick(rng, {1: 0.1, 3: 0.25}) if rng.random() < 0.35 else _channels(rng, 8, 64)
+        cout = _head_channels(rng, 64)
+        k, stride = _pick(rng, {(1, 1): 0.25, (3, 1): 0.35, (3, 2): 0.25, (5, 1): 0.15})
+        hw, pad = _log_int(rng, 225, 640), k // 2
+    else:
+        cin = _pick(rng, {1: 0.2, 3: 0.2, 4: 0.2}) if rng.random() < 0.4 else _channels(rng, 8, 256)
+        cout = _channels(rng, 8, 256)
+        k, stride = _pick(rng, {(8, 4): 0.35, (4, 2): 0.35, (6, 2): 0.15, (4, 4): 0.15})
+        hw, pad = _hw(rng, 2 * k, 224), 0
+    ho = (hw + 2 * pad - k) // stride + 1
+    macs = cout * ho * ho * cin * k * k
+    if ho < 1 or macs > MAX_MACS or max(cin * hw * hw, cout * ho * ho) > MAX_ELEMENTS:
+        return None
+    act = _pick(rng, {"": 0.4, "Relu": 0.5, "LeakyRelu": 0.1})
+    return {
+        "cin": cin,
+        "cout": cout,
+        "hw": hw,
+        "k": k,
+        "stride": stride,
+        "pad": pad,
+        "groups": 1,
+        "act": act,
+    }
+
+
 _DRAW: dict[str, Callable[[np.random.Generator], Config | None]] = {
     "conv": _draw_conv,
     "dwconv": _draw_dwconv,
@@ -845,6 +880,7 @@ _DRAW: dict[str, Callable[[np.random.Generator], Config | None]] = {
     "gemm_wide": _draw_gemm_wide,
     "transpose_nd": _draw_transpose_nd,
     "conv_computed": _draw_conv_computed,
+    "conv_reach": _draw_conv_reach,
 }
 
 
@@ -878,6 +914,7 @@ _LATER_KINDS = (
     "gemm_wide",
     "transpose_nd",
     "conv_computed",
+    "conv_reach",
 )
 #: Each kind's random stream (fixed: a kind added later must not move the others').
 _STREAM = {
@@ -1036,7 +1073,7 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
             y = b.node("Neg", [y])[0]
     elif kind == REORDER_KIND:
         return _build_reorder(b, c)
-    elif kind in ("conv", "dwconv", "patchify", "dwconv_large", "conv_computed"):
+    elif kind in ("conv", "dwconv", "patchify", "dwconv_large", "conv_computed", "conv_reach"):
         y = _build_conv(b, c, depthwise=kind in ("dwconv", "dwconv_large"))
     elif kind in ("convt", "upsample"):
         y = _build_convt(b, c) if kind == "convt" else _build_upsample(b, c)

@@ -470,6 +470,7 @@ def test_gemv_samples_are_batch_one_linear_layers_beyond_the_gemm_draws() -> Non
         "gemm_wide",
         "transpose_nd",
         "conv_computed",
+        "conv_reach",
     )
     first = [k for k in SAMPLED_KINDS if k not in added]
     assert [kernel_sampler._STREAM[k] for k in first] == list(range(len(first)))
@@ -1237,6 +1238,30 @@ def test_convs_with_computed_weights_are_split_apart_and_sampled(tmp_path: Path)
             for i in model.graph.input
         }
         (y,) = session.run(None, feeds)
+        assert tuple(y.shape) == tuple(main.output)
+
+
+def test_conv_reach_draws_large_maps_and_even_strided_kernels() -> None:
+    """``conv_reach``: maps of more than 224 a side (which the ``conv`` kind never
+    draws) and the 8x8/4 and 4x4/2 convs of Atari policies, each a single conv kernel."""
+    from hwnas.predictors.kernel_sampler import KERNEL_KIND, build_kernel_model
+
+    drawn = sample_configs("conv_reach", 60, seed=0)
+    assert max(c["hw"] for c in drawn) > 224 and min(c["hw"] for c in drawn) <= 224
+    assert {(8, 4), (4, 2)} <= {(c["k"], c["stride"]) for c in drawn}
+    assert max(c["hw"] for c in sample_configs("conv", 200, seed=0)) <= 224
+    for cfg in [c for c in drawn if c["k"] == 8][:2] + [c for c in drawn if c["hw"] > 224][:2]:
+        main = main_kernel(cfg)
+        assert main.kind == KERNEL_KIND["conv_reach"] == "conv" and model_kind(main) == "conv"
+        assert (main.attrs["kernel_h"], main.attrs["stride_h"]) == (cfg["k"], cfg["stride"])
+        model = build_kernel_model(cfg)
+        session = ort.InferenceSession(
+            model.SerializeToString(), providers=["CPUExecutionProvider"]
+        )
+        (x,) = model.graph.input
+        (y,) = session.run(
+            None, {x.name: np.ones([d.dim_value for d in x.type.tensor_type.shape.dim], np.float32)}
+        )
         assert tuple(y.shape) == tuple(main.output)
 
 
