@@ -171,15 +171,16 @@ def model_kind(kernel: Kernel) -> str:
     for a ``dwconv`` one),
     :data:`CONVT_MODEL` for a transposed conv, :data:`INSTNORM_MODEL` for an instance
     norm, :data:`REDUCE_MODEL` for a reduction or TopK and :data:`RNN_MODEL` for an LSTM,
-    GRU or RNN (``other`` kernels), :data:`CONV_COMPUTED_MODEL` for a conv whose weights
-    are computed at run time, :data:`SCATTER_MODEL` for a transpose that copies element
+    GRU or RNN (``other`` kernels), :data:`CONV_COMPUTED_MODEL` for a 2-D conv whose
+    weights are computed at run time, :data:`SCATTER_MODEL` for a transpose that copies element
     by element, else its
     kind.
     Predictors without such a model predict those kernels with the 2-D conv's
     (:data:`ONE_D_MODELS`) or the generic model (``KernelPredictor._model_of``)."""
     if kernel.kind == "memory" and kernel.attrs.get("scatter"):
         return SCATTER_MODEL
-    if kernel.kind in ("conv", "dwconv") and kernel.attrs.get("computed_weights"):
+    rank = len(kernel.inputs[0]) if kernel.inputs else 0
+    if kernel.kind in ("conv", "dwconv") and kernel.attrs.get("computed_weights") and rank == 4:
         return CONV_COMPUTED_MODEL
     if kernel.kind in ("conv", "dwconv") and kernel.inputs and len(kernel.inputs[0]) == 3:
         return CONV1D_MODEL if kernel.kind == "conv" else DWCONV1D_MODEL
