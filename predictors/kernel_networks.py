@@ -23,6 +23,7 @@ this one reads its own random stream (``default_rng([seed, 0xC0DE, 2])``).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,27 @@ _CONV_BLOCKS = (
 def _choice(rng: np.random.Generator, options: Any) -> Any:
     """One of ``options`` as a Python value (``rng.choice`` returns numpy scalars)."""
     return options[int(rng.integers(len(options)))]
+
+
+def drawn_within_macs(
+    seed: int,
+    generation: int,
+    draws: Mapping[str, Callable[[Any], tuple[Any, tuple[int, ...]]]],
+    modes: Sequence[str],
+    macs_of: Callable[[Any, tuple[int, ...]], int],
+) -> tuple[str, Any, tuple[int, ...]]:
+    """(design, network, input shape) of ``generation``'s network of ``seed``: a design
+    of ``modes`` (from the stream ``[seed, 0xC0DE, generation, attempt]``) drawn by
+    ``draws[design]`` from the seed's stream (``[seed, attempt]`` after the first), of at
+    most :data:`MAX_MACS` MACs by ``macs_of`` (drawn again until one is): the fourth
+    to seventh generations' ``drawn_N``."""
+    for attempt in range(MAX_ATTEMPTS):
+        stream = [seed, attempt] if attempt else seed
+        mode = _choice(np.random.default_rng([seed, 0xC0DE, generation, attempt]), modes)
+        net, shape = draws[mode](stream)
+        if macs_of(net, shape) <= MAX_MACS:
+            return mode, net, shape
+    raise AssertionError(f"no network of seed {seed} within {MAX_MACS} MACs")
 
 
 def _bn_act(nn: Any, dim: int, c: int, act: str | None) -> list[Any]:

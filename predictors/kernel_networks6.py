@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from hwnas.predictors.kernel_networks import MAX_ATTEMPTS, MAX_MACS, _choice
+from hwnas.predictors.kernel_networks import _choice, drawn_within_macs
 from hwnas.predictors.kernel_networks5 import macs5
 
 #: The first seed of the sixth generation.
@@ -454,15 +454,9 @@ _DRAW: dict[str, Callable[[Any], tuple[Any, tuple[int, ...]]]] = {
 
 def drawn_6(seed: int) -> tuple[str, Any, tuple[int, ...]]:
     """(design, network, input shape) of the sixth-generation network of ``seed``: one
-    of :data:`MODES`, of at most :data:`MAX_MACS` MACs (drawn again, from the seed's
-    next stream, until one is)."""
-    for attempt in range(MAX_ATTEMPTS):
-        stream = [seed, attempt] if attempt else seed
-        mode = _choice(np.random.default_rng([seed, 0xC0DE, 6, attempt]), MODES)
-        net, shape = _DRAW[mode](stream)
-        if macs5(net, shape) <= MAX_MACS:
-            return mode, net, shape
-    raise AssertionError(f"no network of seed {seed} within {MAX_MACS} MACs")
+    of :data:`MODES`, within the MAC bound
+    (:func:`~hwnas.predictors.kernel_networks.drawn_within_macs`)."""
+    return drawn_within_macs(seed, 6, _DRAW, MODES, macs5)
 
 
 def random_network_6(seed: int) -> tuple[Any, tuple[int, ...]]:
