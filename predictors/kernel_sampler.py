@@ -233,6 +233,29 @@ def _head_channels(rng: np.random.Generator, hi: int = 512) -> int:
     return _log_int(rng, 1, 15) if rng.random() < 0.12 else _channels(rng, 8, hi)
 
 
+def _conv_2d(
+    cin: int, cout: int, hw: int, k: int, stride: int, *, groups: int = 1, pad: int | None = None
+) -> Config | None:
+    """A square 2-D conv's configuration without its activation, or ``None`` beyond the
+    sampler's bounds (:data:`MAX_MACS`, :data:`MAX_ELEMENTS`, an empty output). Without
+    ``pad`` the conv pads to keep its size and the configuration carries no ``pad``."""
+    p = k // 2 if pad is None else pad
+    ho = (hw + 2 * p - k) // stride + 1
+    macs = cout * ho * ho * (cin // groups) * k * k
+    if ho < 1 or macs > MAX_MACS or max(cin * hw * hw, cout * ho * ho) > MAX_ELEMENTS:
+        return None
+    padding = {} if pad is None else {"pad": pad}
+    return {
+        "cin": cin,
+        "cout": cout,
+        "hw": hw,
+        "k": k,
+        "stride": stride,
+        **padding,
+        "groups": groups,
+    }
+
+
 def _draw_conv(rng: np.random.Generator) -> Config | None:
     cin = 3 if rng.random() < 0.08 else _channels(rng)
     cout = _head_channels(rng)
@@ -241,19 +264,8 @@ def _draw_conv(rng: np.random.Generator) -> Config | None:
     hw = _hw(rng)
     groups = _groups(rng, cin, cout)
     act = _pick(rng, {"": 0.3, "Relu": 0.35, "Clip": 0.3, "Sigmoid": 0.05})
-    ho = _out_hw(hw, k, stride)
-    macs = cout * ho * ho * (cin // groups) * k * k
-    if macs > MAX_MACS or max(cin * hw * hw, cout * ho * ho) > MAX_ELEMENTS:
-        return None
-    return {
-        "cin": cin,
-        "cout": cout,
-        "hw": hw,
-        "k": k,
-        "stride": stride,
-        "groups": groups,
-        "act": act,
-    }
+    conv = _conv_2d(cin, cout, hw, k, stride, groups=groups)
+    return None if conv is None else {**conv, "act": act}
 
 
 def _draw_conv1d(rng: np.random.Generator) -> Config | None:
@@ -657,21 +669,8 @@ def _draw_patchify(rng: np.random.Generator) -> Config | None:
     else:
         k, stride, pad = _pick(rng, {(7, 4, 3): 0.4, (11, 4, 2): 0.2, (3, 2, 1): 0.4})
     hw = _log_int(rng, 2 * k, 384) if cin == 3 else _hw(rng, max(2 * stride, 4), 112)
-    ho = (hw + 2 * pad - k) // stride + 1
-    macs = cout * ho * ho * cin * k * k
-    if ho < 1 or macs > MAX_MACS or max(cin * hw * hw, cout * ho * ho) > MAX_ELEMENTS:
-        return None
-    act = _pick(rng, {"": 0.7, "Relu": 0.3})
-    return {
-        "cin": cin,
-        "cout": cout,
-        "hw": hw,
-        "k": k,
-        "stride": stride,
-        "pad": pad,
-        "groups": 1,
-        "act": act,
-    }
+    conv = _conv_2d(cin, cout, hw, k, stride, pad=pad)
+    return None if conv is None else {**conv, "act": _pick(rng, {"": 0.7, "Relu": 0.3})}
 
 
 def _draw_dwconv_large(rng: np.random.Generator) -> Config | None:
@@ -802,21 +801,9 @@ def _draw_conv_computed(rng: np.random.Generator) -> Config | None:
     k = _pick(rng, {1: 0.3, 3: 0.55, 5: 0.15})
     stride = _pick(rng, {1: 0.85, 2: 0.15})
     hw = _hw(rng, 4, 256)
-    groups = _groups(rng, cin, cout)
-    ho = _out_hw(hw, k, stride)
-    macs = cout * ho * ho * (cin // groups) * k * k
-    if macs > MAX_MACS or max(cin * hw * hw, cout * ho * ho) > MAX_ELEMENTS:
-        return None
-    act = _pick(rng, {"": 0.6, "Relu": 0.2, "LeakyRelu": 0.2})
-    return {
-        "cin": cin,
-        "cout": cout,
-        "hw": hw,
-        "k": k,
-        "stride": stride,
-        "groups": groups,
-        "act": act,
-    }
+    conv = _conv_2d(cin, cout, hw, k, stride, groups=_groups(rng, cin, cout))
+    act = {"": 0.6, "Relu": 0.2, "LeakyRelu": 0.2}
+    return None if conv is None else {**conv, "act": _pick(rng, act)}
 
 
 def _draw_conv_reach(rng: np.random.Generator) -> Config | None:
@@ -832,21 +819,9 @@ def _draw_conv_reach(rng: np.random.Generator) -> Config | None:
         cout = _channels(rng, 8, 256)
         k, stride = _pick(rng, {(8, 4): 0.35, (4, 2): 0.35, (6, 2): 0.15, (4, 4): 0.15})
         hw, pad = _hw(rng, 2 * k, 224), 0
-    ho = (hw + 2 * pad - k) // stride + 1
-    macs = cout * ho * ho * cin * k * k
-    if ho < 1 or macs > MAX_MACS or max(cin * hw * hw, cout * ho * ho) > MAX_ELEMENTS:
-        return None
-    act = _pick(rng, {"": 0.4, "Relu": 0.5, "LeakyRelu": 0.1})
-    return {
-        "cin": cin,
-        "cout": cout,
-        "hw": hw,
-        "k": k,
-        "stride": stride,
-        "pad": pad,
-        "groups": 1,
-        "act": act,
-    }
+    conv = _conv_2d(cin, cout, hw, k, stride, pad=pad)
+    act = {"": 0.4, "Relu": 0.5, "LeakyRelu": 0.1}
+    return None if conv is None else {**conv, "act": _pick(rng, act)}
 
 
 _DRAW: dict[str, Callable[[np.random.Generator], Config | None]] = {
