@@ -277,13 +277,16 @@ def test_fourth_generation_is_seeded_bounded_and_runs_the_ops_zoo5_missed(
     assert any(len(shape) == 3 and shape[2] >= 1000 for _, shape in nets), "1-D separators"
 
 
-def _fifth_generation_seeds(per_mode: int) -> dict[int, str]:
-    """The first ``per_mode`` fifth-generation seeds of each design, by seed."""
+def _seeds_by_design(
+    drawn: Any, first: int, modes: tuple[str, ...], per_mode: int = 1
+) -> dict[int, str]:
+    """The first ``per_mode`` seeds (from ``first``) of each design of ``modes`` that
+    ``drawn`` (a generation's ``drawn_N``) draws, by seed."""
     found: dict[int, str] = {}
-    counts = dict.fromkeys(MODES, 0)
-    seed = GENERATION_5
+    counts = dict.fromkeys(modes, 0)
+    seed = first
     while min(counts.values()) < per_mode:
-        mode = drawn_5(seed)[0]
+        mode = drawn(seed)[0]
         if counts[mode] < per_mode:
             found[seed] = mode
             counts[mode] += 1
@@ -298,7 +301,7 @@ def test_fifth_generation_is_seeded_bounded_and_runs_the_ops_zoo7_missed(
     import onnxruntime as ort
     import torch
 
-    seeds = _fifth_generation_seeds(2)
+    seeds = _seeds_by_design(drawn_5, GENERATION_5, MODES, 2)
     assert set(seeds.values()) == set(MODES)
     again = drawn_5(next(iter(seeds)))
     ops: set[str] = set()
@@ -367,13 +370,7 @@ def test_sixth_generation_is_seeded_bounded_and_runs_the_ops_zoo8_missed(
     from hwnas.predictors.kernel_networks6 import GENERATION_6, drawn_6
     from hwnas.predictors.kernel_networks6 import MODES as MODES_6
 
-    found: dict[int, str] = {}
-    seed = GENERATION_6
-    while set(found.values()) != set(MODES_6):
-        mode = drawn_6(seed)[0]
-        if mode not in found.values():
-            found[seed] = mode
-        seed += 1
+    found = _seeds_by_design(drawn_6, GENERATION_6, MODES_6)
     first = next(iter(found))
     again = drawn_6(first)
     ops: set[str] = set()
@@ -417,13 +414,7 @@ def test_seventh_generation_is_seeded_bounded_and_runs_the_ops_zoo9_missed(
     from hwnas.predictors.kernel_networks7 import MODES as MODES_7
     from hwnas.predictors.kernel_split import split_kernels
 
-    found: dict[int, str] = {}
-    seed = GENERATION_7
-    while set(found.values()) != set(MODES_7):
-        mode = drawn_7(seed)[0]
-        if mode not in found.values():
-            found[seed] = mode
-        seed += 1
+    found = _seeds_by_design(drawn_7, GENERATION_7, MODES_7)
     ops: set[str] = set()
     computed, batches = 0, set()
     space = ContextSpace(tmp_path)

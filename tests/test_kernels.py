@@ -624,6 +624,16 @@ def test_sampled_models_are_valid_single_kernels_that_run(kind: str) -> None:
 # --------------------------------------------------------------------------- predictor
 
 
+def _run_on_ones(model: onnx.ModelProto) -> list[np.ndarray]:
+    """Every output of ``model`` run by onnxruntime on ones of each input's shape."""
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    feeds = {
+        i.name: np.ones([d.dim_value for d in i.type.tensor_type.shape.dim], np.float32)
+        for i in model.graph.input
+    }
+    return list(session.run(None, feeds))
+
+
 def synthetic_samples() -> list[KernelSample]:
     """Fake but consistent latencies: 2 µs per model, 1 µs per kernel, 20 GMAC/s."""
     samples = [
@@ -1119,14 +1129,7 @@ def test_patch_stems_large_depthwise_shuffles_math_and_channel_reductions_are_sa
         assert kernel.kind == KERNEL_KIND[cfg["kind"]]
         assert model_kind(kernel) == (REDUCE_MODEL if cfg["kind"] == "reduce_axes" else kernel.kind)
         model = build_kernel_model(cfg)
-        session = ort.InferenceSession(
-            model.SerializeToString(), providers=["CPUExecutionProvider"]
-        )
-        feeds = {
-            i.name: np.ones([d.dim_value for d in i.type.tensor_type.shape.dim], np.float32)
-            for i in model.graph.input
-        }
-        (out, *_) = session.run(None, feeds)
+        (out, *_) = _run_on_ones(model)
         assert tuple(out.shape) == tuple(kernel.output)
         if cfg["kind"] == "reduce_axes":  # the sizes before, in and after the reduced axes
             shape, axes = cfg["shape"], cfg["axes"]
@@ -1185,13 +1188,8 @@ def test_recurrent_layers_count_their_work_and_have_a_model_of_their_own(
         main = main_kernel(cfg)
         assert KERNEL_KIND["rnn"] == main.kind and model_kind(main) == RNN_MODEL
         model = build_kernel_model(cfg)
-        session = ort.InferenceSession(
-            model.SerializeToString(), providers=["CPUExecutionProvider"]
-        )
-        (x,) = model.graph.input
-        (y,) = session.run(
-            None, {x.name: np.ones([d.dim_value for d in x.type.tensor_type.shape.dim], np.float32)}
-        )
+        assert len(model.graph.input) == 1
+        (y,) = _run_on_ones(model)
         assert tuple(y.shape) == tuple(main.output)
 
 
@@ -1230,14 +1228,7 @@ def test_convs_with_computed_weights_are_split_apart_and_sampled(tmp_path: Path)
         assert model_kind(main) == CONV_COMPUTED_MODEL
         model = build_kernel_model(cfg)
         assert [i.name for i in model.graph.input] == ["x0", "w"]
-        session = ort.InferenceSession(
-            model.SerializeToString(), providers=["CPUExecutionProvider"]
-        )
-        feeds = {
-            i.name: np.ones([d.dim_value for d in i.type.tensor_type.shape.dim], np.float32)
-            for i in model.graph.input
-        }
-        (y,) = session.run(None, feeds)
+        (y,) = _run_on_ones(model)
         assert tuple(y.shape) == tuple(main.output)
 
 
@@ -1255,13 +1246,8 @@ def test_conv_reach_draws_large_maps_and_even_strided_kernels() -> None:
         assert main.kind == KERNEL_KIND["conv_reach"] == "conv" and model_kind(main) == "conv"
         assert (main.attrs["kernel_h"], main.attrs["stride_h"]) == (cfg["k"], cfg["stride"])
         model = build_kernel_model(cfg)
-        session = ort.InferenceSession(
-            model.SerializeToString(), providers=["CPUExecutionProvider"]
-        )
-        (x,) = model.graph.input
-        (y,) = session.run(
-            None, {x.name: np.ones([d.dim_value for d in x.type.tensor_type.shape.dim], np.float32)}
-        )
+        assert len(model.graph.input) == 1
+        (y,) = _run_on_ones(model)
         assert tuple(y.shape) == tuple(main.output)
 
 
@@ -1294,11 +1280,11 @@ def test_high_rank_transposes_are_sampled_with_their_contiguous_runs() -> None:
             len(cfg["perm"]),
         )
         model = build_kernel_model(cfg)
-        session = ort.InferenceSession(
-            model.SerializeToString(), providers=["CPUExecutionProvider"]
-        )
-        (x,) = model.graph.input
-        (y,) = session.run(None, {x.name: np.ones(cfg["shape"], np.float32)})
+        assert [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim] == cfg[
+            "shape"
+        ]
+        assert len(model.graph.input) == 1
+        (y,) = _run_on_ones(model)
         assert tuple(y.shape) == tuple(kernel.output)
     unshuffle = main_kernel(
         {"kind": "transpose_nd", "shape": [1, 8, 4, 2, 4, 2], "perm": [0, 1, 3, 5, 2, 4]}
