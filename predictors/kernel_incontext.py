@@ -11,8 +11,11 @@ correction on those labels:
    order) to the hwnas kernel whose node name is the longest prefix of the profiled
    node's name (onnxruntime names a fused NCHWc conv after its last fused output,
    ``<node>_output_0_nchwc``, and a fusion after its first node, ``<node>/...Fusion``).
+   Fused nodes it names after their op type (``Gelu_token_12``,
+   ``SkipLayerNormalization``) go to the kernel of that op (:data:`RENAMED_FUSIONS`).
    Nodes of no kernel (reorders, ops it inserted) go to a neighbour: a ``ReorderInput``
-   to the next matched node's kernel, anything else to the previous one.
+   (or the Reshape before a Gemm) to the next matched node's kernel, anything else to
+   the previous one.
 2. :func:`in_network_labels` scales the per-kernel profiled shares (each node's time
    less what the profiler adds to a node) to the network's measured latency less the
    per-model overhead, so that labels sum to what was measured, and the profile
@@ -45,8 +48,24 @@ from hwnas.predictors.kernels import booster_params
 
 #: Profiled node (name, op type, microseconds per run), in execution order.
 ProfiledNode = tuple[str, str, float]
-#: The profiled nodes attributed to the next kernel rather than the previous one.
+#: The profiled nodes attributed to the next kernel rather than the previous one: by op
+#: type, and by name (the Reshape onnxruntime puts before a 3-D MatMul it runs as a Gemm).
 LEADING_OPS = frozenset({"ReorderInput"})
+LEADING_NAMES = ("gemm_input_reshape",)
+#: Fused nodes onnxruntime names after their op type (``Gelu_token_12``,
+#: ``SkipLayerNormalization``) rather than after a node of the graph, and the hwnas
+#: kernel op each stands for (a Gelu fused from Erf; a LayerNormalization with the
+#: residual Add before it). Attributed by name to no kernel, their time went to the
+#: kernel before them: a two-way decoder's 190 us SkipLayerNormalization was labelled as
+#: its MatMul's, and its LayerNormalization kernel as costing nothing.
+RENAMED_FUSIONS = {
+    "Gelu": "Gelu",
+    "FastGelu": "Gelu",
+    "BiasGelu": "Gelu",
+    "QuickGelu": "QuickGelu",
+    "SkipLayerNormalization": "LayerNormalization",
+    "LayerNormalization": "LayerNormalization",
+}
 
 
 #: Prefixes onnxruntime puts before the name of the node a fusion keeps
@@ -126,19 +145,47 @@ def _owner(name: str, index: Mapping[str, int]) -> int | None:
     return best
 
 
+def _place_renamed(
+    owners: list[int | None], profile: Sequence[ProfiledNode], kernel_ops: Sequence[str]
+) -> None:
+    """Give each fused node onnxruntime named after its op type
+    (:data:`RENAMED_FUSIONS`) that no name matched to a kernel of the op it stands for
+    that no profiled node matched by name: the first such kernel after the last kernel
+    placed before it, else the first such kernel left (in place, in ``owners``)."""
+    named = {o for o in owners if o is not None}
+    free = [k for k in range(len(kernel_ops)) if k not in named]
+    last = -1
+    for i, (_, op, _) in enumerate(profile):
+        want = RENAMED_FUSIONS.get(op)
+        if owners[i] is None and want is not None:
+            fits = [k for k in free if kernel_ops[k] == want]
+            if fits:
+                owners[i] = next((k for k in fits if k > last), fits[0])
+                free.remove(owners[i])
+        if owners[i] is not None:
+            last = owners[i]
+
+
 def attribute_profile(
-    kernel_nodes: Sequence[Sequence[str]], profile: Sequence[ProfiledNode]
+    kernel_nodes: Sequence[Sequence[str]],
+    profile: Sequence[ProfiledNode],
+    kernel_ops: Sequence[str] | None = None,
 ) -> tuple[np.ndarray, float]:
     """(time of each kernel in us, time of nodes that could not be placed) from a per-node
-    profile; ``kernel_nodes``: the ONNX node names of each kernel."""
+    profile; ``kernel_nodes``: the ONNX node names of each kernel; ``kernel_ops``: each
+    kernel's op (``Kernel.op``), to place the fused nodes onnxruntime names after their
+    op type (:data:`RENAMED_FUSIONS`; without it, they go to a neighbour)."""
     index = {str(n): k for k, nodes in enumerate(kernel_nodes) for n in nodes}
     owners = [_owner(name, index) for name, _, _ in profile]
+    if kernel_ops is not None:
+        _place_renamed(owners, profile, kernel_ops)
     out = np.zeros(len(kernel_nodes))
     lost = 0.0
-    for i, ((_, op, us), owner) in enumerate(zip(profile, owners, strict=True)):
+    for i, ((name, op, us), owner) in enumerate(zip(profile, owners, strict=True)):
         if owner is None:
-            ahead = owners[i + 1 :] if op in LEADING_OPS else owners[:i][::-1]
-            behind = owners[:i][::-1] if op in LEADING_OPS else owners[i + 1 :]
+            leads = op in LEADING_OPS or name.startswith(LEADING_NAMES)
+            ahead = owners[i + 1 :] if leads else owners[:i][::-1]
+            behind = owners[:i][::-1] if leads else owners[i + 1 :]
             owner = next((o for o in [*ahead, *behind] if o is not None), None)
         if owner is None:
             lost += us
@@ -154,12 +201,13 @@ def in_network_labels(
     measured_ms: float,
     model_ms: float,
     node_us: float,
+    kernel_ops: Sequence[str] | None = None,
 ) -> np.ndarray:
     """Each kernel's in-network time (ms): its share of the profiled time (each node less
     ``node_us``, what the profiler adds to a node) times the measured latency less the
-    per-model overhead ``model_ms``."""
+    per-model overhead ``model_ms``; ``kernel_ops``: as :func:`attribute_profile`'s."""
     clean = [(name, op, max(us - node_us, 0.0)) for name, op, us in profile]
-    us, lost = attribute_profile(kernel_nodes, clean)
+    us, lost = attribute_profile(kernel_nodes, clean, kernel_ops)
     total = float(us.sum() + lost)
     if total <= 0:
         raise UsageError("the profile holds no time: profile more runs")
@@ -299,6 +347,7 @@ def network_rows(
         measured_ms=float(measured_ms),
         model_ms=predictor.overhead_model_ms_,
         node_us=1000.0 * predictor.profiler_node_ms_,
+        kernel_ops=[k.op for k in kernels],
     )
     return kernels, incontext_features(proto, kernels, features), np.asarray(isolated), labels
 

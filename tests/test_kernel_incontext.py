@@ -271,6 +271,55 @@ def test_fused_gemms_and_a_conv_writing_the_graph_output_are_matched_by_name(
             assert by_nodes[-1] == 0.0
 
 
+def test_fusions_onnxruntime_names_after_their_op_go_to_the_kernel_of_that_op(
+    tmp_path: Path,
+) -> None:
+    """onnxruntime fuses an Erf GELU into ``Gelu`` and a residual Add + LayerNorm into
+    ``SkipLayerNormalization``, named after the op type (``..._token_N``) and not after any
+    graph node. Without the kernels' ops they go to the kernel before them (the MatMul),
+    and the GELU and LayerNorm kernels are labelled as costing nothing."""
+    import torch
+    from torch import nn
+
+    from hwnas.export import export_onnx
+    from hwnas.predictors.kernel_incontext import kernel_names
+
+    class Block(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.up, self.down = nn.Linear(64, 256), nn.Linear(256, 64)
+            self.act, self.norm = nn.GELU(), nn.LayerNorm(64)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.norm(x + self.down(self.act(self.up(x))))
+
+    path = tmp_path / "block.onnx"
+    export_onnx(Block(), (1, 196, 64), path)
+    proto = onnx.load(str(path))
+    kernels = split_kernels(proto)
+    profile = _node_profile(path, tmp_path)
+    fused = {op for _, op, _ in profile}
+    assert {"Gelu", "SkipLayerNormalization"} <= fused, fused
+    names = kernel_names(proto, kernels)
+    ops = [k.op for k in kernels]
+    us, lost = attribute_profile(names, profile, ops)
+    assert lost == 0.0 and us.sum() == pytest.approx(sum(t for *_, t in profile))
+    gelu, norm = ops.index("Gelu"), ops.index("LayerNormalization")
+    by_op = dict(zip((op for _, op, _ in profile), (t for *_, t in profile), strict=True))
+    assert us[gelu] == pytest.approx(by_op["Gelu"])
+    assert us[norm] == pytest.approx(by_op["SkipLayerNormalization"])
+    blind, _ = attribute_profile(names, profile)  # by names alone, as before
+    assert blind[gelu] == 0.0 and blind[norm] == 0.0
+    # two fused nodes of one op go to that op's kernels in order, each once
+    twice = [("Gelu_token_1", "Gelu", 5.0), ("/x", "Add", 1.0), ("Gelu_token_2", "Gelu", 7.0)]
+    us, _ = attribute_profile([("/a",), ("/x",), ("/b",)], twice, ["Gelu", "Add", "Gelu"])
+    np.testing.assert_allclose(us, [5.0, 1.0, 7.0])
+    # the Reshape onnxruntime puts before a 3-D MatMul it runs as a Gemm is the Gemm's
+    reshaped = [("/a", "Add", 1.0), ("gemm_input_reshape_token_3", "Reshape", 2.0)]
+    us, _ = attribute_profile([("/a",), ("/b",)], [*reshaped, ("/b", "Gemm", 3.0)])
+    np.testing.assert_allclose(us, [1.0, 5.0])
+
+
 def _branchy_graph(names: bool = True) -> onnx.ModelProto:
     """A conv, a max pool read by two convs, their sum, then a relu: real ONNX."""
     from onnx import TensorProto, helper
