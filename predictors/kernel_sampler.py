@@ -11,7 +11,8 @@ classifier sizes, and one-row gemms of up to 64 MB of weights (kind ``gemv``: ba
 ``Linear`` layers, trained with the gemms); transposed convs, 2-D and 1-D, strides 1-8
 (kind ``convt``); resizes by 2-4, half of them cubic (kind ``upsample``, trained with the
 resizes); attention-shaped batched matmuls and softmaxes, seq 16-512, 1-16 heads, head
-dim 16-128; ...), and every model is kept under
+dim 8-128, some in groups of 2-64 (windows, channels, frames: batches to 1,024), half
+with torch's (1, seq, heads, dim) operands transposed in; ...), and every model is kept under
 about 4e8 MACs and 8M elements per activation so that one inference stays well under
 50 ms on a laptop core.
 
@@ -452,14 +453,20 @@ def _draw_upsample(rng: np.random.Generator) -> Config | None:
 def _draw_matmul(rng: np.random.Generator) -> Config | None:
     if rng.random() < 0.7:
         heads = int(rng.choice([1, 2, 4, 6, 8, 12, 16]))
-        seq, dim = _log_int(rng, 16, 512), int(rng.choice([16, 32, 64, 96, 128]))
+        seq, dim = _log_int(rng, 16, 512), int(rng.choice([8, 16, 32, 64, 96, 128]))
+        if rng.random() < 0.3:  # attention in groups: windows, channels, frames
+            heads *= _log_int(rng, 2, 64)
+            seq = _log_int(rng, 8, 196)
         if rng.random() < 0.5:  # scores = q @ k^T * scale
             cfg = {"batch": heads, "m": seq, "k": dim, "n": seq, "trans_b": True, "scale": True}
         else:  # context = probs @ v
             cfg = {"batch": heads, "m": seq, "k": seq, "n": dim, "trans_b": False, "scale": False}
+        # torch's multi-head attention: q, k, v as (1, seq, heads, dim), transposed into
+        # the matmul (onnxruntime's FusedMatMul absorbs it: its transBatch flags)
+        cfg["heads_inner"] = bool(rng.random() < 0.5)
     else:
         cfg = {
-            "batch": _log_int(rng, 1, 64),
+            "batch": _log_int(rng, 1, 64) if rng.random() < 0.7 else _log_int(rng, 64, 1024),
             "m": _log_int(rng, 8, 512),
             "k": _log_int(rng, 8, 512),
             "n": _log_int(rng, 8, 512),
@@ -1213,10 +1220,17 @@ def _build_conv(b: _Builder, c: Mapping[str, Any], *, depthwise: bool) -> str:
 
 def _build_matmul(b: _Builder, c: Mapping[str, Any]) -> str:
     bt, m, k, n = c["batch"], c["m"], c["k"], c["n"]
-    a = b.input([1, bt, m, k])
-    if c["trans_b"]:
+    if c.get("heads_inner") and c["trans_b"]:  # q, k as (1, seq, heads, dim), moved in
+        a = b.node("Transpose", [b.input([1, m, bt, k])], perm=[0, 2, 1, 3])[0]
+        other = b.node("Transpose", [b.input([1, n, bt, k])], perm=[0, 2, 3, 1])[0]
+    elif c.get("heads_inner"):  # probs (1, heads, seq, seq) @ v as (1, seq, heads, dim)
+        a = b.input([1, bt, m, k])
+        other = b.node("Transpose", [b.input([1, k, bt, n])], perm=[0, 2, 1, 3])[0]
+    elif c["trans_b"]:
+        a = b.input([1, bt, m, k])
         other = b.node("Transpose", [b.input([1, bt, n, k])], perm=[0, 1, 3, 2])[0]
     else:
+        a = b.input([1, bt, m, k])
         other = b.input([1, bt, k, n])
     y = b.node("MatMul", [a, other])[0]
     if c["scale"]:

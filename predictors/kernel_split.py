@@ -25,7 +25,9 @@ them need the intermediate tensor to have one consumer and not be a graph output
   HardSigmoid, Elu`` (only where the Gemm is 2-D);
 * **layernorm**: ``LayerNormalization``, preceded by an ``Add`` of two activations
   (SkipLayerNormalization), or the decomposed form ``ReduceMean, Sub, Pow, ReduceMean,
-  Add, Sqrt, Div[, Mul][, Add]``;
+  Add, Sqrt, Div[, Mul][, Add]``, or RMSNorm's ``Pow, ReduceMean, Add, Sqrt, Div`` (or
+  ``Sqrt, Reciprocal`` or ``1 / Sqrt``, then ``Mul``) ``[, Mul]`` (onnxruntime's
+  SimplifiedLayerNormalization);
 * **elementwise**: one op each (onnxruntime does not chain them on CPU), except the erf
   GELU pattern and ``x * Sigmoid(x)`` (one kernel each), and ``HardSwish`` (two:
   onnxruntime runs it as HardSigmoid and Mul); standalone ``BatchNormalization`` too;
@@ -390,6 +392,10 @@ class _Splitter:
                 nodes = self._match_layernorm(i)
                 if nodes:
                     self._claim("layernorm", "LayerNormalization", nodes)
+            elif node.op_type == "Pow" and not self.taken[i]:
+                nodes = self._match_rmsnorm(i)
+                if nodes:
+                    self._claim("layernorm", "LayerNormalization", nodes)
             elif node.op_type == "Erf" and not self.taken[i]:
                 nodes = self._match_gelu(i)
                 if nodes:
@@ -497,6 +503,48 @@ class _Splitter:
             if j is not None and self.const_operand(j, self.out(cur)):
                 nodes.append(j)
                 cur = j
+        return nodes
+
+    def _match_rmsnorm(self, pw: int) -> list[int] | None:
+        """RMSNorm from ``pw``: ``x`` squared, its mean over the last axes plus a
+        constant, square-rooted, ``x`` divided by it (or multiplied by its reciprocal:
+        ``Reciprocal``, or a constant divided by it as torch exports ``rsqrt``),
+        then an optional multiplication by constant weights: one
+        SimplifiedLayerNormalization in onnxruntime."""
+        g = self.g
+        x = g.nodes[pw].input[0]
+        if not self.const_operand(pw, x, max_numel=1):
+            return None
+        mean = self.follower(pw, {"ReduceMean"})
+        if mean is None or not trailing_axes(
+            g.nodes[mean], self.shape(x), self.shape(self.out(mean))
+        ):
+            return None
+        add = self.follower(mean, {"Add"})
+        if add is None or not self.const_operand(add, self.out(mean)):
+            return None
+        sqrt = self.follower(add, {"Sqrt"})
+        j = None if sqrt is None else self.follower(sqrt, {"Div", "Reciprocal"})
+        if sqrt is None or j is None:
+            return None
+        nodes = [pw, mean, add, sqrt]
+        inverse = (
+            self.op(j) == "Reciprocal"
+            or (  # torch.rsqrt: 1 / sqrt
+                list(g.nodes[j].input)[1:] == [self.out(sqrt)] and g.is_const(g.nodes[j].input[0])
+            )
+        )
+        if inverse:
+            nodes.append(j)
+            j = self.follower(j, {"Mul"})
+            if j is None or self.other_input(j, self.out(nodes[-1])) != x:
+                return None
+        elif list(g.nodes[j].input) != [x, self.out(sqrt)]:
+            return None
+        nodes.append(j)
+        scale = self.follower(j, {"Mul"})
+        if scale is not None and self.const_operand(scale, self.out(j)):
+            nodes.append(scale)
         return nodes
 
     def _match_gelu(self, erf: int) -> list[int] | None:

@@ -1302,3 +1302,39 @@ def test_high_rank_transposes_are_sampled_with_their_contiguous_runs() -> None:
     assert ONE_D_MODELS[SCATTER_MODEL] == "memory"
     assert moves_one_axis([0, 2, 3, 1]) and moves_one_axis([0, 3, 1, 2])
     assert not moves_one_axis([0, 1, 3, 5, 2, 4]) and not moves_one_axis([2, 0, 3, 1, 4])
+
+
+def test_rmsnorm_is_one_layernorm_kernel_as_onnxruntime_fuses_it(tmp_path: Path) -> None:
+    """RMSNorm as LLaMA-like models write it (``x * rsqrt(mean(x^2) + eps) * w``, and
+    ``x / sqrt(...)``) is one SimplifiedLayerNormalization in onnxruntime: one layernorm
+    kernel, not six elementwise and reduce ones; over the channels of a map it is not."""
+    import torch
+    from torch import nn
+
+    from hwnas.export import export_onnx
+
+    class RMSNorm(nn.Module):
+        def __init__(self, d: int, divide: bool, dim: int = -1) -> None:
+            super().__init__()
+            self.w, self.divide, self.dim = nn.Parameter(torch.rand(d)), divide, dim
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            ms = x.pow(2).mean(self.dim, keepdim=True) + 1e-5
+            y = x / torch.sqrt(ms) if self.divide else x * torch.rsqrt(ms)
+            return y * self.w
+
+    for divide in (False, True):
+        path = tmp_path / f"rms{divide}.onnx"
+        export_onnx(RMSNorm(64, divide), (1, 12, 64), path)
+        (kernel,) = split_kernels(onnx.load(str(path)))
+        assert kernel.kind == "layernorm" and kernel.attrs["axis_size"] == 64
+        # the weights, and the scalar constants as a decomposed layer norm's count
+        assert 64 <= kernel.params <= 68 and len(kernel.nodes) == (6 if divide else 7)
+        options = ort.SessionOptions()
+        options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
+        ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        fused = [n.op_type for n in onnx.load(options.optimized_model_filepath).graph.node]
+        assert fused == ["SimplifiedLayerNormalization"]
+    path = tmp_path / "channels.onnx"
+    export_onnx(RMSNorm(1, False, dim=1), (1, 16, 8, 8), path)
+    assert len(split_kernels(onnx.load(str(path)))) > 1
