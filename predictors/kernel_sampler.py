@@ -4,8 +4,8 @@
 a larger ``n`` with the same seed extends the earlier sample) and builds each as a small
 ONNX model with ``onnx.helper``: graph inputs in, the kernel, its output out. Ranges
 follow what CNNs and transformers contain (conv channels 8-512, feature maps 4-224,
-kernels 1/3/5/7, strides 1/2, grouped and depthwise; 1-D convs on signals of 16-64,000
-samples, kernels 1-81, strides 1-16 (kind ``conv1d``: ``conv`` kernels, see
+depthwise ones to 640, kernels 1/3/5/7, strides 1/2, grouped and depthwise; 1-D convs
+on signals of 16-64,000 samples, kernels 1-81, strides 1-16 (kind ``conv1d``: ``conv`` kernels, see
 :data:`KERNEL_KIND`, with a model of their own); gemms with transformer and
 classifier sizes, and one-row gemms of up to 64 MB of weights (kind ``gemv``: batch-1
 ``Linear`` layers, trained with the gemms); transposed convs, 2-D and 1-D, strides 1-8
@@ -360,10 +360,13 @@ def _draw_dwconv3d(rng: np.random.Generator) -> Config | None:
 
 
 def _draw_dwconv(rng: np.random.Generator) -> Config | None:
-    c = _channels(rng, 8, 1536)
+    """A depthwise conv; most on maps of 4-160 a side, some (few channels) on 161-640
+    (the first layers of detectors and segmenters at full resolution)."""
+    large = rng.random() < 0.15
+    c = _channels(rng, 8, 64 if large else 1536)
     k = _pick(rng, {3: 0.5, 5: 0.3, 7: 0.2})
     stride = _pick(rng, {1: 0.7, 2: 0.3})
-    hw = _hw(rng, 4, 160)
+    hw = _log_int(rng, 161, 640) if large else _hw(rng, 4, 160)
     if c * hw * hw > MAX_ELEMENTS:
         return None
     return {

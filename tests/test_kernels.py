@@ -1338,3 +1338,15 @@ def test_rmsnorm_is_one_layernorm_kernel_as_onnxruntime_fuses_it(tmp_path: Path)
     path = tmp_path / "channels.onnx"
     export_onnx(RMSNorm(1, False, dim=1), (1, 16, 8, 8), path)
     assert len(split_kernels(onnx.load(str(path)))) > 1
+
+
+def test_some_depthwise_convs_run_on_full_resolution_maps() -> None:
+    """Detectors' first depthwise layers run on maps of 240x320 and more: some ``dwconv``
+    draws reach 161-640 a side with few channels, each a single depthwise kernel."""
+    drawn = sample_configs("dwconv", 160, seed=0)
+    large = [c for c in drawn if c["hw"] > 160]
+    assert 5 <= len(large) <= 60 and max(c["hw"] for c in large) > 400
+    assert all(c["c"] <= 64 for c in large)
+    for cfg in large[:2]:
+        main = main_kernel(cfg)
+        assert main.kind == "dwconv" and main.output[-1] == -(-cfg["hw"] // cfg["stride"])
