@@ -48,24 +48,7 @@ from realworld_zoo import (
 )
 from realworld_zoo3 import _image, conformer, gpt, vit_rect, yolo_csp
 from realworld_zoo4 import swin
-from realworld_zoo9 import _rms_norm, llama
-
-
-def _residual_of(f: Any) -> Any:
-    """``f`` with its input added: x + f(x)."""
-    import torch
-
-    nn = _nn()
-
-    class Residual(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.f = f
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return x + self.f(x)
-
-    return Residual()
+from realworld_zoo9 import _residual, _rms_norm, llama
 
 
 def _pconv_block(c: int) -> Any:
@@ -87,7 +70,7 @@ def _pconv_block(c: int) -> Any:
             return torch.cat([self.conv(x1), x2], 1)
 
     mlp = [PConv(), _cbr(c, 2 * c, 1, act=nn.GELU), nn.Conv2d(2 * c, c, 1, bias=False)]
-    return _residual_of(nn.Sequential(*mlp))
+    return _residual(nn.Sequential(*mlp))
 
 
 def fasternet(dims: tuple[int, ...], depths: tuple[int, ...]) -> Any:
@@ -706,7 +689,7 @@ def _postnet(mels: int, c: int) -> Any:
     for i in range(5):
         a, b = mels if i == 0 else c, mels if i == 4 else c
         layers += [nn.Conv1d(a, b, 5, 1, 2), nn.BatchNorm1d(b)] + ([nn.Tanh()] if i < 4 else [])
-    return _residual_of(nn.Sequential(*layers))
+    return _residual(nn.Sequential(*layers))
 
 
 def fastspeech2(d: int, enc: int, dec: int, vocab: int, frames: int) -> Any:
@@ -889,7 +872,7 @@ def mamba2(d: int, layers: int, state: int, seq: int, vocab: int) -> Any:
     Mamba-2-130M is ``(768, 24, 128, ..., 50280)``."""
     nn = _nn()
     blocks = [
-        _residual_of(nn.Sequential(_rms_norm(d), _mamba2_mixer(d, state, 64, seq)))
+        _residual(nn.Sequential(_rms_norm(d), _mamba2_mixer(d, state, 64, seq)))
         for _ in range(layers)
     ]
     return nn.Sequential(*blocks, _rms_norm(d), nn.Linear(d, vocab, bias=False))
@@ -1148,7 +1131,7 @@ def _vq_residuals(h: int, r: int, n: int) -> Any:
     back to ``h``; residual), then ReLU."""
     nn = _nn()
     blocks = [
-        _residual_of(
+        _residual(
             nn.Sequential(
                 *(nn.ReLU(), nn.Conv2d(h, r, 3, 1, 1, bias=False), nn.ReLU()),
                 nn.Conv2d(r, h, 1, bias=False),
