@@ -171,6 +171,33 @@ def _attr(node: onnx.NodeProto, name: str, default: Any = None) -> Any:
     return default
 
 
+def einsum_sizes(equation: str, shapes: Sequence[Shape]) -> tuple[int, int, int, int] | None:
+    """(batch, m, k, n) of a two-operand Einsum read as a batched matmul: indices of both
+    operands and the output are the batch, indices of the output and one operand are
+    ``m`` (the first) or ``n`` (the second), every index the output lacks is summed
+    (``k``), so that ``batch m k n`` is the einsum's multiply-adds. None for other forms
+    (an ellipsis, no ``->``, not two operands, shapes unknown or of another rank)."""
+    eq = equation.replace(" ", "")
+    if "..." in eq or "->" not in eq:
+        return None
+    lhs, out = eq.split("->")
+    terms = lhs.split(",")
+    if len(terms) != 2 or len(shapes) != 2:
+        return None
+    if any(not shape or len(t) != len(shape) for t, shape in zip(terms, shapes, strict=True)):
+        return None
+    size: dict[str, int] = {}
+    for t, shape in zip(terms, shapes, strict=True):
+        for c, d in zip(t, shape, strict=True):
+            size[c] = max(size.get(c, 1), int(d))  # a 1 broadcasts
+    a, b, o = set(terms[0]), set(terms[1]), set(out)
+
+    def prod(indices: set[str]) -> int:
+        return math.prod(size[c] for c in indices)
+
+    return prod(a & b & o), prod((a - b) & o), prod((a | b) - o), prod((b - a) & o)
+
+
 def _swaps_last_two(perm: Sequence[int] | None) -> bool:
     if not perm or len(perm) < 2:
         return False
@@ -598,6 +625,8 @@ class _Splitter:
             return [self.conv(i)]
         if op in ("MatMul", "Gemm"):
             return self.gemm(i)
+        if op == "Einsum" and (found := self.einsum(i)) is not None:
+            return [found]
         if op == "LayerNormalization":
             pre = [p for p, j in self.absorbed.items() if j == i]
             return [
@@ -863,6 +892,35 @@ class _Splitter:
             if not users:
                 return False
             p = users[0]
+
+    def einsum(self, i: int) -> Kernel | None:
+        """A two-operand Einsum as the batched matmul it computes (``matmul``, constant
+        operands too: onnxruntime's Einsum transposes and multiplies batch by batch, it
+        does not pre-pack weights like a Gemm), or None where :func:`einsum_sizes` cannot
+        read it (it stays an ``other`` kernel)."""
+        g, node = self.g, self.g.nodes[i]
+        equation = _attr(node, "equation", b"")
+        equation = equation.decode() if isinstance(equation, bytes) else str(equation)
+        shapes = [self.shape(x) for x in node.input]
+        sizes = einsum_sizes(equation, shapes)
+        if sizes is None:
+            return None
+        batch, m, k, n = sizes
+        params = sum(
+            math.prod(x) for x, name in zip(shapes, node.input, strict=True) if g.is_const(name)
+        )
+        return self.make(
+            "matmul",
+            "Einsum",
+            [i],
+            i,
+            inputs=shapes,
+            macs=batch * m * k * n,
+            flops=2 * batch * m * k * n,
+            params=params,
+            attrs={"m": m, "k": k, "n": n, "batch": batch},
+            main=i,
+        )
 
     def make(
         self,
