@@ -162,10 +162,12 @@ def _place_renamed(
         if owners[i] is None and want is not None:
             fits = [k for k in free if kernel_ops[k] == want]
             if fits:
-                owners[i] = next((k for k in fits if k > last), fits[0])
-                free.remove(owners[i])
-        if owners[i] is not None:
-            last = owners[i]
+                chosen = next((k for k in fits if k > last), fits[0])
+                owners[i] = chosen
+                free.remove(chosen)
+        owner = owners[i]
+        if owner is not None:
+            last = owner
 
 
 def attribute_profile(
