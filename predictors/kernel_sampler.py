@@ -465,7 +465,8 @@ def _draw_matmul(rng: np.random.Generator) -> Config | None:
         else:  # context = probs @ v
             cfg = {"batch": heads, "m": seq, "k": seq, "n": dim, "trans_b": False, "scale": False}
         # torch's multi-head attention: q, k, v as (1, seq, heads, dim), transposed into
-        # the matmul (onnxruntime's FusedMatMul absorbs it: its transBatch flags)
+        # the matmul (onnxruntime's FusedMatMul absorbs q's and k's, its transBatch
+        # flags; v's it runs as a Transpose of its own)
         cfg["heads_inner"] = bool(rng.random() < 0.5)
     else:
         cfg = {
