@@ -1224,17 +1224,19 @@ def _build_conv(b: _Builder, c: Mapping[str, Any], *, depthwise: bool) -> str:
 
 def _build_matmul(b: _Builder, c: Mapping[str, Any]) -> str:
     bt, m, k, n = c["batch"], c["m"], c["k"], c["n"]
-    if c.get("heads_inner") and c["trans_b"]:  # q, k as (1, seq, heads, dim), moved in
+    inner = c.get("heads_inner")
+    if inner and c["trans_b"]:  # q as (1, seq, heads, dim), moved in
         a = b.node("Transpose", [b.input([1, m, bt, k])], perm=[0, 2, 1, 3])[0]
-        other = b.node("Transpose", [b.input([1, n, bt, k])], perm=[0, 2, 3, 1])[0]
-    elif c.get("heads_inner"):  # probs (1, heads, seq, seq) @ v as (1, seq, heads, dim)
+    else:  # (1, batch, m, k) as it is (attention probs: out of a softmax)
         a = b.input([1, bt, m, k])
-        other = b.node("Transpose", [b.input([1, k, bt, n])], perm=[0, 2, 1, 3])[0]
+    if inner:  # k or v as (1, seq, heads, dim), moved in
+        shape, perm = (
+            ([1, n, bt, k], [0, 2, 3, 1]) if c["trans_b"] else ([1, k, bt, n], [0, 2, 1, 3])
+        )
+        other = b.node("Transpose", [b.input(shape)], perm=perm)[0]
     elif c["trans_b"]:
-        a = b.input([1, bt, m, k])
         other = b.node("Transpose", [b.input([1, bt, n, k])], perm=[0, 1, 3, 2])[0]
     else:
-        a = b.input([1, bt, m, k])
         other = b.input([1, bt, k, n])
     y = b.node("MatMul", [a, other])[0]
     if c["scale"]:

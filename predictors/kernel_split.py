@@ -176,9 +176,9 @@ def einsum_sizes(equation: str, shapes: Sequence[Shape]) -> tuple[int, int, int,
     operands and the output are the batch, indices of the output and one operand are
     ``m`` (the first) or ``n`` (the second), every index the output lacks is summed
     (``k``), so that ``batch m k n`` is the einsum's multiply-adds. None for other forms
-    (an ellipsis, no ``->``, not two operands, shapes unknown or of another rank)."""
+    (an ellipsis, not one ``->``, not two operands, shapes unknown or of another rank)."""
     eq = equation.replace(" ", "")
-    if "..." in eq or "->" not in eq:
+    if "..." in eq or eq.count("->") != 1:
         return None
     lhs, out = eq.split("->")
     terms = lhs.split(",")
@@ -514,23 +514,31 @@ class _Splitter:
         if len(users) != 2 or len(powers) != 1 or len(divs) != 1:
             return None
         pw, div = powers[0], divs[0]
-        r2 = self.follower(pw, {"ReduceMean"})
-        if r2 is None:
+        root = self._root_mean(pw)
+        if root is None or g.sole_consumer(root[-1]) != div:
             return None
-        add = self.follower(r2, {"Add"})
-        if add is None or not self.const_operand(add, self.out(r2)):
+        return [r1, sub, pw, *root, div, *self._constant_tail(div, ("Mul", "Add"))]
+
+    def _root_mean(self, pw: int) -> list[int] | None:
+        """The square root of a constant plus the mean of ``pw``'s output, the core of
+        both layer norms: its ``ReduceMean``, ``Add`` and ``Sqrt`` nodes, or None."""
+        mean = self.follower(pw, {"ReduceMean"})
+        add = None if mean is None else self.follower(mean, {"Add"})
+        if mean is None or add is None or not self.const_operand(add, self.out(mean)):
             return None
         sqrt = self.follower(add, {"Sqrt"})
-        if sqrt is None or g.sole_consumer(sqrt) != div:
-            return None
-        nodes = [r1, sub, pw, r2, add, sqrt, div]
-        cur = div
-        for op in ("Mul", "Add"):
+        return None if sqrt is None else [mean, add, sqrt]
+
+    def _constant_tail(self, cur: int, ops: Sequence[str]) -> list[int]:
+        """The nodes after ``cur`` that apply ``ops`` in order (each optional) with a
+        constant operand: a norm's scale and shift."""
+        tail = []
+        for op in ops:
             j = self.follower(cur, {op})
             if j is not None and self.const_operand(j, self.out(cur)):
-                nodes.append(j)
+                tail.append(j)
                 cur = j
-        return nodes
+        return tail
 
     def _match_rmsnorm(self, pw: int) -> list[int] | None:
         """RMSNorm from ``pw``: ``x`` squared, its mean over the last axes plus a
@@ -542,19 +550,16 @@ class _Splitter:
         x = g.nodes[pw].input[0]
         if not self.const_operand(pw, x, max_numel=1):
             return None
-        mean = self.follower(pw, {"ReduceMean"})
-        if mean is None or not trailing_axes(
-            g.nodes[mean], self.shape(x), self.shape(self.out(mean))
-        ):
+        root = self._root_mean(pw)
+        if root is None:
             return None
-        add = self.follower(mean, {"Add"})
-        if add is None or not self.const_operand(add, self.out(mean)):
+        mean, _, sqrt = root
+        if not trailing_axes(g.nodes[mean], self.shape(x), self.shape(self.out(mean))):
             return None
-        sqrt = self.follower(add, {"Sqrt"})
-        j = None if sqrt is None else self.follower(sqrt, {"Div", "Reciprocal"})
-        if sqrt is None or j is None:
+        j = self.follower(sqrt, {"Div", "Reciprocal"})
+        if j is None:
             return None
-        nodes = [pw, mean, add, sqrt]
+        nodes = [pw, *root]
         inverse = (
             self.op(j) == "Reciprocal"
             or (  # torch.rsqrt: 1 / sqrt
@@ -568,11 +573,7 @@ class _Splitter:
                 return None
         elif list(g.nodes[j].input) != [x, self.out(sqrt)]:
             return None
-        nodes.append(j)
-        scale = self.follower(j, {"Mul"})
-        if scale is not None and self.const_operand(scale, self.out(j)):
-            nodes.append(scale)
-        return nodes
+        return [*nodes, j, *self._constant_tail(j, ("Mul",))]
 
     def _match_gelu(self, erf: int) -> list[int] | None:
         g = self.g

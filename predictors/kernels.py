@@ -182,9 +182,9 @@ def model_kind(kernel: Kernel) -> str:
     rank = len(kernel.inputs[0]) if kernel.inputs else 0
     if kernel.kind in ("conv", "dwconv") and kernel.attrs.get("computed_weights") and rank == 4:
         return CONV_COMPUTED_MODEL
-    if kernel.kind in ("conv", "dwconv") and kernel.inputs and len(kernel.inputs[0]) == 3:
+    if kernel.kind in ("conv", "dwconv") and rank == 3:
         return CONV1D_MODEL if kernel.kind == "conv" else DWCONV1D_MODEL
-    if kernel.kind in ("conv", "dwconv") and kernel.inputs and len(kernel.inputs[0]) == 5:
+    if kernel.kind in ("conv", "dwconv") and rank == 5:
         return CONV3D_MODEL if kernel.kind == "conv" else DWCONV3D_MODEL
     if kernel.kind == "other" and kernel.op == "ConvTranspose":
         return CONVT_MODEL

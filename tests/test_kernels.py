@@ -1375,6 +1375,7 @@ def test_two_operand_einsums_are_batched_matmuls_with_their_multiply_adds(
     assert einsum_sizes("ij,jk->ik", [(3, 5), (5, 7)]) == (1, 3, 5, 7)
     assert einsum_sizes("...ij,...jk->...ik", [(2, 3, 5), (2, 5, 7)]) is None
     assert einsum_sizes("ij->ji", [(3, 5)]) is None
+    assert einsum_sizes("ij,jk->ik->ki", [(3, 5), (5, 7)]) is None  # malformed: no error
     assert einsum_sizes("ij,jk->ik", [(), (5, 7)]) is None
 
     class Spectral(nn.Module):
