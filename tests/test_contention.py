@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from hwnas.cli import main
+from hwnas.profiler import contention
 from hwnas.profiler.contention import BusyProcess, busy_processes, contention_warning
 
 # Forks a grandchild that spins and prints its pid, then exits: the spinner is not a
@@ -64,8 +65,11 @@ def test_the_warning_names_the_processes_and_the_fix() -> None:
 
 
 def test_profile_on_the_local_device_warns_before_measuring(
-    capsys, spinner: int, conv_onnx: Path
+    capsys, monkeypatch, spinner: int, conv_onnx: Path
 ) -> None:
+    # Name every busy process: under pytest-xdist the other worker and its children can
+    # outrank the spinner on two cores, and the warning names only the busiest few.
+    monkeypatch.setattr(contention, "SHOWN", 1_000)
     code = main(
         [
             "profile",
