@@ -244,7 +244,8 @@ _ATTR_FEATURES = (
     "axis_size",
     "n_outputs",
     "computed_weights",  # a conv whose weights are computed at run time (not pre-packed)
-    "scatter",  # a transpose that copies element by element (kernel_split._transpose_runs)
+    "scatter",  # a transpose that copies element by element (kernel_split._transpose_runs);
+    # for an Einsum: its output is permuted (kernel_split.einsum_layout)
 )
 
 #: The feature vector of a kernel, in this order (fixed slots: shapes are padded on the

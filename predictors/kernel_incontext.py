@@ -65,8 +65,8 @@ RENAMED_FUSIONS = {
     "QuickGelu": "QuickGelu",
     "SkipLayerNormalization": "LayerNormalization",
     "LayerNormalization": "LayerNormalization",
-    "SimplifiedLayerNormalization": "LayerNormalization",  # RMSNorm
-    "SkipSimplifiedLayerNormalization": "LayerNormalization",
+    "SimplifiedLayerNormalization": "SimplifiedLayerNormalization",  # RMSNorm
+    "SkipSimplifiedLayerNormalization": "SimplifiedLayerNormalization",
 }
 
 

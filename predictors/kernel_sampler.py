@@ -81,6 +81,7 @@ SAMPLED_KINDS = (
     "transpose_nd",
     "conv_computed",
     "conv_reach",
+    "einsum",
 )
 #: The kernel kind a sampled kind measures, where they differ: 1-D convolutions are
 #: ``conv`` kernels, sampled apart so that 1-D shapes (long signals, wide kernels) are
@@ -139,7 +140,13 @@ SAMPLED_KINDS = (
 #: a model of their own; ``conv_reach`` kernels are convs beyond the ``conv`` kind's
 #: reach (maps of 225-640 a side, as face and object detectors and dehazing nets run
 #: them, and even kernels with strides of 2-4: the 8x8/4 and 4x4/2 convs of Atari
-#: policies), ``conv`` kernels trained with them.
+#: policies), ``conv`` kernels trained with them; ``einsum`` kernels are two-operand
+#: Einsums (a Fourier neural operator's spectral mixing ``bixy,ioxy->boxy``, attention
+#: written as einsums, heads inner or not, linear maps and channel mixes by a constant,
+#: batched products, linear attention's ``k^T v``): onnxruntime permutes the operands
+#: into batched-matmul order and multiplies batch by batch, not as its MatMul does:
+#: ``matmul`` kernels with a model of their own (before, the matmul model priced a
+#: FNO's spectral einsums at 0.31 of their time).
 KERNEL_KIND = {
     "conv1d": "conv",
     "gemv": "gemm",
@@ -162,6 +169,7 @@ KERNEL_KIND = {
     "transpose_nd": "memory",
     "conv_computed": "conv",
     "conv_reach": "conv",
+    "einsum": "matmul",
 }
 OVERHEAD_KIND = "overhead"
 #: Pairs of onnxruntime's NCHWc layout reorders (x86 only): what a lone conv pays extra.
@@ -492,7 +500,10 @@ def _draw_layernorm(rng: np.random.Generator) -> Config | None:
     )
     if rows * dim > MAX_ELEMENTS:
         return None
-    return {"rows": rows, "dim": dim, "skip": bool(rng.random() < 0.5)}
+    skip = bool(rng.random() < 0.5)
+    if rng.random() < 0.35:  # RMSNorm as torch writes it (LLaMA, T5): one pass, no shift
+        return {"rows": rows, "dim": dim, "skip": False, "rms": True}
+    return {"rows": rows, "dim": dim, "skip": skip}
 
 
 def _draw_softmax(rng: np.random.Generator) -> Config | None:
@@ -835,6 +846,66 @@ def _draw_conv_reach(rng: np.random.Generator) -> Config | None:
     return None if conv is None else {**conv, "act": _pick(rng, act)}
 
 
+#: Einsum forms drawn: (equation, whether the second operand is a constant weight, the
+#: draw's weight). Letters: ``b`` batch 1; ``h`` heads; ``q``/``k`` sequence positions;
+#: ``d``/``e`` head dims; ``i``/``o`` channels in and out; ``x``/``y`` Fourier modes;
+#: ``l`` tokens; ``n``/``j`` features; ``c`` channels; ``g`` a batch of products.
+EINSUM_FORMS: tuple[tuple[str, bool, float], ...] = (
+    ("bixy,ioxy->boxy", True, 0.2),  # FNO 2-D spectral mixing (real or imaginary part)
+    ("bix,iox->box", True, 0.1),  # FNO 1-D
+    ("bhqd,bhkd->bhqk", False, 0.12),  # attention scores
+    ("bhqk,bhkd->bhqd", False, 0.1),  # attention context
+    ("bqhd,bkhd->bhqk", False, 0.08),  # scores, heads inner
+    ("bhqk,bkhd->bqhd", False, 0.06),  # context, heads inner
+    ("bld,dn->bln", True, 0.1),  # a linear map
+    ("bchw,oc->bohw", True, 0.08),  # a 1x1 conv as an einsum
+    ("gij,gjn->gin", False, 0.08),  # batched products
+    ("bhqd,bhqe->bhde", False, 0.08),  # linear attention: k^T v
+)
+
+
+def _einsum_sizes_drawn(rng: np.random.Generator, form: str) -> dict[str, int]:
+    """A size for each letter of ``form`` (see :data:`EINSUM_FORMS`)."""
+    seq = _log_int(rng, 8, 1024)
+    mode = _log_int(rng, 4, 48)
+    sizes = {
+        "b": 1,
+        "h": int(rng.choice([1, 2, 4, 8, 12, 16])),
+        "q": seq,
+        "k": seq if rng.random() < 0.7 else _log_int(rng, 8, 1024),
+        "d": int(rng.choice([16, 32, 64, 128])),
+        "e": int(rng.choice([16, 32, 64, 128])),
+        "i": _channels(rng, 8, 256),
+        "o": _channels(rng, 8, 256),
+        "x": mode,
+        "y": mode if rng.random() < 0.7 else _log_int(rng, 4, 48),
+        "l": _log_int(rng, 1, 2048),
+        "n": _log_int(rng, 16, 2048),
+        "c": _channels(rng, 8, 512),
+        "g": _log_int(rng, 1, 512),
+        "j": _log_int(rng, 8, 512),
+    }
+    if form.startswith("bld"):
+        sizes["d"] = _log_int(rng, 16, 2048)
+    if form.startswith("bchw"):
+        sizes["h"] = sizes["w"] = _hw(rng, 4, 112)
+    return sizes
+
+
+def _draw_einsum(rng: np.random.Generator) -> Config | None:
+    forms = {i: weight for i, (_, _, weight) in enumerate(EINSUM_FORMS)}
+    equation, const, _ = EINSUM_FORMS[_pick(rng, forms)]
+    sizes = _einsum_sizes_drawn(rng, equation)
+    lhs, out = equation.split("->")
+    shapes = [[sizes[c] for c in term] for term in lhs.split(",")]
+    letters = set(lhs) - {","}
+    macs = math.prod(sizes[c] for c in letters)
+    largest = max(math.prod(s) for s in [*shapes, [sizes[c] for c in out]])
+    if macs > MAX_MACS or largest > MAX_ELEMENTS or (const and math.prod(shapes[1]) > MAX_PARAMS):
+        return None
+    return {"equation": equation, "shapes": shapes, "const": const}
+
+
 _DRAW: dict[str, Callable[[np.random.Generator], Config | None]] = {
     "conv": _draw_conv,
     "dwconv": _draw_dwconv,
@@ -867,6 +938,7 @@ _DRAW: dict[str, Callable[[np.random.Generator], Config | None]] = {
     "transpose_nd": _draw_transpose_nd,
     "conv_computed": _draw_conv_computed,
     "conv_reach": _draw_conv_reach,
+    "einsum": _draw_einsum,
 }
 
 
@@ -901,6 +973,7 @@ _LATER_KINDS = (
     "transpose_nd",
     "conv_computed",
     "conv_reach",
+    "einsum",
 )
 #: Each kind's random stream (fixed: a kind added later must not move the others').
 _STREAM = {
@@ -1096,6 +1169,11 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
         y = _build_rnn(b, c)
     elif kind == "gather":
         y = _build_gather(b, c)
+    elif kind == "einsum":
+        first, second = (list(shape) for shape in c["shapes"])
+        x = b.input(first)
+        other = b.weight(second, scale=0.05) if c["const"] else b.input(second)
+        y = b.node("Einsum", [x, other], equation=str(c["equation"]))[0]
     else:  # resize
         x = b.input([1, c["c"], c["hw"], c["hw"]])
         scales = b.weight([4], value=[1, 1, c["scale"], c["scale"]])
@@ -1126,6 +1204,12 @@ def _build_rnn(b: _Builder, c: Mapping[str, Any]) -> str:
 
 def _build_layernorm(b: _Builder, c: Mapping[str, Any]) -> str:
     x = b.input([1, c["rows"], c["dim"]])
+    if c.get("rms"):  # x / sqrt(mean(x^2) + eps) * w: onnxruntime's SimplifiedLayerNormalization
+        square = b.node("Pow", [x, b.weight([], value=2.0)])[0]
+        mean = b.node("ReduceMean", [square], axes=[-1], keepdims=1)[0]
+        root = b.node("Sqrt", [b.node("Add", [mean, b.weight([], value=1e-6)])[0]])[0]
+        normed = b.node("Div", [x, root])[0]
+        return b.node("Mul", [normed, b.weight([c["dim"]])])[0]
     if c["skip"]:
         x = b.node("Add", [x, b.input([1, c["rows"], c["dim"]])])[0]
     scale, bias = b.weight([c["dim"]]), b.weight([c["dim"]])

@@ -198,6 +198,37 @@ def einsum_sizes(equation: str, shapes: Sequence[Shape]) -> tuple[int, int, int,
     return prod(a & b & o), prod((a - b) & o), prod((a | b) - o), prod((b - a) & o)
 
 
+def einsum_layout(equation: str) -> tuple[int, int, int]:
+    """Whether each operand and the output of a two-operand Einsum must be permuted to run
+    as a batched matmul, (first, second, output) as 0 or 1: the first operand laid out as
+    (batch, m, k) or (batch, k, m), the second as (batch, k, n) or (batch, n, k) and the
+    output as (batch, m, n), each group in the output's order (onnxruntime's Einsum
+    transposes whatever is not, then multiplies batch by batch). (1, 1, 1) for a form
+    :func:`einsum_sizes` does not read."""
+    eq = equation.replace(" ", "")
+    if "..." in eq or eq.count("->") != 1 or eq.count(",") != 1:
+        return 1, 1, 1
+    lhs, out = eq.split("->")
+    first, second = lhs.split(",")
+    a, b, o = set(first), set(second), set(out)
+
+    def ordered(term: str, group: set[str]) -> str:
+        order = out + "".join(sorted(c for c in term if c not in o))  # summed: any order
+        return "".join(c for c in order if c in group and c in term)
+
+    batch, m, n, k = a & b & o, (a - b) & o, (b - a) & o, (a & b) - o
+    lead = ordered(first, batch)
+
+    def fits(term: str, inner: set[str], outer: set[str]) -> int:
+        options = (lead + ordered(term, inner) + ordered(term, outer),)
+        options += (lead + ordered(term, outer) + ordered(term, inner),)
+        extra = set(term) - batch - inner - outer  # an index only this operand has, summed
+        return 0 if not extra and any(term == x for x in options) else 1
+
+    out_fits = 0 if out == ordered(out, batch) + ordered(out, m) + ordered(out, n) else 1
+    return fits(first, m, k), fits(second, k, n), out_fits
+
+
 def _swaps_last_two(perm: Sequence[int] | None) -> bool:
     if not perm or len(perm) < 2:
         return False
@@ -422,7 +453,7 @@ class _Splitter:
             elif node.op_type == "Pow" and not self.taken[i]:
                 nodes = self._match_rmsnorm(i)
                 if nodes:
-                    self._claim("layernorm", "LayerNormalization", nodes)
+                    self._claim("layernorm", "SimplifiedLayerNormalization", nodes)
             elif node.op_type == "Erf" and not self.taken[i]:
                 nodes = self._match_gelu(i)
                 if nodes:
@@ -907,9 +938,9 @@ class _Splitter:
         if sizes is None:
             return None
         batch, m, k, n = sizes
-        params = sum(
-            math.prod(x) for x, name in zip(shapes, node.input, strict=True) if g.is_const(name)
-        )
+        consts = [g.is_const(name) for name in node.input]
+        params = sum(math.prod(x) for x, const in zip(shapes, consts, strict=True) if const)
+        permute_a, permute_b, permute_out = einsum_layout(equation)
         return self.make(
             "matmul",
             "Einsum",
@@ -919,7 +950,16 @@ class _Splitter:
             macs=batch * m * k * n,
             flops=2 * batch * m * k * n,
             params=params,
-            attrs={"m": m, "k": k, "n": n, "batch": batch},
+            attrs={
+                "m": m,
+                "k": k,
+                "n": n,
+                "batch": batch,
+                "trans_a": permute_a,
+                "trans_b": permute_b,
+                "scatter": permute_out,
+                "const_operand": int(any(consts)),
+            },
             main=i,
         )
 

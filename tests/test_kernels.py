@@ -471,6 +471,7 @@ def test_gemv_samples_are_batch_one_linear_layers_beyond_the_gemm_draws() -> Non
         "transpose_nd",
         "conv_computed",
         "conv_reach",
+        "einsum",
     )
     first = [k for k in SAMPLED_KINDS if k not in added]
     assert [kernel_sampler._STREAM[k] for k in first] == list(range(len(first)))
@@ -1328,6 +1329,7 @@ def test_rmsnorm_is_one_layernorm_kernel_as_onnxruntime_fuses_it(tmp_path: Path)
         export_onnx(RMSNorm(64, divide), (1, 12, 64), path)
         (kernel,) = split_kernels(onnx.load(str(path)))
         assert kernel.kind == "layernorm" and kernel.attrs["axis_size"] == 64
+        assert kernel.op == "SimplifiedLayerNormalization"  # coded apart from LayerNorm
         # the weights, and the scalar constants as a decomposed layer norm's count
         assert 64 <= kernel.params <= 68 and len(kernel.nodes) == (6 if divide else 7)
         options = ort.SessionOptions()
@@ -1338,6 +1340,25 @@ def test_rmsnorm_is_one_layernorm_kernel_as_onnxruntime_fuses_it(tmp_path: Path)
     path = tmp_path / "channels.onnx"
     export_onnx(RMSNorm(1, False, dim=1), (1, 16, 8, 8), path)
     assert len(split_kernels(onnx.load(str(path)))) > 1
+    # The layernorm kind samples RMSNorms too (the layer-norm model priced a LLaMA's at
+    # 1.76 times their time): each one such kernel, fused by onnxruntime.
+    from hwnas.predictors.kernel_features import op_code
+    from hwnas.predictors.kernel_sampler import build_kernel_model
+
+    drawn = sample_configs("layernorm", 80, seed=0)
+    rms = [c for c in drawn if c.get("rms")]
+    assert 10 <= len(rms) <= 50 and not any(c["skip"] for c in rms)
+    for cfg in rms[:3]:
+        main = main_kernel(cfg)
+        assert (main.kind, main.op) == ("layernorm", "SimplifiedLayerNormalization")
+        assert op_code(main.op) != op_code("LayerNormalization")
+        path = tmp_path / "sampled.onnx"
+        onnx.save(build_kernel_model(cfg), str(path))
+        options = ort.SessionOptions()
+        options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
+        ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        fused = [n.op_type for n in onnx.load(options.optimized_model_filepath).graph.node]
+        assert fused == ["SimplifiedLayerNormalization"]
 
 
 def test_some_depthwise_convs_run_on_full_resolution_maps() -> None:
@@ -1395,3 +1416,38 @@ def test_two_operand_einsums_are_batched_matmuls_with_their_multiply_adds(
     assert first.macs == 16 * 24 * 60 and first.attrs["batch"] == 60
     assert (second.kind, second.macs) == ("matmul", 24 * 24 * 60)
     assert (second.attrs["m"], second.attrs["k"], second.attrs["n"]) == (24, 1, 24)
+
+
+def test_einsums_are_sampled_with_their_layouts_and_a_model_of_their_own() -> None:
+    """The ``einsum`` kind draws the forms real models write (FNO's spectral mixing,
+    attention with heads inner or not, linear maps): each one matmul kernel of op Einsum,
+    predicted by the einsum model (the matmul model's for predictors without one), whose
+    attributes say which operands and whether the output onnxruntime must permute."""
+    from hwnas.predictors.kernel_sampler import KERNEL_KIND, build_kernel_model
+    from hwnas.predictors.kernel_split import einsum_layout
+    from hwnas.predictors.kernels import EINSUM_MODEL, ONE_D_MODELS
+
+    assert einsum_layout("bhqd,bhkd->bhqk") == (0, 0, 0)  # already batched-matmul order
+    assert einsum_layout("bhnd,bhne->bhde") == (0, 0, 0)  # k^T v: (batch, k, m) is read
+    assert einsum_layout("bqhd,bkhd->bhqk") == (1, 1, 0)  # heads inner: both moved
+    assert einsum_layout("bixy,ioxy->boxy") == (1, 1, 1)  # modes are the batch, last
+    assert einsum_layout("bchw,oc->bohw") == (1, 0, 1)
+    assert einsum_layout("ij,jk->ik->ki") == (1, 1, 1)  # not read: assume the worst
+    drawn = sample_configs("einsum", 80, seed=0)
+    assert KERNEL_KIND["einsum"] == "matmul" and ONE_D_MODELS[EINSUM_MODEL] == "matmul"
+    assert {"bixy,ioxy->boxy", "bqhd,bkhd->bhqk", "bld,dn->bln"} <= {c["equation"] for c in drawn}
+    for equation in ("bixy,ioxy->boxy", "bhqk,bkhd->bqhd", "bld,dn->bln"):
+        cfg = next(c for c in drawn if c["equation"] == equation)
+        main = main_kernel(cfg)
+        assert (main.kind, main.op, model_kind(main)) == ("matmul", "Einsum", EINSUM_MODEL)
+        layout = einsum_layout(equation)
+        assert (main.attrs["trans_a"], main.attrs["trans_b"], main.attrs["scatter"]) == layout
+        assert main.attrs["const_operand"] == int(cfg["const"])
+        model = build_kernel_model(cfg)
+        assert len(model.graph.input) == (1 if cfg["const"] else 2)
+        (y,) = _run_on_ones(model)
+        assert tuple(y.shape) == tuple(main.output)
+        terms = equation.split("->")[0].split(",")
+        pairs = zip(terms, cfg["shapes"], strict=True)
+        size = {c: d for t, shape in pairs for c, d in zip(t, shape, strict=True)}
+        assert main.macs == math.prod(size.values())  # every index once
