@@ -653,12 +653,17 @@ def _draw_gather(rng: np.random.Generator) -> Config | None:
     Expand of a singleton axis, or a Tile."""
     op = _pick(rng, {"Gather": 0.5, "GatherElements": 0.15, "Expand": 0.2, "Tile": 0.15})
     if op == "Gather":
-        rows, c = _log_int(rng, 16, 200_000), _log_int(rng, 3, 1024)
-        m = _log_int(rng, 1, 65536)
-        table = "weight" if rng.random() < 0.5 else "input"
+        rows = _log_int(rng, 16, 1_000_000)
+        c = 0 if rng.random() < 0.15 else _log_int(rng, 3, 1024)  # 0: a 1-D table
+        ids = [_log_int(rng, 1, 65536)]
+        if rng.random() < 0.35:  # (candidates, fields) ids, as recommenders look them up
+            ids = [_log_int(rng, 1, 1024), _log_int(rng, 2, 64)]
+        table = "weight" if rng.random() < 0.6 else "input"
         limit = MAX_GEMV_PARAMS if table == "weight" else MAX_ELEMENTS
-        ok = rows * c <= limit and m * c <= MAX_ELEMENTS
-        return {"op": op, "rows": rows, "c": c, "m": m, "table": table} if ok else None
+        width = max(c, 1)
+        ok = rows * width <= limit and math.prod(ids) * width <= MAX_ELEMENTS
+        cfg = {"op": op, "rows": rows, "c": c, "ids": ids, "table": table}
+        return cfg if ok else None
     n, c = _log_int(rng, 16, 4096), _log_int(rng, 3, 512)
     k = _pick(rng, {2: 0.1, 4: 0.15, 8: 0.15, 16: 0.2, 20: 0.2, 32: 0.2})
     if op == "Tile":
@@ -1412,10 +1417,20 @@ def _build_reduce(b: _Builder, c: Mapping[str, Any]) -> str:
 def _build_gather(b: _Builder, c: Mapping[str, Any]) -> str:
     op = c["op"]
     if op == "Gather":
-        rows, width = int(c["rows"]), int(c["c"])
-        table = b.weight([rows, width]) if c["table"] == "weight" else b.input([rows, width])
-        index = b.weight([c["m"]], dtype=np.int64, value=b.rng.integers(0, rows, c["m"]))
-        return b.node("Gather", [table, index], axis=0)[0]
+        rows, width, ids = int(c["rows"]), int(c["c"]), [int(d) for d in c["ids"]]
+        shape = [rows, width] if width else [rows]
+        if c["table"] == "input":
+            value = b.rng.integers(0, rows, math.prod(ids))
+            index = b.weight(ids, dtype=np.int64, value=value)
+            return b.node("Gather", [b.input(shape), index], axis=0)[0]
+        # A weight table is an embedding: its ids come at run time (constant ones and
+        # the table would be folded away by onnxruntime), spread over the table as
+        # hashed ids are: |x| * 10^4 mod rows, from the runner's normal inputs. Those
+        # ops are not the gather's time (:data:`INDEX_OPS`).
+        scaled = b.node("Mul", [b.node("Abs", [b.input(ids)])[0], b.weight([], value=1e4)])[0]
+        index = b.node("Cast", [scaled], to=TensorProto.INT64)[0]
+        index = b.node("Mod", [index, b.weight([], dtype=np.int64, value=rows)])[0]
+        return b.node("Gather", [b.weight(shape), index], axis=0)[0]
     if op == "Tile":
         r = int(c["repeats"])
         return b.node(
@@ -1462,6 +1477,9 @@ class KernelSpace:
 #: Ops onnxruntime adds around a lone NCHWc kernel (layout reorders) that a whole
 #: network mostly does without: their part of the time is not the kernel's.
 AUXILIARY_OPS = frozenset({"ReorderInput", "ReorderOutput"})
+#: The ops that compute a sampled embedding lookup's ids at run time (``gather`` kernels
+#: of a weight table): not the kernel's own time either.
+INDEX_OPS = frozenset({"Abs", "Mul", "Cast", "Mod"})
 
 #: An op profile reduced to {op type: (nodes, ms per inference)}.
 OpTimes = Mapping[str, tuple[int, float]]
@@ -1477,17 +1495,27 @@ class KernelSample:
     latency_ms: float
     op_times: OpTimes = field(default_factory=dict)
 
+    @property
+    def computes_ids(self) -> bool:
+        """Whether the model computes its kernel's ids at run time (an embedding lookup
+        of a weight table: :func:`_build_gather`)."""
+        return (
+            self.kind == "gather" and self.config.get("table") == "weight" and "ids" in self.config
+        )
+
     def own_share(self, profiler_node_ms: float = 0.0) -> float:
-        """The share of the run that the kernel itself took, not :data:`AUXILIARY_OPS`.
+        """The share of the run that the kernel itself took, not :data:`AUXILIARY_OPS`
+        (nor :data:`INDEX_OPS` where it computes its ids: :attr:`computes_ids`).
 
         onnxruntime's profiler records whole microseconds and adds its own cost to each
         node, which makes small nodes look big: ``profiler_node_ms`` (estimated from the
         overhead chains) is taken off every node first.
         """
         own = aux = 0.0
+        auxiliary = AUXILIARY_OPS | INDEX_OPS if self.computes_ids else AUXILIARY_OPS
         for op, (count, ms) in self.op_times.items():
             t = max(ms - count * profiler_node_ms, 0.0)
-            if op in AUXILIARY_OPS:
+            if op in auxiliary:
                 aux += t
             else:
                 own += t

@@ -1015,6 +1015,14 @@ class _Splitter:
             flops = _resize_flops(node, inputs[0] if inputs else output, elements, a)
         elif kind == "memory":
             a["n_outputs"] = len(outs)
+            if op == "Gather" and node.input[0] in weights:
+                # An embedding lookup: the table is its weights (how far apart the rows
+                # it reads lie: a 16 MB table misses the caches), and it reads the rows
+                # it writes and its ids, not the whole table.
+                params = g.numel(node.input[0])
+                if read is None:
+                    esize = g.elem_size.get(node.input[0], 4)
+                    read = elements * esize + sum(g.nbytes(x) for x in acts)
             if op == "Transpose":
                 perm = _attr(node, "perm") or []
                 a["trans_a"] = int(bool(perm) and perm[-1] != len(perm) - 1)

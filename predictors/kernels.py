@@ -537,10 +537,13 @@ class KernelPredictor(Predictor):
     def _own_ms(self, s: KernelSample, kernel: Kernel, model_ms: float, node_ms: float) -> float:
         """A sample's own kernel time: its latency less the per-model overhead and the
         NCHWc reorders its op profile shows (their measured cost where reorders were
-        measured, but at least the op profile's share; else that share)."""
+        measured, but at least the op profile's share; else that share), and for an
+        embedding lookup whose ids the model computes, its op profile's share."""
         n_in = s.op_times.get("ReorderInput", (0, 0.0))[0]
         n_out = s.op_times.get("ReorderOutput", (0, 0.0))[0]
         total = s.latency_ms - model_ms
+        if s.computes_ids:  # an embedding lookup: its ids' ops are not its time
+            return total * s.own_share(node_ms)
         if not (n_in or n_out):
             return total
         if REORDER_KIND not in self.models_:

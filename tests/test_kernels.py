@@ -610,9 +610,14 @@ def test_slow_activations_are_sampled_as_single_elementwise_kernels() -> None:
 
 @pytest.mark.parametrize("kind", SAMPLED_KINDS)
 def test_sampled_models_are_valid_single_kernels_that_run(kind: str) -> None:
+    from hwnas.predictors.kernel_sampler import INDEX_OPS
+
     for model, config in sample_kernel_models(kind, 2, seed=3):
         onnx.checker.check_model(model)
         kernels = split_kernels(model)
+        if KernelSample(kind, config, 1.0).computes_ids:  # an embedding lookup's ids first
+            assert {k.op for k in kernels[:-1]} <= INDEX_OPS
+            kernels = kernels[-1:]
         assert [k.kind for k in kernels] == [KERNEL_KIND.get(kind, kind)], config
         assert main_kernel(config) == kernels[0]
         session = ort.InferenceSession(
@@ -1451,3 +1456,54 @@ def test_einsums_are_sampled_with_their_layouts_and_a_model_of_their_own() -> No
         pairs = zip(terms, cfg["shapes"], strict=True)
         size = {c: d for t, shape in pairs for c, d in zip(t, shape, strict=True)}
         assert main.macs == math.prod(size.values())  # every index once
+
+
+def test_embedding_lookups_are_timed_with_their_ids_computed_at_run_time(
+    tmp_path: Path,
+) -> None:
+    """A sampled gather from a weight table computes its ids at run time: with constant
+    ids onnxruntime folds the lookup away and the sample timed nothing (a DeepFM's
+    gathers ran 524 us where the predictor said 18). The table counts as the kernel's
+    weights, the ids' ops are not its time, and real embedding lookups split the same."""
+    import torch
+
+    from hwnas.export import export_onnx
+    from hwnas.predictors.kernel_sampler import KernelSample, build_kernel_model
+
+    drawn = [c for c in sample_configs("gather", 80, seed=0) if c["op"] == "Gather"]
+    weights = [c for c in drawn if c["table"] == "weight"]
+    assert weights and any(c["c"] == 0 for c in drawn) and any(len(c["ids"]) == 2 for c in drawn)
+    assert max(c["rows"] for c in weights) > 200_000
+    for cfg in weights[:3]:
+        path = tmp_path / "lookup.onnx"
+        onnx.save(build_kernel_model(cfg), str(path))
+        options = ort.SessionOptions()
+        options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
+        ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        ops = [n.op_type for n in onnx.load(options.optimized_model_filepath).graph.node]
+        assert ops[-1] == "Gather"  # not folded
+        kernel = main_kernel(cfg)
+        assert kernel.params == cfg["rows"] * max(cfg["c"], 1)
+        # the rows it writes and its int64 ids, not the whole table
+        assert kernel.bytes_read == 4 * math.prod(kernel.output) + 8 * math.prod(cfg["ids"])
+    # The ids' ops are left out of the label, as reorders are.
+    sample = KernelSample(
+        "gather", weights[0], 1.0, {"Abs": (1, 0.1), "Mul": (1, 0.1), "Gather": (1, 0.6)}
+    )
+    plain = KernelSample("gather", drawn[0] | {"table": "input"}, 1.0, sample.op_times)
+    assert sample.computes_ids and not plain.computes_ids
+    assert sample.own_share() == pytest.approx(0.75) and plain.own_share() == 1.0
+
+    class Lookup(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.table = torch.nn.Embedding(5000, 8)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.table((x.abs() * 1000).long() % 5000)
+
+    export_onnx(Lookup(), (4, 6), tmp_path / "embedding.onnx")
+    (gather,) = [
+        k for k in split_kernels(onnx.load(tmp_path / "embedding.onnx")) if k.op == "Gather"
+    ]
+    assert (gather.kind, gather.params, gather.output) == ("memory", 5000 * 8, (4, 6, 8))
