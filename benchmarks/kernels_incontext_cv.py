@@ -45,7 +45,7 @@ SETTINGS = {
 
 
 def design(seed: int) -> str:
-    """The generation (and for the fourth to seventh, the design) of a random network's
+    """The generation (and for the fourth to eighth, the design) of a random network's
     seed."""
     from kernels_validate import generation
 
@@ -53,9 +53,10 @@ def design(seed: int) -> str:
     from hwnas.predictors.kernel_networks5 import drawn_5
     from hwnas.predictors.kernel_networks6 import drawn_6
     from hwnas.predictors.kernel_networks7 import drawn_7
+    from hwnas.predictors.kernel_networks8 import drawn_8
 
     found = generation(seed)
-    drawn = {4: drawn_4, 5: drawn_5, 6: drawn_6, 7: drawn_7}.get(found)
+    drawn = {4: drawn_4, 5: drawn_5, 6: drawn_6, 7: drawn_7, 8: drawn_8}.get(found)
     return f"g{found}:{drawn(seed)[0]}" if drawn else f"g{found}"
 
 

@@ -33,6 +33,7 @@ from hwnas.predictors.kernel_networks4 import GENERATION_4  # noqa: E402
 from hwnas.predictors.kernel_networks5 import GENERATION_5  # noqa: E402
 from hwnas.predictors.kernel_networks6 import GENERATION_6  # noqa: E402
 from hwnas.predictors.kernel_networks7 import GENERATION_7  # noqa: E402
+from hwnas.predictors.kernel_networks8 import GENERATION_8  # noqa: E402
 
 FIRST_SEED = {
     2: GENERATION_2,
@@ -41,6 +42,7 @@ FIRST_SEED = {
     5: GENERATION_5,
     6: GENERATION_6,
     7: GENERATION_7,
+    8: GENERATION_8,
 }
 
 

@@ -50,6 +50,7 @@ from hwnas.predictors.kernel_networks4 import GENERATION_4  # noqa: E402
 from hwnas.predictors.kernel_networks5 import GENERATION_5  # noqa: E402
 from hwnas.predictors.kernel_networks6 import GENERATION_6  # noqa: E402
 from hwnas.predictors.kernel_networks7 import GENERATION_7  # noqa: E402
+from hwnas.predictors.kernel_networks8 import GENERATION_8  # noqa: E402
 
 METHODS = ("raw", "context", "kind_ratio", "incontext", "incontext+context")
 
@@ -301,7 +302,9 @@ def curve_sizes(text: str) -> list[int]:
 
 
 def generation(seed: int) -> int:
-    """The generation of random networks that ``seed`` draws (1 to 7)."""
+    """The generation of random networks that ``seed`` draws (1 to 8)."""
+    if seed >= GENERATION_8:
+        return 8
     if seed >= GENERATION_7:
         return 7
     if seed >= GENERATION_6:

@@ -257,6 +257,31 @@ def _token_block(nn: Any, rng: np.random.Generator, d: int, tokens: int) -> Any:
     return Block()
 
 
+def _later_generation(seed: int) -> tuple[Any, tuple[int, ...]] | None:
+    """The network of ``seed`` from the second generation on (None for the first)."""
+    from hwnas.predictors.kernel_networks import GENERATION_2, random_network_2
+    from hwnas.predictors.kernel_networks3 import GENERATION_3, random_network_3
+    from hwnas.predictors.kernel_networks4 import GENERATION_4, random_network_4
+    from hwnas.predictors.kernel_networks5 import GENERATION_5, random_network_5
+    from hwnas.predictors.kernel_networks6 import GENERATION_6, random_network_6
+    from hwnas.predictors.kernel_networks7 import GENERATION_7, random_network_7
+    from hwnas.predictors.kernel_networks8 import GENERATION_8, random_network_8
+
+    latest_first = (
+        (GENERATION_8, random_network_8),
+        (GENERATION_7, random_network_7),
+        (GENERATION_6, random_network_6),
+        (GENERATION_5, random_network_5),
+        (GENERATION_4, random_network_4),
+        (GENERATION_3, random_network_3),
+        (GENERATION_2, random_network_2),
+    )
+    for first, draw in latest_first:
+        if seed >= first:
+            return draw(seed)
+    return None
+
+
 def random_network(seed: int) -> tuple[Any, tuple[int, ...]]:
     """A random diverse network (torch module, eval mode) and its input shape, from
     ``seed``: an image (2-D), signal (1-D) or token model; convolutional stages of random
@@ -272,29 +297,15 @@ def random_network(seed: int) -> tuple[Any, tuple[int, ...]]:
     :data:`~hwnas.predictors.kernel_networks6.GENERATION_6` the sixth
     (:mod:`hwnas.predictors.kernel_networks6`), seeds from
     :data:`~hwnas.predictors.kernel_networks7.GENERATION_7` the seventh
-    (:mod:`hwnas.predictors.kernel_networks7`); ``hwnas kernels build`` measures the
-    second to seventh."""
+    (:mod:`hwnas.predictors.kernel_networks7`), seeds from
+    :data:`~hwnas.predictors.kernel_networks8.GENERATION_8` the eighth
+    (:mod:`hwnas.predictors.kernel_networks8`); ``hwnas kernels build`` measures the
+    second to eighth."""
     import torch
 
-    from hwnas.predictors.kernel_networks import GENERATION_2, random_network_2
-    from hwnas.predictors.kernel_networks3 import GENERATION_3, random_network_3
-    from hwnas.predictors.kernel_networks4 import GENERATION_4, random_network_4
-    from hwnas.predictors.kernel_networks5 import GENERATION_5, random_network_5
-    from hwnas.predictors.kernel_networks6 import GENERATION_6, random_network_6
-    from hwnas.predictors.kernel_networks7 import GENERATION_7, random_network_7
-
-    if seed >= GENERATION_7:
-        return random_network_7(seed)
-    if seed >= GENERATION_6:
-        return random_network_6(seed)
-    if seed >= GENERATION_5:
-        return random_network_5(seed)
-    if seed >= GENERATION_4:
-        return random_network_4(seed)
-    if seed >= GENERATION_3:
-        return random_network_3(seed)
-    if seed >= GENERATION_2:
-        return random_network_2(seed)
+    later = _later_generation(seed)
+    if later is not None:
+        return later
 
     nn = torch.nn
     rng = np.random.default_rng([seed, 0xC0DE])
@@ -382,12 +393,14 @@ class ContextSpace:
 
 
 def context_configs(n: int, seed: int = 0) -> list[dict[str, Any]]:
-    """The configurations of ``n`` random networks: a sixth each (the earlier
+    """The configurations of ``n`` random networks: a seventh each (the earlier
     generations rounded up) of the second generation (seeds ``GENERATION_2 +
     seed*100000 + i``), the third (``GENERATION_3 + ...``), the fourth (``GENERATION_4 +
-    ...``), the fifth (``GENERATION_5 + ...``), the sixth (``GENERATION_6 + ...``) and
-    the seventh (``GENERATION_7 + ...``). Stores keep what earlier builds measured
-    (builds before the seventh generation planned a fifth of ``n`` from each of the
+    ...``), the fifth (``GENERATION_5 + ...``), the sixth (``GENERATION_6 + ...``), the
+    seventh (``GENERATION_7 + ...``) and the eighth (``GENERATION_8 + ...``). Stores keep
+    what earlier builds measured (builds before the eighth generation planned a sixth of
+    ``n`` from each of the second to seventh, builds before the seventh generation
+    planned a fifth of ``n`` from each of the
     second to sixth, builds before the sixth generation planned
     a quarter of ``n`` from each of the second to fifth, builds before the fifth a third
     from each of the second to fourth, builds before the fourth half from each of the
@@ -399,9 +412,18 @@ def context_configs(n: int, seed: int = 0) -> list[dict[str, Any]]:
     from hwnas.predictors.kernel_networks5 import GENERATION_5
     from hwnas.predictors.kernel_networks6 import GENERATION_6
     from hwnas.predictors.kernel_networks7 import GENERATION_7
+    from hwnas.predictors.kernel_networks8 import GENERATION_8
 
-    firsts = (GENERATION_2, GENERATION_3, GENERATION_4, GENERATION_5, GENERATION_6, GENERATION_7)
-    counts = tuple((n + 5 - i) // 6 for i in range(6))
+    firsts = (
+        GENERATION_2,
+        GENERATION_3,
+        GENERATION_4,
+        GENERATION_5,
+        GENERATION_6,
+        GENERATION_7,
+        GENERATION_8,
+    )
+    counts = tuple((n + 6 - i) // 7 for i in range(7))
     seeds = [
         first + seed * 100_000 + i
         for first, count in zip(firsts, counts, strict=True)

@@ -662,8 +662,8 @@ def _draw_gather(rng: np.random.Generator) -> Config | None:
         limit = MAX_GEMV_PARAMS if table == "weight" else MAX_ELEMENTS
         width = max(c, 1)
         ok = rows * width <= limit and math.prod(ids) * width <= MAX_ELEMENTS
-        cfg = {"op": op, "rows": rows, "c": c, "ids": ids, "table": table}
-        return cfg if ok else None
+        lookup: Config = {"op": op, "rows": rows, "c": c, "ids": ids, "table": table}
+        return lookup if ok else None
     n, c = _log_int(rng, 16, 4096), _log_int(rng, 3, 512)
     k = _pick(rng, {2: 0.1, 4: 0.15, 8: 0.15, 16: 0.2, 20: 0.2, 32: 0.2})
     if op == "Tile":
@@ -1418,11 +1418,11 @@ def _build_gather(b: _Builder, c: Mapping[str, Any]) -> str:
     op = c["op"]
     if op == "Gather":
         rows, width, ids = int(c["rows"]), int(c["c"]), [int(d) for d in c["ids"]]
-        shape = [rows, width] if width else [rows]
+        table = [rows, width] if width else [rows]
         if c["table"] == "input":
             value = b.rng.integers(0, rows, math.prod(ids))
             index = b.weight(ids, dtype=np.int64, value=value)
-            return b.node("Gather", [b.input(shape), index], axis=0)[0]
+            return b.node("Gather", [b.input(table), index], axis=0)[0]
         # A weight table is an embedding: its ids come at run time (constant ones and
         # the table would be folded away by onnxruntime), spread over the table as
         # hashed ids are: |x| * 10^4 mod rows, from the runner's normal inputs. Those
@@ -1430,7 +1430,7 @@ def _build_gather(b: _Builder, c: Mapping[str, Any]) -> str:
         scaled = b.node("Mul", [b.node("Abs", [b.input(ids)])[0], b.weight([], value=1e4)])[0]
         index = b.node("Cast", [scaled], to=TensorProto.INT64)[0]
         index = b.node("Mod", [index, b.weight([], dtype=np.int64, value=rows)])[0]
-        return b.node("Gather", [b.weight(shape), index], axis=0)[0]
+        return b.node("Gather", [b.weight(table), index], axis=0)[0]
     if op == "Tile":
         r = int(c["repeats"])
         return b.node(

@@ -220,8 +220,10 @@ def einsum_layout(equation: str) -> tuple[int, int, int]:
     lead = ordered(first, batch)
 
     def fits(term: str, inner: set[str], outer: set[str]) -> int:
-        options = (lead + ordered(term, inner) + ordered(term, outer),)
-        options += (lead + ordered(term, outer) + ordered(term, inner),)
+        options = (
+            lead + ordered(term, inner) + ordered(term, outer),
+            lead + ordered(term, outer) + ordered(term, inner),
+        )
         extra = set(term) - batch - inner - outer  # an index only this operand has, summed
         return 0 if not extra and any(term == x for x in options) else 1
 
@@ -1016,13 +1018,7 @@ class _Splitter:
         elif kind == "memory":
             a["n_outputs"] = len(outs)
             if op == "Gather" and node.input[0] in weights:
-                # An embedding lookup: the table is its weights (how far apart the rows
-                # it reads lie: a 16 MB table misses the caches), and it reads the rows
-                # it writes and its ids, not the whole table.
-                params = g.numel(node.input[0])
-                if read is None:
-                    esize = g.elem_size.get(node.input[0], 4)
-                    read = elements * esize + sum(g.nbytes(x) for x in acts)
+                params, read = self._lookup(node, acts, elements, read)
             if op == "Transpose":
                 perm = _attr(node, "perm") or []
                 a["trans_a"] = int(bool(perm) and perm[-1] != len(perm) - 1)
@@ -1047,6 +1043,18 @@ class _Splitter:
             params=int(params or 0),
             attrs=a,
         )
+
+    def _lookup(
+        self, node: onnx.NodeProto, acts: list[str], elements: int, read: int | None
+    ) -> tuple[int, int]:
+        """(weights, bytes read) of an embedding lookup (a Gather from a constant table):
+        the table is its weights (how far apart the rows it reads lie: a 16 MB table
+        misses the caches), and it reads the rows it writes and its ids, not the table."""
+        g = self.g
+        if read is None:
+            esize = g.elem_size.get(node.input[0], 4)
+            read = elements * esize + sum(g.nbytes(x) for x in acts)
+        return g.numel(node.input[0]), read
 
     def _boundary(self, nodes: list[int], last: int) -> tuple[list[str], list[str], list[str]]:
         """The tensors crossing the edge of a kernel of ``nodes``: the activations and the

@@ -662,6 +662,7 @@ def test_kernels_context_refuses_labels_that_miss_the_builds_networks_before_mea
     from hwnas.predictors.kernel_networks5 import GENERATION_5
     from hwnas.predictors.kernel_networks6 import GENERATION_6
     from hwnas.predictors.kernel_networks7 import GENERATION_7
+    from hwnas.predictors.kernel_networks8 import GENERATION_8
 
     labels = tmp_path / "first.labels.json"
     first = {str(s): 1.0 for s in range(20)}  # the first generation only
@@ -671,27 +672,28 @@ def test_kernels_context_refuses_labels_that_miss_the_builds_networks_before_mea
         raise AssertionError("nothing may be measured with unusable labels")
 
     monkeypatch.setattr(hwnas, "build_kernel_predictor", no_build)
-    argv = ["kernels_context.py", "--context", "12", "--out", str(tmp_path), "--labels"]
+    argv = ["kernels_context.py", "--context", "14", "--out", str(tmp_path), "--labels"]
     monkeypatch.setattr(sys, "argv", [*argv, str(labels), "--reference", "ref.onnx"])
-    with pytest.raises(SystemExit, match="holds 0 of the build's 12 random networks"):
+    with pytest.raises(SystemExit, match="holds 0 of the build's 14 random networks"):
         kernels_context.main()
     monkeypatch.setattr(sys, "argv", [*argv, str(tmp_path / "absent.json")])
     with pytest.raises(SystemExit, match=r"absent.json: no such file \(kernels_validate"):
         kernels_context.main()
     monkeypatch.setattr(sys, "argv", [*argv, str(labels), "--reference", "ref.onnx"])
-    second = {**first, **{str(GENERATION_2 + i): 2.0 for i in range(12)}}
+    second = {**first, **{str(GENERATION_2 + i): 2.0 for i in range(14)}}
     labels.write_text(json.dumps({"reference_ms": 10.0, "labels": second}))
-    # The build plans its networks in sixths of the second to seventh generations
-    # (2 of each of 12): the missing generations are named.
+    # The build plans its networks in sevenths of the second to eighth generations
+    # (2 of each of 14): the missing generations are named.
     with pytest.raises(
-        SystemExit, match=r"holds 2 of the build's 12 .*generation 3 and 4 and 5 and 6 and 7\)"
+        SystemExit,
+        match=r"holds 2 of the build's 14 .*generation 3 and 4 and 5 and 6 and 7 and 8\)",
     ):
         kernels_context.main()
 
     def add_labels(name: str, first_seed: int, ms: float, reference_ms: float) -> None:
-        """A labels file of 12 networks from ``first_seed``, one more ``--labels``."""
+        """A labels file of 14 networks from ``first_seed``, one more ``--labels``."""
         path = tmp_path / f"{name}.labels.json"
-        labels = {str(first_seed + i): ms for i in range(12)}
+        labels = {str(first_seed + i): ms for i in range(14)}
         path.write_text(json.dumps({"reference_ms": reference_ms, "labels": labels}))
         monkeypatch.setattr(sys, "argv", [*sys.argv, "--labels", str(path)])
 
@@ -699,21 +701,26 @@ def test_kernels_context_refuses_labels_that_miss_the_builds_networks_before_mea
     # 20 ms: merged at the first file's reference speed.
     add_labels("third", GENERATION_3, 3.0, 20.0)
     with pytest.raises(
-        SystemExit, match=r"holds 4 of the build's 12 .*\(--generation 4 and 5 and 6 and 7\)"
+        SystemExit, match=r"holds 4 of the build's 14 .*\(--generation 4 and 5 and 6 and 7 and 8\)"
     ):
         kernels_context.main()
     add_labels("fourth", GENERATION_4, 4.0, 5.0)
     with pytest.raises(
-        SystemExit, match=r"holds 6 of the build's 12 .*\(--generation 5 and 6 and 7\)"
+        SystemExit, match=r"holds 6 of the build's 14 .*\(--generation 5 and 6 and 7 and 8\)"
     ):
         kernels_context.main()
     add_labels("fifth", GENERATION_5, 1.0, 10.0)
-    with pytest.raises(SystemExit, match=r"holds 8 of the build's 12 .*\(--generation 6 and 7\)"):
+    with pytest.raises(
+        SystemExit, match=r"holds 8 of the build's 14 .*\(--generation 6 and 7 and 8\)"
+    ):
         kernels_context.main()
     add_labels("sixth", GENERATION_6, 3.0, 30.0)
-    with pytest.raises(SystemExit, match=r"holds 10 of the build's 12 .*\(--generation 7\)"):
+    with pytest.raises(SystemExit, match=r"holds 10 of the build's 14 .*\(--generation 7 and 8\)"):
         kernels_context.main()
     add_labels("seventh", GENERATION_7, 2.0, 10.0)
+    with pytest.raises(SystemExit, match=r"holds 12 of the build's 14 .*\(--generation 8\)"):
+        kernels_context.main()
+    add_labels("eighth", GENERATION_8, 4.0, 20.0)
     got, reference = kernels_context.planned_labels(kernels_context.parse_args())
     assert got == (
         {GENERATION_2 + i: 2.0 for i in range(2)}
@@ -722,6 +729,7 @@ def test_kernels_context_refuses_labels_that_miss_the_builds_networks_before_mea
         | {GENERATION_5 + i: 1.0 for i in range(2)}
         | {GENERATION_6 + i: 1.0 for i in range(2)}
         | {GENERATION_7 + i: 2.0 for i in range(2)}
+        | {GENERATION_8 + i: 2.0 for i in range(2)}
     )
     assert reference == (Path("ref.onnx"), 10.0)
 
@@ -741,9 +749,18 @@ def test_kernels_context_warns_of_labels_from_another_session(
     labels = tmp_path / "old.labels.json"
     from hwnas.predictors.kernel_networks6 import GENERATION_6
     from hwnas.predictors.kernel_networks7 import GENERATION_7
+    from hwnas.predictors.kernel_networks8 import GENERATION_8
 
-    firsts = (GENERATION_2, GENERATION_3, GENERATION_4, GENERATION_5, GENERATION_6, GENERATION_7)
-    seeds = [g + i for g in firsts for i in range(2)]  # a sixth of 12 from each
+    firsts = (
+        GENERATION_2,
+        GENERATION_3,
+        GENERATION_4,
+        GENERATION_5,
+        GENERATION_6,
+        GENERATION_7,
+        GENERATION_8,
+    )
+    seeds = [g + i for g in firsts for i in range(2)]  # a seventh of 14 from each
     labels.write_text(json.dumps({"reference_ms": 10.0, "labels": {s: 1.0 for s in seeds}}))
     now = datetime.now(timezone.utc)
     # No results file beside the labels: their age is unknown, and nothing is said.
@@ -751,10 +768,10 @@ def test_kernels_context_warns_of_labels_from_another_session(
     written = (now - timedelta(hours=26)).isoformat(timespec="seconds")
     (tmp_path / "old.json").write_text(json.dumps({"date": written}))
     assert kernels_context.labels_age_hours(labels, now) == pytest.approx(26, abs=0.01)
-    argv = ["kernels_context.py", "--context", "12", "--labels", str(labels)]
+    argv = ["kernels_context.py", "--context", "14", "--labels", str(labels)]
     monkeypatch.setattr(sys, "argv", [*argv, "--reference", "ref.onnx"])
     got, _ = kernels_context.planned_labels(kernels_context.parse_args())
-    assert len(got) == 12
+    assert len(got) == 14
     assert "measured 26 h ago" in capsys.readouterr().err
     (tmp_path / "old.json").write_text(json.dumps({"date": now.isoformat()}))
     kernels_context.planned_labels(kernels_context.parse_args())
@@ -916,11 +933,11 @@ def test_intervals_benchmark_compares_both_calibrations_on_unseen_classes(
     [
         ("kernels_label", ["--generation", "2", "--count", "0", "--reference", "R"], "--count"),
         ("kernels_label", ["--generation", "2", "--first", "-1", "--reference", "R"], "--first"),
-        ("kernels_label", ["--generation", "8", "--reference", "R"], "invalid choice"),
+        ("kernels_label", ["--generation", "9", "--reference", "R"], "invalid choice"),
         ("kernels_label", ["--generation", "2", "--reference", "absent.onnx"], "no such file"),
         ("kernels_incontext_cv", ["--predictor", "P", "--store", "S", "--folds", "1"], "--folds"),
         ("kernels_incontext_cv", ["--predictor", "P", "--store", "S", "--seeds", "0"], "--seeds"),
-        ("kernels_ablation", ["--results", "Z", "--out", "T", "--generations", "2,9"], "1 to 7"),
+        ("kernels_ablation", ["--results", "Z", "--out", "T", "--generations", "2,9"], "1 to 8"),
         ("kernels_ablation", ["--results", "Z", "--out", "T", "--generations", "x"], "not a list"),
         ("kernels_ablation", ["--results", "absent", "--out", "T", "--generations", "2"], "no "),
         ("kernels_ablation", ["--results", "Z", "--out", "T", "--generations", "2"], "kernels.db"),

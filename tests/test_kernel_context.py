@@ -70,10 +70,11 @@ def test_random_networks_are_seeded_diverse_and_export(tmp_path: Path) -> None:
     space = ContextSpace(tmp_path)
     from hwnas.predictors.kernel_networks6 import GENERATION_6
     from hwnas.predictors.kernel_networks7 import GENERATION_7
+    from hwnas.predictors.kernel_networks8 import GENERATION_8
 
-    # A sixth each of the second to seventh generations; a larger build only adds
+    # A seventh each of the second to eighth generations; a larger build only adds
     # networks.
-    seeds = [c["seed"] for c in context_configs(7, seed=3)]
+    seeds = [c["seed"] for c in context_configs(8, seed=3)]
     assert seeds == [
         GENERATION_2 + 300_000,
         GENERATION_2 + 300_001,
@@ -82,22 +83,24 @@ def test_random_networks_are_seeded_diverse_and_export(tmp_path: Path) -> None:
         GENERATION_5 + 300_000,
         GENERATION_6 + 300_000,
         GENERATION_7 + 300_000,
+        GENERATION_8 + 300_000,
     ]
     for n in range(1, 12):
         smaller = {c["seed"] for c in context_configs(n, seed=3)}
         assert smaller <= {c["seed"] for c in context_configs(n + 1, seed=3)}
-    assert [c["seed"] for c in context_configs(1800)][::300] == [
+    assert [c["seed"] for c in context_configs(2100)][::300] == [
         GENERATION_2,
         GENERATION_3,
         GENERATION_4,
         GENERATION_5,
         GENERATION_6,
         GENERATION_7,
+        GENERATION_8,
     ]
-    # The default build plans the 300 of each of the five earlier generations that a
-    # build of 1500 planned before the seventh generation, and adds the seventh's.
+    # The default build plans the 300 of each of the six earlier generations that a
+    # build of 1800 planned before the eighth generation, and adds the eighth's.
     planned = {c["seed"] for c in context_configs(DEFAULT_CONTEXT)}
-    firsts = (GENERATION_2, GENERATION_3, GENERATION_4, GENERATION_5, GENERATION_6)
+    firsts = (GENERATION_2, GENERATION_3, GENERATION_4, GENERATION_5, GENERATION_6, GENERATION_7)
     earlier = {g + i for g in firsts for i in range(300)}
     assert earlier <= planned and len(planned - earlier) == 300
     path = space.to_onnx('{"kind": "context", "seed": 6}')
@@ -107,7 +110,7 @@ def test_random_networks_are_seeded_diverse_and_export(tmp_path: Path) -> None:
 
 
 def test_how_many_networks_a_build_measures() -> None:
-    assert context_networks(120, None) == context_networks(20, None) == DEFAULT_CONTEXT == 1800
+    assert context_networks(120, None) == context_networks(20, None) == DEFAULT_CONTEXT == 2100
     assert context_networks(5, None) == 0
     assert context_networks(5, 30) == 30
     with pytest.raises(ParameterError, match="context"):
@@ -438,3 +441,46 @@ def test_seventh_generation_is_seeded_bounded_and_runs_the_ops_zoo9_missed(
         np.testing.assert_allclose(got, expected, rtol=2e-3, atol=2e-3)
     assert {"ConvTranspose", "Conv"} <= ops and ops & {"LSTM", "GRU", "RNN"}, ops
     assert computed >= 1 and max(batches) > 1
+
+
+def test_eighth_generation_is_seeded_bounded_and_runs_the_ops_zoo11_missed(
+    tmp_path: Path,
+) -> None:
+    """Each design of the eighth generation is drawn, within the MAC bound, the same for
+    a seed every time; its export matches torch; together they run einsums (spectral
+    mixing), gathers from an embedding table, RMSNorm (one SimplifiedLayerNormalization
+    kernel) and batch-1 Linears (gemms of one row)."""
+    import onnx
+    import onnxruntime as ort
+    import torch
+
+    from hwnas.predictors.kernel_networks8 import GENERATION_8, MAX_PARAMS, drawn_8
+    from hwnas.predictors.kernel_networks8 import MODES as MODES_8
+    from hwnas.predictors.kernel_split import split_kernels
+
+    found = _seeds_by_design(drawn_8, GENERATION_8, MODES_8)
+    ops: set[str] = set()
+    rms, one_row = 0, 0
+    space = ContextSpace(tmp_path)
+    for seed, mode in found.items():
+        drawn, net, shape = drawn_8(seed)
+        again = drawn_8(seed)[1]
+        assert drawn == mode and macs5(net, shape) <= MAX_MACS
+        assert sum(p.numel() for p in net.parameters()) <= MAX_PARAMS
+        assert [p.shape for p in net.parameters()] == [p.shape for p in again.parameters()]
+        path = space.to_onnx(f'{{"kind": "context", "seed": {seed}}}')
+        model = onnx.load(path)
+        ops |= {n.op_type for n in model.graph.node}
+        kernels = split_kernels(model)
+        rms += sum(
+            k.kind == "layernorm" and k.op == "SimplifiedLayerNormalization" for k in kernels
+        )
+        one_row += sum(k.kind == "gemm" and k.attrs.get("m") == 1 for k in kernels)
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        x = torch.rand(shape)
+        with torch.no_grad():
+            expected = net(x).numpy()
+        (got,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+        np.testing.assert_allclose(got, expected, rtol=2e-3, atol=2e-3)
+    assert {"Einsum", "Gather"} <= ops, ops
+    assert rms >= 1 and one_row >= 1

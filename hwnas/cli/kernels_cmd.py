@@ -76,7 +76,7 @@ def build(
         None,
         "--context",
         help="Random whole networks to measure and fit the in-network and network-level "
-        "corrections on (default: 1800, a sixth each of the second to seventh "
+        "corrections on (default: 2100, a seventh each of the second to eighth "
         "generations; none below 20 kernels a kind; 0: no correction).",
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite a non-empty output directory."),
