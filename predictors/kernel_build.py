@@ -235,7 +235,8 @@ def run_kernel_build(
     if predictor.skipped_samples_:
         message = (
             f"left out {predictor.skipped_samples_} measured kernel sample(s) whose model "
-            "is not the kernel its kind names (drawn by an older hwnas sampler)"
+            "is not the kernel its kind names or is of a form this hwnas no longer builds "
+            "(drawn by an older hwnas sampler)"
         )
         emitter(progress)(Event(kind="note", message=message))
     wanted = {c["seed"] for c in plan.get(CONTEXT_KIND, [])}

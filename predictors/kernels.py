@@ -476,7 +476,9 @@ class KernelPredictor(Predictor):
                 continue
             try:
                 kernel = main_kernel(s.config)
-            except RuntimeError:  # measured by an hwnas whose sampler drew a bad config
+            except (RuntimeError, KeyError, ValueError, TypeError):
+                # measured by an hwnas whose sampler drew a bad config, or one of a form
+                # this sampler no longer builds (a gather's ``m`` before its ``ids``)
                 self.skipped_samples_ += 1
                 continue
             own = self._own_ms(s, kernel, model_ms, node_ms)

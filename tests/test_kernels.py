@@ -920,9 +920,16 @@ def test_fit_leaves_out_a_sample_an_older_sampler_drew_wrongly() -> None:
     # as the conv kind); a store that holds one must still train.
     bad = {"kind": "conv", "cin": 8, "cout": 16, "hw": 8, "k": 3, "stride": 1}
     bad |= {"groups": 8, "act": ""}
-    samples = [*synthetic_samples(), KernelSample("conv", bad, 0.01, {})]
+    # Before embedding lookups computed their ids, a gather drew ``m`` constant ids (a
+    # form the sampler no longer builds, and one onnxruntime folded away).
+    old = {"kind": "gather", "op": "Gather", "rows": 50, "c": 8, "m": 4, "table": "weight"}
+    samples = [
+        *synthetic_samples(),
+        KernelSample("conv", bad, 0.01, {}),
+        KernelSample("gather", old, 0.01, {}),
+    ]
     predictor = KernelPredictor(seed=0, rounds=20).fit(samples, device="d", fingerprint="f")
-    assert predictor.skipped_samples_ == 1
+    assert predictor.skipped_samples_ == 2
     clean = KernelPredictor(seed=0, rounds=20).fit(synthetic_samples(), device="d", fingerprint="f")
     assert clean.skipped_samples_ == 0
     assert predictor.predict_onnx(small_cnn())[0] == pytest.approx(
