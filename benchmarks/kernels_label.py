@@ -27,23 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _results import RESULTS  # noqa: E402
 from kernels_validate import reference_labels  # noqa: E402
 
-from hwnas.predictors.kernel_networks import GENERATION_2  # noqa: E402
-from hwnas.predictors.kernel_networks3 import GENERATION_3  # noqa: E402
-from hwnas.predictors.kernel_networks4 import GENERATION_4  # noqa: E402
-from hwnas.predictors.kernel_networks5 import GENERATION_5  # noqa: E402
-from hwnas.predictors.kernel_networks6 import GENERATION_6  # noqa: E402
-from hwnas.predictors.kernel_networks7 import GENERATION_7  # noqa: E402
-from hwnas.predictors.kernel_networks8 import GENERATION_8  # noqa: E402
+from hwnas.predictors.kernel_context import generation_firsts  # noqa: E402
 
-FIRST_SEED = {
-    2: GENERATION_2,
-    3: GENERATION_3,
-    4: GENERATION_4,
-    5: GENERATION_5,
-    6: GENERATION_6,
-    7: GENERATION_7,
-    8: GENERATION_8,
-}
+#: The first seed of each generation a build plans (the second to the eighth).
+FIRST_SEED = dict(enumerate(generation_firsts(), 2))
 
 
 def main() -> None:

@@ -44,13 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 from _results import RESULTS, provenance  # noqa: E402
 
-from hwnas.predictors.kernel_networks import GENERATION_2  # noqa: E402
-from hwnas.predictors.kernel_networks3 import GENERATION_3  # noqa: E402
-from hwnas.predictors.kernel_networks4 import GENERATION_4  # noqa: E402
-from hwnas.predictors.kernel_networks5 import GENERATION_5  # noqa: E402
-from hwnas.predictors.kernel_networks6 import GENERATION_6  # noqa: E402
-from hwnas.predictors.kernel_networks7 import GENERATION_7  # noqa: E402
-from hwnas.predictors.kernel_networks8 import GENERATION_8  # noqa: E402
+from hwnas.predictors.kernel_context import generation_firsts  # noqa: E402
 
 METHODS = ("raw", "context", "kind_ratio", "incontext", "incontext+context")
 
@@ -303,20 +297,13 @@ def curve_sizes(text: str) -> list[int]:
 
 def generation(seed: int) -> int:
     """The generation of random networks that ``seed`` draws (1 to 8)."""
-    if seed >= GENERATION_8:
-        return 8
-    if seed >= GENERATION_7:
-        return 7
-    if seed >= GENERATION_6:
-        return 6
-    if seed >= GENERATION_5:
-        return 5
-    if seed >= GENERATION_4:
-        return 4
-    return 3 if seed >= GENERATION_3 else 2 if seed >= GENERATION_2 else 1
+    later = [g for g, first in enumerate(generation_firsts(), 2) if seed >= first]
+    return later[-1] if later else 1
 
 
-_ORDINAL = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", 6: "sixth", 7: "seventh"}
+_ORDINAL = dict(
+    enumerate(("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth"), 1)
+)
 
 
 def cross_generation(predictor: Any, nets: list, reps: int = 2) -> dict[str, Any]:

@@ -392,6 +392,28 @@ class ContextSpace:
         return path
 
 
+def generation_firsts() -> tuple[int, ...]:
+    """The first seed of each generation of random networks a build plans, the second to
+    the eighth, in order (the first generation's seeds start at 0)."""
+    from hwnas.predictors.kernel_networks import GENERATION_2
+    from hwnas.predictors.kernel_networks3 import GENERATION_3
+    from hwnas.predictors.kernel_networks4 import GENERATION_4
+    from hwnas.predictors.kernel_networks5 import GENERATION_5
+    from hwnas.predictors.kernel_networks6 import GENERATION_6
+    from hwnas.predictors.kernel_networks7 import GENERATION_7
+    from hwnas.predictors.kernel_networks8 import GENERATION_8
+
+    return (
+        GENERATION_2,
+        GENERATION_3,
+        GENERATION_4,
+        GENERATION_5,
+        GENERATION_6,
+        GENERATION_7,
+        GENERATION_8,
+    )
+
+
 def context_configs(n: int, seed: int = 0) -> list[dict[str, Any]]:
     """The configurations of ``n`` random networks: a seventh each (the earlier
     generations rounded up) of the second generation (seeds ``GENERATION_2 +
@@ -406,24 +428,9 @@ def context_configs(n: int, seed: int = 0) -> list[dict[str, Any]]:
     from each of the second to fourth, builds before the fourth half from each of the
     second and third, and earlier ones the first generation, seeds ``seed*100000 + i``),
     and a larger ``n`` measures only the networks it adds."""
-    from hwnas.predictors.kernel_networks import GENERATION_2
-    from hwnas.predictors.kernel_networks3 import GENERATION_3
-    from hwnas.predictors.kernel_networks4 import GENERATION_4
-    from hwnas.predictors.kernel_networks5 import GENERATION_5
-    from hwnas.predictors.kernel_networks6 import GENERATION_6
-    from hwnas.predictors.kernel_networks7 import GENERATION_7
-    from hwnas.predictors.kernel_networks8 import GENERATION_8
-
-    firsts = (
-        GENERATION_2,
-        GENERATION_3,
-        GENERATION_4,
-        GENERATION_5,
-        GENERATION_6,
-        GENERATION_7,
-        GENERATION_8,
-    )
-    counts = tuple((n + 6 - i) // 7 for i in range(7))
+    firsts = generation_firsts()
+    k = len(firsts)
+    counts = tuple((n + k - 1 - i) // k for i in range(k))
     seeds = [
         first + seed * 100_000 + i
         for first, count in zip(firsts, counts, strict=True)

@@ -509,6 +509,15 @@ def test_kernels_validate_cross_generation_fits_on_each_and_scores_each() -> Non
             "labels": labels,
         }
 
+    # Every generation has its name, the eighth too.
+    from hwnas.predictors.kernel_networks8 import GENERATION_8
+
+    assert [kernels_validate.generation(s) for s in (0, GENERATION_2, GENERATION_8 + 5)] == [
+        1,
+        2,
+        8,
+    ]
+    assert kernels_validate._ORDINAL[8] == "eighth"
     nets = [network(s) for s in range(60)] + [network(GENERATION_2 + s) for s in range(60)]
     predictor = type("P", (), {"overhead_model_ms_": 0.0})()
     got = kernels_validate.cross_generation(predictor, nets, reps=1)
