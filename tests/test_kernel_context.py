@@ -297,12 +297,23 @@ def _seeds_by_design(
     return found
 
 
+def _matches_torch(path: Path, net: Any, shape: tuple[int, ...], tol: float) -> None:
+    """The exported network at ``path`` gives what ``net`` gives on a random input."""
+    import onnxruntime as ort
+    import torch
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = torch.rand(shape)
+    with torch.no_grad():
+        expected = net(x).numpy()
+    (got,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+    np.testing.assert_allclose(got, expected, rtol=tol, atol=tol)
+
+
 def test_fifth_generation_is_seeded_bounded_and_runs_the_ops_zoo7_missed(
     tmp_path: Path,
 ) -> None:
     import onnx
-    import onnxruntime as ort
-    import torch
 
     seeds = _seeds_by_design(drawn_5, GENERATION_5, MODES, 2)
     assert set(seeds.values()) == set(MODES)
@@ -322,12 +333,7 @@ def test_fifth_generation_is_seeded_bounded_and_runs_the_ops_zoo7_missed(
         ops |= {n.op_type for n in graph.node}
         ranks |= {len(t.dims) for t in graph.initializer}
         constants = max([constants, *(int(np.prod(t.dims)) for t in graph.initializer)])
-        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        x = torch.rand(shape)
-        with torch.no_grad():
-            expected = net(x).numpy()
-        (got,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
-        np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-3)
+        _matches_torch(path, net, shape, 1e-3)
     # 3-D convs (5-D weights), TopK and gathers of k nearest neighbours, embedding
     # gathers, batched MatMuls, channels-last LayerNorm and Linear layers.
     assert 5 in ranks and {"Conv", "TopK", "Gather", "MatMul", "LayerNormalization"} <= ops
@@ -367,8 +373,6 @@ def test_sixth_generation_is_seeded_bounded_and_runs_the_ops_zoo8_missed(
     Pow and Sqrt, pixel shuffles, PReLU, depthwise convs of 9x9 and more,
     and RMSNorm's root of a mean of squares."""
     import onnx
-    import onnxruntime as ort
-    import torch
 
     from hwnas.predictors.kernel_networks6 import GENERATION_6, drawn_6
     from hwnas.predictors.kernel_networks6 import MODES as MODES_6
@@ -392,12 +396,7 @@ def test_sixth_generation_is_seeded_bounded_and_runs_the_ops_zoo8_missed(
             for t in graph.initializer
             if len(t.dims) == 4 and t.dims[1] == 1 and t.dims[-1] > 1
         ]
-        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        x = torch.rand(shape)
-        with torch.no_grad():
-            expected = net(x).numpy()
-        (got,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
-        np.testing.assert_allclose(got, expected, rtol=2e-3, atol=2e-3)
+        _matches_torch(path, net, shape, 2e-3)
     assert {"ReduceMean", "Pow", "Sqrt", "DepthToSpace", "PRelu"} <= ops, ops
     assert max(depthwise) >= 9
 
@@ -410,8 +409,6 @@ def test_seventh_generation_is_seeded_bounded_and_runs_the_ops_zoo9_missed(
     convs whose weights are computed at run time (split as such), transposed convs, and
     frames as a batch."""
     import onnx
-    import onnxruntime as ort
-    import torch
 
     from hwnas.predictors.kernel_networks7 import GENERATION_7, drawn_7
     from hwnas.predictors.kernel_networks7 import MODES as MODES_7
@@ -433,12 +430,7 @@ def test_seventh_generation_is_seeded_bounded_and_runs_the_ops_zoo9_missed(
             bool(k.attrs.get("computed_weights")) for k in split_kernels(model) if k.op == "Conv"
         )
         batches.add(shape[0])
-        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        x = torch.rand(shape)
-        with torch.no_grad():
-            expected = net(x).numpy()
-        (got,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
-        np.testing.assert_allclose(got, expected, rtol=2e-3, atol=2e-3)
+        _matches_torch(path, net, shape, 2e-3)
     assert {"ConvTranspose", "Conv"} <= ops and ops & {"LSTM", "GRU", "RNN"}, ops
     assert computed >= 1 and max(batches) > 1
 
@@ -451,8 +443,6 @@ def test_eighth_generation_is_seeded_bounded_and_runs_the_ops_zoo11_missed(
     mixing), gathers from an embedding table, RMSNorm (one SimplifiedLayerNormalization
     kernel) and batch-1 Linears (gemms of one row)."""
     import onnx
-    import onnxruntime as ort
-    import torch
 
     from hwnas.predictors.kernel_networks8 import GENERATION_8, MAX_PARAMS, drawn_8
     from hwnas.predictors.kernel_networks8 import MODES as MODES_8
@@ -476,11 +466,6 @@ def test_eighth_generation_is_seeded_bounded_and_runs_the_ops_zoo11_missed(
             k.kind == "layernorm" and k.op == "SimplifiedLayerNormalization" for k in kernels
         )
         one_row += sum(k.kind == "gemm" and k.attrs.get("m") == 1 for k in kernels)
-        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        x = torch.rand(shape)
-        with torch.no_grad():
-            expected = net(x).numpy()
-        (got,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
-        np.testing.assert_allclose(got, expected, rtol=2e-3, atol=2e-3)
+        _matches_torch(path, net, shape, 2e-3)
     assert {"Einsum", "Gather"} <= ops, ops
     assert rms >= 1 and one_row >= 1
