@@ -123,16 +123,28 @@ def linear_3d() -> onnx.ModelProto:
     )
 
 
-def skip_layernorm() -> onnx.ModelProto:
+def skip_layernorm(
+    x: tuple[int, ...] = (1, 10, 64), z: tuple[int, ...] = (1, 10, 64)
+) -> onnx.ModelProto:
     return graph_model(
         [
             helper.make_node("Add", ["x", "z"], ["a"]),
             helper.make_node("LayerNormalization", ["a", "g", "b"], ["y"], axis=-1),
         ],
-        {"x": [1, 10, 64], "z": [1, 10, 64]},
+        {"x": list(x), "z": list(z)},
         ["y"],
         [weight("g", [64]), weight("b", [64])],
     )
+
+
+def skip_layernorm_2d() -> onnx.ModelProto:
+    """onnxruntime fuses the Add into a SkipLayerNormalization only for 3-D inputs."""
+    return skip_layernorm((10, 64), (10, 64))
+
+
+def skip_layernorm_broadcast() -> onnx.ModelProto:
+    """... of one shape: a broadcast Add runs apart."""
+    return skip_layernorm((1, 10, 64), (1, 1, 64))
 
 
 def decomposed_layernorm(axis: int = -1, shape: tuple[int, ...] = (1, 10, 64)) -> onnx.ModelProto:
@@ -291,6 +303,10 @@ def test_layernorm_forms() -> None:
     (skip,) = split_kernels(skip_layernorm())
     assert skip.kind == "layernorm" and skip.attrs["residual"] == 1
     assert skip.attrs["axis_size"] == 64 and len(skip.inputs) == 2
+    for build in (skip_layernorm_2d, skip_layernorm_broadcast):
+        add, norm = split_kernels(build())
+        assert (add.kind, add.op, norm.kind) == ("elementwise", "Add", "layernorm")
+        assert norm.attrs["residual"] == 0 and len(norm.inputs) == 1
     (decomposed,) = split_kernels(decomposed_layernorm())
     assert decomposed.kind == "layernorm" and len(decomposed.nodes) == 9
 
@@ -401,6 +417,8 @@ def _ort_kernel_count(model: onnx.ModelProto, tmp_path: Path) -> int:
         linear_2d,
         linear_3d,
         skip_layernorm,
+        skip_layernorm_2d,
+        skip_layernorm_broadcast,
         decomposed_layernorm,
         attention,
         gelu,
