@@ -246,6 +246,7 @@ _ATTR_FEATURES = (
     "computed_weights",  # a conv whose weights are computed at run time (not pre-packed)
     "scatter",  # a transpose that copies element by element (kernel_split._transpose_runs);
     # for an Einsum: its output is permuted (kernel_split.einsum_layout)
+    "first_axis",  # a reduction whose reduced axes start at the shape's first, as written
 )
 
 #: The feature vector of a kernel, in this order (fixed slots: shapes are padded on the

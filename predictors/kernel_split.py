@@ -350,7 +350,11 @@ def trailing_axes(node: onnx.NodeProto, x: Shape, out: Shape) -> bool:
 
 def _reduction_sizes(node: onnx.NodeProto, x: Shape, out: Shape, a: dict[str, int]) -> None:
     """``m``, ``k`` and ``n`` of a reduction (elements before, in and after the reduced
-    axes) into ``a``."""
+    axes) into ``a``, and ``first_axis``: whether the reduced axes start at the first
+    axis as written. onnxruntime's fast path for a sum or mean over leading axes
+    misses when unit axes come before them: (1152, 160) summed over axis 0 ran in 27 us
+    here, (1, 1152, 160) over axis 1 in 170 us, though ``m``, ``k`` and ``n`` are
+    equal."""
     axes = _reduced_axes(node, x, out) if x else []
     if not axes:  # unknown shapes, or no axes (noop_with_empty_axes)
         return
@@ -358,6 +362,7 @@ def _reduction_sizes(node: onnx.NodeProto, x: Shape, out: Shape, a: dict[str, in
     a["n"] = math.prod(x[axes[-1] + 1 :])
     a["m"] = math.prod(x) // max(a["k"] * a["n"], 1)
     a["axis_size"] = a["k"]
+    a["first_axis"] = int(axes[0] == 0)
 
 
 def moves_one_axis(perm: Sequence[int]) -> bool:

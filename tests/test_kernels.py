@@ -1154,8 +1154,12 @@ def test_patch_stems_large_depthwise_shuffles_math_and_channel_reductions_are_sa
     assert {"Pow", "Sqrt", "Reciprocal"} <= {c["op"] for c in unary}
     reduce = sample_configs("reduce_axes", 60, seed=0)
     channels = [c for c in reduce if len(c["shape"]) == 4 and c["axes"] == [1]]
-    assert len(channels) >= 15  # a channels-first norm's means, what ``reduce`` seldom drew
-    for cfg in [*patch[:4], *large[:4], *shuffle[:4], *unary[:4], *reduce[:8]]:
+    assert len(channels) >= 10  # a channels-first norm's means, what ``reduce`` seldom drew
+    more = sample_configs("reduce_axes", 120, seed=1)
+    first = [c for c in more if c["axes"] == [0]]  # a readout over a graph's nodes
+    after_unit = [c for c in more if c["shape"][0] == 1 and len(c["shape"]) < 4]
+    assert len(first) >= 3 and len(after_unit) >= 3
+    for cfg in [*patch[:4], *large[:4], *shuffle[:4], *unary[:4], *reduce[:8], *first[:3]]:
         kernel = main_kernel(cfg)
         assert kernel.kind == KERNEL_KIND[cfg["kind"]]
         assert model_kind(kernel) == (REDUCE_MODEL if cfg["kind"] == "reduce_axes" else kernel.kind)
@@ -1167,6 +1171,42 @@ def test_patch_stems_large_depthwise_shuffles_math_and_channel_reductions_are_sa
             assert kernel.attrs["k"] == math.prod(shape[a] for a in axes)
             assert kernel.attrs["n"] == math.prod(shape[axes[-1] + 1 :])
             assert kernel.attrs["m"] * kernel.attrs["k"] * kernel.attrs["n"] == math.prod(shape)
+            assert kernel.attrs["first_axis"] == int(axes[0] == 0)
+
+
+def test_a_reduction_over_the_first_axis_is_told_from_one_after_a_unit_axis() -> None:
+    """(1152, 160) over axis 0 and (1, 1152, 160) over axis 1 have the same sizes, but
+    onnxruntime's fast path for a sum or mean takes only the first: ``first_axis``
+    tells them apart."""
+    kernels = [
+        split_kernels(
+            graph_model(
+                [helper.make_node("ReduceMean", ["x"], ["y"], axes=[axis], keepdims=0)],
+                {"x": shape},
+                ["y"],
+                [],
+            )
+        )[0]
+        for shape, axis in (([1152, 160], 0), ([1, 1152, 160], 1))
+    ]
+    assert [(k.attrs["m"], k.attrs["k"], k.attrs["n"]) for k in kernels] == [(1, 1152, 160)] * 2
+    assert [k.attrs["first_axis"] for k in kernels] == [1, 0]
+    first, after = (kernel_features(k) for k in kernels)
+    # shapes are padded on the left with 1 to rank 4: without it, the rows would be equal
+    assert (first != after).sum() == 1 and first[FEATURE_NAMES.index("first_axis")] == 1
+
+
+def test_experts_are_sampled_as_a_batched_matmul_by_constant_weights() -> None:
+    """A mixture of experts' (experts, tokens, d) @ (experts, d, ff), which onnxruntime
+    does not pre-pack: sampled as gemm kernels with a batch, and runs."""
+    experts = [c for c in sample_configs("gemm", 120, seed=0) if c.get("experts")]
+    assert len(experts) >= 10
+    for cfg in experts[:3]:
+        kernel = main_kernel(cfg)
+        assert kernel.kind == "gemm" and kernel.attrs["batch"] == cfg["experts"] > 1
+        assert kernel.params == cfg["experts"] * cfg["k"] * cfg["n"]
+        (out,) = _run_on_ones(build_kernel_model(cfg))
+        assert tuple(out.shape) == (cfg["experts"], cfg["m"], cfg["n"]) == tuple(kernel.output)
 
 
 @pytest.mark.parametrize("keepdims", [0, 1])
