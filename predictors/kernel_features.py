@@ -247,6 +247,7 @@ _ATTR_FEATURES = (
     "scatter",  # a transpose that copies element by element (kernel_split._transpose_runs);
     # for an Einsum: its output is permuted (kernel_split.einsum_layout)
     "first_axis",  # a reduction whose reduced axes start at the shape's first, as written
+    "span",  # an elementwise op's elements per run of its broadcast (kernel_split.broadcast_span)
 )
 
 #: The feature vector of a kernel, in this order (fixed slots: shapes are padded on the

@@ -603,7 +603,9 @@ def _draw_elementwise(
         return None
     operand = ""
     if op in _BINARY:
-        operand = _pick(rng, {"same": 0.6, "broadcast": 0.25, "scalar": 0.15})
+        operand = _pick(rng, {"same": 0.5, "broadcast": 0.25, "scalar": 0.15, "short": 0.1})
+        if operand == "short":  # coordinates: (points, 2-6) by a (2-6,) constant or a column
+            shape = [_log_int(rng, 16, 400_000), int(rng.choice([2, 3, 4, 6]))]
     elif op == "PRelu":  # nn.PReLU(channels), or nn.PReLU(): one slope
         operand = _pick(rng, {"channel": 0.7, "scalar": 0.3})
     return (
@@ -1383,6 +1385,10 @@ def _build_elementwise(b: _Builder, c: Mapping[str, Any]) -> str:
             other = b.weight([], value=1.5)
         elif c["operand"] == "broadcast":
             other = b.input([1, shape[1], 1, 1] if len(shape) == 4 else [1, 1, shape[-1]])
+        elif c["operand"] == "short":  # a run of 2-6 elements per broadcast step
+            rows, width = shape
+            column = rows % 2 == 0  # a deterministic half: a (rows, 1) input
+            other = b.input([rows, 1]) if column else b.weight([width], value=np.full(width, 1.5))
         else:
             other = b.input(shape)
         return b.node(op, [x, other])[0]

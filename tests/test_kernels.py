@@ -1588,3 +1588,30 @@ def test_no_sampled_kernel_is_folded_away_by_onnxruntime(tmp_path: Path) -> None
             ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
             ops = [n.op_type for n in onnx.load(str(optimized)).graph.node]
             assert [op for op in ops if not op.startswith("Reorder")], config
+
+
+def test_a_broadcast_in_short_runs_is_told_from_one_in_long_runs() -> None:
+    """onnxruntime broadcasts in runs of the innermost axes over which the same operands
+    vary: a (2,) divisor of grid coordinates runs 2 elements at a time, a per-channel
+    scale of an NCHW map H x W; ``span`` carries it, constants counted, and the
+    elementwise samples draw short runs."""
+    from hwnas.predictors.kernel_sampler import build_kernel_model
+
+    def span(x: list[int], y: list[int], const: bool) -> int:
+        inits = [weight("y", y)] if const else []
+        inputs = {"x": x} if const else {"x": x, "y": y}
+        model = graph_model([helper.make_node("Div", ["x", "y"], ["z"])], inputs, ["z"], inits)
+        (kernel,) = split_kernels(model)
+        return int(kernel.attrs["span"])
+
+    assert span([320, 7, 7, 2], [2], True) == 2
+    assert span([1, 64, 56, 56], [1, 64, 1, 1], False) == 56 * 56
+    assert span([4096, 3], [4096, 1], False) == 3
+    assert span([1, 10, 64], [1, 10, 64], False) == span([1, 10, 64], [], True) == 640
+    short = [c for c in sample_configs("elementwise", 200, seed=0) if c.get("operand") == "short"]
+    assert len(short) >= 5
+    for cfg in short[:4]:
+        kernel = main_kernel(cfg)
+        assert kernel.kind == "elementwise" and kernel.attrs["span"] == cfg["shape"][1]
+        (out,) = _run_on_ones(build_kernel_model(cfg))
+        assert tuple(out.shape) == tuple(cfg["shape"])
