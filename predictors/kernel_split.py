@@ -67,7 +67,7 @@ POOL_OPS = frozenset(
     {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LpPool", "GlobalLpPool"}
 )
 SOFTMAX_OPS = frozenset({"Softmax", "LogSoftmax"})
-RESIZE_OPS = frozenset({"Resize", "Upsample"})
+RESIZE_OPS = frozenset({"Resize", "Upsample", "GridSample"})
 VIEW_OPS = frozenset({"Reshape", "Flatten", "Squeeze", "Unsqueeze"})
 MEMORY_OPS = frozenset(
     {
@@ -412,8 +412,9 @@ def _transpose_runs(perm: Sequence[int], x: Shape, a: dict[str, int]) -> None:
 
 
 def _resize_flops(node: onnx.NodeProto, x: Shape, elements: int, a: dict[str, int]) -> int:
-    """FLOPs of a Resize from ``x``; its scale and how it interpolates (``bias``: 0 for
-    nearest, 1 for linear modes, 2 for cubic: 1, 4 and 16 taps) go into ``a``."""
+    """FLOPs of a Resize (or a GridSample: a resampling at computed points) from ``x``;
+    its scale and how it interpolates (``bias``: 0 for nearest, 1 for linear modes, 2
+    for cubic: 1, 4 and 16 taps) go into ``a``."""
     a["scale"] = round(elements / max(math.prod(x), 1))
     mode = str(_attr(node, "mode", b"nearest"))
     a["bias"] = 2 if "cubic" in mode else int("linear" in mode)
