@@ -219,6 +219,62 @@ def in_network_labels(
 
 
 _PARAMS = FEATURE_NAMES.index("params")
+_OP = FEATURE_NAMES.index("op_code_v3")
+#: The columns (of :func:`incontext_features`) that say how a kernel is written rather
+#: than how big it is. A value that no random network showed with the kernel's op is
+#: where the correction would extrapolate from other ops' kernels: an LSTM fed initial
+#: states (fan-in 3, inputs 3; every sampled network's LSTMs start from zeros) got the
+#: multiplier of three-input concats, 1.7 where LSTMs run 1.17 times their isolated time.
+GUARDED = (
+    "n_inputs",
+    "trans_a",
+    "trans_b",
+    "bias",
+    "activation",
+    "residual",
+    "const_operand",
+    "computed_weights",
+    "scatter",
+    "first_axis",
+    "broadcast",
+    "fan_in",
+)
+_GUARDED_COLS = [
+    FEATURE_NAMES.index(c) if c in FEATURE_NAMES else len(FEATURE_NAMES) + NEIGHBOUR_NAMES.index(c)
+    for c in GUARDED
+]
+
+
+def applicability(x: np.ndarray, log_ratio: np.ndarray, weight: np.ndarray) -> dict[str, Any]:
+    """Per op code of the training rows ``x`` (:func:`incontext_features`): the values
+    each :data:`GUARDED` column took, and the weighted median log ratio (what
+    :meth:`InContextCorrection.kernel_ms` uses for a kernel outside them)."""
+    domain: dict[str, Any] = {}
+    for code in np.unique(x[:, _OP]):
+        rows = x[:, _OP] == code
+        order = np.argsort(log_ratio[rows])
+        cum = np.cumsum(weight[rows][order])
+        median = float(log_ratio[rows][order][np.searchsorted(cum, cum[-1] / 2)])
+        seen = {
+            name: sorted({float(v) for v in x[rows, col]})
+            for name, col in zip(GUARDED, _GUARDED_COLS, strict=True)
+        }
+        domain[str(int(code))] = {"median": median, "seen": seen}
+    return domain
+
+
+def outside(domain: Mapping[str, Any], x: np.ndarray) -> np.ndarray:
+    """Per row of ``x``: the median log ratio of its op where a :data:`GUARDED` column
+    holds a value its op never showed in training, else NaN (the op unseen too: NaN)."""
+    out = np.full(len(x), np.nan)
+    for i, row in enumerate(x):
+        entry = domain.get(str(int(row[_OP])))
+        if entry is None:
+            continue
+        seen = entry["seen"]
+        if any(float(row[c]) not in seen[n] for n, c in zip(GUARDED, _GUARDED_COLS, strict=True)):
+            out[i] = float(entry["median"])
+    return out
 
 
 def _params(seed: int, num_leaves: int) -> dict[str, Any]:
@@ -260,6 +316,8 @@ class InContextCorrection:
         self.floor_ms, self.rounds, self.seed = floor_ms, rounds, seed
         self.num_leaves = num_leaves
         self.booster_: Any = None
+        #: :func:`applicability` of the training rows (None: a correction saved before it).
+        self.domain_: dict[str, Any] | None = None
 
     def _x(self, features: np.ndarray, isolated_ms: np.ndarray) -> np.ndarray:
         """Each kernel's features, its log isolated ms and the log MB of weights of the
@@ -290,10 +348,12 @@ class InContextCorrection:
             xs.append(self._x(features, isolated))
             ys.append(np.log((label + self.floor_ms) / (isolated + self.floor_ms)))
             ws.append((isolated + self.floor_ms) / float(np.sum(isolated + self.floor_ms)))
-        data = lgb.Dataset(np.vstack(xs), np.concatenate(ys), weight=np.concatenate(ws))
+        x, y, w = np.vstack(xs), np.concatenate(ys), np.concatenate(ws)
+        data = lgb.Dataset(x, y, weight=w)
         self.booster_ = lgb.train(
             _params(self.seed, self.num_leaves), data, num_boost_round=self.rounds
         )
+        self.domain_ = applicability(x, y, w) if x.shape[1] > len(FEATURE_NAMES) + 2 else None
         return self
 
     def to_text(self) -> str:
@@ -303,10 +363,13 @@ class InContextCorrection:
         return str(self.booster_.model_to_string())
 
     @classmethod
-    def from_booster(cls, booster: Any, *, floor_ms: float) -> InContextCorrection:
-        """A fitted correction from a loaded LightGBM booster and its ``floor_ms``."""
+    def from_booster(
+        cls, booster: Any, *, floor_ms: float, domain: dict[str, Any] | None = None
+    ) -> InContextCorrection:
+        """A fitted correction from a loaded LightGBM booster, its ``floor_ms`` and its
+        training rows' :func:`applicability` (None: no guard)."""
         self = cls(floor_ms=floor_ms)
-        self.booster_ = booster
+        self.booster_, self.domain_ = booster, domain
         return self
 
     def kernel_ms(self, features: np.ndarray, isolated_ms: np.ndarray) -> np.ndarray:
@@ -315,7 +378,11 @@ class InContextCorrection:
             raise UsageError("the in-context correction is not fitted")
         if self.booster_.num_feature() == len(FEATURE_NAMES) + 2:  # saved without neighbours
             features = features[:, : len(FEATURE_NAMES)]
-        ratio = np.exp(self.booster_.predict(self._x(features, isolated_ms)))
+        log_ratio = self.booster_.predict(self._x(features, isolated_ms))
+        if self.domain_ and features.shape[1] > len(FEATURE_NAMES):
+            fallback = outside(self.domain_, features)
+            log_ratio = np.where(np.isnan(fallback), log_ratio, fallback)
+        ratio = np.exp(log_ratio)
         return np.maximum((isolated_ms + self.floor_ms) * ratio - self.floor_ms, 0.0)
 
 

@@ -755,7 +755,11 @@ class KernelPredictor(Predictor):
             "context": getattr(self, "context_", None),
             "incontext": None
             if getattr(self, "incontext_", None) is None
-            else {"file": INCONTEXT_FILE, "floor_ms": self.incontext_.floor_ms},
+            else {
+                "file": INCONTEXT_FILE,
+                "floor_ms": self.incontext_.floor_ms,
+                "domain": self.incontext_.domain_,
+            },
         }
 
     def _write_files(self, directory: Path) -> list[str]:
@@ -976,7 +980,17 @@ def _incontext(entry: Any, path: Path) -> Any:
             f"{path}/meta.json has a bad in-context correction (floor_ms {floor!r}); "
             "build the predictor again"
         )
-    return InContextCorrection.from_booster(_booster(entry, path), floor_ms=float(floor))
+    domain = entry.get("domain")
+    if domain is not None and not isinstance(domain, Mapping):
+        raise ArtifactError(
+            f"{path}/meta.json has a bad in-context correction (domain {domain!r}); "
+            "build the predictor again"
+        )
+    return InContextCorrection.from_booster(
+        _booster(entry, path),
+        floor_ms=float(floor),
+        domain=None if domain is None else dict(domain),
+    )
 
 
 def _check_legacy_hash(path: Path, entry: Mapping[str, Any]) -> None:

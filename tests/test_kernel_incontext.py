@@ -217,6 +217,7 @@ def test_saved_in_network_correction_round_trips_and_bad_files_are_refused(
     saved = predictor.save(tmp_path / "p")
     loaded = KernelPredictor.load(saved)
     assert loaded.predict_onnx_raw(model)[0] == pytest.approx(after)
+    assert loaded.incontext_.domain_ == predictor.incontext_.domain_ is not None
     # `kernels predict` shows each kernel inside the network and alone.
     from hwnas.cli import main
 
@@ -388,3 +389,36 @@ def test_a_correction_saved_before_neighbours_reads_the_kernel_features_alone() 
     np.testing.assert_allclose(old.kernel_ms(wide, isolated), old.kernel_ms(x, isolated))
     new = InContextCorrection(rounds=50).fit([(wide, isolated, label) for _, _, label in nets])
     assert new.booster_.num_feature() == len(FEATURE_NAMES) + len(NEIGHBOUR_NAMES) + 2
+
+
+def test_a_kernel_written_as_no_training_kernel_of_its_op_gets_its_ops_median_ratio() -> None:
+    """Trained where op 1 always has one producer (fan-in 1) and runs 1.2x its isolated
+    time, and op 2 runs 1.2x with fan-in 1 and 2x with fan-in 3: an op-1 kernel of
+    fan-in 3 would get op 2's multiplier from the trees; the guard gives it op 1's (and
+    leaves kernels written as training ones were alone)."""
+    from hwnas.predictors.kernel_features import FEATURE_NAMES
+    from hwnas.predictors.kernel_incontext import NEIGHBOUR_NAMES, outside
+
+    op, fan_in = (
+        FEATURE_NAMES.index("op_code_v3"),
+        len(FEATURE_NAMES) + NEIGHBOUR_NAMES.index("fan_in"),
+    )
+    rng = np.random.default_rng(0)
+    nets = []
+    for _ in range(40):
+        x = np.zeros((10, len(FEATURE_NAMES) + len(NEIGHBOUR_NAMES)))
+        x[:, op] = [1, 1, 1, 1, 2, 2, 2, 2, 2, 2]
+        x[:, fan_in] = [1, 1, 1, 1, 1, 1, 3, 3, 3, 3]
+        isolated = rng.uniform(0.1, 1.0, 10)
+        nets.append((x, isolated, isolated * np.where(x[:, fan_in] == 3, 2.0, 1.2)))
+    model = InContextCorrection(rounds=80, floor_ms=1e-6).fit(nets)
+    probe = np.zeros((3, nets[0][0].shape[1]))
+    probe[:, op] = [1, 1, 7]  # seen; fan-in 3 never seen with op 1; op 7 never seen
+    probe[:, fan_in] = [1, 3, 3]
+    fallback = outside(model.domain_, probe)
+    assert np.isnan(fallback[0]) and np.isnan(fallback[2])
+    assert fallback[1] == pytest.approx(np.log(1.2), abs=1e-6)
+    ms = model.kernel_ms(probe, np.full(3, 1.0))
+    assert ms[0] == pytest.approx(1.2, rel=0.05) and ms[1] == pytest.approx(1.2, rel=1e-6)
+    unguarded = InContextCorrection.from_booster(model.booster_, floor_ms=1e-6)
+    assert unguarded.kernel_ms(probe, np.full(3, 1.0))[1] == pytest.approx(2.0, rel=0.05)
