@@ -266,8 +266,10 @@ def _later_generation(seed: int) -> tuple[Any, tuple[int, ...]] | None:
     from hwnas.predictors.kernel_networks6 import GENERATION_6, random_network_6
     from hwnas.predictors.kernel_networks7 import GENERATION_7, random_network_7
     from hwnas.predictors.kernel_networks8 import GENERATION_8, random_network_8
+    from hwnas.predictors.kernel_networks9 import GENERATION_9, random_network_9
 
     latest_first = (
+        (GENERATION_9, random_network_9),
         (GENERATION_8, random_network_8),
         (GENERATION_7, random_network_7),
         (GENERATION_6, random_network_6),
@@ -299,8 +301,10 @@ def random_network(seed: int) -> tuple[Any, tuple[int, ...]]:
     :data:`~hwnas.predictors.kernel_networks7.GENERATION_7` the seventh
     (:mod:`hwnas.predictors.kernel_networks7`), seeds from
     :data:`~hwnas.predictors.kernel_networks8.GENERATION_8` the eighth
-    (:mod:`hwnas.predictors.kernel_networks8`); ``hwnas kernels build`` measures the
-    second to eighth."""
+    (:mod:`hwnas.predictors.kernel_networks8`), seeds from
+    :data:`~hwnas.predictors.kernel_networks9.GENERATION_9` the ninth
+    (:mod:`hwnas.predictors.kernel_networks9`); ``hwnas kernels build`` measures the
+    second to ninth."""
     import torch
 
     later = _later_generation(seed)
@@ -394,7 +398,7 @@ class ContextSpace:
 
 def generation_firsts() -> tuple[int, ...]:
     """The first seed of each generation of random networks a build plans, the second to
-    the eighth, in order (the first generation's seeds start at 0)."""
+    the ninth, in order (the first generation's seeds start at 0)."""
     from hwnas.predictors.kernel_networks import GENERATION_2
     from hwnas.predictors.kernel_networks3 import GENERATION_3
     from hwnas.predictors.kernel_networks4 import GENERATION_4
@@ -402,6 +406,7 @@ def generation_firsts() -> tuple[int, ...]:
     from hwnas.predictors.kernel_networks6 import GENERATION_6
     from hwnas.predictors.kernel_networks7 import GENERATION_7
     from hwnas.predictors.kernel_networks8 import GENERATION_8
+    from hwnas.predictors.kernel_networks9 import GENERATION_9
 
     return (
         GENERATION_2,
@@ -411,16 +416,19 @@ def generation_firsts() -> tuple[int, ...]:
         GENERATION_6,
         GENERATION_7,
         GENERATION_8,
+        GENERATION_9,
     )
 
 
 def context_configs(n: int, seed: int = 0) -> list[dict[str, Any]]:
-    """The configurations of ``n`` random networks: a seventh each (the earlier
+    """The configurations of ``n`` random networks: an eighth each (the earlier
     generations rounded up) of the second generation (seeds ``GENERATION_2 +
     seed*100000 + i``), the third (``GENERATION_3 + ...``), the fourth (``GENERATION_4 +
     ...``), the fifth (``GENERATION_5 + ...``), the sixth (``GENERATION_6 + ...``), the
-    seventh (``GENERATION_7 + ...``) and the eighth (``GENERATION_8 + ...``). Stores keep
-    what earlier builds measured (builds before the eighth generation planned a sixth of
+    seventh (``GENERATION_7 + ...``), the eighth (``GENERATION_8 + ...``) and the ninth
+    (``GENERATION_9 + ...``). Stores keep what earlier builds measured (builds before the
+    ninth generation planned a seventh of ``n`` from each of the second to eighth, builds
+    before the eighth generation planned a sixth of
     ``n`` from each of the second to seventh, builds before the seventh generation
     planned a fifth of ``n`` from each of the
     second to sixth, builds before the sixth generation planned

@@ -1231,16 +1231,21 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
         x = b.input(first)
         other = b.weight(second, scale=0.05) if c["const"] else b.input(second)
         y = b.node("Einsum", [x, other], equation=str(c["equation"]))[0]
-    elif c.get("op") == "GridSample":
-        x = b.input([c["n"], c["c"], c["hw"], c["hw"]])
-        grid = b.input([c["n"], *c["out"], 2])
-        y = b.node("GridSample", [x, grid], mode=c["mode"], align_corners=c["align"])[0]
-    else:  # resize
-        x = b.input([1, c["c"], c["hw"], c["hw"]])
-        scales = b.weight([4], value=[1, 1, c["scale"], c["scale"]])
-        y = b.node("Resize", [x, "", scales], mode=c["mode"])[0]
+    else:
+        y = _build_resize(b, c)
     dtype = TensorProto.INT64 if c.get("op") == "ArgMax" else TensorProto.FLOAT
     return b.model([y], f"kernel_{kind}", dtype=dtype)
+
+
+def _build_resize(b: _Builder, c: Mapping[str, Any]) -> str:
+    """A Resize by an integer scale, or a GridSample at an input grid."""
+    if c.get("op") == "GridSample":
+        x = b.input([c["n"], c["c"], c["hw"], c["hw"]])
+        grid = b.input([c["n"], *c["out"], 2])
+        return b.node("GridSample", [x, grid], mode=c["mode"], align_corners=c["align"])[0]
+    x = b.input([1, c["c"], c["hw"], c["hw"]])
+    scales = b.weight([4], value=[1, 1, c["scale"], c["scale"]])
+    return b.node("Resize", [x, "", scales], mode=c["mode"])[0]
 
 
 def _build_gemm(b: _Builder, c: Mapping[str, Any]) -> str:

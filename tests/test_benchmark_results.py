@@ -509,15 +509,13 @@ def test_kernels_validate_cross_generation_fits_on_each_and_scores_each() -> Non
             "labels": labels,
         }
 
-    # Every generation has its name, the eighth too.
+    # Every generation has its name, the eighth and ninth too.
     from hwnas.predictors.kernel_networks8 import GENERATION_8
+    from hwnas.predictors.kernel_networks9 import GENERATION_9
 
-    assert [kernels_validate.generation(s) for s in (0, GENERATION_2, GENERATION_8 + 5)] == [
-        1,
-        2,
-        8,
-    ]
-    assert kernels_validate._ORDINAL[8] == "eighth"
+    seeds = (0, GENERATION_2, GENERATION_8 + 5, GENERATION_9 + 5)
+    assert [kernels_validate.generation(s) for s in seeds] == [1, 2, 8, 9]
+    assert kernels_validate._ORDINAL[8] == "eighth" and kernels_validate._ORDINAL[9] == "ninth"
     nets = [network(s) for s in range(60)] + [network(GENERATION_2 + s) for s in range(60)]
     predictor = type("P", (), {"overhead_model_ms_": 0.0})()
     got = kernels_validate.cross_generation(predictor, nets, reps=1)
@@ -672,6 +670,7 @@ def test_kernels_context_refuses_labels_that_miss_the_builds_networks_before_mea
     from hwnas.predictors.kernel_networks6 import GENERATION_6
     from hwnas.predictors.kernel_networks7 import GENERATION_7
     from hwnas.predictors.kernel_networks8 import GENERATION_8
+    from hwnas.predictors.kernel_networks9 import GENERATION_9
 
     labels = tmp_path / "first.labels.json"
     first = {str(s): 1.0 for s in range(20)}  # the first generation only
@@ -681,28 +680,28 @@ def test_kernels_context_refuses_labels_that_miss_the_builds_networks_before_mea
         raise AssertionError("nothing may be measured with unusable labels")
 
     monkeypatch.setattr(hwnas, "build_kernel_predictor", no_build)
-    argv = ["kernels_context.py", "--context", "14", "--out", str(tmp_path), "--labels"]
+    argv = ["kernels_context.py", "--context", "16", "--out", str(tmp_path), "--labels"]
     monkeypatch.setattr(sys, "argv", [*argv, str(labels), "--reference", "ref.onnx"])
-    with pytest.raises(SystemExit, match="holds 0 of the build's 14 random networks"):
+    with pytest.raises(SystemExit, match="holds 0 of the build's 16 random networks"):
         kernels_context.main()
     monkeypatch.setattr(sys, "argv", [*argv, str(tmp_path / "absent.json")])
     with pytest.raises(SystemExit, match=r"absent.json: no such file \(kernels_validate"):
         kernels_context.main()
     monkeypatch.setattr(sys, "argv", [*argv, str(labels), "--reference", "ref.onnx"])
-    second = {**first, **{str(GENERATION_2 + i): 2.0 for i in range(14)}}
+    second = {**first, **{str(GENERATION_2 + i): 2.0 for i in range(16)}}
     labels.write_text(json.dumps({"reference_ms": 10.0, "labels": second}))
-    # The build plans its networks in sevenths of the second to eighth generations
-    # (2 of each of 14): the missing generations are named.
+    # The build plans its networks in eighths of the second to ninth generations
+    # (2 of each of 16): the missing generations are named.
     with pytest.raises(
         SystemExit,
-        match=r"holds 2 of the build's 14 .*generation 3 and 4 and 5 and 6 and 7 and 8\)",
+        match=r"holds 2 of the build's 16 .*generation 3 and 4 and 5 and 6 and 7 and 8 and 9\)",
     ):
         kernels_context.main()
 
     def add_labels(name: str, first_seed: int, ms: float, reference_ms: float) -> None:
-        """A labels file of 14 networks from ``first_seed``, one more ``--labels``."""
+        """A labels file of 16 networks from ``first_seed``, one more ``--labels``."""
         path = tmp_path / f"{name}.labels.json"
-        labels = {str(first_seed + i): ms for i in range(14)}
+        labels = {str(first_seed + i): ms for i in range(16)}
         path.write_text(json.dumps({"reference_ms": reference_ms, "labels": labels}))
         monkeypatch.setattr(sys, "argv", [*sys.argv, "--labels", str(path)])
 
@@ -710,26 +709,32 @@ def test_kernels_context_refuses_labels_that_miss_the_builds_networks_before_mea
     # 20 ms: merged at the first file's reference speed.
     add_labels("third", GENERATION_3, 3.0, 20.0)
     with pytest.raises(
-        SystemExit, match=r"holds 4 of the build's 14 .*\(--generation 4 and 5 and 6 and 7 and 8\)"
+        SystemExit,
+        match=r"holds 4 of the build's 16 .*\(--generation 4 and 5 and 6 and 7 and 8 and 9\)",
     ):
         kernels_context.main()
     add_labels("fourth", GENERATION_4, 4.0, 5.0)
     with pytest.raises(
-        SystemExit, match=r"holds 6 of the build's 14 .*\(--generation 5 and 6 and 7 and 8\)"
+        SystemExit, match=r"holds 6 of the build's 16 .*\(--generation 5 and 6 and 7 and 8 and 9\)"
     ):
         kernels_context.main()
     add_labels("fifth", GENERATION_5, 1.0, 10.0)
     with pytest.raises(
-        SystemExit, match=r"holds 8 of the build's 14 .*\(--generation 6 and 7 and 8\)"
+        SystemExit, match=r"holds 8 of the build's 16 .*\(--generation 6 and 7 and 8 and 9\)"
     ):
         kernels_context.main()
     add_labels("sixth", GENERATION_6, 3.0, 30.0)
-    with pytest.raises(SystemExit, match=r"holds 10 of the build's 14 .*\(--generation 7 and 8\)"):
+    with pytest.raises(
+        SystemExit, match=r"holds 10 of the build's 16 .*\(--generation 7 and 8 and 9\)"
+    ):
         kernels_context.main()
     add_labels("seventh", GENERATION_7, 2.0, 10.0)
-    with pytest.raises(SystemExit, match=r"holds 12 of the build's 14 .*\(--generation 8\)"):
+    with pytest.raises(SystemExit, match=r"holds 12 of the build's 16 .*\(--generation 8 and 9\)"):
         kernels_context.main()
     add_labels("eighth", GENERATION_8, 4.0, 20.0)
+    with pytest.raises(SystemExit, match=r"holds 14 of the build's 16 .*\(--generation 9\)"):
+        kernels_context.main()
+    add_labels("ninth", GENERATION_9, 6.0, 30.0)
     got, reference = kernels_context.planned_labels(kernels_context.parse_args())
     assert got == (
         {GENERATION_2 + i: 2.0 for i in range(2)}
@@ -739,6 +744,7 @@ def test_kernels_context_refuses_labels_that_miss_the_builds_networks_before_mea
         | {GENERATION_6 + i: 1.0 for i in range(2)}
         | {GENERATION_7 + i: 2.0 for i in range(2)}
         | {GENERATION_8 + i: 2.0 for i in range(2)}
+        | {GENERATION_9 + i: 2.0 for i in range(2)}
     )
     assert reference == (Path("ref.onnx"), 10.0)
 
@@ -759,6 +765,7 @@ def test_kernels_context_warns_of_labels_from_another_session(
     from hwnas.predictors.kernel_networks6 import GENERATION_6
     from hwnas.predictors.kernel_networks7 import GENERATION_7
     from hwnas.predictors.kernel_networks8 import GENERATION_8
+    from hwnas.predictors.kernel_networks9 import GENERATION_9
 
     firsts = (
         GENERATION_2,
@@ -768,8 +775,9 @@ def test_kernels_context_warns_of_labels_from_another_session(
         GENERATION_6,
         GENERATION_7,
         GENERATION_8,
+        GENERATION_9,
     )
-    seeds = [g + i for g in firsts for i in range(2)]  # a seventh of 14 from each
+    seeds = [g + i for g in firsts for i in range(2)]  # an eighth of 16 from each
     labels.write_text(json.dumps({"reference_ms": 10.0, "labels": {s: 1.0 for s in seeds}}))
     now = datetime.now(timezone.utc)
     # No results file beside the labels: their age is unknown, and nothing is said.
@@ -777,10 +785,10 @@ def test_kernels_context_warns_of_labels_from_another_session(
     written = (now - timedelta(hours=26)).isoformat(timespec="seconds")
     (tmp_path / "old.json").write_text(json.dumps({"date": written}))
     assert kernels_context.labels_age_hours(labels, now) == pytest.approx(26, abs=0.01)
-    argv = ["kernels_context.py", "--context", "14", "--labels", str(labels)]
+    argv = ["kernels_context.py", "--context", "16", "--labels", str(labels)]
     monkeypatch.setattr(sys, "argv", [*argv, "--reference", "ref.onnx"])
     got, _ = kernels_context.planned_labels(kernels_context.parse_args())
-    assert len(got) == 14
+    assert len(got) == 16
     assert "measured 26 h ago" in capsys.readouterr().err
     (tmp_path / "old.json").write_text(json.dumps({"date": now.isoformat()}))
     kernels_context.planned_labels(kernels_context.parse_args())
@@ -942,11 +950,11 @@ def test_intervals_benchmark_compares_both_calibrations_on_unseen_classes(
     [
         ("kernels_label", ["--generation", "2", "--count", "0", "--reference", "R"], "--count"),
         ("kernels_label", ["--generation", "2", "--first", "-1", "--reference", "R"], "--first"),
-        ("kernels_label", ["--generation", "9", "--reference", "R"], "invalid choice"),
+        ("kernels_label", ["--generation", "10", "--reference", "R"], "invalid choice"),
         ("kernels_label", ["--generation", "2", "--reference", "absent.onnx"], "no such file"),
         ("kernels_incontext_cv", ["--predictor", "P", "--store", "S", "--folds", "1"], "--folds"),
         ("kernels_incontext_cv", ["--predictor", "P", "--store", "S", "--seeds", "0"], "--seeds"),
-        ("kernels_ablation", ["--results", "Z", "--out", "T", "--generations", "2,9"], "1 to 8"),
+        ("kernels_ablation", ["--results", "Z", "--out", "T", "--generations", "2,10"], "1 to 9"),
         ("kernels_ablation", ["--results", "Z", "--out", "T", "--generations", "x"], "not a list"),
         ("kernels_ablation", ["--results", "absent", "--out", "T", "--generations", "2"], "no "),
         ("kernels_ablation", ["--results", "Z", "--out", "T", "--generations", "2"], "kernels.db"),

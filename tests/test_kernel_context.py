@@ -71,10 +71,11 @@ def test_random_networks_are_seeded_diverse_and_export(tmp_path: Path) -> None:
     from hwnas.predictors.kernel_networks6 import GENERATION_6
     from hwnas.predictors.kernel_networks7 import GENERATION_7
     from hwnas.predictors.kernel_networks8 import GENERATION_8
+    from hwnas.predictors.kernel_networks9 import GENERATION_9
 
-    # A seventh each of the second to eighth generations; a larger build only adds
+    # An eighth each of the second to ninth generations; a larger build only adds
     # networks.
-    seeds = [c["seed"] for c in context_configs(8, seed=3)]
+    seeds = [c["seed"] for c in context_configs(9, seed=3)]
     assert seeds == [
         GENERATION_2 + 300_000,
         GENERATION_2 + 300_001,
@@ -84,11 +85,12 @@ def test_random_networks_are_seeded_diverse_and_export(tmp_path: Path) -> None:
         GENERATION_6 + 300_000,
         GENERATION_7 + 300_000,
         GENERATION_8 + 300_000,
+        GENERATION_9 + 300_000,
     ]
     for n in range(1, 12):
         smaller = {c["seed"] for c in context_configs(n, seed=3)}
         assert smaller <= {c["seed"] for c in context_configs(n + 1, seed=3)}
-    assert [c["seed"] for c in context_configs(2100)][::300] == [
+    assert [c["seed"] for c in context_configs(2400)][::300] == [
         GENERATION_2,
         GENERATION_3,
         GENERATION_4,
@@ -96,13 +98,23 @@ def test_random_networks_are_seeded_diverse_and_export(tmp_path: Path) -> None:
         GENERATION_6,
         GENERATION_7,
         GENERATION_8,
+        GENERATION_9,
     ]
-    # The default build plans the 300 of each of the six earlier generations that a
-    # build of 1800 planned before the eighth generation, and adds the eighth's.
+    # The default build plans the 300 of each of the seven earlier generations that a
+    # build of 2100 planned before the ninth generation, and adds the ninth's.
     planned = {c["seed"] for c in context_configs(DEFAULT_CONTEXT)}
-    firsts = (GENERATION_2, GENERATION_3, GENERATION_4, GENERATION_5, GENERATION_6, GENERATION_7)
+    firsts = (
+        GENERATION_2,
+        GENERATION_3,
+        GENERATION_4,
+        GENERATION_5,
+        GENERATION_6,
+        GENERATION_7,
+        GENERATION_8,
+    )
     earlier = {g + i for g in firsts for i in range(300)}
     assert earlier <= planned and len(planned - earlier) == 300
+    assert {s for s in planned if s >= GENERATION_9} == {GENERATION_9 + i for i in range(300)}
     path = space.to_onnx('{"kind": "context", "seed": 6}')
     assert path.exists() and space.to_onnx('{"kind": "context", "seed": 6}') == path
     with pytest.raises(UsageError, match="not a random context network"):
@@ -110,7 +122,7 @@ def test_random_networks_are_seeded_diverse_and_export(tmp_path: Path) -> None:
 
 
 def test_how_many_networks_a_build_measures() -> None:
-    assert context_networks(120, None) == context_networks(20, None) == DEFAULT_CONTEXT == 2100
+    assert context_networks(120, None) == context_networks(20, None) == DEFAULT_CONTEXT == 2400
     assert context_networks(5, None) == 0
     assert context_networks(5, 30) == 30
     with pytest.raises(ParameterError, match="context"):
@@ -469,3 +481,42 @@ def test_eighth_generation_is_seeded_bounded_and_runs_the_ops_zoo11_missed(
         _matches_torch(path, net, shape, 2e-3)
     assert {"Einsum", "Gather"} <= ops, ops
     assert rms >= 1 and one_row >= 1
+
+
+def test_ninth_generation_is_seeded_bounded_and_runs_the_ops_zoo12_missed(
+    tmp_path: Path,
+) -> None:
+    """Each design of the ninth generation is drawn, within the MAC and weight bounds, the
+    same for a seed every time; its export matches torch; over 20 networks of each design
+    every ``moe`` one routes by a Softmax and an ArgMax or TopK, and most ``rows`` ones run
+    ONNX Gemms of more than one row (which no earlier generation ran; a ``rows`` MLP
+    without biases exports MatMuls)."""
+    import onnx
+
+    from hwnas.predictors.kernel_networks9 import GENERATION_9, MAX_PARAMS, drawn_9
+    from hwnas.predictors.kernel_networks9 import MODES as MODES_9
+    from hwnas.predictors.kernel_split import split_kernels
+
+    found = _seeds_by_design(drawn_9, GENERATION_9, MODES_9, 20)
+    rows, moe, checked = 0, 0, dict.fromkeys(MODES_9, 0)
+    space = ContextSpace(tmp_path)
+    for seed, mode in found.items():
+        drawn, net, shape = drawn_9(seed)
+        assert drawn == mode and macs5(net, shape) <= MAX_MACS
+        assert sum(p.numel() for p in net.parameters()) <= MAX_PARAMS
+        path = space.to_onnx(f'{{"kind": "context", "seed": {seed}}}')
+        model = onnx.load(path)
+        ops = {n.op_type for n in model.graph.node}
+        if mode == "rows":
+            kernels = split_kernels(model)
+            rows += any(
+                k.kind == "gemm" and k.op.startswith("Gemm") and k.attrs.get("m", 1) > 1
+                for k in kernels
+            )
+        moe += mode == "moe" and "Softmax" in ops and bool(ops & {"ArgMax", "TopK"})
+        if checked[mode] < 3:  # the first three of each design against torch, and again
+            again = drawn_9(seed)[1]
+            assert [p.shape for p in net.parameters()] == [p.shape for p in again.parameters()]
+            _matches_torch(path, net, shape, 2e-3)
+            checked[mode] += 1
+    assert moe == 20 and rows >= 15, (moe, rows)
