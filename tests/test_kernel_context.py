@@ -18,6 +18,7 @@ from hwnas.predictors.kernel_context import (
     apply_context,
     context_configs,
     fit_context,
+    generation_firsts,
     network_terms,
     random_network,
 )
@@ -90,29 +91,13 @@ def test_random_networks_are_seeded_diverse_and_export(tmp_path: Path) -> None:
     for n in range(1, 12):
         smaller = {c["seed"] for c in context_configs(n, seed=3)}
         assert smaller <= {c["seed"] for c in context_configs(n + 1, seed=3)}
-    assert [c["seed"] for c in context_configs(2400)][::300] == [
-        GENERATION_2,
-        GENERATION_3,
-        GENERATION_4,
-        GENERATION_5,
-        GENERATION_6,
-        GENERATION_7,
-        GENERATION_8,
-        GENERATION_9,
-    ]
+    firsts = generation_firsts()
+    assert firsts[-2:] == (GENERATION_8, GENERATION_9)
+    assert [c["seed"] for c in context_configs(2400)][::300] == list(firsts)
     # The default build plans the 300 of each of the seven earlier generations that a
     # build of 2100 planned before the ninth generation, and adds the ninth's.
     planned = {c["seed"] for c in context_configs(DEFAULT_CONTEXT)}
-    firsts = (
-        GENERATION_2,
-        GENERATION_3,
-        GENERATION_4,
-        GENERATION_5,
-        GENERATION_6,
-        GENERATION_7,
-        GENERATION_8,
-    )
-    earlier = {g + i for g in firsts for i in range(300)}
+    earlier = {g + i for g in firsts[:-1] for i in range(300)}
     assert earlier <= planned and len(planned - earlier) == 300
     assert {s for s in planned if s >= GENERATION_9} == {GENERATION_9 + i for i in range(300)}
     path = space.to_onnx('{"kind": "context", "seed": 6}')
