@@ -533,6 +533,8 @@ def _draw_softmax(rng: np.random.Generator) -> Config | None:
 
 
 def _draw_pool(rng: np.random.Generator) -> Config | None:
+    if rng.random() < 0.35:
+        return _draw_pool_wide(rng)
     op = _pick(rng, {"MaxPool": 0.4, "AveragePool": 0.2, "GlobalAveragePool": 0.4})
     c, hw = _channels(rng, 8, 2048), _hw(rng, 2, 224)
     k, stride = (_pick(rng, {2: 0.4, 3: 0.6}), _pick(rng, {1: 0.3, 2: 0.7}))
@@ -541,6 +543,32 @@ def _draw_pool(rng: np.random.Generator) -> Config | None:
     if c * hw * hw > MAX_ELEMENTS or hw < k:
         return None
     return {"op": op, "c": c, "hw": hw, "k": k, "stride": stride}
+
+
+def _draw_pool_wide(rng: np.random.Generator) -> Config | None:
+    """A pool of a wide window: 1-D over (1, C, L) sequences (a moving average of 3-32
+    steps: DLinear's and Autoformer's trend, audio), or 2-D of 3-13 (spatial pyramid
+    pooling's 5, 9, 13; PoolFormer's token mixer); stride 1 (padded to keep the size, or
+    not) or the window. A 25-step average of 321 channels of 360 ran 0.61 ms here."""
+    op = _pick(rng, {"AveragePool": 0.6, "MaxPool": 0.4})
+    one_d = bool(rng.random() < 0.5)
+    c = _channels(rng, 8, 1024)
+    size = _log_int(rng, 16, 8192) if one_d else _hw(rng, 4, 128)
+    k = _log_int(rng, 3, 32) if one_d else int(rng.choice([3, 5, 7, 9, 13]))
+    stride = 1 if rng.random() < 0.7 else k
+    pad = k // 2 if stride == 1 and rng.random() < 0.5 else 0
+    elements = c * size if one_d else c * size * size
+    if elements > MAX_ELEMENTS or size + 2 * pad < k:
+        return None
+    return {
+        "op": op,
+        "c": c,
+        "hw": size,
+        "k": k,
+        "stride": stride,
+        "pad": pad,
+        "rank": 1 + (not one_d),
+    }
 
 
 _ELEMENTWISE = {
@@ -1396,6 +1424,16 @@ def _build_matmul(b: _Builder, c: Mapping[str, Any]) -> str:
 
 
 def _build_pool(b: _Builder, c: Mapping[str, Any]) -> str:
+    if "rank" in c:  # a wide window (_draw_pool_wide)
+        rank, k, pad = int(c["rank"]), int(c["k"]), int(c["pad"])
+        x = b.input([1, c["c"], *[c["hw"]] * rank])
+        return b.node(
+            c["op"],
+            [x],
+            kernel_shape=[k] * rank,
+            strides=[c["stride"]] * rank,
+            pads=[pad] * 2 * rank,
+        )[0]
     x = b.input([1, c["c"], c["hw"], c["hw"]])
     if c["op"] == "GlobalAveragePool":
         return b.node("GlobalAveragePool", [x])[0]

@@ -1635,3 +1635,19 @@ def test_grid_samples_are_resize_kernels_and_are_sampled() -> None:
         )
         (out,) = _run_on_ones(build_kernel_model(cfg))
         assert tuple(out.shape) == tuple(kernel.output) == (cfg["n"], cfg["c"], *cfg["out"])
+
+
+def test_wide_pools_in_one_and_two_dimensions_are_sampled() -> None:
+    """Moving averages over sequences (1-D windows of 3-32) and spatial pyramid pools
+    (2-D windows of 3-13): pool kernels whose window and rank the features carry."""
+    from hwnas.predictors.kernel_sampler import build_kernel_model
+
+    wide = [c for c in sample_configs("pool", 120, seed=0) if "rank" in c]
+    assert {c["rank"] for c in wide} == {1, 2} and max(c["k"] for c in wide) > 13
+    for cfg in [next(c for c in wide if c["rank"] == r) for r in (1, 2)]:
+        kernel = main_kernel(cfg)
+        assert kernel.kind == "pool" and len(kernel.inputs[0]) == 2 + cfg["rank"]
+        assert kernel.attrs["kernel_w"] == cfg["k"] and kernel.attrs["stride_w"] == cfg["stride"]
+        (out,) = _run_on_ones(build_kernel_model(cfg))
+        assert tuple(out.shape) == tuple(kernel.output)
+        assert kernel.macs == math.prod(kernel.output) * cfg["k"] ** cfg["rank"]
