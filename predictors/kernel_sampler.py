@@ -631,9 +631,14 @@ def _draw_elementwise(
         return None
     operand = ""
     if op in _BINARY:
-        operand = _pick(rng, {"same": 0.5, "broadcast": 0.25, "scalar": 0.15, "short": 0.1})
+        operand = _pick(
+            rng, {"same": 0.45, "broadcast": 0.25, "scalar": 0.15, "short": 0.1, "outer": 0.05}
+        )
         if operand == "short":  # coordinates: (points, 2-6) by a (2-6,) constant or a column
             shape = [_log_int(rng, 16, 400_000), int(rng.choice([2, 3, 4, 6]))]
+        if operand == "outer":  # (b, m, 1, t) by (b, 1, n, t): pairwise interactions
+            b, m, n = _log_int(rng, 1, 16), _log_int(rng, 2, 512), _log_int(rng, 2, 512)
+            shape = [b, m, n, _log_int(rng, 1, 64)]
     elif op == "PRelu":  # nn.PReLU(channels), or nn.PReLU(): one slope
         operand = _pick(rng, {"channel": 0.7, "scalar": 0.3})
     return (
@@ -1445,6 +1450,9 @@ def _build_pool(b: _Builder, c: Mapping[str, Any]) -> str:
 
 def _build_elementwise(b: _Builder, c: Mapping[str, Any]) -> str:
     op, shape = c["op"], list(c["shape"])
+    if c.get("operand") == "outer":  # an outer product along two axes, in runs of t
+        bb, m, n, t = shape
+        return b.node(op, [b.input([bb, m, 1, t]), b.input([bb, 1, n, t])])[0]
     x = b.input(shape)
     if op in _BINARY:
         if c["operand"] == "scalar":

@@ -1615,6 +1615,14 @@ def test_a_broadcast_in_short_runs_is_told_from_one_in_long_runs() -> None:
         assert kernel.kind == "elementwise" and kernel.attrs["span"] == cfg["shape"][1]
         (out,) = _run_on_ones(build_kernel_model(cfg))
         assert tuple(out.shape) == tuple(cfg["shape"])
+    outer = [c for c in sample_configs("elementwise", 300, seed=0) if c.get("operand") == "outer"]
+    assert len(outer) >= 3  # pairwise interactions: (b, m, 1, t) by (b, 1, n, t)
+    for cfg in outer[:3]:
+        kernel = main_kernel(cfg)
+        span = cfg["shape"][3] if cfg["shape"][3] > 1 else cfg["shape"][2]
+        assert kernel.attrs["span"] == span and kernel.output == tuple(cfg["shape"])
+        (out,) = _run_on_ones(build_kernel_model(cfg))
+        assert tuple(out.shape) == tuple(cfg["shape"])
 
 
 def test_grid_samples_are_resize_kernels_and_are_sampled() -> None:
