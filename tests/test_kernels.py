@@ -1655,6 +1655,7 @@ def test_wide_pools_in_one_and_two_dimensions_are_sampled() -> None:
     for cfg in [next(c for c in wide if c["rank"] == r) for r in (1, 2)]:
         kernel = main_kernel(cfg)
         assert kernel.kind == "pool" and len(kernel.inputs[0]) == 2 + cfg["rank"]
+        assert model_kind(kernel) == ("pool1d" if cfg["rank"] == 1 else "pool")
         assert kernel.attrs["kernel_w"] == cfg["k"] and kernel.attrs["stride_w"] == cfg["stride"]
         (out,) = _run_on_ones(build_kernel_model(cfg))
         assert tuple(out.shape) == tuple(kernel.output)
