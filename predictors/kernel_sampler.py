@@ -1444,8 +1444,8 @@ def _build_pool(b: _Builder, c: Mapping[str, Any]) -> str:
     x = b.input([1, c["c"], c["hw"], c["hw"]])
     if c["op"] == "GlobalAveragePool":
         return b.node("GlobalAveragePool", [x])[0]
-    pad = [c["k"] // 2] * 4 if c["stride"] == 1 else [0] * 4
-    return b.node(c["op"], [x], kernel_shape=[c["k"]] * 2, strides=[c["stride"]] * 2, pads=pad)[0]
+    pads = [c["k"] // 2] * 4 if c["stride"] == 1 else [0] * 4
+    return b.node(c["op"], [x], kernel_shape=[c["k"]] * 2, strides=[c["stride"]] * 2, pads=pads)[0]
 
 
 def _build_elementwise(b: _Builder, c: Mapping[str, Any]) -> str:
