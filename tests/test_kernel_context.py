@@ -505,3 +505,47 @@ def test_ninth_generation_is_seeded_bounded_and_runs_the_ops_zoo12_missed(
             _matches_torch(path, net, shape, 2e-3)
             checked[mode] += 1
     assert moe == 20 and rows >= 15, (moe, rows)
+
+
+#: (seed, input shape, weights) of the first networks of each generation, as they were
+#: when their measurements entered stores: a store keys a random network's measurement
+#: by its seed alone (and the export cache its file), so a generator that changes what
+#: a seed draws makes every stored measurement of it wrong, silently.
+PINNED = (
+    (0, (1, 3, 112, 112), 287128),
+    (1, (1, 1, 16000), 415348),
+    (10000000, (1, 3, 32, 32), 19660),
+    (10000001, (1, 3, 48, 48), 1217684),
+    (10000002, (1, 3, 112, 112), 582388),
+    (20000000, (1, 40, 100), 7221201),
+    (20000001, (1, 3, 192, 192), 1309468),
+    (20000002, (1, 3, 32, 96), 182068),
+    (30000000, (1, 3, 128, 256), 33804),
+    (30000001, (1, 3, 96, 160), 3257),
+    (30000002, (1, 1, 8000), 751296),
+    (40000000, (1, 3, 512), 449320),
+    (40000001, (1, 3, 224, 224), 363498),
+    (40000002, (1, 3, 8, 112, 112), 678493),
+    (50000000, (1, 3, 64, 64), 114920),
+    (50000001, (1, 3, 64, 96), 74730),
+    (50000002, (1, 16, 192), 1967040),
+    (60000000, (1, 256, 42), 81558),
+    (60000001, (1, 64, 42), 48112),
+    (60000002, (8, 3, 96, 96), 22330),
+    (70000000, (1, 120), 3218786),
+    (70000001, (1, 4, 64), 81667),
+    (70000002, (1, 60), 458528),
+    (80000000, (1, 3, 64, 48), 382308),
+    (80000001, (1, 3, 16, 96), 89594),
+    (80000002, (1, 50, 384), 4141824),
+)
+
+
+@pytest.mark.parametrize("seed, shape, weights", PINNED, ids=lambda v: str(v))
+def test_a_seed_names_the_same_network_forever(
+    seed: int, shape: tuple[int, ...], weights: int
+) -> None:
+    """Change a generator and these fail: add a generation instead (stores keep what
+    earlier builds measured, by seed)."""
+    module, drawn = random_network(seed)
+    assert (tuple(drawn), sum(p.numel() for p in module.parameters())) == (shape, weights)
