@@ -96,6 +96,8 @@ def _act(nn: Any, name: str) -> Any:
         "silu": nn.SiLU,
         "hardswish": nn.Hardswish,
         "gelu": nn.GELU,
+        "elu": nn.ELU,
+        "tanh": nn.Tanh,
     }[name]()
 
 

@@ -38,9 +38,11 @@ from typing import Any
 
 import numpy as np
 
+from hwnas.predictors.kernel_context import _act as _activation
 from hwnas.predictors.kernel_networks import MAX_MACS, _choice, drawn_within_macs
 from hwnas.predictors.kernel_networks5 import macs5
 from hwnas.predictors.kernel_networks8 import _Decoder
+from hwnas.predictors.kernel_sampler import _log_int
 
 #: The first seed of the ninth generation.
 GENERATION_9 = 80_000_000
@@ -55,23 +57,6 @@ def _rng(seed: int | list[int], *extra: int) -> tuple[np.random.Generator, int]:
     key = seed if isinstance(seed, list) else [seed]
     torch.manual_seed(key[0])
     return np.random.default_rng([*key, 0xC0DE, 9, *extra]), key[0]
-
-
-def _log_int(rng: np.random.Generator, lo: int, hi: int) -> int:
-    """A whole number from ``lo`` to ``hi``, log-uniform (small sizes as often as large)."""
-    return min(hi, max(lo, int(round(math.exp(rng.uniform(math.log(lo), math.log(hi)))))))
-
-
-def _activation(nn: Any, name: str) -> Any:
-    return {
-        "relu": nn.ReLU,
-        "gelu": nn.GELU,
-        "silu": nn.SiLU,
-        "elu": nn.ELU,
-        "tanh": nn.Tanh,
-        "relu6": nn.ReLU6,
-        "hardswish": nn.Hardswish,
-    }[name]()
 
 
 class _DiT:
