@@ -988,7 +988,7 @@ def _incontext(entry: Any, path: Path) -> Any:
             "build the predictor again"
         )
     domain = entry.get("domain")
-    if domain is not None and not isinstance(domain, Mapping):
+    if domain is not None and not _domain_ok(domain):
         raise ArtifactError(
             f"{path}/meta.json has a bad in-context correction (domain {domain!r}); "
             "build the predictor again"
@@ -997,6 +997,20 @@ def _incontext(entry: Any, path: Path) -> Any:
         _booster(entry, path),
         floor_ms=float(floor),
         domain=None if domain is None else dict(domain),
+    )
+
+
+def _domain_ok(domain: Any) -> bool:
+    """Whether a saved applicability (``kernel_incontext.applicability``) has, per op, a
+    numeric median and the values seen of every guarded column."""
+    from hwnas.predictors.kernel_incontext import GUARDED
+
+    return isinstance(domain, Mapping) and all(
+        isinstance(e, Mapping)
+        and isinstance(e.get("median"), int | float)
+        and isinstance(e.get("seen"), Mapping)
+        and all(isinstance(e["seen"].get(name), list) for name in GUARDED)
+        for e in domain.values()
     )
 
 

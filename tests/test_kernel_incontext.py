@@ -236,6 +236,13 @@ def test_saved_in_network_correction_round_trips_and_bad_files_are_refused(
     with pytest.raises(ArtifactError, match="in-context correction"):
         load_predictor(saved, force=True)
     meta["state"]["incontext"]["floor_ms"] = 0.002
+    good = meta["state"]["incontext"]["domain"]
+    for bad in ([1, 2], {"5": {"median": 0.1}}, {"5": {"median": "x", "seen": {}}}):
+        meta["state"]["incontext"]["domain"] = bad
+        (saved / "meta.json").write_text(json.dumps(meta))
+        with pytest.raises(ArtifactError, match="in-context correction .domain"):
+            load_predictor(saved, force=True)
+    meta["state"]["incontext"]["domain"] = good
     (saved / "meta.json").write_text(json.dumps(meta))
     (saved / INCONTEXT_FILE).unlink()
     with pytest.raises(ArtifactError, match=f"lacks its model file {INCONTEXT_FILE}"):
