@@ -152,6 +152,11 @@ OP_CODES = (
     "ReduceProd",
     "ReduceLogSumExp",
     "ArgMin",
+    # Integer ops the sampled ``intwise`` kind draws (opset 18's bitwise ops).
+    "BitwiseXor",
+    "BitwiseAnd",
+    "BitwiseOr",
+    "BitShift",
 )
 #: The ``bias`` attribute of a resize kernel (its interpolation: 1 linear, 2 cubic) to
 #: the op name it is coded as.

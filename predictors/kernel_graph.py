@@ -53,6 +53,19 @@ _ELEM_SIZE = {
     onnx.TensorProto.UINT8: 1,
     onnx.TensorProto.BOOL: 1,
 }
+#: Integer element types (not bool): the tensors of :attr:`Graph.integer`.
+_INTEGER_TYPES = frozenset(
+    {
+        onnx.TensorProto.INT64,
+        onnx.TensorProto.UINT64,
+        onnx.TensorProto.INT32,
+        onnx.TensorProto.UINT32,
+        onnx.TensorProto.INT16,
+        onnx.TensorProto.UINT16,
+        onnx.TensorProto.INT8,
+        onnx.TensorProto.UINT8,
+    }
+)
 
 
 @dataclass
@@ -68,6 +81,8 @@ class Graph:
     outputs: set[str]
     producer: dict[str, int] = field(default_factory=dict)
     consumers: dict[str, list[int]] = field(default_factory=dict)
+    #: The tensors of an integer type (indices, hashes; not bool), as declared.
+    integer: set[str] = field(default_factory=set)
 
     def shape(self, name: str) -> Shape:
         """The static shape of tensor ``name`` (``()`` for a scalar)."""
@@ -193,22 +208,29 @@ def _inferred(model: onnx.ModelProto) -> onnx.ModelProto:
         ) from None
 
 
-def _known_tensors(g: onnx.GraphProto) -> tuple[dict[str, Shape], dict[str, int], set[str]]:
-    """The static shapes and element sizes the graph declares, and its initializers
-    (the constants everything else is folded from)."""
+def _known_tensors(
+    g: onnx.GraphProto,
+) -> tuple[dict[str, Shape], dict[str, int], set[str], set[str]]:
+    """The static shapes and element sizes the graph declares, its initializers (the
+    constants everything else is folded from) and its integer tensors."""
     shapes_of: dict[str, Shape] = {}
     elem: dict[str, int] = {}
+    integer: set[str] = set()
     for vi in [*g.input, *g.value_info, *g.output]:
         dims = _dims(vi)
         elem[vi.name] = _ELEM_SIZE.get(vi.type.tensor_type.elem_type, 4)
+        if vi.type.tensor_type.elem_type in _INTEGER_TYPES:
+            integer.add(vi.name)
         if dims is not None and all(isinstance(d, int) and d >= 0 for d in dims):
             shapes_of[vi.name] = tuple(int(d) for d in dims)  # type: ignore[arg-type]
     consts: set[str] = set()
     for t in g.initializer:
         shapes_of[t.name] = tuple(int(d) for d in t.dims)
         elem[t.name] = _ELEM_SIZE.get(t.data_type, 4)
+        if t.data_type in _INTEGER_TYPES:
+            integer.add(t.name)
         consts.add(t.name)
-    return shapes_of, elem, consts
+    return shapes_of, elem, consts, integer
 
 
 def _runtime_nodes(
@@ -264,7 +286,7 @@ def prepare_graph(
     _fix_inputs(work, shapes or {})
     work = _inferred(work)
     g = work.graph
-    shapes_of, elem, consts = _known_tensors(g)
+    shapes_of, elem, consts, integer = _known_tensors(g)
     inputs = {vi.name for vi in g.input if vi.name not in consts}
     outputs = {o.name for o in g.output}
     kept = _runtime_nodes(g, consts, shapes_of, outputs)
@@ -280,6 +302,7 @@ def prepare_graph(
         consts=consts,
         inputs=inputs,
         outputs=outputs,
+        integer=integer,
     )
     _link(graph)
     return graph

@@ -82,6 +82,8 @@ SAMPLED_KINDS = (
     "conv_computed",
     "conv_reach",
     "einsum",
+    "intwise",
+    "broadcast",
 )
 #: The kernel kind a sampled kind measures, where they differ: 1-D convolutions are
 #: ``conv`` kernels, sampled apart so that 1-D shapes (long signals, wide kernels) are
@@ -146,7 +148,17 @@ SAMPLED_KINDS = (
 #: batched products, linear attention's ``k^T v``): onnxruntime permutes the operands
 #: into batched-matmul order and multiplies batch by batch, not as its MatMul does:
 #: ``matmul`` kernels with a model of their own (before, the matmul model priced a
-#: FNO's spectral einsums at 0.31 of their time).
+#: FNO's spectral einsums at 0.31 of their time); ``intwise`` kernels are integer
+#: arithmetic (int64 and int32: sums, products, divisions, modulo, bitwise XOR/AND, and
+#: the Casts between floats and integers, as index and hash computations run them:
+#: Instant-NGP's spatial hash), ``elementwise`` kernels with a model of their own
+#: (here an int64 Add cost 5x a float one per element, a Div or Mod 12-15x, and no float
+#: sample showed it); ``broadcast`` kernels are binary elementwise ops whose operands
+#: differ in shape (pairwise sums of (b, m, 1, t) and (b, 1, n, t), an operand that keeps
+#: any subset of a 4-D tensor's axes, short rows by a constant or a column):
+#: ``elementwise`` kernels trained with them (a few such draws among the
+#: ``elementwise`` kind's did not bend its model: a dense GATv2's pairwise scores ran
+#: 1.8x their prediction).
 KERNEL_KIND = {
     "conv1d": "conv",
     "gemv": "gemm",
@@ -170,6 +182,8 @@ KERNEL_KIND = {
     "conv_computed": "conv",
     "conv_reach": "conv",
     "einsum": "matmul",
+    "intwise": "elementwise",
+    "broadcast": "elementwise",
 }
 OVERHEAD_KIND = "overhead"
 #: Pairs of onnxruntime's NCHWc layout reorders (x86 only): what a lone conv pays extra.
@@ -646,6 +660,69 @@ def _draw_elementwise(
     )
 
 
+#: Integer ops of the ``intwise`` kind, by share of the draws.
+_INTWISE = {
+    "Add": 0.2,
+    "Mul": 0.2,
+    "Sub": 0.05,
+    "Div": 0.15,
+    "Mod": 0.15,
+    "BitwiseXor": 0.05,
+    "BitwiseAnd": 0.05,
+    "Cast": 0.15,
+}
+#: The ops that divide: only ever by a constant (an integer division by zero stops the
+#: process), as index and hash computations divide (by a table size, a stride).
+_INT_DIVIDING = ("Div", "Mod")
+
+
+def _draw_intwise(rng: np.random.Generator) -> Config | None:
+    """An integer op of :data:`_INTWISE` (int64 mostly, int32) on an activation-like
+    tensor or on points (n, levels, coordinates), with an operand of the same shape, a
+    scalar, a per-channel or per-coordinate constant (divisions: constants only); a Cast
+    turns floats into integers or back."""
+    op = _pick(rng, _INTWISE)
+    dtype = _pick(rng, {"int64": 0.8, "int32": 0.2})
+    if rng.random() < 0.5:
+        shape = _activation_shape(rng)
+    else:  # points: Instant-NGP's (n, levels, corners x coordinates), a graph's edges
+        shape = [_log_int(rng, 16, 400_000), _log_int(rng, 1, 32), int(rng.choice([1, 2, 3, 8]))]
+    if op == "Cast":
+        operand = _pick(rng, {"to_int": 0.6, "to_float": 0.4})
+    elif op in _INT_DIVIDING:
+        operand = _pick(rng, {"scalar": 0.6, "short": 0.4})
+    else:
+        operand = _pick(rng, {"same": 0.35, "scalar": 0.35, "broadcast": 0.15, "short": 0.15})
+    cfg: Config = {"op": op, "dtype": dtype, "shape": shape, "operand": operand}
+    return cfg if math.prod(shape) <= MAX_ELEMENTS else None
+
+
+def _draw_broadcast(rng: np.random.Generator) -> Config | None:
+    """A binary op (Add, Mul, Sub, Div) of operands that differ in shape: a pairwise
+    ``outer`` one of (b, m, 1, t) and (b, 1, n, t); ``axes``, a 4-D tensor by an operand
+    that keeps some of its axes (``keep``: 1 kept, 0 of size 1); ``short`` rows of 2-6 by
+    a constant or a column; ``broadcast``, by channel or by the last axis."""
+    op = _pick(rng, {"Add": 0.4, "Mul": 0.35, "Sub": 0.15, "Div": 0.1})
+    operand = _pick(rng, {"outer": 0.3, "axes": 0.4, "short": 0.15, "broadcast": 0.15})
+    cfg: Config = {"op": op, "operand": operand}
+    if operand == "outer":
+        b, m, n = _log_int(rng, 1, 16), _log_int(rng, 2, 512), _log_int(rng, 2, 512)
+        shape = [b, m, n, _log_int(rng, 1, 64)]
+    elif operand == "axes":
+        shape = [_log_int(rng, 1, 16), _log_int(rng, 1, 512), _log_int(rng, 1, 512)]
+        shape.append(_log_int(rng, 1, 256))
+        keep = [int(rng.random() < 0.5) for _ in shape]
+        if all(keep) or not any(d > 1 for d, k in zip(shape, keep, strict=True) if not k):
+            return None  # the same shape as the tensor: the ``elementwise`` kind's
+        cfg["keep"] = keep
+    elif operand == "short":
+        shape = [_log_int(rng, 16, 400_000), int(rng.choice([2, 3, 4, 6]))]
+    else:
+        shape = _activation_shape(rng)
+    cfg["shape"] = shape
+    return cfg if math.prod(shape) <= MAX_ELEMENTS else None
+
+
 def _draw_memory(rng: np.random.Generator) -> Config | None:
     op = _pick(rng, {"Concat": 0.35, "Transpose": 0.3, "Split": 0.15, "Slice": 0.1, "Pad": 0.1})
     shape = _activation_shape(rng)
@@ -1031,6 +1108,8 @@ _DRAW: dict[str, Callable[[np.random.Generator], Config | None]] = {
     "conv_computed": _draw_conv_computed,
     "conv_reach": _draw_conv_reach,
     "einsum": _draw_einsum,
+    "intwise": _draw_intwise,
+    "broadcast": _draw_broadcast,
 }
 
 
@@ -1066,6 +1145,8 @@ _LATER_KINDS = (
     "conv_computed",
     "conv_reach",
     "einsum",
+    "intwise",
+    "broadcast",
 )
 #: Each kind's random stream (fixed: a kind added later must not move the others').
 _STREAM = {
@@ -1163,9 +1244,11 @@ class _Builder:
         self.inits: list[onnx.TensorProto] = []
         self.count = 0
 
-    def input(self, shape: list[int], name: str | None = None) -> str:
+    def input(
+        self, shape: list[int], name: str | None = None, dtype: int = TensorProto.FLOAT
+    ) -> str:
         name = name or f"x{len(self.inputs)}"
-        self.inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, shape))
+        self.inputs.append(helper.make_tensor_value_info(name, dtype, shape))
         return name
 
     def weight(
@@ -1186,7 +1269,12 @@ class _Builder:
         return outs
 
     def model(
-        self, outputs: list[str], name: str, domain: str = "", dtype: int = TensorProto.FLOAT
+        self,
+        outputs: list[str],
+        name: str,
+        domain: str = "",
+        dtype: int = TensorProto.FLOAT,
+        opset: int = OPSET,
     ) -> onnx.ModelProto:
         graph = helper.make_graph(
             self.nodes,
@@ -1195,7 +1283,7 @@ class _Builder:
             [helper.make_tensor_value_info(o, dtype, None) for o in outputs],
             initializer=self.inits,
         )
-        opsets = [helper.make_opsetid("", OPSET)]
+        opsets = [helper.make_opsetid("", opset)]
         if domain:
             opsets.append(helper.make_opsetid(domain, 1))
         model = helper.make_model(graph, opset_imports=opsets, producer_name="hwnas-kernels")
@@ -1242,8 +1330,10 @@ def build_kernel_model(config: Mapping[str, Any]) -> onnx.ModelProto:
         y = b.node("Softmax", [b.input(list(c["shape"]))], axis=-1)[0]
     elif kind == "pool":
         y = _build_pool(b, c)
-    elif kind in ("elementwise", "activation"):
+    elif kind in ("elementwise", "activation", "broadcast"):
         y = _build_elementwise(b, c)
+    elif kind == "intwise":
+        return _build_intwise(b, c)
     elif kind == "instnorm":
         x, ch = b.input(list(c["shape"])), int(c["shape"][1])
         scale, bias = b.weight([ch], value=np.ones(ch)), b.weight([ch], value=np.zeros(ch))
@@ -1453,6 +1543,9 @@ def _build_elementwise(b: _Builder, c: Mapping[str, Any]) -> str:
     if c.get("operand") == "outer":  # an outer product along two axes, in runs of t
         bb, m, n, t = shape
         return b.node(op, [b.input([bb, m, 1, t]), b.input([bb, 1, n, t])])[0]
+    if c.get("operand") == "axes":  # an operand that keeps the axes of ``keep``
+        kept = [d if k else 1 for d, k in zip(shape, c["keep"], strict=True)]
+        return b.node(op, [b.input(shape), b.input(kept)])[0]
     x = b.input(shape)
     if op in _BINARY:
         if c["operand"] == "scalar":
@@ -1482,6 +1575,35 @@ def _build_elementwise(b: _Builder, c: Mapping[str, Any]) -> str:
             [x, b.weight([ch]), b.weight([ch]), b.weight([ch]), b.weight([ch], value=np.ones(ch))],
         )[0]
     return _activation(b, x, op)
+
+
+#: ONNX element types of the ``intwise`` kind's ``dtype``s.
+_INT_TYPES = {"int64": (TensorProto.INT64, np.int64), "int32": (TensorProto.INT32, np.int32)}
+
+
+def _build_intwise(b: _Builder, c: Mapping[str, Any]) -> onnx.ModelProto:
+    """The model of an ``intwise`` configuration (opset 18: the bitwise ops)."""
+    op, shape, operand = c["op"], list(c["shape"]), c["operand"]
+    elem, np_type = _INT_TYPES[c["dtype"]]
+    if op == "Cast":
+        to_int = operand == "to_int"
+        x = b.input(shape) if to_int else b.input(shape, dtype=elem)
+        y = b.node("Cast", [x], to=elem if to_int else TensorProto.FLOAT)[0]
+        return b.model([y], "kernel_intwise", dtype=elem if to_int else TensorProto.FLOAT, opset=18)
+    x = b.input(shape, dtype=elem)
+    if operand == "scalar":  # a prime, as a hash multiplies by, or a table size
+        other = b.weight([], dtype=np_type, value=40_009 if op != "Div" else 16)
+    elif operand == "short":  # a constant per coordinate (strides, primes)
+        width = shape[-1]
+        other = b.weight([width], dtype=np_type, value=np.arange(width) * 7 + 3)
+    elif operand == "broadcast":
+        rank = len(shape)
+        other = b.input(
+            [1, shape[1], 1, 1] if rank == 4 else [1] * (rank - 1) + [shape[-1]], dtype=elem
+        )
+    else:
+        other = b.input(shape, dtype=elem)
+    return b.model([b.node(op, [x, other])[0]], "kernel_intwise", dtype=elem, opset=18)
 
 
 def _build_memory(b: _Builder, c: Mapping[str, Any]) -> list[str]:

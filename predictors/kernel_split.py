@@ -142,6 +142,11 @@ ELEMENTWISE_OPS = frozenset(
         "BatchNormalization",
         "IsNaN",
         "IsInf",
+        "BitwiseXor",
+        "BitwiseAnd",
+        "BitwiseOr",
+        "BitwiseNot",
+        "BitShift",
     }
 )
 #: Nominal operations per output element of elementwise ops not listed (default 1).
@@ -1045,9 +1050,8 @@ class _Splitter:
             flops = _normalization_flops(kind, norm_node, x, elements, a)
         elif kind == "elementwise":
             flops = _ELEMENT_FLOPS.get(op, 1) * elements * max(len(nodes), 1)
-            a["broadcast"] = int(any(s != output for s in inputs))
             a["const_operand"] = int(bool(weights) and op not in ("Clip",))
-            a["span"] = broadcast_span([self.shape(x) for x in node.input if x], output)
+            self._elementwise_attrs(node, inputs, output, [*acts, *outs], a)
         elif kind == "other" and op in REDUCTIONS and len(nodes) == 1:
             _reduction_sizes(node, inputs[0] if inputs else (), output, a)
         elif kind == "resize":
@@ -1092,6 +1096,21 @@ class _Splitter:
             esize = g.elem_size.get(node.input[0], 4)
             read = elements * esize + sum(g.nbytes(x) for x in acts)
         return g.numel(node.input[0]), read
+
+    def _elementwise_attrs(
+        self,
+        node: onnx.NodeProto,
+        inputs: Sequence[Shape],
+        output: Shape,
+        tensors: Sequence[str],
+        a: dict[str, int],
+    ) -> None:
+        """An elementwise kernel's ``broadcast``, ``span`` (elements per run of its
+        broadcast loop) and ``integer`` (it reads or writes an integer tensor: integer
+        arithmetic, or a Cast to or from it, has a model of its own)."""
+        a["broadcast"] = int(any(s != output for s in inputs))
+        a["span"] = broadcast_span([self.shape(x) for x in node.input if x], output)
+        a["integer"] = int(any(t in self.g.integer for t in tensors))
 
     def _boundary(self, nodes: list[int], last: int) -> tuple[list[str], list[str], list[str]]:
         """The tensors crossing the edge of a kernel of ``nodes``: the activations and the

@@ -161,6 +161,10 @@ EINSUM_MODEL = "einsum"
 #: sequences), trained on the ``pool`` kind's 1-D samples: among the 2-D ones the pool
 #: model priced a 25-step average of 321 channels at 0.18 ms of its 0.61.
 POOL1D_MODEL = "pool1d"
+#: The model of integer arithmetic (``elementwise`` kernels with ``integer``: index and
+#: hash computations, and Casts to or from integers), trained on the sampled ``intwise``
+#: kind: an int64 Add cost 5x a float one per element here, a Div or Mod 12-15x.
+INT_MODEL = "intwise"
 #: Models of a kind's 1-D (and 3-D) kernels, and the model that takes them without enough
 #: samples (and predicts them for predictors fitted before they had their own).
 ONE_D_MODELS = {
@@ -172,6 +176,7 @@ ONE_D_MODELS = {
     SCATTER_MODEL: "memory",
     EINSUM_MODEL: "matmul",
     POOL1D_MODEL: "pool",
+    INT_MODEL: "elementwise",
 }
 
 
@@ -185,7 +190,7 @@ def model_kind(kernel: Kernel) -> str:
     GRU or RNN (``other`` kernels), :data:`CONV_COMPUTED_MODEL` for a 2-D conv whose
     weights are computed at run time, :data:`SCATTER_MODEL` for a transpose that copies element
     by element, :data:`EINSUM_MODEL` for an Einsum, :data:`POOL1D_MODEL` for a pool on a
-    3-D input, else its kind.
+    3-D input, :data:`INT_MODEL` for integer arithmetic, else its kind.
     Predictors without such a model predict those kernels with the 2-D conv's
     (:data:`ONE_D_MODELS`) or the generic model (``KernelPredictor._model_of``)."""
     if kernel.kind == "memory" and kernel.attrs.get("scatter"):
@@ -201,6 +206,8 @@ def model_kind(kernel: Kernel) -> str:
         return EINSUM_MODEL
     if kernel.kind == "pool" and rank == 3:
         return POOL1D_MODEL
+    if kernel.kind == "elementwise" and kernel.attrs.get("integer"):
+        return INT_MODEL
     if kernel.kind == "other" and kernel.op == "ConvTranspose":
         return CONVT_MODEL
     if kernel.kind == "other" and kernel.op == "InstanceNormalization":

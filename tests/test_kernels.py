@@ -490,6 +490,8 @@ def test_gemv_samples_are_batch_one_linear_layers_beyond_the_gemm_draws() -> Non
         "conv_computed",
         "conv_reach",
         "einsum",
+        "intwise",
+        "broadcast",
     )
     first = [k for k in SAMPLED_KINDS if k not in added]
     assert [kernel_sampler._STREAM[k] for k in first] == list(range(len(first)))
@@ -641,7 +643,10 @@ def test_sampled_models_are_valid_single_kernels_that_run(kind: str) -> None:
         session = ort.InferenceSession(
             model.SerializeToString(), providers=["CPUExecutionProvider"]
         )
-        feeds = {i.name: np.ones(i.shape, np.float32) for i in session.get_inputs()}
+        types = {"tensor(int64)": np.int64, "tensor(int32)": np.int32}
+        feeds = {
+            i.name: np.ones(i.shape, types.get(i.type, np.float32)) for i in session.get_inputs()
+        }
         assert all(np.isfinite(o).all() for o in session.run(None, feeds))
 
 
@@ -1660,3 +1665,67 @@ def test_wide_pools_in_one_and_two_dimensions_are_sampled() -> None:
         (out,) = _run_on_ones(build_kernel_model(cfg))
         assert tuple(out.shape) == tuple(kernel.output)
         assert kernel.macs == math.prod(kernel.output) * cfg["k"] ** cfg["rank"]
+
+
+def test_integer_arithmetic_is_sampled_and_predicted_by_a_model_of_its_own() -> None:
+    """int64/int32 sums, products, divisions, modulo, bitwise ops and Casts (hash and
+    index computations) are elementwise kernels flagged ``integer``, predicted by the
+    ``intwise`` model (the elementwise one for predictors without it); float ones are not."""
+    import onnxruntime as ort
+
+    from hwnas.predictors.kernel_sampler import build_kernel_model
+    from hwnas.predictors.kernels import INT_MODEL
+
+    configs = sample_configs("intwise", 80, seed=0)
+    assert {c["op"] for c in configs} >= {"Add", "Mul", "Div", "Mod", "BitwiseXor", "Cast"}
+    assert {c["dtype"] for c in configs} == {"int64", "int32"}
+    # Divisions only ever by a constant: an integer division by zero stops the process.
+    assert all(c["operand"] in ("scalar", "short") for c in configs if c["op"] in ("Div", "Mod"))
+    for cfg in [next(c for c in configs if c["op"] == op) for op in ("Mod", "BitwiseXor", "Cast")]:
+        kernel = main_kernel(cfg)
+        assert (kernel.kind, kernel.attrs["integer"], model_kind(kernel)) == (
+            "elementwise",
+            1,
+            INT_MODEL,
+        )
+        model = build_kernel_model(cfg)
+        session = ort.InferenceSession(
+            model.SerializeToString(), providers=["CPUExecutionProvider"]
+        )
+        feeds = {
+            i.name: np.full(i.shape, 5, np.float32 if "float" in i.type else np.int64)
+            if cfg["dtype"] == "int64" or "float" in i.type
+            else np.full(i.shape, 5, np.int32)
+            for i in session.get_inputs()
+        }
+        (out,) = session.run(None, feeds)
+        assert tuple(out.shape) == tuple(kernel.output)
+    floats = main_kernel(sample_configs("elementwise", 1, seed=0)[0])
+    assert floats.attrs["integer"] == 0 and model_kind(floats) == "elementwise"
+    # int64 elements are 8 bytes: what the kernel reads says so.
+    same = next(c for c in configs if c["operand"] == "same" and c["dtype"] == "int64")
+    assert main_kernel(same).bytes_read == 2 * 8 * math.prod(same["shape"])
+    predictor = KernelPredictor(seed=0)
+    predictor.models_ = {"elementwise": object()}  # fitted before intwise had a model
+    assert predictor._model_of(INT_MODEL) == "elementwise"
+
+
+def test_broadcasts_of_operands_that_differ_in_shape_are_sampled() -> None:
+    """Pairwise (outer) sums, an operand that keeps some axes of a 4-D tensor, short rows:
+    elementwise kernels whose broadcast and runs the features carry."""
+    from hwnas.predictors.kernel_sampler import build_kernel_model
+
+    configs = sample_configs("broadcast", 80, seed=0)
+    assert {c["operand"] for c in configs} == {"outer", "axes", "short", "broadcast"}
+    outer = next(c for c in configs if c["operand"] == "outer")
+    b, m, n, t = outer["shape"]
+    kernel = main_kernel(outer)
+    assert kernel.inputs == ((b, m, 1, t), (b, 1, n, t)) and kernel.output == (b, m, n, t)
+    assert kernel.attrs["broadcast"] == 1 and kernel.attrs["span"] == t
+    for cfg in [c for c in configs if c["operand"] == "axes"][:5]:
+        kept = tuple(d if k else 1 for d, k in zip(cfg["shape"], cfg["keep"], strict=True))
+        kernel = main_kernel(cfg)
+        assert kernel.inputs[1] == kept and kernel.output == tuple(cfg["shape"]) != kept
+        assert model_kind(kernel) == "elementwise"
+        (out,) = _run_on_ones(build_kernel_model(cfg))
+        assert tuple(out.shape) == tuple(cfg["shape"])
