@@ -700,10 +700,15 @@ def _draw_intwise(rng: np.random.Generator) -> Config | None:
 def _draw_broadcast(rng: np.random.Generator) -> Config | None:
     """A binary op (Add, Mul, Sub, Div) of operands that differ in shape: a pairwise
     ``outer`` one of (b, m, 1, t) and (b, 1, n, t); ``axes``, a 4-D tensor by an operand
-    that keeps some of its axes (``keep``: 1 kept, 0 of size 1); ``short`` rows of 2-6 by
-    a constant or a column; ``broadcast``, by channel or by the last axis."""
+    that keeps some of its axes (``keep``: 1 kept, 0 of size 1; ``const``: a constant
+    one, as a learnt per-head scale is); ``short`` rows of 2-6 by
+    a constant or a column; ``broadcast``, by channel or by the last axis; ``scalar``,
+    mostly on a tensor whose last axis is 1 (onnxruntime's broadcast then runs over one
+    element at a time: :func:`hwnas.predictors.kernel_split.broadcast_span`)."""
     op = _pick(rng, {"Add": 0.4, "Mul": 0.35, "Sub": 0.15, "Div": 0.1})
-    operand = _pick(rng, {"outer": 0.3, "axes": 0.4, "short": 0.15, "broadcast": 0.15})
+    operand = _pick(
+        rng, {"outer": 0.25, "axes": 0.35, "short": 0.15, "broadcast": 0.1, "scalar": 0.15}
+    )
     cfg: Config = {"op": op, "operand": operand}
     if operand == "outer":
         b, m, n = _log_int(rng, 1, 16), _log_int(rng, 2, 512), _log_int(rng, 2, 512)
@@ -715,8 +720,12 @@ def _draw_broadcast(rng: np.random.Generator) -> Config | None:
         if all(keep) or not any(d > 1 for d, k in zip(shape, keep, strict=True) if not k):
             return None  # the same shape as the tensor: the ``elementwise`` kind's
         cfg["keep"] = keep
+        if rng.random() < 0.5:  # a learnt scale or bias (GATv2's attention vector)
+            cfg["const"] = 1
     elif operand == "short":
         shape = [_log_int(rng, 16, 400_000), int(rng.choice([2, 3, 4, 6]))]
+    elif operand == "scalar" and rng.random() < 0.7:  # on a last axis of 1: runs of one
+        shape = [_log_int(rng, 1, 400_000), _log_int(rng, 1, 64), 1]
     else:
         shape = _activation_shape(rng)
     cfg["shape"] = shape
@@ -1545,7 +1554,8 @@ def _build_elementwise(b: _Builder, c: Mapping[str, Any]) -> str:
         return b.node(op, [b.input([bb, m, 1, t]), b.input([bb, 1, n, t])])[0]
     if c.get("operand") == "axes":  # an operand that keeps the axes of ``keep``
         kept = [d if k else 1 for d, k in zip(shape, c["keep"], strict=True)]
-        return b.node(op, [b.input(shape), b.input(kept)])[0]
+        other = b.weight(kept, value=np.full(kept, 1.5)) if c.get("const") else b.input(kept)
+        return b.node(op, [b.input(shape), other])[0]
     x = b.input(shape)
     if op in _BINARY:
         if c["operand"] == "scalar":

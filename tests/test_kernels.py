@@ -1613,6 +1613,12 @@ def test_a_broadcast_in_short_runs_is_told_from_one_in_long_runs() -> None:
     assert span([1, 64, 56, 56], [1, 64, 1, 1], False) == 56 * 56
     assert span([4096, 3], [4096, 1], False) == 3
     assert span([1, 10, 64], [1, 10, 64], False) == span([1, 10, 64], [], True) == 640
+    # As onnxruntime's broadcaster walks them: a scalar (or a (1,) operand) on a last axis
+    # of 1 runs one element at a time (8.0 ms against 0.07 here), a same-shaped or
+    # all-unit one does not.
+    assert span([4096, 2, 1], [], True) == span([4096, 1], [1], True) == 1
+    assert span([4096, 2, 1], [4096, 2, 1], False) == span([4096, 2, 1], [1, 1, 1], True) == 8192
+    assert span([8, 64, 64, 8], [8, 1, 1, 8], True) == 8
     short = [c for c in sample_configs("elementwise", 200, seed=0) if c.get("operand") == "short"]
     assert len(short) >= 5
     for cfg in short[:4]:
@@ -1716,16 +1722,25 @@ def test_broadcasts_of_operands_that_differ_in_shape_are_sampled() -> None:
     from hwnas.predictors.kernel_sampler import build_kernel_model
 
     configs = sample_configs("broadcast", 80, seed=0)
-    assert {c["operand"] for c in configs} == {"outer", "axes", "short", "broadcast"}
+    assert {c["operand"] for c in configs} == {"outer", "axes", "short", "broadcast", "scalar"}
+    trailing = next(c for c in configs if c["operand"] == "scalar" and c["shape"][-1] == 1)
+    assert main_kernel(trailing).attrs["span"] == 1 < math.prod(trailing["shape"])
     outer = next(c for c in configs if c["operand"] == "outer")
     b, m, n, t = outer["shape"]
     kernel = main_kernel(outer)
     assert kernel.inputs == ((b, m, 1, t), (b, 1, n, t)) and kernel.output == (b, m, n, t)
     assert kernel.attrs["broadcast"] == 1 and kernel.attrs["span"] == t
-    for cfg in [c for c in configs if c["operand"] == "axes"][:5]:
+    axes = [c for c in configs if c["operand"] == "axes"]
+    assert {c.get("const", 0) for c in axes} == {0, 1}  # an input, or a learnt constant
+    for cfg in axes[:6]:
         kept = tuple(d if k else 1 for d, k in zip(cfg["shape"], cfg["keep"], strict=True))
         kernel = main_kernel(cfg)
-        assert kernel.inputs[1] == kept and kernel.output == tuple(cfg["shape"]) != kept
+        assert kernel.output == tuple(cfg["shape"]) != kept
+        if cfg.get("const"):  # a constant operand: one activation input, and its params
+            assert len(kernel.inputs) == 1 and kernel.attrs["const_operand"] == 1
+            assert kernel.params == math.prod(kept)
+        else:
+            assert kernel.inputs[1] == kept and kernel.attrs["broadcast"] == 1
         assert model_kind(kernel) == "elementwise"
         (out,) = _run_on_ones(build_kernel_model(cfg))
         assert tuple(out.shape) == tuple(cfg["shape"])
