@@ -152,13 +152,14 @@ SAMPLED_KINDS = (
 #: arithmetic (int64 and int32: sums, products, divisions, modulo, bitwise XOR/AND, and
 #: the Casts between floats and integers, as index and hash computations run them:
 #: Instant-NGP's spatial hash), ``elementwise`` kernels with a model of their own
-#: (here an int64 Add cost 5x a float one per element, a Div or Mod 12-15x, and no float
-#: sample showed it); ``broadcast`` kernels are binary elementwise ops whose operands
-#: differ in shape (pairwise sums of (b, m, 1, t) and (b, 1, n, t), an operand that keeps
-#: any subset of a 4-D tensor's axes, short rows by a constant or a column):
-#: ``elementwise`` kernels trained with them (a few such draws among the
-#: ``elementwise`` kind's did not bend its model: a dense GATv2's pairwise scores ran
-#: 1.8x their prediction).
+#: (here an int64 Add cost 5x a float one per element, an int64 Div 11x a float Div, a
+#: Mod 18x a float Add, and no float sample showed it); ``broadcast`` kernels are binary
+#: elementwise ops whose operands differ in shape (pairwise sums of (b, m, 1, t) and
+#: (b, 1, n, t), an operand that keeps any subset of a 4-D tensor's axes, short rows by
+#: a constant or a column, a scalar on a last axis of 1): ``elementwise`` kernels
+#: trained with them (a few such draws among the ``elementwise`` kind's did not bend its
+#: model: a dense GATv2, whose pairwise sums were priced at a third of their time, ran
+#: 1.8x its prediction).
 KERNEL_KIND = {
     "conv1d": "conv",
     "gemv": "gemm",

@@ -163,7 +163,8 @@ EINSUM_MODEL = "einsum"
 POOL1D_MODEL = "pool1d"
 #: The model of integer arithmetic (``elementwise`` kernels with ``integer``: index and
 #: hash computations, and Casts to or from integers), trained on the sampled ``intwise``
-#: kind: an int64 Add cost 5x a float one per element here, a Div or Mod 12-15x.
+#: kind: an int64 Add cost 5x a float one per element here, an int64 Div 11x a float
+#: Div, a Mod 18x a float Add.
 INT_MODEL = "intwise"
 #: Models of a kind's 1-D (and 3-D) kernels, and the model that takes them without enough
 #: samples (and predicts them for predictors fitted before they had their own).
