@@ -1548,6 +1548,12 @@ def _build_pool(b: _Builder, c: Mapping[str, Any]) -> str:
     return b.node(c["op"], [x], kernel_shape=[c["k"]] * 2, strides=[c["stride"]] * 2, pads=pads)[0]
 
 
+def _broadcast_operand(shape: list[int]) -> list[int]:
+    """The shape of a ``broadcast`` operand of ``shape``: per channel of an NCHW map,
+    else along the last axis."""
+    return [1, shape[1], 1, 1] if len(shape) == 4 else [1] * (len(shape) - 1) + [shape[-1]]
+
+
 def _build_elementwise(b: _Builder, c: Mapping[str, Any]) -> str:
     op, shape = c["op"], list(c["shape"])
     if c.get("operand") == "outer":  # an outer product along two axes, in runs of t
@@ -1562,7 +1568,7 @@ def _build_elementwise(b: _Builder, c: Mapping[str, Any]) -> str:
         if c["operand"] == "scalar":
             other = b.weight([], value=1.5)
         elif c["operand"] == "broadcast":
-            other = b.input([1, shape[1], 1, 1] if len(shape) == 4 else [1, 1, shape[-1]])
+            other = b.input(_broadcast_operand(shape))
         elif c["operand"] == "short":  # a run of 2-6 elements per broadcast step
             rows, width = shape
             column = rows % 2 == 0  # a deterministic half: a (rows, 1) input
@@ -1608,10 +1614,7 @@ def _build_intwise(b: _Builder, c: Mapping[str, Any]) -> onnx.ModelProto:
         width = shape[-1]
         other = b.weight([width], dtype=np_type, value=np.arange(width) * 7 + 3)
     elif operand == "broadcast":
-        rank = len(shape)
-        other = b.input(
-            [1, shape[1], 1, 1] if rank == 4 else [1] * (rank - 1) + [shape[-1]], dtype=elem
-        )
+        other = b.input(_broadcast_operand(shape), dtype=elem)
     else:
         other = b.input(shape, dtype=elem)
     return b.model([b.node(op, [x, other])[0]], "kernel_intwise", dtype=elem, opset=18)
