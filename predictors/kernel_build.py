@@ -45,6 +45,7 @@ from hwnas.predictors.workflow import (
     resolve_device,
 )
 from hwnas.profiler.batch import probe_fingerprint
+from hwnas.profiler.check import device_llc_kb
 from hwnas.profiler.contention import local_contention
 from hwnas.profiler.fleet import DevicePlan, plan_missing
 from hwnas.profiler.settings import ProfileSettings
@@ -233,6 +234,7 @@ def run_kernel_build(
         profiles = context_profiles(opened, device=spec.name, fingerprint=fingerprint)
     predictor = KernelPredictor(seed=seed)
     result.predictor = predictor.fit(samples, device=spec.name, fingerprint=fingerprint)
+    predictor.llc_kb_ = device_llc_kb(spec)
     if predictor.skipped_samples_:
         message = (
             f"left out {predictor.skipped_samples_} measured kernel sample(s) whose model "

@@ -444,6 +444,10 @@ class KernelPredictor(Predictor):
     #: Per-kernel in-network correction (``kernel_incontext``), fitted on the same random
     #: networks' per-node profiles; None: kernels are summed as timed alone.
     incontext_: Any = None
+    #: The device's last-level cache in KiB (``hwnas kernels build`` reads it on the
+    #: device): shared weights that fit in it are cold at their first read only
+    #: (``kernel_incontext.amortised``). None: unknown, nothing amortised.
+    llc_kb_: int | None = None
 
     def __init__(
         self,
@@ -673,9 +677,10 @@ class KernelPredictor(Predictor):
         isolated, source = self.predict_kernels(kernels, features)
         ms = isolated
         if getattr(self, "incontext_", None) is not None and kernels:
-            from hwnas.predictors.kernel_incontext import incontext_features
+            from hwnas.predictors.kernel_incontext import amortised, incontext_features
 
             ms = self.incontext_.kernel_ms(incontext_features(proto, kernels, features), isolated)
+            ms = amortised(proto, kernels, ms, isolated, getattr(self, "llc_kb_", None))
         rows = [
             {"index": i, **k.to_dict(), "ms": float(t), "isolated_ms": float(a), "regressor": src}
             for i, (k, t, a, src) in enumerate(zip(kernels, ms, isolated, source, strict=True))
@@ -740,6 +745,7 @@ class KernelPredictor(Predictor):
                 "profiler_node_ms": getattr(self, "profiler_node_ms_", 0.0),
             },
             "kinds": dict(self.training_),
+            "llc_kb": getattr(self, "llc_kb_", None),
         }
 
     def save(self, directory: str | os.PathLike[str], *, overwrite: bool = True) -> Path:
@@ -843,6 +849,10 @@ class KernelPredictor(Predictor):
         context = state.get("context")
         self.context_ = dict(context) if isinstance(context, Mapping) else None
         self.incontext_ = _incontext(state.get("incontext"), path)
+        llc = state.get("llc_kb")
+        self.llc_kb_ = (
+            llc if isinstance(llc, int) and not isinstance(llc, bool) and llc > 0 else None
+        )
         return self
 
     @classmethod

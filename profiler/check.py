@@ -125,6 +125,22 @@ def check_device(
         return DeviceCheck(name, report, problems, lacking, host_key_recorded=host_key)
 
 
+def device_llc_kb(spec: DeviceSpec) -> int | None:
+    """The last-level cache of ``spec``'s CPU in KiB, as the runner's ``--check`` reads it
+    from sysfs on the device; None for a table device, where the kernel does not export
+    its caches, or where the check fails (the caller goes on without it)."""
+    from hwnas.devices.registry import connect
+
+    if spec.transport == "table":
+        return None
+    try:
+        with connect(spec) as transport:
+            value = probe(transport, spec.workdir).get("llc_kb")
+    except HwnasError:
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
 _KIND_SNIPPET = (
     "import json, os, sys, sysconfig; print(json.dumps({'venv': sys.prefix != "
     "getattr(sys, 'base_prefix', sys.prefix), 'externally_managed': os.path.isfile("

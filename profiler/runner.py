@@ -1030,6 +1030,45 @@ def read_cpu_model(sys_root: str = "/") -> str:
     return platform.processor() or platform.machine()
 
 
+def _cache_size_kb(text: str | None) -> int | None:
+    """A sysfs cache ``size`` ("32K", "1024K", "8M") in KiB, or None if unreadable."""
+    value = (text or "").strip().upper()
+    scale = {"K": 1, "M": 1024, "G": 1024 * 1024}.get(value[-1:])
+    digits = value[:-1] if scale else value
+    if not digits.isdigit():
+        return None
+    kb = int(digits) * scale if scale else int(digits) // 1024  # a bare number: bytes
+    return kb or None
+
+
+def read_caches_kb(sys_root: str = "/") -> dict[str, int]:
+    """cpu0's caches in KiB by name ("L1d", "L1i", "L2", "L3"), from
+    sys/devices/system/cpu/cpu0/cache/index*/{level,type,size}; empty where the kernel
+    does not export them (macOS, some VMs and Android kernels)."""
+    caches: dict[str, int] = {}
+    pattern = _sys_path(sys_root, "sys/devices/system/cpu/cpu0/cache/index*")
+    for folder in sorted(glob.glob(pattern)):
+        level = (_read_text(os.path.join(folder, "level")) or "").strip()
+        kind = (_read_text(os.path.join(folder, "type")) or "").strip()
+        size = _cache_size_kb(_read_text(os.path.join(folder, "size")))
+        if not level.isdigit() or size is None:
+            continue
+        suffix = {"Data": "d", "Instruction": "i"}.get(kind, "")
+        name = f"L{level}{suffix}"
+        caches[name] = max(size, caches.get(name, 0))
+    return caches
+
+
+def last_level_cache_kb(caches: dict[str, int]) -> int | None:
+    """The size of the highest-level data or unified cache of ``caches``
+    (:func:`read_caches_kb`) in KiB: what a network's weights compete for between two
+    reads. None without any."""
+    data = [
+        (int(name[1:].rstrip("d")), kb) for name, kb in caches.items() if not name.endswith("i")
+    ]
+    return max(data)[1] if data else None
+
+
 def read_governor(sys_root: str = "/") -> str | None:
     """cpu0's cpufreq scaling governor, or None where cpufreq is absent (VMs, macOS)."""
     text = _read_text(_sys_path(sys_root, "sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"))
@@ -2228,6 +2267,7 @@ def device_report(sys_root: str = "/", workdir: str | None = None) -> dict[str, 
     """The success document of --check: what the device has, for `hwnas devices check`."""
     import shutil
 
+    caches = read_caches_kb(sys_root)
     folder = os.path.expanduser(workdir or "~")
     while folder and not os.path.isdir(folder):  # the workdir may not exist yet
         folder = os.path.dirname(folder.rstrip("/")) or "/"
@@ -2255,6 +2295,8 @@ def device_report(sys_root: str = "/", workdir: str | None = None) -> dict[str, 
             "energy_meters": energy_meters(sys_root),
             "disk_free_mb": free_mb,
             "disk_checked": folder,
+            "caches_kb": caches,
+            "llc_kb": last_level_cache_kb(caches),
         },
     }
 

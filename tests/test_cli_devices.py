@@ -159,6 +159,41 @@ def test_check_reports_meters_from_a_fake_sysfs(tmp_path) -> None:
     assert set(meters) == {"rapl", "power_supply", "hwmon"}
     assert meters["power_supply"]["files"] == ["current_now", "voltage_now"]
     assert report["disk_checked"] == str(tmp_path) and report["disk_free_mb"] > 0
+    assert report["caches_kb"] == {} and report["llc_kb"] is None  # none exported
+
+
+def test_check_reports_the_caches_a_fake_sysfs_exports(tmp_path, capsys) -> None:
+    """A Raspberry Pi 4's cpu0 (Cortex-A72: 32 KiB L1d, 48 KiB L1i, a 1 MiB L2 shared
+    by the four cores and no L3), written as its kernel writes sysfs; the last level a
+    kernel predictor amortises shared weights against is the L2."""
+    from hwnas.cli.devices_cmd import _caches
+    from hwnas.profiler.runner import device_report, last_level_cache_kb, read_caches_kb
+
+    root = tmp_path / "root"
+    cache = root / "sys/devices/system/cpu/cpu0/cache"
+    for index, (level, kind, size) in enumerate(
+        [("1", "Data", "32K"), ("1", "Instruction", "48K"), ("2", "Unified", "1024K")]
+    ):
+        folder = cache / f"index{index}"
+        folder.mkdir(parents=True)
+        for name, value in (("level", level), ("type", kind), ("size", size)):
+            (folder / name).write_text(value + "\n")
+    (cache / "uevent").write_text("")  # not an index* folder: ignored
+    report = device_report(str(root))["check"]
+    assert report["caches_kb"] == {"L1d": 32, "L1i": 48, "L2": 1024}
+    assert report["llc_kb"] == 1024
+    assert _caches(report["caches_kb"]) == "L1d 32 KiB, L1i 48 KiB, L2 1 MiB"
+    # an x86 L3 given in MiB; an instruction cache is never the last level; a folder
+    # with an unreadable size is skipped
+    (cache / "index3").mkdir()
+    for name, value in (("level", "3"), ("type", "Unified"), ("size", "32M")):
+        (cache / "index3" / name).write_text(value)
+    (cache / "index4").mkdir()
+    for name, value in (("level", "4"), ("type", "Unified"), ("size", "n/a")):
+        (cache / "index4" / name).write_text(value)
+    assert read_caches_kb(str(root))["L3"] == 32768
+    assert last_level_cache_kb(read_caches_kb(str(root))) == 32768
+    assert last_level_cache_kb({"L1i": 32}) is None and _caches(None) == "unknown"
 
 
 def test_check_install_pip_installs_what_is_missing(capsys, tmp_path) -> None:

@@ -154,6 +154,10 @@ def test_build_fits_the_in_network_correction_on_the_runners_node_profiles(
     space = ContextSpace(context_cache())
     predictor = KernelPredictor.load(out_dir)
     assert predictor.incontext_ is not None
+    # the build read this CPU's last-level cache (None where sysfs does not export it)
+    from hwnas.profiler.runner import last_level_cache_kb, read_caches_kb
+
+    assert predictor.llc_kb_ == last_level_cache_kb(read_caches_kb())
     floor = predictor.incontext_.floor_ms
     raw_errors, corrected_errors = [], []
     for seed, profile in profiles.items():
@@ -214,9 +218,11 @@ def test_saved_in_network_correction_round_trips_and_bad_files_are_refused(
     assert rows[0]["ms"] / rows[0]["isolated_ms"] > rows[1]["ms"] / rows[1]["isolated_ms"]
     assert after != pytest.approx(before)
 
+    predictor.llc_kb_ = 1024
     saved = predictor.save(tmp_path / "p")
     loaded = KernelPredictor.load(saved)
     assert loaded.predict_onnx_raw(model)[0] == pytest.approx(after)
+    assert loaded.llc_kb_ == 1024 and loaded.summary()["llc_kb"] == 1024
     assert loaded.incontext_.domain_ == predictor.incontext_.domain_ is not None
     # `kernels predict` shows each kernel inside the network and alone.
     from hwnas.cli import main
@@ -231,6 +237,10 @@ def test_saved_in_network_correction_round_trips_and_bad_files_are_refused(
         [r["isolated_ms"] for r in rows]
     )
     meta = json.loads((saved / "meta.json").read_text())
+    for absent in (None, "big", True, -5):  # saved before it was recorded, or garbled
+        meta["state"]["llc_kb"] = absent
+        (saved / "meta.json").write_text(json.dumps(meta))
+        assert load_predictor(saved, force=True).llc_kb_ is None
     meta["state"]["incontext"]["floor_ms"] = -1
     (saved / "meta.json").write_text(json.dumps(meta))
     with pytest.raises(ArtifactError, match="in-context correction"):
@@ -429,3 +439,60 @@ def test_a_kernel_written_as_no_training_kernel_of_its_op_gets_its_ops_median_ra
     assert ms[0] == pytest.approx(1.2, rel=0.05) and ms[1] == pytest.approx(1.2, rel=1e-6)
     unguarded = InContextCorrection.from_booster(model.booster_, floor_ms=1e-6)
     assert unguarded.kernel_ms(probe, np.full(3, 1.0))[1] == pytest.approx(2.0, rel=0.05)
+
+
+def _shared_weight_graph() -> onnx.ModelProto:
+    """Two steps of a decoder that read one 256 KiB projection ``w`` and a scalar ``s``,
+    then a head with its own weights ``v``."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    inits = [
+        numpy_helper.from_array(rng.random((256, 256), dtype=np.float32), "w"),
+        numpy_helper.from_array(rng.random((256, 256), dtype=np.float32), "v"),
+        numpy_helper.from_array(np.array(0.5, dtype=np.float32), "s"),
+    ]
+    nodes = [
+        helper.make_node("MatMul", ["x", "w"], ["m1"], name="m1"),
+        helper.make_node("Tanh", ["m1"], ["t1"], name="t1"),
+        helper.make_node("Mul", ["t1", "s"], ["a1"], name="a1"),
+        helper.make_node("MatMul", ["a1", "w"], ["m2"], name="m2"),
+        helper.make_node("Tanh", ["m2"], ["t2"], name="t2"),
+        helper.make_node("Mul", ["t2", "s"], ["a2"], name="a2"),
+        helper.make_node("MatMul", ["a2", "v"], ["y"], name="m3"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "decoder",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 256])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 256])],
+        inits,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_shared_weights_are_cold_at_their_first_read_only_where_they_fit_in_the_cache() -> None:
+    from hwnas.predictors.kernel_incontext import amortised, weight_reads
+
+    proto = _shared_weight_graph()
+    kernels = split_kernels(proto)
+    first = {k.nodes[0]: i for i, k in enumerate(kernels)}
+    uses, shared = weight_reads(proto, kernels)
+    assert shared == 256 * 256 * 4  # w; the scalar both Muls read is not a weight
+    assert uses[first["m1"]] == uses[first["m2"]] == 2 and uses[first["m3"]] == 1
+    assert all(uses[i] == 1 for i, k in enumerate(kernels) if k.op != "MatMul")
+
+    isolated = np.full(len(kernels), 1.0)
+    ms = np.full(len(kernels), 3.0)  # every kernel priced at 3x its isolated time
+    out = amortised(proto, kernels, ms, isolated, llc_kb=32 * 1024)
+    # each read of w pays half the excess (2 ms over 1) of a cold read
+    assert out[first["m1"]] == out[first["m2"]] == pytest.approx(2.0)
+    unshared = [i for i in range(len(kernels)) if i not in (first["m1"], first["m2"])]
+    np.testing.assert_allclose(out[unshared], ms[unshared])
+    # w does not fit in a 128 KiB cache: every read is cold, as priced; no cache size
+    # known (an older predictor, a device that does not say): nothing amortised
+    np.testing.assert_allclose(amortised(proto, kernels, ms, isolated, llc_kb=128), ms)
+    np.testing.assert_allclose(amortised(proto, kernels, ms, isolated, llc_kb=None), ms)
+    # a kernel priced below its isolated time keeps its price
+    low = np.full(len(kernels), 0.5)
+    np.testing.assert_allclose(amortised(proto, kernels, low, isolated, llc_kb=32 * 1024), low)

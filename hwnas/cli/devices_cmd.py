@@ -360,6 +360,17 @@ def _table_rows(report: dict[str, Any]) -> list[tuple[str, Any]]:
     ]
 
 
+def _caches(caches: Any) -> str:
+    """cpu0's caches as "L1d 32 KiB, L2 1 MiB, L3 32 MiB" (older runners: unknown)."""
+    if not isinstance(caches, dict) or not caches:
+        return "unknown"
+    size = {
+        k: f"{v // 1024} MiB" if v >= 1024 and v % 1024 == 0 else f"{v} KiB"
+        for k, v in caches.items()
+    }
+    return ", ".join(f"{name} {size[name]}" for name in sorted(caches))
+
+
 def _report_rows(report: dict[str, Any]) -> list[tuple[str, Any]]:
     meters = (
         ", ".join(
@@ -375,6 +386,7 @@ def _report_rows(report: dict[str, Any]) -> list[tuple[str, Any]]:
         ("numpy", report.get("numpy") or "missing"),
         ("onnxruntime", report.get("onnxruntime") or "missing"),
         ("cpu", f"{report.get('cpu_model')}, {report.get('cores')} cores, {report.get('machine')}"),
+        ("caches", _caches(report.get("caches_kb"))),
         ("governor", report.get("governor") or "unknown"),
         ("frequency", f"{frequency:.0f} MHz" if frequency else "unknown"),
         ("temperature", f"{temperature:.1f} °C" if temperature is not None else "unknown"),
