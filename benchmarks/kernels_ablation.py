@@ -35,13 +35,13 @@ from _results import RESULTS, provenance  # noqa: E402
 
 
 def generations(text: str) -> set[int]:
-    """``2,3,4`` as a set of generations (1 to 9)."""
+    """``2,3,4`` as a set of generations (1 to 10)."""
     try:
         found = {int(g) for g in text.split(",") if g.strip()}
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a list of generations") from None
-    if not found or not found <= set(range(1, 10)):
-        raise argparse.ArgumentTypeError(f"{text!r}: generations are 1 to 9")
+    if not found or not found <= set(range(1, 11)):
+        raise argparse.ArgumentTypeError(f"{text!r}: generations are 1 to 10")
     return found
 
 

@@ -45,7 +45,7 @@ SETTINGS = {
 
 
 def design(seed: int) -> str:
-    """The generation (and for the fourth to ninth, the design) of a random network's
+    """The generation (and for the fourth to tenth, the design) of a random network's
     seed."""
     from kernels_validate import generation
 
@@ -55,9 +55,11 @@ def design(seed: int) -> str:
     from hwnas.predictors.kernel_networks7 import drawn_7
     from hwnas.predictors.kernel_networks8 import drawn_8
     from hwnas.predictors.kernel_networks9 import drawn_9
+    from hwnas.predictors.kernel_networks10 import drawn_10
 
     found = generation(seed)
-    drawn = {4: drawn_4, 5: drawn_5, 6: drawn_6, 7: drawn_7, 8: drawn_8, 9: drawn_9}.get(found)
+    by_generation = {4: drawn_4, 5: drawn_5, 6: drawn_6, 7: drawn_7, 8: drawn_8, 9: drawn_9}
+    drawn = {**by_generation, 10: drawn_10}.get(found)
     return f"g{found}:{drawn(seed)[0]}" if drawn else f"g{found}"
 
 

@@ -29,7 +29,7 @@ from kernels_validate import reference_labels  # noqa: E402
 
 from hwnas.predictors.kernel_context import generation_firsts  # noqa: E402
 
-#: The first seed of each generation a build plans (the second to the ninth).
+#: The first seed of each generation a build plans (the second to the tenth).
 FIRST_SEED = dict(enumerate(generation_firsts(), 2))
 
 

@@ -296,14 +296,15 @@ def curve_sizes(text: str) -> list[int]:
 
 
 def generation(seed: int) -> int:
-    """The generation of random networks that ``seed`` draws (1 to 9)."""
+    """The generation of random networks that ``seed`` draws (1 to 10)."""
     later = [g for g, first in enumerate(generation_firsts(), 2) if seed >= first]
     return later[-1] if later else 1
 
 
 _ORDINAL = dict(
     enumerate(
-        ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth"),
+        ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth")
+        + ("tenth",),
         1,
     )
 )

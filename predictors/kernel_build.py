@@ -52,18 +52,19 @@ from hwnas.profiler.settings import ProfileSettings
 from hwnas.profiler.stage import StageOutcome, StoreLike, opened_store, run_stage
 from hwnas.records import Arch, DeviceSpec
 
-#: Random whole networks a build measures by default: 300 each of the second to ninth
+#: Random whole networks a build measures by default: 300 each of the second to tenth
 #: generations (``context_configs``; the 1,200 of the second to fifth took about 16
 #: minutes on one core here, the sixth's and the seventh's 300 another 5 each; builds before
 #: the fourth generation measured 200 of the second and 200 of the third, as
 #: kernels_v10.json scored them, until 2026-12-05 200 of each of the three, then,
 #: before the fifth, 300 of each, before the sixth 300 of each of four, before the
-#: seventh 300 of each of five, before the eighth 1,800: 300 of each of six, and before
-#: the ninth 2,100: 300 of each of seven).
+#: seventh 300 of each of five, before the eighth 1,800: 300 of each of six, before
+#: the ninth 2,100: 300 of each of seven, and before the tenth 2,400: 300 of each of
+#: eight).
 #: The in-network correction keeps improving with more of them: out of fold, 69%, 73% and
 #: 78% of held-out random networks within ±10% fitted on 150, 300 and 480 (of 600);
 #: 81% out of fold over 900 (kernels_incontext_cv_900.json).
-DEFAULT_CONTEXT = 2400
+DEFAULT_CONTEXT = 2700
 #: How sampled kernels are timed: shorter than profiling's defaults, since there are many
 #: and each is small; the op profile tells the kernel's own share of the time.
 KERNEL_SETTINGS: dict[str, Any] = {

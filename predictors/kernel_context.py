@@ -269,8 +269,10 @@ def _later_generation(seed: int) -> tuple[Any, tuple[int, ...]] | None:
     from hwnas.predictors.kernel_networks7 import GENERATION_7, random_network_7
     from hwnas.predictors.kernel_networks8 import GENERATION_8, random_network_8
     from hwnas.predictors.kernel_networks9 import GENERATION_9, random_network_9
+    from hwnas.predictors.kernel_networks10 import GENERATION_10, random_network_10
 
     latest_first = (
+        (GENERATION_10, random_network_10),
         (GENERATION_9, random_network_9),
         (GENERATION_8, random_network_8),
         (GENERATION_7, random_network_7),
@@ -305,8 +307,10 @@ def random_network(seed: int) -> tuple[Any, tuple[int, ...]]:
     :data:`~hwnas.predictors.kernel_networks8.GENERATION_8` the eighth
     (:mod:`hwnas.predictors.kernel_networks8`), seeds from
     :data:`~hwnas.predictors.kernel_networks9.GENERATION_9` the ninth
-    (:mod:`hwnas.predictors.kernel_networks9`); ``hwnas kernels build`` measures the
-    second to ninth."""
+    (:mod:`hwnas.predictors.kernel_networks9`), seeds from
+    :data:`~hwnas.predictors.kernel_networks10.GENERATION_10` the tenth
+    (:mod:`hwnas.predictors.kernel_networks10`); ``hwnas kernels build`` measures the
+    second to tenth."""
     import torch
 
     later = _later_generation(seed)
@@ -400,7 +404,7 @@ class ContextSpace:
 
 def generation_firsts() -> tuple[int, ...]:
     """The first seed of each generation of random networks a build plans, the second to
-    the ninth, in order (the first generation's seeds start at 0)."""
+    the tenth, in order (the first generation's seeds start at 0)."""
     from hwnas.predictors.kernel_networks import GENERATION_2
     from hwnas.predictors.kernel_networks3 import GENERATION_3
     from hwnas.predictors.kernel_networks4 import GENERATION_4
@@ -409,6 +413,7 @@ def generation_firsts() -> tuple[int, ...]:
     from hwnas.predictors.kernel_networks7 import GENERATION_7
     from hwnas.predictors.kernel_networks8 import GENERATION_8
     from hwnas.predictors.kernel_networks9 import GENERATION_9
+    from hwnas.predictors.kernel_networks10 import GENERATION_10
 
     return (
         GENERATION_2,
@@ -419,17 +424,20 @@ def generation_firsts() -> tuple[int, ...]:
         GENERATION_7,
         GENERATION_8,
         GENERATION_9,
+        GENERATION_10,
     )
 
 
 def context_configs(n: int, seed: int = 0) -> list[dict[str, Any]]:
-    """The configurations of ``n`` random networks: an eighth each (the earlier
+    """The configurations of ``n`` random networks: a ninth each (the earlier
     generations rounded up) of the second generation (seeds ``GENERATION_2 +
     seed*100000 + i``), the third (``GENERATION_3 + ...``), the fourth (``GENERATION_4 +
     ...``), the fifth (``GENERATION_5 + ...``), the sixth (``GENERATION_6 + ...``), the
-    seventh (``GENERATION_7 + ...``), the eighth (``GENERATION_8 + ...``) and the ninth
-    (``GENERATION_9 + ...``). Stores keep what earlier builds measured (builds before the
-    ninth generation planned a seventh of ``n`` from each of the second to eighth, builds
+    seventh (``GENERATION_7 + ...``), the eighth (``GENERATION_8 + ...``), the ninth
+    (``GENERATION_9 + ...``) and the tenth (``GENERATION_10 + ...``). Stores keep what
+    earlier builds measured (builds before the tenth generation planned an eighth of
+    ``n`` from each of the second to ninth, builds before the ninth generation planned a
+    seventh of ``n`` from each of the second to eighth, builds
     before the eighth generation planned a sixth of
     ``n`` from each of the second to seventh, builds before the seventh generation
     planned a fifth of ``n`` from each of the

@@ -671,6 +671,7 @@ def test_kernels_context_refuses_labels_that_miss_the_builds_networks_before_mea
     from hwnas.predictors.kernel_networks7 import GENERATION_7
     from hwnas.predictors.kernel_networks8 import GENERATION_8
     from hwnas.predictors.kernel_networks9 import GENERATION_9
+    from hwnas.predictors.kernel_networks10 import GENERATION_10
 
     labels = tmp_path / "first.labels.json"
     first = {str(s): 1.0 for s in range(20)}  # the first generation only
@@ -680,9 +681,9 @@ def test_kernels_context_refuses_labels_that_miss_the_builds_networks_before_mea
         raise AssertionError("nothing may be measured with unusable labels")
 
     monkeypatch.setattr(hwnas, "build_kernel_predictor", no_build)
-    argv = ["kernels_context.py", "--context", "16", "--out", str(tmp_path), "--labels"]
+    argv = ["kernels_context.py", "--context", "18", "--out", str(tmp_path), "--labels"]
     monkeypatch.setattr(sys, "argv", [*argv, str(labels), "--reference", "ref.onnx"])
-    with pytest.raises(SystemExit, match="holds 0 of the build's 16 random networks"):
+    with pytest.raises(SystemExit, match="holds 0 of the build's 18 random networks"):
         kernels_context.main()
     monkeypatch.setattr(sys, "argv", [*argv, str(tmp_path / "absent.json")])
     with pytest.raises(SystemExit, match=r"absent.json: no such file \(kernels_validate"):
@@ -690,11 +691,12 @@ def test_kernels_context_refuses_labels_that_miss_the_builds_networks_before_mea
     monkeypatch.setattr(sys, "argv", [*argv, str(labels), "--reference", "ref.onnx"])
     second = {**first, **{str(GENERATION_2 + i): 2.0 for i in range(16)}}
     labels.write_text(json.dumps({"reference_ms": 10.0, "labels": second}))
-    # The build plans its networks in eighths of the second to ninth generations
-    # (2 of each of 16): the missing generations are named.
+    # The build plans its networks in ninths of the second to tenth generations
+    # (2 of each of 18): the missing generations are named.
     with pytest.raises(
         SystemExit,
-        match=r"holds 2 of the build's 16 .*generation 3 and 4 and 5 and 6 and 7 and 8 and 9\)",
+        match=r"holds 2 of the build's 18 .*generation 3 and 4 and 5 and 6 and 7 and 8 and 9 "
+        r"and 10\)",
     ):
         kernels_context.main()
 
@@ -710,31 +712,38 @@ def test_kernels_context_refuses_labels_that_miss_the_builds_networks_before_mea
     add_labels("third", GENERATION_3, 3.0, 20.0)
     with pytest.raises(
         SystemExit,
-        match=r"holds 4 of the build's 16 .*\(--generation 4 and 5 and 6 and 7 and 8 and 9\)",
+        match=r"holds 4 of the build's 18 .*\(--generation 4 and 5 and 6 and 7 and 8 and 9 "
+        r"and 10\)",
     ):
         kernels_context.main()
     add_labels("fourth", GENERATION_4, 4.0, 5.0)
     with pytest.raises(
-        SystemExit, match=r"holds 6 of the build's 16 .*\(--generation 5 and 6 and 7 and 8 and 9\)"
+        SystemExit,
+        match=r"holds 6 of the build's 18 .*\(--generation 5 and 6 and 7 and 8 and 9 and 10\)",
     ):
         kernels_context.main()
     add_labels("fifth", GENERATION_5, 1.0, 10.0)
     with pytest.raises(
-        SystemExit, match=r"holds 8 of the build's 16 .*\(--generation 6 and 7 and 8 and 9\)"
+        SystemExit, match=r"holds 8 of the build's 18 .*\(--generation 6 and 7 and 8 and 9 and 10\)"
     ):
         kernels_context.main()
     add_labels("sixth", GENERATION_6, 3.0, 30.0)
     with pytest.raises(
-        SystemExit, match=r"holds 10 of the build's 16 .*\(--generation 7 and 8 and 9\)"
+        SystemExit, match=r"holds 10 of the build's 18 .*\(--generation 7 and 8 and 9 and 10\)"
     ):
         kernels_context.main()
     add_labels("seventh", GENERATION_7, 2.0, 10.0)
-    with pytest.raises(SystemExit, match=r"holds 12 of the build's 16 .*\(--generation 8 and 9\)"):
+    with pytest.raises(
+        SystemExit, match=r"holds 12 of the build's 18 .*\(--generation 8 and 9 and 10\)"
+    ):
         kernels_context.main()
     add_labels("eighth", GENERATION_8, 4.0, 20.0)
-    with pytest.raises(SystemExit, match=r"holds 14 of the build's 16 .*\(--generation 9\)"):
+    with pytest.raises(SystemExit, match=r"holds 14 of the build's 18 .*\(--generation 9 and 10\)"):
         kernels_context.main()
     add_labels("ninth", GENERATION_9, 6.0, 30.0)
+    with pytest.raises(SystemExit, match=r"holds 16 of the build's 18 .*\(--generation 10\)"):
+        kernels_context.main()
+    add_labels("tenth", GENERATION_10, 5.0, 25.0)
     got, reference = kernels_context.planned_labels(kernels_context.parse_args())
     assert got == (
         {GENERATION_2 + i: 2.0 for i in range(2)}
@@ -745,6 +754,7 @@ def test_kernels_context_refuses_labels_that_miss_the_builds_networks_before_mea
         | {GENERATION_7 + i: 2.0 for i in range(2)}
         | {GENERATION_8 + i: 2.0 for i in range(2)}
         | {GENERATION_9 + i: 2.0 for i in range(2)}
+        | {GENERATION_10 + i: 2.0 for i in range(2)}
     )
     assert reference == (Path("ref.onnx"), 10.0)
 
@@ -766,6 +776,7 @@ def test_kernels_context_warns_of_labels_from_another_session(
     from hwnas.predictors.kernel_networks7 import GENERATION_7
     from hwnas.predictors.kernel_networks8 import GENERATION_8
     from hwnas.predictors.kernel_networks9 import GENERATION_9
+    from hwnas.predictors.kernel_networks10 import GENERATION_10
 
     firsts = (
         GENERATION_2,
@@ -776,8 +787,9 @@ def test_kernels_context_warns_of_labels_from_another_session(
         GENERATION_7,
         GENERATION_8,
         GENERATION_9,
+        GENERATION_10,
     )
-    seeds = [g + i for g in firsts for i in range(2)]  # an eighth of 16 from each
+    seeds = [g + i for g in firsts for i in range(2)]  # a ninth of 18 from each
     labels.write_text(json.dumps({"reference_ms": 10.0, "labels": {s: 1.0 for s in seeds}}))
     now = datetime.now(timezone.utc)
     # No results file beside the labels: their age is unknown, and nothing is said.
@@ -785,10 +797,10 @@ def test_kernels_context_warns_of_labels_from_another_session(
     written = (now - timedelta(hours=26)).isoformat(timespec="seconds")
     (tmp_path / "old.json").write_text(json.dumps({"date": written}))
     assert kernels_context.labels_age_hours(labels, now) == pytest.approx(26, abs=0.01)
-    argv = ["kernels_context.py", "--context", "16", "--labels", str(labels)]
+    argv = ["kernels_context.py", "--context", "18", "--labels", str(labels)]
     monkeypatch.setattr(sys, "argv", [*argv, "--reference", "ref.onnx"])
     got, _ = kernels_context.planned_labels(kernels_context.parse_args())
-    assert len(got) == 16
+    assert len(got) == 18
     assert "measured 26 h ago" in capsys.readouterr().err
     (tmp_path / "old.json").write_text(json.dumps({"date": now.isoformat()}))
     kernels_context.planned_labels(kernels_context.parse_args())
@@ -950,11 +962,11 @@ def test_intervals_benchmark_compares_both_calibrations_on_unseen_classes(
     [
         ("kernels_label", ["--generation", "2", "--count", "0", "--reference", "R"], "--count"),
         ("kernels_label", ["--generation", "2", "--first", "-1", "--reference", "R"], "--first"),
-        ("kernels_label", ["--generation", "10", "--reference", "R"], "invalid choice"),
+        ("kernels_label", ["--generation", "11", "--reference", "R"], "invalid choice"),
         ("kernels_label", ["--generation", "2", "--reference", "absent.onnx"], "no such file"),
         ("kernels_incontext_cv", ["--predictor", "P", "--store", "S", "--folds", "1"], "--folds"),
         ("kernels_incontext_cv", ["--predictor", "P", "--store", "S", "--seeds", "0"], "--seeds"),
-        ("kernels_ablation", ["--results", "Z", "--out", "T", "--generations", "2,10"], "1 to 9"),
+        ("kernels_ablation", ["--results", "Z", "--out", "T", "--generations", "2,11"], "1 to 10"),
         ("kernels_ablation", ["--results", "Z", "--out", "T", "--generations", "x"], "not a list"),
         ("kernels_ablation", ["--results", "absent", "--out", "T", "--generations", "2"], "no "),
         ("kernels_ablation", ["--results", "Z", "--out", "T", "--generations", "2"], "kernels.db"),

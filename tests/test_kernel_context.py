@@ -73,10 +73,11 @@ def test_random_networks_are_seeded_diverse_and_export(tmp_path: Path) -> None:
     from hwnas.predictors.kernel_networks7 import GENERATION_7
     from hwnas.predictors.kernel_networks8 import GENERATION_8
     from hwnas.predictors.kernel_networks9 import GENERATION_9
+    from hwnas.predictors.kernel_networks10 import GENERATION_10
 
-    # An eighth each of the second to ninth generations; a larger build only adds
+    # A ninth each of the second to tenth generations; a larger build only adds
     # networks.
-    seeds = [c["seed"] for c in context_configs(9, seed=3)]
+    seeds = [c["seed"] for c in context_configs(10, seed=3)]
     assert seeds == [
         GENERATION_2 + 300_000,
         GENERATION_2 + 300_001,
@@ -87,19 +88,20 @@ def test_random_networks_are_seeded_diverse_and_export(tmp_path: Path) -> None:
         GENERATION_7 + 300_000,
         GENERATION_8 + 300_000,
         GENERATION_9 + 300_000,
+        GENERATION_10 + 300_000,
     ]
     for n in range(1, 12):
         smaller = {c["seed"] for c in context_configs(n, seed=3)}
         assert smaller <= {c["seed"] for c in context_configs(n + 1, seed=3)}
     firsts = generation_firsts()
-    assert firsts[-2:] == (GENERATION_8, GENERATION_9)
-    assert [c["seed"] for c in context_configs(2400)][::300] == list(firsts)
-    # The default build plans the 300 of each of the seven earlier generations that a
-    # build of 2100 planned before the ninth generation, and adds the ninth's.
+    assert firsts[-3:] == (GENERATION_8, GENERATION_9, GENERATION_10)
+    assert [c["seed"] for c in context_configs(2700)][::300] == list(firsts)
+    # The default build plans the 300 of each of the eight earlier generations that a
+    # build of 2400 planned before the tenth generation, and adds the tenth's.
     planned = {c["seed"] for c in context_configs(DEFAULT_CONTEXT)}
     earlier = {g + i for g in firsts[:-1] for i in range(300)}
     assert earlier <= planned and len(planned - earlier) == 300
-    assert {s for s in planned if s >= GENERATION_9} == {GENERATION_9 + i for i in range(300)}
+    assert {s for s in planned if s >= GENERATION_10} == {GENERATION_10 + i for i in range(300)}
     path = space.to_onnx('{"kind": "context", "seed": 6}')
     assert path.exists() and space.to_onnx('{"kind": "context", "seed": 6}') == path
     with pytest.raises(UsageError, match="not a random context network"):
@@ -107,7 +109,7 @@ def test_random_networks_are_seeded_diverse_and_export(tmp_path: Path) -> None:
 
 
 def test_how_many_networks_a_build_measures() -> None:
-    assert context_networks(120, None) == context_networks(20, None) == DEFAULT_CONTEXT == 2400
+    assert context_networks(120, None) == context_networks(20, None) == DEFAULT_CONTEXT == 2700
     assert context_networks(5, None) == 0
     assert context_networks(5, 30) == 30
     with pytest.raises(ParameterError, match="context"):
@@ -507,6 +509,46 @@ def test_ninth_generation_is_seeded_bounded_and_runs_the_ops_zoo12_missed(
     assert moe == 20 and rows >= 15, (moe, rows)
 
 
+def test_tenth_generation_is_seeded_bounded_and_runs_the_ops_zoos_13_to_15_missed(
+    tmp_path: Path,
+) -> None:
+    """Each design of the tenth generation is drawn, within the MAC and weight bounds, the
+    same for a seed every time; its export runs in onnxruntime and matches torch; every
+    ``pairwise`` network scores its pairs by a Softmax or a TopK, every ``hashed`` one
+    computes int64 ids (Cast, Mod) and gathers by them, every ``trees`` one multiplies its
+    choices by a ReduceProd; over 10 networks of each design the exports run the Floor,
+    LeakyReLU, TopK, Einsum, Where and ReduceLogSumExp of GAT, point nets, hash grids and
+    tree ensembles."""
+    import onnx
+
+    from hwnas.predictors.kernel_networks10 import GENERATION_10, MAX_PARAMS, drawn_10
+    from hwnas.predictors.kernel_networks10 import MODES as MODES_10
+
+    found = _seeds_by_design(drawn_10, GENERATION_10, MODES_10, 10)
+    ops: set[str] = set()
+    checked = dict.fromkeys(MODES_10, 0)
+    space = ContextSpace(tmp_path)
+    for seed, mode in found.items():
+        drawn, net, shape = drawn_10(seed)
+        assert drawn == mode and macs5(net, shape) <= MAX_MACS
+        assert sum(p.numel() for p in net.parameters()) <= MAX_PARAMS
+        path = space.to_onnx(f'{{"kind": "context", "seed": {seed}}}')
+        got = {n.op_type for n in onnx.load(path).graph.node}
+        ops |= got
+        if mode == "pairwise":
+            assert got & {"Softmax", "TopK"}, (seed, got)
+        elif mode == "hashed":
+            assert {"Cast", "Mod", "Gather"} <= got, (seed, got)
+        else:
+            assert "ReduceProd" in got, (seed, got)
+        if checked[mode] < 3:  # the first three of each design against torch, and again
+            again = drawn_10(seed)[1]
+            assert [p.shape for p in net.parameters()] == [p.shape for p in again.parameters()]
+            _matches_torch(path, net, shape, 2e-3)
+            checked[mode] += 1
+    assert {"Floor", "LeakyRelu", "TopK", "Einsum", "Where", "ReduceLogSumExp"} <= ops, ops
+
+
 #: (seed, input shape, weights) of the first networks of each generation, as they were
 #: when their measurements entered stores: a store keys a random network's measurement
 #: by its seed alone (and the export cache its file), so a generator that changes what
@@ -538,6 +580,9 @@ PINNED = (
     (80000000, (1, 3, 64, 48), 382308),
     (80000001, (1, 3, 16, 96), 89594),
     (80000002, (1, 50, 384), 4141824),
+    (90000000, (300, 3), 3961924),
+    (90000001, (1, 222, 270), 43519),
+    (90000002, (6, 6), 5696761),
 )
 
 

@@ -76,7 +76,7 @@ def build(
         None,
         "--context",
         help="Random whole networks to measure and fit the in-network and network-level "
-        "corrections on (default: 2400, an eighth each of the second to ninth "
+        "corrections on (default: 2700, a ninth each of the second to tenth "
         "generations; none below 20 kernels a kind; 0: no correction).",
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite a non-empty output directory."),
