@@ -54,6 +54,20 @@ def _choice(rng: np.random.Generator, options: Any) -> Any:
     return options[int(rng.integers(len(options)))]
 
 
+def generation_rng(
+    generation: int, seed: int | list[int], *extra: int
+) -> tuple[np.random.Generator, int]:
+    """The random stream of ``generation``'s network of ``seed`` (a seed, or ``[seed,
+    attempt]`` as :func:`drawn_within_macs` passes it): ``default_rng([*seed, 0xC0DE,
+    generation, *extra])``, ``extra`` naming a design, with torch seeded by the seed (the
+    layers' initial weights); and the seed. The fourth to tenth generations' ``_rng``."""
+    import torch
+
+    key = seed if isinstance(seed, list) else [seed]
+    torch.manual_seed(key[0])
+    return np.random.default_rng([*key, 0xC0DE, generation, *extra]), key[0]
+
+
 def drawn_within_macs(
     seed: int,
     generation: int,

@@ -30,11 +30,12 @@ the second to fifth generations
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
 
-from hwnas.predictors.kernel_networks import _choice, drawn_within_macs
+from hwnas.predictors.kernel_networks import _choice, drawn_within_macs, generation_rng
 
 #: The first seed of the fourth generation.
 GENERATION_4 = 30_000_000
@@ -58,12 +59,8 @@ def _act(nn: Any, name: str, c: int) -> Any:
     }[name]()
 
 
-def _rng(seed: int | list[int], *extra: int) -> tuple[np.random.Generator, int]:
-    import torch
-
-    key = seed if isinstance(seed, list) else [seed]
-    torch.manual_seed(key[0])
-    return np.random.default_rng([*key, 0xC0DE, 4, *extra]), key[0]
+#: This generation's random streams (:func:`~hwnas.predictors.kernel_networks.generation_rng`).
+_rng = partial(generation_rng, 4)
 
 
 class _Residual:

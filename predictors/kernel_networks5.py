@@ -42,19 +42,15 @@ from typing import Any
 
 import numpy as np
 
-from hwnas.predictors.kernel_networks import _choice, drawn_within_macs
+from hwnas.predictors.kernel_networks import _choice, drawn_within_macs, generation_rng
 
 #: The first seed of the fifth generation.
 GENERATION_5 = 40_000_000
 MODES = ("video", "video", "graph", "graph", "pyramid", "pyramid", "recsys", "pointnet", "dgcnn")
 
 
-def _rng(seed: int | list[int], *extra: int) -> tuple[np.random.Generator, int]:
-    import torch
-
-    key = seed if isinstance(seed, list) else [seed]
-    torch.manual_seed(key[0])
-    return np.random.default_rng([*key, 0xC0DE, 5, *extra]), key[0]
+#: This generation's random streams (:func:`~hwnas.predictors.kernel_networks.generation_rng`).
+_rng = partial(generation_rng, 5)
 
 
 def _act(nn: Any, name: str) -> Any:

@@ -38,11 +38,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 
-from hwnas.predictors.kernel_networks import _choice, drawn_within_macs
+from hwnas.predictors.kernel_networks import _choice, drawn_within_macs, generation_rng
 from hwnas.predictors.kernel_networks5 import macs5
 
 #: The first seed of the sixth generation.
@@ -59,12 +60,8 @@ MODES = (
 )
 
 
-def _rng(seed: int | list[int], *extra: int) -> tuple[np.random.Generator, int]:
-    import torch
-
-    key = seed if isinstance(seed, list) else [seed]
-    torch.manual_seed(key[0])
-    return np.random.default_rng([*key, 0xC0DE, 6, *extra]), key[0]
+#: This generation's random streams (:func:`~hwnas.predictors.kernel_networks.generation_rng`).
+_rng = partial(generation_rng, 6)
 
 
 def _layers() -> Any:

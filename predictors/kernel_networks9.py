@@ -34,12 +34,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from hwnas.predictors.kernel_context import _act as _activation
-from hwnas.predictors.kernel_networks import MAX_MACS, _choice, drawn_within_macs
+from hwnas.predictors.kernel_networks import MAX_MACS, _choice, drawn_within_macs, generation_rng
 from hwnas.predictors.kernel_networks5 import macs5
 from hwnas.predictors.kernel_networks8 import _Decoder
 from hwnas.predictors.kernel_sampler import _log_int
@@ -51,12 +52,8 @@ MODES = ("rows", "moe", "tiny")
 MAX_PARAMS = 20_000_000
 
 
-def _rng(seed: int | list[int], *extra: int) -> tuple[np.random.Generator, int]:
-    import torch
-
-    key = seed if isinstance(seed, list) else [seed]
-    torch.manual_seed(key[0])
-    return np.random.default_rng([*key, 0xC0DE, 9, *extra]), key[0]
+#: This generation's random streams (:func:`~hwnas.predictors.kernel_networks.generation_rng`).
+_rng = partial(generation_rng, 9)
 
 
 class _DiT:
