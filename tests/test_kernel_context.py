@@ -309,6 +309,26 @@ def _matches_torch(path: Path, net: Any, shape: tuple[int, ...], tol: float) -> 
     np.testing.assert_allclose(got, expected, rtol=tol, atol=tol)
 
 
+def _export_checked(
+    drawn_n: Any, seed: int, mode: str, max_params: int, space: ContextSpace, compare: bool
+) -> Any:
+    """The ONNX model of ``drawn_n``'s network of ``seed`` (a generation's ``drawn_N``),
+    after checking that it is of design ``mode``, within the MAC bound and ``max_params``
+    weights; with ``compare``, that the seed draws the same network again and that its
+    export matches torch."""
+    import onnx
+
+    drawn, net, shape = drawn_n(seed)
+    assert drawn == mode and macs5(net, shape) <= MAX_MACS
+    assert sum(p.numel() for p in net.parameters()) <= max_params
+    path = space.to_onnx(f'{{"kind": "context", "seed": {seed}}}')
+    if compare:
+        again = drawn_n(seed)[1]
+        assert [p.shape for p in net.parameters()] == [p.shape for p in again.parameters()]
+        _matches_torch(path, net, shape, 2e-3)
+    return onnx.load(path)
+
+
 def test_fifth_generation_is_seeded_bounded_and_runs_the_ops_zoo7_missed(
     tmp_path: Path,
 ) -> None:
@@ -441,7 +461,6 @@ def test_eighth_generation_is_seeded_bounded_and_runs_the_ops_zoo11_missed(
     a seed every time; its export matches torch; together they run einsums (spectral
     mixing), gathers from an embedding table, RMSNorm (one SimplifiedLayerNormalization
     kernel) and batch-1 Linears (gemms of one row)."""
-    import onnx
 
     from hwnas.predictors.kernel_networks8 import GENERATION_8, MAX_PARAMS, drawn_8
     from hwnas.predictors.kernel_networks8 import MODES as MODES_8
@@ -452,20 +471,13 @@ def test_eighth_generation_is_seeded_bounded_and_runs_the_ops_zoo11_missed(
     rms, one_row = 0, 0
     space = ContextSpace(tmp_path)
     for seed, mode in found.items():
-        drawn, net, shape = drawn_8(seed)
-        again = drawn_8(seed)[1]
-        assert drawn == mode and macs5(net, shape) <= MAX_MACS
-        assert sum(p.numel() for p in net.parameters()) <= MAX_PARAMS
-        assert [p.shape for p in net.parameters()] == [p.shape for p in again.parameters()]
-        path = space.to_onnx(f'{{"kind": "context", "seed": {seed}}}')
-        model = onnx.load(path)
+        model = _export_checked(drawn_8, seed, mode, MAX_PARAMS, space, compare=True)
         ops |= {n.op_type for n in model.graph.node}
         kernels = split_kernels(model)
         rms += sum(
             k.kind == "layernorm" and k.op == "SimplifiedLayerNormalization" for k in kernels
         )
         one_row += sum(k.kind == "gemm" and k.attrs.get("m") == 1 for k in kernels)
-        _matches_torch(path, net, shape, 2e-3)
     assert {"Einsum", "Gather"} <= ops, ops
     assert rms >= 1 and one_row >= 1
 
@@ -478,7 +490,6 @@ def test_ninth_generation_is_seeded_bounded_and_runs_the_ops_zoo12_missed(
     every ``moe`` one routes by a Softmax and an ArgMax or TopK, and most ``rows`` ones run
     ONNX Gemms of more than one row (which no earlier generation ran; a ``rows`` MLP
     without biases exports MatMuls)."""
-    import onnx
 
     from hwnas.predictors.kernel_networks9 import GENERATION_9, MAX_PARAMS, drawn_9
     from hwnas.predictors.kernel_networks9 import MODES as MODES_9
@@ -488,11 +499,10 @@ def test_ninth_generation_is_seeded_bounded_and_runs_the_ops_zoo12_missed(
     rows, moe, checked = 0, 0, dict.fromkeys(MODES_9, 0)
     space = ContextSpace(tmp_path)
     for seed, mode in found.items():
-        drawn, net, shape = drawn_9(seed)
-        assert drawn == mode and macs5(net, shape) <= MAX_MACS
-        assert sum(p.numel() for p in net.parameters()) <= MAX_PARAMS
-        path = space.to_onnx(f'{{"kind": "context", "seed": {seed}}}')
-        model = onnx.load(path)
+        # the first three of each design against torch, and again
+        compare = checked[mode] < 3
+        model = _export_checked(drawn_9, seed, mode, MAX_PARAMS, space, compare)
+        checked[mode] += compare
         ops = {n.op_type for n in model.graph.node}
         if mode == "rows":
             kernels = split_kernels(model)
@@ -501,11 +511,6 @@ def test_ninth_generation_is_seeded_bounded_and_runs_the_ops_zoo12_missed(
                 for k in kernels
             )
         moe += mode == "moe" and "Softmax" in ops and bool(ops & {"ArgMax", "TopK"})
-        if checked[mode] < 3:  # the first three of each design against torch, and again
-            again = drawn_9(seed)[1]
-            assert [p.shape for p in net.parameters()] == [p.shape for p in again.parameters()]
-            _matches_torch(path, net, shape, 2e-3)
-            checked[mode] += 1
     assert moe == 20 and rows >= 15, (moe, rows)
 
 
@@ -519,7 +524,6 @@ def test_tenth_generation_is_seeded_bounded_and_runs_the_ops_zoos_13_to_15_misse
     choices by a ReduceProd; over 10 networks of each design the exports run the Floor,
     LeakyReLU, TopK, Einsum, Where and ReduceLogSumExp of GAT, point nets, hash grids and
     tree ensembles."""
-    import onnx
 
     from hwnas.predictors.kernel_networks10 import GENERATION_10, MAX_PARAMS, drawn_10
     from hwnas.predictors.kernel_networks10 import MODES as MODES_10
@@ -529,11 +533,11 @@ def test_tenth_generation_is_seeded_bounded_and_runs_the_ops_zoos_13_to_15_misse
     checked = dict.fromkeys(MODES_10, 0)
     space = ContextSpace(tmp_path)
     for seed, mode in found.items():
-        drawn, net, shape = drawn_10(seed)
-        assert drawn == mode and macs5(net, shape) <= MAX_MACS
-        assert sum(p.numel() for p in net.parameters()) <= MAX_PARAMS
-        path = space.to_onnx(f'{{"kind": "context", "seed": {seed}}}')
-        got = {n.op_type for n in onnx.load(path).graph.node}
+        # the first three of each design against torch, and again
+        compare = checked[mode] < 3
+        model = _export_checked(drawn_10, seed, mode, MAX_PARAMS, space, compare)
+        checked[mode] += compare
+        got = {n.op_type for n in model.graph.node}
         ops |= got
         if mode == "pairwise":
             assert got & {"Softmax", "TopK"}, (seed, got)
@@ -541,11 +545,6 @@ def test_tenth_generation_is_seeded_bounded_and_runs_the_ops_zoos_13_to_15_misse
             assert {"Cast", "Mod", "Gather"} <= got, (seed, got)
         else:
             assert "ReduceProd" in got, (seed, got)
-        if checked[mode] < 3:  # the first three of each design against torch, and again
-            again = drawn_10(seed)[1]
-            assert [p.shape for p in net.parameters()] == [p.shape for p in again.parameters()]
-            _matches_torch(path, net, shape, 2e-3)
-            checked[mode] += 1
     assert {"Floor", "LeakyRelu", "TopK", "Einsum", "Where", "ReduceLogSumExp"} <= ops, ops
 
 
