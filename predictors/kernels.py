@@ -849,10 +849,7 @@ class KernelPredictor(Predictor):
         context = state.get("context")
         self.context_ = dict(context) if isinstance(context, Mapping) else None
         self.incontext_ = _incontext(state.get("incontext"), path)
-        llc = state.get("llc_kb")
-        self.llc_kb_ = (
-            llc if isinstance(llc, int) and not isinstance(llc, bool) and llc > 0 else None
-        )
+        self.llc_kb_ = _llc_kb(state.get("llc_kb"), path)
         return self
 
     @classmethod
@@ -991,6 +988,19 @@ def _feature_rows(kernels: Sequence[Kernel]) -> np.ndarray:
     if not kernels:
         return np.zeros((0, len(FEATURE_NAMES)))
     return np.vstack([kernel_features(k) for k in kernels])
+
+
+def _llc_kb(value: Any, path: Path) -> int | None:
+    """The saved last-level cache size in KiB (``state["llc_kb"]``): None where it was not
+    known (or the predictor was saved before it was recorded), else a positive int."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ArtifactError(
+            f"{path}/meta.json has a bad last-level cache size (llc_kb {value!r}); "
+            "build the predictor again"
+        )
+    return value
 
 
 def _incontext(entry: Any, path: Path) -> Any:

@@ -237,10 +237,17 @@ def test_saved_in_network_correction_round_trips_and_bad_files_are_refused(
         [r["isolated_ms"] for r in rows]
     )
     meta = json.loads((saved / "meta.json").read_text())
-    for absent in (None, "big", True, -5):  # saved before it was recorded, or garbled
-        meta["state"]["llc_kb"] = absent
+    meta["state"]["llc_kb"] = None  # not known, or saved before it was recorded
+    (saved / "meta.json").write_text(json.dumps(meta))
+    assert load_predictor(saved, force=True).llc_kb_ is None
+    for garbled in ("big", True, -5, 0, 1.5):
+        meta["state"]["llc_kb"] = garbled
         (saved / "meta.json").write_text(json.dumps(meta))
-        assert load_predictor(saved, force=True).llc_kb_ is None
+        with pytest.raises(ArtifactError, match="bad last-level cache size"):
+            load_predictor(saved, force=True)
+    del meta["state"]["llc_kb"]  # a predictor saved before hwnas recorded it
+    (saved / "meta.json").write_text(json.dumps(meta))
+    assert load_predictor(saved, force=True).llc_kb_ is None
     meta["state"]["incontext"]["floor_ms"] = -1
     (saved / "meta.json").write_text(json.dumps(meta))
     with pytest.raises(ArtifactError, match="in-context correction"):
