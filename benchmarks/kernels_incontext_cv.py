@@ -80,7 +80,7 @@ def networks(predictor: Any, store: Path) -> list[dict[str, Any]]:
         measured, profiles = context_measurements(db, **key), context_profiles(db, **key)
     space, out = ContextSpace(context_cache()), []
     for seed in sorted(set(measured) & set(profiles)):
-        path = space.to_onnx(json.dumps({"kind": "context", "seed": seed}))
+        path = space.structure(json.dumps({"kind": "context", "seed": seed}))
         kernels, x, isolated, labels = network_rows(predictor, path, measured[seed], profiles[seed])
         out.append(
             {

@@ -148,7 +148,7 @@ def measure_kernels(
     spaces: dict[str, Any] = {
         space_name(kind): KernelSpace(kind, cache) for kind in plan if kind != CONTEXT_KIND
     }
-    spaces[space_name(CONTEXT_KIND)] = ContextSpace(context_cache())
+    spaces[space_name(CONTEXT_KIND)] = ContextSpace(context_cache(), scratch=cache / CONTEXT_KIND)
     try:
         stage = run_stage(
             DevicePlan(spec=spec, settings=settings, jobs=missing.jobs),
@@ -264,7 +264,7 @@ def fit_whole_networks(
     :data:`TERMS`-many networks have a profile, then the whole-network correction on
     the corrected kernels."""
     space = ContextSpace(context_cache())
-    paths = {s: space.to_onnx(json.dumps({"kind": CONTEXT_KIND, "seed": s})) for s in seeds}
+    paths = {s: space.structure(json.dumps({"kind": CONTEXT_KIND, "seed": s})) for s in seeds}
     profiled = [s for s in seeds if s in profiles]
     predictor.incontext_ = None
     if len(profiled) >= len(TERMS):
@@ -289,7 +289,8 @@ def fit_whole_networks(
 
 
 def context_cache() -> Path:
-    """Where the random context networks are exported (kept: re-exporting costs time)."""
+    """Where the weightless copies of the random context networks are kept (their
+    shapes: re-exporting costs time, and fitting needs nothing else)."""
     return cache_dir() / "kernels" / "context"
 
 

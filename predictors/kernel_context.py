@@ -24,6 +24,7 @@ the random networks (configuration ``{"kind": "context", "seed": s}`` in space
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -33,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from hwnas.errors import UsageError
+from hwnas.errors import HwnasError, UsageError
 
 CONTEXT_KIND = "context"
 
@@ -378,28 +379,106 @@ class _Net:
         return Net()
 
 
+#: How many exported networks a :class:`ContextSpace` with a scratch directory keeps.
+SCRATCH_KEPT = 2
+
+
 class ContextSpace:
     """The random networks, addressed the way the profiling fleet expects: ``name`` is
     ``kernels:context`` and :meth:`to_onnx` turns ``{"kind": "context", "seed": s}`` into
-    an exported file (torchscript exporter, opset 17; cached by content)."""
+    an exported file (torchscript exporter, opset 17).
 
-    def __init__(self, cache: Path) -> None:
+    Fitting needs a network's shapes, never its weights, so what is kept in ``cache`` is
+    each network's weightless copy (:meth:`structure`, kilobytes; see
+    :func:`hwnas.predictors.kernel_graph.weightless`). With ``scratch``, the files to
+    measure are exported there and only the last :data:`SCRATCH_KEPT` are kept (a build
+    measures one at a time, just after exporting it: 2,700 full networks took 32-36 GB);
+    without it they are kept in ``cache`` beside their copies (benchmarks that measure
+    the same networks again)."""
+
+    def __init__(self, cache: Path, scratch: Path | None = None) -> None:
         self.kind = CONTEXT_KIND
         self.name = f"kernels:{CONTEXT_KIND}"
         self.cache = Path(cache)
+        self.scratch = None if scratch is None else Path(scratch)
+        self._exported: list[Path] = []
 
-    def to_onnx(self, arch: str, *, exporter: str = "onnx") -> Path:
-        from hwnas.export import export_onnx
+    @staticmethod
+    def _key(arch: str) -> str:
+        """The file key of a configuration, however its JSON is spelt (the store's
+        canonical form: ``{"seed": 5, "kind": "context"}`` is the same network)."""
+        from hwnas.predictors.kernel_sampler import config_string
 
         config = json.loads(arch)
-        if config.get("kind") != CONTEXT_KIND:
+        if not isinstance(config, dict) or config.get("kind") != CONTEXT_KIND:
             raise UsageError(f"configuration {arch!r} is not a random context network")
-        key = hashlib.sha256(arch.encode()).hexdigest()[:20]
-        path = self.cache / f"context-{key}.onnx"
+        return hashlib.sha256(config_string(config).encode()).hexdigest()[:20]
+
+    def to_onnx(self, arch: str, *, exporter: str = "onnx") -> Path:
+        """The network to measure (exported again if it is gone); its weightless copy is
+        written beside it in ``cache`` the first time."""
+        key = self._key(arch)
+        path = (self.scratch or self.cache) / f"context-{key}.onnx"
         if not path.exists():
-            module, shape = random_network(int(config["seed"]))
-            export_onnx(module, shape, path, opset=17, exporter="torchscript")
+            self._export(arch, path)
+        with contextlib.suppress(HwnasError):  # no copy: structure() says why, later
+            self._keep_structure(key, path)
+        if self.scratch is not None:
+            if path in self._exported:
+                self._exported.remove(path)
+            self._exported.append(path)
+            while len(self._exported) > SCRATCH_KEPT:
+                self._exported.pop(0).unlink(missing_ok=True)
         return path
+
+    def structure(self, arch: str) -> Path:
+        """The weightless copy of the network (exported again to make it if it was never
+        made). A full export that older builds kept in ``cache`` is replaced by its
+        copy."""
+        key = self._key(arch)
+        path = self.cache / f"context-{key}.shapes.onnx"
+        if path.exists():
+            return path
+        # Older builds kept full exports here, keyed by the JSON as spelt: two per network
+        # (the measured job's canonical JSON and the fit's spaced one).
+        spelt = {json.dumps(json.loads(arch)), arch}
+        legacy = [self.cache / f"context-{key}.onnx"] + [
+            self.cache / f"context-{hashlib.sha256(a.encode()).hexdigest()[:20]}.onnx"
+            for a in sorted(spelt)
+        ]
+        found = [p for p in legacy if p.exists()]
+        if found:
+            self._keep_structure(key, found[0])
+            for p in found:
+                p.unlink(missing_ok=True)
+            return path
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="hwnas-context-") as tmp:
+            self._export(arch, Path(tmp) / "model.onnx")
+            self._keep_structure(key, Path(tmp) / "model.onnx")
+        return path
+
+    @staticmethod
+    def _export(arch: str, path: Path) -> None:
+        from hwnas.export import export_onnx
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        module, shape = random_network(int(json.loads(arch)["seed"]))
+        export_onnx(module, shape, path, opset=17, exporter="torchscript")
+
+    def _keep_structure(self, key: str, full: Path) -> None:
+        import onnx
+
+        from hwnas.predictors.kernel_graph import weightless
+
+        path = self.cache / f"context-{key}.shapes.onnx"
+        if path.exists():
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_name(f"{path.name}.{os.getpid()}.part")
+        onnx.save(weightless(onnx.load(str(full))), str(part))
+        os.replace(part, path)
 
 
 def generation_firsts() -> tuple[int, ...]:

@@ -277,6 +277,66 @@ def _link(graph: Graph) -> None:
                     users.append(i)
 
 
+#: Float initializers of at least this many elements lose their values in a
+#: :func:`weightless` copy (smaller ones, and every integer tensor, are kept: shape
+#: arithmetic and ``Resize`` scales read their values).
+WEIGHTLESS_MIN_ELEMENTS = 1024
+#: The metadata key that marks a :func:`weightless` copy (it cannot be run).
+WEIGHTLESS_KEY = "hwnas.weightless"
+
+
+def _missing_shapes(work: onnx.ModelProto) -> list[str]:
+    """The tensors of the nodes onnxruntime would run whose shapes ``work`` (a model
+    after :func:`_inferred`) leaves unknown."""
+    g = work.graph
+    shapes_of, _, consts, _ = _known_tensors(g)
+    kept = _runtime_nodes(g, consts, shapes_of, {o.name for o in g.output})
+    return sorted({o for n in kept for o in [*n.input, *n.output] if o and o not in shapes_of})
+
+
+def weightless(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A copy of ``model`` that :func:`prepare_graph` turns into the same graph, without
+    the values of its weights: every float initializer of at least
+    :data:`WEIGHTLESS_MIN_ELEMENTS` elements keeps its name, type and dims but no data,
+    and the shapes ONNX inference leaves unknown (found by running the model) are
+    written into ``value_info``. A random network of a kernel build is kept this way
+    once measured: fitting reads its shapes, never its weights, and the copy takes
+    kilobytes where the model took megabytes. The copy is marked (metadata
+    :data:`WEIGHTLESS_KEY`) and cannot be run. Where the copy would lose a shape, the
+    weights are kept (the copy is then as large as the model)."""
+    work = _inferred(model)
+    missing = _missing_shapes(work)
+    if missing:
+        found = _run_for_shapes(work, missing)
+        declared = {vi.name: vi for vi in [*work.graph.value_info, *work.graph.output]}
+        for name, shape in found.items():
+            vi = declared.get(name)
+            if vi is None:  # no type known either: the default element size, as unknown
+                vi = work.graph.value_info.add()
+                vi.name = name
+            dims = vi.type.tensor_type.shape
+            del dims.dim[:]
+            for d in shape:
+                dims.dim.add().dim_value = d
+    kept = onnx.ModelProto()
+    kept.CopyFrom(work)
+    for t in work.graph.initializer:
+        floating = t.data_type in (
+            onnx.TensorProto.FLOAT,
+            onnx.TensorProto.FLOAT16,
+            onnx.TensorProto.BFLOAT16,
+            onnx.TensorProto.DOUBLE,
+        )
+        if floating and math.prod(t.dims) >= WEIGHTLESS_MIN_ELEMENTS:
+            for name in ("raw_data", "float_data", "double_data", "int32_data"):
+                t.ClearField(name)
+    if _missing_shapes(_inferred(work)):
+        return kept
+    entry = work.metadata_props.add()
+    entry.key, entry.value = WEIGHTLESS_KEY, "true"
+    return work
+
+
 def prepare_graph(
     model: onnx.ModelProto, shapes: Mapping[str, Sequence[int]] | None = None
 ) -> Graph:

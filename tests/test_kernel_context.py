@@ -593,3 +593,114 @@ def test_a_seed_names_the_same_network_forever(
     earlier builds measured, by seed)."""
     module, drawn = random_network(seed)
     assert (tuple(drawn), sum(p.numel() for p in module.parameters())) == (shape, weights)
+
+
+def _value_dependent_model() -> Any:
+    """x (1, 256) @ W (256, 2048), then NonZero of the product: shape inference cannot
+    know NonZero's output size, so preparing the graph runs the model for it."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = np.random.default_rng(0).standard_normal((256, 2048)).astype(np.float32) / 16
+    nodes = [
+        helper.make_node("MatMul", ["x", "w"], ["y"], name="mm"),
+        helper.make_node("Greater", ["y", "zero"], ["pos"], name="gt"),
+        helper.make_node("NonZero", ["pos"], ["idx"], name="nz"),
+        helper.make_node("Cast", ["idx"], ["out"], to=TensorProto.FLOAT, name="cast"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "dependent",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 256])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, [2, "n"])],
+        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(np.zeros(1, np.float32), "zero")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    return model
+
+
+def test_a_weightless_copy_predicts_as_its_network_without_its_weights(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The weightless copy a build keeps of each random network: the same kernels,
+    shapes and predictions as the network, without running anything, in a fraction of
+    the bytes; small and integer tensors keep their values."""
+    import json
+
+    import onnx
+
+    from hwnas.predictors import kernel_graph
+    from hwnas.predictors.kernel_graph import (
+        WEIGHTLESS_KEY,
+        WEIGHTLESS_MIN_ELEMENTS,
+        prepare_graph,
+        weightless,
+    )
+
+    predictor = KernelPredictor(seed=0, rounds=20).fit(
+        synthetic_samples(), device="local", fingerprint="abc"
+    )
+    space = ContextSpace(tmp_path)
+    models = [
+        onnx.load(str(space.to_onnx(json.dumps({"kind": "context", "seed": s}))))
+        for s in (GENERATION_3, GENERATION_4 + 1)
+    ]
+    models.append(_value_dependent_model())
+    copies = [weightless(m) for m in models]
+    wants = [(prepare_graph(m).shapes, predictor.predict_onnx_raw(m)) for m in models]
+
+    def no_run(*_: Any) -> None:
+        raise AssertionError("a weightless copy must prepare without running the model")
+
+    monkeypatch.setattr(kernel_graph, "_run_for_shapes", no_run)
+    for model, copy, (shapes, prediction) in zip(models, copies, wants, strict=True):
+        assert prepare_graph(copy).shapes == shapes
+        assert predictor.predict_onnx_raw(copy) == prediction
+        assert {p.key: p.value for p in copy.metadata_props}[WEIGHTLESS_KEY] == "true"
+        kept = {t.name: t for t in copy.graph.initializer}
+        assert all(tuple(kept[t.name].dims) == tuple(t.dims) for t in model.graph.initializer)
+        big = [t for t in kept.values() if np.prod(t.dims) >= WEIGHTLESS_MIN_ELEMENTS]
+        assert all(not t.raw_data and not t.float_data for t in big)
+    assert sum(c.ByteSize() for c in copies) < sum(m.ByteSize() for m in models) / 4
+    small = {t.name: t for t in copies[2].graph.initializer}
+    assert small["zero"].raw_data or small["zero"].float_data  # values kept below the floor
+    assert not small["w"].raw_data and not small["w"].float_data
+
+
+def test_a_build_keeps_one_weightless_copy_per_network_and_migrates_old_caches(
+    tmp_path: Path,
+) -> None:
+    """With a scratch directory the networks to measure are exported there and only the
+    last few are kept; the cache holds one weightless copy per network, however its
+    configuration is spelt, and an older build's full exports are replaced by copies."""
+    import hashlib
+    import json
+
+    from hwnas.predictors.kernel_context import SCRATCH_KEPT
+
+    cache, scratch = tmp_path / "cache", tmp_path / "scratch"
+    space = ContextSpace(cache, scratch=scratch)
+    seeds = [GENERATION_3 + i for i in range(SCRATCH_KEPT + 2)]
+    paths = [space.to_onnx(json.dumps({"kind": "context", "seed": s})) for s in seeds]
+    assert sorted(scratch.iterdir()) == sorted(paths[-SCRATCH_KEPT:])
+    copies = sorted(cache.iterdir())
+    assert len(copies) == len(seeds) and all(p.name.endswith(".shapes.onnx") for p in copies)
+    # the store's canonical spelling and the spaced one name the same network
+    canonical = json.dumps({"kind": "context", "seed": seeds[0]}, separators=(",", ":"))
+    again = space.structure(json.dumps({"seed": seeds[0], "kind": "context"}))
+    assert again == space.structure(canonical) and again in copies
+    assert sorted(cache.iterdir()) == copies
+    # a network dropped from scratch is exported again when it is measured again
+    assert not paths[0].exists() and space.to_onnx(canonical) == paths[0] and paths[0].exists()
+
+    # An older build kept the full export in the cache, keyed by the spaced JSON.
+    old, spaced = tmp_path / "old", json.dumps({"kind": "context", "seed": seeds[1]})
+    full = ContextSpace(tmp_path / "export").to_onnx(spaced)
+    old.mkdir()
+    legacy = old / f"context-{hashlib.sha256(spaced.encode()).hexdigest()[:20]}.onnx"
+    legacy.write_bytes(full.read_bytes())
+    copy = ContextSpace(old).structure(spaced)
+    assert sorted(old.iterdir()) == [copy] and copy.stat().st_size < full.stat().st_size / 2
+    with pytest.raises(UsageError, match="not a random context network"):
+        space.structure(json.dumps({"kind": "conv", "seed": 1}))

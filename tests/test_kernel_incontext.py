@@ -151,6 +151,12 @@ def test_build_fits_the_in_network_correction_on_the_runners_node_profiles(
         measured = context_measurements(db, device="local", fingerprint=doc["fingerprint"])
         profiles = context_profiles(db, device="local", fingerprint=doc["fingerprint"])
     assert len(measured) == len(TERMS) and sorted(profiles) == sorted(measured)
+    # What the build keeps of its random networks: one weightless copy each (no weights,
+    # no full export left behind); the copies are what the fit below reads.
+    kept = sorted(p.name for p in context_cache().iterdir())
+    assert len(kept) == len(TERMS) and all(n.endswith(".shapes.onnx") for n in kept)
+    kernels_dir = context_cache().parent
+    assert [p for p in kernels_dir.rglob("*.onnx") if p.parent != context_cache()] == []
     space = ContextSpace(context_cache())
     predictor = KernelPredictor.load(out_dir)
     assert predictor.incontext_ is not None
@@ -161,7 +167,7 @@ def test_build_fits_the_in_network_correction_on_the_runners_node_profiles(
     floor = predictor.incontext_.floor_ms
     raw_errors, corrected_errors = [], []
     for seed, profile in profiles.items():
-        path = space.to_onnx(json.dumps({"kind": "context", "seed": seed}))
+        path = space.structure(json.dumps({"kind": "context", "seed": seed}))
         kernels = split_kernels(onnx.load(str(path)))
         _, lost = attribute_profile([k.nodes for k in kernels], profile)
         assert lost == 0.0 and sum(us for *_, us in profile) > 0
