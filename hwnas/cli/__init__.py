@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import signal
 import sys
 
 import typer
@@ -97,5 +99,14 @@ def main(argv: list[str] | None = None) -> int:
     return rv if isinstance(rv, int) else 0
 
 
+def _ignore_late_interrupts() -> None:
+    """Ignore Ctrl-C for the rest of the interpreter's shutdown (the last exit handler:
+    the result is printed and stored by then). A second Ctrl-C that lands while Python
+    tears down would otherwise kill the process with SIGINT instead of its exit code."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def run() -> None:
+    """The console entry point: :func:`main`'s code is the exit status."""
+    atexit.register(_ignore_late_interrupts)  # runs after the handlers registered later
     sys.exit(main())
