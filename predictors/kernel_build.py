@@ -236,6 +236,13 @@ def run_kernel_build(
     predictor = KernelPredictor(seed=seed)
     result.predictor = predictor.fit(samples, device=spec.name, fingerprint=fingerprint)
     predictor.llc_kb_ = device_llc_kb(spec)
+    if predictor.llc_kb_ is None:
+        message = (
+            f"the last-level cache of {spec.name!r} is not known (its kernel exports no "
+            "/sys/devices/system/cpu/cpu0/cache, or `hwnas devices check` fails there): "
+            "weights that several kernels read are priced cold at every read"
+        )
+        emitter(progress)(Event(kind="note", message=message))
     if predictor.skipped_samples_:
         message = (
             f"left out {predictor.skipped_samples_} measured kernel sample(s) whose model "

@@ -867,7 +867,9 @@ def test_cli_build_passes_context_and_refuses_bad_values(tmp_path: Path, capsys,
     assert not seen and not (tmp_path / "k.db").exists()
 
 
-def test_build_measures_trains_resumes_and_predicts_an_unseen_model(tmp_path: Path, capsys) -> None:
+def test_build_measures_trains_resumes_and_predicts_an_unseen_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """End to end on the local CPU with tiny settings (a few kernels per kind)."""
     from hwnas.devices.local import LocalTransport
     from hwnas.onnx_model import check_model
@@ -900,8 +902,13 @@ def test_build_measures_trains_resumes_and_predicts_an_unseen_model(tmp_path: Pa
         measured = s.count()
     planned = plan_kernels(8, 0, ["conv", "dwconv", "pool", "gemm"])
     assert measured == sum(len(v) for v in planned.values()) == 4 * 8 + 8 + len(OVERHEAD_CHAINS)
-    assert main(argv + ["--force"]) == 0  # everything measured: nothing is measured again
-    capsys.readouterr()
+    # Everything measured: nothing is measured again. A device whose caches are not
+    # known (its kernel exports none) builds all the same, and says what that costs.
+    monkeypatch.setattr("hwnas.predictors.kernel_build.device_llc_kb", lambda spec: None)
+    assert main([*argv[:-1], "--force"]) == 0
+    err = capsys.readouterr().err
+    assert "the last-level cache of 'local' is not known" in err
+    assert KernelPredictor.load(out_dir, device="local").llc_kb_ is None
     with Store(store) as s:
         assert s.count() == measured
     assert first["overhead"]["model_ms"] >= 0 and first["overhead"]["kernel_ms"] > 0
