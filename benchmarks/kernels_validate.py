@@ -46,6 +46,10 @@ from _results import RESULTS, provenance  # noqa: E402
 
 from hwnas.predictors.kernel_context import generation_firsts  # noqa: E402
 
+#: Where the networks to run are exported (the last two kept; the cache keeps their
+#: weightless copies only).
+SCRATCH = "hwnas-validate-networks"
+
 METHODS = ("raw", "context", "kind_ratio", "incontext", "incontext+context")
 
 
@@ -92,7 +96,7 @@ def collect(predictor: Any, seeds: list[int], measured: dict[int, float], runs: 
     from hwnas.predictors.kernel_context import ContextSpace
     from hwnas.predictors.kernel_incontext import network_rows
 
-    space = ContextSpace(context_cache())
+    space = ContextSpace(context_cache(), scratch=Path(tempfile.gettempdir()) / SCRATCH)
     nets = []
     for seed in seeds:
         path = space.to_onnx(json.dumps({"kind": "context", "seed": seed}))
@@ -193,7 +197,8 @@ def retest(seeds: list[int], measured: dict[int, float], max_seconds: float) -> 
     from hwnas.profiler.batch import profile_model
     from hwnas.records import DeviceSpec
 
-    space, settings = ContextSpace(context_cache()), kernel_settings(max_seconds=max_seconds)
+    space = ContextSpace(context_cache(), scratch=Path(tempfile.gettempdir()) / SCRATCH)
+    settings = kernel_settings(max_seconds=max_seconds)
     from hwnas.onnx_model import check_model
 
     gaps = []
@@ -237,7 +242,7 @@ def reference_labels(
     from hwnas.profiler.batch import profile_model
     from hwnas.records import DeviceSpec
 
-    space = ContextSpace(context_cache())
+    space = ContextSpace(context_cache(), scratch=Path(tempfile.gettempdir()) / SCRATCH)
     settings = dataclasses.replace(
         kernel_settings(max_seconds=max_seconds), reference=str(reference), op_profile=False
     )
