@@ -52,33 +52,7 @@ from typing import Any
 
 from realworld_zoo import Builder, _cbr, _nn
 from realworld_zoo3 import _image
-
-
-def _ids(x: Any, vocab: int) -> Any:
-    """Integer ids in [0, ``vocab``) read from a float tensor, like the other zoos'."""
-    import torch
-
-    return torch.remainder((x.abs() * 1000).long(), vocab)
-
-
-def _lstm_cell(a: int, h: int) -> Any:
-    """An LSTM cell of linear layers: input, forget, cell and output gates from the input
-    and the state."""
-    import torch
-
-    nn = _nn()
-
-    class Cell(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.x, self.h = nn.Linear(a, 4 * h), nn.Linear(h, 4 * h, bias=False)
-
-        def forward(self, x: torch.Tensor, hx: torch.Tensor, cx: torch.Tensor) -> Any:
-            i, f, g, o = (self.x(x) + self.h(hx)).chunk(4, -1)
-            cx = torch.sigmoid(f) * cx + torch.sigmoid(i) * torch.tanh(g)
-            return torch.sigmoid(o) * torch.tanh(cx), cx
-
-    return Cell()
+from realworld_zoo16 import _ids, _lstm_cell, _sinusoids
 
 
 def _gru_cell(a: int, h: int) -> Any:
@@ -111,14 +85,6 @@ def _mlp(*dims: int, act: Any = None) -> Any:
     for a, b in zip(dims[:-1], dims[1:], strict=True):
         layers += [nn.Linear(a, b), act()]
     return nn.Sequential(*layers[:-1])
-
-
-def _sinusoids(n: int, d: int) -> Any:
-    import torch
-
-    pos = torch.arange(n, dtype=torch.float32)[:, None]
-    freq = torch.exp(-math.log(10000.0) * torch.arange(0, d, 2, dtype=torch.float32) / d)
-    return torch.cat([torch.sin(pos * freq), torch.cos(pos * freq)], 1)
 
 
 def _vit_block(d: int, heads: int, ff: int, bias: bool = True, eps: float = 1e-6) -> Any:
