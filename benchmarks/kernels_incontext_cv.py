@@ -14,12 +14,14 @@ interval over the seeds. Settings:
   rounds, the kernel's own features;
 * ``v15``: 31 leaves, 400 rounds, and the kernel's neighbours
   (``kernel_incontext.neighbour_features``);
-* ``v15-no-neighbours``: ``v15`` without the neighbours.
+* ``v15-no-neighbours``: ``v15`` without the neighbours;
+* ``v15-without-g10``: ``v15`` fitted on no tenth-generation network (every network
+  still scored): whether fitting on that generation helps or hurts the others.
 
 The isolated kernel predictions are the given predictor's, for every setting.
 
 Run:  .venv/bin/python benchmarks/kernels_incontext_cv.py --predictor DIR --store DB
-      [--seeds 3] [--folds 5] [--name kernels_incontext_cv]
+      [--seeds 3] [--folds 5] [--settings v15,v15-without-g10] [--name kernels_incontext_cv]
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ SETTINGS = {
     "v14": {"num_leaves": 7, "rounds": 200, "neighbours": False},
     "v15": {"num_leaves": 31, "rounds": 400, "neighbours": True},
     "v15-no-neighbours": {"num_leaves": 31, "rounds": 400, "neighbours": False},
+    "v15-without-g10": {"num_leaves": 31, "rounds": 400, "neighbours": True, "exclude": ["g10"]},
 }
 
 
@@ -121,7 +124,10 @@ def cross_validate(nets: list, setting: dict, seed: int, folds: int) -> dict[str
     order = np.random.default_rng(seed).permutation(len(nets))
     for fold in np.array_split(order, folds):
         held = set(fold.tolist())
-        fit = [n for i, n in enumerate(nets) if i not in held]
+        out = setting.get("exclude", ())
+        fit = [
+            n for i, n in enumerate(nets) if i not in held and n["design"].split(":")[0] not in out
+        ]
         score = [nets[i] for i in fold]
         for n, e in zip(score, _predict(fit, score, setting), strict=True):
             errors.setdefault(n["design"], []).append(e)
@@ -143,7 +149,15 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--name", default="kernels_incontext_cv")
+    parser.add_argument(
+        "--settings",
+        default=",".join(SETTINGS),
+        help=f"comma-separated settings to run (default all: {', '.join(SETTINGS)})",
+    )
     args = parser.parse_args()
+    chosen = [x for x in args.settings.split(",") if x]
+    if not chosen or set(chosen) - set(SETTINGS):
+        parser.error(f"--settings: choose from {', '.join(SETTINGS)}")
     if args.seeds < 1 or args.folds < 2:
         parser.error("--seeds must be at least 1 and --folds at least 2")
     from hwnas.predictors.kernels import KernelPredictor
@@ -153,7 +167,7 @@ def main() -> None:
     if len(nets) < 2 * args.folds:
         raise SystemExit(f"{len(nets)} profiled random networks in {args.store}: too few")
     results = {}
-    for name, setting in SETTINGS.items():
+    for name, setting in ((n, SETTINGS[n]) for n in chosen):
         runs = [cross_validate(nets, setting, s, args.folds) for s in range(args.seeds)]
         results[name] = {
             d: {
@@ -173,7 +187,7 @@ def main() -> None:
         "folds": args.folds,
         "predictor": str(args.predictor),
         "networks": len(nets),
-        "settings": SETTINGS,
+        "settings": {n: SETTINGS[n] for n in chosen},
         "results": results,
     }
     print(write_results(doc, start, RESULTS / f"{args.name}.json"))
