@@ -317,10 +317,21 @@ def weight_reads(proto: Any, kernels: Sequence[Any]) -> tuple[np.ndarray, int]:
     the bytes of all weights more than one kernel reads). Weights are initializers of
     :data:`MIN_SHARED_BYTES` or more. An unrolled decoder reads its output projection at
     every step, a detector its shared head at every pyramid level, ALBERT its one layer
-    twelve times."""
+    twelve times. A weight read through ``Identity`` nodes (torch's exporter writes one
+    for each further use) counts as the initializer it aliases."""
     sizes = {t.name: _tensor_bytes(t) for t in proto.graph.initializer}
     sizes = {name: size for name, size in sizes.items() if size >= MIN_SHARED_BYTES}
-    inputs = {n.name: [x for x in n.input if x in sizes] for n in proto.graph.node if n.name}
+    # torch's exporter gives each further use of a weight an Identity of it, which
+    # onnxruntime removes: every reader reads the one initializer.
+    alias: dict[str, str] = {}
+    for n in proto.graph.node:
+        if n.op_type == "Identity" and n.input and alias.get(n.input[0], n.input[0]) in sizes:
+            alias[n.output[0]] = alias.get(n.input[0], n.input[0])
+    inputs = {
+        n.name: [alias.get(x, x) for x in n.input if alias.get(x, x) in sizes]
+        for n in proto.graph.node
+        if n.name
+    }
     reads = [{x for node in k.nodes for x in inputs.get(node, ())} for k in kernels]
     count = Counter(x for names in reads for x in names)
     largest = [max(names, key=lambda x: (sizes[x], x)) if names else None for names in reads]

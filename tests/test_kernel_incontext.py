@@ -454,9 +454,10 @@ def test_a_kernel_written_as_no_training_kernel_of_its_op_gets_its_ops_median_ra
     assert unguarded.kernel_ms(probe, np.full(3, 1.0))[1] == pytest.approx(2.0, rel=0.05)
 
 
-def _shared_weight_graph() -> onnx.ModelProto:
+def _shared_weight_graph(alias: bool = False) -> onnx.ModelProto:
     """Two steps of a decoder that read one 256 KiB projection ``w`` and a scalar ``s``,
-    then a head with its own weights ``v``."""
+    then a head with its own weights ``v``. With ``alias``, the second step reads ``w``
+    through two ``Identity`` nodes, as torch's exporter writes a weight's further uses."""
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(0)
@@ -469,11 +470,16 @@ def _shared_weight_graph() -> onnx.ModelProto:
         helper.make_node("MatMul", ["x", "w"], ["m1"], name="m1"),
         helper.make_node("Tanh", ["m1"], ["t1"], name="t1"),
         helper.make_node("Mul", ["t1", "s"], ["a1"], name="a1"),
-        helper.make_node("MatMul", ["a1", "w"], ["m2"], name="m2"),
+        helper.make_node("MatMul", ["a1", "w2" if alias else "w"], ["m2"], name="m2"),
         helper.make_node("Tanh", ["m2"], ["t2"], name="t2"),
         helper.make_node("Mul", ["t2", "s"], ["a2"], name="a2"),
         helper.make_node("MatMul", ["a2", "v"], ["y"], name="m3"),
     ]
+    if alias:
+        nodes[:0] = [
+            helper.make_node("Identity", ["w"], ["w1"], name="i1"),
+            helper.make_node("Identity", ["w1"], ["w2"], name="i2"),
+        ]
     graph = helper.make_graph(
         nodes,
         "decoder",
@@ -484,10 +490,13 @@ def _shared_weight_graph() -> onnx.ModelProto:
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
-def test_shared_weights_are_cold_at_their_first_read_only_where_they_fit_in_the_cache() -> None:
+@pytest.mark.parametrize("alias", [False, True])
+def test_shared_weights_are_cold_at_their_first_read_only_where_they_fit_in_the_cache(
+    alias: bool,
+) -> None:
     from hwnas.predictors.kernel_incontext import amortised, weight_reads
 
-    proto = _shared_weight_graph()
+    proto = _shared_weight_graph(alias)
     kernels = split_kernels(proto)
     first = {k.nodes[0]: i for i, k in enumerate(kernels)}
     uses, shared = weight_reads(proto, kernels)
