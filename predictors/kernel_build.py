@@ -271,7 +271,15 @@ def fit_whole_networks(
     :data:`TERMS`-many networks have a profile, then the whole-network correction on
     the corrected kernels."""
     space = ContextSpace(context_cache())
-    paths = {s: space.structure(json.dumps({"kind": CONTEXT_KIND, "seed": s})) for s in seeds}
+    archs = {s: json.dumps({"kind": CONTEXT_KIND, "seed": s}) for s in seeds}
+    todo = sum(not space.structure_path(a).exists() for a in archs.values())
+    if todo:
+        message = (
+            f"making the weightless copies of {todo} random network(s) that fitting reads "
+            "(once: a build before this hwnas kept full exports, which are replaced)"
+        )
+        emitter(progress)(Event(kind="note", message=message))
+    paths = {s: space.structure(a) for s, a in archs.items()}
     profiled = [s for s in seeds if s in profiles]
     predictor.incontext_ = None
     if len(profiled) >= len(TERMS):

@@ -199,6 +199,17 @@ def test_build_fits_the_in_network_correction_on_the_runners_node_profiles(
         assert predictor.incontext_ is None and predictor.context_ is not None
         notes = [e.message for e in events if e.kind == "note"]
         assert len(notes) == 1 and "usable per-node profile" in notes[0]
+    # A copy gone (a cache older builds left): made again, with a note saying so.
+    gone = space.structure_path(json.dumps({"kind": "context", "seed": min(measured)}))
+    gone.unlink()
+    events = []
+    fit_whole_networks(predictor, sorted(measured), measured, profiles, progress=events.append)
+    notes = [e.message for e in events if e.kind == "note"]
+    assert notes == [
+        "making the weightless copies of 1 random network(s) that fitting reads (once: a "
+        "build before this hwnas kept full exports, which are replaced)"
+    ]
+    assert gone.exists() and predictor.incontext_ is not None
 
 
 def test_saved_in_network_correction_round_trips_and_bad_files_are_refused(
