@@ -74,7 +74,7 @@ def ablated_labels(
     profiles the store holds; the plan of the run's code may differ from this code's)."""
     from kernels_validate import generation, merged_labels
 
-    files = [Path(p) for p in run["settings"]["labels"] or []]
+    files = [_labels_file(Path(p)) for p in run["settings"]["labels"] or []]
     if not files:
         raise SystemExit("the zoo run had no --labels: nothing to refit on")
     merged = merged_labels(files)
@@ -83,6 +83,18 @@ def ablated_labels(
         for s, ms in merged.items()
         if generation(s) in keep and (profiled is None or s in profiled)
     }
+
+
+def _labels_file(path: Path) -> Path:
+    """A labels file the zoo run named: where it was, else the file of that name in
+    benchmarks/results (the run may have been made from another checkout or worktree);
+    exits naming both when neither exists."""
+    if path.is_file():
+        return path
+    here = RESULTS / path.name
+    if here.is_file():
+        return here
+    raise SystemExit(f"the zoo run's labels {path} are gone, and {here} does not exist either")
 
 
 def profiled(predictor: Any, store: Path) -> set[int]:
