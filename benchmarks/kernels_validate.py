@@ -46,9 +46,9 @@ from _results import RESULTS, provenance  # noqa: E402
 
 from hwnas.predictors.kernel_context import generation_firsts  # noqa: E402
 
-#: Where the networks to run are exported (the last two kept; the cache keeps their
-#: weightless copies only).
-SCRATCH = "hwnas-validate-networks"
+#: Where the networks to run are exported, beside the context cache (the last two kept;
+#: the cache keeps their weightless copies only).
+SCRATCH = "validate-scratch"
 
 METHODS = ("raw", "context", "kind_ratio", "incontext", "incontext+context")
 
@@ -96,7 +96,7 @@ def collect(predictor: Any, seeds: list[int], measured: dict[int, float], runs: 
     from hwnas.predictors.kernel_context import ContextSpace
     from hwnas.predictors.kernel_incontext import network_rows
 
-    space = ContextSpace(context_cache(), scratch=Path(tempfile.gettempdir()) / SCRATCH)
+    space = ContextSpace(context_cache(), scratch=context_cache().parent / SCRATCH)
     nets = []
     for seed in seeds:
         path = space.to_onnx(json.dumps({"kind": "context", "seed": seed}))
@@ -197,7 +197,7 @@ def retest(seeds: list[int], measured: dict[int, float], max_seconds: float) -> 
     from hwnas.profiler.batch import profile_model
     from hwnas.records import DeviceSpec
 
-    space = ContextSpace(context_cache(), scratch=Path(tempfile.gettempdir()) / SCRATCH)
+    space = ContextSpace(context_cache(), scratch=context_cache().parent / SCRATCH)
     settings = kernel_settings(max_seconds=max_seconds)
     from hwnas.onnx_model import check_model
 
@@ -231,7 +231,8 @@ def reference_labels(
     """The networks measured twice beside ``reference`` (the build's settings plus the
     reference, fresh runners): labels as ratios in ms at the reference's typical speed
     (the geometric mean of both passes; files before kernels_validate_v2 kept pass 1
-    only), and the test-retest of ratio labels and of plain medians over the same runs."""
+    only), and the test-retest of ratio labels and of plain medians over the same runs,
+    with each network's gap between its two ratio labels (``pass_gap_pct``)."""
     import dataclasses
 
     from hwnas.devices.local import LocalTransport
@@ -242,7 +243,7 @@ def reference_labels(
     from hwnas.profiler.batch import profile_model
     from hwnas.records import DeviceSpec
 
-    space = ContextSpace(context_cache(), scratch=Path(tempfile.gettempdir()) / SCRATCH)
+    space = ContextSpace(context_cache(), scratch=context_cache().parent / SCRATCH)
     settings = dataclasses.replace(
         kernel_settings(max_seconds=max_seconds), reference=str(reference), op_profile=False
     )
@@ -258,6 +259,9 @@ def reference_labels(
         "reference_ms": scale.typical_ms,
         "ratio": _agreement(*ratio),
         "plain": _agreement(*plain),
+        # each network's second ratio label over its first: how far its label can be
+        # trusted (a fit may weight or drop the networks that disagree with themselves)
+        "pass_gap_pct": {str(s): round(100 * (ratio[1][s] / ratio[0][s] - 1), 2) for s in ratio[0]},
     }
     # Both passes, averaged (geometric mean): half the variance of one pass's label.
     return {s: float(np.sqrt(ratio[0][s] * ratio[1][s])) for s in ratio[0]}, retest

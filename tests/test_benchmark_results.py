@@ -1067,3 +1067,22 @@ def test_kernels_ops_refuses_bad_arguments_and_writes_every_case(tmp_path: Path)
     got = kernels_ops.summary(rows, ["a", "b"])
     assert got["Pow"]["a"] == {"median": 2.0, "low": 1.0, "high": 3.0}
     assert got["GRU"]["b"] == {"median": 0.5, "low": 0.5, "high": 0.5}
+
+
+def test_reference_labels_keep_each_networks_gap_between_its_two_passes(
+    tmp_path: Path, conv_onnx: Path
+) -> None:
+    """``kernels_validate.reference_labels`` measures each random network twice beside a
+    reference model: one label each (the geometric mean of both ratio labels), the
+    summary test-retest, and each network's own gap between its passes."""
+    from benchmarks import kernels_validate
+    from hwnas.predictors.kernel_networks3 import GENERATION_3
+
+    seeds = [GENERATION_3, GENERATION_3 + 1]
+    labels, retest = kernels_validate.reference_labels(seeds, conv_onnx, 0.2)
+    assert sorted(labels) == seeds and all(ms > 0 for ms in labels.values())
+    gaps = retest["pass_gap_pct"]
+    assert sorted(gaps) == sorted(map(str, seeds))
+    assert retest["ratio"]["n"] == 2
+    within = sum(abs(g) <= 10 for g in gaps.values()) / 2
+    assert retest["ratio"]["within_10"] == pytest.approx(within)
