@@ -1,6 +1,6 @@
 """Scores the kernel-level predictor, with and without its in-context correction, on a
 held-out zoo of real-world architectures (``--zoo 1``: benchmarks/realworld_zoo.py; 2 to
-17: realworld_zoo2.py ... realworld_zoo17.py) — once per change.
+18: realworld_zoo2.py ... realworld_zoo18.py) — once per change.
 
 1. Builds (or finishes, resumable) the kernel predictor exactly as ``hwnas kernels
    build`` does: single kernels of every kind, then ``--context`` random whole networks
@@ -285,9 +285,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--zoo",
         type=int,
-        choices=range(1, 18),
+        choices=range(1, 19),
         default=1,
-        help="the held-out zoo to score: 1 (realworld_zoo.py), 2-17 (realworld_zoo2.py ...)",
+        help="the held-out zoo to score: 1 (realworld_zoo.py), 2-18 (realworld_zoo2.py ...)",
     )
     parser.add_argument("--max-seconds", type=float, default=3.0)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
