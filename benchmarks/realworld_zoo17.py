@@ -159,12 +159,10 @@ def _cbam(c: int, r: int = 16) -> Any:
     return CBAM()
 
 
-def cbam_resnet(depths: tuple[int, ...] = (3, 4, 6, 3), classes: int = 1000) -> Any:
-    """CBAM-ResNet-50 (Woo, Park, Lee & Kweon, "CBAM: Convolutional Block Attention
-    Module", ECCV 2018): ResNet-50 (a 7x7 stride-2 stem and max pool, bottlenecks of
-    ``depths`` in four stages of 256 to 2048 channels) with the convolutional block
-    attention module (channel then spatial attention) on every bottleneck's output
-    before the shortcut is added; pooling and a classifier."""
+def _attention_resnet(attention: Any, depths: tuple[int, ...], classes: int) -> Any:
+    """ResNet-50's layout (a 7x7 stride-2 stem and max pool, bottlenecks of ``depths`` in
+    four stages of 256 to 2048 channels) with ``attention(channels)`` on every
+    bottleneck's output before the shortcut is added; pooling and a classifier."""
     import torch
 
     nn = _nn()
@@ -177,7 +175,7 @@ def cbam_resnet(depths: tuple[int, ...] = (3, 4, 6, 3), classes: int = 1000) -> 
                 _cbr(cin, mid, 1, act=nn.ReLU),
                 _cbr(mid, mid, 3, s, act=nn.ReLU),
                 _cbr(mid, cout, 1),
-                _cbam(cout),
+                attention(cout),
             )
             same = s == 1 and cin == cout
             self.short = nn.Identity() if same else _cbr(cin, cout, 1, s)
@@ -194,6 +192,15 @@ def cbam_resnet(depths: tuple[int, ...] = (3, 4, 6, 3), classes: int = 1000) -> 
             cin = 4 * mid
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, classes)]
     return nn.Sequential(*layers)
+
+
+def cbam_resnet(depths: tuple[int, ...] = (3, 4, 6, 3), classes: int = 1000) -> Any:
+    """CBAM-ResNet-50 (Woo, Park, Lee & Kweon, "CBAM: Convolutional Block Attention
+    Module", ECCV 2018): ResNet-50 (a 7x7 stride-2 stem and max pool, bottlenecks of
+    ``depths`` in four stages of 256 to 2048 channels) with the convolutional block
+    attention module (channel then spatial attention) on every bottleneck's output
+    before the shortcut is added; pooling and a classifier."""
+    return _attention_resnet(_cbam, depths, classes)
 
 
 def _involution(c: int, k: int, s: int, group: int = 16, r: int = 4) -> Any:

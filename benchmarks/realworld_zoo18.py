@@ -62,7 +62,7 @@ from realworld_zoo import _MBV2, Builder, _cbr, _inverted, _nn, resnet
 from realworld_zoo3 import _image
 from realworld_zoo9 import _layernorm2d, _mbv3_block
 from realworld_zoo16 import _ids, _lstm_cell, _mha, _post_norm_layer
-from realworld_zoo17 import _crop, _gru_cell, _knn, _mlp, _vit_block
+from realworld_zoo17 import _attention_resnet, _crop, _gru_cell, _knn, _mlp, _vit_block
 
 # ---------------------------------------------------------------------------- vision
 
@@ -97,35 +97,7 @@ def eca_resnet(depths: tuple[int, ...] = (3, 4, 6, 3), classes: int = 1000) -> A
     efficient channel attention (a 1-D conv of adaptive width across the pooled channels)
     on every bottleneck's output before the shortcut is added; pooling and a
     classifier."""
-    import torch
-
-    nn = _nn()
-
-    class Block(nn.Module):
-        def __init__(self, cin: int, mid: int, s: int) -> None:
-            super().__init__()
-            cout = 4 * mid
-            self.body = nn.Sequential(
-                _cbr(cin, mid, 1, act=nn.ReLU),
-                _cbr(mid, mid, 3, s, act=nn.ReLU),
-                _cbr(mid, cout, 1),
-                _eca(cout),
-            )
-            same = s == 1 and cin == cout
-            self.short = nn.Identity() if same else _cbr(cin, cout, 1, s)
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return torch.relu(self.body(x) + self.short(x))
-
-    layers: list[Any] = [_cbr(3, 64, 7, 2, act=nn.ReLU), nn.MaxPool2d(3, 2, 1)]
-    cin = 64
-    for i, n in enumerate(depths):
-        mid = 64 * 2**i
-        for j in range(n):
-            layers.append(Block(cin, mid, 2 if j == 0 and i else 1))
-            cin = 4 * mid
-    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, classes)]
-    return nn.Sequential(*layers)
+    return _attention_resnet(_eca, depths, classes)
 
 
 def eca_mobilenetv2(classes: int = 1000) -> Any:
