@@ -50,6 +50,16 @@ from hwnas.predictors.kernel_context import generation_firsts  # noqa: E402
 #: the cache keeps their weightless copies only).
 SCRATCH = "validate-scratch"
 
+
+def _networks() -> Any:
+    """The random networks to run: exported into the scratch directory beside the
+    context cache (the last two kept), their weightless copies in the cache."""
+    from hwnas.predictors.kernel_build import context_cache
+    from hwnas.predictors.kernel_context import ContextSpace
+
+    return ContextSpace(context_cache(), scratch=context_cache().parent / SCRATCH)
+
+
 METHODS = ("raw", "context", "kind_ratio", "incontext", "incontext+context")
 
 
@@ -92,11 +102,9 @@ def collect(predictor: Any, seeds: list[int], measured: dict[int, float], runs: 
     in-network labels."""
     import onnx
 
-    from hwnas.predictors.kernel_build import context_cache
-    from hwnas.predictors.kernel_context import ContextSpace
     from hwnas.predictors.kernel_incontext import network_rows
 
-    space = ContextSpace(context_cache(), scratch=context_cache().parent / SCRATCH)
+    space = _networks()
     nets = []
     for seed in seeds:
         path = space.to_onnx(json.dumps({"kind": "context", "seed": seed}))
@@ -192,12 +200,11 @@ def retest(seeds: list[int], measured: dict[int, float], max_seconds: float) -> 
     """The validation networks measured once more (the build's settings, fresh runners):
     the share of them whose two measurements agree within ±10%, and the median gap."""
     from hwnas.devices.local import LocalTransport
-    from hwnas.predictors.kernel_build import context_cache, kernel_settings
-    from hwnas.predictors.kernel_context import ContextSpace
+    from hwnas.predictors.kernel_build import kernel_settings
     from hwnas.profiler.batch import profile_model
     from hwnas.records import DeviceSpec
 
-    space = ContextSpace(context_cache(), scratch=context_cache().parent / SCRATCH)
+    space = _networks()
     settings = kernel_settings(max_seconds=max_seconds)
     from hwnas.onnx_model import check_model
 
@@ -237,13 +244,12 @@ def reference_labels(
 
     from hwnas.devices.local import LocalTransport
     from hwnas.onnx_model import check_model
-    from hwnas.predictors.kernel_build import context_cache, kernel_settings
-    from hwnas.predictors.kernel_context import ContextSpace
+    from hwnas.predictors.kernel_build import kernel_settings
     from hwnas.predictors.reference import ratio_median, reference_scale
     from hwnas.profiler.batch import profile_model
     from hwnas.records import DeviceSpec
 
-    space = ContextSpace(context_cache(), scratch=context_cache().parent / SCRATCH)
+    space = _networks()
     settings = dataclasses.replace(
         kernel_settings(max_seconds=max_seconds), reference=str(reference), op_profile=False
     )

@@ -433,14 +433,17 @@ class ContextSpace:
 
     def structure_path(self, arch: str) -> Path:
         """Where the weightless copy of the network is (or will be) kept."""
-        return self.cache / f"context-{self._key(arch)}.shapes.onnx"
+        return self._copy(self._key(arch))
+
+    def _copy(self, key: str) -> Path:
+        return self.cache / f"context-{key}.shapes.onnx"
 
     def structure(self, arch: str) -> Path:
         """The weightless copy of the network (exported again to make it if it was never
         made). A full export that older builds kept in ``cache`` is replaced by its
         copy."""
         key = self._key(arch)
-        path = self.structure_path(arch)
+        path = self._copy(key)
         if path.exists():
             return path
         # Older builds kept full exports here, keyed by the JSON as spelt: two per network
@@ -476,7 +479,7 @@ class ContextSpace:
 
         from hwnas.predictors.kernel_graph import weightless
 
-        path = self.cache / f"context-{key}.shapes.onnx"  # structure_path, from the key
+        path = self._copy(key)
         if path.exists():
             return
         path.parent.mkdir(parents=True, exist_ok=True)

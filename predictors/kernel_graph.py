@@ -285,13 +285,17 @@ WEIGHTLESS_MIN_ELEMENTS = 1024
 WEIGHTLESS_KEY = "hwnas.weightless"
 
 
+def _unknown(kept: Sequence[onnx.NodeProto], shapes_of: Mapping[str, Shape]) -> list[str]:
+    """The tensors ``kept`` nodes read or write whose shapes ``shapes_of`` lacks."""
+    return sorted({o for n in kept for o in [*n.input, *n.output] if o and o not in shapes_of})
+
+
 def _missing_shapes(work: onnx.ModelProto) -> list[str]:
     """The tensors of the nodes onnxruntime would run whose shapes ``work`` (a model
     after :func:`_inferred`) leaves unknown."""
     g = work.graph
     shapes_of, _, consts, _ = _known_tensors(g)
-    kept = _runtime_nodes(g, consts, shapes_of, {o.name for o in g.output})
-    return sorted({o for n in kept for o in [*n.input, *n.output] if o and o not in shapes_of})
+    return _unknown(_runtime_nodes(g, consts, shapes_of, {o.name for o in g.output}), shapes_of)
 
 
 def weightless(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -350,7 +354,7 @@ def prepare_graph(
     inputs = {vi.name for vi in g.input if vi.name not in consts}
     outputs = {o.name for o in g.output}
     kept = _runtime_nodes(g, consts, shapes_of, outputs)
-    missing = sorted({o for n in kept for o in [*n.input, *n.output] if o and o not in shapes_of})
+    missing = _unknown(kept, shapes_of)
     if missing:
         shapes_of.update(_run_for_shapes(work, missing))
     names = [n.name or f"{n.op_type}_{i}" for i, n in enumerate(kept)]

@@ -328,7 +328,7 @@ def weight_reads(proto: Any, kernels: Sequence[Any]) -> tuple[np.ndarray, int]:
         if n.op_type == "Identity" and n.input and alias.get(n.input[0], n.input[0]) in sizes:
             alias[n.output[0]] = alias.get(n.input[0], n.input[0])
     inputs = {
-        n.name: [alias.get(x, x) for x in n.input if alias.get(x, x) in sizes]
+        n.name: [w for w in (alias.get(x, x) for x in n.input) if w in sizes]
         for n in proto.graph.node
         if n.name
     }
