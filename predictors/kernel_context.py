@@ -409,7 +409,10 @@ class ContextSpace:
         canonical form: ``{"seed": 5, "kind": "context"}`` is the same network)."""
         from hwnas.predictors.kernel_sampler import config_string
 
-        config = json.loads(arch)
+        try:
+            config = json.loads(arch)
+        except ValueError:
+            config = None
         if not isinstance(config, dict) or config.get("kind") != CONTEXT_KIND:
             raise UsageError(f"configuration {arch!r} is not a random context network")
         return hashlib.sha256(config_string(config).encode()).hexdigest()[:20]

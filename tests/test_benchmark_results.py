@@ -1086,3 +1086,20 @@ def test_reference_labels_keep_each_networks_gap_between_its_two_passes(
     assert retest["ratio"]["n"] == 2
     within = sum(abs(g) <= 10 for g in gaps.values()) / 2
     assert retest["ratio"]["within_10"] == pytest.approx(within)
+
+
+def test_kernels_incontext_cv_refuses_an_unknown_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--settings`` names only settings the benchmark knows, before anything loads."""
+    import sys
+
+    from benchmarks import kernels_incontext_cv
+
+    for bad in ("v15,v99", ","):
+        argv = ["x", "--predictor", str(tmp_path), "--store", str(tmp_path / "k.db")]
+        monkeypatch.setattr(sys, "argv", [*argv, "--settings", bad])
+        with pytest.raises(SystemExit) as exc:
+            kernels_incontext_cv.main()
+        assert exc.value.code == 2
+        assert "--settings: choose from v14, v15" in capsys.readouterr().err

@@ -702,5 +702,8 @@ def test_a_build_keeps_one_weightless_copy_per_network_and_migrates_old_caches(
     legacy.write_bytes(full.read_bytes())
     copy = ContextSpace(old).structure(spaced)
     assert sorted(old.iterdir()) == [copy] and copy.stat().st_size < full.stat().st_size / 2
-    with pytest.raises(UsageError, match="not a random context network"):
-        space.structure(json.dumps({"kind": "conv", "seed": 1}))
+    for bad in (json.dumps({"kind": "conv", "seed": 1}), "{seed: 1", "[1, 2]"):
+        with pytest.raises(UsageError, match="not a random context network"):
+            space.structure(bad)
+        with pytest.raises(UsageError, match="not a random context network"):
+            space.to_onnx(bad)
