@@ -237,6 +237,18 @@ class NB201FeatureSet(FeatureSet):
         return list(_nb201_table()[0])
 
     @property
+    def cost_names(self) -> list[str]:
+        """The op counts under every execution rule: a cell's latency is close to a
+        constant plus a price per executed op, and which rule the device follows is
+        what the non-negative fit finds (``hwnas.predictors.lgbm``). The sum is what
+        reaches the cells a random sample rarely holds: of 100 random cells about 5 have
+        no convolution and fewer than 1 only skips and zeros (the fastest cells of most
+        tables), which trees alone price like the cheapest cells they saw."""
+        from hwnas.spaces.nb201 import OPS
+
+        return [f"n_{op}_{rule}" for rule in NB201_RULES for op in OPS[1:]]
+
+    @property
     def summary_names(self) -> list[str]:
         """Op counts and FLOPs under every execution rule, and parameters."""
         own = set(self.space.feature_names())

@@ -13,7 +13,8 @@ What makes them good (measured in ``benchmarks/predictors.py``):
 - Small trees (7 leaves, at least 3 rows a leaf) and a learning rate of 0.05: a few
   hundred measurements are the common case.
 - A cost model first, where the space's feature set has cost columns (``chain``: work
-  per segment and kind of operation, see ``FeatureSet.cost_names``): a non-negative
+  per segment and kind of operation; ``nb201``: the op counts under each execution
+  rule; see ``FeatureSet.cost_names``): a non-negative
   weighted sum of them plus a constant, fitted for relative error (NNLS on the training
   split). The trees then learn log(value / cost model), with the cost model's log as
   one more feature. Trees alone approximate a sum of many small terms in steps; the
@@ -90,6 +91,11 @@ TABLE_FILE = "lookup_table.json"
 COST_FEATURE = "cost_model_log"
 #: Cost-model predictions are kept above this share of the training median.
 COST_FLOOR = 1e-3
+#: The cost model is refitted without rows whose log error under the fit before is more
+#: than this many robust standard deviations (1.4826 x the median absolute deviation)
+#: from the median, at most :data:`COST_REFITS` times.
+COST_TRIM = 3.0
+COST_REFITS = 3
 
 
 def _read_block_table(directory: Path, state: Mapping[str, Any], space: SearchSpace) -> Any:
@@ -106,14 +112,36 @@ def _read_block_table(directory: Path, state: Mapping[str, Any], space: SearchSp
 
 def _fit_cost_model(costs: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Non-negative weights of ``costs``' columns and a non-negative constant (last) that
-    minimise the squared *relative* error against ``values`` (all > 0): NNLS on the rows
-    divided by their values, with columns scaled to at most 1 for conditioning."""
+    minimise the squared *relative* error against ``values`` (all > 0), robustly: fitted
+    once, then again :data:`COST_REFITS` times without the rows whose log error lies more
+    than :data:`COST_TRIM` robust standard deviations from the median. A relative error
+    is divided by the measured value, so one glitched measurement (a public Raspberry Pi
+    table has connected cells at 0.01-0.3 ms among cells of 8-60) would otherwise set
+    the whole fit."""
+    weights = _nnls(costs, values, relative=False)  # glitches near 0 weigh little
+    keep = np.zeros(values.size, dtype=bool)
+    for _ in range(COST_REFITS):
+        fitted = costs @ weights[:-1] + weights[-1]
+        error = np.log(np.maximum(fitted, 1e-300) / values)
+        spread = 1.4826 * np.median(np.abs(error - np.median(error)))
+        inside = np.abs(error - np.median(error)) <= COST_TRIM * spread
+        if spread == 0 or np.array_equal(inside, keep) or inside.sum() <= costs.shape[1]:
+            break
+        keep = inside
+        weights = _nnls(costs[keep], values[keep])
+    return weights
+
+
+def _nnls(costs: np.ndarray, values: np.ndarray, relative: bool = True) -> np.ndarray:
+    """NNLS of the rows divided by their values (``relative``; else as they are), columns
+    scaled to at most 1 for conditioning; the weights of ``costs``' columns, then the
+    constant."""
     design = np.column_stack([costs, np.ones(costs.shape[0])])
     scale = np.abs(design).max(axis=0)
     scale[scale == 0] = 1.0
-    weights, _ = nnls(
-        design / scale / values[:, None], np.ones(values.size), maxiter=50 * design.shape[1]
-    )
+    rows = values[:, None] if relative else 1.0
+    target = np.ones(values.size) if relative else values
+    weights, _ = nnls(design / scale / rows, target, maxiter=50 * design.shape[1])
     return np.asarray(weights / scale, dtype=np.float64)
 
 
@@ -327,14 +355,8 @@ class LightGBMPredictor(FeaturePredictor):
             if self.cost_columns_
             else None
         )
+        rows, train_set, stop_set, point = self._point_model(features, values, train, stop)
         x, baseline = self._tree_inputs(features)
-        names = self.features.names
-        if self.cost_weights_ is not None:
-            names = [*names, COST_FEATURE]
-        rows = _Rows(x, np.log(values + offset) - baseline, [_lgb_name(c) for c in names])
-        train_set = rows.dataset(train)
-        stop_set = rows.dataset(stop, train_set)
-        point = self._train(self._lgb_params(), train_set, stop_set)
         best = max(1, point.best_iteration or point.current_iteration())
         scored = self._from_log(
             np.asarray(point.predict(x[score], num_iteration=best)), baseline[score]
@@ -363,6 +385,21 @@ class LightGBMPredictor(FeaturePredictor):
         self.feature_names_ = list(self.features.names)
         self._forget_table()
         return self
+
+    def _point_model(
+        self, features: np.ndarray, values: np.ndarray, train: np.ndarray, stop: np.ndarray
+    ) -> tuple[_Rows, lgb.Dataset, lgb.Dataset, lgb.Booster]:
+        """The trees' rows (on the cost model's baseline when ``cost_weights_`` is set),
+        the training and early-stopping datasets, and the point model early-stopped."""
+        x, baseline = self._tree_inputs(features)
+        names = self.features.names
+        if self.cost_weights_ is not None:
+            names = [*names, COST_FEATURE]
+        target = np.log(values + self.target_offset_) - baseline
+        rows = _Rows(x, target, [_lgb_name(c) for c in names])
+        train_set = rows.dataset(train)
+        stop_set = rows.dataset(stop, train_set)
+        return rows, train_set, stop_set, self._train(self._lgb_params(), train_set, stop_set)
 
     def _fit_intervals(
         self,
