@@ -172,8 +172,10 @@ def test_eval_reports_connected_and_disconnected_cells_apart(
         for key in ("mape", "spearman", "kendall", "within_5", "within_10"):
             low, high = doc["intervals"][name][key]
             assert low <= group[key] <= high, (name, key)
+    # Narrower for more rows, on Kendall's tau (the disconnected cells' near-zero
+    # latencies may all be missed by more than 10%: a share of 0 has no width).
     width = {
-        g: doc["intervals"][g]["within_10"][1] - doc["intervals"][g]["within_10"][0] for g in groups
+        g: doc["intervals"][g]["kendall"][1] - doc["intervals"][g]["kendall"][0] for g in groups
     }
     assert 0 < width["all"] < width["disconnected"]
     assert 0.6 < doc["interval"]["coverage"] <= 1.0 and doc["interval"]["nominal"] == 0.8
