@@ -14,12 +14,12 @@ What makes them good (measured in ``benchmarks/predictors.py``):
   hundred measurements are the common case.
 - A cost model first, where the space's feature set has cost columns (``chain``: work
   per segment and kind of operation; ``nb201``: the op counts under each execution
-  rule; see ``FeatureSet.cost_names``): a non-negative
-  weighted sum of them plus a constant, fitted for relative error (NNLS on the training
-  split). The trees then learn log(value / cost model), with the cost model's log as
-  one more feature. Trees alone approximate a sum of many small terms in steps; the
-  sum gets the additive structure right and the trees what it misses (cache effects,
-  fusion, per-call overhead).
+  rule; see ``FeatureSet.cost_names``): a non-negative weighted sum of them plus a
+  constant, fitted for relative error (NNLS on the training split, robust to a few
+  glitched measurements: ``_fit_cost_model``). The trees then learn log(value / cost
+  model), with the cost model's log as one more feature. Trees alone approximate a sum
+  of many small terms in steps; the sum gets the additive structure right and the trees
+  what it misses (cache effects, fusion, per-call overhead).
 - Intervals: two quantile models (by default 0.1 and 0.9), conformally calibrated
   (CQR: widened or narrowed by a quantile of the conformity scores), so that the nominal
   share of held-out values falls inside. Each interval also contains its point
@@ -113,11 +113,12 @@ def _read_block_table(directory: Path, state: Mapping[str, Any], space: SearchSp
 def _fit_cost_model(costs: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Non-negative weights of ``costs``' columns and a non-negative constant (last) that
     minimise the squared *relative* error against ``values`` (all > 0), robustly: fitted
-    once, then again :data:`COST_REFITS` times without the rows whose log error lies more
-    than :data:`COST_TRIM` robust standard deviations from the median. A relative error
-    is divided by the measured value, so one glitched measurement (a public Raspberry Pi
-    table has connected cells at 0.01-0.3 ms among cells of 8-60) would otherwise set
-    the whole fit."""
+    first for absolute error, then for relative error up to :data:`COST_REFITS` times,
+    each time without the rows whose log error under the fit before lies more than
+    :data:`COST_TRIM` robust standard deviations from the median. A relative error is
+    divided by the measured value, so a few glitched measurements near zero (a public
+    Raspberry Pi table has connected cells at 0.01-0.3 ms among cells of 8-60) would
+    otherwise set the whole fit: every price 0, the constant their value."""
     weights = _nnls(costs, values, relative=False)  # glitches near 0 weigh little
     keep = np.zeros(values.size, dtype=bool)
     for _ in range(COST_REFITS):
@@ -355,8 +356,14 @@ class LightGBMPredictor(FeaturePredictor):
             if self.cost_columns_
             else None
         )
-        rows, train_set, stop_set, point = self._point_model(features, values, train, stop)
         x, baseline = self._tree_inputs(features)
+        names = self.features.names
+        if self.cost_weights_ is not None:
+            names = [*names, COST_FEATURE]
+        rows = _Rows(x, np.log(values + offset) - baseline, [_lgb_name(c) for c in names])
+        train_set = rows.dataset(train)
+        stop_set = rows.dataset(stop, train_set)
+        point = self._train(self._lgb_params(), train_set, stop_set)
         best = max(1, point.best_iteration or point.current_iteration())
         scored = self._from_log(
             np.asarray(point.predict(x[score], num_iteration=best)), baseline[score]
@@ -385,21 +392,6 @@ class LightGBMPredictor(FeaturePredictor):
         self.feature_names_ = list(self.features.names)
         self._forget_table()
         return self
-
-    def _point_model(
-        self, features: np.ndarray, values: np.ndarray, train: np.ndarray, stop: np.ndarray
-    ) -> tuple[_Rows, lgb.Dataset, lgb.Dataset, lgb.Booster]:
-        """The trees' rows (on the cost model's baseline when ``cost_weights_`` is set),
-        the training and early-stopping datasets, and the point model early-stopped."""
-        x, baseline = self._tree_inputs(features)
-        names = self.features.names
-        if self.cost_weights_ is not None:
-            names = [*names, COST_FEATURE]
-        target = np.log(values + self.target_offset_) - baseline
-        rows = _Rows(x, target, [_lgb_name(c) for c in names])
-        train_set = rows.dataset(train)
-        stop_set = rows.dataset(stop, train_set)
-        return rows, train_set, stop_set, self._train(self._lgb_params(), train_set, stop_set)
 
     def _fit_intervals(
         self,
