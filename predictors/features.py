@@ -184,6 +184,11 @@ def _to_output_edges(genes: Sequence[int]) -> tuple[bool, ...]:
     return tuple(genes[e] != 0 and reaches[EDGES[e][0]] for e in range(len(EDGES)))
 
 
+def _op_count_name(op: str, rule: str) -> str:
+    """The feature counting ``op``'s edges under execution ``rule``."""
+    return f"n_{op}_{rule}"
+
+
 @lru_cache(maxsize=1)
 def _nb201_table() -> tuple[tuple[str, ...], np.ndarray]:
     """Names and the feature matrix of all 15,625 cells, in ``flat_index`` order."""
@@ -216,7 +221,7 @@ def _nb201_table() -> tuple[tuple[str, ...], np.ndarray]:
     columns.append(one_hot)
     for rule in NB201_RULES:
         for k in range(1, n_ops):
-            names.append(f"n_{OPS[k]}_{rule}")
+            names.append(_op_count_name(OPS[k], rule))
             columns.append(((genes == k) & masks[rule]).sum(axis=1, keepdims=True))
     for rule in NB201_RULES:
         names.append("flops" if rule == "live" else f"flops_{rule}")
@@ -246,7 +251,7 @@ class NB201FeatureSet(FeatureSet):
         tables), which trees alone price like the cheapest cells they saw."""
         from hwnas.spaces.nb201 import OPS
 
-        return [f"n_{op}_{rule}" for rule in NB201_RULES for op in OPS[1:]]
+        return [_op_count_name(op, rule) for rule in NB201_RULES for op in OPS[1:]]
 
     @property
     def summary_names(self) -> list[str]:

@@ -113,20 +113,23 @@ def _read_block_table(directory: Path, state: Mapping[str, Any], space: SearchSp
 def _fit_cost_model(costs: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Non-negative weights of ``costs``' columns and a non-negative constant (last) that
     minimise the squared *relative* error against ``values`` (all > 0), robustly: fitted
-    first for absolute error, then for relative error up to :data:`COST_REFITS` times,
-    each time without the rows whose log error under the fit before lies more than
-    :data:`COST_TRIM` robust standard deviations from the median. A relative error is
-    divided by the measured value, so a few glitched measurements near zero (a public
-    Raspberry Pi table has connected cells at 0.01-0.3 ms among cells of 8-60) would
-    otherwise set the whole fit: every price 0, the constant their value."""
+    first for absolute error, then for relative error up to :data:`COST_REFITS` times
+    (at least once, until the rows kept stop changing), each time without the rows whose
+    log error under the fit before lies more than :data:`COST_TRIM` robust standard
+    deviations from the median (all rows where that would leave too few to fit). A
+    relative error is divided by the measured value, so a few glitched measurements near
+    zero (a public Raspberry Pi table has connected cells at 0.01-0.3 ms among cells of
+    8-60) would otherwise set the whole fit: every price 0, the constant their value."""
     weights = _nnls(costs, values, relative=False)  # glitches near 0 weigh little
-    keep = np.zeros(values.size, dtype=bool)
+    keep: np.ndarray | None = None
     for _ in range(COST_REFITS):
         fitted = costs @ weights[:-1] + weights[-1]
         error = np.log(np.maximum(fitted, 1e-300) / values)
-        spread = 1.4826 * np.median(np.abs(error - np.median(error)))
-        inside = np.abs(error - np.median(error)) <= COST_TRIM * spread
-        if spread == 0 or np.array_equal(inside, keep) or inside.sum() <= costs.shape[1]:
+        off = np.abs(error - np.median(error))
+        inside = off <= COST_TRIM * 1.4826 * np.median(off)
+        if inside.sum() <= costs.shape[1]:  # too few left to fit: keep every row
+            inside[:] = True
+        if keep is not None and np.array_equal(inside, keep):
             break
         keep = inside
         weights = _nnls(costs[keep], values[keep])
